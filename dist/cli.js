@@ -1,0 +1,228 @@
+#!/usr/bin/env node
+import { createRequire as __xpvCreateRequire } from 'node:module'; const require = __xpvCreateRequire(import.meta.url);
+import {
+  builtInScenarioDir,
+  builtInScenarios,
+  counts,
+  executePlan,
+  exitCodeFor,
+  exitCodeForError,
+  formatDuration,
+  loadScenarioFile,
+  packageVersion,
+  resolvePlan,
+  scenarioJsonSchema,
+  writeReports
+} from "./chunks/chunk-JBOXGVYA.js";
+import {
+  COMMAND_PACKAGES,
+  ConfigError,
+  ExitCode,
+  FILE_PACKAGES,
+  OPTIONS,
+  OPTION_NAMES,
+  ensureHostPrerequisites,
+  formatPos,
+  obtainRig,
+  rigRecipe
+} from "./chunks/chunk-PM75LNY2.js";
+
+// src/cli/args.ts
+import { parseArgs } from "node:util";
+function parseCommandLine(argv) {
+  const options = {
+    help: { type: "boolean", short: "h" },
+    version: { type: "boolean" },
+    "no-cache": { type: "boolean" }
+  };
+  for (const name of OPTION_NAMES) options[name] = { type: "string" };
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new ConfigError(`${e.message.split("\n")[0]}; see --help`);
+  }
+  const values = {};
+  for (const name of OPTION_NAMES) {
+    const v = parsed.values[name];
+    if (typeof v === "string") values[name] = v;
+  }
+  if (parsed.values["no-cache"]) values.cache = "false";
+  return {
+    words: parsed.positionals,
+    raw: { values, label: (name) => `--${name}` },
+    help: parsed.values.help === true,
+    version: parsed.values.version === true
+  };
+}
+function optionsHelp() {
+  const rows = OPTION_NAMES.map((name) => {
+    const spec = OPTIONS[name];
+    const value = spec.choices ? spec.choices.join("|") : name === "cache" ? "true|false" : "VALUE";
+    const dflt = spec.default !== void 0 ? ` (default: ${spec.default})` : "";
+    return `  --${name} ${value}
+      ${spec.description}${dflt}`;
+  });
+  return [...rows, "  --no-cache\n      Same as --cache false.", "  -h, --help\n      Show help."].join("\n");
+}
+
+// src/cli/plan-text.ts
+function describeStep(step) {
+  const base = `${step.kind.padEnd(7)} ${step.title}`;
+  const extra = [];
+  if ((step.kind === "console" || step.kind === "ssh") && step.expect) extra.push(`expect ${step.expect}`);
+  if ((step.kind === "console" || step.kind === "ssh") && step.expectNot) extra.push(`expect-not ${step.expectNot}`);
+  if (step.kind === "ssh" && step.background) extra.push("background");
+  extra.push(`timeout ${formatDuration(step.timeoutMs)}`);
+  return `${base}  [${extra.join(", ")}]  (${formatPos(step.where)})`;
+}
+function describePlan(plan, sections = []) {
+  const out = [];
+  out.push("# Scenarios");
+  for (const s of plan.scenarios) {
+    out.push(`${s.name}  (${s.file})`);
+    if (s.requires.length) out.push(`  requires: ${s.requires.join(", ")}`);
+    for (const step of s.steps) out.push(`  - ${describeStep(step)}`);
+  }
+  out.push("", "# Domains (one boot serves all scenarios)");
+  out.push("dom0");
+  for (const d of plan.domains) {
+    const parts = [`domid ${d.domid}`, `memory ${d.memoryMiB}M`, `cpus ${d.cpus}`, d.vpl011 ? "vpl011" : "no vpl011"];
+    if (d.virtioPci) parts.push(`virtio-pci ${d.virtioPci}`);
+    if (d.bootargs) parts.push(`bootargs "${d.bootargs}"`);
+    out.push(`${d.name}: ${parts.join(", ")}`);
+  }
+  out.push("", "# Run");
+  out.push(`rig: ${plan.rig.provider}`);
+  out.push(`boot: ${plan.boot}`);
+  out.push(`ssh: 127.0.0.1:${plan.sshPort === 0 ? "<free port>" : plan.sshPort} \u2192 dom0:22`);
+  out.push(`cache: ${plan.cache.enabled ? plan.cache.dir : "off"}`);
+  out.push(`timeout: ${plan.timeoutMinutes} min`);
+  out.push(`junit: ${plan.junitPath}`);
+  out.push(`logs: ${plan.logsDir}`);
+  for (const section of sections) out.push("", `# ${section.title}`, section.body.trimEnd());
+  return out.join("\n") + "\n";
+}
+
+// src/cli/main-impl.ts
+var USAGE = `xen-pvh-virtio: prove that dom0less Xen on ARM64 gives a domU working virtio-pci
+devices served by a QEMU backend in dom0.
+
+Usage:
+  xen-pvh-virtio run [SCENARIO\u2026] [options]     boot the rig once and run the scenarios
+  xen-pvh-virtio plan [SCENARIO\u2026] [options]    print what a run would do, run nothing
+  xen-pvh-virtio rig build [options]           build (or find in the cache) the rig
+  xen-pvh-virtio scenarios list                list the built-in scenarios
+  xen-pvh-virtio scenarios schema              print the scenario JSON Schema
+  xen-pvh-virtio setup                         install the host tools a run needs (apt)
+
+SCENARIO is a built-in name or a path/glob of a scenario YAML file; given on the
+command line, they replace --scenarios.
+
+Exit codes: 0 all passed (or skipped), 1 a scenario failed, 2 usage or configuration
+error, 3 infrastructure error.
+
+Options (each is also the action input of the same name):
+`;
+function hooksFor(io) {
+  const start = Date.now();
+  const stamp = () => `[${((Date.now() - start) / 1e3).toFixed(1).padStart(6)}s]`;
+  return {
+    info: (line) => io.err(`${stamp()} ${line}
+`),
+    warn: (line) => io.err(`${stamp()} warning: ${line}
+`),
+    group: async (title, fn) => {
+      io.err(`${stamp()} == ${title}
+`);
+      return fn();
+    },
+    remoteCache: false
+  };
+}
+function planFrom(words, parsed, io) {
+  const raw = parsed.raw;
+  if (words.length > 0) raw.values.scenarios = words.join("\n");
+  return resolvePlan(raw, { cwd: io.cwd, env: io.env });
+}
+async function cliMain(argv, io) {
+  try {
+    const parsed = parseCommandLine(argv);
+    if (parsed.version) {
+      io.out(`${packageVersion()}
+`);
+      return ExitCode.passed;
+    }
+    const [command, ...rest] = parsed.words;
+    if (parsed.help || command === void 0 || command === "help") {
+      io.out(USAGE + optionsHelp() + "\n");
+      return command === void 0 && !parsed.help ? ExitCode.usage : ExitCode.passed;
+    }
+    switch (command) {
+      case "run": {
+        const plan = planFrom(rest, parsed, io);
+        const hooks = hooksFor(io);
+        const result = await executePlan(plan, hooks);
+        writeReports(plan, result);
+        const c = counts(result);
+        io.err(`${c.passed} passed, ${c.failed} failed, ${c.error} errored, ${c.skipped} skipped \u2014 JUnit ${plan.junitPath}, logs ${plan.logsDir}
+`);
+        if (result.fatal) io.err(`${result.fatal.status === "error" ? "infrastructure error" : "failure"}: ${result.fatal.message}
+`);
+        return exitCodeFor(result);
+      }
+      case "plan": {
+        const plan = planFrom(rest, parsed, io);
+        io.out(describePlan(plan, [{ title: "Rig recipe", body: JSON.stringify(rigRecipe(plan.rig), null, 2) }]));
+        return ExitCode.passed;
+      }
+      case "rig": {
+        if (rest[0] !== "build" || rest.length > 1) throw new ConfigError(`unknown rig command: ${rest.join(" ") || "(none)"}; expected: rig build`);
+        const plan = planFrom([], parsed, io);
+        const hooks = hooksFor(io);
+        const got = await obtainRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info, remoteCache: false, useCache: plan.cache.enabled });
+        io.out(`${got.rig.dir}
+`);
+        io.err(`rig ${got.key} ${got.cacheHit ? "(cache hit)" : "(built)"}
+`);
+        return ExitCode.passed;
+      }
+      case "scenarios": {
+        if (rest[0] === "list" && rest.length === 1) {
+          for (const name of builtInScenarios()) {
+            const s = loadScenarioFile(`${builtInScenarioDir()}/${name}.yaml`);
+            io.out(`${name}	${s.description ?? ""}
+`);
+          }
+          return ExitCode.passed;
+        }
+        if (rest[0] === "schema" && rest.length === 1) {
+          io.out(JSON.stringify(scenarioJsonSchema(), null, 2) + "\n");
+          return ExitCode.passed;
+        }
+        throw new ConfigError(`unknown scenarios command: ${rest.join(" ") || "(none)"}; expected: scenarios list | scenarios schema`);
+      }
+      case "setup": {
+        await ensureHostPrerequisites({ commands: Object.keys(COMMAND_PACKAGES), files: Object.keys(FILE_PACKAGES) }, { log: (line) => io.err(`${line}
+`) });
+        return ExitCode.passed;
+      }
+      default:
+        throw new ConfigError(`unknown command: ${command}; see --help`);
+    }
+  } catch (e) {
+    const code = exitCodeForError(e);
+    const kind = code === ExitCode.usage ? "error" : "infrastructure error";
+    io.err(`${kind}: ${e.message}
+`);
+    return code;
+  }
+}
+
+// src/cli.ts
+process.exitCode = await cliMain(process.argv.slice(2), {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  cwd: process.cwd(),
+  env: process.env
+});

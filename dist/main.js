@@ -1,0 +1,84 @@
+import { createRequire as __xpvCreateRequire } from 'node:module'; const require = __xpvCreateRequire(import.meta.url);
+import {
+  isRemoteCacheUsable
+} from "./chunks/chunk-GFKIWNDW.js";
+import {
+  counts,
+  executePlan,
+  exitCodeFor,
+  resolvePlan,
+  writeReports
+} from "./chunks/chunk-JBOXGVYA.js";
+import {
+  ConfigError,
+  OPTION_NAMES,
+  STATE,
+  getInput,
+  group,
+  info,
+  saveState,
+  setFailed,
+  setOutput,
+  summary,
+  warning
+} from "./chunks/chunk-PM75LNY2.js";
+
+// src/action/inputs.ts
+function readInputs() {
+  const values = {};
+  for (const name of OPTION_NAMES) {
+    const v = getInput(name);
+    if (v !== "") values[name] = v;
+  }
+  return { values, label: (name) => `input \`${name}\`` };
+}
+
+// src/action/outputs.ts
+function setOutputs(result, paths) {
+  const c = counts(result);
+  const values = {
+    "junit-path": paths.junitPath,
+    passed: String(c.passed),
+    failed: String(c.failed),
+    errored: String(c.error),
+    skipped: String(c.skipped),
+    "rig-key": result.rig?.key ?? "",
+    "logs-dir": paths.logsDir
+  };
+  for (const [name, value] of Object.entries(values)) setOutput(name, value);
+}
+
+// src/action/main-impl.ts
+async function mainImpl() {
+  let plan;
+  try {
+    plan = resolvePlan(readInputs(), { cwd: process.env.GITHUB_WORKSPACE || process.cwd(), env: process.env });
+  } catch (e) {
+    setFailed(e instanceof ConfigError ? `configuration error: ${e.message}` : String(e));
+    return;
+  }
+  saveState(STATE.logsDir, plan.logsDir);
+  const result = await executePlan(plan, {
+    info: (line) => info(line),
+    warn: (line) => warning(line),
+    group: (title, fn) => group(title, fn),
+    remoteCache: isRemoteCacheUsable(),
+    onRig: (rig, key, cacheHit) => {
+      saveState(STATE.rigKey, key);
+      saveState(STATE.rigDir, rig.dir);
+      saveState(STATE.rigCacheHit, String(cacheHit));
+    }
+  }).catch((e) => {
+    setFailed(e instanceof ConfigError ? `configuration error: ${e.message}` : `infrastructure error: ${e.stack ?? e}`);
+    return void 0;
+  });
+  if (!result) return;
+  const summary2 = writeReports(plan, result);
+  await summary.addRaw(summary2).write();
+  setOutputs(result, plan);
+  const code = exitCodeFor(result);
+  if (code !== 0) setFailed(result.fatal?.message ?? `scenarios did not all pass (see ${plan.junitPath})`);
+}
+
+// src/main.ts
+await mainImpl();

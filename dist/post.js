@@ -1,0 +1,50 @@
+import { createRequire as __xpvCreateRequire } from 'node:module'; const require = __xpvCreateRequire(import.meta.url);
+import {
+  isRemoteCacheUsable
+} from "./chunks/chunk-GFKIWNDW.js";
+import {
+  STATE,
+  getState,
+  info,
+  saveRemote,
+  warning
+} from "./chunks/chunk-PM75LNY2.js";
+
+// src/action/post-impl.ts
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+async function stopLeftovers() {
+  const pids = (getState(STATE.pids) || "").split(",").map(Number).filter((p) => Number.isInteger(p) && p > 1 && alive(p));
+  for (const pid of pids) {
+    info(`stopping process ${pid} left by the main step`);
+    process.kill(pid, "SIGTERM");
+  }
+  const deadline = Date.now() + 5e3;
+  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  for (const pid of pids.filter(alive)) process.kill(pid, "SIGKILL");
+}
+async function postImpl() {
+  await stopLeftovers();
+  const key = getState(STATE.rigKey);
+  const dir = getState(STATE.rigDir);
+  if (key && dir && getState(STATE.rigCacheHit) !== "true") {
+    if (!isRemoteCacheUsable()) {
+      warning("no Actions cache service here: the rig will be rebuilt next time");
+      return;
+    }
+    try {
+      await saveRemote(key, dir, (line) => info(line));
+    } catch (e) {
+      warning(`could not save the rig to the Actions cache: ${e.message}`);
+    }
+  }
+}
+
+// src/post.ts
+await postImpl();

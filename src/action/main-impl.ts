@@ -1,0 +1,42 @@
+// The action's main step: inputs → plan → the shared core → outputs, summary, exit status.
+import * as core from '@actions/core';
+import { resolvePlan } from '../config/plan.js';
+import { STATE } from '../config/options.js';
+import { ConfigError } from '../errors.js';
+import { executePlan, exitCodeFor, writeReports } from '../run.js';
+import { readInputs } from './inputs.js';
+import { setOutputs } from './outputs.js';
+import { isRemoteCacheUsable } from './cache-service.js';
+
+export async function mainImpl(): Promise<void> {
+  let plan;
+  try {
+    plan = resolvePlan(readInputs(), { cwd: process.env.GITHUB_WORKSPACE || process.cwd(), env: process.env });
+  } catch (e) {
+    core.setFailed(e instanceof ConfigError ? `configuration error: ${e.message}` : String(e));
+    return;
+  }
+  core.saveState(STATE.logsDir, plan.logsDir);
+
+  const result = await executePlan(plan, {
+    info: (line) => core.info(line),
+    warn: (line) => core.warning(line),
+    group: (title, fn) => core.group(title, fn),
+    remoteCache: isRemoteCacheUsable(),
+    onRig: (rig, key, cacheHit) => {
+      core.saveState(STATE.rigKey, key);
+      core.saveState(STATE.rigDir, rig.dir);
+      core.saveState(STATE.rigCacheHit, String(cacheHit));
+    },
+  }).catch((e: unknown) => {
+    core.setFailed(e instanceof ConfigError ? `configuration error: ${e.message}` : `infrastructure error: ${(e as Error).stack ?? e}`);
+    return undefined;
+  });
+  if (!result) return;
+
+  const summary = writeReports(plan, result);
+  await core.summary.addRaw(summary).write();
+  setOutputs(result, plan);
+  const code = exitCodeFor(result);
+  if (code !== 0) core.setFailed(result.fatal?.message ?? `scenarios did not all pass (see ${plan.junitPath})`);
+}

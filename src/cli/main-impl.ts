@@ -1,0 +1,124 @@
+// The CLI: the same core as the action, with flags named like the action's inputs.
+import { builtInScenarioDir, builtInScenarios, loadScenarioFile, resolvePlan, scenarioJsonSchema } from '../config/index.js';
+import type { RunPlan } from '../config/types.js';
+import { ConfigError, ExitCode } from '../errors.js';
+import { packageVersion } from '../package-root.js';
+import { COMMAND_PACKAGES, FILE_PACKAGES, ensureHostPrerequisites } from '../host/prerequisites.js';
+import { obtainRig, rigRecipe } from '../rig/index.js';
+import { executePlan, exitCodeFor, exitCodeForError, writeReports, type RunHooks } from '../run.js';
+import { counts } from '../scenario/result.js';
+import { optionsHelp, parseCommandLine } from './args.js';
+import { describePlan } from './plan-text.js';
+
+const USAGE = `xen-pvh-virtio: prove that dom0less Xen on ARM64 gives a domU working virtio-pci
+devices served by a QEMU backend in dom0.
+
+Usage:
+  xen-pvh-virtio run [SCENARIO…] [options]     boot the rig once and run the scenarios
+  xen-pvh-virtio plan [SCENARIO…] [options]    print what a run would do, run nothing
+  xen-pvh-virtio rig build [options]           build (or find in the cache) the rig
+  xen-pvh-virtio scenarios list                list the built-in scenarios
+  xen-pvh-virtio scenarios schema              print the scenario JSON Schema
+  xen-pvh-virtio setup                         install the host tools a run needs (apt)
+
+SCENARIO is a built-in name or a path/glob of a scenario YAML file; given on the
+command line, they replace --scenarios.
+
+Exit codes: 0 all passed (or skipped), 1 a scenario failed, 2 usage or configuration
+error, 3 infrastructure error.
+
+Options (each is also the action input of the same name):
+`;
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+}
+
+function hooksFor(io: Io): RunHooks {
+  const start = Date.now();
+  const stamp = () => `[${((Date.now() - start) / 1000).toFixed(1).padStart(6)}s]`;
+  return {
+    info: (line) => io.err(`${stamp()} ${line}\n`),
+    warn: (line) => io.err(`${stamp()} warning: ${line}\n`),
+    group: async (title, fn) => {
+      io.err(`${stamp()} == ${title}\n`);
+      return fn();
+    },
+    remoteCache: false,
+  };
+}
+
+function planFrom(words: string[], parsed: ReturnType<typeof parseCommandLine>, io: Io): RunPlan {
+  const raw = parsed.raw;
+  if (words.length > 0) raw.values.scenarios = words.join('\n');
+  return resolvePlan(raw, { cwd: io.cwd, env: io.env });
+}
+
+export async function cliMain(argv: readonly string[], io: Io): Promise<number> {
+  try {
+    const parsed = parseCommandLine(argv);
+    if (parsed.version) {
+      io.out(`${packageVersion()}\n`);
+      return ExitCode.passed;
+    }
+    const [command, ...rest] = parsed.words;
+    if (parsed.help || command === undefined || command === 'help') {
+      io.out(USAGE + optionsHelp() + '\n');
+      return command === undefined && !parsed.help ? ExitCode.usage : ExitCode.passed;
+    }
+    switch (command) {
+      case 'run': {
+        const plan = planFrom(rest, parsed, io);
+        const hooks = hooksFor(io);
+        const result = await executePlan(plan, hooks);
+        writeReports(plan, result);
+        const c = counts(result);
+        io.err(`${c.passed} passed, ${c.failed} failed, ${c.error} errored, ${c.skipped} skipped — JUnit ${plan.junitPath}, logs ${plan.logsDir}\n`);
+        if (result.fatal) io.err(`${result.fatal.status === 'error' ? 'infrastructure error' : 'failure'}: ${result.fatal.message}\n`);
+        return exitCodeFor(result);
+      }
+      case 'plan': {
+        const plan = planFrom(rest, parsed, io);
+        io.out(describePlan(plan, [{ title: 'Rig recipe', body: JSON.stringify(rigRecipe(plan.rig), null, 2) }]));
+        return ExitCode.passed;
+      }
+      case 'rig': {
+        if (rest[0] !== 'build' || rest.length > 1) throw new ConfigError(`unknown rig command: ${rest.join(' ') || '(none)'}; expected: rig build`);
+        const plan = planFrom([], parsed, io);
+        const hooks = hooksFor(io);
+        const got = await obtainRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info, remoteCache: false, useCache: plan.cache.enabled });
+        io.out(`${got.rig.dir}\n`);
+        io.err(`rig ${got.key} ${got.cacheHit ? '(cache hit)' : '(built)'}\n`);
+        return ExitCode.passed;
+      }
+      case 'scenarios': {
+        if (rest[0] === 'list' && rest.length === 1) {
+          for (const name of builtInScenarios()) {
+            const s = loadScenarioFile(`${builtInScenarioDir()}/${name}.yaml`);
+            io.out(`${name}\t${s.description ?? ''}\n`);
+          }
+          return ExitCode.passed;
+        }
+        if (rest[0] === 'schema' && rest.length === 1) {
+          io.out(JSON.stringify(scenarioJsonSchema(), null, 2) + '\n');
+          return ExitCode.passed;
+        }
+        throw new ConfigError(`unknown scenarios command: ${rest.join(' ') || '(none)'}; expected: scenarios list | scenarios schema`);
+      }
+      case 'setup': {
+        await ensureHostPrerequisites({ commands: Object.keys(COMMAND_PACKAGES), files: Object.keys(FILE_PACKAGES) }, { log: (line) => io.err(`${line}\n`) });
+        return ExitCode.passed;
+      }
+      default:
+        throw new ConfigError(`unknown command: ${command}; see --help`);
+    }
+  } catch (e) {
+    const code = exitCodeForError(e);
+    const kind = code === ExitCode.usage ? 'error' : 'infrastructure error';
+    io.err(`${kind}: ${(e as Error).message}\n`);
+    return code;
+  }
+}

@@ -1,0 +1,47 @@
+// `xen-pvh-virtio plan`: the resolved run, printed before anything runs.
+import type { RunPlan, Step } from '../config/types.js';
+import { formatDuration } from '../config/units.js';
+import { formatPos } from '../errors.js';
+
+function describeStep(step: Step): string {
+  const base = `${step.kind.padEnd(7)} ${step.title}`;
+  const extra: string[] = [];
+  if ((step.kind === 'console' || step.kind === 'ssh') && step.expect) extra.push(`expect ${step.expect}`);
+  if ((step.kind === 'console' || step.kind === 'ssh') && step.expectNot) extra.push(`expect-not ${step.expectNot}`);
+  if (step.kind === 'ssh' && step.background) extra.push('background');
+  extra.push(`timeout ${formatDuration(step.timeoutMs)}`);
+  return `${base}  [${extra.join(', ')}]  (${formatPos(step.where)})`;
+}
+
+export interface PlanSection {
+  title: string;
+  body: string;
+}
+
+export function describePlan(plan: RunPlan, sections: readonly PlanSection[] = []): string {
+  const out: string[] = [];
+  out.push('# Scenarios');
+  for (const s of plan.scenarios) {
+    out.push(`${s.name}  (${s.file})`);
+    if (s.requires.length) out.push(`  requires: ${s.requires.join(', ')}`);
+    for (const step of s.steps) out.push(`  - ${describeStep(step)}`);
+  }
+  out.push('', '# Domains (one boot serves all scenarios)');
+  out.push('dom0');
+  for (const d of plan.domains) {
+    const parts = [`domid ${d.domid}`, `memory ${d.memoryMiB}M`, `cpus ${d.cpus}`, d.vpl011 ? 'vpl011' : 'no vpl011'];
+    if (d.virtioPci) parts.push(`virtio-pci ${d.virtioPci}`);
+    if (d.bootargs) parts.push(`bootargs "${d.bootargs}"`);
+    out.push(`${d.name}: ${parts.join(', ')}`);
+  }
+  out.push('', '# Run');
+  out.push(`rig: ${plan.rig.provider}`);
+  out.push(`boot: ${plan.boot}`);
+  out.push(`ssh: 127.0.0.1:${plan.sshPort === 0 ? '<free port>' : plan.sshPort} → dom0:22`);
+  out.push(`cache: ${plan.cache.enabled ? plan.cache.dir : 'off'}`);
+  out.push(`timeout: ${plan.timeoutMinutes} min`);
+  out.push(`junit: ${plan.junitPath}`);
+  out.push(`logs: ${plan.logsDir}`);
+  for (const section of sections) out.push('', `# ${section.title}`, section.body.trimEnd());
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,8 @@
+// config/: inputs, flags and scenario files in; one validated RunPlan out.
+export { OPTIONS, OPTION_NAMES, OUTPUTS, STATE, SEED_SCENARIO, type OptionName, type OutputName, type RawOptions } from './options.js';
+export { resolvePlan, mergeDomains, DOMAIN_DEFAULTS, type PlanEnv } from './plan.js';
+export { loadScenarioFile, parseScenario } from './scenario-file.js';
+export { scenarioJsonSchema } from './scenario-schema.js';
+export { builtInScenarios, builtInScenarioDir, resolveScenarioFiles, splitList } from './scenario-list.js';
+export { parseDuration, parseSizeMiB, parseAddress, formatDuration } from './units.js';
+export type * from './types.js';

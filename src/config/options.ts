@@ -1,0 +1,88 @@
+// Every run option, once. action.yml's inputs, the CLI's flags and the README table are
+// all checked against this table, so a workflow and a local command read alike.
+
+export interface OptionSpec {
+  description: string;
+  /** The default as action.yml spells it; absent when the option has none. */
+  default?: string;
+  /** Allowed values, when the option is a choice. */
+  choices?: readonly string[];
+  kind: 'string' | 'boolean' | 'integer' | 'choice' | 'list';
+}
+
+export const SEED_SCENARIO = 'virtio-pci-rescan-ping';
+
+export const OPTIONS = {
+  scenarios: {
+    kind: 'list',
+    description:
+      'Scenarios to run: built-in names (see `xen-pvh-virtio scenarios list`) or paths/globs of scenario YAML files, separated by newlines, commas or spaces.',
+    default: SEED_SCENARIO,
+  },
+  rig: {
+    kind: 'choice',
+    choices: ['debian', 'source', 'yocto', 'prebuilt'],
+    description: 'Where the Xen/Linux/QEMU stack comes from: debian (embedded default, built from Debian packages), source (git refs), yocto (kas + SDK) or prebuilt (a rig bundle).',
+    default: 'debian',
+  },
+  'xen-repo': { kind: 'string', description: 'Xen git repository for rig: source.' },
+  'xen-ref': { kind: 'string', description: 'Xen branch, tag or commit for rig: source.', default: 'master' },
+  'qemu-repo': { kind: 'string', description: 'QEMU git repository for rig: source.' },
+  'qemu-ref': { kind: 'string', description: 'QEMU branch, tag or commit for rig: source.', default: 'master' },
+  'kas-file': { kind: 'string', description: 'kas configuration file for rig: yocto.' },
+  'rig-path': { kind: 'string', description: 'Rig bundle directory or tarball for rig: prebuilt.' },
+  cache: { kind: 'boolean', description: 'Reuse rigs from the local cache and, in Actions, the Actions cache.', default: 'true' },
+  'cache-dir': {
+    kind: 'string',
+    description: 'Local cache directory (default: $XEN_PVH_VIRTIO_CACHE, else $XDG_CACHE_HOME/xen-pvh-virtio, else ~/.cache/xen-pvh-virtio).',
+  },
+  boot: {
+    kind: 'choice',
+    choices: ['uboot', 'direct'],
+    description: 'How Xen starts: uboot (u-boot runs boot.scr and bootefi, as in the seed) or direct (QEMU -kernel with the modules loaded at DT addresses).',
+    default: 'uboot',
+  },
+  'ssh-port': {
+    kind: 'integer',
+    description: "Host port on 127.0.0.1 forwarded to dom0's SSH server; 0 picks a free one.",
+    default: '2222',
+  },
+  'timeout-minutes': { kind: 'integer', description: 'Deadline for the whole run, rig build included.', default: '60' },
+  'junit-path': { kind: 'string', description: 'Where the JUnit report is written.', default: 'xen-pvh-virtio/junit.xml' },
+  'logs-dir': {
+    kind: 'string',
+    description: 'Where console logs (raw and per domain), backend logs and the run summary are written.',
+    default: 'xen-pvh-virtio/logs',
+  },
+} as const satisfies Record<string, OptionSpec>;
+
+export type OptionName = keyof typeof OPTIONS;
+export const OPTION_NAMES = Object.keys(OPTIONS) as OptionName[];
+
+/** Raw option values as given (strings), with where each came from for error messages. */
+export interface RawOptions {
+  values: Partial<Record<OptionName, string>>;
+  /** How a user names an option in this front end: "input `rig`" or "--rig". */
+  label: (name: OptionName) => string;
+}
+
+export const OUTPUTS = {
+  'junit-path': 'Path of the JUnit report.',
+  passed: 'Number of scenarios that passed.',
+  failed: 'Number of scenarios that failed (product failures).',
+  errored: 'Number of scenarios that ended in an infrastructure error.',
+  skipped: 'Number of scenarios skipped because the rig lacks a capability they require.',
+  'rig-key': 'Content address of the rig that was used (its cache key).',
+  'logs-dir': 'Directory holding the logs.',
+} as const;
+
+export type OutputName = keyof typeof OUTPUTS;
+
+/** Names of state saved by the action's main step for its post step. */
+export const STATE = {
+  pids: 'xen-pvh-virtio-pids',
+  rigKey: 'xen-pvh-virtio-rig-key',
+  rigDir: 'xen-pvh-virtio-rig-dir',
+  rigCacheHit: 'xen-pvh-virtio-rig-cache-hit',
+  logsDir: 'xen-pvh-virtio-logs-dir',
+} as const;

@@ -1,0 +1,126 @@
+// One validated RunPlan from raw option strings, whichever front end gave them.
+import { isAbsolute, relative, resolve } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { defaultCacheDir } from '../rig/cache.js';
+import { OPTIONS, type OptionName, type RawOptions } from './options.js';
+import { loadScenarioFile } from './scenario-file.js';
+import { resolveScenarioFiles, splitList } from './scenario-list.js';
+import type { BootPath, DomainRequest, DomainSpec, RigProvider, RunPlan, Scenario } from './types.js';
+
+export const DOMAIN_DEFAULTS = { memoryMiB: 512, cpus: 1, vpl011: true } as const;
+
+export interface PlanEnv {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+}
+
+function value(raw: RawOptions, name: OptionName): string | undefined {
+  const given = raw.values[name]?.trim();
+  if (given !== undefined && given !== '') return given;
+  const spec = OPTIONS[name] as { default?: string };
+  return spec.default;
+}
+
+function choice<T extends string>(raw: RawOptions, name: OptionName): T {
+  const v = value(raw, name)!;
+  const choices = (OPTIONS[name] as { choices: readonly string[] }).choices;
+  if (!choices.includes(v)) throw new ConfigError(`${raw.label(name)}: expected one of ${choices.join(', ')}, got "${v}"`);
+  return v as T;
+}
+
+function integer(raw: RawOptions, name: OptionName, min: number, max: number): number {
+  const v = value(raw, name)!;
+  const n = /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${raw.label(name)}: expected a whole number from ${min} to ${max}, got "${v}"`);
+  }
+  return n;
+}
+
+function boolean(raw: RawOptions, name: OptionName): boolean {
+  const v = value(raw, name)!.toLowerCase();
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  throw new ConfigError(`${raw.label(name)}: expected true or false, got "${v}"`);
+}
+
+/** Comparable text for a domain property (windows are objects holding bigints). */
+function same(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `0x${x.toString(16)}` : x));
+}
+
+/** One boot serves every selected scenario, so their domains must agree. */
+export function mergeDomains(scenarios: readonly Scenario[]): DomainSpec[] {
+  const merged = new Map<string, { spec: DomainRequest; from: Partial<Record<keyof DomainRequest, string>> }>();
+  for (const scenario of scenarios) {
+    for (const d of scenario.domains) {
+      const entry = merged.get(d.name) ?? { spec: { name: d.name, domid: d.domid }, from: {} };
+      for (const key of ['memoryMiB', 'cpus', 'vpl011', 'virtioPci', 'virtioPciWindows', 'bootargs'] as const) {
+        const mine = d[key];
+        if (mine === undefined) continue;
+        const theirs = entry.spec[key];
+        if (theirs !== undefined && same(theirs) !== same(mine)) {
+          throw new ConfigError(
+            `scenarios ${entry.from[key]} and ${scenario.file} disagree on ${d.name}'s ${key} (${same(theirs)} vs ${same(mine)}); one boot serves all selected scenarios, so run them separately`,
+          );
+        }
+        (entry.spec as Record<string, unknown>)[key] = mine;
+        entry.from[key] = scenario.file;
+      }
+      merged.set(d.name, entry);
+    }
+  }
+  const domains = [...merged.values()].map(({ spec }) => ({ ...DOMAIN_DEFAULTS, ...spec }) as DomainSpec).sort((a, b) => a.domid - b.domid);
+  domains.forEach((d, i) => {
+    if (d.domid !== i + 1) {
+      throw new ConfigError(
+        `domains must be numbered from domU1 without gaps (Xen numbers dom0less domains in order), but the selected scenarios declare ${domains.map((x) => x.name).join(', ')}`,
+      );
+    }
+  });
+  return domains;
+}
+
+export function resolvePlan(raw: RawOptions, where: PlanEnv): RunPlan {
+  const files = resolveScenarioFiles(splitList(value(raw, 'scenarios') ?? ''), where.cwd, raw.label('scenarios'));
+  const scenarios = files.map((f) => loadScenarioFile(f, relative(where.cwd, f).startsWith('..') ? f : relative(where.cwd, f)));
+  const seen = new Map<string, string>();
+  for (const s of scenarios) {
+    const other = seen.get(s.name);
+    if (other) throw new ConfigError(`${raw.label('scenarios')}: two scenarios are named ${s.name} (${other} and ${s.file})`);
+    seen.set(s.name, s.file);
+  }
+
+  const provider = choice<RigProvider>(raw, 'rig');
+  const rig = {
+    provider,
+    ...optional(raw, 'xen-repo', 'xenRepo'),
+    ...optional(raw, 'xen-ref', 'xenRef'),
+    ...optional(raw, 'qemu-repo', 'qemuRepo'),
+    ...optional(raw, 'qemu-ref', 'qemuRef'),
+    ...optional(raw, 'kas-file', 'kasFile'),
+    ...optional(raw, 'rig-path', 'rigPath'),
+  };
+  if (provider === 'prebuilt' && !rig.rigPath) throw new ConfigError(`${raw.label('rig-path')}: required when rig is prebuilt`);
+  if (provider === 'source' && !rig.xenRepo && !rig.qemuRepo) {
+    throw new ConfigError(`${raw.label('xen-repo')}: rig source needs xen-repo and/or qemu-repo`);
+  }
+
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(where.cwd, p));
+  return {
+    scenarios,
+    domains: mergeDomains(scenarios),
+    rig,
+    cache: { enabled: boolean(raw, 'cache'), dir: abs(value(raw, 'cache-dir') ?? defaultCacheDir(where.env)) },
+    boot: choice<BootPath>(raw, 'boot'),
+    sshPort: integer(raw, 'ssh-port', 0, 65535),
+    timeoutMinutes: integer(raw, 'timeout-minutes', 1, 24 * 60),
+    junitPath: abs(value(raw, 'junit-path')!),
+    logsDir: abs(value(raw, 'logs-dir')!),
+  };
+}
+
+function optional<K extends string>(raw: RawOptions, name: OptionName, key: K): Partial<Record<K, string>> {
+  const v = value(raw, name);
+  return v === undefined ? {} : ({ [key]: v } as Record<K, string>);
+}

@@ -1,0 +1,228 @@
+// Reads one scenario YAML file into a Scenario. Every error names file:line:column,
+// which is why the YAML is kept as a document (with source ranges) until validated.
+import { readFileSync } from 'node:fs';
+import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node, type ScalarTag } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, type SourcePos } from '../errors.js';
+import { scenarioSchema, STEP_KINDS, type ScenarioFile } from './scenario-schema.js';
+import type { DomainRequest, Scenario, Step } from './types.js';
+
+const DEFAULT_STEP_TIMEOUT_MS = 60_000;
+
+type PathKey = string | number;
+
+class Located {
+  constructor(
+    readonly file: string,
+    readonly doc: Document,
+    readonly lines: LineCounter,
+  ) {}
+
+  at(offset: number): SourcePos {
+    const { line, col } = this.lines.linePos(offset);
+    return { file: this.file, line, column: col };
+  }
+
+  /** The node at a path, or the deepest ancestor that exists. */
+  node(path: readonly PathKey[]): { node: Node | undefined; depth: number } {
+    for (let depth = path.length; depth >= 0; depth--) {
+      const node = depth === 0 ? (this.doc.contents as Node | null) : (this.doc.getIn(path.slice(0, depth), true) as Node | undefined);
+      if (node && (node as { range?: unknown }).range) return { node, depth };
+    }
+    return { node: undefined, depth: 0 };
+  }
+
+  /** Where the value at a path starts; for an unknown key, where that key is written. */
+  pos(path: readonly PathKey[], unknownKey?: string): SourcePos {
+    const { node } = this.node(path);
+    if (unknownKey !== undefined && node && isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === unknownKey);
+      const keyRange = pair && isScalar(pair.key) ? pair.key.range : undefined;
+      if (keyRange) return this.at(keyRange[0]);
+    }
+    return this.at(node?.range?.[0] ?? 0);
+  }
+}
+
+function describeKey(path: readonly PathKey[]): string {
+  const last = path[path.length - 1];
+  if (last === undefined) return 'scenario';
+  if (typeof last === 'number') {
+    const parent = path[path.length - 2];
+    return `${String(parent ?? 'item')}[${last}]`;
+  }
+  return last;
+}
+
+/** For a union, the branch that got furthest explains the mistake best. */
+function deepestIssue(issue: z.core.$ZodIssue, prefix: readonly PropertyKey[] = []): { issue: z.core.$ZodIssue; path: PropertyKey[] } {
+  const path = [...prefix, ...issue.path];
+  if (issue.code !== 'invalid_union' || issue.errors.length === 0) return { issue, path };
+  const candidates = issue.errors.flatMap((branch) => branch.map((inner) => deepestIssue(inner, path)));
+  const best = candidates.reduce((a, b) => (b.path.length > a.path.length ? b : a));
+  return best.path.length > path.length ? best : { issue, path };
+}
+
+function toConfigError(located: Located, top: z.core.$ZodIssue): ConfigError {
+  const { issue, path: rawPath } = deepestIssue(top);
+  const path = rawPath.filter((k): k is PathKey => typeof k === 'string' || typeof k === 'number');
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    return new ConfigError(`${key}: ${issue.message}`, located.pos(path, key));
+  }
+  if (!located.doc.hasIn(path)) {
+    return new ConfigError(`${describeKey(path)}: missing; ${issue.message.replace(/, got undefined$/, '')}`, located.pos(path));
+  }
+  return new ConfigError(`${describeKey(path)}: ${issue.message}`, located.pos(path));
+}
+
+/** Parse YAML text; a syntax error, a duplicate key or an empty file is a ConfigError. */
+function parseYaml(file: string, source: string): Located {
+  const lines = new LineCounter();
+  // Hex integers stay strings so addresses above 2^53 survive and are parsed once, by us.
+  const doc = parseDocument(source, {
+    lineCounter: lines,
+    uniqueKeys: true,
+    prettyErrors: false,
+    customTags: (tags) => tags.map((t) => (typeof t === 'object' && 'format' in t && t.format === 'HEX' ? ({ ...t, resolve: (str: string) => str } as ScalarTag) : t)),
+  });
+  const located = new Located(file, doc, lines);
+  const problem = doc.errors[0];
+  if (problem) {
+    const first = problem.message.split('\n')[0]!.replace(/ at line \d+, column \d+.*$/, '');
+    throw new ConfigError(`invalid YAML: ${first}`, located.at(problem.pos[0]));
+  }
+  if (doc.contents === null) throw new ConfigError('empty scenario file', { file, line: 1, column: 1 });
+  return located;
+}
+
+/** `shownAs` is how messages name the file (relative to the workspace when inside it). */
+export function loadScenarioFile(file: string, shownAs = file): Scenario {
+  let source: string;
+  try {
+    source = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ConfigError(code === 'ENOENT' ? `scenario file not found: ${file}` : `cannot read scenario file ${file}: ${(e as Error).message}`);
+  }
+  return parseScenario(shownAs, source);
+}
+
+export function parseScenario(file: string, source: string): Scenario {
+  const located = parseYaml(file, source);
+  const result = scenarioSchema.safeParse(located.doc.toJS());
+  if (!result.success) throw toConfigError(located, result.error.issues[0]!);
+  return toScenario(located, result.data);
+}
+
+function virtioPciOf(v: ScenarioFile['domains'][string]['virtio-pci']): Pick<DomainRequest, 'virtioPci' | 'virtioPciWindows'> {
+  if (v === undefined) return {};
+  if (typeof v === 'string') return { virtioPci: v };
+  const windows = {
+    ...(v.ecam ? { ecam: v.ecam } : {}),
+    ...(v.mmio ? { mmio: v.mmio } : {}),
+    ...(v.prefetch ? { prefetch: v.prefetch } : {}),
+    ...(v['intx-irq-base'] !== undefined ? { intxIrqBase: v['intx-irq-base'] } : {}),
+  };
+  return { virtioPci: v.mode, ...(Object.keys(windows).length ? { virtioPciWindows: windows } : {}) };
+}
+
+function toScenario(located: Located, data: ScenarioFile): Scenario {
+  const domains: DomainRequest[] = Object.entries(data.domains).map(([name, d]) => ({
+    name,
+    domid: Number(name.slice('domU'.length)),
+    ...(d.memory !== undefined ? { memoryMiB: d.memory } : {}),
+    ...(d.cpus !== undefined ? { cpus: d.cpus } : {}),
+    ...(d.vpl011 !== undefined ? { vpl011: d.vpl011 } : {}),
+    ...virtioPciOf(d['virtio-pci']),
+    ...(d.bootargs ? { bootargs: d.bootargs } : {}),
+  }));
+  const known = new Set(['xen', 'dom0', ...domains.map((d) => d.name)]);
+  const defaultTimeout = data.timeout ?? DEFAULT_STEP_TIMEOUT_MS;
+
+  const steps = data.steps.map((raw, index): Step => {
+    const kind = STEP_KINDS.find((k) => raw[k] !== undefined)!;
+    const where = located.pos(['steps', index, kind]);
+    const checkDomain = (name: string, key: string) => {
+      if (!known.has(name)) {
+        throw new ConfigError(
+          `${key}: ${name} is not declared under domains (declared: ${[...known].join(', ')})`,
+          located.pos(['steps', index, kind, key]),
+        );
+      }
+    };
+    switch (kind) {
+      case 'wait': {
+        const s = raw.wait!;
+        checkDomain(s.console, 'console');
+        const forShell = s.for === 'shell';
+        let waitFor: { shell: true } | { pattern: RegExp };
+        if (forShell) waitFor = { shell: true };
+        else {
+          try {
+            waitFor = { pattern: new RegExp(s.for, 'm') };
+          } catch (e) {
+            throw new ConfigError(`for: expected "shell" or a regular expression: ${(e as Error).message}`, located.pos(['steps', index, kind, 'for']));
+          }
+        }
+        return {
+          kind,
+          console: s.console,
+          for: waitFor,
+          timeoutMs: s.timeout ?? defaultTimeout,
+          where,
+          title: s.title ?? `wait for ${forShell ? 'shell' : `/${s.for}/`} on ${s.console}`,
+        };
+      }
+      case 'console': {
+        const s = raw.console!;
+        checkDomain(s.domain, 'domain');
+        return {
+          kind,
+          domain: s.domain,
+          run: s.run,
+          ...(s.expect ? { expect: s.expect } : {}),
+          ...(s['expect-not'] ? { expectNot: s['expect-not'] } : {}),
+          timeoutMs: s.timeout ?? defaultTimeout,
+          where,
+          title: s.title ?? `${s.domain}: ${s.run}`,
+        };
+      }
+      case 'ssh': {
+        const s = raw.ssh!;
+        return {
+          kind,
+          run: s.run,
+          ...(s.expect ? { expect: s.expect } : {}),
+          ...(s['expect-not'] ? { expectNot: s['expect-not'] } : {}),
+          background: s.background ?? false,
+          timeoutMs: s.timeout ?? defaultTimeout,
+          where,
+          title: s.title ?? `ssh dom0: ${s.run}`,
+        };
+      }
+      case 'backend': {
+        const s = raw.backend!;
+        checkDomain(s.domain, 'domain');
+        return {
+          kind,
+          domain: s.domain,
+          devices: s.devices,
+          ready: s.ready,
+          timeoutMs: s.timeout ?? defaultTimeout,
+          where,
+          title: s.title ?? `backend for ${s.domain}: ${s.devices.join(', ')}`,
+        };
+      }
+    }
+  });
+
+  return {
+    name: data.name,
+    ...(data.description ? { description: data.description } : {}),
+    file: located.file,
+    requires: data.requires,
+    domains,
+    steps,
+  };
+}

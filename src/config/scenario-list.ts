@@ -1,0 +1,84 @@
+// Turns the `scenarios` option (built-in names, paths, globs) into scenario files.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { packageRoot } from '../package-root.js';
+
+/** The scenarios/ folder shipped with the action. */
+export function builtInScenarioDir(): string {
+  return join(packageRoot(), 'scenarios');
+}
+
+export function builtInScenarios(): string[] {
+  return readdirSync(builtInScenarioDir())
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => f.slice(0, -'.yaml'.length))
+    .sort();
+}
+
+export function splitList(value: string): string[] {
+  return value
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function globToRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*' && glob[i + 1] === '*') {
+      // `**/` matches any number of folders, including none.
+      re += glob[i + 2] === '/' ? '(?:.*/)?' : '.*';
+      i += glob[i + 2] === '/' ? 2 : 1;
+    } else if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+function expandGlob(pattern: string, cwd: string): string[] {
+  const absolute = isAbsolute(pattern) ? pattern : resolve(cwd, pattern);
+  const parts = absolute.split(sep);
+  const firstWild = parts.findIndex((p) => /[*?]/.test(p));
+  const root = parts.slice(0, firstWild).join(sep) || sep;
+  if (!existsSync(root)) return [];
+  const matcher = globToRegExp(parts.slice(firstWild).join('/'));
+  return (readdirSync(root, { recursive: true }) as string[])
+    .map((rel) => rel.split(sep).join('/'))
+    .filter((rel) => matcher.test(rel) && !rel.split('/').includes('node_modules'))
+    .map((rel) => join(root, rel))
+    .filter((f) => statSync(f).isFile())
+    .sort();
+}
+
+/**
+ * Each entry is a built-in name, a file, or a glob. A name that is none of these is an
+ * error that lists the built-ins, so a typo never silently runs nothing.
+ */
+export function resolveScenarioFiles(entries: readonly string[], cwd: string, label: string): string[] {
+  if (entries.length === 0) throw new ConfigError(`${label}: no scenarios given`);
+  const builtIns = builtInScenarioDir();
+  const files: string[] = [];
+  for (const entry of entries) {
+    if (/[*?]/.test(entry)) {
+      const found = expandGlob(entry, cwd);
+      if (found.length === 0) throw new ConfigError(`${label}: ${entry} matches no files (relative to ${cwd})`);
+      files.push(...found);
+      continue;
+    }
+    const builtIn = join(builtIns, `${entry}.yaml`);
+    if (!entry.includes('/') && !entry.endsWith('.yaml') && !entry.endsWith('.yml')) {
+      if (existsSync(builtIn)) {
+        files.push(builtIn);
+        continue;
+      }
+      throw new ConfigError(`${label}: unknown scenario ${entry}; built-in scenarios: ${builtInScenarios().join(', ')}`);
+    }
+    const path = resolve(cwd, entry);
+    if (!existsSync(path)) throw new ConfigError(`${label}: scenario file not found: ${relative(cwd, path) || path}`);
+    files.push(path);
+  }
+  return [...new Set(files)];
+}

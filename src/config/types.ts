@@ -1,0 +1,123 @@
+// Plain data produced by config/ and consumed by every later stage.
+import type { SourcePos } from '../errors.js';
+import type { Capability } from '../rig/manifest.js';
+
+export type BootPath = 'uboot' | 'direct';
+export type RigProvider = 'debian' | 'source' | 'yocto' | 'prebuilt';
+export type VirtioPciMode = 'foreign' | 'grants';
+
+/** A dom0less guest as a scenario describes it. Sizes are already parsed. */
+export interface DomainSpec {
+  /** The name used in scenario steps and as the DT node name (e.g. domU1). */
+  name: string;
+  /** Xen's domain id: domUs are created in DT order, so the first is 1. */
+  domid: number;
+  memoryMiB: number;
+  cpus: number;
+  vpl011: boolean;
+  /** Absent when the domain gets no virtio-pci host bridge. */
+  virtioPci?: VirtioPciMode;
+  /** Address windows for the host bridge; upstream's defaults apply to what is absent. */
+  virtioPciWindows?: VirtioPciWindows;
+  /** Kernel command line; the rig's default when absent. */
+  bootargs?: string;
+}
+
+/** A domain as one scenario asks for it: what it leaves out, another scenario may set. */
+export type DomainRequest = Pick<DomainSpec, 'name' | 'domid'> & Partial<Omit<DomainSpec, 'name' | 'domid'>>;
+
+export interface AddressWindow {
+  base: bigint;
+  size: bigint;
+}
+
+export interface VirtioPciWindows {
+  ecam?: AddressWindow;
+  mmio?: AddressWindow;
+  prefetch?: AddressWindow;
+  intxIrqBase?: number;
+}
+
+export type ConsoleTarget = 'xen' | 'dom0' | string;
+
+interface StepBase {
+  /** Deadline for the step, in milliseconds. */
+  timeoutMs: number;
+  /** Where the step was written, for error messages. */
+  where: SourcePos;
+  /** A label for reports; derived from the step when the file gives none. */
+  title: string;
+}
+
+/** Wait for a condition on a console: a shell prompt or a pattern. No sleeps exist. */
+export interface WaitStep extends StepBase {
+  kind: 'wait';
+  console: ConsoleTarget;
+  for: { shell: true } | { pattern: RegExp };
+}
+
+/** Type a command on a domain's console and check its output. */
+export interface ConsoleStep extends StepBase {
+  kind: 'console';
+  domain: ConsoleTarget;
+  run: string;
+  expect?: RegExp;
+  expectNot?: RegExp;
+}
+
+/** Run a command in dom0 over SSH. */
+export interface SshStep extends StepBase {
+  kind: 'ssh';
+  run: string;
+  expect?: RegExp;
+  expectNot?: RegExp;
+  /** Keep it running in the background for the rest of the scenario. */
+  background: boolean;
+}
+
+export type BackendDevice = 'virtio-net' | 'virtio-blk';
+
+/** Start the device-model QEMU in dom0 for a domU and wait until it serves. */
+export interface BackendStep extends StepBase {
+  kind: 'backend';
+  domain: string;
+  devices: BackendDevice[];
+  ready: 'ioreq';
+}
+
+export type Step = WaitStep | ConsoleStep | SshStep | BackendStep;
+
+export interface Scenario {
+  name: string;
+  description?: string;
+  /** The file it was read from (built-in scenarios live in scenarios/). */
+  file: string;
+  requires: Capability[];
+  domains: DomainRequest[];
+  steps: Step[];
+}
+
+export interface RigRequest {
+  provider: RigProvider;
+  xenRepo?: string;
+  xenRef?: string;
+  qemuRepo?: string;
+  qemuRef?: string;
+  kasFile?: string;
+  rigPath?: string;
+}
+
+/** Everything a run needs to know, resolved and validated. */
+export interface RunPlan {
+  scenarios: Scenario[];
+  /** The union of the scenarios' domains: one boot serves them all. */
+  domains: DomainSpec[];
+  rig: RigRequest;
+  cache: { enabled: boolean; dir: string };
+  boot: BootPath;
+  /** Host port forwarded to dom0's port 22; 0 means pick a free one. */
+  sshPort: number;
+  timeoutMinutes: number;
+  junitPath: string;
+  logsDir: string;
+}

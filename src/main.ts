@@ -1,0 +1,3 @@
+import { mainImpl } from './action/main-impl.js';
+
+await mainImpl();

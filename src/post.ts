@@ -1,0 +1,3 @@
+import { postImpl } from './action/post-impl.js';
+
+await postImpl();

@@ -1,0 +1,77 @@
+// JUnit for CI systems: a <testsuite> per scenario, a <testcase> per step. Product
+// failures become <failure>, harness/host problems <error>, missing capabilities <skipped>.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import junitModule, { type Builder, type TestCase } from 'junit-report-builder';
+import { formatPos } from '../errors.js';
+import type { RunResult, ScenarioResult, StepResult } from '../scenario/result.js';
+
+// The package is CommonJS: at run time its default import is the builder itself, while
+// its typings under NodeNext describe the module object around it.
+const junit = junitModule as unknown as Builder;
+
+const seconds = (ms: number) => Math.max(0, ms) / 1000;
+
+/** XML 1.0 cannot carry most control characters, and consoles are full of them. */
+function clean(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '').replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, '');
+}
+
+/** junit-report-builder writes <skipped/> without a reason; add the message attribute. */
+function skippedWithReason(tc: TestCase, reason: string): void {
+  tc.skipped();
+  const build = tc.build.bind(tc);
+  tc.build = (parent: Parameters<TestCase['build']>[0]) => {
+    const element = build(parent);
+    for (const child of element.children as { name?: string; att?: (k: string, v: string) => void }[]) {
+      if (child.name === 'skipped') child.att!('message', clean(reason));
+    }
+    return element;
+  };
+}
+
+function addStep(tc: TestCase, scenario: ScenarioResult, step: StepResult): void {
+  tc.className(`xen-pvh-virtio.${scenario.name}`).name(step.title).time(seconds(step.durationMs));
+  const where = step.where ? ` (${formatPos(step.where)})` : '';
+  switch (step.status) {
+    case 'failed':
+      tc.failure(clean(`${step.message ?? 'failed'}${where}`), step.kind);
+      break;
+    case 'error':
+      tc.error(clean(`${step.message ?? 'error'}${where}`), 'infrastructure');
+      break;
+    case 'skipped':
+      skippedWithReason(tc, step.message ?? scenario.skipReason ?? 'not run');
+      break;
+    case 'passed':
+      break;
+  }
+  if (step.excerpt) tc.standardOutput(clean(step.excerpt));
+}
+
+export function buildJunit(result: RunResult): string {
+  const builder = junit.newBuilder();
+  builder.name('xen-pvh-virtio');
+  for (const scenario of result.scenarios) {
+    const suite = builder.testSuite().name(scenario.name).timestamp(scenario.startedAt).time(seconds(scenario.durationMs));
+    suite.property('scenario.file', scenario.file);
+    if (result.rig) {
+      suite.property('rig.key', result.rig.key).property('rig.provider', result.rig.provider);
+      suite.property('rig.cache-hit', String(result.rig.cacheHit));
+      for (const [component, version] of Object.entries(result.rig.versions)) {
+        if (version) suite.property(`rig.version.${component}`, version);
+      }
+    }
+    for (const [name, v] of Object.entries(result.properties)) suite.property(name, v);
+    for (const phase of result.phases) suite.property(`phase.${phase.name}`, `${seconds(phase.atMs).toFixed(3)}s`);
+    if (scenario.skipReason) suite.property('skipped.reason', scenario.skipReason);
+    for (const step of scenario.steps) addStep(suite.testCase(), scenario, step);
+  }
+  return builder.build();
+}
+
+export function writeJunit(result: RunResult, path: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, buildJunit(result));
+}

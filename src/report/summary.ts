@@ -1,0 +1,45 @@
+// The run as Markdown: GitHub renders it as the job summary; the CLI keeps it in logs-dir.
+import { formatDuration } from '../config/units.js';
+import { counts, type RunResult, type Status } from '../scenario/result.js';
+
+const ICON: Record<Status, string> = { passed: '✅ passed', failed: '❌ failed', error: '💥 error', skipped: '⏭️ skipped' };
+
+/** Table cells cannot hold pipes or newlines. */
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').slice(0, 300);
+}
+
+function firstProblem(result: RunResult['scenarios'][number]): string {
+  if (result.skipReason) return result.skipReason;
+  const step = result.steps.find((s) => s.status === 'failed' || s.status === 'error');
+  return step ? `${step.title}: ${step.message ?? step.status}` : '';
+}
+
+export function buildSummary(result: RunResult, paths: { junitPath: string; logsDir: string }): string {
+  const c = counts(result);
+  const lines: string[] = ['## xen-pvh-virtio', ''];
+  lines.push(`**${c.passed} passed, ${c.failed} failed, ${c.error} errored, ${c.skipped} skipped**`, '');
+  if (result.fatal) lines.push(`> **${result.fatal.status === 'error' ? 'Infrastructure error' : 'Failure'}:** ${cell(result.fatal.message)}`, '');
+  if (result.rig) {
+    const versions = Object.entries(result.rig.versions)
+      .filter(([, v]) => v)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+    lines.push(`Rig: \`${result.rig.provider}\` ${versions} (key \`${result.rig.key.slice(0, 16)}\`, ${result.rig.cacheHit ? 'from cache' : 'built'})`, '');
+  }
+  if (result.scenarios.length > 0) {
+    lines.push('| Scenario | Status | Duration | Steps | Detail |', '| --- | --- | --- | --- | --- |');
+    for (const s of result.scenarios) {
+      const done = s.steps.filter((x) => x.status === 'passed').length;
+      lines.push(`| ${cell(s.name)} | ${ICON[s.status]} | ${formatDuration(s.durationMs)} | ${done}/${s.steps.length} | ${cell(firstProblem(s))} |`);
+    }
+    lines.push('');
+  }
+  if (result.phases.length > 0) {
+    lines.push('| Phase | At |', '| --- | --- |');
+    for (const p of result.phases) lines.push(`| ${cell(p.name)} | ${formatDuration(p.atMs)} |`);
+    lines.push('');
+  }
+  lines.push(`JUnit: \`${paths.junitPath}\` · logs: \`${paths.logsDir}\``, '');
+  return lines.join('\n');
+}

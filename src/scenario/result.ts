@@ -1,0 +1,57 @@
+// What a scenario run produces: plain data that report/ turns into JUnit and summaries.
+import type { SourcePos } from '../errors.js';
+
+/** passed; failed = the product misbehaved; error = the harness or host did; skipped = not run. */
+export type Status = 'passed' | 'failed' | 'error' | 'skipped';
+
+export interface StepResult {
+  title: string;
+  kind: string;
+  status: Status;
+  durationMs: number;
+  where?: SourcePos;
+  /** Why it failed, errored or was skipped. */
+  message?: string;
+  /** The console or command output around the step, for <system-out>. */
+  excerpt?: string;
+}
+
+export interface ScenarioResult {
+  name: string;
+  file: string;
+  status: Status;
+  /** Set when the whole scenario was skipped (e.g. the rig lacks a capability). */
+  skipReason?: string;
+  startedAt: Date;
+  durationMs: number;
+  steps: StepResult[];
+}
+
+/** A named moment of the run (QEMU start, Xen banner, dom0 shell …) in ms from run start. */
+export interface Phase {
+  name: string;
+  atMs: number;
+}
+
+export interface RunResult {
+  scenarios: ScenarioResult[];
+  rig?: { key: string; provider: string; versions: Record<string, string | undefined>; cacheHit: boolean };
+  phases: Phase[];
+  /** Extra facts for the JUnit <properties> (boot path, host, harness version). */
+  properties: Record<string, string>;
+  /** A failure that ended the run before or between scenarios. */
+  fatal?: { status: 'failed' | 'error'; message: string };
+}
+
+export function scenarioStatus(steps: readonly StepResult[]): Status {
+  if (steps.some((s) => s.status === 'error')) return 'error';
+  if (steps.some((s) => s.status === 'failed')) return 'failed';
+  if (steps.length > 0 && steps.every((s) => s.status === 'skipped')) return 'skipped';
+  return 'passed';
+}
+
+export function counts(result: RunResult): Record<Status, number> {
+  const c: Record<Status, number> = { passed: 0, failed: 0, error: 0, skipped: 0 };
+  for (const s of result.scenarios) c[s.status]++;
+  return c;
+}

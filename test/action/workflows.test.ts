@@ -1,0 +1,42 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { OPTIONS, OUTPUTS } from '../../src/config/index.js';
+
+const dir = resolve(__dirname, '../../workflows');
+const files = readdirSync(dir).filter((f) => f.endsWith('.yml'));
+
+interface Step {
+  id?: string;
+  uses?: string;
+  with?: Record<string, unknown>;
+}
+
+describe.each(files)('workflows/%s', (file) => {
+  const text = readFileSync(`${dir}/${file}`, 'utf8');
+  const wf = parse(text) as { on: unknown; jobs: Record<string, { steps: Step[] }> };
+  const ours = Object.values(wf.jobs).flatMap((j) => j.steps.filter((s) => s.uses?.includes('/xen-pvh-virtio-action@')));
+
+  it('uses the action with only inputs that action.yml declares', () => {
+    expect(ours.length).toBeGreaterThan(0);
+    for (const step of ours) {
+      for (const key of Object.keys(step.with ?? {})) expect(Object.keys(OPTIONS), `${file}: input ${key}`).toContain(key);
+    }
+  });
+
+  it('reads only outputs that action.yml declares', () => {
+    const ids = new Set(ours.map((s) => s.id));
+    const refs = [...text.matchAll(/steps\.([\w-]+)\.outputs\.([\w-]+)/g)].filter((m) => ids.has(m[1]));
+    expect(refs.length).toBeGreaterThan(0);
+    for (const m of refs) expect(Object.keys(OUTPUTS), `${file}: output ${m[2]}`).toContain(m[2]);
+  });
+});
+
+describe('workflow triggers', () => {
+  it('pr.yml runs on pull requests and nightly.yml on a schedule and by hand', () => {
+    const on = (f: string) => (parse(readFileSync(`${dir}/${f}`, 'utf8')) as { on: Record<string, unknown> }).on;
+    expect(Object.keys(on('pr.yml'))).toContain('pull_request');
+    expect(Object.keys(on('nightly.yml'))).toEqual(expect.arrayContaining(['schedule', 'workflow_dispatch']));
+  });
+});

@@ -1,0 +1,100 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadScenarioFile, parseScenario } from '../../src/config/index.js';
+import { ConfigError } from '../../src/errors.js';
+
+function errorOf(source: string, file = 'bad.yaml'): string {
+  try {
+    parseScenario(file, source);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const ok = `name: demo
+domains:
+  domU1: { memory: 1G, cpus: 1, vpl011: true }
+steps:
+  - wait: { console: dom0, for: shell, timeout: 300s }
+  - console: { domain: domU1, run: uname -m, expect: "^aarch64$" }
+`;
+
+describe('scenario files', () => {
+  it('parses units once: durations to ms, sizes to MiB, patterns to multi-line regexps', () => {
+    const s = parseScenario('demo.yaml', ok);
+    expect(s.domains).toEqual([{ name: 'domU1', domid: 1, memoryMiB: 1024, cpus: 1, vpl011: true }]);
+    expect(s.steps[0]).toMatchObject({ kind: 'wait', console: 'dom0', for: { shell: true }, timeoutMs: 300_000 });
+    expect(s.steps[0]!.where).toEqual({ file: 'demo.yaml', line: 5, column: 11 });
+    const step = s.steps[1]!;
+    expect(step.kind === 'console' && step.expect!.test('Linux\naarch64\n')).toBe(true);
+    expect(step.timeoutMs).toBe(60_000);
+  });
+
+  it('names file:line:column and what was expected for a bad duration', () => {
+    expect(errorOf('name: x\nsteps:\n  - wait: { console: dom0, for: shell, timeout: banana }\n')).toBe(
+      'bad.yaml:3:49: timeout: expected a duration like 300s or 5m, got "banana"',
+    );
+  });
+
+  it('rejects a number where a duration needs a unit', () => {
+    expect(errorOf('name: x\ntimeout: 300\nsteps:\n  - wait: { console: dom0, for: shell }\n')).toBe(
+      'bad.yaml:2:10: timeout: expected a duration like 300s or 5m, got 300',
+    );
+  });
+
+  it('names the position of a bad size', () => {
+    expect(errorOf('name: x\ndomains:\n  domU1:\n    memory: lots\nsteps:\n  - wait: { console: dom0, for: shell }\n')).toBe(
+      'bad.yaml:4:13: memory: expected a size like 1024M or 1G, got "lots"',
+    );
+  });
+
+  it('names the position of a bad address and keeps addresses above 2^53 exact', () => {
+    const head = 'name: x\ndomains:\n  domU1:\n    virtio-pci:\n      mode: foreign\n';
+    const steps = 'steps:\n  - wait: { console: dom0, for: shell }\n';
+    expect(errorOf(`${head}      ecam: { base: 4096, size: 0x10000000 }\n${steps}`)).toBe(
+      'bad.yaml:6:21: base: expected an address like 0xf100000000, got 4096',
+    );
+    const s = parseScenario('x.yaml', `${head}      ecam: { base: 0xfffffffffffff000, size: 0x10000000 }\n${steps}`);
+    expect(s.domains[0]!.virtioPciWindows!.ecam).toEqual({ base: 0xfffffffffffff000n, size: 0x10000000n });
+  });
+
+  it('names an unknown key where it is written and lists the allowed ones', () => {
+    expect(errorOf('name: x\nsteps:\n  - wait: { console: dom0, for: shell, timout: 5s }\n')).toBe(
+      'bad.yaml:3:40: timout: unknown key; expected one of: console, for, timeout, title',
+    );
+    expect(errorOf('name: x\nsteps:\n  - sleep: 5s\n')).toBe('bad.yaml:3:5: sleep: unknown key; expected one of: wait, console, ssh, backend');
+  });
+
+  it('reports YAML syntax errors and duplicate keys with their position', () => {
+    expect(errorOf('name: x\nsteps: [\n')).toMatch(/^bad\.yaml:3:1: invalid YAML: /);
+    expect(errorOf('name: x\nname: y\nsteps: []\n')).toBe('bad.yaml:2:1: invalid YAML: Map keys must be unique');
+  });
+
+  it('rejects a step that references an undeclared domain', () => {
+    expect(errorOf('name: x\nsteps:\n  - console: { domain: domU2, run: ls }\n')).toBe(
+      'bad.yaml:3:24: domain: domU2 is not declared under domains (declared: xen, dom0)',
+    );
+  });
+
+  it('rejects missing required keys, bad capabilities and bad patterns', () => {
+    expect(errorOf('steps:\n  - wait: { console: dom0, for: shell }\n')).toBe('bad.yaml:1:1: name: missing; expected a scenario name');
+    expect(errorOf('name: x\nrequires: [ioreq, warp-drive]\nsteps:\n  - wait: { console: dom0, for: shell }\n')).toMatch(
+      /^bad\.yaml:2:19: requires\[1\]: expected a capability \(dom0less, .*\), got "warp-drive"$/,
+    );
+    expect(errorOf('name: x\nsteps:\n  - ssh: { run: ls, expect: "(" }\n')).toMatch(/^bad\.yaml:3:29: expect: expected a regular expression: /);
+  });
+
+  it('says when a scenario file does not exist', () => {
+    expect(() => loadScenarioFile('/nonexistent/x.yaml')).toThrow('scenario file not found: /nonexistent/x.yaml');
+  });
+
+  it('reads a file from disk', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xpv-'));
+    writeFileSync(join(dir, 'ok.yaml'), ok);
+    expect(loadScenarioFile(join(dir, 'ok.yaml')).name).toBe('demo');
+  });
+});

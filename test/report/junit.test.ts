@@ -1,0 +1,87 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildJunit } from '../../src/report/index.js';
+import type { RunResult, ScenarioResult, Status } from '../../src/scenario/result.js';
+
+const XSD = resolve(__dirname, '../../../shared/schemas/junit-jenkins.xsd');
+
+/** junit-report-builder writes `skipped` on <testsuites>, which Jenkins' schema lacks: drop exactly that. */
+function validate(xml: string): void {
+  const root = /<testsuites\b[^>]*>/.exec(xml)![0];
+  const stripped = xml.replace(root, root.replace(/ skipped="\d+"/, ''));
+  const file = join(mkdtempSync(join(tmpdir(), 'xpv-junit-')), 'junit.xml');
+  writeFileSync(file, stripped);
+  execFileSync('xmllint', ['--noout', '--schema', XSD, file], { stdio: 'pipe' });
+}
+
+function scenario(name: string, statuses: Status[], extra: Partial<ScenarioResult> = {}): ScenarioResult {
+  return {
+    name,
+    file: `scenarios/${name}.yaml`,
+    status: statuses.includes('error') ? 'error' : statuses.includes('failed') ? 'failed' : statuses.every((s) => s === 'skipped') ? 'skipped' : 'passed',
+    startedAt: new Date('2026-11-26T10:00:00Z'),
+    durationMs: 12_345,
+    steps: statuses.map((status, i) => ({
+      title: `step ${i} <with> "markup" & \u0007bell`,
+      kind: 'console',
+      status,
+      durationMs: 1000 + i,
+      where: { file: `scenarios/${name}.yaml`, line: 10 + i, column: 5 },
+      ...(status === 'passed' ? {} : { message: `${status} because \x1b[31mreasons\x1b[0m` }),
+      excerpt: '(XEN) DOM1: [    1.0] Booting Linux\r\ndomU# lspci\x1b[6n\n',
+    })),
+    ...extra,
+  };
+}
+
+const result: RunResult = {
+  scenarios: [
+    scenario('all-pass', ['passed', 'passed']),
+    scenario('product-failure', ['passed', 'failed', 'skipped']),
+    scenario('infra-error', ['error', 'skipped']),
+    scenario('lacks-capability', ['skipped', 'skipped'], { skipReason: 'the debian rig lacks ioreq' }),
+  ],
+  rig: { key: 'abc123', provider: 'debian', versions: { xen: '4.17.5', linux: '6.1.0-40', qemu: undefined }, cacheHit: true },
+  phases: [
+    { name: 'xen banner', atMs: 700 },
+    { name: 'dom0 shell', atMs: 17_000 },
+  ],
+  properties: { boot: 'uboot' },
+};
+
+describe('JUnit report', () => {
+  const xml = buildJunit(result);
+
+  it('validates against the Jenkins JUnit schema for passed, failed, errored and skipped runs', () => {
+    validate(xml);
+    for (const s of result.scenarios) validate(buildJunit({ ...result, scenarios: [s] }));
+  });
+
+  it('has a suite per scenario and a case per step, each with a time', () => {
+    expect(xml.match(/<testsuite /g)).toHaveLength(4);
+    expect(xml.match(/<testcase /g)).toHaveLength(9);
+    const cases = xml.split('\n').filter((l) => l.trim().startsWith('<testcase '));
+    expect(cases).toHaveLength(9);
+    for (const tc of cases) expect(tc).toMatch(/ time="\d+(\.\d+)?"/);
+  });
+
+  it('maps product failures to <failure>, infrastructure to <error>, capabilities to <skipped> with the reason', () => {
+    expect(xml).toMatch(/<testsuite name="product-failure" [^\n]* tests="3" failures="1" errors="0" skipped="1"/);
+    expect(xml).toMatch(/<failure message="failed because reasons \(scenarios\/product-failure\.yaml:11:5\)" type="console"\/>/);
+    expect(xml).toMatch(/<error message="error because reasons \(scenarios\/infra-error\.yaml:10:5\)" type="infrastructure"\/>/);
+    expect(xml).toContain('<skipped message="skipped because reasons"/>');
+    expect(xml).toContain('<property name="skipped.reason" value="the debian rig lacks ioreq"/>');
+  });
+
+  it('carries rig versions and phase timings as properties, and console excerpts without control characters', () => {
+    expect(xml).toContain('<property name="rig.version.xen" value="4.17.5"/>');
+    expect(xml).toContain('<property name="rig.cache-hit" value="true"/>');
+    expect(xml).toContain('<property name="phase.dom0 shell" value="17.000s"/>');
+    expect(xml).toContain('<system-out><![CDATA[(XEN) DOM1: [    1.0] Booting Linux\ndomU# lspci\n]]></system-out>');
+    expect(xml).not.toContain("\u0007");
+    expect(xml).not.toContain("\u001b");
+  });
+});
