@@ -1,0 +1,103 @@
+// Content-addressed rig storage: a local directory per recipe key, built beside its final
+// place and renamed in atomically, plus the optional @actions/cache layer for CI runners.
+import { createHash } from 'node:crypto';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import * as actionsCache from '@actions/cache';
+import { MANIFEST_FILE } from './manifest.js';
+
+/** The default cache root: XEN_PVH_VIRTIO_CACHE, else $XDG_CACHE_HOME/xen-pvh-virtio, else ~/.cache/xen-pvh-virtio. */
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.XEN_PVH_VIRTIO_CACHE) return env.XEN_PVH_VIRTIO_CACHE;
+  const xdg = env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache');
+  return join(xdg, 'xen-pvh-virtio');
+}
+
+export function rigDir(cacheDir: string, key: string): string {
+  return join(cacheDir, 'rigs', key);
+}
+
+/** sha256 over a canonical JSON form of the recipe: key order never changes the key. */
+export function recipeKey(recipe: unknown): string {
+  return createHash('sha256').update(canonicalJson(recipe)).digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export async function hasBundle(dir: string): Promise<boolean> {
+  return stat(join(dir, MANIFEST_FILE)).then(() => true, () => false);
+}
+
+/**
+ * Runs build(tmp) in a fresh directory beside the final one and renames it into place, so
+ * a crash never leaves a half-built bundle under the key. When another process finished
+ * the same key first, its bundle is kept and ours discarded.
+ */
+export async function buildAtomically(finalDir: string, build: (tmpDir: string) => Promise<void>): Promise<void> {
+  const tmp = `${finalDir}.tmp-${process.pid}-${Date.now()}`;
+  await mkdir(tmp, { recursive: true });
+  try {
+    await build(tmp);
+    try {
+      await rename(tmp, finalDir);
+    } catch (cause) {
+      if (!(await hasBundle(finalDir))) throw cause;
+    }
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Moves a bundle that failed verification out of the way so it gets rebuilt. */
+export async function discardBundle(dir: string): Promise<void> {
+  const aside = `${dir}.damaged-${Date.now()}`;
+  await rename(dir, aside);
+  await rm(aside, { recursive: true, force: true });
+}
+
+export function remoteKey(key: string): string {
+  return `xen-pvh-virtio-rig-${key}`;
+}
+
+/** Restores a bundle from the Actions cache; false (with a warning) when unavailable or absent. */
+export async function restoreRemote(key: string, dir: string, log: (line: string) => void): Promise<boolean> {
+  if (!actionsCache.isFeatureAvailable()) {
+    log(`warning: the GitHub Actions cache is not available here; rig ${key.slice(0, 12)} not restored from it`);
+    return false;
+  }
+  try {
+    const hit = await actionsCache.restoreCache([dir], remoteKey(key));
+    if (hit) log(`rig ${key.slice(0, 12)} restored from the Actions cache`);
+    return hit !== undefined && (await hasBundle(dir));
+  } catch (cause) {
+    log(`warning: restoring rig ${key.slice(0, 12)} from the Actions cache failed: ${(cause as Error).message}`);
+    return false;
+  }
+}
+
+/** Saves a bundle to the Actions cache (the action's post step calls this); never throws. */
+export async function saveRemote(key: string, dir: string, log: (line: string) => void): Promise<boolean> {
+  if (!actionsCache.isFeatureAvailable()) {
+    log(`warning: the GitHub Actions cache is not available here; rig ${key.slice(0, 12)} not saved to it`);
+    return false;
+  }
+  try {
+    await actionsCache.saveCache([dir], remoteKey(key));
+    log(`rig ${key.slice(0, 12)} saved to the Actions cache`);
+    return true;
+  } catch (cause) {
+    // An entry saved by a parallel job under the same key is as good as ours.
+    log(`warning: saving rig ${key.slice(0, 12)} to the Actions cache failed: ${(cause as Error).message}`);
+    return false;
+  }
+}

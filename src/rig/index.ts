@@ -1,0 +1,91 @@
+// The rig stage's public face: turn a RigRequest into a verified bundle on disk, from the
+// local cache, the Actions cache, or a fresh build.
+import { ConfigError } from '../errors.js';
+import type { RigRequest } from '../config/types.js';
+import { RIG_BUILD_COMMANDS, RIG_BUILD_FILES, ensureHostPrerequisites } from '../host/prerequisites.js';
+import { readRig, verifyRig, writeManifest } from './bundle.js';
+import { buildAtomically, discardBundle, hasBundle, restoreRemote, rigDir } from './cache.js';
+import { buildDebianRig, debianRecipe, planDebianRig } from './debian/build.js';
+import type { Rig } from './manifest.js';
+
+export { readRig, rigFile, verifyRig } from './bundle.js';
+export { defaultCacheDir, restoreRemote, saveRemote, rigDir } from './cache.js';
+export { READY_LINE } from './debian/scripts.js';
+export type { Rig, RigManifest, RigFile, FileRole, Capability } from './manifest.js';
+
+export interface ObtainOptions {
+  /** Cache root; bundles live in <cacheDir>/rigs/<key>. See defaultCacheDir(). */
+  cacheDir: string;
+  log: (line: string) => void;
+  /** Also look in the GitHub Actions cache on a local miss. */
+  remoteCache?: boolean;
+  /** false: ignore any cached bundle and build afresh (the new bundle still lands in the cache). */
+  useCache?: boolean;
+}
+
+export interface ObtainedRig {
+  rig: Rig;
+  cacheHit: boolean;
+  key: string;
+}
+
+/** Printable recipe data for `xen-pvh-virtio plan`: no network, no building. */
+export function rigRecipe(request: RigRequest): Record<string, unknown> {
+  switch (request.provider) {
+    case 'debian':
+      return debianRecipe();
+    default:
+      return { provider: request.provider, implemented: false };
+  }
+}
+
+export async function obtainRig(request: RigRequest, opts: ObtainOptions): Promise<ObtainedRig> {
+  switch (request.provider) {
+    case 'debian':
+      return obtainDebianRig(opts);
+    default:
+      throw new ConfigError(`rig provider '${request.provider}' is not implemented yet; use 'debian'`);
+  }
+}
+
+async function obtainDebianRig(opts: ObtainOptions): Promise<ObtainedRig> {
+  const { log } = opts;
+  await ensureHostPrerequisites({ commands: RIG_BUILD_COMMANDS, files: RIG_BUILD_FILES }, { log });
+  const plan = await planDebianRig(opts.cacheDir, log);
+  const dir = rigDir(opts.cacheDir, plan.key);
+
+  if (opts.useCache === false) {
+    if (await hasBundle(dir)) await discardBundle(dir);
+  } else {
+    const cached = await reuse(dir, log);
+    if (cached) return { rig: cached, cacheHit: true, key: plan.key };
+    if (opts.remoteCache && (await restoreRemote(plan.key, dir, log))) {
+      const restored = await reuse(dir, log);
+      if (restored) return { rig: restored, cacheHit: true, key: plan.key };
+    }
+  }
+
+  log(`building debian rig ${plan.key.slice(0, 12)} in ${dir}`);
+  await buildAtomically(dir, async (tmp) => {
+    const manifest = await buildDebianRig(tmp, plan, log);
+    await writeManifest(tmp, manifest);
+  });
+  const rig = await readRig(dir);
+  await verifyRig(rig);
+  return { rig, cacheHit: false, key: plan.key };
+}
+
+/** A verified bundle already at dir, or undefined (a damaged one is discarded for rebuilding). */
+async function reuse(dir: string, log: (line: string) => void): Promise<Rig | undefined> {
+  if (!(await hasBundle(dir))) return undefined;
+  try {
+    const rig = await readRig(dir);
+    await verifyRig(rig);
+    log(`rig cache hit: ${dir}`);
+    return rig;
+  } catch (cause) {
+    log(`warning: discarding damaged rig bundle: ${(cause as Error).message}`);
+    await discardBundle(dir);
+    return undefined;
+  }
+}
