@@ -1,0 +1,11 @@
+// image/: boot media for one run (xen.dtb, boot.scr, boot disk, SSH key), from the domain
+// specs and the rig. Planning is pure (planBootMedia, describeBootMedia); buildBootMedia writes.
+export { BOOT_FILES, UBOOT_BOOT_DEVICE, buildBootMedia, planBootMedia, type BootMedia, type BootMediaRequest, type BuildLog } from './media.js';
+export { describeBootMedia } from './describe.js';
+export { resolveLayout, type DomainLayout, type DomULayout, type LayoutOptions } from './layout.js';
+export { chosenFragment, DEFAULT_STDOUT_PATH, type ChosenInput, type DomainModules, type ModuleRef } from './dts.js';
+export { bootScript, BOOT_SCRIPT_MARKER, type BootScriptInput } from './boot-script.js';
+export { placeModules, MODULE_ALIGN, MODULE_BASE, RAM_BASE, type ModuleFile, type ModulePlacement } from './placement.js';
+export { planBootDisk, sfdiskScript, PARTITION_START_SECTOR, SECTOR, type DiskFile, type DiskLayout } from './disk.js';
+export { authorizedKeysArchive, newcArchive, type CpioEntry } from './cpio.js';
+export { writeRunKeyPair, type SshKeyPair } from './ssh-key.js';

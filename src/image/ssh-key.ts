@@ -1,0 +1,23 @@
+// The per-run SSH key pair: the private half stays in the run's work dir, the public half
+// goes into dom0's /root/.ssh/authorized_keys through an archive appended to its ramdisk.
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { utils } from 'ssh2';
+
+export interface SshKeyPair {
+  privateKeyPath: string;
+  publicKeyPath: string;
+  publicKey: string;
+}
+
+export async function writeRunKeyPair(workDir: string, comment = 'xen-pvh-virtio run key'): Promise<SshKeyPair> {
+  // OpenSSH-format keys, which both ssh2 and OpenSSH's ssh read.
+  const pair = utils.generateKeyPairSync('ed25519', { comment });
+  const privateKeyPath = join(workDir, 'id_ed25519');
+  const publicKeyPath = `${privateKeyPath}.pub`;
+  // Removed first so the 0600 mode applies to a fresh file, never to an old one.
+  await rm(privateKeyPath, { force: true });
+  await writeFile(privateKeyPath, pair.private, { mode: 0o600 });
+  await writeFile(publicKeyPath, `${pair.public.trim()}\n`, { mode: 0o644 });
+  return { privateKeyPath, publicKeyPath, publicKey: pair.public.trim() };
+}
