@@ -1,19 +1,22 @@
 #!/usr/bin/env node
-import { createRequire as __xpvCreateRequire } from 'node:module'; const require = __xpvCreateRequire(import.meta.url);
+import { createRequire as __xpvCreateRequire } from 'node:module'; import { fileURLToPath as __xpvFileURLToPath } from 'node:url'; import { dirname as __xpvDirname } from 'node:path'; const require = __xpvCreateRequire(import.meta.url); const __xpvFilename = __xpvFileURLToPath(import.meta.url); const __xpvDir = __xpvDirname(__xpvFilename);
 import {
   builtInScenarioDir,
   builtInScenarios,
+  cancelOnSignals,
   counts,
+  describeBootMedia,
   executePlan,
   exitCodeFor,
   exitCodeForError,
   formatDuration,
   loadScenarioFile,
   packageVersion,
+  planBootMedia,
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-JBOXGVYA.js";
+} from "./chunks/chunk-LLO2X7JY.js";
 import {
   COMMAND_PACKAGES,
   ConfigError,
@@ -22,10 +25,11 @@ import {
   OPTIONS,
   OPTION_NAMES,
   ensureHostPrerequisites,
+  findCachedRig,
   formatPos,
   obtainRig,
   rigRecipe
-} from "./chunks/chunk-PM75LNY2.js";
+} from "./chunks/chunk-47OLNCOE.js";
 
 // src/cli/args.ts
 import { parseArgs } from "node:util";
@@ -103,6 +107,17 @@ function describePlan(plan, sections = []) {
   for (const section of sections) out.push("", `# ${section.title}`, section.body.trimEnd());
   return out.join("\n") + "\n";
 }
+function describeRecipe(recipe, indent = "") {
+  if (recipe === null || typeof recipe !== "object") return `${indent}${String(recipe)}`;
+  const lines = [];
+  for (const [key, value] of Object.entries(recipe)) {
+    if (Array.isArray(value) && value.every((v) => typeof v !== "object")) lines.push(`${indent}${key}: ${value.join(", ")}`);
+    else if (typeof value === "string" && value.includes("\n")) lines.push(`${indent}${key}: (${value.split("\n").length} lines)`);
+    else if (value !== null && typeof value === "object") lines.push(`${indent}${key}:`, describeRecipe(value, `${indent}  `));
+    else lines.push(`${indent}${key}: ${String(value)}`);
+  }
+  return lines.join("\n");
+}
 
 // src/cli/main-impl.ts
 var USAGE = `xen-pvh-virtio: prove that dom0less Xen on ARM64 gives a domU working virtio-pci
@@ -161,8 +176,8 @@ async function cliMain(argv, io) {
     switch (command) {
       case "run": {
         const plan = planFrom(rest, parsed, io);
-        const hooks = hooksFor(io);
-        const result = await executePlan(plan, hooks);
+        const cancel = cancelOnSignals(io);
+        const result = await executePlan(plan, { ...hooksFor(io), signal: cancel.signal }).finally(cancel.dispose);
         writeReports(plan, result);
         const c = counts(result);
         io.err(`${c.passed} passed, ${c.failed} failed, ${c.error} errored, ${c.skipped} skipped \u2014 JUnit ${plan.junitPath}, logs ${plan.logsDir}
@@ -173,7 +188,18 @@ async function cliMain(argv, io) {
       }
       case "plan": {
         const plan = planFrom(rest, parsed, io);
-        io.out(describePlan(plan, [{ title: "Rig recipe", body: JSON.stringify(rigRecipe(plan.rig), null, 2) }]));
+        const sections = [{ title: "Rig recipe", body: describeRecipe(rigRecipe(plan.rig)) }];
+        const found = plan.cache.enabled ? await findCachedRig(plan.rig, { cacheDir: plan.cache.dir, log: () => void 0 }) : void 0;
+        if (found) {
+          const media = planBootMedia({ rig: found.rig, domains: plan.domains, boot: plan.boot, workDir: "<work>", sshPort: plan.sshPort });
+          sections.push({ title: `Boot media (rig ${found.key.slice(0, 12)}, cached)`, body: describeBootMedia(media) });
+        } else {
+          sections.push({
+            title: "Boot media",
+            body: "The rig is not in the local cache yet: after `xen-pvh-virtio rig build`, plan also prints the device tree, boot script, disk layout and QEMU command line."
+          });
+        }
+        io.out(describePlan(plan, sections));
         return ExitCode.passed;
       }
       case "rig": {

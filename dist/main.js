@@ -1,14 +1,15 @@
-import { createRequire as __xpvCreateRequire } from 'node:module'; const require = __xpvCreateRequire(import.meta.url);
+import { createRequire as __xpvCreateRequire } from 'node:module'; import { fileURLToPath as __xpvFileURLToPath } from 'node:url'; import { dirname as __xpvDirname } from 'node:path'; const require = __xpvCreateRequire(import.meta.url); const __xpvFilename = __xpvFileURLToPath(import.meta.url); const __xpvDir = __xpvDirname(__xpvFilename);
 import {
   isRemoteCacheUsable
-} from "./chunks/chunk-GFKIWNDW.js";
+} from "./chunks/chunk-FWMRWN4S.js";
 import {
+  cancelOnSignals,
   counts,
   executePlan,
   exitCodeFor,
   resolvePlan,
   writeReports
-} from "./chunks/chunk-JBOXGVYA.js";
+} from "./chunks/chunk-LLO2X7JY.js";
 import {
   ConfigError,
   OPTION_NAMES,
@@ -21,7 +22,7 @@ import {
   setOutput,
   summary,
   warning
-} from "./chunks/chunk-PM75LNY2.js";
+} from "./chunks/chunk-47OLNCOE.js";
 
 // src/action/inputs.ts
 function readInputs() {
@@ -58,7 +59,14 @@ async function mainImpl() {
     return;
   }
   saveState(STATE.logsDir, plan.logsDir);
+  const pids = [];
+  const cancel = cancelOnSignals({ err: (t) => info(t.trimEnd()) });
   const result = await executePlan(plan, {
+    signal: cancel.signal,
+    onProcess: (pid) => {
+      pids.push(pid);
+      saveState(STATE.pids, pids.join(","));
+    },
     info: (line) => info(line),
     warn: (line) => warning(line),
     group: (title, fn) => group(title, fn),
@@ -71,7 +79,7 @@ async function mainImpl() {
   }).catch((e) => {
     setFailed(e instanceof ConfigError ? `configuration error: ${e.message}` : `infrastructure error: ${e.stack ?? e}`);
     return void 0;
-  });
+  }).finally(cancel.dispose);
   if (!result) return;
   const summary2 = writeReports(plan, result);
   await summary.addRaw(summary2).write();

@@ -15,8 +15,19 @@ await build({
   platform: 'node',
   target: 'node20',
   external: ['cpu-features', '*.node'],
-  // CommonJS dependencies call require() for Node built-ins; ESM output needs one.
-  banner: { js: "import { createRequire as __xpvCreateRequire } from 'node:module'; const require = __xpvCreateRequire(import.meta.url);" },
+  // CommonJS dependencies call require() for Node built-ins and read __dirname (ssh2);
+  // ESM output has neither, so every output file defines them.
+  banner: {
+    js: [
+      "import { createRequire as __xpvCreateRequire } from 'node:module';",
+      "import { fileURLToPath as __xpvFileURLToPath } from 'node:url';",
+      "import { dirname as __xpvDirname } from 'node:path';",
+      'const require = __xpvCreateRequire(import.meta.url);',
+      'const __xpvFilename = __xpvFileURLToPath(import.meta.url);',
+      'const __xpvDir = __xpvDirname(__xpvFilename);',
+    ].join(' '),
+  },
+  define: { __dirname: '__xpvDir', __filename: '__xpvFilename' },
   legalComments: 'none',
   logLevel: 'warning',
 });

@@ -1,14 +1,19 @@
 // The one core behind the action and the CLI: a RunPlan in, a RunResult out, with the
 // report written and nothing left running. Front ends only adapt inputs and outputs.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RunPlan } from './config/types.js';
-import { ConfigError, ExitCode, ProductFailure } from './errors.js';
+import type { RunPlan, Scenario } from './config/types.js';
+import { ConfigError, ExitCode, InfraError, ProductFailure } from './errors.js';
+import { BOOT_COMMANDS, ensureHostPrerequisites } from './host/prerequisites.js';
 import { buildSummary, writeJunit } from './report/index.js';
 import { obtainRig } from './rig/index.js';
 import type { Rig } from './rig/manifest.js';
-import { counts, type RunResult } from './scenario/result.js';
-import { erroredScenario, missingCapabilities, skippedScenario } from './scenario/outcomes.js';
+import { counts, type RunResult, type ScenarioResult } from './scenario/result.js';
+import { erroredScenario, failedScenario, missingCapabilities, skippedScenario } from './scenario/outcomes.js';
+import { runScenario } from './scenario/runner.js';
+import { openSession, type Session } from './session.js';
 
 export interface RunHooks {
   info(line: string): void;
@@ -19,10 +24,15 @@ export interface RunHooks {
   remoteCache: boolean;
   /** Told about each rig obtained, so the action's post step can save it to the cache. */
   onRig?(rig: Rig, key: string, cacheHit: boolean): void;
+  /** Told about each long-lived process, so the action's post step can stop leftovers. */
+  onProcess?(pid: number): void;
+  /** Aborted on SIGINT/SIGTERM: the machine is stopped and the reports still written. */
+  signal?: AbortSignal;
 }
 
 export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunResult> {
   const start = Date.now();
+  const cpuAtStart = process.cpuUsage();
   const result: RunResult = { scenarios: [], phases: [], properties: { boot: plan.boot, 'rig.request': plan.rig.provider } };
   mkdirSync(plan.logsDir, { recursive: true });
 
@@ -43,7 +53,7 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
     return result;
   }
 
-  const runnable = [];
+  const runnable: Scenario[] = [];
   for (const scenario of plan.scenarios) {
     const missing = missingCapabilities(scenario, rig.manifest.capabilities);
     if (missing.length > 0) {
@@ -54,12 +64,72 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
   }
   if (runnable.length === 0) return result;
 
-  // Booting the rig and driving its consoles is the next stage to land (issue 4); until
-  // then the scenarios that could run are reported as errors, never as passes.
-  const message = 'booting the rig and driving its consoles is not built yet';
-  result.fatal = { status: 'error', message };
-  for (const scenario of runnable) result.scenarios.push(erroredScenario(scenario, message));
+  await hooks.group('host tools for booting', () => ensureHostPrerequisites({ commands: BOOT_COMMANDS }, { log: hooks.info }));
+  const workDir = await mkdtemp(join(process.env.RUNNER_TEMP || tmpdir(), 'xen-pvh-virtio-'));
+  const phase = (name: string, at = Date.now()) => {
+    if (!result.phases.some((p) => p.name === name)) result.phases.push({ name, atMs: at - start });
+    result.phases.sort((a, b) => a.atMs - b.atMs);
+  };
+  let session: Session | undefined;
+  // The run's own deadline and a cancel both end the machine: whatever step is running then
+  // fails at once (the console closes), and the reports are still written.
+  let stopReason: string | undefined;
+  const stop = (why: string) => {
+    stopReason ??= why;
+    void session?.close();
+  };
+  const deadline = setTimeout(() => stop(`timeout-minutes (${plan.timeoutMinutes}) passed`), plan.timeoutMinutes * 60_000 - (Date.now() - start));
+  const onAbort = () => stop(`cancelled (${String(hooks.signal?.reason ?? 'signal')})`);
+  hooks.signal?.addEventListener('abort', onAbort);
+  try {
+    session = await hooks.group(`boot (${plan.boot})`, () =>
+      openSession(plan, rig, workDir, { info: hooks.info, phase, ...(hooks.onProcess ? { onProcess: hooks.onProcess } : {}) }),
+    );
+    if (stopReason) throw new InfraError(stopReason);
+    for (const scenario of runnable) {
+      if (stopReason) {
+        result.scenarios.push(erroredScenario(scenario, stopReason));
+        continue;
+      }
+      const drivers = session.driversFor(scenario.name);
+      const done = await hooks.group(`scenario ${scenario.name}`, () => runScenario(scenario, drivers, { progress: hooks.info, phase }));
+      if (stopReason) annotate(done, stopReason);
+      result.scenarios.push(done);
+    }
+    phase('scenarios end');
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    const message = stopReason ?? `boot: ${(e as Error).message}`;
+    result.fatal = { status: e instanceof ProductFailure ? 'failed' : 'error', message };
+    for (const scenario of runnable.filter((s) => !result.scenarios.some((r) => r.name === s.name))) {
+      result.scenarios.push(
+        e instanceof ProductFailure ? failedScenario(scenario, message, e.detail.consoleTail) : erroredScenario(scenario, message, (e as InfraError).detail?.consoleTail),
+      );
+    }
+  } finally {
+    clearTimeout(deadline);
+    hooks.signal?.removeEventListener('abort', onAbort);
+    await session?.close();
+    await rm(workDir, { recursive: true, force: true });
+  }
+  if (stopReason && !result.fatal) result.fatal = { status: 'error', message: stopReason };
+  // The harness's own CPU (QEMU and the guests are other processes), for the benchmark.
+  const cpu = process.cpuUsage(cpuAtStart);
+  result.properties['harness.cpu.user'] = `${(cpu.user / 1e6).toFixed(3)}s`;
+  result.properties['harness.cpu.system'] = `${(cpu.system / 1e6).toFixed(3)}s`;
+  const order = (name: string) => plan.scenarios.findIndex((s) => s.name === name);
+  result.scenarios.sort((a, b) => order(a.name) - order(b.name));
   return result;
+}
+
+/** A scenario cut short by a cancel or the run's deadline says so in its first non-passing step. */
+function annotate(scenario: ScenarioResult, reason: string): void {
+  const step = scenario.steps.find((s) => s.status !== 'passed');
+  if (step && step.status !== 'skipped') {
+    step.status = 'error';
+    step.message = `${reason}: ${step.message ?? ''}`;
+    scenario.status = 'error';
+  }
 }
 
 /** A product failure outranks an infrastructure error: it is a real regression. */

@@ -7,6 +7,7 @@ import { executePlan, exitCodeFor, writeReports } from '../run.js';
 import { readInputs } from './inputs.js';
 import { setOutputs } from './outputs.js';
 import { isRemoteCacheUsable } from './cache-service.js';
+import { cancelOnSignals } from '../cancel.js';
 
 export async function mainImpl(): Promise<void> {
   let plan;
@@ -18,7 +19,14 @@ export async function mainImpl(): Promise<void> {
   }
   core.saveState(STATE.logsDir, plan.logsDir);
 
+  const pids: number[] = [];
+  const cancel = cancelOnSignals({ err: (t) => core.info(t.trimEnd()) });
   const result = await executePlan(plan, {
+    signal: cancel.signal,
+    onProcess: (pid) => {
+      pids.push(pid);
+      core.saveState(STATE.pids, pids.join(','));
+    },
     info: (line) => core.info(line),
     warn: (line) => core.warning(line),
     group: (title, fn) => core.group(title, fn),
@@ -31,7 +39,7 @@ export async function mainImpl(): Promise<void> {
   }).catch((e: unknown) => {
     core.setFailed(e instanceof ConfigError ? `configuration error: ${e.message}` : `infrastructure error: ${(e as Error).stack ?? e}`);
     return undefined;
-  });
+  }).finally(cancel.dispose);
   if (!result) return;
 
   const summary = writeReports(plan, result);

@@ -4,11 +4,13 @@ import type { RunPlan } from '../config/types.js';
 import { ConfigError, ExitCode } from '../errors.js';
 import { packageVersion } from '../package-root.js';
 import { COMMAND_PACKAGES, FILE_PACKAGES, ensureHostPrerequisites } from '../host/prerequisites.js';
-import { obtainRig, rigRecipe } from '../rig/index.js';
+import { describeBootMedia, planBootMedia } from '../image/index.js';
+import { findCachedRig, obtainRig, rigRecipe } from '../rig/index.js';
 import { executePlan, exitCodeFor, exitCodeForError, writeReports, type RunHooks } from '../run.js';
 import { counts } from '../scenario/result.js';
 import { optionsHelp, parseCommandLine } from './args.js';
-import { describePlan } from './plan-text.js';
+import { describePlan, describeRecipe } from './plan-text.js';
+import { cancelOnSignals } from '../cancel.js';
 
 const USAGE = `xen-pvh-virtio: prove that dom0less Xen on ARM64 gives a domU working virtio-pci
 devices served by a QEMU backend in dom0.
@@ -72,8 +74,8 @@ export async function cliMain(argv: readonly string[], io: Io): Promise<number> 
     switch (command) {
       case 'run': {
         const plan = planFrom(rest, parsed, io);
-        const hooks = hooksFor(io);
-        const result = await executePlan(plan, hooks);
+        const cancel = cancelOnSignals(io);
+        const result = await executePlan(plan, { ...hooksFor(io), signal: cancel.signal }).finally(cancel.dispose);
         writeReports(plan, result);
         const c = counts(result);
         io.err(`${c.passed} passed, ${c.failed} failed, ${c.error} errored, ${c.skipped} skipped — JUnit ${plan.junitPath}, logs ${plan.logsDir}\n`);
@@ -82,7 +84,18 @@ export async function cliMain(argv: readonly string[], io: Io): Promise<number> 
       }
       case 'plan': {
         const plan = planFrom(rest, parsed, io);
-        io.out(describePlan(plan, [{ title: 'Rig recipe', body: JSON.stringify(rigRecipe(plan.rig), null, 2) }]));
+        const sections = [{ title: 'Rig recipe', body: describeRecipe(rigRecipe(plan.rig)) }];
+        const found = plan.cache.enabled ? await findCachedRig(plan.rig, { cacheDir: plan.cache.dir, log: () => undefined }) : undefined;
+        if (found) {
+          const media = planBootMedia({ rig: found.rig, domains: plan.domains, boot: plan.boot, workDir: '<work>', sshPort: plan.sshPort });
+          sections.push({ title: `Boot media (rig ${found.key.slice(0, 12)}, cached)`, body: describeBootMedia(media) });
+        } else {
+          sections.push({
+            title: 'Boot media',
+            body: 'The rig is not in the local cache yet: after `xen-pvh-virtio rig build`, plan also prints the device tree, boot script, disk layout and QEMU command line.',
+          });
+        }
+        io.out(describePlan(plan, sections));
         return ExitCode.passed;
       }
       case 'rig': {

@@ -45,3 +45,16 @@ export function describePlan(plan: RunPlan, sections: readonly PlanSection[] = [
   for (const section of sections) out.push('', `# ${section.title}`, section.body.trimEnd());
   return out.join('\n') + '\n';
 }
+
+/** A recipe as indented text: lists and short values inline, long texts by size only. */
+export function describeRecipe(recipe: unknown, indent = ''): string {
+  if (recipe === null || typeof recipe !== 'object') return `${indent}${String(recipe)}`;
+  const lines: string[] = [];
+  for (const [key, value] of Object.entries(recipe as Record<string, unknown>)) {
+    if (Array.isArray(value) && value.every((v) => typeof v !== 'object')) lines.push(`${indent}${key}: ${value.join(', ')}`);
+    else if (typeof value === 'string' && value.includes('\n')) lines.push(`${indent}${key}: (${value.split('\n').length} lines)`);
+    else if (value !== null && typeof value === 'object') lines.push(`${indent}${key}:`, describeRecipe(value, `${indent}  `));
+    else lines.push(`${indent}${key}: ${String(value)}`);
+  }
+  return lines.join('\n');
+}

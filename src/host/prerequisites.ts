@@ -38,6 +38,8 @@ export const FILE_PACKAGES: Readonly<Record<string, string>> = {
 
 /** What building a debian rig runs on the host. */
 export const RIG_BUILD_COMMANDS = ['apt-get', 'dpkg-deb', 'cpio', 'depmod', 'modinfo', 'xz'] as const;
+/** What building boot media and booting run on the host. */
+export const BOOT_COMMANDS = ['qemu-system-aarch64', 'dtc', 'mkimage', 'mke2fs', 'sfdisk', 'cpio'] as const;
 export const RIG_BUILD_FILES = ['/usr/share/keyrings/debian-archive-keyring.gpg'] as const;
 
 /** The absolute path of a command found on PATH, or undefined. */

@@ -74,6 +74,9 @@ export function chosenFragment(input: ChosenInput): string {
       `${u}memory = <${cells64(d.memoryMiB * 1024)}>;`,
       `${u}cpus = <${d.cpus}>;`,
       ...(d.vpl011 ? [`${u}vpl011;`] : []),
+      // Xenstore and grant tables for the domU: without them init-dom0less registers no
+      // name (xl shows "(null)") and a device model in dom0 cannot find the domain.
+      `${u}xen,enhanced = "enabled";`,
       ...moduleNode('kernel', m.kernel, u, d.bootargs),
       ...(m.ramdisk ? moduleNode('ramdisk', m.ramdisk, u) : []),
       `${t}};`,

@@ -40,15 +40,24 @@ export function rigRecipe(request: RigRequest): Record<string, unknown> {
 }
 
 export async function obtainRig(request: RigRequest, opts: ObtainOptions): Promise<ObtainedRig> {
+  return (await obtain(request, opts, true))!;
+}
+
+/** The rig if it is already in the local cache; never builds (what `plan` uses). */
+export async function findCachedRig(request: RigRequest, opts: Omit<ObtainOptions, 'remoteCache' | 'useCache'>): Promise<ObtainedRig | undefined> {
+  return obtain(request, { ...opts, remoteCache: false }, false);
+}
+
+async function obtain(request: RigRequest, opts: ObtainOptions, mayBuild: boolean): Promise<ObtainedRig | undefined> {
   switch (request.provider) {
     case 'debian':
-      return obtainDebianRig(opts);
+      return obtainDebianRig(opts, mayBuild);
     default:
       throw new ConfigError(`rig provider '${request.provider}' is not implemented yet; use 'debian'`);
   }
 }
 
-async function obtainDebianRig(opts: ObtainOptions): Promise<ObtainedRig> {
+async function obtainDebianRig(opts: ObtainOptions, mayBuild: boolean): Promise<ObtainedRig | undefined> {
   const { log } = opts;
   await ensureHostPrerequisites({ commands: RIG_BUILD_COMMANDS, files: RIG_BUILD_FILES }, { log });
   const plan = await planDebianRig(opts.cacheDir, log);
@@ -65,6 +74,7 @@ async function obtainDebianRig(opts: ObtainOptions): Promise<ObtainedRig> {
     }
   }
 
+  if (!mayBuild) return undefined;
   log(`building debian rig ${plan.key.slice(0, 12)} in ${dir}`);
   await buildAtomically(dir, async (tmp) => {
     const manifest = await buildDebianRig(tmp, plan, log);

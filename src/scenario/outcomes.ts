@@ -22,16 +22,25 @@ export function skippedScenario(scenario: Scenario, reason: string, startedAt = 
 
 /** The first step carries the error; the rest say they never ran. */
 export function erroredScenario(scenario: Scenario, message: string, excerpt?: string, startedAt = new Date()): ScenarioResult {
+  return endedEarly(scenario, 'error', message, excerpt, startedAt);
+}
+
+/** The system under test failed before the scenario's steps could run (e.g. a panic at boot). */
+export function failedScenario(scenario: Scenario, message: string, excerpt?: string, startedAt = new Date()): ScenarioResult {
+  return endedEarly(scenario, 'failed', message, excerpt, startedAt);
+}
+
+function endedEarly(scenario: Scenario, status: 'error' | 'failed', message: string, excerpt: string | undefined, startedAt: Date): ScenarioResult {
   return {
     name: scenario.name,
     file: scenario.file,
-    status: 'error',
+    status,
     startedAt,
     durationMs: 0,
     steps: scenario.steps.map((s, i) => ({
       title: s.title,
       kind: s.kind,
-      status: i === 0 ? ('error' as const) : ('skipped' as const),
+      status: i === 0 ? status : ('skipped' as const),
       durationMs: 0,
       where: s.where,
       message: i === 0 ? message : `not run: ${message}`,

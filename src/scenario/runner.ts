@@ -7,7 +7,8 @@ import { checkOutput } from './check.js';
 import { scenarioStatus, type ScenarioResult, type Status, type StepResult } from './result.js';
 
 export interface ConsoleProtocol {
-  waitForShell(domain: string, deadlineMs: number): Promise<unknown>;
+  /** Resolves when the domain's shell is ready; `at` is when it was seen (epoch ms). */
+  waitForShell(domain: string, deadlineMs: number): Promise<{ at: number }>;
   expect(domain: string, pattern: RegExp, deadlineMs: number): Promise<{ text: string }>;
   run(domain: string, command: string, deadlineMs: number): Promise<{ output: string[]; exitStatus: number }>;
   tail(domain: string, lines?: number): string;
@@ -43,8 +44,8 @@ export interface ScenarioDrivers {
 
 export interface RunnerHooks {
   progress(line: string): void;
-  /** A wait step saw something worth a timeline entry (e.g. "domU1 shell"). */
-  phase?(name: string): void;
+  /** A wait step saw something worth a timeline entry (e.g. "domU1 shell"), at epoch ms. */
+  phase?(name: string, at?: number): void;
 }
 
 /** What a step observed, for <system-out>. */
@@ -54,8 +55,8 @@ async function runStep(step: Step, drivers: ScenarioDrivers, hooks: RunnerHooks)
   switch (step.kind) {
     case 'wait': {
       if ('shell' in step.for) {
-        await drivers.console.waitForShell(step.console, step.timeoutMs);
-        hooks.phase?.(`${step.console} shell`);
+        const ready = await drivers.console.waitForShell(step.console, step.timeoutMs);
+        hooks.phase?.(`${step.console} shell`, ready.at);
         return { excerpt: drivers.console.tail(step.console, 10) };
       }
       const line = await drivers.console.expect(step.console, step.for.pattern, step.timeoutMs);

@@ -1,4 +1,4 @@
-import { createRequire as __xpvCreateRequire } from 'node:module'; const require = __xpvCreateRequire(import.meta.url);
+import { createRequire as __xpvCreateRequire } from 'node:module'; import { fileURLToPath as __xpvFileURLToPath } from 'node:url'; import { dirname as __xpvDirname } from 'node:path'; const require = __xpvCreateRequire(import.meta.url); const __xpvFilename = __xpvFileURLToPath(import.meta.url); const __xpvDir = __xpvDirname(__xpvFilename);
 var __create = Object.create;
 var __defProp = Object.defineProperty;
 var __getOwnPropDesc = Object.getOwnPropertyDescriptor;
@@ -69165,6 +69165,7 @@ var FILE_PACKAGES = {
   "/usr/lib/u-boot/qemu_arm64/u-boot.bin": "u-boot-qemu"
 };
 var RIG_BUILD_COMMANDS = ["apt-get", "dpkg-deb", "cpio", "depmod", "modinfo", "xz"];
+var BOOT_COMMANDS = ["qemu-system-aarch64", "dtc", "mkimage", "mke2fs", "sfdisk", "cpio"];
 var RIG_BUILD_FILES = ["/usr/share/keyrings/debian-archive-keyring.gpg"];
 async function findCommand(name, path12 = process.env.PATH ?? "") {
   for (const dir of path12.split(delimiter3).filter(Boolean)) {
@@ -69996,14 +69997,20 @@ function rigRecipe(request) {
   }
 }
 async function obtainRig(request, opts) {
+  return await obtain(request, opts, true);
+}
+async function findCachedRig(request, opts) {
+  return obtain(request, { ...opts, remoteCache: false }, false);
+}
+async function obtain(request, opts, mayBuild) {
   switch (request.provider) {
     case "debian":
-      return obtainDebianRig(opts);
+      return obtainDebianRig(opts, mayBuild);
     default:
       throw new ConfigError(`rig provider '${request.provider}' is not implemented yet; use 'debian'`);
   }
 }
-async function obtainDebianRig(opts) {
+async function obtainDebianRig(opts, mayBuild) {
   const { log: log2 } = opts;
   await ensureHostPrerequisites({ commands: RIG_BUILD_COMMANDS, files: RIG_BUILD_FILES }, { log: log2 });
   const plan = await planDebianRig(opts.cacheDir, log2);
@@ -70018,6 +70025,7 @@ async function obtainDebianRig(opts) {
       if (restored) return { rig: restored, cacheHit: true, key: plan.key };
     }
   }
+  if (!mayBuild) return void 0;
   log2(`building debian rig ${plan.key.slice(0, 12)} in ${dir}`);
   await buildAtomically(dir, async (tmp) => {
     const manifest = await buildDebianRig(tmp, plan, log2);
@@ -70057,8 +70065,10 @@ export {
   getState,
   formatPos,
   ConfigError,
+  InfraError,
   ProductFailure,
   ExitCode2 as ExitCode,
+  require_supports_color,
   isFeatureAvailable,
   CAPABILITIES,
   defaultCacheDir,
@@ -70066,9 +70076,12 @@ export {
   OPTIONS,
   OPTION_NAMES,
   STATE,
+  run,
   COMMAND_PACKAGES,
   FILE_PACKAGES,
+  BOOT_COMMANDS,
   ensureHostPrerequisites,
   rigRecipe,
-  obtainRig
+  obtainRig,
+  findCachedRig
 };
