@@ -16,7 +16,7 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-LLO2X7JY.js";
+} from "./chunks/chunk-2ZP2DB3L.js";
 import {
   COMMAND_PACKAGES,
   ConfigError,

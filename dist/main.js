@@ -9,7 +9,7 @@ import {
   exitCodeFor,
   resolvePlan,
   writeReports
-} from "./chunks/chunk-LLO2X7JY.js";
+} from "./chunks/chunk-2ZP2DB3L.js";
 import {
   ConfigError,
   OPTION_NAMES,

@@ -146,6 +146,12 @@ export class Demux {
       }
       return { source: 'xen', text: rest, line, via: 'prefix' };
     }
+    // Xen omits its prefix on a banner that follows a focused domU's output (seen on 4.17):
+    // a line that starts with the banner is still Xen's.
+    if (line.startsWith('*** Serial input to ')) {
+      const banner = parseBanner(line);
+      if (banner) return { source: 'xen', text: line, line, via: 'prefix', banner };
+    }
     const guest = GUEST_PRINTK.exec(line);
     if (guest) {
       return { source: sourceOfDomid(Number(guest[1])), text: line.slice(guest[0].length), line, via: 'prefix' };

@@ -186,4 +186,11 @@ describe('what the real captures say', () => {
       expect(all.filter((l) => matchFatal(l.source, l.text))).toEqual([]);
     }
   });
+
+  it('a focus banner that Xen printed without its (XEN) prefix still moves focus', async () => {
+    const { console, split } = await replay([read('debian-4.17-uboot-bare-banner.raw')]);
+    expect(split.focus).toEqual(['dom0', 'd1', 'xen']);
+    expect(texts(console, 'xen')).toContain("*** Serial input to Xen (type 'CTRL-a' three times to switch input)");
+    expect(texts(console, 'dom0')).not.toContain("*** Serial input to Xen (type 'CTRL-a' three times to switch input)");
+  });
 });

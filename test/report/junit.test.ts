@@ -1,21 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildJunit } from '../../src/report/index.js';
 import type { RunResult, ScenarioResult, Status } from '../../src/scenario/result.js';
-
-const XSD = resolve(__dirname, '../../../shared/schemas/junit-jenkins.xsd');
-
-/** junit-report-builder writes `skipped` on <testsuites>, which Jenkins' schema lacks: drop exactly that. */
-function validate(xml: string): void {
-  const root = /<testsuites\b[^>]*>/.exec(xml)![0];
-  const stripped = xml.replace(root, root.replace(/ skipped="\d+"/, ''));
-  const file = join(mkdtempSync(join(tmpdir(), 'xpv-junit-')), 'junit.xml');
-  writeFileSync(file, stripped);
-  execFileSync('xmllint', ['--noout', '--schema', XSD, file], { stdio: 'pipe' });
-}
+import { validateJunit as validate } from '../support/junit.js';
 
 function scenario(name: string, statuses: Status[], extra: Partial<ScenarioResult> = {}): ScenarioResult {
   return {

@@ -73297,6 +73297,10 @@ var Demux = class {
       }
       return { source: "xen", text: rest, line, via: "prefix" };
     }
+    if (line.startsWith("*** Serial input to ")) {
+      const banner = parseBanner(line);
+      if (banner) return { source: "xen", text: line, line, via: "prefix", banner };
+    }
     const guest = GUEST_PRINTK.exec(line);
     if (guest) {
       return { source: sourceOfDomid(Number(guest[1])), text: line.slice(guest[0].length), line, via: "prefix" };
