@@ -16,7 +16,7 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-2ZP2DB3L.js";
+} from "./chunks/chunk-BEG5VEBP.js";
 import {
   COMMAND_PACKAGES,
   ConfigError,
@@ -29,7 +29,7 @@ import {
   formatPos,
   obtainRig,
   rigRecipe
-} from "./chunks/chunk-47OLNCOE.js";
+} from "./chunks/chunk-PXXPYYT2.js";
 
 // src/cli/args.ts
 import { parseArgs } from "node:util";

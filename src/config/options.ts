@@ -29,6 +29,14 @@ export const OPTIONS = {
   'xen-ref': { kind: 'string', description: 'Xen branch, tag or commit for rig: source.', default: 'master' },
   'qemu-repo': { kind: 'string', description: 'QEMU git repository for rig: source.' },
   'qemu-ref': { kind: 'string', description: 'QEMU branch, tag or commit for rig: source.', default: 'master' },
+  'xen-patches': {
+    kind: 'list',
+    description: 'Patch files (paths or globs, applied in order with patch -p1) for the Xen source the rig builds from.',
+  },
+  'qemu-patches': {
+    kind: 'list',
+    description: 'Patch files (paths or globs, applied in order with patch -p1) for the QEMU source the rig builds from.',
+  },
   'kas-file': { kind: 'string', description: 'kas configuration file for rig: yocto.' },
   'rig-path': { kind: 'string', description: 'Rig bundle directory or tarball for rig: prebuilt.' },
   cache: { kind: 'boolean', description: 'Reuse rigs from the local cache and, in Actions, the Actions cache.', default: 'true' },

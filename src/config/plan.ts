@@ -4,7 +4,7 @@ import { ConfigError } from '../errors.js';
 import { defaultCacheDir } from '../rig/cache.js';
 import { OPTIONS, type OptionName, type RawOptions } from './options.js';
 import { loadScenarioFile } from './scenario-file.js';
-import { resolveScenarioFiles, splitList } from './scenario-list.js';
+import { resolveFiles, resolveScenarioFiles, splitList } from './scenario-list.js';
 import type { BootPath, DomainRequest, DomainSpec, RigProvider, RunPlan, Scenario } from './types.js';
 
 export const DOMAIN_DEFAULTS = { memoryMiB: 512, cpus: 1, vpl011: true } as const;
@@ -100,6 +100,8 @@ export function resolvePlan(raw: RawOptions, where: PlanEnv): RunPlan {
     ...optional(raw, 'qemu-ref', 'qemuRef'),
     ...optional(raw, 'kas-file', 'kasFile'),
     ...optional(raw, 'rig-path', 'rigPath'),
+    xenPatches: patchFiles(raw, 'xen-patches', where.cwd),
+    qemuPatches: patchFiles(raw, 'qemu-patches', where.cwd),
   };
   if (provider === 'prebuilt' && !rig.rigPath) throw new ConfigError(`${raw.label('rig-path')}: required when rig is prebuilt`);
   if (provider === 'source' && !rig.xenRepo && !rig.qemuRepo) {
@@ -118,6 +120,12 @@ export function resolvePlan(raw: RawOptions, where: PlanEnv): RunPlan {
     junitPath: abs(value(raw, 'junit-path')!),
     logsDir: abs(value(raw, 'logs-dir')!),
   };
+}
+
+/** Patch files in the order given; a glob expands in name order; a missing file is an error. */
+function patchFiles(raw: RawOptions, name: OptionName, cwd: string): string[] {
+  const entries = splitList(value(raw, name) ?? '');
+  return entries.length === 0 ? [] : resolveFiles(entries, cwd, raw.label(name), 'patch file');
 }
 
 function optional<K extends string>(raw: RawOptions, name: OptionName, key: K): Partial<Record<K, string>> {

@@ -53,6 +53,23 @@ function expandGlob(pattern: string, cwd: string): string[] {
     .sort();
 }
 
+/** Plain paths and globs (no built-in names), each of which must name at least one file. */
+export function resolveFiles(entries: readonly string[], cwd: string, label: string, what: string): string[] {
+  const files: string[] = [];
+  for (const entry of entries) {
+    if (/[*?]/.test(entry)) {
+      const found = expandGlob(entry, cwd);
+      if (found.length === 0) throw new ConfigError(`${label}: ${entry} matches no files (relative to ${cwd})`);
+      files.push(...found);
+    } else {
+      const path = resolve(cwd, entry);
+      if (!existsSync(path)) throw new ConfigError(`${label}: ${what} not found: ${entry}`);
+      files.push(path);
+    }
+  }
+  return files;
+}
+
 /**
  * Each entry is a built-in name, a file, or a glob. A name that is none of these is an
  * error that lists the built-ins, so a typo never silently runs nothing.

@@ -105,6 +105,9 @@ export interface RigRequest {
   qemuRef?: string;
   kasFile?: string;
   rigPath?: string;
+  /** Users' patch files (absolute paths, in order) for the Xen and QEMU sources. */
+  xenPatches?: string[];
+  qemuPatches?: string[];
 }
 
 /** Everything a run needs to know, resolved and validated. */

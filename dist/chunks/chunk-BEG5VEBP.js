@@ -17,7 +17,7 @@ import {
   obtainRig,
   require_supports_color,
   run
-} from "./chunk-47OLNCOE.js";
+} from "./chunk-PXXPYYT2.js";
 
 // node_modules/yaml/dist/nodes/identity.js
 var require_identity = __commonJS({
@@ -72188,6 +72188,21 @@ function expandGlob(pattern2, cwd) {
   const matcher = globToRegExp(parts.slice(firstWild).join("/"));
   return readdirSync(root, { recursive: true }).map((rel) => rel.split(sep).join("/")).filter((rel) => matcher.test(rel) && !rel.split("/").includes("node_modules")).map((rel) => join2(root, rel)).filter((f) => statSync(f).isFile()).sort();
 }
+function resolveFiles(entries, cwd, label, what) {
+  const files = [];
+  for (const entry of entries) {
+    if (/[*?]/.test(entry)) {
+      const found = expandGlob(entry, cwd);
+      if (found.length === 0) throw new ConfigError(`${label}: ${entry} matches no files (relative to ${cwd})`);
+      files.push(...found);
+    } else {
+      const path = resolve(cwd, entry);
+      if (!existsSync2(path)) throw new ConfigError(`${label}: ${what} not found: ${entry}`);
+      files.push(path);
+    }
+  }
+  return files;
+}
 function resolveScenarioFiles(entries, cwd, label) {
   if (entries.length === 0) throw new ConfigError(`${label}: no scenarios given`);
   const builtIns = builtInScenarioDir();
@@ -72293,7 +72308,9 @@ function resolvePlan(raw, where) {
     ...optional2(raw, "qemu-repo", "qemuRepo"),
     ...optional2(raw, "qemu-ref", "qemuRef"),
     ...optional2(raw, "kas-file", "kasFile"),
-    ...optional2(raw, "rig-path", "rigPath")
+    ...optional2(raw, "rig-path", "rigPath"),
+    xenPatches: patchFiles(raw, "xen-patches", where.cwd),
+    qemuPatches: patchFiles(raw, "qemu-patches", where.cwd)
   };
   if (provider === "prebuilt" && !rig.rigPath) throw new ConfigError(`${raw.label("rig-path")}: required when rig is prebuilt`);
   if (provider === "source" && !rig.xenRepo && !rig.qemuRepo) {
@@ -72311,6 +72328,10 @@ function resolvePlan(raw, where) {
     junitPath: abs(value(raw, "junit-path")),
     logsDir: abs(value(raw, "logs-dir"))
   };
+}
+function patchFiles(raw, name, cwd) {
+  const entries = splitList(value(raw, name) ?? "");
+  return entries.length === 0 ? [] : resolveFiles(entries, cwd, raw.label(name), "patch file");
 }
 function optional2(raw, name, key) {
   const v = value(raw, name);
