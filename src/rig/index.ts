@@ -5,8 +5,9 @@ import type { RigRequest } from '../config/types.js';
 import { RIG_BUILD_COMMANDS, RIG_BUILD_FILES, ensureHostPrerequisites } from '../host/prerequisites.js';
 import { readRig, verifyRig, writeManifest } from './bundle.js';
 import { buildAtomically, discardBundle, hasBundle, restoreRemote, rigDir } from './cache.js';
-import { buildDebianRig, debianRecipe, planDebianRig } from './debian/build.js';
+import { buildDebianRig, debianRecipe, ensureComponents, planDebianRig } from './debian/build.js';
 import type { Rig } from './manifest.js';
+import { patchPaths } from './debian/patches.js';
 
 export { readRig, rigFile, verifyRig } from './bundle.js';
 export { defaultCacheDir, restoreRemote, saveRemote, rigDir } from './cache.js';
@@ -33,7 +34,7 @@ export interface ObtainedRig {
 export function rigRecipe(request: RigRequest): Record<string, unknown> {
   switch (request.provider) {
     case 'debian':
-      return debianRecipe();
+      return { ...debianRecipe(), patches: { xen: patchPaths('xen', request.xenPatches), qemu: patchPaths('qemu', request.qemuPatches) } };
     default:
       return { provider: request.provider, implemented: false };
   }
@@ -51,16 +52,16 @@ export async function findCachedRig(request: RigRequest, opts: Omit<ObtainOption
 async function obtain(request: RigRequest, opts: ObtainOptions, mayBuild: boolean): Promise<ObtainedRig | undefined> {
   switch (request.provider) {
     case 'debian':
-      return obtainDebianRig(opts, mayBuild);
+      return obtainDebianRig(request, opts, mayBuild);
     default:
       throw new ConfigError(`rig provider '${request.provider}' is not implemented yet; use 'debian'`);
   }
 }
 
-async function obtainDebianRig(opts: ObtainOptions, mayBuild: boolean): Promise<ObtainedRig | undefined> {
+async function obtainDebianRig(request: RigRequest, opts: ObtainOptions, mayBuild: boolean): Promise<ObtainedRig | undefined> {
   const { log } = opts;
   await ensureHostPrerequisites({ commands: RIG_BUILD_COMMANDS, files: RIG_BUILD_FILES }, { log });
-  const plan = await planDebianRig(opts.cacheDir, log);
+  const plan = await planDebianRig(opts.cacheDir, request, log);
   const dir = rigDir(opts.cacheDir, plan.key);
 
   if (opts.useCache === false) {
@@ -75,9 +76,11 @@ async function obtainDebianRig(opts: ObtainOptions, mayBuild: boolean): Promise<
   }
 
   if (!mayBuild) return undefined;
+  // Components (hypervisor, backend QEMU) are cached on their own: a new rig key rebuilds only what changed.
+  const components = await ensureComponents(opts.cacheDir, plan, log);
   log(`building debian rig ${plan.key.slice(0, 12)} in ${dir}`);
   await buildAtomically(dir, async (tmp) => {
-    const manifest = await buildDebianRig(tmp, plan, log);
+    const manifest = await buildDebianRig(tmp, plan, components, log);
     await writeManifest(tmp, manifest);
   });
   const rig = await readRig(dir);

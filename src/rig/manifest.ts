@@ -40,6 +40,8 @@ export interface FileOrigin {
   commit?: string;
   /** Free text: how the file was produced when it was assembled by us. */
   built?: string;
+  /** Patches applied to the source before building, in order (ours first, then the user's). */
+  patches?: { file: string; from: 'ours' | 'user'; sha256: string }[];
 }
 
 export interface RigFile {

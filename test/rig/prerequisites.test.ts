@@ -1,7 +1,7 @@
 // Host prerequisite checks against the real PATH: no fake commands stand in for tools.
 import { describe, expect, it } from 'vitest';
 import { InfraError } from '../../src/errors.js';
-import { COMMAND_PACKAGES, ensureHostPrerequisites, findCommand } from '../../src/host/prerequisites.js';
+import { COMMAND_PACKAGES, ensureForeignPackages, ensureHostPrerequisites, findCommand } from '../../src/host/prerequisites.js';
 
 const log = () => {};
 
@@ -31,5 +31,26 @@ describe('host prerequisites', () => {
     expect(COMMAND_PACKAGES.mkimage).toBe('u-boot-tools');
     expect(COMMAND_PACKAGES.sfdisk).toBe('fdisk');
     expect(COMMAND_PACKAGES.depmod).toBe('kmod');
+  });
+
+  it('maps the source-build tools to their Debian packages', () => {
+    expect(COMMAND_PACKAGES.flex).toBe('flex');
+    expect(COMMAND_PACKAGES.ninja).toBe('ninja-build');
+    expect(COMMAND_PACKAGES['dpkg-source']).toBe('dpkg-dev');
+    expect(COMMAND_PACKAGES['qemu-aarch64']).toBe('qemu-user');
+  });
+});
+
+describe('foreign-architecture host packages', () => {
+  it('does nothing when the arm64 -dev packages are already installed', async () => {
+    const lines: string[] = [];
+    await ensureForeignPackages('arm64', ['zlib1g-dev', 'libxen-dev'], { log: (l) => lines.push(l), install: false });
+    expect(lines).toEqual([]);
+  });
+
+  it('says what to run when a package is missing and installing is not allowed', async () => {
+    const err = await ensureForeignPackages('arm64', ['xpv-no-such-package'], { log, install: false }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InfraError);
+    expect((err as Error).message).toMatch(/host setup: missing xpv-no-such-package:arm64; run as root: apt-get update && apt-get install -y --no-install-recommends xpv-no-such-package:arm64/);
   });
 });

@@ -2,7 +2,7 @@
 // sources, lists, empty dpkg status and archive cache, so the host's dpkg database and
 // apt configuration are never read or written.
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../../host/exec.js';
 import { InfraError } from '../../errors.js';
@@ -19,6 +19,8 @@ export interface AptSource {
   suite: string;
   components: string[];
   arch: string;
+  /** Also list source packages (a deb-src line), for `apt-get source`. */
+  sources?: boolean;
 }
 
 const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
@@ -111,8 +113,12 @@ export class PrivateApt {
     ].join('\n');
   }
 
-  private apt(args: string[]) {
-    return run('apt-get', args, { env: { APT_CONFIG: join(this.root, 'apt.conf') } });
+  private apt(args: string[], cwd?: string) {
+    return run('apt-get', args, { cwd, env: { APT_CONFIG: join(this.root, 'apt.conf') } });
+  }
+
+  private aptCache(args: string[]) {
+    return run('apt-cache', args, { env: { APT_CONFIG: join(this.root, 'apt.conf') } });
   }
 
   private async layout(): Promise<void> {
@@ -120,8 +126,10 @@ export class PrivateApt {
     for (const d of ['sources.list.d', 'preferences.d', 'apt.conf.d', 'state', 'log', 'lists/partial', 'cache/archives/partial']) {
       await mkdir(join(r, d), { recursive: true });
     }
-    const { mirror, suite, components, arch } = this.source;
-    await writeIfChanged(join(r, 'sources.list'), `deb [arch=${arch} signed-by=${KEYRING}] ${mirror} ${suite} ${components.join(' ')}\n`);
+    const { mirror, suite, components, arch, sources } = this.source;
+    const lines = [`deb [arch=${arch} signed-by=${KEYRING}] ${mirror} ${suite} ${components.join(' ')}`];
+    if (sources) lines.push(`deb-src [signed-by=${KEYRING}] ${mirror} ${suite} ${components.join(' ')}`);
+    await writeIfChanged(join(r, 'sources.list'), lines.join('\n') + '\n');
     // An empty status file: apt believes nothing is installed, so it resolves the full closure.
     await writeIfChanged(join(r, 'state', 'status'), '');
     await writeIfChanged(join(r, 'apt.conf'), this.config());
@@ -133,9 +141,12 @@ export class PrivateApt {
     const stamp = join(this.root, 'lists-updated');
     const age = await stat(stamp).then((s) => Date.now() - s.mtimeMs, () => Infinity);
     const lists = await readdir(this.lists).catch(() => [] as string[]);
-    if (age < maxAgeMs && lists.some((f) => /_Packages(\.\w+)?$/.test(f))) return;
+    const wanted = [/_Packages(\.\w+)?$/, ...(this.source.sources ? [/_Sources(\.\w+)?$/] : [])];
+    if (age < maxAgeMs && wanted.every((re) => lists.some((f) => re.test(f)))) return;
     log(`apt-get update (private ${this.source.suite}/${this.source.arch} lists in ${this.root})`);
     await this.apt(['update']);
+    // apt judges its binary caches by mtimes, which missed new source lists once here: start them afresh.
+    for (const bin of ['pkgcache.bin', 'srcpkgcache.bin']) await rm(join(this.root, 'cache', bin), { force: true });
     await writeFile(stamp, new Date().toISOString() + '\n');
   }
 
@@ -171,6 +182,46 @@ export class PrivateApt {
       files.set(p.name, join(this.archives, file));
     }
     return files;
+  }
+
+  /** The version apt would pick for a binary package (arm64 or arch all). */
+  async candidate(name: string): Promise<PackageVersion> {
+    const { stdout } = await this.aptCache(['show', '--no-all-versions', name]);
+    const version = /^Version: (\S+)$/m.exec(stdout)?.[1];
+    const arch = /^Architecture: (\S+)$/m.exec(stdout)?.[1];
+    if (!version || !arch) throw new InfraError(`no ${name} in the private ${this.source.suite} lists (${this.root})`);
+    return { name, version, arch };
+  }
+
+  /** The newest version of a source package in the lists (source lists must be enabled). */
+  async sourceVersion(name: string): Promise<string> {
+    const { stdout } = await this.aptCache(['showsrc', '--only-source', name]);
+    const versions = [...stdout.matchAll(/^Version: (\S+)$/gm)].map((m) => m[1]!);
+    if (versions.length === 0) throw new InfraError(`no source package ${name} in the private ${this.source.suite} lists (${this.root})`);
+    let newest = versions[0]!;
+    for (const v of versions.slice(1)) {
+      if ((await run('dpkg', ['--compare-versions', v, 'gt', newest], { allowFailure: true })).exitCode === 0) newest = v;
+    }
+    return newest;
+  }
+
+  /** Downloads a source package's .dsc and tarballs into dir (no unpacking); returns the .dsc path. */
+  async downloadSource(name: string, version: string, dir: string): Promise<string> {
+    await mkdir(dir, { recursive: true });
+    await this.apt(['source', '--download-only', '-q', `${name}=${version}`], dir);
+    const dsc = join(dir, `${name}_${version.replace(/^\d+:/, '')}.dsc`);
+    if (!(await stat(dsc).then(() => true, () => false))) throw new InfraError(`apt-get source left no ${dsc}`);
+    return dsc;
+  }
+
+  /** Downloads one archive (without its dependencies) into the private archive cache; returns its path. */
+  async downloadOne(pkg: PackageVersion): Promise<string> {
+    await this.layout();
+    const file = join(this.archives, `${pkg.name}_${pkg.version.replace(/:/g, '%3a')}_${pkg.arch}.deb`);
+    if (await stat(file).then(() => true, () => false)) return file;
+    await this.apt(['download', '-q', `${pkg.name}=${pkg.version}`], this.archives);
+    if (!(await stat(file).then(() => true, () => false))) throw new InfraError(`apt-get download left no ${file}`);
+    return file;
   }
 }
 

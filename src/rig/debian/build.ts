@@ -4,16 +4,24 @@ import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { InfraError } from '../../errors.js';
+import type { RigRequest } from '../../config/types.js';
+import { SOURCE_BUILD_COMMANDS, SOURCE_BUILD_FILES, ensureForeignPackages, ensureHostPrerequisites } from '../../host/prerequisites.js';
 import { sha256File } from '../bundle.js';
 import { recipeKey } from '../cache.js';
 import { MANIFEST_SCHEMA_VERSION, type Capability, type FileOrigin, type FileRole, type RigFile, type RigManifest } from '../manifest.js';
 import { PrivateApt, hostMirror, type AptSource, type PackageVersion } from './apt.js';
+import type { Component } from './components.js';
 import { installModules } from './modules.js';
+import { describePatch } from './patches.js';
+import { QEMU_COMPONENT, buildQemu, findQemu, planQemu, prepareQemu, qemuBuiltText, type PreparedQemu, type QemuPlan } from './qemu-build.js';
+import { XEN_COMPONENT, buildXen, findXen, planXen, prepareXen, xenBuiltText, type PreparedXen, type XenPlan } from './xen-build.js';
 import { PackageTrees } from './packages.js';
 import { RamdiskTree } from './ramdisk.js';
 import {
   ARCH,
+  BACKEND_QEMU_PATH,
   COMPONENTS,
+  HOST_ARM64_DEV_PACKAGES,
   DOM0_MODULES,
   DOM0_PROGRAMS,
   DOM0_XEN_PROGRAMS,
@@ -21,9 +29,20 @@ import {
   DOMU_MODULES,
   DOMU_PROGRAMS,
   PACKAGES,
+  QEMU_BUILD_VERSION,
+  QEMU_CONFIGURE_FLAGS,
+  QEMU_DEVICES,
+  QEMU_SOURCE,
+  QEMU_SUITE,
+  QEMU_TARGET,
   RECIPE_VERSION,
   SUITE,
+  XEN_BINARY_PACKAGE,
+  XEN_BUILD_VERSION,
+  XEN_CONFIG_DELTA,
+  XEN_MAKE_VARS,
   XEN_SERIES,
+  XEN_SOURCE,
   XENSTORE_CLIENTS,
   dom0Texts,
   domUTexts,
@@ -34,7 +53,6 @@ import { RC_PATH, READY_LINE } from './scripts.js';
 /** Package lists older than this are refreshed before versions are resolved. */
 export const LISTS_MAX_AGE_MS = 6 * 3600_000;
 
-const XEN_PACKAGE = `xen-hypervisor-${XEN_SERIES}-arm64`;
 const KERNEL_PACKAGE = /^linux-image-(\d+\.\d+\.\d+-\d+-arm64)$/;
 
 /** The recipe as printable data: what `xen-pvh-virtio plan` shows. Needs no network. */
@@ -42,11 +60,24 @@ export function debianRecipe(mirror = hostMirror()) {
   return {
     provider: 'debian' as const,
     recipeVersion: RECIPE_VERSION,
-    source: { mirror, suite: SUITE, components: COMPONENTS, arch: ARCH } satisfies AptSource,
+    source: { mirror, suite: SUITE, components: COMPONENTS, arch: ARCH, sources: true } satisfies AptSource,
     packages: [...PACKAGES],
     modules: { dom0: [...DOM0_MODULES], domU: [...DOMU_MODULES] },
     programs: { dom0: DOM0_PROGRAMS, domU: [...DOMU_PROGRAMS, ...DOMU_DATA] },
     texts: { dom0: dom0Texts(), domU: domUTexts() },
+    // Built from Debian sources; each is also a cached component with its own key.
+    build: {
+      xen: { buildVersion: XEN_BUILD_VERSION, source: `${XEN_SOURCE} (the version of ${XEN_BINARY_PACKAGE})`, configDelta: [...XEN_CONFIG_DELTA], make: [...XEN_MAKE_VARS] },
+      qemu: {
+        buildVersion: QEMU_BUILD_VERSION,
+        source: `${QEMU_SOURCE} (${QEMU_SUITE})`,
+        target: QEMU_TARGET,
+        devices: QEMU_DEVICES,
+        configure: [...QEMU_CONFIGURE_FLAGS],
+        hostLibraries: HOST_ARM64_DEV_PACKAGES.map((p) => `${p}:arm64`),
+        installedAs: BACKEND_QEMU_PATH,
+      },
+    },
   };
 }
 export type DebianRecipe = ReturnType<typeof debianRecipe>;
@@ -54,30 +85,99 @@ export type DebianRecipe = ReturnType<typeof debianRecipe>;
 export interface DebianPlan {
   recipe: DebianRecipe;
   apt: PrivateApt;
+  /** trixie's lists: the QEMU source and meson come from there. */
+  qemuApt: PrivateApt;
   /** The full dependency closure with exact versions. */
   resolved: PackageVersion[];
+  xen: XenPlan;
+  qemu: QemuPlan;
+  /** Changes whenever the recipe, a resolved version or a component key changes. */
   key: string;
 }
 
-/** Resolves exact versions from the private lists (refreshing them when stale) and derives the key. */
-export async function planDebianRig(cacheDir: string, log: (line: string) => void): Promise<DebianPlan> {
-  const recipe = debianRecipe();
-  const apt = new PrivateApt(cacheDir, recipe.source);
+/** The components the bundle is assembled from. */
+export interface DebianComponents {
+  xen: Component;
+  qemu: Component;
+}
+
+async function refreshLists(apt: PrivateApt, log: (line: string) => void): Promise<void> {
   try {
     await apt.ensureLists(LISTS_MAX_AGE_MS, log);
   } catch (cause) {
     // Stale lists still name downloadable (or already cached) versions: try them before failing.
-    log(`warning: refreshing the private package lists failed, using the old ones: ${(cause as Error).message}`);
+    log(`warning: refreshing the private ${apt.source.suite} lists failed, using the old ones: ${(cause as Error).message}`);
   }
+}
+
+/**
+ * Resolves exact versions from the private lists (refreshing them when stale), reads the
+ * patch series, and derives the component keys and the rig key. Builds nothing.
+ */
+export async function planDebianRig(cacheDir: string, request: RigRequest, log: (line: string) => void): Promise<DebianPlan> {
+  const recipe = debianRecipe();
+  const apt = new PrivateApt(cacheDir, recipe.source);
+  await refreshLists(apt, log);
   const resolved = await apt.resolve(recipe.packages);
+  const binary = resolved.find((p) => p.name === XEN_BINARY_PACKAGE);
+  if (!binary) throw new InfraError(`${XEN_BINARY_PACKAGE} is not in the resolved package set`);
+  const xen = await planXen(binary, request.xenPatches);
+
+  const qemuApt = new PrivateApt(cacheDir, { ...recipe.source, suite: QEMU_SUITE });
+  await refreshLists(qemuApt, log);
+  const qemu = await planQemu(qemuApt, request.qemuPatches);
+
   // The mirror stays out of the key: signed archives give the same bytes from any mirror.
   const keyed = { ...recipe, source: { ...recipe.source, mirror: undefined } };
-  const key = recipeKey({ ...keyed, resolved: resolved.map((p) => `${p.name}=${p.version}`) });
-  return { recipe, apt, resolved, key };
+  const key = recipeKey({
+    ...keyed,
+    resolved: resolved.map((p) => `${p.name}=${p.version}`),
+    components: { [XEN_COMPONENT]: xen.key, [QEMU_COMPONENT]: qemu.key },
+  });
+  return { recipe, apt, qemuApt, resolved, xen, qemu, key };
+}
+
+/**
+ * The built components, from their caches or built now. Every missing component's source is
+ * fetched and patched before any build starts, so a patch that does not apply fails in
+ * seconds, not after a 15-minute QEMU build.
+ */
+export async function ensureComponents(cacheDir: string, plan: DebianPlan, log: (line: string) => void): Promise<DebianComponents> {
+  let xen = await findXen(cacheDir, plan.xen);
+  let qemu = await findQemu(cacheDir, plan.qemu);
+  if (xen) log(`xen component cache hit: ${xen.dir}`);
+  if (qemu) log(`qemu component cache hit: ${qemu.dir}`);
+  if (xen && qemu) return { xen, qemu };
+
+  await ensureHostPrerequisites({ commands: SOURCE_BUILD_COMMANDS, files: SOURCE_BUILD_FILES }, { log });
+  let preparedXen: PreparedXen | undefined;
+  let preparedQemu: PreparedQemu | undefined;
+  try {
+    if (!xen) preparedXen = await prepareXen(cacheDir, plan.apt, plan.xen, log);
+    if (!qemu) preparedQemu = await prepareQemu(cacheDir, plan.qemuApt, plan.qemu, log);
+  } catch (cause) {
+    // Nothing was built yet: the copied trees are only in the way of the next attempt.
+    for (const p of [preparedXen, preparedQemu]) if (p) await rm(p.build.work, { recursive: true, force: true });
+    throw cause;
+  }
+  if (preparedQemu) await ensureForeignPackages('arm64', HOST_ARM64_DEV_PACKAGES, { log });
+
+  if (preparedXen) {
+    log(`building the xen component ${plan.xen.key.slice(0, 12)}`);
+    const deb = (await plan.apt.download([plan.xen.binary], log)).get(plan.xen.binary.name)!;
+    xen = await buildXen(cacheDir, preparedXen, deb);
+    log(`xen component ready: ${xen.dir}`);
+  }
+  if (preparedQemu) {
+    log(`building the qemu component ${plan.qemu.key.slice(0, 12)}`);
+    qemu = await buildQemu(cacheDir, preparedQemu);
+    log(`qemu component ready: ${qemu.dir}`);
+  }
+  return { xen: xen!, qemu: qemu! };
 }
 
 /** Builds the bundle into dir (which becomes the bundle) and writes nothing outside it. */
-export async function buildDebianRig(dir: string, plan: DebianPlan, log: (line: string) => void): Promise<RigManifest> {
+export async function buildDebianRig(dir: string, plan: DebianPlan, components: DebianComponents, log: (line: string) => void): Promise<RigManifest> {
   const debs = await plan.apt.download(plan.resolved, log);
   const staging = join(dir, '.staging');
   log(`unpacking ${plan.resolved.length} packages`);
@@ -98,10 +198,29 @@ export async function buildDebianRig(dir: string, plan: DebianPlan, log: (line: 
     await add(role, to, origin(pkg));
   };
 
-  // Debian's arm64 Xen image and .efi are the same bytes (PE header + Image header); both roles get a file.
-  await take('xen-image', `/boot/xen-${XEN_SERIES}-arm64`, `xen-${XEN_SERIES}-arm64`, XEN_PACKAGE);
-  await take('xen-efi', `/boot/xen-${XEN_SERIES}-arm64.efi`, `xen-${XEN_SERIES}-arm64.efi`, XEN_PACKAGE);
-  await take('xen-config', `/boot/xen-${XEN_SERIES}-arm64.config`, `xen-${XEN_SERIES}-arm64.config`, XEN_PACKAGE);
+  const { xen, qemu } = components;
+  const componentFile = (c: Component, purpose: string) => join(c.dir, c.record.files[purpose]!);
+  const xenOrigin: FileOrigin = {
+    package: `${XEN_SOURCE} (Debian source)`,
+    version: plan.xen.binary.version,
+    built: xenBuiltText(plan.xen, xen.record.host),
+    patches: plan.xen.patches.map(describePatch),
+  };
+  // The arm64 Xen build is one file that is both a plain Image and a PE/EFI binary; both roles get it.
+  await copyFile(componentFile(xen, 'image'), join(dir, `xen-${XEN_SERIES}-arm64`));
+  await add('xen-image', `xen-${XEN_SERIES}-arm64`, xenOrigin);
+  await copyFile(componentFile(xen, 'image'), join(dir, `xen-${XEN_SERIES}-arm64.efi`));
+  await add('xen-efi', `xen-${XEN_SERIES}-arm64.efi`, xenOrigin);
+  await copyFile(componentFile(xen, 'config'), join(dir, `xen-${XEN_SERIES}-arm64.config`));
+  await add('xen-config', `xen-${XEN_SERIES}-arm64.config`, xenOrigin);
+  const qemuOrigin: FileOrigin = {
+    package: `${QEMU_SOURCE} (Debian ${QEMU_SUITE} source)`,
+    version: plan.qemu.sourceVersion,
+    built: qemuBuiltText(plan.qemu, qemu.record.host),
+    patches: plan.qemu.patches.map(describePatch),
+  };
+  await copyFile(componentFile(qemu, 'binary'), join(dir, QEMU_TARGET));
+  await add('backend-qemu', QEMU_TARGET, qemuOrigin);
   await take('uboot', '/usr/lib/u-boot/qemu_arm64/u-boot.bin', 'u-boot.bin', 'u-boot-qemu');
 
   // u-boot's booti and QEMU's -kernel want a plain Image; bookworm ships one, later kernels may gzip it.
@@ -121,6 +240,7 @@ export async function buildDebianRig(dir: string, plan: DebianPlan, log: (line: 
     await dom0.link(`/usr/sbin/${name}`, `../lib/xen-${XEN_SERIES}/bin/${name}`);
   }
   for (const client of XENSTORE_CLIENTS) await dom0.link(`/usr/bin/${client}`, 'xenstore');
+  await dom0.installBuilt(componentFile(qemu, 'binary'), BACKEND_QEMU_PATH);
   await mkdir(join(dom0.dir, 'etc/dropbear'), { recursive: true });
   const dom0Modules = await installModules(dom0, pkgs, release, DOM0_MODULES);
   await finishRamdisk(dom0, plan.recipe.texts.dom0);
@@ -146,16 +266,17 @@ export async function buildDebianRig(dir: string, plan: DebianPlan, log: (line: 
     key: plan.key,
     createdAt: new Date().toISOString(),
     versions: {
-      xen: pkgs.version(XEN_PACKAGE),
+      xen: plan.xen.binary.version,
       'xen-tools': pkgs.version(`xen-utils-${XEN_SERIES}`),
       linux: pkgs.version(kernelPkg.name),
       'linux-release': release,
       uboot: pkgs.version('u-boot-qemu'),
       busybox: pkgs.version('busybox-static'),
       dropbear: pkgs.version('dropbear-bin'),
+      qemu: plan.qemu.sourceVersion,
     },
     files,
-    capabilities: capabilities(xenConfig, kernelConfig),
+    capabilities: capabilities(xenConfig, kernelConfig, components),
     notes: notes(plan, xenConfig, kernelConfig, dom0Modules, domUModules),
   };
 }
@@ -177,9 +298,11 @@ function configHas(config: string, option: string): boolean {
 }
 
 /** Only what this rig can honestly do, read off the configs where a config decides it. */
-function capabilities(xenConfig: string, kernelConfig: string): Capability[] {
+function capabilities(xenConfig: string, kernelConfig: string, components: DebianComponents): Capability[] {
   const caps: Capability[] = ['dom0less', 'vpl011', 'xen-tools', 'ssh'];
   if (configHas(xenConfig, 'CONFIG_IOREQ_SERVER')) caps.push('ioreq');
+  if (components.xen.record.features.trapUnmappedAccesses) caps.push('trap-unmapped-accesses');
+  if (components.qemu.record.features.xenpvhPci) caps.push('qemu-xenpvh-pci');
   if (configHas(kernelConfig, 'CONFIG_XEN_VIRTIO')) caps.push('virtio-grants');
   return caps;
 }
@@ -192,6 +315,11 @@ function notes(plan: DebianPlan, xenConfig: string, kernelConfig: string, dom0Mo
     'dom0: eth0 is 10.0.2.15/24 via 10.0.2.2 (QEMU user networking); dropbear on port 22 accepts only keys from /root/.ssh/authorized_keys, which image/ appends to the dom0 ramdisk as a second cpio archive.',
     `domU: prints "${READY_LINE.domU}" and keeps a root shell (PS1 "domU# ") on the console; lspci and pci.ids included.`,
     `Modules loaded at boot: dom0 ${dom0Modules.join(' ')}; domU ${domUModules.join(' ')}.`,
+    `Hypervisor rebuilt from Debian's ${XEN_SOURCE} ${plan.xen.binary.version} source with ${XEN_CONFIG_DELTA.join(' ')}` +
+      (plan.xen.patches.length > 0 ? ` and patches ${plan.xen.patches.map((p) => describePatch(p).file).join(', ')}` : '') +
+      `; dom0 keeps Debian's xen-utils-${XEN_SERIES} tools (same series).`,
+    `The rebuilt ${plan.xen.binary.version} hypervisor predates Debian's later ${XEN_SERIES} security updates, whose source this mirror does not serve: fine for a test rig, not for production.`,
+    `dom0: ${BACKEND_QEMU_PATH} is QEMU ${plan.qemu.sourceVersion} (Debian ${QEMU_SUITE} source) cross-built with --enable-xen --disable-tcg, xenpvh machine only, trace backend "log"; its libraries come from ${SUITE} arm64 packages.`,
   ];
   if (!configHas(xenConfig, 'CONFIG_IOREQ_SERVER')) {
     out.push("Debian's stock hypervisor: CONFIG_IOREQ_SERVER is not set, so no device model in dom0 can serve a domU (no ioreq capability).");

@@ -78,6 +78,23 @@ export class RamdiskTree {
   /** Installs an ELF program or library and, recursively, the loader and libraries it needs. */
   async installElf(path: string): Promise<void> {
     const dest = await this.install(path);
+    await this.installNeeds(dest, path);
+  }
+
+  /**
+   * Installs a program we built (not from a package) at dest, with the loader and libraries
+   * it needs taken from the packages, exactly as for packaged programs.
+   */
+  async installBuilt(hostFile: string, dest: string, mode = 0o755): Promise<void> {
+    await mkdir(dirname(join(this.dir, dest)), { recursive: true });
+    await copyFile(hostFile, join(this.dir, dest));
+    await chmod(join(this.dir, dest), mode);
+    this.installed.add(dest);
+    await this.installNeeds(dest, hostFile);
+  }
+
+  /** The loader and the libraries an installed ELF file names, recursively; path names it in errors. */
+  private async installNeeds(dest: string, path: string): Promise<void> {
     const bytes = await readFile(join(this.dir, dest));
     if (!isElf(bytes)) return;
     const needs = readElfNeeds(bytes);

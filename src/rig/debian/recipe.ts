@@ -3,7 +3,7 @@
 import { ETC_GROUP, ETC_PASSWD, ETC_SHELLS, INITTAB, RC_PATH, dom0Rc, domURc, profile } from './scripts.js';
 
 /** Bump when the build procedure changes in a way the lists and scripts below do not show. */
-export const RECIPE_VERSION = 'debian-rig-4';
+export const RECIPE_VERSION = 'debian-rig-6';
 
 export const SUITE = 'bookworm';
 export const ARCH = 'arm64';
@@ -23,6 +23,17 @@ export const PACKAGES = [
   'dropbear-bin',
   'pciutils',
   'pci.ids',
+  // The backend QEMU's run-time libraries (bookworm, the ABI it was linked against on the host).
+  'libglib2.0-0',
+  'libslirp0',
+  'libfdt1',
+  'zlib1g',
+  'libxendevicemodel1',
+  'libxenforeignmemory1',
+  'libxengnttab1',
+  'libxenevtchn1',
+  'libxenstore4',
+  'libxentoolcore1',
 ] as const;
 
 /** Kernel modules each domain loads at boot; their dependencies are added from modinfo. */
@@ -84,3 +95,65 @@ export function domUTexts(): RamdiskTexts {
     '/etc/group': ETC_GROUP,
   };
 }
+
+/** Where the backend QEMU lives in dom0. */
+export const BACKEND_QEMU_PATH = '/usr/bin/qemu-system-aarch64';
+
+/** Bump when the Xen build procedure changes in a way the data below does not show. */
+export const XEN_BUILD_VERSION = 'xen-build-1';
+
+/** The hypervisor is rebuilt from the Debian source of the binary package the rig resolves. */
+export const XEN_SOURCE = 'xen';
+export const XEN_BINARY_PACKAGE = `xen-hypervisor-${XEN_SERIES}-arm64`;
+export const XEN_DEBIAN_CONFIG = `/boot/xen-${XEN_SERIES}-arm64.config`;
+/** Lines appended to Debian's config before olddefconfig: IOREQ on Arm is an EXPERT option. */
+export const XEN_CONFIG_DELTA = ['CONFIG_EXPERT=y', 'CONFIG_IOREQ_SERVER=y'] as const;
+export const XEN_MAKE_VARS = ['XEN_TARGET_ARCH=arm64', 'CROSS_COMPILE=aarch64-linux-gnu-'] as const;
+
+/** Bump when the QEMU build procedure changes in a way the data below does not show. */
+export const QEMU_BUILD_VERSION = 'qemu-build-1';
+
+/** bookworm has no Xen-enabled arm64 QEMU and its meson is too old for 10.x: both come from trixie. */
+export const QEMU_SUITE = 'trixie';
+export const QEMU_SOURCE = 'qemu';
+export const MESON_PACKAGE = 'meson';
+export const QEMU_TARGET = 'qemu-system-aarch64';
+
+/** Host (build machine) arm64 -dev packages QEMU links against, installed through multiarch. */
+export const HOST_ARM64_DEV_PACKAGES = ['libglib2.0-dev', 'libfdt-dev', 'libslirp-dev', 'libxen-dev', 'zlib1g-dev'] as const;
+
+export const QEMU_DEVICES_NAME = 'xenpvh-virtio';
+// --disable-tcg compiles no PCI devices by default: name the ones the backend serves.
+export const QEMU_DEVICES = `# Devices for the dom0 backend QEMU of xen-pvh-virtio-action (xenpvh machine,
+# --disable-tcg --without-default-devices). CONFIG_XEN selects the GPEX host and the Xen bus.
+CONFIG_VIRTIO_PCI=y
+CONFIG_VIRTIO_NET=y
+CONFIG_VIRTIO_BLK=y
+# xenpvh on Arm always instantiates virtio-mmio transports
+CONFIG_VIRTIO_MMIO=y
+`;
+
+/** Options for QEMU's configure, after --cross-prefix and --python (which name host paths). */
+export const QEMU_CONFIGURE_FLAGS = [
+  '--target-list=aarch64-softmmu',
+  '--prefix=/usr',
+  '--enable-xen',
+  '--disable-tcg',
+  '--enable-slirp',
+  '--enable-fdt=system',
+  '--enable-trace-backends=log',
+  `--with-devices-aarch64=${QEMU_DEVICES_NAME}`,
+  '--without-default-devices',
+  // Debian's source has the firmware blobs stripped.
+  '--disable-install-blobs',
+  // A missing library should fail the build, not fetch a subproject.
+  '--disable-download',
+  ...[
+    'alsa', 'attr', 'bochs', 'bzip2', 'cloop', 'coreaudio', 'crypto-afalg', 'curl', 'curses', 'dbus-display',
+    'dmg', 'gcrypt', 'glusterfs', 'gnutls', 'gtk', 'hv-balloon', 'keyring', 'kvm', 'l2tpv3', 'libudev',
+    'libusb', 'libvduse', 'linux-aio', 'linux-io-uring', 'lzo', 'multiprocess', 'nettle', 'oss', 'pa',
+    'parallels', 'png', 'qcow1', 'qed', 'qom-cast-debug', 'rdma', 'replication', 'sdl', 'selinux', 'snappy',
+    'sndio', 'vdi', 'vduse-blk-export', 'vhdx', 'vhost-crypto', 'vhost-kernel', 'vhost-net', 'vhost-user',
+    'vhost-user-blk-server', 'vhost-vdpa', 'virtfs', 'vmdk', 'vpc', 'vte', 'vvfat',
+  ].map((feature) => `--disable-${feature}`),
+] as const;

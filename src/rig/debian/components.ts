@@ -1,0 +1,157 @@
+// Built components (the hypervisor, the backend QEMU): each cached on its own under
+// <cache>/components/<name>/<key>, keyed by its own inputs, so a change to one never
+// rebuilds another. A build runs in <cache>/work/<name>-<key>-<pid>, logging every
+// external step to a file there; the logs move into the component when it succeeds and
+// stay in the work folder, named in the error, when it fails.
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InfraError } from '../../errors.js';
+import { run } from '../../host/exec.js';
+
+export const COMPONENT_FILE = 'component.json';
+
+/** What a finished component records about itself (component.json). */
+export interface ComponentRecord {
+  name: string;
+  key: string;
+  /** The data the key was computed from. */
+  inputs: unknown;
+  /** Output files, by purpose, relative to the component folder. */
+  files: Record<string, string>;
+  /** Facts read off the built source and outputs, for capabilities. */
+  features: Record<string, boolean>;
+  /** One paragraph on how it was made (goes into the manifest's origin). */
+  built: string;
+  /** Host tool versions that went into the build but not into the key. */
+  host: Record<string, string>;
+  /** Seconds per phase, for the record. */
+  seconds: Record<string, number>;
+  createdAt: string;
+}
+
+export interface Component {
+  dir: string;
+  record: ComponentRecord;
+}
+
+export function componentDir(cacheDir: string, name: string, key: string): string {
+  return join(cacheDir, 'components', name, key);
+}
+
+/** A finished component, or undefined when absent or unreadable (it then gets rebuilt). */
+export async function findComponent(cacheDir: string, name: string, key: string): Promise<Component | undefined> {
+  const dir = componentDir(cacheDir, name, key);
+  try {
+    const record = JSON.parse(await readFile(join(dir, COMPONENT_FILE), 'utf8')) as ComponentRecord;
+    for (const file of Object.values(record.files)) await stat(join(dir, file));
+    return { dir, record };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A build in progress: its work folder, its logs and its phase timings. */
+export class ComponentBuild {
+  readonly logs: string;
+  readonly seconds: Record<string, number> = {};
+
+  private constructor(
+    readonly name: string,
+    readonly key: string,
+    readonly work: string,
+    private readonly log: (line: string) => void,
+  ) {
+    this.logs = join(work, 'logs');
+  }
+
+  /** A fresh work folder; leftovers of earlier builds of this key whose process is gone are removed. */
+  static async start(cacheDir: string, name: string, key: string, log: (line: string) => void): Promise<ComponentBuild> {
+    const root = join(cacheDir, 'work');
+    await mkdir(root, { recursive: true });
+    const prefix = `${name}-${key.slice(0, 16)}-`;
+    for (const entry of await readdir(root)) {
+      const pid = Number(entry.startsWith(prefix) ? entry.slice(prefix.length) : NaN);
+      if (Number.isInteger(pid) && !processAlive(pid)) await rm(join(root, entry), { recursive: true, force: true });
+    }
+    const work = join(root, `${prefix}${process.pid}`);
+    await rm(work, { recursive: true, force: true });
+    await mkdir(join(work, 'logs'), { recursive: true });
+    return new ComponentBuild(name, key, work, log);
+  }
+
+  /**
+   * Runs one external build step at lower priority, its whole output kept in logs/<logName>.
+   * A failure is an InfraError naming the step and the log, with the log's last 30 lines.
+   */
+  async step(
+    title: string,
+    logName: string,
+    command: string,
+    args: readonly string[],
+    opts: { cwd?: string; env?: Record<string, string> } = {},
+  ): Promise<void> {
+    const logFile = join(this.logs, logName);
+    this.log(`${this.name}: ${title}… (full log: ${logFile})`);
+    const started = Date.now();
+    const result = await run('nice', ['-n', '10', command, ...args], { ...opts, allowFailure: true });
+    const seconds = (Date.now() - started) / 1000;
+    this.seconds[logName.replace(/\.log$/, '')] = Math.round(seconds);
+    const header = [
+      `$ ${[command, ...args].join(' ')}`,
+      `cwd: ${opts.cwd ?? process.cwd()}`,
+      ...Object.entries(opts.env ?? {}).map(([k, v]) => `env: ${k}=${v}`),
+      `exit: ${result.exitCode} after ${seconds.toFixed(1)} s`,
+      '',
+    ].join('\n');
+    const text = `${header}${result.stdout}${result.stderr ? `\n--- stderr ---\n${result.stderr}` : ''}`;
+    await writeFile(logFile, text);
+    if (result.exitCode !== 0) {
+      const tail = text.trimEnd().split('\n').slice(-30).join('\n');
+      throw new InfraError(`${this.name}: ${title} failed (exit ${result.exitCode}, ${seconds.toFixed(0)} s); last 30 lines of ${logFile}:\n${tail}`, {
+        logFile,
+      });
+    }
+    this.log(`${this.name}: ${title} done in ${seconds.toFixed(0)} s`);
+  }
+
+  /** Times an in-process phase the same way steps are timed. */
+  async phase<T>(title: string, what: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    const value = await what();
+    const seconds = (Date.now() - started) / 1000;
+    this.seconds[title] = Math.round(seconds);
+    this.log(`${this.name}: ${title} done in ${seconds.toFixed(0)} s`);
+    return value;
+  }
+
+  /**
+   * Moves the outputs (already in out/, relative names in record.files) and the logs into
+   * the component's cache folder and removes the work folder. A component that another
+   * process finished first is kept and ours dropped.
+   */
+  async finish(cacheDir: string, out: string, record: Omit<ComponentRecord, 'name' | 'key' | 'seconds' | 'createdAt'>): Promise<Component> {
+    const full: ComponentRecord = { name: this.name, key: this.key, ...record, seconds: this.seconds, createdAt: new Date().toISOString() };
+    await rename(this.logs, join(out, 'logs'));
+    await writeFile(join(out, COMPONENT_FILE), JSON.stringify(full, null, 2) + '\n');
+    const dir = componentDir(cacheDir, this.name, this.key);
+    await mkdir(join(dir, '..'), { recursive: true });
+    try {
+      await rename(out, dir);
+    } catch (cause) {
+      if (!(await findComponent(cacheDir, this.name, this.key))) throw cause;
+    }
+    await rm(this.work, { recursive: true, force: true });
+    const done = await findComponent(cacheDir, this.name, this.key);
+    if (!done) throw new InfraError(`${this.name} component ${dir} is unreadable right after its build`);
+    return done;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (cause) {
+    return (cause as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,42 @@
+// Pristine Debian source trees under <cache>/sources/<name>_<version>/tree: downloaded with
+// the private apt (its deb-src line), unpacked with dpkg-source -x, which applies Debian's
+// own quilt series. Builds copy a tree; nothing ever writes into it.
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { run } from '../../host/exec.js';
+import { InfraError } from '../../errors.js';
+import type { PrivateApt } from './apt.js';
+
+export async function debianSourceTree(
+  cacheDir: string,
+  apt: PrivateApt,
+  name: string,
+  version: string,
+  log: (line: string) => void,
+): Promise<string> {
+  const root = join(cacheDir, 'sources', `${name}_${version.replace(/:/g, '%3a')}`);
+  const tree = join(root, 'tree');
+  if (await stat(tree).then((s) => s.isDirectory(), () => false)) return tree;
+
+  const started = Date.now();
+  log(`fetching Debian source ${name}=${version} (${apt.source.suite}) into ${root}`);
+  const dsc = await apt.downloadSource(name, version, join(root, 'download'));
+  // Unpack in a folder of its own (dpkg-source also links the orig tarball beside its output)
+  // and rename, so a crash never leaves a half tree in use.
+  const unpackDir = join(root, `unpack-${process.pid}`);
+  const tmp = join(unpackDir, 'tree');
+  await rm(unpackDir, { recursive: true, force: true });
+  await mkdir(unpackDir, { recursive: true });
+  const result = await run('dpkg-source', ['--no-check', '-x', dsc, tmp], { allowFailure: true });
+  if (result.exitCode !== 0) {
+    throw new InfraError(`dpkg-source -x ${dsc} failed:\n${(result.stderr || result.stdout).trim().split('\n').slice(-30).join('\n')}`);
+  }
+  try {
+    await rename(tmp, tree);
+  } catch (cause) {
+    if (!(await stat(tree).then(() => true, () => false))) throw cause;
+  }
+  await rm(unpackDir, { recursive: true, force: true });
+  log(`Debian source ${name}=${version} unpacked in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  return tree;
+}

@@ -1,0 +1,118 @@
+// The hypervisor, rebuilt from the Debian source of the very xen-hypervisor package the rig
+// resolves (so Debian's config and dom0's tools are the same version), with IOREQ enabled
+// and our patches plus the user's applied. Cached as the `xen` component.
+import { availableParallelism } from 'node:os';
+import { appendFile, copyFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { run } from '../../host/exec.js';
+import { InfraError } from '../../errors.js';
+import { recipeKey } from '../cache.js';
+import type { PackageVersion, PrivateApt } from './apt.js';
+import { ComponentBuild, findComponent, type Component } from './components.js';
+import { applyPatches, describePatch, patchSeries, type PatchFile } from './patches.js';
+import { XEN_BUILD_VERSION, XEN_CONFIG_DELTA, XEN_DEBIAN_CONFIG, XEN_MAKE_VARS, XEN_SOURCE } from './recipe.js';
+import { debianSourceTree } from './sources.js';
+
+export const XEN_COMPONENT = 'xen';
+
+/** What the xen component's key is computed from, and how to get its inputs. */
+export interface XenPlan {
+  key: string;
+  inputs: ReturnType<typeof xenInputs>;
+  /** The binary package whose config (and version) the build starts from. */
+  binary: PackageVersion;
+  patches: PatchFile[];
+}
+
+function xenInputs(binary: PackageVersion, patches: PatchFile[]) {
+  return {
+    component: XEN_COMPONENT,
+    buildVersion: XEN_BUILD_VERSION,
+    source: `${XEN_SOURCE}=${binary.version}`,
+    config: `${binary.name}=${binary.version}:${XEN_DEBIAN_CONFIG}`,
+    configDelta: [...XEN_CONFIG_DELTA],
+    make: [...XEN_MAKE_VARS],
+    // Content only: renaming a patch file does not rebuild.
+    patches: patches.map((p) => p.sha256),
+  };
+}
+
+export async function planXen(binary: PackageVersion, userPatches: readonly string[] = []): Promise<XenPlan> {
+  const patches = await patchSeries('xen', userPatches);
+  const inputs = xenInputs(binary, patches);
+  return { key: recipeKey(inputs), inputs, binary, patches };
+}
+
+export function findXen(cacheDir: string, plan: XenPlan): Promise<Component | undefined> {
+  return findComponent(cacheDir, XEN_COMPONENT, plan.key);
+}
+
+/** A patched copy of the source, ready to configure: patches are checked before any build starts. */
+export interface PreparedXen {
+  plan: XenPlan;
+  build: ComponentBuild;
+  tree: string;
+}
+
+export async function prepareXen(cacheDir: string, apt: PrivateApt, plan: XenPlan, log: (line: string) => void): Promise<PreparedXen> {
+  const pristine = await debianSourceTree(cacheDir, apt, XEN_SOURCE, plan.binary.version, log);
+  const build = await ComponentBuild.start(cacheDir, XEN_COMPONENT, plan.key, log);
+  const tree = join(build.work, 'src');
+  try {
+    await build.phase('copy source', () => run('cp', ['-a', pristine, tree]));
+    await applyPatches(tree, plan.patches, (p, output) => appendFile(join(build.logs, 'patch.log'), `== ${p.path} (${p.from}, sha256 ${p.sha256})\n${output}\n`));
+    if (plan.patches.length > 0) log(`xen: applied ${plan.patches.map((p) => describePatch(p).file).join(', ')}`);
+  } catch (cause) {
+    // Nothing was built: the copied tree is only in the way of the next attempt.
+    await rm(build.work, { recursive: true, force: true });
+    throw cause;
+  }
+  return { plan, build, tree };
+}
+
+/** Configures and builds the hypervisor; Debian's config comes from the downloaded binary package. */
+export async function buildXen(cacheDir: string, prepared: PreparedXen, binaryDeb: string): Promise<Component> {
+  const { plan, build, tree } = prepared;
+  const deb = join(build.work, 'deb');
+  await run('dpkg-deb', ['-x', binaryDeb, deb]);
+  const config = join(tree, 'xen', '.config');
+  await copyFile(join(deb, XEN_DEBIAN_CONFIG), config);
+  await appendFile(config, `\n${XEN_CONFIG_DELTA.join('\n')}\n`);
+
+  const make = ['-C', 'xen', ...XEN_MAKE_VARS];
+  await build.step('make olddefconfig', 'olddefconfig.log', 'make', [...make, 'olddefconfig'], { cwd: tree });
+  const jobs = availableParallelism();
+  await build.step(`make -j${jobs} (about 3 min on 2 cores)`, 'build.log', 'make', [...make, `-j${jobs}`], { cwd: tree });
+
+  const out = join(build.work, 'out');
+  await mkdir(out);
+  await copyFile(join(tree, 'xen', 'xen'), join(out, 'xen'));
+  await copyFile(join(tree, 'xen', '.config'), join(out, 'xen.config'));
+  await copyFile(join(tree, 'xen', 'xen-syms'), join(out, 'xen-syms'));
+
+  const builtConfig = await readFile(join(out, 'xen.config'), 'utf8');
+  const missing = XEN_CONFIG_DELTA.filter((line) => !builtConfig.split('\n').includes(line));
+  if (missing.length > 0) throw new InfraError(`xen: olddefconfig dropped ${missing.join(', ')} from ${config}`);
+  // Read the capability off the patched source itself, not off a version number.
+  const trap = await run('grep', ['-rlF', '"trap-unmapped-accesses"', 'xen/arch/arm'], { cwd: tree, allowFailure: true });
+  const gcc = (await run('aarch64-linux-gnu-gcc', ['-dumpfullversion'])).stdout.trim();
+
+  const host = { 'aarch64-linux-gnu-gcc': gcc };
+  return build.finish(cacheDir, out, {
+    inputs: plan.inputs,
+    files: { image: 'xen', config: 'xen.config', syms: 'xen-syms' },
+    features: { ioreq: builtConfig.split('\n').includes('CONFIG_IOREQ_SERVER=y'), trapUnmappedAccesses: trap.exitCode === 0 && trap.stdout.trim() !== '' },
+    built: xenBuiltText(plan, host),
+    host,
+  });
+}
+
+/** How the hypervisor was made, for the manifest: derived from the plan, so it never drifts from the key. */
+export function xenBuiltText(plan: XenPlan, host: Record<string, string>): string {
+  const patches = plan.patches.map((p) => `${describePatch(p).file} (${p.from}, sha256 ${p.sha256.slice(0, 16)})`).join(', ') || 'none';
+  return (
+    `Xen hypervisor built by xen-pvh-virtio (${XEN_BUILD_VERSION}) from Debian source ${XEN_SOURCE}=${plan.binary.version} ` +
+    `(Debian's quilt series applied) plus patches: ${patches}; config: ${plan.inputs.config} + ${XEN_CONFIG_DELTA.join(' ')}, ` +
+    `make olddefconfig; make ${XEN_MAKE_VARS.join(' ')} with ${Object.entries(host).map(([k, v]) => `${k} ${v}`).join(', ')}`
+  );
+}
