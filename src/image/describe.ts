@@ -1,5 +1,6 @@
 // The human-readable plan of a boot: what `xen-pvh-virtio plan` prints. Pure.
-import { formatCommandLine, hex } from '../machine/qemu-args.js';
+import { formatCommandLine, hex, QEMU_BINARY } from '../machine/qemu-args.js';
+import { backendMachineArgs } from './backend-args.js';
 import { SECTOR } from './disk.js';
 import type { BootMedia } from './media.js';
 
@@ -13,6 +14,16 @@ export function describeBootMedia(media: BootMedia): string {
       layout.domUs.map((d) => `; ${d.name} (domid ${d.domid}) ${d.memoryMiB} MiB ${d.cpus} cpu${d.cpus > 1 ? 's' : ''}`).join(''),
   );
   out.push('', '## Device tree: added to the machine DT (dumped with the same machine options)', media.dtsFragment.trimEnd());
+  for (const p of media.passthrough) {
+    out.push(
+      '',
+      `## Passthrough DT for ${p.domain}: ${p.file}, dtc from ${p.dtsPath}`,
+      p.dts.trimEnd(),
+      '',
+      `## Backend QEMU for ${p.domain}, started in dom0 by a backend step (its devices are appended)`,
+      formatCommandLine(QEMU_BINARY, backendMachineArgs(p.bridge)),
+    );
+  }
   if (media.placements.length > 0) {
     out.push('', '## Boot modules (QEMU loader, guest-physical addresses)');
     for (const p of media.placements) {

@@ -23,10 +23,13 @@ export function mergeFragment(machineDts: string, fragment: string): string {
   return `${machineDts.trimEnd()}\n\n// Added by xen-pvh-virtio: the dom0less boot description.\n${fragment}`;
 }
 
-export async function compileDts(dts: string, dtsPath: string, dtbPath: string): Promise<void> {
+/**
+ * Writes the source, then compiles it. The default padding leaves room for the nodes u-boot,
+ * QEMU and Xen's EFI loader add to xen.dtb at boot; a pt.dtb is only read, so it needs none.
+ */
+export async function compileDts(dts: string, dtsPath: string, dtbPath: string, padding = 4096): Promise<void> {
   await writeFile(dtsPath, dts);
-  // Padding leaves room for the nodes u-boot, QEMU and Xen's EFI loader add at boot.
-  const result = await run('dtc', ['-q', '-I', 'dts', '-O', 'dtb', '-p', '4096', '-o', dtbPath, dtsPath], { allowFailure: true });
+  const result = await run('dtc', ['-q', '-I', 'dts', '-O', 'dtb', '-p', String(padding), '-o', dtbPath, dtsPath], { allowFailure: true });
   if (result.exitCode !== 0) {
     throw new InfraError(`dtc could not compile ${dtsPath}:\n${result.stderr.trim()}`);
   }

@@ -11,6 +11,8 @@ export type ModuleRef = { style: 'uefi'; file: string } | { style: 'reg'; addr: 
 export interface DomainModules {
   kernel: ModuleRef;
   ramdisk?: ModuleRef;
+  /** A domU's partial device tree (pt.dtb), e.g. its virtio-pci host bridge. */
+  dtb?: ModuleRef;
 }
 
 export interface ChosenInput {
@@ -19,6 +21,12 @@ export interface ChosenInput {
   modules: Readonly<Record<string, DomainModules>>;
   /** The DT path of the PL011 Xen writes to. */
   stdoutPath: string;
+  /**
+   * The rig's Xen honours `trap-unmapped-accesses`: a domU with a pt.dtb then gets
+   * `trap-unmapped-accesses = <0>`, so probing the ECAM before any backend serves it reads
+   * all ones instead of taking a data abort (RIG-NOTES "The seed flow, proven here").
+   */
+  trapUnmapped?: boolean;
 }
 
 export const DEFAULT_STDOUT_PATH = '/pl011@9000000';
@@ -34,9 +42,12 @@ function str(s: string): string {
   return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-function moduleNode(kind: 'kernel' | 'ramdisk', ref: ModuleRef, indent: string, bootargs?: string): string[] {
-  const name = ref.style === 'reg' ? `module@${ref.addr.toString(16)}` : `module-${kind}`;
-  const lines = [`${indent}${name} {`, `${indent}\tcompatible = "multiboot,${kind}", "multiboot,module";`];
+/** Xen's compatible string for each kind of module. */
+const MULTIBOOT_KIND = { kernel: 'kernel', ramdisk: 'ramdisk', dtb: 'device-tree' } as const;
+
+function moduleNode(kind: keyof typeof MULTIBOOT_KIND, ref: ModuleRef, indent: string, bootargs?: string): string[] {
+  const name = ref.style === 'reg' ? `module@${ref.addr.toString(16)}` : `module-${MULTIBOOT_KIND[kind]}`;
+  const lines = [`${indent}${name} {`, `${indent}\tcompatible = "multiboot,${MULTIBOOT_KIND[kind]}", "multiboot,module";`];
   if (ref.style === 'reg') lines.push(`${indent}\treg = <${cells64(ref.addr)} ${cells64(ref.size)}>;`);
   else lines.push(`${indent}\txen,uefi-binary = ${str(ref.file)};`);
   if (bootargs !== undefined) lines.push(`${indent}\tbootargs = ${str(bootargs)};`);
@@ -77,8 +88,10 @@ export function chosenFragment(input: ChosenInput): string {
       // Xenstore and grant tables for the domU: without them init-dom0less registers no
       // name (xl shows "(null)") and a device model in dom0 cannot find the domain.
       `${u}xen,enhanced = "enabled";`,
+      ...(m.dtb && input.trapUnmapped ? [`${u}trap-unmapped-accesses = <0>;`] : []),
       ...moduleNode('kernel', m.kernel, u, d.bootargs),
       ...(m.ramdisk ? moduleNode('ramdisk', m.ramdisk, u) : []),
+      ...(m.dtb ? moduleNode('dtb', m.dtb, u) : []),
       `${t}};`,
     );
   }

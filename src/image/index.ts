@@ -1,6 +1,10 @@
 // image/: boot media for one run (xen.dtb, boot.scr, boot disk, SSH key), from the domain
-// specs and the rig. Planning is pure (planBootMedia, describeBootMedia); buildBootMedia writes.
-export { BOOT_FILES, UBOOT_BOOT_DEVICE, buildBootMedia, planBootMedia, type BootMedia, type BootMediaRequest, type BuildLog } from './media.js';
+// specs and the rig, and the virtio-pci bridge each domU gets (pt.dtb, backend QEMU argv).
+// Planning is pure (planBootMedia, describeBootMedia, resolvePciHostBridge); buildBootMedia writes.
+export {
+  BOOT_FILES, UBOOT_BOOT_DEVICE, PASSTHROUGH_DTB_RESERVE, buildBootMedia, passthroughDtbFile, planBootMedia,
+  type BootMedia, type BootMediaRequest, type BuildLog, type PassthroughDt,
+} from './media.js';
 export { describeBootMedia } from './describe.js';
 export { resolveLayout, type DomainLayout, type DomULayout, type LayoutOptions } from './layout.js';
 export { chosenFragment, DEFAULT_STDOUT_PATH, type ChosenInput, type DomainModules, type ModuleRef } from './dts.js';
@@ -9,3 +13,12 @@ export { placeModules, MODULE_ALIGN, MODULE_BASE, RAM_BASE, type ModuleFile, typ
 export { planBootDisk, sfdiskScript, PARTITION_START_SECTOR, SECTOR, type DiskFile, type DiskLayout } from './disk.js';
 export { authorizedKeysArchive, newcArchive, type CpioEntry } from './cpio.js';
 export { writeRunKeyPair, type SshKeyPair } from './ssh-key.js';
+export {
+  DEFAULT_PCI_WINDOWS, formatWindow, guestRamBanks, intxRoutes, resolvePciHostBridge, PCI_ECAM_SIZE,
+  type IntxRoute, type PciHostBridge, type PciWindowName,
+} from './pci.js';
+export { passthroughDts, pcieNodeName } from './passthrough-dts.js';
+export {
+  BACKEND_TRACE_EVENTS, backendMachineArgs, backendQemuArgs, backendReadiness,
+  type BackendArgsInput, type BackendReadiness,
+} from './backend-args.js';

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import type { BootPath, DomainSpec } from '../config/types.js';
-import { InfraError } from '../errors.js';
+import { ConfigError, InfraError } from '../errors.js';
 import { run } from '../host/exec.js';
 import { bootArgs, QEMU_BINARY, type Accel, type MachineShape } from '../machine/qemu-args.js';
 import type { MachineLaunch } from '../machine/machine.js';
@@ -15,6 +15,8 @@ import { planBootDisk, buildBootDisk, type DiskFile, type DiskLayout } from './d
 import { compileDts, dumpMachineDts, mergeFragment, stdoutPathOf } from './dtb.js';
 import { chosenFragment, DEFAULT_STDOUT_PATH, type DomainModules } from './dts.js';
 import { resolveLayout, type DomainLayout, type LayoutOptions } from './layout.js';
+import { passthroughDts } from './passthrough-dts.js';
+import { resolvePciHostBridge, type PciHostBridge } from './pci.js';
 import { placeModules, type ModuleFile, type ModulePlacement } from './placement.js';
 import { appendArchive, APPENDED_ARCHIVE_RESERVE } from './ramdisk.js';
 import { writeRunKeyPair } from './ssh-key.js';
@@ -42,8 +44,27 @@ export const BOOT_FILES = {
   domURamdisk: 'domU-ramdisk',
 } as const;
 
+/** A domU's pt.dtb on the boot disk and in its xen,uefi-binary property. */
+export function passthroughDtbFile(domain: string): string {
+  return `pt-${domain}.dtb`;
+}
+
+/** Room planned for a pt.dtb before dtc has run (they compile to about 1.5 KiB). */
+export const PASSTHROUGH_DTB_RESERVE = 64 * 1024;
+
 /** The u-boot device holding the boot partition: the first virtio-blk disk, partition 1. */
 export const UBOOT_BOOT_DEVICE = 'virtio 0:1';
+
+/** A domU's partial device tree: its host bridge, the source, and where dtc writes it. */
+export interface PassthroughDt {
+  domain: string;
+  bridge: PciHostBridge;
+  dts: string;
+  dtsPath: string;
+  dtbPath: string;
+  /** Name on the boot disk (u-boot path). */
+  file: string;
+}
 
 /** Plain data: the whole boot, before (plan) or after (built) the files exist. */
 export interface BootMedia {
@@ -61,6 +82,8 @@ export interface BootMedia {
   disks: DiskLayout[];
   /** Direct path: where QEMU's loader puts each module. */
   placements: ModulePlacement[];
+  /** One per domU with virtio-pci, in domid order. */
+  passthrough: PassthroughDt[];
   sshKey: { privateKeyPath: string; publicKeyPath: string };
   dom0RamdiskPath: string;
   /** Where the serial and QMP sockets live: workDir, or a short temp dir the caller removes. */
@@ -106,6 +129,34 @@ function rigPaths(rig: Rig, boot: BootPath): RigPaths {
 
 interface Sizes {
   dom0Ramdisk?: number;
+  /** Compiled pt.dtb sizes, by domU name. */
+  passthroughDtbs?: Readonly<Record<string, number>>;
+}
+
+/** The pt.dtb of every domU with virtio-pci; refused on a rig whose Xen would let it panic. */
+function planPassthrough(req: BootMediaRequest, layout: DomainLayout): PassthroughDt[] {
+  const out: PassthroughDt[] = [];
+  for (const d of layout.domUs) {
+    const spec = req.domains.find((s) => s.name === d.name && s.domid === d.domid);
+    const bridge = spec && resolvePciHostBridge(spec);
+    if (!bridge) continue;
+    if (!req.rig.manifest.capabilities.includes('trap-unmapped-accesses')) {
+      throw new ConfigError(
+        `domain ${d.name}: virtio-pci needs a Xen that honours trap-unmapped-accesses, which the ` +
+          `${req.rig.manifest.provider} rig in ${req.rig.dir} lacks: the domU would take a data abort probing the ECAM at boot`,
+      );
+    }
+    const file = passthroughDtbFile(d.name);
+    out.push({
+      domain: d.name,
+      bridge,
+      dts: passthroughDts(bridge),
+      dtsPath: join(req.workDir, file.replace(/\.dtb$/, '.dts')),
+      dtbPath: join(req.workDir, file),
+      file,
+    });
+  }
+  return out;
 }
 
 /**
@@ -114,6 +165,8 @@ interface Sizes {
  */
 export function planBootMedia(req: BootMediaRequest, sizes: Sizes = {}, socketDir = req.workDir): BootMedia {
   const layout = resolveLayout(req.domains, req.layout);
+  const passthrough = planPassthrough(req, layout);
+  const ptSize = (domain: string) => sizes.passthroughDtbs?.[domain] ?? PASSTHROUGH_DTB_RESERVE;
   const files = rigPaths(req.rig, req.boot);
   const w = (name: string) => join(req.workDir, name);
   const dom0RamdiskPath = w('dom0-ramdisk.cpio');
@@ -146,6 +199,7 @@ export function planBootMedia(req: BootMediaRequest, sizes: Sizes = {}, socketDi
         ramdisk: { style: 'uefi', file: BOOT_FILES.domURamdisk },
       };
     }
+    for (const p of passthrough) modules[p.domain]!.dtb = { style: 'uefi', file: p.file };
     const scriptPath = w(BOOT_FILES.script);
     script = {
       path: scriptPath,
@@ -160,6 +214,7 @@ export function planBootMedia(req: BootMediaRequest, sizes: Sizes = {}, socketDi
       { name: BOOT_FILES.domURamdisk, source: files.domURamdisk.path, size: files.domURamdisk.size },
       { name: BOOT_FILES.dtb, source: dtbPath, size: 1024 * 1024 },
       { name: BOOT_FILES.script, source: scriptPath, size: 64 * 1024 },
+      ...passthrough.map((p) => ({ name: p.file, source: p.dtbPath, size: ptSize(p.domain) })),
     ];
     disks = [planBootDisk(w('boot.img'), diskFiles)];
     launchArgs = bootArgs({ ...common, target: { kind: 'uboot', disks: disks.map((d) => d.path) } });
@@ -178,6 +233,8 @@ export function planBootMedia(req: BootMediaRequest, sizes: Sizes = {}, socketDi
     for (const d of layout.domUs) {
       wanted.push({ domain: d.name, kind: 'kernel', file: files.kernel.path, size: files.kernel.size });
       wanted.push({ domain: d.name, kind: 'ramdisk', file: files.domURamdisk.path, size: files.domURamdisk.size });
+      const p = passthrough.find((x) => x.domain === d.name);
+      if (p) wanted.push({ domain: d.name, kind: 'dtb', file: p.dtbPath, size: ptSize(d.name), reserve: PASSTHROUGH_DTB_RESERVE });
     }
     placements = placeModules(wanted, layout.machine.memoryMiB);
     for (const p of placements) {
@@ -194,12 +251,18 @@ export function planBootMedia(req: BootMediaRequest, sizes: Sizes = {}, socketDi
     boot: req.boot,
     layout,
     shape,
-    dtsFragment: chosenFragment({ layout, modules, stdoutPath: DEFAULT_STDOUT_PATH }),
+    dtsFragment: chosenFragment({
+      layout,
+      modules,
+      stdoutPath: DEFAULT_STDOUT_PATH,
+      trapUnmapped: req.rig.manifest.capabilities.includes('trap-unmapped-accesses'),
+    }),
     dts: '',
     dtbPath,
     bootScript: script,
     disks,
     placements,
+    passthrough,
     sshKey,
     dom0RamdiskPath,
     socketDir,
@@ -220,7 +283,7 @@ export interface BuildLog {
 /** Writes every file the boot needs into workDir and returns where they are. */
 export async function buildBootMedia(req: BootMediaRequest, log: BuildLog = () => undefined): Promise<BootMedia> {
   // Validates the specs before any tool runs.
-  planBootMedia(req);
+  const draft = planBootMedia(req);
   await mkdir(req.workDir, { recursive: true });
   const socketDir = await socketDirFor(req.workDir);
   const files = rigPaths(req.rig, req.boot);
@@ -230,7 +293,14 @@ export async function buildBootMedia(req: BootMediaRequest, log: BuildLog = () =
   const dom0Size = await appendArchive(files.dom0Ramdisk.path, dom0RamdiskPath, authorizedKeysArchive(key.publicKey));
   log(`dom0 ramdisk with the run's authorized_keys: ${dom0RamdiskPath} (${dom0Size} bytes)`);
 
-  const media = planBootMedia(req, { dom0Ramdisk: dom0Size }, socketDir);
+  const passthroughDtbs: Record<string, number> = {};
+  for (const p of draft.passthrough) {
+    await compileDts(p.dts, p.dtsPath, p.dtbPath, 0);
+    passthroughDtbs[p.domain] = (await stat(p.dtbPath)).size;
+    log(`${p.domain} passthrough DT (virtio-pci, ${p.bridge.mode}): ${p.dtbPath}`);
+  }
+
+  const media = planBootMedia(req, { dom0Ramdisk: dom0Size, passthroughDtbs }, socketDir);
   const machineDts = await dumpMachineDts(media.shape, join(req.workDir, 'machine.dtb'), join(req.workDir, 'machine.dts'));
   const stdoutPath = stdoutPathOf(machineDts) ?? DEFAULT_STDOUT_PATH;
   const fragment = media.dtsFragment.replace(`stdout-path = "${DEFAULT_STDOUT_PATH}"`, `stdout-path = "${stdoutPath}"`);

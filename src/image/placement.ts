@@ -8,7 +8,7 @@ export const MODULE_BASE = 0x5000_0000;
 /** Modules start on 2 MiB boundaries, which suits Xen's block mappings and Linux's Image. */
 export const MODULE_ALIGN = 0x20_0000;
 
-export type ModuleKind = 'kernel' | 'ramdisk';
+export type ModuleKind = 'kernel' | 'ramdisk' | 'dtb';
 
 /** A file one domain boots: 'dom0' or a domU's name, and which of its modules it is. */
 export interface ModuleFile {

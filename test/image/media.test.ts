@@ -6,6 +6,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/host/exec.js';
 import { buildBootMedia, describeBootMedia, planBootMedia, type BootMedia } from '../../src/image/index.js';
+import type { DomainSpec } from '../../src/config/types.js';
 import type { Rig } from '../../src/rig/manifest.js';
 import { syntheticRig, TWO_DOMUS } from './synthetic-rig.js';
 
@@ -184,5 +185,71 @@ describe('planBootMedia', () => {
       /domain domU1: cpus 4 is more than the machine's 2/,
     );
     await expect(stat(join(work, 'bad'))).rejects.toThrow();
+  });
+});
+
+describe('a domU with virtio-pci', () => {
+  const domains: DomainSpec[] = [{ ...TWO_DOMUS[0]!, virtioPci: 'foreign' }, TWO_DOMUS[1]!];
+  /** The same bundle, now claiming a Xen that honours trap-unmapped-accesses. */
+  const trapRig = (): Rig => ({ ...rig, manifest: { ...rig.manifest, capabilities: [...rig.manifest.capabilities, 'trap-unmapped-accesses'] } });
+
+  it('is refused on a rig whose Xen would let it panic probing the ECAM', () => {
+    expect(() => planBootMedia({ rig, domains, boot: 'direct', workDir: join(work, 'no-trap'), sshPort: 0 })).toThrow(
+      /^domain domU1: virtio-pci needs a Xen that honours trap-unmapped-accesses, which the prebuilt rig in .* lacks: the domU would take a data abort probing the ECAM at boot$/,
+    );
+  });
+
+  it('puts pt-domU1.dtb on the boot disk and names it in a third module (u-boot path)', async () => {
+    const dir = join(work, 'pci-uboot');
+    const media = await buildBootMedia({ rig: trapRig(), domains, boot: 'uboot', workDir: dir, sshPort: 2222 });
+    expect(media.passthrough.map((p) => [p.domain, p.file])).toEqual([['domU1', 'pt-domU1.dtb']]);
+    const chosen = node(await decompile(media.dtbPath), 'chosen');
+    const d1 = node(chosen, 'domU1');
+    expect(d1).toMatch(/trap-unmapped-accesses = <0x0?0>;/);
+    const module = node(d1, 'module-device-tree');
+    expect(module).toMatch(/compatible = "multiboot,device-tree(", "|\\0)multiboot,module";/);
+    expect(module).toContain('xen,uefi-binary = "pt-domU1.dtb";');
+    const d2 = node(chosen, 'domU2');
+    expect(d2).not.toContain('trap-unmapped-accesses');
+    expect(d2).not.toContain('device-tree');
+
+    const pt = await decompile(media.passthrough[0]!.dtbPath);
+    expect(pt).toContain('pcie@f100000000 {');
+    expect(pt).toContain('compatible = "pci-host-ecam-generic";');
+
+    const disk = media.disks[0]!;
+    const whole = await readFile(disk.path);
+    const part = join(dir, 'partition.ext4');
+    await writeFile(part, whole.subarray(disk.partition.startSector * 512, disk.sizeBytes));
+    const out = join(dir, 'dumped-pt.dtb');
+    await run('debugfs', ['-R', `dump /pt-domU1.dtb ${out}`, part]);
+    expect((await readFile(out)).equals(await readFile(media.passthrough[0]!.dtbPath))).toBe(true);
+  }, 60_000);
+
+  it('loads pt-domU1.dtb with QEMU and gives Xen its address and exact size (direct path)', async () => {
+    const media = await buildBootMedia({ rig: trapRig(), domains, boot: 'direct', workDir: join(work, 'pci-direct'), sshPort: 2222 });
+    expect(media.placements.map((p) => `${p.domain} ${p.kind}`)).toEqual([
+      'dom0 kernel', 'dom0 ramdisk', 'domU1 kernel', 'domU1 ramdisk', 'domU1 dtb', 'domU2 kernel', 'domU2 ramdisk',
+    ]);
+    const pt = media.placements.find((p) => p.kind === 'dtb')!;
+    expect(pt.file).toBe(media.passthrough[0]!.dtbPath);
+    expect(pt.size).toBe((await stat(pt.file)).size);
+    const d1 = node(node(await decompile(media.dtbPath), 'chosen'), 'domU1');
+    const addr = pt.addr.toString(16);
+    const module = node(d1, `module@${addr}`);
+    expect(module).toMatch(/compatible = "multiboot,device-tree(", "|\\0)multiboot,module";/);
+    expect(module).toMatch(new RegExp(`reg = <0x0?0 0x${addr} 0x0?0 0x${pt.size.toString(16)}>`));
+    expect(d1).toMatch(/trap-unmapped-accesses = <0x0?0>;/);
+    expect(media.launch.args.join(' ')).toContain(`loader,file=${pt.file},addr=0x${addr},force-raw=on`);
+  }, 60_000);
+
+  it('shows pt.dts and the backend machine options in the plan', () => {
+    const plan = planBootMedia({ rig: trapRig(), domains, boot: 'direct', workDir: join(work, 'never'), sshPort: 0 });
+    const text = describeBootMedia(plan);
+    expect(text).toContain('## Passthrough DT for domU1: pt-domU1.dtb');
+    expect(text).toContain('pcie@f100000000 {');
+    expect(text).toContain('interrupt-map = <0x0 0x0 0x0 0x1 &gic 0x0 0xc 0x4>,');
+    expect(text).toContain('-M xenpvh,pci-ecam-base=0xf100000000,pci-ecam-size=0x10000000,');
+    expect(text).toMatch(/domU1 dtb {2}.*pt-domU1\.dtb/);
   });
 });
