@@ -11,12 +11,11 @@ import {
   exitCodeForError,
   formatDuration,
   loadScenarioFile,
-  packageVersion,
   planBootMedia,
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-BEG5VEBP.js";
+} from "./chunks/chunk-24KVRZ6M.js";
 import {
   COMMAND_PACKAGES,
   ConfigError,
@@ -28,8 +27,9 @@ import {
   findCachedRig,
   formatPos,
   obtainRig,
+  packageVersion,
   rigRecipe
-} from "./chunks/chunk-PXXPYYT2.js";
+} from "./chunks/chunk-ALD66K5C.js";
 
 // src/cli/args.ts
 import { parseArgs } from "node:util";

@@ -1,7 +1,7 @@
 import { createRequire as __xpvCreateRequire } from 'node:module'; import { fileURLToPath as __xpvFileURLToPath } from 'node:url'; import { dirname as __xpvDirname } from 'node:path'; const require = __xpvCreateRequire(import.meta.url); const __xpvFilename = __xpvFileURLToPath(import.meta.url); const __xpvDir = __xpvDirname(__xpvFilename);
 import {
   isRemoteCacheUsable
-} from "./chunks/chunk-OJNOPVSZ.js";
+} from "./chunks/chunk-ABSBDVG7.js";
 import {
   cancelOnSignals,
   counts,
@@ -9,7 +9,7 @@ import {
   exitCodeFor,
   resolvePlan,
   writeReports
-} from "./chunks/chunk-BEG5VEBP.js";
+} from "./chunks/chunk-24KVRZ6M.js";
 import {
   ConfigError,
   OPTION_NAMES,
@@ -22,7 +22,7 @@ import {
   setOutput,
   summary,
   warning
-} from "./chunks/chunk-PXXPYYT2.js";
+} from "./chunks/chunk-ALD66K5C.js";
 
 // src/action/inputs.ts
 function readInputs() {
@@ -59,6 +59,10 @@ async function mainImpl() {
     return;
   }
   saveState(STATE.logsDir, plan.logsDir);
+  const remoteCache = plan.cache.enabled && isRemoteCacheUsable();
+  if (plan.cache.enabled && !remoteCache) {
+    warning("no Actions cache service is reachable from this job: rigs are cached on this runner only and rebuilt on fresh ones");
+  }
   const pids = [];
   const cancel = cancelOnSignals({ err: (t) => info(t.trimEnd()) });
   const result = await executePlan(plan, {
@@ -70,7 +74,7 @@ async function mainImpl() {
     info: (line) => info(line),
     warn: (line) => warning(line),
     group: (title, fn) => group(title, fn),
-    remoteCache: isRemoteCacheUsable(),
+    remoteCache,
     onRig: (rig, key, cacheHit) => {
       saveState(STATE.rigKey, key);
       saveState(STATE.rigDir, rig.dir);

@@ -1,9 +1,10 @@
 // The one core behind the action and the CLI: a RunPlan in, a RunResult out, with the
 // report written and nothing left running. Front ends only adapt inputs and outputs.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { mergeDomains } from './config/plan.js';
 import type { RunPlan, Scenario } from './config/types.js';
 import { ConfigError, ExitCode, InfraError, ProductFailure } from './errors.js';
 import { BOOT_COMMANDS, ensureHostPrerequisites } from './host/prerequisites.js';
@@ -82,19 +83,41 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
   const onAbort = () => stop(`cancelled (${String(hooks.signal?.reason ?? 'signal')})`);
   hooks.signal?.addEventListener('abort', onAbort);
   try {
-    session = await hooks.group(`boot (${plan.boot})`, () =>
-      openSession(plan, rig, workDir, { info: hooks.info, phase, ...(hooks.onProcess ? { onProcess: hooks.onProcess } : {}) }),
-    );
+    // Only the scenarios that will run shape the boot: a skipped virtio-pci scenario must
+    // not give the domU a host bridge that this rig cannot serve.
+    const bootPlan = { ...plan, domains: mergeDomains(runnable) };
+    let boots = 0;
+    let ran = 0;
+    let dirty = false;
+    const boot = async () => {
+      boots++;
+      // Later boots keep their own logs and media beside the first one's.
+      const logsDir = boots === 1 ? plan.logsDir : join(plan.logsDir, `boot-${boots}`);
+      const media = join(workDir, `boot-${boots}`);
+      await mkdir(media, { recursive: true });
+      return hooks.group(`boot ${boots} (${plan.boot})`, () =>
+        openSession({ ...bootPlan, logsDir }, rig, media, { info: hooks.info, phase, ...(hooks.onProcess ? { onProcess: hooks.onProcess } : {}) }),
+      );
+    };
+    session = await boot();
     if (stopReason) throw new InfraError(stopReason);
     for (const scenario of runnable) {
       if (stopReason) {
         result.scenarios.push(erroredScenario(scenario, stopReason));
         continue;
       }
+      if (dirty || (changesDomains(scenario) && ran > 0)) {
+        await session.close();
+        session = await boot();
+        ran = 0;
+        dirty = false;
+      }
       const drivers = session.driversFor(scenario.name);
       const done = await hooks.group(`scenario ${scenario.name}`, () => runScenario(scenario, drivers, { progress: hooks.info, phase }));
       if (stopReason) annotate(done, stopReason);
       result.scenarios.push(done);
+      ran++;
+      dirty = changesDomains(scenario);
     }
     phase('scenarios end');
   } catch (e) {
@@ -120,6 +143,14 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
   const order = (name: string) => plan.scenarios.findIndex((s) => s.name === name);
   result.scenarios.sort((a, b) => order(a.name) - order(b.name));
   return result;
+}
+
+/**
+ * A scenario that attaches backends leaves PCI devices, drivers and Xen IOREQ state in
+ * the domU behind: it gets a boot of its own, and nothing runs after it on that boot.
+ */
+function changesDomains(scenario: Scenario): boolean {
+  return scenario.steps.some((s) => s.kind === 'backend');
 }
 
 /** A scenario cut short by a cancel or the run's deadline says so in its first non-passing step. */

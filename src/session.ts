@@ -6,6 +6,7 @@ import type { RunPlan } from './config/types.js';
 import { Console, serialDuplex } from './console/index.js';
 import { buildBootMedia, describeBootMedia, type BootMedia } from './image/index.js';
 import { formatCommandLine, reservePort, startMachine, stopMachine, type Machine } from './machine/index.js';
+import { Backends } from './backend/index.js';
 import type { Rig } from './rig/manifest.js';
 import type { CommandProtocol, ConsoleProtocol, ScenarioDrivers } from './scenario/runner.js';
 import { Dom0Ssh, HostKeyPin, type BackgroundProcess } from './ssh/index.js';
@@ -108,15 +109,26 @@ export async function openSession(plan: RunPlan, rig: Rig, workDir: string, hook
           return { logFile };
         },
       });
+      const backends = new Backends({
+        domains: plan.domains,
+        dom0,
+        logsDir: plan.logsDir,
+        scenario,
+        onDeath: (error) => {
+          death ??= error;
+        },
+      });
       return {
         console: consoleProtocol,
         dom0: async (ms) => commands(await dom0(ms)),
+        backend: backends,
         takeDeath: () => {
           const d = death;
           death = undefined;
           return d;
         },
         cleanup: async () => {
+          await backends.stopAll();
           for (const proc of started) await proc.stop(10_000).catch(() => undefined);
         },
       };

@@ -18,6 +18,10 @@ export async function mainImpl(): Promise<void> {
     return;
   }
   core.saveState(STATE.logsDir, plan.logsDir);
+  const remoteCache = plan.cache.enabled && isRemoteCacheUsable();
+  if (plan.cache.enabled && !remoteCache) {
+    core.warning('no Actions cache service is reachable from this job: rigs are cached on this runner only and rebuilt on fresh ones');
+  }
 
   const pids: number[] = [];
   const cancel = cancelOnSignals({ err: (t) => core.info(t.trimEnd()) });
@@ -30,7 +34,7 @@ export async function mainImpl(): Promise<void> {
     info: (line) => core.info(line),
     warn: (line) => core.warning(line),
     group: (title, fn) => core.group(title, fn),
-    remoteCache: isRemoteCacheUsable(),
+    remoteCache,
     onRig: (rig, key, cacheHit) => {
       core.saveState(STATE.rigKey, key);
       core.saveState(STATE.rigDir, rig.dir);

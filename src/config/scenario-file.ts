@@ -5,6 +5,7 @@ import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node, 
 import type { z } from 'zod';
 import { ConfigError, type SourcePos } from '../errors.js';
 import { scenarioSchema, STEP_KINDS, type ScenarioFile } from './scenario-schema.js';
+import type { Capability } from '../rig/manifest.js';
 import type { DomainRequest, Scenario, Step } from './types.js';
 
 const DEFAULT_STEP_TIMEOUT_MS = 60_000;
@@ -127,6 +128,21 @@ function virtioPciOf(v: ScenarioFile['domains'][string]['virtio-pci']): Pick<Dom
   return { virtioPci: v.mode, ...(Object.keys(windows).length ? { virtioPciWindows: windows } : {}) };
 }
 
+/**
+ * What a scenario's own domains and steps need from the rig, whether or not its file says
+ * so: without these a virtio-pci domU panics at boot or a backend cannot serve it, and a
+ * skip with the reason beats a confusing failure.
+ */
+function withImpliedRequirements(declared: readonly Capability[], domains: readonly DomainRequest[], steps: readonly Step[]): Capability[] {
+  const needs = new Set<Capability>(declared);
+  if (domains.some((d) => d.virtioPci) || steps.some((s) => s.kind === 'backend')) {
+    for (const c of ['ioreq', 'trap-unmapped-accesses', 'qemu-xenpvh-pci'] as const) needs.add(c);
+  }
+  if (domains.some((d) => d.virtioPci === 'grants')) needs.add('virtio-grants');
+  if (steps.some((s) => s.kind === 'ssh' || s.kind === 'backend')) needs.add('ssh');
+  return [...needs];
+}
+
 function toScenario(located: Located, data: ScenarioFile): Scenario {
   const domains: DomainRequest[] = Object.entries(data.domains).map(([name, d]) => ({
     name,
@@ -204,14 +220,16 @@ function toScenario(located: Located, data: ScenarioFile): Scenario {
       case 'backend': {
         const s = raw.backend!;
         checkDomain(s.domain, 'domain');
+        const devices = s.devices ?? [];
         return {
           kind,
           domain: s.domain,
-          devices: s.devices,
-          ready: s.ready,
+          action: s.stop ? 'stop' : 'start',
+          devices,
+          ready: s.ready ?? 'ioreq',
           timeoutMs: s.timeout ?? defaultTimeout,
           where,
-          title: s.title ?? `backend for ${s.domain}: ${s.devices.join(', ')}`,
+          title: s.title ?? (s.stop ? `stop the backend for ${s.domain}` : `backend for ${s.domain}: ${devices.join(', ')}`),
         };
       }
     }
@@ -221,7 +239,7 @@ function toScenario(located: Located, data: ScenarioFile): Scenario {
     name: data.name,
     ...(data.description ? { description: data.description } : {}),
     file: located.file,
-    requires: data.requires,
+    requires: withImpliedRequirements(data.requires, domains, steps),
     domains,
     steps,
   };

@@ -119,9 +119,17 @@ const backendStep = closed({
     .array(z.enum(['virtio-net', 'virtio-blk'], { error: (issue) => `expected virtio-net or virtio-blk, got ${got(issue.input)}` }), {
       error: (issue) => `expected a list of devices, got ${got(issue.input)}`,
     })
-    .min(1, 'expected at least one device'),
-  ready: z.enum(['ioreq'], { error: (issue) => `expected ioreq, got ${got(issue.input)}` }).default('ioreq'),
+    .min(1, 'expected at least one device')
+    .optional(),
+  ready: z.enum(['ioreq'], { error: (issue) => `expected ioreq, got ${got(issue.input)}` }).optional(),
+  stop: z
+    .boolean({ error: (issue) => `expected true or false, got ${got(issue.input)}` })
+    .optional()
+    .meta({ description: "true stops the domain's running backend instead of starting one." }),
   ...common,
+}).superRefine((s, ctx) => {
+  if (s.stop && (s.devices || s.ready)) ctx.addIssue({ code: 'custom', message: 'a backend step either starts (devices, ready) or stops (stop: true), not both' });
+  if (!s.stop && !s.devices) ctx.addIssue({ code: 'custom', path: ['devices'], message: 'expected the devices to serve (virtio-net, virtio-blk)' });
 });
 
 export const STEP_KINDS = ['wait', 'console', 'ssh', 'backend'] as const;

@@ -77,10 +77,12 @@ export interface SshStep extends StepBase {
 
 export type BackendDevice = 'virtio-net' | 'virtio-blk';
 
-/** Start the device-model QEMU in dom0 for a domU and wait until it serves. */
+/** Start the device-model QEMU in dom0 for a domU and wait until it serves; or stop it. */
 export interface BackendStep extends StepBase {
   kind: 'backend';
   domain: string;
+  action: 'start' | 'stop';
+  /** What to serve (start only). */
   devices: BackendDevice[];
   ready: 'ioreq';
 }

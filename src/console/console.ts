@@ -121,6 +121,7 @@ interface FatalRecord {
 }
 
 const MARKER_NONCE_BYTES = 3;
+
 const ALL_RING = 5000;
 
 export class Console {
@@ -153,6 +154,8 @@ export class Console {
   private graceTimer?: NodeJS.Timeout;
   private ended?: { reason: string; cause?: unknown };
   private echoWindow?: { domain: SourceId; typed: string };
+  /** The domU a command is running on while it holds focus: its output may lose or gain (XEN) prefixes. */
+  private inFlight?: SourceId;
   private partialConsumed?: { source: SourceId; t: number };
   private inputChain: Promise<void> = Promise.resolve();
 
@@ -349,8 +352,7 @@ export class Console {
   }
 
   private ingest(split: SplitLine): void {
-    for (const piece of splitGlued(split.text)) {
-      const c = this.demux.classify(piece);
+    for (const c of this.classifyPieces(split.text)) {
       const line: Line = { seq: ++this.seq, ...c, t: split.t, echo: this.isEcho(c.source, c.text, c.via) };
       this.store(line);
       if (line.banner) this.focusLog.push({ t: line.t, focus: line.banner });
@@ -360,6 +362,25 @@ export class Console {
         this.checkFatal(line);
       }
     }
+  }
+
+  /**
+   * Xen 4.17 re-prefixes a focused domU's line when the domU's output reaches it in two
+   * chunks (`… 0% pack(XEN) et loss`) and sometimes drops the prefix of a whole line: while
+   * a command runs on the focused domU, both are that domU's, not a new Xen or dom0 line.
+   */
+  private classifyPieces(text: string): ReturnType<Demux['classify']>[] {
+    const out: ReturnType<Demux['classify']>[] = [];
+    for (const piece of splitGlued(text)) {
+      let c = this.demux.classify(piece);
+      const running = this.inFlight;
+      if (running && c.via === 'unprefixed' && this.demux.focus === running) c = { ...c, source: running, via: 'focus' };
+      const prev = out[out.length - 1];
+      if (prev && !prev.banner && c.via === 'focus' && prev.source === c.source && c.source === running) {
+        out[out.length - 1] = { ...prev, text: prev.text + c.text, line: prev.line + c.line };
+      } else out.push(c);
+    }
+    return out;
   }
 
   private store(line: Line): void {
@@ -671,6 +692,7 @@ export class Console {
     const begin = wait('begin', marked.begin);
     const end = wait('end', marked.end);
     this.echoWindow = { domain: source, typed: marked.typed };
+    if (source !== 'dom0' && source !== 'xen') this.inFlight = source;
     try {
       await this.typePaced(marked.typed + this.newline, deadline, source, `console ${name}: typing \`${command}\``);
       const first = await begin.promise;
@@ -687,6 +709,7 @@ export class Console {
       };
     } finally {
       this.echoWindow = undefined;
+      this.inFlight = undefined;
       begin.cancel();
       end.cancel();
     }

@@ -29,6 +29,8 @@ export interface CommandProtocol {
 export interface BackendProtocol {
   /** Starts the device model for a domU and resolves once it demonstrably serves it. */
   start(step: Extract<Step, { kind: 'backend' }>, deadlineMs: number): Promise<{ evidence: string }>;
+  /** Stops the domU's device model and resolves once it has exited. */
+  stop(domain: string, deadlineMs: number): Promise<{ evidence: string }>;
 }
 
 export interface ScenarioDrivers {
@@ -84,7 +86,7 @@ async function runStep(step: Step, drivers: ScenarioDrivers, hooks: RunnerHooks)
     }
     case 'backend': {
       if (!drivers.backend) throw new InfraError('this run has no backend driver: the rig lacks the backend stack');
-      const { evidence } = await drivers.backend.start(step, step.timeoutMs);
+      const { evidence } = step.action === 'stop' ? await drivers.backend.stop(step.domain, step.timeoutMs) : await drivers.backend.start(step, step.timeoutMs);
       return { excerpt: evidence };
     }
   }

@@ -40,7 +40,7 @@ describe('run plan', () => {
     expect(bad({ boot: 'pxe' })).toThrow('--boot: expected one of uboot, direct, got "pxe"');
     expect(bad({ rig: 'prebuilt' })).toThrow('--rig-path: required when rig is prebuilt');
     expect(bad({ scenarios: 'virtio-pci-rescan-pong' })).toThrow(
-      '--scenarios: unknown scenario virtio-pci-rescan-pong; built-in scenarios: boot-smoke, virtio-pci-rescan-ping',
+      '--scenarios: unknown scenario virtio-pci-rescan-pong; built-in scenarios: backend-restart, boot-smoke, virtio-blk, virtio-pci-rescan-ping',
     );
     expect(bad({ scenarios: 'missing/x.yaml' })).toThrow('--scenarios: scenario file not found: missing/x.yaml');
   });
@@ -76,5 +76,13 @@ describe('run plan', () => {
 
   it('honours the cache directory environment variable', () => {
     expect(resolvePlan(raw({}), { cwd: '/w', env: { XEN_PVH_VIRTIO_CACHE: '/cache' } }).cache.dir).toBe('/cache');
+  });
+
+  it('resolves patch files in order and names a missing one', () => {
+    const cwd = workspace({ 'p/0002-b.patch': 'b', 'p/0001-a.patch': 'a', 'z.patch': 'z' });
+    const plan = resolvePlan(raw({ 'xen-patches': 'z.patch p/*.patch' }), { cwd, env });
+    expect(plan.rig.xenPatches).toEqual([join(cwd, 'z.patch'), join(cwd, 'p/0001-a.patch'), join(cwd, 'p/0002-b.patch')]);
+    expect(plan.rig.qemuPatches).toEqual([]);
+    expect(() => resolvePlan(raw({ 'qemu-patches': 'nope.patch' }), { cwd, env })).toThrow('--qemu-patches: patch file not found: nope.patch');
   });
 });

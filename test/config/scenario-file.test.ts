@@ -98,3 +98,26 @@ describe('scenario files', () => {
     expect(loadScenarioFile(join(dir, 'ok.yaml')).name).toBe('demo');
   });
 });
+
+describe('backend steps and implied requirements', () => {
+  const head = 'name: x\ndomains:\n  domU1: { virtio-pci: grants }\nsteps:\n';
+
+  it('reads start and stop steps', () => {
+    const s = parseScenario('x.yaml', `${head}  - backend: { domain: domU1, devices: [virtio-net, virtio-blk] }\n  - backend: { domain: domU1, stop: true }\n`);
+    expect(s.steps[0]).toMatchObject({ kind: 'backend', action: 'start', devices: ['virtio-net', 'virtio-blk'], ready: 'ioreq' });
+    expect(s.steps[1]).toMatchObject({ kind: 'backend', action: 'stop', devices: [], title: 'stop the backend for domU1' });
+  });
+
+  it('a start needs devices and a stop takes none', () => {
+    expect(errorOf(`${head}  - backend: { domain: domU1 }\n`)).toBe('bad.yaml:5:14: devices: missing; expected the devices to serve (virtio-net, virtio-blk)');
+    expect(errorOf(`${head}  - backend: { domain: domU1, stop: true, devices: [virtio-net] }\n`)).toBe(
+      'bad.yaml:5:14: backend: a backend step either starts (devices, ready) or stops (stop: true), not both',
+    );
+  });
+
+  it('adds what virtio-pci domains, grants, backends and SSH need to the requirements', () => {
+    const s = parseScenario('x.yaml', `${head}  - ssh: { run: xl list }\n`);
+    expect(s.requires.sort()).toEqual(['ioreq', 'qemu-xenpvh-pci', 'ssh', 'trap-unmapped-accesses', 'virtio-grants']);
+    expect(parseScenario('y.yaml', 'name: y\nsteps:\n  - wait: { console: dom0, for: shell }\n').requires).toEqual([]);
+  });
+});

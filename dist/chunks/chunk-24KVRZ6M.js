@@ -15,9 +15,10 @@ import {
   ensureHostPrerequisites,
   formatPos,
   obtainRig,
+  packageRoot,
   require_supports_color,
   run
-} from "./chunk-PXXPYYT2.js";
+} from "./chunk-ALD66K5C.js";
 
 // node_modules/yaml/dist/nodes/identity.js
 var require_identity = __commonJS({
@@ -7932,11 +7933,11 @@ var require_nacl_fast = __commonJS({
       var _9 = new Uint8Array(32);
       _9[0] = 9;
       var gf0 = gf(), gf1 = gf([1]), _121665 = gf([56129, 1]), D = gf([30883, 4953, 19914, 30187, 55467, 16705, 2637, 112, 59544, 30585, 16505, 36039, 65139, 11119, 27886, 20995]), D2 = gf([61785, 9906, 39828, 60374, 45398, 33411, 5274, 224, 53552, 61171, 33010, 6542, 64743, 22239, 55772, 9222]), X = gf([54554, 36645, 11616, 51542, 42930, 38181, 51040, 26924, 56412, 64982, 57905, 49316, 21502, 52590, 14035, 8553]), Y = gf([26200, 26214, 26214, 26214, 26214, 26214, 26214, 26214, 26214, 26214, 26214, 26214, 26214, 26214, 26214, 26214]), I = gf([41136, 18958, 6951, 50414, 58488, 44335, 6150, 12099, 55207, 15867, 153, 11085, 57099, 20417, 9344, 11139]);
-      function ts64(x, i, h, l) {
-        x[i] = h >> 24 & 255;
-        x[i + 1] = h >> 16 & 255;
-        x[i + 2] = h >> 8 & 255;
-        x[i + 3] = h & 255;
+      function ts64(x, i, h2, l) {
+        x[i] = h2 >> 24 & 255;
+        x[i + 1] = h2 >> 16 & 255;
+        x[i + 2] = h2 >> 8 & 255;
+        x[i + 3] = h2 & 255;
         x[i + 4] = l >> 24 & 255;
         x[i + 5] = l >> 16 & 255;
         x[i + 6] = l >> 8 & 255;
@@ -8615,10 +8616,10 @@ var require_nacl_fast = __commonJS({
         s.finish(out, outpos);
         return 0;
       }
-      function crypto_onetimeauth_verify(h, hpos, m, mpos, n, k) {
+      function crypto_onetimeauth_verify(h2, hpos, m, mpos, n, k) {
         var x = new Uint8Array(16);
         crypto_onetimeauth(x, 0, m, mpos, n, k);
-        return crypto_verify_16(h, hpos, x, 0);
+        return crypto_verify_16(h2, hpos, x, 0);
       }
       function crypto_secretbox(c, m, d, n, k) {
         var i;
@@ -9371,7 +9372,7 @@ var require_nacl_fast = __commonJS({
         1246189591
       ];
       function crypto_hashblocks_hl(hh, hl, m, n) {
-        var wh = new Int32Array(16), wl = new Int32Array(16), bh0, bh1, bh2, bh3, bh4, bh5, bh6, bh7, bl0, bl1, bl2, bl3, bl4, bl5, bl6, bl7, th, tl, i, j, h, l, a, b, c, d;
+        var wh = new Int32Array(16), wl = new Int32Array(16), bh0, bh1, bh2, bh3, bh4, bh5, bh6, bh7, bl0, bl1, bl2, bl3, bl4, bl5, bl6, bl7, th, tl, i, j, h2, l, a, b, c, d;
         var ah0 = hh[0], ah1 = hh[1], ah2 = hh[2], ah3 = hh[3], ah4 = hh[4], ah5 = hh[5], ah6 = hh[6], ah7 = hh[7], al0 = hl[0], al1 = hl[1], al2 = hl[2], al3 = hl[3], al4 = hl[4], al5 = hl[5], al6 = hl[6], al7 = hl[7];
         var pos = 0;
         while (n >= 128) {
@@ -9397,76 +9398,76 @@ var require_nacl_fast = __commonJS({
             bl5 = al5;
             bl6 = al6;
             bl7 = al7;
-            h = ah7;
+            h2 = ah7;
             l = al7;
             a = l & 65535;
             b = l >>> 16;
-            c = h & 65535;
-            d = h >>> 16;
-            h = (ah4 >>> 14 | al4 << 32 - 14) ^ (ah4 >>> 18 | al4 << 32 - 18) ^ (al4 >>> 41 - 32 | ah4 << 32 - (41 - 32));
+            c = h2 & 65535;
+            d = h2 >>> 16;
+            h2 = (ah4 >>> 14 | al4 << 32 - 14) ^ (ah4 >>> 18 | al4 << 32 - 18) ^ (al4 >>> 41 - 32 | ah4 << 32 - (41 - 32));
             l = (al4 >>> 14 | ah4 << 32 - 14) ^ (al4 >>> 18 | ah4 << 32 - 18) ^ (ah4 >>> 41 - 32 | al4 << 32 - (41 - 32));
             a += l & 65535;
             b += l >>> 16;
-            c += h & 65535;
-            d += h >>> 16;
-            h = ah4 & ah5 ^ ~ah4 & ah6;
+            c += h2 & 65535;
+            d += h2 >>> 16;
+            h2 = ah4 & ah5 ^ ~ah4 & ah6;
             l = al4 & al5 ^ ~al4 & al6;
             a += l & 65535;
             b += l >>> 16;
-            c += h & 65535;
-            d += h >>> 16;
-            h = K[i * 2];
+            c += h2 & 65535;
+            d += h2 >>> 16;
+            h2 = K[i * 2];
             l = K[i * 2 + 1];
             a += l & 65535;
             b += l >>> 16;
-            c += h & 65535;
-            d += h >>> 16;
-            h = wh[i % 16];
+            c += h2 & 65535;
+            d += h2 >>> 16;
+            h2 = wh[i % 16];
             l = wl[i % 16];
             a += l & 65535;
             b += l >>> 16;
-            c += h & 65535;
-            d += h >>> 16;
+            c += h2 & 65535;
+            d += h2 >>> 16;
             b += a >>> 16;
             c += b >>> 16;
             d += c >>> 16;
             th = c & 65535 | d << 16;
             tl = a & 65535 | b << 16;
-            h = th;
+            h2 = th;
             l = tl;
             a = l & 65535;
             b = l >>> 16;
-            c = h & 65535;
-            d = h >>> 16;
-            h = (ah0 >>> 28 | al0 << 32 - 28) ^ (al0 >>> 34 - 32 | ah0 << 32 - (34 - 32)) ^ (al0 >>> 39 - 32 | ah0 << 32 - (39 - 32));
+            c = h2 & 65535;
+            d = h2 >>> 16;
+            h2 = (ah0 >>> 28 | al0 << 32 - 28) ^ (al0 >>> 34 - 32 | ah0 << 32 - (34 - 32)) ^ (al0 >>> 39 - 32 | ah0 << 32 - (39 - 32));
             l = (al0 >>> 28 | ah0 << 32 - 28) ^ (ah0 >>> 34 - 32 | al0 << 32 - (34 - 32)) ^ (ah0 >>> 39 - 32 | al0 << 32 - (39 - 32));
             a += l & 65535;
             b += l >>> 16;
-            c += h & 65535;
-            d += h >>> 16;
-            h = ah0 & ah1 ^ ah0 & ah2 ^ ah1 & ah2;
+            c += h2 & 65535;
+            d += h2 >>> 16;
+            h2 = ah0 & ah1 ^ ah0 & ah2 ^ ah1 & ah2;
             l = al0 & al1 ^ al0 & al2 ^ al1 & al2;
             a += l & 65535;
             b += l >>> 16;
-            c += h & 65535;
-            d += h >>> 16;
+            c += h2 & 65535;
+            d += h2 >>> 16;
             b += a >>> 16;
             c += b >>> 16;
             d += c >>> 16;
             bh7 = c & 65535 | d << 16;
             bl7 = a & 65535 | b << 16;
-            h = bh3;
+            h2 = bh3;
             l = bl3;
             a = l & 65535;
             b = l >>> 16;
-            c = h & 65535;
-            d = h >>> 16;
-            h = th;
+            c = h2 & 65535;
+            d = h2 >>> 16;
+            h2 = th;
             l = tl;
             a += l & 65535;
             b += l >>> 16;
-            c += h & 65535;
-            d += h >>> 16;
+            c += h2 & 65535;
+            d += h2 >>> 16;
             b += a >>> 16;
             c += b >>> 16;
             d += c >>> 16;
@@ -9490,34 +9491,34 @@ var require_nacl_fast = __commonJS({
             al0 = bl7;
             if (i % 16 === 15) {
               for (j = 0; j < 16; j++) {
-                h = wh[j];
+                h2 = wh[j];
                 l = wl[j];
                 a = l & 65535;
                 b = l >>> 16;
-                c = h & 65535;
-                d = h >>> 16;
-                h = wh[(j + 9) % 16];
+                c = h2 & 65535;
+                d = h2 >>> 16;
+                h2 = wh[(j + 9) % 16];
                 l = wl[(j + 9) % 16];
                 a += l & 65535;
                 b += l >>> 16;
-                c += h & 65535;
-                d += h >>> 16;
+                c += h2 & 65535;
+                d += h2 >>> 16;
                 th = wh[(j + 1) % 16];
                 tl = wl[(j + 1) % 16];
-                h = (th >>> 1 | tl << 32 - 1) ^ (th >>> 8 | tl << 32 - 8) ^ th >>> 7;
+                h2 = (th >>> 1 | tl << 32 - 1) ^ (th >>> 8 | tl << 32 - 8) ^ th >>> 7;
                 l = (tl >>> 1 | th << 32 - 1) ^ (tl >>> 8 | th << 32 - 8) ^ (tl >>> 7 | th << 32 - 7);
                 a += l & 65535;
                 b += l >>> 16;
-                c += h & 65535;
-                d += h >>> 16;
+                c += h2 & 65535;
+                d += h2 >>> 16;
                 th = wh[(j + 14) % 16];
                 tl = wl[(j + 14) % 16];
-                h = (th >>> 19 | tl << 32 - 19) ^ (tl >>> 61 - 32 | th << 32 - (61 - 32)) ^ th >>> 6;
+                h2 = (th >>> 19 | tl << 32 - 19) ^ (tl >>> 61 - 32 | th << 32 - (61 - 32)) ^ th >>> 6;
                 l = (tl >>> 19 | th << 32 - 19) ^ (th >>> 61 - 32 | tl << 32 - (61 - 32)) ^ (tl >>> 6 | th << 32 - 6);
                 a += l & 65535;
                 b += l >>> 16;
-                c += h & 65535;
-                d += h >>> 16;
+                c += h2 & 65535;
+                d += h2 >>> 16;
                 b += a >>> 16;
                 c += b >>> 16;
                 d += c >>> 16;
@@ -9526,137 +9527,137 @@ var require_nacl_fast = __commonJS({
               }
             }
           }
-          h = ah0;
+          h2 = ah0;
           l = al0;
           a = l & 65535;
           b = l >>> 16;
-          c = h & 65535;
-          d = h >>> 16;
-          h = hh[0];
+          c = h2 & 65535;
+          d = h2 >>> 16;
+          h2 = hh[0];
           l = hl[0];
           a += l & 65535;
           b += l >>> 16;
-          c += h & 65535;
-          d += h >>> 16;
+          c += h2 & 65535;
+          d += h2 >>> 16;
           b += a >>> 16;
           c += b >>> 16;
           d += c >>> 16;
           hh[0] = ah0 = c & 65535 | d << 16;
           hl[0] = al0 = a & 65535 | b << 16;
-          h = ah1;
+          h2 = ah1;
           l = al1;
           a = l & 65535;
           b = l >>> 16;
-          c = h & 65535;
-          d = h >>> 16;
-          h = hh[1];
+          c = h2 & 65535;
+          d = h2 >>> 16;
+          h2 = hh[1];
           l = hl[1];
           a += l & 65535;
           b += l >>> 16;
-          c += h & 65535;
-          d += h >>> 16;
+          c += h2 & 65535;
+          d += h2 >>> 16;
           b += a >>> 16;
           c += b >>> 16;
           d += c >>> 16;
           hh[1] = ah1 = c & 65535 | d << 16;
           hl[1] = al1 = a & 65535 | b << 16;
-          h = ah2;
+          h2 = ah2;
           l = al2;
           a = l & 65535;
           b = l >>> 16;
-          c = h & 65535;
-          d = h >>> 16;
-          h = hh[2];
+          c = h2 & 65535;
+          d = h2 >>> 16;
+          h2 = hh[2];
           l = hl[2];
           a += l & 65535;
           b += l >>> 16;
-          c += h & 65535;
-          d += h >>> 16;
+          c += h2 & 65535;
+          d += h2 >>> 16;
           b += a >>> 16;
           c += b >>> 16;
           d += c >>> 16;
           hh[2] = ah2 = c & 65535 | d << 16;
           hl[2] = al2 = a & 65535 | b << 16;
-          h = ah3;
+          h2 = ah3;
           l = al3;
           a = l & 65535;
           b = l >>> 16;
-          c = h & 65535;
-          d = h >>> 16;
-          h = hh[3];
+          c = h2 & 65535;
+          d = h2 >>> 16;
+          h2 = hh[3];
           l = hl[3];
           a += l & 65535;
           b += l >>> 16;
-          c += h & 65535;
-          d += h >>> 16;
+          c += h2 & 65535;
+          d += h2 >>> 16;
           b += a >>> 16;
           c += b >>> 16;
           d += c >>> 16;
           hh[3] = ah3 = c & 65535 | d << 16;
           hl[3] = al3 = a & 65535 | b << 16;
-          h = ah4;
+          h2 = ah4;
           l = al4;
           a = l & 65535;
           b = l >>> 16;
-          c = h & 65535;
-          d = h >>> 16;
-          h = hh[4];
+          c = h2 & 65535;
+          d = h2 >>> 16;
+          h2 = hh[4];
           l = hl[4];
           a += l & 65535;
           b += l >>> 16;
-          c += h & 65535;
-          d += h >>> 16;
+          c += h2 & 65535;
+          d += h2 >>> 16;
           b += a >>> 16;
           c += b >>> 16;
           d += c >>> 16;
           hh[4] = ah4 = c & 65535 | d << 16;
           hl[4] = al4 = a & 65535 | b << 16;
-          h = ah5;
+          h2 = ah5;
           l = al5;
           a = l & 65535;
           b = l >>> 16;
-          c = h & 65535;
-          d = h >>> 16;
-          h = hh[5];
+          c = h2 & 65535;
+          d = h2 >>> 16;
+          h2 = hh[5];
           l = hl[5];
           a += l & 65535;
           b += l >>> 16;
-          c += h & 65535;
-          d += h >>> 16;
+          c += h2 & 65535;
+          d += h2 >>> 16;
           b += a >>> 16;
           c += b >>> 16;
           d += c >>> 16;
           hh[5] = ah5 = c & 65535 | d << 16;
           hl[5] = al5 = a & 65535 | b << 16;
-          h = ah6;
+          h2 = ah6;
           l = al6;
           a = l & 65535;
           b = l >>> 16;
-          c = h & 65535;
-          d = h >>> 16;
-          h = hh[6];
+          c = h2 & 65535;
+          d = h2 >>> 16;
+          h2 = hh[6];
           l = hl[6];
           a += l & 65535;
           b += l >>> 16;
-          c += h & 65535;
-          d += h >>> 16;
+          c += h2 & 65535;
+          d += h2 >>> 16;
           b += a >>> 16;
           c += b >>> 16;
           d += c >>> 16;
           hh[6] = ah6 = c & 65535 | d << 16;
           hl[6] = al6 = a & 65535 | b << 16;
-          h = ah7;
+          h2 = ah7;
           l = al7;
           a = l & 65535;
           b = l >>> 16;
-          c = h & 65535;
-          d = h >>> 16;
-          h = hh[7];
+          c = h2 & 65535;
+          d = h2 >>> 16;
+          h2 = hh[7];
           l = hl[7];
           a += l & 65535;
           b += l >>> 16;
-          c += h & 65535;
-          d += h >>> 16;
+          c += h2 & 65535;
+          d += h2 >>> 16;
           b += a >>> 16;
           c += b >>> 16;
           d += c >>> 16;
@@ -9697,7 +9698,7 @@ var require_nacl_fast = __commonJS({
         return 0;
       }
       function add(p, q) {
-        var a = gf(), b = gf(), c = gf(), d = gf(), e = gf(), f = gf(), g = gf(), h = gf(), t = gf();
+        var a = gf(), b = gf(), c = gf(), d = gf(), e = gf(), f = gf(), g = gf(), h2 = gf(), t = gf();
         Z(a, p[1], p[0]);
         Z(t, q[1], q[0]);
         M(a, a, t);
@@ -9711,11 +9712,11 @@ var require_nacl_fast = __commonJS({
         Z(e, b, a);
         Z(f, d, c);
         A(g, d, c);
-        A(h, b, a);
+        A(h2, b, a);
         M(p[0], e, f);
-        M(p[1], h, g);
+        M(p[1], h2, g);
         M(p[2], g, f);
-        M(p[3], e, h);
+        M(p[3], e, h2);
       }
       function cswap(p, q, b) {
         var i;
@@ -9799,7 +9800,7 @@ var require_nacl_fast = __commonJS({
         modL(r, x);
       }
       function crypto_sign(sm, m, n, sk) {
-        var d = new Uint8Array(64), h = new Uint8Array(64), r = new Uint8Array(64);
+        var d = new Uint8Array(64), h2 = new Uint8Array(64), r = new Uint8Array(64);
         var i, j, x = new Float64Array(64);
         var p = [gf(), gf(), gf(), gf()];
         crypto_hash(d, sk, 32);
@@ -9814,13 +9815,13 @@ var require_nacl_fast = __commonJS({
         scalarbase(p, r);
         pack(sm, p);
         for (i = 32; i < 64; i++) sm[i] = sk[i];
-        crypto_hash(h, sm, n + 64);
-        reduce(h);
+        crypto_hash(h2, sm, n + 64);
+        reduce(h2);
         for (i = 0; i < 64; i++) x[i] = 0;
         for (i = 0; i < 32; i++) x[i] = r[i];
         for (i = 0; i < 32; i++) {
           for (j = 0; j < 32; j++) {
-            x[i + j] += h[i] * d[j];
+            x[i + j] += h2[i] * d[j];
           }
         }
         modL(sm.subarray(32), x);
@@ -9856,16 +9857,16 @@ var require_nacl_fast = __commonJS({
       }
       function crypto_sign_open(m, sm, n, pk) {
         var i, mlen;
-        var t = new Uint8Array(32), h = new Uint8Array(64);
+        var t = new Uint8Array(32), h2 = new Uint8Array(64);
         var p = [gf(), gf(), gf(), gf()], q = [gf(), gf(), gf(), gf()];
         mlen = -1;
         if (n < 64) return -1;
         if (unpackneg(q, pk)) return -1;
         for (i = 0; i < n; i++) m[i] = sm[i];
         for (i = 0; i < 32; i++) m[i + 32] = pk[i];
-        crypto_hash(h, m, n);
-        reduce(h);
-        scalarmult(p, q, h);
+        crypto_hash(h2, m, n);
+        reduce(h2);
+        scalarmult(p, q, h2);
         scalarbase(q, sm.subarray(32));
         add(p, q);
         pack(t, p);
@@ -10094,9 +10095,9 @@ var require_nacl_fast = __commonJS({
       nacl.sign.signatureLength = crypto_sign_BYTES;
       nacl.hash = function(msg) {
         checkArrayTypes(msg);
-        var h = new Uint8Array(crypto_hash_BYTES);
-        crypto_hash(h, msg, msg.length);
-        return h;
+        var h2 = new Uint8Array(crypto_hash_BYTES);
+        crypto_hash(h2, msg, msg.length);
+        return h2;
       };
       nacl.hash.hashLength = crypto_hash_BYTES;
       nacl.verify = function(x, y) {
@@ -12205,7 +12206,7 @@ var require_poly1305 = __commonJS({
             if (null !== g && void 0 !== g && 0 !== g) {
               var n = (g.length << 2) + 1;
               p = O(n);
-              var k = p, h = P;
+              var k = p, h2 = P;
               if (0 < n) {
                 n = k + n - 1;
                 for (var v = 0; v < g.length; ++v) {
@@ -12216,26 +12217,26 @@ var require_poly1305 = __commonJS({
                   }
                   if (127 >= m) {
                     if (k >= n) break;
-                    h[k++] = m;
+                    h2[k++] = m;
                   } else {
                     if (2047 >= m) {
                       if (k + 1 >= n) break;
-                      h[k++] = 192 | m >> 6;
+                      h2[k++] = 192 | m >> 6;
                     } else {
                       if (65535 >= m) {
                         if (k + 2 >= n) break;
-                        h[k++] = 224 | m >> 12;
+                        h2[k++] = 224 | m >> 12;
                       } else {
                         if (k + 3 >= n) break;
-                        h[k++] = 240 | m >> 18;
-                        h[k++] = 128 | m >> 12 & 63;
+                        h2[k++] = 240 | m >> 18;
+                        h2[k++] = 128 | m >> 12 & 63;
                       }
-                      h[k++] = 128 | m >> 6 & 63;
+                      h2[k++] = 128 | m >> 6 & 63;
                     }
-                    h[k++] = 128 | m & 63;
+                    h2[k++] = 128 | m & 63;
                   }
                 }
-                h[k] = 0;
+                h2[k] = 0;
               }
             }
             return p;
@@ -12256,16 +12257,16 @@ var require_poly1305 = __commonJS({
               if (16 < k - g && p.subarray && ea) g = ea.decode(p.subarray(g, k));
               else {
                 for (n = ""; g < k; ) {
-                  var h = p[g++];
-                  if (h & 128) {
+                  var h2 = p[g++];
+                  if (h2 & 128) {
                     var v = p[g++] & 63;
-                    if (192 == (h & 224)) n += String.fromCharCode((h & 31) << 6 | v);
+                    if (192 == (h2 & 224)) n += String.fromCharCode((h2 & 31) << 6 | v);
                     else {
                       var m = p[g++] & 63;
-                      h = 224 == (h & 240) ? (h & 15) << 12 | v << 6 | m : (h & 7) << 18 | v << 12 | m << 6 | p[g++] & 63;
-                      65536 > h ? n += String.fromCharCode(h) : (h -= 65536, n += String.fromCharCode(55296 | h >> 10, 56320 | h & 1023));
+                      h2 = 224 == (h2 & 240) ? (h2 & 15) << 12 | v << 6 | m : (h2 & 7) << 18 | v << 12 | m << 6 | p[g++] & 63;
+                      65536 > h2 ? n += String.fromCharCode(h2) : (h2 -= 65536, n += String.fromCharCode(55296 | h2 >> 10, 56320 | h2 & 1023));
                     }
-                  } else n += String.fromCharCode(h);
+                  } else n += String.fromCharCode(h2);
                 }
                 g = n;
               }
@@ -28670,11 +28671,11 @@ var require_dist2 = __commonJS({
     var makeDir = async (input2, options) => {
       checkPath(input2);
       options = processOptions(options);
-      const mkdir6 = promisify(options.fs.mkdir);
+      const mkdir7 = promisify(options.fs.mkdir);
       const stat3 = promisify(options.fs.stat);
       if (useNativeRecursiveOption && options.fs.mkdir === fs.mkdir) {
         const pth = path.resolve(input2);
-        await mkdir6(pth, {
+        await mkdir7(pth, {
           mode: options.mode,
           recursive: true
         });
@@ -28682,7 +28683,7 @@ var require_dist2 = __commonJS({
       }
       const make = async (pth) => {
         try {
-          await mkdir6(pth, options.mode);
+          await mkdir7(pth, options.mode);
           return pth;
         } catch (error62) {
           if (error62.code === "EPERM") {
@@ -39492,7 +39493,7 @@ var require_react_is_production_min = __commonJS({
     var e = /* @__PURE__ */ Symbol.for("react.strict_mode");
     var f = /* @__PURE__ */ Symbol.for("react.profiler");
     var g = /* @__PURE__ */ Symbol.for("react.provider");
-    var h = /* @__PURE__ */ Symbol.for("react.context");
+    var h2 = /* @__PURE__ */ Symbol.for("react.context");
     var k = /* @__PURE__ */ Symbol.for("react.server_context");
     var l = /* @__PURE__ */ Symbol.for("react.forward_ref");
     var m = /* @__PURE__ */ Symbol.for("react.suspense");
@@ -39517,7 +39518,7 @@ var require_react_is_production_min = __commonJS({
               default:
                 switch (a = a && a.$$typeof, a) {
                   case k:
-                  case h:
+                  case h2:
                   case l:
                   case q:
                   case p:
@@ -39532,7 +39533,7 @@ var require_react_is_production_min = __commonJS({
         }
       }
     }
-    exports.ContextConsumer = h;
+    exports.ContextConsumer = h2;
     exports.ContextProvider = g;
     exports.Element = b;
     exports.ForwardRef = l;
@@ -39551,7 +39552,7 @@ var require_react_is_production_min = __commonJS({
       return false;
     };
     exports.isContextConsumer = function(a) {
-      return v(a) === h;
+      return v(a) === h2;
     };
     exports.isContextProvider = function(a) {
       return v(a) === g;
@@ -39587,7 +39588,7 @@ var require_react_is_production_min = __commonJS({
       return v(a) === n;
     };
     exports.isValidElementType = function(a) {
-      return "string" === typeof a || "function" === typeof a || a === d || a === f || a === e || a === m || a === n || a === t || "object" === typeof a && null !== a && (a.$$typeof === q || a.$$typeof === p || a.$$typeof === g || a.$$typeof === h || a.$$typeof === l || a.$$typeof === u || void 0 !== a.getModuleId) ? true : false;
+      return "string" === typeof a || "function" === typeof a || a === d || a === f || a === e || a === m || a === n || a === t || "object" === typeof a && null !== a && (a.$$typeof === q || a.$$typeof === p || a.$$typeof === g || a.$$typeof === h2 || a.$$typeof === l || a.$$typeof === u || void 0 !== a.getModuleId) ? true : false;
     };
     exports.typeOf = v;
   }
@@ -41201,20 +41202,20 @@ var require_conversions = __commonJS({
       const min = Math.min(r, g, b);
       const max = Math.max(r, g, b);
       const delta = max - min;
-      let h;
+      let h2;
       let s;
       if (max === min) {
-        h = 0;
+        h2 = 0;
       } else if (r === max) {
-        h = (g - b) / delta;
+        h2 = (g - b) / delta;
       } else if (g === max) {
-        h = 2 + (b - r) / delta;
+        h2 = 2 + (b - r) / delta;
       } else if (b === max) {
-        h = 4 + (r - g) / delta;
+        h2 = 4 + (r - g) / delta;
       }
-      h = Math.min(h * 60, 360);
-      if (h < 0) {
-        h += 360;
+      h2 = Math.min(h2 * 60, 360);
+      if (h2 < 0) {
+        h2 += 360;
       }
       const l = (min + max) / 2;
       if (max === min) {
@@ -41224,13 +41225,13 @@ var require_conversions = __commonJS({
       } else {
         s = delta / (2 - max - min);
       }
-      return [h, s * 100, l * 100];
+      return [h2, s * 100, l * 100];
     };
     convert.rgb.hsv = function(rgb) {
       let rdif;
       let gdif;
       let bdif;
-      let h;
+      let h2;
       let s;
       const r = rgb[0] / 255;
       const g = rgb[1] / 255;
@@ -41241,7 +41242,7 @@ var require_conversions = __commonJS({
         return (v - c) / 6 / diff + 1 / 2;
       };
       if (diff === 0) {
-        h = 0;
+        h2 = 0;
         s = 0;
       } else {
         s = diff / v;
@@ -41249,20 +41250,20 @@ var require_conversions = __commonJS({
         gdif = diffc(g);
         bdif = diffc(b);
         if (r === v) {
-          h = bdif - gdif;
+          h2 = bdif - gdif;
         } else if (g === v) {
-          h = 1 / 3 + rdif - bdif;
+          h2 = 1 / 3 + rdif - bdif;
         } else if (b === v) {
-          h = 2 / 3 + gdif - rdif;
+          h2 = 2 / 3 + gdif - rdif;
         }
-        if (h < 0) {
-          h += 1;
-        } else if (h > 1) {
-          h -= 1;
+        if (h2 < 0) {
+          h2 += 1;
+        } else if (h2 > 1) {
+          h2 -= 1;
         }
       }
       return [
-        h * 360,
+        h2 * 360,
         s * 100,
         v * 100
       ];
@@ -41271,10 +41272,10 @@ var require_conversions = __commonJS({
       const r = rgb[0];
       const g = rgb[1];
       let b = rgb[2];
-      const h = convert.rgb.hsl(rgb)[0];
+      const h2 = convert.rgb.hsl(rgb)[0];
       const w = 1 / 255 * Math.min(r, Math.min(g, b));
       b = 1 - 1 / 255 * Math.max(r, Math.max(g, b));
-      return [h, w * 100, b * 100];
+      return [h2, w * 100, b * 100];
     };
     convert.rgb.cmyk = function(rgb) {
       const r = rgb[0] / 255;
@@ -41338,7 +41339,7 @@ var require_conversions = __commonJS({
       return [l, a, b];
     };
     convert.hsl.rgb = function(hsl) {
-      const h = hsl[0] / 360;
+      const h2 = hsl[0] / 360;
       const s = hsl[1] / 100;
       const l = hsl[2] / 100;
       let t2;
@@ -41356,7 +41357,7 @@ var require_conversions = __commonJS({
       const t1 = 2 * l - t2;
       const rgb = [0, 0, 0];
       for (let i = 0; i < 3; i++) {
-        t3 = h + 1 / 3 * -(i - 1);
+        t3 = h2 + 1 / 3 * -(i - 1);
         if (t3 < 0) {
           t3++;
         }
@@ -41377,7 +41378,7 @@ var require_conversions = __commonJS({
       return rgb;
     };
     convert.hsl.hsv = function(hsl) {
-      const h = hsl[0];
+      const h2 = hsl[0];
       let s = hsl[1] / 100;
       let l = hsl[2] / 100;
       let smin = s;
@@ -41387,14 +41388,14 @@ var require_conversions = __commonJS({
       smin *= lmin <= 1 ? lmin : 2 - lmin;
       const v = (l + s) / 2;
       const sv = l === 0 ? 2 * smin / (lmin + smin) : 2 * s / (l + s);
-      return [h, sv * 100, v * 100];
+      return [h2, sv * 100, v * 100];
     };
     convert.hsv.rgb = function(hsv) {
-      const h = hsv[0] / 60;
+      const h2 = hsv[0] / 60;
       const s = hsv[1] / 100;
       let v = hsv[2] / 100;
-      const hi = Math.floor(h) % 6;
-      const f = h - Math.floor(h);
+      const hi = Math.floor(h2) % 6;
+      const f = h2 - Math.floor(h2);
       const p = 255 * v * (1 - s);
       const q = 255 * v * (1 - s * f);
       const t = 255 * v * (1 - s * (1 - f));
@@ -41415,7 +41416,7 @@ var require_conversions = __commonJS({
       }
     };
     convert.hsv.hsl = function(hsv) {
-      const h = hsv[0];
+      const h2 = hsv[0];
       const s = hsv[1] / 100;
       const v = hsv[2] / 100;
       const vmin = Math.max(v, 0.01);
@@ -41427,10 +41428,10 @@ var require_conversions = __commonJS({
       sl /= lmin <= 1 ? lmin : 2 - lmin;
       sl = sl || 0;
       l /= 2;
-      return [h, sl * 100, l * 100];
+      return [h2, sl * 100, l * 100];
     };
     convert.hwb.rgb = function(hwb) {
-      const h = hwb[0] / 360;
+      const h2 = hwb[0] / 360;
       let wh = hwb[1] / 100;
       let bl = hwb[2] / 100;
       const ratio = wh + bl;
@@ -41439,9 +41440,9 @@ var require_conversions = __commonJS({
         wh /= ratio;
         bl /= ratio;
       }
-      const i = Math.floor(6 * h);
+      const i = Math.floor(6 * h2);
       const v = 1 - bl;
-      f = 6 * h - i;
+      f = 6 * h2 - i;
       if ((i & 1) !== 0) {
         f = 1 - f;
       }
@@ -41553,20 +41554,20 @@ var require_conversions = __commonJS({
       const l = lab[0];
       const a = lab[1];
       const b = lab[2];
-      let h;
+      let h2;
       const hr = Math.atan2(b, a);
-      h = hr * 360 / 2 / Math.PI;
-      if (h < 0) {
-        h += 360;
+      h2 = hr * 360 / 2 / Math.PI;
+      if (h2 < 0) {
+        h2 += 360;
       }
       const c = Math.sqrt(a * a + b * b);
-      return [l, c, h];
+      return [l, c, h2];
     };
     convert.lch.lab = function(lch) {
       const l = lch[0];
       const c = lch[1];
-      const h = lch[2];
-      const hr = h / 360 * 2 * Math.PI;
+      const h2 = lch[2];
+      const hr = h2 / 360 * 2 * Math.PI;
       const a = c * Math.cos(hr);
       const b = c * Math.sin(hr);
       return [l, a, b];
@@ -41700,14 +41701,14 @@ var require_conversions = __commonJS({
       return [hsv[0], c * 100, f * 100];
     };
     convert.hcg.rgb = function(hcg) {
-      const h = hcg[0] / 360;
+      const h2 = hcg[0] / 360;
       const c = hcg[1] / 100;
       const g = hcg[2] / 100;
       if (c === 0) {
         return [g * 255, g * 255, g * 255];
       }
       const pure = [0, 0, 0];
-      const hi = h % 1 * 6;
+      const hi = h2 % 1 * 6;
       const v = hi % 1;
       const w = 1 - v;
       let mg = 0;
@@ -47918,9 +47919,9 @@ ${error62.message}`;
             }
             const cacheable = picomatchOptions === void 0;
             const matchers = globs.map((glob) => {
-              const cached3 = cacheable ? globsToMatchersMap.get(glob) : void 0;
-              if (cached3) {
-                return cached3;
+              const cached2 = cacheable ? globsToMatchersMap.get(glob) : void 0;
+              if (cached2) {
+                return cached2;
               }
               const isMatch = (0, _picomatch().default)(glob, {
                 ...picomatchOptions,
@@ -57144,9 +57145,9 @@ var NONE = 0;
 var ASSUMED = 1;
 var PROVEN = 2;
 function isRecursive(inst, stack, resolve3) {
-  const cached3 = recursive.get(inst);
-  if (cached3 !== void 0)
-    return cached3 ? PROVEN : NONE;
+  const cached2 = recursive.get(inst);
+  if (cached2 !== void 0)
+    return cached2 ? PROVEN : NONE;
   if (stack.has(inst))
     return PROVEN;
   stack.add(inst);
@@ -71575,20 +71576,20 @@ function fromJSONSchema(schema, params) {
 var RESOLVING = /* @__PURE__ */ Symbol("z.visit/resolving");
 function visit(schema, fnOrHandlers) {
   const fn = typeof fnOrHandlers === "function" ? fnOrHandlers : (node2, rewritten) => {
-    const h = fnOrHandlers[node2._zod.def.type];
-    return h ? h(node2, rewritten) : node2;
+    const h2 = fnOrHandlers[node2._zod.def.type];
+    return h2 ? h2(node2, rewritten) : node2;
   };
   const cache = /* @__PURE__ */ new Map();
   function run2(s) {
-    const cached3 = cache.get(s);
-    if (cached3 === RESOLVING) {
+    const cached2 = cache.get(s);
+    if (cached2 === RESOLVING) {
       return new $ZodLazy({
         type: "lazy",
         getter: () => cache.get(s)
       });
     }
-    if (cached3 !== void 0)
-      return cached3;
+    if (cached2 !== void 0)
+      return cached2;
     cache.set(s, RESOLVING);
     const inner = mapInner(s);
     const mapped = fn(inner, inner !== s);
@@ -71885,9 +71886,13 @@ var backendStep = closed({
   domain: domUName,
   devices: external_exports.array(external_exports.enum(["virtio-net", "virtio-blk"], { error: (issue2) => `expected virtio-net or virtio-blk, got ${got(issue2.input)}` }), {
     error: (issue2) => `expected a list of devices, got ${got(issue2.input)}`
-  }).min(1, "expected at least one device"),
-  ready: external_exports.enum(["ioreq"], { error: (issue2) => `expected ioreq, got ${got(issue2.input)}` }).default("ioreq"),
+  }).min(1, "expected at least one device").optional(),
+  ready: external_exports.enum(["ioreq"], { error: (issue2) => `expected ioreq, got ${got(issue2.input)}` }).optional(),
+  stop: external_exports.boolean({ error: (issue2) => `expected true or false, got ${got(issue2.input)}` }).optional().meta({ description: "true stops the domain's running backend instead of starting one." }),
   ...common
+}).superRefine((s, ctx) => {
+  if (s.stop && (s.devices || s.ready)) ctx.addIssue({ code: "custom", message: "a backend step either starts (devices, ready) or stops (stop: true), not both" });
+  if (!s.stop && !s.devices) ctx.addIssue({ code: "custom", path: ["devices"], message: "expected the devices to serve (virtio-net, virtio-blk)" });
 });
 var STEP_KINDS = ["wait", "console", "ssh", "backend"];
 var step = closed({
@@ -72036,6 +72041,15 @@ function virtioPciOf(v) {
   };
   return { virtioPci: v.mode, ...Object.keys(windows).length ? { virtioPciWindows: windows } : {} };
 }
+function withImpliedRequirements(declared, domains, steps) {
+  const needs = new Set(declared);
+  if (domains.some((d) => d.virtioPci) || steps.some((s) => s.kind === "backend")) {
+    for (const c of ["ioreq", "trap-unmapped-accesses", "qemu-xenpvh-pci"]) needs.add(c);
+  }
+  if (domains.some((d) => d.virtioPci === "grants")) needs.add("virtio-grants");
+  if (steps.some((s) => s.kind === "ssh" || s.kind === "backend")) needs.add("ssh");
+  return [...needs];
+}
 function toScenario(located, data) {
   const domains = Object.entries(data.domains).map(([name, d]) => ({
     name,
@@ -72112,14 +72126,16 @@ function toScenario(located, data) {
       case "backend": {
         const s = raw.backend;
         checkDomain(s.domain, "domain");
+        const devices = s.devices ?? [];
         return {
           kind,
           domain: s.domain,
-          devices: s.devices,
-          ready: s.ready,
+          action: s.stop ? "stop" : "start",
+          devices,
+          ready: s.ready ?? "ioreq",
           timeoutMs: s.timeout ?? defaultTimeout,
           where,
-          title: s.title ?? `backend for ${s.domain}: ${s.devices.join(", ")}`
+          title: s.title ?? (s.stop ? `stop the backend for ${s.domain}` : `backend for ${s.domain}: ${devices.join(", ")}`)
         };
       }
     }
@@ -72128,37 +72144,17 @@ function toScenario(located, data) {
     name: data.name,
     ...data.description ? { description: data.description } : {},
     file: located.file,
-    requires: data.requires,
+    requires: withImpliedRequirements(data.requires, domains, steps),
     domains,
     steps
   };
 }
 
-// src/package-root.ts
-import { existsSync, readFileSync as readFileSync2 } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-var cached2;
-function packageRoot() {
-  if (cached2) return cached2;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "action.yml"))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error("cannot find the folder holding action.yml above the running program");
-    dir = parent;
-  }
-  cached2 = dir;
-  return dir;
-}
-function packageVersion() {
-  return JSON.parse(readFileSync2(join(packageRoot(), "package.json"), "utf8")).version;
-}
-
 // src/config/scenario-list.ts
-import { existsSync as existsSync2, readdirSync, statSync } from "node:fs";
-import { isAbsolute, join as join2, relative, resolve, sep } from "node:path";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { isAbsolute, join, relative, resolve, sep } from "node:path";
 function builtInScenarioDir() {
-  return join2(packageRoot(), "scenarios");
+  return join(packageRoot(), "scenarios");
 }
 function builtInScenarios() {
   return readdirSync(builtInScenarioDir()).filter((f) => f.endsWith(".yaml")).map((f) => f.slice(0, -".yaml".length)).sort();
@@ -72184,9 +72180,9 @@ function expandGlob(pattern2, cwd) {
   const parts = absolute.split(sep);
   const firstWild = parts.findIndex((p) => /[*?]/.test(p));
   const root = parts.slice(0, firstWild).join(sep) || sep;
-  if (!existsSync2(root)) return [];
+  if (!existsSync(root)) return [];
   const matcher = globToRegExp(parts.slice(firstWild).join("/"));
-  return readdirSync(root, { recursive: true }).map((rel) => rel.split(sep).join("/")).filter((rel) => matcher.test(rel) && !rel.split("/").includes("node_modules")).map((rel) => join2(root, rel)).filter((f) => statSync(f).isFile()).sort();
+  return readdirSync(root, { recursive: true }).map((rel) => rel.split(sep).join("/")).filter((rel) => matcher.test(rel) && !rel.split("/").includes("node_modules")).map((rel) => join(root, rel)).filter((f) => statSync(f).isFile()).sort();
 }
 function resolveFiles(entries, cwd, label, what) {
   const files = [];
@@ -72197,7 +72193,7 @@ function resolveFiles(entries, cwd, label, what) {
       files.push(...found);
     } else {
       const path = resolve(cwd, entry);
-      if (!existsSync2(path)) throw new ConfigError(`${label}: ${what} not found: ${entry}`);
+      if (!existsSync(path)) throw new ConfigError(`${label}: ${what} not found: ${entry}`);
       files.push(path);
     }
   }
@@ -72214,16 +72210,16 @@ function resolveScenarioFiles(entries, cwd, label) {
       files.push(...found);
       continue;
     }
-    const builtIn = join2(builtIns, `${entry}.yaml`);
+    const builtIn = join(builtIns, `${entry}.yaml`);
     if (!entry.includes("/") && !entry.endsWith(".yaml") && !entry.endsWith(".yml")) {
-      if (existsSync2(builtIn)) {
+      if (existsSync(builtIn)) {
         files.push(builtIn);
         continue;
       }
       throw new ConfigError(`${label}: unknown scenario ${entry}; built-in scenarios: ${builtInScenarios().join(", ")}`);
     }
     const path = resolve(cwd, entry);
-    if (!existsSync2(path)) throw new ConfigError(`${label}: scenario file not found: ${relative(cwd, path) || path}`);
+    if (!existsSync(path)) throw new ConfigError(`${label}: scenario file not found: ${relative(cwd, path) || path}`);
     files.push(path);
   }
   return [...new Set(files)];
@@ -72354,7 +72350,7 @@ function counts(result) {
 // src/image/media.ts
 import { mkdir as mkdir2, mkdtemp, stat as stat2, writeFile as writeFile3 } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { isAbsolute as isAbsolute3, join as join5 } from "node:path";
+import { isAbsolute as isAbsolute3, join as join4 } from "node:path";
 
 // src/machine/qemu-args.ts
 var QEMU_BINARY = "qemu-system-aarch64";
@@ -72486,7 +72482,7 @@ function authorizedKeysArchive(publicKey) {
 
 // src/image/disk.ts
 import { copyFile, mkdir, open as open2, rm } from "node:fs/promises";
-import { join as join3 } from "node:path";
+import { join as join2 } from "node:path";
 
 // src/image/placement.ts
 var RAM_BASE = 1073741824;
@@ -72535,12 +72531,12 @@ start=${p.startSector}, size=${p.sizeBytes / SECTOR}, type=83, bootable
 `;
 }
 async function buildBootDisk(layout, scratchDir) {
-  const stage = join3(scratchDir, "boot-fs");
-  const fsImage = join3(scratchDir, "boot-fs.ext4");
+  const stage = join2(scratchDir, "boot-fs");
+  const fsImage = join2(scratchDir, "boot-fs.ext4");
   await rm(stage, { recursive: true, force: true });
   await mkdir(stage, { recursive: true });
   try {
-    for (const f of layout.files) await copyFile(f.source, join3(stage, f.name));
+    for (const f of layout.files) await copyFile(f.source, join2(stage, f.name));
     await rm(fsImage, { force: true });
     await run("mke2fs", [
       "-q",
@@ -72603,9 +72599,9 @@ function mergeFragment(machineDts, fragment) {
 // Added by xen-pvh-virtio: the dom0less boot description.
 ${fragment}`;
 }
-async function compileDts(dts, dtsPath, dtbPath) {
+async function compileDts(dts, dtsPath, dtbPath, padding = 4096) {
   await writeFile(dtsPath, dts);
-  const result = await run("dtc", ["-q", "-I", "dts", "-O", "dtb", "-p", "4096", "-o", dtbPath, dtsPath], { allowFailure: true });
+  const result = await run("dtc", ["-q", "-I", "dts", "-O", "dtb", "-p", String(padding), "-o", dtbPath, dtsPath], { allowFailure: true });
   if (result.exitCode !== 0) {
     throw new InfraError(`dtc could not compile ${dtsPath}:
 ${result.stderr.trim()}`);
@@ -72621,9 +72617,10 @@ function cells64(n) {
 function str(s) {
   return `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 }
+var MULTIBOOT_KIND = { kernel: "kernel", ramdisk: "ramdisk", dtb: "device-tree" };
 function moduleNode(kind, ref, indent, bootargs) {
-  const name = ref.style === "reg" ? `module@${ref.addr.toString(16)}` : `module-${kind}`;
-  const lines = [`${indent}${name} {`, `${indent}	compatible = "multiboot,${kind}", "multiboot,module";`];
+  const name = ref.style === "reg" ? `module@${ref.addr.toString(16)}` : `module-${MULTIBOOT_KIND[kind]}`;
+  const lines = [`${indent}${name} {`, `${indent}	compatible = "multiboot,${MULTIBOOT_KIND[kind]}", "multiboot,module";`];
   if (ref.style === "reg") lines.push(`${indent}	reg = <${cells64(ref.addr)} ${cells64(ref.size)}>;`);
   else lines.push(`${indent}	xen,uefi-binary = ${str(ref.file)};`);
   if (bootargs !== void 0) lines.push(`${indent}	bootargs = ${str(bootargs)};`);
@@ -72662,8 +72659,10 @@ function chosenFragment(input2) {
       // Xenstore and grant tables for the domU: without them init-dom0less registers no
       // name (xl shows "(null)") and a device model in dom0 cannot find the domain.
       `${u}xen,enhanced = "enabled";`,
+      ...m.dtb && input2.trapUnmapped ? [`${u}trap-unmapped-accesses = <0>;`] : [],
       ...moduleNode("kernel", m.kernel, u, d.bootargs),
       ...m.ramdisk ? moduleNode("ramdisk", m.ramdisk, u) : [],
+      ...m.dtb ? moduleNode("dtb", m.dtb, u) : [],
       `${t}};`
     );
   }
@@ -72726,6 +72725,195 @@ function positive(what, n) {
   if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${what} must be a positive whole number, got ${n}`);
 }
 
+// src/image/pci.ts
+var PCI_ECAM_SIZE = 0x10000000n;
+var DEFAULT_PCI_WINDOWS = {
+  ecam: { base: 0xf100000000n, size: PCI_ECAM_SIZE },
+  mmio: { base: 0xf110000000n, size: 0x2000000n },
+  prefetch: { base: 0xf000000000n, size: 0x100000000n },
+  /** GIC INTID 44 = SPI 12: the first interrupt past vPL011's and virtio-mmio's. */
+  intxIrqBase: 44
+};
+var GUEST_RAM0 = { base: 0x40000000n, size: 0xc0000000n };
+var GUEST_RAM1 = { base: 0x200000000n, size: 0xfe00000000n };
+var GUEST_DEVICE_AREA = { base: 0n, size: GUEST_RAM0.base };
+var GUEST_IPA_BITS = 44;
+var FIRST_FREE_GUEST_SPI = 44;
+var LAST_GUEST_SPI = 287;
+var PCI_WINDOW_ALIGN = 0x10000n;
+var hex64 = (n) => `0x${n.toString(16)}`;
+function formatWindow(w) {
+  return `${hex64(w.base)}-${hex64(w.base + w.size - 1n)}`;
+}
+function overlaps(a, b) {
+  return a.base < b.base + b.size && b.base < a.base + a.size;
+}
+function guestRamBanks(memoryMiB) {
+  const total = BigInt(memoryMiB) * 0x100000n;
+  const low = total < GUEST_RAM0.size ? total : GUEST_RAM0.size;
+  const banks = [{ base: GUEST_RAM0.base, size: low }];
+  if (total > low) banks.push({ base: GUEST_RAM1.base, size: total - low });
+  return banks;
+}
+function resolvePciHostBridge(spec) {
+  if (spec.virtioPci === void 0) return void 0;
+  const given = spec.virtioPciWindows ?? {};
+  const bridge = {
+    domain: { name: spec.name, domid: spec.domid, memoryMiB: spec.memoryMiB, cpus: spec.cpus },
+    mode: spec.virtioPci,
+    ecam: given.ecam ?? DEFAULT_PCI_WINDOWS.ecam,
+    mmio: given.mmio ?? DEFAULT_PCI_WINDOWS.mmio,
+    prefetch: given.prefetch ?? DEFAULT_PCI_WINDOWS.prefetch,
+    intxIrqBase: given.intxIrqBase ?? DEFAULT_PCI_WINDOWS.intxIrqBase
+  };
+  checkBridge(bridge);
+  return bridge;
+}
+function checkBridge(b) {
+  const fail = (message) => {
+    throw new ConfigError(`domain ${b.domain.name}: virtio-pci ${message}`);
+  };
+  const names = ["ecam", "mmio", "prefetch"];
+  for (const name of names) {
+    const w = b[name];
+    if (w.size <= 0n) fail(`${name} window size must be more than 0`);
+    if (w.base < 0n) fail(`${name} window base must not be negative`);
+    if (name === "ecam") {
+      if (w.size !== PCI_ECAM_SIZE) {
+        fail(`ecam window size ${hex64(w.size)}: QEMU's xenpvh machine only accepts ${hex64(PCI_ECAM_SIZE)} (256 buses of 1 MiB)`);
+      }
+      if (w.base % w.size !== 0n) fail(`ecam window base ${hex64(w.base)} must be aligned to its size ${hex64(w.size)}`);
+    } else {
+      if (w.base % PCI_WINDOW_ALIGN !== 0n) fail(`${name} window base ${hex64(w.base)} must be a multiple of 64 KiB (0x10000)`);
+      if (w.size % PCI_WINDOW_ALIGN !== 0n) fail(`${name} window size ${hex64(w.size)} must be a multiple of 64 KiB (0x10000)`);
+    }
+    if (overlaps(w, GUEST_DEVICE_AREA)) {
+      fail(
+        `${name} window ${formatWindow(w)} overlaps the first 1 GiB, where Xen's guest memory map puts the GIC, vPL011, virtio-mmio, grant table and magic pages`
+      );
+    }
+    if (w.base + w.size > 1n << BigInt(GUEST_IPA_BITS)) {
+      fail(
+        `${name} window ${formatWindow(w)} ends beyond ${hex64((1n << BigInt(GUEST_IPA_BITS)) - 1n)}, the ${GUEST_IPA_BITS}-bit guest physical address space Xen gives domUs on this machine (cortex-a57)`
+      );
+    }
+  }
+  for (let i = 0; i < names.length; i++) {
+    for (let j = i + 1; j < names.length; j++) {
+      const [x, y] = [names[i], names[j]];
+      if (overlaps(b[x], b[y])) fail(`${y} window ${formatWindow(b[y])} overlaps the ${x} window ${formatWindow(b[x])}`);
+    }
+  }
+  for (const name of names) {
+    for (const bank of guestRamBanks(b.domain.memoryMiB)) {
+      if (overlaps(b[name], bank)) {
+        fail(`${name} window ${formatWindow(b[name])} overlaps the domain's RAM ${formatWindow(bank)} (${b.domain.memoryMiB} MiB)`);
+      }
+    }
+  }
+  const irq = b.intxIrqBase;
+  const last = LAST_GUEST_SPI - 3;
+  if (!Number.isInteger(irq)) fail(`intx-irq-base ${irq} must be a whole number`);
+  if (irq < FIRST_FREE_GUEST_SPI) {
+    fail(
+      `intx-irq-base ${irq}: INTA..INTD would be GIC INTIDs ${irq}..${irq + 3}, which collide with Xen's vPL011 (32) or virtio-mmio (33..43) interrupts; use ${FIRST_FREE_GUEST_SPI}..${last}`
+    );
+  }
+  if (irq > last) {
+    fail(
+      `intx-irq-base ${irq}: INTA..INTD would be GIC INTIDs ${irq}..${irq + 3}, past the GIC's last SPI ${LAST_GUEST_SPI}; use ${FIRST_FREE_GUEST_SPI}..${last}`
+    );
+  }
+}
+function intxRoutes(bridge) {
+  const routes = [];
+  for (let slot = 0; slot < 4; slot++) {
+    for (let pin = 1; pin <= 4; pin++) {
+      routes.push({ slot, pin, intid: bridge.intxIrqBase + (slot + pin - 1) % 4 });
+    }
+  }
+  return routes;
+}
+
+// src/image/passthrough-dts.ts
+var GIC_SPI = 0;
+var IRQ_TYPE_LEVEL_HIGH = 4;
+var PCI_SPACE_MEM32 = 33554432;
+var PCI_SPACE_MEM64_PREFETCH = 1124073472;
+var BACKEND_DOMID = 0;
+var h = (n) => `0x${n.toString(16)}`;
+function cells(n) {
+  return `${h(n >> 32n)} ${h(n & 0xffffffffn)}`;
+}
+function pcieNodeName(bridge) {
+  return `pcie@${bridge.ecam.base.toString(16)}`;
+}
+function passthroughDts(bridge) {
+  const grants = bridge.mode === "grants";
+  const map2 = intxRoutes(bridge).map(
+    (r) => `<${h(r.slot << 11)} 0x0 0x0 ${h(r.pin)} &gic ${h(GIC_SPI)} ${h(r.intid - 32)} ${h(IRQ_TYPE_LEVEL_HIGH)}>`
+  );
+  const range = (space, w) => `<${h(space)} ${cells(w.base)} ${cells(w.base)} ${cells(w.size)}>`;
+  const p = "			";
+  const lines = [
+    "/dts-v1/;",
+    "",
+    `// virtio-pci host bridge of ${bridge.domain.name} (${bridge.mode}); the backend QEMU in dom0 serves it.`,
+    "/ {",
+    "	#address-cells = <2>;",
+    "	#size-cells = <2>;",
+    "",
+    "	// Only the phandle counts: Xen's guest GIC takes it, so &gic below points there.",
+    // Xen's guest GIC has no address cells and three interrupt cells; the map's rows depend on both.
+    "	gic: gic {",
+    "		#interrupt-cells = <3>;",
+    "		#address-cells = <0>;",
+    "		interrupt-controller;",
+    "	};",
+    "",
+    "	passthrough {",
+    '		compatible = "simple-bus";',
+    "		ranges;",
+    "		#address-cells = <2>;",
+    "		#size-cells = <2>;",
+    ""
+  ];
+  if (grants) {
+    lines.push(
+      "		grants: xen-grant-dma {",
+      `${p}compatible = "xen,grant-dma";`,
+      `${p}#iommu-cells = <1>;`,
+      "		};",
+      ""
+    );
+  }
+  lines.push(
+    `		${pcieNodeName(bridge)} {`,
+    `${p}compatible = "pci-host-ecam-generic";`,
+    `${p}device_type = "pci";`,
+    `${p}reg = <${cells(bridge.ecam.base)} ${cells(bridge.ecam.size)}>;`,
+    `${p}bus-range = <0x0 0xff>;`,
+    `${p}linux,pci-domain = <1>;`,
+    `${p}#address-cells = <3>;`,
+    `${p}#size-cells = <2>;`,
+    `${p}#interrupt-cells = <1>;`,
+    `${p}interrupt-parent = <&gic>;`,
+    // Two slot bits and the pin: QEMU's swizzle repeats every four slots.
+    `${p}interrupt-map-mask = <0x1800 0x0 0x0 0x7>;`,
+    `${p}interrupt-map = ${map2.join(`,
+${p}	`)};`,
+    // QEMU maps both windows at the same bus and CPU addresses (its aliases keep the offset).
+    `${p}ranges = ${range(PCI_SPACE_MEM32, bridge.mmio)},`,
+    `${p}	${range(PCI_SPACE_MEM64_PREFETCH, bridge.prefetch)};`,
+    `${p}dma-coherent;`
+  );
+  if (grants) {
+    lines.push(`${p}iommu-map = <0x0 &grants ${h(BACKEND_DOMID)} 0x10000>;`, `${p}iommu-map-mask = <0x0>;`);
+  }
+  lines.push("		};", "	};", "};", "");
+  return lines.join("\n");
+}
+
 // src/image/ramdisk.ts
 import { copyFile as copyFile2, appendFile, stat } from "node:fs/promises";
 import { gzipSync } from "node:zlib";
@@ -72741,10 +72929,10 @@ async function appendArchive(source, dest, archive) {
 // src/image/ssh-key.ts
 var import_ssh2 = __toESM(require_lib2(), 1);
 import { rm as rm3, writeFile as writeFile2 } from "node:fs/promises";
-import { join as join4 } from "node:path";
+import { join as join3 } from "node:path";
 async function writeRunKeyPair(workDir, comment = "xen-pvh-virtio run key") {
   const pair = import_ssh2.utils.generateKeyPairSync("ed25519", { comment });
-  const privateKeyPath = join4(workDir, "id_ed25519");
+  const privateKeyPath = join3(workDir, "id_ed25519");
   const publicKeyPath = `${privateKeyPath}.pub`;
   await rm3(privateKeyPath, { force: true });
   await writeFile2(privateKeyPath, pair.private, { mode: 384 });
@@ -72762,11 +72950,15 @@ var BOOT_FILES = {
   dom0Ramdisk: "dom0-ramdisk",
   domURamdisk: "domU-ramdisk"
 };
+function passthroughDtbFile(domain3) {
+  return `pt-${domain3}.dtb`;
+}
+var PASSTHROUGH_DTB_RESERVE = 64 * 1024;
 var UBOOT_BOOT_DEVICE = "virtio 0:1";
 function rigFile(rig, ...roles) {
   for (const role of roles) {
     const f = rig.manifest.files.find((x) => x.role === role);
-    if (f) return { path: isAbsolute3(f.path) ? f.path : join5(rig.dir, f.path), size: f.size };
+    if (f) return { path: isAbsolute3(f.path) ? f.path : join4(rig.dir, f.path), size: f.size };
   }
   return void 0;
 }
@@ -72785,10 +72977,35 @@ function rigPaths(rig, boot) {
     domURamdisk: needRigFile(rig, "as the domUs' root", "domU-ramdisk")
   };
 }
+function planPassthrough(req, layout) {
+  const out = [];
+  for (const d of layout.domUs) {
+    const spec = req.domains.find((s) => s.name === d.name && s.domid === d.domid);
+    const bridge = spec && resolvePciHostBridge(spec);
+    if (!bridge) continue;
+    if (!req.rig.manifest.capabilities.includes("trap-unmapped-accesses")) {
+      throw new ConfigError(
+        `domain ${d.name}: virtio-pci needs a Xen that honours trap-unmapped-accesses, which the ${req.rig.manifest.provider} rig in ${req.rig.dir} lacks: the domU would take a data abort probing the ECAM at boot`
+      );
+    }
+    const file2 = passthroughDtbFile(d.name);
+    out.push({
+      domain: d.name,
+      bridge,
+      dts: passthroughDts(bridge),
+      dtsPath: join4(req.workDir, file2.replace(/\.dtb$/, ".dts")),
+      dtbPath: join4(req.workDir, file2),
+      file: file2
+    });
+  }
+  return out;
+}
 function planBootMedia(req, sizes = {}, socketDir = req.workDir) {
   const layout = resolveLayout(req.domains, req.layout);
+  const passthrough = planPassthrough(req, layout);
+  const ptSize = (domain3) => sizes.passthroughDtbs?.[domain3] ?? PASSTHROUGH_DTB_RESERVE;
   const files = rigPaths(req.rig, req.boot);
-  const w = (name) => join5(req.workDir, name);
+  const w = (name) => join4(req.workDir, name);
   const dom0RamdiskPath = w("dom0-ramdisk.cpio");
   const dom0RamdiskSize = sizes.dom0Ramdisk ?? files.dom0Ramdisk.size + APPENDED_ARCHIVE_RESERVE;
   const shape = {
@@ -72798,8 +73015,8 @@ function planBootMedia(req, sizes = {}, socketDir = req.workDir) {
     accel: req.accel ?? "tcg"
   };
   const dtbPath = w("xen.dtb");
-  const serialSocket = join5(socketDir, "serial.sock");
-  const qmpSocket = join5(socketDir, "qmp.sock");
+  const serialSocket = join4(socketDir, "serial.sock");
+  const qmpSocket = join4(socketDir, "qmp.sock");
   const sshKey = { privateKeyPath: w("id_ed25519"), publicKeyPath: w("id_ed25519.pub") };
   const modules = {};
   let placements = [];
@@ -72818,6 +73035,7 @@ function planBootMedia(req, sizes = {}, socketDir = req.workDir) {
         ramdisk: { style: "uefi", file: BOOT_FILES.domURamdisk }
       };
     }
+    for (const p of passthrough) modules[p.domain].dtb = { style: "uefi", file: p.file };
     const scriptPath = w(BOOT_FILES.script);
     script = {
       path: scriptPath,
@@ -72830,7 +73048,8 @@ function planBootMedia(req, sizes = {}, socketDir = req.workDir) {
       { name: BOOT_FILES.dom0Ramdisk, source: dom0RamdiskPath, size: dom0RamdiskSize },
       { name: BOOT_FILES.domURamdisk, source: files.domURamdisk.path, size: files.domURamdisk.size },
       { name: BOOT_FILES.dtb, source: dtbPath, size: 1024 * 1024 },
-      { name: BOOT_FILES.script, source: scriptPath, size: 64 * 1024 }
+      { name: BOOT_FILES.script, source: scriptPath, size: 64 * 1024 },
+      ...passthrough.map((p) => ({ name: p.file, source: p.dtbPath, size: ptSize(p.domain) }))
     ];
     disks = [planBootDisk(w("boot.img"), diskFiles)];
     launchArgs = bootArgs({ ...common2, target: { kind: "uboot", disks: disks.map((d) => d.path) } });
@@ -72848,6 +73067,8 @@ function planBootMedia(req, sizes = {}, socketDir = req.workDir) {
     for (const d of layout.domUs) {
       wanted.push({ domain: d.name, kind: "kernel", file: files.kernel.path, size: files.kernel.size });
       wanted.push({ domain: d.name, kind: "ramdisk", file: files.domURamdisk.path, size: files.domURamdisk.size });
+      const p = passthrough.find((x) => x.domain === d.name);
+      if (p) wanted.push({ domain: d.name, kind: "dtb", file: p.dtbPath, size: ptSize(d.name), reserve: PASSTHROUGH_DTB_RESERVE });
     }
     placements = placeModules(wanted, layout.machine.memoryMiB);
     for (const p of placements) {
@@ -72863,12 +73084,18 @@ function planBootMedia(req, sizes = {}, socketDir = req.workDir) {
     boot: req.boot,
     layout,
     shape,
-    dtsFragment: chosenFragment({ layout, modules, stdoutPath: DEFAULT_STDOUT_PATH }),
+    dtsFragment: chosenFragment({
+      layout,
+      modules,
+      stdoutPath: DEFAULT_STDOUT_PATH,
+      trapUnmapped: req.rig.manifest.capabilities.includes("trap-unmapped-accesses")
+    }),
     dts: "",
     dtbPath,
     bootScript: script,
     disks,
     placements,
+    passthrough,
     sshKey,
     dom0RamdiskPath,
     socketDir,
@@ -72876,24 +73103,30 @@ function planBootMedia(req, sizes = {}, socketDir = req.workDir) {
   };
 }
 async function socketDirFor(workDir) {
-  if (join5(workDir, "serial.sock").length <= 100) return workDir;
-  return mkdtemp(join5(tmpdir(), "xpv-"));
+  if (join4(workDir, "serial.sock").length <= 100) return workDir;
+  return mkdtemp(join4(tmpdir(), "xpv-"));
 }
 async function buildBootMedia(req, log = () => void 0) {
-  planBootMedia(req);
+  const draft = planBootMedia(req);
   await mkdir2(req.workDir, { recursive: true });
   const socketDir = await socketDirFor(req.workDir);
   const files = rigPaths(req.rig, req.boot);
   const key = await writeRunKeyPair(req.workDir);
-  const dom0RamdiskPath = join5(req.workDir, "dom0-ramdisk.cpio");
+  const dom0RamdiskPath = join4(req.workDir, "dom0-ramdisk.cpio");
   const dom0Size = await appendArchive(files.dom0Ramdisk.path, dom0RamdiskPath, authorizedKeysArchive(key.publicKey));
   log(`dom0 ramdisk with the run's authorized_keys: ${dom0RamdiskPath} (${dom0Size} bytes)`);
-  const media = planBootMedia(req, { dom0Ramdisk: dom0Size }, socketDir);
-  const machineDts = await dumpMachineDts(media.shape, join5(req.workDir, "machine.dtb"), join5(req.workDir, "machine.dts"));
+  const passthroughDtbs = {};
+  for (const p of draft.passthrough) {
+    await compileDts(p.dts, p.dtsPath, p.dtbPath, 0);
+    passthroughDtbs[p.domain] = (await stat2(p.dtbPath)).size;
+    log(`${p.domain} passthrough DT (virtio-pci, ${p.bridge.mode}): ${p.dtbPath}`);
+  }
+  const media = planBootMedia(req, { dom0Ramdisk: dom0Size, passthroughDtbs }, socketDir);
+  const machineDts = await dumpMachineDts(media.shape, join4(req.workDir, "machine.dtb"), join4(req.workDir, "machine.dts"));
   const stdoutPath = stdoutPathOf(machineDts) ?? DEFAULT_STDOUT_PATH;
   const fragment = media.dtsFragment.replace(`stdout-path = "${DEFAULT_STDOUT_PATH}"`, `stdout-path = "${stdoutPath}"`);
   const dts = mergeFragment(machineDts, fragment);
-  await compileDts(dts, join5(req.workDir, "xen.dts"), media.dtbPath);
+  await compileDts(dts, join4(req.workDir, "xen.dts"), media.dtbPath);
   log(`device tree: ${media.dtbPath}`);
   let disks = media.disks;
   if (media.bootScript) {
@@ -72914,6 +73147,82 @@ async function buildBootMedia(req, log = () => void 0) {
   return { ...media, dtsFragment: fragment, dts, disks };
 }
 
+// src/image/backend-args.ts
+var BACKEND_TRACE_EVENTS = ["xen_ioreq_server_create", "xen_map_mmio_range", "xen_map_pcidev"];
+function backendMachineArgs(bridge) {
+  const { ecam, mmio, prefetch, domain: domain3 } = bridge;
+  const machine = [
+    "xenpvh",
+    `pci-ecam-base=${hex64(ecam.base)}`,
+    `pci-ecam-size=${hex64(ecam.size)}`,
+    `pci-mmio-base=${hex64(mmio.base)}`,
+    `pci-mmio-size=${hex64(mmio.size)}`,
+    `pci-mmio-high-base=${hex64(prefetch.base)}`,
+    `pci-mmio-high-size=${hex64(prefetch.size)}`,
+    `pci-intx-irq-base=${bridge.intxIrqBase}`
+  ];
+  return [
+    "-M",
+    machine.join(","),
+    "-xen-domid",
+    String(domain3.domid),
+    "-xen-attach",
+    "-no-shutdown",
+    "-display",
+    "none",
+    // QEMU serves one IOREQ slot per vCPU it knows of: all of the domU's, or some would hang.
+    "-smp",
+    `${domain3.cpus},maxcpus=${domain3.cpus}`,
+    // QEMU maps the domU's RAM window from -m; it must be the domU's memory exactly.
+    "-m",
+    `${domain3.memoryMiB}M`
+  ];
+}
+function backendQemuArgs(input2) {
+  const { bridge, devices } = input2;
+  const disks = input2.disks ?? [];
+  const grants = bridge.mode === "grants";
+  const args = backendMachineArgs(bridge);
+  const blkCount = devices.filter((d) => d === "virtio-blk").length;
+  if (blkCount > disks.length) {
+    throw new ConfigError(
+      `domain ${bridge.domain.name}: the backend has ${blkCount} virtio-blk device${blkCount > 1 ? "s" : ""} but ${disks.length} disk image${disks.length === 1 ? "" : "s"} in dom0`
+    );
+  }
+  if (grants) args.push("-global", "virtio-pci.disable-legacy=on");
+  const globals = /* @__PURE__ */ new Set();
+  let nets = 0;
+  let blks = 0;
+  for (const device of devices) {
+    if (device === "virtio-net") {
+      const id = `net${nets++}`;
+      args.push("-netdev", `user,id=${id}`, "-device", `virtio-net-pci,netdev=${id},romfile=`);
+      if (grants) globals.add("virtio-net-device.iommu_platform=on");
+    } else {
+      const id = `blk${blks}`;
+      args.push("-drive", `file=${disks[blks]},if=none,id=${id},format=raw`, "-device", `virtio-blk-pci,drive=${id}`);
+      blks++;
+      if (grants) globals.add("virtio-blk-device.iommu_platform=on");
+    }
+  }
+  for (const g of globals) args.push("-global", g);
+  for (const event of BACKEND_TRACE_EVENTS) args.push("-trace", event);
+  args.push("-msg", "timestamp=on");
+  if (input2.logFile !== void 0) args.push("-D", input2.logFile);
+  return args;
+}
+function backendReadiness(bridge) {
+  return {
+    traceEvents: BACKEND_TRACE_EVENTS,
+    ioreqServerCreated: /\bxen_ioreq_server_create id: \d+/,
+    // QEMU prints a section's start and inclusive end; the ECAM maps as one section (measured).
+    ecamMapped: new RegExp(
+      `\\bxen_map_mmio_range id: \\d+ start: ${hex64(bridge.ecam.base)} end: ${hex64(bridge.ecam.base + bridge.ecam.size - 1n)}\\b`
+    ),
+    ioreqFailed: /xen: failed to create ioreq server/
+  };
+}
+
 // src/image/describe.ts
 function describeBootMedia(media) {
   const { layout } = media;
@@ -72923,6 +73232,16 @@ function describeBootMedia(media) {
     `machine: ${layout.machine.memoryMiB} MiB, ${layout.machine.cpus} cpus, accel ${media.shape.accel}; dom0 ${layout.dom0.memoryMiB} MiB` + layout.domUs.map((d) => `; ${d.name} (domid ${d.domid}) ${d.memoryMiB} MiB ${d.cpus} cpu${d.cpus > 1 ? "s" : ""}`).join("")
   );
   out.push("", "## Device tree: added to the machine DT (dumped with the same machine options)", media.dtsFragment.trimEnd());
+  for (const p of media.passthrough) {
+    out.push(
+      "",
+      `## Passthrough DT for ${p.domain}: ${p.file}, dtc from ${p.dtsPath}`,
+      p.dts.trimEnd(),
+      "",
+      `## Backend QEMU for ${p.domain}, started in dom0 by a backend step (its devices are appended)`,
+      formatCommandLine(QEMU_BINARY, backendMachineArgs(p.bridge))
+    );
+  }
   if (media.placements.length > 0) {
     out.push("", "## Boot modules (QEMU loader, guest-physical addresses)");
     for (const p of media.placements) {
@@ -72948,14 +73267,14 @@ function describeBootMedia(media) {
 
 // src/run.ts
 import { mkdirSync as mkdirSync3, writeFileSync as writeFileSync2 } from "node:fs";
-import { mkdtemp as mkdtemp2, rm as rm6 } from "node:fs/promises";
+import { mkdir as mkdir6, mkdtemp as mkdtemp2, rm as rm6 } from "node:fs/promises";
 import { tmpdir as tmpdir2 } from "node:os";
 import { join as join9 } from "node:path";
 
 // src/report/junit.ts
 var import_junit_report_builder = __toESM(require_dist2(), 1);
 import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname as dirname2 } from "node:path";
+import { dirname } from "node:path";
 var junit = import_junit_report_builder.default;
 var seconds = (ms) => Math.max(0, ms) / 1e3;
 function clean(text2) {
@@ -73011,7 +73330,7 @@ function buildJunit(result) {
   return builder.build();
 }
 function writeJunit(result, path) {
-  mkdirSync(dirname2(path), { recursive: true });
+  mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, buildJunit(result));
 }
 
@@ -73149,7 +73468,7 @@ ${r.stderr}` : ""}
     }
     case "backend": {
       if (!drivers.backend) throw new InfraError("this run has no backend driver: the rig lacks the backend stack");
-      const { evidence } = await drivers.backend.start(step2, step2.timeoutMs);
+      const { evidence } = step2.action === "stop" ? await drivers.backend.stop(step2.domain, step2.timeoutMs) : await drivers.backend.start(step2, step2.timeoutMs);
       return { excerpt: evidence };
     }
   }
@@ -73203,7 +73522,7 @@ import { join as join8 } from "node:path";
 
 // src/console/console.ts
 import { createWriteStream, mkdirSync as mkdirSync2 } from "node:fs";
-import { join as join6 } from "node:path";
+import { join as join5 } from "node:path";
 import { performance as performance2 } from "node:perf_hooks";
 import { randomBytes } from "node:crypto";
 
@@ -73519,8 +73838,8 @@ var Console = class {
     this.names = new Map((opts.domains ?? []).map((d) => [d.name, d.domid]));
     this.demux = new Demux(opts.startedAfterBoot ? { focus: "dom0", handedOver: true } : {});
     mkdirSync2(opts.logDir, { recursive: true });
-    if (opts.rawLog !== false) this.rawLog = this.openLog(opts.rawLog ?? join6(opts.logDir, "console-raw.log"));
-    this.allLog = this.openLog(join6(opts.logDir, "console-all.log"));
+    if (opts.rawLog !== false) this.rawLog = this.openLog(opts.rawLog ?? join5(opts.logDir, "console-raw.log"));
+    this.allLog = this.openLog(join5(opts.logDir, "console-all.log"));
     const onData = (chunk) => this.onData(chunk);
     const onEnd = () => this.onEnd("QEMU closed the serial console (end of stream): the machine has exited");
     const onError = (err) => this.onEnd(`the serial socket failed: ${err.message}`, err);
@@ -73566,6 +73885,8 @@ var Console = class {
   graceTimer;
   ended;
   echoWindow;
+  /** The domU a command is running on while it holds focus: its output may lose or gain (XEN) prefixes. */
+  inFlight;
   partialConsumed;
   inputChain = Promise.resolve();
   /** Who holds Xen's serial input, as the last banner said. */
@@ -73591,7 +73912,7 @@ var Console = class {
   /** The clean log file of a domain (or the combined one). */
   logFile(domain3) {
     const name = domain3 === "all" ? "all" : this.displayName(this.resolve(domain3));
-    return join6(this.opts.logDir, `console-${name}.log`);
+    return join5(this.opts.logDir, `console-${name}.log`);
   }
   /** The last lines of a domain's console (or of all of them, tagged), for messages. */
   tail(domain3, lines = this.tailLines) {
@@ -73702,8 +74023,7 @@ var Console = class {
     this.offerPartial();
   }
   ingest(split) {
-    for (const piece of splitGlued(split.text)) {
-      const c = this.demux.classify(piece);
+    for (const c of this.classifyPieces(split.text)) {
       const line = { seq: ++this.seq, ...c, t: split.t, echo: this.isEcho(c.source, c.text, c.via) };
       this.store(line);
       if (line.banner) this.focusLog.push({ t: line.t, focus: line.banner });
@@ -73713,6 +74033,24 @@ var Console = class {
         this.checkFatal(line);
       }
     }
+  }
+  /**
+   * Xen 4.17 re-prefixes a focused domU's line when the domU's output reaches it in two
+   * chunks (`… 0% pack(XEN) et loss`) and sometimes drops the prefix of a whole line: while
+   * a command runs on the focused domU, both are that domU's, not a new Xen or dom0 line.
+   */
+  classifyPieces(text2) {
+    const out = [];
+    for (const piece of splitGlued(text2)) {
+      let c = this.demux.classify(piece);
+      const running = this.inFlight;
+      if (running && c.via === "unprefixed" && this.demux.focus === running) c = { ...c, source: running, via: "focus" };
+      const prev = out[out.length - 1];
+      if (prev && !prev.banner && c.via === "focus" && prev.source === c.source && c.source === running) {
+        out[out.length - 1] = { ...prev, text: prev.text + c.text, line: prev.line + c.line };
+      } else out.push(c);
+    }
+    return out;
   }
   store(line) {
     let s = this.streams.get(line.source);
@@ -74005,6 +74343,7 @@ var Console = class {
     const begin = wait("begin", marked.begin);
     const end = wait("end", marked.end);
     this.echoWindow = { domain: source, typed: marked.typed };
+    if (source !== "dom0" && source !== "xen") this.inFlight = source;
     try {
       await this.typePaced(marked.typed + this.newline, deadline, source, `console ${name}: typing \`${command}\``);
       const first = await begin.promise;
@@ -74021,6 +74360,7 @@ var Console = class {
       };
     } finally {
       this.echoWindow = void 0;
+      this.inFlight = void 0;
       begin.cancel();
       end.cancel();
     }
@@ -74097,17 +74437,17 @@ async function reservePort(requested, deadlineMs = 5e3) {
 import { spawn } from "node:child_process";
 import { createWriteStream as createWriteStream3 } from "node:fs";
 import { mkdir as mkdir3, rm as rm4 } from "node:fs/promises";
-import { join as join7 } from "node:path";
+import { join as join6 } from "node:path";
 
 // src/machine/socket.ts
-import { existsSync as existsSync3 } from "node:fs";
+import { existsSync as existsSync2 } from "node:fs";
 import { connect } from "node:net";
 var POLL_MS = 50;
 async function connectWhenListening(path, deadlineMs, alive = () => true) {
   const started = Date.now();
   let lastError;
   while (Date.now() - started < deadlineMs && alive()) {
-    if (existsSync3(path)) {
+    if (existsSync2(path)) {
       try {
         return await new Promise((resolve3, reject) => {
           const s = connect(path, () => {
@@ -74301,8 +74641,8 @@ var SerialPort = class {
 async function startMachine(launch, opts) {
   await mkdir3(opts.logDir, { recursive: true });
   const startDeadlineMs = opts.startDeadlineMs ?? 15e3;
-  const qemuLog = join7(opts.logDir, "qemu.log");
-  const serialLog = join7(opts.logDir, "serial.raw");
+  const qemuLog = join6(opts.logDir, "qemu.log");
+  const serialLog = join6(opts.logDir, "serial.raw");
   const qemuOut = createWriteStream3(qemuLog, { flags: "a" });
   let qemuText = "";
   await rm4(launch.serialSocket, { force: true });
@@ -74408,12 +74748,15 @@ async function killAndWait(child, exited) {
   forgetProcess(child);
 }
 
+// src/backend/index.ts
+import { join as join7 } from "node:path";
+
 // src/ssh/background.ts
 import { once } from "node:events";
 import { createWriteStream as createWriteStream4 } from "node:fs";
 import { mkdir as mkdir4 } from "node:fs/promises";
 import { constants } from "node:os";
-import { dirname as dirname3 } from "node:path";
+import { dirname as dirname2 } from "node:path";
 import { performance as performance3 } from "node:perf_hooks";
 import { StringDecoder } from "node:string_decoder";
 var BACKGROUND_DEFAULTS = {
@@ -74459,7 +74802,7 @@ async function startBackground(host, name, command, opts) {
   host.client(command);
   let log;
   try {
-    await mkdir4(dirname3(opts.logFile), { recursive: true });
+    await mkdir4(dirname2(opts.logFile), { recursive: true });
     log = createWriteStream4(opts.logFile, { flags: "w" });
     await once(log, "open");
   } catch (cause) {
@@ -75179,6 +75522,74 @@ ${said}` : ""}`);
   }
 };
 
+// src/backend/index.ts
+var BACKEND_BINARY = "/usr/bin/qemu-system-aarch64";
+var DISK_MIB = 64;
+var Backends = class {
+  constructor(opts) {
+    this.opts = opts;
+  }
+  opts;
+  running = /* @__PURE__ */ new Map();
+  starts = 0;
+  async start(step2, deadlineMs) {
+    const deadline = Deadline.after(deadlineMs);
+    const domain3 = this.opts.domains.find((d) => d.name === step2.domain);
+    if (!domain3) throw new ConfigError(`backend: ${step2.domain} is not a domain of this boot`, step2.where);
+    const bridge = resolvePciHostBridge(domain3);
+    if (!bridge) throw new ConfigError(`backend: ${step2.domain} has no virtio-pci host bridge (set virtio-pci on the domain)`, step2.where);
+    if (this.running.has(domain3.name)) throw new InfraError(`backend: one is already running for ${domain3.name}; stop it first`);
+    const ssh = await this.opts.dom0(deadline.remainingMs());
+    const disks = [];
+    for (const [i] of step2.devices.filter((d) => d === "virtio-blk").entries()) {
+      const path = `/root/${domain3.name}-blk${i}.img`;
+      const made = await ssh.exec(`dd if=/dev/zero of=${shellQuote(path)} bs=1M count=${DISK_MIB} 2>&1`, { deadline: deadline.remainingMs() });
+      if (made.exitCode !== 0) throw new InfraError(`backend: cannot make ${path} in dom0: ${made.stdout.trim()}`);
+      disks.push(path);
+    }
+    const argv = [BACKEND_BINARY, ...backendQemuArgs({ bridge, devices: step2.devices, disks })];
+    const logFile = join7(this.opts.logsDir, `${this.opts.scenario}-backend-${domain3.name}-${++this.starts}.log`);
+    const proc = await ssh.background(`backend-${domain3.name}`, argv.map(shellQuote).join(" "), { logFile, deadline: deadline.remainingMs() });
+    this.running.set(domain3.name, proc);
+    proc.onDeath((error62) => {
+      if (this.running.get(domain3.name) === proc) this.opts.onDeath(error62);
+    });
+    const ready = backendReadiness(bridge);
+    const failed = proc.waitForLine(ready.ioreqFailed, deadline).then(
+      (line) => {
+        throw new ProductFailure(`backend for ${domain3.name} runs but cannot serve it: ${line.trim()}
+${proc.tail()}`);
+      },
+      // No failure line before the deadline: leave the race to the readiness waits.
+      () => new Promise(() => void 0)
+    );
+    try {
+      const created = await Promise.race([proc.waitForLine(ready.ioreqServerCreated, deadline), failed]);
+      const mapped = await Promise.race([proc.waitForLine(ready.ecamMapped, deadline), failed]);
+      return { evidence: `${argv.join(" ")}
+${String(created).trim()}
+${String(mapped).trim()}
+(log: ${logFile})` };
+    } catch (e) {
+      this.running.delete(domain3.name);
+      await proc.stop(5e3).catch(() => void 0);
+      throw e;
+    }
+  }
+  async stop(domainName, deadlineMs) {
+    const proc = this.running.get(domainName);
+    if (!proc) throw new ProductFailure(`backend: none is running for ${domainName}`);
+    this.running.delete(domainName);
+    const exit = await proc.stop(deadlineMs);
+    return { evidence: `backend for ${domainName} ${describeExit(exit)}` };
+  }
+  async stopAll(deadlineMs = 1e4) {
+    const all = [...this.running.entries()];
+    this.running.clear();
+    await Promise.all(all.map(([, proc]) => proc.stop(deadlineMs).catch(() => void 0)));
+  }
+};
+
 // src/session.ts
 var XEN_BANNER = /^\(XEN\) Xen version \d/;
 async function keepBootRecipe(media, logsDir) {
@@ -75254,15 +75665,26 @@ async function openSession(plan, rig, workDir, hooks) {
           return { logFile };
         }
       });
+      const backends = new Backends({
+        domains: plan.domains,
+        dom0,
+        logsDir: plan.logsDir,
+        scenario,
+        onDeath: (error62) => {
+          death ??= error62;
+        }
+      });
       return {
         console: consoleProtocol,
         dom0: async (ms) => commands(await dom0(ms)),
+        backend: backends,
         takeDeath: () => {
           const d = death;
           death = void 0;
           return d;
         },
         cleanup: async () => {
+          await backends.stopAll();
           for (const proc of started) await proc.stop(1e4).catch(() => void 0);
         }
       };
@@ -75328,20 +75750,39 @@ async function executePlan(plan, hooks) {
   const onAbort = () => stop(`cancelled (${String(hooks.signal?.reason ?? "signal")})`);
   hooks.signal?.addEventListener("abort", onAbort);
   try {
-    session = await hooks.group(
-      `boot (${plan.boot})`,
-      () => openSession(plan, rig, workDir, { info: hooks.info, phase, ...hooks.onProcess ? { onProcess: hooks.onProcess } : {} })
-    );
+    const bootPlan = { ...plan, domains: mergeDomains(runnable) };
+    let boots = 0;
+    let ran = 0;
+    let dirty = false;
+    const boot = async () => {
+      boots++;
+      const logsDir = boots === 1 ? plan.logsDir : join9(plan.logsDir, `boot-${boots}`);
+      const media = join9(workDir, `boot-${boots}`);
+      await mkdir6(media, { recursive: true });
+      return hooks.group(
+        `boot ${boots} (${plan.boot})`,
+        () => openSession({ ...bootPlan, logsDir }, rig, media, { info: hooks.info, phase, ...hooks.onProcess ? { onProcess: hooks.onProcess } : {} })
+      );
+    };
+    session = await boot();
     if (stopReason) throw new InfraError(stopReason);
     for (const scenario of runnable) {
       if (stopReason) {
         result.scenarios.push(erroredScenario(scenario, stopReason));
         continue;
       }
+      if (dirty || changesDomains(scenario) && ran > 0) {
+        await session.close();
+        session = await boot();
+        ran = 0;
+        dirty = false;
+      }
       const drivers = session.driversFor(scenario.name);
       const done = await hooks.group(`scenario ${scenario.name}`, () => runScenario(scenario, drivers, { progress: hooks.info, phase }));
       if (stopReason) annotate(done, stopReason);
       result.scenarios.push(done);
+      ran++;
+      dirty = changesDomains(scenario);
     }
     phase("scenarios end");
   } catch (e) {
@@ -75366,6 +75807,9 @@ async function executePlan(plan, hooks) {
   const order = (name) => plan.scenarios.findIndex((s) => s.name === name);
   result.scenarios.sort((a, b) => order(a.name) - order(b.name));
   return result;
+}
+function changesDomains(scenario) {
+  return scenario.steps.some((s) => s.kind === "backend");
 }
 function annotate(scenario, reason) {
   const step2 = scenario.steps.find((s) => s.status !== "passed");
@@ -75422,7 +75866,6 @@ export {
   formatDuration,
   scenarioJsonSchema,
   loadScenarioFile,
-  packageVersion,
   builtInScenarioDir,
   builtInScenarios,
   resolvePlan,

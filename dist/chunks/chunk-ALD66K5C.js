@@ -12040,10 +12040,10 @@ var require_headers = __commonJS({
         const lowercaseName = isLowerCase ? name : name.toLowerCase();
         const exists2 = this[kHeadersMap].get(lowercaseName);
         if (exists2) {
-          const delimiter4 = lowercaseName === "cookie" ? "; " : ", ";
+          const delimiter5 = lowercaseName === "cookie" ? "; " : ", ";
           this[kHeadersMap].set(lowercaseName, {
             name: exists2.name,
-            value: `${exists2.value}${delimiter4}${value}`
+            value: `${exists2.value}${delimiter5}${value}`
           });
         } else {
           this[kHeadersMap].set(lowercaseName, { name, value });
@@ -20369,9 +20369,9 @@ var require_range = __commonJS({
         range3 = range3.replace(BUILDSTRIPRE, "");
         const memoOpts = (this.options.includePrerelease && FLAG_INCLUDE_PRERELEASE) | (this.options.loose && FLAG_LOOSE);
         const memoKey = memoOpts + ":" + range3;
-        const cached = cache.get(memoKey);
-        if (cached) {
-          return cached;
+        const cached2 = cache.get(memoKey);
+        if (cached2) {
+          return cached2;
         }
         const loose = this.options.loose;
         const hr = loose ? re[t.HYPHENRANGELOOSE] : re[t.HYPHENRANGE];
@@ -21575,8 +21575,8 @@ var require_common = __commonJS({
         }
         return debug2;
       }
-      function extend2(namespace, delimiter4) {
-        const newDebug = createDebug(this.namespace + (typeof delimiter4 === "undefined" ? ":" : delimiter4) + namespace);
+      function extend2(namespace, delimiter5) {
+        const newDebug = createDebug(this.namespace + (typeof delimiter5 === "undefined" ? ":" : delimiter5) + namespace);
         newDebug.log = this.log;
         return newDebug;
       }
@@ -27437,15 +27437,15 @@ function issueFileCommand(command, message) {
   });
 }
 function prepareKeyValueMessage(key, value) {
-  const delimiter4 = `ghadelimiter_${crypto2.randomUUID()}`;
+  const delimiter5 = `ghadelimiter_${crypto2.randomUUID()}`;
   const convertedValue = toCommandValue(value);
-  if (key.includes(delimiter4)) {
-    throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter4}"`);
+  if (key.includes(delimiter5)) {
+    throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter5}"`);
   }
-  if (convertedValue.includes(delimiter4)) {
-    throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter4}"`);
+  if (convertedValue.includes(delimiter5)) {
+    throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter5}"`);
   }
-  return `${key}<<${delimiter4}${os2.EOL}${convertedValue}${os2.EOL}${delimiter4}`;
+  return `${key}<<${delimiter5}${os2.EOL}${convertedValue}${os2.EOL}${delimiter5}`;
 }
 
 // node_modules/@actions/core/lib/core.js
@@ -31317,8 +31317,8 @@ var Path = class {
         let remaining = itemPath;
         let dir = dirname4(remaining);
         while (dir !== remaining) {
-          const basename5 = path6.basename(remaining);
-          this.segments.unshift(basename5);
+          const basename6 = path6.basename(remaining);
+          this.segments.unshift(basename6);
           remaining = dir;
           dir = dirname4(remaining);
         }
@@ -34225,12 +34225,12 @@ function getInstrumenter() {
 
 // node_modules/@azure/core-tracing/dist/esm/tracingClient.js
 function createTracingClient(options) {
-  const { namespace, packageName, packageVersion } = options;
+  const { namespace, packageName, packageVersion: packageVersion2 } = options;
   function startSpan(name, operationOptions, spanOptions) {
     const startSpanResult = getInstrumenter().startSpan(name, {
       ...spanOptions,
       packageName,
-      packageVersion,
+      packageVersion: packageVersion2,
       tracingContext: operationOptions?.tracingOptions?.tracingContext
     });
     let tracingContext = startSpanResult.tracingContext;
@@ -36150,7 +36150,7 @@ function calculateQueryParameters(operationSpec, operationArguments, fallbackObj
       let queryParameterValue = getOperationArgumentValueFromParameter(operationArguments, queryParameter, fallbackObject);
       if (queryParameterValue !== void 0 && queryParameterValue !== null || queryParameter.mapper.required) {
         queryParameterValue = operationSpec.serializer.serialize(queryParameter.mapper, queryParameterValue, getPathStringFromParameter(queryParameter));
-        const delimiter4 = queryParameter.collectionFormat ? CollectionFormatToDelimiterMap[queryParameter.collectionFormat] : "";
+        const delimiter5 = queryParameter.collectionFormat ? CollectionFormatToDelimiterMap[queryParameter.collectionFormat] : "";
         if (Array.isArray(queryParameterValue)) {
           queryParameterValue = queryParameterValue.map((item) => {
             if (item === null || item === void 0) {
@@ -36162,7 +36162,7 @@ function calculateQueryParameters(operationSpec, operationArguments, fallbackObj
         if (queryParameter.collectionFormat === "Multi" && queryParameterValue.length === 0) {
           continue;
         } else if (Array.isArray(queryParameterValue) && (queryParameter.collectionFormat === "SSV" || queryParameter.collectionFormat === "TSV")) {
-          queryParameterValue = queryParameterValue.join(delimiter4);
+          queryParameterValue = queryParameterValue.join(delimiter5);
         }
         if (!queryParameter.skipEncoding) {
           if (Array.isArray(queryParameterValue)) {
@@ -36174,7 +36174,7 @@ function calculateQueryParameters(operationSpec, operationArguments, fallbackObj
           }
         }
         if (Array.isArray(queryParameterValue) && (queryParameter.collectionFormat === "CSV" || queryParameter.collectionFormat === "Pipes")) {
-          queryParameterValue = queryParameterValue.join(delimiter4);
+          queryParameterValue = queryParameterValue.join(delimiter5);
         }
         result.set(queryParameter.mapper.serializedName || getPathStringFromParameter(queryParameter), queryParameterValue);
       }
@@ -37964,8 +37964,8 @@ var createValidator = (production, { xmlVersion = "1.0", asciiOnly = false, maxC
   const regex = getRegexes(xmlVersion, asciiOnly)[production];
   let cache = /* @__PURE__ */ new Map();
   const validator = (str) => {
-    const cached = cache.get(str);
-    if (cached !== void 0) return cached;
+    const cached2 = cache.get(str);
+    if (cached2 !== void 0) return cached2;
     const result = regex.test(str);
     if (cache.size < maxCacheSize) cache.set(str, result);
     return result;
@@ -57182,8 +57182,8 @@ var ContainerImpl = class {
    *                  character or a string.
    * @param options The options parameters.
    */
-  listBlobHierarchySegment(delimiter4, options) {
-    return this.client.sendOperationRequest({ delimiter: delimiter4, options }, listBlobHierarchySegmentOperationSpec);
+  listBlobHierarchySegment(delimiter5, options) {
+    return this.client.sendOperationRequest({ delimiter: delimiter5, options }, listBlobHierarchySegmentOperationSpec);
   }
   /**
    * Returns the sku name and account kind
@@ -69118,10 +69118,30 @@ var STATE = {
   logsDir: "xen-pvh-virtio-logs-dir"
 };
 
+// src/package-root.ts
+import { existsSync as existsSync4, readFileSync } from "node:fs";
+import { dirname as dirname6, join as join8 } from "node:path";
+import { fileURLToPath as fileURLToPath2 } from "node:url";
+var cached;
+function packageRoot() {
+  if (cached) return cached;
+  let dir = dirname6(fileURLToPath2(import.meta.url));
+  while (!existsSync4(join8(dir, "action.yml"))) {
+    const parent = dirname6(dir);
+    if (parent === dir) throw new Error("cannot find the folder holding action.yml above the running program");
+    dir = parent;
+  }
+  cached = dir;
+  return dir;
+}
+function packageVersion() {
+  return JSON.parse(readFileSync(join8(packageRoot(), "package.json"), "utf8")).version;
+}
+
 // src/host/prerequisites.ts
 import { constants as constants4 } from "node:fs";
 import { access as access3 } from "node:fs/promises";
-import { delimiter as delimiter3, join as join8 } from "node:path";
+import { delimiter as delimiter3, join as join9 } from "node:path";
 
 // src/host/exec.ts
 async function run(command, args, opts = {}) {
@@ -69165,19 +69185,48 @@ var COMMAND_PACKAGES = {
   "ssh-keygen": "openssh-client",
   "aarch64-linux-gnu-readelf": "binutils-aarch64-linux-gnu",
   "aarch64-linux-gnu-gcc": "gcc-aarch64-linux-gnu",
+  "aarch64-linux-gnu-strip": "binutils-aarch64-linux-gnu",
+  "dpkg-source": "dpkg-dev",
+  patch: "patch",
+  make: "make",
+  // Xen's kconfig is generated with flex and bison on first use.
+  flex: "flex",
+  bison: "bison",
+  ninja: "ninja-build",
+  "pkg-config": "pkgconf",
+  nice: "coreutils",
+  grep: "grep",
+  // Only the tests use it, to run the arm64 backend QEMU on the host.
+  "qemu-aarch64": "qemu-user",
   // Only the tests use it, to validate JUnit against Jenkins' schema.
   xmllint: "libxml2-utils"
 };
 var FILE_PACKAGES = {
   "/usr/share/keyrings/debian-archive-keyring.gpg": "debian-archive-keyring",
-  "/usr/lib/u-boot/qemu_arm64/u-boot.bin": "u-boot-qemu"
+  "/usr/lib/u-boot/qemu_arm64/u-boot.bin": "u-boot-qemu",
+  // QEMU's configure gets this python by path, never a PATH shim.
+  "/usr/bin/python3": "python3"
 };
 var RIG_BUILD_COMMANDS = ["apt-get", "dpkg-deb", "cpio", "depmod", "modinfo", "xz"];
 var BOOT_COMMANDS = ["qemu-system-aarch64", "dtc", "mkimage", "mke2fs", "sfdisk", "cpio"];
 var RIG_BUILD_FILES = ["/usr/share/keyrings/debian-archive-keyring.gpg"];
+var SOURCE_BUILD_COMMANDS = [
+  "dpkg-source",
+  "patch",
+  "make",
+  "flex",
+  "bison",
+  "ninja",
+  "pkg-config",
+  "nice",
+  "grep",
+  "aarch64-linux-gnu-gcc",
+  "aarch64-linux-gnu-strip"
+];
+var SOURCE_BUILD_FILES = ["/usr/bin/python3"];
 async function findCommand(name, path12 = process.env.PATH ?? "") {
   for (const dir of path12.split(delimiter3).filter(Boolean)) {
-    const candidate = join8(dir, name);
+    const candidate = join9(dir, name);
     if (await access3(candidate, constants4.X_OK).then(() => true, () => false)) return candidate;
   }
   return void 0;
@@ -69219,22 +69268,58 @@ async function installPackages(packages) {
   }
   return result.exitCode === 0 ? void 0 : (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-5).join("\n");
 }
+async function foreignInstalled(name, arch2) {
+  const q = await run("dpkg-query", ["-W", "-f", "${db:Status-Status}", `${name}:${arch2}`], { allowFailure: true });
+  return q.exitCode === 0 && q.stdout.trim() === "installed";
+}
+async function ensureForeignPackages(arch2, packages, opts) {
+  const archs = (await run("dpkg", ["--print-foreign-architectures"])).stdout.split("\n").map((a) => a.trim());
+  const missingPkgs = [];
+  for (const p of packages) if (!await foreignInstalled(p, arch2)) missingPkgs.push(`${p}:${arch2}`);
+  if (archs.includes(arch2) && missingPkgs.length === 0) return;
+  const wanted = missingPkgs.length > 0 ? missingPkgs : packages.map((p) => `${p}:${arch2}`);
+  const commands = [
+    ...archs.includes(arch2) ? [] : [["dpkg", "--add-architecture", arch2]],
+    ["apt-get", "update"],
+    ["apt-get", "install", "-y", "--no-install-recommends", ...wanted]
+  ];
+  const printable = commands.map((c) => c.join(" ")).join(" && ");
+  const root = process.getuid?.() === 0;
+  const sudo = !root && await findCommand("sudo") && (await run("sudo", ["-n", "true"], { allowFailure: true })).exitCode === 0;
+  if (!root && !sudo) {
+    throw new InfraError(`host setup: cross-building needs ${wanted.join(" ")} on this host, and installing them needs root or passwordless sudo; run as root: ${printable}`);
+  }
+  if (opts.install === false) throw new InfraError(`host setup: missing ${wanted.join(" ")}; run as root: ${printable}`);
+  opts.log(`host setup: installing ${wanted.join(" ")} (this may also upgrade native packages to matching versions)`);
+  for (const [command, ...args] of commands) {
+    opts.log(`host setup: ${command} ${args.join(" ")}`);
+    const result = root ? await run(command, args, { allowFailure: true, env: { DEBIAN_FRONTEND: "noninteractive" } }) : await run("sudo", ["-n", "env", "DEBIAN_FRONTEND=noninteractive", command, ...args], { allowFailure: true });
+    if (result.exitCode !== 0) {
+      const said = (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-15).join("\n");
+      throw new InfraError(`host setup: ${command} ${args.join(" ")} exited with ${result.exitCode}:
+${said}`);
+    }
+  }
+  const still = [];
+  for (const p of packages) if (!await foreignInstalled(p, arch2)) still.push(`${p}:${arch2}`);
+  if (still.length > 0) throw new InfraError(`host setup: ${still.join(" ")} still not installed after apt-get install`);
+}
 
 // src/rig/bundle.ts
 import { createHash as createHash3 } from "node:crypto";
 import { createReadStream as createReadStream2 } from "node:fs";
 import { readFile, stat as stat3, writeFile as writeFile2 } from "node:fs/promises";
-import { isAbsolute, join as join9 } from "node:path";
+import { isAbsolute, join as join10 } from "node:path";
 async function sha256File(path12) {
   const hash = createHash3("sha256");
   for await (const chunk of createReadStream2(path12)) hash.update(chunk);
   return hash.digest("hex");
 }
 async function writeManifest(dir, manifest) {
-  await writeFile2(join9(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + "\n");
+  await writeFile2(join10(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + "\n");
 }
 async function readRig(dir) {
-  const file = join9(dir, MANIFEST_FILE);
+  const file = join10(dir, MANIFEST_FILE);
   let manifest;
   try {
     manifest = JSON.parse(await readFile(file, "utf8"));
@@ -69250,7 +69335,7 @@ async function readRig(dir) {
 async function verifyRig(rig) {
   const problems = [];
   for (const f of rig.manifest.files) {
-    const path12 = join9(rig.dir, f.path);
+    const path12 = join10(rig.dir, f.path);
     const st = await stat3(path12).catch(() => void 0);
     if (!st) {
       problems.push(`${f.path} (${f.role}) is missing`);
@@ -69265,14 +69350,14 @@ async function verifyRig(rig) {
 }
 
 // src/rig/debian/build.ts
-import { copyFile as copyFile3, mkdir as mkdir6, readFile as readFile4, rm as rm4, stat as stat6, writeFile as writeFile5 } from "node:fs/promises";
-import { join as join14 } from "node:path";
+import { copyFile as copyFile4, mkdir as mkdir10, readFile as readFile7, rm as rm9, stat as stat9, writeFile as writeFile7 } from "node:fs/promises";
+import { join as join20 } from "node:path";
 import { gunzipSync } from "node:zlib";
 
 // src/rig/debian/apt.ts
-import { readFileSync } from "node:fs";
-import { mkdir as mkdir3, readFile as readFile2, readdir as readdir2, stat as stat4, writeFile as writeFile3 } from "node:fs/promises";
-import { join as join10 } from "node:path";
+import { readFileSync as readFileSync2 } from "node:fs";
+import { mkdir as mkdir3, readFile as readFile2, readdir as readdir2, rm as rm3, stat as stat4, writeFile as writeFile3 } from "node:fs/promises";
+import { join as join11 } from "node:path";
 var DEFAULT_MIRROR = "http://deb.debian.org/debian";
 var KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg";
 var DEBIAN_SUITES = /^(bookworm|trixie|forky|sid|bullseye)(-updates|-backports)?$/;
@@ -69292,7 +69377,7 @@ function hostMirror(sourcesText) {
 function readHostSources() {
   for (const file of ["/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"]) {
     try {
-      return readFileSync(file, "utf8");
+      return readFileSync2(file, "utf8");
     } catch {
       continue;
     }
@@ -69302,15 +69387,15 @@ function readHostSources() {
 var PrivateApt = class {
   constructor(cacheDir, source) {
     this.source = source;
-    this.root = join10(cacheDir, "apt", `debian-${source.suite}-${source.arch}`);
+    this.root = join11(cacheDir, "apt", `debian-${source.suite}-${source.arch}`);
   }
   source;
   root;
   get archives() {
-    return join10(this.root, "cache", "archives");
+    return join11(this.root, "cache", "archives");
   }
   get lists() {
-    return join10(this.root, "lists");
+    return join11(this.root, "lists");
   }
   /**
    * Our apt.conf, handed over through APT_CONFIG: apt reads that file before the host's
@@ -69321,19 +69406,19 @@ var PrivateApt = class {
     const r = this.root;
     const entries = [
       ["Dir::Etc::Main", "/dev/null"],
-      ["Dir::Etc::Parts", join10(r, "apt.conf.d")],
+      ["Dir::Etc::Parts", join11(r, "apt.conf.d")],
       ["APT::Architecture", this.source.arch],
-      ["Dir::Etc::SourceList", join10(r, "sources.list")],
-      ["Dir::Etc::SourceParts", join10(r, "sources.list.d")],
-      ["Dir::Etc::Preferences", join10(r, "preferences")],
-      ["Dir::Etc::PreferencesParts", join10(r, "preferences.d")],
-      ["Dir::State", join10(r, "state")],
+      ["Dir::Etc::SourceList", join11(r, "sources.list")],
+      ["Dir::Etc::SourceParts", join11(r, "sources.list.d")],
+      ["Dir::Etc::Preferences", join11(r, "preferences")],
+      ["Dir::Etc::PreferencesParts", join11(r, "preferences.d")],
+      ["Dir::State", join11(r, "state")],
       ["Dir::State::Lists", this.lists],
-      ["Dir::State::status", join10(r, "state", "status")],
-      ["Dir::Cache", join10(r, "cache")],
-      ["Dir::Cache::pkgcache", join10(r, "cache", "pkgcache.bin")],
-      ["Dir::Cache::srcpkgcache", join10(r, "cache", "srcpkgcache.bin")],
-      ["Dir::Log", join10(r, "log")],
+      ["Dir::State::status", join11(r, "state", "status")],
+      ["Dir::Cache", join11(r, "cache")],
+      ["Dir::Cache::pkgcache", join11(r, "cache", "pkgcache.bin")],
+      ["Dir::Cache::srcpkgcache", join11(r, "cache", "srcpkgcache.bin")],
+      ["Dir::Log", join11(r, "log")],
       ["Acquire::Languages", "none"],
       ["APT::Install-Recommends", "false"],
       ["APT::Install-Suggests", "false"],
@@ -69348,29 +69433,35 @@ var PrivateApt = class {
       ""
     ].join("\n");
   }
-  apt(args) {
-    return run("apt-get", args, { env: { APT_CONFIG: join10(this.root, "apt.conf") } });
+  apt(args, cwd) {
+    return run("apt-get", args, { cwd, env: { APT_CONFIG: join11(this.root, "apt.conf") } });
+  }
+  aptCache(args) {
+    return run("apt-cache", args, { env: { APT_CONFIG: join11(this.root, "apt.conf") } });
   }
   async layout() {
     const r = this.root;
     for (const d of ["sources.list.d", "preferences.d", "apt.conf.d", "state", "log", "lists/partial", "cache/archives/partial"]) {
-      await mkdir3(join10(r, d), { recursive: true });
+      await mkdir3(join11(r, d), { recursive: true });
     }
-    const { mirror, suite, components, arch: arch2 } = this.source;
-    await writeIfChanged(join10(r, "sources.list"), `deb [arch=${arch2} signed-by=${KEYRING}] ${mirror} ${suite} ${components.join(" ")}
-`);
-    await writeIfChanged(join10(r, "state", "status"), "");
-    await writeIfChanged(join10(r, "apt.conf"), this.config());
+    const { mirror, suite, components, arch: arch2, sources } = this.source;
+    const lines = [`deb [arch=${arch2} signed-by=${KEYRING}] ${mirror} ${suite} ${components.join(" ")}`];
+    if (sources) lines.push(`deb-src [signed-by=${KEYRING}] ${mirror} ${suite} ${components.join(" ")}`);
+    await writeIfChanged(join11(r, "sources.list"), lines.join("\n") + "\n");
+    await writeIfChanged(join11(r, "state", "status"), "");
+    await writeIfChanged(join11(r, "apt.conf"), this.config());
   }
   /** Refreshes the package lists when they are missing or older than maxAgeMs. */
   async ensureLists(maxAgeMs, log2) {
     await this.layout();
-    const stamp = join10(this.root, "lists-updated");
+    const stamp = join11(this.root, "lists-updated");
     const age = await stat4(stamp).then((s) => Date.now() - s.mtimeMs, () => Infinity);
     const lists = await readdir2(this.lists).catch(() => []);
-    if (age < maxAgeMs && lists.some((f) => /_Packages(\.\w+)?$/.test(f))) return;
+    const wanted = [/_Packages(\.\w+)?$/, ...this.source.sources ? [/_Sources(\.\w+)?$/] : []];
+    if (age < maxAgeMs && wanted.every((re) => lists.some((f) => re.test(f)))) return;
     log2(`apt-get update (private ${this.source.suite}/${this.source.arch} lists in ${this.root})`);
     await this.apt(["update"]);
+    for (const bin of ["pkgcache.bin", "srcpkgcache.bin"]) await rm3(join11(this.root, "cache", bin), { force: true });
     await writeFile3(stamp, (/* @__PURE__ */ new Date()).toISOString() + "\n");
   }
   /** The dependency closure of the named packages, with exact versions, as apt would install it. */
@@ -69400,9 +69491,45 @@ ${stdout.slice(-2e3)}`);
     for (const p of packages) {
       const file = `${p.name}_${p.version.replace(/:/g, "%3a")}_${p.arch}.deb`;
       if (!present.has(file)) throw new InfraError(`apt did not leave ${file} in ${this.archives}`);
-      files.set(p.name, join10(this.archives, file));
+      files.set(p.name, join11(this.archives, file));
     }
     return files;
+  }
+  /** The version apt would pick for a binary package (arm64 or arch all). */
+  async candidate(name) {
+    const { stdout } = await this.aptCache(["show", "--no-all-versions", name]);
+    const version3 = /^Version: (\S+)$/m.exec(stdout)?.[1];
+    const arch2 = /^Architecture: (\S+)$/m.exec(stdout)?.[1];
+    if (!version3 || !arch2) throw new InfraError(`no ${name} in the private ${this.source.suite} lists (${this.root})`);
+    return { name, version: version3, arch: arch2 };
+  }
+  /** The newest version of a source package in the lists (source lists must be enabled). */
+  async sourceVersion(name) {
+    const { stdout } = await this.aptCache(["showsrc", "--only-source", name]);
+    const versions = [...stdout.matchAll(/^Version: (\S+)$/gm)].map((m) => m[1]);
+    if (versions.length === 0) throw new InfraError(`no source package ${name} in the private ${this.source.suite} lists (${this.root})`);
+    let newest = versions[0];
+    for (const v of versions.slice(1)) {
+      if ((await run("dpkg", ["--compare-versions", v, "gt", newest], { allowFailure: true })).exitCode === 0) newest = v;
+    }
+    return newest;
+  }
+  /** Downloads a source package's .dsc and tarballs into dir (no unpacking); returns the .dsc path. */
+  async downloadSource(name, version3, dir) {
+    await mkdir3(dir, { recursive: true });
+    await this.apt(["source", "--download-only", "-q", `${name}=${version3}`], dir);
+    const dsc = join11(dir, `${name}_${version3.replace(/^\d+:/, "")}.dsc`);
+    if (!await stat4(dsc).then(() => true, () => false)) throw new InfraError(`apt-get source left no ${dsc}`);
+    return dsc;
+  }
+  /** Downloads one archive (without its dependencies) into the private archive cache; returns its path. */
+  async downloadOne(pkg) {
+    await this.layout();
+    const file = join11(this.archives, `${pkg.name}_${pkg.version.replace(/:/g, "%3a")}_${pkg.arch}.deb`);
+    if (await stat4(file).then(() => true, () => false)) return file;
+    await this.apt(["download", "-q", `${pkg.name}=${pkg.version}`], this.archives);
+    if (!await stat4(file).then(() => true, () => false)) throw new InfraError(`apt-get download left no ${file}`);
+    return file;
   }
 };
 async function writeIfChanged(file, text) {
@@ -69412,7 +69539,7 @@ async function writeIfChanged(file, text) {
 
 // src/rig/debian/modules.ts
 import { readdir as readdir3, stat as stat5 } from "node:fs/promises";
-import { join as join11 } from "node:path";
+import { join as join12 } from "node:path";
 function moduleKey(name) {
   return name.replace(/-/g, "_");
 }
@@ -69428,10 +69555,10 @@ async function installModules(tree, pkgs, kernelRelease, names) {
     done.add(key);
     const rel = index.get(key);
     if (!rel) throw new InfraError(`kernel ${kernelRelease} has no module ${key}`);
-    const { stdout } = await run("modinfo", ["-F", "depends", join11(host, rel)]);
+    const { stdout } = await run("modinfo", ["-F", "depends", join12(host, rel)]);
     wanted.push(...stdout.trim().split(",").filter(Boolean));
     const dest = await tree.install(`${moddir}/${rel}`);
-    if (dest.endsWith(".xz")) await run("xz", ["-d", "-f", join11(tree.dir, dest)]);
+    if (dest.endsWith(".xz")) await run("xz", ["-d", "-f", join12(tree.dir, dest)]);
   }
   for (const meta of ["modules.builtin", "modules.builtin.modinfo", "modules.order"]) {
     if (await pkgs.find(`${moddir}/${meta}`)) await tree.install(`${moddir}/${meta}`);
@@ -69442,9 +69569,9 @@ async function installModules(tree, pkgs, kernelRelease, names) {
 async function indexModules(moddir) {
   const index = /* @__PURE__ */ new Map();
   const walk = async (rel) => {
-    for (const name of await readdir3(join11(moddir, rel))) {
+    for (const name of await readdir3(join12(moddir, rel))) {
       const path12 = `${rel}/${name}`;
-      if ((await stat5(join11(moddir, path12))).isDirectory()) await walk(path12);
+      if ((await stat5(join12(moddir, path12))).isDirectory()) await walk(path12);
       else {
         const m = /^(.*)\.ko(\.xz)?$/.exec(name);
         if (m?.[1]) index.set(moduleKey(m[1]), path12);
@@ -69455,264 +69582,175 @@ async function indexModules(moddir) {
   return index;
 }
 
-// src/rig/debian/packages.ts
-import { lstat as lstat2, mkdir as mkdir4, readlink as readlink2 } from "node:fs/promises";
-import { dirname as dirname6, join as join12, posix } from "node:path";
-function pathAliases(path12) {
-  const m = /^\/(lib|bin|sbin)(\/.*)$/.exec(path12);
-  if (m) return [path12, `/usr/${m[1]}${m[2]}`];
-  const u = /^\/usr\/(lib|bin|sbin)(\/.*)$/.exec(path12);
-  if (u) return [path12, `/${u[1]}${u[2]}`];
-  return [path12];
+// src/rig/debian/patches.ts
+import { createHash as createHash4 } from "node:crypto";
+import { readdirSync } from "node:fs";
+import { readFile as readFile3, readdir as readdir4 } from "node:fs/promises";
+import { basename as basename5, join as join13 } from "node:path";
+function ourPatchDir(source) {
+  return join13(packageRoot(), "src", "rig", "debian", "patches", source);
 }
-function mergedUsrPath(path12) {
-  const m = /^\/(lib|bin|sbin)(\/.*)?$/.exec(path12);
-  return m ? `/usr/${m[1]}${m[2] ?? ""}` : path12;
+async function readPatch(path12, from) {
+  let bytes;
+  try {
+    bytes = await readFile3(path12);
+  } catch (cause) {
+    const message = `cannot read ${from === "user" ? "the user's" : "our"} patch ${path12}: ${cause.message}`;
+    throw from === "user" ? new ConfigError(message) : new InfraError(message, { cause });
+  }
+  return { path: path12, sha256: createHash4("sha256").update(bytes).digest("hex"), from };
 }
-var UNPACK_JOBS = 4;
-var PackageTrees = class _PackageTrees {
-  constructor(root, trees) {
-    this.root = root;
-    this.trees = trees;
+async function patchSeries(source, userPatches = []) {
+  const dir = ourPatchDir(source);
+  const ours = (await readdir4(dir).catch(() => [])).filter((f) => f.endsWith(".patch")).sort();
+  return [...await Promise.all(ours.map((f) => readPatch(join13(dir, f), "ours"))), ...await Promise.all(userPatches.map((p) => readPatch(p, "user")))];
+}
+function patchPaths(source, userPatches = []) {
+  const dir = ourPatchDir(source);
+  let ours = [];
+  try {
+    ours = readdirSync(dir).filter((f) => f.endsWith(".patch")).sort();
+  } catch {
+    ours = [];
   }
-  root;
-  trees;
-  /** dpkg -x each .deb into root/<name>; the host's dpkg database is never involved. */
-  static async unpack(root, packages, debs) {
-    const trees = packages.map((pkg) => ({ pkg, dir: join12(root, pkg.name) }));
-    const queue = [...trees];
-    const worker = async () => {
-      for (let t = queue.shift(); t; t = queue.shift()) {
-        const deb = debs.get(t.pkg.name);
-        if (!deb) throw new InfraError(`no downloaded archive for ${t.pkg.name}`);
-        await mkdir4(t.dir, { recursive: true });
-        await run("dpkg-deb", ["-x", deb, t.dir]);
-      }
-    };
-    await Promise.all(Array.from({ length: UNPACK_JOBS }, worker));
-    return new _PackageTrees(root, trees);
-  }
-  get packages() {
-    return this.trees.map((t) => t.pkg);
-  }
-  version(name) {
-    const t = this.trees.find((x) => x.pkg.name === name);
-    if (!t) throw new InfraError(`package ${name} is not part of the rig's package set`);
-    return t.pkg.version;
-  }
-  /** The package folder of one package (for files whose names we discover by listing). */
-  dirOf(name) {
-    const t = this.trees.find((x) => x.pkg.name === name);
-    if (!t) throw new InfraError(`package ${name} is not part of the rig's package set`);
-    return t.dir;
-  }
-  /** Finds a path (file, directory or symlink, not followed) in any package. */
-  async find(path12) {
-    for (const alias of pathAliases(path12)) {
-      for (const t of this.trees) {
-        const hostPath = join12(t.dir, alias);
-        if (await lstat2(hostPath).then(() => true, () => false)) return { pkg: t.pkg, hostPath, path: alias };
-      }
+  return [...ours.map((f) => join13(dir, f)), ...userPatches];
+}
+function describePatch(p) {
+  return { file: basename5(p.path), from: p.from, sha256: p.sha256 };
+}
+async function applyPatches(tree, series, record) {
+  for (const p of series) {
+    const result = await run("patch", ["-p1", "--forward", "--batch", "-i", p.path], { cwd: tree, allowFailure: true });
+    const output = `${result.stdout}${result.stderr}`.trim();
+    await record(p, output);
+    if (result.exitCode !== 0) {
+      const whose = p.from === "user" ? "the user's patch" : "our patch";
+      const message = `${whose} ${p.path} does not apply to ${tree} (patch -p1 --forward --batch exited with ${result.exitCode}):
+${output.split("\n").slice(-30).join("\n")}`;
+      throw p.from === "user" ? new ConfigError(message) : new InfraError(message);
     }
+  }
+}
+
+// src/rig/debian/qemu-build.ts
+import { availableParallelism } from "node:os";
+import { appendFile as appendFile2, mkdir as mkdir6, rm as rm6, stat as stat8, writeFile as writeFile5 } from "node:fs/promises";
+import { delimiter as delimiter4, join as join16 } from "node:path";
+
+// src/rig/debian/components.ts
+import { mkdir as mkdir4, readFile as readFile4, readdir as readdir5, rename as rename3, rm as rm4, stat as stat6, writeFile as writeFile4 } from "node:fs/promises";
+import { join as join14 } from "node:path";
+var COMPONENT_FILE = "component.json";
+function componentDir(cacheDir, name, key) {
+  return join14(cacheDir, "components", name, key);
+}
+async function findComponent(cacheDir, name, key) {
+  const dir = componentDir(cacheDir, name, key);
+  try {
+    const record = JSON.parse(await readFile4(join14(dir, COMPONENT_FILE), "utf8"));
+    for (const file of Object.values(record.files)) await stat6(join14(dir, file));
+    return { dir, record };
+  } catch {
     return void 0;
   }
-  async require(path12) {
-    const found = await this.find(path12);
-    if (!found) throw new InfraError(`no package in the rig's set ships ${path12}`);
-    return found;
+}
+var ComponentBuild = class _ComponentBuild {
+  constructor(name, key, work, log2) {
+    this.name = name;
+    this.key = key;
+    this.work = work;
+    this.log = log2;
+    this.logs = join14(work, "logs");
+  }
+  name;
+  key;
+  work;
+  log;
+  logs;
+  seconds = {};
+  /** A fresh work folder; leftovers of earlier builds of this key whose process is gone are removed. */
+  static async start(cacheDir, name, key, log2) {
+    const root = join14(cacheDir, "work");
+    await mkdir4(root, { recursive: true });
+    const prefix2 = `${name}-${key.slice(0, 16)}-`;
+    for (const entry of await readdir5(root)) {
+      const pid = Number(entry.startsWith(prefix2) ? entry.slice(prefix2.length) : NaN);
+      if (Number.isInteger(pid) && !processAlive(pid)) await rm4(join14(root, entry), { recursive: true, force: true });
+    }
+    const work = join14(root, `${prefix2}${process.pid}`);
+    await rm4(work, { recursive: true, force: true });
+    await mkdir4(join14(work, "logs"), { recursive: true });
+    return new _ComponentBuild(name, key, work, log2);
   }
   /**
-   * Follows symlinks (and symlinked parent directories such as /lib64) across packages
-   * to the regular file a path names.
+   * Runs one external build step at lower priority, its whole output kept in logs/<logName>.
+   * A failure is an InfraError naming the step and the log, with the log's last 30 lines.
    */
-  async resolve(path12, depth = 0) {
-    if (depth > 20) throw new InfraError(`too many levels of symlinks resolving ${path12}`);
-    const found = await this.require(path12);
-    const st = await lstat2(found.hostPath);
-    if (!st.isSymbolicLink()) return found;
-    const target = await readlink2(found.hostPath);
-    const next = target.startsWith("/") ? target : posix.join(dirname6(found.path), target);
-    return this.resolve(posix.normalize(next), depth + 1);
-  }
-};
-
-// src/rig/debian/ramdisk.ts
-import { createReadStream as createReadStream3, createWriteStream as createWriteStream2 } from "node:fs";
-import { chmod as chmod2, copyFile as copyFile2, lstat as lstat3, lutimes, mkdir as mkdir5, readFile as readFile3, readdir as readdir4, readlink as readlink3, rm as rm3, symlink as symlink2, writeFile as writeFile4 } from "node:fs/promises";
-import { dirname as dirname7, join as join13, posix as posix2 } from "node:path";
-import { pipeline as pipeline2 } from "node:stream/promises";
-import { createGzip } from "node:zlib";
-
-// src/rig/debian/elf.ts
-var PT_LOAD = 1;
-var PT_DYNAMIC = 2;
-var PT_INTERP = 3;
-var DT_NULL = 0n;
-var DT_NEEDED = 1n;
-var DT_STRTAB = 5n;
-var DT_RPATH = 15n;
-var DT_RUNPATH = 29n;
-function isElf(bytes) {
-  return bytes.length >= 4 && bytes.readUInt32BE(0) === 2135247942;
-}
-function readElfNeeds(bytes) {
-  if (!isElf(bytes)) throw new Error("not an ELF file");
-  if (bytes[4] !== 2 || bytes[5] !== 1) throw new Error("only 64-bit little-endian ELF is supported");
-  const phoff = Number(bytes.readBigUInt64LE(32));
-  const phentsize = bytes.readUInt16LE(54);
-  const phnum = bytes.readUInt16LE(56);
-  const loads = [];
-  let interpreter;
-  let dynamic;
-  for (let i = 0; i < phnum; i++) {
-    const at = phoff + i * phentsize;
-    const type = bytes.readUInt32LE(at);
-    const offset = bytes.readBigUInt64LE(at + 8);
-    const vaddr = bytes.readBigUInt64LE(at + 16);
-    const filesz = bytes.readBigUInt64LE(at + 32);
-    if (type === PT_LOAD) loads.push({ vaddr, offset, filesz });
-    if (type === PT_INTERP) interpreter = cString(bytes, Number(offset));
-    if (type === PT_DYNAMIC) dynamic = { offset: Number(offset), size: Number(filesz) };
-  }
-  if (!dynamic) return { interpreter, needed: [], runpath: [] };
-  const entries = [];
-  for (let at = dynamic.offset; at + 16 <= dynamic.offset + dynamic.size; at += 16) {
-    const tag = bytes.readBigInt64LE(at);
-    if (tag === DT_NULL) break;
-    entries.push({ tag, value: bytes.readBigUInt64LE(at + 8) });
-  }
-  const strtabAddr = entries.find((e) => e.tag === DT_STRTAB)?.value;
-  if (strtabAddr === void 0) throw new Error("dynamic section without DT_STRTAB");
-  const segment = loads.find((l) => strtabAddr >= l.vaddr && strtabAddr < l.vaddr + l.filesz);
-  if (!segment) throw new Error("DT_STRTAB lies outside every PT_LOAD segment");
-  const strtab = Number(strtabAddr - segment.vaddr + segment.offset);
-  const needed = [];
-  const runpath = [];
-  for (const e of entries) {
-    if (e.tag === DT_NEEDED) needed.push(cString(bytes, strtab + Number(e.value)));
-    if (e.tag === DT_RUNPATH || e.tag === DT_RPATH) {
-      runpath.push(...cString(bytes, strtab + Number(e.value)).split(":").filter(Boolean));
+  async step(title, logName, command, args, opts = {}) {
+    const logFile = join14(this.logs, logName);
+    this.log(`${this.name}: ${title}\u2026 (full log: ${logFile})`);
+    const started = Date.now();
+    const result = await run("nice", ["-n", "10", command, ...args], { ...opts, allowFailure: true });
+    const seconds = (Date.now() - started) / 1e3;
+    this.seconds[logName.replace(/\.log$/, "")] = Math.round(seconds);
+    const header = [
+      `$ ${[command, ...args].join(" ")}`,
+      `cwd: ${opts.cwd ?? process.cwd()}`,
+      ...Object.entries(opts.env ?? {}).map(([k, v]) => `env: ${k}=${v}`),
+      `exit: ${result.exitCode} after ${seconds.toFixed(1)} s`,
+      ""
+    ].join("\n");
+    const text = `${header}${result.stdout}${result.stderr ? `
+--- stderr ---
+${result.stderr}` : ""}`;
+    await writeFile4(logFile, text);
+    if (result.exitCode !== 0) {
+      const tail = text.trimEnd().split("\n").slice(-30).join("\n");
+      throw new InfraError(`${this.name}: ${title} failed (exit ${result.exitCode}, ${seconds.toFixed(0)} s); last 30 lines of ${logFile}:
+${tail}`, {
+        logFile
+      });
     }
+    this.log(`${this.name}: ${title} done in ${seconds.toFixed(0)} s`);
   }
-  return { interpreter, needed, runpath };
-}
-function cString(bytes, at) {
-  const end = bytes.indexOf(0, at);
-  return bytes.toString("latin1", at, end < 0 ? bytes.length : end);
-}
-
-// src/rig/debian/ramdisk.ts
-var LIBRARY_DIRS = ["/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib", "/usr/lib"];
-var ARCHIVE_MTIME = 946684800;
-var RamdiskTree = class _RamdiskTree {
-  constructor(dir, pkgs) {
-    this.dir = dir;
-    this.pkgs = pkgs;
-  }
-  dir;
-  pkgs;
-  installed = /* @__PURE__ */ new Set();
-  contributors = /* @__PURE__ */ new Map();
-  /** The bare skeleton: merged-usr links, mount points, root's home with ssh-safe modes. */
-  static async create(dir, pkgs) {
-    const tree = new _RamdiskTree(dir, pkgs);
-    for (const d of ["usr/bin", "usr/sbin", "usr/lib", "etc", "proc", "sys", "dev", "run", "tmp", "var/lib", "var/log", "mnt"]) {
-      await mkdir5(join13(dir, d), { recursive: true });
-    }
-    for (const [link, target] of [["bin", "usr/bin"], ["sbin", "usr/sbin"], ["lib", "usr/lib"], ["var/run", "../run"]]) {
-      await symlink2(target, join13(dir, link));
-    }
-    await mkdir5(join13(dir, "root/.ssh"), { recursive: true });
-    await chmod2(join13(dir, "root"), 448);
-    await chmod2(join13(dir, "root/.ssh"), 448);
-    await chmod2(join13(dir, "tmp"), 1023);
-    return tree;
-  }
-  /** The packages whose files ended up in this tree. */
-  get packages() {
-    return [...this.contributors.values()].sort((a, b) => a.name.localeCompare(b.name));
-  }
-  /** Marks a package as an input even though its files were copied by someone else. */
-  credit(pkg) {
-    this.contributors.set(pkg.name, pkg);
-  }
-  /** Copies a packaged path (following and re-creating symlinks); returns where the file landed. */
-  async install(path12, as) {
-    const found = await this.pkgs.require(path12);
-    const dest = mergedUsrPath(as ?? found.path);
-    const st = await lstat3(found.hostPath);
-    if (!this.installed.has(dest)) {
-      this.installed.add(dest);
-      this.credit(found.pkg);
-      await mkdir5(dirname7(join13(this.dir, dest)), { recursive: true });
-      if (st.isSymbolicLink()) {
-        await symlink2(await readlink3(found.hostPath), join13(this.dir, dest));
-      } else {
-        await copyFile2(found.hostPath, join13(this.dir, dest));
-        await chmod2(join13(this.dir, dest), st.mode & 4095);
-      }
-    }
-    if (!st.isSymbolicLink()) return dest;
-    const target = await readlink3(found.hostPath);
-    const next = posix2.normalize(target.startsWith("/") ? target : posix2.join(posix2.dirname(found.path), target));
-    return this.install(next);
-  }
-  /** Installs an ELF program or library and, recursively, the loader and libraries it needs. */
-  async installElf(path12) {
-    const dest = await this.install(path12);
-    const bytes = await readFile3(join13(this.dir, dest));
-    if (!isElf(bytes)) return;
-    const needs = readElfNeeds(bytes);
-    if (needs.interpreter) await this.installElf(needs.interpreter);
-    for (const soname of needs.needed) {
-      const dirs = [...needs.runpath.map((d) => d.replace("$ORIGIN", posix2.dirname(dest))), ...LIBRARY_DIRS];
-      let found;
-      for (const d of dirs) {
-        if (await this.pkgs.find(`${d}/${soname}`)) {
-          found = `${d}/${soname}`;
-          break;
-        }
-      }
-      if (!found) throw new InfraError(`${path12} needs ${soname}, which no package in the rig's set ships`);
-      if (!this.installed.has(mergedUsrPath(found))) await this.installElf(found);
-    }
-  }
-  async write(path12, text, mode = 420) {
-    await mkdir5(dirname7(join13(this.dir, path12)), { recursive: true });
-    await writeFile4(join13(this.dir, path12), text, { mode });
-    await chmod2(join13(this.dir, path12), mode);
-  }
-  async link(path12, target) {
-    await mkdir5(dirname7(join13(this.dir, path12)), { recursive: true });
-    await rm3(join13(this.dir, path12), { force: true });
-    await symlink2(target, join13(this.dir, path12));
+  /** Times an in-process phase the same way steps are timed. */
+  async phase(title, what) {
+    const started = Date.now();
+    const value = await what();
+    const seconds = (Date.now() - started) / 1e3;
+    this.seconds[title] = Math.round(seconds);
+    this.log(`${this.name}: ${title} done in ${seconds.toFixed(0)} s`);
+    return value;
   }
   /**
-   * Packs the tree as a gzip'd newc cpio owned by root, whoever builds it. Every entry gets
-   * the same mtime, so one recipe gives byte-identical archives on every machine.
+   * Moves the outputs (already in out/, relative names in record.files) and the logs into
+   * the component's cache folder and removes the work folder. A component that another
+   * process finished first is kept and ours dropped.
    */
-  async pack(out) {
-    const entries = await listTree(this.dir);
-    for (const entry of [...entries].reverse()) await lutimes(join13(this.dir, entry), ARCHIVE_MTIME, ARCHIVE_MTIME);
-    const plain = `${out}.cpio-tmp`;
-    await run("cpio", ["-o", "-H", "newc", "-R", "0:0", "--reproducible", "--quiet", "-O", plain], {
-      cwd: this.dir,
-      input: Buffer.from(entries.join("\n") + "\n")
-    });
-    await pipeline2(createReadStream3(plain), createGzip({ level: 9 }), createWriteStream2(out));
-    await rm3(plain);
+  async finish(cacheDir, out, record) {
+    const full = { name: this.name, key: this.key, ...record, seconds: this.seconds, createdAt: (/* @__PURE__ */ new Date()).toISOString() };
+    await rename3(this.logs, join14(out, "logs"));
+    await writeFile4(join14(out, COMPONENT_FILE), JSON.stringify(full, null, 2) + "\n");
+    const dir = componentDir(cacheDir, this.name, this.key);
+    await mkdir4(join14(dir, ".."), { recursive: true });
+    try {
+      await rename3(out, dir);
+    } catch (cause) {
+      if (!await findComponent(cacheDir, this.name, this.key)) throw cause;
+    }
+    await rm4(this.work, { recursive: true, force: true });
+    const done = await findComponent(cacheDir, this.name, this.key);
+    if (!done) throw new InfraError(`${this.name} component ${dir} is unreadable right after its build`);
+    return done;
   }
 };
-async function listTree(dir, prefix2 = "") {
-  const out = [];
-  const names = (await readdir4(join13(dir, prefix2))).sort();
-  for (const name of names) {
-    const rel = prefix2 ? `${prefix2}/${name}` : name;
-    out.push(rel);
-    const st = await lstat3(join13(dir, rel));
-    if (st.isDirectory()) out.push(...await listTree(dir, rel));
+function processAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (cause) {
+    return cause.code === "EPERM";
   }
-  return out;
 }
 
 // src/rig/debian/scripts.ts
@@ -69797,7 +69835,7 @@ echo '${READY_LINE.domU}'
 }
 
 // src/rig/debian/recipe.ts
-var RECIPE_VERSION = "debian-rig-4";
+var RECIPE_VERSION = "debian-rig-6";
 var SUITE = "bookworm";
 var ARCH = "arm64";
 var COMPONENTS = ["main"];
@@ -69811,7 +69849,18 @@ var PACKAGES = [
   "busybox-static",
   "dropbear-bin",
   "pciutils",
-  "pci.ids"
+  "pci.ids",
+  // The backend QEMU's run-time libraries (bookworm, the ABI it was linked against on the host).
+  "libglib2.0-0",
+  "libslirp0",
+  "libfdt1",
+  "zlib1g",
+  "libxendevicemodel1",
+  "libxenforeignmemory1",
+  "libxengnttab1",
+  "libxenevtchn1",
+  "libxenstore4",
+  "libxentoolcore1"
 ];
 var DOM0_MODULES = [
   "xen-evtchn",
@@ -69860,104 +69909,755 @@ function domUTexts() {
     "/etc/group": ETC_GROUP
   };
 }
+var BACKEND_QEMU_PATH = "/usr/bin/qemu-system-aarch64";
+var XEN_BUILD_VERSION = "xen-build-1";
+var XEN_SOURCE = "xen";
+var XEN_BINARY_PACKAGE = `xen-hypervisor-${XEN_SERIES}-arm64`;
+var XEN_DEBIAN_CONFIG = `/boot/xen-${XEN_SERIES}-arm64.config`;
+var XEN_CONFIG_DELTA = ["CONFIG_EXPERT=y", "CONFIG_IOREQ_SERVER=y"];
+var XEN_MAKE_VARS = ["XEN_TARGET_ARCH=arm64", "CROSS_COMPILE=aarch64-linux-gnu-"];
+var QEMU_BUILD_VERSION = "qemu-build-1";
+var QEMU_SUITE = "trixie";
+var QEMU_SOURCE = "qemu";
+var MESON_PACKAGE = "meson";
+var QEMU_TARGET = "qemu-system-aarch64";
+var HOST_ARM64_DEV_PACKAGES = ["libglib2.0-dev", "libfdt-dev", "libslirp-dev", "libxen-dev", "zlib1g-dev"];
+var QEMU_DEVICES_NAME = "xenpvh-virtio";
+var QEMU_DEVICES = `# Devices for the dom0 backend QEMU of xen-pvh-virtio-action (xenpvh machine,
+# --disable-tcg --without-default-devices). CONFIG_XEN selects the GPEX host and the Xen bus.
+CONFIG_VIRTIO_PCI=y
+CONFIG_VIRTIO_NET=y
+CONFIG_VIRTIO_BLK=y
+# xenpvh on Arm always instantiates virtio-mmio transports
+CONFIG_VIRTIO_MMIO=y
+`;
+var QEMU_CONFIGURE_FLAGS = [
+  "--target-list=aarch64-softmmu",
+  "--prefix=/usr",
+  "--enable-xen",
+  "--disable-tcg",
+  "--enable-slirp",
+  "--enable-fdt=system",
+  "--enable-trace-backends=log",
+  `--with-devices-aarch64=${QEMU_DEVICES_NAME}`,
+  "--without-default-devices",
+  // Debian's source has the firmware blobs stripped.
+  "--disable-install-blobs",
+  // A missing library should fail the build, not fetch a subproject.
+  "--disable-download",
+  ...[
+    "alsa",
+    "attr",
+    "bochs",
+    "bzip2",
+    "cloop",
+    "coreaudio",
+    "crypto-afalg",
+    "curl",
+    "curses",
+    "dbus-display",
+    "dmg",
+    "gcrypt",
+    "glusterfs",
+    "gnutls",
+    "gtk",
+    "hv-balloon",
+    "keyring",
+    "kvm",
+    "l2tpv3",
+    "libudev",
+    "libusb",
+    "libvduse",
+    "linux-aio",
+    "linux-io-uring",
+    "lzo",
+    "multiprocess",
+    "nettle",
+    "oss",
+    "pa",
+    "parallels",
+    "png",
+    "qcow1",
+    "qed",
+    "qom-cast-debug",
+    "rdma",
+    "replication",
+    "sdl",
+    "selinux",
+    "snappy",
+    "sndio",
+    "vdi",
+    "vduse-blk-export",
+    "vhdx",
+    "vhost-crypto",
+    "vhost-kernel",
+    "vhost-net",
+    "vhost-user",
+    "vhost-user-blk-server",
+    "vhost-vdpa",
+    "virtfs",
+    "vmdk",
+    "vpc",
+    "vte",
+    "vvfat"
+  ].map((feature) => `--disable-${feature}`)
+];
+
+// src/rig/debian/sources.ts
+import { mkdir as mkdir5, rename as rename4, rm as rm5, stat as stat7 } from "node:fs/promises";
+import { join as join15 } from "node:path";
+async function debianSourceTree(cacheDir, apt, name, version3, log2) {
+  const root = join15(cacheDir, "sources", `${name}_${version3.replace(/:/g, "%3a")}`);
+  const tree = join15(root, "tree");
+  if (await stat7(tree).then((s) => s.isDirectory(), () => false)) return tree;
+  const started = Date.now();
+  log2(`fetching Debian source ${name}=${version3} (${apt.source.suite}) into ${root}`);
+  const dsc = await apt.downloadSource(name, version3, join15(root, "download"));
+  const unpackDir = join15(root, `unpack-${process.pid}`);
+  const tmp = join15(unpackDir, "tree");
+  await rm5(unpackDir, { recursive: true, force: true });
+  await mkdir5(unpackDir, { recursive: true });
+  const result = await run("dpkg-source", ["--no-check", "-x", dsc, tmp], { allowFailure: true });
+  if (result.exitCode !== 0) {
+    throw new InfraError(`dpkg-source -x ${dsc} failed:
+${(result.stderr || result.stdout).trim().split("\n").slice(-30).join("\n")}`);
+  }
+  try {
+    await rename4(tmp, tree);
+  } catch (cause) {
+    if (!await stat7(tree).then(() => true, () => false)) throw cause;
+  }
+  await rm5(unpackDir, { recursive: true, force: true });
+  log2(`Debian source ${name}=${version3} unpacked in ${((Date.now() - started) / 1e3).toFixed(0)} s`);
+  return tree;
+}
+
+// src/rig/debian/qemu-build.ts
+var QEMU_COMPONENT = "qemu";
+var HOST_PYTHON = "/usr/bin/python3";
+var CROSS_PREFIX = "aarch64-linux-gnu-";
+function qemuInputs(sourceVersion, meson, patches) {
+  return {
+    component: QEMU_COMPONENT,
+    buildVersion: QEMU_BUILD_VERSION,
+    source: `${QEMU_SOURCE}=${sourceVersion}`,
+    suite: QEMU_SUITE,
+    meson: `${meson.name}=${meson.version}`,
+    devices: QEMU_DEVICES,
+    configure: [`--cross-prefix=${CROSS_PREFIX}`, ...QEMU_CONFIGURE_FLAGS],
+    target: QEMU_TARGET,
+    // Names only: the key must be computable on a runner that has not installed them yet.
+    hostLibraries: HOST_ARM64_DEV_PACKAGES.map((p) => `${p}:arm64`),
+    patches: patches.map((p) => p.sha256)
+  };
+}
+async function planQemu(apt, userPatches = []) {
+  const sourceVersion = await apt.sourceVersion(QEMU_SOURCE);
+  const meson = await apt.candidate(MESON_PACKAGE);
+  const patches = await patchSeries("qemu", userPatches);
+  const inputs = qemuInputs(sourceVersion, meson, patches);
+  return { key: recipeKey(inputs), inputs, sourceVersion, meson, patches };
+}
+function findQemu(cacheDir, plan) {
+  return findComponent(cacheDir, QEMU_COMPONENT, plan.key);
+}
+async function prepareQemu(cacheDir, apt, plan, log2) {
+  const pristine = await debianSourceTree(cacheDir, apt, QEMU_SOURCE, plan.sourceVersion, log2);
+  const build = await ComponentBuild.start(cacheDir, QEMU_COMPONENT, plan.key, log2);
+  const tree = join16(build.work, "src");
+  try {
+    await build.phase("copy source", () => run("cp", ["-a", pristine, tree]));
+    await applyPatches(tree, plan.patches, (p, output) => appendFile2(join16(build.logs, "patch.log"), `== ${p.path} (${p.from}, sha256 ${p.sha256})
+${output}
+`));
+    if (plan.patches.length > 0) log2(`qemu: applied ${plan.patches.map((p) => describePatch(p).file).join(", ")}`);
+    await writeFile5(join16(tree, "configs", "devices", "aarch64-softmmu", `${QEMU_DEVICES_NAME}.mak`), QEMU_DEVICES);
+  } catch (cause) {
+    await rm6(build.work, { recursive: true, force: true });
+    throw cause;
+  }
+  return { plan, build, tree, apt };
+}
+async function mesonTool(cacheDir, apt, meson) {
+  const dir = join16(cacheDir, "tools", `${meson.name}_${meson.version.replace(/:/g, "%3a")}`);
+  if (await stat8(join16(dir, "usr", "bin", "meson")).then(() => true, () => false)) return dir;
+  const deb = await apt.downloadOne(meson);
+  const tmp = `${dir}.tmp-${process.pid}`;
+  await mkdir6(join16(cacheDir, "tools"), { recursive: true });
+  await run("dpkg-deb", ["-x", deb, tmp]);
+  await run("mv", ["-T", tmp, dir]);
+  return dir;
+}
+async function buildQemu(cacheDir, prepared) {
+  const { plan, build, tree, apt } = prepared;
+  const meson = await mesonTool(cacheDir, apt, plan.meson);
+  const env = {
+    PATH: [join16(meson, "usr", "bin"), process.env.PATH ?? "/usr/bin:/bin"].join(delimiter4),
+    PYTHONPATH: [join16(meson, "usr", "lib", "python3", "dist-packages"), process.env.PYTHONPATH].filter(Boolean).join(delimiter4)
+  };
+  const dir = join16(build.work, "build");
+  await mkdir6(dir);
+  await build.step(
+    "configure (about 1.5 min)",
+    "configure.log",
+    join16(tree, "configure"),
+    [`--python=${HOST_PYTHON}`, ...plan.inputs.configure],
+    { cwd: dir, env }
+  );
+  const jobs = availableParallelism();
+  await build.step(`ninja -j${jobs} ${QEMU_TARGET} (5-15 min on 2 cores)`, "build.log", "ninja", [`-j${jobs}`, QEMU_TARGET], { cwd: dir, env });
+  const out = join16(build.work, "out");
+  await mkdir6(out);
+  await build.step("strip", "strip.log", `${CROSS_PREFIX}strip`, ["-o", join16(out, QEMU_TARGET), join16(dir, QEMU_TARGET)]);
+  const pvh = await run("grep", ["-rlF", '"pci-intx-irq-base"', "hw"], { cwd: tree, allowFailure: true });
+  const gcc = (await run(`${CROSS_PREFIX}gcc`, ["-dumpfullversion"])).stdout.trim();
+  const host = { [`${CROSS_PREFIX}gcc`]: gcc };
+  for (const p of HOST_ARM64_DEV_PACKAGES) {
+    const q = await run("dpkg-query", ["-W", "-f", "${Version}", `${p}:arm64`], { allowFailure: true });
+    host[`${p}:arm64`] = q.exitCode === 0 ? q.stdout.trim() : "unknown";
+  }
+  return build.finish(cacheDir, out, {
+    inputs: plan.inputs,
+    files: { binary: QEMU_TARGET },
+    features: { xenpvhPci: pvh.exitCode === 0 && pvh.stdout.trim() !== "" },
+    built: qemuBuiltText(plan, host),
+    host
+  });
+}
+function qemuBuiltText(plan, host) {
+  const patches = plan.patches.map((p) => `${describePatch(p).file} (${p.from}, sha256 ${p.sha256.slice(0, 16)})`).join(", ") || "none";
+  const features = plan.inputs.configure.filter((f) => /^--disable-/.test(f) && !CORE_DISABLES.includes(f));
+  const core = plan.inputs.configure.filter((f) => !features.includes(f));
+  return `${QEMU_TARGET} built by xen-pvh-virtio (${QEMU_BUILD_VERSION}) from Debian ${QEMU_SUITE} source ${QEMU_SOURCE}=${plan.sourceVersion} (Debian's quilt series applied) plus patches: ${patches}; devices ${QEMU_DEVICES_NAME}.mak (${QEMU_DEVICES.split("\n").filter((l) => l.startsWith("CONFIG_")).join(" ")}); configure ${core.join(" ")} and ${features.length} more --disable-<feature> options; ninja ${QEMU_TARGET}; meson ${plan.meson.version}; linked against host ${Object.entries(host).map(([k, v]) => `${k}=${v}`).join(", ")}; stripped`;
+}
+var CORE_DISABLES = ["--disable-tcg", "--disable-install-blobs", "--disable-download"];
+
+// src/rig/debian/xen-build.ts
+import { availableParallelism as availableParallelism2 } from "node:os";
+import { appendFile as appendFile3, copyFile as copyFile2, mkdir as mkdir7, readFile as readFile5, rm as rm7 } from "node:fs/promises";
+import { join as join17 } from "node:path";
+var XEN_COMPONENT = "xen";
+function xenInputs(binary, patches) {
+  return {
+    component: XEN_COMPONENT,
+    buildVersion: XEN_BUILD_VERSION,
+    source: `${XEN_SOURCE}=${binary.version}`,
+    config: `${binary.name}=${binary.version}:${XEN_DEBIAN_CONFIG}`,
+    configDelta: [...XEN_CONFIG_DELTA],
+    make: [...XEN_MAKE_VARS],
+    // Content only: renaming a patch file does not rebuild.
+    patches: patches.map((p) => p.sha256)
+  };
+}
+async function planXen(binary, userPatches = []) {
+  const patches = await patchSeries("xen", userPatches);
+  const inputs = xenInputs(binary, patches);
+  return { key: recipeKey(inputs), inputs, binary, patches };
+}
+function findXen(cacheDir, plan) {
+  return findComponent(cacheDir, XEN_COMPONENT, plan.key);
+}
+async function prepareXen(cacheDir, apt, plan, log2) {
+  const pristine = await debianSourceTree(cacheDir, apt, XEN_SOURCE, plan.binary.version, log2);
+  const build = await ComponentBuild.start(cacheDir, XEN_COMPONENT, plan.key, log2);
+  const tree = join17(build.work, "src");
+  try {
+    await build.phase("copy source", () => run("cp", ["-a", pristine, tree]));
+    await applyPatches(tree, plan.patches, (p, output) => appendFile3(join17(build.logs, "patch.log"), `== ${p.path} (${p.from}, sha256 ${p.sha256})
+${output}
+`));
+    if (plan.patches.length > 0) log2(`xen: applied ${plan.patches.map((p) => describePatch(p).file).join(", ")}`);
+  } catch (cause) {
+    await rm7(build.work, { recursive: true, force: true });
+    throw cause;
+  }
+  return { plan, build, tree };
+}
+async function buildXen(cacheDir, prepared, binaryDeb) {
+  const { plan, build, tree } = prepared;
+  const deb = join17(build.work, "deb");
+  await run("dpkg-deb", ["-x", binaryDeb, deb]);
+  const config = join17(tree, "xen", ".config");
+  await copyFile2(join17(deb, XEN_DEBIAN_CONFIG), config);
+  await appendFile3(config, `
+${XEN_CONFIG_DELTA.join("\n")}
+`);
+  const make = ["-C", "xen", ...XEN_MAKE_VARS];
+  await build.step("make olddefconfig", "olddefconfig.log", "make", [...make, "olddefconfig"], { cwd: tree });
+  const jobs = availableParallelism2();
+  await build.step(`make -j${jobs} (about 3 min on 2 cores)`, "build.log", "make", [...make, `-j${jobs}`], { cwd: tree });
+  const out = join17(build.work, "out");
+  await mkdir7(out);
+  await copyFile2(join17(tree, "xen", "xen"), join17(out, "xen"));
+  await copyFile2(join17(tree, "xen", ".config"), join17(out, "xen.config"));
+  await copyFile2(join17(tree, "xen", "xen-syms"), join17(out, "xen-syms"));
+  const builtConfig = await readFile5(join17(out, "xen.config"), "utf8");
+  const missing2 = XEN_CONFIG_DELTA.filter((line) => !builtConfig.split("\n").includes(line));
+  if (missing2.length > 0) throw new InfraError(`xen: olddefconfig dropped ${missing2.join(", ")} from ${config}`);
+  const trap = await run("grep", ["-rlF", '"trap-unmapped-accesses"', "xen/arch/arm"], { cwd: tree, allowFailure: true });
+  const gcc = (await run("aarch64-linux-gnu-gcc", ["-dumpfullversion"])).stdout.trim();
+  const host = { "aarch64-linux-gnu-gcc": gcc };
+  return build.finish(cacheDir, out, {
+    inputs: plan.inputs,
+    files: { image: "xen", config: "xen.config", syms: "xen-syms" },
+    features: { ioreq: builtConfig.split("\n").includes("CONFIG_IOREQ_SERVER=y"), trapUnmappedAccesses: trap.exitCode === 0 && trap.stdout.trim() !== "" },
+    built: xenBuiltText(plan, host),
+    host
+  });
+}
+function xenBuiltText(plan, host) {
+  const patches = plan.patches.map((p) => `${describePatch(p).file} (${p.from}, sha256 ${p.sha256.slice(0, 16)})`).join(", ") || "none";
+  return `Xen hypervisor built by xen-pvh-virtio (${XEN_BUILD_VERSION}) from Debian source ${XEN_SOURCE}=${plan.binary.version} (Debian's quilt series applied) plus patches: ${patches}; config: ${plan.inputs.config} + ${XEN_CONFIG_DELTA.join(" ")}, make olddefconfig; make ${XEN_MAKE_VARS.join(" ")} with ${Object.entries(host).map(([k, v]) => `${k} ${v}`).join(", ")}`;
+}
+
+// src/rig/debian/packages.ts
+import { lstat as lstat2, mkdir as mkdir8, readlink as readlink2 } from "node:fs/promises";
+import { dirname as dirname7, join as join18, posix } from "node:path";
+function pathAliases(path12) {
+  const m = /^\/(lib|bin|sbin)(\/.*)$/.exec(path12);
+  if (m) return [path12, `/usr/${m[1]}${m[2]}`];
+  const u = /^\/usr\/(lib|bin|sbin)(\/.*)$/.exec(path12);
+  if (u) return [path12, `/${u[1]}${u[2]}`];
+  return [path12];
+}
+function mergedUsrPath(path12) {
+  const m = /^\/(lib|bin|sbin)(\/.*)?$/.exec(path12);
+  return m ? `/usr/${m[1]}${m[2] ?? ""}` : path12;
+}
+var UNPACK_JOBS = 4;
+var PackageTrees = class _PackageTrees {
+  constructor(root, trees) {
+    this.root = root;
+    this.trees = trees;
+  }
+  root;
+  trees;
+  /** dpkg -x each .deb into root/<name>; the host's dpkg database is never involved. */
+  static async unpack(root, packages, debs) {
+    const trees = packages.map((pkg) => ({ pkg, dir: join18(root, pkg.name) }));
+    const queue = [...trees];
+    const worker = async () => {
+      for (let t = queue.shift(); t; t = queue.shift()) {
+        const deb = debs.get(t.pkg.name);
+        if (!deb) throw new InfraError(`no downloaded archive for ${t.pkg.name}`);
+        await mkdir8(t.dir, { recursive: true });
+        await run("dpkg-deb", ["-x", deb, t.dir]);
+      }
+    };
+    await Promise.all(Array.from({ length: UNPACK_JOBS }, worker));
+    return new _PackageTrees(root, trees);
+  }
+  get packages() {
+    return this.trees.map((t) => t.pkg);
+  }
+  version(name) {
+    const t = this.trees.find((x) => x.pkg.name === name);
+    if (!t) throw new InfraError(`package ${name} is not part of the rig's package set`);
+    return t.pkg.version;
+  }
+  /** The package folder of one package (for files whose names we discover by listing). */
+  dirOf(name) {
+    const t = this.trees.find((x) => x.pkg.name === name);
+    if (!t) throw new InfraError(`package ${name} is not part of the rig's package set`);
+    return t.dir;
+  }
+  /** Finds a path (file, directory or symlink, not followed) in any package. */
+  async find(path12) {
+    for (const alias of pathAliases(path12)) {
+      for (const t of this.trees) {
+        const hostPath = join18(t.dir, alias);
+        if (await lstat2(hostPath).then(() => true, () => false)) return { pkg: t.pkg, hostPath, path: alias };
+      }
+    }
+    return void 0;
+  }
+  async require(path12) {
+    const found = await this.find(path12);
+    if (!found) throw new InfraError(`no package in the rig's set ships ${path12}`);
+    return found;
+  }
+  /**
+   * Follows symlinks (and symlinked parent directories such as /lib64) across packages
+   * to the regular file a path names.
+   */
+  async resolve(path12, depth = 0) {
+    if (depth > 20) throw new InfraError(`too many levels of symlinks resolving ${path12}`);
+    const found = await this.require(path12);
+    const st = await lstat2(found.hostPath);
+    if (!st.isSymbolicLink()) return found;
+    const target = await readlink2(found.hostPath);
+    const next = target.startsWith("/") ? target : posix.join(dirname7(found.path), target);
+    return this.resolve(posix.normalize(next), depth + 1);
+  }
+};
+
+// src/rig/debian/ramdisk.ts
+import { createReadStream as createReadStream3, createWriteStream as createWriteStream2 } from "node:fs";
+import { chmod as chmod2, copyFile as copyFile3, lstat as lstat3, lutimes, mkdir as mkdir9, readFile as readFile6, readdir as readdir6, readlink as readlink3, rm as rm8, symlink as symlink2, writeFile as writeFile6 } from "node:fs/promises";
+import { dirname as dirname8, join as join19, posix as posix2 } from "node:path";
+import { pipeline as pipeline2 } from "node:stream/promises";
+import { createGzip } from "node:zlib";
+
+// src/rig/debian/elf.ts
+var PT_LOAD = 1;
+var PT_DYNAMIC = 2;
+var PT_INTERP = 3;
+var DT_NULL = 0n;
+var DT_NEEDED = 1n;
+var DT_STRTAB = 5n;
+var DT_RPATH = 15n;
+var DT_RUNPATH = 29n;
+function isElf(bytes) {
+  return bytes.length >= 4 && bytes.readUInt32BE(0) === 2135247942;
+}
+function readElfNeeds(bytes) {
+  if (!isElf(bytes)) throw new Error("not an ELF file");
+  if (bytes[4] !== 2 || bytes[5] !== 1) throw new Error("only 64-bit little-endian ELF is supported");
+  const phoff = Number(bytes.readBigUInt64LE(32));
+  const phentsize = bytes.readUInt16LE(54);
+  const phnum = bytes.readUInt16LE(56);
+  const loads = [];
+  let interpreter;
+  let dynamic;
+  for (let i = 0; i < phnum; i++) {
+    const at = phoff + i * phentsize;
+    const type = bytes.readUInt32LE(at);
+    const offset = bytes.readBigUInt64LE(at + 8);
+    const vaddr = bytes.readBigUInt64LE(at + 16);
+    const filesz = bytes.readBigUInt64LE(at + 32);
+    if (type === PT_LOAD) loads.push({ vaddr, offset, filesz });
+    if (type === PT_INTERP) interpreter = cString(bytes, Number(offset));
+    if (type === PT_DYNAMIC) dynamic = { offset: Number(offset), size: Number(filesz) };
+  }
+  if (!dynamic) return { interpreter, needed: [], runpath: [] };
+  const entries = [];
+  for (let at = dynamic.offset; at + 16 <= dynamic.offset + dynamic.size; at += 16) {
+    const tag = bytes.readBigInt64LE(at);
+    if (tag === DT_NULL) break;
+    entries.push({ tag, value: bytes.readBigUInt64LE(at + 8) });
+  }
+  const strtabAddr = entries.find((e) => e.tag === DT_STRTAB)?.value;
+  if (strtabAddr === void 0) throw new Error("dynamic section without DT_STRTAB");
+  const segment = loads.find((l) => strtabAddr >= l.vaddr && strtabAddr < l.vaddr + l.filesz);
+  if (!segment) throw new Error("DT_STRTAB lies outside every PT_LOAD segment");
+  const strtab = Number(strtabAddr - segment.vaddr + segment.offset);
+  const needed = [];
+  const runpath = [];
+  for (const e of entries) {
+    if (e.tag === DT_NEEDED) needed.push(cString(bytes, strtab + Number(e.value)));
+    if (e.tag === DT_RUNPATH || e.tag === DT_RPATH) {
+      runpath.push(...cString(bytes, strtab + Number(e.value)).split(":").filter(Boolean));
+    }
+  }
+  return { interpreter, needed, runpath };
+}
+function cString(bytes, at) {
+  const end = bytes.indexOf(0, at);
+  return bytes.toString("latin1", at, end < 0 ? bytes.length : end);
+}
+
+// src/rig/debian/ramdisk.ts
+var LIBRARY_DIRS = ["/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib", "/usr/lib"];
+var ARCHIVE_MTIME = 946684800;
+var RamdiskTree = class _RamdiskTree {
+  constructor(dir, pkgs) {
+    this.dir = dir;
+    this.pkgs = pkgs;
+  }
+  dir;
+  pkgs;
+  installed = /* @__PURE__ */ new Set();
+  contributors = /* @__PURE__ */ new Map();
+  /** The bare skeleton: merged-usr links, mount points, root's home with ssh-safe modes. */
+  static async create(dir, pkgs) {
+    const tree = new _RamdiskTree(dir, pkgs);
+    for (const d of ["usr/bin", "usr/sbin", "usr/lib", "etc", "proc", "sys", "dev", "run", "tmp", "var/lib", "var/log", "mnt"]) {
+      await mkdir9(join19(dir, d), { recursive: true });
+    }
+    for (const [link, target] of [["bin", "usr/bin"], ["sbin", "usr/sbin"], ["lib", "usr/lib"], ["var/run", "../run"]]) {
+      await symlink2(target, join19(dir, link));
+    }
+    await mkdir9(join19(dir, "root/.ssh"), { recursive: true });
+    await chmod2(join19(dir, "root"), 448);
+    await chmod2(join19(dir, "root/.ssh"), 448);
+    await chmod2(join19(dir, "tmp"), 1023);
+    return tree;
+  }
+  /** The packages whose files ended up in this tree. */
+  get packages() {
+    return [...this.contributors.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+  /** Marks a package as an input even though its files were copied by someone else. */
+  credit(pkg) {
+    this.contributors.set(pkg.name, pkg);
+  }
+  /** Copies a packaged path (following and re-creating symlinks); returns where the file landed. */
+  async install(path12, as) {
+    const found = await this.pkgs.require(path12);
+    const dest = mergedUsrPath(as ?? found.path);
+    const st = await lstat3(found.hostPath);
+    if (!this.installed.has(dest)) {
+      this.installed.add(dest);
+      this.credit(found.pkg);
+      await mkdir9(dirname8(join19(this.dir, dest)), { recursive: true });
+      if (st.isSymbolicLink()) {
+        await symlink2(await readlink3(found.hostPath), join19(this.dir, dest));
+      } else {
+        await copyFile3(found.hostPath, join19(this.dir, dest));
+        await chmod2(join19(this.dir, dest), st.mode & 4095);
+      }
+    }
+    if (!st.isSymbolicLink()) return dest;
+    const target = await readlink3(found.hostPath);
+    const next = posix2.normalize(target.startsWith("/") ? target : posix2.join(posix2.dirname(found.path), target));
+    return this.install(next);
+  }
+  /** Installs an ELF program or library and, recursively, the loader and libraries it needs. */
+  async installElf(path12) {
+    const dest = await this.install(path12);
+    await this.installNeeds(dest, path12);
+  }
+  /**
+   * Installs a program we built (not from a package) at dest, with the loader and libraries
+   * it needs taken from the packages, exactly as for packaged programs.
+   */
+  async installBuilt(hostFile, dest, mode = 493) {
+    await mkdir9(dirname8(join19(this.dir, dest)), { recursive: true });
+    await copyFile3(hostFile, join19(this.dir, dest));
+    await chmod2(join19(this.dir, dest), mode);
+    this.installed.add(dest);
+    await this.installNeeds(dest, hostFile);
+  }
+  /** The loader and the libraries an installed ELF file names, recursively; path names it in errors. */
+  async installNeeds(dest, path12) {
+    const bytes = await readFile6(join19(this.dir, dest));
+    if (!isElf(bytes)) return;
+    const needs = readElfNeeds(bytes);
+    if (needs.interpreter) await this.installElf(needs.interpreter);
+    for (const soname of needs.needed) {
+      const dirs = [...needs.runpath.map((d) => d.replace("$ORIGIN", posix2.dirname(dest))), ...LIBRARY_DIRS];
+      let found;
+      for (const d of dirs) {
+        if (await this.pkgs.find(`${d}/${soname}`)) {
+          found = `${d}/${soname}`;
+          break;
+        }
+      }
+      if (!found) throw new InfraError(`${path12} needs ${soname}, which no package in the rig's set ships`);
+      if (!this.installed.has(mergedUsrPath(found))) await this.installElf(found);
+    }
+  }
+  async write(path12, text, mode = 420) {
+    await mkdir9(dirname8(join19(this.dir, path12)), { recursive: true });
+    await writeFile6(join19(this.dir, path12), text, { mode });
+    await chmod2(join19(this.dir, path12), mode);
+  }
+  async link(path12, target) {
+    await mkdir9(dirname8(join19(this.dir, path12)), { recursive: true });
+    await rm8(join19(this.dir, path12), { force: true });
+    await symlink2(target, join19(this.dir, path12));
+  }
+  /**
+   * Packs the tree as a gzip'd newc cpio owned by root, whoever builds it. Every entry gets
+   * the same mtime, so one recipe gives byte-identical archives on every machine.
+   */
+  async pack(out) {
+    const entries = await listTree(this.dir);
+    for (const entry of [...entries].reverse()) await lutimes(join19(this.dir, entry), ARCHIVE_MTIME, ARCHIVE_MTIME);
+    const plain = `${out}.cpio-tmp`;
+    await run("cpio", ["-o", "-H", "newc", "-R", "0:0", "--reproducible", "--quiet", "-O", plain], {
+      cwd: this.dir,
+      input: Buffer.from(entries.join("\n") + "\n")
+    });
+    await pipeline2(createReadStream3(plain), createGzip({ level: 9 }), createWriteStream2(out));
+    await rm8(plain);
+  }
+};
+async function listTree(dir, prefix2 = "") {
+  const out = [];
+  const names = (await readdir6(join19(dir, prefix2))).sort();
+  for (const name of names) {
+    const rel = prefix2 ? `${prefix2}/${name}` : name;
+    out.push(rel);
+    const st = await lstat3(join19(dir, rel));
+    if (st.isDirectory()) out.push(...await listTree(dir, rel));
+  }
+  return out;
+}
 
 // src/rig/debian/build.ts
 var LISTS_MAX_AGE_MS = 6 * 36e5;
-var XEN_PACKAGE = `xen-hypervisor-${XEN_SERIES}-arm64`;
 var KERNEL_PACKAGE = /^linux-image-(\d+\.\d+\.\d+-\d+-arm64)$/;
 function debianRecipe(mirror = hostMirror()) {
   return {
     provider: "debian",
     recipeVersion: RECIPE_VERSION,
-    source: { mirror, suite: SUITE, components: COMPONENTS, arch: ARCH },
+    source: { mirror, suite: SUITE, components: COMPONENTS, arch: ARCH, sources: true },
     packages: [...PACKAGES],
     modules: { dom0: [...DOM0_MODULES], domU: [...DOMU_MODULES] },
     programs: { dom0: DOM0_PROGRAMS, domU: [...DOMU_PROGRAMS, ...DOMU_DATA] },
-    texts: { dom0: dom0Texts(), domU: domUTexts() }
+    texts: { dom0: dom0Texts(), domU: domUTexts() },
+    // Built from Debian sources; each is also a cached component with its own key.
+    build: {
+      xen: { buildVersion: XEN_BUILD_VERSION, source: `${XEN_SOURCE} (the version of ${XEN_BINARY_PACKAGE})`, configDelta: [...XEN_CONFIG_DELTA], make: [...XEN_MAKE_VARS] },
+      qemu: {
+        buildVersion: QEMU_BUILD_VERSION,
+        source: `${QEMU_SOURCE} (${QEMU_SUITE})`,
+        target: QEMU_TARGET,
+        devices: QEMU_DEVICES,
+        configure: [...QEMU_CONFIGURE_FLAGS],
+        hostLibraries: HOST_ARM64_DEV_PACKAGES.map((p) => `${p}:arm64`),
+        installedAs: BACKEND_QEMU_PATH
+      }
+    }
   };
 }
-async function planDebianRig(cacheDir, log2) {
-  const recipe = debianRecipe();
-  const apt = new PrivateApt(cacheDir, recipe.source);
+async function refreshLists(apt, log2) {
   try {
     await apt.ensureLists(LISTS_MAX_AGE_MS, log2);
   } catch (cause) {
-    log2(`warning: refreshing the private package lists failed, using the old ones: ${cause.message}`);
+    log2(`warning: refreshing the private ${apt.source.suite} lists failed, using the old ones: ${cause.message}`);
   }
-  const resolved = await apt.resolve(recipe.packages);
-  const keyed = { ...recipe, source: { ...recipe.source, mirror: void 0 } };
-  const key = recipeKey({ ...keyed, resolved: resolved.map((p) => `${p.name}=${p.version}`) });
-  return { recipe, apt, resolved, key };
 }
-async function buildDebianRig(dir, plan, log2) {
+async function planDebianRig(cacheDir, request, log2) {
+  const recipe = debianRecipe();
+  const apt = new PrivateApt(cacheDir, recipe.source);
+  await refreshLists(apt, log2);
+  const resolved = await apt.resolve(recipe.packages);
+  const binary = resolved.find((p) => p.name === XEN_BINARY_PACKAGE);
+  if (!binary) throw new InfraError(`${XEN_BINARY_PACKAGE} is not in the resolved package set`);
+  const xen = await planXen(binary, request.xenPatches);
+  const qemuApt = new PrivateApt(cacheDir, { ...recipe.source, suite: QEMU_SUITE });
+  await refreshLists(qemuApt, log2);
+  const qemu = await planQemu(qemuApt, request.qemuPatches);
+  const keyed = { ...recipe, source: { ...recipe.source, mirror: void 0 } };
+  const key = recipeKey({
+    ...keyed,
+    resolved: resolved.map((p) => `${p.name}=${p.version}`),
+    components: { [XEN_COMPONENT]: xen.key, [QEMU_COMPONENT]: qemu.key }
+  });
+  return { recipe, apt, qemuApt, resolved, xen, qemu, key };
+}
+async function ensureComponents(cacheDir, plan, log2) {
+  let xen = await findXen(cacheDir, plan.xen);
+  let qemu = await findQemu(cacheDir, plan.qemu);
+  if (xen) log2(`xen component cache hit: ${xen.dir}`);
+  if (qemu) log2(`qemu component cache hit: ${qemu.dir}`);
+  if (xen && qemu) return { xen, qemu };
+  await ensureHostPrerequisites({ commands: SOURCE_BUILD_COMMANDS, files: SOURCE_BUILD_FILES }, { log: log2 });
+  let preparedXen;
+  let preparedQemu;
+  try {
+    if (!xen) preparedXen = await prepareXen(cacheDir, plan.apt, plan.xen, log2);
+    if (!qemu) preparedQemu = await prepareQemu(cacheDir, plan.qemuApt, plan.qemu, log2);
+  } catch (cause) {
+    for (const p of [preparedXen, preparedQemu]) if (p) await rm9(p.build.work, { recursive: true, force: true });
+    throw cause;
+  }
+  if (preparedQemu) await ensureForeignPackages("arm64", HOST_ARM64_DEV_PACKAGES, { log: log2 });
+  if (preparedXen) {
+    log2(`building the xen component ${plan.xen.key.slice(0, 12)}`);
+    const deb = (await plan.apt.download([plan.xen.binary], log2)).get(plan.xen.binary.name);
+    xen = await buildXen(cacheDir, preparedXen, deb);
+    log2(`xen component ready: ${xen.dir}`);
+  }
+  if (preparedQemu) {
+    log2(`building the qemu component ${plan.qemu.key.slice(0, 12)}`);
+    qemu = await buildQemu(cacheDir, preparedQemu);
+    log2(`qemu component ready: ${qemu.dir}`);
+  }
+  return { xen, qemu };
+}
+async function buildDebianRig(dir, plan, components, log2) {
   const debs = await plan.apt.download(plan.resolved, log2);
-  const staging = join14(dir, ".staging");
+  const staging = join20(dir, ".staging");
   log2(`unpacking ${plan.resolved.length} packages`);
-  const pkgs = await PackageTrees.unpack(join14(staging, "packages"), plan.resolved, debs);
+  const pkgs = await PackageTrees.unpack(join20(staging, "packages"), plan.resolved, debs);
   const origin = (name) => ({ package: name, version: pkgs.version(name) });
   const kernelPkg = plan.resolved.find((p) => KERNEL_PACKAGE.test(p.name));
   if (!kernelPkg) throw new InfraError("linux-image-arm64 resolved to no linux-image-<release>-arm64 package");
   const release = KERNEL_PACKAGE.exec(kernelPkg.name)[1];
   const files = [];
   const add = async (role, path12, fileOrigin) => {
-    const full = join14(dir, path12);
-    files.push({ role, path: path12, sha256: await sha256File(full), size: (await stat6(full)).size, origin: fileOrigin });
+    const full = join20(dir, path12);
+    files.push({ role, path: path12, sha256: await sha256File(full), size: (await stat9(full)).size, origin: fileOrigin });
   };
   const take = async (role, from, to, pkg) => {
-    await copyFile3((await pkgs.resolve(from)).hostPath, join14(dir, to));
+    await copyFile4((await pkgs.resolve(from)).hostPath, join20(dir, to));
     await add(role, to, origin(pkg));
   };
-  await take("xen-image", `/boot/xen-${XEN_SERIES}-arm64`, `xen-${XEN_SERIES}-arm64`, XEN_PACKAGE);
-  await take("xen-efi", `/boot/xen-${XEN_SERIES}-arm64.efi`, `xen-${XEN_SERIES}-arm64.efi`, XEN_PACKAGE);
-  await take("xen-config", `/boot/xen-${XEN_SERIES}-arm64.config`, `xen-${XEN_SERIES}-arm64.config`, XEN_PACKAGE);
+  const { xen, qemu } = components;
+  const componentFile = (c, purpose) => join20(c.dir, c.record.files[purpose]);
+  const xenOrigin = {
+    package: `${XEN_SOURCE} (Debian source)`,
+    version: plan.xen.binary.version,
+    built: xenBuiltText(plan.xen, xen.record.host),
+    patches: plan.xen.patches.map(describePatch)
+  };
+  await copyFile4(componentFile(xen, "image"), join20(dir, `xen-${XEN_SERIES}-arm64`));
+  await add("xen-image", `xen-${XEN_SERIES}-arm64`, xenOrigin);
+  await copyFile4(componentFile(xen, "image"), join20(dir, `xen-${XEN_SERIES}-arm64.efi`));
+  await add("xen-efi", `xen-${XEN_SERIES}-arm64.efi`, xenOrigin);
+  await copyFile4(componentFile(xen, "config"), join20(dir, `xen-${XEN_SERIES}-arm64.config`));
+  await add("xen-config", `xen-${XEN_SERIES}-arm64.config`, xenOrigin);
+  const qemuOrigin = {
+    package: `${QEMU_SOURCE} (Debian ${QEMU_SUITE} source)`,
+    version: plan.qemu.sourceVersion,
+    built: qemuBuiltText(plan.qemu, qemu.record.host),
+    patches: plan.qemu.patches.map(describePatch)
+  };
+  await copyFile4(componentFile(qemu, "binary"), join20(dir, QEMU_TARGET));
+  await add("backend-qemu", QEMU_TARGET, qemuOrigin);
   await take("uboot", "/usr/lib/u-boot/qemu_arm64/u-boot.bin", "u-boot.bin", "u-boot-qemu");
-  const vmlinuz = await readFile4((await pkgs.resolve(`/boot/vmlinuz-${release}`)).hostPath);
+  const vmlinuz = await readFile7((await pkgs.resolve(`/boot/vmlinuz-${release}`)).hostPath);
   const gzipped = vmlinuz[0] === 31 && vmlinuz[1] === 139;
-  await writeFile5(join14(dir, "Image"), gzipped ? gunzipSync(vmlinuz) : vmlinuz);
+  await writeFile7(join20(dir, "Image"), gzipped ? gunzipSync(vmlinuz) : vmlinuz);
   await add("kernel", "Image", {
     ...origin(kernelPkg.name),
     ...gzipped ? { built: `gunzip of /boot/vmlinuz-${release}` } : {}
   });
   log2("assembling the dom0 ramdisk");
-  const dom0 = await RamdiskTree.create(join14(staging, "dom0"), pkgs);
+  const dom0 = await RamdiskTree.create(join20(staging, "dom0"), pkgs);
   for (const program of DOM0_PROGRAMS) await dom0.installElf(program);
   for (const program of DOM0_XEN_PROGRAMS) {
     const name = program.slice(program.lastIndexOf("/") + 1);
     await dom0.link(`/usr/sbin/${name}`, `../lib/xen-${XEN_SERIES}/bin/${name}`);
   }
   for (const client of XENSTORE_CLIENTS) await dom0.link(`/usr/bin/${client}`, "xenstore");
-  await mkdir6(join14(dom0.dir, "etc/dropbear"), { recursive: true });
+  await dom0.installBuilt(componentFile(qemu, "binary"), BACKEND_QEMU_PATH);
+  await mkdir10(join20(dom0.dir, "etc/dropbear"), { recursive: true });
   const dom0Modules = await installModules(dom0, pkgs, release, DOM0_MODULES);
   await finishRamdisk(dom0, plan.recipe.texts.dom0);
-  await dom0.pack(join14(dir, "dom0-rootfs.cpio.gz"));
+  await dom0.pack(join20(dir, "dom0-rootfs.cpio.gz"));
   await add("dom0-ramdisk", "dom0-rootfs.cpio.gz", { built: builtText(dom0.packages) });
   log2("assembling the domU ramdisk");
-  const domU = await RamdiskTree.create(join14(staging, "domU"), pkgs);
+  const domU = await RamdiskTree.create(join20(staging, "domU"), pkgs);
   for (const program of DOMU_PROGRAMS) await domU.installElf(program);
   for (const data of DOMU_DATA) await domU.install(data);
   const domUModules = await installModules(domU, pkgs, release, DOMU_MODULES);
   await finishRamdisk(domU, plan.recipe.texts.domU);
-  await domU.pack(join14(dir, "domU-rootfs.cpio.gz"));
+  await domU.pack(join20(dir, "domU-rootfs.cpio.gz"));
   await add("domU-ramdisk", "domU-rootfs.cpio.gz", { built: builtText(domU.packages) });
-  const xenConfig = await readFile4(join14(dir, `xen-${XEN_SERIES}-arm64.config`), "utf8");
-  const kernelConfig = await readFile4((await pkgs.resolve(`/boot/config-${release}`)).hostPath, "utf8");
-  await rm4(staging, { recursive: true, force: true });
+  const xenConfig = await readFile7(join20(dir, `xen-${XEN_SERIES}-arm64.config`), "utf8");
+  const kernelConfig = await readFile7((await pkgs.resolve(`/boot/config-${release}`)).hostPath, "utf8");
+  await rm9(staging, { recursive: true, force: true });
   return {
     schemaVersion: MANIFEST_SCHEMA_VERSION,
     provider: "debian",
     key: plan.key,
     createdAt: (/* @__PURE__ */ new Date()).toISOString(),
     versions: {
-      xen: pkgs.version(XEN_PACKAGE),
+      xen: plan.xen.binary.version,
       "xen-tools": pkgs.version(`xen-utils-${XEN_SERIES}`),
       linux: pkgs.version(kernelPkg.name),
       "linux-release": release,
       uboot: pkgs.version("u-boot-qemu"),
       busybox: pkgs.version("busybox-static"),
-      dropbear: pkgs.version("dropbear-bin")
+      dropbear: pkgs.version("dropbear-bin"),
+      qemu: plan.qemu.sourceVersion
     },
     files,
-    capabilities: capabilities(xenConfig, kernelConfig),
+    capabilities: capabilities(xenConfig, kernelConfig, components),
     notes: notes(plan, xenConfig, kernelConfig, dom0Modules, domUModules)
   };
 }
@@ -69973,9 +70673,11 @@ function builtText(packages) {
 function configHas(config, option) {
   return new RegExp(`^${option}=y$`, "m").test(config);
 }
-function capabilities(xenConfig, kernelConfig) {
+function capabilities(xenConfig, kernelConfig, components) {
   const caps = ["dom0less", "vpl011", "xen-tools", "ssh"];
   if (configHas(xenConfig, "CONFIG_IOREQ_SERVER")) caps.push("ioreq");
+  if (components.xen.record.features.trapUnmappedAccesses) caps.push("trap-unmapped-accesses");
+  if (components.qemu.record.features.xenpvhPci) caps.push("qemu-xenpvh-pci");
   if (configHas(kernelConfig, "CONFIG_XEN_VIRTIO")) caps.push("virtio-grants");
   return caps;
 }
@@ -69986,7 +70688,10 @@ function notes(plan, xenConfig, kernelConfig, dom0Modules, domUModules) {
     `dom0: root is the dom0-ramdisk initramfs; after xenstored, xen-init-dom0, xenconsoled and init-dom0less it prints "${READY_LINE.dom0}" and keeps a root shell (PS1 "dom0# ") on the console.`,
     "dom0: eth0 is 10.0.2.15/24 via 10.0.2.2 (QEMU user networking); dropbear on port 22 accepts only keys from /root/.ssh/authorized_keys, which image/ appends to the dom0 ramdisk as a second cpio archive.",
     `domU: prints "${READY_LINE.domU}" and keeps a root shell (PS1 "domU# ") on the console; lspci and pci.ids included.`,
-    `Modules loaded at boot: dom0 ${dom0Modules.join(" ")}; domU ${domUModules.join(" ")}.`
+    `Modules loaded at boot: dom0 ${dom0Modules.join(" ")}; domU ${domUModules.join(" ")}.`,
+    `Hypervisor rebuilt from Debian's ${XEN_SOURCE} ${plan.xen.binary.version} source with ${XEN_CONFIG_DELTA.join(" ")}` + (plan.xen.patches.length > 0 ? ` and patches ${plan.xen.patches.map((p) => describePatch(p).file).join(", ")}` : "") + `; dom0 keeps Debian's xen-utils-${XEN_SERIES} tools (same series).`,
+    `The rebuilt ${plan.xen.binary.version} hypervisor predates Debian's later ${XEN_SERIES} security updates, whose source this mirror does not serve: fine for a test rig, not for production.`,
+    `dom0: ${BACKEND_QEMU_PATH} is QEMU ${plan.qemu.sourceVersion} (Debian ${QEMU_SUITE} source) cross-built with --enable-xen --disable-tcg, xenpvh machine only, trace backend "log"; its libraries come from ${SUITE} arm64 packages.`
   ];
   if (!configHas(xenConfig, "CONFIG_IOREQ_SERVER")) {
     out.push("Debian's stock hypervisor: CONFIG_IOREQ_SERVER is not set, so no device model in dom0 can serve a domU (no ioreq capability).");
@@ -69999,7 +70704,7 @@ function notes(plan, xenConfig, kernelConfig, dom0Modules, domUModules) {
 function rigRecipe(request) {
   switch (request.provider) {
     case "debian":
-      return debianRecipe();
+      return { ...debianRecipe(), patches: { xen: patchPaths("xen", request.xenPatches), qemu: patchPaths("qemu", request.qemuPatches) } };
     default:
       return { provider: request.provider, implemented: false };
   }
@@ -70013,30 +70718,31 @@ async function findCachedRig(request, opts) {
 async function obtain(request, opts, mayBuild) {
   switch (request.provider) {
     case "debian":
-      return obtainDebianRig(opts, mayBuild);
+      return obtainDebianRig(request, opts, mayBuild);
     default:
       throw new ConfigError(`rig provider '${request.provider}' is not implemented yet; use 'debian'`);
   }
 }
-async function obtainDebianRig(opts, mayBuild) {
+async function obtainDebianRig(request, opts, mayBuild) {
   const { log: log2 } = opts;
   await ensureHostPrerequisites({ commands: RIG_BUILD_COMMANDS, files: RIG_BUILD_FILES }, { log: log2 });
-  const plan = await planDebianRig(opts.cacheDir, log2);
+  const plan = await planDebianRig(opts.cacheDir, request, log2);
   const dir = rigDir(opts.cacheDir, plan.key);
   if (opts.useCache === false) {
     if (await hasBundle(dir)) await discardBundle(dir);
   } else {
-    const cached = await reuse(dir, log2);
-    if (cached) return { rig: cached, cacheHit: true, key: plan.key };
+    const cached2 = await reuse(dir, log2);
+    if (cached2) return { rig: cached2, cacheHit: true, key: plan.key };
     if (opts.remoteCache && await restoreRemote(plan.key, dir, log2)) {
       const restored = await reuse(dir, log2);
       if (restored) return { rig: restored, cacheHit: true, key: plan.key };
     }
   }
   if (!mayBuild) return void 0;
+  const components = await ensureComponents(opts.cacheDir, plan, log2);
   log2(`building debian rig ${plan.key.slice(0, 12)} in ${dir}`);
   await buildAtomically(dir, async (tmp) => {
-    const manifest = await buildDebianRig(tmp, plan, log2);
+    const manifest = await buildDebianRig(tmp, plan, components, log2);
     await writeManifest(tmp, manifest);
   });
   const rig = await readRig(dir);
@@ -70084,6 +70790,8 @@ export {
   OPTIONS,
   OPTION_NAMES,
   STATE,
+  packageRoot,
+  packageVersion,
   run,
   COMMAND_PACKAGES,
   FILE_PACKAGES,
