@@ -15,7 +15,7 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-24KVRZ6M.js";
+} from "./chunks/chunk-QNDGZZII.js";
 import {
   COMMAND_PACKAGES,
   ConfigError,

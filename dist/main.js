@@ -9,7 +9,7 @@ import {
   exitCodeFor,
   resolvePlan,
   writeReports
-} from "./chunks/chunk-24KVRZ6M.js";
+} from "./chunks/chunk-QNDGZZII.js";
 import {
   ConfigError,
   OPTION_NAMES,

@@ -1,6 +1,6 @@
 // Turns the `scenarios` option (built-in names, paths, globs) into scenario files.
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { isAbsolute, join, resolve, sep } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { packageRoot } from '../package-root.js';
 
@@ -79,23 +79,16 @@ export function resolveScenarioFiles(entries: readonly string[], cwd: string, la
   const builtIns = builtInScenarioDir();
   const files: string[] = [];
   for (const entry of entries) {
-    if (/[*?]/.test(entry)) {
-      const found = expandGlob(entry, cwd);
-      if (found.length === 0) throw new ConfigError(`${label}: ${entry} matches no files (relative to ${cwd})`);
-      files.push(...found);
+    const isName = !/[*?/]/.test(entry) && !entry.endsWith('.yaml') && !entry.endsWith('.yml');
+    if (!isName) {
+      files.push(...resolveFiles([entry], cwd, label, 'scenario file'));
       continue;
     }
     const builtIn = join(builtIns, `${entry}.yaml`);
-    if (!entry.includes('/') && !entry.endsWith('.yaml') && !entry.endsWith('.yml')) {
-      if (existsSync(builtIn)) {
-        files.push(builtIn);
-        continue;
-      }
+    if (!existsSync(builtIn)) {
       throw new ConfigError(`${label}: unknown scenario ${entry}; built-in scenarios: ${builtInScenarios().join(', ')}`);
     }
-    const path = resolve(cwd, entry);
-    if (!existsSync(path)) throw new ConfigError(`${label}: scenario file not found: ${relative(cwd, path) || path}`);
-    files.push(path);
+    files.push(builtIn);
   }
   return [...new Set(files)];
 }

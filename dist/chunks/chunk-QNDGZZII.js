@@ -72152,7 +72152,7 @@ function toScenario(located, data) {
 
 // src/config/scenario-list.ts
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { isAbsolute, join, relative, resolve, sep } from "node:path";
+import { isAbsolute, join, resolve, sep } from "node:path";
 function builtInScenarioDir() {
   return join(packageRoot(), "scenarios");
 }
@@ -72204,29 +72204,22 @@ function resolveScenarioFiles(entries, cwd, label) {
   const builtIns = builtInScenarioDir();
   const files = [];
   for (const entry of entries) {
-    if (/[*?]/.test(entry)) {
-      const found = expandGlob(entry, cwd);
-      if (found.length === 0) throw new ConfigError(`${label}: ${entry} matches no files (relative to ${cwd})`);
-      files.push(...found);
+    const isName = !/[*?/]/.test(entry) && !entry.endsWith(".yaml") && !entry.endsWith(".yml");
+    if (!isName) {
+      files.push(...resolveFiles([entry], cwd, label, "scenario file"));
       continue;
     }
     const builtIn = join(builtIns, `${entry}.yaml`);
-    if (!entry.includes("/") && !entry.endsWith(".yaml") && !entry.endsWith(".yml")) {
-      if (existsSync(builtIn)) {
-        files.push(builtIn);
-        continue;
-      }
+    if (!existsSync(builtIn)) {
       throw new ConfigError(`${label}: unknown scenario ${entry}; built-in scenarios: ${builtInScenarios().join(", ")}`);
     }
-    const path = resolve(cwd, entry);
-    if (!existsSync(path)) throw new ConfigError(`${label}: scenario file not found: ${relative(cwd, path) || path}`);
-    files.push(path);
+    files.push(builtIn);
   }
   return [...new Set(files)];
 }
 
 // src/config/plan.ts
-import { isAbsolute as isAbsolute2, relative as relative2, resolve as resolve2 } from "node:path";
+import { isAbsolute as isAbsolute2, relative, resolve as resolve2 } from "node:path";
 var DOMAIN_DEFAULTS = { memoryMiB: 512, cpus: 1, vpl011: true };
 function value(raw, name) {
   const given = raw.values[name]?.trim();
@@ -72289,7 +72282,7 @@ function mergeDomains(scenarios) {
 }
 function resolvePlan(raw, where) {
   const files = resolveScenarioFiles(splitList(value(raw, "scenarios") ?? ""), where.cwd, raw.label("scenarios"));
-  const scenarios = files.map((f) => loadScenarioFile(f, relative2(where.cwd, f).startsWith("..") ? f : relative2(where.cwd, f)));
+  const scenarios = files.map((f) => loadScenarioFile(f, relative(where.cwd, f).startsWith("..") ? f : relative(where.cwd, f)));
   const seen = /* @__PURE__ */ new Map();
   for (const s of scenarios) {
     const other = seen.get(s.name);
