@@ -96,7 +96,7 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
       const media = join(workDir, `boot-${boots}`);
       await mkdir(media, { recursive: true });
       return hooks.group(`boot ${boots} (${plan.boot})`, () =>
-        openSession({ ...bootPlan, logsDir }, rig, media, { info: hooks.info, phase, ...(hooks.onProcess ? { onProcess: hooks.onProcess } : {}) }),
+        openSession({ ...bootPlan, logsDir }, rig, media, { info: hooks.info, phase, logsRoot: plan.logsDir, ...(hooks.onProcess ? { onProcess: hooks.onProcess } : {}) }),
       );
     };
     session = await boot();

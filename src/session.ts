@@ -1,11 +1,12 @@
 // One booted system for a run: boot media → outer QEMU → Xen's console, with SSH to dom0
 // on demand. It owns everything it starts and close() ends all of it, on every path.
-import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import type { RunPlan } from './config/types.js';
-import { Console, serialDuplex } from './console/index.js';
-import { buildBootMedia, describeBootMedia, type BootMedia } from './image/index.js';
-import { formatCommandLine, reservePort, startMachine, stopMachine, type Machine } from './machine/index.js';
+import { Console, serialDuplex, type Deadline } from './console/index.js';
+import { collectForensics, writeRepro, type ForensicsPort } from './forensics/index.js';
+import { buildBootMedia, type BootMedia } from './image/index.js';
+import { reservePort, startMachine, stopMachine, type Machine } from './machine/index.js';
 import { Backends } from './backend/index.js';
 import type { Rig } from './rig/manifest.js';
 import type { CommandProtocol, ConsoleProtocol, ScenarioDrivers } from './scenario/runner.js';
@@ -17,12 +18,16 @@ export interface SessionHooks {
   phase(name: string, at?: number): void;
   /** A process was started that must not outlive the run (the action's post step stops it). */
   onProcess?(pid: number): void;
+  /** The run's top logs dir: forensics references are relative to it (default: this boot's). */
+  logsRoot?: string;
 }
 
 export interface Session {
   media: BootMedia;
   machine: Machine;
   console: Console;
+  /** Where the repro folder (replay.sh and what it boots) was written. */
+  reproDir: string;
   /** The drivers one scenario runs against; each scenario gets its own background set. */
   driversFor(scenario: string): ScenarioDrivers;
   close(): Promise<void>;
@@ -30,26 +35,22 @@ export interface Session {
 
 const XEN_BANNER = /^\(XEN\) Xen version \d/;
 
-/** Keeps what a developer needs to reproduce the boot by hand, next to the logs. */
-async function keepBootRecipe(media: BootMedia, logsDir: string): Promise<void> {
-  const dir = join(logsDir, 'boot');
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'plan.txt'), describeBootMedia(media));
-  await writeFile(join(dir, 'qemu-command.txt'), formatCommandLine(media.launch.binary, media.launch.args) + '\n');
-  if (media.dts) await writeFile(join(dir, 'xen.dts'), media.dts);
-  if (media.bootScript) await copyFile(media.bootScript.sourcePath, join(dir, 'boot.script'));
-}
-
 export async function openSession(plan: RunPlan, rig: Rig, workDir: string, hooks: SessionHooks): Promise<Session> {
   const sshPort = await reservePort(plan.sshPort);
   const media = await buildBootMedia({ rig, domains: plan.domains, boot: plan.boot, workDir, sshPort }, hooks.info);
-  await keepBootRecipe(media, plan.logsDir);
+  // Written before QEMU starts: a boot that hangs or dies still leaves its recipe behind.
+  const reproDir = join(plan.logsDir, 'repro');
+  await writeRepro(media, rig, workDir, reproDir);
   hooks.info(`booting: ${plan.boot} path, ssh on 127.0.0.1:${sshPort}, logs in ${plan.logsDir}`);
   hooks.phase('qemu start');
   const machine = await startMachine(media.launch, { logDir: plan.logsDir });
   hooks.onProcess?.(machine.pid);
 
   await writeFile(join(plan.logsDir, 'qemu.pid'), `${machine.pid}\n`);
+  let machineExited = false;
+  void machine.exited.then(() => {
+    machineExited = true;
+  });
   // Console line times count from here: they convert to wall time for the timeline.
   const consoleEpoch = Date.now();
   const console = new Console(serialDuplex(machine.serial, machine.exited), {
@@ -87,10 +88,28 @@ export async function openSession(plan: RunPlan, rig: Rig, workDir: string, hook
   };
 
   let closed = false;
+  const forensicsPort = (scenario: string): ForensicsPort => ({
+    // A console that just ended may run a moment ahead of the exit status: wait that moment.
+    machineGone: async () => closed || machineExited || (await settlesWithin(machine.exited, 300)),
+    dom0: async (ms) => {
+      const link = await dom0(ms);
+      return { run: async (command, deadlineMs) => link.exec(command, { deadline: deadlineMs }) };
+    },
+    focusXen: (deadline) => console.focus('xen', deadline),
+    focusDom0: (deadline) => console.focus('dom0', deadline),
+    xenKey: (key, quietMs, deadline) => xenKeyOutput(console, machine, key, quietMs, deadline),
+    hostLogs: async () =>
+      (await readdir(plan.logsDir))
+        .filter((f) => f.startsWith(`${scenario}-`) && f.endsWith('.log'))
+        .sort()
+        .map((f) => join(plan.logsDir, f)),
+  });
+
   return {
     media,
     machine,
     console,
+    reproDir,
     driversFor(scenario: string): ScenarioDrivers {
       const started = new Set<BackgroundProcess>();
       let death: Error | undefined;
@@ -127,6 +146,14 @@ export async function openSession(plan: RunPlan, rig: Rig, workDir: string, hook
           death = undefined;
           return d;
         },
+        forensics: async () => {
+          const dir = join(plan.logsDir, 'forensics', scenario);
+          hooks.info(`${scenario}: collecting forensics into ${dir}`);
+          const record = await collectForensics(forensicsPort(scenario), dir);
+          for (const m of record.missing) hooks.info(`${scenario}: forensics: ${m}`);
+          hooks.info(`${scenario}: forensics took ${(record.durationMs / 1000).toFixed(1)} s (${record.files.length} files)`);
+          return relative(hooks.logsRoot ?? plan.logsDir, dir);
+        },
         cleanup: async () => {
           await backends.stopAll();
           for (const proc of started) await proc.stop(10_000).catch(() => undefined);
@@ -143,4 +170,36 @@ export async function openSession(plan: RunPlan, rig: Rig, workDir: string, hook
       if (media.socketDir !== workDir) await rm(media.socketDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Types one Xen debug key and collects Xen's lines until `quietMs` pass without one. The key
+ * goes straight to the serial port the session owns: Xen holds the input, so no shell sees it.
+ */
+async function xenKeyOutput(console: Console, machine: Machine, key: string, quietMs: number, deadline: Deadline): Promise<string[]> {
+  const lines: string[] = [];
+  let lastAt = Date.now();
+  const off = console.subscribe((line) => {
+    if (line.source !== 'xen' || line.banner !== undefined) return;
+    lines.push(line.line);
+    lastAt = Date.now();
+  });
+  try {
+    await machine.serial.write(Buffer.from(key, 'latin1'));
+    while (!deadline.expired && !(lines.length > 0 && Date.now() - lastAt >= quietMs)) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(100, deadline.remainingMs())));
+    }
+  } finally {
+    off();
+  }
+  return lines;
+}
+
+/** Whether `p` settles within `ms`, without leaving a timer behind. */
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const settled = await Promise.race([p.then(() => true as const, () => true as const), late]);
+  clearTimeout(timer);
+  return settled;
 }

@@ -33,7 +33,8 @@ function skippedWithReason(tc: TestCase, reason: string): void {
 
 function addStep(tc: TestCase, scenario: ScenarioResult, step: StepResult): void {
   tc.className(`xen-pvh-virtio.${scenario.name}`).name(step.title).time(seconds(step.durationMs));
-  const where = step.where ? ` (${formatPos(step.where)})` : '';
+  // The forensics folder goes last, on its own line, so a long console tail cannot bury it.
+  const where = (step.where ? ` (${formatPos(step.where)})` : '') + (step.forensics ? `\nforensics: ${step.forensics}` : '');
   switch (step.status) {
     case 'failed':
       tc.failure(clean(`${step.message ?? 'failed'}${where}`), step.kind);

@@ -12,6 +12,8 @@ export interface StepResult {
   where?: SourcePos;
   /** Why it failed, errored or was skipped. */
   message?: string;
+  /** Where the evidence collected after this step failed went, relative to the logs dir. */
+  forensics?: string;
   /** The console or command output around the step, for <system-out>. */
   excerpt?: string;
 }

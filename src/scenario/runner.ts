@@ -40,6 +40,11 @@ export interface ScenarioDrivers {
   backend?: BackendProtocol;
   /** A background process of this scenario died: the failure it should end with. */
   takeDeath?(): Error | undefined;
+  /**
+   * After a failed or errored step, collects evidence from the still-running system within a
+   * fixed budget; resolves with where it went (relative to the logs dir). Never turns a result.
+   */
+  forensics?(): Promise<string>;
   /** Stops what the scenario started in dom0 (backends, background commands). */
   cleanup?(): Promise<void>;
 }
@@ -131,6 +136,15 @@ export async function runScenario(scenario: Scenario, drivers: ScenarioDrivers, 
       steps.push(result);
       const mark = result.status === 'passed' ? 'ok  ' : result.status === 'failed' ? 'FAIL' : 'ERR ';
       hooks.progress(`${scenario.name} [${i + 1}/${scenario.steps.length}] ${mark} ${step.title} (${formatDuration(result.durationMs)})`);
+    }
+    // Before cleanup, so the backends and background commands are still there to be seen.
+    const failed = steps.find((s) => s.status === 'failed' || s.status === 'error');
+    if (failed && drivers.forensics) {
+      const where = await drivers.forensics().catch((e: unknown) => {
+        hooks.progress(`${scenario.name}: forensics failed: ${(e as Error).message}`);
+        return undefined;
+      });
+      if (where) failed.forensics = where;
     }
   } finally {
     // A cleanup problem is reported but never replaces the steps' own results.

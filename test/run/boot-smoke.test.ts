@@ -23,7 +23,7 @@ describe.each(['uboot', 'direct'])('boot-smoke on the %s path', (boot) => {
     const domU = readFileSync(join(run.logsDir, 'console-domU1.log'), 'utf8');
     expect(domU).toContain('xen-pvh-virtio: domU shell ready');
     expect(readFileSync(join(run.logsDir, 'console-xen.log'), 'utf8')).toContain('Serial input to DOM1');
-    expect(readFileSync(join(run.logsDir, 'boot', 'qemu-command.txt'), 'utf8')).toContain('qemu-system-aarch64');
+    expect(readFileSync(join(run.logsDir, 'repro', 'qemu-command.txt'), 'utf8')).toContain('qemu-system-aarch64');
     const pid = Number(readFileSync(join(run.logsDir, 'qemu.pid'), 'utf8'));
     expect(alive(pid)).toBe(false);
   });

@@ -1,6 +1,6 @@
 // Runs the committed CLI (dist/cli.js) as a child process, the way users and CI run it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -19,8 +19,15 @@ export interface CliRun {
   waitFor(pattern: RegExp, deadlineMs: number): Promise<void>;
 }
 
+// Each run's logs hold copies of its boot media (tens of MB): gone when the test file ends.
+const made: string[] = [];
+process.once('exit', () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
 export function startCli(args: string[], opts: { cwd?: string } = {}): CliRun {
   const dir = mkdtempSync(join(tmpdir(), 'xpv-run-'));
+  made.push(dir);
   const junitPath = join(dir, 'junit.xml');
   const logsDir = join(dir, 'logs');
   const child = spawn(process.execPath, [join(ROOT, 'dist/cli.js'), ...args, '--junit-path', junitPath, '--logs-dir', logsDir, '--ssh-port', '0'], {
