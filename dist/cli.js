@@ -15,7 +15,7 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-QNDGZZII.js";
+} from "./chunks/chunk-BHIZFF45.js";
 import {
   COMMAND_PACKAGES,
   ConfigError,

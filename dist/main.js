@@ -9,7 +9,7 @@ import {
   exitCodeFor,
   resolvePlan,
   writeReports
-} from "./chunks/chunk-QNDGZZII.js";
+} from "./chunks/chunk-BHIZFF45.js";
 import {
   ConfigError,
   OPTION_NAMES,

@@ -28671,11 +28671,11 @@ var require_dist2 = __commonJS({
     var makeDir = async (input2, options) => {
       checkPath(input2);
       options = processOptions(options);
-      const mkdir7 = promisify(options.fs.mkdir);
-      const stat3 = promisify(options.fs.stat);
+      const mkdir8 = promisify(options.fs.mkdir);
+      const stat5 = promisify(options.fs.stat);
       if (useNativeRecursiveOption && options.fs.mkdir === fs.mkdir) {
         const pth = path.resolve(input2);
-        await mkdir7(pth, {
+        await mkdir8(pth, {
           mode: options.mode,
           recursive: true
         });
@@ -28683,7 +28683,7 @@ var require_dist2 = __commonJS({
       }
       const make = async (pth) => {
         try {
-          await mkdir7(pth, options.mode);
+          await mkdir8(pth, options.mode);
           return pth;
         } catch (error62) {
           if (error62.code === "EPERM") {
@@ -28700,7 +28700,7 @@ var require_dist2 = __commonJS({
             return make(pth);
           }
           try {
-            const stats = await stat3(pth);
+            const stats = await stat5(pth);
             if (!stats.isDirectory()) {
               throw new Error("The path is not a directory");
             }
@@ -32072,7 +32072,7 @@ var require_dist2 = __commonJS({
             }
             return mapped.length && mapped[0] === arrays[0] ? baseIntersection(mapped, undefined$1, comparator) : [];
           });
-          function join10(array2, separator) {
+          function join12(array2, separator) {
             return array2 == null ? "" : nativeJoin.call(array2, separator);
           }
           function last(array2) {
@@ -33996,7 +33996,7 @@ var require_dist2 = __commonJS({
           lodash2.isUndefined = isUndefined;
           lodash2.isWeakMap = isWeakMap;
           lodash2.isWeakSet = isWeakSet;
-          lodash2.join = join10;
+          lodash2.join = join12;
           lodash2.kebabCase = kebabCase;
           lodash2.last = last;
           lodash2.lastIndexOf = lastIndexOf;
@@ -42348,18 +42348,18 @@ var require_source = __commonJS({
         }
       }
     });
-    var createStyler = (open3, close, parent) => {
+    var createStyler = (open4, close, parent) => {
       let openAll;
       let closeAll;
       if (parent === void 0) {
-        openAll = open3;
+        openAll = open4;
         closeAll = close;
       } else {
-        openAll = parent.openAll + open3;
+        openAll = parent.openAll + open4;
         closeAll = close + parent.closeAll;
       }
       return {
-        open: open3,
+        open: open4,
         close,
         openAll,
         closeAll,
@@ -44988,8 +44988,8 @@ var require_graceful_fs = __commonJS({
         }
       }
       var fs$writeFile = fs2.writeFile;
-      fs2.writeFile = writeFile5;
-      function writeFile5(path, data, options, cb) {
+      fs2.writeFile = writeFile7;
+      function writeFile7(path, data, options, cb) {
         if (typeof options === "function")
           cb = options, options = null;
         return go$writeFile(path, data, options, cb);
@@ -45043,9 +45043,9 @@ var require_graceful_fs = __commonJS({
         }
       }
       var fs$readdir = fs2.readdir;
-      fs2.readdir = readdir;
+      fs2.readdir = readdir2;
       var noReaddirOptionVersions = /^v[0-5]\./;
-      function readdir(path, options, cb) {
+      function readdir2(path, options, cb) {
         if (typeof options === "function")
           cb = options, options = null;
         var go$readdir = noReaddirOptionVersions.test(process.version) ? function go$readdir2(path2, options2, cb2, startTime) {
@@ -45148,7 +45148,7 @@ var require_graceful_fs = __commonJS({
       }
       function ReadStream$open() {
         var that = this;
-        open3(that.path, that.flags, that.mode, function(err, fd) {
+        open4(that.path, that.flags, that.mode, function(err, fd) {
           if (err) {
             if (that.autoClose)
               that.destroy();
@@ -45168,7 +45168,7 @@ var require_graceful_fs = __commonJS({
       }
       function WriteStream$open() {
         var that = this;
-        open3(that.path, that.flags, that.mode, function(err, fd) {
+        open4(that.path, that.flags, that.mode, function(err, fd) {
           if (err) {
             that.destroy();
             that.emit("error", err);
@@ -45185,8 +45185,8 @@ var require_graceful_fs = __commonJS({
         return new fs2.WriteStream(path, options);
       }
       var fs$open = fs2.open;
-      fs2.open = open3;
-      function open3(path, flags, mode, cb) {
+      fs2.open = open4;
+      function open4(path, flags, mode, cb) {
         if (typeof mode === "function")
           cb = mode, mode = null;
         return go$open(path, flags, mode, cb);
@@ -46257,16 +46257,16 @@ var require_parse = __commonJS({
         const analysis = analyzeRepeatedExtglob(body, opts);
         if ((token.type === "plus" || token.type === "star") && analysis.risky) {
           const safeOutput = analysis.safeOutput ? (token.output ? "" : ONE_CHAR) + (opts.capture ? `(${analysis.safeOutput})` : analysis.safeOutput) : void 0;
-          const open3 = tokens[token.tokensIndex];
-          open3.type = "text";
-          open3.value = literal2;
-          open3.output = safeOutput || utils2.escapeRegex(literal2);
+          const open4 = tokens[token.tokensIndex];
+          open4.type = "text";
+          open4.value = literal2;
+          open4.output = safeOutput || utils2.escapeRegex(literal2);
           for (let i = token.tokensIndex + 1; i < tokens.length; i++) {
             tokens[i].value = "";
             tokens[i].output = "";
             delete tokens[i].suffix;
           }
-          state.output = token.output + open3.output;
+          state.output = token.output + open4.output;
           state.backtrack = true;
           push({ type: "paren", extglob: true, value: value2, output: "" });
           decrement("parens");
@@ -46486,15 +46486,15 @@ var require_parse = __commonJS({
         }
         if (value2 === "{" && opts.nobrace !== true) {
           increment("braces");
-          const open3 = {
+          const open4 = {
             type: "brace",
             value: value2,
             output: "(",
             outputIndex: state.output.length,
             tokensIndex: state.tokens.length
           };
-          braces.push(open3);
-          push(open3);
+          braces.push(open4);
+          push(open4);
           continue;
         }
         if (value2 === "}") {
@@ -48521,9 +48521,9 @@ var require_picocolors = __commonJS({
     var argv = p.argv || [];
     var env = p.env || {};
     var isColorSupported = !(!!env.NO_COLOR || argv.includes("--no-color")) && (!!env.FORCE_COLOR || argv.includes("--color") || p.platform === "win32" || (p.stdout || {}).isTTY && env.TERM !== "dumb" || !!env.CI);
-    var formatter = (open3, close, replace = open3) => (input2) => {
-      let string4 = "" + input2, index = string4.indexOf(close, open3.length);
-      return ~index ? open3 + replaceClose(string4, close, replace, index) + close : open3 + string4 + close;
+    var formatter = (open4, close, replace = open4) => (input2) => {
+      let string4 = "" + input2, index = string4.indexOf(close, open4.length);
+      return ~index ? open4 + replaceClose(string4, close, replace, index) + close : open4 + string4 + close;
     };
     var replaceClose = (string4, close, replace, index) => {
       let result = "", cursor = 0;
@@ -73260,9 +73260,9 @@ function describeBootMedia(media) {
 
 // src/run.ts
 import { mkdirSync as mkdirSync3, writeFileSync as writeFileSync2 } from "node:fs";
-import { mkdir as mkdir6, mkdtemp as mkdtemp2, rm as rm6 } from "node:fs/promises";
+import { mkdir as mkdir7, mkdtemp as mkdtemp2, rm as rm6 } from "node:fs/promises";
 import { tmpdir as tmpdir2 } from "node:os";
-import { join as join9 } from "node:path";
+import { join as join11 } from "node:path";
 
 // src/report/junit.ts
 var import_junit_report_builder = __toESM(require_dist2(), 1);
@@ -73286,7 +73286,8 @@ function skippedWithReason(tc, reason) {
 }
 function addStep(tc, scenario, step2) {
   tc.className(`xen-pvh-virtio.${scenario.name}`).name(step2.title).time(seconds(step2.durationMs));
-  const where = step2.where ? ` (${formatPos(step2.where)})` : "";
+  const where = (step2.where ? ` (${formatPos(step2.where)})` : "") + (step2.forensics ? `
+forensics: ${step2.forensics}` : "");
   switch (step2.status) {
     case "failed":
       tc.failure(clean(`${step2.message ?? "failed"}${where}`), step2.kind);
@@ -73503,6 +73504,14 @@ async function runScenario(scenario, drivers, hooks) {
       const mark = result.status === "passed" ? "ok  " : result.status === "failed" ? "FAIL" : "ERR ";
       hooks.progress(`${scenario.name} [${i + 1}/${scenario.steps.length}] ${mark} ${step2.title} (${formatDuration(result.durationMs)})`);
     }
+    const failed = steps.find((s) => s.status === "failed" || s.status === "error");
+    if (failed && drivers.forensics) {
+      const where = await drivers.forensics().catch((e) => {
+        hooks.progress(`${scenario.name}: forensics failed: ${e.message}`);
+        return void 0;
+      });
+      if (where) failed.forensics = where;
+    }
   } finally {
     await drivers.cleanup?.().catch((e) => hooks.progress(`${scenario.name}: cleanup failed: ${e.message}`));
   }
@@ -73510,8 +73519,8 @@ async function runScenario(scenario, drivers, hooks) {
 }
 
 // src/session.ts
-import { copyFile as copyFile3, mkdir as mkdir5, readFile as readFile2, rm as rm5, writeFile as writeFile4 } from "node:fs/promises";
-import { join as join8 } from "node:path";
+import { readdir, readFile as readFile2, rm as rm5, writeFile as writeFile6 } from "node:fs/promises";
+import { join as join10, relative as relative2 } from "node:path";
 
 // src/console/console.ts
 import { createWriteStream, mkdirSync as mkdirSync2 } from "node:fs";
@@ -74397,6 +74406,145 @@ function serialDuplex(port, ended) {
   return duplex;
 }
 
+// src/forensics/collect.ts
+import { open as open3, mkdir as mkdir3, stat as stat3, writeFile as writeFile4 } from "node:fs/promises";
+import { basename, join as join6 } from "node:path";
+var FORENSICS_LIMITS = {
+  budgetMs: 6e4,
+  sshConnectMs: 8e3,
+  commandMs: 1e4,
+  focusMs: 1e4,
+  keyMs: 8e3,
+  keyQuietMs: 1500,
+  hostTailLines: 200
+};
+var DOM0_COMMANDS = [
+  { file: "xl-list.txt", command: "xl list" },
+  { file: "xl-dmesg.txt", command: "xl dmesg" },
+  { file: "xenstore-ls.txt", command: "xenstore-ls -f" },
+  { file: "dom0-dmesg.txt", command: "dmesg" },
+  { file: "dom0-ps.txt", command: "ps" }
+];
+var XEN_DEBUG_KEYS = [
+  { key: "q", file: "xen-key-q-domains.txt", what: "domain and vCPU info" },
+  { key: "r", file: "xen-key-r-run-queues.txt", what: "scheduler run queues" },
+  { key: "0", file: "xen-key-0-dom0-registers.txt", what: "dom0's vCPU registers" }
+];
+async function collectForensics(port, dir, limits = FORENSICS_LIMITS) {
+  const started = Date.now();
+  const budget = Deadline.after(limits.budgetMs);
+  const record3 = { dir, files: [], missing: [], durationMs: 0 };
+  await mkdir3(dir, { recursive: true });
+  const put = async (file2, text2) => {
+    await writeFile4(join6(dir, file2), text2);
+    if (!record3.files.includes(file2)) record3.files.push(file2);
+  };
+  const work = (async () => {
+    await tailHostLogs(port, put, record3, limits);
+    if (await port.machineGone()) {
+      record3.missing.push("dom0 and Xen: the machine had exited");
+      return;
+    }
+    await fromDom0(port, put, record3, limits, budget);
+    await fromXen(port, put, record3, limits, budget);
+  })().catch((e) => {
+    record3.missing.push(`collection stopped: ${e.message}`);
+  });
+  let timer;
+  const outOfTime = new Promise((resolve3) => timer = setTimeout(() => resolve3("budget"), limits.budgetMs));
+  const how = await Promise.race([work.then(() => "done"), outOfTime]);
+  clearTimeout(timer);
+  if (how === "budget") record3.missing.push(`the ${limits.budgetMs / 1e3} s budget ran out`);
+  record3.durationMs = Date.now() - started;
+  await put("index.txt", indexText(record3)).catch(() => void 0);
+  return record3;
+}
+async function tailHostLogs(port, put, record3, limits) {
+  for (const log of await port.hostLogs()) {
+    try {
+      await put(`host-tail-${basename(log)}`, await tailOf(log, limits.hostTailLines));
+    } catch (e) {
+      record3.missing.push(`tail of ${log}: ${e.message}`);
+    }
+  }
+}
+async function fromDom0(port, put, record3, limits, budget) {
+  let dom0;
+  try {
+    dom0 = await port.dom0(Math.min(limits.sshConnectMs, budget.remainingMs()));
+  } catch (e) {
+    record3.missing.push(`dom0 over SSH (${DOM0_COMMANDS.map((c) => c.command).join(", ")}): ${firstLine(e)}`);
+    return;
+  }
+  for (const { file: file2, command } of DOM0_COMMANDS) {
+    if (budget.expired) {
+      record3.missing.push(`${command}: no budget left`);
+      continue;
+    }
+    try {
+      const r = await dom0.run(command, Math.min(limits.commandMs, budget.remainingMs()));
+      const trailer = r.exitCode === 0 && !r.stderr ? "" : `
+[stderr]
+${r.stderr}
+(exit status ${r.exitCode})
+`;
+      await put(file2, r.stdout + trailer);
+    } catch (e) {
+      record3.missing.push(`${command}: ${firstLine(e)}`);
+    }
+  }
+}
+async function fromXen(port, put, record3, limits, budget) {
+  try {
+    await port.focusXen(budget.capped(limits.focusMs));
+  } catch (e) {
+    record3.missing.push(`Xen debug keys: cannot give Xen the serial input: ${firstLine(e)}`);
+    return;
+  }
+  try {
+    for (const { key, file: file2, what } of XEN_DEBUG_KEYS) {
+      if (budget.expired) {
+        record3.missing.push(`Xen debug key '${key}' (${what}): no budget left`);
+        continue;
+      }
+      const lines = await port.xenKey(key, limits.keyQuietMs, budget.capped(limits.keyMs));
+      if (lines.length === 0) record3.missing.push(`Xen debug key '${key}' (${what}): Xen printed nothing`);
+      else await put(file2, lines.join("\n") + "\n");
+    }
+  } catch (e) {
+    record3.missing.push(`Xen debug keys: ${firstLine(e)}`);
+  } finally {
+    await port.focusDom0(budget.capped(limits.focusMs)).catch((e) => record3.missing.push(`focus back to dom0: ${firstLine(e)}`));
+  }
+}
+async function tailOf(path, lines) {
+  const size2 = (await stat3(path)).size;
+  const length = Math.min(size2, 256 * 1024);
+  const handle = await open3(path, "r");
+  try {
+    const buf = Buffer.alloc(length);
+    await handle.read(buf, 0, length, size2 - length);
+    const text2 = buf.toString("utf8").split("\n");
+    if (text2[text2.length - 1] === "") text2.pop();
+    return text2.slice(-lines).join("\n") + "\n";
+  } finally {
+    await handle.close();
+  }
+}
+function firstLine(e) {
+  return String(e?.message ?? e).split("\n")[0] ?? "";
+}
+function indexText(record3) {
+  const out = [`# forensics, collected in ${(record3.durationMs / 1e3).toFixed(1)} s`, "", "## files"];
+  out.push(...record3.files.filter((f) => f !== "index.txt").map((f) => `- ${f}`));
+  if (record3.missing.length > 0) out.push("", "## not collected", ...record3.missing.map((m) => `- ${m}`));
+  return out.join("\n") + "\n";
+}
+
+// src/forensics/repro.ts
+import { chmod, copyFile as copyFile3, mkdir as mkdir5, stat as stat4, writeFile as writeFile5 } from "node:fs/promises";
+import { basename as basename3, join as join8 } from "node:path";
+
 // src/machine/port.ts
 import { createServer } from "node:net";
 var HOST = "127.0.0.1";
@@ -74429,8 +74577,8 @@ async function reservePort(requested, deadlineMs = 5e3) {
 // src/machine/machine.ts
 import { spawn } from "node:child_process";
 import { createWriteStream as createWriteStream3 } from "node:fs";
-import { mkdir as mkdir3, rm as rm4 } from "node:fs/promises";
-import { join as join6 } from "node:path";
+import { mkdir as mkdir4, rm as rm4 } from "node:fs/promises";
+import { join as join7 } from "node:path";
 
 // src/machine/socket.ts
 import { existsSync as existsSync2 } from "node:fs";
@@ -74632,10 +74780,10 @@ var SerialPort = class {
 
 // src/machine/machine.ts
 async function startMachine(launch, opts) {
-  await mkdir3(opts.logDir, { recursive: true });
+  await mkdir4(opts.logDir, { recursive: true });
   const startDeadlineMs = opts.startDeadlineMs ?? 15e3;
-  const qemuLog = join6(opts.logDir, "qemu.log");
-  const serialLog = join6(opts.logDir, "serial.raw");
+  const qemuLog = join7(opts.logDir, "qemu.log");
+  const serialLog = join7(opts.logDir, "serial.raw");
   const qemuOut = createWriteStream3(qemuLog, { flags: "a" });
   let qemuText = "";
   await rm4(launch.serialSocket, { force: true });
@@ -74741,13 +74889,181 @@ async function killAndWait(child, exited) {
   forgetProcess(child);
 }
 
+// src/forensics/replay-script.ts
+import { basename as basename2 } from "node:path";
+var HERE = "HERE";
+var SOCKETS = "SOCKETS";
+var PORT = "PORT";
+var SERIAL = "SERIAL";
+function replayScript(input2) {
+  const { serialSocket, qmpSocket, sshPort } = input2.media.launch;
+  const words = [];
+  const args = [...input2.args];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "-chardev" && args[i + 1]?.includes(`path=${serialSocket},`)) {
+      i++;
+      continue;
+    }
+    if (a === "-serial" && args[i + 1]?.startsWith("chardev:")) {
+      words.push(SERIAL);
+      i++;
+      continue;
+    }
+    let w = a.split(qmpSocket).join(`${SOCKETS}/qmp.sock`);
+    w = w.replace(`hostfwd=tcp:127.0.0.1:${sshPort}-:22`, `hostfwd=tcp:127.0.0.1:${PORT}-:22`);
+    w = w.replace(
+      /(^|[=,])(\/[^,]+)/g,
+      (whole, lead, path) => path.startsWith(input2.perRunDir + "/") ? `${lead}${HERE}/${basename2(path)}` : whole
+    );
+    words.push(quoteWord(w));
+  }
+  if (!words.includes(SERIAL)) throw new Error("replay.sh: the QEMU command has no -serial chardev to replace");
+  const lines = [];
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i];
+    const next = words[i + 1];
+    if (w === SERIAL) lines.push('"${serial[@]}"');
+    else if (w.startsWith("-") && next !== void 0 && next !== SERIAL && !next.startsWith("-")) {
+      lines.push(`${w} ${next}`);
+      i++;
+    } else lines.push(w);
+  }
+  const command = lines.join(" \\\n  ");
+  const checks = input2.referenced.map((p) => `need ${quoteWord(p)}`).join("\n");
+  return `#!/usr/bin/env bash
+# Boots this run's machine again by hand: the same outer QEMU options and boot media.
+#   REPLAY_SERIAL=stdio (default): Xen's console on this terminal through -serial mon:stdio.
+#     QEMU owns CTRL-a there, so switching Xen's input takes CTRL-a CTRL-a, three times;
+#     CTRL-a x quits QEMU.
+#   REPLAY_SERIAL=socket: the console on $REPLAY_SOCKET_DIR/serial.sock (default: a new temp dir);
+#     QEMU waits for the first client. CTRL-a reaches Xen as typed there.
+#   REPLAY_SSH_PORT (default 2222): the host port on 127.0.0.1 forwarded to dom0's sshd.
+#   REPLAY_QEMU: the qemu-system-aarch64 to run (default: the one on PATH).
+set -euo pipefail
+here="$(cd "$(dirname "\${BASH_SOURCE[0]}")" && pwd)"
+ssh_port="\${REPLAY_SSH_PORT:-2222}"
+qemu="\${REPLAY_QEMU:-${input2.binary}}"
+sockets="\${REPLAY_SOCKET_DIR:-}"
+if [ -z "$sockets" ]; then sockets="$(mktemp -d "\${TMPDIR:-/tmp}/xpv-replay-XXXXXX")"; fi
+mkdir -p "$sockets"
+
+need() {
+  if [ ! -e "$1" ]; then
+    echo "replay.sh: $1 is gone from the rig cache; rebuild the rig with the same recipe (see rig-manifest.json)" >&2
+    exit 1
+  fi
+}
+${checks}
+
+case "\${REPLAY_SERIAL:-stdio}" in
+  stdio)
+    serial=(-serial mon:stdio)
+    attach="Xen's console is on this terminal: CTRL-a CTRL-a (three times) switches Xen's input, CTRL-a x quits."
+    ;;
+  socket)
+    serial=(-chardev "socket,id=serial0,path=$sockets/serial.sock,server=on,wait=on" -serial chardev:serial0)
+    attach="QEMU waits for the serial console: socat STDIO,rawer,escape=0x1d UNIX-CONNECT:$sockets/serial.sock (CTRL-] detaches)"
+    ;;
+  *)
+    echo "replay.sh: REPLAY_SERIAL must be stdio or socket" >&2
+    exit 2
+    ;;
+esac
+
+chmod 600 "$here/id_ed25519"
+cat >&2 <<EOF
+replay.sh: booting from $here
+  $attach
+  QMP: $sockets/qmp.sock
+  dom0 over SSH once it is up:
+    ssh -i "$here/id_ed25519" -p $ssh_port -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null root@127.0.0.1
+EOF
+
+exec "$qemu" \\
+  ${command}
+`.split(HERE).join("${here}").split(SOCKETS).join("${sockets}").split(PORT).join("${ssh_port}");
+}
+function quoteWord(w) {
+  if (/^[\w@%+=:,./-]+$/.test(w)) return w;
+  return `"${w.replace(/[\\"$`]/g, "\\$&")}"`;
+}
+
+// src/forensics/repro.ts
+var REPRO_COPY_LIMIT = 100 * 1024 * 1024;
+async function writeRepro(media, rig, workDir, dir) {
+  await mkdir5(dir, { recursive: true });
+  const { binary, args } = media.launch;
+  const record3 = { dir, copied: [], referenced: [], tooBig: [] };
+  const perRun = (path) => path.startsWith(workDir + "/");
+  await writeFile5(join8(dir, "plan.txt"), describeBootMedia(media));
+  await writeFile5(join8(dir, "qemu-argv.json"), JSON.stringify({ binary, args }, null, 2) + "\n");
+  await writeFile5(join8(dir, "qemu-command.txt"), formatCommandLine(binary, args) + "\n");
+  if (media.dts) await writeFile5(join8(dir, "xen.dts"), media.dts);
+  for (const p of media.passthrough) await writeFile5(join8(dir, basename3(p.dtsPath)), p.dts);
+  if (media.bootScript) await writeFile5(join8(dir, "boot.cmd"), media.bootScript.text);
+  await writeFile5(join8(dir, "rig-manifest.json"), JSON.stringify({ dir: rig.dir, ...rig.manifest }, null, 2) + "\n");
+  const key = join8(dir, "id_ed25519");
+  await copyFile3(media.sshKey.privateKeyPath, key);
+  await chmod(key, 384);
+  await copyFile3(media.sshKey.publicKeyPath, join8(dir, "id_ed25519.pub"));
+  const sockets = /* @__PURE__ */ new Set([media.launch.serialSocket, media.launch.qmpSocket]);
+  for (const path of filesIn(args)) {
+    if (sockets.has(path)) continue;
+    if (!perRun(path)) {
+      if (!record3.referenced.includes(path)) record3.referenced.push(path);
+      continue;
+    }
+    const bytes = (await stat4(path)).size;
+    if (bytes > REPRO_COPY_LIMIT) {
+      record3.tooBig.push(path);
+      continue;
+    }
+    await copyFile3(path, join8(dir, basename3(path)));
+    record3.copied.push({ name: basename3(path), bytes });
+  }
+  const script = join8(dir, "replay.sh");
+  await writeFile5(script, replayScript({ binary, args, media, perRunDir: workDir, referenced: record3.referenced }));
+  await chmod(script, 493);
+  await writeFile5(join8(dir, "README.txt"), readme(record3, media));
+  return record3;
+}
+function filesIn(args) {
+  const out = [];
+  for (const a of args) {
+    if (a.startsWith("/")) out.push(a);
+    for (const m of a.matchAll(/(?:^|,)(?:file|path)=(\/[^,]+)/g)) out.push(m[1]);
+  }
+  return [...new Set(out)];
+}
+function readme(record3, media) {
+  const mib = (n) => n < 1024 * 1024 ? `${Math.ceil(n / 1024)} KiB` : `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return [
+    `Boot this run's machine again: ./replay.sh (REPLAY_SERIAL=stdio|socket, REPLAY_SSH_PORT, REPLAY_SOCKET_DIR, REPLAY_QEMU).`,
+    `Boot path: ${media.boot}.`,
+    "",
+    "Copied from the run (its work dir is deleted when the run ends):",
+    ...record3.copied.map((c) => `  ${c.name} (${mib(c.bytes)})`),
+    "  id_ed25519, id_ed25519.pub: the run key; dom0 accepts it for root",
+    "",
+    "Used in place from the rig cache (rebuild the rig with the same recipe if they are gone):",
+    ...record3.referenced.map((p) => `  ${p}`),
+    ...record3.tooBig.length > 0 ? ["", `Not copied (over ${mib(REPRO_COPY_LIMIT)}); rerun the same plan to regenerate:`, ...record3.tooBig.map((p) => `  ${p}`)] : [],
+    "",
+    "Also here: plan.txt (the whole boot), qemu-argv.json and qemu-command.txt (the exact outer QEMU",
+    "command of the run), xen.dts and pt-*.dts (device tree sources), boot.cmd (u-boot script source),",
+    "rig-manifest.json (the rig: files, hashes, versions).",
+    ""
+  ].join("\n");
+}
+
 // src/backend/index.ts
-import { join as join7 } from "node:path";
+import { join as join9 } from "node:path";
 
 // src/ssh/background.ts
 import { once } from "node:events";
 import { createWriteStream as createWriteStream4 } from "node:fs";
-import { mkdir as mkdir4 } from "node:fs/promises";
+import { mkdir as mkdir6 } from "node:fs/promises";
 import { constants } from "node:os";
 import { dirname as dirname2 } from "node:path";
 import { performance as performance3 } from "node:perf_hooks";
@@ -74795,7 +75111,7 @@ async function startBackground(host, name, command, opts) {
   host.client(command);
   let log;
   try {
-    await mkdir4(dirname2(opts.logFile), { recursive: true });
+    await mkdir6(dirname2(opts.logFile), { recursive: true });
     log = createWriteStream4(opts.logFile, { flags: "w" });
     await once(log, "open");
   } catch (cause) {
@@ -75541,7 +75857,7 @@ var Backends = class {
       disks.push(path);
     }
     const argv = [BACKEND_BINARY, ...backendQemuArgs({ bridge, devices: step2.devices, disks })];
-    const logFile = join7(this.opts.logsDir, `${this.opts.scenario}-backend-${domain3.name}-${++this.starts}.log`);
+    const logFile = join9(this.opts.logsDir, `${this.opts.scenario}-backend-${domain3.name}-${++this.starts}.log`);
     const proc = await ssh.background(`backend-${domain3.name}`, argv.map(shellQuote).join(" "), { logFile, deadline: deadline.remainingMs() });
     this.running.set(domain3.name, proc);
     proc.onDeath((error62) => {
@@ -75585,24 +75901,21 @@ ${String(mapped).trim()}
 
 // src/session.ts
 var XEN_BANNER = /^\(XEN\) Xen version \d/;
-async function keepBootRecipe(media, logsDir) {
-  const dir = join8(logsDir, "boot");
-  await mkdir5(dir, { recursive: true });
-  await writeFile4(join8(dir, "plan.txt"), describeBootMedia(media));
-  await writeFile4(join8(dir, "qemu-command.txt"), formatCommandLine(media.launch.binary, media.launch.args) + "\n");
-  if (media.dts) await writeFile4(join8(dir, "xen.dts"), media.dts);
-  if (media.bootScript) await copyFile3(media.bootScript.sourcePath, join8(dir, "boot.script"));
-}
 async function openSession(plan, rig, workDir, hooks) {
   const sshPort = await reservePort(plan.sshPort);
   const media = await buildBootMedia({ rig, domains: plan.domains, boot: plan.boot, workDir, sshPort }, hooks.info);
-  await keepBootRecipe(media, plan.logsDir);
+  const reproDir = join10(plan.logsDir, "repro");
+  await writeRepro(media, rig, workDir, reproDir);
   hooks.info(`booting: ${plan.boot} path, ssh on 127.0.0.1:${sshPort}, logs in ${plan.logsDir}`);
   hooks.phase("qemu start");
   const machine = await startMachine(media.launch, { logDir: plan.logsDir });
   hooks.onProcess?.(machine.pid);
-  await writeFile4(join8(plan.logsDir, "qemu.pid"), `${machine.pid}
+  await writeFile6(join10(plan.logsDir, "qemu.pid"), `${machine.pid}
 `);
+  let machineExited = false;
+  void machine.exited.then(() => {
+    machineExited = true;
+  });
   const consoleEpoch = Date.now();
   const console2 = new Console(serialDuplex(machine.serial, machine.exited), {
     logDir: plan.logsDir,
@@ -75636,10 +75949,23 @@ async function openSession(plan, rig, workDir, hooks) {
     tail: (domain3, lines) => console2.tail(domain3, lines)
   };
   let closed2 = false;
+  const forensicsPort = (scenario) => ({
+    // A console that just ended may run a moment ahead of the exit status: wait that moment.
+    machineGone: async () => closed2 || machineExited || await settlesWithin2(machine.exited, 300),
+    dom0: async (ms) => {
+      const link = await dom0(ms);
+      return { run: async (command, deadlineMs) => link.exec(command, { deadline: deadlineMs }) };
+    },
+    focusXen: (deadline) => console2.focus("xen", deadline),
+    focusDom0: (deadline) => console2.focus("dom0", deadline),
+    xenKey: (key, quietMs, deadline) => xenKeyOutput(console2, machine, key, quietMs, deadline),
+    hostLogs: async () => (await readdir(plan.logsDir)).filter((f) => f.startsWith(`${scenario}-`) && f.endsWith(".log")).sort().map((f) => join10(plan.logsDir, f))
+  });
   return {
     media,
     machine,
     console: console2,
+    reproDir,
     driversFor(scenario) {
       const started = /* @__PURE__ */ new Set();
       let death;
@@ -75649,7 +75975,7 @@ async function openSession(plan, rig, workDir, hooks) {
           return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
         },
         background: async (name, command) => {
-          const logFile = join8(plan.logsDir, `${scenario}-${name.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 60)}.log`);
+          const logFile = join10(plan.logsDir, `${scenario}-${name.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 60)}.log`);
           const proc = await link.background(name, command, { logFile });
           started.add(proc);
           proc.onDeath((error62) => {
@@ -75676,6 +76002,14 @@ async function openSession(plan, rig, workDir, hooks) {
           death = void 0;
           return d;
         },
+        forensics: async () => {
+          const dir = join10(plan.logsDir, "forensics", scenario);
+          hooks.info(`${scenario}: collecting forensics into ${dir}`);
+          const record3 = await collectForensics(forensicsPort(scenario), dir);
+          for (const m of record3.missing) hooks.info(`${scenario}: forensics: ${m}`);
+          hooks.info(`${scenario}: forensics took ${(record3.durationMs / 1e3).toFixed(1)} s (${record3.files.length} files)`);
+          return relative2(hooks.logsRoot ?? plan.logsDir, dir);
+        },
         cleanup: async () => {
           await backends.stopAll();
           for (const proc of started) await proc.stop(1e4).catch(() => void 0);
@@ -75692,6 +76026,31 @@ async function openSession(plan, rig, workDir, hooks) {
       if (media.socketDir !== workDir) await rm5(media.socketDir, { recursive: true, force: true });
     }
   };
+}
+async function xenKeyOutput(console2, machine, key, quietMs, deadline) {
+  const lines = [];
+  let lastAt = Date.now();
+  const off = console2.subscribe((line) => {
+    if (line.source !== "xen" || line.banner !== void 0) return;
+    lines.push(line.line);
+    lastAt = Date.now();
+  });
+  try {
+    await machine.serial.write(Buffer.from(key, "latin1"));
+    while (!deadline.expired && !(lines.length > 0 && Date.now() - lastAt >= quietMs)) {
+      await new Promise((resolve3) => setTimeout(resolve3, Math.min(100, deadline.remainingMs())));
+    }
+  } finally {
+    off();
+  }
+  return lines;
+}
+async function settlesWithin2(p, ms) {
+  let timer;
+  const late = new Promise((resolve3) => timer = setTimeout(() => resolve3(false), ms));
+  const settled = await Promise.race([p.then(() => true, () => true), late]);
+  clearTimeout(timer);
+  return settled;
 }
 
 // src/run.ts
@@ -75728,7 +76087,7 @@ async function executePlan(plan, hooks) {
   }
   if (runnable.length === 0) return result;
   await hooks.group("host tools for booting", () => ensureHostPrerequisites({ commands: BOOT_COMMANDS }, { log: hooks.info }));
-  const workDir = await mkdtemp2(join9(process.env.RUNNER_TEMP || tmpdir2(), "xen-pvh-virtio-"));
+  const workDir = await mkdtemp2(join11(process.env.RUNNER_TEMP || tmpdir2(), "xen-pvh-virtio-"));
   const phase = (name, at = Date.now()) => {
     if (!result.phases.some((p) => p.name === name)) result.phases.push({ name, atMs: at - start });
     result.phases.sort((a, b) => a.atMs - b.atMs);
@@ -75749,12 +76108,12 @@ async function executePlan(plan, hooks) {
     let dirty = false;
     const boot = async () => {
       boots++;
-      const logsDir = boots === 1 ? plan.logsDir : join9(plan.logsDir, `boot-${boots}`);
-      const media = join9(workDir, `boot-${boots}`);
-      await mkdir6(media, { recursive: true });
+      const logsDir = boots === 1 ? plan.logsDir : join11(plan.logsDir, `boot-${boots}`);
+      const media = join11(workDir, `boot-${boots}`);
+      await mkdir7(media, { recursive: true });
       return hooks.group(
         `boot ${boots} (${plan.boot})`,
-        () => openSession({ ...bootPlan, logsDir }, rig, media, { info: hooks.info, phase, ...hooks.onProcess ? { onProcess: hooks.onProcess } : {} })
+        () => openSession({ ...bootPlan, logsDir }, rig, media, { info: hooks.info, phase, logsRoot: plan.logsDir, ...hooks.onProcess ? { onProcess: hooks.onProcess } : {} })
       );
     };
     session = await boot();
@@ -75827,7 +76186,7 @@ function writeReports(plan, result) {
   writeJunit(result, plan.junitPath);
   const summary = buildSummary(result, plan);
   mkdirSync3(plan.logsDir, { recursive: true });
-  writeFileSync2(join9(plan.logsDir, "summary.md"), summary);
+  writeFileSync2(join11(plan.logsDir, "summary.md"), summary);
   return summary;
 }
 
