@@ -15,7 +15,7 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-BHIZFF45.js";
+} from "./chunks/chunk-GRYVOATO.js";
 import {
   COMMAND_PACKAGES,
   ConfigError,

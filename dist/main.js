@@ -9,7 +9,7 @@ import {
   exitCodeFor,
   resolvePlan,
   writeReports
-} from "./chunks/chunk-BHIZFF45.js";
+} from "./chunks/chunk-GRYVOATO.js";
 import {
   ConfigError,
   OPTION_NAMES,

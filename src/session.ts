@@ -3,7 +3,8 @@
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { RunPlan } from './config/types.js';
-import { Console, serialDuplex, type Deadline } from './console/index.js';
+import { Console, serialDuplex } from './console/index.js';
+import type { Deadline } from './deadline.js';
 import { collectForensics, writeRepro, type ForensicsPort } from './forensics/index.js';
 import { buildBootMedia, type BootMedia } from './image/index.js';
 import { reservePort, startMachine, stopMachine, type Machine } from './machine/index.js';

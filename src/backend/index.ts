@@ -3,7 +3,7 @@
 // taken the bridge's ECAM), keeps its output as its own log, and is stopped by its owner.
 import { join } from 'node:path';
 import type { BackendStep, DomainSpec } from '../config/types.js';
-import { Deadline } from '../console/index.js';
+import { Deadline } from '../deadline.js';
 import { ConfigError, InfraError, ProductFailure } from '../errors.js';
 import { backendQemuArgs, backendReadiness, resolvePciHostBridge } from '../image/index.js';
 import type { BackendProtocol } from '../scenario/runner.js';

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { ConfigError, InfraError } from '../errors.js';
-import { Deadline } from './deadline.js';
+import { Deadline } from '../deadline.js';
 import { Demux, focusName, sourceOfDomid, splitGlued, type Attribution, type Focus, type SourceId } from './demux.js';
 import { ConsoleClosed, ConsoleFatal, ConsoleTimeout, FocusError } from './errors.js';
 import { FATAL_PATTERNS, matchFatal, type FatalHit, type FatalPattern } from './fatal.js';

@@ -1,6 +1,6 @@
 // Moving Xen's serial input to a wanted domain. Xen cycles focus DOM0 → DOM1 → … → Xen → DOM0
 // on each CTRL-a ×3 and prints a banner each time; the banner, not the keystrokes, is the proof.
-import type { Deadline } from './deadline.js';
+import type { Deadline } from '../deadline.js';
 import { focusName, type Focus } from './demux.js';
 
 /** CTRL-a three times: one switch on a socket chardev (`mon:stdio` would need each doubled). */

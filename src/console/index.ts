@@ -11,7 +11,6 @@ export {
   type RunResult,
   type ShellReady,
 } from './console.js';
-export { Deadline } from './deadline.js';
 export {
   Demux,
   domidOf,

@@ -3,7 +3,7 @@
 // port onto the session; writes files into one folder; never throws and never outlives its budget.
 import { open, mkdir, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { Deadline } from '../console/index.js';
+import { Deadline } from '../deadline.js';
 import type { CommandResult } from '../scenario/runner.js';
 
 /** What collection needs from a booted session; every call is bounded by the deadline it gets. */

@@ -18,7 +18,7 @@ import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { StringDecoder } from 'node:string_decoder';
 import type { ClientChannel } from 'ssh2';
-import { Deadline } from '../console/index.js';
+import { Deadline } from '../deadline.js';
 import { InfraError, ProductFailure } from '../errors.js';
 import type { CommandHost, ExecOptions, ExecResult } from './command.js';
 

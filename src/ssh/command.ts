@@ -7,7 +7,7 @@
 // ability to send the signal) and nothing is written to it.
 import { performance } from 'node:perf_hooks';
 import type { Client, ClientChannel } from 'ssh2';
-import { Deadline } from '../console/index.js';
+import { Deadline } from '../deadline.js';
 import { InfraError } from '../errors.js';
 
 export interface ExecOptions {

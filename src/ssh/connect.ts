@@ -3,7 +3,7 @@
 // attempts back off, every failure reason is kept, and the run's deadline bounds them all.
 import { performance } from 'node:perf_hooks';
 import { Client } from 'ssh2';
-import { Deadline } from '../console/index.js';
+import { Deadline } from '../deadline.js';
 import { InfraError } from '../errors.js';
 import { HostKeyChanged, HostKeyPin } from './host-key.js';
 

@@ -2,7 +2,7 @@
 // processes it owns until close(). Scenario steps use this protocol (exec, run, background,
 // close) and never see the ssh2 client underneath.
 import type { Client } from 'ssh2';
-import { Deadline } from '../console/index.js';
+import { Deadline } from '../deadline.js';
 import { InfraError, ProductFailure } from '../errors.js';
 import {
   BACKGROUND_DEFAULTS,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Demux, Deadline, markCommand, moveFocus, parseBanner, splitGlued, type Focus } from '../../src/console/index.js';
+import { Demux, markCommand, moveFocus, parseBanner, splitGlued, type Focus } from '../../src/console/index.js';
+import { Deadline } from '../../src/deadline.js';
 
 const banner = (who: string) => `(XEN) *** Serial input to ${who} (type 'CTRL-a' three times to switch input)`;
 

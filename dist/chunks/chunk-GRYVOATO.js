@@ -73528,7 +73528,7 @@ import { join as join5 } from "node:path";
 import { performance as performance2 } from "node:perf_hooks";
 import { randomBytes } from "node:crypto";
 
-// src/console/deadline.ts
+// src/deadline.ts
 import { performance } from "node:perf_hooks";
 var Deadline = class _Deadline {
   constructor(at) {

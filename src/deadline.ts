@@ -1,5 +1,5 @@
-// A point in time every wait in console/ is bounded by. Monotonic, so a wall-clock jump
-// (NTP on a CI runner) can neither expire nor extend a wait.
+// A point in time every wait (console, SSH, backends, forensics) is bounded by. Monotonic,
+// so a wall-clock jump (NTP on a CI runner) can neither expire nor extend a wait.
 import { performance } from 'node:perf_hooks';
 
 export class Deadline {
