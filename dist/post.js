@@ -1,14 +1,14 @@
 import { createRequire as __xpvCreateRequire } from 'node:module'; import { fileURLToPath as __xpvFileURLToPath } from 'node:url'; import { dirname as __xpvDirname } from 'node:path'; const require = __xpvCreateRequire(import.meta.url); const __xpvFilename = __xpvFileURLToPath(import.meta.url); const __xpvDir = __xpvDirname(__xpvFilename);
 import {
   isRemoteCacheUsable
-} from "./chunks/chunk-ABSBDVG7.js";
+} from "./chunks/chunk-NZPX7ESM.js";
 import {
   STATE,
   getState,
   info,
   saveRemote,
   warning
-} from "./chunks/chunk-ALD66K5C.js";
+} from "./chunks/chunk-UFEESARI.js";
 
 // src/action/post-impl.ts
 function alive(pid) {
@@ -33,16 +33,18 @@ async function postImpl() {
   await stopLeftovers();
   const key = getState(STATE.rigKey);
   const dir = getState(STATE.rigDir);
-  if (key && dir && getState(STATE.rigCacheHit) !== "true") {
-    if (!isRemoteCacheUsable()) {
-      warning("no Actions cache service here: the rig will be rebuilt next time");
-      return;
-    }
-    try {
-      await saveRemote(key, dir, (line) => info(line));
-    } catch (e) {
-      warning(`could not save the rig to the Actions cache: ${e.message}`);
-    }
+  const stateKey = getState(STATE.stateKey);
+  const stateDir = getState(STATE.stateDir);
+  const rigToSave = key && dir && getState(STATE.rigCacheHit) !== "true";
+  if (!rigToSave && !(stateKey && stateDir)) return;
+  if (!isRemoteCacheUsable()) {
+    warning("no Actions cache service here: the rig and the booted system will be made afresh next time");
+    return;
+  }
+  const log = (line) => info(line);
+  if (rigToSave) await saveRemote(key, dir, log).catch((e) => warning(`could not save the rig to the Actions cache: ${e.message}`));
+  if (stateKey && stateDir) {
+    await saveRemote(stateKey, stateDir, log, "state").catch((e) => warning(`could not save the booted system to the Actions cache: ${e.message}`));
   }
 }
 

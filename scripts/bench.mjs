@@ -1,11 +1,20 @@
 #!/usr/bin/env node
-// Benchmark and flake check: runs a scenario (boot-smoke by default) N times through the
-// committed CLI and prints how many passed, the phase timeline (median and spread) and the
-// harness's own CPU time, read back from each run's JUnit properties. A failed run keeps
-// its logs and the next run goes on. Usage: npm run bench -- [N] [--boot uboot|direct] [SCENARIO]
+// Benchmark and flake check, through the committed CLI.
+//
+//   npm run bench -- [N] [--boot uboot|direct] [--only cold|restored] [SCENARIO]
+//     runs SCENARIO (default: the seed scenario) N times booting cold (--snapshot false) and
+//     N times restored from a cached booted system (after one run that saves it), and
+//     prints per mode: passes, the phase timeline (median [min–max], seconds from process
+//     start), the harness's own CPU, process wall time; then the ratio restored/cold.
+//   npm run bench -- [N] --fanout [SCENARIO ...]
+//     runs the scenarios together (default: the three that attach backends, so each needs a
+//     fresh system) N times and prints what each scenario cost: the first from process
+//     start, each later one from the end of the one before; and the ratio later/first.
+//
+// Failed runs are counted and their logs kept; the next run goes on.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,50 +22,130 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 let runs = 1;
 let boot = 'uboot';
-let scenario = 'boot-smoke';
+let only;
+let fanout = false;
+const scenarios = [];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--boot') boot = args[++i];
+  else if (args[i] === '--only') only = args[++i];
+  else if (args[i] === '--fanout') fanout = true;
   else if (/^\d+$/.test(args[i])) runs = Number(args[i]);
-  else scenario = args[i];
+  else scenarios.push(args[i]);
 }
-
-const samples = new Map();
-const failures = [];
-const add = (name, seconds) => samples.set(name, [...(samples.get(name) ?? []), seconds]);
-for (let n = 1; n <= runs; n++) {
-  const dir = mkdtempSync(join(tmpdir(), 'xpv-bench-'));
-  const junit = join(dir, 'junit.xml');
-  const t0 = Date.now();
-  const r = spawnSync(process.execPath, [join(root, 'dist/cli.js'), 'run', scenario, '--boot', boot, '--ssh-port', '0', '--junit-path', junit, '--logs-dir', join(dir, 'logs')], {
-    encoding: 'utf8',
-  });
-  const wall = (Date.now() - t0) / 1000;
-  if (r.status !== 0) {
-    const last = r.stderr.trim().split('\n').filter((l) => / FAIL | ERR /.test(l)).pop() ?? `exit ${r.status}`;
-    console.error(`run ${n}/${runs}: FAILED after ${wall.toFixed(1)} s: ${last.trim()} (logs kept in ${dir})`);
-    failures.push(dir);
-    continue;
-  }
-  const xml = readFileSync(junit, 'utf8');
-  for (const m of xml.matchAll(/<property name="(phase\.[^"]+|harness\.cpu\.[^"]+)" value="([\d.]+)s"\/>/g)) {
-    const key = `${m[1]}`;
-    // Every suite repeats the run's properties: take each once per run.
-    if ((samples.get(key)?.length ?? 0) < n) add(key, Number(m[2]));
-  }
-  add('process wall', wall);
-  console.error(`run ${n}/${runs}: ${wall.toFixed(1)} s`);
-  rmSync(dir, { recursive: true, force: true });
-}
+if (scenarios.length === 0) scenarios.push(...(fanout ? ['virtio-pci-rescan-ping', 'virtio-blk', 'backend-restart'] : ['virtio-pci-rescan-ping']));
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-console.log(`# ${scenario}, ${boot} path: ${runs - failures.length} of ${runs} runs passed (phases over the passing runs, seconds from process start; median [min–max])`);
-const rows = [...samples.entries()].sort(([a, x], [b, y]) => (a.startsWith('phase.') && b.startsWith('phase.') ? median(x) - median(y) : a.localeCompare(b)));
-for (const [name, xs] of rows) {
-  const label = name.replace(/^phase\./, '').replace(/^harness\.cpu\./, 'harness CPU ');
-  console.log(`${label.padEnd(22)} ${median(xs).toFixed(2).padStart(7)}  [${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}]`);
+const fmt = (xs) => `${median(xs).toFixed(2).padStart(7)}  [${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}]`;
+
+/** A cache dir sharing the real one's rigs and lists but with saved booted systems of its own. */
+function benchCache() {
+  const real = process.env.XEN_PVH_VIRTIO_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'xen-pvh-virtio');
+  const dir = mkdtempSync(join(tmpdir(), 'xpv-bench-cache-'));
+  mkdirSync(real, { recursive: true });
+  for (const name of readdirSync(real)) if (name !== 'states') symlinkSync(join(real, name), join(dir, name));
+  return dir;
 }
-for (const dir of failures) console.log(`failed run kept in ${dir}`);
-process.exitCode = failures.length > 0 ? 1 : 0;
+
+/** One CLI run; its JUnit properties (first suite's), per-suite durations and wall time, or a failure. */
+function runOnce(extra) {
+  const dir = mkdtempSync(join(tmpdir(), 'xpv-bench-'));
+  const junit = join(dir, 'junit.xml');
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, [join(root, 'dist/cli.js'), 'run', ...scenarios, '--boot', boot, '--ssh-port', '0', '--junit-path', junit, '--logs-dir', join(dir, 'logs'), ...extra], {
+    encoding: 'utf8',
+  });
+  const wall = (Date.now() - t0) / 1000;
+  if (r.status !== 0) {
+    const last = r.stderr.trim().split('\n').filter((l) => / FAIL | ERR |error/.test(l)).pop() ?? `exit ${r.status}`;
+    return { ok: false, wall, dir, why: last.trim() };
+  }
+  const xml = readFileSync(junit, 'utf8');
+  const firstSuite = xml.slice(xml.indexOf('<testsuite '), xml.indexOf('</testsuite>'));
+  const props = new Map([...firstSuite.matchAll(/<property name="([^"]+)" value="([^"]*)"\/>/g)].map((m) => [m[1], m[2]]));
+  const systems = [...xml.matchAll(/<property name="system" value="(\w+)"\/>/g)].map((m) => m[1]);
+  rmSync(dir, { recursive: true, force: true });
+  return { ok: true, wall, props, systems };
+}
+
+function collect(mode, extra, n) {
+  const samples = new Map();
+  const failures = [];
+  const add = (name, v) => samples.set(name, [...(samples.get(name) ?? []), v]);
+  for (let i = 1; i <= n; i++) {
+    const r = runOnce(extra);
+    if (!r.ok) {
+      console.error(`${mode} ${i}/${n}: FAILED after ${r.wall.toFixed(1)} s: ${r.why} (logs kept in ${r.dir})`);
+      failures.push(r.dir);
+      continue;
+    }
+    console.error(`${mode} ${i}/${n}: ${r.wall.toFixed(1)} s (systems: ${r.systems.join(', ')})`);
+    for (const [k, v] of r.props) {
+      if (k.startsWith('phase.') || k.startsWith('harness.cpu.')) add(k, Number(v.replace(/s$/, '')));
+    }
+    add('process wall', r.wall);
+    if (fanout) {
+      // Each scenario's cost: the first from process start, later ones from the previous end.
+      const spans = [...r.props].filter(([k]) => k.startsWith('span.scenarios.')).map(([k, v]) => [k.slice('span.scenarios.'.length), v.split('..').map((x) => Number(x.replace(/s$/, '')))]);
+      let prevEnd = 0;
+      for (const [name, [start, end]] of spans) {
+        add(`cost ${name}`, end - prevEnd);
+        add(`switch before ${name}`, start - prevEnd);
+        prevEnd = end;
+      }
+    }
+  }
+  return { samples, failures, n };
+}
+
+function print(title, { samples, failures, n }) {
+  console.log(`\n# ${title}: ${n - failures.length} of ${n} runs passed (seconds; median [min–max])`);
+  const rows = [...samples.entries()].sort(([a, x], [b, y]) => (a.startsWith('phase.') && b.startsWith('phase.') ? median(x) - median(y) : a.localeCompare(b)));
+  for (const [name, xs] of rows) console.log(`${name.replace(/^phase\./, '').replace(/^harness\.cpu\./, 'harness CPU ').padEnd(34)} ${fmt(xs)}`);
+  for (const dir of failures) console.log(`failed run kept in ${dir}`);
+}
+
+const label = `${scenarios.join(' + ')}, ${boot} path`;
+let failed = 0;
+if (fanout) {
+  const cache = benchCache();
+  // No cross-run state: each run boots its first system and restores the later ones.
+  const r = collect('fanout', ['--no-cache'], runs);
+  print(`fan-out: ${label}`, r);
+  const costs = [...r.samples].filter(([k]) => k.startsWith('cost '));
+  if (costs.length > 1) {
+    const first = median(costs[0][1]);
+    for (const [k, xs] of costs.slice(1)) console.log(`${k} / first: ${(median(xs) / first).toFixed(3)}`);
+  }
+  for (const [k, xs] of [...r.samples].filter(([k]) => k.startsWith('switch before ')).slice(1)) console.log(`${k} / first cost: ${(median(xs) / median(costs[0][1])).toFixed(3)}`);
+  failed += r.failures.length;
+  rmSync(cache, { recursive: true, force: true });
+} else {
+  let cold;
+  let restored;
+  if (only !== 'restored') {
+    cold = collect('cold', ['--snapshot', 'false'], runs);
+    print(`cold boot: ${label}`, cold);
+    failed += cold.failures.length;
+  }
+  if (only !== 'cold') {
+    const cache = benchCache();
+    const prime = runOnce(['--cache-dir', cache]);
+    console.error(`priming run (boots and saves the booted system): ${prime.ok ? `${prime.wall.toFixed(1)} s` : `FAILED: ${prime.why}`}`);
+    restored = collect('restored', ['--cache-dir', cache], runs);
+    print(`restored from a cached booted system: ${label}`, restored);
+    failed += restored.failures.length;
+    rmSync(cache, { recursive: true, force: true });
+  }
+  if (cold && restored) {
+    console.log('\n# restored / cold (medians)');
+    for (const name of ['process wall', 'phase.scenarios end']) {
+      const c = cold.samples.get(name);
+      const r = restored.samples.get(name);
+      if (c && r) console.log(`${name.replace(/^phase\./, '').padEnd(22)} ${(median(r) / median(c)).toFixed(3)}  (${median(r).toFixed(2)} s / ${median(c).toFixed(2)} s)`);
+    }
+  }
+}
+process.exitCode = failed > 0 ? 1 : 0;

@@ -1,7 +1,7 @@
 // The one core behind the action and the CLI: a RunPlan in, a RunResult out, with the
 // report written and nothing left running. Front ends only adapt inputs and outputs.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mergeDomains } from './config/plan.js';
@@ -14,7 +14,8 @@ import type { Rig } from './rig/manifest.js';
 import { counts, type RunResult, type ScenarioResult } from './scenario/result.js';
 import { erroredScenario, failedScenario, missingCapabilities, skippedScenario } from './scenario/outcomes.js';
 import { runScenario } from './scenario/runner.js';
-import { openSession, type Session } from './session.js';
+import { Snapshots } from './snapshot/snapshots.js';
+import { Systems } from './systems.js';
 
 export interface RunHooks {
   info(line: string): void;
@@ -25,6 +26,8 @@ export interface RunHooks {
   remoteCache: boolean;
   /** Told about each rig obtained, so the action's post step can save it to the cache. */
   onRig?(rig: Rig, key: string, cacheHit: boolean): void;
+  /** Told about a booted system saved to the local cache, so the post step can save it too. */
+  onBootedState?(key: string, dir: string): void;
   /** Told about each long-lived process, so the action's post step can stop leftovers. */
   onProcess?(pid: number): void;
   /** Aborted on SIGINT/SIGTERM: the machine is stopped and the reports still written. */
@@ -34,7 +37,7 @@ export interface RunHooks {
 export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunResult> {
   const start = Date.now();
   const cpuAtStart = process.cpuUsage();
-  const result: RunResult = { scenarios: [], phases: [], properties: { boot: plan.boot, 'rig.request': plan.rig.provider } };
+  const result: RunResult = { scenarios: [], phases: [], timeline: [], properties: { boot: plan.boot, 'rig.request': plan.rig.provider } };
   mkdirSync(plan.logsDir, { recursive: true });
 
   let rig: Rig;
@@ -45,6 +48,7 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
     rig = got.rig;
     result.rig = { key: got.key, provider: rig.manifest.provider, versions: rig.manifest.versions, cacheHit: got.cacheHit };
     result.phases.push({ name: 'rig ready', atMs: Date.now() - start });
+    result.timeline.push({ section: 'rig', name: got.cacheHit ? 'rig (cached)' : 'rig (built)', startMs: 0, endMs: Date.now() - start });
     hooks.onRig?.(rig, got.key, got.cacheHit);
   } catch (e) {
     if (e instanceof ConfigError) throw e;
@@ -71,53 +75,55 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
     if (!result.phases.some((p) => p.name === name)) result.phases.push({ name, atMs: at - start });
     result.phases.sort((a, b) => a.atMs - b.atMs);
   };
-  let session: Session | undefined;
-  // The run's own deadline and a cancel both end the machine: whatever step is running then
+  // The timeline picture: what the run spent its time on, in order.
+  const span = (section: string, name: string, from: number, to = Date.now()) => {
+    result.timeline.push({ section, name, startMs: from - start, endMs: to - start });
+  };
+  let systems: Systems | undefined;
+  // The run's own deadline and a cancel both end the machines: whatever step is running then
   // fails at once (the console closes), and the reports are still written.
   let stopReason: string | undefined;
   const stop = (why: string) => {
     stopReason ??= why;
-    void session?.close();
+    void systems?.closeAll();
   };
   const deadline = setTimeout(() => stop(`timeout-minutes (${plan.timeoutMinutes}) passed`), plan.timeoutMinutes * 60_000 - (Date.now() - start));
   const onAbort = () => stop(`cancelled (${String(hooks.signal?.reason ?? 'signal')})`);
   hooks.signal?.addEventListener('abort', onAbort);
+  let snapshots: Snapshots | undefined;
   try {
     // Only the scenarios that will run shape the boot: a skipped virtio-pci scenario must
     // not give the domU a host bridge that this rig cannot serve.
     const bootPlan = { ...plan, domains: mergeDomains(runnable) };
-    let boots = 0;
-    let ran = 0;
-    let dirty = false;
-    const boot = async () => {
-      boots++;
-      // Later boots keep their own logs and media beside the first one's.
-      const logsDir = boots === 1 ? plan.logsDir : join(plan.logsDir, `boot-${boots}`);
-      const media = join(workDir, `boot-${boots}`);
-      await mkdir(media, { recursive: true });
-      return hooks.group(`boot ${boots} (${plan.boot})`, () =>
-        openSession({ ...bootPlan, logsDir }, rig, media, { info: hooks.info, phase, logsRoot: plan.logsDir, ...(hooks.onProcess ? { onProcess: hooks.onProcess } : {}) }),
-      );
-    };
-    session = await boot();
-    if (stopReason) throw new InfraError(stopReason);
-    for (const scenario of runnable) {
+    snapshots = plan.snapshot
+      ? await Snapshots.prepare(bootPlan, rig, result, {
+          info: hooks.info,
+          warn: hooks.warn,
+          remoteCache: hooks.remoteCache && plan.cache.enabled,
+          ...(hooks.onBootedState ? { onBootedState: hooks.onBootedState } : {}),
+        })
+      : undefined;
+    systems = new Systems(bootPlan, rig, runnable, workDir, snapshots, {
+      info: hooks.info,
+      group: hooks.group,
+      ...(hooks.onProcess ? { onProcess: hooks.onProcess } : {}),
+      phase,
+      span,
+      stopReason: () => stopReason,
+    });
+    for (const [i, scenario] of runnable.entries()) {
       if (stopReason) {
         result.scenarios.push(erroredScenario(scenario, stopReason));
         continue;
       }
-      if (dirty || (changesDomains(scenario) && ran > 0)) {
-        await session.close();
-        session = await boot();
-        ran = 0;
-        dirty = false;
-      }
+      const session = await systems.forScenario(i);
       const drivers = session.driversFor(scenario.name);
+      const t0 = Date.now();
       const done = await hooks.group(`scenario ${scenario.name}`, () => runScenario(scenario, drivers, { progress: hooks.info, phase }));
+      span('scenarios', scenario.name, t0);
       if (stopReason) annotate(done, stopReason);
+      done.system = session.origin === 'restore' ? 'restored' : 'booted';
       result.scenarios.push(done);
-      ran++;
-      dirty = changesDomains(scenario);
     }
     phase('scenarios end');
   } catch (e) {
@@ -132,7 +138,10 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
   } finally {
     clearTimeout(deadline);
     hooks.signal?.removeEventListener('abort', onAbort);
-    await session?.close();
+    await systems?.closeAll();
+    // A booted system saved in this run is kept for the next one, whatever the scenarios did:
+    // it was saved before any of them touched it.
+    if (!stopReason) await snapshots?.keep().catch((e: unknown) => hooks.warn(`booted system not cached: ${(e as Error).message}`));
     await rm(workDir, { recursive: true, force: true });
   }
   if (stopReason && !result.fatal) result.fatal = { status: 'error', message: stopReason };
@@ -143,14 +152,6 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
   const order = (name: string) => plan.scenarios.findIndex((s) => s.name === name);
   result.scenarios.sort((a, b) => order(a.name) - order(b.name));
   return result;
-}
-
-/**
- * A scenario that attaches backends leaves PCI devices, drivers and Xen IOREQ state in
- * the domU behind: it gets a boot of its own, and nothing runs after it on that boot.
- */
-function changesDomains(scenario: Scenario): boolean {
-  return scenario.steps.some((s) => s.kind === 'backend');
 }
 
 /** A scenario cut short by a cancel or the run's deadline says so in its first non-passing step. */

@@ -1,13 +1,16 @@
 // One booted system for a run: boot media → outer QEMU → Xen's console, with SSH to dom0
 // on demand. It owns everything it starts and close() ends all of it, on every path.
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { RunPlan } from './config/types.js';
 import { Console, serialDuplex } from './console/index.js';
-import type { Deadline } from './deadline.js';
+import { Deadline } from './deadline.js';
+import { InfraError } from './errors.js';
 import { collectForensics, writeRepro, type ForensicsPort } from './forensics/index.js';
-import { buildBootMedia, type BootMedia } from './image/index.js';
-import { reservePort, startMachine, stopMachine, type Machine } from './machine/index.js';
+import { buildBootMedia } from './image/index.js';
+import { bootArgs, QEMU_BINARY, reservePort, startMachine, stopMachine, type BootArgsInput, type Machine } from './machine/index.js';
+import { loadState, resume, saveState, type BootedState } from './snapshot/index.js';
 import { Backends } from './backend/index.js';
 import type { Rig } from './rig/manifest.js';
 import type { CommandProtocol, ConsoleProtocol, ScenarioDrivers } from './scenario/runner.js';
@@ -24,18 +27,29 @@ export interface SessionHooks {
 }
 
 export interface Session {
-  media: BootMedia;
+  /** How the machine got to its shells: booted from media, or restored from a saved state. */
+  origin: 'boot' | 'restore';
   machine: Machine;
   console: Console;
-  /** Where the repro folder (replay.sh and what it boots) was written. */
-  reproDir: string;
+  /** Where the repro folder (replay.sh and what it boots) was written; cold boots only. */
+  reproDir?: string;
+  /**
+   * The readiness gate: every domain at its shell and dom0 answering SSH, then the SSH link
+   * closed and input focus on dom0, so nothing scenario-specific has happened yet.
+   */
+  settle(deadlineMs: number): Promise<void>;
+  /** Saves the settled machine's state into `dir` and lets it run on. */
+  save(dir: string, deadlineMs: number): Promise<BootedState>;
   /** The drivers one scenario runs against; each scenario gets its own background set. */
   driversFor(scenario: string): ScenarioDrivers;
   close(): Promise<void>;
 }
 
 const XEN_BANNER = /^\(XEN\) Xen version \d/;
+/** Loading ~300 MiB of state takes seconds; this bounds a stuck load. */
+const LOAD_DEADLINE_MS = 120_000;
 
+/** Cold boot: builds the boot media and starts the machine from u-boot or Xen itself. */
 export async function openSession(plan: RunPlan, rig: Rig, workDir: string, hooks: SessionHooks): Promise<Session> {
   const sshPort = await reservePort(plan.sshPort);
   const media = await buildBootMedia({ rig, domains: plan.domains, boot: plan.boot, workDir, sshPort }, hooks.info);
@@ -45,9 +59,105 @@ export async function openSession(plan: RunPlan, rig: Rig, workDir: string, hook
   hooks.info(`booting: ${plan.boot} path, ssh on 127.0.0.1:${sshPort}, logs in ${plan.logsDir}`);
   hooks.phase('qemu start');
   const machine = await startMachine(media.launch, { logDir: plan.logsDir });
-  hooks.onProcess?.(machine.pid);
+  const ownSockets = media.socketDir !== workDir ? media.socketDir : undefined;
+  return attach(plan, machine, hooks, {
+    origin: 'boot',
+    machineInput: media.machineInput,
+    privateKeyPath: media.sshKey.privateKeyPath,
+    socketDir: media.socketDir,
+    reproDir,
+    ...(ownSockets ? { ownSocketDir: ownSockets } : {}),
+  });
+}
 
-  await writeFile(join(plan.logsDir, 'qemu.pid'), `${machine.pid}\n`);
+/** A machine loading a saved state in the background: paused until it is activated. */
+export interface PendingRestore {
+  /** Waits for the load, lets the guest run and hands over the session. */
+  activate(): Promise<Session>;
+  /** Stops the machine without using it (the run ended or went another way). */
+  discard(): Promise<void>;
+}
+
+/** Starts a machine from a saved state: no media, no boot; the domains are at their shells. */
+export async function restoreSession(plan: RunPlan, state: BootedState, workDir: string, hooks: SessionHooks): Promise<Session> {
+  return startRestore(plan, state, workDir, hooks).activate();
+}
+
+/**
+ * Starts loading a saved state now and returns at once. The run lines up the next
+ * scenario's machine this way while the current scenario runs, so switching costs a `cont`.
+ */
+export function startRestore(plan: RunPlan, state: BootedState, workDir: string, hooks: SessionHooks, sshPort = plan.sshPort): PendingRestore {
+  let machine: Machine | undefined;
+  let socketDir: string | undefined;
+  let ownSocketDir: string | undefined;
+  let input: BootArgsInput | undefined;
+  let given = false;
+  const loading = (async () => {
+    const port = await reservePort(sshPort);
+    await mkdir(workDir, { recursive: true });
+    socketDir = join(workDir, 'serial.sock').length <= 100 ? workDir : await mkdtemp(join(tmpdir(), 'xpv-'));
+    if (socketDir !== workDir) ownSocketDir = socketDir;
+    input = { ...state.machineInput, serialSocket: join(socketDir, 'serial.sock'), qmpSocket: join(socketDir, 'qmp.sock'), sshPort: port };
+    const launch = { binary: QEMU_BINARY, args: [...bootArgs(input), '-incoming', 'defer'], serialSocket: input.serialSocket, qmpSocket: input.qmpSocket, sshPort: port };
+    hooks.info(`restoring the booted system saved ${state.savedAt} (${(state.bytes / 2 ** 20).toFixed(0)} MiB), ssh on 127.0.0.1:${port}, logs in ${plan.logsDir}`);
+    hooks.phase('restore start');
+    machine = await startMachine(launch, { logDir: plan.logsDir });
+    hooks.onProcess?.(machine.pid);
+    const loaded = await loadState(machine, state.stateFile, join(socketDir, 'state.sock'), LOAD_DEADLINE_MS);
+    hooks.info(`machine state loaded in ${(loaded.durationMs / 1000).toFixed(1)} s`);
+    hooks.phase('state loaded');
+  })();
+  loading.catch(() => undefined);
+  const discard = async () => {
+    await loading.catch(() => undefined);
+    if (machine) await stopMachine(machine).catch(() => undefined);
+    if (ownSocketDir) await rm(ownSocketDir, { recursive: true, force: true });
+  };
+  return {
+    discard: async () => {
+      if (!given) await discard();
+    },
+    activate: async () => {
+      let session: Session | undefined;
+      try {
+        await loading;
+        session = attach(plan, machine!, hooks, {
+          origin: 'restore',
+          machineInput: input!,
+          privateKeyPath: state.privateKeyPath,
+          socketDir: socketDir!,
+          shellsReady: state.domains,
+          ...(ownSocketDir ? { ownSocketDir } : {}),
+        });
+        await resume(machine!, 10_000);
+        given = true;
+        hooks.phase('restored');
+        return session;
+      } catch (e) {
+        if (session) await session.close();
+        else await discard();
+        throw e;
+      }
+    },
+  };
+}
+
+interface Attachment {
+  origin: Session['origin'];
+  machineInput: BootArgsInput;
+  privateKeyPath: string;
+  socketDir: string;
+  /** A socket dir of our own (the work dir's path was too long), removed on close. */
+  ownSocketDir?: string;
+  reproDir?: string;
+  /** Domains known to be at their shells already (a restored state was saved settled). */
+  shellsReady?: string[];
+}
+
+function attach(plan: RunPlan, machine: Machine, hooks: SessionHooks, a: Attachment): Session {
+  if (a.origin === 'boot') hooks.onProcess?.(machine.pid);
+  void writeFile(join(plan.logsDir, 'qemu.pid'), `${machine.pid}\n`).catch(() => undefined);
   let machineExited = false;
   void machine.exited.then(() => {
     machineExited = true;
@@ -58,6 +168,7 @@ export async function openSession(plan: RunPlan, rig: Rig, workDir: string, hook
     logDir: plan.logsDir,
     rawLog: false,
     domains: plan.domains.map((d) => ({ name: d.name, domid: d.domid })),
+    startedAfterBoot: a.origin === 'restore',
   });
   const unsubscribe = console.subscribe((line) => {
     if (line.source === 'xen' && XEN_BANNER.test(line.line)) {
@@ -65,13 +176,16 @@ export async function openSession(plan: RunPlan, rig: Rig, workDir: string, hook
       unsubscribe();
     }
   });
+  // A shell proven once stays proven: the gate consumed its ready line, or the state was saved after it.
+  const shells = new Map<string, number>((a.shellsReady ?? []).map((d) => [d, Date.now()]));
 
-  const privateKey = await readFile(media.sshKey.privateKeyPath);
+  let privateKey: Buffer | undefined;
   const hostKey = new HostKeyPin();
   let ssh: Dom0Ssh | undefined;
   let sshPhaseSeen = false;
   const dom0 = async (deadlineMs: number): Promise<Dom0Ssh> => {
     if (ssh?.connected) return ssh;
+    privateKey ??= await readFile(a.privateKeyPath);
     if (ssh) await ssh.reconnect(deadlineMs);
     else ssh = await Dom0Ssh.connect({ host: '127.0.0.1', port: machine.sshPort, username: 'root', privateKey, deadline: deadlineMs, hostKey });
     if (!sshPhaseSeen) {
@@ -81,14 +195,22 @@ export async function openSession(plan: RunPlan, rig: Rig, workDir: string, hook
     return ssh;
   };
 
+  const waitForShell = async (domain: string, ms: number) => {
+    const known = shells.get(domain);
+    if (known !== undefined) return { at: known };
+    const at = consoleEpoch + (await console.waitForShell(domain, ms)).line.t;
+    shells.set(domain, at);
+    return { at };
+  };
   const consoleProtocol: ConsoleProtocol = {
-    waitForShell: async (domain, ms) => ({ at: consoleEpoch + (await console.waitForShell(domain, ms)).line.t }),
+    waitForShell,
     expect: (domain, pattern, ms) => console.expect(domain, pattern, ms),
     run: (domain, command, ms) => console.run(domain, command, ms),
     tail: (domain, lines) => console.tail(domain, lines),
   };
 
   let closed = false;
+  let settled = false;
   const forensicsPort = (scenario: string): ForensicsPort => ({
     // A console that just ended may run a moment ahead of the exit status: wait that moment.
     machineGone: async () => closed || machineExited || (await settlesWithin(machine.exited, 300)),
@@ -107,10 +229,50 @@ export async function openSession(plan: RunPlan, rig: Rig, workDir: string, hook
   });
 
   return {
-    media,
+    origin: a.origin,
     machine,
     console,
-    reproDir,
+    ...(a.reproDir ? { reproDir: a.reproDir } : {}),
+    async settle(deadlineMs: number) {
+      if (settled) return;
+      const dl = Deadline.after(deadlineMs);
+      for (const d of ['dom0', ...plan.domains.map((x) => x.name)]) {
+        const { at } = await waitForShell(d, dl.remainingMs());
+        hooks.phase(`${d} shell`, at);
+      }
+      const link = await dom0(dl.remainingMs());
+      const r = await link.exec('true', { deadline: dl.remainingMs() });
+      if (r.exitCode !== 0) throw new InfraError(`dom0 did not run \`true\` over SSH (exit ${r.exitCode}): ${r.stderr.trim()}`);
+      // No TCP connection may span a save: the restored machine's peer would be gone.
+      await ssh?.close();
+      ssh = undefined;
+      await console.focus('dom0', dl);
+      settled = true;
+      hooks.phase('settled');
+    },
+    async save(dir: string, deadlineMs: number) {
+      if (!settled) throw new InfraError('internal: a machine is saved only once it has settled');
+      await mkdir(dir, { recursive: true });
+      const file = join(dir, 'state.zst');
+      let saved;
+      try {
+        saved = await saveState(machine, file, join(a.socketDir, 'state.sock'), deadlineMs);
+      } finally {
+        // Saved or not, the machine goes on: a failed save falls back to booting, not to a stuck guest.
+        await resume(machine, 10_000);
+      }
+      hooks.phase('state saved');
+      hooks.info(`booted system saved: ${(saved.bytes / 2 ** 20).toFixed(0)} MiB in ${(saved.durationMs / 1000).toFixed(1)} s`);
+      return {
+        dir,
+        stateFile: file,
+        machineInput: a.machineInput,
+        privateKeyPath: a.privateKeyPath,
+        domains: [...shells.keys()],
+        savedAt: new Date().toISOString(),
+        bytes: saved.bytes,
+      };
+    },
     driversFor(scenario: string): ScenarioDrivers {
       const started = new Set<BackgroundProcess>();
       let death: Error | undefined;
@@ -168,7 +330,7 @@ export async function openSession(plan: RunPlan, rig: Rig, workDir: string, hook
       await ssh?.close().catch(() => undefined);
       await stopMachine(machine).catch(() => undefined);
       await console.close().catch(() => undefined);
-      if (media.socketDir !== workDir) await rm(media.socketDir, { recursive: true, force: true });
+      if (a.ownSocketDir) await rm(a.ownSocketDir, { recursive: true, force: true });
     },
   };
 }

@@ -40,6 +40,10 @@ export async function mainImpl(): Promise<void> {
       core.saveState(STATE.rigDir, rig.dir);
       core.saveState(STATE.rigCacheHit, String(cacheHit));
     },
+    onBootedState: (key, dir) => {
+      core.saveState(STATE.stateKey, key);
+      core.saveState(STATE.stateDir, dir);
+    },
   }).catch((e: unknown) => {
     core.setFailed(e instanceof ConfigError ? `configuration error: ${e.message}` : `infrastructure error: ${(e as Error).stack ?? e}`);
     return undefined;

@@ -32,15 +32,18 @@ export async function postImpl(): Promise<void> {
   await stopLeftovers();
   const key = core.getState(STATE.rigKey);
   const dir = core.getState(STATE.rigDir);
-  if (key && dir && core.getState(STATE.rigCacheHit) !== 'true') {
-    if (!isRemoteCacheUsable()) {
-      core.warning('no Actions cache service here: the rig will be rebuilt next time');
-      return;
-    }
-    try {
-      await saveRemote(key, dir, (line) => core.info(line));
-    } catch (e) {
-      core.warning(`could not save the rig to the Actions cache: ${(e as Error).message}`);
-    }
+  const stateKey = core.getState(STATE.stateKey);
+  const stateDir = core.getState(STATE.stateDir);
+  const rigToSave = key && dir && core.getState(STATE.rigCacheHit) !== 'true';
+  if (!rigToSave && !(stateKey && stateDir)) return;
+  if (!isRemoteCacheUsable()) {
+    core.warning('no Actions cache service here: the rig and the booted system will be made afresh next time');
+    return;
+  }
+  const log = (line: string) => core.info(line);
+  // The rig first: a booted system is useless without the rig it was booted from.
+  if (rigToSave) await saveRemote(key, dir, log).catch((e: unknown) => core.warning(`could not save the rig to the Actions cache: ${(e as Error).message}`));
+  if (stateKey && stateDir) {
+    await saveRemote(stateKey, stateDir, log, 'state').catch((e: unknown) => core.warning(`could not save the booted system to the Actions cache: ${(e as Error).message}`));
   }
 }

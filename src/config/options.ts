@@ -40,6 +40,12 @@ export const OPTIONS = {
   'kas-file': { kind: 'string', description: 'kas configuration file for rig: yocto.' },
   'rig-path': { kind: 'string', description: 'Rig bundle directory or tarball for rig: prebuilt.' },
   cache: { kind: 'boolean', description: 'Reuse rigs from the local cache and, in Actions, the Actions cache.', default: 'true' },
+  snapshot: {
+    kind: 'boolean',
+    description:
+      'Save the booted system (all domains at their shells) once and restore it for each later scenario that needs a fresh system; with cache, also for later runs.',
+    default: 'true',
+  },
   'cache-dir': {
     kind: 'string',
     description: 'Local cache directory (default: $XEN_PVH_VIRTIO_CACHE, else $XDG_CACHE_HOME/xen-pvh-virtio, else ~/.cache/xen-pvh-virtio).',
@@ -93,4 +99,6 @@ export const STATE = {
   rigDir: 'xen-pvh-virtio-rig-dir',
   rigCacheHit: 'xen-pvh-virtio-rig-cache-hit',
   logsDir: 'xen-pvh-virtio-logs-dir',
+  stateKey: 'xen-pvh-virtio-state-key',
+  stateDir: 'xen-pvh-virtio-state-dir',
 } as const;

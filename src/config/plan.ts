@@ -114,6 +114,7 @@ export function resolvePlan(raw: RawOptions, where: PlanEnv): RunPlan {
     domains: mergeDomains(scenarios),
     rig,
     cache: { enabled: boolean(raw, 'cache'), dir: abs(value(raw, 'cache-dir') ?? defaultCacheDir(where.env)) },
+    snapshot: boolean(raw, 'snapshot'),
     boot: choice<BootPath>(raw, 'boot'),
     sshPort: integer(raw, 'ssh-port', 0, 65535),
     timeoutMinutes: integer(raw, 'timeout-minutes', 1, 24 * 60),

@@ -242,5 +242,6 @@ function toScenario(located: Located, data: ScenarioFile): Scenario {
     requires: withImpliedRequirements(data.requires, domains, steps),
     domains,
     steps,
+    ...(data['fresh-boot'] ? { freshBoot: true } : {}),
   };
 }

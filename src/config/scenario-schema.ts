@@ -175,6 +175,13 @@ export const scenarioSchema = closed({
     .record(domUName, domain, { error: (issue) => `expected a map of domU names to domain specs, got ${got(issue.input)}` })
     .default({}),
   timeout: duration.optional().meta({ description: 'Default deadline for each step of this scenario (60s when absent).' }),
+  'fresh-boot': z
+    .boolean({ error: (issue) => `expected true or false, got ${got(issue.input)}` })
+    .optional()
+    .meta({
+      description:
+        'true: run on a machine booted for this scenario (e.g. it checks the boot itself), never on one restored from a saved booted system.',
+    }),
   steps: z
     .array(step, { error: (issue) => `expected a list of steps, got ${got(issue.input)}` })
     .min(1, 'expected at least one step'),

@@ -97,6 +97,8 @@ export interface Scenario {
   requires: Capability[];
   domains: DomainRequest[];
   steps: Step[];
+  /** Needs a machine booted for it, not one restored from a saved state (it checks the boot itself). */
+  freshBoot?: boolean;
 }
 
 export interface RigRequest {
@@ -119,6 +121,8 @@ export interface RunPlan {
   domains: DomainSpec[];
   rig: RigRequest;
   cache: { enabled: boolean; dir: string };
+  /** Save the booted system once and restore it for later scenarios (and, with cache, later runs). */
+  snapshot: boolean;
   boot: BootPath;
   /** Host port forwarded to dom0's port 22; 0 means pick a free one. */
   sshPort: number;

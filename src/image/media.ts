@@ -6,7 +6,7 @@ import { isAbsolute, join } from 'node:path';
 import type { BootPath, DomainSpec } from '../config/types.js';
 import { ConfigError, InfraError } from '../errors.js';
 import { run } from '../host/exec.js';
-import { bootArgs, QEMU_BINARY, type Accel, type MachineShape } from '../machine/qemu-args.js';
+import { bootArgs, QEMU_BINARY, type Accel, type BootArgsInput, type MachineShape } from '../machine/qemu-args.js';
 import type { MachineLaunch } from '../machine/machine.js';
 import type { FileRole, Rig } from '../rig/manifest.js';
 import { bootScript } from './boot-script.js';
@@ -89,6 +89,8 @@ export interface BootMedia {
   /** Where the serial and QMP sockets live: workDir, or a short temp dir the caller removes. */
   socketDir: string;
   launch: MachineLaunch;
+  /** What `launch.args` was made from: a restore rebuilds the argv with new sockets and port. */
+  machineInput: BootArgsInput;
 }
 
 interface RigPaths {
@@ -185,7 +187,7 @@ export function planBootMedia(req: BootMediaRequest, sizes: Sizes = {}, socketDi
   let placements: ModulePlacement[] = [];
   let disks: DiskLayout[] = [];
   let script: BootMedia['bootScript'];
-  let launchArgs: string[];
+  let machineInput: BootArgsInput;
   const common = { shape, serialSocket, qmpSocket, sshPort: req.sshPort };
 
   if (req.boot === 'uboot') {
@@ -217,7 +219,7 @@ export function planBootMedia(req: BootMediaRequest, sizes: Sizes = {}, socketDi
       ...passthrough.map((p) => ({ name: p.file, source: p.dtbPath, size: ptSize(p.domain) })),
     ];
     disks = [planBootDisk(w('boot.img'), diskFiles)];
-    launchArgs = bootArgs({ ...common, target: { kind: 'uboot', disks: disks.map((d) => d.path) } });
+    machineInput = { ...common, target: { kind: 'uboot', disks: disks.map((d) => d.path) } };
   } else {
     const wanted: ModuleFile[] = [
       { domain: 'dom0', kind: 'kernel', file: files.kernel.path, size: files.kernel.size },
@@ -241,10 +243,10 @@ export function planBootMedia(req: BootMediaRequest, sizes: Sizes = {}, socketDi
       const entry = (modules[p.domain] ??= { kernel: { style: 'reg', addr: 0, size: 0 } });
       entry[p.kind] = { style: 'reg', addr: p.addr, size: p.size };
     }
-    launchArgs = bootArgs({
+    machineInput = {
       ...common,
       target: { kind: 'direct', xenImage: files.xen.path, dtb: dtbPath, blobs: placements.map((p) => ({ file: p.file, addr: p.addr })) },
-    });
+    };
   }
 
   return {
@@ -266,7 +268,8 @@ export function planBootMedia(req: BootMediaRequest, sizes: Sizes = {}, socketDi
     sshKey,
     dom0RamdiskPath,
     socketDir,
-    launch: { binary: QEMU_BINARY, args: launchArgs, serialSocket, qmpSocket, sshPort: req.sshPort },
+    launch: { binary: QEMU_BINARY, args: bootArgs(machineInput), serialSocket, qmpSocket, sshPort: req.sshPort },
+    machineInput,
   };
 }
 

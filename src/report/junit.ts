@@ -66,7 +66,10 @@ export function buildJunit(result: RunResult): string {
     }
     for (const [name, v] of Object.entries(result.properties)) suite.property(name, v);
     for (const phase of result.phases) suite.property(`phase.${phase.name}`, `${seconds(phase.atMs).toFixed(3)}s`);
+    // The timeline's stretches (boot, save, restore, each scenario) for tools and the bench.
+    for (const span of result.timeline) suite.property(`span.${span.section}.${span.name}`, `${seconds(span.startMs).toFixed(3)}s..${seconds(span.endMs).toFixed(3)}s`);
     if (scenario.skipReason) suite.property('skipped.reason', scenario.skipReason);
+    if (scenario.system) suite.property('system', scenario.system);
     for (const step of scenario.steps) addStep(suite.testCase(), scenario, step);
   }
   return builder.build();

@@ -1,6 +1,6 @@
 // The run as Markdown: GitHub renders it as the job summary; the CLI keeps it in logs-dir.
 import { formatDuration } from '../config/units.js';
-import { counts, type RunResult, type Status } from '../scenario/result.js';
+import { counts, type RunResult, type Span, type Status } from '../scenario/result.js';
 
 const ICON: Record<Status, string> = { passed: '✅ passed', failed: '❌ failed', error: '💥 error', skipped: '⏭️ skipped' };
 
@@ -31,10 +31,12 @@ export function buildSummary(result: RunResult, paths: { junitPath: string; logs
     lines.push('| Scenario | Status | Duration | Steps | Detail |', '| --- | --- | --- | --- | --- |');
     for (const s of result.scenarios) {
       const done = s.steps.filter((x) => x.status === 'passed').length;
-      lines.push(`| ${cell(s.name)} | ${ICON[s.status]} | ${formatDuration(s.durationMs)} | ${done}/${s.steps.length} | ${cell(firstProblem(s))} |`);
+      const on = s.system === 'restored' ? ' (restored system)' : '';
+      lines.push(`| ${cell(s.name)} | ${ICON[s.status]} | ${formatDuration(s.durationMs)}${on} | ${done}/${s.steps.length} | ${cell(firstProblem(s))} |`);
     }
     lines.push('');
   }
+  if (result.timeline.length > 0) lines.push(...timelineChart(result.timeline), '');
   if (result.phases.length > 0) {
     lines.push('| Phase | At |', '| --- | --- |');
     for (const p of result.phases) lines.push(`| ${cell(p.name)} | ${formatDuration(p.atMs)} |`);
@@ -42,4 +44,29 @@ export function buildSummary(result: RunResult, paths: { junitPath: string; logs
   }
   lines.push(`JUnit: \`${paths.junitPath}\` · logs: \`${paths.logsDir}\``, '');
   return lines.join('\n');
+}
+
+/**
+ * The run as a Mermaid gantt (GitHub renders it in job summaries). Times are ms from the
+ * run's start, read as epoch ms by `dateFormat x`, so the axis shows minutes:seconds.
+ */
+export function timelineChart(timeline: readonly Span[]): string[] {
+  const out = ['```mermaid', 'gantt', '  title Where the run spent its time', '  dateFormat x', '  axisFormat %M:%S'];
+  let section: string | undefined;
+  for (const span of timeline) {
+    if (span.section !== section) {
+      section = span.section;
+      out.push(`  section ${label(section)}`);
+    }
+    // A zero-length bar does not render; a tenth of a second is below the axis' resolution.
+    const end = Math.max(span.endMs, span.startMs + 100);
+    out.push(`  ${label(span.name)} (${formatDuration(span.endMs - span.startMs)}) : ${Math.round(span.startMs)}, ${Math.round(end)}`);
+  }
+  out.push('```');
+  return out;
+}
+
+/** Mermaid reads `:` and `#` as syntax in task names. */
+function label(text: string): string {
+  return text.replace(/[:#;]/g, ' ').replace(/\s+/g, ' ').trim();
 }

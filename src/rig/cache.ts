@@ -65,39 +65,44 @@ export async function discardBundle(dir: string): Promise<void> {
   await rm(aside, { recursive: true, force: true });
 }
 
-export function remoteKey(key: string): string {
-  return `xen-pvh-virtio-rig-${key}`;
+/** What the Actions cache holds for us: rig bundles, and saved booted systems (snapshot/). */
+export type CacheKind = 'rig' | 'state';
+
+export function remoteKey(key: string, kind: CacheKind = 'rig'): string {
+  return `xen-pvh-virtio-${kind}-${key}`;
 }
 
+const WHAT: Record<CacheKind, string> = { rig: 'rig', state: 'booted system' };
+
 /** Restores a bundle from the Actions cache; false (with a warning) when unavailable or absent. */
-export async function restoreRemote(key: string, dir: string, log: (line: string) => void): Promise<boolean> {
+export async function restoreRemote(key: string, dir: string, log: (line: string) => void, kind: CacheKind = 'rig'): Promise<boolean> {
   if (!actionsCache.isFeatureAvailable()) {
-    log(`warning: the GitHub Actions cache is not available here; rig ${key.slice(0, 12)} not restored from it`);
+    log(`warning: the GitHub Actions cache is not available here; ${WHAT[kind]} ${key.slice(0, 12)} not restored from it`);
     return false;
   }
   try {
-    const hit = await actionsCache.restoreCache([dir], remoteKey(key));
-    if (hit) log(`rig ${key.slice(0, 12)} restored from the Actions cache`);
-    return hit !== undefined && (await hasBundle(dir));
+    const hit = await actionsCache.restoreCache([dir], remoteKey(key, kind));
+    if (hit) log(`${WHAT[kind]} ${key.slice(0, 12)} restored from the Actions cache`);
+    return hit !== undefined && (kind !== 'rig' || (await hasBundle(dir)));
   } catch (cause) {
-    log(`warning: restoring rig ${key.slice(0, 12)} from the Actions cache failed: ${(cause as Error).message}`);
+    log(`warning: restoring ${WHAT[kind]} ${key.slice(0, 12)} from the Actions cache failed: ${(cause as Error).message}`);
     return false;
   }
 }
 
 /** Saves a bundle to the Actions cache (the action's post step calls this); never throws. */
-export async function saveRemote(key: string, dir: string, log: (line: string) => void): Promise<boolean> {
+export async function saveRemote(key: string, dir: string, log: (line: string) => void, kind: CacheKind = 'rig'): Promise<boolean> {
   if (!actionsCache.isFeatureAvailable()) {
-    log(`warning: the GitHub Actions cache is not available here; rig ${key.slice(0, 12)} not saved to it`);
+    log(`warning: the GitHub Actions cache is not available here; ${WHAT[kind]} ${key.slice(0, 12)} not saved to it`);
     return false;
   }
   try {
-    await actionsCache.saveCache([dir], remoteKey(key));
-    log(`rig ${key.slice(0, 12)} saved to the Actions cache`);
+    await actionsCache.saveCache([dir], remoteKey(key, kind));
+    log(`${WHAT[kind]} ${key.slice(0, 12)} saved to the Actions cache`);
     return true;
   } catch (cause) {
     // An entry saved by a parallel job under the same key is as good as ours.
-    log(`warning: saving rig ${key.slice(0, 12)} to the Actions cache failed: ${(cause as Error).message}`);
+    log(`warning: saving ${WHAT[kind]} ${key.slice(0, 12)} to the Actions cache failed: ${(cause as Error).message}`);
     return false;
   }
 }

@@ -27,6 +27,8 @@ export interface ScenarioResult {
   startedAt: Date;
   durationMs: number;
   steps: StepResult[];
+  /** The machine it ran on: booted for the run, or restored from a saved booted system. */
+  system?: 'booted' | 'restored';
 }
 
 /** A named moment of the run (QEMU start, Xen banner, dom0 shell …) in ms from run start. */
@@ -35,8 +37,18 @@ export interface Phase {
   atMs: number;
 }
 
+/** A stretch of the run (rig, a boot, a save, a restore, a scenario), in ms from run start. */
+export interface Span {
+  section: string;
+  name: string;
+  startMs: number;
+  endMs: number;
+}
+
 export interface RunResult {
   scenarios: ScenarioResult[];
+  /** What the run spent its time on, for the timeline picture. */
+  timeline: Span[];
   rig?: { key: string; provider: string; versions: Record<string, string | undefined>; cacheHit: boolean };
   phases: Phase[];
   /** Extra facts for the JUnit <properties> (boot path, host, harness version). */

@@ -35,6 +35,7 @@ const result: RunResult = {
     { name: 'xen banner', atMs: 700 },
     { name: 'dom0 shell', atMs: 17_000 },
   ],
+  timeline: [{ section: 'system', name: 'boot 1', startMs: 2_000, endMs: 17_500 }],
   properties: { boot: 'uboot' },
 };
 
@@ -66,6 +67,7 @@ describe('JUnit report', () => {
     expect(xml).toContain('<property name="rig.version.xen" value="4.17.5"/>');
     expect(xml).toContain('<property name="rig.cache-hit" value="true"/>');
     expect(xml).toContain('<property name="phase.dom0 shell" value="17.000s"/>');
+    expect(xml).toContain('<property name="span.system.boot 1" value="2.000s..17.500s"/>');
     expect(xml).toContain('<system-out><![CDATA[(XEN) DOM1: [    1.0] Booting Linux\ndomU# lspci\n]]></system-out>');
     expect(xml).not.toContain("\u0007");
     expect(xml).not.toContain("\u001b");

@@ -22,6 +22,13 @@ describe('job summary', () => {
     ],
     rig: { key: '0123456789abcdef0123', provider: 'debian', versions: { xen: '4.17.5', linux: '6.1.0' }, cacheHit: false },
     phases: [{ name: 'dom0 shell', atMs: 17_200 }],
+    timeline: [
+      { section: 'rig', name: 'rig (cached)', startMs: 0, endMs: 2_500 },
+      { section: 'system', name: 'boot 1', startMs: 2_600, endMs: 19_000 },
+      { section: 'system', name: 'save', startMs: 19_000, endMs: 21_400 },
+      { section: 'scenarios', name: 'boot-smoke', startMs: 21_400, endMs: 63_400 },
+      { section: 'system', name: 'restore 2', startMs: 63_500, endMs: 63_500 },
+    ],
     properties: {},
   };
   const md = buildSummary(result, { junitPath: '/w/junit.xml', logsDir: '/w/logs' });
@@ -37,6 +44,33 @@ describe('job summary', () => {
     expect(md).toContain('Rig: `debian` xen 4.17.5, linux 6.1.0 (key `0123456789abcdef`, built)');
     expect(md).toContain('| dom0 shell | 17.2s |');
     expect(md).toContain('JUnit: `/w/junit.xml` · logs: `/w/logs`');
+  });
+
+  it('draws the timeline as a Mermaid gantt: sections in order, bars in ms from the start', () => {
+    const chart = md.slice(md.indexOf('```mermaid'), md.indexOf('```', md.indexOf('```mermaid') + 3) + 3);
+    expect(chart.split('\n')).toEqual([
+      '```mermaid',
+      'gantt',
+      '  title Where the run spent its time',
+      '  dateFormat x',
+      '  axisFormat %M:%S',
+      '  section rig',
+      '  rig (cached) (2.5s) : 0, 2500',
+      '  section system',
+      '  boot 1 (16.4s) : 2600, 19000',
+      '  save (2.4s) : 19000, 21400',
+      '  section scenarios',
+      '  boot-smoke (42.0s) : 21400, 63400',
+      '  section system',
+      // Zero-length bars get a minimal width so they still render.
+      '  restore 2 (0ms) : 63500, 63600',
+      '```',
+    ]);
+  });
+
+  it('says which scenarios ran on a restored system', () => {
+    const restored = buildSummary({ ...result, scenarios: [{ ...result.scenarios[0]!, system: 'restored' }] }, { junitPath: 'j', logsDir: 'l' });
+    expect(restored).toContain('| boot-smoke | ✅ passed | 42.0s (restored system) | 1/1 |  |');
   });
 
   it('leads with an infrastructure error that ended the run', () => {

@@ -5,11 +5,15 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { validateJunit } from '../support/junit.js';
-import { startCli } from '../support/cli.js';
+import { isolatedCache, startCli } from '../support/cli.js';
 
-describe('virtio-pci scenarios on the debian rig', () => {
-  it('passes the seed flow, virtio-blk and backend-restart, each on a fresh boot', { timeout: 20 * 60_000 }, async () => {
-    const run = startCli(['run', 'boot-smoke', 'virtio-pci-rescan-ping', 'virtio-blk', 'backend-restart', '--boot', 'uboot']);
+// Restored systems must pass exactly what booted ones pass: the same run, both ways.
+describe.each([
+  { systems: 'restored', args: ['--cache-dir', isolatedCache()], snapshot: true },
+  { systems: 'booted', args: ['--snapshot', 'false'], snapshot: false },
+])('virtio-pci scenarios on the debian rig, later systems $systems', ({ systems, args, snapshot }) => {
+  it('passes the seed flow, virtio-blk and backend-restart, each on a fresh system', { timeout: 20 * 60_000 }, async () => {
+    const run = startCli(['run', 'boot-smoke', 'virtio-pci-rescan-ping', 'virtio-blk', 'backend-restart', '--boot', 'uboot', ...args], { snapshot });
     const { code } = await run.done;
     expect(code, run.stderr()).toBe(0);
     const xml = readFileSync(run.junitPath, 'utf8');
@@ -17,8 +21,10 @@ describe('virtio-pci scenarios on the debian rig', () => {
     for (const name of ['boot-smoke', 'virtio-pci-rescan-ping', 'virtio-blk', 'backend-restart']) {
       expect(xml).toMatch(new RegExp(`<testsuite name="${name}" [^\\n]* failures="0" errors="0" skipped="0"`));
     }
-    // boot-smoke shares the first boot; each backend scenario needs its own.
+    // boot-smoke shares the first boot; each backend scenario needs its own system.
     for (const n of [2, 3, 4]) expect(existsSync(join(run.logsDir, `boot-${n}`, 'console-domU1.log')), `boot-${n}`).toBe(true);
+    const on = [...xml.matchAll(/<property name="system" value="(\w+)"\/>/g)].map((m) => m[1]);
+    expect(on).toEqual(['booted', systems, systems, systems]);
     expect(existsSync(join(run.logsDir, 'boot-5'))).toBe(false);
 
     // The evidence a reader needs: the empty bus before, QEMU's IOREQ server, the device after.

@@ -1,8 +1,9 @@
 // Runs the committed CLI (dist/cli.js) as a child process, the way users and CI run it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { defaultCacheDir } from '../../src/rig/cache.js';
 
 export const ROOT = resolve(__dirname, '../..');
 
@@ -25,12 +26,17 @@ process.once('exit', () => {
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
 });
 
-export function startCli(args: string[], opts: { cwd?: string } = {}): CliRun {
+/**
+ * Runs the CLI. Runs boot cold unless `snapshot` is set: a saved booted system in the shared
+ * cache would otherwise make one test's run depend on what an earlier test left there.
+ */
+export function startCli(args: string[], opts: { cwd?: string; snapshot?: boolean } = {}): CliRun {
   const dir = mkdtempSync(join(tmpdir(), 'xpv-run-'));
   made.push(dir);
   const junitPath = join(dir, 'junit.xml');
   const logsDir = join(dir, 'logs');
-  const child = spawn(process.execPath, [join(ROOT, 'dist/cli.js'), ...args, '--junit-path', junitPath, '--logs-dir', logsDir, '--ssh-port', '0'], {
+  const snapshot = opts.snapshot || args.includes('--snapshot') ? [] : ['--snapshot', 'false'];
+  const child = spawn(process.execPath, [join(ROOT, 'dist/cli.js'), ...args, ...snapshot, '--junit-path', junitPath, '--logs-dir', logsDir, '--ssh-port', '0'], {
     cwd: opts.cwd ?? ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -64,4 +70,17 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * A cache dir of the test's own that shares the real cache's rigs, components and package
+ * lists (symlinks) but keeps its own saved booted systems: what a test saves or breaks there
+ * touches no other test.
+ */
+export function isolatedCache(): string {
+  const real = defaultCacheDir();
+  const dir = mkdtempSync(join(tmpdir(), 'xpv-cache-'));
+  made.push(dir);
+  for (const name of readdirSync(real)) if (name !== 'states') symlinkSync(join(real, name), join(dir, name));
+  return dir;
 }

@@ -13,12 +13,16 @@ import {
   __toESM,
   defaultCacheDir,
   ensureHostPrerequisites,
+  findCommand,
   formatPos,
   obtainRig,
   packageRoot,
+  packageVersion,
   require_supports_color,
-  run
-} from "./chunk-ALD66K5C.js";
+  restoreRemote,
+  run,
+  sha256File
+} from "./chunk-UFEESARI.js";
 
 // node_modules/yaml/dist/nodes/identity.js
 var require_identity = __commonJS({
@@ -13857,7 +13861,7 @@ var require_keyParser = __commonJS({
     var {
       createDecipheriv,
       createECDH,
-      createHash: createHash2,
+      createHash: createHash3,
       createHmac,
       createSign,
       createVerify,
@@ -14545,11 +14549,11 @@ ${formatted}-----END ${type} KEY-----`;
                 );
               }
               const ivSlice = bufferSlice(cipherIV, 0, 8);
-              let cipherKey = createHash2("md5").update(passphrase).update(ivSlice).digest();
+              let cipherKey = createHash3("md5").update(passphrase).update(ivSlice).digest();
               while (cipherKey.length < encInfo.keyLen) {
                 cipherKey = combineBuffers(
                   cipherKey,
-                  createHash2("md5").update(cipherKey).update(passphrase).update(ivSlice).digest()
+                  createHash3("md5").update(cipherKey).update(passphrase).update(ivSlice).digest()
                 );
               }
               if (cipherKey.length > encInfo.keyLen)
@@ -14714,8 +14718,8 @@ ${formatted}-----END ${type} KEY-----`;
         if (encrypted) {
           const encInfo = CIPHER_INFO[cipherName];
           let cipherKey = combineBuffers(
-            createHash2("sha1").update(PPK_PP1).update(passphrase).digest(),
-            createHash2("sha1").update(PPK_PP2).update(passphrase).digest()
+            createHash3("sha1").update(PPK_PP1).update(passphrase).digest(),
+            createHash3("sha1").update(PPK_PP2).update(passphrase).digest()
           );
           if (cipherKey.length > encInfo.keyLen)
             cipherKey = bufferSlice(cipherKey, 0, encInfo.keyLen);
@@ -14755,7 +14759,7 @@ ${formatted}-----END ${type} KEY-----`;
           passphrase = EMPTY_PASSPHRASE;
         const calcMAC = createHmac(
           "sha1",
-          createHash2("sha1").update("putty-private-key-file-mac-key").update(passphrase).digest()
+          createHash3("sha1").update("putty-private-key-file-mac-key").update(passphrase).digest()
         ).update(macData).digest("hex");
         if (calcMAC !== mac3) {
           if (encrypted) {
@@ -15098,8 +15102,8 @@ var require_agent = __commonJS({
     var { Socket } = __require("net");
     var { Duplex: Duplex2 } = __require("stream");
     var { resolve: resolve3 } = __require("path");
-    var { readFile: readFile3 } = __require("fs");
-    var { execFile, spawn: spawn2 } = __require("child_process");
+    var { readFile: readFile4 } = __require("fs");
+    var { execFile, spawn: spawn3 } = __require("child_process");
     var { isParsedKey, parseKey } = require_keyParser();
     var {
       makeBufferParser,
@@ -15276,7 +15280,7 @@ var require_agent = __commonJS({
             return cb(new Error("Unexpected multiple agent requests"));
           this.buffer = null;
           let error62;
-          const proc = this.proc = spawn2(EXEPATH, [data.length]);
+          const proc = this.proc = spawn3(EXEPATH, [data.length]);
           proc.stdout.on("data", (data2) => {
             this.push(data2);
           });
@@ -15316,7 +15320,7 @@ var require_agent = __commonJS({
           cb = once2(cb);
           let socketPath = this.socketPath;
           let triedCygpath = false;
-          readFile3(socketPath, function readCygsocket(err, data) {
+          readFile4(socketPath, function readCygsocket(err, data) {
             if (err) {
               if (triedCygpath)
                 return cb(new Error("Invalid cygwin unix socket path"));
@@ -15325,7 +15329,7 @@ var require_agent = __commonJS({
                   return cb(new Error("Invalid cygwin unix socket path"));
                 triedCygpath = true;
                 socketPath = stdout.toString().replace(/[\r\n]/g, "");
-                readFile3(socketPath, readCygsocket);
+                readFile4(socketPath, readCygsocket);
               });
               return;
             }
@@ -17077,7 +17081,7 @@ var require_kex = __commonJS({
       createDiffieHellman,
       createDiffieHellmanGroup,
       createECDH,
-      createHash: createHash2,
+      createHash: createHash3,
       createPublicKey,
       diffieHellman,
       generateKeyPairSync,
@@ -17503,7 +17507,7 @@ var require_kex = __commonJS({
               DISCONNECT_REASON.KEY_EXCHANGE_FAILED
             );
           }
-          const hash2 = createHash2(this.hashName);
+          const hash2 = createHash3(this.hashName);
           hashString(hash2, isServer ? this._remoteIdentRaw : this._identRaw);
           hashString(hash2, isServer ? this._identRaw : this._remoteIdentRaw);
           hashString(hash2, isServer ? this._remoteKexinit : this._kexinit);
@@ -18511,9 +18515,9 @@ var require_kex = __commonJS({
     function generateKEXVal(len, hashName, secret, exchangeHash, sessionID, char) {
       let ret;
       if (len) {
-        let digest = createHash2(hashName).update(secret).update(exchangeHash).update(char).update(sessionID).digest();
+        let digest = createHash3(hashName).update(secret).update(exchangeHash).update(char).update(sessionID).digest();
         while (digest.length < len) {
-          const chunk = createHash2(hashName).update(secret).update(exchangeHash).update(digest).digest();
+          const chunk = createHash3(hashName).update(secret).update(exchangeHash).update(digest).digest();
           const extended2 = Buffer.allocUnsafe(digest.length + chunk.length);
           extended2.set(digest, 0);
           extended2.set(chunk, digest.length);
@@ -23948,7 +23952,7 @@ var require_client = __commonJS({
   "node_modules/ssh2/lib/client.js"(exports, module) {
     "use strict";
     var {
-      createHash: createHash2,
+      createHash: createHash3,
       getHashes,
       randomFillSync
     } = __require("crypto");
@@ -24170,7 +24174,7 @@ var require_client = __commonJS({
           }
           hostVerifier = (key, verify) => {
             if (hashAlgo)
-              key = createHash2(hashAlgo).update(key).digest("hex");
+              key = createHash3(hashAlgo).update(key).digest("hex");
             const ret = hashCb(key, verify);
             if (ret !== void 0)
               verify(ret);
@@ -27009,7 +27013,7 @@ var require_keygen = __commonJS({
       generateKeyPair: generateKeyPair_,
       generateKeyPairSync: generateKeyPairSync_,
       getCurves,
-      randomBytes: randomBytes2
+      randomBytes: randomBytes3
     } = __require("crypto");
     var { Ber } = require_lib();
     var bcrypt_pbkdf = require_bcrypt_pbkdf().pbkdf;
@@ -27273,7 +27277,7 @@ var require_keygen = __commonJS({
                 rounds = opts.rounds;
             }
             const gen = Buffer.allocUnsafe(cipher.keyLen + cipher.ivLen);
-            const salt = randomBytes2(SALT_LEN);
+            const salt = randomBytes3(SALT_LEN);
             const r = bcrypt_pbkdf(
               passphrase,
               passphrase.length,
@@ -27312,7 +27316,7 @@ var require_keygen = __commonJS({
           const kdfOptions = encrypted ? encrypted.kdfOptions : Buffer.alloc(0);
           const blockLen = encrypted ? encrypted.cipher.blockLen : 8;
           const parsed = parseDERs(keyType, pub, priv);
-          const checkInt = randomBytes2(4);
+          const checkInt = randomBytes3(4);
           const commentBin = Buffer.from(comment);
           const privBlobLen = 4 + 4 + parsed.priv.length + 4 + commentBin.length;
           let padding = [];
@@ -28671,11 +28675,11 @@ var require_dist2 = __commonJS({
     var makeDir = async (input2, options) => {
       checkPath(input2);
       options = processOptions(options);
-      const mkdir8 = promisify(options.fs.mkdir);
-      const stat5 = promisify(options.fs.stat);
+      const mkdir10 = promisify(options.fs.mkdir);
+      const stat7 = promisify(options.fs.stat);
       if (useNativeRecursiveOption && options.fs.mkdir === fs.mkdir) {
         const pth = path.resolve(input2);
-        await mkdir8(pth, {
+        await mkdir10(pth, {
           mode: options.mode,
           recursive: true
         });
@@ -28683,7 +28687,7 @@ var require_dist2 = __commonJS({
       }
       const make = async (pth) => {
         try {
-          await mkdir8(pth, options.mode);
+          await mkdir10(pth, options.mode);
           return pth;
         } catch (error62) {
           if (error62.code === "EPERM") {
@@ -28700,7 +28704,7 @@ var require_dist2 = __commonJS({
             return make(pth);
           }
           try {
-            const stats = await stat5(pth);
+            const stats = await stat7(pth);
             if (!stats.isDirectory()) {
               throw new Error("The path is not a directory");
             }
@@ -32072,7 +32076,7 @@ var require_dist2 = __commonJS({
             }
             return mapped.length && mapped[0] === arrays[0] ? baseIntersection(mapped, undefined$1, comparator) : [];
           });
-          function join12(array2, separator) {
+          function join15(array2, separator) {
             return array2 == null ? "" : nativeJoin.call(array2, separator);
           }
           function last(array2) {
@@ -33996,7 +34000,7 @@ var require_dist2 = __commonJS({
           lodash2.isUndefined = isUndefined;
           lodash2.isWeakMap = isWeakMap;
           lodash2.isWeakSet = isWeakSet;
-          lodash2.join = join12;
+          lodash2.join = join15;
           lodash2.kebabCase = kebabCase;
           lodash2.last = last;
           lodash2.lastIndexOf = lastIndexOf;
@@ -44546,7 +44550,7 @@ var require_polyfills = __commonJS({
       }
       if (platform === "win32") {
         fs.rename = typeof fs.rename !== "function" ? fs.rename : (function(fs$rename) {
-          function rename(from, to, cb) {
+          function rename2(from, to, cb) {
             var start = Date.now();
             var backoff = 0;
             fs$rename(from, to, function CB(er) {
@@ -44566,8 +44570,8 @@ var require_polyfills = __commonJS({
               if (cb) cb(er);
             });
           }
-          if (Object.setPrototypeOf) Object.setPrototypeOf(rename, fs$rename);
-          return rename;
+          if (Object.setPrototypeOf) Object.setPrototypeOf(rename2, fs$rename);
+          return rename2;
         })(fs.rename);
       }
       fs.read = typeof fs.read !== "function" ? fs.read : (function(fs$read) {
@@ -44968,11 +44972,11 @@ var require_graceful_fs = __commonJS({
     function patch(fs2) {
       polyfills(fs2);
       fs2.gracefulify = patch;
-      fs2.createReadStream = createReadStream;
+      fs2.createReadStream = createReadStream2;
       fs2.createWriteStream = createWriteStream5;
       var fs$readFile = fs2.readFile;
-      fs2.readFile = readFile3;
-      function readFile3(path, options, cb) {
+      fs2.readFile = readFile4;
+      function readFile4(path, options, cb) {
         if (typeof options === "function")
           cb = options, options = null;
         return go$readFile(path, options, cb);
@@ -44988,8 +44992,8 @@ var require_graceful_fs = __commonJS({
         }
       }
       var fs$writeFile = fs2.writeFile;
-      fs2.writeFile = writeFile7;
-      function writeFile7(path, data, options, cb) {
+      fs2.writeFile = writeFile8;
+      function writeFile8(path, data, options, cb) {
         if (typeof options === "function")
           cb = options, options = null;
         return go$writeFile(path, data, options, cb);
@@ -45024,8 +45028,8 @@ var require_graceful_fs = __commonJS({
       }
       var fs$copyFile = fs2.copyFile;
       if (fs$copyFile)
-        fs2.copyFile = copyFile4;
-      function copyFile4(src, dest, flags, cb) {
+        fs2.copyFile = copyFile5;
+      function copyFile5(src, dest, flags, cb) {
         if (typeof flags === "function") {
           cb = flags;
           flags = 0;
@@ -45178,7 +45182,7 @@ var require_graceful_fs = __commonJS({
           }
         });
       }
-      function createReadStream(path, options) {
+      function createReadStream2(path, options) {
         return new fs2.ReadStream(path, options);
       }
       function createWriteStream5(path, options) {
@@ -50837,20 +50841,20 @@ Expected difference: ${isNot ? "not " : ""}< ${(0, _jestMatcherUtils.EXPECTED_CO
 Received difference: ${isNot ? "    " : ""}  ${(0, _jestMatcherUtils.RECEIVED_COLOR)(receivedDiffString)}`;
           };
           exports2.printCloseTo = printCloseTo;
-          const printExpectedConstructorName = (label, expected) => `${printConstructorName(label, expected, false, true)}
+          const printExpectedConstructorName = (label2, expected) => `${printConstructorName(label2, expected, false, true)}
 `;
           exports2.printExpectedConstructorName = printExpectedConstructorName;
-          const printExpectedConstructorNameNot = (label, expected) => `${printConstructorName(label, expected, true, true)}
+          const printExpectedConstructorNameNot = (label2, expected) => `${printConstructorName(label2, expected, true, true)}
 `;
           exports2.printExpectedConstructorNameNot = printExpectedConstructorNameNot;
-          const printReceivedConstructorName = (label, received) => `${printConstructorName(label, received, false, false)}
+          const printReceivedConstructorName = (label2, received) => `${printConstructorName(label2, received, false, false)}
 `;
           exports2.printReceivedConstructorName = printReceivedConstructorName;
-          const printReceivedConstructorNameNot = (label, received, expected) => typeof expected.name === "string" && expected.name.length > 0 && typeof received.name === "string" && received.name.length > 0 ? `${printConstructorName(label, received, true, false)} ${Object.getPrototypeOf(received) === expected ? "extends" : "extends \u2026 extends"} ${(0, _jestMatcherUtils.EXPECTED_COLOR)(expected.name)}
-` : `${printConstructorName(label, received, false, false)}
+          const printReceivedConstructorNameNot = (label2, received, expected) => typeof expected.name === "string" && expected.name.length > 0 && typeof received.name === "string" && received.name.length > 0 ? `${printConstructorName(label2, received, true, false)} ${Object.getPrototypeOf(received) === expected ? "extends" : "extends \u2026 extends"} ${(0, _jestMatcherUtils.EXPECTED_COLOR)(expected.name)}
+` : `${printConstructorName(label2, received, false, false)}
 `;
           exports2.printReceivedConstructorNameNot = printReceivedConstructorNameNot;
-          const printConstructorName = (label, constructor, isNot, isExpected) => typeof constructor.name === "string" ? constructor.name.length === 0 ? `${label} name is an empty string` : `${label}: ${isNot ? isExpected ? "not " : "    " : ""}${isExpected ? (0, _jestMatcherUtils.EXPECTED_COLOR)(constructor.name) : (0, _jestMatcherUtils.RECEIVED_COLOR)(constructor.name)}` : `${label} name is not a string`;
+          const printConstructorName = (label2, constructor, isNot, isExpected) => typeof constructor.name === "string" ? constructor.name.length === 0 ? `${label2} name is an empty string` : `${label2}: ${isNot ? isExpected ? "not " : "    " : ""}${isExpected ? (0, _jestMatcherUtils.EXPECTED_COLOR)(constructor.name) : (0, _jestMatcherUtils.RECEIVED_COLOR)(constructor.name)}` : `${label2} name is not a string`;
         },
         /***/
         "./src/spyMatchers.ts"(__unused_webpack_module, exports2, __webpack_require__2) {
@@ -50875,21 +50879,21 @@ Received difference: ${isNot ? "    " : ""}  ${(0, _jestMatcherUtils.RECEIVED_CO
           const printNumberOfReturns = (countReturns2, countCalls) => `
 Number of returns: ${(0, _jestMatcherUtils.printReceived)(countReturns2)}${countCalls === countReturns2 ? "" : `
 Number of calls:   ${(0, _jestMatcherUtils.printReceived)(countCalls)}`}`;
-          const getRightAlignedPrinter = (label) => {
-            const index = label.indexOf(":");
-            const suffix = label.slice(index);
+          const getRightAlignedPrinter = (label2) => {
+            const index = label2.indexOf(":");
+            const suffix = label2.slice(index);
             return (string4, isExpectedCall) => (isExpectedCall ? `->${" ".repeat(Math.max(0, index - 2 - string4.length))}` : " ".repeat(Math.max(index - string4.length))) + string4 + suffix;
           };
           const printReceivedCallsNegative = (expected, indexedCalls, isOnlyCall, iExpectedCall) => {
             if (indexedCalls.length === 0) {
               return "";
             }
-            const label = "Received:     ";
+            const label2 = "Received:     ";
             if (isOnlyCall) {
-              return `${label + printReceivedArgs(indexedCalls[0], expected)}
+              return `${label2 + printReceivedArgs(indexedCalls[0], expected)}
 `;
             }
-            const printAligned = getRightAlignedPrinter(label);
+            const printAligned = getRightAlignedPrinter(label2);
             return `Received
 ${indexedCalls.reduce((printed, [i, args]) => `${printed + printAligned(String(i + 1), i === iExpectedCall) + printReceivedArgs(args, expected)}
 `, "")}`;
@@ -50900,7 +50904,7 @@ ${indexedCalls.reduce((printed, [i, args]) => `${printed + printAligned(String(i
             if (indexedCalls.length === 0) {
               return expectedLine;
             }
-            const label = "Received: ";
+            const label2 = "Received: ";
             if (isOnlyCall && (iExpectedCall === 0 || iExpectedCall === void 0)) {
               const received = indexedCalls[0][1];
               if (isLineDiffableCall(expected, received)) {
@@ -50932,10 +50936,10 @@ ${indexedCalls.reduce((printed, [i, args]) => `${printed + printAligned(String(i
                 return `${lines.join("\n")}
 `;
               }
-              return `${expectedLine + label + printReceivedArgs(received, expected)}
+              return `${expectedLine + label2 + printReceivedArgs(received, expected)}
 `;
             }
-            const printAligned = getRightAlignedPrinter(label);
+            const printAligned = getRightAlignedPrinter(label2);
             return (
               // eslint-disable-next-line prefer-template
               expectedLine + "Received\n" + indexedCalls.reduce((printed, [i, received]) => {
@@ -50987,18 +50991,18 @@ ${indexedCalls.reduce((printed, [i, args]) => `${printed + printAligned(String(i
             return true;
           };
           const printResult = (result, expected) => result.type === "throw" ? "function call threw an error" : result.type === "incomplete" ? "function call has not returned yet" : isEqualValue(expected, result.value) ? printCommon(result.value) : (0, _jestMatcherUtils.printReceived)(result.value);
-          const printReceivedResults = (label, expected, indexedResults, isOnlyCall, iExpectedCall) => {
+          const printReceivedResults = (label2, expected, indexedResults, isOnlyCall, iExpectedCall) => {
             if (indexedResults.length === 0) {
               return "";
             }
             if (isOnlyCall && (iExpectedCall === 0 || iExpectedCall === void 0)) {
-              return `${label + printResult(indexedResults[0][1], expected)}
+              return `${label2 + printResult(indexedResults[0][1], expected)}
 `;
             }
-            const printAligned = getRightAlignedPrinter(label);
+            const printAligned = getRightAlignedPrinter(label2);
             return (
               // eslint-disable-next-line prefer-template
-              label.replace(":", "").trim() + "\n" + indexedResults.reduce((printed, [i, result]) => `${printed + printAligned(String(i + 1), i === iExpectedCall) + printResult(result, expected)}
+              label2.replace(":", "").trim() + "\n" + indexedResults.reduce((printed, [i, result]) => `${printed + printAligned(String(i + 1), i === iExpectedCall) + printResult(result, expected)}
 `, "")
             );
           };
@@ -51704,9 +51708,9 @@ ${DID_NOT_THROW}` : thrown.hasMessage ? formatReceived("Received message:   ", t
               pass
             };
           };
-          const formatExpected = (label, expected) => `${label + (0, _jestMatcherUtils.printExpected)(expected)}
+          const formatExpected = (label2, expected) => `${label2 + (0, _jestMatcherUtils.printExpected)(expected)}
 `;
-          const formatReceived = (label, thrown, key, expected) => {
+          const formatReceived = (label2, thrown, key, expected) => {
             if (thrown === null) {
               return "";
             }
@@ -51715,22 +51719,22 @@ ${DID_NOT_THROW}` : thrown.hasMessage ? formatReceived("Received message:   ", t
               if (typeof expected === "string") {
                 const index = message.indexOf(expected);
                 if (index !== -1) {
-                  return `${label + (0, _print.printReceivedStringContainExpectedSubstring)(message, index, expected.length)}
+                  return `${label2 + (0, _print.printReceivedStringContainExpectedSubstring)(message, index, expected.length)}
 `;
                 }
               } else if (expected instanceof RegExp) {
-                return `${label + (0, _print.printReceivedStringContainExpectedResult)(message, typeof expected.exec === "function" ? expected.exec(message) : null)}
+                return `${label2 + (0, _print.printReceivedStringContainExpectedResult)(message, typeof expected.exec === "function" ? expected.exec(message) : null)}
 `;
               }
-              return `${label + (0, _jestMatcherUtils.printReceived)(message)}
+              return `${label2 + (0, _jestMatcherUtils.printReceived)(message)}
 `;
             }
             if (key === "name") {
-              return thrown.isError ? `${label + (0, _jestMatcherUtils.printReceived)(thrown.value.name)}
+              return thrown.isError ? `${label2 + (0, _jestMatcherUtils.printReceived)(thrown.value.name)}
 ` : "";
             }
             if (key === "value") {
-              return thrown.isError ? "" : `${label + (0, _jestMatcherUtils.printReceived)(thrown.value)}
+              return thrown.isError ? "" : `${label2 + (0, _jestMatcherUtils.printReceived)(thrown.value)}
 `;
             }
             return "";
@@ -51960,7 +51964,7 @@ Resolved to value: ${matcherUtils.printReceived(result)}`;
             isNot,
             promise: promise2
           };
-          const processResult = (result, asyncError) => {
+          const processResult2 = (result, asyncError) => {
             _validateResult(result);
             (0, _jestMatchersObject.getState)().assertionCalls++;
             if (result.pass && isNot || !result.pass && !isNot) {
@@ -52013,9 +52017,9 @@ Resolved to value: ${matcherUtils.printReceived(result)}`;
               if (Error.captureStackTrace) {
                 Error.captureStackTrace(asyncError, throwingMatcher);
               }
-              return potentialResult.then((aResult) => processResult(aResult, asyncError)).catch(handleError);
+              return potentialResult.then((aResult) => processResult2(aResult, asyncError)).catch(handleError);
             } else {
-              return processResult(potentialResult);
+              return processResult2(potentialResult);
             }
           } catch (error62) {
             return handleError(error62);
@@ -65298,9 +65302,9 @@ function codePointLengthVar(doc, ctx, accessor, inDoubt) {
   doc.write(`const ${v} = typeof ${accessor} === "string" && ${inDoubt} ? ${cpLen}(${accessor}) : ${accessor}.length;`);
   return v;
 }
-function numericOperand(value2, label) {
+function numericOperand(value2, label2) {
   if (typeof value2 !== "number" || !Number.isFinite(value2)) {
-    throw new ZodCompileUnsupportedError(`${label} bound of type ${typeof value2}`);
+    throw new ZodCompileUnsupportedError(`${label2} bound of type ${typeof value2}`);
   }
   return `${value2}`;
 }
@@ -71924,6 +71928,9 @@ var scenarioSchema = closed({
   }).default([]),
   domains: external_exports.record(domUName, domain2, { error: (issue2) => `expected a map of domU names to domain specs, got ${got(issue2.input)}` }).default({}),
   timeout: duration3.optional().meta({ description: "Default deadline for each step of this scenario (60s when absent)." }),
+  "fresh-boot": external_exports.boolean({ error: (issue2) => `expected true or false, got ${got(issue2.input)}` }).optional().meta({
+    description: "true: run on a machine booted for this scenario (e.g. it checks the boot itself), never on one restored from a saved booted system."
+  }),
   steps: external_exports.array(step, { error: (issue2) => `expected a list of steps, got ${got(issue2.input)}` }).min(1, "expected at least one step")
 });
 function scenarioJsonSchema() {
@@ -72146,7 +72153,8 @@ function toScenario(located, data) {
     file: located.file,
     requires: withImpliedRequirements(data.requires, domains, steps),
     domains,
-    steps
+    steps,
+    ...data["fresh-boot"] ? { freshBoot: true } : {}
   };
 }
 
@@ -72184,34 +72192,34 @@ function expandGlob(pattern2, cwd) {
   const matcher = globToRegExp(parts.slice(firstWild).join("/"));
   return readdirSync(root, { recursive: true }).map((rel) => rel.split(sep).join("/")).filter((rel) => matcher.test(rel) && !rel.split("/").includes("node_modules")).map((rel) => join(root, rel)).filter((f) => statSync(f).isFile()).sort();
 }
-function resolveFiles(entries, cwd, label, what) {
+function resolveFiles(entries, cwd, label2, what) {
   const files = [];
   for (const entry of entries) {
     if (/[*?]/.test(entry)) {
       const found = expandGlob(entry, cwd);
-      if (found.length === 0) throw new ConfigError(`${label}: ${entry} matches no files (relative to ${cwd})`);
+      if (found.length === 0) throw new ConfigError(`${label2}: ${entry} matches no files (relative to ${cwd})`);
       files.push(...found);
     } else {
       const path = resolve(cwd, entry);
-      if (!existsSync(path)) throw new ConfigError(`${label}: ${what} not found: ${entry}`);
+      if (!existsSync(path)) throw new ConfigError(`${label2}: ${what} not found: ${entry}`);
       files.push(path);
     }
   }
   return files;
 }
-function resolveScenarioFiles(entries, cwd, label) {
-  if (entries.length === 0) throw new ConfigError(`${label}: no scenarios given`);
+function resolveScenarioFiles(entries, cwd, label2) {
+  if (entries.length === 0) throw new ConfigError(`${label2}: no scenarios given`);
   const builtIns = builtInScenarioDir();
   const files = [];
   for (const entry of entries) {
     const isName = !/[*?/]/.test(entry) && !entry.endsWith(".yaml") && !entry.endsWith(".yml");
     if (!isName) {
-      files.push(...resolveFiles([entry], cwd, label, "scenario file"));
+      files.push(...resolveFiles([entry], cwd, label2, "scenario file"));
       continue;
     }
     const builtIn = join(builtIns, `${entry}.yaml`);
     if (!existsSync(builtIn)) {
-      throw new ConfigError(`${label}: unknown scenario ${entry}; built-in scenarios: ${builtInScenarios().join(", ")}`);
+      throw new ConfigError(`${label2}: unknown scenario ${entry}; built-in scenarios: ${builtInScenarios().join(", ")}`);
     }
     files.push(builtIn);
   }
@@ -72311,6 +72319,7 @@ function resolvePlan(raw, where) {
     domains: mergeDomains(scenarios),
     rig,
     cache: { enabled: boolean4(raw, "cache"), dir: abs(value(raw, "cache-dir") ?? defaultCacheDir(where.env)) },
+    snapshot: boolean4(raw, "snapshot"),
     boot: choice(raw, "boot"),
     sshPort: integer2(raw, "ssh-port", 0, 65535),
     timeoutMinutes: integer2(raw, "timeout-minutes", 1, 24 * 60),
@@ -72507,13 +72516,13 @@ var SECTOR = 512;
 var PARTITION_START_SECTOR = 2048;
 var MIB = 1024 * 1024;
 var FS_OVERHEAD_BYTES = 24 * MIB;
-function planBootDisk(path, files, label = "xenboot") {
+function planBootDisk(path, files, label2 = "xenboot") {
   const content = files.reduce((sum, f) => sum + alignUp(f.size, 4096), 0);
   const fsBytes = alignUp(Math.ceil(content * 1.05) + FS_OVERHEAD_BYTES, MIB);
   return {
     path,
     sizeBytes: PARTITION_START_SECTOR * SECTOR + fsBytes,
-    partition: { index: 1, startSector: PARTITION_START_SECTOR, sizeBytes: fsBytes, fsType: "ext4", label, bootable: true },
+    partition: { index: 1, startSector: PARTITION_START_SECTOR, sizeBytes: fsBytes, fsType: "ext4", label: label2, bootable: true },
     files: [...files]
   };
 }
@@ -73015,7 +73024,7 @@ function planBootMedia(req, sizes = {}, socketDir = req.workDir) {
   let placements = [];
   let disks = [];
   let script;
-  let launchArgs;
+  let machineInput;
   const common2 = { shape, serialSocket, qmpSocket, sshPort: req.sshPort };
   if (req.boot === "uboot") {
     modules["dom0"] = {
@@ -73045,7 +73054,7 @@ function planBootMedia(req, sizes = {}, socketDir = req.workDir) {
       ...passthrough.map((p) => ({ name: p.file, source: p.dtbPath, size: ptSize(p.domain) }))
     ];
     disks = [planBootDisk(w("boot.img"), diskFiles)];
-    launchArgs = bootArgs({ ...common2, target: { kind: "uboot", disks: disks.map((d) => d.path) } });
+    machineInput = { ...common2, target: { kind: "uboot", disks: disks.map((d) => d.path) } };
   } else {
     const wanted = [
       { domain: "dom0", kind: "kernel", file: files.kernel.path, size: files.kernel.size },
@@ -73068,10 +73077,10 @@ function planBootMedia(req, sizes = {}, socketDir = req.workDir) {
       const entry = modules[p.domain] ??= { kernel: { style: "reg", addr: 0, size: 0 } };
       entry[p.kind] = { style: "reg", addr: p.addr, size: p.size };
     }
-    launchArgs = bootArgs({
+    machineInput = {
       ...common2,
       target: { kind: "direct", xenImage: files.xen.path, dtb: dtbPath, blobs: placements.map((p) => ({ file: p.file, addr: p.addr })) }
-    });
+    };
   }
   return {
     boot: req.boot,
@@ -73092,7 +73101,8 @@ function planBootMedia(req, sizes = {}, socketDir = req.workDir) {
     sshKey,
     dom0RamdiskPath,
     socketDir,
-    launch: { binary: QEMU_BINARY, args: launchArgs, serialSocket, qmpSocket, sshPort: req.sshPort }
+    launch: { binary: QEMU_BINARY, args: bootArgs(machineInput), serialSocket, qmpSocket, sshPort: req.sshPort },
+    machineInput
   };
 }
 async function socketDirFor(workDir) {
@@ -73260,9 +73270,9 @@ function describeBootMedia(media) {
 
 // src/run.ts
 import { mkdirSync as mkdirSync3, writeFileSync as writeFileSync2 } from "node:fs";
-import { mkdir as mkdir7, mkdtemp as mkdtemp2, rm as rm6 } from "node:fs/promises";
-import { tmpdir as tmpdir2 } from "node:os";
-import { join as join11 } from "node:path";
+import { mkdtemp as mkdtemp3, rm as rm8 } from "node:fs/promises";
+import { tmpdir as tmpdir3 } from "node:os";
+import { join as join14 } from "node:path";
 
 // src/report/junit.ts
 var import_junit_report_builder = __toESM(require_dist2(), 1);
@@ -73318,7 +73328,9 @@ function buildJunit(result) {
     }
     for (const [name, v] of Object.entries(result.properties)) suite.property(name, v);
     for (const phase of result.phases) suite.property(`phase.${phase.name}`, `${seconds(phase.atMs).toFixed(3)}s`);
+    for (const span of result.timeline) suite.property(`span.${span.section}.${span.name}`, `${seconds(span.startMs).toFixed(3)}s..${seconds(span.endMs).toFixed(3)}s`);
     if (scenario.skipReason) suite.property("skipped.reason", scenario.skipReason);
+    if (scenario.system) suite.property("system", scenario.system);
     for (const step2 of scenario.steps) addStep(suite.testCase(), scenario, step2);
   }
   return builder.build();
@@ -73351,10 +73363,12 @@ function buildSummary(result, paths) {
     lines.push("| Scenario | Status | Duration | Steps | Detail |", "| --- | --- | --- | --- | --- |");
     for (const s of result.scenarios) {
       const done = s.steps.filter((x) => x.status === "passed").length;
-      lines.push(`| ${cell(s.name)} | ${ICON[s.status]} | ${formatDuration(s.durationMs)} | ${done}/${s.steps.length} | ${cell(firstProblem(s))} |`);
+      const on = s.system === "restored" ? " (restored system)" : "";
+      lines.push(`| ${cell(s.name)} | ${ICON[s.status]} | ${formatDuration(s.durationMs)}${on} | ${done}/${s.steps.length} | ${cell(firstProblem(s))} |`);
     }
     lines.push("");
   }
+  if (result.timeline.length > 0) lines.push(...timelineChart(result.timeline), "");
   if (result.phases.length > 0) {
     lines.push("| Phase | At |", "| --- | --- |");
     for (const p of result.phases) lines.push(`| ${cell(p.name)} | ${formatDuration(p.atMs)} |`);
@@ -73362,6 +73376,23 @@ function buildSummary(result, paths) {
   }
   lines.push(`JUnit: \`${paths.junitPath}\` \xB7 logs: \`${paths.logsDir}\``, "");
   return lines.join("\n");
+}
+function timelineChart(timeline) {
+  const out = ["```mermaid", "gantt", "  title Where the run spent its time", "  dateFormat x", "  axisFormat %M:%S"];
+  let section;
+  for (const span of timeline) {
+    if (span.section !== section) {
+      section = span.section;
+      out.push(`  section ${label(section)}`);
+    }
+    const end = Math.max(span.endMs, span.startMs + 100);
+    out.push(`  ${label(span.name)} (${formatDuration(span.endMs - span.startMs)}) : ${Math.round(span.startMs)}, ${Math.round(end)}`);
+  }
+  out.push("```");
+  return out;
+}
+function label(text2) {
+  return text2.replace(/[:#;]/g, " ").replace(/\s+/g, " ").trim();
 }
 
 // src/scenario/outcomes.ts
@@ -73518,15 +73549,207 @@ async function runScenario(scenario, drivers, hooks) {
   return { name: scenario.name, file: scenario.file, status: scenarioStatus(steps), startedAt, durationMs: Date.now() - t0, steps };
 }
 
+// src/snapshot/snapshots.ts
+import { join as join6 } from "node:path";
+
+// src/snapshot/booted.ts
+import { createHash, randomBytes } from "node:crypto";
+import { copyFile as copyFile3, mkdir as mkdir3, readFile as readFile2, realpath, rename, rm as rm4, stat as stat3, writeFile as writeFile4 } from "node:fs/promises";
+import { basename, isAbsolute as isAbsolute4, join as join5, relative as relative2 } from "node:path";
+var STATE_FORMAT = 1;
+var ENTRY_FILE = "entry.json";
+var STATE_FILE = "state.zst";
+var KEY_FILE = "id_ed25519";
+async function bootedStateKey(input2) {
+  const qemu = await findCommand(QEMU_BINARY) ?? QEMU_BINARY;
+  const qemuHash = await sha256File(await realpath(qemu)).catch(() => "unknown");
+  const normalized = normalizeInput(input2.media.machineInput, input2.rig.dir);
+  const recipe = {
+    format: STATE_FORMAT,
+    harness: packageVersion(),
+    rig: input2.rigKey,
+    boot: input2.boot,
+    domains: input2.domains,
+    fragment: input2.media.dtsFragment,
+    script: input2.media.bootScript?.text ?? null,
+    argv: bootArgs(normalized),
+    qemu: qemuHash
+  };
+  return createHash("sha256").update(JSON.stringify(recipe, (_k, v) => typeof v === "bigint" ? v.toString() : v)).digest("hex");
+}
+function normalizeInput(input2, rigDir) {
+  const name = (p) => p.startsWith(rigDir + "/") ? `rig:${relative2(rigDir, p)}` : `run:${basename(p)}`;
+  return {
+    ...input2,
+    serialSocket: "serial",
+    qmpSocket: "qmp",
+    sshPort: 0,
+    shape: { ...input2.shape, ...input2.shape.bios !== void 0 ? { bios: name(input2.shape.bios) } : {} },
+    target: input2.target.kind === "uboot" ? { kind: "uboot", disks: input2.target.disks.map(name) } : { ...input2.target, xenImage: name(input2.target.xenImage), dtb: name(input2.target.dtb), blobs: input2.target.blobs.map((b) => ({ ...b, file: name(b.file) })) }
+  };
+}
+function statesDir(cacheDir) {
+  return join5(cacheDir, "states");
+}
+async function storeBootedState(cacheDir, key, state, rigDir) {
+  const final = join5(statesDir(cacheDir), key);
+  const tmp = join5(statesDir(cacheDir), `.tmp-${key.slice(0, 12)}-${randomBytes(4).toString("hex")}`);
+  await mkdir3(tmp, { recursive: true });
+  try {
+    const copied = /* @__PURE__ */ new Map();
+    const keep = async (p) => {
+      if (p.startsWith(rigDir + "/")) return p;
+      let name = copied.get(p);
+      if (!name) {
+        name = `media-${copied.size}-${basename(p)}`;
+        copied.set(p, name);
+        await copyFile3(p, join5(tmp, name));
+      }
+      return name;
+    };
+    const input2 = await mapFiles(state.machineInput, keep);
+    await copyFile3(state.stateFile, join5(tmp, STATE_FILE));
+    await copyFile3(state.privateKeyPath, join5(tmp, KEY_FILE));
+    const entry = { format: STATE_FORMAT, key, machineInput: input2, domains: state.domains, savedAt: state.savedAt, bytes: state.bytes };
+    await writeFile4(join5(tmp, ENTRY_FILE), JSON.stringify(entry, null, 2) + "\n");
+    await rm4(final, { recursive: true, force: true });
+    await rename(tmp, final);
+  } catch (e) {
+    await rm4(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  return await findBootedState(cacheDir, key);
+}
+async function findBootedState(cacheDir, key) {
+  const dir = join5(statesDir(cacheDir), key);
+  let entry;
+  try {
+    entry = JSON.parse(await readFile2(join5(dir, ENTRY_FILE), "utf8"));
+  } catch {
+    return void 0;
+  }
+  const absolute = (p) => isAbsolute4(p) ? p : join5(dir, p);
+  const input2 = await mapFiles(entry.machineInput, async (p) => absolute(p));
+  const needed = [...filesOf(input2), join5(dir, STATE_FILE), join5(dir, KEY_FILE)];
+  const present = await Promise.all(needed.map((p) => stat3(p).then(() => true, () => false)));
+  if (entry.format !== STATE_FORMAT || entry.key !== key || present.includes(false)) {
+    await discardBootedState(cacheDir, key);
+    return void 0;
+  }
+  return {
+    dir,
+    stateFile: join5(dir, STATE_FILE),
+    machineInput: input2,
+    privateKeyPath: join5(dir, KEY_FILE),
+    domains: entry.domains,
+    savedAt: entry.savedAt,
+    bytes: entry.bytes,
+    key
+  };
+}
+async function discardBootedState(cacheDir, key) {
+  await rm4(join5(statesDir(cacheDir), key), { recursive: true, force: true });
+}
+function filesOf(input2) {
+  const t = input2.target;
+  const files = t.kind === "uboot" ? [...t.disks] : [t.xenImage, t.dtb, ...t.blobs.map((b) => b.file)];
+  if (input2.shape.bios !== void 0) files.push(input2.shape.bios);
+  return files;
+}
+async function mapFiles(input2, f) {
+  const t = input2.target;
+  const target = t.kind === "uboot" ? { kind: "uboot", disks: await Promise.all(t.disks.map(f)) } : { kind: "direct", xenImage: await f(t.xenImage), dtb: await f(t.dtb), blobs: await Promise.all(t.blobs.map(async (b) => ({ ...b, file: await f(b.file) }))) };
+  const shape = input2.shape.bios !== void 0 ? { ...input2.shape, bios: await f(input2.shape.bios) } : input2.shape;
+  return { ...input2, shape, target };
+}
+
+// src/snapshot/snapshots.ts
+var SETTLE_DEADLINE_MS = 5 * 6e4;
+var SAVE_DEADLINE_MS = 2 * 6e4;
+var Snapshots = class _Snapshots {
+  constructor(plan, rig, result, hooks, key) {
+    this.plan = plan;
+    this.rig = rig;
+    this.result = result;
+    this.hooks = hooks;
+    this.key = key;
+  }
+  plan;
+  rig;
+  result;
+  hooks;
+  key;
+  /** What the next session that needs a fresh system restores from. */
+  state;
+  toKeep;
+  unavailable;
+  static async prepare(plan, rig, result, hooks) {
+    if (!plan.cache.enabled || !result.rig) return new _Snapshots(plan, rig, result, hooks, void 0);
+    const media = planBootMedia({ rig, domains: plan.domains, boot: plan.boot, workDir: "/xen-pvh-virtio-plan", sshPort: 0 });
+    const key = await bootedStateKey({ rig, rigKey: result.rig.key, boot: plan.boot, domains: plan.domains, media });
+    const s = new _Snapshots(plan, rig, result, hooks, key);
+    s.state = await findBootedState(plan.cache.dir, key);
+    if (!s.state && hooks.remoteCache && await restoreRemote(key, join6(statesDir(plan.cache.dir), key), hooks.info, "state")) {
+      s.state = await findBootedState(plan.cache.dir, key);
+    }
+    result.properties["snapshot.key"] = key;
+    result.properties["snapshot.cache-hit"] = String(s.state !== void 0);
+    if (s.state) hooks.info(`booted system cache hit: ${s.state.dir} (saved ${s.state.savedAt})`);
+    return s;
+  }
+  /** Whether the boot just started should be saved: a later scenario or a later run can use it. */
+  wanted(scenarios) {
+    return this.state === void 0 && this.unavailable === void 0 && (scenarios > 1 || this.key !== void 0);
+  }
+  /**
+   * Settles the session (a failure there is the boot's own and propagates), then saves it.
+   * A failed save is reported and the run goes on booting each scenario afresh.
+   */
+  async saveFrom(session, dir) {
+    await session.settle(SETTLE_DEADLINE_MS);
+    try {
+      this.state = await session.save(dir, SAVE_DEADLINE_MS);
+      if (this.key) this.toKeep = this.state;
+    } catch (e) {
+      this.markUnavailable(`QEMU could not save the booted system: ${e.message}`);
+    }
+  }
+  /** A restore failed: never try this state again, and boot instead. */
+  async unusable(state, e) {
+    if (state.key) await discardBootedState(this.plan.cache.dir, state.key);
+    this.state = void 0;
+    this.toKeep = void 0;
+    this.markUnavailable(`QEMU could not restore the saved booted system: ${e.message}`);
+  }
+  /** Stores the state saved in this run in the cache (the run's work dir is about to go). */
+  async keep() {
+    if (!this.toKeep || !this.key) return;
+    const kept = await storeBootedState(this.plan.cache.dir, this.key, this.toKeep, this.rig.dir);
+    this.hooks.info(`booted system cached: ${kept.dir}`);
+    this.hooks.onBootedState?.(this.key, kept.dir);
+  }
+  markUnavailable(why) {
+    this.unavailable = why;
+    this.result.properties["snapshot.unavailable"] = why.split("\n")[0];
+    this.hooks.warn(`${why}
+falling back to one boot per scenario that needs a fresh system`);
+  }
+};
+
+// src/systems.ts
+import { mkdir as mkdir9 } from "node:fs/promises";
+import { join as join13 } from "node:path";
+
 // src/session.ts
-import { readdir, readFile as readFile2, rm as rm5, writeFile as writeFile6 } from "node:fs/promises";
-import { join as join10, relative as relative2 } from "node:path";
+import { mkdir as mkdir8, mkdtemp as mkdtemp2, readdir, readFile as readFile3, rm as rm7, writeFile as writeFile7 } from "node:fs/promises";
+import { tmpdir as tmpdir2 } from "node:os";
+import { join as join12, relative as relative3 } from "node:path";
 
 // src/console/console.ts
 import { createWriteStream, mkdirSync as mkdirSync2 } from "node:fs";
-import { join as join5 } from "node:path";
+import { join as join7 } from "node:path";
 import { performance as performance2 } from "node:perf_hooks";
-import { randomBytes } from "node:crypto";
+import { randomBytes as randomBytes2 } from "node:crypto";
 
 // src/deadline.ts
 import { performance } from "node:perf_hooks";
@@ -73840,8 +74063,8 @@ var Console = class {
     this.names = new Map((opts.domains ?? []).map((d) => [d.name, d.domid]));
     this.demux = new Demux(opts.startedAfterBoot ? { focus: "dom0", handedOver: true } : {});
     mkdirSync2(opts.logDir, { recursive: true });
-    if (opts.rawLog !== false) this.rawLog = this.openLog(opts.rawLog ?? join5(opts.logDir, "console-raw.log"));
-    this.allLog = this.openLog(join5(opts.logDir, "console-all.log"));
+    if (opts.rawLog !== false) this.rawLog = this.openLog(opts.rawLog ?? join7(opts.logDir, "console-raw.log"));
+    this.allLog = this.openLog(join7(opts.logDir, "console-all.log"));
     const onData = (chunk) => this.onData(chunk);
     const onEnd = () => this.onEnd("QEMU closed the serial console (end of stream): the machine has exited");
     const onError = (err) => this.onEnd(`the serial socket failed: ${err.message}`, err);
@@ -73874,7 +74097,7 @@ var Console = class {
   tailLines;
   historyLimit;
   names;
-  nonce = randomBytes(MARKER_NONCE_BYTES).toString("hex");
+  nonce = randomBytes2(MARKER_NONCE_BYTES).toString("hex");
   rawLog;
   allLog;
   logErrors = [];
@@ -73914,7 +74137,7 @@ var Console = class {
   /** The clean log file of a domain (or the combined one). */
   logFile(domain3) {
     const name = domain3 === "all" ? "all" : this.displayName(this.resolve(domain3));
-    return join5(this.opts.logDir, `console-${name}.log`);
+    return join7(this.opts.logDir, `console-${name}.log`);
   }
   /** The last lines of a domain's console (or of all of them, tagged), for messages. */
   tail(domain3, lines = this.tailLines) {
@@ -74293,11 +74516,11 @@ var Console = class {
     const outcome = await moveFocus(
       {
         current: () => this.demux.focus,
-        switchOnce: async (within) => {
+        switchOnce: async (within2) => {
           const banner = this.waitFor({
             domain: "xen",
             awaited,
-            deadline: within,
+            deadline: within2,
             match: (l) => l.banner !== void 0,
             history: false,
             consume: false,
@@ -74407,8 +74630,8 @@ function serialDuplex(port, ended) {
 }
 
 // src/forensics/collect.ts
-import { open as open3, mkdir as mkdir3, stat as stat3, writeFile as writeFile4 } from "node:fs/promises";
-import { basename, join as join6 } from "node:path";
+import { open as open3, mkdir as mkdir4, stat as stat4, writeFile as writeFile5 } from "node:fs/promises";
+import { basename as basename2, join as join8 } from "node:path";
 var FORENSICS_LIMITS = {
   budgetMs: 6e4,
   sshConnectMs: 8e3,
@@ -74434,9 +74657,9 @@ async function collectForensics(port, dir, limits = FORENSICS_LIMITS) {
   const started = Date.now();
   const budget = Deadline.after(limits.budgetMs);
   const record3 = { dir, files: [], missing: [], durationMs: 0 };
-  await mkdir3(dir, { recursive: true });
+  await mkdir4(dir, { recursive: true });
   const put = async (file2, text2) => {
-    await writeFile4(join6(dir, file2), text2);
+    await writeFile5(join8(dir, file2), text2);
     if (!record3.files.includes(file2)) record3.files.push(file2);
   };
   const work = (async () => {
@@ -74462,7 +74685,7 @@ async function collectForensics(port, dir, limits = FORENSICS_LIMITS) {
 async function tailHostLogs(port, put, record3, limits) {
   for (const log of await port.hostLogs()) {
     try {
-      await put(`host-tail-${basename(log)}`, await tailOf(log, limits.hostTailLines));
+      await put(`host-tail-${basename2(log)}`, await tailOf(log, limits.hostTailLines));
     } catch (e) {
       record3.missing.push(`tail of ${log}: ${e.message}`);
     }
@@ -74518,7 +74741,7 @@ async function fromXen(port, put, record3, limits, budget) {
   }
 }
 async function tailOf(path, lines) {
-  const size2 = (await stat3(path)).size;
+  const size2 = (await stat4(path)).size;
   const length = Math.min(size2, 256 * 1024);
   const handle = await open3(path, "r");
   try {
@@ -74542,8 +74765,8 @@ function indexText(record3) {
 }
 
 // src/forensics/repro.ts
-import { chmod, copyFile as copyFile3, mkdir as mkdir5, stat as stat4, writeFile as writeFile5 } from "node:fs/promises";
-import { basename as basename3, join as join8 } from "node:path";
+import { chmod, copyFile as copyFile4, mkdir as mkdir6, stat as stat5, writeFile as writeFile6 } from "node:fs/promises";
+import { basename as basename4, join as join10 } from "node:path";
 
 // src/machine/port.ts
 import { createServer } from "node:net";
@@ -74577,8 +74800,8 @@ async function reservePort(requested, deadlineMs = 5e3) {
 // src/machine/machine.ts
 import { spawn } from "node:child_process";
 import { createWriteStream as createWriteStream3 } from "node:fs";
-import { mkdir as mkdir4, rm as rm4 } from "node:fs/promises";
-import { join as join7 } from "node:path";
+import { mkdir as mkdir5, rm as rm5 } from "node:fs/promises";
+import { join as join9 } from "node:path";
 
 // src/machine/socket.ts
 import { existsSync as existsSync2 } from "node:fs";
@@ -74780,14 +75003,14 @@ var SerialPort = class {
 
 // src/machine/machine.ts
 async function startMachine(launch, opts) {
-  await mkdir4(opts.logDir, { recursive: true });
+  await mkdir5(opts.logDir, { recursive: true });
   const startDeadlineMs = opts.startDeadlineMs ?? 15e3;
-  const qemuLog = join7(opts.logDir, "qemu.log");
-  const serialLog = join7(opts.logDir, "serial.raw");
+  const qemuLog = join9(opts.logDir, "qemu.log");
+  const serialLog = join9(opts.logDir, "serial.raw");
   const qemuOut = createWriteStream3(qemuLog, { flags: "a" });
   let qemuText = "";
-  await rm4(launch.serialSocket, { force: true });
-  await rm4(launch.qmpSocket, { force: true });
+  await rm5(launch.serialSocket, { force: true });
+  await rm5(launch.qmpSocket, { force: true });
   const child = spawn(launch.binary, launch.args, { stdio: ["ignore", "pipe", "pipe"] });
   watchProcess(child);
   const exited = new Promise((resolve3) => {
@@ -74890,7 +75113,7 @@ async function killAndWait(child, exited) {
 }
 
 // src/forensics/replay-script.ts
-import { basename as basename2 } from "node:path";
+import { basename as basename3 } from "node:path";
 var HERE = "HERE";
 var SOCKETS = "SOCKETS";
 var PORT = "PORT";
@@ -74914,7 +75137,7 @@ function replayScript(input2) {
     w = w.replace(`hostfwd=tcp:127.0.0.1:${sshPort}-:22`, `hostfwd=tcp:127.0.0.1:${PORT}-:22`);
     w = w.replace(
       /(^|[=,])(\/[^,]+)/g,
-      (whole, lead, path) => path.startsWith(input2.perRunDir + "/") ? `${lead}${HERE}/${basename2(path)}` : whole
+      (whole, lead, path) => path.startsWith(input2.perRunDir + "/") ? `${lead}${HERE}/${basename3(path)}` : whole
     );
     words.push(quoteWord(w));
   }
@@ -74992,21 +75215,21 @@ function quoteWord(w) {
 // src/forensics/repro.ts
 var REPRO_COPY_LIMIT = 100 * 1024 * 1024;
 async function writeRepro(media, rig, workDir, dir) {
-  await mkdir5(dir, { recursive: true });
+  await mkdir6(dir, { recursive: true });
   const { binary, args } = media.launch;
   const record3 = { dir, copied: [], referenced: [], tooBig: [] };
   const perRun = (path) => path.startsWith(workDir + "/");
-  await writeFile5(join8(dir, "plan.txt"), describeBootMedia(media));
-  await writeFile5(join8(dir, "qemu-argv.json"), JSON.stringify({ binary, args }, null, 2) + "\n");
-  await writeFile5(join8(dir, "qemu-command.txt"), formatCommandLine(binary, args) + "\n");
-  if (media.dts) await writeFile5(join8(dir, "xen.dts"), media.dts);
-  for (const p of media.passthrough) await writeFile5(join8(dir, basename3(p.dtsPath)), p.dts);
-  if (media.bootScript) await writeFile5(join8(dir, "boot.cmd"), media.bootScript.text);
-  await writeFile5(join8(dir, "rig-manifest.json"), JSON.stringify({ dir: rig.dir, ...rig.manifest }, null, 2) + "\n");
-  const key = join8(dir, "id_ed25519");
-  await copyFile3(media.sshKey.privateKeyPath, key);
+  await writeFile6(join10(dir, "plan.txt"), describeBootMedia(media));
+  await writeFile6(join10(dir, "qemu-argv.json"), JSON.stringify({ binary, args }, null, 2) + "\n");
+  await writeFile6(join10(dir, "qemu-command.txt"), formatCommandLine(binary, args) + "\n");
+  if (media.dts) await writeFile6(join10(dir, "xen.dts"), media.dts);
+  for (const p of media.passthrough) await writeFile6(join10(dir, basename4(p.dtsPath)), p.dts);
+  if (media.bootScript) await writeFile6(join10(dir, "boot.cmd"), media.bootScript.text);
+  await writeFile6(join10(dir, "rig-manifest.json"), JSON.stringify({ dir: rig.dir, ...rig.manifest }, null, 2) + "\n");
+  const key = join10(dir, "id_ed25519");
+  await copyFile4(media.sshKey.privateKeyPath, key);
   await chmod(key, 384);
-  await copyFile3(media.sshKey.publicKeyPath, join8(dir, "id_ed25519.pub"));
+  await copyFile4(media.sshKey.publicKeyPath, join10(dir, "id_ed25519.pub"));
   const sockets = /* @__PURE__ */ new Set([media.launch.serialSocket, media.launch.qmpSocket]);
   for (const path of filesIn(args)) {
     if (sockets.has(path)) continue;
@@ -75014,18 +75237,18 @@ async function writeRepro(media, rig, workDir, dir) {
       if (!record3.referenced.includes(path)) record3.referenced.push(path);
       continue;
     }
-    const bytes = (await stat4(path)).size;
+    const bytes = (await stat5(path)).size;
     if (bytes > REPRO_COPY_LIMIT) {
       record3.tooBig.push(path);
       continue;
     }
-    await copyFile3(path, join8(dir, basename3(path)));
-    record3.copied.push({ name: basename3(path), bytes });
+    await copyFile4(path, join10(dir, basename4(path)));
+    record3.copied.push({ name: basename4(path), bytes });
   }
-  const script = join8(dir, "replay.sh");
-  await writeFile5(script, replayScript({ binary, args, media, perRunDir: workDir, referenced: record3.referenced }));
+  const script = join10(dir, "replay.sh");
+  await writeFile6(script, replayScript({ binary, args, media, perRunDir: workDir, referenced: record3.referenced }));
   await chmod(script, 493);
-  await writeFile5(join8(dir, "README.txt"), readme(record3, media));
+  await writeFile6(join10(dir, "README.txt"), readme(record3, media));
   return record3;
 }
 function filesIn(args) {
@@ -75057,13 +75280,126 @@ function readme(record3, media) {
   ].join("\n");
 }
 
+// src/snapshot/migrate.ts
+import { spawn as spawn2 } from "node:child_process";
+import { createReadStream } from "node:fs";
+import { rm as rm6, stat as stat6 } from "node:fs/promises";
+import { createServer as createServer2 } from "node:net";
+var POLL_MS2 = 100;
+async function saveState(machine, file2, socketPath, deadlineMs) {
+  const dl = Deadline.after(deadlineMs);
+  const t0 = Date.now();
+  await rm6(socketPath, { force: true });
+  await machine.qmp.execute("stop", void 0, dl.remainingMs());
+  await machine.qmp.execute("migrate-set-parameters", { "max-bandwidth": 64 * 1024 ** 3 }, dl.remainingMs());
+  const zstd = spawn2("zstd", ["-1", "-T0", "-q", "-f", "-o", file2], { stdio: ["pipe", "ignore", "pipe"] });
+  const compressed = processResult(zstd, "zstd (compressing the machine state)");
+  compressed.catch(() => void 0);
+  const server = createServer2();
+  const accepted = new Promise((resolve3, reject) => {
+    server.once("connection", resolve3);
+    server.once("error", reject);
+  });
+  await new Promise((resolve3, reject) => server.listen(socketPath, resolve3).once("error", reject));
+  try {
+    await machine.qmp.execute("migrate", { uri: `unix:${socketPath}` }, dl.remainingMs());
+    const conn = await within(accepted, dl, "QEMU did not connect to the state socket");
+    conn.pipe(zstd.stdin);
+    await Promise.race([waitForMigration(machine, dl, "source"), failureOf(compressed)]);
+    await within(compressed, dl, "zstd did not finish writing the machine state");
+  } catch (e) {
+    zstd.kill("SIGKILL");
+    await machine.qmp.execute("migrate_cancel", void 0, 2e3).catch(() => void 0);
+    await rm6(file2, { force: true });
+    throw e;
+  } finally {
+    server.close();
+    await rm6(socketPath, { force: true });
+  }
+  return { file: file2, bytes: (await stat6(file2)).size, durationMs: Date.now() - t0 };
+}
+async function loadState(machine, file2, socketPath, deadlineMs) {
+  const dl = Deadline.after(deadlineMs);
+  const t0 = Date.now();
+  await rm6(socketPath, { force: true });
+  await machine.qmp.execute("migrate-incoming", { uri: `unix:${socketPath}` }, dl.remainingMs());
+  const conn = await connectWhenListening(socketPath, dl.remainingMs());
+  const zstd = spawn2("zstd", ["-d", "-c", "-q"], { stdio: ["pipe", "pipe", "pipe"] });
+  const decompressed = processResult(zstd, "zstd (reading the machine state)");
+  decompressed.catch(() => void 0);
+  createReadStream(file2).pipe(zstd.stdin);
+  zstd.stdout.pipe(conn);
+  conn.on("error", () => void 0);
+  try {
+    await Promise.race([waitForMigration(machine, dl, "destination"), failureOf(decompressed)]);
+    await within(decompressed, dl, "zstd did not finish reading the machine state");
+  } catch (e) {
+    zstd.kill("SIGKILL");
+    throw e;
+  } finally {
+    conn.destroy();
+    await rm6(socketPath, { force: true });
+  }
+  return { durationMs: Date.now() - t0 };
+}
+async function resume(machine, deadlineMs) {
+  await machine.qmp.execute("cont", void 0, deadlineMs);
+}
+async function waitForMigration(machine, dl, side) {
+  for (; ; ) {
+    if (side === "source") {
+      const info = await machine.qmp.execute("query-migrate", void 0, dl.remainingMs());
+      if (info.status === "completed") return;
+      if (info.status === "failed" || info.status === "cancelled") {
+        throw new InfraError(`saving the machine state ${info.status}: ${info["error-desc"] ?? "no reason given"}
+${machine.qemuOutputTail()}`);
+      }
+    } else {
+      const st = await machine.qmp.execute("query-status", void 0, dl.remainingMs());
+      if (st.status && st.status !== "inmigrate") {
+        if (st.status !== "paused" && st.status !== "running") {
+          throw new InfraError(`loading the machine state left QEMU in state '${st.status}'
+${machine.qemuOutputTail()}`);
+        }
+        return;
+      }
+    }
+    if (dl.expired) throw new InfraError(`machine state ${side === "source" ? "save" : "load"} did not finish in time
+${machine.qemuOutputTail()}`);
+    await new Promise((r) => setTimeout(r, Math.min(POLL_MS2, dl.remainingMs())));
+  }
+}
+function failureOf(p) {
+  return p.then(() => new Promise(() => void 0));
+}
+function processResult(child, what) {
+  let stderr = "";
+  child.stderr?.on("data", (d) => stderr = (stderr + d.toString()).slice(-2e3));
+  return new Promise((resolve3, reject) => {
+    child.once("error", (e) => reject(new InfraError(`${what}: ${e.message}`, { cause: e })));
+    child.once(
+      "exit",
+      (code, signal) => code === 0 ? resolve3() : reject(new InfraError(`${what} exited with ${code ?? signal}: ${stderr.trim()}`))
+    );
+  });
+}
+async function within(p, dl, what) {
+  let timer;
+  const late = new Promise((_, reject) => timer = setTimeout(() => reject(new InfraError(`${what} within the deadline`)), dl.remainingMs()));
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 // src/backend/index.ts
-import { join as join9 } from "node:path";
+import { join as join11 } from "node:path";
 
 // src/ssh/background.ts
 import { once } from "node:events";
 import { createWriteStream as createWriteStream4 } from "node:fs";
-import { mkdir as mkdir6 } from "node:fs/promises";
+import { mkdir as mkdir7 } from "node:fs/promises";
 import { constants } from "node:os";
 import { dirname as dirname2 } from "node:path";
 import { performance as performance3 } from "node:perf_hooks";
@@ -75107,22 +75443,22 @@ async function startBackground(host, name, command, opts) {
     throw new InfraError(`background process name ${JSON.stringify(name)} must be letters, digits, '.', '_' or '-'`);
   }
   const deadline = Deadline.from(opts.deadline ?? BACKGROUND_DEFAULTS.startMs);
-  const label = `background process ${name} (\`${command}\`)`;
+  const label2 = `background process ${name} (\`${command}\`)`;
   host.client(command);
   let log;
   try {
-    await mkdir6(dirname2(opts.logFile), { recursive: true });
+    await mkdir7(dirname2(opts.logFile), { recursive: true });
     log = createWriteStream4(opts.logFile, { flags: "w" });
     await once(log, "open");
   } catch (cause) {
-    throw new InfraError(`cannot open the log of ${label} at ${opts.logFile}: ${cause.message}`, {
+    throw new InfraError(`cannot open the log of ${label2} at ${opts.logFile}: ${cause.message}`, {
       cause,
       logFile: opts.logFile
     });
   }
   const proc = new BackgroundProcess(host, name, command, opts.logFile, log);
   return new Promise((resolve3, reject) => {
-    const startFailed = (cause) => new InfraError(`cannot start ${label} in dom0: ${cause.message}`, { cause, logFile: opts.logFile });
+    const startFailed = (cause) => new InfraError(`cannot start ${label2} in dom0: ${cause.message}`, { cause, logFile: opts.logFile });
     let settled = false;
     const finish2 = (error62) => {
       if (settled) return;
@@ -75137,11 +75473,11 @@ async function startBackground(host, name, command, opts) {
       }
     };
     const timer = setTimeout(
-      () => finish2(new InfraError(`${label} did not report its pid within the deadline${proc.tailSuffix()}`, { logFile: opts.logFile })),
+      () => finish2(new InfraError(`${label2} did not report its pid within the deadline${proc.tailSuffix()}`, { logFile: opts.logFile })),
       deadline.remainingMs()
     );
     const unsubscribe = host.onDrop(
-      (why) => finish2(new InfraError(`connection to dom0 ${why} while starting ${label}`, { logFile: opts.logFile }))
+      (why) => finish2(new InfraError(`connection to dom0 ${why} while starting ${label2}`, { logFile: opts.logFile }))
     );
     try {
       host.client(command).exec(backgroundScript(command), (err, channel) => {
@@ -75155,7 +75491,7 @@ async function startBackground(host, name, command, opts) {
         }
         proc.attach(channel, {
           started: () => finish2(),
-          endedBeforeStart: (exit) => finish2(new InfraError(`${label} ${describeExit(exit)} before it started${proc.tailSuffix()}`, { logFile: opts.logFile }))
+          endedBeforeStart: (exit) => finish2(new InfraError(`${label2} ${describeExit(exit)} before it started${proc.tailSuffix()}`, { logFile: opts.logFile }))
         });
       });
     } catch (err) {
@@ -75537,9 +75873,9 @@ var import_ssh22 = __toESM(require_lib2(), 1);
 import { performance as performance5 } from "node:perf_hooks";
 
 // src/ssh/host-key.ts
-import { createHash } from "node:crypto";
+import { createHash as createHash2 } from "node:crypto";
 function fingerprintOf(keyBlob) {
-  return `SHA256:${createHash("sha256").update(keyBlob).digest("base64").replace(/=+$/, "")}`;
+  return `SHA256:${createHash2("sha256").update(keyBlob).digest("base64").replace(/=+$/, "")}`;
 }
 function algorithmOf(keyBlob) {
   if (keyBlob.length < 4) return "unknown";
@@ -75857,7 +76193,7 @@ var Backends = class {
       disks.push(path);
     }
     const argv = [BACKEND_BINARY, ...backendQemuArgs({ bridge, devices: step2.devices, disks })];
-    const logFile = join9(this.opts.logsDir, `${this.opts.scenario}-backend-${domain3.name}-${++this.starts}.log`);
+    const logFile = join11(this.opts.logsDir, `${this.opts.scenario}-backend-${domain3.name}-${++this.starts}.log`);
     const proc = await ssh.background(`backend-${domain3.name}`, argv.map(shellQuote).join(" "), { logFile, deadline: deadline.remainingMs() });
     this.running.set(domain3.name, proc);
     proc.onDeath((error62) => {
@@ -75901,17 +76237,84 @@ ${String(mapped).trim()}
 
 // src/session.ts
 var XEN_BANNER = /^\(XEN\) Xen version \d/;
+var LOAD_DEADLINE_MS = 12e4;
 async function openSession(plan, rig, workDir, hooks) {
   const sshPort = await reservePort(plan.sshPort);
   const media = await buildBootMedia({ rig, domains: plan.domains, boot: plan.boot, workDir, sshPort }, hooks.info);
-  const reproDir = join10(plan.logsDir, "repro");
+  const reproDir = join12(plan.logsDir, "repro");
   await writeRepro(media, rig, workDir, reproDir);
   hooks.info(`booting: ${plan.boot} path, ssh on 127.0.0.1:${sshPort}, logs in ${plan.logsDir}`);
   hooks.phase("qemu start");
   const machine = await startMachine(media.launch, { logDir: plan.logsDir });
-  hooks.onProcess?.(machine.pid);
-  await writeFile6(join10(plan.logsDir, "qemu.pid"), `${machine.pid}
-`);
+  const ownSockets = media.socketDir !== workDir ? media.socketDir : void 0;
+  return attach(plan, machine, hooks, {
+    origin: "boot",
+    machineInput: media.machineInput,
+    privateKeyPath: media.sshKey.privateKeyPath,
+    socketDir: media.socketDir,
+    reproDir,
+    ...ownSockets ? { ownSocketDir: ownSockets } : {}
+  });
+}
+function startRestore(plan, state, workDir, hooks, sshPort = plan.sshPort) {
+  let machine;
+  let socketDir;
+  let ownSocketDir;
+  let input2;
+  let given = false;
+  const loading = (async () => {
+    const port = await reservePort(sshPort);
+    await mkdir8(workDir, { recursive: true });
+    socketDir = join12(workDir, "serial.sock").length <= 100 ? workDir : await mkdtemp2(join12(tmpdir2(), "xpv-"));
+    if (socketDir !== workDir) ownSocketDir = socketDir;
+    input2 = { ...state.machineInput, serialSocket: join12(socketDir, "serial.sock"), qmpSocket: join12(socketDir, "qmp.sock"), sshPort: port };
+    const launch = { binary: QEMU_BINARY, args: [...bootArgs(input2), "-incoming", "defer"], serialSocket: input2.serialSocket, qmpSocket: input2.qmpSocket, sshPort: port };
+    hooks.info(`restoring the booted system saved ${state.savedAt} (${(state.bytes / 2 ** 20).toFixed(0)} MiB), ssh on 127.0.0.1:${port}, logs in ${plan.logsDir}`);
+    hooks.phase("restore start");
+    machine = await startMachine(launch, { logDir: plan.logsDir });
+    hooks.onProcess?.(machine.pid);
+    const loaded = await loadState(machine, state.stateFile, join12(socketDir, "state.sock"), LOAD_DEADLINE_MS);
+    hooks.info(`machine state loaded in ${(loaded.durationMs / 1e3).toFixed(1)} s`);
+    hooks.phase("state loaded");
+  })();
+  loading.catch(() => void 0);
+  const discard = async () => {
+    await loading.catch(() => void 0);
+    if (machine) await stopMachine(machine).catch(() => void 0);
+    if (ownSocketDir) await rm7(ownSocketDir, { recursive: true, force: true });
+  };
+  return {
+    discard: async () => {
+      if (!given) await discard();
+    },
+    activate: async () => {
+      let session;
+      try {
+        await loading;
+        session = attach(plan, machine, hooks, {
+          origin: "restore",
+          machineInput: input2,
+          privateKeyPath: state.privateKeyPath,
+          socketDir,
+          shellsReady: state.domains,
+          ...ownSocketDir ? { ownSocketDir } : {}
+        });
+        await resume(machine, 1e4);
+        given = true;
+        hooks.phase("restored");
+        return session;
+      } catch (e) {
+        if (session) await session.close();
+        else await discard();
+        throw e;
+      }
+    }
+  };
+}
+function attach(plan, machine, hooks, a) {
+  if (a.origin === "boot") hooks.onProcess?.(machine.pid);
+  void writeFile7(join12(plan.logsDir, "qemu.pid"), `${machine.pid}
+`).catch(() => void 0);
   let machineExited = false;
   void machine.exited.then(() => {
     machineExited = true;
@@ -75920,7 +76323,8 @@ async function openSession(plan, rig, workDir, hooks) {
   const console2 = new Console(serialDuplex(machine.serial, machine.exited), {
     logDir: plan.logsDir,
     rawLog: false,
-    domains: plan.domains.map((d) => ({ name: d.name, domid: d.domid }))
+    domains: plan.domains.map((d) => ({ name: d.name, domid: d.domid })),
+    startedAfterBoot: a.origin === "restore"
   });
   const unsubscribe = console2.subscribe((line) => {
     if (line.source === "xen" && XEN_BANNER.test(line.line)) {
@@ -75928,12 +76332,14 @@ async function openSession(plan, rig, workDir, hooks) {
       unsubscribe();
     }
   });
-  const privateKey = await readFile2(media.sshKey.privateKeyPath);
+  const shells = new Map((a.shellsReady ?? []).map((d) => [d, Date.now()]));
+  let privateKey;
   const hostKey = new HostKeyPin();
   let ssh;
   let sshPhaseSeen = false;
   const dom0 = async (deadlineMs) => {
     if (ssh?.connected) return ssh;
+    privateKey ??= await readFile3(a.privateKeyPath);
     if (ssh) await ssh.reconnect(deadlineMs);
     else ssh = await Dom0Ssh.connect({ host: "127.0.0.1", port: machine.sshPort, username: "root", privateKey, deadline: deadlineMs, hostKey });
     if (!sshPhaseSeen) {
@@ -75942,13 +76348,21 @@ async function openSession(plan, rig, workDir, hooks) {
     }
     return ssh;
   };
+  const waitForShell = async (domain3, ms) => {
+    const known = shells.get(domain3);
+    if (known !== void 0) return { at: known };
+    const at = consoleEpoch + (await console2.waitForShell(domain3, ms)).line.t;
+    shells.set(domain3, at);
+    return { at };
+  };
   const consoleProtocol = {
-    waitForShell: async (domain3, ms) => ({ at: consoleEpoch + (await console2.waitForShell(domain3, ms)).line.t }),
+    waitForShell,
     expect: (domain3, pattern2, ms) => console2.expect(domain3, pattern2, ms),
     run: (domain3, command, ms) => console2.run(domain3, command, ms),
     tail: (domain3, lines) => console2.tail(domain3, lines)
   };
   let closed2 = false;
+  let settled = false;
   const forensicsPort = (scenario) => ({
     // A console that just ended may run a moment ahead of the exit status: wait that moment.
     machineGone: async () => closed2 || machineExited || await settlesWithin2(machine.exited, 300),
@@ -75959,13 +76373,51 @@ async function openSession(plan, rig, workDir, hooks) {
     focusXen: (deadline) => console2.focus("xen", deadline),
     focusDom0: (deadline) => console2.focus("dom0", deadline),
     xenKey: (key, quietMs, deadline) => xenKeyOutput(console2, machine, key, quietMs, deadline),
-    hostLogs: async () => (await readdir(plan.logsDir)).filter((f) => f.startsWith(`${scenario}-`) && f.endsWith(".log")).sort().map((f) => join10(plan.logsDir, f))
+    hostLogs: async () => (await readdir(plan.logsDir)).filter((f) => f.startsWith(`${scenario}-`) && f.endsWith(".log")).sort().map((f) => join12(plan.logsDir, f))
   });
   return {
-    media,
+    origin: a.origin,
     machine,
     console: console2,
-    reproDir,
+    ...a.reproDir ? { reproDir: a.reproDir } : {},
+    async settle(deadlineMs) {
+      if (settled) return;
+      const dl = Deadline.after(deadlineMs);
+      for (const d of ["dom0", ...plan.domains.map((x) => x.name)]) {
+        const { at } = await waitForShell(d, dl.remainingMs());
+        hooks.phase(`${d} shell`, at);
+      }
+      const link = await dom0(dl.remainingMs());
+      const r = await link.exec("true", { deadline: dl.remainingMs() });
+      if (r.exitCode !== 0) throw new InfraError(`dom0 did not run \`true\` over SSH (exit ${r.exitCode}): ${r.stderr.trim()}`);
+      await ssh?.close();
+      ssh = void 0;
+      await console2.focus("dom0", dl);
+      settled = true;
+      hooks.phase("settled");
+    },
+    async save(dir, deadlineMs) {
+      if (!settled) throw new InfraError("internal: a machine is saved only once it has settled");
+      await mkdir8(dir, { recursive: true });
+      const file2 = join12(dir, "state.zst");
+      let saved;
+      try {
+        saved = await saveState(machine, file2, join12(a.socketDir, "state.sock"), deadlineMs);
+      } finally {
+        await resume(machine, 1e4);
+      }
+      hooks.phase("state saved");
+      hooks.info(`booted system saved: ${(saved.bytes / 2 ** 20).toFixed(0)} MiB in ${(saved.durationMs / 1e3).toFixed(1)} s`);
+      return {
+        dir,
+        stateFile: file2,
+        machineInput: a.machineInput,
+        privateKeyPath: a.privateKeyPath,
+        domains: [...shells.keys()],
+        savedAt: (/* @__PURE__ */ new Date()).toISOString(),
+        bytes: saved.bytes
+      };
+    },
     driversFor(scenario) {
       const started = /* @__PURE__ */ new Set();
       let death;
@@ -75975,7 +76427,7 @@ async function openSession(plan, rig, workDir, hooks) {
           return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
         },
         background: async (name, command) => {
-          const logFile = join10(plan.logsDir, `${scenario}-${name.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 60)}.log`);
+          const logFile = join12(plan.logsDir, `${scenario}-${name.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 60)}.log`);
           const proc = await link.background(name, command, { logFile });
           started.add(proc);
           proc.onDeath((error62) => {
@@ -76003,12 +76455,12 @@ async function openSession(plan, rig, workDir, hooks) {
           return d;
         },
         forensics: async () => {
-          const dir = join10(plan.logsDir, "forensics", scenario);
+          const dir = join12(plan.logsDir, "forensics", scenario);
           hooks.info(`${scenario}: collecting forensics into ${dir}`);
           const record3 = await collectForensics(forensicsPort(scenario), dir);
           for (const m of record3.missing) hooks.info(`${scenario}: forensics: ${m}`);
           hooks.info(`${scenario}: forensics took ${(record3.durationMs / 1e3).toFixed(1)} s (${record3.files.length} files)`);
-          return relative2(hooks.logsRoot ?? plan.logsDir, dir);
+          return relative3(hooks.logsRoot ?? plan.logsDir, dir);
         },
         cleanup: async () => {
           await backends.stopAll();
@@ -76023,7 +76475,7 @@ async function openSession(plan, rig, workDir, hooks) {
       await ssh?.close().catch(() => void 0);
       await stopMachine(machine).catch(() => void 0);
       await console2.close().catch(() => void 0);
-      if (media.socketDir !== workDir) await rm5(media.socketDir, { recursive: true, force: true });
+      if (a.ownSocketDir) await rm7(a.ownSocketDir, { recursive: true, force: true });
     }
   };
 }
@@ -76053,11 +76505,125 @@ async function settlesWithin2(p, ms) {
   return settled;
 }
 
+// src/systems.ts
+function changesDomains(scenario) {
+  return scenario.steps.some((s) => s.kind === "backend");
+}
+function newSystemAt(scenarios) {
+  const starts = [];
+  let ran = 0;
+  let dirty = false;
+  for (const s of scenarios) {
+    const fresh = starts.length === 0 || dirty || ran > 0 && (changesDomains(s) || s.freshBoot === true);
+    starts.push(fresh);
+    if (fresh) ran = 0;
+    ran++;
+    dirty = changesDomains(s);
+  }
+  return starts;
+}
+var Systems = class {
+  constructor(plan, rig, scenarios, workDir, snapshots, hooks) {
+    this.plan = plan;
+    this.rig = rig;
+    this.scenarios = scenarios;
+    this.workDir = workDir;
+    this.snapshots = snapshots;
+    this.hooks = hooks;
+    this.starts = newSystemAt(scenarios);
+  }
+  plan;
+  rig;
+  scenarios;
+  workDir;
+  snapshots;
+  hooks;
+  current;
+  standby;
+  count = 0;
+  starts;
+  /** The system scenario `i` runs on; a new one when it needs it. */
+  async forScenario(i) {
+    if (this.current && !this.starts[i]) return this.current;
+    await this.current?.close();
+    this.current = void 0;
+    const s = await this.open(this.scenarios[i]);
+    this.current = s;
+    const stop = this.hooks.stopReason();
+    if (stop) throw new InfraError(stop);
+    this.lineUpAfter(i);
+    return s;
+  }
+  /** Ends every machine now (a cancel or the deadline); safe to call more than once. */
+  async closeAll() {
+    const standby = this.standby;
+    this.standby = void 0;
+    await Promise.all([this.current?.close(), standby?.pending.discard()]);
+  }
+  /** While scenario i runs, the next new system (if it can be a restore) starts loading. */
+  lineUpAfter(i) {
+    const next = this.starts.indexOf(true, i + 1);
+    const state = this.snapshots?.state;
+    if (next < 0 || !state || this.scenarios[next].freshBoot || this.standby) return;
+    const n = ++this.count;
+    const pending = startRestore(this.sessionPlan(n), state, join13(this.workDir, `boot-${n}`), this.sessionHooks(n), 0);
+    this.standby = { pending, n, startedAt: Date.now() };
+  }
+  async open(scenario) {
+    const state = scenario.freshBoot ? void 0 : this.snapshots?.state;
+    if (state) {
+      const standby = this.standby ?? { pending: void 0, n: ++this.count, startedAt: Date.now() };
+      this.standby = void 0;
+      const { n: n2, startedAt } = standby;
+      try {
+        const pending = standby.pending ?? startRestore(this.sessionPlan(n2), state, join13(this.workDir, `boot-${n2}`), this.sessionHooks(n2));
+        const s2 = await this.hooks.group(`system ${n2}: restored from the saved booted system`, () => pending.activate());
+        this.hooks.span("system", `restore ${n2}`, startedAt);
+        return s2;
+      } catch (e) {
+        if (this.hooks.stopReason()) throw e;
+        await this.snapshots.unusable(state, e);
+      }
+    } else if (this.standby) {
+      await this.standby.pending.discard();
+      this.standby = void 0;
+    }
+    const n = ++this.count;
+    const t0 = Date.now();
+    const dir = join13(this.workDir, `boot-${n}`);
+    await mkdir9(dir, { recursive: true });
+    const s = await this.hooks.group(`system ${n}: ${this.plan.boot} boot`, () => openSession(this.sessionPlan(n), this.rig, dir, this.sessionHooks(n)));
+    this.current = s;
+    if (this.snapshots?.wanted(this.scenarios.length)) {
+      let settled = Date.now();
+      await this.snapshots.saveFrom({ settle: async (ms) => {
+        await s.settle(ms);
+        settled = Date.now();
+      }, save: (d, ms) => s.save(d, ms) }, join13(this.workDir, "state"));
+      this.hooks.span("system", `boot ${n}`, t0, settled);
+      this.hooks.span("system", `save`, settled);
+    } else this.hooks.span("system", `boot ${n}`, t0);
+    return s;
+  }
+  /** Later systems keep their logs beside the first one's. */
+  sessionPlan(n) {
+    return { ...this.plan, logsDir: n === 1 ? this.plan.logsDir : join13(this.plan.logsDir, `boot-${n}`) };
+  }
+  sessionHooks(n) {
+    return {
+      info: this.hooks.info,
+      phase: (name, at) => this.hooks.phase(n === 1 ? name : `${name} (${n})`, at),
+      logsRoot: this.plan.logsDir,
+      ...this.hooks.onProcess ? { onProcess: this.hooks.onProcess } : {}
+    };
+  }
+};
+
 // src/run.ts
 async function executePlan(plan, hooks) {
   const start = Date.now();
   const cpuAtStart = process.cpuUsage();
-  const result = { scenarios: [], phases: [], properties: { boot: plan.boot, "rig.request": plan.rig.provider } };
+  const result = { scenarios: [], phases: [], timeline: [], properties: { boot: plan.boot, "rig.request": plan.rig.provider } };
   mkdirSync3(plan.logsDir, { recursive: true });
   let rig;
   try {
@@ -76068,6 +76634,7 @@ async function executePlan(plan, hooks) {
     rig = got2.rig;
     result.rig = { key: got2.key, provider: rig.manifest.provider, versions: rig.manifest.versions, cacheHit: got2.cacheHit };
     result.phases.push({ name: "rig ready", atMs: Date.now() - start });
+    result.timeline.push({ section: "rig", name: got2.cacheHit ? "rig (cached)" : "rig (built)", startMs: 0, endMs: Date.now() - start });
     hooks.onRig?.(rig, got2.key, got2.cacheHit);
   } catch (e) {
     if (e instanceof ConfigError) throw e;
@@ -76087,54 +76654,53 @@ async function executePlan(plan, hooks) {
   }
   if (runnable.length === 0) return result;
   await hooks.group("host tools for booting", () => ensureHostPrerequisites({ commands: BOOT_COMMANDS }, { log: hooks.info }));
-  const workDir = await mkdtemp2(join11(process.env.RUNNER_TEMP || tmpdir2(), "xen-pvh-virtio-"));
+  const workDir = await mkdtemp3(join14(process.env.RUNNER_TEMP || tmpdir3(), "xen-pvh-virtio-"));
   const phase = (name, at = Date.now()) => {
     if (!result.phases.some((p) => p.name === name)) result.phases.push({ name, atMs: at - start });
     result.phases.sort((a, b) => a.atMs - b.atMs);
   };
-  let session;
+  const span = (section, name, from, to = Date.now()) => {
+    result.timeline.push({ section, name, startMs: from - start, endMs: to - start });
+  };
+  let systems;
   let stopReason;
   const stop = (why) => {
     stopReason ??= why;
-    void session?.close();
+    void systems?.closeAll();
   };
   const deadline = setTimeout(() => stop(`timeout-minutes (${plan.timeoutMinutes}) passed`), plan.timeoutMinutes * 6e4 - (Date.now() - start));
   const onAbort = () => stop(`cancelled (${String(hooks.signal?.reason ?? "signal")})`);
   hooks.signal?.addEventListener("abort", onAbort);
+  let snapshots;
   try {
     const bootPlan = { ...plan, domains: mergeDomains(runnable) };
-    let boots = 0;
-    let ran = 0;
-    let dirty = false;
-    const boot = async () => {
-      boots++;
-      const logsDir = boots === 1 ? plan.logsDir : join11(plan.logsDir, `boot-${boots}`);
-      const media = join11(workDir, `boot-${boots}`);
-      await mkdir7(media, { recursive: true });
-      return hooks.group(
-        `boot ${boots} (${plan.boot})`,
-        () => openSession({ ...bootPlan, logsDir }, rig, media, { info: hooks.info, phase, logsRoot: plan.logsDir, ...hooks.onProcess ? { onProcess: hooks.onProcess } : {} })
-      );
-    };
-    session = await boot();
-    if (stopReason) throw new InfraError(stopReason);
-    for (const scenario of runnable) {
+    snapshots = plan.snapshot ? await Snapshots.prepare(bootPlan, rig, result, {
+      info: hooks.info,
+      warn: hooks.warn,
+      remoteCache: hooks.remoteCache && plan.cache.enabled,
+      ...hooks.onBootedState ? { onBootedState: hooks.onBootedState } : {}
+    }) : void 0;
+    systems = new Systems(bootPlan, rig, runnable, workDir, snapshots, {
+      info: hooks.info,
+      group: hooks.group,
+      ...hooks.onProcess ? { onProcess: hooks.onProcess } : {},
+      phase,
+      span,
+      stopReason: () => stopReason
+    });
+    for (const [i, scenario] of runnable.entries()) {
       if (stopReason) {
         result.scenarios.push(erroredScenario(scenario, stopReason));
         continue;
       }
-      if (dirty || changesDomains(scenario) && ran > 0) {
-        await session.close();
-        session = await boot();
-        ran = 0;
-        dirty = false;
-      }
+      const session = await systems.forScenario(i);
       const drivers = session.driversFor(scenario.name);
+      const t0 = Date.now();
       const done = await hooks.group(`scenario ${scenario.name}`, () => runScenario(scenario, drivers, { progress: hooks.info, phase }));
+      span("scenarios", scenario.name, t0);
       if (stopReason) annotate(done, stopReason);
+      done.system = session.origin === "restore" ? "restored" : "booted";
       result.scenarios.push(done);
-      ran++;
-      dirty = changesDomains(scenario);
     }
     phase("scenarios end");
   } catch (e) {
@@ -76149,8 +76715,9 @@ async function executePlan(plan, hooks) {
   } finally {
     clearTimeout(deadline);
     hooks.signal?.removeEventListener("abort", onAbort);
-    await session?.close();
-    await rm6(workDir, { recursive: true, force: true });
+    await systems?.closeAll();
+    if (!stopReason) await snapshots?.keep().catch((e) => hooks.warn(`booted system not cached: ${e.message}`));
+    await rm8(workDir, { recursive: true, force: true });
   }
   if (stopReason && !result.fatal) result.fatal = { status: "error", message: stopReason };
   const cpu = process.cpuUsage(cpuAtStart);
@@ -76159,9 +76726,6 @@ async function executePlan(plan, hooks) {
   const order = (name) => plan.scenarios.findIndex((s) => s.name === name);
   result.scenarios.sort((a, b) => order(a.name) - order(b.name));
   return result;
-}
-function changesDomains(scenario) {
-  return scenario.steps.some((s) => s.kind === "backend");
 }
 function annotate(scenario, reason) {
   const step2 = scenario.steps.find((s) => s.status !== "passed");
@@ -76186,7 +76750,7 @@ function writeReports(plan, result) {
   writeJunit(result, plan.junitPath);
   const summary = buildSummary(result, plan);
   mkdirSync3(plan.logsDir, { recursive: true });
-  writeFileSync2(join11(plan.logsDir, "summary.md"), summary);
+  writeFileSync2(join14(plan.logsDir, "summary.md"), summary);
   return summary;
 }
 

@@ -69025,34 +69025,35 @@ async function discardBundle(dir) {
   await rename2(dir, aside);
   await rm2(aside, { recursive: true, force: true });
 }
-function remoteKey(key) {
-  return `xen-pvh-virtio-rig-${key}`;
+function remoteKey(key, kind = "rig") {
+  return `xen-pvh-virtio-${kind}-${key}`;
 }
-async function restoreRemote(key, dir, log2) {
+var WHAT = { rig: "rig", state: "booted system" };
+async function restoreRemote(key, dir, log2, kind = "rig") {
   if (!isFeatureAvailable()) {
-    log2(`warning: the GitHub Actions cache is not available here; rig ${key.slice(0, 12)} not restored from it`);
+    log2(`warning: the GitHub Actions cache is not available here; ${WHAT[kind]} ${key.slice(0, 12)} not restored from it`);
     return false;
   }
   try {
-    const hit = await restoreCache([dir], remoteKey(key));
-    if (hit) log2(`rig ${key.slice(0, 12)} restored from the Actions cache`);
-    return hit !== void 0 && await hasBundle(dir);
+    const hit = await restoreCache([dir], remoteKey(key, kind));
+    if (hit) log2(`${WHAT[kind]} ${key.slice(0, 12)} restored from the Actions cache`);
+    return hit !== void 0 && (kind !== "rig" || await hasBundle(dir));
   } catch (cause) {
-    log2(`warning: restoring rig ${key.slice(0, 12)} from the Actions cache failed: ${cause.message}`);
+    log2(`warning: restoring ${WHAT[kind]} ${key.slice(0, 12)} from the Actions cache failed: ${cause.message}`);
     return false;
   }
 }
-async function saveRemote(key, dir, log2) {
+async function saveRemote(key, dir, log2, kind = "rig") {
   if (!isFeatureAvailable()) {
-    log2(`warning: the GitHub Actions cache is not available here; rig ${key.slice(0, 12)} not saved to it`);
+    log2(`warning: the GitHub Actions cache is not available here; ${WHAT[kind]} ${key.slice(0, 12)} not saved to it`);
     return false;
   }
   try {
-    await saveCache2([dir], remoteKey(key));
-    log2(`rig ${key.slice(0, 12)} saved to the Actions cache`);
+    await saveCache2([dir], remoteKey(key, kind));
+    log2(`${WHAT[kind]} ${key.slice(0, 12)} saved to the Actions cache`);
     return true;
   } catch (cause) {
-    log2(`warning: saving rig ${key.slice(0, 12)} to the Actions cache failed: ${cause.message}`);
+    log2(`warning: saving ${WHAT[kind]} ${key.slice(0, 12)} to the Actions cache failed: ${cause.message}`);
     return false;
   }
 }
@@ -69086,6 +69087,11 @@ var OPTIONS = {
   "kas-file": { kind: "string", description: "kas configuration file for rig: yocto." },
   "rig-path": { kind: "string", description: "Rig bundle directory or tarball for rig: prebuilt." },
   cache: { kind: "boolean", description: "Reuse rigs from the local cache and, in Actions, the Actions cache.", default: "true" },
+  snapshot: {
+    kind: "boolean",
+    description: "Save the booted system (all domains at their shells) once and restore it for each later scenario that needs a fresh system; with cache, also for later runs.",
+    default: "true"
+  },
   "cache-dir": {
     kind: "string",
     description: "Local cache directory (default: $XEN_PVH_VIRTIO_CACHE, else $XDG_CACHE_HOME/xen-pvh-virtio, else ~/.cache/xen-pvh-virtio)."
@@ -69115,7 +69121,9 @@ var STATE = {
   rigKey: "xen-pvh-virtio-rig-key",
   rigDir: "xen-pvh-virtio-rig-dir",
   rigCacheHit: "xen-pvh-virtio-rig-cache-hit",
-  logsDir: "xen-pvh-virtio-logs-dir"
+  logsDir: "xen-pvh-virtio-logs-dir",
+  stateKey: "xen-pvh-virtio-state-key",
+  stateDir: "xen-pvh-virtio-state-dir"
 };
 
 // src/package-root.ts
@@ -70786,6 +70794,7 @@ export {
   isFeatureAvailable,
   CAPABILITIES,
   defaultCacheDir,
+  restoreRemote,
   saveRemote,
   OPTIONS,
   OPTION_NAMES,
@@ -70796,7 +70805,9 @@ export {
   COMMAND_PACKAGES,
   FILE_PACKAGES,
   BOOT_COMMANDS,
+  findCommand,
   ensureHostPrerequisites,
+  sha256File,
   rigRecipe,
   obtainRig,
   findCachedRig
