@@ -15,7 +15,7 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-VKC3R3A5.js";
+} from "./chunks/chunk-WI2XLQQF.js";
 import {
   COMMAND_PACKAGES,
   ConfigError,

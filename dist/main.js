@@ -9,7 +9,7 @@ import {
   exitCodeFor,
   resolvePlan,
   writeReports
-} from "./chunks/chunk-VKC3R3A5.js";
+} from "./chunks/chunk-WI2XLQQF.js";
 import {
   ConfigError,
   OPTION_NAMES,

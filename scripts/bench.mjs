@@ -70,11 +70,12 @@ function runOnce(extra) {
   return { ok: true, wall, props, systems };
 }
 
-function collect(mode, extra, n) {
+function collect(mode, extra, n, before = () => undefined) {
   const samples = new Map();
   const failures = [];
   const add = (name, v) => samples.set(name, [...(samples.get(name) ?? []), v]);
   for (let i = 1; i <= n; i++) {
+    before();
     const r = runOnce(extra);
     if (!r.ok) {
       console.error(`${mode} ${i}/${n}: FAILED after ${r.wall.toFixed(1)} s: ${r.why} (logs kept in ${r.dir})`);
@@ -111,8 +112,8 @@ const label = `${scenarios.join(' + ')}, ${boot} path`;
 let failed = 0;
 if (fanout) {
   const cache = benchCache();
-  // No cross-run state: each run boots its first system and restores the later ones.
-  const r = collect('fanout', ['--no-cache'], runs);
+  // No state from an earlier run: each run boots its first system and restores the later ones.
+  const r = collect('fanout', ['--cache-dir', cache], runs, () => rmSync(join(cache, 'states'), { recursive: true, force: true }));
   print(`fan-out: ${label}`, r);
   const costs = [...r.samples].filter(([k]) => k.startsWith('cost '));
   if (costs.length > 1) {

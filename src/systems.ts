@@ -47,6 +47,8 @@ export function newSystemAt(scenarios: readonly Scenario[]): boolean[] {
 
 export class Systems {
   private current: Session | undefined;
+  /** Systems being shut down in the background while the next one takes over. */
+  private closing: Promise<void>[] = [];
   private standby: { pending: PendingRestore; n: number; startedAt: number } | undefined;
   private count = 0;
   private readonly starts: boolean[];
@@ -65,8 +67,12 @@ export class Systems {
   /** The system scenario `i` runs on; a new one when it needs it. */
   async forScenario(i: number): Promise<Session> {
     if (this.current && !this.starts[i]) return this.current;
-    await this.current?.close();
+    const old = this.current;
     this.current = undefined;
+    // A lined-up restore has its own port: the old system may end while it takes over.
+    // Anything else may need the old system's port (or its CPU, for a boot): end it first.
+    if (old && this.standby && !this.scenarios[i]!.freshBoot) this.closing.push(old.close());
+    else await old?.close();
     const s = await this.open(this.scenarios[i]!);
     this.current = s;
     const stop = this.hooks.stopReason();
@@ -79,7 +85,7 @@ export class Systems {
   async closeAll(): Promise<void> {
     const standby = this.standby;
     this.standby = undefined;
-    await Promise.all([this.current?.close(), standby?.pending.discard()]);
+    await Promise.all([this.current?.close(), standby?.pending.discard(), ...this.closing]);
   }
 
   /** While scenario i runs, the next new system (if it can be a restore) starts loading. */

@@ -76539,14 +76539,18 @@ var Systems = class {
   snapshots;
   hooks;
   current;
+  /** Systems being shut down in the background while the next one takes over. */
+  closing = [];
   standby;
   count = 0;
   starts;
   /** The system scenario `i` runs on; a new one when it needs it. */
   async forScenario(i) {
     if (this.current && !this.starts[i]) return this.current;
-    await this.current?.close();
+    const old = this.current;
     this.current = void 0;
+    if (old && this.standby && !this.scenarios[i].freshBoot) this.closing.push(old.close());
+    else await old?.close();
     const s = await this.open(this.scenarios[i]);
     this.current = s;
     const stop = this.hooks.stopReason();
@@ -76558,7 +76562,7 @@ var Systems = class {
   async closeAll() {
     const standby = this.standby;
     this.standby = void 0;
-    await Promise.all([this.current?.close(), standby?.pending.discard()]);
+    await Promise.all([this.current?.close(), standby?.pending.discard(), ...this.closing]);
   }
   /** While scenario i runs, the next new system (if it can be a restore) starts loading. */
   lineUpAfter(i) {
