@@ -15,7 +15,7 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-WI2XLQQF.js";
+} from "./chunks/chunk-R5UKGPXE.js";
 import {
   COMMAND_PACKAGES,
   ConfigError,

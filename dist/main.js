@@ -9,7 +9,7 @@ import {
   exitCodeFor,
   resolvePlan,
   writeReports
-} from "./chunks/chunk-WI2XLQQF.js";
+} from "./chunks/chunk-R5UKGPXE.js";
 import {
   ConfigError,
   OPTION_NAMES,

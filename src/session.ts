@@ -46,6 +46,8 @@ export interface Session {
 }
 
 const XEN_BANNER = /^\(XEN\) Xen version \d/;
+/** A restored dom0 answers SSH within a second or two; minutes of host load happen. */
+const RESTORE_SETTLE_MS = 2 * 60_000;
 /** Loading ~300 MiB of state takes seconds; this bounds a stuck load. */
 const LOAD_DEADLINE_MS = 120_000;
 
@@ -133,6 +135,10 @@ export function startRestore(plan: RunPlan, state: BootedState, workDir: string,
         await resume(machine!, 10_000);
         given = true;
         hooks.phase('restored');
+        // QEMU migrates the EL1 timers' deadlines but not the EL2 one Xen runs on, so a
+        // restored Xen's CPUs sleep until something interrupts them. Traffic to dom0 wakes
+        // Xen, which then reprograms its timer; the SSH command also proves dom0 is back.
+        await session.settle(RESTORE_SETTLE_MS);
         return session;
       } catch (e) {
         if (session) await session.close();
@@ -244,8 +250,10 @@ function attach(plan: RunPlan, machine: Machine, hooks: SessionHooks, a: Attachm
       const r = await link.exec('true', { deadline: dl.remainingMs() });
       if (r.exitCode !== 0) throw new InfraError(`dom0 did not run \`true\` over SSH (exit ${r.exitCode}): ${r.stderr.trim()}`);
       // No TCP connection may span a save: the restored machine's peer would be gone.
-      await ssh?.close();
-      ssh = undefined;
+      if (a.origin === 'boot') {
+        await ssh?.close();
+        ssh = undefined;
+      }
       await console.focus('dom0', dl);
       settled = true;
       hooks.phase('settled');

@@ -76237,6 +76237,7 @@ ${String(mapped).trim()}
 
 // src/session.ts
 var XEN_BANNER = /^\(XEN\) Xen version \d/;
+var RESTORE_SETTLE_MS = 2 * 6e4;
 var LOAD_DEADLINE_MS = 12e4;
 async function openSession(plan, rig, workDir, hooks) {
   const sshPort = await reservePort(plan.sshPort);
@@ -76302,6 +76303,7 @@ function startRestore(plan, state, workDir, hooks, sshPort = plan.sshPort) {
         await resume(machine, 1e4);
         given = true;
         hooks.phase("restored");
+        await session.settle(RESTORE_SETTLE_MS);
         return session;
       } catch (e) {
         if (session) await session.close();
@@ -76390,8 +76392,10 @@ function attach(plan, machine, hooks, a) {
       const link = await dom0(dl.remainingMs());
       const r = await link.exec("true", { deadline: dl.remainingMs() });
       if (r.exitCode !== 0) throw new InfraError(`dom0 did not run \`true\` over SSH (exit ${r.exitCode}): ${r.stderr.trim()}`);
-      await ssh?.close();
-      ssh = void 0;
+      if (a.origin === "boot") {
+        await ssh?.close();
+        ssh = void 0;
+      }
       await console2.focus("dom0", dl);
       settled = true;
       hooks.phase("settled");
