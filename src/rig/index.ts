@@ -8,10 +8,12 @@ import { buildAtomically, discardBundle, hasBundle, restoreRemote, rigDir } from
 import { buildDebianRig, debianRecipe, ensureComponents, planDebianRig } from './debian/build.js';
 import type { Rig } from './manifest.js';
 import { patchPaths } from './debian/patches.js';
+import { obtainPrebuiltRig, prebuiltRecipe } from './prebuilt/index.js';
 
 export { readRig, rigFile, verifyRig } from './bundle.js';
 export { defaultCacheDir, restoreRemote, saveRemote, rigDir } from './cache.js';
 export { READY_LINE } from './debian/scripts.js';
+export { exportRig } from './prebuilt/index.js';
 export type { Rig, RigManifest, RigFile, FileRole, Capability } from './manifest.js';
 
 export interface ObtainOptions {
@@ -35,6 +37,8 @@ export function rigRecipe(request: RigRequest): Record<string, unknown> {
   switch (request.provider) {
     case 'debian':
       return { ...debianRecipe(), patches: { xen: patchPaths('xen', request.xenPatches), qemu: patchPaths('qemu', request.qemuPatches) } };
+    case 'prebuilt':
+      return prebuiltRecipe(request);
     default:
       return { provider: request.provider, implemented: false };
   }
@@ -53,6 +57,8 @@ async function obtain(request: RigRequest, opts: ObtainOptions, mayBuild: boolea
   switch (request.provider) {
     case 'debian':
       return obtainDebianRig(request, opts, mayBuild);
+    case 'prebuilt':
+      return obtainPrebuiltRig(request, opts, mayBuild);
     default:
       throw new ConfigError(`rig provider '${request.provider}' is not implemented yet; use 'debian'`);
   }

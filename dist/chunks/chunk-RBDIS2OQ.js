@@ -18,7 +18,7 @@ import {
   packageRoot,
   require_supports_color,
   run
-} from "./chunk-ALD66K5C.js";
+} from "./chunk-ILQGORAE.js";
 
 // node_modules/yaml/dist/nodes/identity.js
 var require_identity = __commonJS({
@@ -72299,8 +72299,11 @@ function resolvePlan(raw, where) {
     ...optional2(raw, "kas-file", "kasFile"),
     ...optional2(raw, "rig-path", "rigPath"),
     xenPatches: patchFiles(raw, "xen-patches", where.cwd),
-    qemuPatches: patchFiles(raw, "qemu-patches", where.cwd)
+    qemuPatches: patchFiles(raw, "qemu-patches", where.cwd),
+    labels: { rigPath: raw.label("rig-path"), kasFile: raw.label("kas-file") }
   };
+  if (rig.rigPath && !/^[a-z][a-z0-9+.-]*:/i.test(rig.rigPath)) rig.rigPath = resolve2(where.cwd, rig.rigPath);
+  if (rig.kasFile) rig.kasFile = resolve2(where.cwd, rig.kasFile);
   if (provider === "prebuilt" && !rig.rigPath) throw new ConfigError(`${raw.label("rig-path")}: required when rig is prebuilt`);
   if (provider === "source" && !rig.xenRepo && !rig.qemuRepo) {
     throw new ConfigError(`${raw.label("xen-repo")}: rig source needs xen-repo and/or qemu-repo`);

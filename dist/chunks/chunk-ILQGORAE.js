@@ -2164,9 +2164,9 @@ var require_dispatcher_base = __commonJS({
       }
       close(callback) {
         if (callback === void 0) {
-          return new Promise((resolve3, reject) => {
+          return new Promise((resolve4, reject) => {
             this.close((err, data) => {
-              return err ? reject(err) : resolve3(data);
+              return err ? reject(err) : resolve4(data);
             });
           });
         }
@@ -2204,12 +2204,12 @@ var require_dispatcher_base = __commonJS({
           err = null;
         }
         if (callback === void 0) {
-          return new Promise((resolve3, reject) => {
+          return new Promise((resolve4, reject) => {
             this.destroy(err, (err2, data) => {
               return err2 ? (
                 /* istanbul ignore next: should never error */
                 reject(err2)
-              ) : resolve3(data);
+              ) : resolve4(data);
             });
           });
         }
@@ -4476,8 +4476,8 @@ var require_util2 = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise = new Promise((resolve3, reject) => {
-        res = resolve3;
+      const promise = new Promise((resolve4, reject) => {
+        res = resolve4;
         rej = reject;
       });
       return { promise, resolve: res, reject: rej };
@@ -6728,12 +6728,12 @@ upgrade: ${upgrade}\r
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve3, reject) => {
+      const waitForDrain = () => new Promise((resolve4, reject) => {
         assert4(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve3;
+          callback = resolve4;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
@@ -6871,7 +6871,7 @@ var require_client_h2 = __commonJS({
     "use strict";
     var assert4 = __require("node:assert");
     var { errorMonitor } = __require("node:events");
-    var { pipeline: pipeline3 } = __require("node:stream");
+    var { pipeline: pipeline4 } = __require("node:stream");
     var util5 = require_util();
     var {
       RequestContentLengthMismatchError,
@@ -7350,7 +7350,7 @@ var require_client_h2 = __commonJS({
     }
     function writeStream(abort, socket, expectsPayload, h2stream, body2, client, request, contentLength2) {
       assert4(contentLength2 !== 0 || client[kRunning] === 0, "stream body cannot be pipelined");
-      const pipe = pipeline3(
+      const pipe = pipeline4(
         body2,
         h2stream,
         (err) => {
@@ -7403,12 +7403,12 @@ var require_client_h2 = __commonJS({
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve3, reject) => {
+      const waitForDrain = () => new Promise((resolve4, reject) => {
         assert4(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve3;
+          callback = resolve4;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
@@ -7887,16 +7887,16 @@ var require_client = __commonJS({
         return this[kNeedDrain] < 2;
       }
       async [kClose]() {
-        return new Promise((resolve3) => {
+        return new Promise((resolve4) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve3;
+            this[kClosedResolve] = resolve4;
           } else {
-            resolve3(null);
+            resolve4(null);
           }
         });
       }
       async [kDestroy](err) {
-        return new Promise((resolve3) => {
+        return new Promise((resolve4) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i = 0; i < requests.length; i++) {
             const request = requests[i];
@@ -7907,7 +7907,7 @@ var require_client = __commonJS({
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve3(null);
+            resolve4(null);
           };
           if (this[kHTTPContext]) {
             this[kHTTPContext].destroy(err, callback);
@@ -7958,7 +7958,7 @@ var require_client = __commonJS({
         });
       }
       try {
-        const socket = await new Promise((resolve3, reject) => {
+        const socket = await new Promise((resolve4, reject) => {
           client[kConnector]({
             host,
             hostname,
@@ -7970,7 +7970,7 @@ var require_client = __commonJS({
             if (err) {
               reject(err);
             } else {
-              resolve3(socket2);
+              resolve4(socket2);
             }
           });
         });
@@ -8306,8 +8306,8 @@ var require_pool_base = __commonJS({
         if (this[kQueue].isEmpty()) {
           await Promise.all(this[kClients].map((c) => c.close()));
         } else {
-          await new Promise((resolve3) => {
-            this[kClosedResolve] = resolve3;
+          await new Promise((resolve4) => {
+            this[kClosedResolve] = resolve4;
           });
         }
       }
@@ -9449,7 +9449,7 @@ var require_readable = __commonJS({
   "node_modules/undici/lib/api/readable.js"(exports2, module) {
     "use strict";
     var assert4 = __require("node:assert");
-    var { Readable: Readable5 } = __require("node:stream");
+    var { Readable: Readable6 } = __require("node:stream");
     var { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError: AbortError3 } = require_errors();
     var util5 = require_util();
     var { ReadableStreamFrom } = require_util();
@@ -9461,7 +9461,7 @@ var require_readable = __commonJS({
     var kContentLength = /* @__PURE__ */ Symbol("kContentLength");
     var noop = () => {
     };
-    var BodyReadable = class extends Readable5 {
+    var BodyReadable = class extends Readable6 {
       constructor({
         resume,
         abort,
@@ -9576,7 +9576,7 @@ var require_readable = __commonJS({
         if (this._readableState.closeEmitted) {
           return null;
         }
-        return await new Promise((resolve3, reject) => {
+        return await new Promise((resolve4, reject) => {
           if (this[kContentLength] > limit) {
             this.destroy(new AbortError3());
           }
@@ -9589,7 +9589,7 @@ var require_readable = __commonJS({
             if (signal?.aborted) {
               reject(signal.reason ?? new AbortError3());
             } else {
-              resolve3(null);
+              resolve4(null);
             }
           }).on("error", noop).on("data", function(chunk) {
             limit -= chunk.length;
@@ -9608,7 +9608,7 @@ var require_readable = __commonJS({
     }
     async function consume(stream2, type) {
       assert4(!stream2[kConsume]);
-      return new Promise((resolve3, reject) => {
+      return new Promise((resolve4, reject) => {
         if (isUnusable(stream2)) {
           const rState = stream2._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -9625,7 +9625,7 @@ var require_readable = __commonJS({
             stream2[kConsume] = {
               type,
               stream: stream2,
-              resolve: resolve3,
+              resolve: resolve4,
               reject,
               length: 0,
               body: []
@@ -9695,18 +9695,18 @@ var require_readable = __commonJS({
       return buffer3;
     }
     function consumeEnd(consume2) {
-      const { type, body: body2, resolve: resolve3, stream: stream2, length } = consume2;
+      const { type, body: body2, resolve: resolve4, stream: stream2, length } = consume2;
       try {
         if (type === "text") {
-          resolve3(chunksDecode(body2, length));
+          resolve4(chunksDecode(body2, length));
         } else if (type === "json") {
-          resolve3(JSON.parse(chunksDecode(body2, length)));
+          resolve4(JSON.parse(chunksDecode(body2, length)));
         } else if (type === "arrayBuffer") {
-          resolve3(chunksConcat(body2, length).buffer);
+          resolve4(chunksConcat(body2, length).buffer);
         } else if (type === "blob") {
-          resolve3(new Blob(body2, { type: stream2[kContentType] }));
+          resolve4(new Blob(body2, { type: stream2[kContentType] }));
         } else if (type === "bytes") {
-          resolve3(chunksConcat(body2, length));
+          resolve4(chunksConcat(body2, length));
         }
         consumeFinish(consume2);
       } catch (err) {
@@ -9803,7 +9803,7 @@ var require_api_request = __commonJS({
   "node_modules/undici/lib/api/api-request.js"(exports2, module) {
     "use strict";
     var assert4 = __require("node:assert");
-    var { Readable: Readable5 } = require_readable();
+    var { Readable: Readable6 } = require_readable();
     var { InvalidArgumentError, RequestAbortedError } = require_errors();
     var util5 = require_util();
     var { getResolveErrorBodyCallback } = require_util3();
@@ -9898,7 +9898,7 @@ var require_api_request = __commonJS({
         const parsedHeaders = responseHeaders === "raw" ? util5.parseHeaders(rawHeaders) : headers;
         const contentType2 = parsedHeaders["content-type"];
         const contentLength2 = parsedHeaders["content-length"];
-        const res = new Readable5({
+        const res = new Readable6({
           resume,
           abort,
           contentType: contentType2,
@@ -9963,9 +9963,9 @@ var require_api_request = __commonJS({
     };
     function request(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve3, reject) => {
+        return new Promise((resolve4, reject) => {
           request.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve3(data);
+            return err ? reject(err) : resolve4(data);
           });
         });
       }
@@ -10188,9 +10188,9 @@ var require_api_stream = __commonJS({
     };
     function stream2(opts, factory, callback) {
       if (callback === void 0) {
-        return new Promise((resolve3, reject) => {
+        return new Promise((resolve4, reject) => {
           stream2.call(this, opts, factory, (err, data) => {
-            return err ? reject(err) : resolve3(data);
+            return err ? reject(err) : resolve4(data);
           });
         });
       }
@@ -10213,7 +10213,7 @@ var require_api_pipeline = __commonJS({
   "node_modules/undici/lib/api/api-pipeline.js"(exports2, module) {
     "use strict";
     var {
-      Readable: Readable5,
+      Readable: Readable6,
       Duplex,
       PassThrough
     } = __require("node:stream");
@@ -10227,7 +10227,7 @@ var require_api_pipeline = __commonJS({
     var { addSignal, removeSignal } = require_abort_signal();
     var assert4 = __require("node:assert");
     var kResume = /* @__PURE__ */ Symbol("resume");
-    var PipelineRequest = class extends Readable5 {
+    var PipelineRequest = class extends Readable6 {
       constructor() {
         super({ autoDestroy: true });
         this[kResume] = null;
@@ -10244,7 +10244,7 @@ var require_api_pipeline = __commonJS({
         callback(err);
       }
     };
-    var PipelineResponse = class extends Readable5 {
+    var PipelineResponse = class extends Readable6 {
       constructor(resume) {
         super({ autoDestroy: true });
         this[kResume] = resume;
@@ -10395,7 +10395,7 @@ var require_api_pipeline = __commonJS({
         util5.destroy(ret, err);
       }
     };
-    function pipeline3(opts, handler) {
+    function pipeline4(opts, handler) {
       try {
         const pipelineHandler = new PipelineHandler(opts, handler);
         this.dispatch({ ...opts, body: pipelineHandler.req }, pipelineHandler);
@@ -10404,7 +10404,7 @@ var require_api_pipeline = __commonJS({
         return new PassThrough().destroy(err);
       }
     }
-    module.exports = pipeline3;
+    module.exports = pipeline4;
   }
 });
 
@@ -10475,9 +10475,9 @@ var require_api_upgrade = __commonJS({
     };
     function upgrade(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve3, reject) => {
+        return new Promise((resolve4, reject) => {
           upgrade.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve3(data);
+            return err ? reject(err) : resolve4(data);
           });
         });
       }
@@ -10569,9 +10569,9 @@ var require_api_connect = __commonJS({
     };
     function connect(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve3, reject) => {
+        return new Promise((resolve4, reject) => {
           connect.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve3(data);
+            return err ? reject(err) : resolve4(data);
           });
         });
       }
@@ -13569,7 +13569,7 @@ var require_fetch = __commonJS({
       subresourceSet
     } = require_constants3();
     var EE = __require("node:events");
-    var { Readable: Readable5, pipeline: pipeline3, finished } = __require("node:stream");
+    var { Readable: Readable6, pipeline: pipeline4, finished } = __require("node:stream");
     var { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = require_util();
     var { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = require_data_url();
     var { getGlobalDispatcher } = require_global2();
@@ -13611,7 +13611,7 @@ var require_fetch = __commonJS({
     function handleFetchDone(response) {
       finalizeAndReportTiming(response, "fetch");
     }
-    function fetch(input, init = void 0) {
+    function fetch2(input, init = void 0) {
       webidl.argumentLengthCheck(arguments, 1, "globalThis.fetch");
       let p = createDeferredPromise();
       let requestObject;
@@ -14434,7 +14434,7 @@ var require_fetch = __commonJS({
       function dispatch({ body: body2 }) {
         const url2 = requestCurrentURL(request);
         const agent = fetchParams.controller.dispatcher;
-        return new Promise((resolve3, reject) => agent.dispatch(
+        return new Promise((resolve4, reject) => agent.dispatch(
           {
             path: url2.pathname + url2.search,
             origin: url2.origin,
@@ -14508,13 +14508,13 @@ var require_fetch = __commonJS({
                   }
                 }
               }
-              this.body = new Readable5({ read: resume });
+              this.body = new Readable6({ read: resume });
               const onError = this.onError.bind(this);
-              resolve3({
+              resolve4({
                 status,
                 statusText,
                 headersList,
-                body: decoders.length ? pipeline3(this.body, ...decoders, (err) => {
+                body: decoders.length ? pipeline4(this.body, ...decoders, (err) => {
                   if (err) {
                     this.onError(err);
                   }
@@ -14553,7 +14553,7 @@ var require_fetch = __commonJS({
               for (let i = 0; i < rawHeaders.length; i += 2) {
                 headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i]), rawHeaders[i + 1].toString("latin1"), true);
               }
-              resolve3({
+              resolve4({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -14566,7 +14566,7 @@ var require_fetch = __commonJS({
       }
     }
     module.exports = {
-      fetch,
+      fetch: fetch2,
       Fetch,
       fetching,
       finalizeAndReportTiming
@@ -18294,8 +18294,8 @@ var require_util8 = __commonJS({
       return true;
     }
     function delay4(ms) {
-      return new Promise((resolve3) => {
-        setTimeout(resolve3, ms).unref();
+      return new Promise((resolve4) => {
+        setTimeout(resolve4, ms).unref();
       });
     }
     module.exports = {
@@ -18715,7 +18715,7 @@ ${value}`;
 var require_eventsource = __commonJS({
   "node_modules/undici/lib/web/eventsource/eventsource.js"(exports2, module) {
     "use strict";
-    var { pipeline: pipeline3 } = __require("node:stream");
+    var { pipeline: pipeline4 } = __require("node:stream");
     var { fetching } = require_fetch();
     var { makeRequest } = require_request2();
     var { webidl } = require_webidl();
@@ -18875,7 +18875,7 @@ var require_eventsource = __commonJS({
               ));
             }
           });
-          pipeline3(
+          pipeline4(
             response.body.stream,
             eventSourceStream,
             (error2) => {
@@ -19104,7 +19104,7 @@ var require_undici = __commonJS({
     module.exports.setGlobalDispatcher = setGlobalDispatcher;
     module.exports.getGlobalDispatcher = getGlobalDispatcher;
     var fetchImpl = require_fetch().fetch;
-    module.exports.fetch = async function fetch(init, options = void 0) {
+    module.exports.fetch = async function fetch2(init, options = void 0) {
       try {
         return await fetchImpl(init, options);
       } catch (err) {
@@ -22189,8 +22189,8 @@ var require_helpers = __commonJS({
     function req(url2, opts = {}) {
       const href = typeof url2 === "string" ? url2 : url2.href;
       const req2 = (href.startsWith("https:") ? https3 : http3).request(url2, opts);
-      const promise = new Promise((resolve3, reject) => {
-        req2.once("response", resolve3).once("error", reject).end();
+      const promise = new Promise((resolve4, reject) => {
+        req2.once("response", resolve4).once("error", reject).end();
       });
       req2.then = promise.then.bind(promise);
       return req2;
@@ -22367,7 +22367,7 @@ var require_parse_proxy_response = __commonJS({
     var debug_1 = __importDefault(require_src());
     var debug2 = (0, debug_1.default)("https-proxy-agent:parse-proxy-response");
     function parseProxyResponse(socket) {
-      return new Promise((resolve3, reject) => {
+      return new Promise((resolve4, reject) => {
         let buffersLength = 0;
         const buffers = [];
         function read2() {
@@ -22433,7 +22433,7 @@ var require_parse_proxy_response = __commonJS({
           }
           debug2("got proxy server response: %o %o", firstLine, headers);
           cleanup();
-          resolve3({
+          resolve4({
             connect: {
               statusCode,
               statusText,
@@ -26093,8 +26093,8 @@ var require_deferred = __commonJS({
        */
       constructor(preventUnhandledRejectionWarning = true) {
         this._state = DeferredState.PENDING;
-        this._promise = new Promise((resolve3, reject) => {
-          this._resolve = resolve3;
+        this._promise = new Promise((resolve4, reject) => {
+          this._resolve = resolve4;
           this._reject = reject;
         });
         if (preventUnhandledRejectionWarning) {
@@ -26309,11 +26309,11 @@ var require_unary_call = __commonJS({
     "use strict";
     var __awaiter19 = exports2 && exports2.__awaiter || function(thisArg, _arguments, P, generator) {
       function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve3) {
-          resolve3(value);
+        return value instanceof P ? value : new P(function(resolve4) {
+          resolve4(value);
         });
       }
-      return new (P || (P = Promise))(function(resolve3, reject) {
+      return new (P || (P = Promise))(function(resolve4, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -26329,7 +26329,7 @@ var require_unary_call = __commonJS({
           }
         }
         function step(result) {
-          result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -26378,11 +26378,11 @@ var require_server_streaming_call = __commonJS({
     "use strict";
     var __awaiter19 = exports2 && exports2.__awaiter || function(thisArg, _arguments, P, generator) {
       function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve3) {
-          resolve3(value);
+        return value instanceof P ? value : new P(function(resolve4) {
+          resolve4(value);
         });
       }
-      return new (P || (P = Promise))(function(resolve3, reject) {
+      return new (P || (P = Promise))(function(resolve4, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -26398,7 +26398,7 @@ var require_server_streaming_call = __commonJS({
           }
         }
         function step(result) {
-          result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -26448,11 +26448,11 @@ var require_client_streaming_call = __commonJS({
     "use strict";
     var __awaiter19 = exports2 && exports2.__awaiter || function(thisArg, _arguments, P, generator) {
       function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve3) {
-          resolve3(value);
+        return value instanceof P ? value : new P(function(resolve4) {
+          resolve4(value);
         });
       }
-      return new (P || (P = Promise))(function(resolve3, reject) {
+      return new (P || (P = Promise))(function(resolve4, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -26468,7 +26468,7 @@ var require_client_streaming_call = __commonJS({
           }
         }
         function step(result) {
-          result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -26517,11 +26517,11 @@ var require_duplex_streaming_call = __commonJS({
     "use strict";
     var __awaiter19 = exports2 && exports2.__awaiter || function(thisArg, _arguments, P, generator) {
       function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve3) {
-          resolve3(value);
+        return value instanceof P ? value : new P(function(resolve4) {
+          resolve4(value);
         });
       }
-      return new (P || (P = Promise))(function(resolve3, reject) {
+      return new (P || (P = Promise))(function(resolve4, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -26537,7 +26537,7 @@ var require_duplex_streaming_call = __commonJS({
           }
         }
         function step(result) {
-          result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -26585,11 +26585,11 @@ var require_test_transport = __commonJS({
     "use strict";
     var __awaiter19 = exports2 && exports2.__awaiter || function(thisArg, _arguments, P, generator) {
       function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve3) {
-          resolve3(value);
+        return value instanceof P ? value : new P(function(resolve4) {
+          resolve4(value);
         });
       }
-      return new (P || (P = Promise))(function(resolve3, reject) {
+      return new (P || (P = Promise))(function(resolve4, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -26605,7 +26605,7 @@ var require_test_transport = __commonJS({
           }
         }
         function step(result) {
-          result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -26802,11 +26802,11 @@ var require_test_transport = __commonJS({
       responseTrailer: "test"
     };
     function delay4(ms, abort) {
-      return (v) => new Promise((resolve3, reject) => {
+      return (v) => new Promise((resolve4, reject) => {
         if (abort === null || abort === void 0 ? void 0 : abort.aborted) {
           reject(new rpc_error_1.RpcError("user cancel", "CANCELLED"));
         } else {
-          const id = setTimeout(() => resolve3(v), ms);
+          const id = setTimeout(() => resolve4(v), ms);
           if (abort) {
             abort.addEventListener("abort", (ev) => {
               clearTimeout(id);
@@ -27066,11 +27066,11 @@ import { EOL } from "os";
 import { constants, promises } from "fs";
 var __awaiter = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve3) {
-      resolve3(value);
+    return value instanceof P ? value : new P(function(resolve4) {
+      resolve4(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve3, reject) {
+  return new (P || (P = Promise))(function(resolve4, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -27086,7 +27086,7 @@ var __awaiter = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -27533,11 +27533,11 @@ var tunnel = __toESM(require_tunnel2(), 1);
 var import_undici = __toESM(require_undici(), 1);
 var __awaiter2 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve3) {
-      resolve3(value);
+    return value instanceof P ? value : new P(function(resolve4) {
+      resolve4(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve3, reject) {
+  return new (P || (P = Promise))(function(resolve4, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -27553,7 +27553,7 @@ var __awaiter2 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -27626,26 +27626,26 @@ var HttpClientResponse = class {
   }
   readBody() {
     return __awaiter2(this, void 0, void 0, function* () {
-      return new Promise((resolve3) => __awaiter2(this, void 0, void 0, function* () {
+      return new Promise((resolve4) => __awaiter2(this, void 0, void 0, function* () {
         let output = Buffer.alloc(0);
         this.message.on("data", (chunk) => {
           output = Buffer.concat([output, chunk]);
         });
         this.message.on("end", () => {
-          resolve3(output.toString());
+          resolve4(output.toString());
         });
       }));
     });
   }
   readBodyBuffer() {
     return __awaiter2(this, void 0, void 0, function* () {
-      return new Promise((resolve3) => __awaiter2(this, void 0, void 0, function* () {
+      return new Promise((resolve4) => __awaiter2(this, void 0, void 0, function* () {
         const chunks = [];
         this.message.on("data", (chunk) => {
           chunks.push(chunk);
         });
         this.message.on("end", () => {
-          resolve3(Buffer.concat(chunks));
+          resolve4(Buffer.concat(chunks));
         });
       }));
     });
@@ -27848,14 +27848,14 @@ var HttpClient = class {
    */
   requestRaw(info2, data) {
     return __awaiter2(this, void 0, void 0, function* () {
-      return new Promise((resolve3, reject) => {
+      return new Promise((resolve4, reject) => {
         function callbackForResult(err, res) {
           if (err) {
             reject(err);
           } else if (!res) {
             reject(new Error("Unknown error"));
           } else {
-            resolve3(res);
+            resolve4(res);
           }
         }
         this.requestRawWithCallback(info2, data, callbackForResult);
@@ -28099,12 +28099,12 @@ var HttpClient = class {
     return __awaiter2(this, void 0, void 0, function* () {
       retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
       const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
-      return new Promise((resolve3) => setTimeout(() => resolve3(), ms));
+      return new Promise((resolve4) => setTimeout(() => resolve4(), ms));
     });
   }
   _processResponse(res, options) {
     return __awaiter2(this, void 0, void 0, function* () {
-      return new Promise((resolve3, reject) => __awaiter2(this, void 0, void 0, function* () {
+      return new Promise((resolve4, reject) => __awaiter2(this, void 0, void 0, function* () {
         const statusCode = res.message.statusCode || 0;
         const response = {
           statusCode,
@@ -28112,7 +28112,7 @@ var HttpClient = class {
           headers: {}
         };
         if (statusCode === HttpCodes.NotFound) {
-          resolve3(response);
+          resolve4(response);
         }
         function dateTimeDeserializer(key, value) {
           if (typeof value === "string") {
@@ -28151,7 +28151,7 @@ var HttpClient = class {
           err.result = response.result;
           reject(err);
         } else {
-          resolve3(response);
+          resolve4(response);
         }
       }));
     });
@@ -28162,11 +28162,11 @@ var lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => (c[k.toLowerCase(
 // node_modules/@actions/http-client/lib/auth.js
 var __awaiter3 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve3) {
-      resolve3(value);
+    return value instanceof P ? value : new P(function(resolve4) {
+      resolve4(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve3, reject) {
+  return new (P || (P = Promise))(function(resolve4, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -28182,7 +28182,7 @@ var __awaiter3 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -28231,11 +28231,11 @@ import * as fs2 from "fs";
 import * as path from "path";
 var __awaiter4 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve3) {
-      resolve3(value);
+    return value instanceof P ? value : new P(function(resolve4) {
+      resolve4(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve3, reject) {
+  return new (P || (P = Promise))(function(resolve4, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -28251,7 +28251,7 @@ var __awaiter4 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -28355,11 +28355,11 @@ function isUnixExecutable(stats) {
 // node_modules/@actions/io/lib/io.js
 var __awaiter5 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve3) {
-      resolve3(value);
+    return value instanceof P ? value : new P(function(resolve4) {
+      resolve4(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve3, reject) {
+  return new (P || (P = Promise))(function(resolve4, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -28375,7 +28375,7 @@ var __awaiter5 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -28474,11 +28474,11 @@ function findInPath(tool) {
 import { setTimeout as setTimeout2 } from "timers";
 var __awaiter6 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve3) {
-      resolve3(value);
+    return value instanceof P ? value : new P(function(resolve4) {
+      resolve4(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve3, reject) {
+  return new (P || (P = Promise))(function(resolve4, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -28494,7 +28494,7 @@ var __awaiter6 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -28713,7 +28713,7 @@ var ToolRunner = class extends events.EventEmitter {
         this.toolPath = path3.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
       }
       this.toolPath = yield which(this.toolPath, true);
-      return new Promise((resolve3, reject) => __awaiter6(this, void 0, void 0, function* () {
+      return new Promise((resolve4, reject) => __awaiter6(this, void 0, void 0, function* () {
         this._debug(`exec tool: ${this.toolPath}`);
         this._debug("arguments:");
         for (const arg of this.args) {
@@ -28796,7 +28796,7 @@ var ToolRunner = class extends events.EventEmitter {
           if (error2) {
             reject(error2);
           } else {
-            resolve3(exitCode);
+            resolve4(exitCode);
           }
         });
         if (this.options.input) {
@@ -28919,11 +28919,11 @@ var ExecState = class _ExecState extends events.EventEmitter {
 // node_modules/@actions/exec/lib/exec.js
 var __awaiter7 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve3) {
-      resolve3(value);
+    return value instanceof P ? value : new P(function(resolve4) {
+      resolve4(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve3, reject) {
+  return new (P || (P = Promise))(function(resolve4, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -28939,7 +28939,7 @@ var __awaiter7 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -28996,11 +28996,11 @@ var arch = os4.arch();
 // node_modules/@actions/core/lib/core.js
 var __awaiter8 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve3) {
-      resolve3(value);
+    return value instanceof P ? value : new P(function(resolve4) {
+      resolve4(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve3, reject) {
+  return new (P || (P = Promise))(function(resolve4, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -29016,7 +29016,7 @@ var __awaiter8 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -31317,8 +31317,8 @@ var Path = class {
         let remaining = itemPath;
         let dir = dirname4(remaining);
         while (dir !== remaining) {
-          const basename6 = path6.basename(remaining);
-          this.segments.unshift(basename6);
+          const basename7 = path6.basename(remaining);
+          this.segments.unshift(basename7);
           remaining = dir;
           dir = dirname4(remaining);
         }
@@ -31530,11 +31530,11 @@ var SearchState = class {
 // node_modules/@actions/glob/lib/internal-globber.js
 var __awaiter9 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve3) {
-      resolve3(value);
+    return value instanceof P ? value : new P(function(resolve4) {
+      resolve4(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve3, reject) {
+  return new (P || (P = Promise))(function(resolve4, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -31550,7 +31550,7 @@ var __awaiter9 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -31563,14 +31563,14 @@ var __asyncValues = function(o) {
   }, i);
   function verb(n) {
     i[n] = o[n] && function(v) {
-      return new Promise(function(resolve3, reject) {
-        v = o[n](v), settle(resolve3, reject, v.done, v.value);
+      return new Promise(function(resolve4, reject) {
+        v = o[n](v), settle(resolve4, reject, v.done, v.value);
       });
     };
   }
-  function settle(resolve3, reject, d, v) {
+  function settle(resolve4, reject, d, v) {
     Promise.resolve(v).then(function(v2) {
-      resolve3({ value: v2, done: d });
+      resolve4({ value: v2, done: d });
     }, reject);
   }
 };
@@ -31767,11 +31767,11 @@ var DefaultGlobber = class _DefaultGlobber {
 // node_modules/@actions/glob/lib/glob.js
 var __awaiter10 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve3) {
-      resolve3(value);
+    return value instanceof P ? value : new P(function(resolve4) {
+      resolve4(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve3, reject) {
+  return new (P || (P = Promise))(function(resolve4, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -31787,7 +31787,7 @@ var __awaiter10 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -31835,11 +31835,11 @@ var CacheReadDeniedMessagePrefix = "cache read denied:";
 // node_modules/@actions/cache/lib/internal/cacheUtils.js
 var __awaiter11 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve3) {
-      resolve3(value);
+    return value instanceof P ? value : new P(function(resolve4) {
+      resolve4(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve3, reject) {
+  return new (P || (P = Promise))(function(resolve4, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -31855,7 +31855,7 @@ var __awaiter11 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -31868,14 +31868,14 @@ var __asyncValues2 = function(o) {
   }, i);
   function verb(n) {
     i[n] = o[n] && function(v) {
-      return new Promise(function(resolve3, reject) {
-        v = o[n](v), settle(resolve3, reject, v.done, v.value);
+      return new Promise(function(resolve4, reject) {
+        v = o[n](v), settle(resolve4, reject, v.done, v.value);
       });
     };
   }
-  function settle(resolve3, reject, d, v) {
+  function settle(resolve4, reject, d, v) {
     Promise.resolve(v).then(function(v2) {
-      resolve3({ value: v2, done: d });
+      resolve4({ value: v2, done: d });
     }, reject);
   }
 };
@@ -32468,12 +32468,12 @@ var HttpPipeline = class _HttpPipeline {
   }
   sendRequest(httpClient, request) {
     const policies = this.getOrderedPolicies();
-    const pipeline3 = policies.reduceRight((next, policy) => {
+    const pipeline4 = policies.reduceRight((next, policy) => {
       return (req) => {
         return policy.sendRequest(req, next);
       };
     }, (req) => httpClient.sendRequest(req));
-    return pipeline3(request);
+    return pipeline4(request);
   }
   getOrderedPolicies() {
     if (!this._orderedPolicies) {
@@ -32858,9 +32858,9 @@ function isStreamComplete(stream2) {
   if (stream2.readable === false) {
     return Promise.resolve();
   }
-  return new Promise((resolve3) => {
+  return new Promise((resolve4) => {
     const handler = () => {
-      resolve3();
+      resolve4();
       stream2.removeListener("close", handler);
       stream2.removeListener("end", handler);
       stream2.removeListener("error", handler);
@@ -33015,8 +33015,8 @@ var NodeHttpClient = class {
       headers: request.headers.toJSON({ preserveCase: true }),
       ...request.requestOverrides
     };
-    return new Promise((resolve3, reject) => {
-      const req = isInsecure ? http2.request(options, resolve3) : https2.request(options, resolve3);
+    return new Promise((resolve4, reject) => {
+      const req = isInsecure ? http2.request(options, resolve4) : https2.request(options, resolve4);
       req.once("error", (err) => {
         reject(new RestError(err.message, { code: err.code ?? RestError.REQUEST_SEND_ERROR, request }));
       });
@@ -33100,7 +33100,7 @@ function getDecodedResponseStream(stream2, headers) {
   return stream2;
 }
 function streamToText(stream2) {
-  return new Promise((resolve3, reject) => {
+  return new Promise((resolve4, reject) => {
     const buffer3 = [];
     stream2.on("data", (chunk) => {
       if (Buffer.isBuffer(chunk)) {
@@ -33110,7 +33110,7 @@ function streamToText(stream2) {
       }
     });
     stream2.on("end", () => {
-      resolve3(Buffer.concat(buffer3).toString("utf8"));
+      resolve4(Buffer.concat(buffer3).toString("utf8"));
     });
     stream2.on("error", (e) => {
       if (e && e?.name === "AbortError") {
@@ -33205,7 +33205,7 @@ function calculateRetryDelay(retryAttempt, config) {
 // node_modules/@typespec/ts-http-runtime/dist/esm/util/helpers.js
 var StandardAbortMessage = "The operation was aborted.";
 function delay(delayInMs, value, options) {
-  return new Promise((resolve3, reject) => {
+  return new Promise((resolve4, reject) => {
     let timer = void 0;
     let onAborted = void 0;
     const rejectOnAbort = () => {
@@ -33228,7 +33228,7 @@ function delay(delayInMs, value, options) {
     }
     timer = setTimeout(() => {
       removeListeners();
-      resolve3(value);
+      resolve4(value);
     }, delayInMs);
     if (options?.abortSignal) {
       options.abortSignal.addEventListener("abort", onAborted);
@@ -33984,7 +33984,7 @@ var AbortError2 = class extends Error {
 // node_modules/@azure/core-util/dist/esm/createAbortablePromise.js
 function createAbortablePromise(buildPromise, options) {
   const { cleanupBeforeAbort, abortSignal, abortErrorMsg } = options ?? {};
-  return new Promise((resolve3, reject) => {
+  return new Promise((resolve4, reject) => {
     function rejectOnAbort() {
       reject(new AbortError2(abortErrorMsg ?? "The operation was aborted."));
     }
@@ -34002,7 +34002,7 @@ function createAbortablePromise(buildPromise, options) {
     try {
       buildPromise((x) => {
         removeListeners();
-        resolve3(x);
+        resolve4(x);
       }, (x) => {
         removeListeners();
         reject(x);
@@ -34019,8 +34019,8 @@ var StandardAbortMessage2 = "The delay was aborted.";
 function delay2(timeInMs, options) {
   let token;
   const { abortSignal, abortErrorMsg } = options ?? {};
-  return createAbortablePromise((resolve3) => {
-    token = setTimeout(resolve3, timeInMs);
+  return createAbortablePromise((resolve4) => {
+    token = setTimeout(resolve4, timeInMs);
   }, {
     cleanupBeforeAbort: () => clearTimeout(token),
     abortSignal,
@@ -34433,31 +34433,31 @@ function wrapAbortSignalLikePolicy() {
 
 // node_modules/@azure/core-rest-pipeline/dist/esm/createPipelineFromOptions.js
 function createPipelineFromOptions2(options) {
-  const pipeline3 = createEmptyPipeline2();
+  const pipeline4 = createEmptyPipeline2();
   if (isNodeLike2) {
     if (options.agent) {
-      pipeline3.addPolicy(agentPolicy2(options.agent));
+      pipeline4.addPolicy(agentPolicy2(options.agent));
     }
     if (options.tlsOptions) {
-      pipeline3.addPolicy(tlsPolicy2(options.tlsOptions));
+      pipeline4.addPolicy(tlsPolicy2(options.tlsOptions));
     }
-    pipeline3.addPolicy(proxyPolicy2(options.proxyOptions));
-    pipeline3.addPolicy(decompressResponsePolicy2());
+    pipeline4.addPolicy(proxyPolicy2(options.proxyOptions));
+    pipeline4.addPolicy(decompressResponsePolicy2());
   }
-  pipeline3.addPolicy(wrapAbortSignalLikePolicy());
-  pipeline3.addPolicy(formDataPolicy2(), { beforePolicies: [multipartPolicyName2] });
-  pipeline3.addPolicy(userAgentPolicy2(options.userAgentOptions));
-  pipeline3.addPolicy(setClientRequestIdPolicy(options.telemetryOptions?.clientRequestIdHeaderName));
-  pipeline3.addPolicy(multipartPolicy2(), { afterPhase: "Deserialize" });
-  pipeline3.addPolicy(defaultRetryPolicy2(options.retryOptions), { phase: "Retry" });
-  pipeline3.addPolicy(tracingPolicy({ ...options.userAgentOptions, ...options.loggingOptions }), {
+  pipeline4.addPolicy(wrapAbortSignalLikePolicy());
+  pipeline4.addPolicy(formDataPolicy2(), { beforePolicies: [multipartPolicyName2] });
+  pipeline4.addPolicy(userAgentPolicy2(options.userAgentOptions));
+  pipeline4.addPolicy(setClientRequestIdPolicy(options.telemetryOptions?.clientRequestIdHeaderName));
+  pipeline4.addPolicy(multipartPolicy2(), { afterPhase: "Deserialize" });
+  pipeline4.addPolicy(defaultRetryPolicy2(options.retryOptions), { phase: "Retry" });
+  pipeline4.addPolicy(tracingPolicy({ ...options.userAgentOptions, ...options.loggingOptions }), {
     afterPhase: "Retry"
   });
   if (isNodeLike2) {
-    pipeline3.addPolicy(redirectPolicy2(options.redirectOptions), { afterPhase: "Retry" });
+    pipeline4.addPolicy(redirectPolicy2(options.redirectOptions), { afterPhase: "Retry" });
   }
-  pipeline3.addPolicy(logPolicy2(options.loggingOptions), { afterPhase: "Sign" });
-  return pipeline3;
+  pipeline4.addPolicy(logPolicy2(options.loggingOptions), { afterPhase: "Sign" });
+  return pipeline4;
 }
 
 // node_modules/@azure/core-rest-pipeline/dist/esm/defaultHttpClient.js
@@ -34781,8 +34781,8 @@ function createDisableKeepAlivePolicy() {
     }
   };
 }
-function pipelineContainsDisableKeepAlivePolicy(pipeline3) {
-  return pipeline3.getOrderedPolicies().some((policy) => policy.name === disableKeepAlivePolicyName);
+function pipelineContainsDisableKeepAlivePolicy(pipeline4) {
+  return pipeline4.getOrderedPolicies().some((policy) => policy.name === disableKeepAlivePolicyName);
 }
 
 // node_modules/@azure/core-client/dist/esm/base64.js
@@ -36037,18 +36037,18 @@ function prepareXMLRootList(obj, elementName, xmlNamespaceKey, xmlNamespace) {
 
 // node_modules/@azure/core-client/dist/esm/pipeline.js
 function createClientPipeline(options = {}) {
-  const pipeline3 = createPipelineFromOptions2(options ?? {});
+  const pipeline4 = createPipelineFromOptions2(options ?? {});
   if (options.credentialOptions) {
-    pipeline3.addPolicy(bearerTokenAuthenticationPolicy({
+    pipeline4.addPolicy(bearerTokenAuthenticationPolicy({
       credential: options.credentialOptions.credential,
       scopes: options.credentialOptions.credentialScopes
     }));
   }
-  pipeline3.addPolicy(serializationPolicy(options.serializationOptions), { phase: "Serialize" });
-  pipeline3.addPolicy(deserializationPolicy(options.deserializationOptions), {
+  pipeline4.addPolicy(serializationPolicy(options.serializationOptions), { phase: "Serialize" });
+  pipeline4.addPolicy(deserializationPolicy(options.deserializationOptions), {
     phase: "Deserialize"
   });
-  return pipeline3;
+  return pipeline4;
 }
 
 // node_modules/@azure/core-client/dist/esm/httpClientCache.js
@@ -42151,7 +42151,7 @@ var BufferScheduler = class {
    *
    */
   async do() {
-    return new Promise((resolve3, reject) => {
+    return new Promise((resolve4, reject) => {
       this.readable.on("data", (data) => {
         data = typeof data === "string" ? Buffer.from(data, this.encoding) : data;
         this.appendUnresolvedData(data);
@@ -42179,11 +42179,11 @@ var BufferScheduler = class {
         if (this.isStreamEnd && this.executingOutgoingHandlers === 0) {
           if (this.unresolvedLength > 0 && this.unresolvedLength < this.bufferSize) {
             const buffer3 = this.shiftBufferFromUnresolvedDataArray();
-            this.outgoingHandler(() => buffer3.getReadableStream(), buffer3.size, this.offset).then(resolve3).catch(reject);
+            this.outgoingHandler(() => buffer3.getReadableStream(), buffer3.size, this.offset).then(resolve4).catch(reject);
           } else if (this.unresolvedLength >= this.bufferSize) {
             return;
           } else {
-            resolve3();
+            resolve4();
           }
         }
       });
@@ -42308,8 +42308,8 @@ var NativeCRC64 = (() => {
     NativeCRC642 = NativeCRC642 || {};
     var Module = typeof NativeCRC642 != "undefined" ? NativeCRC642 : {};
     var readyPromiseResolve, readyPromiseReject;
-    Module["ready"] = new Promise(function(resolve3, reject) {
-      readyPromiseResolve = resolve3;
+    Module["ready"] = new Promise(function(resolve4, reject) {
+      readyPromiseResolve = resolve4;
       readyPromiseReject = reject;
     });
     ["_malloc", "_free", "_emscripten_bind_VoidPtr___destroy___0", "_emscripten_bind_Crc64Hash_Crc64Hash_0", "_emscripten_bind_Crc64Hash_OnAppend_2", "_emscripten_bind_Crc64Hash_OnFinal_3", "_emscripten_bind_Crc64Hash___destroy___0", "_fflush", "onRuntimeInitialized"].forEach((prop) => {
@@ -44879,7 +44879,7 @@ function getURLQueries(url2) {
   return queries;
 }
 async function delay3(timeInMs, aborter, abortError) {
-  return new Promise((resolve3, reject) => {
+  return new Promise((resolve4, reject) => {
     let timeout;
     const abortHandler = () => {
       if (timeout !== void 0) {
@@ -44891,7 +44891,7 @@ async function delay3(timeInMs, aborter, abortError) {
       if (aborter !== void 0) {
         aborter.removeEventListener("abort", abortHandler);
       }
-      resolve3();
+      resolve4();
     };
     timeout = setTimeout(resolveHandler, timeInMs);
     if (aborter !== void 0) {
@@ -46181,11 +46181,11 @@ var PathStylePorts2 = [
 ];
 
 // node_modules/@azure/storage-blob/dist/esm/Pipeline.js
-function isPipelineLike(pipeline3) {
-  if (!pipeline3 || typeof pipeline3 !== "object") {
+function isPipelineLike(pipeline4) {
+  if (!pipeline4 || typeof pipeline4 !== "object") {
     return false;
   }
-  const castPipeline = pipeline3;
+  const castPipeline = pipeline4;
   return Array.isArray(castPipeline.factories) && typeof castPipeline.options === "object" && typeof castPipeline.toServiceClientOptions === "function";
 }
 var Pipeline = class {
@@ -46224,11 +46224,11 @@ function newPipeline(credential, pipelineOptions = {}) {
   if (!credential) {
     credential = new AnonymousCredential();
   }
-  const pipeline3 = new Pipeline([], pipelineOptions);
-  pipeline3._credential = credential;
-  return pipeline3;
+  const pipeline4 = new Pipeline([], pipelineOptions);
+  pipeline4._credential = credential;
+  return pipeline4;
 }
-function processDownlevelPipeline(pipeline3) {
+function processDownlevelPipeline(pipeline4) {
   const knownFactoryFunctions = [
     isAnonymousCredential,
     isStorageSharedKeyCredential,
@@ -46238,8 +46238,8 @@ function processDownlevelPipeline(pipeline3) {
     isStorageTelemetryPolicyFactory,
     isCoreHttpPolicyFactory
   ];
-  if (pipeline3.factories.length) {
-    const novelFactories = pipeline3.factories.filter((factory) => {
+  if (pipeline4.factories.length) {
+    const novelFactories = pipeline4.factories.filter((factory) => {
       return !knownFactoryFunctions.some((knownFactory) => knownFactory(factory));
     });
     if (novelFactories.length) {
@@ -46252,14 +46252,14 @@ function processDownlevelPipeline(pipeline3) {
   }
   return void 0;
 }
-function getCoreClientOptions(pipeline3) {
-  const { httpClient: v1Client, ...restOptions } = pipeline3.options;
-  let httpClient = pipeline3._coreHttpClient;
+function getCoreClientOptions(pipeline4) {
+  const { httpClient: v1Client, ...restOptions } = pipeline4.options;
+  let httpClient = pipeline4._coreHttpClient;
   if (!httpClient) {
     httpClient = v1Client ? convertHttpClient(v1Client) : getCachedDefaultHttpClient2();
-    pipeline3._coreHttpClient = httpClient;
+    pipeline4._coreHttpClient = httpClient;
   }
-  let corePipeline = pipeline3._corePipeline;
+  let corePipeline = pipeline4._corePipeline;
   if (!corePipeline) {
     const packageDetails = `azsdk-js-azure-storage-blob/${SDK_VERSION4}`;
     const userAgentPrefix = restOptions.userAgentOptions && restOptions.userAgentOptions.userAgentPrefix ? `${restOptions.userAgentOptions.userAgentPrefix} ${packageDetails}` : `${packageDetails}`;
@@ -46300,11 +46300,11 @@ function getCoreClientOptions(pipeline3) {
     corePipeline.addPolicy(storageRetryPolicy(restOptions.retryOptions), { phase: "Retry" });
     corePipeline.addPolicy(storageRequestFailureDetailsParserPolicy());
     corePipeline.addPolicy(storageBrowserPolicy());
-    const downlevelResults = processDownlevelPipeline(pipeline3);
+    const downlevelResults = processDownlevelPipeline(pipeline4);
     if (downlevelResults) {
       corePipeline.addPolicy(downlevelResults.wrappedPolicies, downlevelResults.afterRetry ? { afterPhase: "Retry" } : void 0);
     }
-    const credential = getCredentialFromPipeline(pipeline3);
+    const credential = getCredentialFromPipeline(pipeline4);
     if (isTokenCredential(credential)) {
       corePipeline.addPolicy(bearerTokenAuthenticationPolicy({
         credential,
@@ -46317,7 +46317,7 @@ function getCoreClientOptions(pipeline3) {
         accountKey: credential.accountKey
       }), { phase: "Sign" });
     }
-    pipeline3._corePipeline = corePipeline;
+    pipeline4._corePipeline = corePipeline;
   }
   return {
     ...restOptions,
@@ -46326,12 +46326,12 @@ function getCoreClientOptions(pipeline3) {
     pipeline: corePipeline
   };
 }
-function getCredentialFromPipeline(pipeline3) {
-  if (pipeline3._credential) {
-    return pipeline3._credential;
+function getCredentialFromPipeline(pipeline4) {
+  if (pipeline4._credential) {
+    return pipeline4._credential;
   }
   let credential = new AnonymousCredential();
-  for (const factory of pipeline3.factories) {
+  for (const factory of pipeline4.factories) {
     if (isTokenCredential(factory.credential)) {
       credential = factory.credential;
     } else if (isStorageSharedKeyCredential(factory)) {
@@ -60241,13 +60241,13 @@ var StorageClient2 = class {
    * @param url - url to resource
    * @param pipeline - request policy pipeline.
    */
-  constructor(url2, pipeline3) {
+  constructor(url2, pipeline4) {
     this.url = escapeURLPath(url2);
     this.accountName = getAccountNameFromUrl(url2);
-    this.pipeline = pipeline3;
-    this.storageClientContext = new StorageContextClient(this.url, getCoreClientOptions(pipeline3));
+    this.pipeline = pipeline4;
+    this.storageClientContext = new StorageContextClient(this.url, getCoreClientOptions(pipeline4));
     this.isHttps = iEqual(getURLScheme(this.url) || "", "https");
-    this.credential = getCredentialFromPipeline(pipeline3);
+    this.credential = getCredentialFromPipeline(pipeline4);
     const storageClientContext = this.storageClientContext;
     storageClientContext.requestContentType = void 0;
   }
@@ -62666,7 +62666,7 @@ var AvroReadableFromStream = class extends AvroReadable {
       this._position += chunk.length;
       return this.toUint8Array(chunk);
     } else {
-      return new Promise((resolve3, reject) => {
+      return new Promise((resolve4, reject) => {
         const cleanUp = () => {
           this._readable.removeListener("readable", readableCallback);
           this._readable.removeListener("error", rejectCallback);
@@ -62681,7 +62681,7 @@ var AvroReadableFromStream = class extends AvroReadable {
           if (callbackChunk) {
             this._position += callbackChunk.length;
             cleanUp();
-            resolve3(this.toUint8Array(callbackChunk));
+            resolve4(this.toUint8Array(callbackChunk));
           }
         };
         const rejectCallback = () => {
@@ -63327,8 +63327,8 @@ var Poller = class {
     this.stopped = true;
     this.pollProgressCallbacks = [];
     this.operation = operation;
-    this.promise = new Promise((resolve3, reject) => {
-      this.resolve = resolve3;
+    this.promise = new Promise((resolve4, reject) => {
+      this.resolve = resolve4;
       this.reject = reject;
     });
     this.promise.catch(() => {
@@ -63733,8 +63733,8 @@ var Batch = class {
       return Promise.resolve();
     }
     this.parallelExecute();
-    return new Promise((resolve3, reject) => {
-      this.emitter.on("finish", resolve3);
+    return new Promise((resolve4, reject) => {
+      this.emitter.on("finish", resolve4);
       this.emitter.on("error", (error2) => {
         this.state = BatchStates.Error;
         reject(error2);
@@ -63781,12 +63781,12 @@ import util3 from "node:util";
 async function streamToBuffer(stream2, buffer3, offset, end, encoding) {
   let pos = 0;
   const count = end - offset;
-  return new Promise((resolve3, reject) => {
+  return new Promise((resolve4, reject) => {
     const timeout = setTimeout(() => reject(new Error(`The operation cannot be completed in timeout.`)), REQUEST_TIMEOUT);
     stream2.on("readable", () => {
       if (pos >= count) {
         clearTimeout(timeout);
-        resolve3();
+        resolve4();
         return;
       }
       let chunk = stream2.read();
@@ -63805,7 +63805,7 @@ async function streamToBuffer(stream2, buffer3, offset, end, encoding) {
       if (pos < count) {
         reject(new Error(`Stream drains before getting enough data needed. Data read: ${pos}, data need: ${count}`));
       }
-      resolve3();
+      resolve4();
     });
     stream2.on("error", (msg) => {
       clearTimeout(timeout);
@@ -63814,7 +63814,7 @@ async function streamToBuffer(stream2, buffer3, offset, end, encoding) {
   });
 }
 async function readStreamToLocalFile(rs, file) {
-  return new Promise((resolve3, reject) => {
+  return new Promise((resolve4, reject) => {
     const ws = fs5.createWriteStream(file);
     rs.on("error", (err) => {
       reject(err);
@@ -63822,7 +63822,7 @@ async function readStreamToLocalFile(rs, file) {
     ws.on("error", (err) => {
       reject(err);
     });
-    ws.on("close", resolve3);
+    ws.on("close", resolve4);
     rs.pipe(ws);
   });
 }
@@ -63853,21 +63853,21 @@ var BlobClient = class _BlobClient extends StorageClient2 {
   }
   constructor(urlOrConnectionString, credentialOrPipelineOrContainerName, blobNameOrOptions, options) {
     options = options || {};
-    let pipeline3;
+    let pipeline4;
     let url2;
     if (isPipelineLike(credentialOrPipelineOrContainerName)) {
       url2 = urlOrConnectionString;
-      pipeline3 = credentialOrPipelineOrContainerName;
+      pipeline4 = credentialOrPipelineOrContainerName;
     } else if (isNodeLike2 && credentialOrPipelineOrContainerName instanceof StorageSharedKeyCredential || credentialOrPipelineOrContainerName instanceof AnonymousCredential || isTokenCredential(credentialOrPipelineOrContainerName)) {
       url2 = urlOrConnectionString;
       options = blobNameOrOptions;
-      pipeline3 = newPipeline(credentialOrPipelineOrContainerName, options);
+      pipeline4 = newPipeline(credentialOrPipelineOrContainerName, options);
     } else if (!credentialOrPipelineOrContainerName && typeof credentialOrPipelineOrContainerName !== "string") {
       url2 = urlOrConnectionString;
       if (blobNameOrOptions && typeof blobNameOrOptions !== "string") {
         options = blobNameOrOptions;
       }
-      pipeline3 = newPipeline(new AnonymousCredential(), options);
+      pipeline4 = newPipeline(new AnonymousCredential(), options);
     } else if (credentialOrPipelineOrContainerName && typeof credentialOrPipelineOrContainerName === "string" && blobNameOrOptions && typeof blobNameOrOptions === "string") {
       const containerName = credentialOrPipelineOrContainerName;
       const blobName = blobNameOrOptions;
@@ -63879,20 +63879,20 @@ var BlobClient = class _BlobClient extends StorageClient2 {
           if (!options.proxyOptions) {
             options.proxyOptions = getDefaultProxySettings2(extractedCreds.proxyUri);
           }
-          pipeline3 = newPipeline(sharedKeyCredential, options);
+          pipeline4 = newPipeline(sharedKeyCredential, options);
         } else {
           throw new Error("Account connection string is only supported in Node.js environment");
         }
       } else if (extractedCreds.kind === "SASConnString") {
         url2 = appendToURLPath(appendToURLPath(extractedCreds.url, encodeURIComponent(containerName)), encodeURIComponent(blobName)) + "?" + extractedCreds.accountSas;
-        pipeline3 = newPipeline(new AnonymousCredential(), options);
+        pipeline4 = newPipeline(new AnonymousCredential(), options);
       } else {
         throw new Error("Connection string must be either an Account connection string or a SAS connection string");
       }
     } else {
       throw new Error("Expecting non-empty strings for containerName and blobName parameters");
     }
-    super(url2, pipeline3);
+    super(url2, pipeline4);
     ({ blobName: this._name, containerName: this._containerName } = this.getBlobAndContainerNamesFromUrl());
     this.blobContext = this.storageClientContext.blob;
     this._snapshot = getURLParameter(this.url, URLConstants2.Parameters.SNAPSHOT);
@@ -64734,7 +64734,7 @@ var BlobClient = class _BlobClient extends StorageClient2 {
    * @returns The SAS URI consisting of the URI to the resource represented by this client, followed by the generated SAS token.
    */
   generateSasUrl(options) {
-    return new Promise((resolve3) => {
+    return new Promise((resolve4) => {
       if (!(this.credential instanceof StorageSharedKeyCredential)) {
         throw new RangeError("Can only generate the SAS when the client is initialized with a shared key credential");
       }
@@ -64745,7 +64745,7 @@ var BlobClient = class _BlobClient extends StorageClient2 {
         versionId: this._versionId,
         ...options
       }, this.credential).toString();
-      resolve3(appendToURLQuery(this.url, sas));
+      resolve4(appendToURLQuery(this.url, sas));
     });
   }
   /**
@@ -64784,7 +64784,7 @@ var BlobClient = class _BlobClient extends StorageClient2 {
    * @returns The SAS URI consisting of the URI to the resource represented by this client, followed by the generated SAS token.
    */
   generateUserDelegationSasUrl(options, userDelegationKey) {
-    return new Promise((resolve3) => {
+    return new Promise((resolve4) => {
       const sas = generateBlobSASQueryParameters({
         containerName: this._containerName,
         blobName: this._name,
@@ -64792,7 +64792,7 @@ var BlobClient = class _BlobClient extends StorageClient2 {
         versionId: this._versionId,
         ...options
       }, userDelegationKey, this.accountName).toString();
-      resolve3(appendToURLQuery(this.url, sas));
+      resolve4(appendToURLQuery(this.url, sas));
     });
   }
   /**
@@ -64879,19 +64879,19 @@ var AppendBlobClient = class _AppendBlobClient extends BlobClient {
    */
   appendBlobContext;
   constructor(urlOrConnectionString, credentialOrPipelineOrContainerName, blobNameOrOptions, options) {
-    let pipeline3;
+    let pipeline4;
     let url2;
     options = options || {};
     if (isPipelineLike(credentialOrPipelineOrContainerName)) {
       url2 = urlOrConnectionString;
-      pipeline3 = credentialOrPipelineOrContainerName;
+      pipeline4 = credentialOrPipelineOrContainerName;
     } else if (isNodeLike2 && credentialOrPipelineOrContainerName instanceof StorageSharedKeyCredential || credentialOrPipelineOrContainerName instanceof AnonymousCredential || isTokenCredential(credentialOrPipelineOrContainerName)) {
       url2 = urlOrConnectionString;
       options = blobNameOrOptions;
-      pipeline3 = newPipeline(credentialOrPipelineOrContainerName, options);
+      pipeline4 = newPipeline(credentialOrPipelineOrContainerName, options);
     } else if (!credentialOrPipelineOrContainerName && typeof credentialOrPipelineOrContainerName !== "string") {
       url2 = urlOrConnectionString;
-      pipeline3 = newPipeline(new AnonymousCredential(), options);
+      pipeline4 = newPipeline(new AnonymousCredential(), options);
     } else if (credentialOrPipelineOrContainerName && typeof credentialOrPipelineOrContainerName === "string" && blobNameOrOptions && typeof blobNameOrOptions === "string") {
       const containerName = credentialOrPipelineOrContainerName;
       const blobName = blobNameOrOptions;
@@ -64903,20 +64903,20 @@ var AppendBlobClient = class _AppendBlobClient extends BlobClient {
           if (!options.proxyOptions) {
             options.proxyOptions = getDefaultProxySettings2(extractedCreds.proxyUri);
           }
-          pipeline3 = newPipeline(sharedKeyCredential, options);
+          pipeline4 = newPipeline(sharedKeyCredential, options);
         } else {
           throw new Error("Account connection string is only supported in Node.js environment");
         }
       } else if (extractedCreds.kind === "SASConnString") {
         url2 = appendToURLPath(appendToURLPath(extractedCreds.url, encodeURIComponent(containerName)), encodeURIComponent(blobName)) + "?" + extractedCreds.accountSas;
-        pipeline3 = newPipeline(new AnonymousCredential(), options);
+        pipeline4 = newPipeline(new AnonymousCredential(), options);
       } else {
         throw new Error("Connection string must be either an Account connection string or a SAS connection string");
       }
     } else {
       throw new Error("Expecting non-empty strings for containerName and blobName parameters");
     }
-    super(url2, pipeline3);
+    super(url2, pipeline4);
     this.appendBlobContext = this.storageClientContext.appendBlob;
   }
   /**
@@ -65151,22 +65151,22 @@ var BlockBlobClient = class _BlockBlobClient extends BlobClient {
    */
   blockBlobContext;
   constructor(urlOrConnectionString, credentialOrPipelineOrContainerName, blobNameOrOptions, options) {
-    let pipeline3;
+    let pipeline4;
     let url2;
     options = options || {};
     if (isPipelineLike(credentialOrPipelineOrContainerName)) {
       url2 = urlOrConnectionString;
-      pipeline3 = credentialOrPipelineOrContainerName;
+      pipeline4 = credentialOrPipelineOrContainerName;
     } else if (isNodeLike2 && credentialOrPipelineOrContainerName instanceof StorageSharedKeyCredential || credentialOrPipelineOrContainerName instanceof AnonymousCredential || isTokenCredential(credentialOrPipelineOrContainerName)) {
       url2 = urlOrConnectionString;
       options = blobNameOrOptions;
-      pipeline3 = newPipeline(credentialOrPipelineOrContainerName, options);
+      pipeline4 = newPipeline(credentialOrPipelineOrContainerName, options);
     } else if (!credentialOrPipelineOrContainerName && typeof credentialOrPipelineOrContainerName !== "string") {
       url2 = urlOrConnectionString;
       if (blobNameOrOptions && typeof blobNameOrOptions !== "string") {
         options = blobNameOrOptions;
       }
-      pipeline3 = newPipeline(new AnonymousCredential(), options);
+      pipeline4 = newPipeline(new AnonymousCredential(), options);
     } else if (credentialOrPipelineOrContainerName && typeof credentialOrPipelineOrContainerName === "string" && blobNameOrOptions && typeof blobNameOrOptions === "string") {
       const containerName = credentialOrPipelineOrContainerName;
       const blobName = blobNameOrOptions;
@@ -65178,20 +65178,20 @@ var BlockBlobClient = class _BlockBlobClient extends BlobClient {
           if (!options.proxyOptions) {
             options.proxyOptions = getDefaultProxySettings2(extractedCreds.proxyUri);
           }
-          pipeline3 = newPipeline(sharedKeyCredential, options);
+          pipeline4 = newPipeline(sharedKeyCredential, options);
         } else {
           throw new Error("Account connection string is only supported in Node.js environment");
         }
       } else if (extractedCreds.kind === "SASConnString") {
         url2 = appendToURLPath(appendToURLPath(extractedCreds.url, encodeURIComponent(containerName)), encodeURIComponent(blobName)) + "?" + extractedCreds.accountSas;
-        pipeline3 = newPipeline(new AnonymousCredential(), options);
+        pipeline4 = newPipeline(new AnonymousCredential(), options);
       } else {
         throw new Error("Connection string must be either an Account connection string or a SAS connection string");
       }
     } else {
       throw new Error("Expecting non-empty strings for containerName and blobName parameters");
     }
-    super(url2, pipeline3);
+    super(url2, pipeline4);
     this.blockBlobContext = this.storageClientContext.blockBlob;
     this._blobContext = this.storageClientContext.blob;
   }
@@ -65762,19 +65762,19 @@ var PageBlobClient = class _PageBlobClient extends BlobClient {
    */
   pageBlobContext;
   constructor(urlOrConnectionString, credentialOrPipelineOrContainerName, blobNameOrOptions, options) {
-    let pipeline3;
+    let pipeline4;
     let url2;
     options = options || {};
     if (isPipelineLike(credentialOrPipelineOrContainerName)) {
       url2 = urlOrConnectionString;
-      pipeline3 = credentialOrPipelineOrContainerName;
+      pipeline4 = credentialOrPipelineOrContainerName;
     } else if (isNodeLike2 && credentialOrPipelineOrContainerName instanceof StorageSharedKeyCredential || credentialOrPipelineOrContainerName instanceof AnonymousCredential || isTokenCredential(credentialOrPipelineOrContainerName)) {
       url2 = urlOrConnectionString;
       options = blobNameOrOptions;
-      pipeline3 = newPipeline(credentialOrPipelineOrContainerName, options);
+      pipeline4 = newPipeline(credentialOrPipelineOrContainerName, options);
     } else if (!credentialOrPipelineOrContainerName && typeof credentialOrPipelineOrContainerName !== "string") {
       url2 = urlOrConnectionString;
-      pipeline3 = newPipeline(new AnonymousCredential(), options);
+      pipeline4 = newPipeline(new AnonymousCredential(), options);
     } else if (credentialOrPipelineOrContainerName && typeof credentialOrPipelineOrContainerName === "string" && blobNameOrOptions && typeof blobNameOrOptions === "string") {
       const containerName = credentialOrPipelineOrContainerName;
       const blobName = blobNameOrOptions;
@@ -65786,20 +65786,20 @@ var PageBlobClient = class _PageBlobClient extends BlobClient {
           if (!options.proxyOptions) {
             options.proxyOptions = getDefaultProxySettings2(extractedCreds.proxyUri);
           }
-          pipeline3 = newPipeline(sharedKeyCredential, options);
+          pipeline4 = newPipeline(sharedKeyCredential, options);
         } else {
           throw new Error("Account connection string is only supported in Node.js environment");
         }
       } else if (extractedCreds.kind === "SASConnString") {
         url2 = appendToURLPath(appendToURLPath(extractedCreds.url, encodeURIComponent(containerName)), encodeURIComponent(blobName)) + "?" + extractedCreds.accountSas;
-        pipeline3 = newPipeline(new AnonymousCredential(), options);
+        pipeline4 = newPipeline(new AnonymousCredential(), options);
       } else {
         throw new Error("Connection string must be either an Account connection string or a SAS connection string");
       }
     } else {
       throw new Error("Expecting non-empty strings for containerName and blobName parameters");
     }
-    super(url2, pipeline3);
+    super(url2, pipeline4);
     this.pageBlobContext = this.storageClientContext.pageBlob;
   }
   /**
@@ -66549,11 +66549,11 @@ var RateLimitError = class extends Error {
 // node_modules/@actions/cache/lib/internal/uploadUtils.js
 var __awaiter12 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve3) {
-      resolve3(value);
+    return value instanceof P ? value : new P(function(resolve4) {
+      resolve4(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve3, reject) {
+  return new (P || (P = Promise))(function(resolve4, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -66569,7 +66569,7 @@ var __awaiter12 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -66693,11 +66693,11 @@ import * as util4 from "util";
 // node_modules/@actions/cache/lib/internal/requestUtils.js
 var __awaiter13 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve3) {
-      resolve3(value);
+    return value instanceof P ? value : new P(function(resolve4) {
+      resolve4(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve3, reject) {
+  return new (P || (P = Promise))(function(resolve4, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -66713,7 +66713,7 @@ var __awaiter13 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -66743,7 +66743,7 @@ function isRetryableStatusCode(statusCode) {
 }
 function sleep(milliseconds) {
   return __awaiter13(this, void 0, void 0, function* () {
-    return new Promise((resolve3) => setTimeout(resolve3, milliseconds));
+    return new Promise((resolve4) => setTimeout(resolve4, milliseconds));
   });
 }
 function retry(name_1, method_1, getStatusCode_1) {
@@ -66818,11 +66818,11 @@ function retryHttpClientResponse(name_1, method_1) {
 // node_modules/@actions/cache/lib/internal/downloadUtils.js
 var __awaiter14 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve3) {
-      resolve3(value);
+    return value instanceof P ? value : new P(function(resolve4) {
+      resolve4(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve3, reject) {
+  return new (P || (P = Promise))(function(resolve4, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -66838,15 +66838,15 @@ var __awaiter14 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
 };
 function pipeResponseToStream(response, output) {
   return __awaiter14(this, void 0, void 0, function* () {
-    const pipeline3 = util4.promisify(stream.pipeline);
-    yield pipeline3(response.message, output);
+    const pipeline4 = util4.promisify(stream.pipeline);
+    yield pipeline4(response.message, output);
   });
 }
 var DownloadProgress = class {
@@ -67117,8 +67117,8 @@ function downloadCacheStorageSDK(archiveLocation, archivePath, options) {
 }
 var promiseWithTimeout = (timeoutMs, promise) => __awaiter14(void 0, void 0, void 0, function* () {
   let timeoutHandle;
-  const timeoutPromise = new Promise((resolve3) => {
-    timeoutHandle = setTimeout(() => resolve3("timeout"), timeoutMs);
+  const timeoutPromise = new Promise((resolve4) => {
+    timeoutHandle = setTimeout(() => resolve4("timeout"), timeoutMs);
   });
   return Promise.race([promise, timeoutPromise]).then((result) => {
     clearTimeout(timeoutHandle);
@@ -67242,11 +67242,11 @@ function getUserAgentString2() {
 // node_modules/@actions/cache/lib/internal/cacheHttpClient.js
 var __awaiter15 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve3) {
-      resolve3(value);
+    return value instanceof P ? value : new P(function(resolve4) {
+      resolve4(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve3, reject) {
+  return new (P || (P = Promise))(function(resolve4, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -67262,7 +67262,7 @@ var __awaiter15 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -68139,11 +68139,11 @@ function maskSecretUrls(body2) {
 // node_modules/@actions/cache/lib/internal/shared/cacheTwirpClient.js
 var __awaiter16 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve3) {
-      resolve3(value);
+    return value instanceof P ? value : new P(function(resolve4) {
+      resolve4(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve3, reject) {
+  return new (P || (P = Promise))(function(resolve4, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -68159,7 +68159,7 @@ var __awaiter16 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -68288,7 +68288,7 @@ var CacheServiceClient = class {
   }
   sleep(milliseconds) {
     return __awaiter16(this, void 0, void 0, function* () {
-      return new Promise((resolve3) => setTimeout(resolve3, milliseconds));
+      return new Promise((resolve4) => setTimeout(resolve4, milliseconds));
     });
   }
   getExponentialRetryTimeMilliseconds(attempt) {
@@ -68313,11 +68313,11 @@ import { existsSync as existsSync3, writeFileSync as writeFileSync2 } from "fs";
 import * as path10 from "path";
 var __awaiter17 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve3) {
-      resolve3(value);
+    return value instanceof P ? value : new P(function(resolve4) {
+      resolve4(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve3, reject) {
+  return new (P || (P = Promise))(function(resolve4, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -68333,7 +68333,7 @@ var __awaiter17 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -68527,11 +68527,11 @@ function createTar(archiveFolder, sourceDirectories, compressionMethod) {
 // node_modules/@actions/cache/lib/cache.js
 var __awaiter18 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve3) {
-      resolve3(value);
+    return value instanceof P ? value : new P(function(resolve4) {
+      resolve4(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve3, reject) {
+  return new (P || (P = Promise))(function(resolve4, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -68547,7 +68547,7 @@ var __awaiter18 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -69305,6 +69305,10 @@ ${said}`);
   if (still.length > 0) throw new InfraError(`host setup: ${still.join(" ")} still not installed after apt-get install`);
 }
 
+// src/rig/prebuilt/index.ts
+import { copyFile as copyFile2, lstat as lstat2, mkdir as mkdir3, readdir as readdir3, rename as rename3, rm as rm4, writeFile as writeFile3 } from "node:fs/promises";
+import { basename as basename5, dirname as dirname7, join as join12, posix } from "node:path";
+
 // src/rig/bundle.ts
 import { createHash as createHash3 } from "node:crypto";
 import { createReadStream as createReadStream2 } from "node:fs";
@@ -69349,15 +69353,273 @@ async function verifyRig(rig) {
   ${problems.join("\n  ")}`);
 }
 
+// src/rig/prebuilt/fetch.ts
+import { createWriteStream as createWriteStream2 } from "node:fs";
+import { rm as rm3 } from "node:fs/promises";
+import { Readable as Readable5 } from "node:stream";
+import { pipeline as pipeline2 } from "node:stream/promises";
+var DOWNLOAD_TIMEOUT_MS = 10 * 6e4;
+async function download(url2, to, label, timeoutMs = DOWNLOAD_TIMEOUT_MS) {
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    const res = await fetch(url2, { signal, redirect: "follow" });
+    if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText}`);
+    await pipeline2(Readable5.fromWeb(res.body), createWriteStream2(to), { signal });
+  } catch (cause) {
+    await rm3(to, { force: true });
+    const why = signal.aborted ? `no complete answer within ${Math.round(timeoutMs / 1e3)} s` : describeFetchError(cause);
+    throw new InfraError(`${label}: cannot download ${url2.href}: ${why}`, { cause });
+  }
+}
+async function downloadText(url2, label, timeoutMs = DOWNLOAD_TIMEOUT_MS) {
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    const res = await fetch(url2, { signal, redirect: "follow" });
+    if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
+    return await res.text();
+  } catch (cause) {
+    const why = signal.aborted ? `no complete answer within ${Math.round(timeoutMs / 1e3)} s` : describeFetchError(cause);
+    throw new InfraError(`${label}: cannot download ${url2.href}: ${why}`, { cause });
+  }
+}
+function describeFetchError(e) {
+  const inner = e.cause;
+  return inner?.code ? `${e.message} (${inner.code})` : inner?.message ? `${e.message} (${inner.message})` : e.message;
+}
+
+// src/rig/prebuilt/location.ts
+import { stat as stat4 } from "node:fs/promises";
+import { isAbsolute as isAbsolute2, resolve as resolve3 } from "node:path";
+import { fileURLToPath as fileURLToPath3 } from "node:url";
+var TARBALL = /\.(tar\.gz|tgz|tar)$/;
+function isTarballName(name) {
+  return TARBALL.test(name);
+}
+async function locateBundle(rigPath, label, cwd = process.cwd()) {
+  if (/^https?:\/\//i.test(rigPath)) {
+    let url2;
+    try {
+      url2 = new URL(rigPath);
+    } catch {
+      throw new ConfigError(`${label}: "${rigPath}" is not a valid URL`);
+    }
+    if (isTarballName(url2.pathname)) return { kind: "url-tarball", url: url2 };
+    const base = url2.pathname.endsWith("/manifest.json") ? new URL(".", url2) : new URL(url2.pathname.endsWith("/") ? url2 : `${url2.href}/`);
+    return { kind: "url-dir", url: base };
+  }
+  let path12 = rigPath;
+  if (/^file:/i.test(rigPath)) {
+    try {
+      path12 = fileURLToPath3(rigPath);
+    } catch (cause) {
+      throw new ConfigError(`${label}: "${rigPath}" is not a usable file:// URL: ${cause.message}`);
+    }
+  } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(rigPath)) {
+    throw new ConfigError(`${label}: unsupported URL scheme in "${rigPath}"; use a path, file://, http:// or https://`);
+  }
+  if (!isAbsolute2(path12)) path12 = resolve3(cwd, path12);
+  const st = await stat4(path12).catch(() => void 0);
+  if (!st) throw new ConfigError(`${label}: ${path12} does not exist`);
+  if (st.isDirectory()) return { kind: "dir", path: path12 };
+  if (st.isFile()) return { kind: "tarball", path: path12 };
+  throw new ConfigError(`${label}: ${path12} is neither a directory nor a tarball`);
+}
+
+// src/rig/prebuilt/tarball.ts
+import { readdir as readdir2, stat as stat5 } from "node:fs/promises";
+import { join as join11 } from "node:path";
+function compression(name) {
+  return /\.(tar\.gz|tgz)$/.test(name) ? ["-z"] : [];
+}
+async function packTarball(dir, names, to, as = to) {
+  await run("tar", ["-c", ...compression(as), "-f", to, "-C", dir, "--", ...names]);
+}
+async function unpackTarball(file, dir) {
+  await run("tar", ["-x", ...compression(file), "-f", file, "-C", dir, "--no-same-owner", "--no-same-permissions"]);
+  const entries = await readdir2(dir);
+  if (!entries.includes("manifest.json") && entries.length === 1) {
+    const only = join11(dir, entries[0]);
+    if ((await stat5(only)).isDirectory()) return only;
+  }
+  return dir;
+}
+
+// src/rig/prebuilt/index.ts
+function prebuiltRecipe(request) {
+  return { provider: "prebuilt", rigPath: request.rigPath, verified: "every file by size and sha256 against manifest.json, then cached under the manifest key" };
+}
+async function obtainPrebuiltRig(request, opts, mayBuild) {
+  const label = request.labels?.rigPath ?? "rig-path";
+  if (!request.rigPath) throw new ConfigError(`${label}: required when rig is prebuilt`);
+  const where2 = await locateBundle(request.rigPath, label);
+  if (!mayBuild && where2.kind !== "dir") return void 0;
+  const staging = join12(opts.cacheDir, "prebuilt", `staging-${process.pid}-${Date.now()}`);
+  try {
+    const incoming = await stage(where2, staging, label, opts, mayBuild);
+    if (!incoming) return void 0;
+    const { rig, verified } = incoming;
+    const key = rig.manifest.key;
+    const dir = rigDir(opts.cacheDir, key);
+    if (await hasBundle(dir)) {
+      const cached2 = opts.useCache === false ? void 0 : await sameVerifiedBundle(dir, rig.manifest, opts.log);
+      if (cached2) {
+        if (!verified) await verifyInput(rig, label, request.rigPath);
+        opts.log(`rig cache hit: ${dir} (same files as ${request.rigPath})`);
+        return { rig: cached2, cacheHit: true, key };
+      }
+      if (!mayBuild) return void 0;
+      opts.log(`replacing the cached rig ${key.slice(0, 12)} with the bundle from ${request.rigPath}`);
+      await discardBundle(dir);
+    }
+    if (!mayBuild) return void 0;
+    if (!verified) await verifyInput(rig, label, request.rigPath);
+    opts.log(`caching prebuilt rig ${key.slice(0, 12)} from ${request.rigPath} in ${dir}`);
+    await buildAtomically(dir, async (tmp) => {
+      for (const f of rig.manifest.files) await copyFile2(join12(rig.dir, f.path), join12(tmp, f.path));
+      await writeManifest(tmp, rig.manifest);
+    });
+    const installed = await readRig(dir);
+    await verifyRig(installed);
+    return { rig: installed, cacheHit: false, key };
+  } finally {
+    await rm4(staging, { recursive: true, force: true });
+  }
+}
+async function stage(where2, staging, label, opts, mayBuild) {
+  switch (where2.kind) {
+    case "dir":
+      return { rig: await readInput(where2.path, label, where2.path), verified: false };
+    case "tarball": {
+      await mkdir3(staging, { recursive: true });
+      const dir = await unpack(where2.path, staging, label);
+      return { rig: await readInput(dir, label, where2.path), verified: false };
+    }
+    case "url-tarball": {
+      await mkdir3(staging, { recursive: true });
+      const file = join12(staging, basename5(where2.url.pathname));
+      opts.log(`downloading ${where2.url.href}`);
+      await download(where2.url, file, label, opts.downloadTimeoutMs);
+      const unpacked = join12(staging, "bundle");
+      await mkdir3(unpacked);
+      const dir = await unpack(file, unpacked, label);
+      return { rig: await readInput(dir, label, where2.url.href), verified: false };
+    }
+    case "url-dir": {
+      const manifestUrl = new URL(MANIFEST_FILE, where2.url);
+      const text = await downloadText(manifestUrl, label, opts.downloadTimeoutMs);
+      const manifest = parseManifest(text, label, manifestUrl.href);
+      const dir = rigDir(opts.cacheDir, manifest.key);
+      if (opts.useCache !== false && await hasBundle(dir) && await sameVerifiedBundle(dir, manifest, opts.log)) {
+        return { rig: { dir, manifest }, verified: true };
+      }
+      if (!mayBuild) return void 0;
+      await mkdir3(staging, { recursive: true });
+      for (const f of manifest.files) {
+        opts.log(`downloading ${new URL(f.path, where2.url).href}`);
+        await download(new URL(f.path, where2.url), join12(staging, f.path), label, opts.downloadTimeoutMs);
+      }
+      await writeFile3(join12(staging, MANIFEST_FILE), text);
+      return { rig: { dir: staging, manifest }, verified: false };
+    }
+  }
+}
+async function unpack(file, into, label) {
+  try {
+    return await unpackTarball(file, into);
+  } catch (cause) {
+    throw new ConfigError(`${label}: ${file} is not a readable tarball: ${cause.message}`);
+  }
+}
+async function readInput(dir, label, shownAs) {
+  try {
+    const rig = await readRig(dir);
+    checkManifest(rig.manifest, label, shownAs);
+    return rig;
+  } catch (cause) {
+    if (cause instanceof ConfigError) throw cause;
+    throw new ConfigError(`${label}: ${shownAs} is not a rig bundle: ${cause.message}`);
+  }
+}
+function parseManifest(text, label, shownAs) {
+  let manifest;
+  try {
+    manifest = JSON.parse(text);
+  } catch (cause) {
+    throw new ConfigError(`${label}: ${shownAs} is not valid JSON: ${cause.message}`);
+  }
+  checkManifest(manifest, label, shownAs);
+  return manifest;
+}
+function checkManifest(m, label, shownAs) {
+  const bad = (why) => {
+    throw new ConfigError(`${label}: ${shownAs}: ${why}`);
+  };
+  if (m.schemaVersion !== 1) bad(`manifest schema ${String(m.schemaVersion)}, expected 1`);
+  if (typeof m.key !== "string" || !/^[0-9a-f]{64}$/.test(m.key)) bad("the manifest has no 64-hex-digit key");
+  if (!Array.isArray(m.files) || m.files.length === 0) bad("the manifest lists no files");
+  for (const f of m.files) {
+    const p = f?.path;
+    if (typeof p !== "string" || p === "" || p === MANIFEST_FILE || posix.isAbsolute(p) || p.includes("\\") || posix.normalize(p) !== p || p.startsWith("..")) {
+      bad(`the manifest lists the file path ${JSON.stringify(p)}, which is not a plain path inside the bundle`);
+    }
+    if (typeof f.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(f.sha256) || typeof f.size !== "number") bad(`${p}: no sha256 or size in the manifest`);
+  }
+}
+async function verifyInput(rig, label, shownAs) {
+  for (const f of rig.manifest.files) {
+    const st = await lstat2(join12(rig.dir, f.path)).catch(() => void 0);
+    if (st && !st.isFile()) throw new ConfigError(`${label}: ${shownAs}: ${f.path} (${f.role}) is not a regular file`);
+  }
+  try {
+    await verifyRig(rig);
+  } catch (cause) {
+    throw new ConfigError(`${label}: ${shownAs}: ${cause.message}`);
+  }
+}
+async function sameVerifiedBundle(dir, manifest, log2) {
+  try {
+    const cached2 = await readRig(dir);
+    const list = (m) => m.files.map((f) => `${f.role} ${f.path} ${f.sha256}`).sort().join("\n");
+    if (list(cached2.manifest) !== list(manifest)) return void 0;
+    await verifyRig(cached2);
+    return cached2;
+  } catch (cause) {
+    log2(`warning: the cached rig at ${dir} does not verify: ${cause.message}`);
+    return void 0;
+  }
+}
+async function exportRig(rig, target, log2) {
+  await verifyRig(rig);
+  const names = [MANIFEST_FILE, ...rig.manifest.files.map((f) => f.path)];
+  if (isTarballName(target)) {
+    await mkdir3(dirname7(target), { recursive: true });
+    const tmp = `${target}.tmp-${process.pid}`;
+    try {
+      await packTarball(rig.dir, names, tmp, target);
+      await rename3(tmp, target);
+    } finally {
+      await rm4(tmp, { force: true });
+    }
+    log2(`rig ${rig.manifest.key.slice(0, 12)} exported to ${target}`);
+    return target;
+  }
+  const existing = await readdir3(target).catch((e) => e.code === "ENOENT" ? [] : Promise.reject(e));
+  if (existing.length > 0) throw new ConfigError(`rig export: ${target} exists and is not empty; name a new directory or a .tar.gz file`);
+  await mkdir3(target, { recursive: true });
+  for (const name of names) await copyFile2(join12(rig.dir, name), join12(target, name));
+  log2(`rig ${rig.manifest.key.slice(0, 12)} exported to ${target}`);
+  return target;
+}
+
 // src/rig/debian/build.ts
-import { copyFile as copyFile4, mkdir as mkdir10, readFile as readFile7, rm as rm9, stat as stat9, writeFile as writeFile7 } from "node:fs/promises";
-import { join as join20 } from "node:path";
+import { copyFile as copyFile5, mkdir as mkdir11, readFile as readFile7, rm as rm11, stat as stat11, writeFile as writeFile8 } from "node:fs/promises";
+import { join as join22 } from "node:path";
 import { gunzipSync } from "node:zlib";
 
 // src/rig/debian/apt.ts
 import { readFileSync as readFileSync2 } from "node:fs";
-import { mkdir as mkdir3, readFile as readFile2, readdir as readdir2, rm as rm3, stat as stat4, writeFile as writeFile3 } from "node:fs/promises";
-import { join as join11 } from "node:path";
+import { mkdir as mkdir4, readFile as readFile2, readdir as readdir4, rm as rm5, stat as stat6, writeFile as writeFile4 } from "node:fs/promises";
+import { join as join13 } from "node:path";
 var DEFAULT_MIRROR = "http://deb.debian.org/debian";
 var KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg";
 var DEBIAN_SUITES = /^(bookworm|trixie|forky|sid|bullseye)(-updates|-backports)?$/;
@@ -69387,15 +69649,15 @@ function readHostSources() {
 var PrivateApt = class {
   constructor(cacheDir, source) {
     this.source = source;
-    this.root = join11(cacheDir, "apt", `debian-${source.suite}-${source.arch}`);
+    this.root = join13(cacheDir, "apt", `debian-${source.suite}-${source.arch}`);
   }
   source;
   root;
   get archives() {
-    return join11(this.root, "cache", "archives");
+    return join13(this.root, "cache", "archives");
   }
   get lists() {
-    return join11(this.root, "lists");
+    return join13(this.root, "lists");
   }
   /**
    * Our apt.conf, handed over through APT_CONFIG: apt reads that file before the host's
@@ -69406,19 +69668,19 @@ var PrivateApt = class {
     const r = this.root;
     const entries = [
       ["Dir::Etc::Main", "/dev/null"],
-      ["Dir::Etc::Parts", join11(r, "apt.conf.d")],
+      ["Dir::Etc::Parts", join13(r, "apt.conf.d")],
       ["APT::Architecture", this.source.arch],
-      ["Dir::Etc::SourceList", join11(r, "sources.list")],
-      ["Dir::Etc::SourceParts", join11(r, "sources.list.d")],
-      ["Dir::Etc::Preferences", join11(r, "preferences")],
-      ["Dir::Etc::PreferencesParts", join11(r, "preferences.d")],
-      ["Dir::State", join11(r, "state")],
+      ["Dir::Etc::SourceList", join13(r, "sources.list")],
+      ["Dir::Etc::SourceParts", join13(r, "sources.list.d")],
+      ["Dir::Etc::Preferences", join13(r, "preferences")],
+      ["Dir::Etc::PreferencesParts", join13(r, "preferences.d")],
+      ["Dir::State", join13(r, "state")],
       ["Dir::State::Lists", this.lists],
-      ["Dir::State::status", join11(r, "state", "status")],
-      ["Dir::Cache", join11(r, "cache")],
-      ["Dir::Cache::pkgcache", join11(r, "cache", "pkgcache.bin")],
-      ["Dir::Cache::srcpkgcache", join11(r, "cache", "srcpkgcache.bin")],
-      ["Dir::Log", join11(r, "log")],
+      ["Dir::State::status", join13(r, "state", "status")],
+      ["Dir::Cache", join13(r, "cache")],
+      ["Dir::Cache::pkgcache", join13(r, "cache", "pkgcache.bin")],
+      ["Dir::Cache::srcpkgcache", join13(r, "cache", "srcpkgcache.bin")],
+      ["Dir::Log", join13(r, "log")],
       ["Acquire::Languages", "none"],
       ["APT::Install-Recommends", "false"],
       ["APT::Install-Suggests", "false"],
@@ -69434,35 +69696,35 @@ var PrivateApt = class {
     ].join("\n");
   }
   apt(args, cwd) {
-    return run("apt-get", args, { cwd, env: { APT_CONFIG: join11(this.root, "apt.conf") } });
+    return run("apt-get", args, { cwd, env: { APT_CONFIG: join13(this.root, "apt.conf") } });
   }
   aptCache(args) {
-    return run("apt-cache", args, { env: { APT_CONFIG: join11(this.root, "apt.conf") } });
+    return run("apt-cache", args, { env: { APT_CONFIG: join13(this.root, "apt.conf") } });
   }
   async layout() {
     const r = this.root;
     for (const d of ["sources.list.d", "preferences.d", "apt.conf.d", "state", "log", "lists/partial", "cache/archives/partial"]) {
-      await mkdir3(join11(r, d), { recursive: true });
+      await mkdir4(join13(r, d), { recursive: true });
     }
     const { mirror, suite, components, arch: arch2, sources } = this.source;
     const lines = [`deb [arch=${arch2} signed-by=${KEYRING}] ${mirror} ${suite} ${components.join(" ")}`];
     if (sources) lines.push(`deb-src [signed-by=${KEYRING}] ${mirror} ${suite} ${components.join(" ")}`);
-    await writeIfChanged(join11(r, "sources.list"), lines.join("\n") + "\n");
-    await writeIfChanged(join11(r, "state", "status"), "");
-    await writeIfChanged(join11(r, "apt.conf"), this.config());
+    await writeIfChanged(join13(r, "sources.list"), lines.join("\n") + "\n");
+    await writeIfChanged(join13(r, "state", "status"), "");
+    await writeIfChanged(join13(r, "apt.conf"), this.config());
   }
   /** Refreshes the package lists when they are missing or older than maxAgeMs. */
   async ensureLists(maxAgeMs, log2) {
     await this.layout();
-    const stamp = join11(this.root, "lists-updated");
-    const age = await stat4(stamp).then((s) => Date.now() - s.mtimeMs, () => Infinity);
-    const lists = await readdir2(this.lists).catch(() => []);
+    const stamp = join13(this.root, "lists-updated");
+    const age = await stat6(stamp).then((s) => Date.now() - s.mtimeMs, () => Infinity);
+    const lists = await readdir4(this.lists).catch(() => []);
     const wanted = [/_Packages(\.\w+)?$/, ...this.source.sources ? [/_Sources(\.\w+)?$/] : []];
     if (age < maxAgeMs && wanted.every((re) => lists.some((f) => re.test(f)))) return;
     log2(`apt-get update (private ${this.source.suite}/${this.source.arch} lists in ${this.root})`);
     await this.apt(["update"]);
-    for (const bin of ["pkgcache.bin", "srcpkgcache.bin"]) await rm3(join11(this.root, "cache", bin), { force: true });
-    await writeFile3(stamp, (/* @__PURE__ */ new Date()).toISOString() + "\n");
+    for (const bin of ["pkgcache.bin", "srcpkgcache.bin"]) await rm5(join13(this.root, "cache", bin), { force: true });
+    await writeFile4(stamp, (/* @__PURE__ */ new Date()).toISOString() + "\n");
   }
   /** The dependency closure of the named packages, with exact versions, as apt would install it. */
   async resolve(packages) {
@@ -69487,11 +69749,11 @@ ${stdout.slice(-2e3)}`);
       ...packages.map((p) => `${p.name}=${p.version}`)
     ]);
     const files = /* @__PURE__ */ new Map();
-    const present = new Set(await readdir2(this.archives));
+    const present = new Set(await readdir4(this.archives));
     for (const p of packages) {
       const file = `${p.name}_${p.version.replace(/:/g, "%3a")}_${p.arch}.deb`;
       if (!present.has(file)) throw new InfraError(`apt did not leave ${file} in ${this.archives}`);
-      files.set(p.name, join11(this.archives, file));
+      files.set(p.name, join13(this.archives, file));
     }
     return files;
   }
@@ -69516,30 +69778,30 @@ ${stdout.slice(-2e3)}`);
   }
   /** Downloads a source package's .dsc and tarballs into dir (no unpacking); returns the .dsc path. */
   async downloadSource(name, version3, dir) {
-    await mkdir3(dir, { recursive: true });
+    await mkdir4(dir, { recursive: true });
     await this.apt(["source", "--download-only", "-q", `${name}=${version3}`], dir);
-    const dsc = join11(dir, `${name}_${version3.replace(/^\d+:/, "")}.dsc`);
-    if (!await stat4(dsc).then(() => true, () => false)) throw new InfraError(`apt-get source left no ${dsc}`);
+    const dsc = join13(dir, `${name}_${version3.replace(/^\d+:/, "")}.dsc`);
+    if (!await stat6(dsc).then(() => true, () => false)) throw new InfraError(`apt-get source left no ${dsc}`);
     return dsc;
   }
   /** Downloads one archive (without its dependencies) into the private archive cache; returns its path. */
   async downloadOne(pkg) {
     await this.layout();
-    const file = join11(this.archives, `${pkg.name}_${pkg.version.replace(/:/g, "%3a")}_${pkg.arch}.deb`);
-    if (await stat4(file).then(() => true, () => false)) return file;
+    const file = join13(this.archives, `${pkg.name}_${pkg.version.replace(/:/g, "%3a")}_${pkg.arch}.deb`);
+    if (await stat6(file).then(() => true, () => false)) return file;
     await this.apt(["download", "-q", `${pkg.name}=${pkg.version}`], this.archives);
-    if (!await stat4(file).then(() => true, () => false)) throw new InfraError(`apt-get download left no ${file}`);
+    if (!await stat6(file).then(() => true, () => false)) throw new InfraError(`apt-get download left no ${file}`);
     return file;
   }
 };
 async function writeIfChanged(file, text) {
   const old = await readFile2(file, "utf8").catch(() => void 0);
-  if (old !== text) await writeFile3(file, text);
+  if (old !== text) await writeFile4(file, text);
 }
 
 // src/rig/debian/modules.ts
-import { readdir as readdir3, stat as stat5 } from "node:fs/promises";
-import { join as join12 } from "node:path";
+import { readdir as readdir5, stat as stat7 } from "node:fs/promises";
+import { join as join14 } from "node:path";
 function moduleKey(name) {
   return name.replace(/-/g, "_");
 }
@@ -69555,10 +69817,10 @@ async function installModules(tree, pkgs, kernelRelease, names) {
     done.add(key);
     const rel = index.get(key);
     if (!rel) throw new InfraError(`kernel ${kernelRelease} has no module ${key}`);
-    const { stdout } = await run("modinfo", ["-F", "depends", join12(host, rel)]);
+    const { stdout } = await run("modinfo", ["-F", "depends", join14(host, rel)]);
     wanted.push(...stdout.trim().split(",").filter(Boolean));
     const dest = await tree.install(`${moddir}/${rel}`);
-    if (dest.endsWith(".xz")) await run("xz", ["-d", "-f", join12(tree.dir, dest)]);
+    if (dest.endsWith(".xz")) await run("xz", ["-d", "-f", join14(tree.dir, dest)]);
   }
   for (const meta of ["modules.builtin", "modules.builtin.modinfo", "modules.order"]) {
     if (await pkgs.find(`${moddir}/${meta}`)) await tree.install(`${moddir}/${meta}`);
@@ -69569,9 +69831,9 @@ async function installModules(tree, pkgs, kernelRelease, names) {
 async function indexModules(moddir) {
   const index = /* @__PURE__ */ new Map();
   const walk = async (rel) => {
-    for (const name of await readdir3(join12(moddir, rel))) {
+    for (const name of await readdir5(join14(moddir, rel))) {
       const path12 = `${rel}/${name}`;
-      if ((await stat5(join12(moddir, path12))).isDirectory()) await walk(path12);
+      if ((await stat7(join14(moddir, path12))).isDirectory()) await walk(path12);
       else {
         const m = /^(.*)\.ko(\.xz)?$/.exec(name);
         if (m?.[1]) index.set(moduleKey(m[1]), path12);
@@ -69585,10 +69847,10 @@ async function indexModules(moddir) {
 // src/rig/debian/patches.ts
 import { createHash as createHash4 } from "node:crypto";
 import { readdirSync } from "node:fs";
-import { readFile as readFile3, readdir as readdir4 } from "node:fs/promises";
-import { basename as basename5, join as join13 } from "node:path";
+import { readFile as readFile3, readdir as readdir6 } from "node:fs/promises";
+import { basename as basename6, join as join15 } from "node:path";
 function ourPatchDir(source) {
-  return join13(packageRoot(), "src", "rig", "debian", "patches", source);
+  return join15(packageRoot(), "src", "rig", "debian", "patches", source);
 }
 async function readPatch(path12, from) {
   let bytes;
@@ -69602,8 +69864,8 @@ async function readPatch(path12, from) {
 }
 async function patchSeries(source, userPatches = []) {
   const dir = ourPatchDir(source);
-  const ours = (await readdir4(dir).catch(() => [])).filter((f) => f.endsWith(".patch")).sort();
-  return [...await Promise.all(ours.map((f) => readPatch(join13(dir, f), "ours"))), ...await Promise.all(userPatches.map((p) => readPatch(p, "user")))];
+  const ours = (await readdir6(dir).catch(() => [])).filter((f) => f.endsWith(".patch")).sort();
+  return [...await Promise.all(ours.map((f) => readPatch(join15(dir, f), "ours"))), ...await Promise.all(userPatches.map((p) => readPatch(p, "user")))];
 }
 function patchPaths(source, userPatches = []) {
   const dir = ourPatchDir(source);
@@ -69613,10 +69875,10 @@ function patchPaths(source, userPatches = []) {
   } catch {
     ours = [];
   }
-  return [...ours.map((f) => join13(dir, f)), ...userPatches];
+  return [...ours.map((f) => join15(dir, f)), ...userPatches];
 }
 function describePatch(p) {
-  return { file: basename5(p.path), from: p.from, sha256: p.sha256 };
+  return { file: basename6(p.path), from: p.from, sha256: p.sha256 };
 }
 async function applyPatches(tree, series, record) {
   for (const p of series) {
@@ -69634,21 +69896,21 @@ ${output.split("\n").slice(-30).join("\n")}`;
 
 // src/rig/debian/qemu-build.ts
 import { availableParallelism } from "node:os";
-import { appendFile as appendFile2, mkdir as mkdir6, rm as rm6, stat as stat8, writeFile as writeFile5 } from "node:fs/promises";
-import { delimiter as delimiter4, join as join16 } from "node:path";
+import { appendFile as appendFile2, mkdir as mkdir7, rm as rm8, stat as stat10, writeFile as writeFile6 } from "node:fs/promises";
+import { delimiter as delimiter4, join as join18 } from "node:path";
 
 // src/rig/debian/components.ts
-import { mkdir as mkdir4, readFile as readFile4, readdir as readdir5, rename as rename3, rm as rm4, stat as stat6, writeFile as writeFile4 } from "node:fs/promises";
-import { join as join14 } from "node:path";
+import { mkdir as mkdir5, readFile as readFile4, readdir as readdir7, rename as rename4, rm as rm6, stat as stat8, writeFile as writeFile5 } from "node:fs/promises";
+import { join as join16 } from "node:path";
 var COMPONENT_FILE = "component.json";
 function componentDir(cacheDir, name, key) {
-  return join14(cacheDir, "components", name, key);
+  return join16(cacheDir, "components", name, key);
 }
 async function findComponent(cacheDir, name, key) {
   const dir = componentDir(cacheDir, name, key);
   try {
-    const record = JSON.parse(await readFile4(join14(dir, COMPONENT_FILE), "utf8"));
-    for (const file of Object.values(record.files)) await stat6(join14(dir, file));
+    const record = JSON.parse(await readFile4(join16(dir, COMPONENT_FILE), "utf8"));
+    for (const file of Object.values(record.files)) await stat8(join16(dir, file));
     return { dir, record };
   } catch {
     return void 0;
@@ -69660,7 +69922,7 @@ var ComponentBuild = class _ComponentBuild {
     this.key = key;
     this.work = work;
     this.log = log2;
-    this.logs = join14(work, "logs");
+    this.logs = join16(work, "logs");
   }
   name;
   key;
@@ -69670,16 +69932,16 @@ var ComponentBuild = class _ComponentBuild {
   seconds = {};
   /** A fresh work folder; leftovers of earlier builds of this key whose process is gone are removed. */
   static async start(cacheDir, name, key, log2) {
-    const root = join14(cacheDir, "work");
-    await mkdir4(root, { recursive: true });
+    const root = join16(cacheDir, "work");
+    await mkdir5(root, { recursive: true });
     const prefix2 = `${name}-${key.slice(0, 16)}-`;
-    for (const entry of await readdir5(root)) {
+    for (const entry of await readdir7(root)) {
       const pid = Number(entry.startsWith(prefix2) ? entry.slice(prefix2.length) : NaN);
-      if (Number.isInteger(pid) && !processAlive(pid)) await rm4(join14(root, entry), { recursive: true, force: true });
+      if (Number.isInteger(pid) && !processAlive(pid)) await rm6(join16(root, entry), { recursive: true, force: true });
     }
-    const work = join14(root, `${prefix2}${process.pid}`);
-    await rm4(work, { recursive: true, force: true });
-    await mkdir4(join14(work, "logs"), { recursive: true });
+    const work = join16(root, `${prefix2}${process.pid}`);
+    await rm6(work, { recursive: true, force: true });
+    await mkdir5(join16(work, "logs"), { recursive: true });
     return new _ComponentBuild(name, key, work, log2);
   }
   /**
@@ -69687,7 +69949,7 @@ var ComponentBuild = class _ComponentBuild {
    * A failure is an InfraError naming the step and the log, with the log's last 30 lines.
    */
   async step(title, logName, command, args, opts = {}) {
-    const logFile = join14(this.logs, logName);
+    const logFile = join16(this.logs, logName);
     this.log(`${this.name}: ${title}\u2026 (full log: ${logFile})`);
     const started = Date.now();
     const result = await run("nice", ["-n", "10", command, ...args], { ...opts, allowFailure: true });
@@ -69703,7 +69965,7 @@ var ComponentBuild = class _ComponentBuild {
     const text = `${header}${result.stdout}${result.stderr ? `
 --- stderr ---
 ${result.stderr}` : ""}`;
-    await writeFile4(logFile, text);
+    await writeFile5(logFile, text);
     if (result.exitCode !== 0) {
       const tail = text.trimEnd().split("\n").slice(-30).join("\n");
       throw new InfraError(`${this.name}: ${title} failed (exit ${result.exitCode}, ${seconds.toFixed(0)} s); last 30 lines of ${logFile}:
@@ -69729,16 +69991,16 @@ ${tail}`, {
    */
   async finish(cacheDir, out, record) {
     const full = { name: this.name, key: this.key, ...record, seconds: this.seconds, createdAt: (/* @__PURE__ */ new Date()).toISOString() };
-    await rename3(this.logs, join14(out, "logs"));
-    await writeFile4(join14(out, COMPONENT_FILE), JSON.stringify(full, null, 2) + "\n");
+    await rename4(this.logs, join16(out, "logs"));
+    await writeFile5(join16(out, COMPONENT_FILE), JSON.stringify(full, null, 2) + "\n");
     const dir = componentDir(cacheDir, this.name, this.key);
-    await mkdir4(join14(dir, ".."), { recursive: true });
+    await mkdir5(join16(dir, ".."), { recursive: true });
     try {
-      await rename3(out, dir);
+      await rename4(out, dir);
     } catch (cause) {
       if (!await findComponent(cacheDir, this.name, this.key)) throw cause;
     }
-    await rm4(this.work, { recursive: true, force: true });
+    await rm6(this.work, { recursive: true, force: true });
     const done = await findComponent(cacheDir, this.name, this.key);
     if (!done) throw new InfraError(`${this.name} component ${dir} is unreadable right after its build`);
     return done;
@@ -70004,30 +70266,30 @@ var QEMU_CONFIGURE_FLAGS = [
 ];
 
 // src/rig/debian/sources.ts
-import { mkdir as mkdir5, rename as rename4, rm as rm5, stat as stat7 } from "node:fs/promises";
-import { join as join15 } from "node:path";
+import { mkdir as mkdir6, rename as rename5, rm as rm7, stat as stat9 } from "node:fs/promises";
+import { join as join17 } from "node:path";
 async function debianSourceTree(cacheDir, apt, name, version3, log2) {
-  const root = join15(cacheDir, "sources", `${name}_${version3.replace(/:/g, "%3a")}`);
-  const tree = join15(root, "tree");
-  if (await stat7(tree).then((s) => s.isDirectory(), () => false)) return tree;
+  const root = join17(cacheDir, "sources", `${name}_${version3.replace(/:/g, "%3a")}`);
+  const tree = join17(root, "tree");
+  if (await stat9(tree).then((s) => s.isDirectory(), () => false)) return tree;
   const started = Date.now();
   log2(`fetching Debian source ${name}=${version3} (${apt.source.suite}) into ${root}`);
-  const dsc = await apt.downloadSource(name, version3, join15(root, "download"));
-  const unpackDir = join15(root, `unpack-${process.pid}`);
-  const tmp = join15(unpackDir, "tree");
-  await rm5(unpackDir, { recursive: true, force: true });
-  await mkdir5(unpackDir, { recursive: true });
+  const dsc = await apt.downloadSource(name, version3, join17(root, "download"));
+  const unpackDir = join17(root, `unpack-${process.pid}`);
+  const tmp = join17(unpackDir, "tree");
+  await rm7(unpackDir, { recursive: true, force: true });
+  await mkdir6(unpackDir, { recursive: true });
   const result = await run("dpkg-source", ["--no-check", "-x", dsc, tmp], { allowFailure: true });
   if (result.exitCode !== 0) {
     throw new InfraError(`dpkg-source -x ${dsc} failed:
 ${(result.stderr || result.stdout).trim().split("\n").slice(-30).join("\n")}`);
   }
   try {
-    await rename4(tmp, tree);
+    await rename5(tmp, tree);
   } catch (cause) {
-    if (!await stat7(tree).then(() => true, () => false)) throw cause;
+    if (!await stat9(tree).then(() => true, () => false)) throw cause;
   }
-  await rm5(unpackDir, { recursive: true, force: true });
+  await rm7(unpackDir, { recursive: true, force: true });
   log2(`Debian source ${name}=${version3} unpacked in ${((Date.now() - started) / 1e3).toFixed(0)} s`);
   return tree;
 }
@@ -70064,26 +70326,26 @@ function findQemu(cacheDir, plan) {
 async function prepareQemu(cacheDir, apt, plan, log2) {
   const pristine = await debianSourceTree(cacheDir, apt, QEMU_SOURCE, plan.sourceVersion, log2);
   const build = await ComponentBuild.start(cacheDir, QEMU_COMPONENT, plan.key, log2);
-  const tree = join16(build.work, "src");
+  const tree = join18(build.work, "src");
   try {
     await build.phase("copy source", () => run("cp", ["-a", pristine, tree]));
-    await applyPatches(tree, plan.patches, (p, output) => appendFile2(join16(build.logs, "patch.log"), `== ${p.path} (${p.from}, sha256 ${p.sha256})
+    await applyPatches(tree, plan.patches, (p, output) => appendFile2(join18(build.logs, "patch.log"), `== ${p.path} (${p.from}, sha256 ${p.sha256})
 ${output}
 `));
     if (plan.patches.length > 0) log2(`qemu: applied ${plan.patches.map((p) => describePatch(p).file).join(", ")}`);
-    await writeFile5(join16(tree, "configs", "devices", "aarch64-softmmu", `${QEMU_DEVICES_NAME}.mak`), QEMU_DEVICES);
+    await writeFile6(join18(tree, "configs", "devices", "aarch64-softmmu", `${QEMU_DEVICES_NAME}.mak`), QEMU_DEVICES);
   } catch (cause) {
-    await rm6(build.work, { recursive: true, force: true });
+    await rm8(build.work, { recursive: true, force: true });
     throw cause;
   }
   return { plan, build, tree, apt };
 }
 async function mesonTool(cacheDir, apt, meson) {
-  const dir = join16(cacheDir, "tools", `${meson.name}_${meson.version.replace(/:/g, "%3a")}`);
-  if (await stat8(join16(dir, "usr", "bin", "meson")).then(() => true, () => false)) return dir;
+  const dir = join18(cacheDir, "tools", `${meson.name}_${meson.version.replace(/:/g, "%3a")}`);
+  if (await stat10(join18(dir, "usr", "bin", "meson")).then(() => true, () => false)) return dir;
   const deb = await apt.downloadOne(meson);
   const tmp = `${dir}.tmp-${process.pid}`;
-  await mkdir6(join16(cacheDir, "tools"), { recursive: true });
+  await mkdir7(join18(cacheDir, "tools"), { recursive: true });
   await run("dpkg-deb", ["-x", deb, tmp]);
   await run("mv", ["-T", tmp, dir]);
   return dir;
@@ -70092,23 +70354,23 @@ async function buildQemu(cacheDir, prepared) {
   const { plan, build, tree, apt } = prepared;
   const meson = await mesonTool(cacheDir, apt, plan.meson);
   const env = {
-    PATH: [join16(meson, "usr", "bin"), process.env.PATH ?? "/usr/bin:/bin"].join(delimiter4),
-    PYTHONPATH: [join16(meson, "usr", "lib", "python3", "dist-packages"), process.env.PYTHONPATH].filter(Boolean).join(delimiter4)
+    PATH: [join18(meson, "usr", "bin"), process.env.PATH ?? "/usr/bin:/bin"].join(delimiter4),
+    PYTHONPATH: [join18(meson, "usr", "lib", "python3", "dist-packages"), process.env.PYTHONPATH].filter(Boolean).join(delimiter4)
   };
-  const dir = join16(build.work, "build");
-  await mkdir6(dir);
+  const dir = join18(build.work, "build");
+  await mkdir7(dir);
   await build.step(
     "configure (about 1.5 min)",
     "configure.log",
-    join16(tree, "configure"),
+    join18(tree, "configure"),
     [`--python=${HOST_PYTHON}`, ...plan.inputs.configure],
     { cwd: dir, env }
   );
   const jobs = availableParallelism();
   await build.step(`ninja -j${jobs} ${QEMU_TARGET} (5-15 min on 2 cores)`, "build.log", "ninja", [`-j${jobs}`, QEMU_TARGET], { cwd: dir, env });
-  const out = join16(build.work, "out");
-  await mkdir6(out);
-  await build.step("strip", "strip.log", `${CROSS_PREFIX}strip`, ["-o", join16(out, QEMU_TARGET), join16(dir, QEMU_TARGET)]);
+  const out = join18(build.work, "out");
+  await mkdir7(out);
+  await build.step("strip", "strip.log", `${CROSS_PREFIX}strip`, ["-o", join18(out, QEMU_TARGET), join18(dir, QEMU_TARGET)]);
   const pvh = await run("grep", ["-rlF", '"pci-intx-irq-base"', "hw"], { cwd: tree, allowFailure: true });
   const gcc = (await run(`${CROSS_PREFIX}gcc`, ["-dumpfullversion"])).stdout.trim();
   const host = { [`${CROSS_PREFIX}gcc`]: gcc };
@@ -70134,8 +70396,8 @@ var CORE_DISABLES = ["--disable-tcg", "--disable-install-blobs", "--disable-down
 
 // src/rig/debian/xen-build.ts
 import { availableParallelism as availableParallelism2 } from "node:os";
-import { appendFile as appendFile3, copyFile as copyFile2, mkdir as mkdir7, readFile as readFile5, rm as rm7 } from "node:fs/promises";
-import { join as join17 } from "node:path";
+import { appendFile as appendFile3, copyFile as copyFile3, mkdir as mkdir8, readFile as readFile5, rm as rm9 } from "node:fs/promises";
+import { join as join19 } from "node:path";
 var XEN_COMPONENT = "xen";
 function xenInputs(binary, patches) {
   return {
@@ -70160,25 +70422,25 @@ function findXen(cacheDir, plan) {
 async function prepareXen(cacheDir, apt, plan, log2) {
   const pristine = await debianSourceTree(cacheDir, apt, XEN_SOURCE, plan.binary.version, log2);
   const build = await ComponentBuild.start(cacheDir, XEN_COMPONENT, plan.key, log2);
-  const tree = join17(build.work, "src");
+  const tree = join19(build.work, "src");
   try {
     await build.phase("copy source", () => run("cp", ["-a", pristine, tree]));
-    await applyPatches(tree, plan.patches, (p, output) => appendFile3(join17(build.logs, "patch.log"), `== ${p.path} (${p.from}, sha256 ${p.sha256})
+    await applyPatches(tree, plan.patches, (p, output) => appendFile3(join19(build.logs, "patch.log"), `== ${p.path} (${p.from}, sha256 ${p.sha256})
 ${output}
 `));
     if (plan.patches.length > 0) log2(`xen: applied ${plan.patches.map((p) => describePatch(p).file).join(", ")}`);
   } catch (cause) {
-    await rm7(build.work, { recursive: true, force: true });
+    await rm9(build.work, { recursive: true, force: true });
     throw cause;
   }
   return { plan, build, tree };
 }
 async function buildXen(cacheDir, prepared, binaryDeb) {
   const { plan, build, tree } = prepared;
-  const deb = join17(build.work, "deb");
+  const deb = join19(build.work, "deb");
   await run("dpkg-deb", ["-x", binaryDeb, deb]);
-  const config = join17(tree, "xen", ".config");
-  await copyFile2(join17(deb, XEN_DEBIAN_CONFIG), config);
+  const config = join19(tree, "xen", ".config");
+  await copyFile3(join19(deb, XEN_DEBIAN_CONFIG), config);
   await appendFile3(config, `
 ${XEN_CONFIG_DELTA.join("\n")}
 `);
@@ -70186,12 +70448,12 @@ ${XEN_CONFIG_DELTA.join("\n")}
   await build.step("make olddefconfig", "olddefconfig.log", "make", [...make, "olddefconfig"], { cwd: tree });
   const jobs = availableParallelism2();
   await build.step(`make -j${jobs} (about 3 min on 2 cores)`, "build.log", "make", [...make, `-j${jobs}`], { cwd: tree });
-  const out = join17(build.work, "out");
-  await mkdir7(out);
-  await copyFile2(join17(tree, "xen", "xen"), join17(out, "xen"));
-  await copyFile2(join17(tree, "xen", ".config"), join17(out, "xen.config"));
-  await copyFile2(join17(tree, "xen", "xen-syms"), join17(out, "xen-syms"));
-  const builtConfig = await readFile5(join17(out, "xen.config"), "utf8");
+  const out = join19(build.work, "out");
+  await mkdir8(out);
+  await copyFile3(join19(tree, "xen", "xen"), join19(out, "xen"));
+  await copyFile3(join19(tree, "xen", ".config"), join19(out, "xen.config"));
+  await copyFile3(join19(tree, "xen", "xen-syms"), join19(out, "xen-syms"));
+  const builtConfig = await readFile5(join19(out, "xen.config"), "utf8");
   const missing2 = XEN_CONFIG_DELTA.filter((line) => !builtConfig.split("\n").includes(line));
   if (missing2.length > 0) throw new InfraError(`xen: olddefconfig dropped ${missing2.join(", ")} from ${config}`);
   const trap = await run("grep", ["-rlF", '"trap-unmapped-accesses"', "xen/arch/arm"], { cwd: tree, allowFailure: true });
@@ -70211,8 +70473,8 @@ function xenBuiltText(plan, host) {
 }
 
 // src/rig/debian/packages.ts
-import { lstat as lstat2, mkdir as mkdir8, readlink as readlink2 } from "node:fs/promises";
-import { dirname as dirname7, join as join18, posix } from "node:path";
+import { lstat as lstat3, mkdir as mkdir9, readlink as readlink2 } from "node:fs/promises";
+import { dirname as dirname8, join as join20, posix as posix2 } from "node:path";
 function pathAliases(path12) {
   const m = /^\/(lib|bin|sbin)(\/.*)$/.exec(path12);
   if (m) return [path12, `/usr/${m[1]}${m[2]}`];
@@ -70234,13 +70496,13 @@ var PackageTrees = class _PackageTrees {
   trees;
   /** dpkg -x each .deb into root/<name>; the host's dpkg database is never involved. */
   static async unpack(root, packages, debs) {
-    const trees = packages.map((pkg) => ({ pkg, dir: join18(root, pkg.name) }));
+    const trees = packages.map((pkg) => ({ pkg, dir: join20(root, pkg.name) }));
     const queue = [...trees];
     const worker = async () => {
       for (let t = queue.shift(); t; t = queue.shift()) {
         const deb = debs.get(t.pkg.name);
         if (!deb) throw new InfraError(`no downloaded archive for ${t.pkg.name}`);
-        await mkdir8(t.dir, { recursive: true });
+        await mkdir9(t.dir, { recursive: true });
         await run("dpkg-deb", ["-x", deb, t.dir]);
       }
     };
@@ -70265,8 +70527,8 @@ var PackageTrees = class _PackageTrees {
   async find(path12) {
     for (const alias of pathAliases(path12)) {
       for (const t of this.trees) {
-        const hostPath = join18(t.dir, alias);
-        if (await lstat2(hostPath).then(() => true, () => false)) return { pkg: t.pkg, hostPath, path: alias };
+        const hostPath = join20(t.dir, alias);
+        if (await lstat3(hostPath).then(() => true, () => false)) return { pkg: t.pkg, hostPath, path: alias };
       }
     }
     return void 0;
@@ -70283,19 +70545,19 @@ var PackageTrees = class _PackageTrees {
   async resolve(path12, depth = 0) {
     if (depth > 20) throw new InfraError(`too many levels of symlinks resolving ${path12}`);
     const found = await this.require(path12);
-    const st = await lstat2(found.hostPath);
+    const st = await lstat3(found.hostPath);
     if (!st.isSymbolicLink()) return found;
     const target = await readlink2(found.hostPath);
-    const next = target.startsWith("/") ? target : posix.join(dirname7(found.path), target);
-    return this.resolve(posix.normalize(next), depth + 1);
+    const next = target.startsWith("/") ? target : posix2.join(dirname8(found.path), target);
+    return this.resolve(posix2.normalize(next), depth + 1);
   }
 };
 
 // src/rig/debian/ramdisk.ts
-import { createReadStream as createReadStream3, createWriteStream as createWriteStream2 } from "node:fs";
-import { chmod as chmod2, copyFile as copyFile3, lstat as lstat3, lutimes, mkdir as mkdir9, readFile as readFile6, readdir as readdir6, readlink as readlink3, rm as rm8, symlink as symlink2, writeFile as writeFile6 } from "node:fs/promises";
-import { dirname as dirname8, join as join19, posix as posix2 } from "node:path";
-import { pipeline as pipeline2 } from "node:stream/promises";
+import { createReadStream as createReadStream3, createWriteStream as createWriteStream3 } from "node:fs";
+import { chmod as chmod2, copyFile as copyFile4, lstat as lstat4, lutimes, mkdir as mkdir10, readFile as readFile6, readdir as readdir8, readlink as readlink3, rm as rm10, symlink as symlink2, writeFile as writeFile7 } from "node:fs/promises";
+import { dirname as dirname9, join as join21, posix as posix3 } from "node:path";
+import { pipeline as pipeline3 } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 
 // src/rig/debian/elf.ts
@@ -70372,15 +70634,15 @@ var RamdiskTree = class _RamdiskTree {
   static async create(dir, pkgs) {
     const tree = new _RamdiskTree(dir, pkgs);
     for (const d of ["usr/bin", "usr/sbin", "usr/lib", "etc", "proc", "sys", "dev", "run", "tmp", "var/lib", "var/log", "mnt"]) {
-      await mkdir9(join19(dir, d), { recursive: true });
+      await mkdir10(join21(dir, d), { recursive: true });
     }
     for (const [link, target] of [["bin", "usr/bin"], ["sbin", "usr/sbin"], ["lib", "usr/lib"], ["var/run", "../run"]]) {
-      await symlink2(target, join19(dir, link));
+      await symlink2(target, join21(dir, link));
     }
-    await mkdir9(join19(dir, "root/.ssh"), { recursive: true });
-    await chmod2(join19(dir, "root"), 448);
-    await chmod2(join19(dir, "root/.ssh"), 448);
-    await chmod2(join19(dir, "tmp"), 1023);
+    await mkdir10(join21(dir, "root/.ssh"), { recursive: true });
+    await chmod2(join21(dir, "root"), 448);
+    await chmod2(join21(dir, "root/.ssh"), 448);
+    await chmod2(join21(dir, "tmp"), 1023);
     return tree;
   }
   /** The packages whose files ended up in this tree. */
@@ -70395,21 +70657,21 @@ var RamdiskTree = class _RamdiskTree {
   async install(path12, as) {
     const found = await this.pkgs.require(path12);
     const dest = mergedUsrPath(as ?? found.path);
-    const st = await lstat3(found.hostPath);
+    const st = await lstat4(found.hostPath);
     if (!this.installed.has(dest)) {
       this.installed.add(dest);
       this.credit(found.pkg);
-      await mkdir9(dirname8(join19(this.dir, dest)), { recursive: true });
+      await mkdir10(dirname9(join21(this.dir, dest)), { recursive: true });
       if (st.isSymbolicLink()) {
-        await symlink2(await readlink3(found.hostPath), join19(this.dir, dest));
+        await symlink2(await readlink3(found.hostPath), join21(this.dir, dest));
       } else {
-        await copyFile3(found.hostPath, join19(this.dir, dest));
-        await chmod2(join19(this.dir, dest), st.mode & 4095);
+        await copyFile4(found.hostPath, join21(this.dir, dest));
+        await chmod2(join21(this.dir, dest), st.mode & 4095);
       }
     }
     if (!st.isSymbolicLink()) return dest;
     const target = await readlink3(found.hostPath);
-    const next = posix2.normalize(target.startsWith("/") ? target : posix2.join(posix2.dirname(found.path), target));
+    const next = posix3.normalize(target.startsWith("/") ? target : posix3.join(posix3.dirname(found.path), target));
     return this.install(next);
   }
   /** Installs an ELF program or library and, recursively, the loader and libraries it needs. */
@@ -70422,20 +70684,20 @@ var RamdiskTree = class _RamdiskTree {
    * it needs taken from the packages, exactly as for packaged programs.
    */
   async installBuilt(hostFile, dest, mode = 493) {
-    await mkdir9(dirname8(join19(this.dir, dest)), { recursive: true });
-    await copyFile3(hostFile, join19(this.dir, dest));
-    await chmod2(join19(this.dir, dest), mode);
+    await mkdir10(dirname9(join21(this.dir, dest)), { recursive: true });
+    await copyFile4(hostFile, join21(this.dir, dest));
+    await chmod2(join21(this.dir, dest), mode);
     this.installed.add(dest);
     await this.installNeeds(dest, hostFile);
   }
   /** The loader and the libraries an installed ELF file names, recursively; path names it in errors. */
   async installNeeds(dest, path12) {
-    const bytes = await readFile6(join19(this.dir, dest));
+    const bytes = await readFile6(join21(this.dir, dest));
     if (!isElf(bytes)) return;
     const needs = readElfNeeds(bytes);
     if (needs.interpreter) await this.installElf(needs.interpreter);
     for (const soname of needs.needed) {
-      const dirs = [...needs.runpath.map((d) => d.replace("$ORIGIN", posix2.dirname(dest))), ...LIBRARY_DIRS];
+      const dirs = [...needs.runpath.map((d) => d.replace("$ORIGIN", posix3.dirname(dest))), ...LIBRARY_DIRS];
       let found;
       for (const d of dirs) {
         if (await this.pkgs.find(`${d}/${soname}`)) {
@@ -70448,14 +70710,14 @@ var RamdiskTree = class _RamdiskTree {
     }
   }
   async write(path12, text, mode = 420) {
-    await mkdir9(dirname8(join19(this.dir, path12)), { recursive: true });
-    await writeFile6(join19(this.dir, path12), text, { mode });
-    await chmod2(join19(this.dir, path12), mode);
+    await mkdir10(dirname9(join21(this.dir, path12)), { recursive: true });
+    await writeFile7(join21(this.dir, path12), text, { mode });
+    await chmod2(join21(this.dir, path12), mode);
   }
   async link(path12, target) {
-    await mkdir9(dirname8(join19(this.dir, path12)), { recursive: true });
-    await rm8(join19(this.dir, path12), { force: true });
-    await symlink2(target, join19(this.dir, path12));
+    await mkdir10(dirname9(join21(this.dir, path12)), { recursive: true });
+    await rm10(join21(this.dir, path12), { force: true });
+    await symlink2(target, join21(this.dir, path12));
   }
   /**
    * Packs the tree as a gzip'd newc cpio owned by root, whoever builds it. Every entry gets
@@ -70463,23 +70725,23 @@ var RamdiskTree = class _RamdiskTree {
    */
   async pack(out) {
     const entries = await listTree(this.dir);
-    for (const entry of [...entries].reverse()) await lutimes(join19(this.dir, entry), ARCHIVE_MTIME, ARCHIVE_MTIME);
+    for (const entry of [...entries].reverse()) await lutimes(join21(this.dir, entry), ARCHIVE_MTIME, ARCHIVE_MTIME);
     const plain = `${out}.cpio-tmp`;
     await run("cpio", ["-o", "-H", "newc", "-R", "0:0", "--reproducible", "--quiet", "-O", plain], {
       cwd: this.dir,
       input: Buffer.from(entries.join("\n") + "\n")
     });
-    await pipeline2(createReadStream3(plain), createGzip({ level: 9 }), createWriteStream2(out));
-    await rm8(plain);
+    await pipeline3(createReadStream3(plain), createGzip({ level: 9 }), createWriteStream3(out));
+    await rm10(plain);
   }
 };
 async function listTree(dir, prefix2 = "") {
   const out = [];
-  const names = (await readdir6(join19(dir, prefix2))).sort();
+  const names = (await readdir8(join21(dir, prefix2))).sort();
   for (const name of names) {
     const rel = prefix2 ? `${prefix2}/${name}` : name;
     out.push(rel);
-    const st = await lstat3(join19(dir, rel));
+    const st = await lstat4(join21(dir, rel));
     if (st.isDirectory()) out.push(...await listTree(dir, rel));
   }
   return out;
@@ -70551,7 +70813,7 @@ async function ensureComponents(cacheDir, plan, log2) {
     if (!xen) preparedXen = await prepareXen(cacheDir, plan.apt, plan.xen, log2);
     if (!qemu) preparedQemu = await prepareQemu(cacheDir, plan.qemuApt, plan.qemu, log2);
   } catch (cause) {
-    for (const p of [preparedXen, preparedQemu]) if (p) await rm9(p.build.work, { recursive: true, force: true });
+    for (const p of [preparedXen, preparedQemu]) if (p) await rm11(p.build.work, { recursive: true, force: true });
     throw cause;
   }
   if (preparedQemu) await ensureForeignPackages("arm64", HOST_ARM64_DEV_PACKAGES, { log: log2 });
@@ -70570,35 +70832,35 @@ async function ensureComponents(cacheDir, plan, log2) {
 }
 async function buildDebianRig(dir, plan, components, log2) {
   const debs = await plan.apt.download(plan.resolved, log2);
-  const staging = join20(dir, ".staging");
+  const staging = join22(dir, ".staging");
   log2(`unpacking ${plan.resolved.length} packages`);
-  const pkgs = await PackageTrees.unpack(join20(staging, "packages"), plan.resolved, debs);
+  const pkgs = await PackageTrees.unpack(join22(staging, "packages"), plan.resolved, debs);
   const origin = (name) => ({ package: name, version: pkgs.version(name) });
   const kernelPkg = plan.resolved.find((p) => KERNEL_PACKAGE.test(p.name));
   if (!kernelPkg) throw new InfraError("linux-image-arm64 resolved to no linux-image-<release>-arm64 package");
   const release = KERNEL_PACKAGE.exec(kernelPkg.name)[1];
   const files = [];
   const add = async (role, path12, fileOrigin) => {
-    const full = join20(dir, path12);
-    files.push({ role, path: path12, sha256: await sha256File(full), size: (await stat9(full)).size, origin: fileOrigin });
+    const full = join22(dir, path12);
+    files.push({ role, path: path12, sha256: await sha256File(full), size: (await stat11(full)).size, origin: fileOrigin });
   };
   const take = async (role, from, to, pkg) => {
-    await copyFile4((await pkgs.resolve(from)).hostPath, join20(dir, to));
+    await copyFile5((await pkgs.resolve(from)).hostPath, join22(dir, to));
     await add(role, to, origin(pkg));
   };
   const { xen, qemu } = components;
-  const componentFile = (c, purpose) => join20(c.dir, c.record.files[purpose]);
+  const componentFile = (c, purpose) => join22(c.dir, c.record.files[purpose]);
   const xenOrigin = {
     package: `${XEN_SOURCE} (Debian source)`,
     version: plan.xen.binary.version,
     built: xenBuiltText(plan.xen, xen.record.host),
     patches: plan.xen.patches.map(describePatch)
   };
-  await copyFile4(componentFile(xen, "image"), join20(dir, `xen-${XEN_SERIES}-arm64`));
+  await copyFile5(componentFile(xen, "image"), join22(dir, `xen-${XEN_SERIES}-arm64`));
   await add("xen-image", `xen-${XEN_SERIES}-arm64`, xenOrigin);
-  await copyFile4(componentFile(xen, "image"), join20(dir, `xen-${XEN_SERIES}-arm64.efi`));
+  await copyFile5(componentFile(xen, "image"), join22(dir, `xen-${XEN_SERIES}-arm64.efi`));
   await add("xen-efi", `xen-${XEN_SERIES}-arm64.efi`, xenOrigin);
-  await copyFile4(componentFile(xen, "config"), join20(dir, `xen-${XEN_SERIES}-arm64.config`));
+  await copyFile5(componentFile(xen, "config"), join22(dir, `xen-${XEN_SERIES}-arm64.config`));
   await add("xen-config", `xen-${XEN_SERIES}-arm64.config`, xenOrigin);
   const qemuOrigin = {
     package: `${QEMU_SOURCE} (Debian ${QEMU_SUITE} source)`,
@@ -70606,18 +70868,18 @@ async function buildDebianRig(dir, plan, components, log2) {
     built: qemuBuiltText(plan.qemu, qemu.record.host),
     patches: plan.qemu.patches.map(describePatch)
   };
-  await copyFile4(componentFile(qemu, "binary"), join20(dir, QEMU_TARGET));
+  await copyFile5(componentFile(qemu, "binary"), join22(dir, QEMU_TARGET));
   await add("backend-qemu", QEMU_TARGET, qemuOrigin);
   await take("uboot", "/usr/lib/u-boot/qemu_arm64/u-boot.bin", "u-boot.bin", "u-boot-qemu");
   const vmlinuz = await readFile7((await pkgs.resolve(`/boot/vmlinuz-${release}`)).hostPath);
   const gzipped = vmlinuz[0] === 31 && vmlinuz[1] === 139;
-  await writeFile7(join20(dir, "Image"), gzipped ? gunzipSync(vmlinuz) : vmlinuz);
+  await writeFile8(join22(dir, "Image"), gzipped ? gunzipSync(vmlinuz) : vmlinuz);
   await add("kernel", "Image", {
     ...origin(kernelPkg.name),
     ...gzipped ? { built: `gunzip of /boot/vmlinuz-${release}` } : {}
   });
   log2("assembling the dom0 ramdisk");
-  const dom0 = await RamdiskTree.create(join20(staging, "dom0"), pkgs);
+  const dom0 = await RamdiskTree.create(join22(staging, "dom0"), pkgs);
   for (const program of DOM0_PROGRAMS) await dom0.installElf(program);
   for (const program of DOM0_XEN_PROGRAMS) {
     const name = program.slice(program.lastIndexOf("/") + 1);
@@ -70625,22 +70887,22 @@ async function buildDebianRig(dir, plan, components, log2) {
   }
   for (const client of XENSTORE_CLIENTS) await dom0.link(`/usr/bin/${client}`, "xenstore");
   await dom0.installBuilt(componentFile(qemu, "binary"), BACKEND_QEMU_PATH);
-  await mkdir10(join20(dom0.dir, "etc/dropbear"), { recursive: true });
+  await mkdir11(join22(dom0.dir, "etc/dropbear"), { recursive: true });
   const dom0Modules = await installModules(dom0, pkgs, release, DOM0_MODULES);
   await finishRamdisk(dom0, plan.recipe.texts.dom0);
-  await dom0.pack(join20(dir, "dom0-rootfs.cpio.gz"));
+  await dom0.pack(join22(dir, "dom0-rootfs.cpio.gz"));
   await add("dom0-ramdisk", "dom0-rootfs.cpio.gz", { built: builtText(dom0.packages) });
   log2("assembling the domU ramdisk");
-  const domU = await RamdiskTree.create(join20(staging, "domU"), pkgs);
+  const domU = await RamdiskTree.create(join22(staging, "domU"), pkgs);
   for (const program of DOMU_PROGRAMS) await domU.installElf(program);
   for (const data of DOMU_DATA) await domU.install(data);
   const domUModules = await installModules(domU, pkgs, release, DOMU_MODULES);
   await finishRamdisk(domU, plan.recipe.texts.domU);
-  await domU.pack(join20(dir, "domU-rootfs.cpio.gz"));
+  await domU.pack(join22(dir, "domU-rootfs.cpio.gz"));
   await add("domU-ramdisk", "domU-rootfs.cpio.gz", { built: builtText(domU.packages) });
-  const xenConfig = await readFile7(join20(dir, `xen-${XEN_SERIES}-arm64.config`), "utf8");
+  const xenConfig = await readFile7(join22(dir, `xen-${XEN_SERIES}-arm64.config`), "utf8");
   const kernelConfig = await readFile7((await pkgs.resolve(`/boot/config-${release}`)).hostPath, "utf8");
-  await rm9(staging, { recursive: true, force: true });
+  await rm11(staging, { recursive: true, force: true });
   return {
     schemaVersion: MANIFEST_SCHEMA_VERSION,
     provider: "debian",
@@ -70705,6 +70967,8 @@ function rigRecipe(request) {
   switch (request.provider) {
     case "debian":
       return { ...debianRecipe(), patches: { xen: patchPaths("xen", request.xenPatches), qemu: patchPaths("qemu", request.qemuPatches) } };
+    case "prebuilt":
+      return prebuiltRecipe(request);
     default:
       return { provider: request.provider, implemented: false };
   }
@@ -70719,6 +70983,8 @@ async function obtain(request, opts, mayBuild) {
   switch (request.provider) {
     case "debian":
       return obtainDebianRig(request, opts, mayBuild);
+    case "prebuilt":
+      return obtainPrebuiltRig(request, opts, mayBuild);
     default:
       throw new ConfigError(`rig provider '${request.provider}' is not implemented yet; use 'debian'`);
   }
@@ -70797,6 +71063,7 @@ export {
   FILE_PACKAGES,
   BOOT_COMMANDS,
   ensureHostPrerequisites,
+  exportRig,
   rigRecipe,
   obtainRig,
   findCachedRig
