@@ -15,7 +15,7 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-RBDIS2OQ.js";
+} from "./chunks/chunk-DMKC46EF.js";
 import {
   COMMAND_PACKAGES,
   ConfigError,
@@ -30,7 +30,7 @@ import {
   obtainRig,
   packageVersion,
   rigRecipe
-} from "./chunks/chunk-ILQGORAE.js";
+} from "./chunks/chunk-7ITYALDX.js";
 
 // src/cli/main-impl.ts
 import { resolve } from "node:path";
@@ -193,7 +193,7 @@ async function cliMain(argv, io) {
       }
       case "plan": {
         const plan = planFrom(rest, parsed, io);
-        const sections = [{ title: "Rig recipe", body: describeRecipe(rigRecipe(plan.rig)) }];
+        const sections = [{ title: "Rig recipe", body: describeRecipe(rigRecipe(plan.rig, plan.cache.dir)) }];
         const found = plan.cache.enabled ? await findCachedRig(plan.rig, { cacheDir: plan.cache.dir, log: () => void 0 }) : void 0;
         if (found) {
           const media = planBootMedia({ rig: found.rig, domains: plan.domains, boot: plan.boot, workDir: "<work>", sshPort: plan.sshPort });

@@ -86,7 +86,7 @@ export async function cliMain(argv: readonly string[], io: Io): Promise<number> 
       }
       case 'plan': {
         const plan = planFrom(rest, parsed, io);
-        const sections = [{ title: 'Rig recipe', body: describeRecipe(rigRecipe(plan.rig)) }];
+        const sections = [{ title: 'Rig recipe', body: describeRecipe(rigRecipe(plan.rig, plan.cache.dir)) }];
         const found = plan.cache.enabled ? await findCachedRig(plan.rig, { cacheDir: plan.cache.dir, log: () => undefined }) : undefined;
         if (found) {
           const media = planBootMedia({ rig: found.rig, domains: plan.domains, boot: plan.boot, workDir: '<work>', sshPort: plan.sshPort });
