@@ -15,7 +15,7 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-DMKC46EF.js";
+} from "./chunks/chunk-EY2PBB6G.js";
 import {
   COMMAND_PACKAGES,
   ConfigError,
@@ -30,7 +30,7 @@ import {
   obtainRig,
   packageVersion,
   rigRecipe
-} from "./chunks/chunk-7ITYALDX.js";
+} from "./chunks/chunk-YS6O4HDB.js";
 
 // src/cli/main-impl.ts
 import { resolve } from "node:path";
