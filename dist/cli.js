@@ -15,7 +15,7 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-EY2PBB6G.js";
+} from "./chunks/chunk-C264CKB2.js";
 import {
   COMMAND_PACKAGES,
   ConfigError,
@@ -30,7 +30,7 @@ import {
   obtainRig,
   packageVersion,
   rigRecipe
-} from "./chunks/chunk-YS6O4HDB.js";
+} from "./chunks/chunk-IQEYNMR2.js";
 
 // src/cli/main-impl.ts
 import { resolve } from "node:path";

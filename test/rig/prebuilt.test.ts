@@ -75,6 +75,12 @@ describe('rig export', () => {
     expect((await readFile(tarball)).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
   });
 
+  it('needs exactly one target', async () => {
+    const cli = startCli(['rig', 'export']);
+    expect((await cli.done).code).toBe(2);
+    expect(cli.stderr()).toContain('error: unknown rig command: export; expected: rig build | rig export DIR|FILE.tar.gz');
+  });
+
   it('refuses a directory that is not empty', async () => {
     await expect(exportRig(debian.rig, bundleDir, log)).rejects.toThrow(/bundle exists and is not empty/);
   });

@@ -68,7 +68,7 @@ export async function obtainPrebuiltRig(request: RigRequest, opts: PrebuiltOptio
     if (!verified) await verifyInput(rig, label, request.rigPath);
     opts.log(`caching prebuilt rig ${key.slice(0, 12)} from ${request.rigPath} in ${dir}`);
     await buildAtomically(dir, async (tmp) => {
-      for (const f of rig.manifest.files) await copyFile(join(rig.dir, f.path), join(tmp, f.path));
+      for (const f of rig.manifest.files) await copyInto(join(rig.dir, f.path), join(tmp, f.path));
       await writeManifest(tmp, rig.manifest);
     });
     const installed = await readRig(dir);
@@ -121,6 +121,7 @@ async function stage(
       await mkdir(staging, { recursive: true });
       for (const f of manifest.files) {
         opts.log(`downloading ${new URL(f.path, where.url).href}`);
+        await mkdir(dirname(join(staging, f.path)), { recursive: true });
         await download(new URL(f.path, where.url), join(staging, f.path), label, opts.downloadTimeoutMs);
       }
       await writeFile(join(staging, MANIFEST_FILE), text);
@@ -224,7 +225,13 @@ export async function exportRig(rig: Rig, target: string, log: (line: string) =>
   const existing = await readdir(target).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? [] : Promise.reject(e)));
   if (existing.length > 0) throw new ConfigError(`rig export: ${target} exists and is not empty; name a new directory or a .tar.gz file`);
   await mkdir(target, { recursive: true });
-  for (const name of names) await copyFile(join(rig.dir, name), join(target, name));
+  for (const name of names) await copyInto(join(rig.dir, name), join(target, name));
   log(`rig ${rig.manifest.key.slice(0, 12)} exported to ${target}`);
   return target;
+}
+
+/** Copies a file, making the directories a manifest path like "dtb/virt.dtb" needs. */
+async function copyInto(from: string, to: string): Promise<void> {
+  await mkdir(dirname(to), { recursive: true });
+  await copyFile(from, to);
 }

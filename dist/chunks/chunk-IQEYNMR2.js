@@ -76805,7 +76805,7 @@ async function obtainPrebuiltRig(request, opts, mayBuild) {
     if (!verified) await verifyInput(rig, label, request.rigPath);
     opts.log(`caching prebuilt rig ${key.slice(0, 12)} from ${request.rigPath} in ${dir}`);
     await buildAtomically(dir, async (tmp) => {
-      for (const f of rig.manifest.files) await copyFile2(join12(rig.dir, f.path), join12(tmp, f.path));
+      for (const f of rig.manifest.files) await copyInto(join12(rig.dir, f.path), join12(tmp, f.path));
       await writeManifest(tmp, rig.manifest);
     });
     const installed2 = await readRig(dir);
@@ -76846,6 +76846,7 @@ async function stage(where2, staging, label, opts, mayBuild) {
       await mkdir3(staging, { recursive: true });
       for (const f of manifest.files) {
         opts.log(`downloading ${new URL(f.path, where2.url).href}`);
+        await mkdir3(dirname7(join12(staging, f.path)), { recursive: true });
         await download(new URL(f.path, where2.url), join12(staging, f.path), label, opts.downloadTimeoutMs);
       }
       await writeFile3(join12(staging, MANIFEST_FILE), text);
@@ -76936,9 +76937,13 @@ async function exportRig(rig, target, log2) {
   const existing = await readdir3(target).catch((e) => e.code === "ENOENT" ? [] : Promise.reject(e));
   if (existing.length > 0) throw new ConfigError(`rig export: ${target} exists and is not empty; name a new directory or a .tar.gz file`);
   await mkdir3(target, { recursive: true });
-  for (const name of names) await copyFile2(join12(rig.dir, name), join12(target, name));
+  for (const name of names) await copyInto(join12(rig.dir, name), join12(target, name));
   log2(`rig ${rig.manifest.key.slice(0, 12)} exported to ${target}`);
   return target;
+}
+async function copyInto(from, to) {
+  await mkdir3(dirname7(to), { recursive: true });
+  await copyFile2(from, to);
 }
 
 // src/rig/debian/build.ts
