@@ -15,7 +15,7 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-C264CKB2.js";
+} from "./chunks/chunk-ONZIQR2K.js";
 import {
   COMMAND_PACKAGES,
   ConfigError,
@@ -30,7 +30,7 @@ import {
   obtainRig,
   packageVersion,
   rigRecipe
-} from "./chunks/chunk-IQEYNMR2.js";
+} from "./chunks/chunk-RKHOU5OZ.js";
 
 // src/cli/main-impl.ts
 import { resolve } from "node:path";

@@ -59,6 +59,8 @@ export async function obtainYoctoRig(request: RigRequest, opts: YoctoOptions, ma
   }
   for (const d of [plan.caches.downloads.dir, plan.caches.sstate.dir, plan.workDir]) await mkdir(d, { recursive: true });
   const logFile = join(plan.workDir, 'yocto-build.log');
+  // A kas that cannot even start (broken Python install) fails here in seconds, not inside the first build.
+  await runStep({ purpose: 'kas check', argv: ['kas', '--version'], env: {} }, { logFile, timeoutMs: 60_000, log: opts.log });
   for (const step of plan.kasSteps) await runStep(step, { logFile, timeoutMs: KAS_STEP_TIMEOUT_MS, log: opts.log, cwd: plan.workDir });
 
   const sdkEnv = await installSdk(plan, logFile, opts.log);

@@ -21,7 +21,7 @@ import {
   require_supports_color,
   run,
   watchProcess
-} from "./chunk-IQEYNMR2.js";
+} from "./chunk-RKHOU5OZ.js";
 
 // node_modules/asn1/lib/ber/errors.js
 var require_errors = __commonJS({

@@ -78756,6 +78756,7 @@ async function obtainYoctoRig(request, opts, mayBuild) {
   }
   for (const d of [plan.caches.downloads.dir, plan.caches.sstate.dir, plan.workDir]) await mkdir12(d, { recursive: true });
   const logFile = join26(plan.workDir, "yocto-build.log");
+  await runStep({ purpose: "kas check", argv: ["kas", "--version"], env: {} }, { logFile, timeoutMs: 6e4, log: opts.log });
   for (const step of plan.kasSteps) await runStep(step, { logFile, timeoutMs: KAS_STEP_TIMEOUT_MS, log: opts.log, cwd: plan.workDir });
   const sdkEnv = await installSdk(plan, logFile, opts.log);
   const qemu = await buildQemu2(plan, request, sdkEnv, logFile, opts.log);
