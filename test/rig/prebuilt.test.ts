@@ -1,7 +1,7 @@
 // `rig export` and the prebuilt provider on the real debian rig (built by vitest's global
 // setup): round trips as a directory, a tarball, file:// and over HTTP from a loopback
 // server, each into a fresh cache; damaged and malformed bundles are refused by name.
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -123,6 +123,16 @@ describe('a damaged or malformed bundle', () => {
     const got = obtainRig({ provider: 'prebuilt', rigPath: dir, labels }, { cacheDir: await freshCache(), log });
     await expect(got).rejects.toThrow(ConfigError);
     await expect(got).rejects.toThrow(/^--rig-path: .*damaged:\n {2}Image \(kernel\) has sha256 [0-9a-f]{64}, manifest says/);
+  });
+
+  it('stops `run` before anything boots, with exit 2 and the file named', { timeout: 60_000 }, async () => {
+    const dir = await copyOfBundle();
+    await writeFile(join(dir, 'domU-rootfs.cpio.gz'), 'truncated');
+    const cli = startCli(['run', 'boot-smoke', '--rig', 'prebuilt', '--rig-path', dir, '--cache-dir', await freshCache()]);
+    expect((await cli.done).code).toBe(2);
+    expect(cli.stderr()).toMatch(/error: --rig-path: .* is damaged:\n {2}domU-rootfs\.cpio\.gz \(domU-ramdisk\) has sha256 [0-9a-f]{64}, manifest says/);
+    // The rig stage refused it: no QEMU was ever started.
+    expect(existsSync(join(cli.logsDir, 'qemu.pid'))).toBe(false);
   });
 
   it('names a missing file, even when the cache already holds the same key', async () => {
