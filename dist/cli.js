@@ -15,7 +15,7 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-ONZIQR2K.js";
+} from "./chunks/chunk-DLZWHCTH.js";
 import {
   COMMAND_PACKAGES,
   ConfigError,
@@ -30,7 +30,7 @@ import {
   obtainRig,
   packageVersion,
   rigRecipe
-} from "./chunks/chunk-RKHOU5OZ.js";
+} from "./chunks/chunk-UCPMPETY.js";
 
 // src/cli/main-impl.ts
 import { resolve } from "node:path";

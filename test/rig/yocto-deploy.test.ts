@@ -59,7 +59,7 @@ beforeAll(async () => {
   const ext4 = join(scratch, 'rootfs.ext4');
   await run('mke2fs', ['-q', '-F', '-t', 'ext4', '-d', tree, ext4, '8M']);
   await deployed(`xen-image-minimal-${MACHINE}.rootfs-${TS}.ext4`, await readFile(ext4), `xen-image-minimal-${MACHINE}.rootfs.ext4`);
-  await deployed(`xen-image-minimal-${MACHINE}.rootfs-${TS}.manifest`, Buffer.from('busybox aarch64 1.36.1\nxen-tools-xl aarch64 4.17\n'), `xen-image-minimal-${MACHINE}.rootfs.manifest`);
+  await deployed(`xen-image-minimal-${MACHINE}.rootfs-${TS}.manifest`, Buffer.from('busybox cortexa57 1.36.1-r0\nkernel-6.1.0-yocto-standard qemuarm64 6.1.55+git0+a1b2c3-r0\nxen-tools-xl cortexa57 4.17.5+stable0+deadbeef-r0\n'), `xen-image-minimal-${MACHINE}.rootfs.manifest`);
   await writeFile(join(deploy, `xen-image-minimal-${MACHINE}.rootfs.qemuboot.conf`), '[config_bsp]\nqb_machine = -machine virt\n');
   await deployed(`core-image-minimal-${MACHINE}.rootfs-${TS}.cpio.gz`, await repack('domU-ramdisk'), `core-image-minimal-${MACHINE}.rootfs.cpio.gz`);
   await deployed(`u-boot-${MACHINE}-2023.01-r0.bin`, await bytes('uboot'), 'u-boot.bin', `u-boot-${MACHINE}.bin`);
@@ -108,6 +108,8 @@ describe('a Yocto deploy directory mapped into a rig', () => {
     expect(byRole['dom0-ramdisk']!.sha256).toBe(await sha256File(join(deploy, `xen-image-minimal-${MACHINE}.rootfs-${TS}.cpio.gz`)));
     expect(byRole['dom0-ramdisk']!.sha256).not.toBe(debian.rig.manifest.files.find((f) => f.role === 'dom0-ramdisk')!.sha256);
     expect(bundle.manifest.provider).toBe('yocto');
+    // Versions are for the report only, read from the dom0 image's package manifest.
+    expect(bundle.manifest.versions).toEqual({ busybox: '1.36.1-r0', linux: '6.1.55+git0+a1b2c3-r0', 'xen-tools': '4.17.5+stable0+deadbeef-r0' });
   });
 
   it('detects the same capabilities from the files that the debian provider knew from its build', () => {

@@ -135,11 +135,32 @@ export async function mapDeployDir(m: DeployMapping, outDir: string): Promise<Ri
     provider: 'yocto',
     key: m.key,
     createdAt: new Date().toISOString(),
-    versions: m.versions ?? {},
+    versions: { ...(await imageVersions(m)), ...m.versions },
     files,
     capabilities: detected,
     notes,
   };
+}
+
+/** Packages whose versions the report shows, as Yocto names them in an image's .manifest. */
+const REPORTED_PACKAGES: [string, RegExp][] = [
+  ['xen-tools', /^xen-tools-xl$/],
+  ['linux', /^kernel-\d/],
+  ['busybox', /^busybox$/],
+];
+
+/** Versions from dom0's image manifest ("package arch version" per line), when it was deployed. */
+async function imageVersions(m: DeployMapping): Promise<RigManifest['versions']> {
+  const file = (await find(m.deployDir, [`${m.dom0Image}-${m.machine}.rootfs.manifest`, `${m.dom0Image}-${m.machine}.manifest`]))?.real;
+  if (!file) return {};
+  const versions: RigManifest['versions'] = {};
+  for (const line of (await readFile(file, 'utf8')).split('\n')) {
+    const [pkg, , version] = line.trim().split(/\s+/);
+    if (!pkg || !version) continue;
+    const hit = REPORTED_PACKAGES.find(([name, re]) => re.test(pkg) && versions[name] === undefined);
+    if (hit) versions[hit[0]] = version;
+  }
+  return versions;
 }
 
 /** The paths inside a gzip'd cpio archive, without a leading "./" or "/". */

@@ -21,7 +21,7 @@ import {
   require_supports_color,
   run,
   watchProcess
-} from "./chunk-RKHOU5OZ.js";
+} from "./chunk-UCPMPETY.js";
 
 // node_modules/asn1/lib/ber/errors.js
 var require_errors = __commonJS({

@@ -78399,11 +78399,28 @@ async function mapDeployDir(m, outDir) {
     provider: "yocto",
     key: m.key,
     createdAt: (/* @__PURE__ */ new Date()).toISOString(),
-    versions: m.versions ?? {},
+    versions: { ...await imageVersions(m), ...m.versions },
     files,
     capabilities: detected,
     notes: notes2
   };
+}
+var REPORTED_PACKAGES = [
+  ["xen-tools", /^xen-tools-xl$/],
+  ["linux", /^kernel-\d/],
+  ["busybox", /^busybox$/]
+];
+async function imageVersions(m) {
+  const file = (await find(m.deployDir, [`${m.dom0Image}-${m.machine}.rootfs.manifest`, `${m.dom0Image}-${m.machine}.manifest`]))?.real;
+  if (!file) return {};
+  const versions = {};
+  for (const line of (await readFile8(file, "utf8")).split("\n")) {
+    const [pkg, , version3] = line.trim().split(/\s+/);
+    if (!pkg || !version3) continue;
+    const hit = REPORTED_PACKAGES.find(([name, re]) => re.test(pkg) && versions[name] === void 0);
+    if (hit) versions[hit[0]] = version3;
+  }
+  return versions;
 }
 async function cpioPaths(file) {
   const { stdout } = await run("cpio", ["-t", "--quiet"], { input: gunzipSync2(await readFile8(file)) });
