@@ -15,7 +15,7 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-R5UKGPXE.js";
+} from "./chunks/chunk-TZP6A4CW.js";
 import {
   COMMAND_PACKAGES,
   ConfigError,
@@ -24,12 +24,16 @@ import {
   OPTIONS,
   OPTION_NAMES,
   ensureHostPrerequisites,
+  exportRig,
   findCachedRig,
   formatPos,
   obtainRig,
   packageVersion,
   rigRecipe
-} from "./chunks/chunk-UFEESARI.js";
+} from "./chunks/chunk-ZVP6EMNL.js";
+
+// src/cli/main-impl.ts
+import { resolve } from "node:path";
 
 // src/cli/args.ts
 import { parseArgs } from "node:util";
@@ -127,6 +131,7 @@ Usage:
   xen-pvh-virtio run [SCENARIO\u2026] [options]     boot the rig once and run the scenarios
   xen-pvh-virtio plan [SCENARIO\u2026] [options]    print what a run would do, run nothing
   xen-pvh-virtio rig build [options]           build (or find in the cache) the rig
+  xen-pvh-virtio rig export DIR|FILE.tar.gz    write that rig as a bundle for --rig prebuilt
   xen-pvh-virtio scenarios list                list the built-in scenarios
   xen-pvh-virtio scenarios schema              print the scenario JSON Schema
   xen-pvh-virtio setup                         install the host tools a run needs (apt)
@@ -188,7 +193,7 @@ async function cliMain(argv, io) {
       }
       case "plan": {
         const plan = planFrom(rest, parsed, io);
-        const sections = [{ title: "Rig recipe", body: describeRecipe(rigRecipe(plan.rig)) }];
+        const sections = [{ title: "Rig recipe", body: describeRecipe(rigRecipe(plan.rig, plan.cache.dir)) }];
         const found = plan.cache.enabled ? await findCachedRig(plan.rig, { cacheDir: plan.cache.dir, log: () => void 0 }) : void 0;
         if (found) {
           const media = planBootMedia({ rig: found.rig, domains: plan.domains, boot: plan.boot, workDir: "<work>", sshPort: plan.sshPort });
@@ -203,13 +208,15 @@ async function cliMain(argv, io) {
         return ExitCode.passed;
       }
       case "rig": {
-        if (rest[0] !== "build" || rest.length > 1) throw new ConfigError(`unknown rig command: ${rest.join(" ") || "(none)"}; expected: rig build`);
+        const isBuild = rest[0] === "build" && rest.length === 1;
+        const isExport = rest[0] === "export" && rest.length === 2;
+        if (!isBuild && !isExport) throw new ConfigError(`unknown rig command: ${rest.join(" ") || "(none)"}; expected: rig build | rig export DIR|FILE.tar.gz`);
         const plan = planFrom([], parsed, io);
         const hooks = hooksFor(io);
         const got = await obtainRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info, remoteCache: false, useCache: plan.cache.enabled });
-        io.out(`${got.rig.dir}
-`);
         io.err(`rig ${got.key} ${got.cacheHit ? "(cache hit)" : "(built)"}
+`);
+        io.out(`${isExport ? await exportRig(got.rig, resolve(io.cwd, rest[1]), hooks.info) : got.rig.dir}
 `);
         return ExitCode.passed;
       }

@@ -1,7 +1,7 @@
 import { createRequire as __xpvCreateRequire } from 'node:module'; import { fileURLToPath as __xpvFileURLToPath } from 'node:url'; import { dirname as __xpvDirname } from 'node:path'; const require = __xpvCreateRequire(import.meta.url); const __xpvFilename = __xpvFileURLToPath(import.meta.url); const __xpvDir = __xpvDirname(__xpvFilename);
 import {
   isRemoteCacheUsable
-} from "./chunks/chunk-NZPX7ESM.js";
+} from "./chunks/chunk-LNUQBWT5.js";
 import {
   cancelOnSignals,
   counts,
@@ -9,7 +9,7 @@ import {
   exitCodeFor,
   resolvePlan,
   writeReports
-} from "./chunks/chunk-R5UKGPXE.js";
+} from "./chunks/chunk-TZP6A4CW.js";
 import {
   ConfigError,
   OPTION_NAMES,
@@ -22,7 +22,7 @@ import {
   setOutput,
   summary,
   warning
-} from "./chunks/chunk-UFEESARI.js";
+} from "./chunks/chunk-ZVP6EMNL.js";
 
 // src/action/inputs.ts
 function readInputs() {

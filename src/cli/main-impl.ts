@@ -1,11 +1,12 @@
 // The CLI: the same core as the action, with flags named like the action's inputs.
+import { resolve } from 'node:path';
 import { builtInScenarioDir, builtInScenarios, loadScenarioFile, resolvePlan, scenarioJsonSchema } from '../config/index.js';
 import type { RunPlan } from '../config/types.js';
 import { ConfigError, ExitCode } from '../errors.js';
 import { packageVersion } from '../package-root.js';
 import { COMMAND_PACKAGES, FILE_PACKAGES, ensureHostPrerequisites } from '../host/prerequisites.js';
 import { describeBootMedia, planBootMedia } from '../image/index.js';
-import { findCachedRig, obtainRig, rigRecipe } from '../rig/index.js';
+import { exportRig, findCachedRig, obtainRig, rigRecipe } from '../rig/index.js';
 import { executePlan, exitCodeFor, exitCodeForError, writeReports, type RunHooks } from '../run.js';
 import { counts } from '../scenario/result.js';
 import { optionsHelp, parseCommandLine } from './args.js';
@@ -19,6 +20,7 @@ Usage:
   xen-pvh-virtio run [SCENARIO…] [options]     boot the rig once and run the scenarios
   xen-pvh-virtio plan [SCENARIO…] [options]    print what a run would do, run nothing
   xen-pvh-virtio rig build [options]           build (or find in the cache) the rig
+  xen-pvh-virtio rig export DIR|FILE.tar.gz    write that rig as a bundle for --rig prebuilt
   xen-pvh-virtio scenarios list                list the built-in scenarios
   xen-pvh-virtio scenarios schema              print the scenario JSON Schema
   xen-pvh-virtio setup                         install the host tools a run needs (apt)
@@ -84,7 +86,7 @@ export async function cliMain(argv: readonly string[], io: Io): Promise<number> 
       }
       case 'plan': {
         const plan = planFrom(rest, parsed, io);
-        const sections = [{ title: 'Rig recipe', body: describeRecipe(rigRecipe(plan.rig)) }];
+        const sections = [{ title: 'Rig recipe', body: describeRecipe(rigRecipe(plan.rig, plan.cache.dir)) }];
         const found = plan.cache.enabled ? await findCachedRig(plan.rig, { cacheDir: plan.cache.dir, log: () => undefined }) : undefined;
         if (found) {
           const media = planBootMedia({ rig: found.rig, domains: plan.domains, boot: plan.boot, workDir: '<work>', sshPort: plan.sshPort });
@@ -99,12 +101,14 @@ export async function cliMain(argv: readonly string[], io: Io): Promise<number> 
         return ExitCode.passed;
       }
       case 'rig': {
-        if (rest[0] !== 'build' || rest.length > 1) throw new ConfigError(`unknown rig command: ${rest.join(' ') || '(none)'}; expected: rig build`);
+        const isBuild = rest[0] === 'build' && rest.length === 1;
+        const isExport = rest[0] === 'export' && rest.length === 2;
+        if (!isBuild && !isExport) throw new ConfigError(`unknown rig command: ${rest.join(' ') || '(none)'}; expected: rig build | rig export DIR|FILE.tar.gz`);
         const plan = planFrom([], parsed, io);
         const hooks = hooksFor(io);
         const got = await obtainRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info, remoteCache: false, useCache: plan.cache.enabled });
-        io.out(`${got.rig.dir}\n`);
         io.err(`rig ${got.key} ${got.cacheHit ? '(cache hit)' : '(built)'}\n`);
+        io.out(`${isExport ? await exportRig(got.rig, resolve(io.cwd, rest[1]!), hooks.info) : got.rig.dir}\n`);
         return ExitCode.passed;
       }
       case 'scenarios': {

@@ -37,8 +37,8 @@ export const OPTIONS = {
     kind: 'list',
     description: 'Patch files (paths or globs, applied in order with patch -p1) for the QEMU source the rig builds from.',
   },
-  'kas-file': { kind: 'string', description: 'kas configuration file for rig: yocto.' },
-  'rig-path': { kind: 'string', description: 'Rig bundle directory or tarball for rig: prebuilt.' },
+  'kas-file': { kind: 'string', description: 'kas configuration file for rig: yocto; default kas/yoxen-arm64.yml (a yoxen checkout in the working directory).' },
+  'rig-path': { kind: 'string', description: 'Rig bundle for rig: prebuilt (as `rig export` writes it): a directory or tarball, by path, file://, http:// or https:// URL.' },
   cache: { kind: 'boolean', description: 'Reuse rigs from the local cache and, in Actions, the Actions cache.', default: 'true' },
   snapshot: {
     kind: 'boolean',

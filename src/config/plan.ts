@@ -102,7 +102,11 @@ export function resolvePlan(raw: RawOptions, where: PlanEnv): RunPlan {
     ...optional(raw, 'rig-path', 'rigPath'),
     xenPatches: patchFiles(raw, 'xen-patches', where.cwd),
     qemuPatches: patchFiles(raw, 'qemu-patches', where.cwd),
+    labels: { rigPath: raw.label('rig-path'), kasFile: raw.label('kas-file') },
   };
+  // Paths are read later, from another directory perhaps: make them absolute now; URLs stay as given.
+  if (rig.rigPath && !/^[a-z][a-z0-9+.-]*:/i.test(rig.rigPath)) rig.rigPath = resolve(where.cwd, rig.rigPath);
+  if (rig.kasFile) rig.kasFile = resolve(where.cwd, rig.kasFile);
   if (provider === 'prebuilt' && !rig.rigPath) throw new ConfigError(`${raw.label('rig-path')}: required when rig is prebuilt`);
   if (provider === 'source' && !rig.xenRepo && !rig.qemuRepo) {
     throw new ConfigError(`${raw.label('xen-repo')}: rig source needs xen-repo and/or qemu-repo`);

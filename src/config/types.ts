@@ -112,6 +112,8 @@ export interface RigRequest {
   /** Users' patch files (absolute paths, in order) for the Xen and QEMU sources. */
   xenPatches?: string[];
   qemuPatches?: string[];
+  /** How the user named rig-path and kas-file ("input `rig-path`" / "--rig-path"), for errors. */
+  labels?: { rigPath?: string; kasFile?: string };
 }
 
 /** Everything a run needs to know, resolved and validated. */

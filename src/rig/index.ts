@@ -4,14 +4,17 @@ import { ConfigError } from '../errors.js';
 import type { RigRequest } from '../config/types.js';
 import { RIG_BUILD_COMMANDS, RIG_BUILD_FILES, ensureHostPrerequisites } from '../host/prerequisites.js';
 import { readRig, verifyRig, writeManifest } from './bundle.js';
-import { buildAtomically, discardBundle, hasBundle, restoreRemote, rigDir } from './cache.js';
+import { buildAtomically, defaultCacheDir, discardBundle, hasBundle, restoreRemote, rigDir } from './cache.js';
 import { buildDebianRig, debianRecipe, ensureComponents, planDebianRig } from './debian/build.js';
 import type { Rig } from './manifest.js';
 import { patchPaths } from './debian/patches.js';
+import { obtainPrebuiltRig, prebuiltRecipe } from './prebuilt/index.js';
+import { obtainYoctoRig, yoctoRecipe } from './yocto/index.js';
 
 export { readRig, rigFile, verifyRig } from './bundle.js';
 export { defaultCacheDir, restoreRemote, saveRemote, rigDir } from './cache.js';
 export { READY_LINE } from './debian/scripts.js';
+export { exportRig } from './prebuilt/index.js';
 export type { Rig, RigManifest, RigFile, FileRole, Capability } from './manifest.js';
 
 export interface ObtainOptions {
@@ -31,10 +34,14 @@ export interface ObtainedRig {
 }
 
 /** Printable recipe data for `xen-pvh-virtio plan`: no network, no building. */
-export function rigRecipe(request: RigRequest): Record<string, unknown> {
+export function rigRecipe(request: RigRequest, cacheDir = defaultCacheDir()): Record<string, unknown> {
   switch (request.provider) {
     case 'debian':
       return { ...debianRecipe(), patches: { xen: patchPaths('xen', request.xenPatches), qemu: patchPaths('qemu', request.qemuPatches) } };
+    case 'prebuilt':
+      return prebuiltRecipe(request);
+    case 'yocto':
+      return yoctoRecipe(request, { cacheDir });
     default:
       return { provider: request.provider, implemented: false };
   }
@@ -53,6 +60,10 @@ async function obtain(request: RigRequest, opts: ObtainOptions, mayBuild: boolea
   switch (request.provider) {
     case 'debian':
       return obtainDebianRig(request, opts, mayBuild);
+    case 'prebuilt':
+      return obtainPrebuiltRig(request, opts, mayBuild);
+    case 'yocto':
+      return obtainYoctoRig(request, opts, mayBuild);
     default:
       throw new ConfigError(`rig provider '${request.provider}' is not implemented yet; use 'debian'`);
   }

@@ -38,5 +38,17 @@ describe('workflow triggers', () => {
     const on = (f: string) => (parse(readFileSync(`${dir}/${f}`, 'utf8')) as { on: Record<string, unknown> }).on;
     expect(Object.keys(on('pr.yml'))).toContain('pull_request');
     expect(Object.keys(on('nightly.yml'))).toEqual(expect.arrayContaining(['schedule', 'workflow_dispatch']));
+    expect(Object.keys(on('yocto.yml'))).toEqual(expect.arrayContaining(['schedule', 'workflow_dispatch']));
+  });
+
+  it('yocto.yml runs the yocto provider on a self-hosted runner and keeps the rig it built', () => {
+    const wf = parse(readFileSync(`${dir}/yocto.yml`, 'utf8')) as { jobs: Record<string, { 'runs-on': string[]; steps: Step[] }> };
+    const job = Object.values(wf.jobs)[0]!;
+    expect(job['runs-on']).toContain('self-hosted');
+    const ours = job.steps.find((s) => s.uses?.includes('/xen-pvh-virtio-action@'))!;
+    expect(ours.with?.rig).toBe('yocto');
+    const keep = job.steps.find((s) => s.with?.name === 'xen-pvh-virtio-yocto-rig')!;
+    // The artifact is the bundle directory under the cache dir the action used.
+    expect(keep.with?.path).toBe(`${String(ours.with?.['cache-dir'])}/rigs/\${{ steps.xen.outputs.rig-key }}`);
   });
 });
