@@ -11,11 +11,12 @@ import {
   exitCodeForError,
   formatDuration,
   loadScenarioFile,
+  newSystemAt,
   planBootMedia,
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-TZP6A4CW.js";
+} from "./chunks/chunk-4L46NWMA.js";
 import {
   COMMAND_PACKAGES,
   ConfigError,
@@ -92,7 +93,7 @@ function describePlan(plan, sections = []) {
     if (s.requires.length) out.push(`  requires: ${s.requires.join(", ")}`);
     for (const step of s.steps) out.push(`  - ${describeStep(step)}`);
   }
-  out.push("", "# Domains (one boot serves all scenarios)");
+  out.push("", "# Domains (every system of the run has them all)");
   out.push("dom0");
   for (const d of plan.domains) {
     const parts = [`domid ${d.domid}`, `memory ${d.memoryMiB}M`, `cpus ${d.cpus}`, d.vpl011 ? "vpl011" : "no vpl011"];
@@ -105,6 +106,7 @@ function describePlan(plan, sections = []) {
   out.push(`boot: ${plan.boot}`);
   out.push(`ssh: 127.0.0.1:${plan.sshPort === 0 ? "<free port>" : plan.sshPort} \u2192 dom0:22`);
   out.push(`cache: ${plan.cache.enabled ? plan.cache.dir : "off"}`);
+  out.push(`systems: ${systemsLine(plan)}`);
   out.push(`timeout: ${plan.timeoutMinutes} min`);
   out.push(`junit: ${plan.junitPath}`);
   out.push(`logs: ${plan.logsDir}`);
@@ -121,6 +123,18 @@ function describeRecipe(recipe, indent = "") {
     else lines.push(`${indent}${key}: ${String(value)}`);
   }
   return lines.join("\n");
+}
+function systemsLine(plan) {
+  const starts = newSystemAt(plan.scenarios);
+  const groups = [];
+  plan.scenarios.forEach((s, i) => starts[i] ? groups.push([s.name]) : groups[groups.length - 1].push(s.name));
+  const how = (i, first) => {
+    const fresh = plan.scenarios.find((s) => s.name === first)?.freshBoot;
+    if (i === 0) return plan.snapshot && plan.cache.enabled ? "booted (or restored from a cached booted system)" : "booted";
+    return fresh || !plan.snapshot ? "booted" : "restored from the first";
+  };
+  const parts = groups.map((g, i) => `${i + 1}: ${g.join(", ")} (${how(i, g[0])})`);
+  return `${groups.length} \u2014 ${parts.join("; ")}${plan.snapshot ? "" : " [snapshot off]"}`;
 }
 
 // src/cli/main-impl.ts

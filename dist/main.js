@@ -9,7 +9,7 @@ import {
   exitCodeFor,
   resolvePlan,
   writeReports
-} from "./chunks/chunk-TZP6A4CW.js";
+} from "./chunks/chunk-4L46NWMA.js";
 import {
   ConfigError,
   OPTION_NAMES,

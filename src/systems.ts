@@ -9,6 +9,7 @@ import { InfraError } from './errors.js';
 import type { Rig } from './rig/manifest.js';
 import { openSession, startRestore, type PendingRestore, type Session, type SessionHooks } from './session.js';
 import type { Snapshots } from './snapshot/snapshots.js';
+import { newSystemAt } from './scenario/systems-plan.js';
 
 export interface SystemsHooks {
   info(line: string): void;
@@ -20,29 +21,6 @@ export interface SystemsHooks {
   span(section: string, name: string, from: number, to?: number): void;
   /** Set once the run is being stopped (deadline or cancel): nothing new may start. */
   stopReason(): string | undefined;
-}
-
-/**
- * A scenario that attaches backends leaves PCI devices, drivers and Xen IOREQ state in
- * the domU behind: nothing runs after it on that system.
- */
-export function changesDomains(scenario: Scenario): boolean {
-  return scenario.steps.some((s) => s.kind === 'backend');
-}
-
-/** For each scenario, whether it starts on a new system (the first always does). */
-export function newSystemAt(scenarios: readonly Scenario[]): boolean[] {
-  const starts: boolean[] = [];
-  let ran = 0;
-  let dirty = false;
-  for (const s of scenarios) {
-    const fresh = starts.length === 0 || dirty || (ran > 0 && (changesDomains(s) || s.freshBoot === true));
-    starts.push(fresh);
-    if (fresh) ran = 0;
-    ran++;
-    dirty = changesDomains(s);
-  }
-  return starts;
 }
 
 export class Systems {

@@ -2,6 +2,7 @@
 import type { RunPlan, Step } from '../config/types.js';
 import { formatDuration } from '../config/units.js';
 import { formatPos } from '../errors.js';
+import { newSystemAt } from '../scenario/systems-plan.js';
 
 function describeStep(step: Step): string {
   const base = `${step.kind.padEnd(7)} ${step.title}`;
@@ -26,7 +27,7 @@ export function describePlan(plan: RunPlan, sections: readonly PlanSection[] = [
     if (s.requires.length) out.push(`  requires: ${s.requires.join(', ')}`);
     for (const step of s.steps) out.push(`  - ${describeStep(step)}`);
   }
-  out.push('', '# Domains (one boot serves all scenarios)');
+  out.push('', '# Domains (every system of the run has them all)');
   out.push('dom0');
   for (const d of plan.domains) {
     const parts = [`domid ${d.domid}`, `memory ${d.memoryMiB}M`, `cpus ${d.cpus}`, d.vpl011 ? 'vpl011' : 'no vpl011'];
@@ -39,6 +40,7 @@ export function describePlan(plan: RunPlan, sections: readonly PlanSection[] = [
   out.push(`boot: ${plan.boot}`);
   out.push(`ssh: 127.0.0.1:${plan.sshPort === 0 ? '<free port>' : plan.sshPort} → dom0:22`);
   out.push(`cache: ${plan.cache.enabled ? plan.cache.dir : 'off'}`);
+  out.push(`systems: ${systemsLine(plan)}`);
   out.push(`timeout: ${plan.timeoutMinutes} min`);
   out.push(`junit: ${plan.junitPath}`);
   out.push(`logs: ${plan.logsDir}`);
@@ -57,4 +59,18 @@ export function describeRecipe(recipe: unknown, indent = ''): string {
     else lines.push(`${indent}${key}: ${String(value)}`);
   }
   return lines.join('\n');
+}
+
+/** Which scenarios get a new system and how, as `run` will decide it. */
+function systemsLine(plan: RunPlan): string {
+  const starts = newSystemAt(plan.scenarios);
+  const groups: string[][] = [];
+  plan.scenarios.forEach((s, i) => (starts[i] ? groups.push([s.name]) : groups[groups.length - 1]!.push(s.name)));
+  const how = (i: number, first: string) => {
+    const fresh = plan.scenarios.find((s) => s.name === first)?.freshBoot;
+    if (i === 0) return plan.snapshot && plan.cache.enabled ? 'booted (or restored from a cached booted system)' : 'booted';
+    return fresh || !plan.snapshot ? 'booted' : 'restored from the first';
+  };
+  const parts = groups.map((g, i) => `${i + 1}: ${g.join(', ')} (${how(i, g[0]!)})`);
+  return `${groups.length} — ${parts.join('; ')}${plan.snapshot ? '' : ' [snapshot off]'}`;
 }

@@ -20,6 +20,13 @@ describe('xen-pvh-virtio CLI', () => {
     expect(r.stdout).toContain('domU1: domid 1, memory 1024M, cpus 1, vpl011, virtio-pci foreign');
     expect(r.stdout).toContain('boot: direct');
     expect(r.stdout).toContain('ssh: 127.0.0.1:<free port> → dom0:22');
+    // The seed starts a backend, so it needs a system of its own: a restore of the first.
+    expect(r.stdout).toContain(
+      'systems: 2 — 1: boot-smoke (booted (or restored from a cached booted system)); 2: virtio-pci-rescan-ping (restored from the first)',
+    );
+    expect(cli(['plan', 'boot-smoke', 'virtio-pci-rescan-ping', '--snapshot', 'false']).stdout).toContain(
+      'systems: 2 — 1: boot-smoke (booted); 2: virtio-pci-rescan-ping (booted) [snapshot off]',
+    );
     expect(r.stdout).toContain('# Rig recipe');
   });
 

@@ -1,7 +1,7 @@
 // Which scenarios start on a new system, and what the booted-state key depends on.
 import { describe, expect, it } from 'vitest';
 import type { Scenario, Step } from '../../src/config/types.js';
-import { newSystemAt } from '../../src/systems.js';
+import { newSystemAt } from '../../src/scenario/systems-plan.js';
 
 const where = { file: 'x.yaml', line: 1, column: 1 };
 const wait: Step = { kind: 'wait', console: 'dom0', for: { shell: true }, timeoutMs: 1000, where, title: 'wait' };

@@ -69147,7 +69147,7 @@ async function settlesWithin2(p, ms) {
   return settled;
 }
 
-// src/systems.ts
+// src/scenario/systems-plan.ts
 function changesDomains(scenario) {
   return scenario.steps.some((s) => s.kind === "backend");
 }
@@ -69164,6 +69164,8 @@ function newSystemAt(scenarios) {
   }
   return starts;
 }
+
+// src/systems.ts
 var Systems = class {
   constructor(plan, rig, scenarios, workDir, snapshots, hooks) {
     this.plan = plan;
@@ -69434,6 +69436,7 @@ export {
   counts,
   planBootMedia,
   describeBootMedia,
+  newSystemAt,
   executePlan,
   exitCodeFor,
   exitCodeForError,

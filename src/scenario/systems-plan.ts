@@ -1,0 +1,26 @@
+// Which scenarios share a system and which need a new one: pure planning, used by the run
+// (src/systems.ts) and printed by `plan`.
+import type { Scenario } from '../config/types.js';
+
+/**
+ * A scenario that attaches backends leaves PCI devices, drivers and Xen IOREQ state in
+ * the domU behind: nothing runs after it on that system.
+ */
+export function changesDomains(scenario: Scenario): boolean {
+  return scenario.steps.some((s) => s.kind === 'backend');
+}
+
+/** For each scenario, whether it starts on a new system (the first always does). */
+export function newSystemAt(scenarios: readonly Scenario[]): boolean[] {
+  const starts: boolean[] = [];
+  let ran = 0;
+  let dirty = false;
+  for (const s of scenarios) {
+    const fresh = starts.length === 0 || dirty || (ran > 0 && (changesDomains(s) || s.freshBoot === true));
+    starts.push(fresh);
+    if (fresh) ran = 0;
+    ran++;
+    dirty = changesDomains(s);
+  }
+  return starts;
+}
