@@ -15,7 +15,7 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-GRYVOATO.js";
+} from "./chunks/chunk-YKFZJ7QX.js";
 import {
   COMMAND_PACKAGES,
   ConfigError,
@@ -23,13 +23,17 @@ import {
   FILE_PACKAGES,
   OPTIONS,
   OPTION_NAMES,
+  checkRig,
   ensureHostPrerequisites,
   findCachedRig,
   formatPos,
   obtainRig,
   packageVersion,
   rigRecipe
-} from "./chunks/chunk-ALD66K5C.js";
+} from "./chunks/chunk-K7RIRMAK.js";
+
+// src/cli/main-impl.ts
+import { resolve } from "node:path";
 
 // src/cli/args.ts
 import { parseArgs } from "node:util";
@@ -102,6 +106,7 @@ function describePlan(plan, sections = []) {
   out.push(`ssh: 127.0.0.1:${plan.sshPort === 0 ? "<free port>" : plan.sshPort} \u2192 dom0:22`);
   out.push(`cache: ${plan.cache.enabled ? plan.cache.dir : "off"}`);
   out.push(`timeout: ${plan.timeoutMinutes} min`);
+  if (plan.keepAliveOnFailureMs > 0) out.push(`keep alive on failure: ${formatDuration(plan.keepAliveOnFailureMs)}`);
   out.push(`junit: ${plan.junitPath}`);
   out.push(`logs: ${plan.logsDir}`);
   for (const section of sections) out.push("", `# ${section.title}`, section.body.trimEnd());
@@ -127,6 +132,8 @@ Usage:
   xen-pvh-virtio run [SCENARIO\u2026] [options]     boot the rig once and run the scenarios
   xen-pvh-virtio plan [SCENARIO\u2026] [options]    print what a run would do, run nothing
   xen-pvh-virtio rig build [options]           build (or find in the cache) the rig
+  xen-pvh-virtio rig verify [options]          check the cached rig (or --rig-path) against
+                                               its manifest; names every damaged file
   xen-pvh-virtio scenarios list                list the built-in scenarios
   xen-pvh-virtio scenarios schema              print the scenario JSON Schema
   xen-pvh-virtio setup                         install the host tools a run needs (apt)
@@ -203,10 +210,21 @@ async function cliMain(argv, io) {
         return ExitCode.passed;
       }
       case "rig": {
-        if (rest[0] !== "build" || rest.length > 1) throw new ConfigError(`unknown rig command: ${rest.join(" ") || "(none)"}; expected: rig build`);
+        if (!["build", "verify"].includes(rest[0] ?? "") || rest.length > 1) {
+          throw new ConfigError(`unknown rig command: ${rest.join(" ") || "(none)"}; expected: rig build | rig verify`);
+        }
         const plan = planFrom([], parsed, io);
         const hooks = hooksFor(io);
-        const got = await obtainRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info, remoteCache: false, useCache: plan.cache.enabled });
+        if (rest[0] === "verify") {
+          const rigPath = plan.rig.rigPath === void 0 ? void 0 : resolve(io.cwd, plan.rig.rigPath);
+          const rig = await checkRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info, ...rigPath ? { rigPath } : {} });
+          io.out(`${rig.dir}
+`);
+          io.err(`rig ${rig.manifest.key} intact: ${rig.manifest.files.length} files match the manifest
+`);
+          return ExitCode.passed;
+        }
+        const got = await obtainRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info, warn: hooks.warn, remoteCache: false, useCache: plan.cache.enabled });
         io.out(`${got.rig.dir}
 `);
         io.err(`rig ${got.key} ${got.cacheHit ? "(cache hit)" : "(built)"}

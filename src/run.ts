@@ -13,7 +13,9 @@ import { obtainRig } from './rig/index.js';
 import type { Rig } from './rig/manifest.js';
 import { counts, type RunResult, type ScenarioResult } from './scenario/result.js';
 import { erroredScenario, failedScenario, missingCapabilities, skippedScenario } from './scenario/outcomes.js';
-import { runScenario } from './scenario/runner.js';
+import { withOneRetry } from './scenario/retry.js';
+import { errorKind, runScenario } from './scenario/runner.js';
+import { keepAlive } from './forensics/index.js';
 import { openSession, type Session } from './session.js';
 
 export interface RunHooks {
@@ -40,7 +42,7 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
   let rig: Rig;
   try {
     const got = await hooks.group(`rig: ${plan.rig.provider}`, () =>
-      obtainRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info, remoteCache: hooks.remoteCache && plan.cache.enabled, useCache: plan.cache.enabled }),
+      obtainRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info, warn: hooks.warn, remoteCache: hooks.remoteCache && plan.cache.enabled, useCache: plan.cache.enabled }),
     );
     rig = got.rig;
     result.rig = { key: got.key, provider: rig.manifest.provider, versions: rig.manifest.versions, cacheHit: got.cacheHit };
@@ -75,8 +77,10 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
   // The run's own deadline and a cancel both end the machine: whatever step is running then
   // fails at once (the console closes), and the reports are still written.
   let stopReason: string | undefined;
+  const halt = new AbortController();
   const stop = (why: string) => {
     stopReason ??= why;
+    halt.abort(why);
     void session?.close();
   };
   const deadline = setTimeout(() => stop(`timeout-minutes (${plan.timeoutMinutes}) passed`), plan.timeoutMinutes * 60_000 - (Date.now() - start));
@@ -89,6 +93,8 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
     let boots = 0;
     let ran = 0;
     let dirty = false;
+    /** Set while the latest boot failed: after its retry failed too, later scenarios do not boot again. */
+    let bootFailure: ScenarioResult | undefined;
     const boot = async () => {
       boots++;
       // Later boots keep their own logs and media beside the first one's.
@@ -99,25 +105,47 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
         openSession({ ...bootPlan, logsDir }, rig, media, { info: hooks.info, phase, logsRoot: plan.logsDir, ...(hooks.onProcess ? { onProcess: hooks.onProcess } : {}) }),
       );
     };
-    session = await boot();
-    if (stopReason) throw new InfraError(stopReason);
-    for (const scenario of runnable) {
-      if (stopReason) {
-        result.scenarios.push(erroredScenario(scenario, stopReason));
-        continue;
-      }
-      if (dirty || (changesDomains(scenario) && ran > 0)) {
-        await session.close();
-        session = await boot();
+    const attempt = async (scenario: Scenario, n: 1 | 2): Promise<ScenarioResult> => {
+      // A retry, a failed scenario's leftovers and a backend's changes all need a fresh boot.
+      if (!session || n > 1 || dirty || (changesDomains(scenario) && ran > 0)) {
+        await session?.close();
+        session = undefined;
+        try {
+          session = await boot();
+        } catch (e) {
+          if (e instanceof ConfigError) throw e;
+          bootFailure = bootFailed(scenario, stopReason ?? `boot: ${(e as Error).message}`, e);
+          return bootFailure;
+        }
+        bootFailure = undefined;
         ran = 0;
         dirty = false;
+        if (stopReason) return erroredScenario(scenario, stopReason);
       }
       const drivers = session.driversFor(scenario.name);
-      const done = await hooks.group(`scenario ${scenario.name}`, () => runScenario(scenario, drivers, { progress: hooks.info, phase }));
+      const done = await hooks.group(`scenario ${scenario.name}${n > 1 ? ' (retry)' : ''}`, () => runScenario(scenario, drivers, { progress: hooks.info, phase }));
       if (stopReason) annotate(done, stopReason);
-      result.scenarios.push(done);
       ran++;
-      dirty = changesDomains(scenario);
+      // What a failed scenario left behind (a panicked domU, a dead sshd) must not fail the next one.
+      dirty = changesDomains(scenario) || done.status !== 'passed';
+      return done;
+    };
+    for (const scenario of runnable) {
+      if (stopReason || bootFailure) {
+        const message = stopReason ?? bootFailure!.steps[0]!.message!;
+        result.scenarios.push(erroredScenario(scenario, message));
+        continue;
+      }
+      const done = await withOneRetry(scenario.name, (n) => attempt(scenario, n), { info: hooks.info, mayRetry: () => !stopReason });
+      result.scenarios.push(done);
+      // Assigned inside attempt(): read it afresh, not as narrowed above.
+      const failedBoot = bootFailure as ScenarioResult | undefined;
+      if (failedBoot) result.fatal = { status: failedBoot.status === 'failed' ? 'failed' : 'error', message: failedBoot.steps[0]!.message! };
+      const kept = session;
+      if (plan.keepAliveOnFailureMs > 0 && kept && (done.status === 'failed' || done.status === 'error') && !stopReason) {
+        await keepAlive(kept.keepable(), plan.keepAliveOnFailureMs, { signal: halt.signal, info: hooks.info, scenario: scenario.name });
+        dirty = true;
+      }
     }
     phase('scenarios end');
   } catch (e) {
@@ -151,6 +179,14 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
  */
 function changesDomains(scenario: Scenario): boolean {
   return scenario.steps.some((s) => s.kind === 'backend');
+}
+
+/** A scenario whose boot failed: a product failure if Xen or a kernel died, else an error of its kind. */
+function bootFailed(scenario: Scenario, message: string, e: unknown): ScenarioResult {
+  if (e instanceof ProductFailure) return failedScenario(scenario, message, e.detail.consoleTail);
+  const done = erroredScenario(scenario, message, (e as InfraError).detail?.consoleTail);
+  done.steps[0]!.errorKind = errorKind(e);
+  return done;
 }
 
 /** A scenario cut short by a cancel or the run's deadline says so in its first non-passing step. */

@@ -3,9 +3,11 @@
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { RunPlan } from './config/types.js';
+import { parseDuration } from './config/units.js';
+import { ConfigError, InfraError } from './errors.js';
 import { Console, serialDuplex } from './console/index.js';
 import type { Deadline } from './deadline.js';
-import { collectForensics, writeRepro, type ForensicsPort } from './forensics/index.js';
+import { collectForensics, writeRepro, type ForensicsPort, type KeptMachine } from './forensics/index.js';
 import { buildBootMedia, type BootMedia } from './image/index.js';
 import { reservePort, startMachine, stopMachine, type Machine } from './machine/index.js';
 import { Backends } from './backend/index.js';
@@ -31,12 +33,31 @@ export interface Session {
   reproDir: string;
   /** The drivers one scenario runs against; each scenario gets its own background set. */
   driversFor(scenario: string): ScenarioDrivers;
+  /** The machine as keep-alive-on-failure hands it to a developer. */
+  keepable(): KeptMachine;
   close(): Promise<void>;
 }
 
 const XEN_BANNER = /^\(XEN\) Xen version \d/;
 
+/**
+ * How long after QEMU starts Xen must have printed its banner. Here it comes 3–7 s in (u-boot
+ * loads the modules first); two minutes leaves TCG on a loaded runner ample room, and ends a
+ * hung firmware or a Xen that never starts long before the scenarios' five-minute shell waits.
+ * XEN_PVH_VIRTIO_BANNER_DEADLINE (a duration) overrides it, for slow hosts and for tests.
+ */
+export const BANNER_DEADLINE_MS = 120_000;
+
+export function bannerDeadlineMs(env: NodeJS.ProcessEnv = process.env): number {
+  const given = env.XEN_PVH_VIRTIO_BANNER_DEADLINE?.trim();
+  if (!given) return BANNER_DEADLINE_MS;
+  const ms = parseDuration(given);
+  if (ms === undefined) throw new ConfigError(`environment variable XEN_PVH_VIRTIO_BANNER_DEADLINE: expected a duration like 2m or 90s, got "${given}"`);
+  return ms;
+}
+
 export async function openSession(plan: RunPlan, rig: Rig, workDir: string, hooks: SessionHooks): Promise<Session> {
+  const bannerMs = bannerDeadlineMs();
   const sshPort = await reservePort(plan.sshPort);
   const media = await buildBootMedia({ rig, domains: plan.domains, boot: plan.boot, workDir, sshPort }, hooks.info);
   // Written before QEMU starts: a boot that hangs or dies still leaves its recipe behind.
@@ -59,9 +80,12 @@ export async function openSession(plan: RunPlan, rig: Rig, workDir: string, hook
     rawLog: false,
     domains: plan.domains.map((d) => ({ name: d.name, domid: d.domid })),
   });
+  let bannerSeen = () => {};
+  const banner = new Promise<void>((resolve) => (bannerSeen = resolve));
   const unsubscribe = console.subscribe((line) => {
     if (line.source === 'xen' && XEN_BANNER.test(line.line)) {
       hooks.phase('xen banner', consoleEpoch + line.t);
+      bannerSeen();
       unsubscribe();
     }
   });
@@ -106,6 +130,24 @@ export async function openSession(plan: RunPlan, rig: Rig, workDir: string, hook
         .map((f) => join(plan.logsDir, f)),
   });
 
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    unsubscribe();
+    await ssh?.close().catch(() => undefined);
+    await stopMachine(machine).catch(() => undefined);
+    await console.close().catch(() => undefined);
+    if (media.socketDir !== workDir) await rm(media.socketDir, { recursive: true, force: true });
+  };
+
+  // No banner means nothing after it can come: end the boot now, not at the first shell wait.
+  try {
+    await bannerWithin(banner, machine, bannerMs);
+  } catch (e) {
+    await close();
+    throw e;
+  }
+
   return {
     media,
     machine,
@@ -114,6 +156,11 @@ export async function openSession(plan: RunPlan, rig: Rig, workDir: string, hook
     driversFor(scenario: string): ScenarioDrivers {
       const started = new Set<BackgroundProcess>();
       let death: Error | undefined;
+      let deathWaiters: ((error: Error) => void)[] = [];
+      const died = (error: Error) => {
+        death ??= error;
+        for (const wake of deathWaiters.splice(0)) wake(death);
+      };
       const commands = (link: Dom0Ssh): CommandProtocol => ({
         run: async (command, ms) => {
           const r = await link.exec(command, { deadline: ms });
@@ -123,20 +170,18 @@ export async function openSession(plan: RunPlan, rig: Rig, workDir: string, hook
           const logFile = join(plan.logsDir, `${scenario}-${name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60)}.log`);
           const proc = await link.background(name, command, { logFile });
           started.add(proc);
-          proc.onDeath((error) => {
-            death ??= error;
-          });
+          proc.onDeath(died);
           return { logFile };
         },
       });
+      // Xen or a kernel dying ends the scenario as a product failure, whatever step is running.
+      const offFatal = console.onFatal(`scenario ${scenario}`, died);
       const backends = new Backends({
         domains: plan.domains,
         dom0,
         logsDir: plan.logsDir,
         scenario,
-        onDeath: (error) => {
-          death ??= error;
-        },
+        onDeath: died,
       });
       return {
         console: consoleProtocol,
@@ -147,6 +192,7 @@ export async function openSession(plan: RunPlan, rig: Rig, workDir: string, hook
           death = undefined;
           return d;
         },
+        whenDead: () => (death ? Promise.resolve(death) : new Promise<Error>((wake) => deathWaiters.push(wake))),
         forensics: async () => {
           const dir = join(plan.logsDir, 'forensics', scenario);
           hooks.info(`${scenario}: collecting forensics into ${dir}`);
@@ -156,20 +202,20 @@ export async function openSession(plan: RunPlan, rig: Rig, workDir: string, hook
           return relative(hooks.logsRoot ?? plan.logsDir, dir);
         },
         cleanup: async () => {
+          offFatal();
+          deathWaiters = [];
           await backends.stopAll();
           for (const proc of started) await proc.stop(10_000).catch(() => undefined);
         },
       };
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      unsubscribe();
-      await ssh?.close().catch(() => undefined);
-      await stopMachine(machine).catch(() => undefined);
-      await console.close().catch(() => undefined);
-      if (media.socketDir !== workDir) await rm(media.socketDir, { recursive: true, force: true });
-    },
+    keepable: () => ({
+      attach: { sshPort: machine.sshPort, privateKeyPath: media.sshKey.privateKeyPath, serialSocket: media.launch.serialSocket },
+      // The console sees its stream end; nothing runs on this session afterwards.
+      releaseSerial: () => machine.serial.close(),
+      exited: machine.exited,
+    }),
+    close,
   };
 }
 
@@ -194,6 +240,35 @@ async function xenKeyOutput(console: Console, machine: Machine, key: string, qui
     off();
   }
   return lines;
+}
+
+/** Resolves once Xen's banner was seen; an InfraError when QEMU exits or the deadline passes first. */
+async function bannerWithin(banner: Promise<void>, machine: Machine, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new InfraError(
+            `no Xen banner within ${(ms / 1000).toFixed(0)} s of QEMU start (the firmware or Xen never started); last lines of the serial port:\n${machine.serial.tail(20)}`,
+            { logFile: machine.serial.logFile },
+          ),
+        ),
+      ms,
+    );
+  });
+  const exited = machine.exited.then((e) => {
+    throw new InfraError(
+      `QEMU exited (code ${e.code}, signal ${e.signal}) before Xen printed its banner:\n${machine.qemuOutputTail()}\nlast lines of the serial port:\n${machine.serial.tail(20)}`,
+      { logFile: machine.logFiles.qemu },
+    );
+  });
+  try {
+    await Promise.race([banner, late, exited]);
+  } finally {
+    clearTimeout(timer);
+    exited.catch(() => undefined);
+  }
 }
 
 /** Whether `p` settles within `ms`, without leaving a timer behind. */

@@ -5,7 +5,8 @@ import { ConfigError, ExitCode } from '../errors.js';
 import { packageVersion } from '../package-root.js';
 import { COMMAND_PACKAGES, FILE_PACKAGES, ensureHostPrerequisites } from '../host/prerequisites.js';
 import { describeBootMedia, planBootMedia } from '../image/index.js';
-import { findCachedRig, obtainRig, rigRecipe } from '../rig/index.js';
+import { checkRig, findCachedRig, obtainRig, rigRecipe } from '../rig/index.js';
+import { resolve } from 'node:path';
 import { executePlan, exitCodeFor, exitCodeForError, writeReports, type RunHooks } from '../run.js';
 import { counts } from '../scenario/result.js';
 import { optionsHelp, parseCommandLine } from './args.js';
@@ -19,6 +20,8 @@ Usage:
   xen-pvh-virtio run [SCENARIO…] [options]     boot the rig once and run the scenarios
   xen-pvh-virtio plan [SCENARIO…] [options]    print what a run would do, run nothing
   xen-pvh-virtio rig build [options]           build (or find in the cache) the rig
+  xen-pvh-virtio rig verify [options]          check the cached rig (or --rig-path) against
+                                               its manifest; names every damaged file
   xen-pvh-virtio scenarios list                list the built-in scenarios
   xen-pvh-virtio scenarios schema              print the scenario JSON Schema
   xen-pvh-virtio setup                         install the host tools a run needs (apt)
@@ -99,10 +102,19 @@ export async function cliMain(argv: readonly string[], io: Io): Promise<number> 
         return ExitCode.passed;
       }
       case 'rig': {
-        if (rest[0] !== 'build' || rest.length > 1) throw new ConfigError(`unknown rig command: ${rest.join(' ') || '(none)'}; expected: rig build`);
+        if (!['build', 'verify'].includes(rest[0] ?? '') || rest.length > 1) {
+          throw new ConfigError(`unknown rig command: ${rest.join(' ') || '(none)'}; expected: rig build | rig verify`);
+        }
         const plan = planFrom([], parsed, io);
         const hooks = hooksFor(io);
-        const got = await obtainRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info, remoteCache: false, useCache: plan.cache.enabled });
+        if (rest[0] === 'verify') {
+          const rigPath = plan.rig.rigPath === undefined ? undefined : resolve(io.cwd, plan.rig.rigPath);
+          const rig = await checkRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info, ...(rigPath ? { rigPath } : {}) });
+          io.out(`${rig.dir}\n`);
+          io.err(`rig ${rig.manifest.key} intact: ${rig.manifest.files.length} files match the manifest\n`);
+          return ExitCode.passed;
+        }
+        const got = await obtainRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info, warn: hooks.warn, remoteCache: false, useCache: plan.cache.enabled });
         io.out(`${got.rig.dir}\n`);
         io.err(`rig ${got.key} ${got.cacheHit ? '(cache hit)' : '(built)'}\n`);
         return ExitCode.passed;

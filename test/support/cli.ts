@@ -25,13 +25,14 @@ process.once('exit', () => {
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
 });
 
-export function startCli(args: string[], opts: { cwd?: string } = {}): CliRun {
+export function startCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliRun {
   const dir = mkdtempSync(join(tmpdir(), 'xpv-run-'));
   made.push(dir);
   const junitPath = join(dir, 'junit.xml');
   const logsDir = join(dir, 'logs');
   const child = spawn(process.execPath, [join(ROOT, 'dist/cli.js'), ...args, '--junit-path', junitPath, '--logs-dir', logsDir, '--ssh-port', '0'], {
     cwd: opts.cwd ?? ROOT,
+    env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
