@@ -2,9 +2,10 @@
 // whose sshd is gone. Each ends as <error> (exit 3) within its own deadline, not at the
 // scenarios' five-minute waits, and is retried exactly once on a fresh boot.
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { validateJunit } from '../support/junit.js';
 import { alive, startCli } from '../support/cli.js';
 
@@ -25,6 +26,26 @@ async function pidWhenWritten(path: string, deadlineMs: number): Promise<number>
 }
 
 describe('infrastructure faults on the real stack', () => {
+  it('a busy SSH port is an infrastructure error before QEMU starts, retried once', { timeout: 5 * 60_000 }, async () => {
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => new Promise<void>((resolve) => squatter.close(() => resolve())));
+    const port = (squatter.address() as AddressInfo).port;
+    const t0 = Date.now();
+    const run = startCli(['run', 'boot-smoke', '--ssh-port', String(port)]);
+    const { code, at } = await run.done;
+    expect(code, run.stderr()).toBe(3);
+    // The rig check is most of it; no boot is attempted.
+    expect(at - t0, run.stderr()).toBeLessThan(90_000);
+    expect(existsSync(join(run.logsDir, 'qemu.pid'))).toBe(false);
+    expect(run.stderr()).not.toContain('booting:');
+    const xml = readFileSync(run.junitPath, 'utf8');
+    validateJunit(xml);
+    const busy = `SSH port ${port} on 127.0.0.1 is already in use; choose another port or 0 for a free one`;
+    expect(xml).toContain(`<error message="boot: ${busy} (scenarios/boot-smoke.yaml:11:11)" type="infrastructure"/>`);
+    expect(xml).toContain(`<property name="retry.boot-smoke" value="2 attempts; attempt 1: error in &quot;wait for shell on dom0&quot;: boot: ${busy}"/>`);
+  });
+
   it('a machine that never prints the Xen banner errors at the boot deadline, on both attempts, and later scenarios do not boot', { timeout: 10 * 60_000 }, async () => {
     // A frozen QEMU (SIGSTOP just after it starts, before Xen can print anything) stands in for
     // a hung firmware or a Xen that never starts: the serial port stays silent.

@@ -30,7 +30,9 @@ export function startCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proc
   made.push(dir);
   const junitPath = join(dir, 'junit.xml');
   const logsDir = join(dir, 'logs');
-  const child = spawn(process.execPath, [join(ROOT, 'dist/cli.js'), ...args, '--junit-path', junitPath, '--logs-dir', logsDir, '--ssh-port', '0'], {
+  // A free port unless the test asks for a particular one.
+  const port = args.includes('--ssh-port') ? [] : ['--ssh-port', '0'];
+  const child = spawn(process.execPath, [join(ROOT, 'dist/cli.js'), ...args, '--junit-path', junitPath, '--logs-dir', logsDir, ...port], {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
