@@ -16,7 +16,7 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-4L46NWMA.js";
+} from "./chunks/chunk-UR4KJEPO.js";
 import {
   COMMAND_PACKAGES,
   ConfigError,
@@ -24,6 +24,7 @@ import {
   FILE_PACKAGES,
   OPTIONS,
   OPTION_NAMES,
+  checkRig,
   ensureHostPrerequisites,
   exportRig,
   findCachedRig,
@@ -31,7 +32,7 @@ import {
   obtainRig,
   packageVersion,
   rigRecipe
-} from "./chunks/chunk-ZVP6EMNL.js";
+} from "./chunks/chunk-IEZ4XFUY.js";
 
 // src/cli/main-impl.ts
 import { resolve } from "node:path";
@@ -108,6 +109,7 @@ function describePlan(plan, sections = []) {
   out.push(`cache: ${plan.cache.enabled ? plan.cache.dir : "off"}`);
   out.push(`systems: ${systemsLine(plan)}`);
   out.push(`timeout: ${plan.timeoutMinutes} min`);
+  if (plan.keepAliveOnFailureMs > 0) out.push(`keep alive on failure: ${formatDuration(plan.keepAliveOnFailureMs)}`);
   out.push(`junit: ${plan.junitPath}`);
   out.push(`logs: ${plan.logsDir}`);
   for (const section of sections) out.push("", `# ${section.title}`, section.body.trimEnd());
@@ -146,6 +148,8 @@ Usage:
   xen-pvh-virtio plan [SCENARIO\u2026] [options]    print what a run would do, run nothing
   xen-pvh-virtio rig build [options]           build (or find in the cache) the rig
   xen-pvh-virtio rig export DIR|FILE.tar.gz    write that rig as a bundle for --rig prebuilt
+  xen-pvh-virtio rig verify [options]          check the cached rig (or --rig-path) against
+                                               its manifest; names every damaged file
   xen-pvh-virtio scenarios list                list the built-in scenarios
   xen-pvh-virtio scenarios schema              print the scenario JSON Schema
   xen-pvh-virtio setup                         install the host tools a run needs (apt)
@@ -223,11 +227,23 @@ async function cliMain(argv, io) {
       }
       case "rig": {
         const isBuild = rest[0] === "build" && rest.length === 1;
+        const isVerify = rest[0] === "verify" && rest.length === 1;
         const isExport = rest[0] === "export" && rest.length === 2;
-        if (!isBuild && !isExport) throw new ConfigError(`unknown rig command: ${rest.join(" ") || "(none)"}; expected: rig build | rig export DIR|FILE.tar.gz`);
+        if (!isBuild && !isVerify && !isExport) {
+          throw new ConfigError(`unknown rig command: ${rest.join(" ") || "(none)"}; expected: rig build | rig verify | rig export DIR|FILE.tar.gz`);
+        }
         const plan = planFrom([], parsed, io);
         const hooks = hooksFor(io);
-        const got = await obtainRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info, remoteCache: false, useCache: plan.cache.enabled });
+        if (isVerify) {
+          const rigPath = plan.rig.rigPath === void 0 ? void 0 : resolve(io.cwd, plan.rig.rigPath);
+          const rig = await checkRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info, ...rigPath ? { rigPath } : {} });
+          io.out(`${rig.dir}
+`);
+          io.err(`rig ${rig.manifest.key} intact: ${rig.manifest.files.length} files match the manifest
+`);
+          return ExitCode.passed;
+        }
+        const got = await obtainRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info, warn: hooks.warn, remoteCache: false, useCache: plan.cache.enabled });
         io.err(`rig ${got.key} ${got.cacheHit ? "(cache hit)" : "(built)"}
 `);
         io.out(`${isExport ? await exportRig(got.rig, resolve(io.cwd, rest[1]), hooks.info) : got.rig.dir}

@@ -13,7 +13,9 @@ import { obtainRig } from './rig/index.js';
 import type { Rig } from './rig/manifest.js';
 import { counts, type RunResult, type ScenarioResult } from './scenario/result.js';
 import { erroredScenario, failedScenario, missingCapabilities, skippedScenario } from './scenario/outcomes.js';
-import { runScenario } from './scenario/runner.js';
+import { withOneRetry } from './scenario/retry.js';
+import { errorKind, runScenario } from './scenario/runner.js';
+import { keepAlive } from './forensics/index.js';
 import { Snapshots } from './snapshot/snapshots.js';
 import { Systems } from './systems.js';
 
@@ -43,7 +45,7 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
   let rig: Rig;
   try {
     const got = await hooks.group(`rig: ${plan.rig.provider}`, () =>
-      obtainRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info, remoteCache: hooks.remoteCache && plan.cache.enabled, useCache: plan.cache.enabled }),
+      obtainRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info, warn: hooks.warn, remoteCache: hooks.remoteCache && plan.cache.enabled, useCache: plan.cache.enabled }),
     );
     rig = got.rig;
     result.rig = { key: got.key, provider: rig.manifest.provider, versions: rig.manifest.versions, cacheHit: got.cacheHit };
@@ -83,8 +85,10 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
   // The run's own deadline and a cancel both end the machines: whatever step is running then
   // fails at once (the console closes), and the reports are still written.
   let stopReason: string | undefined;
+  const halt = new AbortController();
   const stop = (why: string) => {
     stopReason ??= why;
+    halt.abort(why);
     void systems?.closeAll();
   };
   const deadline = setTimeout(() => stop(`timeout-minutes (${plan.timeoutMinutes}) passed`), plan.timeoutMinutes * 60_000 - (Date.now() - start));
@@ -111,19 +115,45 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
       span,
       stopReason: () => stopReason,
     });
-    for (const [i, scenario] of runnable.entries()) {
-      if (stopReason) {
-        result.scenarios.push(erroredScenario(scenario, stopReason));
-        continue;
+    /** Set while the latest boot failed: after its retry failed too, later scenarios do not boot again. */
+    let bootFailure: ScenarioResult | undefined;
+    const attempt = async (i: number, scenario: Scenario, n: 1 | 2): Promise<ScenarioResult> => {
+      let session;
+      try {
+        // A retry gets a new system: whatever broke the first attempt stays with the old one.
+        session = await systems!.forScenario(i, { fresh: n > 1 });
+      } catch (e) {
+        if (e instanceof ConfigError) throw e;
+        bootFailure = bootFailed(scenario, stopReason ?? `boot: ${(e as Error).message}`, e);
+        return bootFailure;
       }
-      const session = await systems.forScenario(i);
+      bootFailure = undefined;
+      if (stopReason) return erroredScenario(scenario, stopReason);
       const drivers = session.driversFor(scenario.name);
       const t0 = Date.now();
-      const done = await hooks.group(`scenario ${scenario.name}`, () => runScenario(scenario, drivers, { progress: hooks.info, phase }));
-      span('scenarios', scenario.name, t0);
+      const done = await hooks.group(`scenario ${scenario.name}${n > 1 ? ' (retry)' : ''}`, () => runScenario(scenario, drivers, { progress: hooks.info, phase }));
+      span('scenarios', n > 1 ? `${scenario.name} (retry)` : scenario.name, t0);
       if (stopReason) annotate(done, stopReason);
       done.system = session.origin === 'restore' ? 'restored' : 'booted';
+      // What a failed scenario left behind (a panicked domU, a dead sshd) must not fail the next one.
+      if (done.status !== 'passed') systems!.spoilCurrent();
+      return done;
+    };
+    for (const [i, scenario] of runnable.entries()) {
+      if (stopReason || bootFailure) {
+        const message = stopReason ?? bootFailure!.steps[0]!.message!;
+        result.scenarios.push(erroredScenario(scenario, message));
+        continue;
+      }
+      const done = await withOneRetry(scenario.name, (n) => attempt(i, scenario, n), { info: hooks.info, mayRetry: () => !stopReason });
       result.scenarios.push(done);
+      // Assigned inside attempt(): read it afresh, not as narrowed above.
+      const failedBoot = bootFailure as ScenarioResult | undefined;
+      if (failedBoot) result.fatal = { status: failedBoot.status === 'failed' ? 'failed' : 'error', message: failedBoot.steps[0]!.message! };
+      const kept = systems.current;
+      if (plan.keepAliveOnFailureMs > 0 && kept && (done.status === 'failed' || done.status === 'error') && !stopReason) {
+        await keepAlive(kept.keepable(), plan.keepAliveOnFailureMs, { signal: halt.signal, info: hooks.info, scenario: scenario.name });
+      }
     }
     phase('scenarios end');
   } catch (e) {
@@ -152,6 +182,14 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
   const order = (name: string) => plan.scenarios.findIndex((s) => s.name === name);
   result.scenarios.sort((a, b) => order(a.name) - order(b.name));
   return result;
+}
+
+/** A scenario whose boot failed: a product failure if Xen or a kernel died, else an error of its kind. */
+function bootFailed(scenario: Scenario, message: string, e: unknown): ScenarioResult {
+  if (e instanceof ProductFailure) return failedScenario(scenario, message, e.detail.consoleTail);
+  const done = erroredScenario(scenario, message, (e as InfraError).detail?.consoleTail);
+  done.steps[0]!.errorKind = errorKind(e);
+  return done;
 }
 
 /** A scenario cut short by a cancel or the run's deadline says so in its first non-passing step. */

@@ -6,8 +6,9 @@ import { join, relative } from 'node:path';
 import type { RunPlan } from './config/types.js';
 import { Console, serialDuplex } from './console/index.js';
 import { Deadline } from './deadline.js';
-import { InfraError } from './errors.js';
-import { collectForensics, writeRepro, type ForensicsPort } from './forensics/index.js';
+import { ConfigError, InfraError } from './errors.js';
+import { parseDuration } from './config/units.js';
+import { collectForensics, writeRepro, type ForensicsPort, type KeptMachine } from './forensics/index.js';
 import { buildBootMedia } from './image/index.js';
 import { bootArgs, QEMU_BINARY, reservePort, startMachine, stopMachine, type BootArgsInput, type Machine } from './machine/index.js';
 import { loadState, resume, saveState, type BootedState } from './snapshot/index.js';
@@ -42,10 +43,28 @@ export interface Session {
   save(dir: string, deadlineMs: number): Promise<BootedState>;
   /** The drivers one scenario runs against; each scenario gets its own background set. */
   driversFor(scenario: string): ScenarioDrivers;
+  /** The machine as keep-alive-on-failure hands it to a developer. */
+  keepable(): KeptMachine;
   close(): Promise<void>;
 }
 
 const XEN_BANNER = /^\(XEN\) Xen version \d/;
+
+/**
+ * How long after QEMU starts Xen must have printed its banner. Here it comes 3–7 s in (u-boot
+ * loads the modules first); two minutes leaves TCG on a loaded runner ample room, and ends a
+ * hung firmware or a Xen that never starts long before the scenarios' five-minute shell waits.
+ * XEN_PVH_VIRTIO_BANNER_DEADLINE (a duration) overrides it, for slow hosts and for tests.
+ */
+export const BANNER_DEADLINE_MS = 120_000;
+
+export function bannerDeadlineMs(env: NodeJS.ProcessEnv = process.env): number {
+  const given = env.XEN_PVH_VIRTIO_BANNER_DEADLINE?.trim();
+  if (!given) return BANNER_DEADLINE_MS;
+  const ms = parseDuration(given);
+  if (ms === undefined) throw new ConfigError(`environment variable XEN_PVH_VIRTIO_BANNER_DEADLINE: expected a duration like 2m or 90s, got "${given}"`);
+  return ms;
+}
 /** A restored dom0 answers SSH within a second or two; minutes of host load happen. */
 const RESTORE_SETTLE_MS = 2 * 60_000;
 /** Loading ~300 MiB of state takes seconds; this bounds a stuck load. */
@@ -53,6 +72,7 @@ const LOAD_DEADLINE_MS = 120_000;
 
 /** Cold boot: builds the boot media and starts the machine from u-boot or Xen itself. */
 export async function openSession(plan: RunPlan, rig: Rig, workDir: string, hooks: SessionHooks): Promise<Session> {
+  const bannerMs = bannerDeadlineMs();
   const sshPort = await reservePort(plan.sshPort);
   const media = await buildBootMedia({ rig, domains: plan.domains, boot: plan.boot, workDir, sshPort }, hooks.info);
   // Written before QEMU starts: a boot that hangs or dies still leaves its recipe behind.
@@ -62,7 +82,7 @@ export async function openSession(plan: RunPlan, rig: Rig, workDir: string, hook
   hooks.phase('qemu start');
   const machine = await startMachine(media.launch, { logDir: plan.logsDir });
   const ownSockets = media.socketDir !== workDir ? media.socketDir : undefined;
-  return attach(plan, machine, hooks, {
+  const { session, banner } = attach(plan, machine, hooks, {
     origin: 'boot',
     machineInput: media.machineInput,
     privateKeyPath: media.sshKey.privateKeyPath,
@@ -70,6 +90,14 @@ export async function openSession(plan: RunPlan, rig: Rig, workDir: string, hook
     reproDir,
     ...(ownSockets ? { ownSocketDir: ownSockets } : {}),
   });
+  // No banner means nothing after it can come: end the boot now, not at the first shell wait.
+  try {
+    await bannerWithin(banner, machine, bannerMs);
+  } catch (e) {
+    await session.close();
+    throw e;
+  }
+  return session;
 }
 
 /** A machine loading a saved state in the background: paused until it is activated. */
@@ -131,7 +159,7 @@ export function startRestore(plan: RunPlan, state: BootedState, workDir: string,
           socketDir: socketDir!,
           shellsReady: state.domains,
           ...(ownSocketDir ? { ownSocketDir } : {}),
-        });
+        }).session;
         await resume(machine!, 10_000);
         given = true;
         hooks.phase('restored');
@@ -161,7 +189,8 @@ interface Attachment {
   shellsReady?: string[];
 }
 
-function attach(plan: RunPlan, machine: Machine, hooks: SessionHooks, a: Attachment): Session {
+/** Wraps a started machine; `banner` resolves when Xen's banner shows on the console. */
+function attach(plan: RunPlan, machine: Machine, hooks: SessionHooks, a: Attachment): { session: Session; banner: Promise<void> } {
   if (a.origin === 'boot') hooks.onProcess?.(machine.pid);
   void writeFile(join(plan.logsDir, 'qemu.pid'), `${machine.pid}\n`).catch(() => undefined);
   let machineExited = false;
@@ -176,9 +205,12 @@ function attach(plan: RunPlan, machine: Machine, hooks: SessionHooks, a: Attachm
     domains: plan.domains.map((d) => ({ name: d.name, domid: d.domid })),
     startedAfterBoot: a.origin === 'restore',
   });
+  let bannerSeen = () => {};
+  const banner = new Promise<void>((resolve) => (bannerSeen = resolve));
   const unsubscribe = console.subscribe((line) => {
     if (line.source === 'xen' && XEN_BANNER.test(line.line)) {
       hooks.phase('xen banner', consoleEpoch + line.t);
+      bannerSeen();
       unsubscribe();
     }
   });
@@ -234,7 +266,7 @@ function attach(plan: RunPlan, machine: Machine, hooks: SessionHooks, a: Attachm
         .map((f) => join(plan.logsDir, f)),
   });
 
-  return {
+  const session: Session = {
     origin: a.origin,
     machine,
     console,
@@ -284,6 +316,11 @@ function attach(plan: RunPlan, machine: Machine, hooks: SessionHooks, a: Attachm
     driversFor(scenario: string): ScenarioDrivers {
       const started = new Set<BackgroundProcess>();
       let death: Error | undefined;
+      let deathWaiters: ((error: Error) => void)[] = [];
+      const died = (error: Error) => {
+        death ??= error;
+        for (const wake of deathWaiters.splice(0)) wake(death);
+      };
       const commands = (link: Dom0Ssh): CommandProtocol => ({
         run: async (command, ms) => {
           const r = await link.exec(command, { deadline: ms });
@@ -293,20 +330,18 @@ function attach(plan: RunPlan, machine: Machine, hooks: SessionHooks, a: Attachm
           const logFile = join(plan.logsDir, `${scenario}-${name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60)}.log`);
           const proc = await link.background(name, command, { logFile });
           started.add(proc);
-          proc.onDeath((error) => {
-            death ??= error;
-          });
+          proc.onDeath(died);
           return { logFile };
         },
       });
+      // Xen or a kernel dying ends the scenario as a product failure, whatever step is running.
+      const offFatal = console.onFatal(`scenario ${scenario}`, died);
       const backends = new Backends({
         domains: plan.domains,
         dom0,
         logsDir: plan.logsDir,
         scenario,
-        onDeath: (error) => {
-          death ??= error;
-        },
+        onDeath: died,
       });
       return {
         console: consoleProtocol,
@@ -317,6 +352,7 @@ function attach(plan: RunPlan, machine: Machine, hooks: SessionHooks, a: Attachm
           death = undefined;
           return d;
         },
+        whenDead: () => (death ? Promise.resolve(death) : new Promise<Error>((wake) => deathWaiters.push(wake))),
         forensics: async () => {
           const dir = join(plan.logsDir, 'forensics', scenario);
           hooks.info(`${scenario}: collecting forensics into ${dir}`);
@@ -326,11 +362,19 @@ function attach(plan: RunPlan, machine: Machine, hooks: SessionHooks, a: Attachm
           return relative(hooks.logsRoot ?? plan.logsDir, dir);
         },
         cleanup: async () => {
+          offFatal();
+          deathWaiters = [];
           await backends.stopAll();
           for (const proc of started) await proc.stop(10_000).catch(() => undefined);
         },
       };
     },
+    keepable: () => ({
+      attach: { sshPort: machine.sshPort, privateKeyPath: a.privateKeyPath, serialSocket: a.machineInput.serialSocket },
+      // The console sees its stream end; nothing runs on this session afterwards.
+      releaseSerial: () => machine.serial.close(),
+      exited: machine.exited,
+    }),
     async close() {
       if (closed) return;
       closed = true;
@@ -341,6 +385,7 @@ function attach(plan: RunPlan, machine: Machine, hooks: SessionHooks, a: Attachm
       if (a.ownSocketDir) await rm(a.ownSocketDir, { recursive: true, force: true });
     },
   };
+  return { session, banner };
 }
 
 /**
@@ -364,6 +409,35 @@ async function xenKeyOutput(console: Console, machine: Machine, key: string, qui
     off();
   }
   return lines;
+}
+
+/** Resolves once Xen's banner was seen; an InfraError when QEMU exits or the deadline passes first. */
+async function bannerWithin(banner: Promise<void>, machine: Machine, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new InfraError(
+            `no Xen banner within ${(ms / 1000).toFixed(0)} s of QEMU start (the firmware or Xen never started); last lines of the serial port:\n${machine.serial.tail(20)}`,
+            { logFile: machine.serial.logFile },
+          ),
+        ),
+      ms,
+    );
+  });
+  const exited = machine.exited.then((e) => {
+    throw new InfraError(
+      `QEMU exited (code ${e.code}, signal ${e.signal}) before Xen printed its banner:\n${machine.qemuOutputTail()}\nlast lines of the serial port:\n${machine.serial.tail(20)}`,
+      { logFile: machine.logFiles.qemu },
+    );
+  });
+  try {
+    await Promise.race([banner, late, exited]);
+  } finally {
+    clearTimeout(timer);
+    exited.catch(() => undefined);
+  }
 }
 
 /** Whether `p` settles within `ms`, without leaving a timer behind. */

@@ -24,7 +24,10 @@ export interface SystemsHooks {
 }
 
 export class Systems {
-  private current: Session | undefined;
+  /** The system the last scenario ran on (keep-alive hands it to a developer). */
+  current: Session | undefined;
+  /** The current system saw a scenario fail: whatever it left behind must not meet the next one. */
+  private spoiled = false;
   /** Systems being shut down in the background while the next one takes over. */
   private closing: Promise<void>[] = [];
   private standby: { pending: PendingRestore; n: number; startedAt: number } | undefined;
@@ -42,9 +45,15 @@ export class Systems {
     this.starts = newSystemAt(scenarios);
   }
 
-  /** The system scenario `i` runs on; a new one when it needs it. */
-  async forScenario(i: number): Promise<Session> {
-    if (this.current && !this.starts[i]) return this.current;
+  /** The current system must not run another scenario (one failed on it). */
+  spoilCurrent(): void {
+    this.spoiled = true;
+  }
+
+  /** The system scenario `i` runs on; a new one when it needs it, or when `fresh` asks for one. */
+  async forScenario(i: number, opts: { fresh?: boolean } = {}): Promise<Session> {
+    if (this.current && !this.starts[i] && !this.spoiled && !opts.fresh) return this.current;
+    this.spoiled = false;
     const old = this.current;
     this.current = undefined;
     // A lined-up restore has its own port: the old system may end while it takes over.

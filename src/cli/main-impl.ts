@@ -6,7 +6,7 @@ import { ConfigError, ExitCode } from '../errors.js';
 import { packageVersion } from '../package-root.js';
 import { COMMAND_PACKAGES, FILE_PACKAGES, ensureHostPrerequisites } from '../host/prerequisites.js';
 import { describeBootMedia, planBootMedia } from '../image/index.js';
-import { exportRig, findCachedRig, obtainRig, rigRecipe } from '../rig/index.js';
+import { checkRig, exportRig, findCachedRig, obtainRig, rigRecipe } from '../rig/index.js';
 import { executePlan, exitCodeFor, exitCodeForError, writeReports, type RunHooks } from '../run.js';
 import { counts } from '../scenario/result.js';
 import { optionsHelp, parseCommandLine } from './args.js';
@@ -21,6 +21,8 @@ Usage:
   xen-pvh-virtio plan [SCENARIO…] [options]    print what a run would do, run nothing
   xen-pvh-virtio rig build [options]           build (or find in the cache) the rig
   xen-pvh-virtio rig export DIR|FILE.tar.gz    write that rig as a bundle for --rig prebuilt
+  xen-pvh-virtio rig verify [options]          check the cached rig (or --rig-path) against
+                                               its manifest; names every damaged file
   xen-pvh-virtio scenarios list                list the built-in scenarios
   xen-pvh-virtio scenarios schema              print the scenario JSON Schema
   xen-pvh-virtio setup                         install the host tools a run needs (apt)
@@ -102,11 +104,21 @@ export async function cliMain(argv: readonly string[], io: Io): Promise<number> 
       }
       case 'rig': {
         const isBuild = rest[0] === 'build' && rest.length === 1;
+        const isVerify = rest[0] === 'verify' && rest.length === 1;
         const isExport = rest[0] === 'export' && rest.length === 2;
-        if (!isBuild && !isExport) throw new ConfigError(`unknown rig command: ${rest.join(' ') || '(none)'}; expected: rig build | rig export DIR|FILE.tar.gz`);
+        if (!isBuild && !isVerify && !isExport) {
+          throw new ConfigError(`unknown rig command: ${rest.join(' ') || '(none)'}; expected: rig build | rig verify | rig export DIR|FILE.tar.gz`);
+        }
         const plan = planFrom([], parsed, io);
         const hooks = hooksFor(io);
-        const got = await obtainRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info, remoteCache: false, useCache: plan.cache.enabled });
+        if (isVerify) {
+          const rigPath = plan.rig.rigPath === undefined ? undefined : resolve(io.cwd, plan.rig.rigPath);
+          const rig = await checkRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info, ...(rigPath ? { rigPath } : {}) });
+          io.out(`${rig.dir}\n`);
+          io.err(`rig ${rig.manifest.key} intact: ${rig.manifest.files.length} files match the manifest\n`);
+          return ExitCode.passed;
+        }
+        const got = await obtainRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info, warn: hooks.warn, remoteCache: false, useCache: plan.cache.enabled });
         io.err(`rig ${got.key} ${got.cacheHit ? '(cache hit)' : '(built)'}\n`);
         io.out(`${isExport ? await exportRig(got.rig, resolve(io.cwd, rest[1]!), hooks.info) : got.rig.dir}\n`);
         return ExitCode.passed;

@@ -42,6 +42,7 @@ export function describePlan(plan: RunPlan, sections: readonly PlanSection[] = [
   out.push(`cache: ${plan.cache.enabled ? plan.cache.dir : 'off'}`);
   out.push(`systems: ${systemsLine(plan)}`);
   out.push(`timeout: ${plan.timeoutMinutes} min`);
+  if (plan.keepAliveOnFailureMs > 0) out.push(`keep alive on failure: ${formatDuration(plan.keepAliveOnFailureMs)}`);
   out.push(`junit: ${plan.junitPath}`);
   out.push(`logs: ${plan.logsDir}`);
   for (const section of sections) out.push('', `# ${section.title}`, section.body.trimEnd());

@@ -62,6 +62,12 @@ export const OPTIONS = {
     default: '2222',
   },
   'timeout-minutes': { kind: 'integer', description: 'Deadline for the whole run, rig build included.', default: '60' },
+  'keep-alive-on-failure': {
+    kind: 'string',
+    description:
+      'After a failed or errored scenario, keep its machine up this long (e.g. `10m`) and print how to attach (SSH to dom0, the serial socket); SIGINT/SIGTERM ends the wait, timeout-minutes still bounds the run. 0 = off.',
+    default: '0',
+  },
   'junit-path': { kind: 'string', description: 'Where the JUnit report is written.', default: 'xen-pvh-virtio/junit.xml' },
   'logs-dir': {
     kind: 'string',

@@ -4,6 +4,7 @@ import { ConfigError } from '../errors.js';
 import { defaultCacheDir } from '../rig/cache.js';
 import { OPTIONS, type OptionName, type RawOptions } from './options.js';
 import { loadScenarioFile } from './scenario-file.js';
+import { parseDuration } from './units.js';
 import { resolveFiles, resolveScenarioFiles, splitList } from './scenario-list.js';
 import type { BootPath, DomainRequest, DomainSpec, RigProvider, RunPlan, Scenario } from './types.js';
 
@@ -35,6 +36,15 @@ function integer(raw: RawOptions, name: OptionName, min: number, max: number): n
     throw new ConfigError(`${raw.label(name)}: expected a whole number from ${min} to ${max}, got "${v}"`);
   }
   return n;
+}
+
+/** A duration like `10m`; `0` or empty turns the feature off. */
+function durationOrOff(raw: RawOptions, name: OptionName): number {
+  const v = value(raw, name) ?? '0';
+  if (v === '0') return 0;
+  const ms = parseDuration(v);
+  if (ms === undefined) throw new ConfigError(`${raw.label(name)}: expected a duration like 10m, 90s or 1h (or 0 for off), got "${v}"`);
+  return ms;
 }
 
 function boolean(raw: RawOptions, name: OptionName): boolean {
@@ -122,6 +132,7 @@ export function resolvePlan(raw: RawOptions, where: PlanEnv): RunPlan {
     boot: choice<BootPath>(raw, 'boot'),
     sshPort: integer(raw, 'ssh-port', 0, 65535),
     timeoutMinutes: integer(raw, 'timeout-minutes', 1, 24 * 60),
+    keepAliveOnFailureMs: durationOrOff(raw, 'keep-alive-on-failure'),
     junitPath: abs(value(raw, 'junit-path')!),
     logsDir: abs(value(raw, 'logs-dir')!),
   };

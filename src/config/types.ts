@@ -129,6 +129,8 @@ export interface RunPlan {
   /** Host port forwarded to dom0's port 22; 0 means pick a free one. */
   sshPort: number;
   timeoutMinutes: number;
+  /** After a failed or errored scenario, how long its machine stays up for a developer to attach; 0 = off. */
+  keepAliveOnFailureMs: number;
   junitPath: string;
   logsDir: string;
 }

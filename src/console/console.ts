@@ -152,6 +152,8 @@ export class Console {
   private machineFatal?: FatalRecord;
   private readonly domainFatals = new Map<SourceId, FatalRecord>();
   private graceTimer?: NodeJS.Timeout;
+  private readonly unannounced: FatalRecord[] = [];
+  private readonly fatalListeners = new Set<{ awaited: string; listener: (error: ConsoleFatal) => void }>();
   private ended?: { reason: string; cause?: unknown };
   private echoWindow?: { domain: SourceId; typed: string };
   /** The domU a command is running on while it holds focus: its output may lose or gain (XEN) prefixes. */
@@ -454,11 +456,33 @@ export class Console {
     const record = { hit, seq: line.seq };
     if (hit.scope === 'machine') this.machineFatal ??= record;
     else if (!this.domainFatals.has(line.source)) this.domainFatals.set(line.source, record);
+    this.unannounced.push(record);
     // The grace lets the call trace that follows a panic line reach the tail before rejecting.
     this.graceTimer ??= setTimeout(() => {
       this.graceTimer = undefined;
       this.rejectForFatal();
+      // After the rejected waits' callers have seen their own, more specific error.
+      setImmediate(() => this.announceFatals());
     }, this.fatalGraceMs);
+  }
+
+  /**
+   * Calls `listener` for each fatal line seen from now on (after the grace for its trace),
+   * whether or not a wait was pending: a panic during an SSH step must not go unnoticed.
+   * `awaited` names what was going on, for the message. Returns the unsubscribe.
+   */
+  onFatal(awaited: string, listener: (error: ConsoleFatal) => void): () => void {
+    const entry = { awaited, listener };
+    this.fatalListeners.add(entry);
+    return () => this.fatalListeners.delete(entry);
+  }
+
+  private announceFatals(): void {
+    for (const { hit } of this.unannounced.splice(0)) {
+      for (const { awaited, listener } of [...this.fatalListeners]) {
+        listener(new ConsoleFatal(this.displayName(hit.source), hit.what, hit.line, awaited, { consoleTail: this.tail(hit.source), logFile: this.logFile(hit.source) }));
+      }
+    }
   }
 
   private firstFatal(): FatalRecord | undefined {

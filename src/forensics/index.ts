@@ -7,3 +7,4 @@ export {
 } from './collect.js';
 export { filesIn, REPRO_COPY_LIMIT, writeRepro, type ReproRecord } from './repro.js';
 export { replayScript, type ReplayInput } from './replay-script.js';
+export { attachCommands, keepAlive, type AttachPoint, type KeepAliveEnd, type KeptMachine } from './keep-alive.js';

@@ -48,7 +48,18 @@ function addStep(tc: TestCase, scenario: ScenarioResult, step: StepResult): void
     case 'passed':
       break;
   }
-  if (step.excerpt) tc.standardOutput(clean(step.excerpt));
+  const earlier = firstAttemptNote(scenario, step);
+  const out = [earlier, step.excerpt].filter((x): x is string => x !== undefined).join('\n\n');
+  if (out) tc.standardOutput(clean(out));
+}
+
+/** A retried scenario's first attempt, told on the step it errored at (or the first step). */
+function firstAttemptNote(scenario: ScenarioResult, step: StepResult): string | undefined {
+  const first = scenario.retriedAfter;
+  if (!first) return undefined;
+  const at = scenario.steps.find((s) => s.title === first.step) ?? scenario.steps[0];
+  if (at !== step) return undefined;
+  return `attempt 1 of 2 ended in ${first.status} here after ${seconds(first.durationMs).toFixed(1)} s and was retried on a fresh boot:\n${first.message}`;
 }
 
 export function buildJunit(result: RunResult): string {
@@ -70,6 +81,10 @@ export function buildJunit(result: RunResult): string {
     for (const span of result.timeline) suite.property(`span.${span.section}.${span.name}`, `${seconds(span.startMs).toFixed(3)}s..${seconds(span.endMs).toFixed(3)}s`);
     if (scenario.skipReason) suite.property('skipped.reason', scenario.skipReason);
     if (scenario.system) suite.property('system', scenario.system);
+    if (scenario.retriedAfter) {
+      const first = scenario.retriedAfter;
+      suite.property(`retry.${scenario.name}`, clean(`2 attempts; attempt 1: ${first.status} in "${first.step}": ${first.message.split('\n')[0]!}`));
+    }
     for (const step of scenario.steps) addStep(suite.testCase(), scenario, step);
   }
   return builder.build();

@@ -35,6 +35,10 @@ export function buildSummary(result: RunResult, paths: { junitPath: string; logs
       lines.push(`| ${cell(s.name)} | ${ICON[s.status]} | ${formatDuration(s.durationMs)}${on} | ${done}/${s.steps.length} | ${cell(firstProblem(s))} |`);
     }
     lines.push('');
+    for (const s of result.scenarios.filter((x) => x.retriedAfter)) {
+      const first = s.retriedAfter!;
+      lines.push(`↻ **${cell(s.name)}** was retried once on a fresh boot: attempt 1 ended in ${first.status} at "${cell(first.step)}": ${cell(first.message)}`, '');
+    }
   }
   if (result.timeline.length > 0) lines.push(...timelineChart(result.timeline), '');
   if (result.phases.length > 0) {

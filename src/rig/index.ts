@@ -1,6 +1,6 @@
 // The rig stage's public face: turn a RigRequest into a verified bundle on disk, from the
 // local cache, the Actions cache, or a fresh build.
-import { ConfigError } from '../errors.js';
+import { ConfigError, InfraError } from '../errors.js';
 import type { RigRequest } from '../config/types.js';
 import { RIG_BUILD_COMMANDS, RIG_BUILD_FILES, ensureHostPrerequisites } from '../host/prerequisites.js';
 import { readRig, verifyRig, writeManifest } from './bundle.js';
@@ -25,6 +25,8 @@ export interface ObtainOptions {
   remoteCache?: boolean;
   /** false: ignore any cached bundle and build afresh (the new bundle still lands in the cache). */
   useCache?: boolean;
+  /** Problems worth an annotation (a damaged cached bundle); default: log. */
+  warn?: (line: string) => void;
 }
 
 export interface ObtainedRig {
@@ -78,10 +80,11 @@ async function obtainDebianRig(request: RigRequest, opts: ObtainOptions, mayBuil
   if (opts.useCache === false) {
     if (await hasBundle(dir)) await discardBundle(dir);
   } else {
-    const cached = await reuse(dir, log);
+    const warn = opts.warn ?? log;
+    const cached = await reuse(dir, log, mayBuild ? warn : undefined);
     if (cached) return { rig: cached, cacheHit: true, key: plan.key };
     if (opts.remoteCache && (await restoreRemote(plan.key, dir, log))) {
-      const restored = await reuse(dir, log);
+      const restored = await reuse(dir, log, warn);
       if (restored) return { rig: restored, cacheHit: true, key: plan.key };
     }
   }
@@ -99,8 +102,13 @@ async function obtainDebianRig(request: RigRequest, opts: ObtainOptions, mayBuil
   return { rig, cacheHit: false, key: plan.key };
 }
 
-/** A verified bundle already at dir, or undefined (a damaged one is discarded for rebuilding). */
-async function reuse(dir: string, log: (line: string) => void): Promise<Rig | undefined> {
+/**
+ * A verified bundle already at dir, or undefined. A damaged one is discarded for rebuilding
+ * when `discarding` is given (which is told the damaged files), else only reported as absent.
+ * Rebuilding is the right repair: a cache must never be why a run fails, and with the
+ * components (Xen, QEMU) still cached the bundle is reassembled in about a minute.
+ */
+async function reuse(dir: string, log: (line: string) => void, discarding?: (line: string) => void): Promise<Rig | undefined> {
   if (!(await hasBundle(dir))) return undefined;
   try {
     const rig = await readRig(dir);
@@ -108,8 +116,26 @@ async function reuse(dir: string, log: (line: string) => void): Promise<Rig | un
     log(`rig cache hit: ${dir}`);
     return rig;
   } catch (cause) {
-    log(`warning: discarding damaged rig bundle: ${(cause as Error).message}`);
+    if (!discarding) return undefined;
+    discarding(`discarding the damaged cached rig and rebuilding it: ${(cause as Error).message}`);
     await discardBundle(dir);
     return undefined;
   }
+}
+
+/**
+ * Checks a rig bundle without changing anything: the one at `rigPath`, else the cached one
+ * for the request's recipe. Throws an InfraError naming every damaged or missing file.
+ */
+export async function checkRig(request: RigRequest, opts: { cacheDir: string; rigPath?: string; log: (line: string) => void }): Promise<Rig> {
+  let dir = opts.rigPath;
+  if (dir === undefined) {
+    if (request.provider !== 'debian') throw new ConfigError(`rig verify: give --rig-path for rig provider '${request.provider}'`);
+    const plan = await planDebianRig(opts.cacheDir, request, opts.log);
+    dir = rigDir(opts.cacheDir, plan.key);
+    if (!(await hasBundle(dir))) throw new InfraError(`rig verify: no rig for this recipe in the cache (${dir}); \`xen-pvh-virtio rig build\` builds it`);
+  }
+  const rig = await readRig(dir);
+  await verifyRig(rig);
+  return rig;
 }

@@ -16,6 +16,20 @@ export interface StepResult {
   forensics?: string;
   /** The console or command output around the step, for <system-out>. */
   excerpt?: string;
+  /** For an errored step: whose error it was. Only an infrastructure error is worth a retry. */
+  errorKind?: ErrorKind;
+}
+
+/** infrastructure: host or harness environment (QEMU, SSH, ports); configuration: bad input; internal: a harness bug. */
+export type ErrorKind = 'infrastructure' | 'configuration' | 'internal';
+
+/** The attempt that ended in an infrastructure error before the reported one ran on a fresh boot. */
+export interface FirstAttempt {
+  status: Status;
+  /** The step that errored and its message. */
+  step: string;
+  message: string;
+  durationMs: number;
 }
 
 export interface ScenarioResult {
@@ -29,6 +43,8 @@ export interface ScenarioResult {
   steps: StepResult[];
   /** The machine it ran on: booted for the run, or restored from a saved booted system. */
   system?: 'booted' | 'restored';
+  /** Set when this is the second attempt: what the first one ended with. */
+  retriedAfter?: FirstAttempt;
 }
 
 /** A named moment of the run (QEMU start, Xen banner, dom0 shell …) in ms from run start. */

@@ -2,9 +2,9 @@
 // only talks to the small protocols below; it never reaches into a socket or a process.
 import type { Scenario, Step } from '../config/types.js';
 import { formatDuration } from '../config/units.js';
-import { InfraError, ProductFailure } from '../errors.js';
+import { ConfigError, InfraError, ProductFailure } from '../errors.js';
 import { checkOutput } from './check.js';
-import { scenarioStatus, type ScenarioResult, type Status, type StepResult } from './result.js';
+import { scenarioStatus, type ErrorKind, type ScenarioResult, type Status, type StepResult } from './result.js';
 
 export interface ConsoleProtocol {
   /** Resolves when the domain's shell is ready; `at` is when it was seen (epoch ms). */
@@ -40,6 +40,11 @@ export interface ScenarioDrivers {
   backend?: BackendProtocol;
   /** A background process of this scenario died: the failure it should end with. */
   takeDeath?(): Error | undefined;
+  /**
+   * Resolves when a background process of this scenario dies (it stays for takeDeath): a step
+   * waiting on something else is cut short at once instead of at its own deadline.
+   */
+  whenDead?(): Promise<Error>;
   /**
    * After a failed or errored step, collects evidence from the still-running system within a
    * fixed budget; resolves with where it went (relative to the logs dir). Never turns a result.
@@ -102,6 +107,23 @@ function classify(e: unknown): Status {
   return e instanceof ProductFailure ? 'failed' : 'error';
 }
 
+export function errorKind(e: unknown): ErrorKind {
+  if (e instanceof ConfigError) return 'configuration';
+  return e instanceof InfraError ? 'infrastructure' : 'internal';
+}
+
+/**
+ * Runs a step, or ends it early with the death of a background process (a backend crash).
+ * The abandoned step settles on its own deadline or when the session closes; nobody awaits it.
+ */
+async function stepOrDeath(step: Step, drivers: ScenarioDrivers, hooks: RunnerHooks): Promise<StepOutcome> {
+  const running = runStep(step, drivers, hooks);
+  const dead = drivers.whenDead?.();
+  if (!dead) return running;
+  running.catch(() => undefined);
+  return Promise.race([running, dead.then((e) => Promise.reject(e))]);
+}
+
 function excerptOf(e: unknown): string | undefined {
   if (e instanceof ProductFailure || e instanceof InfraError) return e.detail.consoleTail;
   return undefined;
@@ -122,7 +144,7 @@ export async function runScenario(scenario: Scenario, drivers: ScenarioDrivers, 
       const s0 = Date.now();
       let result: StepResult;
       try {
-        const { excerpt } = await runStep(step, drivers, hooks);
+        const { excerpt } = await stepOrDeath(step, drivers, hooks);
         const death = drivers.takeDeath?.();
         if (death) throw death;
         result = { ...base, status: 'passed', durationMs: Date.now() - s0, excerpt };
@@ -130,7 +152,14 @@ export async function runScenario(scenario: Scenario, drivers: ScenarioDrivers, 
         const death = drivers.takeDeath?.();
         const cause = death ?? e;
         const status = classify(cause);
-        result = { ...base, status, durationMs: Date.now() - s0, message: (cause as Error).message, ...(excerptOf(cause) ? { excerpt: excerptOf(cause)! } : {}) };
+        result = {
+          ...base,
+          status,
+          durationMs: Date.now() - s0,
+          message: (cause as Error).message,
+          ...(excerptOf(cause) ? { excerpt: excerptOf(cause)! } : {}),
+          ...(status === 'error' ? { errorKind: errorKind(cause) } : {}),
+        };
         stopReason = `step ${i + 1} (${step.title}) ${status === 'failed' ? 'failed' : 'errored'}`;
       }
       steps.push(result);

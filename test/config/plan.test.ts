@@ -26,6 +26,7 @@ describe('run plan', () => {
     expect(plan.rig.provider).toBe('debian');
     expect(plan.boot).toBe('uboot');
     expect(plan.sshPort).toBe(2222);
+    expect(plan.keepAliveOnFailureMs).toBe(0);
     expect(plan.cache).toEqual({ enabled: true, dir: '/home/dev/.cache/xen-pvh-virtio' });
     expect(plan.junitPath).toBe('/work/xen-pvh-virtio/junit.xml');
     expect(plan.domains).toEqual([{ name: 'domU1', domid: 1, memoryMiB: 1024, cpus: 1, vpl011: true, virtioPci: 'foreign' }]);
@@ -38,6 +39,8 @@ describe('run plan', () => {
     expect(bad({ 'ssh-port': '70000' })).toThrow('--ssh-port: expected a whole number from 0 to 65535, got "70000"');
     expect(bad({ cache: 'maybe' })).toThrow('--cache: expected true or false, got "maybe"');
     expect(bad({ boot: 'pxe' })).toThrow('--boot: expected one of uboot, direct, got "pxe"');
+    expect(bad({ 'keep-alive-on-failure': '10 minutes' })).toThrow('--keep-alive-on-failure: expected a duration like 10m, 90s or 1h (or 0 for off), got "10 minutes"');
+    expect(resolvePlan(raw({ 'keep-alive-on-failure': '10m' }), { cwd: '/work', env }).keepAliveOnFailureMs).toBe(600_000);
     expect(bad({ rig: 'prebuilt' })).toThrow('--rig-path: required when rig is prebuilt');
     expect(bad({ scenarios: 'virtio-pci-rescan-pong' })).toThrow(
       '--scenarios: unknown scenario virtio-pci-rescan-pong; built-in scenarios: backend-restart, boot-smoke, virtio-blk, virtio-pci-rescan-ping',

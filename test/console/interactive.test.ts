@@ -200,6 +200,28 @@ describe('fail fast', () => {
     expect(err.message).toContain('cut short by Xen panic on xen: Panic on CPU 0:');
   });
 
+  it('announces a fatal line to onFatal listeners with no wait pending, once per fatal, after waits got their own', async () => {
+    const { xen, console } = await rig();
+    const heard: { error: ConsoleFatal; at: number }[] = [];
+    const off = console.onFatal('scenario s', (error) => heard.push({ error, at: Date.now() }));
+    const t = Date.now();
+    xen.print('d1', 'Kernel panic - not syncing: sysrq triggered crash');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(heard).toHaveLength(1);
+    expect(heard[0]!.at - t).toBeLessThan(1000);
+    expect(heard[0]!.error.message).toMatch(/^scenario s: cut short by kernel panic on domU1: Kernel panic - not syncing: sysrq triggered crash; last lines of domU1:/);
+    // A wait pending at the next fatal rejects with its own message before listeners hear it.
+    const order: string[] = [];
+    const pending = console.expect('dom0', /never-printed/, 30_000).catch(() => order.push('wait'));
+    console.onFatal('second', () => order.push('listener'));
+    off();
+    xen.print('xen', 'Panic on CPU 0:');
+    await pending;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(order).toEqual(['wait', 'listener']);
+    expect(heard).toHaveLength(1);
+  });
+
   it('QEMU closing the socket rejects pending waits promptly as an infrastructure error', async () => {
     const { pair, console } = await rig();
     const pending = console.expect('domU1', /never-printed/, 30_000);

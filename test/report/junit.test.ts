@@ -72,4 +72,16 @@ describe('JUnit report', () => {
     expect(xml).not.toContain("\u0007");
     expect(xml).not.toContain("\u001b");
   });
+
+  it('keeps both attempts of a retried scenario visible: a property and the first attempt on its step', () => {
+    const retried = scenario('retried', ['passed', 'passed'], {
+      retriedAfter: { status: 'error', step: 'step 1 <with> "markup" & \u0007bell', message: 'SSH to dom0 never answered\nsecond line', durationMs: 31_000 },
+    });
+    const out = buildJunit({ ...result, scenarios: [retried] });
+    validate(out);
+    expect(out).toMatch(/<testsuite name="retried" [^\n]* failures="0" errors="0"/);
+    expect(out).toContain('<property name="retry.retried" value="2 attempts; attempt 1: error in &quot;step 1 &lt;with> &quot;markup&quot; &amp; bell&quot;: SSH to dom0 never answered"/>');
+    expect(out).toContain('<system-out><![CDATA[attempt 1 of 2 ended in error here after 31.0 s and was retried on a fresh boot:\nSSH to dom0 never answered\nsecond line\n\n(XEN) DOM1');
+    expect(out.match(/attempt 1 of 2/g)).toHaveLength(1);
+  });
 });

@@ -77,4 +77,14 @@ describe('job summary', () => {
     const fatal = buildSummary({ ...result, fatal: { status: 'error', message: 'rig debian: apt-get failed' } }, { junitPath: 'j', logsDir: 'l' });
     expect(fatal).toContain('> **Infrastructure error:** rig debian: apt-get failed');
   });
+
+  it('says which scenario was retried and why', () => {
+    const retried: RunResult = {
+      ...result,
+      scenarios: [{ ...result.scenarios[0]!, retriedAfter: { status: 'error', step: 'wait for shell on dom0', message: 'no Xen banner | within 120 s', durationMs: 5000 } }],
+    };
+    expect(buildSummary(retried, { junitPath: 'j', logsDir: 'l' })).toContain(
+      '↻ **boot-smoke** was retried once on a fresh boot: attempt 1 ended in error at "wait for shell on dom0": no Xen banner \\| within 120 s',
+    );
+  });
 });

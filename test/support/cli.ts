@@ -30,14 +30,17 @@ process.once('exit', () => {
  * Runs the CLI. Runs boot cold unless `snapshot` is set: a saved booted system in the shared
  * cache would otherwise make one test's run depend on what an earlier test left there.
  */
-export function startCli(args: string[], opts: { cwd?: string; snapshot?: boolean } = {}): CliRun {
+export function startCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; snapshot?: boolean } = {}): CliRun {
   const dir = mkdtempSync(join(tmpdir(), 'xpv-run-'));
   made.push(dir);
   const junitPath = join(dir, 'junit.xml');
   const logsDir = join(dir, 'logs');
   const snapshot = opts.snapshot || args.includes('--snapshot') ? [] : ['--snapshot', 'false'];
-  const child = spawn(process.execPath, [join(ROOT, 'dist/cli.js'), ...args, ...snapshot, '--junit-path', junitPath, '--logs-dir', logsDir, '--ssh-port', '0'], {
+  // A free port unless the test asks for a particular one.
+  const port = args.includes('--ssh-port') ? [] : ['--ssh-port', '0'];
+  const child = spawn(process.execPath, [join(ROOT, 'dist/cli.js'), ...args, ...snapshot, '--junit-path', junitPath, '--logs-dir', logsDir, ...port], {
     cwd: opts.cwd ?? ROOT,
+    env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';

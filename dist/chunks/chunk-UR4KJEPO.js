@@ -25,7 +25,7 @@ import {
   run,
   sha256File,
   watchProcess
-} from "./chunk-ZVP6EMNL.js";
+} from "./chunk-IEZ4XFUY.js";
 
 // node_modules/asn1/lib/ber/errors.js
 var require_errors = __commonJS({
@@ -64922,6 +64922,13 @@ function integer2(raw, name, min, max) {
   }
   return n;
 }
+function durationOrOff(raw, name) {
+  const v = value(raw, name) ?? "0";
+  if (v === "0") return 0;
+  const ms = parseDuration(v);
+  if (ms === void 0) throw new ConfigError(`${raw.label(name)}: expected a duration like 10m, 90s or 1h (or 0 for off), got "${v}"`);
+  return ms;
+}
 function boolean4(raw, name) {
   const v = value(raw, name).toLowerCase();
   if (v === "true") return true;
@@ -64999,6 +65006,7 @@ function resolvePlan(raw, where) {
     boot: choice(raw, "boot"),
     sshPort: integer2(raw, "ssh-port", 0, 65535),
     timeoutMinutes: integer2(raw, "timeout-minutes", 1, 24 * 60),
+    keepAliveOnFailureMs: durationOrOff(raw, "keep-alive-on-failure"),
     junitPath: abs(value(raw, "junit-path")),
     logsDir: abs(value(raw, "logs-dir"))
   };
@@ -65987,7 +65995,17 @@ forensics: ${step2.forensics}` : "");
     case "passed":
       break;
   }
-  if (step2.excerpt) tc.standardOutput(clean(step2.excerpt));
+  const earlier = firstAttemptNote(scenario, step2);
+  const out = [earlier, step2.excerpt].filter((x) => x !== void 0).join("\n\n");
+  if (out) tc.standardOutput(clean(out));
+}
+function firstAttemptNote(scenario, step2) {
+  const first = scenario.retriedAfter;
+  if (!first) return void 0;
+  const at = scenario.steps.find((s) => s.title === first.step) ?? scenario.steps[0];
+  if (at !== step2) return void 0;
+  return `attempt 1 of 2 ended in ${first.status} here after ${seconds(first.durationMs).toFixed(1)} s and was retried on a fresh boot:
+${first.message}`;
 }
 function buildJunit(result) {
   const builder = junit.newBuilder();
@@ -66007,6 +66025,10 @@ function buildJunit(result) {
     for (const span of result.timeline) suite.property(`span.${span.section}.${span.name}`, `${seconds(span.startMs).toFixed(3)}s..${seconds(span.endMs).toFixed(3)}s`);
     if (scenario.skipReason) suite.property("skipped.reason", scenario.skipReason);
     if (scenario.system) suite.property("system", scenario.system);
+    if (scenario.retriedAfter) {
+      const first = scenario.retriedAfter;
+      suite.property(`retry.${scenario.name}`, clean(`2 attempts; attempt 1: ${first.status} in "${first.step}": ${first.message.split("\n")[0]}`));
+    }
     for (const step2 of scenario.steps) addStep(suite.testCase(), scenario, step2);
   }
   return builder.build();
@@ -66043,6 +66065,10 @@ function buildSummary(result, paths) {
       lines.push(`| ${cell(s.name)} | ${ICON[s.status]} | ${formatDuration(s.durationMs)}${on} | ${done}/${s.steps.length} | ${cell(firstProblem(s))} |`);
     }
     lines.push("");
+    for (const s of result.scenarios.filter((x) => x.retriedAfter)) {
+      const first = s.retriedAfter;
+      lines.push(`\u21BB **${cell(s.name)}** was retried once on a fresh boot: attempt 1 ended in ${first.status} at "${cell(first.step)}": ${cell(first.message)}`, "");
+    }
   }
   if (result.timeline.length > 0) lines.push(...timelineChart(result.timeline), "");
   if (result.phases.length > 0) {
@@ -66111,6 +66137,22 @@ function endedEarly(scenario, status, message, excerpt, startedAt) {
   };
 }
 
+// src/scenario/retry.ts
+function retryableStep(result) {
+  if (result.status !== "error") return void 0;
+  const step2 = result.steps.find((s) => s.status === "error");
+  return step2?.errorKind === "infrastructure" ? step2 : void 0;
+}
+async function withOneRetry(scenario, attempt, hooks) {
+  const first = await attempt(1);
+  const step2 = retryableStep(first);
+  if (!step2 || !hooks.mayRetry()) return first;
+  const message = step2.message ?? "error";
+  hooks.info(`${scenario}: infrastructure error in "${step2.title}" (${message.split("\n")[0]}); retrying once on a fresh boot`);
+  const second = await attempt(2);
+  return { ...second, retriedAfter: { status: first.status, step: step2.title, message, durationMs: first.durationMs } };
+}
+
 // node_modules/expect/build/index.mjs
 var import_index = __toESM(require_build9(), 1);
 var AsymmetricMatcher = import_index.default.AsymmetricMatcher;
@@ -66177,6 +66219,17 @@ ${r.stderr}` : ""}
 function classify(e) {
   return e instanceof ProductFailure ? "failed" : "error";
 }
+function errorKind(e) {
+  if (e instanceof ConfigError) return "configuration";
+  return e instanceof InfraError ? "infrastructure" : "internal";
+}
+async function stepOrDeath(step2, drivers, hooks) {
+  const running = runStep(step2, drivers, hooks);
+  const dead = drivers.whenDead?.();
+  if (!dead) return running;
+  running.catch(() => void 0);
+  return Promise.race([running, dead.then((e) => Promise.reject(e))]);
+}
 function excerptOf(e) {
   if (e instanceof ProductFailure || e instanceof InfraError) return e.detail.consoleTail;
   return void 0;
@@ -66196,7 +66249,7 @@ async function runScenario(scenario, drivers, hooks) {
       const s0 = Date.now();
       let result;
       try {
-        const { excerpt } = await runStep(step2, drivers, hooks);
+        const { excerpt } = await stepOrDeath(step2, drivers, hooks);
         const death = drivers.takeDeath?.();
         if (death) throw death;
         result = { ...base, status: "passed", durationMs: Date.now() - s0, excerpt };
@@ -66204,7 +66257,14 @@ async function runScenario(scenario, drivers, hooks) {
         const death = drivers.takeDeath?.();
         const cause = death ?? e;
         const status = classify(cause);
-        result = { ...base, status, durationMs: Date.now() - s0, message: cause.message, ...excerptOf(cause) ? { excerpt: excerptOf(cause) } : {} };
+        result = {
+          ...base,
+          status,
+          durationMs: Date.now() - s0,
+          message: cause.message,
+          ...excerptOf(cause) ? { excerpt: excerptOf(cause) } : {},
+          ...status === "error" ? { errorKind: errorKind(cause) } : {}
+        };
         stopReason = `step ${i + 1} (${step2.title}) ${status === "failed" ? "failed" : "errored"}`;
       }
       steps.push(result);
@@ -66225,13 +66285,1457 @@ async function runScenario(scenario, drivers, hooks) {
   return { name: scenario.name, file: scenario.file, status: scenarioStatus(steps), startedAt, durationMs: Date.now() - t0, steps };
 }
 
-// src/snapshot/snapshots.ts
+// src/forensics/collect.ts
+import { open as open3, mkdir as mkdir3, stat as stat3, writeFile as writeFile4 } from "node:fs/promises";
+import { basename, join as join5 } from "node:path";
+
+// src/deadline.ts
+import { performance } from "node:perf_hooks";
+var Deadline = class _Deadline {
+  constructor(at) {
+    this.at = at;
+  }
+  at;
+  /** The deadline `ms` milliseconds from now. */
+  static after(ms) {
+    return new _Deadline(performance.now() + ms);
+  }
+  /** A Deadline as is, or a plain number read as milliseconds from now. */
+  static from(deadline) {
+    return typeof deadline === "number" ? _Deadline.after(deadline) : deadline;
+  }
+  remainingMs() {
+    return Math.max(0, this.at - performance.now());
+  }
+  get expired() {
+    return this.remainingMs() === 0;
+  }
+  /** The earlier of this deadline and `ms` from now: a step inside a longer wait. */
+  capped(ms) {
+    return new _Deadline(Math.min(this.at, performance.now() + ms));
+  }
+};
+
+// src/forensics/collect.ts
+var FORENSICS_LIMITS = {
+  budgetMs: 6e4,
+  sshConnectMs: 8e3,
+  commandMs: 1e4,
+  focusMs: 1e4,
+  keyMs: 8e3,
+  keyQuietMs: 1500,
+  hostTailLines: 200
+};
+var DOM0_COMMANDS = [
+  { file: "xl-list.txt", command: "xl list" },
+  { file: "xl-dmesg.txt", command: "xl dmesg" },
+  { file: "xenstore-ls.txt", command: "xenstore-ls -f" },
+  { file: "dom0-dmesg.txt", command: "dmesg" },
+  { file: "dom0-ps.txt", command: "ps" }
+];
+var XEN_DEBUG_KEYS = [
+  { key: "q", file: "xen-key-q-domains.txt", what: "domain and vCPU info" },
+  { key: "r", file: "xen-key-r-run-queues.txt", what: "scheduler run queues" },
+  { key: "0", file: "xen-key-0-dom0-registers.txt", what: "dom0's vCPU registers" }
+];
+async function collectForensics(port, dir, limits = FORENSICS_LIMITS) {
+  const started = Date.now();
+  const budget = Deadline.after(limits.budgetMs);
+  const record3 = { dir, files: [], missing: [], durationMs: 0 };
+  await mkdir3(dir, { recursive: true });
+  const put = async (file2, text2) => {
+    await writeFile4(join5(dir, file2), text2);
+    if (!record3.files.includes(file2)) record3.files.push(file2);
+  };
+  const work = (async () => {
+    await tailHostLogs(port, put, record3, limits);
+    if (await port.machineGone()) {
+      record3.missing.push("dom0 and Xen: the machine had exited");
+      return;
+    }
+    await fromDom0(port, put, record3, limits, budget);
+    await fromXen(port, put, record3, limits, budget);
+  })().catch((e) => {
+    record3.missing.push(`collection stopped: ${e.message}`);
+  });
+  let timer;
+  const outOfTime = new Promise((resolve3) => timer = setTimeout(() => resolve3("budget"), limits.budgetMs));
+  const how = await Promise.race([work.then(() => "done"), outOfTime]);
+  clearTimeout(timer);
+  if (how === "budget") record3.missing.push(`the ${limits.budgetMs / 1e3} s budget ran out`);
+  record3.durationMs = Date.now() - started;
+  await put("index.txt", indexText(record3)).catch(() => void 0);
+  return record3;
+}
+async function tailHostLogs(port, put, record3, limits) {
+  for (const log of await port.hostLogs()) {
+    try {
+      await put(`host-tail-${basename(log)}`, await tailOf(log, limits.hostTailLines));
+    } catch (e) {
+      record3.missing.push(`tail of ${log}: ${e.message}`);
+    }
+  }
+}
+async function fromDom0(port, put, record3, limits, budget) {
+  let dom0;
+  try {
+    dom0 = await port.dom0(Math.min(limits.sshConnectMs, budget.remainingMs()));
+  } catch (e) {
+    record3.missing.push(`dom0 over SSH (${DOM0_COMMANDS.map((c) => c.command).join(", ")}): ${firstLine(e)}`);
+    return;
+  }
+  for (const { file: file2, command } of DOM0_COMMANDS) {
+    if (budget.expired) {
+      record3.missing.push(`${command}: no budget left`);
+      continue;
+    }
+    try {
+      const r = await dom0.run(command, Math.min(limits.commandMs, budget.remainingMs()));
+      const trailer = r.exitCode === 0 && !r.stderr ? "" : `
+[stderr]
+${r.stderr}
+(exit status ${r.exitCode})
+`;
+      await put(file2, r.stdout + trailer);
+    } catch (e) {
+      record3.missing.push(`${command}: ${firstLine(e)}`);
+    }
+  }
+}
+async function fromXen(port, put, record3, limits, budget) {
+  try {
+    await port.focusXen(budget.capped(limits.focusMs));
+  } catch (e) {
+    record3.missing.push(`Xen debug keys: cannot give Xen the serial input: ${firstLine(e)}`);
+    return;
+  }
+  try {
+    for (const { key, file: file2, what } of XEN_DEBUG_KEYS) {
+      if (budget.expired) {
+        record3.missing.push(`Xen debug key '${key}' (${what}): no budget left`);
+        continue;
+      }
+      const lines = await port.xenKey(key, limits.keyQuietMs, budget.capped(limits.keyMs));
+      if (lines.length === 0) record3.missing.push(`Xen debug key '${key}' (${what}): Xen printed nothing`);
+      else await put(file2, lines.join("\n") + "\n");
+    }
+  } catch (e) {
+    record3.missing.push(`Xen debug keys: ${firstLine(e)}`);
+  } finally {
+    await port.focusDom0(budget.capped(limits.focusMs)).catch((e) => record3.missing.push(`focus back to dom0: ${firstLine(e)}`));
+  }
+}
+async function tailOf(path, lines) {
+  const size2 = (await stat3(path)).size;
+  const length = Math.min(size2, 256 * 1024);
+  const handle = await open3(path, "r");
+  try {
+    const buf = Buffer.alloc(length);
+    await handle.read(buf, 0, length, size2 - length);
+    const text2 = buf.toString("utf8").split("\n");
+    if (text2[text2.length - 1] === "") text2.pop();
+    return text2.slice(-lines).join("\n") + "\n";
+  } finally {
+    await handle.close();
+  }
+}
+function firstLine(e) {
+  return String(e?.message ?? e).split("\n")[0] ?? "";
+}
+function indexText(record3) {
+  const out = [`# forensics, collected in ${(record3.durationMs / 1e3).toFixed(1)} s`, "", "## files"];
+  out.push(...record3.files.filter((f) => f !== "index.txt").map((f) => `- ${f}`));
+  if (record3.missing.length > 0) out.push("", "## not collected", ...record3.missing.map((m) => `- ${m}`));
+  return out.join("\n") + "\n";
+}
+
+// src/forensics/repro.ts
+import { chmod, copyFile as copyFile3, mkdir as mkdir5, stat as stat4, writeFile as writeFile5 } from "node:fs/promises";
+import { basename as basename3, join as join7 } from "node:path";
+
+// src/machine/port.ts
+import { createServer } from "node:net";
+var HOST = "127.0.0.1";
+async function reservePort(requested, deadlineMs = 5e3) {
+  if (!Number.isInteger(requested) || requested < 0 || requested > 65535) {
+    throw new InfraError(`SSH port ${requested} is not a TCP port number`);
+  }
+  return new Promise((resolve3, reject) => {
+    const server = createServer();
+    const timer = setTimeout(() => {
+      server.close();
+      reject(new InfraError(`could not bind ${HOST}:${requested} within ${deadlineMs} ms`));
+    }, deadlineMs);
+    server.once("error", (err) => {
+      clearTimeout(timer);
+      const why = err.code === "EADDRINUSE" ? "is already in use" : `cannot be bound (${err.code ?? err.message})`;
+      reject(new InfraError(`SSH port ${requested} on ${HOST} ${why}; choose another port or 0 for a free one`, { cause: err }));
+    });
+    server.listen({ host: HOST, port: requested, exclusive: true }, () => {
+      const address2 = server.address();
+      const port = typeof address2 === "object" && address2 ? address2.port : requested;
+      server.close(() => {
+        clearTimeout(timer);
+        resolve3(port);
+      });
+    });
+  });
+}
+
+// src/machine/machine.ts
+import { spawn } from "node:child_process";
+import { createWriteStream as createWriteStream2 } from "node:fs";
+import { mkdir as mkdir4, rm as rm4 } from "node:fs/promises";
 import { join as join6 } from "node:path";
 
+// src/machine/socket.ts
+import { existsSync as existsSync2 } from "node:fs";
+import { connect } from "node:net";
+var POLL_MS = 50;
+async function connectWhenListening(path, deadlineMs, alive = () => true) {
+  const started = Date.now();
+  let lastError;
+  while (Date.now() - started < deadlineMs && alive()) {
+    if (existsSync2(path)) {
+      try {
+        return await new Promise((resolve3, reject) => {
+          const s = connect(path, () => {
+            s.off("error", reject);
+            resolve3(s);
+          });
+          s.once("error", reject);
+        });
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+  const why = alive() ? `within ${deadlineMs} ms` : "before QEMU exited";
+  throw new InfraError(`QEMU did not open its socket ${path} ${why}`, { cause: lastError });
+}
+
+// src/machine/qmp.ts
+var QmpClient = class _QmpClient {
+  constructor(socket) {
+    this.socket = socket;
+    socket.setEncoding("utf8");
+    socket.on("data", (text2) => this.onData(text2));
+    socket.on("close", () => this.failAll(new InfraError("QMP connection closed")));
+    socket.on("error", (err) => this.failAll(new InfraError(`QMP socket error: ${err.message}`, { cause: err })));
+  }
+  socket;
+  buffer = "";
+  waiting = [];
+  closed = false;
+  /** Connects, reads the greeting and leaves capability negotiation mode. */
+  static async connect(path, deadlineMs, alive) {
+    const socket = await connectWhenListening(path, deadlineMs, alive);
+    const client = new _QmpClient(socket);
+    await withDeadline(client.nextReply(), deadlineMs, "QMP greeting did not arrive");
+    await client.execute("qmp_capabilities", void 0, deadlineMs);
+    return client;
+  }
+  async execute(command, args, deadlineMs) {
+    if (this.closed) throw new InfraError(`QMP ${command}: connection already closed`);
+    const reply = this.nextReply();
+    this.socket.write(JSON.stringify(args ? { execute: command, arguments: args } : { execute: command }) + "\n");
+    const r = await withDeadline(reply, deadlineMs, `QMP ${command} got no answer`);
+    if (r.error) throw new InfraError(`QMP ${command} failed: ${r.error.class}: ${r.error.desc}`);
+    return r.return;
+  }
+  close() {
+    this.closed = true;
+    this.socket.destroy();
+  }
+  nextReply() {
+    return new Promise((resolve3, reject) => {
+      this.waiting.push((r) => r instanceof Error ? reject(r) : resolve3(r));
+    });
+  }
+  onData(text2) {
+    this.buffer += text2;
+    let nl;
+    while ((nl = this.buffer.indexOf("\n")) >= 0) {
+      const line = this.buffer.slice(0, nl).trim();
+      this.buffer = this.buffer.slice(nl + 1);
+      if (!line) continue;
+      let msg;
+      try {
+        msg = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      if ("event" in msg) continue;
+      this.waiting.shift()?.(msg);
+    }
+  }
+  failAll(err) {
+    this.closed = true;
+    for (const w of this.waiting.splice(0)) w(err);
+  }
+};
+function withDeadline(promise2, ms, what) {
+  return new Promise((resolve3, reject) => {
+    const timer = setTimeout(() => reject(new InfraError(`${what} within ${ms} ms`)), ms);
+    promise2.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve3(v);
+      },
+      (e) => {
+        clearTimeout(timer);
+        reject(e);
+      }
+    );
+  });
+}
+
+// src/machine/serial.ts
+import { createWriteStream } from "node:fs";
+var MAX_CAPTURE_BYTES = 32 * 1024 * 1024;
+var SerialPort = class {
+  constructor(socket, logFile) {
+    this.socket = socket;
+    this.logFile = logFile;
+    this.log = createWriteStream(logFile, { flags: "a" });
+    socket.on("data", (chunk) => this.onData(chunk));
+    socket.on("close", () => this.closed = true);
+    socket.on("error", () => this.closed = true);
+  }
+  socket;
+  logFile;
+  chunks = [];
+  bytes = 0;
+  listeners = /* @__PURE__ */ new Set();
+  log;
+  closed = false;
+  /** Calls listener for every chunk from now on; returns the unsubscribe function. */
+  subscribe(listener) {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  /** Everything received so far (or its most recent MAX_CAPTURE_BYTES). */
+  captured() {
+    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks)];
+    return this.chunks[0] ?? Buffer.alloc(0);
+  }
+  /** The last lines of the capture, CR stripped, for error messages. */
+  tail(lines = 40) {
+    const text2 = this.captured().toString("utf8").replace(/\r/g, "");
+    return text2.split("\n").slice(-lines).join("\n");
+  }
+  async write(data) {
+    if (this.closed) return;
+    await new Promise((resolve3, reject) => this.socket.write(data, (err) => err ? reject(err) : resolve3()));
+  }
+  /** Closes the socket and flushes the log file. */
+  async close() {
+    this.closed = true;
+    this.socket.destroy();
+    if (!this.log.closed) await new Promise((resolve3) => this.log.end(() => resolve3()));
+  }
+  onData(chunk) {
+    this.chunks.push(chunk);
+    this.bytes += chunk.length;
+    if (this.bytes > MAX_CAPTURE_BYTES) {
+      const all = Buffer.concat(this.chunks);
+      this.chunks = [all.subarray(all.length - MAX_CAPTURE_BYTES)];
+      this.bytes = MAX_CAPTURE_BYTES;
+    }
+    this.log.write(chunk);
+    for (const listener of this.listeners) listener(chunk);
+  }
+};
+
+// src/machine/machine.ts
+async function startMachine(launch, opts) {
+  await mkdir4(opts.logDir, { recursive: true });
+  const startDeadlineMs = opts.startDeadlineMs ?? 15e3;
+  const qemuLog = join6(opts.logDir, "qemu.log");
+  const serialLog = join6(opts.logDir, "serial.raw");
+  const qemuOut = createWriteStream2(qemuLog, { flags: "a" });
+  let qemuText = "";
+  await rm4(launch.serialSocket, { force: true });
+  await rm4(launch.qmpSocket, { force: true });
+  const child = spawn(launch.binary, launch.args, { stdio: ["ignore", "pipe", "pipe"] });
+  watchProcess(child);
+  const exited = new Promise((resolve3) => {
+    child.once("exit", (code, signal) => resolve3({ code, signal }));
+  });
+  const spawnFailed = new Promise((_, reject) => {
+    child.once("error", (err) => reject(new InfraError(`cannot start ${launch.binary}: ${err.message}`, { cause: err })));
+  });
+  spawnFailed.catch(() => void 0);
+  const collect = (chunk) => {
+    qemuOut.write(chunk);
+    qemuText = (qemuText + chunk.toString("utf8")).slice(-8192);
+  };
+  child.stdout?.on("data", collect);
+  child.stderr?.on("data", collect);
+  const qemuOutputTail = () => qemuText.trim().split("\n").slice(-20).join("\n");
+  const exitError = (e) => new InfraError(`${launch.binary} exited during start (code ${e.code}, signal ${e.signal}):
+${qemuOutputTail()}`, {
+    logFile: qemuLog
+  });
+  const exitedEarly = exited.then((e) => {
+    throw exitError(e);
+  });
+  exitedEarly.catch(() => void 0);
+  let serial;
+  try {
+    const started = Date.now();
+    const remaining = () => Math.max(1, startDeadlineMs - (Date.now() - started));
+    const serialSocket = await Promise.race([
+      connectWhenListening(launch.serialSocket, startDeadlineMs, () => isRunning(child)),
+      exitedEarly,
+      spawnFailed
+    ]);
+    serial = new SerialPort(serialSocket, serialLog);
+    const qmp = await Promise.race([QmpClient.connect(launch.qmpSocket, remaining(), () => isRunning(child)), exitedEarly, spawnFailed]);
+    const port = serial;
+    void exited.then(() => {
+      qmp.close();
+      void port.close();
+      qemuOut.end();
+    });
+    return {
+      pid: child.pid,
+      sshPort: launch.sshPort,
+      serial: port,
+      qmp,
+      exited,
+      logFiles: { serial: serialLog, qemu: qemuLog },
+      qemuOutputTail,
+      child
+    };
+  } catch (err) {
+    const exitedAnyway = await exitsWithin(exited, 1e3);
+    await killAndWait(child, exited);
+    await serial?.close();
+    qemuOut.end();
+    throw exitedAnyway ? exitError(await exited) : err;
+  }
+}
+async function stopMachine(machine, opts = {}) {
+  const stageMs = opts.stageDeadlineMs ?? 3e3;
+  const { child } = machine;
+  if (!isRunning(child)) return finish(machine);
+  try {
+    await machine.qmp.execute("quit", void 0, stageMs);
+  } catch {
+  }
+  if (await exitsWithin(machine.exited, stageMs)) return finish(machine);
+  child.kill("SIGTERM");
+  if (await exitsWithin(machine.exited, stageMs)) return finish(machine);
+  child.kill("SIGKILL");
+  if (await exitsWithin(machine.exited, stageMs)) return finish(machine);
+  throw new InfraError(`QEMU (pid ${machine.pid}) did not exit after SIGKILL within ${stageMs} ms`);
+}
+async function finish(machine) {
+  const exit = await machine.exited;
+  forgetProcess(machine.child);
+  machine.qmp.close();
+  await machine.serial.close();
+  return exit;
+}
+function isRunning(child) {
+  return child.exitCode === null && child.signalCode === null;
+}
+async function exitsWithin(exited, ms) {
+  let timer;
+  const timeout = new Promise((resolve3) => timer = setTimeout(() => resolve3(false), ms));
+  const done = await Promise.race([exited.then(() => true), timeout]);
+  clearTimeout(timer);
+  return done;
+}
+async function killAndWait(child, exited) {
+  if (child.pid === void 0) {
+    forgetProcess(child);
+    return;
+  }
+  if (isRunning(child)) child.kill("SIGKILL");
+  await exitsWithin(exited, 5e3);
+  forgetProcess(child);
+}
+
+// src/forensics/replay-script.ts
+import { basename as basename2 } from "node:path";
+var HERE = "HERE";
+var SOCKETS = "SOCKETS";
+var PORT = "PORT";
+var SERIAL = "SERIAL";
+function replayScript(input2) {
+  const { serialSocket, qmpSocket, sshPort } = input2.media.launch;
+  const words = [];
+  const args = [...input2.args];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "-chardev" && args[i + 1]?.includes(`path=${serialSocket},`)) {
+      i++;
+      continue;
+    }
+    if (a === "-serial" && args[i + 1]?.startsWith("chardev:")) {
+      words.push(SERIAL);
+      i++;
+      continue;
+    }
+    let w = a.split(qmpSocket).join(`${SOCKETS}/qmp.sock`);
+    w = w.replace(`hostfwd=tcp:127.0.0.1:${sshPort}-:22`, `hostfwd=tcp:127.0.0.1:${PORT}-:22`);
+    w = w.replace(
+      /(^|[=,])(\/[^,]+)/g,
+      (whole, lead, path) => path.startsWith(input2.perRunDir + "/") ? `${lead}${HERE}/${basename2(path)}` : whole
+    );
+    words.push(quoteWord(w));
+  }
+  if (!words.includes(SERIAL)) throw new Error("replay.sh: the QEMU command has no -serial chardev to replace");
+  const lines = [];
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i];
+    const next = words[i + 1];
+    if (w === SERIAL) lines.push('"${serial[@]}"');
+    else if (w.startsWith("-") && next !== void 0 && next !== SERIAL && !next.startsWith("-")) {
+      lines.push(`${w} ${next}`);
+      i++;
+    } else lines.push(w);
+  }
+  const command = lines.join(" \\\n  ");
+  const checks = input2.referenced.map((p) => `need ${quoteWord(p)}`).join("\n");
+  return `#!/usr/bin/env bash
+# Boots this run's machine again by hand: the same outer QEMU options and boot media.
+#   REPLAY_SERIAL=stdio (default): Xen's console on this terminal through -serial mon:stdio.
+#     QEMU owns CTRL-a there, so switching Xen's input takes CTRL-a CTRL-a, three times;
+#     CTRL-a x quits QEMU.
+#   REPLAY_SERIAL=socket: the console on $REPLAY_SOCKET_DIR/serial.sock (default: a new temp dir);
+#     QEMU waits for the first client. CTRL-a reaches Xen as typed there.
+#   REPLAY_SSH_PORT (default 2222): the host port on 127.0.0.1 forwarded to dom0's sshd.
+#   REPLAY_QEMU: the qemu-system-aarch64 to run (default: the one on PATH).
+set -euo pipefail
+here="$(cd "$(dirname "\${BASH_SOURCE[0]}")" && pwd)"
+ssh_port="\${REPLAY_SSH_PORT:-2222}"
+qemu="\${REPLAY_QEMU:-${input2.binary}}"
+sockets="\${REPLAY_SOCKET_DIR:-}"
+if [ -z "$sockets" ]; then sockets="$(mktemp -d "\${TMPDIR:-/tmp}/xpv-replay-XXXXXX")"; fi
+mkdir -p "$sockets"
+
+need() {
+  if [ ! -e "$1" ]; then
+    echo "replay.sh: $1 is gone from the rig cache; rebuild the rig with the same recipe (see rig-manifest.json)" >&2
+    exit 1
+  fi
+}
+${checks}
+
+case "\${REPLAY_SERIAL:-stdio}" in
+  stdio)
+    serial=(-serial mon:stdio)
+    attach="Xen's console is on this terminal: CTRL-a CTRL-a (three times) switches Xen's input, CTRL-a x quits."
+    ;;
+  socket)
+    serial=(-chardev "socket,id=serial0,path=$sockets/serial.sock,server=on,wait=on" -serial chardev:serial0)
+    attach="QEMU waits for the serial console: socat STDIO,rawer,escape=0x1d UNIX-CONNECT:$sockets/serial.sock (CTRL-] detaches)"
+    ;;
+  *)
+    echo "replay.sh: REPLAY_SERIAL must be stdio or socket" >&2
+    exit 2
+    ;;
+esac
+
+chmod 600 "$here/id_ed25519"
+cat >&2 <<EOF
+replay.sh: booting from $here
+  $attach
+  QMP: $sockets/qmp.sock
+  dom0 over SSH once it is up:
+    ssh -i "$here/id_ed25519" -p $ssh_port -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null root@127.0.0.1
+EOF
+
+exec "$qemu" \\
+  ${command}
+`.split(HERE).join("${here}").split(SOCKETS).join("${sockets}").split(PORT).join("${ssh_port}");
+}
+function quoteWord(w) {
+  if (/^[\w@%+=:,./-]+$/.test(w)) return w;
+  return `"${w.replace(/[\\"$`]/g, "\\$&")}"`;
+}
+
+// src/forensics/repro.ts
+var REPRO_COPY_LIMIT = 100 * 1024 * 1024;
+async function writeRepro(media, rig, workDir, dir) {
+  await mkdir5(dir, { recursive: true });
+  const { binary, args } = media.launch;
+  const record3 = { dir, copied: [], referenced: [], tooBig: [] };
+  const perRun = (path) => path.startsWith(workDir + "/");
+  await writeFile5(join7(dir, "plan.txt"), describeBootMedia(media));
+  await writeFile5(join7(dir, "qemu-argv.json"), JSON.stringify({ binary, args }, null, 2) + "\n");
+  await writeFile5(join7(dir, "qemu-command.txt"), formatCommandLine(binary, args) + "\n");
+  if (media.dts) await writeFile5(join7(dir, "xen.dts"), media.dts);
+  for (const p of media.passthrough) await writeFile5(join7(dir, basename3(p.dtsPath)), p.dts);
+  if (media.bootScript) await writeFile5(join7(dir, "boot.cmd"), media.bootScript.text);
+  await writeFile5(join7(dir, "rig-manifest.json"), JSON.stringify({ dir: rig.dir, ...rig.manifest }, null, 2) + "\n");
+  const key = join7(dir, "id_ed25519");
+  await copyFile3(media.sshKey.privateKeyPath, key);
+  await chmod(key, 384);
+  await copyFile3(media.sshKey.publicKeyPath, join7(dir, "id_ed25519.pub"));
+  const sockets = /* @__PURE__ */ new Set([media.launch.serialSocket, media.launch.qmpSocket]);
+  for (const path of filesIn(args)) {
+    if (sockets.has(path)) continue;
+    if (!perRun(path)) {
+      if (!record3.referenced.includes(path)) record3.referenced.push(path);
+      continue;
+    }
+    const bytes = (await stat4(path)).size;
+    if (bytes > REPRO_COPY_LIMIT) {
+      record3.tooBig.push(path);
+      continue;
+    }
+    await copyFile3(path, join7(dir, basename3(path)));
+    record3.copied.push({ name: basename3(path), bytes });
+  }
+  const script = join7(dir, "replay.sh");
+  await writeFile5(script, replayScript({ binary, args, media, perRunDir: workDir, referenced: record3.referenced }));
+  await chmod(script, 493);
+  await writeFile5(join7(dir, "README.txt"), readme(record3, media));
+  return record3;
+}
+function filesIn(args) {
+  const out = [];
+  for (const a of args) {
+    if (a.startsWith("/")) out.push(a);
+    for (const m of a.matchAll(/(?:^|,)(?:file|path)=(\/[^,]+)/g)) out.push(m[1]);
+  }
+  return [...new Set(out)];
+}
+function readme(record3, media) {
+  const mib = (n) => n < 1024 * 1024 ? `${Math.ceil(n / 1024)} KiB` : `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return [
+    `Boot this run's machine again: ./replay.sh (REPLAY_SERIAL=stdio|socket, REPLAY_SSH_PORT, REPLAY_SOCKET_DIR, REPLAY_QEMU).`,
+    `Boot path: ${media.boot}.`,
+    "",
+    "Copied from the run (its work dir is deleted when the run ends):",
+    ...record3.copied.map((c) => `  ${c.name} (${mib(c.bytes)})`),
+    "  id_ed25519, id_ed25519.pub: the run key; dom0 accepts it for root",
+    "",
+    "Used in place from the rig cache (rebuild the rig with the same recipe if they are gone):",
+    ...record3.referenced.map((p) => `  ${p}`),
+    ...record3.tooBig.length > 0 ? ["", `Not copied (over ${mib(REPRO_COPY_LIMIT)}); rerun the same plan to regenerate:`, ...record3.tooBig.map((p) => `  ${p}`)] : [],
+    "",
+    "Also here: plan.txt (the whole boot), qemu-argv.json and qemu-command.txt (the exact outer QEMU",
+    "command of the run), xen.dts and pt-*.dts (device tree sources), boot.cmd (u-boot script source),",
+    "rig-manifest.json (the rig: files, hashes, versions).",
+    ""
+  ].join("\n");
+}
+
+// src/ssh/background.ts
+import { once } from "node:events";
+import { createWriteStream as createWriteStream3 } from "node:fs";
+import { mkdir as mkdir6 } from "node:fs/promises";
+import { constants } from "node:os";
+import { dirname as dirname2 } from "node:path";
+import { performance as performance2 } from "node:perf_hooks";
+import { StringDecoder } from "node:string_decoder";
+var BACKGROUND_DEFAULTS = {
+  startMs: 3e4,
+  /** How long SIGTERM gets before SIGKILL, at most. */
+  graceMs: 5e3,
+  tailLines: 40
+};
+var PID_MARKER = "xen-pvh-virtio-pid:";
+var KEPT_LINES = 2e4;
+var NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+var TAIL_BYTES = 64 * 1024;
+function backgroundScript(command) {
+  return `setsid sh -c 'echo "${PID_MARKER}$$" >&2; exec sh -c "$1"' xen-pvh-virtio-bg ${shellQuote(command)} </dev/null & wait $!`;
+}
+function stopGroupScript(pid, graceMs) {
+  const graceTicks = Math.max(0, Math.ceil(graceMs / 100));
+  return [
+    `pg=${pid}`,
+    'live() { for f in /proc/[0-9]*/stat; do read -r l 2>/dev/null <"$f" || continue; set -- ${l##*) }; [ "$3" = "$pg" ] && [ "$1" != Z ] && return 0; done; return 1; }',
+    "kill -TERM -$pg 2>/dev/null",
+    "i=0",
+    `while live; do [ $i -eq ${graceTicks} ] && kill -KILL -$pg 2>/dev/null; i=$((i+1)); sleep 0.1; done`,
+    "echo stopped"
+  ].join("\n");
+}
+function shellQuote(text2) {
+  return `'${text2.replace(/'/g, `'\\''`)}'`;
+}
+function describeExit(exit) {
+  if (exit.lost) return "was lost with the connection to dom0 (its state is unknown)";
+  if (exit.signal) return `was killed by ${exit.signal}`;
+  const code = exit.exitCode ?? -1;
+  const byNumber = Object.entries(constants.signals).find(([, n]) => n === code - 128)?.[0];
+  return `exited with status ${code}${code > 128 && byNumber ? ` (${byNumber})` : ""}`;
+}
+async function startBackground(host, name, command, opts) {
+  if (!NAME.test(name)) {
+    throw new InfraError(`background process name ${JSON.stringify(name)} must be letters, digits, '.', '_' or '-'`);
+  }
+  const deadline = Deadline.from(opts.deadline ?? BACKGROUND_DEFAULTS.startMs);
+  const label2 = `background process ${name} (\`${command}\`)`;
+  host.client(command);
+  let log;
+  try {
+    await mkdir6(dirname2(opts.logFile), { recursive: true });
+    log = createWriteStream3(opts.logFile, { flags: "w" });
+    await once(log, "open");
+  } catch (cause) {
+    throw new InfraError(`cannot open the log of ${label2} at ${opts.logFile}: ${cause.message}`, {
+      cause,
+      logFile: opts.logFile
+    });
+  }
+  const proc = new BackgroundProcess(host, name, command, opts.logFile, log);
+  return new Promise((resolve3, reject) => {
+    const startFailed = (cause) => new InfraError(`cannot start ${label2} in dom0: ${cause.message}`, { cause, logFile: opts.logFile });
+    let settled = false;
+    const finish2 = (error62) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      unsubscribe();
+      if (error62) {
+        proc.abandon();
+        reject(error62);
+      } else {
+        resolve3(proc);
+      }
+    };
+    const timer = setTimeout(
+      () => finish2(new InfraError(`${label2} did not report its pid within the deadline${proc.tailSuffix()}`, { logFile: opts.logFile })),
+      deadline.remainingMs()
+    );
+    const unsubscribe = host.onDrop(
+      (why) => finish2(new InfraError(`connection to dom0 ${why} while starting ${label2}`, { logFile: opts.logFile }))
+    );
+    try {
+      host.client(command).exec(backgroundScript(command), (err, channel) => {
+        if (settled) {
+          channel?.close();
+          return;
+        }
+        if (err) {
+          finish2(startFailed(err));
+          return;
+        }
+        proc.attach(channel, {
+          started: () => finish2(),
+          endedBeforeStart: (exit) => finish2(new InfraError(`${label2} ${describeExit(exit)} before it started${proc.tailSuffix()}`, { logFile: opts.logFile }))
+        });
+      });
+    } catch (err) {
+      finish2(err instanceof InfraError ? err : startFailed(err));
+    }
+  });
+}
+var BackgroundProcess = class {
+  constructor(host, name, command, logFile, log) {
+    this.host = host;
+    this.name = name;
+    this.command = command;
+    this.logFile = logFile;
+    this.log = log;
+    this.exited = new Promise((resolve3) => this.resolveExited = resolve3);
+    log.on("error", () => {
+    });
+  }
+  host;
+  name;
+  command;
+  logFile;
+  log;
+  /** Resolves once the process is gone and every byte it printed is in the log file; never rejects. */
+  exited;
+  resolveExited;
+  result;
+  channel;
+  stopRequested = false;
+  deathListeners = /* @__PURE__ */ new Set();
+  death;
+  stderrTail = new Tail();
+  outputTail = new Tail();
+  startedAt = performance2.now();
+  exitCode = null;
+  exitSignal = null;
+  sawExit = false;
+  leaderPid = 0;
+  lines = new LineLog();
+  stdoutLines = new StringDecoder("utf8");
+  stderrLines = new StringDecoder("utf8");
+  stdoutPartial = "";
+  stderrPartial = "";
+  lineWaiters = /* @__PURE__ */ new Set();
+  /** dom0 pid of the session leader, which is also the process group that stop() kills. */
+  get pid() {
+    return this.leaderPid;
+  }
+  get running() {
+    return this.result === void 0;
+  }
+  /** The last lines the process wrote to stderr (or to stdout when stderr is empty). */
+  tail(lines = BACKGROUND_DEFAULTS.tailLines) {
+    return (this.stderrTail.lines(lines) || this.outputTail.lines(lines)).trimEnd();
+  }
+  /** @internal `:` and the tail on the next lines, for messages; empty when nothing was printed. */
+  tailSuffix() {
+    const tail = this.tail();
+    return tail ? `:
+${tail}` : "";
+  }
+  /**
+   * Calls `listener` once if the process ends without stop() or close() asking: with a
+   * ProductFailure carrying its stderr tail, or an InfraError when the connection was
+   * lost. A death before subscribing is reported too. Returns the unsubscribe.
+   */
+  onDeath(listener) {
+    if (this.death) {
+      const { error: error62, exit } = this.death;
+      queueMicrotask(() => listener(error62, exit));
+      return () => {
+      };
+    }
+    this.deathListeners.add(listener);
+    return () => this.deathListeners.delete(listener);
+  }
+  /**
+   * The first output line (stdout or stderr, CR stripped) matching `pattern`, already
+   * printed or still to come: how a step waits for a backend to say it serves. Rejects
+   * with a ProductFailure carrying the tail when the deadline passes or the process ends
+   * first (an InfraError when its connection was lost).
+   */
+  waitForLine(wanted, deadline) {
+    const pattern2 = wanted.global || wanted.sticky ? new RegExp(wanted.source, wanted.flags.replace(/[gy]/g, "")) : wanted;
+    const seen = this.lines.find(pattern2);
+    if (seen !== void 0) return Promise.resolve(seen);
+    const until = Deadline.from(deadline);
+    const started = performance2.now();
+    const awaited = `${this.name}: waiting for a line matching ${String(pattern2)}`;
+    return new Promise((resolve3, reject) => {
+      const waiter = {
+        pattern: pattern2,
+        matched: (line) => {
+          settle2();
+          resolve3(line);
+        },
+        ended: (exit) => {
+          settle2();
+          const how = `${awaited}: the process ${describeExit(exit)} first${this.tailSuffix()}`;
+          reject(exit.lost ? new InfraError(how, { logFile: this.logFile }) : new ProductFailure(how, { logFile: this.logFile }));
+        }
+      };
+      const settle2 = () => {
+        clearTimeout(timer);
+        this.lineWaiters.delete(waiter);
+      };
+      const timer = setTimeout(() => {
+        settle2();
+        const waited = ((performance2.now() - started) / 1e3).toFixed(1);
+        reject(new ProductFailure(`${awaited}: deadline passed after ${waited} s${this.tailSuffix()}`, { logFile: this.logFile }));
+      }, until.remainingMs());
+      if (this.result) waiter.ended(this.result);
+      else this.lineWaiters.add(waiter);
+    });
+  }
+  /**
+   * SIGTERM to the whole process group, SIGKILL after `graceMs`, by pid over an exec;
+   * resolves once every member is gone and `exited` has settled. Not a death.
+   */
+  async stop(deadline, graceMs = BACKGROUND_DEFAULTS.graceMs) {
+    if (this.result) return this.exited;
+    this.stopRequested = true;
+    const until = Deadline.from(deadline);
+    const stuck = (cause) => new InfraError(`${this.name} (process group ${this.pid}) in dom0 did not end in time after SIGTERM and SIGKILL`, {
+      cause,
+      logFile: this.logFile
+    });
+    try {
+      await this.host.exec(stopGroupScript(this.pid, graceMs), { deadline: until });
+    } catch (err) {
+      if (this.result) return this.exited;
+      throw stuck(err);
+    }
+    if (!await settlesWithin(this.exited, until.remainingMs())) throw stuck();
+    return this.exited;
+  }
+  /** @internal Marks the end as asked for, so close() tearing the connection down is no death. */
+  expectEnd() {
+    this.stopRequested = true;
+  }
+  /** @internal Closes the channel and the log without waiting for dom0: teardown, failed starts. */
+  abandon() {
+    this.stopRequested = true;
+    this.channel?.close();
+    if (!this.result) void this.finalize(true);
+  }
+  /** @internal Wires the channel: pid marker, output into log and tails, exit into `exited`. */
+  attach(channel, start) {
+    this.channel = channel;
+    this.startedAt = performance2.now();
+    let pending = "";
+    const takeMarker = (chunk) => {
+      if (this.leaderPid !== 0) return chunk;
+      pending += chunk.toString("latin1");
+      for (; ; ) {
+        const end = pending.indexOf("\n");
+        if (end < 0) return Buffer.alloc(0);
+        const line = pending.slice(0, end);
+        pending = pending.slice(end + 1);
+        const pid = line.startsWith(PID_MARKER) ? Number(line.slice(PID_MARKER.length)) : NaN;
+        if (Number.isInteger(pid) && pid > 0) {
+          this.leaderPid = pid;
+          start.started();
+          const rest = Buffer.from(pending, "latin1");
+          pending = "";
+          return rest;
+        }
+        this.record(Buffer.from(`${line}
+`, "latin1"), true);
+      }
+    };
+    channel.on("data", (chunk) => this.record(chunk, false));
+    channel.stderr.on("data", (chunk) => {
+      const rest = takeMarker(chunk);
+      if (rest.length > 0) this.record(rest, true);
+    });
+    channel.on("exit", (code, signal) => {
+      this.sawExit = true;
+      this.exitCode = code;
+      this.exitSignal = signal ?? null;
+    });
+    channel.on("close", () => {
+      if (pending) this.record(Buffer.from(pending, "latin1"), true);
+      void this.finalize(!this.sawExit).then((exit) => {
+        if (this.leaderPid === 0) start.endedBeforeStart(exit);
+      });
+    });
+  }
+  record(chunk, fromStderr) {
+    this.log.write(chunk);
+    this.outputTail.push(chunk);
+    if (fromStderr) this.stderrTail.push(chunk);
+    if (fromStderr) this.stderrPartial = this.takeLines(this.stderrPartial + this.stderrLines.write(chunk));
+    else this.stdoutPartial = this.takeLines(this.stdoutPartial + this.stdoutLines.write(chunk));
+  }
+  /** Keeps and matches every complete line of `text`; returns the unfinished rest. */
+  takeLines(text2) {
+    const parts = text2.split("\n");
+    const rest = parts.pop() ?? "";
+    for (const raw of parts) this.addLine(raw);
+    return rest;
+  }
+  addLine(raw) {
+    const line = raw.replace(/\r/g, "");
+    this.lines.push(line);
+    for (const waiter of [...this.lineWaiters]) {
+      if (waiter.pattern.test(line)) waiter.matched(line);
+    }
+  }
+  async finalize(lost) {
+    if (this.result) return this.result;
+    const exit = {
+      exitCode: lost ? null : this.exitCode,
+      signal: lost ? null : this.exitSignal,
+      stopped: this.stopRequested,
+      lost,
+      durationMs: Math.round(performance2.now() - this.startedAt)
+    };
+    this.result = exit;
+    for (const rest of [this.stdoutPartial + this.stdoutLines.end(), this.stderrPartial + this.stderrLines.end()]) {
+      if (rest) this.addLine(rest);
+    }
+    this.stdoutPartial = this.stderrPartial = "";
+    for (const waiter of [...this.lineWaiters]) waiter.ended(exit);
+    if (!this.log.closed && !this.log.destroyed) {
+      await new Promise((resolve3) => {
+        this.log.once("close", resolve3);
+        this.log.once("error", () => resolve3());
+        this.log.end();
+      });
+    }
+    this.resolveExited(exit);
+    if (!exit.stopped && this.leaderPid !== 0) this.reportDeath(exit);
+    return exit;
+  }
+  reportDeath(exit) {
+    const error62 = exit.lost ? new InfraError(`${this.name} ${describeExit(exit)}`, { logFile: this.logFile }) : new ProductFailure(`${this.name} ${describeExit(exit)}${this.tailSuffix()}`, { logFile: this.logFile });
+    this.death = { error: error62, exit };
+    const listeners = [...this.deathListeners];
+    this.deathListeners.clear();
+    for (const listener of listeners) listener(error62, exit);
+  }
+};
+async function settlesWithin(promise2, ms) {
+  let timer;
+  const timeout = new Promise((resolve3) => timer = setTimeout(() => resolve3(false), ms));
+  try {
+    return await Promise.race([promise2.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+var LineLog = class {
+  kept = [];
+  push(line) {
+    this.kept.push(line);
+    if (this.kept.length > KEPT_LINES * 1.25) this.kept = this.kept.slice(-KEPT_LINES);
+  }
+  find(pattern2) {
+    return this.kept.find((line) => pattern2.test(line));
+  }
+};
+var Tail = class {
+  chunks = [];
+  size = 0;
+  push(chunk) {
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    while (this.size - (this.chunks[0]?.length ?? 0) >= TAIL_BYTES && this.chunks.length > 1) {
+      this.size -= this.chunks.shift().length;
+    }
+  }
+  lines(n) {
+    const text2 = Buffer.concat(this.chunks).toString("utf8").replace(/\r/g, "");
+    return text2.trimEnd().split("\n").slice(-n).join("\n");
+  }
+};
+
+// src/ssh/command.ts
+import { performance as performance3 } from "node:perf_hooks";
+var DRAIN_AFTER_EXIT_MS = 2e3;
+var Dom0CommandError = class extends InfraError {
+  constructor(message, command, why, stdout, stderr, cause) {
+    super(message, { cause });
+    this.command = command;
+    this.why = why;
+    this.stdout = stdout;
+    this.stderr = stderr;
+  }
+  command;
+  why;
+  stdout;
+  stderr;
+  name = "Dom0CommandError";
+};
+var OUTPUT_IN_MESSAGE_LINES = 40;
+function execCommand(host, command, opts) {
+  const deadline = Deadline.from(opts.deadline);
+  const started = performance3.now();
+  return new Promise((resolve3, reject) => {
+    const client = host.client(command);
+    const stdout = [];
+    const stderr = [];
+    let channel;
+    let exitCode = null;
+    let signal = null;
+    let sawExit = false;
+    let settled = false;
+    let drain;
+    const elapsed = () => Math.round(performance3.now() - started);
+    const output2 = () => ({
+      stdout: Buffer.concat(stdout).toString("utf8"),
+      stderr: Buffer.concat(stderr).toString("utf8")
+    });
+    const fail = (why, message, cause) => {
+      const { stdout: out, stderr: err } = output2();
+      finish2(new Dom0CommandError(`${message}${soFar(out, err)}`, command, why, out, err, cause));
+    };
+    const finish2 = (outcome) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      clearTimeout(drain);
+      unsubscribe();
+      channel?.close();
+      if (outcome instanceof InfraError) reject(outcome);
+      else resolve3(outcome);
+    };
+    const timer = setTimeout(() => {
+      if (!sawExit) channel?.signal("KILL");
+      fail("deadline", `dom0 command \`${command}\` did not finish within ${elapsed()} ms`);
+    }, deadline.remainingMs());
+    const unsubscribe = host.onDrop((why) => fail("dropped", `connection to dom0 ${why} while running \`${command}\``));
+    try {
+      client.exec(command, (err, ch) => {
+        if (settled) {
+          ch?.close();
+          return;
+        }
+        if (err) {
+          fail("start", `cannot start \`${command}\` in dom0: ${err.message}`, err);
+          return;
+        }
+        channel = ch;
+        ch.on("data", (chunk) => stdout.push(chunk));
+        ch.stderr.on("data", (chunk) => stderr.push(chunk));
+        ch.on("exit", (code, sig) => {
+          sawExit = true;
+          exitCode = code;
+          signal = sig ?? null;
+          drain = setTimeout(() => finish2({ exitCode, signal, ...output2(), durationMs: elapsed() }), DRAIN_AFTER_EXIT_MS);
+        });
+        ch.on("close", () => {
+          if (!sawExit) {
+            fail("dropped", `dom0 closed the channel of \`${command}\` without an exit status (connection dropped?)`);
+            return;
+          }
+          finish2({ exitCode, signal, ...output2(), durationMs: elapsed() });
+        });
+      });
+    } catch (err) {
+      fail("start", `cannot start \`${command}\` in dom0: ${err.message}`, err);
+    }
+  });
+}
+function soFar(stdout, stderr) {
+  const parts = [];
+  const tail = (text2) => text2.trimEnd().split("\n").slice(-OUTPUT_IN_MESSAGE_LINES).join("\n");
+  if (stdout.trim()) parts.push(`stdout so far:
+${tail(stdout)}`);
+  if (stderr.trim()) parts.push(`stderr so far:
+${tail(stderr)}`);
+  return parts.length ? `
+${parts.join("\n")}` : " (no output)";
+}
+
+// src/ssh/connect.ts
+var import_ssh22 = __toESM(require_lib2(), 1);
+import { performance as performance4 } from "node:perf_hooks";
+
+// src/ssh/host-key.ts
+import { createHash } from "node:crypto";
+function fingerprintOf(keyBlob) {
+  return `SHA256:${createHash("sha256").update(keyBlob).digest("base64").replace(/=+$/, "")}`;
+}
+function algorithmOf(keyBlob) {
+  if (keyBlob.length < 4) return "unknown";
+  const length = keyBlob.readUInt32BE(0);
+  if (length === 0 || length > 64 || keyBlob.length < 4 + length) return "unknown";
+  return keyBlob.subarray(4, 4 + length).toString("latin1");
+}
+var HostKeyChanged = class extends InfraError {
+  constructor(endpoint, pinned, presented) {
+    super(
+      `host key of ${endpoint} changed during the run: pinned ${pinned}, now presented ${presented} (dom0 rebooted and made a new key, or another server answers on that port)`
+    );
+    this.endpoint = endpoint;
+    this.pinned = pinned;
+    this.presented = presented;
+  }
+  endpoint;
+  pinned;
+  presented;
+  name = "HostKeyChanged";
+};
+var HostKeyPin = class {
+  pinnedKey;
+  /** The pinned key as `<algorithm> SHA256:…`, once a login succeeded. */
+  get fingerprint() {
+    return this.pinnedKey;
+  }
+  /** `<algorithm> SHA256:…` of a key blob, the form pins are kept and compared in. */
+  static describe(keyBlob) {
+    return `${algorithmOf(keyBlob)} ${fingerprintOf(keyBlob)}`;
+  }
+  /** Whether a presented key may be used: any before the pin is set, only the same one after. */
+  admits(presented) {
+    return this.pinnedKey === void 0 || this.pinnedKey === presented;
+  }
+  /** Pins the key of the first connection that logged in; later calls keep the first. */
+  pin(presented) {
+    this.pinnedKey ??= presented;
+  }
+};
+
+// src/ssh/connect.ts
+var CONNECT_DEFAULTS = {
+  attemptTimeoutMs: 1e4,
+  keepaliveIntervalMs: 15e3,
+  keepaliveCountMax: 4,
+  maxAuthRejections: 3
+};
+var SshUnreachable = class extends InfraError {
+  constructor(message, attempts, cause) {
+    super(message, { cause });
+    this.attempts = attempts;
+  }
+  attempts;
+  name = "SshUnreachable";
+};
+var FIRST_BACKOFF_MS = 250;
+var MAX_BACKOFF_MS = 2e3;
+var GUARD_SLACK_MS = 1e3;
+async function connectWithRetry(opts, adopt) {
+  const deadline = Deadline.from(opts.deadline);
+  const pin = opts.hostKey ?? new HostKeyPin();
+  const endpoint = `${opts.username}@${opts.host}:${opts.port}`;
+  const attemptTimeoutMs = opts.attemptTimeoutMs ?? CONNECT_DEFAULTS.attemptTimeoutMs;
+  const maxAuthRejections = opts.maxAuthRejections ?? CONNECT_DEFAULTS.maxAuthRejections;
+  const started = performance4.now();
+  const failures = [];
+  let lastError;
+  let authRejections = 0;
+  for (let attempt = 1; ; attempt++) {
+    const remaining = deadline.remainingMs();
+    if (remaining === 0) break;
+    try {
+      const client = await connectOnce(opts, pin, endpoint, Math.min(attemptTimeoutMs, remaining), adopt);
+      return { client, hostKey: pin, attempts: attempt };
+    } catch (err) {
+      if (err instanceof HostKeyChanged) throw err;
+      lastError = err;
+      failures.push({ atMs: Math.round(performance4.now() - started), reason: reasonOf(err) });
+      authRejections = isAuthRejection(err) ? authRejections + 1 : 0;
+      if (authRejections >= maxAuthRejections) {
+        throw new SshUnreachable(
+          `${endpoint} refused the run's key ${authRejections} times in a row (is it in dom0's authorized_keys?): ${reasonOf(err)}`,
+          failures,
+          err
+        );
+      }
+    }
+    await pause(Math.min(FIRST_BACKOFF_MS * 2 ** Math.min(attempt - 1, 4), MAX_BACKOFF_MS, deadline.remainingMs()));
+  }
+  const last = failures.at(-1);
+  throw new SshUnreachable(
+    `SSH to ${endpoint} did not log in within ${Math.round(performance4.now() - started)} ms (${failures.length} attempt${failures.length === 1 ? "" : "s"}); last failure: ${last?.reason ?? "no attempt fitted in the deadline"}` + summarize(failures),
+    failures,
+    lastError
+  );
+}
+function connectOnce(opts, pin, endpoint, timeoutMs, adopt) {
+  return new Promise((resolve3, reject) => {
+    const client = new import_ssh22.Client();
+    let presented;
+    let mismatch;
+    let settled = false;
+    const guard = setTimeout(() => fail(new Error(`no SSH login within ${timeoutMs} ms`)), timeoutMs + GUARD_SLACK_MS);
+    const fail = (err) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(guard);
+      client.removeAllListeners();
+      client.on("error", () => {
+      });
+      client.destroy();
+      reject(mismatch ?? err);
+    };
+    client.once("ready", () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(guard);
+      client.removeAllListeners();
+      if (presented !== void 0) pin.pin(presented);
+      adopt(client);
+      resolve3(client);
+    });
+    client.on("error", fail);
+    client.on("close", () => fail(new Error("connection closed before login")));
+    client.connect({
+      host: opts.host,
+      port: opts.port,
+      username: opts.username,
+      privateKey: opts.privateKey,
+      readyTimeout: timeoutMs,
+      keepaliveInterval: opts.keepaliveIntervalMs ?? CONNECT_DEFAULTS.keepaliveIntervalMs,
+      keepaliveCountMax: opts.keepaliveCountMax ?? CONNECT_DEFAULTS.keepaliveCountMax,
+      hostVerifier: (key) => {
+        presented = HostKeyPin.describe(key);
+        if (pin.admits(presented)) return true;
+        mismatch = new HostKeyChanged(endpoint, pin.fingerprint ?? "", presented);
+        return false;
+      }
+    });
+  });
+}
+function reasonOf(err) {
+  if (!(err instanceof Error)) return String(err);
+  const level = err.level;
+  if (level === "client-authentication") return `authentication failed (${err.message})`;
+  return err.message;
+}
+function isAuthRejection(err) {
+  return err instanceof Error && err.level === "client-authentication";
+}
+function summarize(failures) {
+  const counts2 = /* @__PURE__ */ new Map();
+  for (const f of failures) counts2.set(f.reason, (counts2.get(f.reason) ?? 0) + 1);
+  if (counts2.size < 2) return "";
+  return `
+reasons seen: ${[...counts2].map(([reason, n]) => `${n}\xD7 ${reason}`).join("; ")}`;
+}
+function pause(ms) {
+  return new Promise((resolve3) => setTimeout(resolve3, Math.max(0, ms)));
+}
+
+// src/ssh/dom0-ssh.ts
+var CLOSE_DEFAULTS = {
+  /** Budget for close(): stopping background processes, then ending the connection. */
+  deadlineMs: 1e4,
+  /** SIGTERM grace for each background process during close(). */
+  graceMs: 2e3
+};
+var Dom0Ssh = class _Dom0Ssh {
+  constructor(opts, pin) {
+    this.opts = opts;
+    this.pin = pin;
+    this.endpoint = `${opts.username}@${opts.host}:${opts.port}`;
+  }
+  opts;
+  pin;
+  current;
+  dropListeners = /* @__PURE__ */ new Set();
+  backgrounds = /* @__PURE__ */ new Set();
+  closing;
+  // The client being ended on purpose (close or reconnect): its end is no drop.
+  ending;
+  endpoint;
+  // The channel-level face that command.ts and background.ts work through.
+  link = {
+    client: (command) => this.liveClient(command),
+    onDrop: (listener) => {
+      this.dropListeners.add(listener);
+      return () => this.dropListeners.delete(listener);
+    },
+    exec: (command, opts) => this.exec(command, opts)
+  };
+  static async connect(opts) {
+    const ssh = new _Dom0Ssh(opts, opts.hostKey ?? new HostKeyPin());
+    await ssh.open(opts.deadline);
+    return ssh;
+  }
+  /** dom0's host key as `<algorithm> SHA256:…`, pinned by the first login. */
+  get hostKey() {
+    return this.pin.fingerprint;
+  }
+  get connected() {
+    return this.current !== void 0;
+  }
+  /** Runs `command` in dom0's shell; any exit status is returned, not thrown. */
+  exec(command, opts) {
+    return execCommand(this.link, command, opts);
+  }
+  /** Like exec, but a non-zero exit is a ProductFailure carrying what the command printed. */
+  async run(command, opts) {
+    const result = await this.exec(command, opts);
+    if (result.exitCode === 0) return result;
+    const said = (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-BACKGROUND_DEFAULTS.tailLines).join("\n");
+    const how = result.signal ? `was killed by ${result.signal}` : `exited with status ${result.exitCode}`;
+    throw new ProductFailure(`dom0 command \`${command}\` ${how}${said ? `:
+${said}` : ""}`);
+  }
+  /** Starts `command` in dom0 as a background process owned by this driver until close(). */
+  async background(name, command, opts) {
+    const proc = await startBackground(this.link, name, command, opts);
+    this.backgrounds.add(proc);
+    void proc.exited.then(() => this.backgrounds.delete(proc));
+    return proc;
+  }
+  /**
+   * Ends the current connection (background processes on it are lost) and logs in again
+   * within the deadline. The host key must be the one pinned by the first login.
+   */
+  async reconnect(deadline) {
+    if (this.closing) throw new InfraError(`SSH to ${this.endpoint} is closed; cannot reconnect`);
+    const until = Deadline.from(deadline);
+    await this.endConnection(until.capped(CLOSE_DEFAULTS.deadlineMs));
+    await this.open(until);
+  }
+  /**
+   * Stops the background processes, ends every channel and the connection. Idempotent,
+   * never throws; afterwards nothing of this driver keeps Node's event loop alive.
+   */
+  close(deadline = CLOSE_DEFAULTS.deadlineMs) {
+    this.closing ??= this.shutdown(Deadline.from(deadline));
+    return this.closing;
+  }
+  async shutdown(until) {
+    const running = [...this.backgrounds].filter((proc) => proc.running);
+    for (const proc of running) proc.expectEnd();
+    if (this.current) {
+      await Promise.allSettled(running.map((proc) => proc.stop(until, CLOSE_DEFAULTS.graceMs)));
+    }
+    for (const proc of running) proc.abandon();
+    await this.endConnection(until);
+    await settlesWithin(Promise.all(running.map((proc) => proc.exited)), Math.max(until.remainingMs(), 1e3));
+  }
+  async open(deadline) {
+    await connectWithRetry({ ...this.opts, deadline, hostKey: this.pin }, (client) => this.adopt(client));
+  }
+  adopt(client) {
+    this.current = client;
+    let lastError;
+    client.on("error", (err) => lastError = err);
+    client.on("close", () => {
+      if (this.current === client) this.current = void 0;
+      const why = this.ending === client ? "was closed" : `dropped (${lastError?.message ?? "closed by dom0"})`;
+      for (const listener of [...this.dropListeners]) listener(why);
+    });
+  }
+  liveClient(command) {
+    if (this.current) return this.current;
+    const state = this.closing ? "closed" : "not connected";
+    throw new InfraError(`cannot run \`${command}\`: SSH to ${this.endpoint} is ${state}`);
+  }
+  /** Ends the connection politely, or destroys it when dom0 does not answer in time. */
+  async endConnection(until) {
+    const client = this.current;
+    if (!client) return;
+    this.ending = client;
+    await new Promise((resolve3) => {
+      const timer = setTimeout(() => {
+        client.destroy();
+        resolve3();
+      }, until.remainingMs());
+      client.once("close", () => {
+        clearTimeout(timer);
+        resolve3();
+      });
+      client.end();
+    });
+    if (this.current === client) this.current = void 0;
+  }
+};
+
+// src/forensics/keep-alive.ts
+function attachCommands(p) {
+  return {
+    ssh: `ssh -i ${shellQuote(p.privateKeyPath)} -p ${p.sshPort} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null root@127.0.0.1`,
+    serial: `socat -,raw,echo=0 UNIX-CONNECT:${shellQuote(p.serialSocket)}`
+  };
+}
+async function keepAlive(machine, ms, opts) {
+  if (opts.signal.aborted) return "stopped";
+  const { ssh, serial } = attachCommands(machine.attach);
+  await machine.releaseSerial();
+  opts.info(`${opts.scenario}: keep-alive-on-failure: the machine stays up for ${formatDuration(ms)} (SIGINT/SIGTERM ends it early)`);
+  opts.info(`  dom0 over SSH: ${ssh}`);
+  opts.info(`  serial console: ${machine.attach.serialSocket} (e.g. ${serial}; CTRL-a three times switches between Xen, dom0 and the domUs)`);
+  let timer;
+  let onAbort = () => {
+  };
+  const end = await Promise.race([
+    new Promise((resolve3) => timer = setTimeout(() => resolve3("time up"), ms)),
+    new Promise((resolve3) => {
+      onAbort = () => resolve3("stopped");
+      opts.signal.addEventListener("abort", onAbort, { once: true });
+    }),
+    machine.exited.then(() => "machine exited", () => "machine exited")
+  ]);
+  clearTimeout(timer);
+  opts.signal.removeEventListener("abort", onAbort);
+  opts.info(`${opts.scenario}: keep-alive-on-failure ended (${end}); stopping the machine`);
+  return end;
+}
+
+// src/snapshot/snapshots.ts
+import { join as join9 } from "node:path";
+
 // src/snapshot/booted.ts
-import { createHash, randomBytes } from "node:crypto";
-import { copyFile as copyFile3, mkdir as mkdir3, readFile as readFile2, realpath, rename, rm as rm4, stat as stat3, writeFile as writeFile4 } from "node:fs/promises";
-import { basename, isAbsolute as isAbsolute4, join as join5, relative as relative2 } from "node:path";
+import { createHash as createHash2, randomBytes } from "node:crypto";
+import { copyFile as copyFile4, mkdir as mkdir7, readFile as readFile2, realpath, rename, rm as rm5, stat as stat5, writeFile as writeFile6 } from "node:fs/promises";
+import { basename as basename4, isAbsolute as isAbsolute4, join as join8, relative as relative2 } from "node:path";
 var STATE_FORMAT = 1;
 var ENTRY_FILE = "entry.json";
 var STATE_FILE = "state.zst";
@@ -66251,10 +67755,10 @@ async function bootedStateKey(input2) {
     argv: bootArgs(normalized),
     qemu: qemuHash
   };
-  return createHash("sha256").update(JSON.stringify(recipe, (_k, v) => typeof v === "bigint" ? v.toString() : v)).digest("hex");
+  return createHash2("sha256").update(JSON.stringify(recipe, (_k, v) => typeof v === "bigint" ? v.toString() : v)).digest("hex");
 }
 function normalizeInput(input2, rigDir) {
-  const name = (p) => p.startsWith(rigDir + "/") ? `rig:${relative2(rigDir, p)}` : `run:${basename(p)}`;
+  const name = (p) => p.startsWith(rigDir + "/") ? `rig:${relative2(rigDir, p)}` : `run:${basename4(p)}`;
   return {
     ...input2,
     serialSocket: "serial",
@@ -66265,58 +67769,58 @@ function normalizeInput(input2, rigDir) {
   };
 }
 function statesDir(cacheDir) {
-  return join5(cacheDir, "states");
+  return join8(cacheDir, "states");
 }
 async function storeBootedState(cacheDir, key, state, rigDir) {
-  const final = join5(statesDir(cacheDir), key);
-  const tmp = join5(statesDir(cacheDir), `.tmp-${key.slice(0, 12)}-${randomBytes(4).toString("hex")}`);
-  await mkdir3(tmp, { recursive: true });
+  const final = join8(statesDir(cacheDir), key);
+  const tmp = join8(statesDir(cacheDir), `.tmp-${key.slice(0, 12)}-${randomBytes(4).toString("hex")}`);
+  await mkdir7(tmp, { recursive: true });
   try {
     const copied = /* @__PURE__ */ new Map();
     const keep = async (p) => {
       if (p.startsWith(rigDir + "/")) return p;
       let name = copied.get(p);
       if (!name) {
-        name = `media-${copied.size}-${basename(p)}`;
+        name = `media-${copied.size}-${basename4(p)}`;
         copied.set(p, name);
-        await copyFile3(p, join5(tmp, name));
+        await copyFile4(p, join8(tmp, name));
       }
       return name;
     };
     const input2 = await mapFiles(state.machineInput, keep);
-    await copyFile3(state.stateFile, join5(tmp, STATE_FILE));
-    await copyFile3(state.privateKeyPath, join5(tmp, KEY_FILE));
+    await copyFile4(state.stateFile, join8(tmp, STATE_FILE));
+    await copyFile4(state.privateKeyPath, join8(tmp, KEY_FILE));
     const entry = { format: STATE_FORMAT, key, machineInput: input2, domains: state.domains, savedAt: state.savedAt, bytes: state.bytes };
-    await writeFile4(join5(tmp, ENTRY_FILE), JSON.stringify(entry, null, 2) + "\n");
-    await rm4(final, { recursive: true, force: true });
+    await writeFile6(join8(tmp, ENTRY_FILE), JSON.stringify(entry, null, 2) + "\n");
+    await rm5(final, { recursive: true, force: true });
     await rename(tmp, final);
   } catch (e) {
-    await rm4(tmp, { recursive: true, force: true });
+    await rm5(tmp, { recursive: true, force: true });
     throw e;
   }
   return await findBootedState(cacheDir, key);
 }
 async function findBootedState(cacheDir, key) {
-  const dir = join5(statesDir(cacheDir), key);
+  const dir = join8(statesDir(cacheDir), key);
   let entry;
   try {
-    entry = JSON.parse(await readFile2(join5(dir, ENTRY_FILE), "utf8"));
+    entry = JSON.parse(await readFile2(join8(dir, ENTRY_FILE), "utf8"));
   } catch {
     return void 0;
   }
-  const absolute = (p) => isAbsolute4(p) ? p : join5(dir, p);
+  const absolute = (p) => isAbsolute4(p) ? p : join8(dir, p);
   const input2 = await mapFiles(entry.machineInput, async (p) => absolute(p));
-  const needed = [...filesOf(input2), join5(dir, STATE_FILE), join5(dir, KEY_FILE)];
-  const present = await Promise.all(needed.map((p) => stat3(p).then(() => true, () => false)));
+  const needed = [...filesOf(input2), join8(dir, STATE_FILE), join8(dir, KEY_FILE)];
+  const present = await Promise.all(needed.map((p) => stat5(p).then(() => true, () => false)));
   if (entry.format !== STATE_FORMAT || entry.key !== key || present.includes(false)) {
     await discardBootedState(cacheDir, key);
     return void 0;
   }
   return {
     dir,
-    stateFile: join5(dir, STATE_FILE),
+    stateFile: join8(dir, STATE_FILE),
     machineInput: input2,
-    privateKeyPath: join5(dir, KEY_FILE),
+    privateKeyPath: join8(dir, KEY_FILE),
     domains: entry.domains,
     savedAt: entry.savedAt,
     bytes: entry.bytes,
@@ -66324,7 +67828,7 @@ async function findBootedState(cacheDir, key) {
   };
 }
 async function discardBootedState(cacheDir, key) {
-  await rm4(join5(statesDir(cacheDir), key), { recursive: true, force: true });
+  await rm5(join8(statesDir(cacheDir), key), { recursive: true, force: true });
 }
 function filesOf(input2) {
   const t = input2.target;
@@ -66365,7 +67869,7 @@ var Snapshots = class _Snapshots {
     const key = await bootedStateKey({ rig, rigKey: result.rig.key, boot: plan.boot, domains: plan.domains, media });
     const s = new _Snapshots(plan, rig, result, hooks, key);
     s.state = await findBootedState(plan.cache.dir, key);
-    if (!s.state && hooks.remoteCache && await restoreRemote(key, join6(statesDir(plan.cache.dir), key), hooks.info, "state")) {
+    if (!s.state && hooks.remoteCache && await restoreRemote(key, join9(statesDir(plan.cache.dir), key), hooks.info, "state")) {
       s.state = await findBootedState(plan.cache.dir, key);
     }
     result.properties["snapshot.key"] = key;
@@ -66422,37 +67926,10 @@ import { tmpdir as tmpdir2 } from "node:os";
 import { join as join12, relative as relative3 } from "node:path";
 
 // src/console/console.ts
-import { createWriteStream, mkdirSync as mkdirSync2 } from "node:fs";
-import { join as join7 } from "node:path";
-import { performance as performance2 } from "node:perf_hooks";
+import { createWriteStream as createWriteStream4, mkdirSync as mkdirSync2 } from "node:fs";
+import { join as join10 } from "node:path";
+import { performance as performance5 } from "node:perf_hooks";
 import { randomBytes as randomBytes2 } from "node:crypto";
-
-// src/deadline.ts
-import { performance } from "node:perf_hooks";
-var Deadline = class _Deadline {
-  constructor(at) {
-    this.at = at;
-  }
-  at;
-  /** The deadline `ms` milliseconds from now. */
-  static after(ms) {
-    return new _Deadline(performance.now() + ms);
-  }
-  /** A Deadline as is, or a plain number read as milliseconds from now. */
-  static from(deadline) {
-    return typeof deadline === "number" ? _Deadline.after(deadline) : deadline;
-  }
-  remainingMs() {
-    return Math.max(0, this.at - performance.now());
-  }
-  get expired() {
-    return this.remainingMs() === 0;
-  }
-  /** The earlier of this deadline and `ms` from now: a step inside a longer wait. */
-  capped(ms) {
-    return new _Deadline(Math.min(this.at, performance.now() + ms));
-  }
-};
 
 // src/console/demux.ts
 var XEN_PREFIX = "(XEN) ";
@@ -66739,8 +68216,8 @@ var Console = class {
     this.names = new Map((opts.domains ?? []).map((d) => [d.name, d.domid]));
     this.demux = new Demux(opts.startedAfterBoot ? { focus: "dom0", handedOver: true } : {});
     mkdirSync2(opts.logDir, { recursive: true });
-    if (opts.rawLog !== false) this.rawLog = this.openLog(opts.rawLog ?? join7(opts.logDir, "console-raw.log"));
-    this.allLog = this.openLog(join7(opts.logDir, "console-all.log"));
+    if (opts.rawLog !== false) this.rawLog = this.openLog(opts.rawLog ?? join10(opts.logDir, "console-raw.log"));
+    this.allLog = this.openLog(join10(opts.logDir, "console-all.log"));
     const onData = (chunk) => this.onData(chunk);
     const onEnd = () => this.onEnd("QEMU closed the serial console (end of stream): the machine has exited");
     const onError = (err) => this.onEnd(`the serial socket failed: ${err.message}`, err);
@@ -66757,7 +68234,7 @@ var Console = class {
   }
   stream;
   opts;
-  t0 = performance2.now();
+  t0 = performance5.now();
   splitter = new LineSplitter();
   demux;
   streams = /* @__PURE__ */ new Map();
@@ -66784,6 +68261,8 @@ var Console = class {
   machineFatal;
   domainFatals = /* @__PURE__ */ new Map();
   graceTimer;
+  unannounced = [];
+  fatalListeners = /* @__PURE__ */ new Set();
   ended;
   echoWindow;
   /** The domU a command is running on while it holds focus: its output may lose or gain (XEN) prefixes. */
@@ -66813,7 +68292,7 @@ var Console = class {
   /** The clean log file of a domain (or the combined one). */
   logFile(domain3) {
     const name = domain3 === "all" ? "all" : this.displayName(this.resolve(domain3));
-    return join7(this.opts.logDir, `console-${name}.log`);
+    return join10(this.opts.logDir, `console-${name}.log`);
   }
   /** The last lines of a domain's console (or of all of them, tagged), for messages. */
   tail(domain3, lines = this.tailLines) {
@@ -66910,10 +68389,10 @@ var Console = class {
     return source;
   }
   now() {
-    return performance2.now() - this.t0;
+    return performance5.now() - this.t0;
   }
   openLog(path) {
-    const log = createWriteStream(path, { flags: "a" });
+    const log = createWriteStream4(path, { flags: "a" });
     log.on("error", (err) => this.logErrors.push(err));
     return log;
   }
@@ -67021,10 +68500,29 @@ var Console = class {
     const record3 = { hit, seq: line.seq };
     if (hit.scope === "machine") this.machineFatal ??= record3;
     else if (!this.domainFatals.has(line.source)) this.domainFatals.set(line.source, record3);
+    this.unannounced.push(record3);
     this.graceTimer ??= setTimeout(() => {
       this.graceTimer = void 0;
       this.rejectForFatal();
+      setImmediate(() => this.announceFatals());
     }, this.fatalGraceMs);
+  }
+  /**
+   * Calls `listener` for each fatal line seen from now on (after the grace for its trace),
+   * whether or not a wait was pending: a panic during an SSH step must not go unnoticed.
+   * `awaited` names what was going on, for the message. Returns the unsubscribe.
+   */
+  onFatal(awaited, listener) {
+    const entry = { awaited, listener };
+    this.fatalListeners.add(entry);
+    return () => this.fatalListeners.delete(entry);
+  }
+  announceFatals() {
+    for (const { hit } of this.unannounced.splice(0)) {
+      for (const { awaited, listener } of [...this.fatalListeners]) {
+        listener(new ConsoleFatal(this.displayName(hit.source), hit.what, hit.line, awaited, { consoleTail: this.tail(hit.source), logFile: this.logFile(hit.source) }));
+      }
+    }
   }
   firstFatal() {
     const all = [this.machineFatal, ...this.domainFatals.values()].filter((r) => r !== void 0);
@@ -67104,12 +68602,12 @@ var Console = class {
           return;
         }
       }
-      const w = { spec, since: this.seq, startedAt: performance2.now(), timer: void 0, resolve: resolve3, reject };
+      const w = { spec, since: this.seq, startedAt: performance5.now(), timer: void 0, resolve: resolve3, reject };
       w.timer = setTimeout(() => {
         this.settle(w);
         const domain3 = spec.tailOf === "all" ? "all" : this.displayName(spec.tailOf);
         reject(
-          new ConsoleTimeout(domain3, spec.awaited, performance2.now() - w.startedAt, {
+          new ConsoleTimeout(domain3, spec.awaited, performance5.now() - w.startedAt, {
             consoleTail: this.tail(spec.tailOf),
             logFile: this.logFile(spec.tailOf)
           })
@@ -67134,7 +68632,7 @@ var Console = class {
     let release;
     this.inputChain = new Promise((r) => release = r);
     let timer;
-    const started = performance2.now();
+    const started = performance5.now();
     const turn = await Promise.race([
       before.then(() => true),
       new Promise((r) => timer = setTimeout(() => r(false), deadline.remainingMs()))
@@ -67142,7 +68640,7 @@ var Console = class {
     clearTimeout(timer);
     if (!turn) {
       void before.then(release);
-      throw new ConsoleTimeout(this.displayName(domain3), `${awaited} (the console was busy with another command)`, performance2.now() - started, {
+      throw new ConsoleTimeout(this.displayName(domain3), `${awaited} (the console was busy with another command)`, performance5.now() - started, {
         consoleTail: this.tail(domain3),
         logFile: this.logFile(domain3)
       });
@@ -67162,10 +68660,10 @@ var Console = class {
   async typePaced(text2, deadline, domain3, awaited) {
     const bytes = Buffer.from(text2, "utf8");
     const { chunkBytes, intervalMs } = this.pacing;
-    const started = performance2.now();
+    const started = performance5.now();
     for (let at = 0; at < bytes.length; at += chunkBytes) {
       if (deadline.expired) {
-        throw new ConsoleTimeout(this.displayName(domain3), awaited, performance2.now() - started, {
+        throw new ConsoleTimeout(this.displayName(domain3), awaited, performance5.now() - started, {
           consoleTail: this.tail(domain3),
           logFile: this.logFile(domain3)
         });
@@ -67224,7 +68722,7 @@ var Console = class {
     }
   }
   async runLocked(source, command, deadline) {
-    const started = performance2.now();
+    const started = performance5.now();
     const name = this.displayName(source);
     await this.focusLocked(source, deadline);
     const marked = markCommand(command, this.nonce, ++this.commands);
@@ -67257,7 +68755,7 @@ var Console = class {
         output: lines.map((l) => l.text),
         exitStatus: Number(marked.end.exec(last.text)?.[1]),
         lines,
-        durationMs: performance2.now() - started
+        durationMs: performance5.now() - started
       };
     } finally {
       this.echoWindow = void 0;
@@ -67303,619 +68801,6 @@ function serialDuplex(port, ended) {
   };
   ended.then(finish2, finish2);
   return duplex;
-}
-
-// src/forensics/collect.ts
-import { open as open3, mkdir as mkdir4, stat as stat4, writeFile as writeFile5 } from "node:fs/promises";
-import { basename as basename2, join as join8 } from "node:path";
-var FORENSICS_LIMITS = {
-  budgetMs: 6e4,
-  sshConnectMs: 8e3,
-  commandMs: 1e4,
-  focusMs: 1e4,
-  keyMs: 8e3,
-  keyQuietMs: 1500,
-  hostTailLines: 200
-};
-var DOM0_COMMANDS = [
-  { file: "xl-list.txt", command: "xl list" },
-  { file: "xl-dmesg.txt", command: "xl dmesg" },
-  { file: "xenstore-ls.txt", command: "xenstore-ls -f" },
-  { file: "dom0-dmesg.txt", command: "dmesg" },
-  { file: "dom0-ps.txt", command: "ps" }
-];
-var XEN_DEBUG_KEYS = [
-  { key: "q", file: "xen-key-q-domains.txt", what: "domain and vCPU info" },
-  { key: "r", file: "xen-key-r-run-queues.txt", what: "scheduler run queues" },
-  { key: "0", file: "xen-key-0-dom0-registers.txt", what: "dom0's vCPU registers" }
-];
-async function collectForensics(port, dir, limits = FORENSICS_LIMITS) {
-  const started = Date.now();
-  const budget = Deadline.after(limits.budgetMs);
-  const record3 = { dir, files: [], missing: [], durationMs: 0 };
-  await mkdir4(dir, { recursive: true });
-  const put = async (file2, text2) => {
-    await writeFile5(join8(dir, file2), text2);
-    if (!record3.files.includes(file2)) record3.files.push(file2);
-  };
-  const work = (async () => {
-    await tailHostLogs(port, put, record3, limits);
-    if (await port.machineGone()) {
-      record3.missing.push("dom0 and Xen: the machine had exited");
-      return;
-    }
-    await fromDom0(port, put, record3, limits, budget);
-    await fromXen(port, put, record3, limits, budget);
-  })().catch((e) => {
-    record3.missing.push(`collection stopped: ${e.message}`);
-  });
-  let timer;
-  const outOfTime = new Promise((resolve3) => timer = setTimeout(() => resolve3("budget"), limits.budgetMs));
-  const how = await Promise.race([work.then(() => "done"), outOfTime]);
-  clearTimeout(timer);
-  if (how === "budget") record3.missing.push(`the ${limits.budgetMs / 1e3} s budget ran out`);
-  record3.durationMs = Date.now() - started;
-  await put("index.txt", indexText(record3)).catch(() => void 0);
-  return record3;
-}
-async function tailHostLogs(port, put, record3, limits) {
-  for (const log of await port.hostLogs()) {
-    try {
-      await put(`host-tail-${basename2(log)}`, await tailOf(log, limits.hostTailLines));
-    } catch (e) {
-      record3.missing.push(`tail of ${log}: ${e.message}`);
-    }
-  }
-}
-async function fromDom0(port, put, record3, limits, budget) {
-  let dom0;
-  try {
-    dom0 = await port.dom0(Math.min(limits.sshConnectMs, budget.remainingMs()));
-  } catch (e) {
-    record3.missing.push(`dom0 over SSH (${DOM0_COMMANDS.map((c) => c.command).join(", ")}): ${firstLine(e)}`);
-    return;
-  }
-  for (const { file: file2, command } of DOM0_COMMANDS) {
-    if (budget.expired) {
-      record3.missing.push(`${command}: no budget left`);
-      continue;
-    }
-    try {
-      const r = await dom0.run(command, Math.min(limits.commandMs, budget.remainingMs()));
-      const trailer = r.exitCode === 0 && !r.stderr ? "" : `
-[stderr]
-${r.stderr}
-(exit status ${r.exitCode})
-`;
-      await put(file2, r.stdout + trailer);
-    } catch (e) {
-      record3.missing.push(`${command}: ${firstLine(e)}`);
-    }
-  }
-}
-async function fromXen(port, put, record3, limits, budget) {
-  try {
-    await port.focusXen(budget.capped(limits.focusMs));
-  } catch (e) {
-    record3.missing.push(`Xen debug keys: cannot give Xen the serial input: ${firstLine(e)}`);
-    return;
-  }
-  try {
-    for (const { key, file: file2, what } of XEN_DEBUG_KEYS) {
-      if (budget.expired) {
-        record3.missing.push(`Xen debug key '${key}' (${what}): no budget left`);
-        continue;
-      }
-      const lines = await port.xenKey(key, limits.keyQuietMs, budget.capped(limits.keyMs));
-      if (lines.length === 0) record3.missing.push(`Xen debug key '${key}' (${what}): Xen printed nothing`);
-      else await put(file2, lines.join("\n") + "\n");
-    }
-  } catch (e) {
-    record3.missing.push(`Xen debug keys: ${firstLine(e)}`);
-  } finally {
-    await port.focusDom0(budget.capped(limits.focusMs)).catch((e) => record3.missing.push(`focus back to dom0: ${firstLine(e)}`));
-  }
-}
-async function tailOf(path, lines) {
-  const size2 = (await stat4(path)).size;
-  const length = Math.min(size2, 256 * 1024);
-  const handle = await open3(path, "r");
-  try {
-    const buf = Buffer.alloc(length);
-    await handle.read(buf, 0, length, size2 - length);
-    const text2 = buf.toString("utf8").split("\n");
-    if (text2[text2.length - 1] === "") text2.pop();
-    return text2.slice(-lines).join("\n") + "\n";
-  } finally {
-    await handle.close();
-  }
-}
-function firstLine(e) {
-  return String(e?.message ?? e).split("\n")[0] ?? "";
-}
-function indexText(record3) {
-  const out = [`# forensics, collected in ${(record3.durationMs / 1e3).toFixed(1)} s`, "", "## files"];
-  out.push(...record3.files.filter((f) => f !== "index.txt").map((f) => `- ${f}`));
-  if (record3.missing.length > 0) out.push("", "## not collected", ...record3.missing.map((m) => `- ${m}`));
-  return out.join("\n") + "\n";
-}
-
-// src/forensics/repro.ts
-import { chmod, copyFile as copyFile4, mkdir as mkdir6, stat as stat5, writeFile as writeFile6 } from "node:fs/promises";
-import { basename as basename4, join as join10 } from "node:path";
-
-// src/machine/port.ts
-import { createServer } from "node:net";
-var HOST = "127.0.0.1";
-async function reservePort(requested, deadlineMs = 5e3) {
-  if (!Number.isInteger(requested) || requested < 0 || requested > 65535) {
-    throw new InfraError(`SSH port ${requested} is not a TCP port number`);
-  }
-  return new Promise((resolve3, reject) => {
-    const server = createServer();
-    const timer = setTimeout(() => {
-      server.close();
-      reject(new InfraError(`could not bind ${HOST}:${requested} within ${deadlineMs} ms`));
-    }, deadlineMs);
-    server.once("error", (err) => {
-      clearTimeout(timer);
-      const why = err.code === "EADDRINUSE" ? "is already in use" : `cannot be bound (${err.code ?? err.message})`;
-      reject(new InfraError(`SSH port ${requested} on ${HOST} ${why}; choose another port or 0 for a free one`, { cause: err }));
-    });
-    server.listen({ host: HOST, port: requested, exclusive: true }, () => {
-      const address2 = server.address();
-      const port = typeof address2 === "object" && address2 ? address2.port : requested;
-      server.close(() => {
-        clearTimeout(timer);
-        resolve3(port);
-      });
-    });
-  });
-}
-
-// src/machine/machine.ts
-import { spawn } from "node:child_process";
-import { createWriteStream as createWriteStream3 } from "node:fs";
-import { mkdir as mkdir5, rm as rm5 } from "node:fs/promises";
-import { join as join9 } from "node:path";
-
-// src/machine/socket.ts
-import { existsSync as existsSync2 } from "node:fs";
-import { connect } from "node:net";
-var POLL_MS = 50;
-async function connectWhenListening(path, deadlineMs, alive = () => true) {
-  const started = Date.now();
-  let lastError;
-  while (Date.now() - started < deadlineMs && alive()) {
-    if (existsSync2(path)) {
-      try {
-        return await new Promise((resolve3, reject) => {
-          const s = connect(path, () => {
-            s.off("error", reject);
-            resolve3(s);
-          });
-          s.once("error", reject);
-        });
-      } catch (err) {
-        lastError = err;
-      }
-    }
-    await new Promise((r) => setTimeout(r, POLL_MS));
-  }
-  const why = alive() ? `within ${deadlineMs} ms` : "before QEMU exited";
-  throw new InfraError(`QEMU did not open its socket ${path} ${why}`, { cause: lastError });
-}
-
-// src/machine/qmp.ts
-var QmpClient = class _QmpClient {
-  constructor(socket) {
-    this.socket = socket;
-    socket.setEncoding("utf8");
-    socket.on("data", (text2) => this.onData(text2));
-    socket.on("close", () => this.failAll(new InfraError("QMP connection closed")));
-    socket.on("error", (err) => this.failAll(new InfraError(`QMP socket error: ${err.message}`, { cause: err })));
-  }
-  socket;
-  buffer = "";
-  waiting = [];
-  closed = false;
-  /** Connects, reads the greeting and leaves capability negotiation mode. */
-  static async connect(path, deadlineMs, alive) {
-    const socket = await connectWhenListening(path, deadlineMs, alive);
-    const client = new _QmpClient(socket);
-    await withDeadline(client.nextReply(), deadlineMs, "QMP greeting did not arrive");
-    await client.execute("qmp_capabilities", void 0, deadlineMs);
-    return client;
-  }
-  async execute(command, args, deadlineMs) {
-    if (this.closed) throw new InfraError(`QMP ${command}: connection already closed`);
-    const reply = this.nextReply();
-    this.socket.write(JSON.stringify(args ? { execute: command, arguments: args } : { execute: command }) + "\n");
-    const r = await withDeadline(reply, deadlineMs, `QMP ${command} got no answer`);
-    if (r.error) throw new InfraError(`QMP ${command} failed: ${r.error.class}: ${r.error.desc}`);
-    return r.return;
-  }
-  close() {
-    this.closed = true;
-    this.socket.destroy();
-  }
-  nextReply() {
-    return new Promise((resolve3, reject) => {
-      this.waiting.push((r) => r instanceof Error ? reject(r) : resolve3(r));
-    });
-  }
-  onData(text2) {
-    this.buffer += text2;
-    let nl;
-    while ((nl = this.buffer.indexOf("\n")) >= 0) {
-      const line = this.buffer.slice(0, nl).trim();
-      this.buffer = this.buffer.slice(nl + 1);
-      if (!line) continue;
-      let msg;
-      try {
-        msg = JSON.parse(line);
-      } catch {
-        continue;
-      }
-      if ("event" in msg) continue;
-      this.waiting.shift()?.(msg);
-    }
-  }
-  failAll(err) {
-    this.closed = true;
-    for (const w of this.waiting.splice(0)) w(err);
-  }
-};
-function withDeadline(promise2, ms, what) {
-  return new Promise((resolve3, reject) => {
-    const timer = setTimeout(() => reject(new InfraError(`${what} within ${ms} ms`)), ms);
-    promise2.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve3(v);
-      },
-      (e) => {
-        clearTimeout(timer);
-        reject(e);
-      }
-    );
-  });
-}
-
-// src/machine/serial.ts
-import { createWriteStream as createWriteStream2 } from "node:fs";
-var MAX_CAPTURE_BYTES = 32 * 1024 * 1024;
-var SerialPort = class {
-  constructor(socket, logFile) {
-    this.socket = socket;
-    this.logFile = logFile;
-    this.log = createWriteStream2(logFile, { flags: "a" });
-    socket.on("data", (chunk) => this.onData(chunk));
-    socket.on("close", () => this.closed = true);
-    socket.on("error", () => this.closed = true);
-  }
-  socket;
-  logFile;
-  chunks = [];
-  bytes = 0;
-  listeners = /* @__PURE__ */ new Set();
-  log;
-  closed = false;
-  /** Calls listener for every chunk from now on; returns the unsubscribe function. */
-  subscribe(listener) {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-  /** Everything received so far (or its most recent MAX_CAPTURE_BYTES). */
-  captured() {
-    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks)];
-    return this.chunks[0] ?? Buffer.alloc(0);
-  }
-  /** The last lines of the capture, CR stripped, for error messages. */
-  tail(lines = 40) {
-    const text2 = this.captured().toString("utf8").replace(/\r/g, "");
-    return text2.split("\n").slice(-lines).join("\n");
-  }
-  async write(data) {
-    if (this.closed) return;
-    await new Promise((resolve3, reject) => this.socket.write(data, (err) => err ? reject(err) : resolve3()));
-  }
-  /** Closes the socket and flushes the log file. */
-  async close() {
-    this.closed = true;
-    this.socket.destroy();
-    if (!this.log.closed) await new Promise((resolve3) => this.log.end(() => resolve3()));
-  }
-  onData(chunk) {
-    this.chunks.push(chunk);
-    this.bytes += chunk.length;
-    if (this.bytes > MAX_CAPTURE_BYTES) {
-      const all = Buffer.concat(this.chunks);
-      this.chunks = [all.subarray(all.length - MAX_CAPTURE_BYTES)];
-      this.bytes = MAX_CAPTURE_BYTES;
-    }
-    this.log.write(chunk);
-    for (const listener of this.listeners) listener(chunk);
-  }
-};
-
-// src/machine/machine.ts
-async function startMachine(launch, opts) {
-  await mkdir5(opts.logDir, { recursive: true });
-  const startDeadlineMs = opts.startDeadlineMs ?? 15e3;
-  const qemuLog = join9(opts.logDir, "qemu.log");
-  const serialLog = join9(opts.logDir, "serial.raw");
-  const qemuOut = createWriteStream3(qemuLog, { flags: "a" });
-  let qemuText = "";
-  await rm5(launch.serialSocket, { force: true });
-  await rm5(launch.qmpSocket, { force: true });
-  const child = spawn(launch.binary, launch.args, { stdio: ["ignore", "pipe", "pipe"] });
-  watchProcess(child);
-  const exited = new Promise((resolve3) => {
-    child.once("exit", (code, signal) => resolve3({ code, signal }));
-  });
-  const spawnFailed = new Promise((_, reject) => {
-    child.once("error", (err) => reject(new InfraError(`cannot start ${launch.binary}: ${err.message}`, { cause: err })));
-  });
-  spawnFailed.catch(() => void 0);
-  const collect = (chunk) => {
-    qemuOut.write(chunk);
-    qemuText = (qemuText + chunk.toString("utf8")).slice(-8192);
-  };
-  child.stdout?.on("data", collect);
-  child.stderr?.on("data", collect);
-  const qemuOutputTail = () => qemuText.trim().split("\n").slice(-20).join("\n");
-  const exitError = (e) => new InfraError(`${launch.binary} exited during start (code ${e.code}, signal ${e.signal}):
-${qemuOutputTail()}`, {
-    logFile: qemuLog
-  });
-  const exitedEarly = exited.then((e) => {
-    throw exitError(e);
-  });
-  exitedEarly.catch(() => void 0);
-  let serial;
-  try {
-    const started = Date.now();
-    const remaining = () => Math.max(1, startDeadlineMs - (Date.now() - started));
-    const serialSocket = await Promise.race([
-      connectWhenListening(launch.serialSocket, startDeadlineMs, () => isRunning(child)),
-      exitedEarly,
-      spawnFailed
-    ]);
-    serial = new SerialPort(serialSocket, serialLog);
-    const qmp = await Promise.race([QmpClient.connect(launch.qmpSocket, remaining(), () => isRunning(child)), exitedEarly, spawnFailed]);
-    const port = serial;
-    void exited.then(() => {
-      qmp.close();
-      void port.close();
-      qemuOut.end();
-    });
-    return {
-      pid: child.pid,
-      sshPort: launch.sshPort,
-      serial: port,
-      qmp,
-      exited,
-      logFiles: { serial: serialLog, qemu: qemuLog },
-      qemuOutputTail,
-      child
-    };
-  } catch (err) {
-    const exitedAnyway = await exitsWithin(exited, 1e3);
-    await killAndWait(child, exited);
-    await serial?.close();
-    qemuOut.end();
-    throw exitedAnyway ? exitError(await exited) : err;
-  }
-}
-async function stopMachine(machine, opts = {}) {
-  const stageMs = opts.stageDeadlineMs ?? 3e3;
-  const { child } = machine;
-  if (!isRunning(child)) return finish(machine);
-  try {
-    await machine.qmp.execute("quit", void 0, stageMs);
-  } catch {
-  }
-  if (await exitsWithin(machine.exited, stageMs)) return finish(machine);
-  child.kill("SIGTERM");
-  if (await exitsWithin(machine.exited, stageMs)) return finish(machine);
-  child.kill("SIGKILL");
-  if (await exitsWithin(machine.exited, stageMs)) return finish(machine);
-  throw new InfraError(`QEMU (pid ${machine.pid}) did not exit after SIGKILL within ${stageMs} ms`);
-}
-async function finish(machine) {
-  const exit = await machine.exited;
-  forgetProcess(machine.child);
-  machine.qmp.close();
-  await machine.serial.close();
-  return exit;
-}
-function isRunning(child) {
-  return child.exitCode === null && child.signalCode === null;
-}
-async function exitsWithin(exited, ms) {
-  let timer;
-  const timeout = new Promise((resolve3) => timer = setTimeout(() => resolve3(false), ms));
-  const done = await Promise.race([exited.then(() => true), timeout]);
-  clearTimeout(timer);
-  return done;
-}
-async function killAndWait(child, exited) {
-  if (child.pid === void 0) {
-    forgetProcess(child);
-    return;
-  }
-  if (isRunning(child)) child.kill("SIGKILL");
-  await exitsWithin(exited, 5e3);
-  forgetProcess(child);
-}
-
-// src/forensics/replay-script.ts
-import { basename as basename3 } from "node:path";
-var HERE = "HERE";
-var SOCKETS = "SOCKETS";
-var PORT = "PORT";
-var SERIAL = "SERIAL";
-function replayScript(input2) {
-  const { serialSocket, qmpSocket, sshPort } = input2.media.launch;
-  const words = [];
-  const args = [...input2.args];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === "-chardev" && args[i + 1]?.includes(`path=${serialSocket},`)) {
-      i++;
-      continue;
-    }
-    if (a === "-serial" && args[i + 1]?.startsWith("chardev:")) {
-      words.push(SERIAL);
-      i++;
-      continue;
-    }
-    let w = a.split(qmpSocket).join(`${SOCKETS}/qmp.sock`);
-    w = w.replace(`hostfwd=tcp:127.0.0.1:${sshPort}-:22`, `hostfwd=tcp:127.0.0.1:${PORT}-:22`);
-    w = w.replace(
-      /(^|[=,])(\/[^,]+)/g,
-      (whole, lead, path) => path.startsWith(input2.perRunDir + "/") ? `${lead}${HERE}/${basename3(path)}` : whole
-    );
-    words.push(quoteWord(w));
-  }
-  if (!words.includes(SERIAL)) throw new Error("replay.sh: the QEMU command has no -serial chardev to replace");
-  const lines = [];
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i];
-    const next = words[i + 1];
-    if (w === SERIAL) lines.push('"${serial[@]}"');
-    else if (w.startsWith("-") && next !== void 0 && next !== SERIAL && !next.startsWith("-")) {
-      lines.push(`${w} ${next}`);
-      i++;
-    } else lines.push(w);
-  }
-  const command = lines.join(" \\\n  ");
-  const checks = input2.referenced.map((p) => `need ${quoteWord(p)}`).join("\n");
-  return `#!/usr/bin/env bash
-# Boots this run's machine again by hand: the same outer QEMU options and boot media.
-#   REPLAY_SERIAL=stdio (default): Xen's console on this terminal through -serial mon:stdio.
-#     QEMU owns CTRL-a there, so switching Xen's input takes CTRL-a CTRL-a, three times;
-#     CTRL-a x quits QEMU.
-#   REPLAY_SERIAL=socket: the console on $REPLAY_SOCKET_DIR/serial.sock (default: a new temp dir);
-#     QEMU waits for the first client. CTRL-a reaches Xen as typed there.
-#   REPLAY_SSH_PORT (default 2222): the host port on 127.0.0.1 forwarded to dom0's sshd.
-#   REPLAY_QEMU: the qemu-system-aarch64 to run (default: the one on PATH).
-set -euo pipefail
-here="$(cd "$(dirname "\${BASH_SOURCE[0]}")" && pwd)"
-ssh_port="\${REPLAY_SSH_PORT:-2222}"
-qemu="\${REPLAY_QEMU:-${input2.binary}}"
-sockets="\${REPLAY_SOCKET_DIR:-}"
-if [ -z "$sockets" ]; then sockets="$(mktemp -d "\${TMPDIR:-/tmp}/xpv-replay-XXXXXX")"; fi
-mkdir -p "$sockets"
-
-need() {
-  if [ ! -e "$1" ]; then
-    echo "replay.sh: $1 is gone from the rig cache; rebuild the rig with the same recipe (see rig-manifest.json)" >&2
-    exit 1
-  fi
-}
-${checks}
-
-case "\${REPLAY_SERIAL:-stdio}" in
-  stdio)
-    serial=(-serial mon:stdio)
-    attach="Xen's console is on this terminal: CTRL-a CTRL-a (three times) switches Xen's input, CTRL-a x quits."
-    ;;
-  socket)
-    serial=(-chardev "socket,id=serial0,path=$sockets/serial.sock,server=on,wait=on" -serial chardev:serial0)
-    attach="QEMU waits for the serial console: socat STDIO,rawer,escape=0x1d UNIX-CONNECT:$sockets/serial.sock (CTRL-] detaches)"
-    ;;
-  *)
-    echo "replay.sh: REPLAY_SERIAL must be stdio or socket" >&2
-    exit 2
-    ;;
-esac
-
-chmod 600 "$here/id_ed25519"
-cat >&2 <<EOF
-replay.sh: booting from $here
-  $attach
-  QMP: $sockets/qmp.sock
-  dom0 over SSH once it is up:
-    ssh -i "$here/id_ed25519" -p $ssh_port -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null root@127.0.0.1
-EOF
-
-exec "$qemu" \\
-  ${command}
-`.split(HERE).join("${here}").split(SOCKETS).join("${sockets}").split(PORT).join("${ssh_port}");
-}
-function quoteWord(w) {
-  if (/^[\w@%+=:,./-]+$/.test(w)) return w;
-  return `"${w.replace(/[\\"$`]/g, "\\$&")}"`;
-}
-
-// src/forensics/repro.ts
-var REPRO_COPY_LIMIT = 100 * 1024 * 1024;
-async function writeRepro(media, rig, workDir, dir) {
-  await mkdir6(dir, { recursive: true });
-  const { binary, args } = media.launch;
-  const record3 = { dir, copied: [], referenced: [], tooBig: [] };
-  const perRun = (path) => path.startsWith(workDir + "/");
-  await writeFile6(join10(dir, "plan.txt"), describeBootMedia(media));
-  await writeFile6(join10(dir, "qemu-argv.json"), JSON.stringify({ binary, args }, null, 2) + "\n");
-  await writeFile6(join10(dir, "qemu-command.txt"), formatCommandLine(binary, args) + "\n");
-  if (media.dts) await writeFile6(join10(dir, "xen.dts"), media.dts);
-  for (const p of media.passthrough) await writeFile6(join10(dir, basename4(p.dtsPath)), p.dts);
-  if (media.bootScript) await writeFile6(join10(dir, "boot.cmd"), media.bootScript.text);
-  await writeFile6(join10(dir, "rig-manifest.json"), JSON.stringify({ dir: rig.dir, ...rig.manifest }, null, 2) + "\n");
-  const key = join10(dir, "id_ed25519");
-  await copyFile4(media.sshKey.privateKeyPath, key);
-  await chmod(key, 384);
-  await copyFile4(media.sshKey.publicKeyPath, join10(dir, "id_ed25519.pub"));
-  const sockets = /* @__PURE__ */ new Set([media.launch.serialSocket, media.launch.qmpSocket]);
-  for (const path of filesIn(args)) {
-    if (sockets.has(path)) continue;
-    if (!perRun(path)) {
-      if (!record3.referenced.includes(path)) record3.referenced.push(path);
-      continue;
-    }
-    const bytes = (await stat5(path)).size;
-    if (bytes > REPRO_COPY_LIMIT) {
-      record3.tooBig.push(path);
-      continue;
-    }
-    await copyFile4(path, join10(dir, basename4(path)));
-    record3.copied.push({ name: basename4(path), bytes });
-  }
-  const script = join10(dir, "replay.sh");
-  await writeFile6(script, replayScript({ binary, args, media, perRunDir: workDir, referenced: record3.referenced }));
-  await chmod(script, 493);
-  await writeFile6(join10(dir, "README.txt"), readme(record3, media));
-  return record3;
-}
-function filesIn(args) {
-  const out = [];
-  for (const a of args) {
-    if (a.startsWith("/")) out.push(a);
-    for (const m of a.matchAll(/(?:^|,)(?:file|path)=(\/[^,]+)/g)) out.push(m[1]);
-  }
-  return [...new Set(out)];
-}
-function readme(record3, media) {
-  const mib = (n) => n < 1024 * 1024 ? `${Math.ceil(n / 1024)} KiB` : `${(n / 1024 / 1024).toFixed(1)} MiB`;
-  return [
-    `Boot this run's machine again: ./replay.sh (REPLAY_SERIAL=stdio|socket, REPLAY_SSH_PORT, REPLAY_SOCKET_DIR, REPLAY_QEMU).`,
-    `Boot path: ${media.boot}.`,
-    "",
-    "Copied from the run (its work dir is deleted when the run ends):",
-    ...record3.copied.map((c) => `  ${c.name} (${mib(c.bytes)})`),
-    "  id_ed25519, id_ed25519.pub: the run key; dom0 accepts it for root",
-    "",
-    "Used in place from the rig cache (rebuild the rig with the same recipe if they are gone):",
-    ...record3.referenced.map((p) => `  ${p}`),
-    ...record3.tooBig.length > 0 ? ["", `Not copied (over ${mib(REPRO_COPY_LIMIT)}); rerun the same plan to regenerate:`, ...record3.tooBig.map((p) => `  ${p}`)] : [],
-    "",
-    "Also here: plan.txt (the whole boot), qemu-argv.json and qemu-command.txt (the exact outer QEMU",
-    "command of the run), xen.dts and pt-*.dts (device tree sources), boot.cmd (u-boot script source),",
-    "rig-manifest.json (the rig: files, hashes, versions).",
-    ""
-  ].join("\n");
 }
 
 // src/snapshot/migrate.ts
@@ -68033,779 +68918,6 @@ async function within(p, dl, what) {
 
 // src/backend/index.ts
 import { join as join11 } from "node:path";
-
-// src/ssh/background.ts
-import { once } from "node:events";
-import { createWriteStream as createWriteStream4 } from "node:fs";
-import { mkdir as mkdir7 } from "node:fs/promises";
-import { constants } from "node:os";
-import { dirname as dirname2 } from "node:path";
-import { performance as performance3 } from "node:perf_hooks";
-import { StringDecoder } from "node:string_decoder";
-var BACKGROUND_DEFAULTS = {
-  startMs: 3e4,
-  /** How long SIGTERM gets before SIGKILL, at most. */
-  graceMs: 5e3,
-  tailLines: 40
-};
-var PID_MARKER = "xen-pvh-virtio-pid:";
-var KEPT_LINES = 2e4;
-var NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-var TAIL_BYTES = 64 * 1024;
-function backgroundScript(command) {
-  return `setsid sh -c 'echo "${PID_MARKER}$$" >&2; exec sh -c "$1"' xen-pvh-virtio-bg ${shellQuote(command)} </dev/null & wait $!`;
-}
-function stopGroupScript(pid, graceMs) {
-  const graceTicks = Math.max(0, Math.ceil(graceMs / 100));
-  return [
-    `pg=${pid}`,
-    'live() { for f in /proc/[0-9]*/stat; do read -r l 2>/dev/null <"$f" || continue; set -- ${l##*) }; [ "$3" = "$pg" ] && [ "$1" != Z ] && return 0; done; return 1; }',
-    "kill -TERM -$pg 2>/dev/null",
-    "i=0",
-    `while live; do [ $i -eq ${graceTicks} ] && kill -KILL -$pg 2>/dev/null; i=$((i+1)); sleep 0.1; done`,
-    "echo stopped"
-  ].join("\n");
-}
-function shellQuote(text2) {
-  return `'${text2.replace(/'/g, `'\\''`)}'`;
-}
-function describeExit(exit) {
-  if (exit.lost) return "was lost with the connection to dom0 (its state is unknown)";
-  if (exit.signal) return `was killed by ${exit.signal}`;
-  const code = exit.exitCode ?? -1;
-  const byNumber = Object.entries(constants.signals).find(([, n]) => n === code - 128)?.[0];
-  return `exited with status ${code}${code > 128 && byNumber ? ` (${byNumber})` : ""}`;
-}
-async function startBackground(host, name, command, opts) {
-  if (!NAME.test(name)) {
-    throw new InfraError(`background process name ${JSON.stringify(name)} must be letters, digits, '.', '_' or '-'`);
-  }
-  const deadline = Deadline.from(opts.deadline ?? BACKGROUND_DEFAULTS.startMs);
-  const label2 = `background process ${name} (\`${command}\`)`;
-  host.client(command);
-  let log;
-  try {
-    await mkdir7(dirname2(opts.logFile), { recursive: true });
-    log = createWriteStream4(opts.logFile, { flags: "w" });
-    await once(log, "open");
-  } catch (cause) {
-    throw new InfraError(`cannot open the log of ${label2} at ${opts.logFile}: ${cause.message}`, {
-      cause,
-      logFile: opts.logFile
-    });
-  }
-  const proc = new BackgroundProcess(host, name, command, opts.logFile, log);
-  return new Promise((resolve3, reject) => {
-    const startFailed = (cause) => new InfraError(`cannot start ${label2} in dom0: ${cause.message}`, { cause, logFile: opts.logFile });
-    let settled = false;
-    const finish2 = (error62) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      unsubscribe();
-      if (error62) {
-        proc.abandon();
-        reject(error62);
-      } else {
-        resolve3(proc);
-      }
-    };
-    const timer = setTimeout(
-      () => finish2(new InfraError(`${label2} did not report its pid within the deadline${proc.tailSuffix()}`, { logFile: opts.logFile })),
-      deadline.remainingMs()
-    );
-    const unsubscribe = host.onDrop(
-      (why) => finish2(new InfraError(`connection to dom0 ${why} while starting ${label2}`, { logFile: opts.logFile }))
-    );
-    try {
-      host.client(command).exec(backgroundScript(command), (err, channel) => {
-        if (settled) {
-          channel?.close();
-          return;
-        }
-        if (err) {
-          finish2(startFailed(err));
-          return;
-        }
-        proc.attach(channel, {
-          started: () => finish2(),
-          endedBeforeStart: (exit) => finish2(new InfraError(`${label2} ${describeExit(exit)} before it started${proc.tailSuffix()}`, { logFile: opts.logFile }))
-        });
-      });
-    } catch (err) {
-      finish2(err instanceof InfraError ? err : startFailed(err));
-    }
-  });
-}
-var BackgroundProcess = class {
-  constructor(host, name, command, logFile, log) {
-    this.host = host;
-    this.name = name;
-    this.command = command;
-    this.logFile = logFile;
-    this.log = log;
-    this.exited = new Promise((resolve3) => this.resolveExited = resolve3);
-    log.on("error", () => {
-    });
-  }
-  host;
-  name;
-  command;
-  logFile;
-  log;
-  /** Resolves once the process is gone and every byte it printed is in the log file; never rejects. */
-  exited;
-  resolveExited;
-  result;
-  channel;
-  stopRequested = false;
-  deathListeners = /* @__PURE__ */ new Set();
-  death;
-  stderrTail = new Tail();
-  outputTail = new Tail();
-  startedAt = performance3.now();
-  exitCode = null;
-  exitSignal = null;
-  sawExit = false;
-  leaderPid = 0;
-  lines = new LineLog();
-  stdoutLines = new StringDecoder("utf8");
-  stderrLines = new StringDecoder("utf8");
-  stdoutPartial = "";
-  stderrPartial = "";
-  lineWaiters = /* @__PURE__ */ new Set();
-  /** dom0 pid of the session leader, which is also the process group that stop() kills. */
-  get pid() {
-    return this.leaderPid;
-  }
-  get running() {
-    return this.result === void 0;
-  }
-  /** The last lines the process wrote to stderr (or to stdout when stderr is empty). */
-  tail(lines = BACKGROUND_DEFAULTS.tailLines) {
-    return (this.stderrTail.lines(lines) || this.outputTail.lines(lines)).trimEnd();
-  }
-  /** @internal `:` and the tail on the next lines, for messages; empty when nothing was printed. */
-  tailSuffix() {
-    const tail = this.tail();
-    return tail ? `:
-${tail}` : "";
-  }
-  /**
-   * Calls `listener` once if the process ends without stop() or close() asking: with a
-   * ProductFailure carrying its stderr tail, or an InfraError when the connection was
-   * lost. A death before subscribing is reported too. Returns the unsubscribe.
-   */
-  onDeath(listener) {
-    if (this.death) {
-      const { error: error62, exit } = this.death;
-      queueMicrotask(() => listener(error62, exit));
-      return () => {
-      };
-    }
-    this.deathListeners.add(listener);
-    return () => this.deathListeners.delete(listener);
-  }
-  /**
-   * The first output line (stdout or stderr, CR stripped) matching `pattern`, already
-   * printed or still to come: how a step waits for a backend to say it serves. Rejects
-   * with a ProductFailure carrying the tail when the deadline passes or the process ends
-   * first (an InfraError when its connection was lost).
-   */
-  waitForLine(wanted, deadline) {
-    const pattern2 = wanted.global || wanted.sticky ? new RegExp(wanted.source, wanted.flags.replace(/[gy]/g, "")) : wanted;
-    const seen = this.lines.find(pattern2);
-    if (seen !== void 0) return Promise.resolve(seen);
-    const until = Deadline.from(deadline);
-    const started = performance3.now();
-    const awaited = `${this.name}: waiting for a line matching ${String(pattern2)}`;
-    return new Promise((resolve3, reject) => {
-      const waiter = {
-        pattern: pattern2,
-        matched: (line) => {
-          settle2();
-          resolve3(line);
-        },
-        ended: (exit) => {
-          settle2();
-          const how = `${awaited}: the process ${describeExit(exit)} first${this.tailSuffix()}`;
-          reject(exit.lost ? new InfraError(how, { logFile: this.logFile }) : new ProductFailure(how, { logFile: this.logFile }));
-        }
-      };
-      const settle2 = () => {
-        clearTimeout(timer);
-        this.lineWaiters.delete(waiter);
-      };
-      const timer = setTimeout(() => {
-        settle2();
-        const waited = ((performance3.now() - started) / 1e3).toFixed(1);
-        reject(new ProductFailure(`${awaited}: deadline passed after ${waited} s${this.tailSuffix()}`, { logFile: this.logFile }));
-      }, until.remainingMs());
-      if (this.result) waiter.ended(this.result);
-      else this.lineWaiters.add(waiter);
-    });
-  }
-  /**
-   * SIGTERM to the whole process group, SIGKILL after `graceMs`, by pid over an exec;
-   * resolves once every member is gone and `exited` has settled. Not a death.
-   */
-  async stop(deadline, graceMs = BACKGROUND_DEFAULTS.graceMs) {
-    if (this.result) return this.exited;
-    this.stopRequested = true;
-    const until = Deadline.from(deadline);
-    const stuck = (cause) => new InfraError(`${this.name} (process group ${this.pid}) in dom0 did not end in time after SIGTERM and SIGKILL`, {
-      cause,
-      logFile: this.logFile
-    });
-    try {
-      await this.host.exec(stopGroupScript(this.pid, graceMs), { deadline: until });
-    } catch (err) {
-      if (this.result) return this.exited;
-      throw stuck(err);
-    }
-    if (!await settlesWithin(this.exited, until.remainingMs())) throw stuck();
-    return this.exited;
-  }
-  /** @internal Marks the end as asked for, so close() tearing the connection down is no death. */
-  expectEnd() {
-    this.stopRequested = true;
-  }
-  /** @internal Closes the channel and the log without waiting for dom0: teardown, failed starts. */
-  abandon() {
-    this.stopRequested = true;
-    this.channel?.close();
-    if (!this.result) void this.finalize(true);
-  }
-  /** @internal Wires the channel: pid marker, output into log and tails, exit into `exited`. */
-  attach(channel, start) {
-    this.channel = channel;
-    this.startedAt = performance3.now();
-    let pending = "";
-    const takeMarker = (chunk) => {
-      if (this.leaderPid !== 0) return chunk;
-      pending += chunk.toString("latin1");
-      for (; ; ) {
-        const end = pending.indexOf("\n");
-        if (end < 0) return Buffer.alloc(0);
-        const line = pending.slice(0, end);
-        pending = pending.slice(end + 1);
-        const pid = line.startsWith(PID_MARKER) ? Number(line.slice(PID_MARKER.length)) : NaN;
-        if (Number.isInteger(pid) && pid > 0) {
-          this.leaderPid = pid;
-          start.started();
-          const rest = Buffer.from(pending, "latin1");
-          pending = "";
-          return rest;
-        }
-        this.record(Buffer.from(`${line}
-`, "latin1"), true);
-      }
-    };
-    channel.on("data", (chunk) => this.record(chunk, false));
-    channel.stderr.on("data", (chunk) => {
-      const rest = takeMarker(chunk);
-      if (rest.length > 0) this.record(rest, true);
-    });
-    channel.on("exit", (code, signal) => {
-      this.sawExit = true;
-      this.exitCode = code;
-      this.exitSignal = signal ?? null;
-    });
-    channel.on("close", () => {
-      if (pending) this.record(Buffer.from(pending, "latin1"), true);
-      void this.finalize(!this.sawExit).then((exit) => {
-        if (this.leaderPid === 0) start.endedBeforeStart(exit);
-      });
-    });
-  }
-  record(chunk, fromStderr) {
-    this.log.write(chunk);
-    this.outputTail.push(chunk);
-    if (fromStderr) this.stderrTail.push(chunk);
-    if (fromStderr) this.stderrPartial = this.takeLines(this.stderrPartial + this.stderrLines.write(chunk));
-    else this.stdoutPartial = this.takeLines(this.stdoutPartial + this.stdoutLines.write(chunk));
-  }
-  /** Keeps and matches every complete line of `text`; returns the unfinished rest. */
-  takeLines(text2) {
-    const parts = text2.split("\n");
-    const rest = parts.pop() ?? "";
-    for (const raw of parts) this.addLine(raw);
-    return rest;
-  }
-  addLine(raw) {
-    const line = raw.replace(/\r/g, "");
-    this.lines.push(line);
-    for (const waiter of [...this.lineWaiters]) {
-      if (waiter.pattern.test(line)) waiter.matched(line);
-    }
-  }
-  async finalize(lost) {
-    if (this.result) return this.result;
-    const exit = {
-      exitCode: lost ? null : this.exitCode,
-      signal: lost ? null : this.exitSignal,
-      stopped: this.stopRequested,
-      lost,
-      durationMs: Math.round(performance3.now() - this.startedAt)
-    };
-    this.result = exit;
-    for (const rest of [this.stdoutPartial + this.stdoutLines.end(), this.stderrPartial + this.stderrLines.end()]) {
-      if (rest) this.addLine(rest);
-    }
-    this.stdoutPartial = this.stderrPartial = "";
-    for (const waiter of [...this.lineWaiters]) waiter.ended(exit);
-    if (!this.log.closed && !this.log.destroyed) {
-      await new Promise((resolve3) => {
-        this.log.once("close", resolve3);
-        this.log.once("error", () => resolve3());
-        this.log.end();
-      });
-    }
-    this.resolveExited(exit);
-    if (!exit.stopped && this.leaderPid !== 0) this.reportDeath(exit);
-    return exit;
-  }
-  reportDeath(exit) {
-    const error62 = exit.lost ? new InfraError(`${this.name} ${describeExit(exit)}`, { logFile: this.logFile }) : new ProductFailure(`${this.name} ${describeExit(exit)}${this.tailSuffix()}`, { logFile: this.logFile });
-    this.death = { error: error62, exit };
-    const listeners = [...this.deathListeners];
-    this.deathListeners.clear();
-    for (const listener of listeners) listener(error62, exit);
-  }
-};
-async function settlesWithin(promise2, ms) {
-  let timer;
-  const timeout = new Promise((resolve3) => timer = setTimeout(() => resolve3(false), ms));
-  try {
-    return await Promise.race([promise2.then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-var LineLog = class {
-  kept = [];
-  push(line) {
-    this.kept.push(line);
-    if (this.kept.length > KEPT_LINES * 1.25) this.kept = this.kept.slice(-KEPT_LINES);
-  }
-  find(pattern2) {
-    return this.kept.find((line) => pattern2.test(line));
-  }
-};
-var Tail = class {
-  chunks = [];
-  size = 0;
-  push(chunk) {
-    this.chunks.push(chunk);
-    this.size += chunk.length;
-    while (this.size - (this.chunks[0]?.length ?? 0) >= TAIL_BYTES && this.chunks.length > 1) {
-      this.size -= this.chunks.shift().length;
-    }
-  }
-  lines(n) {
-    const text2 = Buffer.concat(this.chunks).toString("utf8").replace(/\r/g, "");
-    return text2.trimEnd().split("\n").slice(-n).join("\n");
-  }
-};
-
-// src/ssh/command.ts
-import { performance as performance4 } from "node:perf_hooks";
-var DRAIN_AFTER_EXIT_MS = 2e3;
-var Dom0CommandError = class extends InfraError {
-  constructor(message, command, why, stdout, stderr, cause) {
-    super(message, { cause });
-    this.command = command;
-    this.why = why;
-    this.stdout = stdout;
-    this.stderr = stderr;
-  }
-  command;
-  why;
-  stdout;
-  stderr;
-  name = "Dom0CommandError";
-};
-var OUTPUT_IN_MESSAGE_LINES = 40;
-function execCommand(host, command, opts) {
-  const deadline = Deadline.from(opts.deadline);
-  const started = performance4.now();
-  return new Promise((resolve3, reject) => {
-    const client = host.client(command);
-    const stdout = [];
-    const stderr = [];
-    let channel;
-    let exitCode = null;
-    let signal = null;
-    let sawExit = false;
-    let settled = false;
-    let drain;
-    const elapsed = () => Math.round(performance4.now() - started);
-    const output2 = () => ({
-      stdout: Buffer.concat(stdout).toString("utf8"),
-      stderr: Buffer.concat(stderr).toString("utf8")
-    });
-    const fail = (why, message, cause) => {
-      const { stdout: out, stderr: err } = output2();
-      finish2(new Dom0CommandError(`${message}${soFar(out, err)}`, command, why, out, err, cause));
-    };
-    const finish2 = (outcome) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      clearTimeout(drain);
-      unsubscribe();
-      channel?.close();
-      if (outcome instanceof InfraError) reject(outcome);
-      else resolve3(outcome);
-    };
-    const timer = setTimeout(() => {
-      if (!sawExit) channel?.signal("KILL");
-      fail("deadline", `dom0 command \`${command}\` did not finish within ${elapsed()} ms`);
-    }, deadline.remainingMs());
-    const unsubscribe = host.onDrop((why) => fail("dropped", `connection to dom0 ${why} while running \`${command}\``));
-    try {
-      client.exec(command, (err, ch) => {
-        if (settled) {
-          ch?.close();
-          return;
-        }
-        if (err) {
-          fail("start", `cannot start \`${command}\` in dom0: ${err.message}`, err);
-          return;
-        }
-        channel = ch;
-        ch.on("data", (chunk) => stdout.push(chunk));
-        ch.stderr.on("data", (chunk) => stderr.push(chunk));
-        ch.on("exit", (code, sig) => {
-          sawExit = true;
-          exitCode = code;
-          signal = sig ?? null;
-          drain = setTimeout(() => finish2({ exitCode, signal, ...output2(), durationMs: elapsed() }), DRAIN_AFTER_EXIT_MS);
-        });
-        ch.on("close", () => {
-          if (!sawExit) {
-            fail("dropped", `dom0 closed the channel of \`${command}\` without an exit status (connection dropped?)`);
-            return;
-          }
-          finish2({ exitCode, signal, ...output2(), durationMs: elapsed() });
-        });
-      });
-    } catch (err) {
-      fail("start", `cannot start \`${command}\` in dom0: ${err.message}`, err);
-    }
-  });
-}
-function soFar(stdout, stderr) {
-  const parts = [];
-  const tail = (text2) => text2.trimEnd().split("\n").slice(-OUTPUT_IN_MESSAGE_LINES).join("\n");
-  if (stdout.trim()) parts.push(`stdout so far:
-${tail(stdout)}`);
-  if (stderr.trim()) parts.push(`stderr so far:
-${tail(stderr)}`);
-  return parts.length ? `
-${parts.join("\n")}` : " (no output)";
-}
-
-// src/ssh/connect.ts
-var import_ssh22 = __toESM(require_lib2(), 1);
-import { performance as performance5 } from "node:perf_hooks";
-
-// src/ssh/host-key.ts
-import { createHash as createHash2 } from "node:crypto";
-function fingerprintOf(keyBlob) {
-  return `SHA256:${createHash2("sha256").update(keyBlob).digest("base64").replace(/=+$/, "")}`;
-}
-function algorithmOf(keyBlob) {
-  if (keyBlob.length < 4) return "unknown";
-  const length = keyBlob.readUInt32BE(0);
-  if (length === 0 || length > 64 || keyBlob.length < 4 + length) return "unknown";
-  return keyBlob.subarray(4, 4 + length).toString("latin1");
-}
-var HostKeyChanged = class extends InfraError {
-  constructor(endpoint, pinned, presented) {
-    super(
-      `host key of ${endpoint} changed during the run: pinned ${pinned}, now presented ${presented} (dom0 rebooted and made a new key, or another server answers on that port)`
-    );
-    this.endpoint = endpoint;
-    this.pinned = pinned;
-    this.presented = presented;
-  }
-  endpoint;
-  pinned;
-  presented;
-  name = "HostKeyChanged";
-};
-var HostKeyPin = class {
-  pinnedKey;
-  /** The pinned key as `<algorithm> SHA256:…`, once a login succeeded. */
-  get fingerprint() {
-    return this.pinnedKey;
-  }
-  /** `<algorithm> SHA256:…` of a key blob, the form pins are kept and compared in. */
-  static describe(keyBlob) {
-    return `${algorithmOf(keyBlob)} ${fingerprintOf(keyBlob)}`;
-  }
-  /** Whether a presented key may be used: any before the pin is set, only the same one after. */
-  admits(presented) {
-    return this.pinnedKey === void 0 || this.pinnedKey === presented;
-  }
-  /** Pins the key of the first connection that logged in; later calls keep the first. */
-  pin(presented) {
-    this.pinnedKey ??= presented;
-  }
-};
-
-// src/ssh/connect.ts
-var CONNECT_DEFAULTS = {
-  attemptTimeoutMs: 1e4,
-  keepaliveIntervalMs: 15e3,
-  keepaliveCountMax: 4,
-  maxAuthRejections: 3
-};
-var SshUnreachable = class extends InfraError {
-  constructor(message, attempts, cause) {
-    super(message, { cause });
-    this.attempts = attempts;
-  }
-  attempts;
-  name = "SshUnreachable";
-};
-var FIRST_BACKOFF_MS = 250;
-var MAX_BACKOFF_MS = 2e3;
-var GUARD_SLACK_MS = 1e3;
-async function connectWithRetry(opts, adopt) {
-  const deadline = Deadline.from(opts.deadline);
-  const pin = opts.hostKey ?? new HostKeyPin();
-  const endpoint = `${opts.username}@${opts.host}:${opts.port}`;
-  const attemptTimeoutMs = opts.attemptTimeoutMs ?? CONNECT_DEFAULTS.attemptTimeoutMs;
-  const maxAuthRejections = opts.maxAuthRejections ?? CONNECT_DEFAULTS.maxAuthRejections;
-  const started = performance5.now();
-  const failures = [];
-  let lastError;
-  let authRejections = 0;
-  for (let attempt = 1; ; attempt++) {
-    const remaining = deadline.remainingMs();
-    if (remaining === 0) break;
-    try {
-      const client = await connectOnce(opts, pin, endpoint, Math.min(attemptTimeoutMs, remaining), adopt);
-      return { client, hostKey: pin, attempts: attempt };
-    } catch (err) {
-      if (err instanceof HostKeyChanged) throw err;
-      lastError = err;
-      failures.push({ atMs: Math.round(performance5.now() - started), reason: reasonOf(err) });
-      authRejections = isAuthRejection(err) ? authRejections + 1 : 0;
-      if (authRejections >= maxAuthRejections) {
-        throw new SshUnreachable(
-          `${endpoint} refused the run's key ${authRejections} times in a row (is it in dom0's authorized_keys?): ${reasonOf(err)}`,
-          failures,
-          err
-        );
-      }
-    }
-    await pause(Math.min(FIRST_BACKOFF_MS * 2 ** Math.min(attempt - 1, 4), MAX_BACKOFF_MS, deadline.remainingMs()));
-  }
-  const last = failures.at(-1);
-  throw new SshUnreachable(
-    `SSH to ${endpoint} did not log in within ${Math.round(performance5.now() - started)} ms (${failures.length} attempt${failures.length === 1 ? "" : "s"}); last failure: ${last?.reason ?? "no attempt fitted in the deadline"}` + summarize(failures),
-    failures,
-    lastError
-  );
-}
-function connectOnce(opts, pin, endpoint, timeoutMs, adopt) {
-  return new Promise((resolve3, reject) => {
-    const client = new import_ssh22.Client();
-    let presented;
-    let mismatch;
-    let settled = false;
-    const guard = setTimeout(() => fail(new Error(`no SSH login within ${timeoutMs} ms`)), timeoutMs + GUARD_SLACK_MS);
-    const fail = (err) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(guard);
-      client.removeAllListeners();
-      client.on("error", () => {
-      });
-      client.destroy();
-      reject(mismatch ?? err);
-    };
-    client.once("ready", () => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(guard);
-      client.removeAllListeners();
-      if (presented !== void 0) pin.pin(presented);
-      adopt(client);
-      resolve3(client);
-    });
-    client.on("error", fail);
-    client.on("close", () => fail(new Error("connection closed before login")));
-    client.connect({
-      host: opts.host,
-      port: opts.port,
-      username: opts.username,
-      privateKey: opts.privateKey,
-      readyTimeout: timeoutMs,
-      keepaliveInterval: opts.keepaliveIntervalMs ?? CONNECT_DEFAULTS.keepaliveIntervalMs,
-      keepaliveCountMax: opts.keepaliveCountMax ?? CONNECT_DEFAULTS.keepaliveCountMax,
-      hostVerifier: (key) => {
-        presented = HostKeyPin.describe(key);
-        if (pin.admits(presented)) return true;
-        mismatch = new HostKeyChanged(endpoint, pin.fingerprint ?? "", presented);
-        return false;
-      }
-    });
-  });
-}
-function reasonOf(err) {
-  if (!(err instanceof Error)) return String(err);
-  const level = err.level;
-  if (level === "client-authentication") return `authentication failed (${err.message})`;
-  return err.message;
-}
-function isAuthRejection(err) {
-  return err instanceof Error && err.level === "client-authentication";
-}
-function summarize(failures) {
-  const counts2 = /* @__PURE__ */ new Map();
-  for (const f of failures) counts2.set(f.reason, (counts2.get(f.reason) ?? 0) + 1);
-  if (counts2.size < 2) return "";
-  return `
-reasons seen: ${[...counts2].map(([reason, n]) => `${n}\xD7 ${reason}`).join("; ")}`;
-}
-function pause(ms) {
-  return new Promise((resolve3) => setTimeout(resolve3, Math.max(0, ms)));
-}
-
-// src/ssh/dom0-ssh.ts
-var CLOSE_DEFAULTS = {
-  /** Budget for close(): stopping background processes, then ending the connection. */
-  deadlineMs: 1e4,
-  /** SIGTERM grace for each background process during close(). */
-  graceMs: 2e3
-};
-var Dom0Ssh = class _Dom0Ssh {
-  constructor(opts, pin) {
-    this.opts = opts;
-    this.pin = pin;
-    this.endpoint = `${opts.username}@${opts.host}:${opts.port}`;
-  }
-  opts;
-  pin;
-  current;
-  dropListeners = /* @__PURE__ */ new Set();
-  backgrounds = /* @__PURE__ */ new Set();
-  closing;
-  // The client being ended on purpose (close or reconnect): its end is no drop.
-  ending;
-  endpoint;
-  // The channel-level face that command.ts and background.ts work through.
-  link = {
-    client: (command) => this.liveClient(command),
-    onDrop: (listener) => {
-      this.dropListeners.add(listener);
-      return () => this.dropListeners.delete(listener);
-    },
-    exec: (command, opts) => this.exec(command, opts)
-  };
-  static async connect(opts) {
-    const ssh = new _Dom0Ssh(opts, opts.hostKey ?? new HostKeyPin());
-    await ssh.open(opts.deadline);
-    return ssh;
-  }
-  /** dom0's host key as `<algorithm> SHA256:…`, pinned by the first login. */
-  get hostKey() {
-    return this.pin.fingerprint;
-  }
-  get connected() {
-    return this.current !== void 0;
-  }
-  /** Runs `command` in dom0's shell; any exit status is returned, not thrown. */
-  exec(command, opts) {
-    return execCommand(this.link, command, opts);
-  }
-  /** Like exec, but a non-zero exit is a ProductFailure carrying what the command printed. */
-  async run(command, opts) {
-    const result = await this.exec(command, opts);
-    if (result.exitCode === 0) return result;
-    const said = (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-BACKGROUND_DEFAULTS.tailLines).join("\n");
-    const how = result.signal ? `was killed by ${result.signal}` : `exited with status ${result.exitCode}`;
-    throw new ProductFailure(`dom0 command \`${command}\` ${how}${said ? `:
-${said}` : ""}`);
-  }
-  /** Starts `command` in dom0 as a background process owned by this driver until close(). */
-  async background(name, command, opts) {
-    const proc = await startBackground(this.link, name, command, opts);
-    this.backgrounds.add(proc);
-    void proc.exited.then(() => this.backgrounds.delete(proc));
-    return proc;
-  }
-  /**
-   * Ends the current connection (background processes on it are lost) and logs in again
-   * within the deadline. The host key must be the one pinned by the first login.
-   */
-  async reconnect(deadline) {
-    if (this.closing) throw new InfraError(`SSH to ${this.endpoint} is closed; cannot reconnect`);
-    const until = Deadline.from(deadline);
-    await this.endConnection(until.capped(CLOSE_DEFAULTS.deadlineMs));
-    await this.open(until);
-  }
-  /**
-   * Stops the background processes, ends every channel and the connection. Idempotent,
-   * never throws; afterwards nothing of this driver keeps Node's event loop alive.
-   */
-  close(deadline = CLOSE_DEFAULTS.deadlineMs) {
-    this.closing ??= this.shutdown(Deadline.from(deadline));
-    return this.closing;
-  }
-  async shutdown(until) {
-    const running = [...this.backgrounds].filter((proc) => proc.running);
-    for (const proc of running) proc.expectEnd();
-    if (this.current) {
-      await Promise.allSettled(running.map((proc) => proc.stop(until, CLOSE_DEFAULTS.graceMs)));
-    }
-    for (const proc of running) proc.abandon();
-    await this.endConnection(until);
-    await settlesWithin(Promise.all(running.map((proc) => proc.exited)), Math.max(until.remainingMs(), 1e3));
-  }
-  async open(deadline) {
-    await connectWithRetry({ ...this.opts, deadline, hostKey: this.pin }, (client) => this.adopt(client));
-  }
-  adopt(client) {
-    this.current = client;
-    let lastError;
-    client.on("error", (err) => lastError = err);
-    client.on("close", () => {
-      if (this.current === client) this.current = void 0;
-      const why = this.ending === client ? "was closed" : `dropped (${lastError?.message ?? "closed by dom0"})`;
-      for (const listener of [...this.dropListeners]) listener(why);
-    });
-  }
-  liveClient(command) {
-    if (this.current) return this.current;
-    const state = this.closing ? "closed" : "not connected";
-    throw new InfraError(`cannot run \`${command}\`: SSH to ${this.endpoint} is ${state}`);
-  }
-  /** Ends the connection politely, or destroys it when dom0 does not answer in time. */
-  async endConnection(until) {
-    const client = this.current;
-    if (!client) return;
-    this.ending = client;
-    await new Promise((resolve3) => {
-      const timer = setTimeout(() => {
-        client.destroy();
-        resolve3();
-      }, until.remainingMs());
-      client.once("close", () => {
-        clearTimeout(timer);
-        resolve3();
-      });
-      client.end();
-    });
-    if (this.current === client) this.current = void 0;
-  }
-};
-
-// src/backend/index.ts
 var BACKEND_BINARY = "/usr/bin/qemu-system-aarch64";
 var DISK_MIB = 64;
 var Backends = class {
@@ -68875,9 +68987,18 @@ ${String(mapped).trim()}
 
 // src/session.ts
 var XEN_BANNER = /^\(XEN\) Xen version \d/;
+var BANNER_DEADLINE_MS = 12e4;
+function bannerDeadlineMs(env = process.env) {
+  const given = env.XEN_PVH_VIRTIO_BANNER_DEADLINE?.trim();
+  if (!given) return BANNER_DEADLINE_MS;
+  const ms = parseDuration(given);
+  if (ms === void 0) throw new ConfigError(`environment variable XEN_PVH_VIRTIO_BANNER_DEADLINE: expected a duration like 2m or 90s, got "${given}"`);
+  return ms;
+}
 var RESTORE_SETTLE_MS = 2 * 6e4;
 var LOAD_DEADLINE_MS = 12e4;
 async function openSession(plan, rig, workDir, hooks) {
+  const bannerMs = bannerDeadlineMs();
   const sshPort = await reservePort(plan.sshPort);
   const media = await buildBootMedia({ rig, domains: plan.domains, boot: plan.boot, workDir, sshPort }, hooks.info);
   const reproDir = join12(plan.logsDir, "repro");
@@ -68886,7 +69007,7 @@ async function openSession(plan, rig, workDir, hooks) {
   hooks.phase("qemu start");
   const machine = await startMachine(media.launch, { logDir: plan.logsDir });
   const ownSockets = media.socketDir !== workDir ? media.socketDir : void 0;
-  return attach(plan, machine, hooks, {
+  const { session, banner } = attach(plan, machine, hooks, {
     origin: "boot",
     machineInput: media.machineInput,
     privateKeyPath: media.sshKey.privateKeyPath,
@@ -68894,6 +69015,13 @@ async function openSession(plan, rig, workDir, hooks) {
     reproDir,
     ...ownSockets ? { ownSocketDir: ownSockets } : {}
   });
+  try {
+    await bannerWithin(banner, machine, bannerMs);
+  } catch (e) {
+    await session.close();
+    throw e;
+  }
+  return session;
 }
 function startRestore(plan, state, workDir, hooks, sshPort = plan.sshPort) {
   let machine;
@@ -68937,7 +69065,7 @@ function startRestore(plan, state, workDir, hooks, sshPort = plan.sshPort) {
           socketDir,
           shellsReady: state.domains,
           ...ownSocketDir ? { ownSocketDir } : {}
-        });
+        }).session;
         await resume(machine, 1e4);
         given = true;
         hooks.phase("restored");
@@ -68966,9 +69094,13 @@ function attach(plan, machine, hooks, a) {
     domains: plan.domains.map((d) => ({ name: d.name, domid: d.domid })),
     startedAfterBoot: a.origin === "restore"
   });
+  let bannerSeen = () => {
+  };
+  const banner = new Promise((resolve3) => bannerSeen = resolve3);
   const unsubscribe = console2.subscribe((line) => {
     if (line.source === "xen" && XEN_BANNER.test(line.line)) {
       hooks.phase("xen banner", consoleEpoch + line.t);
+      bannerSeen();
       unsubscribe();
     }
   });
@@ -69015,7 +69147,7 @@ function attach(plan, machine, hooks, a) {
     xenKey: (key, quietMs, deadline) => xenKeyOutput(console2, machine, key, quietMs, deadline),
     hostLogs: async () => (await readdir(plan.logsDir)).filter((f) => f.startsWith(`${scenario}-`) && f.endsWith(".log")).sort().map((f) => join12(plan.logsDir, f))
   });
-  return {
+  const session = {
     origin: a.origin,
     machine,
     console: console2,
@@ -69063,6 +69195,11 @@ function attach(plan, machine, hooks, a) {
     driversFor(scenario) {
       const started = /* @__PURE__ */ new Set();
       let death;
+      let deathWaiters = [];
+      const died = (error62) => {
+        death ??= error62;
+        for (const wake of deathWaiters.splice(0)) wake(death);
+      };
       const commands = (link) => ({
         run: async (command, ms) => {
           const r = await link.exec(command, { deadline: ms });
@@ -69072,20 +69209,17 @@ function attach(plan, machine, hooks, a) {
           const logFile = join12(plan.logsDir, `${scenario}-${name.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 60)}.log`);
           const proc = await link.background(name, command, { logFile });
           started.add(proc);
-          proc.onDeath((error62) => {
-            death ??= error62;
-          });
+          proc.onDeath(died);
           return { logFile };
         }
       });
+      const offFatal = console2.onFatal(`scenario ${scenario}`, died);
       const backends = new Backends({
         domains: plan.domains,
         dom0,
         logsDir: plan.logsDir,
         scenario,
-        onDeath: (error62) => {
-          death ??= error62;
-        }
+        onDeath: died
       });
       return {
         console: consoleProtocol,
@@ -69096,6 +69230,7 @@ function attach(plan, machine, hooks, a) {
           death = void 0;
           return d;
         },
+        whenDead: () => death ? Promise.resolve(death) : new Promise((wake) => deathWaiters.push(wake)),
         forensics: async () => {
           const dir = join12(plan.logsDir, "forensics", scenario);
           hooks.info(`${scenario}: collecting forensics into ${dir}`);
@@ -69105,11 +69240,19 @@ function attach(plan, machine, hooks, a) {
           return relative3(hooks.logsRoot ?? plan.logsDir, dir);
         },
         cleanup: async () => {
+          offFatal();
+          deathWaiters = [];
           await backends.stopAll();
           for (const proc of started) await proc.stop(1e4).catch(() => void 0);
         }
       };
     },
+    keepable: () => ({
+      attach: { sshPort: machine.sshPort, privateKeyPath: a.privateKeyPath, serialSocket: a.machineInput.serialSocket },
+      // The console sees its stream end; nothing runs on this session afterwards.
+      releaseSerial: () => machine.serial.close(),
+      exited: machine.exited
+    }),
     async close() {
       if (closed2) return;
       closed2 = true;
@@ -69120,6 +69263,7 @@ function attach(plan, machine, hooks, a) {
       if (a.ownSocketDir) await rm7(a.ownSocketDir, { recursive: true, force: true });
     }
   };
+  return { session, banner };
 }
 async function xenKeyOutput(console2, machine, key, quietMs, deadline) {
   const lines = [];
@@ -69138,6 +69282,36 @@ async function xenKeyOutput(console2, machine, key, quietMs, deadline) {
     off();
   }
   return lines;
+}
+async function bannerWithin(banner, machine, ms) {
+  let timer;
+  const late = new Promise((_, reject) => {
+    timer = setTimeout(
+      () => reject(
+        new InfraError(
+          `no Xen banner within ${(ms / 1e3).toFixed(0)} s of QEMU start (the firmware or Xen never started); last lines of the serial port:
+${machine.serial.tail(20)}`,
+          { logFile: machine.serial.logFile }
+        )
+      ),
+      ms
+    );
+  });
+  const exited = machine.exited.then((e) => {
+    throw new InfraError(
+      `QEMU exited (code ${e.code}, signal ${e.signal}) before Xen printed its banner:
+${machine.qemuOutputTail()}
+last lines of the serial port:
+${machine.serial.tail(20)}`,
+      { logFile: machine.logFiles.qemu }
+    );
+  });
+  try {
+    await Promise.race([banner, late, exited]);
+  } finally {
+    clearTimeout(timer);
+    exited.catch(() => void 0);
+  }
 }
 async function settlesWithin2(p, ms) {
   let timer;
@@ -69182,15 +69356,23 @@ var Systems = class {
   workDir;
   snapshots;
   hooks;
+  /** The system the last scenario ran on (keep-alive hands it to a developer). */
   current;
+  /** The current system saw a scenario fail: whatever it left behind must not meet the next one. */
+  spoiled = false;
   /** Systems being shut down in the background while the next one takes over. */
   closing = [];
   standby;
   count = 0;
   starts;
-  /** The system scenario `i` runs on; a new one when it needs it. */
-  async forScenario(i) {
-    if (this.current && !this.starts[i]) return this.current;
+  /** The current system must not run another scenario (one failed on it). */
+  spoilCurrent() {
+    this.spoiled = true;
+  }
+  /** The system scenario `i` runs on; a new one when it needs it, or when `fresh` asks for one. */
+  async forScenario(i, opts = {}) {
+    if (this.current && !this.starts[i] && !this.spoiled && !opts.fresh) return this.current;
+    this.spoiled = false;
     const old = this.current;
     this.current = void 0;
     if (old && this.standby && !this.scenarios[i].freshBoot) this.closing.push(old.close());
@@ -69277,7 +69459,7 @@ async function executePlan(plan, hooks) {
   try {
     const got2 = await hooks.group(
       `rig: ${plan.rig.provider}`,
-      () => obtainRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info, remoteCache: hooks.remoteCache && plan.cache.enabled, useCache: plan.cache.enabled })
+      () => obtainRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info, warn: hooks.warn, remoteCache: hooks.remoteCache && plan.cache.enabled, useCache: plan.cache.enabled })
     );
     rig = got2.rig;
     result.rig = { key: got2.key, provider: rig.manifest.provider, versions: rig.manifest.versions, cacheHit: got2.cacheHit };
@@ -69312,8 +69494,10 @@ async function executePlan(plan, hooks) {
   };
   let systems;
   let stopReason;
+  const halt = new AbortController();
   const stop = (why) => {
     stopReason ??= why;
+    halt.abort(why);
     void systems?.closeAll();
   };
   const deadline = setTimeout(() => stop(`timeout-minutes (${plan.timeoutMinutes}) passed`), plan.timeoutMinutes * 6e4 - (Date.now() - start));
@@ -69336,19 +69520,41 @@ async function executePlan(plan, hooks) {
       span,
       stopReason: () => stopReason
     });
-    for (const [i, scenario] of runnable.entries()) {
-      if (stopReason) {
-        result.scenarios.push(erroredScenario(scenario, stopReason));
-        continue;
+    let bootFailure;
+    const attempt = async (i, scenario, n) => {
+      let session;
+      try {
+        session = await systems.forScenario(i, { fresh: n > 1 });
+      } catch (e) {
+        if (e instanceof ConfigError) throw e;
+        bootFailure = bootFailed(scenario, stopReason ?? `boot: ${e.message}`, e);
+        return bootFailure;
       }
-      const session = await systems.forScenario(i);
+      bootFailure = void 0;
+      if (stopReason) return erroredScenario(scenario, stopReason);
       const drivers = session.driversFor(scenario.name);
       const t0 = Date.now();
-      const done = await hooks.group(`scenario ${scenario.name}`, () => runScenario(scenario, drivers, { progress: hooks.info, phase }));
-      span("scenarios", scenario.name, t0);
+      const done = await hooks.group(`scenario ${scenario.name}${n > 1 ? " (retry)" : ""}`, () => runScenario(scenario, drivers, { progress: hooks.info, phase }));
+      span("scenarios", n > 1 ? `${scenario.name} (retry)` : scenario.name, t0);
       if (stopReason) annotate(done, stopReason);
       done.system = session.origin === "restore" ? "restored" : "booted";
+      if (done.status !== "passed") systems.spoilCurrent();
+      return done;
+    };
+    for (const [i, scenario] of runnable.entries()) {
+      if (stopReason || bootFailure) {
+        const message = stopReason ?? bootFailure.steps[0].message;
+        result.scenarios.push(erroredScenario(scenario, message));
+        continue;
+      }
+      const done = await withOneRetry(scenario.name, (n) => attempt(i, scenario, n), { info: hooks.info, mayRetry: () => !stopReason });
       result.scenarios.push(done);
+      const failedBoot = bootFailure;
+      if (failedBoot) result.fatal = { status: failedBoot.status === "failed" ? "failed" : "error", message: failedBoot.steps[0].message };
+      const kept = systems.current;
+      if (plan.keepAliveOnFailureMs > 0 && kept && (done.status === "failed" || done.status === "error") && !stopReason) {
+        await keepAlive(kept.keepable(), plan.keepAliveOnFailureMs, { signal: halt.signal, info: hooks.info, scenario: scenario.name });
+      }
     }
     phase("scenarios end");
   } catch (e) {
@@ -69374,6 +69580,12 @@ async function executePlan(plan, hooks) {
   const order = (name) => plan.scenarios.findIndex((s) => s.name === name);
   result.scenarios.sort((a, b) => order(a.name) - order(b.name));
   return result;
+}
+function bootFailed(scenario, message, e) {
+  if (e instanceof ProductFailure) return failedScenario(scenario, message, e.detail.consoleTail);
+  const done = erroredScenario(scenario, message, e.detail?.consoleTail);
+  done.steps[0].errorKind = errorKind(e);
+  return done;
 }
 function annotate(scenario, reason) {
   const step2 = scenario.steps.find((s) => s.status !== "passed");

@@ -76438,6 +76438,11 @@ var OPTIONS = {
     default: "2222"
   },
   "timeout-minutes": { kind: "integer", description: "Deadline for the whole run, rig build included.", default: "60" },
+  "keep-alive-on-failure": {
+    kind: "string",
+    description: "After a failed or errored scenario, keep its machine up this long (e.g. `10m`) and print how to attach (SSH to dom0, the serial socket); SIGINT/SIGTERM ends the wait, timeout-minutes still bounds the run. 0 = off.",
+    default: "0"
+  },
   "junit-path": { kind: "string", description: "Where the JUnit report is written.", default: "xen-pvh-virtio/junit.xml" },
   "logs-dir": {
     kind: "string",
@@ -78884,10 +78889,11 @@ async function obtainDebianRig(request, opts, mayBuild) {
   if (opts.useCache === false) {
     if (await hasBundle(dir)) await discardBundle(dir);
   } else {
-    const cached2 = await reuse(dir, log2);
+    const warn = opts.warn ?? log2;
+    const cached2 = await reuse(dir, log2, mayBuild ? warn : void 0);
     if (cached2) return { rig: cached2, cacheHit: true, key: plan.key };
     if (opts.remoteCache && await restoreRemote(plan.key, dir, log2)) {
-      const restored = await reuse(dir, log2);
+      const restored = await reuse(dir, log2, warn);
       if (restored) return { rig: restored, cacheHit: true, key: plan.key };
     }
   }
@@ -78902,7 +78908,7 @@ async function obtainDebianRig(request, opts, mayBuild) {
   await verifyRig(rig);
   return { rig, cacheHit: false, key: plan.key };
 }
-async function reuse(dir, log2) {
+async function reuse(dir, log2, discarding) {
   if (!await hasBundle(dir)) return void 0;
   try {
     const rig = await readRig(dir);
@@ -78910,10 +78916,23 @@ async function reuse(dir, log2) {
     log2(`rig cache hit: ${dir}`);
     return rig;
   } catch (cause) {
-    log2(`warning: discarding damaged rig bundle: ${cause.message}`);
+    if (!discarding) return void 0;
+    discarding(`discarding the damaged cached rig and rebuilding it: ${cause.message}`);
     await discardBundle(dir);
     return void 0;
   }
+}
+async function checkRig(request, opts) {
+  let dir = opts.rigPath;
+  if (dir === void 0) {
+    if (request.provider !== "debian") throw new ConfigError(`rig verify: give --rig-path for rig provider '${request.provider}'`);
+    const plan = await planDebianRig(opts.cacheDir, request, opts.log);
+    dir = rigDir(opts.cacheDir, plan.key);
+    if (!await hasBundle(dir)) throw new InfraError(`rig verify: no rig for this recipe in the cache (${dir}); \`xen-pvh-virtio rig build\` builds it`);
+  }
+  const rig = await readRig(dir);
+  await verifyRig(rig);
+  return rig;
 }
 
 export {
@@ -78959,5 +78978,6 @@ export {
   forgetProcess,
   rigRecipe,
   obtainRig,
-  findCachedRig
+  findCachedRig,
+  checkRig
 };
