@@ -104,9 +104,6 @@ export function resolvePlan(raw: RawOptions, where: PlanEnv): RunPlan {
     qemuPatches: patchFiles(raw, 'qemu-patches', where.cwd),
   };
   if (provider === 'prebuilt' && !rig.rigPath) throw new ConfigError(`${raw.label('rig-path')}: required when rig is prebuilt`);
-  if (provider === 'source' && !rig.xenRepo && !rig.qemuRepo) {
-    throw new ConfigError(`${raw.label('xen-repo')}: rig source needs xen-repo and/or qemu-repo`);
-  }
 
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(where.cwd, p));
   return {

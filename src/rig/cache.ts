@@ -5,7 +5,8 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as actionsCache from '@actions/cache';
-import { MANIFEST_FILE } from './manifest.js';
+import { readRig, verifyRig, writeManifest } from './bundle.js';
+import { MANIFEST_FILE, type Rig, type RigManifest } from './manifest.js';
 
 /** The default cache root: XEN_PVH_VIRTIO_CACHE, else $XDG_CACHE_HOME/xen-pvh-virtio, else ~/.cache/xen-pvh-virtio. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -58,6 +59,21 @@ export async function buildAtomically(finalDir: string, build: (tmpDir: string) 
   }
 }
 
+/** A verified bundle already at dir, or undefined (a damaged one is discarded for rebuilding). */
+export async function reuseBundle(dir: string, log: (line: string) => void): Promise<Rig | undefined> {
+  if (!(await hasBundle(dir))) return undefined;
+  try {
+    const rig = await readRig(dir);
+    await verifyRig(rig);
+    log(`rig cache hit: ${dir}`);
+    return rig;
+  } catch (cause) {
+    log(`warning: discarding damaged rig bundle: ${(cause as Error).message}`);
+    await discardBundle(dir);
+    return undefined;
+  }
+}
+
 /** Moves a bundle that failed verification out of the way so it gets rebuilt. */
 export async function discardBundle(dir: string): Promise<void> {
   const aside = `${dir}.damaged-${Date.now()}`;
@@ -100,4 +116,34 @@ export async function saveRemote(key: string, dir: string, log: (line: string) =
     log(`warning: saving rig ${key.slice(0, 12)} to the Actions cache failed: ${(cause as Error).message}`);
     return false;
   }
+}
+
+/**
+ * The one way a provider's bundle is obtained once its key is known: the local cache, then
+ * (when asked) the Actions cache, then build() into a fresh directory (when mayBuild).
+ * useCache false discards a cached bundle first. build() returns the manifest to write.
+ */
+export async function obtainKeyed(
+  key: string,
+  opts: { cacheDir: string; log: (line: string) => void; remoteCache?: boolean; useCache?: boolean },
+  mayBuild: boolean,
+  build: (tmpDir: string) => Promise<RigManifest>,
+): Promise<{ rig: Rig; cacheHit: boolean; key: string } | undefined> {
+  const { log } = opts;
+  const dir = rigDir(opts.cacheDir, key);
+  if (opts.useCache === false) {
+    if (await hasBundle(dir)) await discardBundle(dir);
+  } else {
+    const cached = await reuseBundle(dir, log);
+    if (cached) return { rig: cached, cacheHit: true, key };
+    if (opts.remoteCache && (await restoreRemote(key, dir, log))) {
+      const restored = await reuseBundle(dir, log);
+      if (restored) return { rig: restored, cacheHit: true, key };
+    }
+  }
+  if (!mayBuild) return undefined;
+  await buildAtomically(dir, async (tmp) => writeManifest(tmp, await build(tmp)));
+  const rig = await readRig(dir);
+  await verifyRig(rig);
+  return { rig, cacheHit: false, key };
 }

@@ -3,11 +3,11 @@
 import { ConfigError } from '../errors.js';
 import type { RigRequest } from '../config/types.js';
 import { RIG_BUILD_COMMANDS, RIG_BUILD_FILES, ensureHostPrerequisites } from '../host/prerequisites.js';
-import { readRig, verifyRig, writeManifest } from './bundle.js';
-import { buildAtomically, discardBundle, hasBundle, restoreRemote, rigDir } from './cache.js';
-import { buildDebianRig, debianRecipe, ensureComponents, planDebianRig } from './debian/build.js';
+import { obtainKeyed, rigDir } from './cache.js';
 import type { Rig } from './manifest.js';
+import { buildDebianRig, debianRecipe, ensureComponents, planDebianRig } from './debian/build.js';
 import { patchPaths } from './debian/patches.js';
+import { obtainSourceRig, sourceRecipe } from './source/index.js';
 
 export { readRig, rigFile, verifyRig } from './bundle.js';
 export { defaultCacheDir, restoreRemote, saveRemote, rigDir } from './cache.js';
@@ -35,6 +35,8 @@ export function rigRecipe(request: RigRequest): Record<string, unknown> {
   switch (request.provider) {
     case 'debian':
       return { ...debianRecipe(), patches: { xen: patchPaths('xen', request.xenPatches), qemu: patchPaths('qemu', request.qemuPatches) } };
+    case 'source':
+      return sourceRecipe(request);
     default:
       return { provider: request.provider, implemented: false };
   }
@@ -53,6 +55,8 @@ async function obtain(request: RigRequest, opts: ObtainOptions, mayBuild: boolea
   switch (request.provider) {
     case 'debian':
       return obtainDebianRig(request, opts, mayBuild);
+    case 'source':
+      return obtainSourceRig(request, opts, mayBuild);
     default:
       throw new ConfigError(`rig provider '${request.provider}' is not implemented yet; use 'debian'`);
   }
@@ -62,43 +66,10 @@ async function obtainDebianRig(request: RigRequest, opts: ObtainOptions, mayBuil
   const { log } = opts;
   await ensureHostPrerequisites({ commands: RIG_BUILD_COMMANDS, files: RIG_BUILD_FILES }, { log });
   const plan = await planDebianRig(opts.cacheDir, request, log);
-  const dir = rigDir(opts.cacheDir, plan.key);
-
-  if (opts.useCache === false) {
-    if (await hasBundle(dir)) await discardBundle(dir);
-  } else {
-    const cached = await reuse(dir, log);
-    if (cached) return { rig: cached, cacheHit: true, key: plan.key };
-    if (opts.remoteCache && (await restoreRemote(plan.key, dir, log))) {
-      const restored = await reuse(dir, log);
-      if (restored) return { rig: restored, cacheHit: true, key: plan.key };
-    }
-  }
-
-  if (!mayBuild) return undefined;
-  // Components (hypervisor, backend QEMU) are cached on their own: a new rig key rebuilds only what changed.
-  const components = await ensureComponents(opts.cacheDir, plan, log);
-  log(`building debian rig ${plan.key.slice(0, 12)} in ${dir}`);
-  await buildAtomically(dir, async (tmp) => {
-    const manifest = await buildDebianRig(tmp, plan, components, log);
-    await writeManifest(tmp, manifest);
+  return obtainKeyed(plan.key, opts, mayBuild, async (tmp) => {
+    // Components (hypervisor, backend QEMU) are cached on their own: a new rig key rebuilds only what changed.
+    const components = await ensureComponents(opts.cacheDir, plan, log);
+    log(`building debian rig ${plan.key.slice(0, 12)} in ${rigDir(opts.cacheDir, plan.key)}`);
+    return buildDebianRig(tmp, plan, components, log);
   });
-  const rig = await readRig(dir);
-  await verifyRig(rig);
-  return { rig, cacheHit: false, key: plan.key };
-}
-
-/** A verified bundle already at dir, or undefined (a damaged one is discarded for rebuilding). */
-async function reuse(dir: string, log: (line: string) => void): Promise<Rig | undefined> {
-  if (!(await hasBundle(dir))) return undefined;
-  try {
-    const rig = await readRig(dir);
-    await verifyRig(rig);
-    log(`rig cache hit: ${dir}`);
-    return rig;
-  } catch (cause) {
-    log(`warning: discarding damaged rig bundle: ${(cause as Error).message}`);
-    await discardBundle(dir);
-    return undefined;
-  }
 }

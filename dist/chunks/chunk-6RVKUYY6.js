@@ -12038,12 +12038,12 @@ var require_headers = __commonJS({
       append(name, value, isLowerCase) {
         this[kHeadersSortedMap] = null;
         const lowercaseName = isLowerCase ? name : name.toLowerCase();
-        const exists2 = this[kHeadersMap].get(lowercaseName);
-        if (exists2) {
+        const exists3 = this[kHeadersMap].get(lowercaseName);
+        if (exists3) {
           const delimiter5 = lowercaseName === "cookie" ? "; " : ", ";
           this[kHeadersMap].set(lowercaseName, {
-            name: exists2.name,
-            value: `${exists2.value}${delimiter5}${value}`
+            name: exists3.name,
+            value: `${exists3.value}${delimiter5}${value}`
           });
         } else {
           this[kHeadersMap].set(lowercaseName, { name, value });
@@ -29131,10 +29131,10 @@ var ExitCode2 = {
 };
 
 // src/rig/cache.ts
-import { createHash as createHash2 } from "node:crypto";
-import { mkdir as mkdir2, rename as rename2, rm as rm2, stat as stat2 } from "node:fs/promises";
+import { createHash as createHash3 } from "node:crypto";
+import { mkdir as mkdir2, rename as rename2, rm as rm2, stat as stat3 } from "node:fs/promises";
 import { homedir as homedir2 } from "node:os";
-import { join as join7 } from "node:path";
+import { join as join8 } from "node:path";
 
 // node_modules/@actions/cache/lib/cache.js
 import * as path11 from "path";
@@ -31317,8 +31317,8 @@ var Path = class {
         let remaining = itemPath;
         let dir = dirname4(remaining);
         while (dir !== remaining) {
-          const basename6 = path6.basename(remaining);
-          this.segments.unshift(basename6);
+          const basename7 = path6.basename(remaining);
+          this.segments.unshift(basename7);
           remaining = dir;
           dir = dirname4(remaining);
         }
@@ -68961,6 +68961,12 @@ function saveCacheV2(paths_1, key_1, options_1) {
   });
 }
 
+// src/rig/bundle.ts
+import { createHash as createHash2 } from "node:crypto";
+import { createReadStream as createReadStream2 } from "node:fs";
+import { readFile, stat as stat2, writeFile as writeFile2 } from "node:fs/promises";
+import { isAbsolute, join as join7 } from "node:path";
+
 // src/rig/manifest.ts
 var MANIFEST_SCHEMA_VERSION = 1;
 var MANIFEST_FILE = "manifest.json";
@@ -68983,17 +68989,57 @@ var CAPABILITIES = [
   // the domU kernel has CONFIG_XEN_VIRTIO (grant-based virtio)
 ];
 
+// src/rig/bundle.ts
+async function sha256File(path12) {
+  const hash = createHash2("sha256");
+  for await (const chunk of createReadStream2(path12)) hash.update(chunk);
+  return hash.digest("hex");
+}
+async function writeManifest(dir, manifest) {
+  await writeFile2(join7(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + "\n");
+}
+async function readRig(dir) {
+  const file = join7(dir, MANIFEST_FILE);
+  let manifest;
+  try {
+    manifest = JSON.parse(await readFile(file, "utf8"));
+  } catch (cause) {
+    throw new InfraError(`cannot read rig manifest ${file}: ${cause.message}`, { cause });
+  }
+  if (manifest.schemaVersion !== MANIFEST_SCHEMA_VERSION) {
+    throw new InfraError(`${file}: manifest schema ${String(manifest.schemaVersion)}, expected ${MANIFEST_SCHEMA_VERSION}`);
+  }
+  if (!Array.isArray(manifest.files)) throw new InfraError(`${file}: manifest lists no files`);
+  return { dir, manifest };
+}
+async function verifyRig(rig) {
+  const problems = [];
+  for (const f of rig.manifest.files) {
+    const path12 = join7(rig.dir, f.path);
+    const st = await stat2(path12).catch(() => void 0);
+    if (!st) {
+      problems.push(`${f.path} (${f.role}) is missing`);
+      continue;
+    }
+    const sum = await sha256File(path12);
+    if (sum !== f.sha256) problems.push(`${f.path} (${f.role}) has sha256 ${sum}, manifest says ${f.sha256}`);
+    else if (st.size !== f.size) problems.push(`${f.path} (${f.role}) has ${st.size} bytes, manifest says ${f.size}`);
+  }
+  if (problems.length > 0) throw new InfraError(`rig bundle ${rig.dir} is damaged:
+  ${problems.join("\n  ")}`);
+}
+
 // src/rig/cache.ts
 function defaultCacheDir(env = process.env) {
   if (env.XEN_PVH_VIRTIO_CACHE) return env.XEN_PVH_VIRTIO_CACHE;
-  const xdg = env.XDG_CACHE_HOME || join7(env.HOME || homedir2(), ".cache");
-  return join7(xdg, "xen-pvh-virtio");
+  const xdg = env.XDG_CACHE_HOME || join8(env.HOME || homedir2(), ".cache");
+  return join8(xdg, "xen-pvh-virtio");
 }
 function rigDir(cacheDir, key) {
-  return join7(cacheDir, "rigs", key);
+  return join8(cacheDir, "rigs", key);
 }
 function recipeKey(recipe) {
-  return createHash2("sha256").update(canonicalJson(recipe)).digest("hex");
+  return createHash3("sha256").update(canonicalJson(recipe)).digest("hex");
 }
 function canonicalJson(value) {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
@@ -69004,7 +69050,7 @@ function canonicalJson(value) {
   return JSON.stringify(value);
 }
 async function hasBundle(dir) {
-  return stat2(join7(dir, MANIFEST_FILE)).then(() => true, () => false);
+  return stat3(join8(dir, MANIFEST_FILE)).then(() => true, () => false);
 }
 async function buildAtomically(finalDir, build) {
   const tmp = `${finalDir}.tmp-${process.pid}-${Date.now()}`;
@@ -69018,6 +69064,19 @@ async function buildAtomically(finalDir, build) {
     }
   } finally {
     await rm2(tmp, { recursive: true, force: true });
+  }
+}
+async function reuseBundle(dir, log2) {
+  if (!await hasBundle(dir)) return void 0;
+  try {
+    const rig = await readRig(dir);
+    await verifyRig(rig);
+    log2(`rig cache hit: ${dir}`);
+    return rig;
+  } catch (cause) {
+    log2(`warning: discarding damaged rig bundle: ${cause.message}`);
+    await discardBundle(dir);
+    return void 0;
   }
 }
 async function discardBundle(dir) {
@@ -69056,6 +69115,25 @@ async function saveRemote(key, dir, log2) {
     return false;
   }
 }
+async function obtainKeyed(key, opts, mayBuild, build) {
+  const { log: log2 } = opts;
+  const dir = rigDir(opts.cacheDir, key);
+  if (opts.useCache === false) {
+    if (await hasBundle(dir)) await discardBundle(dir);
+  } else {
+    const cached2 = await reuseBundle(dir, log2);
+    if (cached2) return { rig: cached2, cacheHit: true, key };
+    if (opts.remoteCache && await restoreRemote(key, dir, log2)) {
+      const restored = await reuseBundle(dir, log2);
+      if (restored) return { rig: restored, cacheHit: true, key };
+    }
+  }
+  if (!mayBuild) return void 0;
+  await buildAtomically(dir, async (tmp) => writeManifest(tmp, await build(tmp)));
+  const rig = await readRig(dir);
+  await verifyRig(rig);
+  return { rig, cacheHit: false, key };
+}
 
 // src/config/options.ts
 var SEED_SCENARIO = "virtio-pci-rescan-ping";
@@ -69071,9 +69149,9 @@ var OPTIONS = {
     description: "Where the Xen/Linux/QEMU stack comes from: debian (embedded default, built from Debian packages), source (git refs), yocto (kas + SDK) or prebuilt (a rig bundle).",
     default: "debian"
   },
-  "xen-repo": { kind: "string", description: "Xen git repository for rig: source." },
+  "xen-repo": { kind: "string", description: "Xen git repository for rig: source.", default: "https://xenbits.xen.org/git-http/xen.git" },
   "xen-ref": { kind: "string", description: "Xen branch, tag or commit for rig: source.", default: "master" },
-  "qemu-repo": { kind: "string", description: "QEMU git repository for rig: source." },
+  "qemu-repo": { kind: "string", description: "QEMU git repository for rig: source.", default: "https://gitlab.com/qemu-project/qemu.git" },
   "qemu-ref": { kind: "string", description: "QEMU branch, tag or commit for rig: source.", default: "master" },
   "xen-patches": {
     kind: "list",
@@ -69120,13 +69198,13 @@ var STATE = {
 
 // src/package-root.ts
 import { existsSync as existsSync4, readFileSync } from "node:fs";
-import { dirname as dirname6, join as join8 } from "node:path";
+import { dirname as dirname6, join as join9 } from "node:path";
 import { fileURLToPath as fileURLToPath2 } from "node:url";
 var cached;
 function packageRoot() {
   if (cached) return cached;
   let dir = dirname6(fileURLToPath2(import.meta.url));
-  while (!existsSync4(join8(dir, "action.yml"))) {
+  while (!existsSync4(join9(dir, "action.yml"))) {
     const parent = dirname6(dir);
     if (parent === dir) throw new Error("cannot find the folder holding action.yml above the running program");
     dir = parent;
@@ -69135,13 +69213,13 @@ function packageRoot() {
   return dir;
 }
 function packageVersion() {
-  return JSON.parse(readFileSync(join8(packageRoot(), "package.json"), "utf8")).version;
+  return JSON.parse(readFileSync(join9(packageRoot(), "package.json"), "utf8")).version;
 }
 
 // src/host/prerequisites.ts
 import { constants as constants4 } from "node:fs";
 import { access as access3 } from "node:fs/promises";
-import { delimiter as delimiter3, join as join9 } from "node:path";
+import { delimiter as delimiter3, join as join10 } from "node:path";
 
 // src/host/exec.ts
 async function run(command, args, opts = {}) {
@@ -69158,9 +69236,9 @@ async function run(command, args, opts = {}) {
     throw new InfraError(`cannot run ${command}: ${cause.message}`, { cause });
   }
   if (result.exitCode !== 0 && !opts.allowFailure) {
-    const said = (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-20).join("\n");
-    throw new InfraError(`${command} ${args.join(" ")} exited with ${result.exitCode}${said ? `:
-${said}` : ""}`);
+    const said2 = (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-20).join("\n");
+    throw new InfraError(`${command} ${args.join(" ")} exited with ${result.exitCode}${said2 ? `:
+${said2}` : ""}`);
   }
   return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
 }
@@ -69195,6 +69273,12 @@ var COMMAND_PACKAGES = {
   ninja: "ninja-build",
   "pkg-config": "pkgconf",
   nice: "coreutils",
+  // The source provider: git refs, Xen's tools configure (regenerated when a tree lacks it),
+  // and the ACPI compiler libxl's Arm build runs; gcc tells configure the build triplet.
+  git: "git",
+  gcc: "gcc",
+  autoconf: "autoconf",
+  iasl: "acpica-tools",
   grep: "grep",
   // Only the tests use it, to run the arm64 backend QEMU on the host.
   "qemu-aarch64": "qemu-user",
@@ -69205,7 +69289,10 @@ var FILE_PACKAGES = {
   "/usr/share/keyrings/debian-archive-keyring.gpg": "debian-archive-keyring",
   "/usr/lib/u-boot/qemu_arm64/u-boot.bin": "u-boot-qemu",
   // QEMU's configure gets this python by path, never a PATH shim.
-  "/usr/bin/python3": "python3"
+  "/usr/bin/python3": "python3",
+  // Xen's tools configure needs them; distribution source trees (Debian's) drop them.
+  "/usr/share/misc/config.guess": "autotools-dev",
+  "/usr/share/misc/config.sub": "autotools-dev"
 };
 var RIG_BUILD_COMMANDS = ["apt-get", "dpkg-deb", "cpio", "depmod", "modinfo", "xz"];
 var BOOT_COMMANDS = ["qemu-system-aarch64", "dtc", "mkimage", "mke2fs", "sfdisk", "cpio"];
@@ -69226,7 +69313,7 @@ var SOURCE_BUILD_COMMANDS = [
 var SOURCE_BUILD_FILES = ["/usr/bin/python3"];
 async function findCommand(name, path12 = process.env.PATH ?? "") {
   for (const dir of path12.split(delimiter3).filter(Boolean)) {
-    const candidate = join9(dir, name);
+    const candidate = join10(dir, name);
     if (await access3(candidate, constants4.X_OK).then(() => true, () => false)) return candidate;
   }
   return void 0;
@@ -69295,58 +69382,14 @@ async function ensureForeignPackages(arch2, packages, opts) {
     opts.log(`host setup: ${command} ${args.join(" ")}`);
     const result = root ? await run(command, args, { allowFailure: true, env: { DEBIAN_FRONTEND: "noninteractive" } }) : await run("sudo", ["-n", "env", "DEBIAN_FRONTEND=noninteractive", command, ...args], { allowFailure: true });
     if (result.exitCode !== 0) {
-      const said = (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-15).join("\n");
+      const said2 = (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-15).join("\n");
       throw new InfraError(`host setup: ${command} ${args.join(" ")} exited with ${result.exitCode}:
-${said}`);
+${said2}`);
     }
   }
   const still = [];
   for (const p of packages) if (!await foreignInstalled(p, arch2)) still.push(`${p}:${arch2}`);
   if (still.length > 0) throw new InfraError(`host setup: ${still.join(" ")} still not installed after apt-get install`);
-}
-
-// src/rig/bundle.ts
-import { createHash as createHash3 } from "node:crypto";
-import { createReadStream as createReadStream2 } from "node:fs";
-import { readFile, stat as stat3, writeFile as writeFile2 } from "node:fs/promises";
-import { isAbsolute, join as join10 } from "node:path";
-async function sha256File(path12) {
-  const hash = createHash3("sha256");
-  for await (const chunk of createReadStream2(path12)) hash.update(chunk);
-  return hash.digest("hex");
-}
-async function writeManifest(dir, manifest) {
-  await writeFile2(join10(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + "\n");
-}
-async function readRig(dir) {
-  const file = join10(dir, MANIFEST_FILE);
-  let manifest;
-  try {
-    manifest = JSON.parse(await readFile(file, "utf8"));
-  } catch (cause) {
-    throw new InfraError(`cannot read rig manifest ${file}: ${cause.message}`, { cause });
-  }
-  if (manifest.schemaVersion !== MANIFEST_SCHEMA_VERSION) {
-    throw new InfraError(`${file}: manifest schema ${String(manifest.schemaVersion)}, expected ${MANIFEST_SCHEMA_VERSION}`);
-  }
-  if (!Array.isArray(manifest.files)) throw new InfraError(`${file}: manifest lists no files`);
-  return { dir, manifest };
-}
-async function verifyRig(rig) {
-  const problems = [];
-  for (const f of rig.manifest.files) {
-    const path12 = join10(rig.dir, f.path);
-    const st = await stat3(path12).catch(() => void 0);
-    if (!st) {
-      problems.push(`${f.path} (${f.role}) is missing`);
-      continue;
-    }
-    const sum = await sha256File(path12);
-    if (sum !== f.sha256) problems.push(`${f.path} (${f.role}) has sha256 ${sum}, manifest says ${f.sha256}`);
-    else if (st.size !== f.size) problems.push(`${f.path} (${f.role}) has ${st.size} bytes, manifest says ${f.size}`);
-  }
-  if (problems.length > 0) throw new InfraError(`rig bundle ${rig.dir} is damaged:
-  ${problems.join("\n  ")}`);
 }
 
 // src/rig/debian/build.ts
@@ -69585,7 +69628,7 @@ async function indexModules(moddir) {
 // src/rig/debian/patches.ts
 import { createHash as createHash4 } from "node:crypto";
 import { readdirSync } from "node:fs";
-import { readFile as readFile3, readdir as readdir4 } from "node:fs/promises";
+import { appendFile as appendFile2, readFile as readFile3, readdir as readdir4 } from "node:fs/promises";
 import { basename as basename5, join as join13 } from "node:path";
 function ourPatchDir(source) {
   return join13(packageRoot(), "src", "rig", "debian", "patches", source);
@@ -69600,10 +69643,13 @@ async function readPatch(path12, from) {
   }
   return { path: path12, sha256: createHash4("sha256").update(bytes).digest("hex"), from };
 }
+function userPatchSeries(userPatches = []) {
+  return Promise.all(userPatches.map((p) => readPatch(p, "user")));
+}
 async function patchSeries(source, userPatches = []) {
   const dir = ourPatchDir(source);
   const ours = (await readdir4(dir).catch(() => [])).filter((f) => f.endsWith(".patch")).sort();
-  return [...await Promise.all(ours.map((f) => readPatch(join13(dir, f), "ours"))), ...await Promise.all(userPatches.map((p) => readPatch(p, "user")))];
+  return [...await Promise.all(ours.map((f) => readPatch(join13(dir, f), "ours"))), ...await userPatchSeries(userPatches)];
 }
 function patchPaths(source, userPatches = []) {
   const dir = ourPatchDir(source);
@@ -69631,10 +69677,16 @@ ${output.split("\n").slice(-30).join("\n")}`;
     }
   }
 }
+async function applyPatchesLogged(logs, tree, series, name, log2) {
+  await applyPatches(tree, series, (p, output) => appendFile2(join13(logs, "patch.log"), `== ${p.path} (${p.from}, sha256 ${p.sha256})
+${output}
+`));
+  if (series.length > 0) log2(`${name}: applied ${series.map((p) => describePatch(p).file).join(", ")}`);
+}
 
 // src/rig/debian/qemu-build.ts
 import { availableParallelism } from "node:os";
-import { appendFile as appendFile2, mkdir as mkdir6, rm as rm6, stat as stat8, writeFile as writeFile5 } from "node:fs/promises";
+import { mkdir as mkdir6, rm as rm6, stat as stat8, writeFile as writeFile5 } from "node:fs/promises";
 import { delimiter as delimiter4, join as join16 } from "node:path";
 
 // src/rig/debian/components.ts
@@ -69690,7 +69742,7 @@ var ComponentBuild = class _ComponentBuild {
     const logFile = join14(this.logs, logName);
     this.log(`${this.name}: ${title}\u2026 (full log: ${logFile})`);
     const started = Date.now();
-    const result = await run("nice", ["-n", "10", command, ...args], { ...opts, allowFailure: true });
+    const result = await run("nice", ["-n", "19", command, ...args], { ...opts, allowFailure: true });
     const seconds = (Date.now() - started) / 1e3;
     this.seconds[logName.replace(/\.log$/, "")] = Math.round(seconds);
     const header = [
@@ -70067,11 +70119,7 @@ async function prepareQemu(cacheDir, apt, plan, log2) {
   const tree = join16(build.work, "src");
   try {
     await build.phase("copy source", () => run("cp", ["-a", pristine, tree]));
-    await applyPatches(tree, plan.patches, (p, output) => appendFile2(join16(build.logs, "patch.log"), `== ${p.path} (${p.from}, sha256 ${p.sha256})
-${output}
-`));
-    if (plan.patches.length > 0) log2(`qemu: applied ${plan.patches.map((p) => describePatch(p).file).join(", ")}`);
-    await writeFile5(join16(tree, "configs", "devices", "aarch64-softmmu", `${QEMU_DEVICES_NAME}.mak`), QEMU_DEVICES);
+    await applyPatchesLogged(build.logs, tree, plan.patches, "qemu", log2);
   } catch (cause) {
     await rm6(build.work, { recursive: true, force: true });
     throw cause;
@@ -70091,38 +70139,42 @@ async function mesonTool(cacheDir, apt, meson) {
 async function buildQemu(cacheDir, prepared) {
   const { plan, build, tree, apt } = prepared;
   const meson = await mesonTool(cacheDir, apt, plan.meson);
-  const env = {
-    PATH: [join16(meson, "usr", "bin"), process.env.PATH ?? "/usr/bin:/bin"].join(delimiter4),
-    PYTHONPATH: [join16(meson, "usr", "lib", "python3", "dist-packages"), process.env.PYTHONPATH].filter(Boolean).join(delimiter4)
-  };
-  const dir = join16(build.work, "build");
-  await mkdir6(dir);
-  await build.step(
-    "configure (about 1.5 min)",
-    "configure.log",
-    join16(tree, "configure"),
-    [`--python=${HOST_PYTHON}`, ...plan.inputs.configure],
-    { cwd: dir, env }
-  );
-  const jobs = availableParallelism();
-  await build.step(`ninja -j${jobs} ${QEMU_TARGET} (5-15 min on 2 cores)`, "build.log", "ninja", [`-j${jobs}`, QEMU_TARGET], { cwd: dir, env });
   const out = join16(build.work, "out");
   await mkdir6(out);
-  await build.step("strip", "strip.log", `${CROSS_PREFIX}strip`, ["-o", join16(out, QEMU_TARGET), join16(dir, QEMU_TARGET)]);
-  const pvh = await run("grep", ["-rlF", '"pci-intx-irq-base"', "hw"], { cwd: tree, allowFailure: true });
-  const gcc = (await run(`${CROSS_PREFIX}gcc`, ["-dumpfullversion"])).stdout.trim();
-  const host = { [`${CROSS_PREFIX}gcc`]: gcc };
-  for (const p of HOST_ARM64_DEV_PACKAGES) {
-    const q = await run("dpkg-query", ["-W", "-f", "${Version}", `${p}:arm64`], { allowFailure: true });
-    host[`${p}:arm64`] = q.exitCode === 0 ? q.stdout.trim() : "unknown";
-  }
+  const { features, gcc } = await compileQemu(build, tree, out, { meson, configure: plan.inputs.configure });
+  const host = { [`${CROSS_PREFIX}gcc`]: gcc, ...await arm64Versions(HOST_ARM64_DEV_PACKAGES) };
   return build.finish(cacheDir, out, {
     inputs: plan.inputs,
     files: { binary: QEMU_TARGET },
-    features: { xenpvhPci: pvh.exitCode === 0 && pvh.stdout.trim() !== "" },
+    features,
     built: qemuBuiltText(plan, host),
     host
   });
+}
+async function arm64Versions(packages) {
+  const out = {};
+  for (const p of packages) {
+    const q = await run("dpkg-query", ["-W", "-f", "${Version}", `${p}:arm64`], { allowFailure: true });
+    out[`${p}:arm64`] = q.exitCode === 0 ? q.stdout.trim() : "unknown";
+  }
+  return out;
+}
+async function compileQemu(build, tree, out, opts) {
+  await writeFile5(join16(tree, "configs", "devices", "aarch64-softmmu", `${QEMU_DEVICES_NAME}.mak`), QEMU_DEVICES);
+  const env = {
+    ...opts.env,
+    PATH: [join16(opts.meson, "usr", "bin"), process.env.PATH ?? "/usr/bin:/bin"].join(delimiter4),
+    PYTHONPATH: [join16(opts.meson, "usr", "lib", "python3", "dist-packages"), process.env.PYTHONPATH].filter(Boolean).join(delimiter4)
+  };
+  const dir = join16(build.work, "build");
+  await mkdir6(dir);
+  await build.step("configure (about 1.5 min)", "configure.log", join16(tree, "configure"), [`--python=${HOST_PYTHON}`, ...opts.configure], { cwd: dir, env });
+  const jobs = availableParallelism();
+  await build.step(`ninja -j${jobs} ${QEMU_TARGET} (5-15 min on 2 cores)`, "build.log", "ninja", [`-j${jobs}`, QEMU_TARGET], { cwd: dir, env });
+  await build.step("strip", "strip.log", `${CROSS_PREFIX}strip`, ["-o", join16(out, QEMU_TARGET), join16(dir, QEMU_TARGET)]);
+  const pvh = await run("grep", ["-rlF", '"pci-intx-irq-base"', "hw"], { cwd: tree, allowFailure: true });
+  const gcc = (await run(`${CROSS_PREFIX}gcc`, ["-dumpfullversion"])).stdout.trim();
+  return { features: { xenpvhPci: pvh.exitCode === 0 && pvh.stdout.trim() !== "" }, gcc };
 }
 function qemuBuiltText(plan, host) {
   const patches = plan.patches.map((p) => `${describePatch(p).file} (${p.from}, sha256 ${p.sha256.slice(0, 16)})`).join(", ") || "none";
@@ -70163,10 +70215,7 @@ async function prepareXen(cacheDir, apt, plan, log2) {
   const tree = join17(build.work, "src");
   try {
     await build.phase("copy source", () => run("cp", ["-a", pristine, tree]));
-    await applyPatches(tree, plan.patches, (p, output) => appendFile3(join17(build.logs, "patch.log"), `== ${p.path} (${p.from}, sha256 ${p.sha256})
-${output}
-`));
-    if (plan.patches.length > 0) log2(`xen: applied ${plan.patches.map((p) => describePatch(p).file).join(", ")}`);
+    await applyPatchesLogged(build.logs, tree, plan.patches, "xen", log2);
   } catch (cause) {
     await rm7(build.work, { recursive: true, force: true });
     throw cause;
@@ -70177,8 +70226,21 @@ async function buildXen(cacheDir, prepared, binaryDeb) {
   const { plan, build, tree } = prepared;
   const deb = join17(build.work, "deb");
   await run("dpkg-deb", ["-x", binaryDeb, deb]);
+  await copyFile2(join17(deb, XEN_DEBIAN_CONFIG), join17(tree, "xen", ".config"));
+  const out = join17(build.work, "out");
+  await mkdir7(out);
+  const { features, gcc } = await compileHypervisor(build, tree, out);
+  const host = { "aarch64-linux-gnu-gcc": gcc };
+  return build.finish(cacheDir, out, {
+    inputs: plan.inputs,
+    files: { image: "xen", config: "xen.config", syms: "xen-syms" },
+    features,
+    built: xenBuiltText(plan, host),
+    host
+  });
+}
+async function compileHypervisor(build, tree, out) {
   const config = join17(tree, "xen", ".config");
-  await copyFile2(join17(deb, XEN_DEBIAN_CONFIG), config);
   await appendFile3(config, `
 ${XEN_CONFIG_DELTA.join("\n")}
 `);
@@ -70186,24 +70248,18 @@ ${XEN_CONFIG_DELTA.join("\n")}
   await build.step("make olddefconfig", "olddefconfig.log", "make", [...make, "olddefconfig"], { cwd: tree });
   const jobs = availableParallelism2();
   await build.step(`make -j${jobs} (about 3 min on 2 cores)`, "build.log", "make", [...make, `-j${jobs}`], { cwd: tree });
-  const out = join17(build.work, "out");
-  await mkdir7(out);
   await copyFile2(join17(tree, "xen", "xen"), join17(out, "xen"));
   await copyFile2(join17(tree, "xen", ".config"), join17(out, "xen.config"));
   await copyFile2(join17(tree, "xen", "xen-syms"), join17(out, "xen-syms"));
   const builtConfig = await readFile5(join17(out, "xen.config"), "utf8");
   const missing2 = XEN_CONFIG_DELTA.filter((line) => !builtConfig.split("\n").includes(line));
   if (missing2.length > 0) throw new InfraError(`xen: olddefconfig dropped ${missing2.join(", ")} from ${config}`);
-  const trap = await run("grep", ["-rlF", '"trap-unmapped-accesses"', "xen/arch/arm"], { cwd: tree, allowFailure: true });
+  const trap = await run("grep", ["-rlF", "--include=*.c", '"trap-unmapped-accesses"', "xen"], { cwd: tree, allowFailure: true });
   const gcc = (await run("aarch64-linux-gnu-gcc", ["-dumpfullversion"])).stdout.trim();
-  const host = { "aarch64-linux-gnu-gcc": gcc };
-  return build.finish(cacheDir, out, {
-    inputs: plan.inputs,
-    files: { image: "xen", config: "xen.config", syms: "xen-syms" },
+  return {
     features: { ioreq: builtConfig.split("\n").includes("CONFIG_IOREQ_SERVER=y"), trapUnmappedAccesses: trap.exitCode === 0 && trap.stdout.trim() !== "" },
-    built: xenBuiltText(plan, host),
-    host
-  });
+    gcc
+  };
 }
 function xenBuiltText(plan, host) {
   const patches = plan.patches.map((p) => `${describePatch(p).file} (${p.from}, sha256 ${p.sha256.slice(0, 16)})`).join(", ") || "none";
@@ -70246,6 +70302,13 @@ var PackageTrees = class _PackageTrees {
     };
     await Promise.all(Array.from({ length: UNPACK_JOBS }, worker));
     return new _PackageTrees(root, trees);
+  }
+  /**
+   * The same package set with more trees searched first: files we built (the Xen tools and
+   * their libraries) then win over any Debian package shipping the same path.
+   */
+  withTreesFirst(extra) {
+    return new _PackageTrees(this.root, [...extra, ...this.trees]);
   }
   get packages() {
     return this.trees.map((t) => t.pkg);
@@ -70569,12 +70632,76 @@ async function ensureComponents(cacheDir, plan, log2) {
   return { xen, qemu };
 }
 async function buildDebianRig(dir, plan, components, log2) {
-  const debs = await plan.apt.download(plan.resolved, log2);
+  const { xen, qemu } = components;
+  const built = await assembleRig(dir, plan.apt, plan.resolved, {
+    xen: {
+      image: componentFile(xen, "image"),
+      config: componentFile(xen, "config"),
+      name: `xen-${XEN_SERIES}-arm64`,
+      origin: {
+        package: `${XEN_SOURCE} (Debian source)`,
+        version: plan.xen.binary.version,
+        built: xenBuiltText(plan.xen, xen.record.host),
+        patches: plan.xen.patches.map(describePatch)
+      }
+    },
+    qemu: {
+      binary: componentFile(qemu, "binary"),
+      origin: {
+        package: `${QEMU_SOURCE} (Debian ${QEMU_SUITE} source)`,
+        version: plan.qemu.sourceVersion,
+        built: qemuBuiltText(plan.qemu, qemu.record.host),
+        patches: plan.qemu.patches.map(describePatch)
+      }
+    },
+    texts: plan.recipe.texts,
+    dom0Xen: async (dom0) => {
+      for (const program of DOM0_PROGRAMS) await dom0.installElf(program);
+      for (const program of DOM0_XEN_PROGRAMS) {
+        const name = program.slice(program.lastIndexOf("/") + 1);
+        await dom0.link(`/usr/sbin/${name}`, `../lib/xen-${XEN_SERIES}/bin/${name}`);
+      }
+      for (const client of XENSTORE_CLIENTS) await dom0.link(`/usr/bin/${client}`, "xenstore");
+    }
+  }, log2);
+  const { pkgs } = built;
+  return {
+    schemaVersion: MANIFEST_SCHEMA_VERSION,
+    provider: "debian",
+    key: plan.key,
+    createdAt: (/* @__PURE__ */ new Date()).toISOString(),
+    versions: {
+      xen: plan.xen.binary.version,
+      "xen-tools": pkgs.version(`xen-utils-${XEN_SERIES}`),
+      linux: pkgs.version(built.kernelPackage),
+      "linux-release": built.release,
+      uboot: pkgs.version("u-boot-qemu"),
+      busybox: pkgs.version("busybox-static"),
+      dropbear: pkgs.version("dropbear-bin"),
+      qemu: plan.qemu.sourceVersion
+    },
+    files: built.files,
+    capabilities: rigCapabilities(built.xenConfig, built.kernelConfig, components),
+    notes: [
+      ...commonNotes(plan.recipe.source, built),
+      `Hypervisor rebuilt from Debian's ${XEN_SOURCE} ${plan.xen.binary.version} source with ${XEN_CONFIG_DELTA.join(" ")}` + (plan.xen.patches.length > 0 ? ` and patches ${plan.xen.patches.map((p) => describePatch(p).file).join(", ")}` : "") + `; dom0 keeps Debian's xen-utils-${XEN_SERIES} tools (same series).`,
+      `The rebuilt ${plan.xen.binary.version} hypervisor predates Debian's later ${XEN_SERIES} security updates, whose source this mirror does not serve: fine for a test rig, not for production.`,
+      `dom0: ${BACKEND_QEMU_PATH} is QEMU ${plan.qemu.sourceVersion} (Debian ${QEMU_SUITE} source) cross-built with --enable-xen --disable-tcg, xenpvh machine only, trace backend "log"; its libraries come from ${SUITE} arm64 packages.`,
+      ...configNotes(built)
+    ]
+  };
+}
+function componentFile(c, purpose) {
+  return join20(c.dir, c.record.files[purpose]);
+}
+async function assembleRig(dir, apt, resolved, parts, log2) {
+  const debs = await apt.download(resolved, log2);
   const staging = join20(dir, ".staging");
-  log2(`unpacking ${plan.resolved.length} packages`);
-  const pkgs = await PackageTrees.unpack(join20(staging, "packages"), plan.resolved, debs);
+  log2(`unpacking ${resolved.length} packages`);
+  const unpacked = await PackageTrees.unpack(join20(staging, "packages"), resolved, debs);
+  const pkgs = parts.extraTrees ? unpacked.withTreesFirst(parts.extraTrees) : unpacked;
   const origin = (name) => ({ package: name, version: pkgs.version(name) });
-  const kernelPkg = plan.resolved.find((p) => KERNEL_PACKAGE.test(p.name));
+  const kernelPkg = resolved.find((p) => KERNEL_PACKAGE.test(p.name));
   if (!kernelPkg) throw new InfraError("linux-image-arm64 resolved to no linux-image-<release>-arm64 package");
   const release = KERNEL_PACKAGE.exec(kernelPkg.name)[1];
   const files = [];
@@ -70586,28 +70713,15 @@ async function buildDebianRig(dir, plan, components, log2) {
     await copyFile4((await pkgs.resolve(from)).hostPath, join20(dir, to));
     await add(role, to, origin(pkg));
   };
-  const { xen, qemu } = components;
-  const componentFile = (c, purpose) => join20(c.dir, c.record.files[purpose]);
-  const xenOrigin = {
-    package: `${XEN_SOURCE} (Debian source)`,
-    version: plan.xen.binary.version,
-    built: xenBuiltText(plan.xen, xen.record.host),
-    patches: plan.xen.patches.map(describePatch)
-  };
-  await copyFile4(componentFile(xen, "image"), join20(dir, `xen-${XEN_SERIES}-arm64`));
-  await add("xen-image", `xen-${XEN_SERIES}-arm64`, xenOrigin);
-  await copyFile4(componentFile(xen, "image"), join20(dir, `xen-${XEN_SERIES}-arm64.efi`));
-  await add("xen-efi", `xen-${XEN_SERIES}-arm64.efi`, xenOrigin);
-  await copyFile4(componentFile(xen, "config"), join20(dir, `xen-${XEN_SERIES}-arm64.config`));
-  await add("xen-config", `xen-${XEN_SERIES}-arm64.config`, xenOrigin);
-  const qemuOrigin = {
-    package: `${QEMU_SOURCE} (Debian ${QEMU_SUITE} source)`,
-    version: plan.qemu.sourceVersion,
-    built: qemuBuiltText(plan.qemu, qemu.record.host),
-    patches: plan.qemu.patches.map(describePatch)
-  };
-  await copyFile4(componentFile(qemu, "binary"), join20(dir, QEMU_TARGET));
-  await add("backend-qemu", QEMU_TARGET, qemuOrigin);
+  const { xen, qemu } = parts;
+  await copyFile4(xen.image, join20(dir, xen.name));
+  await add("xen-image", xen.name, xen.origin);
+  await copyFile4(xen.image, join20(dir, `${xen.name}.efi`));
+  await add("xen-efi", `${xen.name}.efi`, xen.origin);
+  await copyFile4(xen.config, join20(dir, `${xen.name}.config`));
+  await add("xen-config", `${xen.name}.config`, xen.origin);
+  await copyFile4(qemu.binary, join20(dir, QEMU_TARGET));
+  await add("backend-qemu", QEMU_TARGET, qemu.origin);
   await take("uboot", "/usr/lib/u-boot/qemu_arm64/u-boot.bin", "u-boot.bin", "u-boot-qemu");
   const vmlinuz = await readFile7((await pkgs.resolve(`/boot/vmlinuz-${release}`)).hostPath);
   const gzipped = vmlinuz[0] === 31 && vmlinuz[1] === 139;
@@ -70618,16 +70732,11 @@ async function buildDebianRig(dir, plan, components, log2) {
   });
   log2("assembling the dom0 ramdisk");
   const dom0 = await RamdiskTree.create(join20(staging, "dom0"), pkgs);
-  for (const program of DOM0_PROGRAMS) await dom0.installElf(program);
-  for (const program of DOM0_XEN_PROGRAMS) {
-    const name = program.slice(program.lastIndexOf("/") + 1);
-    await dom0.link(`/usr/sbin/${name}`, `../lib/xen-${XEN_SERIES}/bin/${name}`);
-  }
-  for (const client of XENSTORE_CLIENTS) await dom0.link(`/usr/bin/${client}`, "xenstore");
-  await dom0.installBuilt(componentFile(qemu, "binary"), BACKEND_QEMU_PATH);
+  await parts.dom0Xen(dom0);
+  await dom0.installBuilt(qemu.binary, BACKEND_QEMU_PATH);
   await mkdir10(join20(dom0.dir, "etc/dropbear"), { recursive: true });
   const dom0Modules = await installModules(dom0, pkgs, release, DOM0_MODULES);
-  await finishRamdisk(dom0, plan.recipe.texts.dom0);
+  await finishRamdisk(dom0, parts.texts.dom0);
   await dom0.pack(join20(dir, "dom0-rootfs.cpio.gz"));
   await add("dom0-ramdisk", "dom0-rootfs.cpio.gz", { built: builtText(dom0.packages) });
   log2("assembling the domU ramdisk");
@@ -70635,31 +70744,13 @@ async function buildDebianRig(dir, plan, components, log2) {
   for (const program of DOMU_PROGRAMS) await domU.installElf(program);
   for (const data of DOMU_DATA) await domU.install(data);
   const domUModules = await installModules(domU, pkgs, release, DOMU_MODULES);
-  await finishRamdisk(domU, plan.recipe.texts.domU);
+  await finishRamdisk(domU, parts.texts.domU);
   await domU.pack(join20(dir, "domU-rootfs.cpio.gz"));
   await add("domU-ramdisk", "domU-rootfs.cpio.gz", { built: builtText(domU.packages) });
-  const xenConfig = await readFile7(join20(dir, `xen-${XEN_SERIES}-arm64.config`), "utf8");
+  const xenConfig = await readFile7(join20(dir, `${xen.name}.config`), "utf8");
   const kernelConfig = await readFile7((await pkgs.resolve(`/boot/config-${release}`)).hostPath, "utf8");
   await rm9(staging, { recursive: true, force: true });
-  return {
-    schemaVersion: MANIFEST_SCHEMA_VERSION,
-    provider: "debian",
-    key: plan.key,
-    createdAt: (/* @__PURE__ */ new Date()).toISOString(),
-    versions: {
-      xen: plan.xen.binary.version,
-      "xen-tools": pkgs.version(`xen-utils-${XEN_SERIES}`),
-      linux: pkgs.version(kernelPkg.name),
-      "linux-release": release,
-      uboot: pkgs.version("u-boot-qemu"),
-      busybox: pkgs.version("busybox-static"),
-      dropbear: pkgs.version("dropbear-bin"),
-      qemu: plan.qemu.sourceVersion
-    },
-    files,
-    capabilities: capabilities(xenConfig, kernelConfig, components),
-    notes: notes(plan, xenConfig, kernelConfig, dom0Modules, domUModules)
-  };
+  return { files, pkgs, kernelPackage: kernelPkg.name, release, xenConfig, kernelConfig, dom0Modules, domUModules };
 }
 async function finishRamdisk(tree, texts) {
   for (const [path12, text] of Object.entries(texts)) await tree.write(path12, text, path12 === RC_PATH ? 493 : 420);
@@ -70673,7 +70764,7 @@ function builtText(packages) {
 function configHas(config, option) {
   return new RegExp(`^${option}=y$`, "m").test(config);
 }
-function capabilities(xenConfig, kernelConfig, components) {
+function rigCapabilities(xenConfig, kernelConfig, components) {
   const caps = ["dom0less", "vpl011", "xen-tools", "ssh"];
   if (configHas(xenConfig, "CONFIG_IOREQ_SERVER")) caps.push("ioreq");
   if (components.xen.record.features.trapUnmappedAccesses) caps.push("trap-unmapped-accesses");
@@ -70681,23 +70772,510 @@ function capabilities(xenConfig, kernelConfig, components) {
   if (configHas(kernelConfig, "CONFIG_XEN_VIRTIO")) caps.push("virtio-grants");
   return caps;
 }
-function notes(plan, xenConfig, kernelConfig, dom0Modules, domUModules) {
-  const { mirror, suite, components } = plan.recipe.source;
-  const out = [
-    `Debian ${suite} ${components.join(" ")} arm64 packages from ${mirror} (no security pocket).`,
+function commonNotes(source, built) {
+  return [
+    `Debian ${source.suite} ${source.components.join(" ")} arm64 packages from ${source.mirror} (no security pocket).`,
     `dom0: root is the dom0-ramdisk initramfs; after xenstored, xen-init-dom0, xenconsoled and init-dom0less it prints "${READY_LINE.dom0}" and keeps a root shell (PS1 "dom0# ") on the console.`,
     "dom0: eth0 is 10.0.2.15/24 via 10.0.2.2 (QEMU user networking); dropbear on port 22 accepts only keys from /root/.ssh/authorized_keys, which image/ appends to the dom0 ramdisk as a second cpio archive.",
     `domU: prints "${READY_LINE.domU}" and keeps a root shell (PS1 "domU# ") on the console; lspci and pci.ids included.`,
-    `Modules loaded at boot: dom0 ${dom0Modules.join(" ")}; domU ${domUModules.join(" ")}.`,
-    `Hypervisor rebuilt from Debian's ${XEN_SOURCE} ${plan.xen.binary.version} source with ${XEN_CONFIG_DELTA.join(" ")}` + (plan.xen.patches.length > 0 ? ` and patches ${plan.xen.patches.map((p) => describePatch(p).file).join(", ")}` : "") + `; dom0 keeps Debian's xen-utils-${XEN_SERIES} tools (same series).`,
-    `The rebuilt ${plan.xen.binary.version} hypervisor predates Debian's later ${XEN_SERIES} security updates, whose source this mirror does not serve: fine for a test rig, not for production.`,
-    `dom0: ${BACKEND_QEMU_PATH} is QEMU ${plan.qemu.sourceVersion} (Debian ${QEMU_SUITE} source) cross-built with --enable-xen --disable-tcg, xenpvh machine only, trace backend "log"; its libraries come from ${SUITE} arm64 packages.`
+    `Modules loaded at boot: dom0 ${built.dom0Modules.join(" ")}; domU ${built.domUModules.join(" ")}.`
   ];
-  if (!configHas(xenConfig, "CONFIG_IOREQ_SERVER")) {
-    out.push("Debian's stock hypervisor: CONFIG_IOREQ_SERVER is not set, so no device model in dom0 can serve a domU (no ioreq capability).");
+}
+function configNotes(built) {
+  const out = [];
+  if (!configHas(built.xenConfig, "CONFIG_IOREQ_SERVER")) {
+    out.push("The hypervisor has no CONFIG_IOREQ_SERVER, so no device model in dom0 can serve a domU (no ioreq capability).");
   }
-  if (!configHas(kernelConfig, "CONFIG_XEN_VIRTIO")) out.push("Kernel without CONFIG_XEN_VIRTIO: virtio-pci in domUs needs foreign mappings, not grants.");
+  if (!configHas(built.kernelConfig, "CONFIG_XEN_VIRTIO")) out.push("Kernel without CONFIG_XEN_VIRTIO: virtio-pci in domUs needs foreign mappings, not grants.");
   return out;
+}
+
+// src/rig/source/build.ts
+import { readFile as readFile10, rm as rm12 } from "node:fs/promises";
+
+// src/rig/source/git.ts
+import { mkdir as mkdir11 } from "node:fs/promises";
+var FULL_COMMIT = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+var GIT_ENV = { GIT_TERMINAL_PROMPT: "0", GIT_ASKPASS: "true", SSH_ASKPASS: "true", LC_ALL: "C" };
+function named(input) {
+  return `input ${input.repoInput} (--${input.repoInput}) = ${input.repo}`;
+}
+function said(result) {
+  return (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-8).join("\n");
+}
+var NO_SUCH_REPO = /does not appear to be a git repository|not found|No such file or directory|does not exist|Could not read from remote repository|not a git repository/i;
+async function resolveRef(input) {
+  if (!input.ref.trim()) throw new ConfigError(`input ${input.refInput} (--${input.refInput}) is empty`);
+  if (FULL_COMMIT.test(input.ref)) return { ...input, commit: input.ref, via: "commit" };
+  if (/^[0-9a-f]{7,39}$/.test(input.ref)) {
+    const asRef = await lsRemote(input);
+    const hit2 = pick(asRef, input.ref);
+    if (hit2) return { ...input, commit: hit2.commit, via: hit2.name };
+    throw new ConfigError(`input ${input.refInput} (--${input.refInput}) = ${input.ref}: an abbreviated commit id cannot be fetched shallowly; give the full 40-character id, a branch or a tag`);
+  }
+  const refs = await lsRemote(input);
+  const hit = pick(refs, input.ref);
+  if (!hit) {
+    throw new ConfigError(`input ${input.refInput} (--${input.refInput}) = ${input.ref}: no such branch or tag in ${input.repo} (and not a full commit id)`);
+  }
+  return { ...input, commit: hit.commit, via: hit.name };
+}
+async function lsRemote(input) {
+  const result = await run("git", ["ls-remote", "--", input.repo], { env: GIT_ENV, allowFailure: true });
+  if (result.exitCode !== 0) {
+    const message = `${named(input)}: git ls-remote failed (exit ${result.exitCode}):
+${said(result)}`;
+    throw NO_SUCH_REPO.test(said(result)) ? new ConfigError(message) : new InfraError(message);
+  }
+  const refs = /* @__PURE__ */ new Map();
+  for (const line of result.stdout.split("\n")) {
+    const [commit, name] = line.trim().split(/\s+/);
+    if (commit && name) refs.set(name, commit);
+  }
+  return refs;
+}
+function pick(refs, ref) {
+  const candidates = ref.startsWith("refs/") || ref === "HEAD" ? [ref] : [`refs/heads/${ref}`, `refs/tags/${ref}`];
+  for (const name of candidates) {
+    const peeled = refs.get(`${name}^{}`);
+    if (peeled) return { name, commit: peeled };
+    const commit = refs.get(name);
+    if (commit) return { name, commit };
+  }
+  return void 0;
+}
+async function fetchCommit(resolved, dir, logFile) {
+  await mkdir11(dir, { recursive: true });
+  const git = (args) => run("git", ["-c", "advice.detachedHead=false", ...args], { cwd: dir, env: GIT_ENV, allowFailure: true });
+  const transcript = [];
+  const step = async (args) => {
+    const result = await git(args);
+    transcript.push(`$ git ${args.join(" ")}
+exit ${result.exitCode}
+${result.stdout}${result.stderr}`);
+    return result;
+  };
+  try {
+    await step(["init", "-q"]);
+    const what = resolved.via === "commit" ? resolved.commit : resolved.via;
+    const fetched = await step(["fetch", "--depth", "1", "--no-tags", "--", resolved.repo, what]);
+    if (fetched.exitCode !== 0) {
+      const whose = resolved.via === "commit" ? `input ${resolved.refInput} (--${resolved.refInput}) = ${resolved.ref}` : named(resolved);
+      throw new ConfigError(`${whose}: git fetch --depth 1 ${resolved.repo} ${what} failed (exit ${fetched.exitCode}):
+${said(fetched)}`);
+    }
+    const head = (await step(["rev-parse", "FETCH_HEAD^{commit}"])).stdout.trim();
+    if (head !== resolved.commit) {
+      throw new InfraError(`${named(resolved)}: ${resolved.via} moved from ${resolved.commit} to ${head} while the rig was being planned; run again`);
+    }
+    const checkout = await step(["checkout", "-q", "--detach", head]);
+    if (checkout.exitCode !== 0) throw new InfraError(`git checkout ${head} in ${dir} failed:
+${said(checkout)}`);
+  } finally {
+    await logFile?.(transcript.join("\n"));
+  }
+}
+
+// src/rig/source/qemu.ts
+import { mkdir as mkdir12, readFile as readFile8, readdir as readdir7, rm as rm10, writeFile as writeFile8 } from "node:fs/promises";
+import { join as join21 } from "node:path";
+
+// src/rig/source/recipe.ts
+var SOURCE_RECIPE_VERSION = "source-rig-1";
+var SOURCE_XEN_BUILD_VERSION = "source-xen-build-1";
+var SOURCE_QEMU_BUILD_VERSION = "source-qemu-build-1";
+var SOURCE_XEN_COMPONENT = "source-xen";
+var SOURCE_QEMU_COMPONENT = "source-qemu";
+var DEFAULT_XEN_REPO = OPTIONS["xen-repo"].default;
+var DEFAULT_QEMU_REPO = OPTIONS["qemu-repo"].default;
+var DEFAULT_XEN_REF = OPTIONS["xen-ref"].default;
+var DEFAULT_QEMU_REF = OPTIONS["qemu-ref"].default;
+var DEBIAN_XEN = /^(xen-hypervisor-|xen-utils-|xenstore-utils$|libxen)/;
+var TOOLS_RUNTIME_PACKAGES = ["libyajl2", "libuuid1", "libncursesw6", "libtinfo6", "zlib1g", "libzstd1", "liblzma5", "libbz2-1.0", "libfdt1"];
+var SOURCE_PACKAGES = [...PACKAGES.filter((p) => !DEBIAN_XEN.test(p)), ...TOOLS_RUNTIME_PACKAGES];
+var SOURCE_ARM64_DEV_PACKAGES = [
+  "libyajl-dev",
+  "libncurses-dev",
+  "uuid-dev",
+  "zlib1g-dev",
+  "libfdt-dev",
+  "libzstd-dev",
+  "liblzma-dev",
+  "libbz2-dev",
+  "libglib2.0-dev",
+  "libslirp-dev"
+];
+var STAGE_LIBDIR = "usr/lib/aarch64-linux-gnu";
+var AUTOCONF_AUX = ["/usr/share/misc/config.guess", "/usr/share/misc/config.sub"];
+var XEN_TOOLS_CONFIGURE_FLAGS = [
+  "--prefix=/usr",
+  "--sysconfdir=/etc",
+  "--localstatedir=/var",
+  // The dom0 loader has no ld.so.cache: libraries go where it looks by default.
+  `--libdir=/${STAGE_LIBDIR}`,
+  "--disable-docs",
+  "--disable-stubdom",
+  "--disable-xen",
+  "--disable-ocamltools",
+  "--disable-golang",
+  "--disable-seabios",
+  "--disable-ovmf",
+  "--disable-ipxe",
+  "--disable-rombios",
+  "--disable-qemu-traditional",
+  "--disable-pvshim",
+  "--disable-xsmpolicy",
+  "--disable-pygrub",
+  "--disable-systemd",
+  "--disable-monitors",
+  // A newer compiler's new warnings must not fail a test rig's build of an older tree.
+  "--disable-werror",
+  "--with-system-qemu=/usr/bin/qemu-system-aarch64"
+];
+var XEN_TOOLS_SUBDIRS = ["libs", "xenstore", "xenstored", "xs-clients", "console", "helpers", "xl"];
+var DOM0_TOOLS = ["xl", "xenstored", "xenconsoled", "xenconsole", "xen-init-dom0", "init-dom0less", "xenstore"];
+
+// src/rig/source/qemu.ts
+function qemuInputs2(ref, meson, xenKey, patches) {
+  return {
+    component: SOURCE_QEMU_COMPONENT,
+    buildVersion: SOURCE_QEMU_BUILD_VERSION,
+    commit: ref.commit,
+    meson: `${meson.name}=${meson.version}`,
+    devices: QEMU_DEVICES,
+    configure: [`--cross-prefix=${CROSS_PREFIX}`, ...QEMU_CONFIGURE_FLAGS],
+    target: QEMU_TARGET,
+    // The Xen libraries it links against: a new Xen build means a new QEMU build.
+    xen: xenKey,
+    hostLibraries: SOURCE_ARM64_DEV_PACKAGES.map((p) => `${p}:arm64`),
+    patches: patches.map((p) => p.sha256)
+  };
+}
+async function planSourceQemu(ref, meson, xenKey, userPatches = []) {
+  const patches = await userPatchSeries(userPatches);
+  const inputs = qemuInputs2(ref, meson, xenKey, patches);
+  return { key: recipeKey(inputs), inputs, ref, meson, patches };
+}
+function findSourceQemu(cacheDir, plan) {
+  return findComponent(cacheDir, SOURCE_QEMU_COMPONENT, plan.key);
+}
+async function prepareSourceQemu(cacheDir, plan, log2) {
+  const build = await ComponentBuild.start(cacheDir, SOURCE_QEMU_COMPONENT, plan.key, log2);
+  const tree = join21(build.work, "src");
+  try {
+    log2(`qemu: fetching ${plan.ref.repo} ${plan.ref.ref} (${plan.ref.commit.slice(0, 12)}), depth 1`);
+    await build.phase("fetch", () => fetchCommit(plan.ref, tree, (text) => writeFile8(join21(build.logs, "fetch.log"), text)));
+    await applyPatchesLogged(build.logs, tree, plan.patches, "qemu", log2);
+  } catch (cause) {
+    await rm10(build.work, { recursive: true, force: true });
+    throw cause;
+  }
+  return { plan, build, tree };
+}
+async function buildSourceQemu(cacheDir, prepared, apt, xen) {
+  const { plan, build, tree } = prepared;
+  const meson = await mesonTool(cacheDir, apt, plan.meson);
+  const stage = join21(xen.dir, xen.record.files.stage);
+  const pkgconfig = await stagedPkgConfig(stage, join21(build.work, "pkgconfig"));
+  const out = join21(build.work, "out");
+  await mkdir12(out);
+  const { features, gcc } = await compileQemu(build, tree, out, {
+    meson,
+    // Host paths stay out of the key: the Xen component's key stands for them.
+    configure: [...plan.inputs.configure, `--extra-ldflags=-Wl,-rpath-link,${join21(stage, STAGE_LIBDIR)}`],
+    env: { PKG_CONFIG_PATH: pkgconfig }
+  });
+  await checkXenLibraries(join21(out, QEMU_TARGET), join21(stage, STAGE_LIBDIR));
+  const host = { [`${CROSS_PREFIX}gcc`]: gcc, ...await arm64Versions(SOURCE_ARM64_DEV_PACKAGES) };
+  return build.finish(cacheDir, out, {
+    inputs: plan.inputs,
+    files: { binary: QEMU_TARGET },
+    features,
+    built: sourceQemuBuiltText(plan, host),
+    host
+  });
+}
+async function stagedPkgConfig(stage, dir) {
+  const from = join21(stage, STAGE_LIBDIR, "pkgconfig");
+  const names = (await readdir7(from).catch(() => [])).filter((n) => n.endsWith(".pc"));
+  if (names.length === 0) throw new InfraError(`the Xen tools built from source installed no pkg-config files in ${from}`);
+  await mkdir12(dir, { recursive: true });
+  for (const name of names) {
+    const text = await readFile8(join21(from, name), "utf8");
+    await writeFile8(join21(dir, name), text.replace(/^(\w+)=\/usr\b/gm, `$1=${stage}/usr`));
+  }
+  return dir;
+}
+async function checkXenLibraries(binary, libdir) {
+  const needs = readElfNeeds(await readFile8(binary)).needed.filter((n) => n.startsWith("libxen"));
+  if (needs.length === 0) throw new InfraError(`${binary} links no Xen library: QEMU was configured without Xen support`);
+  const ours = new Set(await readdir7(libdir));
+  const foreign = needs.filter((n) => !ours.has(n));
+  if (foreign.length > 0) throw new InfraError(`${binary} needs ${foreign.join(", ")}, which the Xen built from source does not provide (in ${libdir}): it linked against other Xen libraries`);
+}
+function sourceQemuBuiltText(plan, host) {
+  const patches = plan.patches.map((p) => `${describePatch(p).file} (sha256 ${p.sha256.slice(0, 16)})`).join(", ") || "none";
+  return `${QEMU_TARGET} built by xen-pvh-virtio (${SOURCE_QEMU_BUILD_VERSION}) from ${plan.ref.repo} ${plan.ref.ref} = ${plan.ref.commit} plus the user's patches: ${patches}; configure ${plan.inputs.configure.filter((f) => !f.startsWith("--disable-") || f === "--disable-tcg").join(" ")} (and unused features disabled); meson ${plan.meson.version}; linked against the Xen libraries built from the Xen ref (component ${plan.inputs.xen.slice(0, 12)}) and host ${Object.entries(host).map(([k, v]) => `${k}=${v}`).join(", ")}; stripped`;
+}
+
+// src/rig/source/xen.ts
+import { availableParallelism as availableParallelism3 } from "node:os";
+import { appendFile as appendFile4, copyFile as copyFile5, lstat as lstat4, mkdir as mkdir13, readFile as readFile9, readdir as readdir8, rm as rm11, stat as stat10, writeFile as writeFile9 } from "node:fs/promises";
+import { basename as basename6, join as join22 } from "node:path";
+function xenInputs2(ref, patches) {
+  return {
+    component: SOURCE_XEN_COMPONENT,
+    buildVersion: SOURCE_XEN_BUILD_VERSION,
+    // The commit id names the tree; the repository URL does not change what is built.
+    commit: ref.commit,
+    config: "defconfig",
+    configDelta: [...XEN_CONFIG_DELTA],
+    make: [...XEN_MAKE_VARS],
+    toolsConfigure: [...XEN_TOOLS_CONFIGURE_FLAGS],
+    toolsSubdirs: [...XEN_TOOLS_SUBDIRS],
+    hostLibraries: SOURCE_ARM64_DEV_PACKAGES.map((p) => `${p}:arm64`),
+    patches: patches.map((p) => p.sha256)
+  };
+}
+async function planSourceXen(ref, userPatches = []) {
+  const patches = await userPatchSeries(userPatches);
+  const inputs = xenInputs2(ref, patches);
+  return { key: recipeKey(inputs), inputs, ref, patches };
+}
+function findSourceXen(cacheDir, plan) {
+  return findComponent(cacheDir, SOURCE_XEN_COMPONENT, plan.key);
+}
+async function prepareSourceXen(cacheDir, plan, log2) {
+  const build = await ComponentBuild.start(cacheDir, SOURCE_XEN_COMPONENT, plan.key, log2);
+  const tree = join22(build.work, "src");
+  try {
+    log2(`xen: fetching ${plan.ref.repo} ${plan.ref.ref} (${plan.ref.commit.slice(0, 12)}), depth 1`);
+    await build.phase("fetch", () => fetchCommit(plan.ref, tree, (text) => appendFile4(join22(build.logs, "fetch.log"), text)));
+    await applyPatchesLogged(build.logs, tree, plan.patches, "xen", log2);
+  } catch (cause) {
+    await rm11(build.work, { recursive: true, force: true });
+    throw cause;
+  }
+  return { plan, build, tree };
+}
+async function buildSourceXen(cacheDir, prepared) {
+  const { plan, build, tree } = prepared;
+  const out = join22(build.work, "out");
+  await mkdir13(out);
+  const make = ["-C", "xen", ...XEN_MAKE_VARS];
+  await build.step("make defconfig", "defconfig.log", "make", [...make, "defconfig"], { cwd: tree });
+  const { features, gcc } = await compileHypervisor(build, tree, out);
+  if (!await exists2(join22(tree, "configure"))) await build.step("autogen.sh", "autogen.log", "./autogen.sh", [], { cwd: tree });
+  for (const aux of AUTOCONF_AUX) if (!await exists2(join22(tree, basename6(aux)))) await copyFile5(aux, join22(tree, basename6(aux)));
+  const buildTriplet = (await run("gcc", ["-dumpmachine"])).stdout.trim();
+  await build.step("configure the tools", "tools-configure.log", "./configure", [`--build=${buildTriplet}`, "--host=aarch64-linux-gnu", ...XEN_TOOLS_CONFIGURE_FLAGS], {
+    cwd: tree
+  });
+  const subdirs = [];
+  for (const d of XEN_TOOLS_SUBDIRS) if (await exists2(join22(tree, "tools", d, "Makefile"))) subdirs.push(d);
+  const jobs = availableParallelism3();
+  const stage = join22(out, "stage");
+  await build.step("make the public headers", "tools-headers.log", "make", ["-C", "tools/include", ...XEN_MAKE_VARS], { cwd: tree });
+  for (const d of subdirs) {
+    await build.step(`make -j${jobs} tools/${d}`, `tools-${d}.log`, "make", ["-C", `tools/${d}`, `-j${jobs}`, ...XEN_MAKE_VARS, "all"], { cwd: tree });
+  }
+  await mkdir13(join22(stage, STAGE_LIBDIR, "pkgconfig"), { recursive: true });
+  for (const d of subdirs) {
+    await build.step(`install tools/${d}`, `tools-${d}-install.log`, "make", ["-C", `tools/${d}`, ...XEN_MAKE_VARS, "install", `DESTDIR=${stage}`], { cwd: tree });
+  }
+  await build.phase("strip", () => stripElves(stage));
+  const host = { [`${CROSS_PREFIX}gcc`]: gcc, ...await arm64Versions(SOURCE_ARM64_DEV_PACKAGES) };
+  const version3 = await xenVersion(tree);
+  await writeFile9(join22(out, "version"), `${version3}
+`);
+  return build.finish(cacheDir, out, {
+    inputs: plan.inputs,
+    files: { image: "xen", config: "xen.config", syms: "xen-syms", stage: "stage", version: "version" },
+    features,
+    built: sourceXenBuiltText(plan, host, subdirs),
+    host
+  });
+}
+async function xenVersion(tree) {
+  const r = await run("make", ["-s", "-C", "xen", ...XEN_MAKE_VARS, "xenversion"], { cwd: tree, allowFailure: true });
+  const v = r.stdout.trim().split("\n").pop() ?? "";
+  return r.exitCode === 0 && v ? v : "unknown";
+}
+async function stripElves(dir) {
+  for (const name of await readdir8(dir)) {
+    const path12 = join22(dir, name);
+    const st = await lstat4(path12);
+    if (st.isDirectory()) await stripElves(path12);
+    else if (st.isFile() && !name.endsWith(".a")) {
+      const head = await readFile9(path12).then((b) => b.subarray(0, 4));
+      if (isElf(head)) await run(`${CROSS_PREFIX}strip`, ["--strip-debug", path12]);
+    }
+  }
+}
+async function exists2(path12) {
+  return stat10(path12).then(() => true, () => false);
+}
+async function findTool(stage, name) {
+  const dirs = ["/usr/sbin", "/usr/bin", "/usr/lib/xen/bin", "/usr/libexec/xen/bin", "/usr/lib/aarch64-linux-gnu/xen/bin"];
+  for (const d of dirs) if (await exists2(join22(stage, d, name))) return `${d}/${name}`;
+  throw new InfraError(`the Xen tools built from source installed no ${name} (looked in ${dirs.join(", ")} under ${stage})`);
+}
+function sourceXenBuiltText(plan, host, subdirs) {
+  const patches = plan.patches.map((p) => `${describePatch(p).file} (sha256 ${p.sha256.slice(0, 16)})`).join(", ") || "none";
+  return `Xen hypervisor and tools built by xen-pvh-virtio (${SOURCE_XEN_BUILD_VERSION}) from ${plan.ref.repo} ${plan.ref.ref} = ${plan.ref.commit} plus the user's patches: ${patches}; hypervisor: make defconfig + ${XEN_CONFIG_DELTA.join(" ")}, olddefconfig, make ${XEN_MAKE_VARS.join(" ")}; tools: configure --host=aarch64-linux-gnu ${XEN_TOOLS_CONFIGURE_FLAGS.join(" ")}, make and install tools/{${subdirs.join(",")}}, debug info stripped; with ${Object.entries(host).map(([k, v]) => `${k}=${v}`).join(", ")}`;
+}
+
+// src/rig/source/build.ts
+var SOURCE_RIG_COMMANDS = ["git", "gcc", "autoconf", "iasl"];
+function sourceInputs(request) {
+  return {
+    xen: { repoInput: "xen-repo", refInput: "xen-ref", repo: request.xenRepo ?? DEFAULT_XEN_REPO, ref: request.xenRef ?? DEFAULT_XEN_REF },
+    qemu: { repoInput: "qemu-repo", refInput: "qemu-ref", repo: request.qemuRepo ?? DEFAULT_QEMU_REPO, ref: request.qemuRef ?? DEFAULT_QEMU_REF }
+  };
+}
+function sourceRecipe(request, mirror = hostMirror()) {
+  const inputs = sourceInputs(request);
+  return {
+    provider: "source",
+    recipeVersion: SOURCE_RECIPE_VERSION,
+    source: { mirror, suite: SUITE, components: COMPONENTS, arch: ARCH, sources: false },
+    packages: [...SOURCE_PACKAGES],
+    texts: { dom0: dom0Texts(), domU: domUTexts() },
+    xen: { repo: inputs.xen.repo, ref: inputs.xen.ref, patches: [...request.xenPatches ?? []] },
+    qemu: { repo: inputs.qemu.repo, ref: inputs.qemu.ref, patches: [...request.qemuPatches ?? []] }
+  };
+}
+async function planSourceRig(cacheDir, request, log2) {
+  const inputs = sourceInputs(request);
+  const [xenRef, qemuRef] = await Promise.all([resolveRef(inputs.xen), resolveRef(inputs.qemu)]);
+  log2(`xen: ${xenRef.repo} ${xenRef.ref} is ${xenRef.commit}; qemu: ${qemuRef.repo} ${qemuRef.ref} is ${qemuRef.commit}`);
+  const recipe = sourceRecipe(request);
+  const apt = new PrivateApt(cacheDir, recipe.source);
+  await refreshLists(apt, log2);
+  const resolved = await apt.resolve(recipe.packages);
+  const qemuApt = new PrivateApt(cacheDir, { ...recipe.source, suite: QEMU_SUITE });
+  await refreshLists(qemuApt, log2);
+  const meson = await qemuApt.candidate(MESON_PACKAGE);
+  const xen = await planSourceXen(xenRef, request.xenPatches);
+  const qemu = await planSourceQemu(qemuRef, meson, xen.key, request.qemuPatches);
+  const key = recipeKey({
+    ...recipe,
+    source: { ...recipe.source, mirror: void 0 },
+    xen: void 0,
+    qemu: void 0,
+    resolved: resolved.map((p) => `${p.name}=${p.version}`),
+    components: { [SOURCE_XEN_COMPONENT]: xen.key, [SOURCE_QEMU_COMPONENT]: qemu.key }
+  });
+  return { recipe, apt, qemuApt, resolved, xen, qemu, key };
+}
+async function ensureSourceComponents(cacheDir, plan, log2) {
+  let xen = await findSourceXen(cacheDir, plan.xen);
+  let qemu = await findSourceQemu(cacheDir, plan.qemu);
+  if (xen) log2(`source-xen component cache hit: ${xen.dir}`);
+  if (qemu) log2(`source-qemu component cache hit: ${qemu.dir}`);
+  if (xen && qemu) return { xen, qemu };
+  await ensureHostPrerequisites({ commands: [...SOURCE_BUILD_COMMANDS, ...SOURCE_RIG_COMMANDS], files: [...SOURCE_BUILD_FILES, ...AUTOCONF_AUX] }, { log: log2 });
+  let preparedXen;
+  let preparedQemu;
+  try {
+    if (!xen) preparedXen = await prepareSourceXen(cacheDir, plan.xen, log2);
+    if (!qemu) preparedQemu = await prepareSourceQemu(cacheDir, plan.qemu, log2);
+  } catch (cause) {
+    for (const p of [preparedXen, preparedQemu]) if (p) await rm12(p.build.work, { recursive: true, force: true });
+    throw cause;
+  }
+  await ensureForeignPackages("arm64", SOURCE_ARM64_DEV_PACKAGES, { log: log2 });
+  if (preparedXen) {
+    log2(`building the source-xen component ${plan.xen.key.slice(0, 12)} (hypervisor and tools)`);
+    try {
+      xen = await buildSourceXen(cacheDir, preparedXen);
+    } catch (cause) {
+      if (preparedQemu) await rm12(preparedQemu.build.work, { recursive: true, force: true });
+      throw cause;
+    }
+    log2(`source-xen component ready: ${xen.dir}`);
+  }
+  if (preparedQemu) {
+    log2(`building the source-qemu component ${plan.qemu.key.slice(0, 12)}`);
+    qemu = await buildSourceQemu(cacheDir, preparedQemu, plan.qemuApt, xen);
+    log2(`source-qemu component ready: ${qemu.dir}`);
+  }
+  return { xen, qemu };
+}
+async function buildSourceRig(dir, plan, components, log2) {
+  const { xen, qemu } = components;
+  const stage = componentFile(xen, "stage");
+  const xenCommit = plan.xen.ref.commit;
+  const xenVersion2 = (await readFile10(componentFile(xen, "version"), "utf8")).trim();
+  const toolsPkg = { name: "xen-tools (built from source)", version: `${xenVersion2} (${xenCommit.slice(0, 12)})`, arch: "arm64" };
+  const xenOrigin = { repo: plan.xen.ref.repo, commit: xenCommit, built: xen.record.built, patches: plan.xen.patches.map(describePatch) };
+  const built = await assembleRig(
+    dir,
+    plan.apt,
+    plan.resolved,
+    {
+      xen: { image: componentFile(xen, "image"), config: componentFile(xen, "config"), name: `xen-${xenVersion2}-arm64`, origin: xenOrigin },
+      qemu: {
+        binary: componentFile(qemu, "binary"),
+        origin: { repo: plan.qemu.ref.repo, commit: plan.qemu.ref.commit, built: qemu.record.built, patches: plan.qemu.patches.map(describePatch) }
+      },
+      texts: plan.recipe.texts,
+      extraTrees: [{ pkg: toolsPkg, dir: stage }],
+      dom0Xen: async (dom0) => {
+        for (const name of DOM0_TOOLS) {
+          const path12 = await findTool(stage, name);
+          await dom0.installElf(path12);
+          if (path12 !== `/usr/sbin/${name}` && path12 !== `/usr/bin/${name}`) await dom0.link(`/usr/sbin/${name}`, path12);
+        }
+        const client = await findTool(stage, "xenstore");
+        for (const c of ["read", "write", "ls", "list", "rm", "exists", "chmod", "watch"]) await dom0.link(`/usr/bin/xenstore-${c}`, client);
+      }
+    },
+    log2
+  );
+  const { pkgs } = built;
+  return {
+    schemaVersion: MANIFEST_SCHEMA_VERSION,
+    provider: "source",
+    key: plan.key,
+    createdAt: (/* @__PURE__ */ new Date()).toISOString(),
+    versions: {
+      xen: xenVersion2,
+      "xen-commit": xenCommit,
+      "xen-repo": plan.xen.ref.repo,
+      "xen-ref": plan.xen.ref.ref,
+      "xen-tools": `${xenVersion2} (same tree)`,
+      qemu: plan.qemu.ref.ref,
+      "qemu-commit": plan.qemu.ref.commit,
+      "qemu-repo": plan.qemu.ref.repo,
+      linux: pkgs.version(built.kernelPackage),
+      "linux-release": built.release,
+      uboot: pkgs.version("u-boot-qemu"),
+      busybox: pkgs.version("busybox-static"),
+      dropbear: pkgs.version("dropbear-bin")
+    },
+    files: built.files,
+    capabilities: rigCapabilities(built.xenConfig, built.kernelConfig, components),
+    notes: [
+      ...commonNotes(plan.recipe.source, built),
+      `Xen ${xenVersion2} (hypervisor and dom0 tools, one tree) built from ${plan.xen.ref.repo} ${plan.xen.ref.ref} = ${xenCommit}` + (plan.xen.patches.length > 0 ? ` with the user's patches ${plan.xen.patches.map((p) => describePatch(p).file).join(", ")}` : "") + "; capabilities are read off the built config and the patched source.",
+      `dom0: ${BACKEND_QEMU_PATH} is QEMU built from ${plan.qemu.ref.repo} ${plan.qemu.ref.ref} = ${plan.qemu.ref.commit}` + (plan.qemu.patches.length > 0 ? ` with the user's patches ${plan.qemu.patches.map((p) => describePatch(p).file).join(", ")}` : "") + ', linked against the Xen libraries of that Xen build; xenpvh machine only, trace backend "log".',
+      `Linux, u-boot and the userland are Debian ${SUITE}'s (the source provider does not build Linux).`,
+      ...configNotes(built)
+    ]
+  };
+}
+
+// src/rig/source/index.ts
+async function obtainSourceRig(request, opts, mayBuild) {
+  const { log: log2 } = opts;
+  await ensureHostPrerequisites({ commands: [...RIG_BUILD_COMMANDS, "git"], files: RIG_BUILD_FILES }, { log: log2 });
+  const plan = await planSourceRig(opts.cacheDir, request, log2);
+  return obtainKeyed(plan.key, opts, mayBuild, async (tmp) => {
+    const components = await ensureSourceComponents(opts.cacheDir, plan, log2);
+    log2(`building source rig ${plan.key.slice(0, 12)} in ${rigDir(opts.cacheDir, plan.key)}`);
+    return buildSourceRig(tmp, plan, components, log2);
+  });
 }
 
 // src/rig/index.ts
@@ -70705,6 +71283,8 @@ function rigRecipe(request) {
   switch (request.provider) {
     case "debian":
       return { ...debianRecipe(), patches: { xen: patchPaths("xen", request.xenPatches), qemu: patchPaths("qemu", request.qemuPatches) } };
+    case "source":
+      return sourceRecipe(request);
     default:
       return { provider: request.provider, implemented: false };
   }
@@ -70719,6 +71299,8 @@ async function obtain(request, opts, mayBuild) {
   switch (request.provider) {
     case "debian":
       return obtainDebianRig(request, opts, mayBuild);
+    case "source":
+      return obtainSourceRig(request, opts, mayBuild);
     default:
       throw new ConfigError(`rig provider '${request.provider}' is not implemented yet; use 'debian'`);
   }
@@ -70727,40 +71309,11 @@ async function obtainDebianRig(request, opts, mayBuild) {
   const { log: log2 } = opts;
   await ensureHostPrerequisites({ commands: RIG_BUILD_COMMANDS, files: RIG_BUILD_FILES }, { log: log2 });
   const plan = await planDebianRig(opts.cacheDir, request, log2);
-  const dir = rigDir(opts.cacheDir, plan.key);
-  if (opts.useCache === false) {
-    if (await hasBundle(dir)) await discardBundle(dir);
-  } else {
-    const cached2 = await reuse(dir, log2);
-    if (cached2) return { rig: cached2, cacheHit: true, key: plan.key };
-    if (opts.remoteCache && await restoreRemote(plan.key, dir, log2)) {
-      const restored = await reuse(dir, log2);
-      if (restored) return { rig: restored, cacheHit: true, key: plan.key };
-    }
-  }
-  if (!mayBuild) return void 0;
-  const components = await ensureComponents(opts.cacheDir, plan, log2);
-  log2(`building debian rig ${plan.key.slice(0, 12)} in ${dir}`);
-  await buildAtomically(dir, async (tmp) => {
-    const manifest = await buildDebianRig(tmp, plan, components, log2);
-    await writeManifest(tmp, manifest);
+  return obtainKeyed(plan.key, opts, mayBuild, async (tmp) => {
+    const components = await ensureComponents(opts.cacheDir, plan, log2);
+    log2(`building debian rig ${plan.key.slice(0, 12)} in ${rigDir(opts.cacheDir, plan.key)}`);
+    return buildDebianRig(tmp, plan, components, log2);
   });
-  const rig = await readRig(dir);
-  await verifyRig(rig);
-  return { rig, cacheHit: false, key: plan.key };
-}
-async function reuse(dir, log2) {
-  if (!await hasBundle(dir)) return void 0;
-  try {
-    const rig = await readRig(dir);
-    await verifyRig(rig);
-    log2(`rig cache hit: ${dir}`);
-    return rig;
-  } catch (cause) {
-    log2(`warning: discarding damaged rig bundle: ${cause.message}`);
-    await discardBundle(dir);
-    return void 0;
-  }
 }
 
 export {

@@ -18,7 +18,7 @@ import {
   packageRoot,
   require_supports_color,
   run
-} from "./chunk-ALD66K5C.js";
+} from "./chunk-6RVKUYY6.js";
 
 // node_modules/yaml/dist/nodes/identity.js
 var require_identity = __commonJS({
@@ -72302,9 +72302,6 @@ function resolvePlan(raw, where) {
     qemuPatches: patchFiles(raw, "qemu-patches", where.cwd)
   };
   if (provider === "prebuilt" && !rig.rigPath) throw new ConfigError(`${raw.label("rig-path")}: required when rig is prebuilt`);
-  if (provider === "source" && !rig.xenRepo && !rig.qemuRepo) {
-    throw new ConfigError(`${raw.label("xen-repo")}: rig source needs xen-repo and/or qemu-repo`);
-  }
   const abs = (p) => isAbsolute2(p) ? p : resolve2(where.cwd, p);
   return {
     scenarios,
