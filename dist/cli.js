@@ -15,7 +15,7 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-MM3TFZ2L.js";
+} from "./chunks/chunk-CDS22VNX.js";
 import {
   COMMAND_PACKAGES,
   ConfigError,
@@ -29,7 +29,7 @@ import {
   obtainRig,
   packageVersion,
   rigRecipe
-} from "./chunks/chunk-6RVKUYY6.js";
+} from "./chunks/chunk-EHPKEEZC.js";
 
 // src/cli/args.ts
 import { parseArgs } from "node:util";

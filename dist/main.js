@@ -1,7 +1,7 @@
 import { createRequire as __xpvCreateRequire } from 'node:module'; import { fileURLToPath as __xpvFileURLToPath } from 'node:url'; import { dirname as __xpvDirname } from 'node:path'; const require = __xpvCreateRequire(import.meta.url); const __xpvFilename = __xpvFileURLToPath(import.meta.url); const __xpvDir = __xpvDirname(__xpvFilename);
 import {
   isRemoteCacheUsable
-} from "./chunks/chunk-CCKQ5HTF.js";
+} from "./chunks/chunk-24F477KC.js";
 import {
   cancelOnSignals,
   counts,
@@ -9,7 +9,7 @@ import {
   exitCodeFor,
   resolvePlan,
   writeReports
-} from "./chunks/chunk-MM3TFZ2L.js";
+} from "./chunks/chunk-CDS22VNX.js";
 import {
   ConfigError,
   OPTION_NAMES,
@@ -22,7 +22,7 @@ import {
   setOutput,
   summary,
   warning
-} from "./chunks/chunk-6RVKUYY6.js";
+} from "./chunks/chunk-EHPKEEZC.js";
 
 // src/action/inputs.ts
 function readInputs() {

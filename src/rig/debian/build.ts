@@ -22,6 +22,7 @@ import {
   BACKEND_QEMU_PATH,
   COMPONENTS,
   HOST_ARM64_DEV_PACKAGES,
+  DOM0_BASE_PROGRAMS,
   DOM0_MODULES,
   DOM0_PROGRAMS,
   DOM0_XEN_PROGRAMS,
@@ -202,6 +203,7 @@ export async function buildDebianRig(dir: string, plan: DebianPlan, components: 
     },
     texts: plan.recipe.texts,
     dom0Xen: async (dom0) => {
+      // The base programs are already in; installing them again is a no-op.
       for (const program of DOM0_PROGRAMS) await dom0.installElf(program);
       for (const program of DOM0_XEN_PROGRAMS) {
         const name = program.slice(program.lastIndexOf('/') + 1);
@@ -318,6 +320,7 @@ export async function assembleRig(dir: string, apt: PrivateApt, resolved: Packag
 
   log('assembling the dom0 ramdisk');
   const dom0 = await RamdiskTree.create(join(staging, 'dom0'), pkgs);
+  for (const program of DOM0_BASE_PROGRAMS) await dom0.installElf(program);
   await parts.dom0Xen(dom0);
   await dom0.installBuilt(qemu.binary, BACKEND_QEMU_PATH);
   await mkdir(join(dom0.dir, 'etc/dropbear'), { recursive: true });

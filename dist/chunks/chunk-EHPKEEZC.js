@@ -69930,10 +69930,9 @@ var XEN_BIN = `/usr/lib/xen-${XEN_SERIES}/bin`;
 var DOM0_XEN_PROGRAMS = ["xl", "xenstored", "xenconsoled", "xen-init-dom0", "init-dom0less", "xenconsole"].map(
   (name) => `${XEN_BIN}/${name}`
 );
+var DOM0_BASE_PROGRAMS = ["/bin/busybox", "/usr/sbin/dropbear", "/usr/bin/dropbearkey"];
 var DOM0_PROGRAMS = [
-  "/bin/busybox",
-  "/usr/sbin/dropbear",
-  "/usr/bin/dropbearkey",
+  ...DOM0_BASE_PROGRAMS,
   "/usr/bin/xenstore",
   ...DOM0_XEN_PROGRAMS
 ];
@@ -70732,6 +70731,7 @@ async function assembleRig(dir, apt, resolved, parts, log2) {
   });
   log2("assembling the dom0 ramdisk");
   const dom0 = await RamdiskTree.create(join20(staging, "dom0"), pkgs);
+  for (const program of DOM0_BASE_PROGRAMS) await dom0.installElf(program);
   await parts.dom0Xen(dom0);
   await dom0.installBuilt(qemu.binary, BACKEND_QEMU_PATH);
   await mkdir10(join20(dom0.dir, "etc/dropbear"), { recursive: true });
@@ -70881,7 +70881,7 @@ import { mkdir as mkdir12, readFile as readFile8, readdir as readdir7, rm as rm1
 import { join as join21 } from "node:path";
 
 // src/rig/source/recipe.ts
-var SOURCE_RECIPE_VERSION = "source-rig-1";
+var SOURCE_RECIPE_VERSION = "source-rig-2";
 var SOURCE_XEN_BUILD_VERSION = "source-xen-build-1";
 var SOURCE_QEMU_BUILD_VERSION = "source-qemu-build-1";
 var SOURCE_XEN_COMPONENT = "source-xen";
@@ -71270,7 +71270,14 @@ async function buildSourceRig(dir, plan, components, log2) {
 async function obtainSourceRig(request, opts, mayBuild) {
   const { log: log2 } = opts;
   await ensureHostPrerequisites({ commands: [...RIG_BUILD_COMMANDS, "git"], files: RIG_BUILD_FILES }, { log: log2 });
-  const plan = await planSourceRig(opts.cacheDir, request, log2);
+  let plan;
+  try {
+    plan = await planSourceRig(opts.cacheDir, request, log2);
+  } catch (cause) {
+    if (mayBuild || !(cause instanceof InfraError)) throw cause;
+    log2(`source rig: not looked up in the cache: ${cause.message}`);
+    return void 0;
+  }
   return obtainKeyed(plan.key, opts, mayBuild, async (tmp) => {
     const components = await ensureSourceComponents(opts.cacheDir, plan, log2);
     log2(`building source rig ${plan.key.slice(0, 12)} in ${rigDir(opts.cacheDir, plan.key)}`);
