@@ -15,7 +15,7 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-CDS22VNX.js";
+} from "./chunks/chunk-AOLWQGGX.js";
 import {
   COMMAND_PACKAGES,
   ConfigError,
@@ -29,7 +29,7 @@ import {
   obtainRig,
   packageVersion,
   rigRecipe
-} from "./chunks/chunk-EHPKEEZC.js";
+} from "./chunks/chunk-YTZ2OVRE.js";
 
 // src/cli/args.ts
 import { parseArgs } from "node:util";

@@ -1,7 +1,7 @@
 import { createRequire as __xpvCreateRequire } from 'node:module'; import { fileURLToPath as __xpvFileURLToPath } from 'node:url'; import { dirname as __xpvDirname } from 'node:path'; const require = __xpvCreateRequire(import.meta.url); const __xpvFilename = __xpvFileURLToPath(import.meta.url); const __xpvDir = __xpvDirname(__xpvFilename);
 import {
   isRemoteCacheUsable
-} from "./chunks/chunk-24F477KC.js";
+} from "./chunks/chunk-YC63OJ33.js";
 import {
   cancelOnSignals,
   counts,
@@ -9,7 +9,7 @@ import {
   exitCodeFor,
   resolvePlan,
   writeReports
-} from "./chunks/chunk-CDS22VNX.js";
+} from "./chunks/chunk-AOLWQGGX.js";
 import {
   ConfigError,
   OPTION_NAMES,
@@ -22,7 +22,7 @@ import {
   setOutput,
   summary,
   warning
-} from "./chunks/chunk-EHPKEEZC.js";
+} from "./chunks/chunk-YTZ2OVRE.js";
 
 // src/action/inputs.ts
 function readInputs() {

@@ -4,7 +4,7 @@
 // rig then boots and passes boot-smoke and the seed flow. Cold, the two builds take
 // 20-40 minutes on 2 cores; warm (components cached by commit id) a few seconds.
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,7 +21,10 @@ let xen: TestRepo;
 let qemu: TestRepo;
 
 beforeAll(async () => {
-  scratch = await mkdtemp(join(tmpdir(), 'source-rig-'));
+  // A fixed place: the URLs are part of the rig's key (its manifest names them), so the
+  // same URLs on every run let a warm run reuse the bundle, not only the components.
+  scratch = join(tmpdir(), 'xen-pvh-virtio-source-repos');
+  await rm(scratch, { recursive: true, force: true });
   ({ xen, qemu } = await debianSourceRepos(defaultCacheDir(), scratch));
 }, 15 * 60_000);
 
@@ -68,6 +71,7 @@ describe('source rig from local git repositories', () => {
     const run = startCli(['run', 'virtio-pci-rescan-ping', ...sourceArgs()]);
     const { code } = await run.done;
     expect(code, run.stderr()).toBe(0);
+    // Same repositories, refs and patches as the test before: the bundle itself is reused.
     expect(run.stderr()).toMatch(/rig cache hit/);
     const xml = readFileSync(run.junitPath, 'utf8');
     expect(xml).toMatch(/<testsuite name="virtio-pci-rescan-ping" [^\n]* failures="0" errors="0" skipped="0"/);

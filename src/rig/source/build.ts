@@ -86,12 +86,14 @@ export async function planSourceRig(cacheDir: string, request: RigRequest, log: 
 
   const xen = await planSourceXen(xenRef, request.xenPatches);
   const qemu = await planSourceQemu(qemuRef, meson, xen.key, request.qemuPatches);
-  // Repositories and the mirror stay out of the key: a commit id is the same tree anywhere.
+  // The mirror stays out of the key. The components are keyed by commit only (the same tree
+  // from any URL); the bundle also by repository and ref, because its manifest and the JUnit
+  // properties name them: a new URL re-assembles the bundle from the cached components.
   const key = recipeKey({
     ...recipe,
     source: { ...recipe.source, mirror: undefined },
-    xen: undefined,
-    qemu: undefined,
+    xen: { ...recipe.xen, commit: xenRef.commit },
+    qemu: { ...recipe.qemu, commit: qemuRef.commit },
     resolved: resolved.map((p) => `${p.name}=${p.version}`),
     components: { [SOURCE_XEN_COMPONENT]: xen.key, [SOURCE_QEMU_COMPONENT]: qemu.key },
   });

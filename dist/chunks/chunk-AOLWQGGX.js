@@ -18,7 +18,7 @@ import {
   packageRoot,
   require_supports_color,
   run
-} from "./chunk-EHPKEEZC.js";
+} from "./chunk-YTZ2OVRE.js";
 
 // node_modules/yaml/dist/nodes/identity.js
 var require_identity = __commonJS({

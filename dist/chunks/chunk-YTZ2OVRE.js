@@ -71161,8 +71161,8 @@ async function planSourceRig(cacheDir, request, log2) {
   const key = recipeKey({
     ...recipe,
     source: { ...recipe.source, mirror: void 0 },
-    xen: void 0,
-    qemu: void 0,
+    xen: { ...recipe.xen, commit: xenRef.commit },
+    qemu: { ...recipe.qemu, commit: qemuRef.commit },
     resolved: resolved.map((p) => `${p.name}=${p.version}`),
     components: { [SOURCE_XEN_COMPONENT]: xen.key, [SOURCE_QEMU_COMPONENT]: qemu.key }
   });
