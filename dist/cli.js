@@ -16,7 +16,7 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-UR4KJEPO.js";
+} from "./chunks/chunk-57LLXR3G.js";
 import {
   COMMAND_PACKAGES,
   ConfigError,
@@ -32,7 +32,7 @@ import {
   obtainRig,
   packageVersion,
   rigRecipe
-} from "./chunks/chunk-IEZ4XFUY.js";
+} from "./chunks/chunk-EGCK4Z67.js";
 
 // src/cli/main-impl.ts
 import { resolve } from "node:path";

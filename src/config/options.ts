@@ -25,9 +25,9 @@ export const OPTIONS = {
     description: 'Where the Xen/Linux/QEMU stack comes from: debian (embedded default, built from Debian packages), source (git refs), yocto (kas + SDK) or prebuilt (a rig bundle).',
     default: 'debian',
   },
-  'xen-repo': { kind: 'string', description: 'Xen git repository for rig: source.' },
+  'xen-repo': { kind: 'string', description: 'Xen git repository for rig: source.', default: 'https://xenbits.xen.org/git-http/xen.git' },
   'xen-ref': { kind: 'string', description: 'Xen branch, tag or commit for rig: source.', default: 'master' },
-  'qemu-repo': { kind: 'string', description: 'QEMU git repository for rig: source.' },
+  'qemu-repo': { kind: 'string', description: 'QEMU git repository for rig: source.', default: 'https://gitlab.com/qemu-project/qemu.git' },
   'qemu-ref': { kind: 'string', description: 'QEMU branch, tag or commit for rig: source.', default: 'master' },
   'xen-patches': {
     kind: 'list',

@@ -118,9 +118,6 @@ export function resolvePlan(raw: RawOptions, where: PlanEnv): RunPlan {
   if (rig.rigPath && !/^[a-z][a-z0-9+.-]*:/i.test(rig.rigPath)) rig.rigPath = resolve(where.cwd, rig.rigPath);
   if (rig.kasFile) rig.kasFile = resolve(where.cwd, rig.kasFile);
   if (provider === 'prebuilt' && !rig.rigPath) throw new ConfigError(`${raw.label('rig-path')}: required when rig is prebuilt`);
-  if (provider === 'source' && !rig.xenRepo && !rig.qemuRepo) {
-    throw new ConfigError(`${raw.label('xen-repo')}: rig source needs xen-repo and/or qemu-repo`);
-  }
 
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(where.cwd, p));
   return {

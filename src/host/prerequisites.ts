@@ -36,6 +36,12 @@ export const COMMAND_PACKAGES: Readonly<Record<string, string>> = {
   ninja: 'ninja-build',
   'pkg-config': 'pkgconf',
   nice: 'coreutils',
+  // The source provider: git refs, Xen's tools configure (regenerated when a tree lacks it),
+  // and the ACPI compiler libxl's Arm build runs; gcc tells configure the build triplet.
+  git: 'git',
+  gcc: 'gcc',
+  autoconf: 'autoconf',
+  iasl: 'acpica-tools',
   grep: 'grep',
   // Only the tests use it, to run the arm64 backend QEMU on the host.
   'qemu-aarch64': 'qemu-user',
@@ -49,6 +55,9 @@ export const FILE_PACKAGES: Readonly<Record<string, string>> = {
   '/usr/lib/u-boot/qemu_arm64/u-boot.bin': 'u-boot-qemu',
   // QEMU's configure gets this python by path, never a PATH shim.
   '/usr/bin/python3': 'python3',
+  // Xen's tools configure needs them; distribution source trees (Debian's) drop them.
+  '/usr/share/misc/config.guess': 'autotools-dev',
+  '/usr/share/misc/config.sub': 'autotools-dev',
 };
 
 /** What building a debian rig runs on the host. */

@@ -5,7 +5,8 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as actionsCache from '@actions/cache';
-import { MANIFEST_FILE } from './manifest.js';
+import { readRig, verifyRig, writeManifest } from './bundle.js';
+import { MANIFEST_FILE, type Rig, type RigManifest } from './manifest.js';
 
 /** The default cache root: XEN_PVH_VIRTIO_CACHE, else $XDG_CACHE_HOME/xen-pvh-virtio, else ~/.cache/xen-pvh-virtio. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -58,6 +59,24 @@ export async function buildAtomically(finalDir: string, build: (tmpDir: string) 
   }
 }
 
+/** A verified bundle already at dir, or undefined (a damaged one is discarded for rebuilding). */
+export async function reuseBundle(dir: string, log: (line: string) => void, discarding?: (line: string) => void): Promise<Rig | undefined> {
+  if (!(await hasBundle(dir))) return undefined;
+  try {
+    const rig = await readRig(dir);
+    await verifyRig(rig);
+    log(`rig cache hit: ${dir}`);
+    return rig;
+  } catch (cause) {
+    // Rebuilding is the right repair: a cache must never be why a run fails, and with the
+    // components (Xen, QEMU) still cached the bundle is reassembled in about a minute.
+    if (!discarding) return undefined;
+    discarding(`discarding the damaged cached rig and rebuilding it: ${(cause as Error).message}`);
+    await discardBundle(dir);
+    return undefined;
+  }
+}
+
 /** Moves a bundle that failed verification out of the way so it gets rebuilt. */
 export async function discardBundle(dir: string): Promise<void> {
   const aside = `${dir}.damaged-${Date.now()}`;
@@ -105,4 +124,36 @@ export async function saveRemote(key: string, dir: string, log: (line: string) =
     log(`warning: saving ${WHAT[kind]} ${key.slice(0, 12)} to the Actions cache failed: ${(cause as Error).message}`);
     return false;
   }
+}
+
+/**
+ * The one way a provider's bundle is obtained once its key is known: the local cache, then
+ * (when asked) the Actions cache, then build() into a fresh directory (when mayBuild).
+ * useCache false discards a cached bundle first. build() returns the manifest to write.
+ */
+export async function obtainKeyed(
+  key: string,
+  opts: { cacheDir: string; log: (line: string) => void; warn?: (line: string) => void; remoteCache?: boolean; useCache?: boolean },
+  mayBuild: boolean,
+  build: (tmpDir: string) => Promise<RigManifest>,
+): Promise<{ rig: Rig; cacheHit: boolean; key: string } | undefined> {
+  const { log } = opts;
+  const dir = rigDir(opts.cacheDir, key);
+  if (opts.useCache === false) {
+    if (await hasBundle(dir)) await discardBundle(dir);
+  } else {
+    // Only a caller that may rebuild discards a damaged bundle (plan and verify leave it be).
+    const warn = opts.warn ?? log;
+    const cached = await reuseBundle(dir, log, mayBuild ? warn : undefined);
+    if (cached) return { rig: cached, cacheHit: true, key };
+    if (opts.remoteCache && (await restoreRemote(key, dir, log))) {
+      const restored = await reuseBundle(dir, log, warn);
+      if (restored) return { rig: restored, cacheHit: true, key };
+    }
+  }
+  if (!mayBuild) return undefined;
+  await buildAtomically(dir, async (tmp) => writeManifest(tmp, await build(tmp)));
+  const rig = await readRig(dir);
+  await verifyRig(rig);
+  return { rig, cacheHit: false, key };
 }

@@ -3,12 +3,13 @@
 import { ConfigError, InfraError } from '../errors.js';
 import type { RigRequest } from '../config/types.js';
 import { RIG_BUILD_COMMANDS, RIG_BUILD_FILES, ensureHostPrerequisites } from '../host/prerequisites.js';
-import { readRig, verifyRig, writeManifest } from './bundle.js';
-import { buildAtomically, defaultCacheDir, discardBundle, hasBundle, restoreRemote, rigDir } from './cache.js';
-import { buildDebianRig, debianRecipe, ensureComponents, planDebianRig } from './debian/build.js';
+import { readRig, verifyRig } from './bundle.js';
+import { defaultCacheDir, hasBundle, obtainKeyed, rigDir } from './cache.js';
 import type { Rig } from './manifest.js';
+import { buildDebianRig, debianRecipe, ensureComponents, planDebianRig } from './debian/build.js';
 import { patchPaths } from './debian/patches.js';
 import { obtainPrebuiltRig, prebuiltRecipe } from './prebuilt/index.js';
+import { obtainSourceRig, sourceRecipe } from './source/index.js';
 import { obtainYoctoRig, yoctoRecipe } from './yocto/index.js';
 
 export { readRig, rigFile, verifyRig } from './bundle.js';
@@ -44,6 +45,8 @@ export function rigRecipe(request: RigRequest, cacheDir = defaultCacheDir()): Re
       return prebuiltRecipe(request);
     case 'yocto':
       return yoctoRecipe(request, { cacheDir });
+    case 'source':
+      return sourceRecipe(request);
     default:
       return { provider: request.provider, implemented: false };
   }
@@ -66,6 +69,8 @@ async function obtain(request: RigRequest, opts: ObtainOptions, mayBuild: boolea
       return obtainPrebuiltRig(request, opts, mayBuild);
     case 'yocto':
       return obtainYoctoRig(request, opts, mayBuild);
+    case 'source':
+      return obtainSourceRig(request, opts, mayBuild);
     default:
       throw new ConfigError(`rig provider '${request.provider}' is not implemented yet; use 'debian'`);
   }
@@ -75,52 +80,12 @@ async function obtainDebianRig(request: RigRequest, opts: ObtainOptions, mayBuil
   const { log } = opts;
   await ensureHostPrerequisites({ commands: RIG_BUILD_COMMANDS, files: RIG_BUILD_FILES }, { log });
   const plan = await planDebianRig(opts.cacheDir, request, log);
-  const dir = rigDir(opts.cacheDir, plan.key);
-
-  if (opts.useCache === false) {
-    if (await hasBundle(dir)) await discardBundle(dir);
-  } else {
-    const warn = opts.warn ?? log;
-    const cached = await reuse(dir, log, mayBuild ? warn : undefined);
-    if (cached) return { rig: cached, cacheHit: true, key: plan.key };
-    if (opts.remoteCache && (await restoreRemote(plan.key, dir, log))) {
-      const restored = await reuse(dir, log, warn);
-      if (restored) return { rig: restored, cacheHit: true, key: plan.key };
-    }
-  }
-
-  if (!mayBuild) return undefined;
-  // Components (hypervisor, backend QEMU) are cached on their own: a new rig key rebuilds only what changed.
-  const components = await ensureComponents(opts.cacheDir, plan, log);
-  log(`building debian rig ${plan.key.slice(0, 12)} in ${dir}`);
-  await buildAtomically(dir, async (tmp) => {
-    const manifest = await buildDebianRig(tmp, plan, components, log);
-    await writeManifest(tmp, manifest);
+  return obtainKeyed(plan.key, opts, mayBuild, async (tmp) => {
+    // Components (hypervisor, backend QEMU) are cached on their own: a new rig key rebuilds only what changed.
+    const components = await ensureComponents(opts.cacheDir, plan, log);
+    log(`building debian rig ${plan.key.slice(0, 12)} in ${rigDir(opts.cacheDir, plan.key)}`);
+    return buildDebianRig(tmp, plan, components, log);
   });
-  const rig = await readRig(dir);
-  await verifyRig(rig);
-  return { rig, cacheHit: false, key: plan.key };
-}
-
-/**
- * A verified bundle already at dir, or undefined. A damaged one is discarded for rebuilding
- * when `discarding` is given (which is told the damaged files), else only reported as absent.
- * Rebuilding is the right repair: a cache must never be why a run fails, and with the
- * components (Xen, QEMU) still cached the bundle is reassembled in about a minute.
- */
-async function reuse(dir: string, log: (line: string) => void, discarding?: (line: string) => void): Promise<Rig | undefined> {
-  if (!(await hasBundle(dir))) return undefined;
-  try {
-    const rig = await readRig(dir);
-    await verifyRig(rig);
-    log(`rig cache hit: ${dir}`);
-    return rig;
-  } catch (cause) {
-    if (!discarding) return undefined;
-    discarding(`discarding the damaged cached rig and rebuilding it: ${(cause as Error).message}`);
-    await discardBundle(dir);
-    return undefined;
-  }
 }
 
 /**

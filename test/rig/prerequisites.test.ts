@@ -38,6 +38,10 @@ describe('host prerequisites', () => {
     expect(COMMAND_PACKAGES.ninja).toBe('ninja-build');
     expect(COMMAND_PACKAGES['dpkg-source']).toBe('dpkg-dev');
     expect(COMMAND_PACKAGES['qemu-aarch64']).toBe('qemu-user');
+    // The source provider's own: refs, the tools' configure, libxl's ACPI tables on Arm.
+    expect(COMMAND_PACKAGES.git).toBe('git');
+    expect(COMMAND_PACKAGES.autoconf).toBe('autoconf');
+    expect(COMMAND_PACKAGES.iasl).toBe('acpica-tools');
   });
 });
 

@@ -30,7 +30,7 @@ describe('rig recipe and cache key', () => {
 
   it('refuses providers that are not built yet with a ConfigError', async () => {
     await expect(obtainRig({ provider: 'yocto' }, { cacheDir: '/nonexistent', log: () => {} })).rejects.toThrow(ConfigError);
-    await expect(obtainRig({ provider: 'source' }, { cacheDir: '/nonexistent', log: () => {} })).rejects.toThrow(/not implemented yet/);
+    await expect(obtainRig({ provider: 'yocto' }, { cacheDir: '/nonexistent', log: () => {} })).rejects.toThrow(/not implemented yet/);
   });
 });
 

@@ -22,6 +22,7 @@ import {
   BACKEND_QEMU_PATH,
   COMPONENTS,
   HOST_ARM64_DEV_PACKAGES,
+  DOM0_BASE_PROGRAMS,
   DOM0_MODULES,
   DOM0_PROGRAMS,
   DOM0_XEN_PROGRAMS,
@@ -101,7 +102,7 @@ export interface DebianComponents {
   qemu: Component;
 }
 
-async function refreshLists(apt: PrivateApt, log: (line: string) => void): Promise<void> {
+export async function refreshLists(apt: PrivateApt, log: (line: string) => void): Promise<void> {
   try {
     await apt.ensureLists(LISTS_MAX_AGE_MS, log);
   } catch (cause) {
@@ -178,13 +179,111 @@ export async function ensureComponents(cacheDir: string, plan: DebianPlan, log: 
 
 /** Builds the bundle into dir (which becomes the bundle) and writes nothing outside it. */
 export async function buildDebianRig(dir: string, plan: DebianPlan, components: DebianComponents, log: (line: string) => void): Promise<RigManifest> {
-  const debs = await plan.apt.download(plan.resolved, log);
+  const { xen, qemu } = components;
+  const built = await assembleRig(dir, plan.apt, plan.resolved, {
+    xen: {
+      image: componentFile(xen, 'image'),
+      config: componentFile(xen, 'config'),
+      name: `xen-${XEN_SERIES}-arm64`,
+      origin: {
+        package: `${XEN_SOURCE} (Debian source)`,
+        version: plan.xen.binary.version,
+        built: xenBuiltText(plan.xen, xen.record.host),
+        patches: plan.xen.patches.map(describePatch),
+      },
+    },
+    qemu: {
+      binary: componentFile(qemu, 'binary'),
+      origin: {
+        package: `${QEMU_SOURCE} (Debian ${QEMU_SUITE} source)`,
+        version: plan.qemu.sourceVersion,
+        built: qemuBuiltText(plan.qemu, qemu.record.host),
+        patches: plan.qemu.patches.map(describePatch),
+      },
+    },
+    texts: plan.recipe.texts,
+    dom0Xen: async (dom0) => {
+      // The base programs are already in; installing them again is a no-op.
+      for (const program of DOM0_PROGRAMS) await dom0.installElf(program);
+      for (const program of DOM0_XEN_PROGRAMS) {
+        const name = program.slice(program.lastIndexOf('/') + 1);
+        await dom0.link(`/usr/sbin/${name}`, `../lib/xen-${XEN_SERIES}/bin/${name}`);
+      }
+      for (const client of XENSTORE_CLIENTS) await dom0.link(`/usr/bin/${client}`, 'xenstore');
+    },
+  }, log);
+  const { pkgs } = built;
+
+  return {
+    schemaVersion: MANIFEST_SCHEMA_VERSION,
+    provider: 'debian',
+    key: plan.key,
+    createdAt: new Date().toISOString(),
+    versions: {
+      xen: plan.xen.binary.version,
+      'xen-tools': pkgs.version(`xen-utils-${XEN_SERIES}`),
+      linux: pkgs.version(built.kernelPackage),
+      'linux-release': built.release,
+      uboot: pkgs.version('u-boot-qemu'),
+      busybox: pkgs.version('busybox-static'),
+      dropbear: pkgs.version('dropbear-bin'),
+      qemu: plan.qemu.sourceVersion,
+    },
+    files: built.files,
+    capabilities: rigCapabilities(built.xenConfig, built.kernelConfig, components),
+    notes: [
+      ...commonNotes(plan.recipe.source, built),
+      `Hypervisor rebuilt from Debian's ${XEN_SOURCE} ${plan.xen.binary.version} source with ${XEN_CONFIG_DELTA.join(' ')}` +
+        (plan.xen.patches.length > 0 ? ` and patches ${plan.xen.patches.map((p) => describePatch(p).file).join(', ')}` : '') +
+        `; dom0 keeps Debian's xen-utils-${XEN_SERIES} tools (same series).`,
+      `The rebuilt ${plan.xen.binary.version} hypervisor predates Debian's later ${XEN_SERIES} security updates, whose source this mirror does not serve: fine for a test rig, not for production.`,
+      `dom0: ${BACKEND_QEMU_PATH} is QEMU ${plan.qemu.sourceVersion} (Debian ${QEMU_SUITE} source) cross-built with --enable-xen --disable-tcg, xenpvh machine only, trace backend "log"; its libraries come from ${SUITE} arm64 packages.`,
+      ...configNotes(built),
+    ],
+  };
+}
+
+export function componentFile(c: Component, purpose: string): string {
+  return join(c.dir, c.record.files[purpose]!);
+}
+
+/** The built pieces a bundle is assembled from, whichever provider built them. */
+export interface RigParts {
+  xen: { image: string; config: string; /** File name stem in the bundle, e.g. xen-4.17-arm64. */ name: string; origin: FileOrigin };
+  qemu: { binary: string; origin: FileOrigin };
+  texts: { dom0: RamdiskTexts; domU: RamdiskTexts };
+  /** Installs the Xen tools (xl, xenstored, …, the xenstore client and its links) into dom0. */
+  dom0Xen(dom0: RamdiskTree): Promise<void>;
+  /** Trees searched before the Debian packages for programs and libraries (tools we built). */
+  extraTrees?: { pkg: PackageVersion; dir: string }[];
+}
+
+/** What assembleRig made: the bundle's files and what the manifest is written from. */
+export interface AssembledRig {
+  files: RigFile[];
+  pkgs: PackageTrees;
+  kernelPackage: string;
+  release: string;
+  xenConfig: string;
+  kernelConfig: string;
+  dom0Modules: string[];
+  domUModules: string[];
+}
+
+/**
+ * The root filesystem assembly every provider that uses Debian's userland shares: Xen and
+ * QEMU from built components, Linux, u-boot, busybox, dropbear and the modules from the
+ * resolved Debian packages, two ramdisks with our scripts. Writes nothing outside dir.
+ */
+export async function assembleRig(dir: string, apt: PrivateApt, resolved: PackageVersion[], parts: RigParts, log: (line: string) => void): Promise<AssembledRig> {
+  const debs = await apt.download(resolved, log);
   const staging = join(dir, '.staging');
-  log(`unpacking ${plan.resolved.length} packages`);
-  const pkgs = await PackageTrees.unpack(join(staging, 'packages'), plan.resolved, debs);
+  log(`unpacking ${resolved.length} packages`);
+  const unpacked = await PackageTrees.unpack(join(staging, 'packages'), resolved, debs);
+  const pkgs = parts.extraTrees ? unpacked.withTreesFirst(parts.extraTrees) : unpacked;
   const origin = (name: string): FileOrigin => ({ package: name, version: pkgs.version(name) });
 
-  const kernelPkg = plan.resolved.find((p) => KERNEL_PACKAGE.test(p.name));
+  const kernelPkg = resolved.find((p) => KERNEL_PACKAGE.test(p.name));
   if (!kernelPkg) throw new InfraError('linux-image-arm64 resolved to no linux-image-<release>-arm64 package');
   const release = KERNEL_PACKAGE.exec(kernelPkg.name)![1]!;
 
@@ -198,29 +297,16 @@ export async function buildDebianRig(dir: string, plan: DebianPlan, components: 
     await add(role, to, origin(pkg));
   };
 
-  const { xen, qemu } = components;
-  const componentFile = (c: Component, purpose: string) => join(c.dir, c.record.files[purpose]!);
-  const xenOrigin: FileOrigin = {
-    package: `${XEN_SOURCE} (Debian source)`,
-    version: plan.xen.binary.version,
-    built: xenBuiltText(plan.xen, xen.record.host),
-    patches: plan.xen.patches.map(describePatch),
-  };
   // The arm64 Xen build is one file that is both a plain Image and a PE/EFI binary; both roles get it.
-  await copyFile(componentFile(xen, 'image'), join(dir, `xen-${XEN_SERIES}-arm64`));
-  await add('xen-image', `xen-${XEN_SERIES}-arm64`, xenOrigin);
-  await copyFile(componentFile(xen, 'image'), join(dir, `xen-${XEN_SERIES}-arm64.efi`));
-  await add('xen-efi', `xen-${XEN_SERIES}-arm64.efi`, xenOrigin);
-  await copyFile(componentFile(xen, 'config'), join(dir, `xen-${XEN_SERIES}-arm64.config`));
-  await add('xen-config', `xen-${XEN_SERIES}-arm64.config`, xenOrigin);
-  const qemuOrigin: FileOrigin = {
-    package: `${QEMU_SOURCE} (Debian ${QEMU_SUITE} source)`,
-    version: plan.qemu.sourceVersion,
-    built: qemuBuiltText(plan.qemu, qemu.record.host),
-    patches: plan.qemu.patches.map(describePatch),
-  };
-  await copyFile(componentFile(qemu, 'binary'), join(dir, QEMU_TARGET));
-  await add('backend-qemu', QEMU_TARGET, qemuOrigin);
+  const { xen, qemu } = parts;
+  await copyFile(xen.image, join(dir, xen.name));
+  await add('xen-image', xen.name, xen.origin);
+  await copyFile(xen.image, join(dir, `${xen.name}.efi`));
+  await add('xen-efi', `${xen.name}.efi`, xen.origin);
+  await copyFile(xen.config, join(dir, `${xen.name}.config`));
+  await add('xen-config', `${xen.name}.config`, xen.origin);
+  await copyFile(qemu.binary, join(dir, QEMU_TARGET));
+  await add('backend-qemu', QEMU_TARGET, qemu.origin);
   await take('uboot', '/usr/lib/u-boot/qemu_arm64/u-boot.bin', 'u-boot.bin', 'u-boot-qemu');
 
   // u-boot's booti and QEMU's -kernel want a plain Image; bookworm ships one, later kernels may gzip it.
@@ -234,16 +320,12 @@ export async function buildDebianRig(dir: string, plan: DebianPlan, components: 
 
   log('assembling the dom0 ramdisk');
   const dom0 = await RamdiskTree.create(join(staging, 'dom0'), pkgs);
-  for (const program of DOM0_PROGRAMS) await dom0.installElf(program);
-  for (const program of DOM0_XEN_PROGRAMS) {
-    const name = program.slice(program.lastIndexOf('/') + 1);
-    await dom0.link(`/usr/sbin/${name}`, `../lib/xen-${XEN_SERIES}/bin/${name}`);
-  }
-  for (const client of XENSTORE_CLIENTS) await dom0.link(`/usr/bin/${client}`, 'xenstore');
-  await dom0.installBuilt(componentFile(qemu, 'binary'), BACKEND_QEMU_PATH);
+  for (const program of DOM0_BASE_PROGRAMS) await dom0.installElf(program);
+  await parts.dom0Xen(dom0);
+  await dom0.installBuilt(qemu.binary, BACKEND_QEMU_PATH);
   await mkdir(join(dom0.dir, 'etc/dropbear'), { recursive: true });
   const dom0Modules = await installModules(dom0, pkgs, release, DOM0_MODULES);
-  await finishRamdisk(dom0, plan.recipe.texts.dom0);
+  await finishRamdisk(dom0, parts.texts.dom0);
   await dom0.pack(join(dir, 'dom0-rootfs.cpio.gz'));
   await add('dom0-ramdisk', 'dom0-rootfs.cpio.gz', { built: builtText(dom0.packages) });
 
@@ -252,33 +334,14 @@ export async function buildDebianRig(dir: string, plan: DebianPlan, components: 
   for (const program of DOMU_PROGRAMS) await domU.installElf(program);
   for (const data of DOMU_DATA) await domU.install(data);
   const domUModules = await installModules(domU, pkgs, release, DOMU_MODULES);
-  await finishRamdisk(domU, plan.recipe.texts.domU);
+  await finishRamdisk(domU, parts.texts.domU);
   await domU.pack(join(dir, 'domU-rootfs.cpio.gz'));
   await add('domU-ramdisk', 'domU-rootfs.cpio.gz', { built: builtText(domU.packages) });
 
-  const xenConfig = await readFile(join(dir, `xen-${XEN_SERIES}-arm64.config`), 'utf8');
+  const xenConfig = await readFile(join(dir, `${xen.name}.config`), 'utf8');
   const kernelConfig = await readFile((await pkgs.resolve(`/boot/config-${release}`)).hostPath, 'utf8');
   await rm(staging, { recursive: true, force: true });
-
-  return {
-    schemaVersion: MANIFEST_SCHEMA_VERSION,
-    provider: 'debian',
-    key: plan.key,
-    createdAt: new Date().toISOString(),
-    versions: {
-      xen: plan.xen.binary.version,
-      'xen-tools': pkgs.version(`xen-utils-${XEN_SERIES}`),
-      linux: pkgs.version(kernelPkg.name),
-      'linux-release': release,
-      uboot: pkgs.version('u-boot-qemu'),
-      busybox: pkgs.version('busybox-static'),
-      dropbear: pkgs.version('dropbear-bin'),
-      qemu: plan.qemu.sourceVersion,
-    },
-    files,
-    capabilities: capabilities(xenConfig, kernelConfig, components),
-    notes: notes(plan, xenConfig, kernelConfig, dom0Modules, domUModules),
-  };
+  return { files, pkgs, kernelPackage: kernelPkg.name, release, xenConfig, kernelConfig, dom0Modules, domUModules };
 }
 
 async function finishRamdisk(tree: RamdiskTree, texts: RamdiskTexts): Promise<void> {
@@ -297,8 +360,8 @@ function configHas(config: string, option: string): boolean {
   return new RegExp(`^${option}=y$`, 'm').test(config);
 }
 
-/** Only what this rig can honestly do, read off the configs where a config decides it. */
-function capabilities(xenConfig: string, kernelConfig: string, components: DebianComponents): Capability[] {
+/** Only what this rig can honestly do, read off the configs and the built components' features. */
+export function rigCapabilities(xenConfig: string, kernelConfig: string, components: { xen: Component; qemu: Component }): Capability[] {
   const caps: Capability[] = ['dom0less', 'vpl011', 'xen-tools', 'ssh'];
   if (configHas(xenConfig, 'CONFIG_IOREQ_SERVER')) caps.push('ioreq');
   if (components.xen.record.features.trapUnmappedAccesses) caps.push('trap-unmapped-accesses');
@@ -307,23 +370,23 @@ function capabilities(xenConfig: string, kernelConfig: string, components: Debia
   return caps;
 }
 
-function notes(plan: DebianPlan, xenConfig: string, kernelConfig: string, dom0Modules: string[], domUModules: string[]): string[] {
-  const { mirror, suite, components } = plan.recipe.source;
-  const out = [
-    `Debian ${suite} ${components.join(' ')} arm64 packages from ${mirror} (no security pocket).`,
+/** Notes on the Debian userland and the ramdisks, true of every rig assembleRig makes. */
+export function commonNotes(source: AptSource, built: AssembledRig): string[] {
+  return [
+    `Debian ${source.suite} ${source.components.join(' ')} arm64 packages from ${source.mirror} (no security pocket).`,
     `dom0: root is the dom0-ramdisk initramfs; after xenstored, xen-init-dom0, xenconsoled and init-dom0less it prints "${READY_LINE.dom0}" and keeps a root shell (PS1 "dom0# ") on the console.`,
     'dom0: eth0 is 10.0.2.15/24 via 10.0.2.2 (QEMU user networking); dropbear on port 22 accepts only keys from /root/.ssh/authorized_keys, which image/ appends to the dom0 ramdisk as a second cpio archive.',
     `domU: prints "${READY_LINE.domU}" and keeps a root shell (PS1 "domU# ") on the console; lspci and pci.ids included.`,
-    `Modules loaded at boot: dom0 ${dom0Modules.join(' ')}; domU ${domUModules.join(' ')}.`,
-    `Hypervisor rebuilt from Debian's ${XEN_SOURCE} ${plan.xen.binary.version} source with ${XEN_CONFIG_DELTA.join(' ')}` +
-      (plan.xen.patches.length > 0 ? ` and patches ${plan.xen.patches.map((p) => describePatch(p).file).join(', ')}` : '') +
-      `; dom0 keeps Debian's xen-utils-${XEN_SERIES} tools (same series).`,
-    `The rebuilt ${plan.xen.binary.version} hypervisor predates Debian's later ${XEN_SERIES} security updates, whose source this mirror does not serve: fine for a test rig, not for production.`,
-    `dom0: ${BACKEND_QEMU_PATH} is QEMU ${plan.qemu.sourceVersion} (Debian ${QEMU_SUITE} source) cross-built with --enable-xen --disable-tcg, xenpvh machine only, trace backend "log"; its libraries come from ${SUITE} arm64 packages.`,
+    `Modules loaded at boot: dom0 ${built.dom0Modules.join(' ')}; domU ${built.domUModules.join(' ')}.`,
   ];
-  if (!configHas(xenConfig, 'CONFIG_IOREQ_SERVER')) {
-    out.push("Debian's stock hypervisor: CONFIG_IOREQ_SERVER is not set, so no device model in dom0 can serve a domU (no ioreq capability).");
+}
+
+/** What the built configs lack, said plainly. */
+export function configNotes(built: AssembledRig): string[] {
+  const out: string[] = [];
+  if (!configHas(built.xenConfig, 'CONFIG_IOREQ_SERVER')) {
+    out.push('The hypervisor has no CONFIG_IOREQ_SERVER, so no device model in dom0 can serve a domU (no ioreq capability).');
   }
-  if (!configHas(kernelConfig, 'CONFIG_XEN_VIRTIO')) out.push('Kernel without CONFIG_XEN_VIRTIO: virtio-pci in domUs needs foreign mappings, not grants.');
+  if (!configHas(built.kernelConfig, 'CONFIG_XEN_VIRTIO')) out.push('Kernel without CONFIG_XEN_VIRTIO: virtio-pci in domUs needs foreign mappings, not grants.');
   return out;
 }

@@ -93,7 +93,7 @@ export class ComponentBuild {
     const logFile = join(this.logs, logName);
     this.log(`${this.name}: ${title}… (full log: ${logFile})`);
     const started = Date.now();
-    const result = await run('nice', ['-n', '10', command, ...args], { ...opts, allowFailure: true });
+    const result = await run('nice', ['-n', '19', command, ...args], { ...opts, allowFailure: true });
     const seconds = (Date.now() - started) / 1000;
     this.seconds[logName.replace(/\.log$/, '')] = Math.round(seconds);
     const header = [

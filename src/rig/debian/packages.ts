@@ -57,6 +57,14 @@ export class PackageTrees {
     return new PackageTrees(root, trees);
   }
 
+  /**
+   * The same package set with more trees searched first: files we built (the Xen tools and
+   * their libraries) then win over any Debian package shipping the same path.
+   */
+  withTreesFirst(extra: readonly { pkg: PackageVersion; dir: string }[]): PackageTrees {
+    return new PackageTrees(this.root, [...extra, ...this.trees]);
+  }
+
   get packages(): PackageVersion[] {
     return this.trees.map((t) => t.pkg);
   }

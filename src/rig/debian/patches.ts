@@ -3,7 +3,7 @@
 // Each patch's sha256 goes into the component's cache key.
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { readFile, readdir } from 'node:fs/promises';
+import { appendFile, readFile, readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ConfigError, InfraError } from '../../errors.js';
 import { run } from '../../host/exec.js';
@@ -35,11 +35,16 @@ async function readPatch(path: string, from: PatchFile['from']): Promise<PatchFi
   return { path, sha256: createHash('sha256').update(bytes).digest('hex'), from };
 }
 
+/** The user's patches alone, in their order: for sources whose patches are all the user's business. */
+export function userPatchSeries(userPatches: readonly string[] = []): Promise<PatchFile[]> {
+  return Promise.all(userPatches.map((p) => readPatch(p, 'user')));
+}
+
 /** Ours (sorted by name) then the user's (in their order). */
 export async function patchSeries(source: PatchedSource, userPatches: readonly string[] = []): Promise<PatchFile[]> {
   const dir = ourPatchDir(source);
   const ours = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.patch')).sort();
-  return [...(await Promise.all(ours.map((f) => readPatch(join(dir, f), 'ours')))), ...(await Promise.all(userPatches.map((p) => readPatch(p, 'user'))))];
+  return [...(await Promise.all(ours.map((f) => readPatch(join(dir, f), 'ours')))), ...(await userPatchSeries(userPatches))];
 }
 
 /** The series as paths, without reading the files: what `plan` prints. */
@@ -75,4 +80,10 @@ export async function applyPatches(tree: string, series: readonly PatchFile[], r
       throw p.from === 'user' ? new ConfigError(message) : new InfraError(message);
     }
   }
+}
+
+/** applyPatches with each patch's output appended to <logs>/patch.log, and one line saying what went in. */
+export async function applyPatchesLogged(logs: string, tree: string, series: readonly PatchFile[], name: string, log: (line: string) => void): Promise<void> {
+  await applyPatches(tree, series, (p, output) => appendFile(join(logs, 'patch.log'), `== ${p.path} (${p.from}, sha256 ${p.sha256})\n${output}\n`));
+  if (series.length > 0) log(`${name}: applied ${series.map((p) => describePatch(p).file).join(', ')}`);
 }

@@ -3,13 +3,13 @@
 // links against the same library ABIs as dom0's bookworm userland and Xen 4.17 tools.
 // Only the qemu-system-aarch64 target is built. Cached as the `qemu` component.
 import { availableParallelism } from 'node:os';
-import { appendFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { run } from '../../host/exec.js';
 import { recipeKey } from '../cache.js';
 import type { PackageVersion, PrivateApt } from './apt.js';
 import { ComponentBuild, findComponent, type Component } from './components.js';
-import { applyPatches, describePatch, patchSeries, type PatchFile } from './patches.js';
+import { applyPatchesLogged, describePatch, patchSeries, type PatchFile } from './patches.js';
 import {
   HOST_ARM64_DEV_PACKAGES,
   MESON_PACKAGE,
@@ -27,7 +27,7 @@ export const QEMU_COMPONENT = 'qemu';
 
 /** Debian's python, not whatever python3 comes first on PATH (a pyenv shim on some hosts). */
 const HOST_PYTHON = '/usr/bin/python3';
-const CROSS_PREFIX = 'aarch64-linux-gnu-';
+export const CROSS_PREFIX = 'aarch64-linux-gnu-';
 
 export interface QemuPlan {
   key: string;
@@ -79,9 +79,7 @@ export async function prepareQemu(cacheDir: string, apt: PrivateApt, plan: QemuP
   const tree = join(build.work, 'src');
   try {
     await build.phase('copy source', () => run('cp', ['-a', pristine, tree]));
-    await applyPatches(tree, plan.patches, (p, output) => appendFile(join(build.logs, 'patch.log'), `== ${p.path} (${p.from}, sha256 ${p.sha256})\n${output}\n`));
-    if (plan.patches.length > 0) log(`qemu: applied ${plan.patches.map((p) => describePatch(p).file).join(', ')}`);
-    await writeFile(join(tree, 'configs', 'devices', 'aarch64-softmmu', `${QEMU_DEVICES_NAME}.mak`), QEMU_DEVICES);
+    await applyPatchesLogged(build.logs, tree, plan.patches, 'qemu', log);
   } catch (cause) {
     // Nothing was built: the copied tree is only in the way of the next attempt.
     await rm(build.work, { recursive: true, force: true });
@@ -91,7 +89,7 @@ export async function prepareQemu(cacheDir: string, apt: PrivateApt, plan: QemuP
 }
 
 /** trixie's meson (arch all, pure Python) unpacked once under <cache>/tools: bookworm's is too old. */
-async function mesonTool(cacheDir: string, apt: PrivateApt, meson: PackageVersion): Promise<string> {
+export async function mesonTool(cacheDir: string, apt: PrivateApt, meson: PackageVersion): Promise<string> {
   const dir = join(cacheDir, 'tools', `${meson.name}_${meson.version.replace(/:/g, '%3a')}`);
   if (await stat(join(dir, 'usr', 'bin', 'meson')).then(() => true, () => false)) return dir;
   const deb = await apt.downloadOne(meson);
@@ -105,41 +103,58 @@ async function mesonTool(cacheDir: string, apt: PrivateApt, meson: PackageVersio
 export async function buildQemu(cacheDir: string, prepared: PreparedQemu): Promise<Component> {
   const { plan, build, tree, apt } = prepared;
   const meson = await mesonTool(cacheDir, apt, plan.meson);
-  // configure and ninja's own meson re-runs both need trixie's meson first on the paths.
-  const env = {
-    PATH: [join(meson, 'usr', 'bin'), process.env.PATH ?? '/usr/bin:/bin'].join(delimiter),
-    PYTHONPATH: [join(meson, 'usr', 'lib', 'python3', 'dist-packages'), process.env.PYTHONPATH].filter(Boolean).join(delimiter),
-  };
-  const dir = join(build.work, 'build');
-  await mkdir(dir);
-  await build.step(
-    'configure (about 1.5 min)',
-    'configure.log',
-    join(tree, 'configure'),
-    [`--python=${HOST_PYTHON}`, ...plan.inputs.configure],
-    { cwd: dir, env },
-  );
-  const jobs = availableParallelism();
-  await build.step(`ninja -j${jobs} ${QEMU_TARGET} (5-15 min on 2 cores)`, 'build.log', 'ninja', [`-j${jobs}`, QEMU_TARGET], { cwd: dir, env });
-
   const out = join(build.work, 'out');
   await mkdir(out);
-  await build.step('strip', 'strip.log', `${CROSS_PREFIX}strip`, ['-o', join(out, QEMU_TARGET), join(dir, QEMU_TARGET)]);
-
-  const pvh = await run('grep', ['-rlF', '"pci-intx-irq-base"', 'hw'], { cwd: tree, allowFailure: true });
-  const gcc = (await run(`${CROSS_PREFIX}gcc`, ['-dumpfullversion'])).stdout.trim();
-  const host: Record<string, string> = { [`${CROSS_PREFIX}gcc`]: gcc };
-  for (const p of HOST_ARM64_DEV_PACKAGES) {
-    const q = await run('dpkg-query', ['-W', '-f', '${Version}', `${p}:arm64`], { allowFailure: true });
-    host[`${p}:arm64`] = q.exitCode === 0 ? q.stdout.trim() : 'unknown';
-  }
+  const { features, gcc } = await compileQemu(build, tree, out, { meson, configure: plan.inputs.configure });
+  const host = { [`${CROSS_PREFIX}gcc`]: gcc, ...(await arm64Versions(HOST_ARM64_DEV_PACKAGES)) };
   return build.finish(cacheDir, out, {
     inputs: plan.inputs,
     files: { binary: QEMU_TARGET },
-    features: { xenpvhPci: pvh.exitCode === 0 && pvh.stdout.trim() !== '' },
+    features,
     built: qemuBuiltText(plan, host),
     host,
   });
+}
+
+/** The installed version of each name:arm64 on the host, for the record (not the key). */
+export async function arm64Versions(packages: readonly string[]): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const p of packages) {
+    const q = await run('dpkg-query', ['-W', '-f', '${Version}', `${p}:arm64`], { allowFailure: true });
+    out[`${p}:arm64`] = q.exitCode === 0 ? q.stdout.trim() : 'unknown';
+  }
+  return out;
+}
+
+/**
+ * Configures and builds qemu-system-aarch64 in tree with our device config, strips it into
+ * out, and reads the xenpvh PCI feature off the source. Shared by every provider that builds
+ * QEMU; env adds to the build's environment (e.g. PKG_CONFIG_PATH for Xen libraries of our own).
+ */
+export async function compileQemu(
+  build: ComponentBuild,
+  tree: string,
+  out: string,
+  opts: { meson: string; configure: readonly string[]; env?: Record<string, string> },
+): Promise<{ features: Record<string, boolean>; gcc: string }> {
+  await writeFile(join(tree, 'configs', 'devices', 'aarch64-softmmu', `${QEMU_DEVICES_NAME}.mak`), QEMU_DEVICES);
+  // configure and ninja's own meson re-runs both need trixie's meson first on the paths.
+  const env = {
+    ...opts.env,
+    PATH: [join(opts.meson, 'usr', 'bin'), process.env.PATH ?? '/usr/bin:/bin'].join(delimiter),
+    PYTHONPATH: [join(opts.meson, 'usr', 'lib', 'python3', 'dist-packages'), process.env.PYTHONPATH].filter(Boolean).join(delimiter),
+  };
+  const dir = join(build.work, 'build');
+  await mkdir(dir);
+  await build.step('configure (about 1.5 min)', 'configure.log', join(tree, 'configure'), [`--python=${HOST_PYTHON}`, ...opts.configure], { cwd: dir, env });
+  const jobs = availableParallelism();
+  await build.step(`ninja -j${jobs} ${QEMU_TARGET} (5-15 min on 2 cores)`, 'build.log', 'ninja', [`-j${jobs}`, QEMU_TARGET], { cwd: dir, env });
+  await build.step('strip', 'strip.log', `${CROSS_PREFIX}strip`, ['-o', join(out, QEMU_TARGET), join(dir, QEMU_TARGET)]);
+
+  // The xenpvh machine's PCI INTx property, where this QEMU defines it (hw/xen, hw/arm).
+  const pvh = await run('grep', ['-rlF', '"pci-intx-irq-base"', 'hw'], { cwd: tree, allowFailure: true });
+  const gcc = (await run(`${CROSS_PREFIX}gcc`, ['-dumpfullversion'])).stdout.trim();
+  return { features: { xenpvhPci: pvh.exitCode === 0 && pvh.stdout.trim() !== '' }, gcc };
 }
 
 /** How the binary was made, for the manifest: derived from the plan, so it never drifts from the key. */

@@ -55,10 +55,10 @@ export const XEN_BIN = `/usr/lib/xen-${XEN_SERIES}/bin`;
 export const DOM0_XEN_PROGRAMS = ['xl', 'xenstored', 'xenconsoled', 'xen-init-dom0', 'init-dom0less', 'xenconsole'].map(
   (name) => `${XEN_BIN}/${name}`,
 );
+/** dom0's programs that are not Xen's: every rig's dom0 has them, whoever built its Xen. */
+export const DOM0_BASE_PROGRAMS = ['/bin/busybox', '/usr/sbin/dropbear', '/usr/bin/dropbearkey'];
 export const DOM0_PROGRAMS = [
-  '/bin/busybox',
-  '/usr/sbin/dropbear',
-  '/usr/bin/dropbearkey',
+  ...DOM0_BASE_PROGRAMS,
   '/usr/bin/xenstore',
   ...DOM0_XEN_PROGRAMS,
 ];

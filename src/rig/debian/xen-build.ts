@@ -9,7 +9,7 @@ import { InfraError } from '../../errors.js';
 import { recipeKey } from '../cache.js';
 import type { PackageVersion, PrivateApt } from './apt.js';
 import { ComponentBuild, findComponent, type Component } from './components.js';
-import { applyPatches, describePatch, patchSeries, type PatchFile } from './patches.js';
+import { applyPatchesLogged, describePatch, patchSeries, type PatchFile } from './patches.js';
 import { XEN_BUILD_VERSION, XEN_CONFIG_DELTA, XEN_DEBIAN_CONFIG, XEN_MAKE_VARS, XEN_SOURCE } from './recipe.js';
 import { debianSourceTree } from './sources.js';
 
@@ -60,8 +60,7 @@ export async function prepareXen(cacheDir: string, apt: PrivateApt, plan: XenPla
   const tree = join(build.work, 'src');
   try {
     await build.phase('copy source', () => run('cp', ['-a', pristine, tree]));
-    await applyPatches(tree, plan.patches, (p, output) => appendFile(join(build.logs, 'patch.log'), `== ${p.path} (${p.from}, sha256 ${p.sha256})\n${output}\n`));
-    if (plan.patches.length > 0) log(`xen: applied ${plan.patches.map((p) => describePatch(p).file).join(', ')}`);
+    await applyPatchesLogged(build.logs, tree, plan.patches, 'xen', log);
   } catch (cause) {
     // Nothing was built: the copied tree is only in the way of the next attempt.
     await rm(build.work, { recursive: true, force: true });
@@ -75,17 +74,35 @@ export async function buildXen(cacheDir: string, prepared: PreparedXen, binaryDe
   const { plan, build, tree } = prepared;
   const deb = join(build.work, 'deb');
   await run('dpkg-deb', ['-x', binaryDeb, deb]);
-  const config = join(tree, 'xen', '.config');
-  await copyFile(join(deb, XEN_DEBIAN_CONFIG), config);
-  await appendFile(config, `\n${XEN_CONFIG_DELTA.join('\n')}\n`);
+  await copyFile(join(deb, XEN_DEBIAN_CONFIG), join(tree, 'xen', '.config'));
+  const out = join(build.work, 'out');
+  await mkdir(out);
+  const { features, gcc } = await compileHypervisor(build, tree, out);
 
+  const host = { 'aarch64-linux-gnu-gcc': gcc };
+  return build.finish(cacheDir, out, {
+    inputs: plan.inputs,
+    files: { image: 'xen', config: 'xen.config', syms: 'xen-syms' },
+    features,
+    built: xenBuiltText(plan, host),
+    host,
+  });
+}
+
+/**
+ * Builds the hypervisor in tree, whose xen/.config holds the starting config: appends the
+ * IOREQ delta, runs olddefconfig and make, copies xen, xen-syms and the final .config to
+ * out, and reads the features off the built config and the (patched) source, never off a
+ * version number. Shared by every provider that builds Xen.
+ */
+export async function compileHypervisor(build: ComponentBuild, tree: string, out: string): Promise<{ features: Record<string, boolean>; gcc: string }> {
+  const config = join(tree, 'xen', '.config');
+  await appendFile(config, `\n${XEN_CONFIG_DELTA.join('\n')}\n`);
   const make = ['-C', 'xen', ...XEN_MAKE_VARS];
   await build.step('make olddefconfig', 'olddefconfig.log', 'make', [...make, 'olddefconfig'], { cwd: tree });
   const jobs = availableParallelism();
   await build.step(`make -j${jobs} (about 3 min on 2 cores)`, 'build.log', 'make', [...make, `-j${jobs}`], { cwd: tree });
 
-  const out = join(build.work, 'out');
-  await mkdir(out);
   await copyFile(join(tree, 'xen', 'xen'), join(out, 'xen'));
   await copyFile(join(tree, 'xen', '.config'), join(out, 'xen.config'));
   await copyFile(join(tree, 'xen', 'xen-syms'), join(out, 'xen-syms'));
@@ -93,18 +110,14 @@ export async function buildXen(cacheDir: string, prepared: PreparedXen, binaryDe
   const builtConfig = await readFile(join(out, 'xen.config'), 'utf8');
   const missing = XEN_CONFIG_DELTA.filter((line) => !builtConfig.split('\n').includes(line));
   if (missing.length > 0) throw new InfraError(`xen: olddefconfig dropped ${missing.join(', ')} from ${config}`);
-  // Read the capability off the patched source itself, not off a version number.
-  const trap = await run('grep', ['-rlF', '"trap-unmapped-accesses"', 'xen/arch/arm'], { cwd: tree, allowFailure: true });
+  // The dom0less property is parsed by the domain building code (xen/arch/arm, or
+  // xen/common/device-tree since dom0less moved there) when this Xen knows it.
+  const trap = await run('grep', ['-rlF', '--include=*.c', '"trap-unmapped-accesses"', 'xen'], { cwd: tree, allowFailure: true });
   const gcc = (await run('aarch64-linux-gnu-gcc', ['-dumpfullversion'])).stdout.trim();
-
-  const host = { 'aarch64-linux-gnu-gcc': gcc };
-  return build.finish(cacheDir, out, {
-    inputs: plan.inputs,
-    files: { image: 'xen', config: 'xen.config', syms: 'xen-syms' },
+  return {
     features: { ioreq: builtConfig.split('\n').includes('CONFIG_IOREQ_SERVER=y'), trapUnmappedAccesses: trap.exitCode === 0 && trap.stdout.trim() !== '' },
-    built: xenBuiltText(plan, host),
-    host,
-  });
+    gcc,
+  };
 }
 
 /** How the hypervisor was made, for the manifest: derived from the plan, so it never drifts from the key. */

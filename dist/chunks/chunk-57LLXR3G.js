@@ -25,7 +25,7 @@ import {
   run,
   sha256File,
   watchProcess
-} from "./chunk-IEZ4XFUY.js";
+} from "./chunk-EGCK4Z67.js";
 
 // node_modules/asn1/lib/ber/errors.js
 var require_errors = __commonJS({
@@ -64993,9 +64993,6 @@ function resolvePlan(raw, where) {
   if (rig.rigPath && !/^[a-z][a-z0-9+.-]*:/i.test(rig.rigPath)) rig.rigPath = resolve2(where.cwd, rig.rigPath);
   if (rig.kasFile) rig.kasFile = resolve2(where.cwd, rig.kasFile);
   if (provider === "prebuilt" && !rig.rigPath) throw new ConfigError(`${raw.label("rig-path")}: required when rig is prebuilt`);
-  if (provider === "source" && !rig.xenRepo && !rig.qemuRepo) {
-    throw new ConfigError(`${raw.label("xen-repo")}: rig source needs xen-repo and/or qemu-repo`);
-  }
   const abs = (p) => isAbsolute2(p) ? p : resolve2(where.cwd, p);
   return {
     scenarios,

@@ -12038,12 +12038,12 @@ var require_headers = __commonJS({
       append(name, value, isLowerCase) {
         this[kHeadersSortedMap] = null;
         const lowercaseName = isLowerCase ? name : name.toLowerCase();
-        const exists2 = this[kHeadersMap].get(lowercaseName);
-        if (exists2) {
+        const exists3 = this[kHeadersMap].get(lowercaseName);
+        if (exists3) {
           const delimiter5 = lowercaseName === "cookie" ? "; " : ", ";
           this[kHeadersMap].set(lowercaseName, {
-            name: exists2.name,
-            value: `${exists2.value}${delimiter5}${value}`
+            name: exists3.name,
+            value: `${exists3.value}${delimiter5}${value}`
           });
         } else {
           this[kHeadersMap].set(lowercaseName, { name, value });
@@ -36461,10 +36461,10 @@ var ExitCode2 = {
 };
 
 // src/rig/cache.ts
-import { createHash as createHash2 } from "node:crypto";
-import { mkdir as mkdir2, rename as rename2, rm as rm2, stat as stat2 } from "node:fs/promises";
+import { createHash as createHash3 } from "node:crypto";
+import { mkdir as mkdir2, rename as rename2, rm as rm2, stat as stat3 } from "node:fs/promises";
 import { homedir as homedir2 } from "node:os";
-import { join as join7 } from "node:path";
+import { join as join8 } from "node:path";
 
 // node_modules/@actions/cache/lib/cache.js
 import * as path11 from "path";
@@ -38647,8 +38647,8 @@ var Path = class {
         let remaining = itemPath;
         let dir = dirname4(remaining);
         while (dir !== remaining) {
-          const basename8 = path6.basename(remaining);
-          this.segments.unshift(basename8);
+          const basename9 = path6.basename(remaining);
+          this.segments.unshift(basename9);
           remaining = dir;
           dir = dirname4(remaining);
         }
@@ -76291,6 +76291,12 @@ function saveCacheV2(paths_1, key_1, options_1) {
   });
 }
 
+// src/rig/bundle.ts
+import { createHash as createHash2 } from "node:crypto";
+import { createReadStream as createReadStream2 } from "node:fs";
+import { readFile, stat as stat2, writeFile as writeFile2 } from "node:fs/promises";
+import { isAbsolute, join as join7 } from "node:path";
+
 // src/rig/manifest.ts
 var MANIFEST_SCHEMA_VERSION = 1;
 var MANIFEST_FILE = "manifest.json";
@@ -76313,17 +76319,57 @@ var CAPABILITIES = [
   // the domU kernel has CONFIG_XEN_VIRTIO (grant-based virtio)
 ];
 
+// src/rig/bundle.ts
+async function sha256File(path12) {
+  const hash = createHash2("sha256");
+  for await (const chunk of createReadStream2(path12)) hash.update(chunk);
+  return hash.digest("hex");
+}
+async function writeManifest(dir, manifest) {
+  await writeFile2(join7(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + "\n");
+}
+async function readRig(dir) {
+  const file = join7(dir, MANIFEST_FILE);
+  let manifest;
+  try {
+    manifest = JSON.parse(await readFile(file, "utf8"));
+  } catch (cause) {
+    throw new InfraError(`cannot read rig manifest ${file}: ${cause.message}`, { cause });
+  }
+  if (manifest.schemaVersion !== MANIFEST_SCHEMA_VERSION) {
+    throw new InfraError(`${file}: manifest schema ${String(manifest.schemaVersion)}, expected ${MANIFEST_SCHEMA_VERSION}`);
+  }
+  if (!Array.isArray(manifest.files)) throw new InfraError(`${file}: manifest lists no files`);
+  return { dir, manifest };
+}
+async function verifyRig(rig) {
+  const problems = [];
+  for (const f of rig.manifest.files) {
+    const path12 = join7(rig.dir, f.path);
+    const st = await stat2(path12).catch(() => void 0);
+    if (!st) {
+      problems.push(`${f.path} (${f.role}) is missing`);
+      continue;
+    }
+    const sum = await sha256File(path12);
+    if (sum !== f.sha256) problems.push(`${f.path} (${f.role}) has sha256 ${sum}, manifest says ${f.sha256}`);
+    else if (st.size !== f.size) problems.push(`${f.path} (${f.role}) has ${st.size} bytes, manifest says ${f.size}`);
+  }
+  if (problems.length > 0) throw new InfraError(`rig bundle ${rig.dir} is damaged:
+  ${problems.join("\n  ")}`);
+}
+
 // src/rig/cache.ts
 function defaultCacheDir(env = process.env) {
   if (env.XEN_PVH_VIRTIO_CACHE) return env.XEN_PVH_VIRTIO_CACHE;
-  const xdg = env.XDG_CACHE_HOME || join7(env.HOME || homedir2(), ".cache");
-  return join7(xdg, "xen-pvh-virtio");
+  const xdg = env.XDG_CACHE_HOME || join8(env.HOME || homedir2(), ".cache");
+  return join8(xdg, "xen-pvh-virtio");
 }
 function rigDir(cacheDir, key) {
-  return join7(cacheDir, "rigs", key);
+  return join8(cacheDir, "rigs", key);
 }
 function recipeKey(recipe) {
-  return createHash2("sha256").update(canonicalJson(recipe)).digest("hex");
+  return createHash3("sha256").update(canonicalJson(recipe)).digest("hex");
 }
 function canonicalJson(value) {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
@@ -76334,7 +76380,7 @@ function canonicalJson(value) {
   return JSON.stringify(value);
 }
 async function hasBundle(dir) {
-  return stat2(join7(dir, MANIFEST_FILE)).then(() => true, () => false);
+  return stat3(join8(dir, MANIFEST_FILE)).then(() => true, () => false);
 }
 async function buildAtomically(finalDir, build) {
   const tmp = `${finalDir}.tmp-${process.pid}-${Date.now()}`;
@@ -76348,6 +76394,20 @@ async function buildAtomically(finalDir, build) {
     }
   } finally {
     await rm2(tmp, { recursive: true, force: true });
+  }
+}
+async function reuseBundle(dir, log2, discarding) {
+  if (!await hasBundle(dir)) return void 0;
+  try {
+    const rig = await readRig(dir);
+    await verifyRig(rig);
+    log2(`rig cache hit: ${dir}`);
+    return rig;
+  } catch (cause) {
+    if (!discarding) return void 0;
+    discarding(`discarding the damaged cached rig and rebuilding it: ${cause.message}`);
+    await discardBundle(dir);
+    return void 0;
   }
 }
 async function discardBundle(dir) {
@@ -76387,6 +76447,26 @@ async function saveRemote(key, dir, log2, kind = "rig") {
     return false;
   }
 }
+async function obtainKeyed(key, opts, mayBuild, build) {
+  const { log: log2 } = opts;
+  const dir = rigDir(opts.cacheDir, key);
+  if (opts.useCache === false) {
+    if (await hasBundle(dir)) await discardBundle(dir);
+  } else {
+    const warn = opts.warn ?? log2;
+    const cached2 = await reuseBundle(dir, log2, mayBuild ? warn : void 0);
+    if (cached2) return { rig: cached2, cacheHit: true, key };
+    if (opts.remoteCache && await restoreRemote(key, dir, log2)) {
+      const restored = await reuseBundle(dir, log2, warn);
+      if (restored) return { rig: restored, cacheHit: true, key };
+    }
+  }
+  if (!mayBuild) return void 0;
+  await buildAtomically(dir, async (tmp) => writeManifest(tmp, await build(tmp)));
+  const rig = await readRig(dir);
+  await verifyRig(rig);
+  return { rig, cacheHit: false, key };
+}
 
 // src/config/options.ts
 var SEED_SCENARIO = "virtio-pci-rescan-ping";
@@ -76402,9 +76482,9 @@ var OPTIONS = {
     description: "Where the Xen/Linux/QEMU stack comes from: debian (embedded default, built from Debian packages), source (git refs), yocto (kas + SDK) or prebuilt (a rig bundle).",
     default: "debian"
   },
-  "xen-repo": { kind: "string", description: "Xen git repository for rig: source." },
+  "xen-repo": { kind: "string", description: "Xen git repository for rig: source.", default: "https://xenbits.xen.org/git-http/xen.git" },
   "xen-ref": { kind: "string", description: "Xen branch, tag or commit for rig: source.", default: "master" },
-  "qemu-repo": { kind: "string", description: "QEMU git repository for rig: source." },
+  "qemu-repo": { kind: "string", description: "QEMU git repository for rig: source.", default: "https://gitlab.com/qemu-project/qemu.git" },
   "qemu-ref": { kind: "string", description: "QEMU branch, tag or commit for rig: source.", default: "master" },
   "xen-patches": {
     kind: "list",
@@ -76463,13 +76543,13 @@ var STATE = {
 
 // src/package-root.ts
 import { existsSync as existsSync4, readFileSync } from "node:fs";
-import { dirname as dirname6, join as join8 } from "node:path";
+import { dirname as dirname6, join as join9 } from "node:path";
 import { fileURLToPath as fileURLToPath2 } from "node:url";
 var cached;
 function packageRoot() {
   if (cached) return cached;
   let dir = dirname6(fileURLToPath2(import.meta.url));
-  while (!existsSync4(join8(dir, "action.yml"))) {
+  while (!existsSync4(join9(dir, "action.yml"))) {
     const parent = dirname6(dir);
     if (parent === dir) throw new Error("cannot find the folder holding action.yml above the running program");
     dir = parent;
@@ -76478,13 +76558,13 @@ function packageRoot() {
   return dir;
 }
 function packageVersion() {
-  return JSON.parse(readFileSync(join8(packageRoot(), "package.json"), "utf8")).version;
+  return JSON.parse(readFileSync(join9(packageRoot(), "package.json"), "utf8")).version;
 }
 
 // src/host/prerequisites.ts
 import { constants as constants4 } from "node:fs";
 import { access as access3 } from "node:fs/promises";
-import { delimiter as delimiter3, join as join9 } from "node:path";
+import { delimiter as delimiter3, join as join10 } from "node:path";
 
 // src/host/exec.ts
 async function run(command, args, opts = {}) {
@@ -76501,9 +76581,9 @@ async function run(command, args, opts = {}) {
     throw new InfraError(`cannot run ${command}: ${cause.message}`, { cause });
   }
   if (result.exitCode !== 0 && !opts.allowFailure) {
-    const said = (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-20).join("\n");
-    throw new InfraError(`${command} ${args.join(" ")} exited with ${result.exitCode}${said ? `:
-${said}` : ""}`);
+    const said2 = (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-20).join("\n");
+    throw new InfraError(`${command} ${args.join(" ")} exited with ${result.exitCode}${said2 ? `:
+${said2}` : ""}`);
   }
   return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
 }
@@ -76538,6 +76618,12 @@ var COMMAND_PACKAGES = {
   ninja: "ninja-build",
   "pkg-config": "pkgconf",
   nice: "coreutils",
+  // The source provider: git refs, Xen's tools configure (regenerated when a tree lacks it),
+  // and the ACPI compiler libxl's Arm build runs; gcc tells configure the build triplet.
+  git: "git",
+  gcc: "gcc",
+  autoconf: "autoconf",
+  iasl: "acpica-tools",
   grep: "grep",
   // Only the tests use it, to run the arm64 backend QEMU on the host.
   "qemu-aarch64": "qemu-user",
@@ -76548,7 +76634,10 @@ var FILE_PACKAGES = {
   "/usr/share/keyrings/debian-archive-keyring.gpg": "debian-archive-keyring",
   "/usr/lib/u-boot/qemu_arm64/u-boot.bin": "u-boot-qemu",
   // QEMU's configure gets this python by path, never a PATH shim.
-  "/usr/bin/python3": "python3"
+  "/usr/bin/python3": "python3",
+  // Xen's tools configure needs them; distribution source trees (Debian's) drop them.
+  "/usr/share/misc/config.guess": "autotools-dev",
+  "/usr/share/misc/config.sub": "autotools-dev"
 };
 var RIG_BUILD_COMMANDS = ["apt-get", "dpkg-deb", "cpio", "depmod", "modinfo", "xz"];
 var BOOT_COMMANDS = ["qemu-system-aarch64", "dtc", "mkimage", "mke2fs", "sfdisk", "cpio"];
@@ -76569,7 +76658,7 @@ var SOURCE_BUILD_COMMANDS = [
 var SOURCE_BUILD_FILES = ["/usr/bin/python3"];
 async function findCommand(name, path12 = process.env.PATH ?? "") {
   for (const dir of path12.split(delimiter3).filter(Boolean)) {
-    const candidate = join9(dir, name);
+    const candidate = join10(dir, name);
     if (await access3(candidate, constants4.X_OK).then(() => true, () => false)) return candidate;
   }
   return void 0;
@@ -76638,9 +76727,9 @@ async function ensureForeignPackages(arch3, packages, opts) {
     opts.log(`host setup: ${command} ${args.join(" ")}`);
     const result = root ? await run(command, args, { allowFailure: true, env: { DEBIAN_FRONTEND: "noninteractive" } }) : await run("sudo", ["-n", "env", "DEBIAN_FRONTEND=noninteractive", command, ...args], { allowFailure: true });
     if (result.exitCode !== 0) {
-      const said = (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-15).join("\n");
+      const said2 = (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-15).join("\n");
       throw new InfraError(`host setup: ${command} ${args.join(" ")} exited with ${result.exitCode}:
-${said}`);
+${said2}`);
     }
   }
   const still = [];
@@ -76651,50 +76740,6 @@ ${said}`);
 // src/rig/prebuilt/index.ts
 import { copyFile as copyFile2, lstat as lstat2, mkdir as mkdir3, readdir as readdir3, rename as rename3, rm as rm4, writeFile as writeFile3 } from "node:fs/promises";
 import { basename as basename5, dirname as dirname7, join as join12, posix } from "node:path";
-
-// src/rig/bundle.ts
-import { createHash as createHash3 } from "node:crypto";
-import { createReadStream as createReadStream2 } from "node:fs";
-import { readFile, stat as stat3, writeFile as writeFile2 } from "node:fs/promises";
-import { isAbsolute, join as join10 } from "node:path";
-async function sha256File(path12) {
-  const hash = createHash3("sha256");
-  for await (const chunk of createReadStream2(path12)) hash.update(chunk);
-  return hash.digest("hex");
-}
-async function writeManifest(dir, manifest) {
-  await writeFile2(join10(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + "\n");
-}
-async function readRig(dir) {
-  const file = join10(dir, MANIFEST_FILE);
-  let manifest;
-  try {
-    manifest = JSON.parse(await readFile(file, "utf8"));
-  } catch (cause) {
-    throw new InfraError(`cannot read rig manifest ${file}: ${cause.message}`, { cause });
-  }
-  if (manifest.schemaVersion !== MANIFEST_SCHEMA_VERSION) {
-    throw new InfraError(`${file}: manifest schema ${String(manifest.schemaVersion)}, expected ${MANIFEST_SCHEMA_VERSION}`);
-  }
-  if (!Array.isArray(manifest.files)) throw new InfraError(`${file}: manifest lists no files`);
-  return { dir, manifest };
-}
-async function verifyRig(rig) {
-  const problems = [];
-  for (const f of rig.manifest.files) {
-    const path12 = join10(rig.dir, f.path);
-    const st = await stat3(path12).catch(() => void 0);
-    if (!st) {
-      problems.push(`${f.path} (${f.role}) is missing`);
-      continue;
-    }
-    const sum = await sha256File(path12);
-    if (sum !== f.sha256) problems.push(`${f.path} (${f.role}) has sha256 ${sum}, manifest says ${f.sha256}`);
-    else if (st.size !== f.size) problems.push(`${f.path} (${f.role}) has ${st.size} bytes, manifest says ${f.size}`);
-  }
-  if (problems.length > 0) throw new InfraError(`rig bundle ${rig.dir} is damaged:
-  ${problems.join("\n  ")}`);
-}
 
 // src/rig/prebuilt/fetch.ts
 import { createWriteStream as createWriteStream2 } from "node:fs";
@@ -77195,7 +77240,7 @@ async function indexModules(moddir) {
 // src/rig/debian/patches.ts
 import { createHash as createHash4 } from "node:crypto";
 import { readdirSync } from "node:fs";
-import { readFile as readFile3, readdir as readdir6 } from "node:fs/promises";
+import { appendFile as appendFile2, readFile as readFile3, readdir as readdir6 } from "node:fs/promises";
 import { basename as basename6, join as join15 } from "node:path";
 function ourPatchDir(source) {
   return join15(packageRoot(), "src", "rig", "debian", "patches", source);
@@ -77210,10 +77255,13 @@ async function readPatch(path12, from) {
   }
   return { path: path12, sha256: createHash4("sha256").update(bytes).digest("hex"), from };
 }
+function userPatchSeries(userPatches = []) {
+  return Promise.all(userPatches.map((p) => readPatch(p, "user")));
+}
 async function patchSeries(source, userPatches = []) {
   const dir = ourPatchDir(source);
   const ours = (await readdir6(dir).catch(() => [])).filter((f) => f.endsWith(".patch")).sort();
-  return [...await Promise.all(ours.map((f) => readPatch(join15(dir, f), "ours"))), ...await Promise.all(userPatches.map((p) => readPatch(p, "user")))];
+  return [...await Promise.all(ours.map((f) => readPatch(join15(dir, f), "ours"))), ...await userPatchSeries(userPatches)];
 }
 function patchPaths(source, userPatches = []) {
   const dir = ourPatchDir(source);
@@ -77241,10 +77289,16 @@ ${output.split("\n").slice(-30).join("\n")}`;
     }
   }
 }
+async function applyPatchesLogged(logs, tree, series, name, log2) {
+  await applyPatches(tree, series, (p, output) => appendFile2(join15(logs, "patch.log"), `== ${p.path} (${p.from}, sha256 ${p.sha256})
+${output}
+`));
+  if (series.length > 0) log2(`${name}: applied ${series.map((p) => describePatch(p).file).join(", ")}`);
+}
 
 // src/rig/debian/qemu-build.ts
 import { availableParallelism } from "node:os";
-import { appendFile as appendFile2, mkdir as mkdir7, rm as rm8, stat as stat10, writeFile as writeFile6 } from "node:fs/promises";
+import { mkdir as mkdir7, rm as rm8, stat as stat10, writeFile as writeFile6 } from "node:fs/promises";
 import { delimiter as delimiter4, join as join18 } from "node:path";
 
 // src/rig/debian/components.ts
@@ -77300,7 +77354,7 @@ var ComponentBuild = class _ComponentBuild {
     const logFile = join16(this.logs, logName);
     this.log(`${this.name}: ${title}\u2026 (full log: ${logFile})`);
     const started = Date.now();
-    const result = await run("nice", ["-n", "10", command, ...args], { ...opts, allowFailure: true });
+    const result = await run("nice", ["-n", "19", command, ...args], { ...opts, allowFailure: true });
     const seconds = (Date.now() - started) / 1e3;
     this.seconds[logName.replace(/\.log$/, "")] = Math.round(seconds);
     const header = [
@@ -77488,10 +77542,9 @@ var XEN_BIN = `/usr/lib/xen-${XEN_SERIES}/bin`;
 var DOM0_XEN_PROGRAMS = ["xl", "xenstored", "xenconsoled", "xen-init-dom0", "init-dom0less", "xenconsole"].map(
   (name) => `${XEN_BIN}/${name}`
 );
+var DOM0_BASE_PROGRAMS = ["/bin/busybox", "/usr/sbin/dropbear", "/usr/bin/dropbearkey"];
 var DOM0_PROGRAMS = [
-  "/bin/busybox",
-  "/usr/sbin/dropbear",
-  "/usr/bin/dropbearkey",
+  ...DOM0_BASE_PROGRAMS,
   "/usr/bin/xenstore",
   ...DOM0_XEN_PROGRAMS
 ];
@@ -77677,11 +77730,7 @@ async function prepareQemu(cacheDir, apt, plan, log2) {
   const tree = join18(build.work, "src");
   try {
     await build.phase("copy source", () => run("cp", ["-a", pristine, tree]));
-    await applyPatches(tree, plan.patches, (p, output) => appendFile2(join18(build.logs, "patch.log"), `== ${p.path} (${p.from}, sha256 ${p.sha256})
-${output}
-`));
-    if (plan.patches.length > 0) log2(`qemu: applied ${plan.patches.map((p) => describePatch(p).file).join(", ")}`);
-    await writeFile6(join18(tree, "configs", "devices", "aarch64-softmmu", `${QEMU_DEVICES_NAME}.mak`), QEMU_DEVICES);
+    await applyPatchesLogged(build.logs, tree, plan.patches, "qemu", log2);
   } catch (cause) {
     await rm8(build.work, { recursive: true, force: true });
     throw cause;
@@ -77701,38 +77750,42 @@ async function mesonTool(cacheDir, apt, meson) {
 async function buildQemu(cacheDir, prepared) {
   const { plan, build, tree, apt } = prepared;
   const meson = await mesonTool(cacheDir, apt, plan.meson);
-  const env = {
-    PATH: [join18(meson, "usr", "bin"), process.env.PATH ?? "/usr/bin:/bin"].join(delimiter4),
-    PYTHONPATH: [join18(meson, "usr", "lib", "python3", "dist-packages"), process.env.PYTHONPATH].filter(Boolean).join(delimiter4)
-  };
-  const dir = join18(build.work, "build");
-  await mkdir7(dir);
-  await build.step(
-    "configure (about 1.5 min)",
-    "configure.log",
-    join18(tree, "configure"),
-    [`--python=${HOST_PYTHON}`, ...plan.inputs.configure],
-    { cwd: dir, env }
-  );
-  const jobs = availableParallelism();
-  await build.step(`ninja -j${jobs} ${QEMU_TARGET} (5-15 min on 2 cores)`, "build.log", "ninja", [`-j${jobs}`, QEMU_TARGET], { cwd: dir, env });
   const out = join18(build.work, "out");
   await mkdir7(out);
-  await build.step("strip", "strip.log", `${CROSS_PREFIX}strip`, ["-o", join18(out, QEMU_TARGET), join18(dir, QEMU_TARGET)]);
-  const pvh = await run("grep", ["-rlF", '"pci-intx-irq-base"', "hw"], { cwd: tree, allowFailure: true });
-  const gcc = (await run(`${CROSS_PREFIX}gcc`, ["-dumpfullversion"])).stdout.trim();
-  const host = { [`${CROSS_PREFIX}gcc`]: gcc };
-  for (const p of HOST_ARM64_DEV_PACKAGES) {
-    const q = await run("dpkg-query", ["-W", "-f", "${Version}", `${p}:arm64`], { allowFailure: true });
-    host[`${p}:arm64`] = q.exitCode === 0 ? q.stdout.trim() : "unknown";
-  }
+  const { features, gcc } = await compileQemu(build, tree, out, { meson, configure: plan.inputs.configure });
+  const host = { [`${CROSS_PREFIX}gcc`]: gcc, ...await arm64Versions(HOST_ARM64_DEV_PACKAGES) };
   return build.finish(cacheDir, out, {
     inputs: plan.inputs,
     files: { binary: QEMU_TARGET },
-    features: { xenpvhPci: pvh.exitCode === 0 && pvh.stdout.trim() !== "" },
+    features,
     built: qemuBuiltText(plan, host),
     host
   });
+}
+async function arm64Versions(packages) {
+  const out = {};
+  for (const p of packages) {
+    const q = await run("dpkg-query", ["-W", "-f", "${Version}", `${p}:arm64`], { allowFailure: true });
+    out[`${p}:arm64`] = q.exitCode === 0 ? q.stdout.trim() : "unknown";
+  }
+  return out;
+}
+async function compileQemu(build, tree, out, opts) {
+  await writeFile6(join18(tree, "configs", "devices", "aarch64-softmmu", `${QEMU_DEVICES_NAME}.mak`), QEMU_DEVICES);
+  const env = {
+    ...opts.env,
+    PATH: [join18(opts.meson, "usr", "bin"), process.env.PATH ?? "/usr/bin:/bin"].join(delimiter4),
+    PYTHONPATH: [join18(opts.meson, "usr", "lib", "python3", "dist-packages"), process.env.PYTHONPATH].filter(Boolean).join(delimiter4)
+  };
+  const dir = join18(build.work, "build");
+  await mkdir7(dir);
+  await build.step("configure (about 1.5 min)", "configure.log", join18(tree, "configure"), [`--python=${HOST_PYTHON}`, ...opts.configure], { cwd: dir, env });
+  const jobs = availableParallelism();
+  await build.step(`ninja -j${jobs} ${QEMU_TARGET} (5-15 min on 2 cores)`, "build.log", "ninja", [`-j${jobs}`, QEMU_TARGET], { cwd: dir, env });
+  await build.step("strip", "strip.log", `${CROSS_PREFIX}strip`, ["-o", join18(out, QEMU_TARGET), join18(dir, QEMU_TARGET)]);
+  const pvh = await run("grep", ["-rlF", '"pci-intx-irq-base"', "hw"], { cwd: tree, allowFailure: true });
+  const gcc = (await run(`${CROSS_PREFIX}gcc`, ["-dumpfullversion"])).stdout.trim();
+  return { features: { xenpvhPci: pvh.exitCode === 0 && pvh.stdout.trim() !== "" }, gcc };
 }
 function qemuBuiltText(plan, host) {
   const patches = plan.patches.map((p) => `${describePatch(p).file} (${p.from}, sha256 ${p.sha256.slice(0, 16)})`).join(", ") || "none";
@@ -77773,10 +77826,7 @@ async function prepareXen(cacheDir, apt, plan, log2) {
   const tree = join19(build.work, "src");
   try {
     await build.phase("copy source", () => run("cp", ["-a", pristine, tree]));
-    await applyPatches(tree, plan.patches, (p, output) => appendFile3(join19(build.logs, "patch.log"), `== ${p.path} (${p.from}, sha256 ${p.sha256})
-${output}
-`));
-    if (plan.patches.length > 0) log2(`xen: applied ${plan.patches.map((p) => describePatch(p).file).join(", ")}`);
+    await applyPatchesLogged(build.logs, tree, plan.patches, "xen", log2);
   } catch (cause) {
     await rm9(build.work, { recursive: true, force: true });
     throw cause;
@@ -77787,8 +77837,21 @@ async function buildXen(cacheDir, prepared, binaryDeb) {
   const { plan, build, tree } = prepared;
   const deb = join19(build.work, "deb");
   await run("dpkg-deb", ["-x", binaryDeb, deb]);
+  await copyFile3(join19(deb, XEN_DEBIAN_CONFIG), join19(tree, "xen", ".config"));
+  const out = join19(build.work, "out");
+  await mkdir8(out);
+  const { features, gcc } = await compileHypervisor(build, tree, out);
+  const host = { "aarch64-linux-gnu-gcc": gcc };
+  return build.finish(cacheDir, out, {
+    inputs: plan.inputs,
+    files: { image: "xen", config: "xen.config", syms: "xen-syms" },
+    features,
+    built: xenBuiltText(plan, host),
+    host
+  });
+}
+async function compileHypervisor(build, tree, out) {
   const config = join19(tree, "xen", ".config");
-  await copyFile3(join19(deb, XEN_DEBIAN_CONFIG), config);
   await appendFile3(config, `
 ${XEN_CONFIG_DELTA.join("\n")}
 `);
@@ -77796,24 +77859,18 @@ ${XEN_CONFIG_DELTA.join("\n")}
   await build.step("make olddefconfig", "olddefconfig.log", "make", [...make, "olddefconfig"], { cwd: tree });
   const jobs = availableParallelism2();
   await build.step(`make -j${jobs} (about 3 min on 2 cores)`, "build.log", "make", [...make, `-j${jobs}`], { cwd: tree });
-  const out = join19(build.work, "out");
-  await mkdir8(out);
   await copyFile3(join19(tree, "xen", "xen"), join19(out, "xen"));
   await copyFile3(join19(tree, "xen", ".config"), join19(out, "xen.config"));
   await copyFile3(join19(tree, "xen", "xen-syms"), join19(out, "xen-syms"));
   const builtConfig = await readFile5(join19(out, "xen.config"), "utf8");
   const missing2 = XEN_CONFIG_DELTA.filter((line) => !builtConfig.split("\n").includes(line));
   if (missing2.length > 0) throw new InfraError(`xen: olddefconfig dropped ${missing2.join(", ")} from ${config}`);
-  const trap = await run("grep", ["-rlF", '"trap-unmapped-accesses"', "xen/arch/arm"], { cwd: tree, allowFailure: true });
+  const trap = await run("grep", ["-rlF", "--include=*.c", '"trap-unmapped-accesses"', "xen"], { cwd: tree, allowFailure: true });
   const gcc = (await run("aarch64-linux-gnu-gcc", ["-dumpfullversion"])).stdout.trim();
-  const host = { "aarch64-linux-gnu-gcc": gcc };
-  return build.finish(cacheDir, out, {
-    inputs: plan.inputs,
-    files: { image: "xen", config: "xen.config", syms: "xen-syms" },
+  return {
     features: { ioreq: builtConfig.split("\n").includes("CONFIG_IOREQ_SERVER=y"), trapUnmappedAccesses: trap.exitCode === 0 && trap.stdout.trim() !== "" },
-    built: xenBuiltText(plan, host),
-    host
-  });
+    gcc
+  };
 }
 function xenBuiltText(plan, host) {
   const patches = plan.patches.map((p) => `${describePatch(p).file} (${p.from}, sha256 ${p.sha256.slice(0, 16)})`).join(", ") || "none";
@@ -77856,6 +77913,13 @@ var PackageTrees = class _PackageTrees {
     };
     await Promise.all(Array.from({ length: UNPACK_JOBS }, worker));
     return new _PackageTrees(root, trees);
+  }
+  /**
+   * The same package set with more trees searched first: files we built (the Xen tools and
+   * their libraries) then win over any Debian package shipping the same path.
+   */
+  withTreesFirst(extra) {
+    return new _PackageTrees(this.root, [...extra, ...this.trees]);
   }
   get packages() {
     return this.trees.map((t) => t.pkg);
@@ -78179,12 +78243,76 @@ async function ensureComponents(cacheDir, plan, log2) {
   return { xen, qemu };
 }
 async function buildDebianRig(dir, plan, components, log2) {
-  const debs = await plan.apt.download(plan.resolved, log2);
+  const { xen, qemu } = components;
+  const built = await assembleRig(dir, plan.apt, plan.resolved, {
+    xen: {
+      image: componentFile(xen, "image"),
+      config: componentFile(xen, "config"),
+      name: `xen-${XEN_SERIES}-arm64`,
+      origin: {
+        package: `${XEN_SOURCE} (Debian source)`,
+        version: plan.xen.binary.version,
+        built: xenBuiltText(plan.xen, xen.record.host),
+        patches: plan.xen.patches.map(describePatch)
+      }
+    },
+    qemu: {
+      binary: componentFile(qemu, "binary"),
+      origin: {
+        package: `${QEMU_SOURCE} (Debian ${QEMU_SUITE} source)`,
+        version: plan.qemu.sourceVersion,
+        built: qemuBuiltText(plan.qemu, qemu.record.host),
+        patches: plan.qemu.patches.map(describePatch)
+      }
+    },
+    texts: plan.recipe.texts,
+    dom0Xen: async (dom0) => {
+      for (const program of DOM0_PROGRAMS) await dom0.installElf(program);
+      for (const program of DOM0_XEN_PROGRAMS) {
+        const name = program.slice(program.lastIndexOf("/") + 1);
+        await dom0.link(`/usr/sbin/${name}`, `../lib/xen-${XEN_SERIES}/bin/${name}`);
+      }
+      for (const client of XENSTORE_CLIENTS) await dom0.link(`/usr/bin/${client}`, "xenstore");
+    }
+  }, log2);
+  const { pkgs } = built;
+  return {
+    schemaVersion: MANIFEST_SCHEMA_VERSION,
+    provider: "debian",
+    key: plan.key,
+    createdAt: (/* @__PURE__ */ new Date()).toISOString(),
+    versions: {
+      xen: plan.xen.binary.version,
+      "xen-tools": pkgs.version(`xen-utils-${XEN_SERIES}`),
+      linux: pkgs.version(built.kernelPackage),
+      "linux-release": built.release,
+      uboot: pkgs.version("u-boot-qemu"),
+      busybox: pkgs.version("busybox-static"),
+      dropbear: pkgs.version("dropbear-bin"),
+      qemu: plan.qemu.sourceVersion
+    },
+    files: built.files,
+    capabilities: rigCapabilities(built.xenConfig, built.kernelConfig, components),
+    notes: [
+      ...commonNotes(plan.recipe.source, built),
+      `Hypervisor rebuilt from Debian's ${XEN_SOURCE} ${plan.xen.binary.version} source with ${XEN_CONFIG_DELTA.join(" ")}` + (plan.xen.patches.length > 0 ? ` and patches ${plan.xen.patches.map((p) => describePatch(p).file).join(", ")}` : "") + `; dom0 keeps Debian's xen-utils-${XEN_SERIES} tools (same series).`,
+      `The rebuilt ${plan.xen.binary.version} hypervisor predates Debian's later ${XEN_SERIES} security updates, whose source this mirror does not serve: fine for a test rig, not for production.`,
+      `dom0: ${BACKEND_QEMU_PATH} is QEMU ${plan.qemu.sourceVersion} (Debian ${QEMU_SUITE} source) cross-built with --enable-xen --disable-tcg, xenpvh machine only, trace backend "log"; its libraries come from ${SUITE} arm64 packages.`,
+      ...configNotes(built)
+    ]
+  };
+}
+function componentFile(c, purpose) {
+  return join22(c.dir, c.record.files[purpose]);
+}
+async function assembleRig(dir, apt, resolved, parts, log2) {
+  const debs = await apt.download(resolved, log2);
   const staging = join22(dir, ".staging");
-  log2(`unpacking ${plan.resolved.length} packages`);
-  const pkgs = await PackageTrees.unpack(join22(staging, "packages"), plan.resolved, debs);
+  log2(`unpacking ${resolved.length} packages`);
+  const unpacked = await PackageTrees.unpack(join22(staging, "packages"), resolved, debs);
+  const pkgs = parts.extraTrees ? unpacked.withTreesFirst(parts.extraTrees) : unpacked;
   const origin = (name) => ({ package: name, version: pkgs.version(name) });
-  const kernelPkg = plan.resolved.find((p) => KERNEL_PACKAGE.test(p.name));
+  const kernelPkg = resolved.find((p) => KERNEL_PACKAGE.test(p.name));
   if (!kernelPkg) throw new InfraError("linux-image-arm64 resolved to no linux-image-<release>-arm64 package");
   const release = KERNEL_PACKAGE.exec(kernelPkg.name)[1];
   const files = [];
@@ -78196,28 +78324,15 @@ async function buildDebianRig(dir, plan, components, log2) {
     await copyFile5((await pkgs.resolve(from)).hostPath, join22(dir, to));
     await add(role, to, origin(pkg));
   };
-  const { xen, qemu } = components;
-  const componentFile = (c, purpose) => join22(c.dir, c.record.files[purpose]);
-  const xenOrigin = {
-    package: `${XEN_SOURCE} (Debian source)`,
-    version: plan.xen.binary.version,
-    built: xenBuiltText(plan.xen, xen.record.host),
-    patches: plan.xen.patches.map(describePatch)
-  };
-  await copyFile5(componentFile(xen, "image"), join22(dir, `xen-${XEN_SERIES}-arm64`));
-  await add("xen-image", `xen-${XEN_SERIES}-arm64`, xenOrigin);
-  await copyFile5(componentFile(xen, "image"), join22(dir, `xen-${XEN_SERIES}-arm64.efi`));
-  await add("xen-efi", `xen-${XEN_SERIES}-arm64.efi`, xenOrigin);
-  await copyFile5(componentFile(xen, "config"), join22(dir, `xen-${XEN_SERIES}-arm64.config`));
-  await add("xen-config", `xen-${XEN_SERIES}-arm64.config`, xenOrigin);
-  const qemuOrigin = {
-    package: `${QEMU_SOURCE} (Debian ${QEMU_SUITE} source)`,
-    version: plan.qemu.sourceVersion,
-    built: qemuBuiltText(plan.qemu, qemu.record.host),
-    patches: plan.qemu.patches.map(describePatch)
-  };
-  await copyFile5(componentFile(qemu, "binary"), join22(dir, QEMU_TARGET));
-  await add("backend-qemu", QEMU_TARGET, qemuOrigin);
+  const { xen, qemu } = parts;
+  await copyFile5(xen.image, join22(dir, xen.name));
+  await add("xen-image", xen.name, xen.origin);
+  await copyFile5(xen.image, join22(dir, `${xen.name}.efi`));
+  await add("xen-efi", `${xen.name}.efi`, xen.origin);
+  await copyFile5(xen.config, join22(dir, `${xen.name}.config`));
+  await add("xen-config", `${xen.name}.config`, xen.origin);
+  await copyFile5(qemu.binary, join22(dir, QEMU_TARGET));
+  await add("backend-qemu", QEMU_TARGET, qemu.origin);
   await take("uboot", "/usr/lib/u-boot/qemu_arm64/u-boot.bin", "u-boot.bin", "u-boot-qemu");
   const vmlinuz = await readFile7((await pkgs.resolve(`/boot/vmlinuz-${release}`)).hostPath);
   const gzipped = vmlinuz[0] === 31 && vmlinuz[1] === 139;
@@ -78228,16 +78343,12 @@ async function buildDebianRig(dir, plan, components, log2) {
   });
   log2("assembling the dom0 ramdisk");
   const dom0 = await RamdiskTree.create(join22(staging, "dom0"), pkgs);
-  for (const program of DOM0_PROGRAMS) await dom0.installElf(program);
-  for (const program of DOM0_XEN_PROGRAMS) {
-    const name = program.slice(program.lastIndexOf("/") + 1);
-    await dom0.link(`/usr/sbin/${name}`, `../lib/xen-${XEN_SERIES}/bin/${name}`);
-  }
-  for (const client of XENSTORE_CLIENTS) await dom0.link(`/usr/bin/${client}`, "xenstore");
-  await dom0.installBuilt(componentFile(qemu, "binary"), BACKEND_QEMU_PATH);
+  for (const program of DOM0_BASE_PROGRAMS) await dom0.installElf(program);
+  await parts.dom0Xen(dom0);
+  await dom0.installBuilt(qemu.binary, BACKEND_QEMU_PATH);
   await mkdir11(join22(dom0.dir, "etc/dropbear"), { recursive: true });
   const dom0Modules = await installModules(dom0, pkgs, release, DOM0_MODULES);
-  await finishRamdisk(dom0, plan.recipe.texts.dom0);
+  await finishRamdisk(dom0, parts.texts.dom0);
   await dom0.pack(join22(dir, "dom0-rootfs.cpio.gz"));
   await add("dom0-ramdisk", "dom0-rootfs.cpio.gz", { built: builtText(dom0.packages) });
   log2("assembling the domU ramdisk");
@@ -78245,31 +78356,13 @@ async function buildDebianRig(dir, plan, components, log2) {
   for (const program of DOMU_PROGRAMS) await domU.installElf(program);
   for (const data of DOMU_DATA) await domU.install(data);
   const domUModules = await installModules(domU, pkgs, release, DOMU_MODULES);
-  await finishRamdisk(domU, plan.recipe.texts.domU);
+  await finishRamdisk(domU, parts.texts.domU);
   await domU.pack(join22(dir, "domU-rootfs.cpio.gz"));
   await add("domU-ramdisk", "domU-rootfs.cpio.gz", { built: builtText(domU.packages) });
-  const xenConfig = await readFile7(join22(dir, `xen-${XEN_SERIES}-arm64.config`), "utf8");
+  const xenConfig = await readFile7(join22(dir, `${xen.name}.config`), "utf8");
   const kernelConfig = await readFile7((await pkgs.resolve(`/boot/config-${release}`)).hostPath, "utf8");
   await rm11(staging, { recursive: true, force: true });
-  return {
-    schemaVersion: MANIFEST_SCHEMA_VERSION,
-    provider: "debian",
-    key: plan.key,
-    createdAt: (/* @__PURE__ */ new Date()).toISOString(),
-    versions: {
-      xen: plan.xen.binary.version,
-      "xen-tools": pkgs.version(`xen-utils-${XEN_SERIES}`),
-      linux: pkgs.version(kernelPkg.name),
-      "linux-release": release,
-      uboot: pkgs.version("u-boot-qemu"),
-      busybox: pkgs.version("busybox-static"),
-      dropbear: pkgs.version("dropbear-bin"),
-      qemu: plan.qemu.sourceVersion
-    },
-    files,
-    capabilities: capabilities(xenConfig, kernelConfig, components),
-    notes: notes(plan, xenConfig, kernelConfig, dom0Modules, domUModules)
-  };
+  return { files, pkgs, kernelPackage: kernelPkg.name, release, xenConfig, kernelConfig, dom0Modules, domUModules };
 }
 async function finishRamdisk(tree, texts) {
   for (const [path12, text] of Object.entries(texts)) await tree.write(path12, text, path12 === RC_PATH ? 493 : 420);
@@ -78283,7 +78376,7 @@ function builtText(packages) {
 function configHas(config, option) {
   return new RegExp(`^${option}=y$`, "m").test(config);
 }
-function capabilities(xenConfig, kernelConfig, components) {
+function rigCapabilities(xenConfig, kernelConfig, components) {
   const caps = ["dom0less", "vpl011", "xen-tools", "ssh"];
   if (configHas(xenConfig, "CONFIG_IOREQ_SERVER")) caps.push("ioreq");
   if (components.xen.record.features.trapUnmappedAccesses) caps.push("trap-unmapped-accesses");
@@ -78291,33 +78384,527 @@ function capabilities(xenConfig, kernelConfig, components) {
   if (configHas(kernelConfig, "CONFIG_XEN_VIRTIO")) caps.push("virtio-grants");
   return caps;
 }
-function notes(plan, xenConfig, kernelConfig, dom0Modules, domUModules) {
-  const { mirror, suite, components } = plan.recipe.source;
-  const out = [
-    `Debian ${suite} ${components.join(" ")} arm64 packages from ${mirror} (no security pocket).`,
+function commonNotes(source, built) {
+  return [
+    `Debian ${source.suite} ${source.components.join(" ")} arm64 packages from ${source.mirror} (no security pocket).`,
     `dom0: root is the dom0-ramdisk initramfs; after xenstored, xen-init-dom0, xenconsoled and init-dom0less it prints "${READY_LINE.dom0}" and keeps a root shell (PS1 "dom0# ") on the console.`,
     "dom0: eth0 is 10.0.2.15/24 via 10.0.2.2 (QEMU user networking); dropbear on port 22 accepts only keys from /root/.ssh/authorized_keys, which image/ appends to the dom0 ramdisk as a second cpio archive.",
     `domU: prints "${READY_LINE.domU}" and keeps a root shell (PS1 "domU# ") on the console; lspci and pci.ids included.`,
-    `Modules loaded at boot: dom0 ${dom0Modules.join(" ")}; domU ${domUModules.join(" ")}.`,
-    `Hypervisor rebuilt from Debian's ${XEN_SOURCE} ${plan.xen.binary.version} source with ${XEN_CONFIG_DELTA.join(" ")}` + (plan.xen.patches.length > 0 ? ` and patches ${plan.xen.patches.map((p) => describePatch(p).file).join(", ")}` : "") + `; dom0 keeps Debian's xen-utils-${XEN_SERIES} tools (same series).`,
-    `The rebuilt ${plan.xen.binary.version} hypervisor predates Debian's later ${XEN_SERIES} security updates, whose source this mirror does not serve: fine for a test rig, not for production.`,
-    `dom0: ${BACKEND_QEMU_PATH} is QEMU ${plan.qemu.sourceVersion} (Debian ${QEMU_SUITE} source) cross-built with --enable-xen --disable-tcg, xenpvh machine only, trace backend "log"; its libraries come from ${SUITE} arm64 packages.`
+    `Modules loaded at boot: dom0 ${built.dom0Modules.join(" ")}; domU ${built.domUModules.join(" ")}.`
   ];
-  if (!configHas(xenConfig, "CONFIG_IOREQ_SERVER")) {
-    out.push("Debian's stock hypervisor: CONFIG_IOREQ_SERVER is not set, so no device model in dom0 can serve a domU (no ioreq capability).");
+}
+function configNotes(built) {
+  const out = [];
+  if (!configHas(built.xenConfig, "CONFIG_IOREQ_SERVER")) {
+    out.push("The hypervisor has no CONFIG_IOREQ_SERVER, so no device model in dom0 can serve a domU (no ioreq capability).");
   }
-  if (!configHas(kernelConfig, "CONFIG_XEN_VIRTIO")) out.push("Kernel without CONFIG_XEN_VIRTIO: virtio-pci in domUs needs foreign mappings, not grants.");
+  if (!configHas(built.kernelConfig, "CONFIG_XEN_VIRTIO")) out.push("Kernel without CONFIG_XEN_VIRTIO: virtio-pci in domUs needs foreign mappings, not grants.");
   return out;
+}
+
+// src/rig/source/build.ts
+import { readFile as readFile10, rm as rm14 } from "node:fs/promises";
+
+// src/rig/source/git.ts
+import { mkdir as mkdir12 } from "node:fs/promises";
+var FULL_COMMIT = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+var GIT_ENV = { GIT_TERMINAL_PROMPT: "0", GIT_ASKPASS: "true", SSH_ASKPASS: "true", LC_ALL: "C" };
+function named(input) {
+  return `input ${input.repoInput} (--${input.repoInput}) = ${input.repo}`;
+}
+function said(result) {
+  return (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-8).join("\n");
+}
+var NO_SUCH_REPO = /does not appear to be a git repository|not found|No such file or directory|does not exist|Could not read from remote repository|not a git repository/i;
+async function resolveRef(input) {
+  if (!input.ref.trim()) throw new ConfigError(`input ${input.refInput} (--${input.refInput}) is empty`);
+  if (FULL_COMMIT.test(input.ref)) return { ...input, commit: input.ref, via: "commit" };
+  if (/^[0-9a-f]{7,39}$/.test(input.ref)) {
+    const asRef = await lsRemote(input);
+    const hit2 = pick(asRef, input.ref);
+    if (hit2) return { ...input, commit: hit2.commit, via: hit2.name };
+    throw new ConfigError(`input ${input.refInput} (--${input.refInput}) = ${input.ref}: an abbreviated commit id cannot be fetched shallowly; give the full 40-character id, a branch or a tag`);
+  }
+  const refs = await lsRemote(input);
+  const hit = pick(refs, input.ref);
+  if (!hit) {
+    throw new ConfigError(`input ${input.refInput} (--${input.refInput}) = ${input.ref}: no such branch or tag in ${input.repo} (and not a full commit id)`);
+  }
+  return { ...input, commit: hit.commit, via: hit.name };
+}
+async function lsRemote(input) {
+  const result = await run("git", ["ls-remote", "--", input.repo], { env: GIT_ENV, allowFailure: true });
+  if (result.exitCode !== 0) {
+    const message = `${named(input)}: git ls-remote failed (exit ${result.exitCode}):
+${said(result)}`;
+    throw NO_SUCH_REPO.test(said(result)) ? new ConfigError(message) : new InfraError(message);
+  }
+  const refs = /* @__PURE__ */ new Map();
+  for (const line of result.stdout.split("\n")) {
+    const [commit, name] = line.trim().split(/\s+/);
+    if (commit && name) refs.set(name, commit);
+  }
+  return refs;
+}
+function pick(refs, ref) {
+  const candidates = ref.startsWith("refs/") || ref === "HEAD" ? [ref] : [`refs/heads/${ref}`, `refs/tags/${ref}`];
+  for (const name of candidates) {
+    const peeled = refs.get(`${name}^{}`);
+    if (peeled) return { name, commit: peeled };
+    const commit = refs.get(name);
+    if (commit) return { name, commit };
+  }
+  return void 0;
+}
+async function fetchCommit(resolved, dir, logFile) {
+  await mkdir12(dir, { recursive: true });
+  const git = (args) => run("git", ["-c", "advice.detachedHead=false", ...args], { cwd: dir, env: GIT_ENV, allowFailure: true });
+  const transcript = [];
+  const step = async (args) => {
+    const result = await git(args);
+    transcript.push(`$ git ${args.join(" ")}
+exit ${result.exitCode}
+${result.stdout}${result.stderr}`);
+    return result;
+  };
+  try {
+    await step(["init", "-q"]);
+    const what = resolved.via === "commit" ? resolved.commit : resolved.via;
+    const fetched = await step(["fetch", "--depth", "1", "--no-tags", "--", resolved.repo, what]);
+    if (fetched.exitCode !== 0) {
+      const whose = resolved.via === "commit" ? `input ${resolved.refInput} (--${resolved.refInput}) = ${resolved.ref}` : named(resolved);
+      throw new ConfigError(`${whose}: git fetch --depth 1 ${resolved.repo} ${what} failed (exit ${fetched.exitCode}):
+${said(fetched)}`);
+    }
+    const head = (await step(["rev-parse", "FETCH_HEAD^{commit}"])).stdout.trim();
+    if (head !== resolved.commit) {
+      throw new InfraError(`${named(resolved)}: ${resolved.via} moved from ${resolved.commit} to ${head} while the rig was being planned; run again`);
+    }
+    const checkout = await step(["checkout", "-q", "--detach", head]);
+    if (checkout.exitCode !== 0) throw new InfraError(`git checkout ${head} in ${dir} failed:
+${said(checkout)}`);
+  } finally {
+    await logFile?.(transcript.join("\n"));
+  }
+}
+
+// src/rig/source/qemu.ts
+import { mkdir as mkdir13, readFile as readFile8, readdir as readdir9, rm as rm12, writeFile as writeFile9 } from "node:fs/promises";
+import { join as join23 } from "node:path";
+
+// src/rig/source/recipe.ts
+var SOURCE_RECIPE_VERSION = "source-rig-2";
+var SOURCE_XEN_BUILD_VERSION = "source-xen-build-1";
+var SOURCE_QEMU_BUILD_VERSION = "source-qemu-build-1";
+var SOURCE_XEN_COMPONENT = "source-xen";
+var SOURCE_QEMU_COMPONENT = "source-qemu";
+var DEFAULT_XEN_REPO = OPTIONS["xen-repo"].default;
+var DEFAULT_QEMU_REPO = OPTIONS["qemu-repo"].default;
+var DEFAULT_XEN_REF = OPTIONS["xen-ref"].default;
+var DEFAULT_QEMU_REF = OPTIONS["qemu-ref"].default;
+var DEBIAN_XEN = /^(xen-hypervisor-|xen-utils-|xenstore-utils$|libxen)/;
+var TOOLS_RUNTIME_PACKAGES = ["libyajl2", "libuuid1", "libncursesw6", "libtinfo6", "zlib1g", "libzstd1", "liblzma5", "libbz2-1.0", "libfdt1"];
+var SOURCE_PACKAGES = [...PACKAGES.filter((p) => !DEBIAN_XEN.test(p)), ...TOOLS_RUNTIME_PACKAGES];
+var SOURCE_ARM64_DEV_PACKAGES = [
+  "libyajl-dev",
+  "libncurses-dev",
+  "uuid-dev",
+  "zlib1g-dev",
+  "libfdt-dev",
+  "libzstd-dev",
+  "liblzma-dev",
+  "libbz2-dev",
+  "libglib2.0-dev",
+  "libslirp-dev"
+];
+var STAGE_LIBDIR = "usr/lib/aarch64-linux-gnu";
+var AUTOCONF_AUX = ["/usr/share/misc/config.guess", "/usr/share/misc/config.sub"];
+var XEN_TOOLS_CONFIGURE_FLAGS = [
+  "--prefix=/usr",
+  "--sysconfdir=/etc",
+  "--localstatedir=/var",
+  // The dom0 loader has no ld.so.cache: libraries go where it looks by default.
+  `--libdir=/${STAGE_LIBDIR}`,
+  "--disable-docs",
+  "--disable-stubdom",
+  "--disable-xen",
+  "--disable-ocamltools",
+  "--disable-golang",
+  "--disable-seabios",
+  "--disable-ovmf",
+  "--disable-ipxe",
+  "--disable-rombios",
+  "--disable-qemu-traditional",
+  "--disable-pvshim",
+  "--disable-xsmpolicy",
+  "--disable-pygrub",
+  "--disable-systemd",
+  "--disable-monitors",
+  // A newer compiler's new warnings must not fail a test rig's build of an older tree.
+  "--disable-werror",
+  "--with-system-qemu=/usr/bin/qemu-system-aarch64"
+];
+var XEN_TOOLS_SUBDIRS = ["libs", "xenstore", "xenstored", "xs-clients", "console", "helpers", "xl"];
+var DOM0_TOOLS = ["xl", "xenstored", "xenconsoled", "xenconsole", "xen-init-dom0", "init-dom0less", "xenstore"];
+
+// src/rig/source/qemu.ts
+function qemuInputs2(ref, meson, xenKey, patches) {
+  return {
+    component: SOURCE_QEMU_COMPONENT,
+    buildVersion: SOURCE_QEMU_BUILD_VERSION,
+    commit: ref.commit,
+    meson: `${meson.name}=${meson.version}`,
+    devices: QEMU_DEVICES,
+    configure: [`--cross-prefix=${CROSS_PREFIX}`, ...QEMU_CONFIGURE_FLAGS],
+    target: QEMU_TARGET,
+    // The Xen libraries it links against: a new Xen build means a new QEMU build.
+    xen: xenKey,
+    hostLibraries: SOURCE_ARM64_DEV_PACKAGES.map((p) => `${p}:arm64`),
+    patches: patches.map((p) => p.sha256)
+  };
+}
+async function planSourceQemu(ref, meson, xenKey, userPatches = []) {
+  const patches = await userPatchSeries(userPatches);
+  const inputs = qemuInputs2(ref, meson, xenKey, patches);
+  return { key: recipeKey(inputs), inputs, ref, meson, patches };
+}
+function findSourceQemu(cacheDir, plan) {
+  return findComponent(cacheDir, SOURCE_QEMU_COMPONENT, plan.key);
+}
+async function prepareSourceQemu(cacheDir, plan, log2) {
+  const build = await ComponentBuild.start(cacheDir, SOURCE_QEMU_COMPONENT, plan.key, log2);
+  const tree = join23(build.work, "src");
+  try {
+    log2(`qemu: fetching ${plan.ref.repo} ${plan.ref.ref} (${plan.ref.commit.slice(0, 12)}), depth 1`);
+    await build.phase("fetch", () => fetchCommit(plan.ref, tree, (text) => writeFile9(join23(build.logs, "fetch.log"), text)));
+    await applyPatchesLogged(build.logs, tree, plan.patches, "qemu", log2);
+  } catch (cause) {
+    await rm12(build.work, { recursive: true, force: true });
+    throw cause;
+  }
+  return { plan, build, tree };
+}
+async function buildSourceQemu(cacheDir, prepared, apt, xen) {
+  const { plan, build, tree } = prepared;
+  const meson = await mesonTool(cacheDir, apt, plan.meson);
+  const stage2 = join23(xen.dir, xen.record.files.stage);
+  const pkgconfig = await stagedPkgConfig(stage2, join23(build.work, "pkgconfig"));
+  const out = join23(build.work, "out");
+  await mkdir13(out);
+  const { features, gcc } = await compileQemu(build, tree, out, {
+    meson,
+    // Host paths stay out of the key: the Xen component's key stands for them.
+    configure: [...plan.inputs.configure, `--extra-ldflags=-Wl,-rpath-link,${join23(stage2, STAGE_LIBDIR)}`],
+    env: { PKG_CONFIG_PATH: pkgconfig }
+  });
+  await checkXenLibraries(join23(out, QEMU_TARGET), join23(stage2, STAGE_LIBDIR));
+  const host = { [`${CROSS_PREFIX}gcc`]: gcc, ...await arm64Versions(SOURCE_ARM64_DEV_PACKAGES) };
+  return build.finish(cacheDir, out, {
+    inputs: plan.inputs,
+    files: { binary: QEMU_TARGET },
+    features,
+    built: sourceQemuBuiltText(plan, host),
+    host
+  });
+}
+async function stagedPkgConfig(stage2, dir) {
+  const from = join23(stage2, STAGE_LIBDIR, "pkgconfig");
+  const names = (await readdir9(from).catch(() => [])).filter((n) => n.endsWith(".pc"));
+  if (names.length === 0) throw new InfraError(`the Xen tools built from source installed no pkg-config files in ${from}`);
+  await mkdir13(dir, { recursive: true });
+  for (const name of names) {
+    const text = await readFile8(join23(from, name), "utf8");
+    await writeFile9(join23(dir, name), text.replace(/^(\w+)=\/usr\b/gm, `$1=${stage2}/usr`));
+  }
+  return dir;
+}
+async function checkXenLibraries(binary, libdir) {
+  const needs = readElfNeeds(await readFile8(binary)).needed.filter((n) => n.startsWith("libxen"));
+  if (needs.length === 0) throw new InfraError(`${binary} links no Xen library: QEMU was configured without Xen support`);
+  const ours = new Set(await readdir9(libdir));
+  const foreign = needs.filter((n) => !ours.has(n));
+  if (foreign.length > 0) throw new InfraError(`${binary} needs ${foreign.join(", ")}, which the Xen built from source does not provide (in ${libdir}): it linked against other Xen libraries`);
+}
+function sourceQemuBuiltText(plan, host) {
+  const patches = plan.patches.map((p) => `${describePatch(p).file} (sha256 ${p.sha256.slice(0, 16)})`).join(", ") || "none";
+  return `${QEMU_TARGET} built by xen-pvh-virtio (${SOURCE_QEMU_BUILD_VERSION}) from ${plan.ref.repo} ${plan.ref.ref} = ${plan.ref.commit} plus the user's patches: ${patches}; configure ${plan.inputs.configure.filter((f) => !f.startsWith("--disable-") || f === "--disable-tcg").join(" ")} (and unused features disabled); meson ${plan.meson.version}; linked against the Xen libraries built from the Xen ref (component ${plan.inputs.xen.slice(0, 12)}) and host ${Object.entries(host).map(([k, v]) => `${k}=${v}`).join(", ")}; stripped`;
+}
+
+// src/rig/source/xen.ts
+import { availableParallelism as availableParallelism3 } from "node:os";
+import { appendFile as appendFile4, copyFile as copyFile6, lstat as lstat5, mkdir as mkdir14, readFile as readFile9, readdir as readdir10, rm as rm13, stat as stat12, writeFile as writeFile10 } from "node:fs/promises";
+import { basename as basename7, join as join24 } from "node:path";
+function xenInputs2(ref, patches) {
+  return {
+    component: SOURCE_XEN_COMPONENT,
+    buildVersion: SOURCE_XEN_BUILD_VERSION,
+    // The commit id names the tree; the repository URL does not change what is built.
+    commit: ref.commit,
+    config: "defconfig",
+    configDelta: [...XEN_CONFIG_DELTA],
+    make: [...XEN_MAKE_VARS],
+    toolsConfigure: [...XEN_TOOLS_CONFIGURE_FLAGS],
+    toolsSubdirs: [...XEN_TOOLS_SUBDIRS],
+    hostLibraries: SOURCE_ARM64_DEV_PACKAGES.map((p) => `${p}:arm64`),
+    patches: patches.map((p) => p.sha256)
+  };
+}
+async function planSourceXen(ref, userPatches = []) {
+  const patches = await userPatchSeries(userPatches);
+  const inputs = xenInputs2(ref, patches);
+  return { key: recipeKey(inputs), inputs, ref, patches };
+}
+function findSourceXen(cacheDir, plan) {
+  return findComponent(cacheDir, SOURCE_XEN_COMPONENT, plan.key);
+}
+async function prepareSourceXen(cacheDir, plan, log2) {
+  const build = await ComponentBuild.start(cacheDir, SOURCE_XEN_COMPONENT, plan.key, log2);
+  const tree = join24(build.work, "src");
+  try {
+    log2(`xen: fetching ${plan.ref.repo} ${plan.ref.ref} (${plan.ref.commit.slice(0, 12)}), depth 1`);
+    await build.phase("fetch", () => fetchCommit(plan.ref, tree, (text) => appendFile4(join24(build.logs, "fetch.log"), text)));
+    await applyPatchesLogged(build.logs, tree, plan.patches, "xen", log2);
+  } catch (cause) {
+    await rm13(build.work, { recursive: true, force: true });
+    throw cause;
+  }
+  return { plan, build, tree };
+}
+async function buildSourceXen(cacheDir, prepared) {
+  const { plan, build, tree } = prepared;
+  const out = join24(build.work, "out");
+  await mkdir14(out);
+  const make = ["-C", "xen", ...XEN_MAKE_VARS];
+  await build.step("make defconfig", "defconfig.log", "make", [...make, "defconfig"], { cwd: tree });
+  const { features, gcc } = await compileHypervisor(build, tree, out);
+  if (!await exists2(join24(tree, "configure"))) await build.step("autogen.sh", "autogen.log", "./autogen.sh", [], { cwd: tree });
+  for (const aux of AUTOCONF_AUX) if (!await exists2(join24(tree, basename7(aux)))) await copyFile6(aux, join24(tree, basename7(aux)));
+  const buildTriplet = (await run("gcc", ["-dumpmachine"])).stdout.trim();
+  await build.step("configure the tools", "tools-configure.log", "./configure", [`--build=${buildTriplet}`, "--host=aarch64-linux-gnu", ...XEN_TOOLS_CONFIGURE_FLAGS], {
+    cwd: tree
+  });
+  const subdirs = [];
+  for (const d of XEN_TOOLS_SUBDIRS) if (await exists2(join24(tree, "tools", d, "Makefile"))) subdirs.push(d);
+  const jobs = availableParallelism3();
+  const stage2 = join24(out, "stage");
+  await build.step("make the public headers", "tools-headers.log", "make", ["-C", "tools/include", ...XEN_MAKE_VARS], { cwd: tree });
+  for (const d of subdirs) {
+    await build.step(`make -j${jobs} tools/${d}`, `tools-${d}.log`, "make", ["-C", `tools/${d}`, `-j${jobs}`, ...XEN_MAKE_VARS, "all"], { cwd: tree });
+  }
+  await mkdir14(join24(stage2, STAGE_LIBDIR, "pkgconfig"), { recursive: true });
+  for (const d of subdirs) {
+    await build.step(`install tools/${d}`, `tools-${d}-install.log`, "make", ["-C", `tools/${d}`, ...XEN_MAKE_VARS, "install", `DESTDIR=${stage2}`], { cwd: tree });
+  }
+  await build.phase("strip", () => stripElves(stage2));
+  const host = { [`${CROSS_PREFIX}gcc`]: gcc, ...await arm64Versions(SOURCE_ARM64_DEV_PACKAGES) };
+  const version3 = await xenVersion(tree);
+  await writeFile10(join24(out, "version"), `${version3}
+`);
+  return build.finish(cacheDir, out, {
+    inputs: plan.inputs,
+    files: { image: "xen", config: "xen.config", syms: "xen-syms", stage: "stage", version: "version" },
+    features,
+    built: sourceXenBuiltText(plan, host, subdirs),
+    host
+  });
+}
+async function xenVersion(tree) {
+  const r = await run("make", ["-s", "-C", "xen", ...XEN_MAKE_VARS, "xenversion"], { cwd: tree, allowFailure: true });
+  const v = r.stdout.trim().split("\n").pop() ?? "";
+  return r.exitCode === 0 && v ? v : "unknown";
+}
+async function stripElves(dir) {
+  for (const name of await readdir10(dir)) {
+    const path12 = join24(dir, name);
+    const st = await lstat5(path12);
+    if (st.isDirectory()) await stripElves(path12);
+    else if (st.isFile() && !name.endsWith(".a")) {
+      const head = await readFile9(path12).then((b) => b.subarray(0, 4));
+      if (isElf(head)) await run(`${CROSS_PREFIX}strip`, ["--strip-debug", path12]);
+    }
+  }
+}
+async function exists2(path12) {
+  return stat12(path12).then(() => true, () => false);
+}
+async function findTool(stage2, name) {
+  const dirs = ["/usr/sbin", "/usr/bin", "/usr/lib/xen/bin", "/usr/libexec/xen/bin", "/usr/lib/aarch64-linux-gnu/xen/bin"];
+  for (const d of dirs) if (await exists2(join24(stage2, d, name))) return `${d}/${name}`;
+  throw new InfraError(`the Xen tools built from source installed no ${name} (looked in ${dirs.join(", ")} under ${stage2})`);
+}
+function sourceXenBuiltText(plan, host, subdirs) {
+  const patches = plan.patches.map((p) => `${describePatch(p).file} (sha256 ${p.sha256.slice(0, 16)})`).join(", ") || "none";
+  return `Xen hypervisor and tools built by xen-pvh-virtio (${SOURCE_XEN_BUILD_VERSION}) from ${plan.ref.repo} ${plan.ref.ref} = ${plan.ref.commit} plus the user's patches: ${patches}; hypervisor: make defconfig + ${XEN_CONFIG_DELTA.join(" ")}, olddefconfig, make ${XEN_MAKE_VARS.join(" ")}; tools: configure --host=aarch64-linux-gnu ${XEN_TOOLS_CONFIGURE_FLAGS.join(" ")}, make and install tools/{${subdirs.join(",")}}, debug info stripped; with ${Object.entries(host).map(([k, v]) => `${k}=${v}`).join(", ")}`;
+}
+
+// src/rig/source/build.ts
+var SOURCE_RIG_COMMANDS = ["git", "gcc", "autoconf", "iasl"];
+function sourceInputs(request) {
+  return {
+    xen: { repoInput: "xen-repo", refInput: "xen-ref", repo: request.xenRepo ?? DEFAULT_XEN_REPO, ref: request.xenRef ?? DEFAULT_XEN_REF },
+    qemu: { repoInput: "qemu-repo", refInput: "qemu-ref", repo: request.qemuRepo ?? DEFAULT_QEMU_REPO, ref: request.qemuRef ?? DEFAULT_QEMU_REF }
+  };
+}
+function sourceRecipe(request, mirror = hostMirror()) {
+  const inputs = sourceInputs(request);
+  return {
+    provider: "source",
+    recipeVersion: SOURCE_RECIPE_VERSION,
+    source: { mirror, suite: SUITE, components: COMPONENTS, arch: ARCH, sources: false },
+    packages: [...SOURCE_PACKAGES],
+    texts: { dom0: dom0Texts(), domU: domUTexts() },
+    xen: { repo: inputs.xen.repo, ref: inputs.xen.ref, patches: [...request.xenPatches ?? []] },
+    qemu: { repo: inputs.qemu.repo, ref: inputs.qemu.ref, patches: [...request.qemuPatches ?? []] }
+  };
+}
+async function planSourceRig(cacheDir, request, log2) {
+  const inputs = sourceInputs(request);
+  const [xenRef, qemuRef] = await Promise.all([resolveRef(inputs.xen), resolveRef(inputs.qemu)]);
+  log2(`xen: ${xenRef.repo} ${xenRef.ref} is ${xenRef.commit}; qemu: ${qemuRef.repo} ${qemuRef.ref} is ${qemuRef.commit}`);
+  const recipe = sourceRecipe(request);
+  const apt = new PrivateApt(cacheDir, recipe.source);
+  await refreshLists(apt, log2);
+  const resolved = await apt.resolve(recipe.packages);
+  const qemuApt = new PrivateApt(cacheDir, { ...recipe.source, suite: QEMU_SUITE });
+  await refreshLists(qemuApt, log2);
+  const meson = await qemuApt.candidate(MESON_PACKAGE);
+  const xen = await planSourceXen(xenRef, request.xenPatches);
+  const qemu = await planSourceQemu(qemuRef, meson, xen.key, request.qemuPatches);
+  const key = recipeKey({
+    ...recipe,
+    source: { ...recipe.source, mirror: void 0 },
+    xen: { ...recipe.xen, commit: xenRef.commit },
+    qemu: { ...recipe.qemu, commit: qemuRef.commit },
+    resolved: resolved.map((p) => `${p.name}=${p.version}`),
+    components: { [SOURCE_XEN_COMPONENT]: xen.key, [SOURCE_QEMU_COMPONENT]: qemu.key }
+  });
+  return { recipe, apt, qemuApt, resolved, xen, qemu, key };
+}
+async function ensureSourceComponents(cacheDir, plan, log2) {
+  let xen = await findSourceXen(cacheDir, plan.xen);
+  let qemu = await findSourceQemu(cacheDir, plan.qemu);
+  if (xen) log2(`source-xen component cache hit: ${xen.dir}`);
+  if (qemu) log2(`source-qemu component cache hit: ${qemu.dir}`);
+  if (xen && qemu) return { xen, qemu };
+  await ensureHostPrerequisites({ commands: [...SOURCE_BUILD_COMMANDS, ...SOURCE_RIG_COMMANDS], files: [...SOURCE_BUILD_FILES, ...AUTOCONF_AUX] }, { log: log2 });
+  let preparedXen;
+  let preparedQemu;
+  try {
+    if (!xen) preparedXen = await prepareSourceXen(cacheDir, plan.xen, log2);
+    if (!qemu) preparedQemu = await prepareSourceQemu(cacheDir, plan.qemu, log2);
+  } catch (cause) {
+    for (const p of [preparedXen, preparedQemu]) if (p) await rm14(p.build.work, { recursive: true, force: true });
+    throw cause;
+  }
+  await ensureForeignPackages("arm64", SOURCE_ARM64_DEV_PACKAGES, { log: log2 });
+  if (preparedXen) {
+    log2(`building the source-xen component ${plan.xen.key.slice(0, 12)} (hypervisor and tools)`);
+    try {
+      xen = await buildSourceXen(cacheDir, preparedXen);
+    } catch (cause) {
+      if (preparedQemu) await rm14(preparedQemu.build.work, { recursive: true, force: true });
+      throw cause;
+    }
+    log2(`source-xen component ready: ${xen.dir}`);
+  }
+  if (preparedQemu) {
+    log2(`building the source-qemu component ${plan.qemu.key.slice(0, 12)}`);
+    qemu = await buildSourceQemu(cacheDir, preparedQemu, plan.qemuApt, xen);
+    log2(`source-qemu component ready: ${qemu.dir}`);
+  }
+  return { xen, qemu };
+}
+async function buildSourceRig(dir, plan, components, log2) {
+  const { xen, qemu } = components;
+  const stage2 = componentFile(xen, "stage");
+  const xenCommit = plan.xen.ref.commit;
+  const xenVersion2 = (await readFile10(componentFile(xen, "version"), "utf8")).trim();
+  const toolsPkg = { name: "xen-tools (built from source)", version: `${xenVersion2} (${xenCommit.slice(0, 12)})`, arch: "arm64" };
+  const xenOrigin = { repo: plan.xen.ref.repo, commit: xenCommit, built: xen.record.built, patches: plan.xen.patches.map(describePatch) };
+  const built = await assembleRig(
+    dir,
+    plan.apt,
+    plan.resolved,
+    {
+      xen: { image: componentFile(xen, "image"), config: componentFile(xen, "config"), name: `xen-${xenVersion2}-arm64`, origin: xenOrigin },
+      qemu: {
+        binary: componentFile(qemu, "binary"),
+        origin: { repo: plan.qemu.ref.repo, commit: plan.qemu.ref.commit, built: qemu.record.built, patches: plan.qemu.patches.map(describePatch) }
+      },
+      texts: plan.recipe.texts,
+      extraTrees: [{ pkg: toolsPkg, dir: stage2 }],
+      dom0Xen: async (dom0) => {
+        for (const name of DOM0_TOOLS) {
+          const path12 = await findTool(stage2, name);
+          await dom0.installElf(path12);
+          if (path12 !== `/usr/sbin/${name}` && path12 !== `/usr/bin/${name}`) await dom0.link(`/usr/sbin/${name}`, path12);
+        }
+        const client = await findTool(stage2, "xenstore");
+        for (const c of ["read", "write", "ls", "list", "rm", "exists", "chmod", "watch"]) await dom0.link(`/usr/bin/xenstore-${c}`, client);
+      }
+    },
+    log2
+  );
+  const { pkgs } = built;
+  return {
+    schemaVersion: MANIFEST_SCHEMA_VERSION,
+    provider: "source",
+    key: plan.key,
+    createdAt: (/* @__PURE__ */ new Date()).toISOString(),
+    versions: {
+      xen: xenVersion2,
+      "xen-commit": xenCommit,
+      "xen-repo": plan.xen.ref.repo,
+      "xen-ref": plan.xen.ref.ref,
+      "xen-tools": `${xenVersion2} (same tree)`,
+      qemu: plan.qemu.ref.ref,
+      "qemu-commit": plan.qemu.ref.commit,
+      "qemu-repo": plan.qemu.ref.repo,
+      linux: pkgs.version(built.kernelPackage),
+      "linux-release": built.release,
+      uboot: pkgs.version("u-boot-qemu"),
+      busybox: pkgs.version("busybox-static"),
+      dropbear: pkgs.version("dropbear-bin")
+    },
+    files: built.files,
+    capabilities: rigCapabilities(built.xenConfig, built.kernelConfig, components),
+    notes: [
+      ...commonNotes(plan.recipe.source, built),
+      `Xen ${xenVersion2} (hypervisor and dom0 tools, one tree) built from ${plan.xen.ref.repo} ${plan.xen.ref.ref} = ${xenCommit}` + (plan.xen.patches.length > 0 ? ` with the user's patches ${plan.xen.patches.map((p) => describePatch(p).file).join(", ")}` : "") + "; capabilities are read off the built config and the patched source.",
+      `dom0: ${BACKEND_QEMU_PATH} is QEMU built from ${plan.qemu.ref.repo} ${plan.qemu.ref.ref} = ${plan.qemu.ref.commit}` + (plan.qemu.patches.length > 0 ? ` with the user's patches ${plan.qemu.patches.map((p) => describePatch(p).file).join(", ")}` : "") + ', linked against the Xen libraries of that Xen build; xenpvh machine only, trace backend "log".',
+      `Linux, u-boot and the userland are Debian ${SUITE}'s (the source provider does not build Linux).`,
+      ...configNotes(built)
+    ]
+  };
+}
+
+// src/rig/source/index.ts
+async function obtainSourceRig(request, opts, mayBuild) {
+  const { log: log2 } = opts;
+  await ensureHostPrerequisites({ commands: [...RIG_BUILD_COMMANDS, "git"], files: RIG_BUILD_FILES }, { log: log2 });
+  let plan;
+  try {
+    plan = await planSourceRig(opts.cacheDir, request, log2);
+  } catch (cause) {
+    if (mayBuild || !(cause instanceof InfraError)) throw cause;
+    log2(`source rig: not looked up in the cache: ${cause.message}`);
+    return void 0;
+  }
+  return obtainKeyed(plan.key, opts, mayBuild, async (tmp) => {
+    const components = await ensureSourceComponents(opts.cacheDir, plan, log2);
+    log2(`building source rig ${plan.key.slice(0, 12)} in ${rigDir(opts.cacheDir, plan.key)}`);
+    return buildSourceRig(tmp, plan, components, log2);
+  });
 }
 
 // src/rig/yocto/index.ts
 import { cpus } from "node:os";
-import { access as access4, mkdir as mkdir12, readdir as readdir10, rm as rm12, writeFile as writeFile10 } from "node:fs/promises";
-import { join as join26 } from "node:path";
+import { access as access4, mkdir as mkdir15, readdir as readdir12, rm as rm15, writeFile as writeFile12 } from "node:fs/promises";
+import { join as join28 } from "node:path";
 
 // src/rig/yocto/deploy.ts
-import { copyFile as copyFile6, readFile as readFile8, readdir as readdir9, realpath, stat as stat12, writeFile as writeFile9 } from "node:fs/promises";
-import { basename as basename7, join as join23 } from "node:path";
+import { copyFile as copyFile7, readFile as readFile11, readdir as readdir11, realpath, stat as stat13, writeFile as writeFile11 } from "node:fs/promises";
+import { basename as basename8, join as join25 } from "node:path";
 import { gunzipSync as gunzipSync2 } from "node:zlib";
 function deployNames(m) {
   const { machine, dom0Image, domUImage } = m;
@@ -78337,17 +78924,17 @@ function deployNames(m) {
 }
 async function find(deployDir, names) {
   for (const name of names) {
-    const path12 = join23(deployDir, name);
-    const st = await stat12(path12).catch(() => void 0);
+    const path12 = join25(deployDir, name);
+    const st = await stat13(path12).catch(() => void 0);
     if (st?.isFile()) return { name, real: await realpath(path12) };
   }
   return void 0;
 }
 async function mapDeployDir(m, outDir) {
-  const st = await stat12(m.deployDir).catch(() => void 0);
+  const st = await stat13(m.deployDir).catch(() => void 0);
   if (!st?.isDirectory()) throw new ConfigError(`Yocto deploy directory ${m.deployDir} does not exist: did the kas build finish?`);
   const names = deployNames(m);
-  const listing = (await readdir9(m.deployDir)).sort();
+  const listing = (await readdir11(m.deployDir)).sort();
   const need = async (what, key, hint) => {
     const found = await find(m.deployDir, names[key]);
     if (!found) {
@@ -78359,31 +78946,31 @@ async function mapDeployDir(m, outDir) {
   };
   const files = [];
   const add = async (role, name, found, origin) => {
-    const to = join23(outDir, name);
-    await copyFile6(found.real, to);
-    const from = found.name && found.name !== basename7(found.real) ? `${found.name} \u2192 ${basename7(found.real)}` : basename7(found.real);
-    files.push({ role, path: name, sha256: await sha256File(to), size: (await stat12(to)).size, origin: origin ?? { built: `Yocto deploy ${m.deployDir}: ${from}` } });
+    const to = join25(outDir, name);
+    await copyFile7(found.real, to);
+    const from = found.name && found.name !== basename8(found.real) ? `${found.name} \u2192 ${basename8(found.real)}` : basename8(found.real);
+    files.push({ role, path: name, sha256: await sha256File(to), size: (await stat13(to)).size, origin: origin ?? { built: `Yocto deploy ${m.deployDir}: ${from}` } });
   };
   const xen = await find(m.deployDir, names.xen) ?? await find(m.deployDir, names.xenEfi);
   if (!xen) throw new ConfigError(`Yocto deploy directory ${m.deployDir} has no Xen (looked for ${[...names.xen, ...names.xenEfi].join(", ")}); is xen in the image's dependencies?`);
   const xenEfi = await find(m.deployDir, names.xenEfi) ?? xen;
-  const xenBytes = await readFile8(xen.real);
+  const xenBytes = await readFile11(xen.real);
   await add("xen-image", "xen", xen);
-  if ((await readFile8(xenEfi.real)).subarray(0, 2).toString("latin1") === "MZ") await add("xen-efi", "xen.efi", xenEfi);
+  if ((await readFile11(xenEfi.real)).subarray(0, 2).toString("latin1") === "MZ") await add("xen-efi", "xen.efi", xenEfi);
   const xenConfigFile = await find(m.deployDir, names.xenConfig);
-  const xenConfig = xenConfigFile ? await readFile8(xenConfigFile.real, "utf8") : void 0;
+  const xenConfig = xenConfigFile ? await readFile11(xenConfigFile.real, "utf8") : void 0;
   if (xenConfigFile) await add("xen-config", "xen.config", xenConfigFile);
   const kernel = await need("kernel", "kernel", "is linux-yocto deployed for this machine?");
-  let kernelBytes = await readFile8(kernel.real);
+  let kernelBytes = await readFile11(kernel.real);
   if (kernelBytes[0] === 31 && kernelBytes[1] === 139) {
     kernelBytes = gunzipSync2(kernelBytes);
-    await writeFile9(join23(outDir, "Image"), kernelBytes);
-    files.push({ role: "kernel", path: "Image", sha256: await sha256File(join23(outDir, "Image")), size: kernelBytes.length, origin: { built: `gunzip of Yocto deploy ${m.deployDir}: ${kernel.name}` } });
+    await writeFile11(join25(outDir, "Image"), kernelBytes);
+    files.push({ role: "kernel", path: "Image", sha256: await sha256File(join25(outDir, "Image")), size: kernelBytes.length, origin: { built: `gunzip of Yocto deploy ${m.deployDir}: ${kernel.name}` } });
   } else {
     await add("kernel", "Image", kernel);
   }
   const kernelConfigFile = await find(m.deployDir, names.kernelConfig);
-  const kernelConfig = kernelConfigFile ? await readFile8(kernelConfigFile.real, "utf8") : void 0;
+  const kernelConfig = kernelConfigFile ? await readFile11(kernelConfigFile.real, "utf8") : void 0;
   const dom0Ramdisk = await find(m.deployDir, names.dom0Ramdisk);
   const dom0Rootfs = await find(m.deployDir, names.dom0Rootfs);
   if (!dom0Ramdisk && !dom0Rootfs) {
@@ -78399,14 +78986,14 @@ async function mapDeployDir(m, outDir) {
   if (uboot) await add("uboot", "u-boot.bin", uboot);
   if (m.backendQemu) await add("backend-qemu", "qemu-system-aarch64", { real: m.backendQemu.path }, m.backendQemu.origin);
   const dom0Paths = dom0Ramdisk ? await cpioPaths(dom0Ramdisk.real) : /* @__PURE__ */ new Set();
-  const qemuBytes = m.backendQemu ? await readFile8(m.backendQemu.path) : void 0;
+  const qemuBytes = m.backendQemu ? await readFile11(m.backendQemu.path) : void 0;
   const detected = detectCapabilities({ xen: xenBytes, xenConfig, kernel: kernelBytes, kernelConfig, dom0Paths, qemu: qemuBytes });
-  const notes2 = [...m.notes ?? []];
-  notes2.push(`Mapped from the Yocto deploy directory ${m.deployDir} (machine ${m.machine}; dom0 ${m.dom0Image}, domU ${m.domUImage}).`);
-  if (!xenConfig) notes2.push("No Xen .config was deployed: the ioreq capability cannot be read off the hypervisor's configuration, so it is not claimed.");
-  if (!dom0Ramdisk) notes2.push(`dom0 has only an ext4 root (${dom0Rootfs.name}): its tools and SSH server are not looked for, and boot media need a dom0 ramdisk today.`);
-  if (!uboot) notes2.push("No u-boot.bin was deployed: only the direct boot path can boot this rig.");
-  if (!m.backendQemu) notes2.push("No backend QEMU: scenarios that start a device model in dom0 are skipped.");
+  const notes = [...m.notes ?? []];
+  notes.push(`Mapped from the Yocto deploy directory ${m.deployDir} (machine ${m.machine}; dom0 ${m.dom0Image}, domU ${m.domUImage}).`);
+  if (!xenConfig) notes.push("No Xen .config was deployed: the ioreq capability cannot be read off the hypervisor's configuration, so it is not claimed.");
+  if (!dom0Ramdisk) notes.push(`dom0 has only an ext4 root (${dom0Rootfs.name}): its tools and SSH server are not looked for, and boot media need a dom0 ramdisk today.`);
+  if (!uboot) notes.push("No u-boot.bin was deployed: only the direct boot path can boot this rig.");
+  if (!m.backendQemu) notes.push("No backend QEMU: scenarios that start a device model in dom0 are skipped.");
   return {
     schemaVersion: MANIFEST_SCHEMA_VERSION,
     provider: "yocto",
@@ -78415,7 +79002,7 @@ async function mapDeployDir(m, outDir) {
     versions: { ...await imageVersions(m), ...m.versions },
     files,
     capabilities: detected,
-    notes: notes2
+    notes
   };
 }
 var REPORTED_PACKAGES = [
@@ -78427,7 +79014,7 @@ async function imageVersions(m) {
   const file = (await find(m.deployDir, [`${m.dom0Image}-${m.machine}.rootfs.manifest`, `${m.dom0Image}-${m.machine}.manifest`]))?.real;
   if (!file) return {};
   const versions = {};
-  for (const line of (await readFile8(file, "utf8")).split("\n")) {
+  for (const line of (await readFile11(file, "utf8")).split("\n")) {
     const [pkg, , version3] = line.trim().split(/\s+/);
     if (!pkg || !version3) continue;
     const hit = REPORTED_PACKAGES.find(([name, re]) => re.test(pkg) && versions[name] === void 0);
@@ -78436,7 +79023,7 @@ async function imageVersions(m) {
   return versions;
 }
 async function cpioPaths(file) {
-  const { stdout } = await run("cpio", ["-t", "--quiet"], { input: gunzipSync2(await readFile8(file)) });
+  const { stdout } = await run("cpio", ["-t", "--quiet"], { input: gunzipSync2(await readFile11(file)) });
   return new Set(stdout.split("\n").filter(Boolean).map((p) => p.replace(/^\.?\//, "")));
 }
 function has(bytes, text) {
@@ -78461,12 +79048,12 @@ function detectCapabilities(e) {
 
 // src/rig/yocto/plan.ts
 import { arch as arch2 } from "node:os";
-import { join as join25, resolve as resolve5 } from "node:path";
+import { join as join27, resolve as resolve5 } from "node:path";
 
 // src/rig/yocto/kas-config.ts
 var import_yaml = __toESM(require_dist4(), 1);
 import { existsSync as existsSync5, readFileSync as readFileSync3 } from "node:fs";
-import { dirname as dirname10, join as join24, resolve as resolve4 } from "node:path";
+import { dirname as dirname10, join as join26, resolve as resolve4 } from "node:path";
 var isObj = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 function merge(base, top) {
   const out = { ...base };
@@ -78475,7 +79062,7 @@ function merge(base, top) {
 }
 function repoRoot(file) {
   for (let dir = dirname10(file); ; dir = dirname10(dir)) {
-    if (existsSync5(join24(dir, ".git"))) return dir;
+    if (existsSync5(join26(dir, ".git"))) return dir;
     if (dirname10(dir) === dir) return dirname10(file);
   }
 }
@@ -78533,8 +79120,8 @@ var DEFAULT_KAS_FILE = "kas/yoxen-arm64.yml";
 var DOM0_IMAGE = "xen-image-minimal";
 var DOMU_IMAGE = "core-image-minimal";
 var SDK_IMAGE = DOM0_IMAGE;
-var DEFAULT_QEMU_REPO = "https://gitlab.com/qemu-project/qemu.git";
-var DEFAULT_QEMU_REF = "master";
+var DEFAULT_QEMU_REPO2 = "https://gitlab.com/qemu-project/qemu.git";
+var DEFAULT_QEMU_REF2 = "master";
 var QEMU_SDK_CONFIGURE_FLAGS = [
   "--enable-debug-info",
   "--prefix=/usr",
@@ -78614,20 +79201,20 @@ function planYocto(request, opts) {
   const sstateInputs = { ...downloadsInputs, config: buildConfig, hostArch };
   const sdkInputs = { ...sstateInputs, sdkImage: SDK_IMAGE, task: "populate_sdk" };
   const sdkKey = recipeKey(sdkInputs);
-  const qemuRepo = request.qemuRepo ?? DEFAULT_QEMU_REPO;
-  const qemuRef = request.qemuRef ?? DEFAULT_QEMU_REF;
-  const qemuInputs2 = { version: YOCTO_PLAN_VERSION, sdk: sdkKey, repo: qemuRepo, ref: qemuRef, configure: [...QEMU_SDK_CONFIGURE_FLAGS], patches: request.qemuPatches ?? [] };
-  const root = join25(opts.cacheDir, "yocto");
+  const qemuRepo = request.qemuRepo ?? DEFAULT_QEMU_REPO2;
+  const qemuRef = request.qemuRef ?? DEFAULT_QEMU_REF2;
+  const qemuInputs3 = { version: YOCTO_PLAN_VERSION, sdk: sdkKey, repo: qemuRepo, ref: qemuRef, configure: [...QEMU_SDK_CONFIGURE_FLAGS], patches: request.qemuPatches ?? [] };
+  const root = join27(opts.cacheDir, "yocto");
   const slot = (name, inputs, hashes) => {
     const key2 = recipeKey(inputs);
-    return { key: key2, dir: join25(root, name, key2), hashes };
+    return { key: key2, dir: join27(root, name, key2), hashes };
   };
   const downloads = slot("downloads", downloadsInputs, "the layers (name, url, commit/branch/tag/refspec, path) and includes from layers not yet checked out");
   const sstate = slot("sstate", sstateInputs, "the downloads inputs, plus the merged kas configuration without target/task (machine, distro, local.conf and bblayers.conf headers, env) and the host CPU");
-  const sdk = { key: sdkKey, dir: join25(root, "sdk", sdkKey), hashes: `the sstate inputs, plus the SDK image (${SDK_IMAGE}) and task populate_sdk` };
-  const qemu = slot("qemu", qemuInputs2, "the SDK key, the QEMU repository and ref, the configure options and the QEMU patches");
-  const workDir = join25(root, "work", sstate.key);
-  const buildDir = join25(workDir, "build");
+  const sdk = { key: sdkKey, dir: join27(root, "sdk", sdkKey), hashes: `the sstate inputs, plus the SDK image (${SDK_IMAGE}) and task populate_sdk` };
+  const qemu = slot("qemu", qemuInputs3, "the SDK key, the QEMU repository and ref, the configure options and the QEMU patches");
+  const workDir = join27(root, "work", sstate.key);
+  const buildDir = join27(workDir, "build");
   const env = { KAS_WORK_DIR: workDir, KAS_BUILD_DIR: buildDir, DL_DIR: downloads.dir, SSTATE_DIR: sstate.dir };
   const kasSteps = [
     { purpose: `dom0 image (${DOM0_IMAGE})`, argv: ["kas", "build", kasFile, "--target", DOM0_IMAGE], env },
@@ -78641,8 +79228,8 @@ function planYocto(request, opts) {
     machine,
     workDir,
     buildDir,
-    deployDir: join25(buildDir, "tmp", "deploy", "images", machine),
-    sdkDeployDir: join25(buildDir, "tmp", "deploy", "sdk"),
+    deployDir: join27(buildDir, "tmp", "deploy", "images", machine),
+    sdkDeployDir: join27(buildDir, "tmp", "deploy", "sdk"),
     caches: { downloads, sstate, sdk, qemu },
     kasSteps,
     // The SDK's environment-setup script sets CC, CFLAGS, PKG_CONFIG_SYSROOT_DIR…; PKG_CONFIG is as the seed sets it.
@@ -78784,8 +79371,8 @@ async function obtainYoctoRig(request, opts, mayBuild) {
       `rig yocto needs kas, which is not installed on this host (nothing named kas in PATH). Install kas on a machine that can fetch ${plan.kasFile}'s layers (see workflows/yocto.yml), or build the rig there and use it here with \`xen-pvh-virtio rig export\` and --rig prebuilt.`
     );
   }
-  for (const d of [plan.caches.downloads.dir, plan.caches.sstate.dir, plan.workDir]) await mkdir12(d, { recursive: true });
-  const logFile = join26(plan.workDir, "yocto-build.log");
+  for (const d of [plan.caches.downloads.dir, plan.caches.sstate.dir, plan.workDir]) await mkdir15(d, { recursive: true });
+  const logFile = join28(plan.workDir, "yocto-build.log");
   await runStep({ purpose: "kas check", argv: ["kas", "--version"], env: {} }, { logFile, timeoutMs: 6e4, log: opts.log });
   for (const step of plan.kasSteps) await runStep(step, { logFile, timeoutMs: KAS_STEP_TIMEOUT_MS, log: opts.log, cwd: plan.workDir });
   const sdkEnv = await installSdk(plan, logFile, opts.log);
@@ -78814,36 +79401,36 @@ async function obtainYoctoRig(request, opts, mayBuild) {
 var COMPLETE = ".xen-pvh-virtio-complete";
 async function installSdk(plan, logFile, log2) {
   const sdkDir = plan.caches.sdk.dir;
-  if (!await access4(join26(sdkDir, COMPLETE)).then(() => true, () => false)) {
-    const installers = (await readdir10(plan.sdkDeployDir).catch(() => [])).filter((n) => n.includes(SDK_IMAGE) && /-toolchain-.*\.sh$/.test(n));
+  if (!await access4(join28(sdkDir, COMPLETE)).then(() => true, () => false)) {
+    const installers = (await readdir12(plan.sdkDeployDir).catch(() => [])).filter((n) => n.includes(SDK_IMAGE) && /-toolchain-.*\.sh$/.test(n));
     if (installers.length === 0) throw new InfraError(`populate_sdk left no ${SDK_IMAGE} toolchain installer in ${plan.sdkDeployDir}`, { logFile });
-    await rm12(sdkDir, { recursive: true, force: true });
-    await mkdir12(sdkDir, { recursive: true });
-    await runStep({ purpose: "SDK install", argv: ["sh", join26(plan.sdkDeployDir, installers.sort().at(-1)), "-y", "-d", sdkDir], env: {} }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2 });
-    await writeFile10(join26(sdkDir, COMPLETE), `${plan.caches.sdk.key}
+    await rm15(sdkDir, { recursive: true, force: true });
+    await mkdir15(sdkDir, { recursive: true });
+    await runStep({ purpose: "SDK install", argv: ["sh", join28(plan.sdkDeployDir, installers.sort().at(-1)), "-y", "-d", sdkDir], env: {} }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2 });
+    await writeFile12(join28(sdkDir, COMPLETE), `${plan.caches.sdk.key}
 `);
   }
-  const script = (await readdir10(sdkDir)).find((n) => n.startsWith("environment-setup-"));
+  const script = (await readdir12(sdkDir)).find((n) => n.startsWith("environment-setup-"));
   if (!script) throw new InfraError(`the SDK in ${sdkDir} has no environment-setup-* script`, { logFile });
-  const { stdout } = await run("sh", ["-c", '. "$1" >/dev/null 2>&1 && env -0', "sdk-env", join26(sdkDir, script)]);
+  const { stdout } = await run("sh", ["-c", '. "$1" >/dev/null 2>&1 && env -0', "sdk-env", join28(sdkDir, script)]);
   return Object.fromEntries(
     stdout.split("\0").filter((kv) => kv.includes("=")).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])
   );
 }
 async function buildQemu2(plan, request, sdkEnv, logFile, log2) {
   const slot = plan.caches.qemu.dir;
-  const src = join26(slot, "src");
-  const build = join26(slot, "build");
-  const binary = join26(build, "qemu-system-aarch64");
-  if (!await access4(join26(slot, COMPLETE)).then(() => true, () => false)) {
-    await rm12(slot, { recursive: true, force: true });
-    await mkdir12(build, { recursive: true });
+  const src = join28(slot, "src");
+  const build = join28(slot, "build");
+  const binary = join28(build, "qemu-system-aarch64");
+  if (!await access4(join28(slot, COMPLETE)).then(() => true, () => false)) {
+    await rm15(slot, { recursive: true, force: true });
+    await mkdir15(build, { recursive: true });
     await runStep({ purpose: "QEMU fetch", argv: ["git", "clone", "--depth", "1", "--branch", plan.qemu.ref, plan.qemu.repo, src], env: {} }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2 });
     for (const patch of request.qemuPatches ?? []) await run("patch", ["-p1", "--forward", "-i", patch], { cwd: src });
     const env = { ...sdkEnv, ...plan.qemu.env };
-    await runStep({ purpose: "QEMU configure (SDK)", argv: [join26(src, "configure"), ...plan.qemu.configure], env }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2, cwd: build });
+    await runStep({ purpose: "QEMU configure (SDK)", argv: [join28(src, "configure"), ...plan.qemu.configure], env }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2, cwd: build });
     await runStep({ purpose: "QEMU build (SDK)", argv: ["make", `-j${cpus().length}`, "qemu-system-aarch64"], env }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2, cwd: build });
-    await writeFile10(join26(slot, COMPLETE), `${plan.caches.qemu.key}
+    await writeFile12(join28(slot, COMPLETE), `${plan.caches.qemu.key}
 `);
   }
   const { stdout } = await run("git", ["-C", src, "rev-parse", "HEAD"]);
@@ -78859,6 +79446,8 @@ function rigRecipe(request, cacheDir = defaultCacheDir()) {
       return prebuiltRecipe(request);
     case "yocto":
       return yoctoRecipe(request, { cacheDir });
+    case "source":
+      return sourceRecipe(request);
     default:
       return { provider: request.provider, implemented: false };
   }
@@ -78877,6 +79466,8 @@ async function obtain(request, opts, mayBuild) {
       return obtainPrebuiltRig(request, opts, mayBuild);
     case "yocto":
       return obtainYoctoRig(request, opts, mayBuild);
+    case "source":
+      return obtainSourceRig(request, opts, mayBuild);
     default:
       throw new ConfigError(`rig provider '${request.provider}' is not implemented yet; use 'debian'`);
   }
@@ -78885,42 +79476,11 @@ async function obtainDebianRig(request, opts, mayBuild) {
   const { log: log2 } = opts;
   await ensureHostPrerequisites({ commands: RIG_BUILD_COMMANDS, files: RIG_BUILD_FILES }, { log: log2 });
   const plan = await planDebianRig(opts.cacheDir, request, log2);
-  const dir = rigDir(opts.cacheDir, plan.key);
-  if (opts.useCache === false) {
-    if (await hasBundle(dir)) await discardBundle(dir);
-  } else {
-    const warn = opts.warn ?? log2;
-    const cached2 = await reuse(dir, log2, mayBuild ? warn : void 0);
-    if (cached2) return { rig: cached2, cacheHit: true, key: plan.key };
-    if (opts.remoteCache && await restoreRemote(plan.key, dir, log2)) {
-      const restored = await reuse(dir, log2, warn);
-      if (restored) return { rig: restored, cacheHit: true, key: plan.key };
-    }
-  }
-  if (!mayBuild) return void 0;
-  const components = await ensureComponents(opts.cacheDir, plan, log2);
-  log2(`building debian rig ${plan.key.slice(0, 12)} in ${dir}`);
-  await buildAtomically(dir, async (tmp) => {
-    const manifest = await buildDebianRig(tmp, plan, components, log2);
-    await writeManifest(tmp, manifest);
+  return obtainKeyed(plan.key, opts, mayBuild, async (tmp) => {
+    const components = await ensureComponents(opts.cacheDir, plan, log2);
+    log2(`building debian rig ${plan.key.slice(0, 12)} in ${rigDir(opts.cacheDir, plan.key)}`);
+    return buildDebianRig(tmp, plan, components, log2);
   });
-  const rig = await readRig(dir);
-  await verifyRig(rig);
-  return { rig, cacheHit: false, key: plan.key };
-}
-async function reuse(dir, log2, discarding) {
-  if (!await hasBundle(dir)) return void 0;
-  try {
-    const rig = await readRig(dir);
-    await verifyRig(rig);
-    log2(`rig cache hit: ${dir}`);
-    return rig;
-  } catch (cause) {
-    if (!discarding) return void 0;
-    discarding(`discarding the damaged cached rig and rebuilding it: ${cause.message}`);
-    await discardBundle(dir);
-    return void 0;
-  }
 }
 async function checkRig(request, opts) {
   let dir = opts.rigPath;
@@ -78957,6 +79517,7 @@ export {
   require_supports_color,
   isFeatureAvailable,
   CAPABILITIES,
+  sha256File,
   defaultCacheDir,
   restoreRemote,
   saveRemote,
@@ -78972,7 +79533,6 @@ export {
   BOOT_COMMANDS,
   findCommand,
   ensureHostPrerequisites,
-  sha256File,
   exportRig,
   watchProcess,
   forgetProcess,

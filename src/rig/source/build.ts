@@ -1,0 +1,213 @@
+// The source provider: resolve the Xen and QEMU refs to commit ids and the Debian userland
+// to exact versions (cheap), and on a cache miss fetch, patch and build the sources, then
+// assemble the bundle with the debian provider's root filesystem code and our Xen tools.
+import { readFile, rm } from 'node:fs/promises';
+import type { RigRequest } from '../../config/types.js';
+import { SOURCE_BUILD_COMMANDS, SOURCE_BUILD_FILES, ensureForeignPackages, ensureHostPrerequisites } from '../../host/prerequisites.js';
+import { recipeKey } from '../cache.js';
+import { MANIFEST_SCHEMA_VERSION, type RigManifest } from '../manifest.js';
+import { PrivateApt, hostMirror, type AptSource, type PackageVersion } from '../debian/apt.js';
+import { assembleRig, commonNotes, componentFile, configNotes, refreshLists, rigCapabilities } from '../debian/build.js';
+import type { Component } from '../debian/components.js';
+import { describePatch } from '../debian/patches.js';
+import { ARCH, BACKEND_QEMU_PATH, COMPONENTS, MESON_PACKAGE, QEMU_SUITE, SUITE, dom0Texts, domUTexts } from '../debian/recipe.js';
+import { resolveRef } from './git.js';
+import { buildSourceQemu, findSourceQemu, planSourceQemu, prepareSourceQemu, type PreparedSourceQemu, type SourceQemuPlan } from './qemu.js';
+import {
+  DEFAULT_QEMU_REPO,
+  AUTOCONF_AUX,
+  DEFAULT_QEMU_REF,
+  DEFAULT_XEN_REF,
+  DEFAULT_XEN_REPO,
+  DOM0_TOOLS,
+  SOURCE_ARM64_DEV_PACKAGES,
+  SOURCE_PACKAGES,
+  SOURCE_QEMU_COMPONENT,
+  SOURCE_RECIPE_VERSION,
+  SOURCE_XEN_COMPONENT,
+} from './recipe.js';
+import { buildSourceXen, findSourceXen, findTool, planSourceXen, prepareSourceXen, type PreparedSourceXen, type SourceXenPlan } from './xen.js';
+
+/** Extra host commands a source build runs beyond the debian provider's source builds. */
+const SOURCE_RIG_COMMANDS = ['git', 'gcc', 'autoconf', 'iasl'] as const;
+
+/** The repositories and refs a request names, with the upstream defaults filled in. */
+export function sourceInputs(request: RigRequest) {
+  return {
+    xen: { repoInput: 'xen-repo', refInput: 'xen-ref', repo: request.xenRepo ?? DEFAULT_XEN_REPO, ref: request.xenRef ?? DEFAULT_XEN_REF },
+    qemu: { repoInput: 'qemu-repo', refInput: 'qemu-ref', repo: request.qemuRepo ?? DEFAULT_QEMU_REPO, ref: request.qemuRef ?? DEFAULT_QEMU_REF },
+  };
+}
+
+/** The recipe as printable data (`xen-pvh-virtio plan`): refs as given, not resolved; no network. */
+export function sourceRecipe(request: RigRequest, mirror = hostMirror()) {
+  const inputs = sourceInputs(request);
+  return {
+    provider: 'source' as const,
+    recipeVersion: SOURCE_RECIPE_VERSION,
+    source: { mirror, suite: SUITE, components: COMPONENTS, arch: ARCH, sources: false } satisfies AptSource,
+    packages: [...SOURCE_PACKAGES],
+    texts: { dom0: dom0Texts(), domU: domUTexts() },
+    xen: { repo: inputs.xen.repo, ref: inputs.xen.ref, patches: [...(request.xenPatches ?? [])] },
+    qemu: { repo: inputs.qemu.repo, ref: inputs.qemu.ref, patches: [...(request.qemuPatches ?? [])] },
+  };
+}
+
+export interface SourcePlan {
+  recipe: ReturnType<typeof sourceRecipe>;
+  apt: PrivateApt;
+  qemuApt: PrivateApt;
+  resolved: PackageVersion[];
+  xen: SourceXenPlan;
+  qemu: SourceQemuPlan;
+  key: string;
+}
+
+export interface SourceComponents {
+  xen: Component;
+  qemu: Component;
+}
+
+/**
+ * Resolves both refs to commit ids (a bad repository or ref fails here, before anything is
+ * fetched or built) and the Debian packages to versions, and derives every key.
+ */
+export async function planSourceRig(cacheDir: string, request: RigRequest, log: (line: string) => void): Promise<SourcePlan> {
+  const inputs = sourceInputs(request);
+  const [xenRef, qemuRef] = await Promise.all([resolveRef(inputs.xen), resolveRef(inputs.qemu)]);
+  log(`xen: ${xenRef.repo} ${xenRef.ref} is ${xenRef.commit}; qemu: ${qemuRef.repo} ${qemuRef.ref} is ${qemuRef.commit}`);
+  const recipe = sourceRecipe(request);
+  const apt = new PrivateApt(cacheDir, recipe.source);
+  await refreshLists(apt, log);
+  const resolved = await apt.resolve(recipe.packages);
+  const qemuApt = new PrivateApt(cacheDir, { ...recipe.source, suite: QEMU_SUITE });
+  await refreshLists(qemuApt, log);
+  const meson = await qemuApt.candidate(MESON_PACKAGE);
+
+  const xen = await planSourceXen(xenRef, request.xenPatches);
+  const qemu = await planSourceQemu(qemuRef, meson, xen.key, request.qemuPatches);
+  // The mirror stays out of the key. The components are keyed by commit only (the same tree
+  // from any URL); the bundle also by repository and ref, because its manifest and the JUnit
+  // properties name them: a new URL re-assembles the bundle from the cached components.
+  const key = recipeKey({
+    ...recipe,
+    source: { ...recipe.source, mirror: undefined },
+    xen: { ...recipe.xen, commit: xenRef.commit },
+    qemu: { ...recipe.qemu, commit: qemuRef.commit },
+    resolved: resolved.map((p) => `${p.name}=${p.version}`),
+    components: { [SOURCE_XEN_COMPONENT]: xen.key, [SOURCE_QEMU_COMPONENT]: qemu.key },
+  });
+  return { recipe, apt, qemuApt, resolved, xen, qemu, key };
+}
+
+/**
+ * The built components, from their caches or built now. Both sources are fetched and
+ * patched before any build starts, so a bad commit id or patch fails in seconds.
+ */
+export async function ensureSourceComponents(cacheDir: string, plan: SourcePlan, log: (line: string) => void): Promise<SourceComponents> {
+  let xen = await findSourceXen(cacheDir, plan.xen);
+  let qemu = await findSourceQemu(cacheDir, plan.qemu);
+  if (xen) log(`source-xen component cache hit: ${xen.dir}`);
+  if (qemu) log(`source-qemu component cache hit: ${qemu.dir}`);
+  if (xen && qemu) return { xen, qemu };
+
+  await ensureHostPrerequisites({ commands: [...SOURCE_BUILD_COMMANDS, ...SOURCE_RIG_COMMANDS], files: [...SOURCE_BUILD_FILES, ...AUTOCONF_AUX] }, { log });
+  let preparedXen: PreparedSourceXen | undefined;
+  let preparedQemu: PreparedSourceQemu | undefined;
+  try {
+    if (!xen) preparedXen = await prepareSourceXen(cacheDir, plan.xen, log);
+    if (!qemu) preparedQemu = await prepareSourceQemu(cacheDir, plan.qemu, log);
+  } catch (cause) {
+    for (const p of [preparedXen, preparedQemu]) if (p) await rm(p.build.work, { recursive: true, force: true });
+    throw cause;
+  }
+  await ensureForeignPackages('arm64', SOURCE_ARM64_DEV_PACKAGES, { log });
+
+  if (preparedXen) {
+    log(`building the source-xen component ${plan.xen.key.slice(0, 12)} (hypervisor and tools)`);
+    try {
+      xen = await buildSourceXen(cacheDir, preparedXen);
+    } catch (cause) {
+      // The QEMU tree waits on this build: without it, it is only in the way of the next attempt.
+      if (preparedQemu) await rm(preparedQemu.build.work, { recursive: true, force: true });
+      throw cause;
+    }
+    log(`source-xen component ready: ${xen.dir}`);
+  }
+  if (preparedQemu) {
+    log(`building the source-qemu component ${plan.qemu.key.slice(0, 12)}`);
+    qemu = await buildSourceQemu(cacheDir, preparedQemu, plan.qemuApt, xen!);
+    log(`source-qemu component ready: ${qemu.dir}`);
+  }
+  return { xen: xen!, qemu: qemu! };
+}
+
+/** Builds the bundle into dir: Debian's userland and Linux, our Xen, tools and QEMU. */
+export async function buildSourceRig(dir: string, plan: SourcePlan, components: SourceComponents, log: (line: string) => void): Promise<RigManifest> {
+  const { xen, qemu } = components;
+  const stage = componentFile(xen, 'stage');
+  const xenCommit = plan.xen.ref.commit;
+  const xenVersion = (await readFile(componentFile(xen, 'version'), 'utf8')).trim();
+  const toolsPkg: PackageVersion = { name: 'xen-tools (built from source)', version: `${xenVersion} (${xenCommit.slice(0, 12)})`, arch: 'arm64' };
+  const xenOrigin = { repo: plan.xen.ref.repo, commit: xenCommit, built: xen.record.built, patches: plan.xen.patches.map(describePatch) };
+  const built = await assembleRig(
+    dir,
+    plan.apt,
+    plan.resolved,
+    {
+      xen: { image: componentFile(xen, 'image'), config: componentFile(xen, 'config'), name: `xen-${xenVersion}-arm64`, origin: xenOrigin },
+      qemu: {
+        binary: componentFile(qemu, 'binary'),
+        origin: { repo: plan.qemu.ref.repo, commit: plan.qemu.ref.commit, built: qemu.record.built, patches: plan.qemu.patches.map(describePatch) },
+      },
+      texts: plan.recipe.texts,
+      extraTrees: [{ pkg: toolsPkg, dir: stage }],
+      dom0Xen: async (dom0) => {
+        for (const name of DOM0_TOOLS) {
+          const path = await findTool(stage, name);
+          await dom0.installElf(path);
+          if (path !== `/usr/sbin/${name}` && path !== `/usr/bin/${name}`) await dom0.link(`/usr/sbin/${name}`, path);
+        }
+        // The xenstore client is one multi-call binary that reads its name.
+        const client = await findTool(stage, 'xenstore');
+        for (const c of ['read', 'write', 'ls', 'list', 'rm', 'exists', 'chmod', 'watch']) await dom0.link(`/usr/bin/xenstore-${c}`, client);
+      },
+    },
+    log,
+  );
+  const { pkgs } = built;
+  return {
+    schemaVersion: MANIFEST_SCHEMA_VERSION,
+    provider: 'source',
+    key: plan.key,
+    createdAt: new Date().toISOString(),
+    versions: {
+      xen: xenVersion,
+      'xen-commit': xenCommit,
+      'xen-repo': plan.xen.ref.repo,
+      'xen-ref': plan.xen.ref.ref,
+      'xen-tools': `${xenVersion} (same tree)`,
+      qemu: plan.qemu.ref.ref,
+      'qemu-commit': plan.qemu.ref.commit,
+      'qemu-repo': plan.qemu.ref.repo,
+      linux: pkgs.version(built.kernelPackage),
+      'linux-release': built.release,
+      uboot: pkgs.version('u-boot-qemu'),
+      busybox: pkgs.version('busybox-static'),
+      dropbear: pkgs.version('dropbear-bin'),
+    },
+    files: built.files,
+    capabilities: rigCapabilities(built.xenConfig, built.kernelConfig, components),
+    notes: [
+      ...commonNotes(plan.recipe.source, built),
+      `Xen ${xenVersion} (hypervisor and dom0 tools, one tree) built from ${plan.xen.ref.repo} ${plan.xen.ref.ref} = ${xenCommit}` +
+        (plan.xen.patches.length > 0 ? ` with the user's patches ${plan.xen.patches.map((p) => describePatch(p).file).join(', ')}` : '') +
+        '; capabilities are read off the built config and the patched source.',
+      `dom0: ${BACKEND_QEMU_PATH} is QEMU built from ${plan.qemu.ref.repo} ${plan.qemu.ref.ref} = ${plan.qemu.ref.commit}` +
+        (plan.qemu.patches.length > 0 ? ` with the user's patches ${plan.qemu.patches.map((p) => describePatch(p).file).join(', ')}` : '') +
+        ', linked against the Xen libraries of that Xen build; xenpvh machine only, trace backend "log".',
+      `Linux, u-boot and the userland are Debian ${SUITE}'s (the source provider does not build Linux).`,
+      ...configNotes(built),
+    ],
+  };
+}

@@ -1,0 +1,29 @@
+// The source provider's public face: a rig built from the user's Xen and QEMU git refs.
+import type { RigRequest } from '../../config/types.js';
+import { InfraError } from '../../errors.js';
+import { RIG_BUILD_COMMANDS, RIG_BUILD_FILES, ensureHostPrerequisites } from '../../host/prerequisites.js';
+import { obtainKeyed, rigDir } from '../cache.js';
+import type { ObtainOptions, ObtainedRig } from '../index.js';
+import { buildSourceRig, ensureSourceComponents, planSourceRig } from './build.js';
+
+export { sourceRecipe } from './build.js';
+
+export async function obtainSourceRig(request: RigRequest, opts: ObtainOptions, mayBuild: boolean): Promise<ObtainedRig | undefined> {
+  const { log } = opts;
+  await ensureHostPrerequisites({ commands: [...RIG_BUILD_COMMANDS, 'git'], files: RIG_BUILD_FILES }, { log });
+  let plan;
+  try {
+    plan = await planSourceRig(opts.cacheDir, request, log);
+  } catch (cause) {
+    // Looking in the cache (plan) must not fail on a repository it cannot reach right now.
+    if (mayBuild || !(cause instanceof InfraError)) throw cause;
+    log(`source rig: not looked up in the cache: ${cause.message}`);
+    return undefined;
+  }
+  return obtainKeyed(plan.key, opts, mayBuild, async (tmp) => {
+    // Components are cached on their own: a new Linux package rebuilds no Xen, a new QEMU commit no Xen.
+    const components = await ensureSourceComponents(opts.cacheDir, plan, log);
+    log(`building source rig ${plan.key.slice(0, 12)} in ${rigDir(opts.cacheDir, plan.key)}`);
+    return buildSourceRig(tmp, plan, components, log);
+  });
+}

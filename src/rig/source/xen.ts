@@ -1,0 +1,166 @@
+// Xen from the user's ref: the hypervisor (arm64 defconfig + IOREQ) and the tools from the
+// same tree, so they always match, cross-built for arm64 against the host's bookworm arm64
+// -dev packages. One cached component (`source-xen`): the hypervisor files plus the tools
+// installed into stage/ (headers, libraries and .pc files too: QEMU links against them).
+import { availableParallelism } from 'node:os';
+import { appendFile, copyFile, lstat, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { run } from '../../host/exec.js';
+import { InfraError } from '../../errors.js';
+import { recipeKey } from '../cache.js';
+import { ComponentBuild, findComponent, type Component } from '../debian/components.js';
+import { isElf } from '../debian/elf.js';
+import { applyPatchesLogged, describePatch, userPatchSeries, type PatchFile } from '../debian/patches.js';
+import { XEN_CONFIG_DELTA, XEN_MAKE_VARS } from '../debian/recipe.js';
+import { CROSS_PREFIX, arm64Versions } from '../debian/qemu-build.js';
+import { compileHypervisor } from '../debian/xen-build.js';
+import { fetchCommit, type ResolvedRef } from './git.js';
+import {
+  AUTOCONF_AUX,
+  SOURCE_ARM64_DEV_PACKAGES,
+  SOURCE_XEN_BUILD_VERSION,
+  SOURCE_XEN_COMPONENT,
+  STAGE_LIBDIR,
+  XEN_TOOLS_CONFIGURE_FLAGS,
+  XEN_TOOLS_SUBDIRS,
+} from './recipe.js';
+
+export interface SourceXenPlan {
+  key: string;
+  inputs: ReturnType<typeof xenInputs>;
+  ref: ResolvedRef;
+  patches: PatchFile[];
+}
+
+function xenInputs(ref: ResolvedRef, patches: PatchFile[]) {
+  return {
+    component: SOURCE_XEN_COMPONENT,
+    buildVersion: SOURCE_XEN_BUILD_VERSION,
+    // The commit id names the tree; the repository URL does not change what is built.
+    commit: ref.commit,
+    config: 'defconfig',
+    configDelta: [...XEN_CONFIG_DELTA],
+    make: [...XEN_MAKE_VARS],
+    toolsConfigure: [...XEN_TOOLS_CONFIGURE_FLAGS],
+    toolsSubdirs: [...XEN_TOOLS_SUBDIRS],
+    hostLibraries: SOURCE_ARM64_DEV_PACKAGES.map((p) => `${p}:arm64`),
+    patches: patches.map((p) => p.sha256),
+  };
+}
+
+export async function planSourceXen(ref: ResolvedRef, userPatches: readonly string[] = []): Promise<SourceXenPlan> {
+  const patches = await userPatchSeries(userPatches);
+  const inputs = xenInputs(ref, patches);
+  return { key: recipeKey(inputs), inputs, ref, patches };
+}
+
+export function findSourceXen(cacheDir: string, plan: SourceXenPlan): Promise<Component | undefined> {
+  return findComponent(cacheDir, SOURCE_XEN_COMPONENT, plan.key);
+}
+
+export interface PreparedSourceXen {
+  plan: SourceXenPlan;
+  build: ComponentBuild;
+  tree: string;
+}
+
+/** Fetches the commit and applies the user's patches: a bad ref or patch fails here, before any build. */
+export async function prepareSourceXen(cacheDir: string, plan: SourceXenPlan, log: (line: string) => void): Promise<PreparedSourceXen> {
+  const build = await ComponentBuild.start(cacheDir, SOURCE_XEN_COMPONENT, plan.key, log);
+  const tree = join(build.work, 'src');
+  try {
+    log(`xen: fetching ${plan.ref.repo} ${plan.ref.ref} (${plan.ref.commit.slice(0, 12)}), depth 1`);
+    await build.phase('fetch', () => fetchCommit(plan.ref, tree, (text) => appendFile(join(build.logs, 'fetch.log'), text)));
+    await applyPatchesLogged(build.logs, tree, plan.patches, 'xen', log);
+  } catch (cause) {
+    await rm(build.work, { recursive: true, force: true });
+    throw cause;
+  }
+  return { plan, build, tree };
+}
+
+export async function buildSourceXen(cacheDir: string, prepared: PreparedSourceXen): Promise<Component> {
+  const { plan, build, tree } = prepared;
+  const out = join(build.work, 'out');
+  await mkdir(out);
+  const make = ['-C', 'xen', ...XEN_MAKE_VARS];
+  await build.step('make defconfig', 'defconfig.log', 'make', [...make, 'defconfig'], { cwd: tree });
+  const { features, gcc } = await compileHypervisor(build, tree, out);
+
+  // Trees from a distribution's source (Debian's, for one) may lack the generated configure
+  // and autoconf's helper scripts, which upstream's git keeps.
+  if (!(await exists(join(tree, 'configure')))) await build.step('autogen.sh', 'autogen.log', './autogen.sh', [], { cwd: tree });
+  for (const aux of AUTOCONF_AUX) if (!(await exists(join(tree, basename(aux))))) await copyFile(aux, join(tree, basename(aux)));
+  const buildTriplet = (await run('gcc', ['-dumpmachine'])).stdout.trim();
+  await build.step('configure the tools', 'tools-configure.log', './configure', [`--build=${buildTriplet}`, '--host=aarch64-linux-gnu', ...XEN_TOOLS_CONFIGURE_FLAGS], {
+    cwd: tree,
+  });
+  const subdirs: string[] = [];
+  for (const d of XEN_TOOLS_SUBDIRS) if (await exists(join(tree, 'tools', d, 'Makefile'))) subdirs.push(d);
+  const jobs = availableParallelism();
+  const stage = join(out, 'stage');
+  // One make per subdirectory, in order (libs first): SUBDIRS-y on tools/' command line would
+  // reach tools/libs' own SUBDIRS-y through MAKEFLAGS.
+  await build.step('make the public headers', 'tools-headers.log', 'make', ['-C', 'tools/include', ...XEN_MAKE_VARS], { cwd: tree });
+  for (const d of subdirs) {
+    await build.step(`make -j${jobs} tools/${d}`, `tools-${d}.log`, 'make', ['-C', `tools/${d}`, `-j${jobs}`, ...XEN_MAKE_VARS, 'all'], { cwd: tree });
+  }
+  // tools/'s own install target makes this before its subdirectories copy .pc files into it.
+  await mkdir(join(stage, STAGE_LIBDIR, 'pkgconfig'), { recursive: true });
+  for (const d of subdirs) {
+    await build.step(`install tools/${d}`, `tools-${d}-install.log`, 'make', ['-C', `tools/${d}`, ...XEN_MAKE_VARS, 'install', `DESTDIR=${stage}`], { cwd: tree });
+  }
+  await build.phase('strip', () => stripElves(stage));
+
+  const host = { [`${CROSS_PREFIX}gcc`]: gcc, ...(await arm64Versions(SOURCE_ARM64_DEV_PACKAGES)) };
+  const version = await xenVersion(tree);
+  await writeFile(join(out, 'version'), `${version}\n`);
+  return build.finish(cacheDir, out, {
+    inputs: plan.inputs,
+    files: { image: 'xen', config: 'xen.config', syms: 'xen-syms', stage: 'stage', version: 'version' },
+    features,
+    built: sourceXenBuiltText(plan, host, subdirs),
+    host,
+  });
+}
+
+/** The version the tree says it is (for the manifest only; capabilities never come from it). */
+async function xenVersion(tree: string): Promise<string> {
+  const r = await run('make', ['-s', '-C', 'xen', ...XEN_MAKE_VARS, 'xenversion'], { cwd: tree, allowFailure: true });
+  const v = r.stdout.trim().split('\n').pop() ?? '';
+  return r.exitCode === 0 && v ? v : 'unknown';
+}
+
+/** Debug info out of every ELF file the tools installed (they are built -g; dom0 is a ramdisk). */
+async function stripElves(dir: string): Promise<void> {
+  for (const name of await readdir(dir)) {
+    const path = join(dir, name);
+    const st = await lstat(path);
+    if (st.isDirectory()) await stripElves(path);
+    else if (st.isFile() && !name.endsWith('.a')) {
+      const head = await readFile(path).then((b) => b.subarray(0, 4));
+      if (isElf(head)) await run(`${CROSS_PREFIX}strip`, ['--strip-debug', path]);
+    }
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
+}
+
+/** Where a tool landed in the installed tools, searched where Xen installs programs. */
+export async function findTool(stage: string, name: string): Promise<string> {
+  const dirs = ['/usr/sbin', '/usr/bin', '/usr/lib/xen/bin', '/usr/libexec/xen/bin', '/usr/lib/aarch64-linux-gnu/xen/bin'];
+  for (const d of dirs) if (await exists(join(stage, d, name))) return `${d}/${name}`;
+  throw new InfraError(`the Xen tools built from source installed no ${name} (looked in ${dirs.join(', ')} under ${stage})`);
+}
+
+export function sourceXenBuiltText(plan: SourceXenPlan, host: Record<string, string>, subdirs: string[]): string {
+  const patches = plan.patches.map((p) => `${describePatch(p).file} (sha256 ${p.sha256.slice(0, 16)})`).join(', ') || 'none';
+  return (
+    `Xen hypervisor and tools built by xen-pvh-virtio (${SOURCE_XEN_BUILD_VERSION}) from ${plan.ref.repo} ${plan.ref.ref} = ${plan.ref.commit} ` +
+    `plus the user's patches: ${patches}; hypervisor: make defconfig + ${XEN_CONFIG_DELTA.join(' ')}, olddefconfig, make ${XEN_MAKE_VARS.join(' ')}; ` +
+    `tools: configure --host=aarch64-linux-gnu ${XEN_TOOLS_CONFIGURE_FLAGS.join(' ')}, make and install tools/{${subdirs.join(',')}}, debug info stripped; ` +
+    `with ${Object.entries(host).map(([k, v]) => `${k}=${v}`).join(', ')}`
+  );
+}
