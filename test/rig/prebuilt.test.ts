@@ -78,7 +78,7 @@ describe('rig export', () => {
   it('needs exactly one target', async () => {
     const cli = startCli(['rig', 'export']);
     expect((await cli.done).code).toBe(2);
-    expect(cli.stderr()).toContain('error: unknown rig command: export; expected: rig build | rig export DIR|FILE.tar.gz');
+    expect(cli.stderr()).toContain('error: unknown rig command: export; expected: rig build | rig verify | rig export DIR|FILE.tar.gz');
   });
 
   it('refuses a directory that is not empty', async () => {
