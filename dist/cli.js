@@ -16,7 +16,7 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-57LLXR3G.js";
+} from "./chunks/chunk-S6BVMQMX.js";
 import {
   COMMAND_PACKAGES,
   ConfigError,

@@ -9,7 +9,7 @@ import {
   exitCodeFor,
   resolvePlan,
   writeReports
-} from "./chunks/chunk-57LLXR3G.js";
+} from "./chunks/chunk-S6BVMQMX.js";
 import {
   ConfigError,
   OPTION_NAMES,

@@ -1,7 +1,6 @@
 // One booted system for a run: boot media → outer QEMU → Xen's console, with SSH to dom0
 // on demand. It owns everything it starts and close() ends all of it, on every path.
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { RunPlan } from './config/types.js';
 import { Console, serialDuplex } from './console/index.js';
@@ -10,6 +9,7 @@ import { ConfigError, InfraError } from './errors.js';
 import { parseDuration } from './config/units.js';
 import { collectForensics, writeRepro, type ForensicsPort, type KeptMachine } from './forensics/index.js';
 import { buildBootMedia } from './image/index.js';
+import { socketDirFor } from './image/media.js';
 import { bootArgs, QEMU_BINARY, reservePort, startMachine, stopMachine, type BootArgsInput, type Machine } from './machine/index.js';
 import { loadState, resume, saveState, type BootedState } from './snapshot/index.js';
 import { Backends } from './backend/index.js';
@@ -108,11 +108,6 @@ export interface PendingRestore {
   discard(): Promise<void>;
 }
 
-/** Starts a machine from a saved state: no media, no boot; the domains are at their shells. */
-export async function restoreSession(plan: RunPlan, state: BootedState, workDir: string, hooks: SessionHooks): Promise<Session> {
-  return startRestore(plan, state, workDir, hooks).activate();
-}
-
 /**
  * Starts loading a saved state now and returns at once. The run lines up the next
  * scenario's machine this way while the current scenario runs, so switching costs a `cont`.
@@ -126,7 +121,7 @@ export function startRestore(plan: RunPlan, state: BootedState, workDir: string,
   const loading = (async () => {
     const port = await reservePort(sshPort);
     await mkdir(workDir, { recursive: true });
-    socketDir = join(workDir, 'serial.sock').length <= 100 ? workDir : await mkdtemp(join(tmpdir(), 'xpv-'));
+    socketDir = await socketDirFor(workDir);
     if (socketDir !== workDir) ownSocketDir = socketDir;
     input = { ...state.machineInput, serialSocket: join(socketDir, 'serial.sock'), qmpSocket: join(socketDir, 'qmp.sock'), sshPort: port };
     const launch = { binary: QEMU_BINARY, args: [...bootArgs(input), '-incoming', 'defer'], serialSocket: input.serialSocket, qmpSocket: input.qmpSocket, sshPort: port };

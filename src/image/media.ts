@@ -274,7 +274,7 @@ export function planBootMedia(req: BootMediaRequest, sizes: Sizes = {}, socketDi
 }
 
 /** Unix socket paths are limited to 108 bytes; a deep work dir gets a short socket dir instead. */
-async function socketDirFor(workDir: string): Promise<string> {
+export async function socketDirFor(workDir: string): Promise<string> {
   if (join(workDir, 'serial.sock').length <= 100) return workDir;
   return mkdtemp(join(tmpdir(), 'xpv-'));
 }

@@ -60,7 +60,7 @@ export interface StateKeyInput {
 export async function bootedStateKey(input: StateKeyInput): Promise<string> {
   const qemu = (await findCommand(QEMU_BINARY)) ?? QEMU_BINARY;
   const qemuHash = await sha256File(await realpath(qemu)).catch(() => 'unknown');
-  const normalized = normalizeInput(input.media.machineInput, input.rig.dir);
+  const normalized = await normalizeInput(input.media.machineInput, input.rig.dir);
   const recipe = {
     format: STATE_FORMAT,
     harness: packageVersion(),
@@ -76,19 +76,9 @@ export async function bootedStateKey(input: StateKeyInput): Promise<string> {
 }
 
 /** The input with per-run parts replaced by stable names: rig files by their place in the rig. */
-function normalizeInput(input: BootArgsInput, rigDir: string): BootArgsInput {
-  const name = (p: string) => (p.startsWith(rigDir + '/') ? `rig:${relative(rigDir, p)}` : `run:${basename(p)}`);
-  return {
-    ...input,
-    serialSocket: 'serial',
-    qmpSocket: 'qmp',
-    sshPort: 0,
-    shape: { ...input.shape, ...(input.shape.bios !== undefined ? { bios: name(input.shape.bios) } : {}) },
-    target:
-      input.target.kind === 'uboot'
-        ? { kind: 'uboot', disks: input.target.disks.map(name) }
-        : { ...input.target, xenImage: name(input.target.xenImage), dtb: name(input.target.dtb), blobs: input.target.blobs.map((b) => ({ ...b, file: name(b.file) })) },
-  };
+async function normalizeInput(input: BootArgsInput, rigDir: string): Promise<BootArgsInput> {
+  const name = async (p: string) => (p.startsWith(rigDir + '/') ? `rig:${relative(rigDir, p)}` : `run:${basename(p)}`);
+  return { ...(await mapFiles(input, name)), serialSocket: 'serial', qmpSocket: 'qmp', sshPort: 0 };
 }
 
 export function statesDir(cacheDir: string): string {

@@ -65951,8 +65951,8 @@ function describeBootMedia(media) {
 
 // src/run.ts
 import { mkdirSync as mkdirSync3, writeFileSync as writeFileSync2 } from "node:fs";
-import { mkdtemp as mkdtemp3, rm as rm8 } from "node:fs/promises";
-import { tmpdir as tmpdir3 } from "node:os";
+import { mkdtemp as mkdtemp2, rm as rm8 } from "node:fs/promises";
+import { tmpdir as tmpdir2 } from "node:os";
 import { join as join14 } from "node:path";
 
 // src/report/junit.ts
@@ -67740,7 +67740,7 @@ var KEY_FILE = "id_ed25519";
 async function bootedStateKey(input2) {
   const qemu = await findCommand(QEMU_BINARY) ?? QEMU_BINARY;
   const qemuHash = await sha256File(await realpath(qemu)).catch(() => "unknown");
-  const normalized = normalizeInput(input2.media.machineInput, input2.rig.dir);
+  const normalized = await normalizeInput(input2.media.machineInput, input2.rig.dir);
   const recipe = {
     format: STATE_FORMAT,
     harness: packageVersion(),
@@ -67754,16 +67754,9 @@ async function bootedStateKey(input2) {
   };
   return createHash2("sha256").update(JSON.stringify(recipe, (_k, v) => typeof v === "bigint" ? v.toString() : v)).digest("hex");
 }
-function normalizeInput(input2, rigDir) {
-  const name = (p) => p.startsWith(rigDir + "/") ? `rig:${relative2(rigDir, p)}` : `run:${basename4(p)}`;
-  return {
-    ...input2,
-    serialSocket: "serial",
-    qmpSocket: "qmp",
-    sshPort: 0,
-    shape: { ...input2.shape, ...input2.shape.bios !== void 0 ? { bios: name(input2.shape.bios) } : {} },
-    target: input2.target.kind === "uboot" ? { kind: "uboot", disks: input2.target.disks.map(name) } : { ...input2.target, xenImage: name(input2.target.xenImage), dtb: name(input2.target.dtb), blobs: input2.target.blobs.map((b) => ({ ...b, file: name(b.file) })) }
-  };
+async function normalizeInput(input2, rigDir) {
+  const name = async (p) => p.startsWith(rigDir + "/") ? `rig:${relative2(rigDir, p)}` : `run:${basename4(p)}`;
+  return { ...await mapFiles(input2, name), serialSocket: "serial", qmpSocket: "qmp", sshPort: 0 };
 }
 function statesDir(cacheDir) {
   return join8(cacheDir, "states");
@@ -67918,8 +67911,7 @@ import { mkdir as mkdir9 } from "node:fs/promises";
 import { join as join13 } from "node:path";
 
 // src/session.ts
-import { mkdir as mkdir8, mkdtemp as mkdtemp2, readdir, readFile as readFile3, rm as rm7, writeFile as writeFile7 } from "node:fs/promises";
-import { tmpdir as tmpdir2 } from "node:os";
+import { mkdir as mkdir8, readdir, readFile as readFile3, rm as rm7, writeFile as writeFile7 } from "node:fs/promises";
 import { join as join12, relative as relative3 } from "node:path";
 
 // src/console/console.ts
@@ -69029,7 +69021,7 @@ function startRestore(plan, state, workDir, hooks, sshPort = plan.sshPort) {
   const loading = (async () => {
     const port = await reservePort(sshPort);
     await mkdir8(workDir, { recursive: true });
-    socketDir = join12(workDir, "serial.sock").length <= 100 ? workDir : await mkdtemp2(join12(tmpdir2(), "xpv-"));
+    socketDir = await socketDirFor(workDir);
     if (socketDir !== workDir) ownSocketDir = socketDir;
     input2 = { ...state.machineInput, serialSocket: join12(socketDir, "serial.sock"), qmpSocket: join12(socketDir, "qmp.sock"), sshPort: port };
     const launch = { binary: QEMU_BINARY, args: [...bootArgs(input2), "-incoming", "defer"], serialSocket: input2.serialSocket, qmpSocket: input2.qmpSocket, sshPort: port };
@@ -69481,7 +69473,7 @@ async function executePlan(plan, hooks) {
   }
   if (runnable.length === 0) return result;
   await hooks.group("host tools for booting", () => ensureHostPrerequisites({ commands: BOOT_COMMANDS }, { log: hooks.info }));
-  const workDir = await mkdtemp3(join14(process.env.RUNNER_TEMP || tmpdir3(), "xen-pvh-virtio-"));
+  const workDir = await mkdtemp2(join14(process.env.RUNNER_TEMP || tmpdir2(), "xen-pvh-virtio-"));
   const phase = (name, at = Date.now()) => {
     if (!result.phases.some((p) => p.name === name)) result.phases.push({ name, atMs: at - start });
     result.phases.sort((a, b) => a.atMs - b.atMs);
