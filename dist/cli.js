@@ -16,23 +16,21 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-S6BVMQMX.js";
+} from "./chunks/chunk-SXM4PU6A.js";
 import {
-  COMMAND_PACKAGES,
   ConfigError,
   ExitCode,
-  FILE_PACKAGES,
   OPTIONS,
   OPTION_NAMES,
   checkRig,
-  ensureHostPrerequisites,
+  ensureHostTools,
   exportRig,
   findCachedRig,
   formatPos,
   obtainRig,
   packageVersion,
   rigRecipe
-} from "./chunks/chunk-EGCK4Z67.js";
+} from "./chunks/chunk-JSXZN3UQ.js";
 
 // src/cli/main-impl.ts
 import { resolve } from "node:path";
@@ -266,7 +264,7 @@ async function cliMain(argv, io) {
         throw new ConfigError(`unknown scenarios command: ${rest.join(" ") || "(none)"}; expected: scenarios list | scenarios schema`);
       }
       case "setup": {
-        await ensureHostPrerequisites({ commands: Object.keys(COMMAND_PACKAGES), files: Object.keys(FILE_PACKAGES) }, { log: (line) => io.err(`${line}
+        await ensureHostTools(["boot", "rig-debian", "rig-source", "tests"], { log: (line) => io.err(`${line}
 `) });
         return ExitCode.passed;
       }

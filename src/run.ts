@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { mergeDomains } from './config/plan.js';
 import type { RunPlan, Scenario } from './config/types.js';
 import { ConfigError, ExitCode, InfraError, ProductFailure } from './errors.js';
-import { BOOT_COMMANDS, ensureHostPrerequisites } from './host/prerequisites.js';
+import { ensureHostTools, runNeeds } from './host/prerequisites.js';
 import { buildSummary, writeJunit } from './report/index.js';
 import { obtainRig } from './rig/index.js';
 import type { Rig } from './rig/manifest.js';
@@ -44,6 +44,9 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
 
   let rig: Rig;
   try {
+    // Every host tool of the whole run (build, boot, saving the booted system) is checked and
+    // installed at once, before an 11-minute build rather than after it.
+    await hooks.group('host tools', () => ensureHostTools(runNeeds(plan.rig.provider), { log: hooks.info }));
     const got = await hooks.group(`rig: ${plan.rig.provider}`, () =>
       obtainRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info, warn: hooks.warn, remoteCache: hooks.remoteCache && plan.cache.enabled, useCache: plan.cache.enabled }),
     );
@@ -71,7 +74,6 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
   }
   if (runnable.length === 0) return result;
 
-  await hooks.group('host tools for booting', () => ensureHostPrerequisites({ commands: BOOT_COMMANDS }, { log: hooks.info }));
   const workDir = await mkdtemp(join(process.env.RUNNER_TEMP || tmpdir(), 'xen-pvh-virtio-'));
   const phase = (name: string, at = Date.now()) => {
     if (!result.phases.some((p) => p.name === name)) result.phases.push({ name, atMs: at - start });

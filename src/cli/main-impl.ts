@@ -4,7 +4,7 @@ import { builtInScenarioDir, builtInScenarios, loadScenarioFile, resolvePlan, sc
 import type { RunPlan } from '../config/types.js';
 import { ConfigError, ExitCode } from '../errors.js';
 import { packageVersion } from '../package-root.js';
-import { COMMAND_PACKAGES, FILE_PACKAGES, ensureHostPrerequisites } from '../host/prerequisites.js';
+import { ensureHostTools } from '../host/prerequisites.js';
 import { describeBootMedia, planBootMedia } from '../image/index.js';
 import { checkRig, exportRig, findCachedRig, obtainRig, rigRecipe } from '../rig/index.js';
 import { executePlan, exitCodeFor, exitCodeForError, writeReports, type RunHooks } from '../run.js';
@@ -138,7 +138,7 @@ export async function cliMain(argv: readonly string[], io: Io): Promise<number> 
         throw new ConfigError(`unknown scenarios command: ${rest.join(' ') || '(none)'}; expected: scenarios list | scenarios schema`);
       }
       case 'setup': {
-        await ensureHostPrerequisites({ commands: Object.keys(COMMAND_PACKAGES), files: Object.keys(FILE_PACKAGES) }, { log: (line) => io.err(`${line}\n`) });
+        await ensureHostTools(['boot', 'rig-debian', 'rig-source', 'tests'], { log: (line) => io.err(`${line}\n`) });
         return ExitCode.passed;
       }
       default:

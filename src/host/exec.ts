@@ -5,6 +5,7 @@ import { InfraError } from '../errors.js';
 
 export interface RunOptions {
   cwd?: string;
+  /** Added to this process's environment for the command; its PATH does not change where the command itself is looked up. */
   env?: Record<string, string>;
   /** Bytes for the command's stdin. */
   input?: Buffer;

@@ -55,7 +55,9 @@ export function machineArgs(shape: MachineShape, dumpDtbPath?: string): string[]
 
 /** argv (without the binary) that makes QEMU write its generated DTB and exit. */
 export function dumpDtbArgs(shape: MachineShape, dtbPath: string): string[] {
-  return [...machineArgs(shape, dtbPath), '-display', 'none', '-monitor', 'none', '-serial', 'none'];
+  // -nic none: QEMU's default NIC would want iPXE's efi-virtio.rom, a file only a Recommends
+  // of qemu-system-arm ships; a PCI NIC has no node in the DT, so the dump is unchanged.
+  return [...machineArgs(shape, dtbPath), '-nic', 'none', '-display', 'none', '-monitor', 'none', '-serial', 'none'];
 }
 
 /** argv (without the binary) for the boot itself. */

@@ -2,7 +2,7 @@
 // local cache, the Actions cache, or a fresh build.
 import { ConfigError, InfraError } from '../errors.js';
 import type { RigRequest } from '../config/types.js';
-import { RIG_BUILD_COMMANDS, RIG_BUILD_FILES, ensureHostPrerequisites } from '../host/prerequisites.js';
+import { ensureHostTools } from '../host/prerequisites.js';
 import { readRig, verifyRig } from './bundle.js';
 import { defaultCacheDir, hasBundle, obtainKeyed, rigDir } from './cache.js';
 import type { Rig } from './manifest.js';
@@ -78,7 +78,7 @@ async function obtain(request: RigRequest, opts: ObtainOptions, mayBuild: boolea
 
 async function obtainDebianRig(request: RigRequest, opts: ObtainOptions, mayBuild: boolean): Promise<ObtainedRig | undefined> {
   const { log } = opts;
-  await ensureHostPrerequisites({ commands: RIG_BUILD_COMMANDS, files: RIG_BUILD_FILES }, { log });
+  await ensureHostTools(['rig-debian'], { log });
   const plan = await planDebianRig(opts.cacheDir, request, log);
   return obtainKeyed(plan.key, opts, mayBuild, async (tmp) => {
     // Components (hypervisor, backend QEMU) are cached on their own: a new rig key rebuilds only what changed.

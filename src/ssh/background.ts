@@ -18,6 +18,7 @@ import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { StringDecoder } from 'node:string_decoder';
 import type { ClientChannel } from 'ssh2';
+import { shellQuote } from '../host/shell.js';
 import { Deadline } from '../deadline.js';
 import { InfraError, ProductFailure } from '../errors.js';
 import type { CommandHost, ExecOptions, ExecResult } from './command.js';
@@ -86,11 +87,6 @@ export function stopGroupScript(pid: number, graceMs: number): string {
     `while live; do [ $i -eq ${graceTicks} ] && kill -KILL -$pg 2>/dev/null; i=$((i+1)); sleep 0.1; done`,
     'echo stopped',
   ].join('\n');
-}
-
-/** One POSIX shell word holding `text` exactly. */
-export function shellQuote(text: string): string {
-  return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 /** "exited with status 1", or for 128+N "exited with status 143 (SIGTERM)". */

@@ -6,12 +6,12 @@ export {
   BackgroundProcess,
   backgroundScript,
   describeExit,
-  shellQuote,
   stopGroupScript,
   type BackgroundExit,
   type BackgroundOptions,
   type DeathListener,
 } from './background.js';
+export { shellQuote } from '../host/shell.js';
 export { Dom0CommandError, type ExecOptions, type ExecResult } from './command.js';
 export { CONNECT_DEFAULTS, SshUnreachable, type AttemptFailure, type ConnectOptions } from './connect.js';
 export { CLOSE_DEFAULTS, connectDom0, Dom0Ssh } from './dom0-ssh.js';

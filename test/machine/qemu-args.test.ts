@@ -1,5 +1,9 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bootArgs, dumpDtbArgs, machineArgs, type MachineShape } from '../../src/machine/qemu-args.js';
+import { QEMU_BINARY, bootArgs, dumpDtbArgs, machineArgs, type MachineShape } from '../../src/machine/qemu-args.js';
 
 const shape: MachineShape = { memoryMiB: 2048, cpus: 2, bios: '/rig/u-boot.bin', accel: 'tcg' };
 const io = { serialSocket: '/w/serial.sock', qmpSocket: '/w/qmp.sock', sshPort: 2222 };
@@ -17,6 +21,15 @@ describe('qemu-args', () => {
       '-machine', 'virt,gic-version=3,virtualization=true', '-cpu', 'cortex-a57', '-m', '2048M', '-smp', '2', '-accel', 'tcg',
       '-bios', '/rig/u-boot.bin',
     ]);
+  });
+
+  it('dumps the DT with no data file of QEMU: no default NIC asks for an option ROM', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xpv-dump-'));
+    const dtb = join(dir, 'virt.dtb');
+    // -L at an empty folder hides every ROM and firmware file QEMU ships (ipxe's among them).
+    execFileSync(QEMU_BINARY, [...dumpDtbArgs({ ...shape, bios: undefined }, dtb), '-L', dir], { stdio: 'pipe' });
+    expect(statSync(dtb).size).toBeGreaterThan(1000);
+    expect(dumpDtbArgs(shape, dtb)).toEqual(expect.arrayContaining(['-nic', 'none']));
   });
 
   it('puts the serial on a socket chardev, QMP on another, and forwards ssh on loopback only', () => {

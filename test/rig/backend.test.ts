@@ -54,8 +54,8 @@ async function inTree(root: string, path: string, depth = 0): Promise<string | u
 
 /** Every library (and the loader) a file needs, transitively, as readelf sees it, resolved in the tree. */
 async function closure(root: string, file: string, seen = new Map<string, string | undefined>()): Promise<Map<string, string | undefined>> {
-  const { stdout: dyn } = await run('aarch64-linux-gnu-readelf', ['-d', join(root, file)]);
-  const { stdout: phdrs } = await run('aarch64-linux-gnu-readelf', ['-l', join(root, file)]);
+  const { stdout: dyn } = await run('readelf', ['-d', join(root, file)]);
+  const { stdout: phdrs } = await run('readelf', ['-l', join(root, file)]);
   const interp = /Requesting program interpreter: ([^\]]+)\]/.exec(phdrs)?.[1];
   if (interp && !seen.has(interp)) seen.set(interp, await inTree(root, interp));
   for (const lib of [...dyn.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]!)) {

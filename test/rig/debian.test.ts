@@ -82,9 +82,9 @@ async function unresolvedLibraries(root: string): Promise<string[]> {
     const head = await readFile(join(root, file)).then((b) => b.subarray(0, 4));
     if (head.length < 4 || head.readUInt32BE(0) !== 0x7f454c46 || file.endsWith('.ko')) continue;
     elves++;
-    const { stdout: dyn } = await run('aarch64-linux-gnu-readelf', ['-d', join(root, file)]);
+    const { stdout: dyn } = await run('readelf', ['-d', join(root, file)]);
     const needed = [...dyn.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]!);
-    const { stdout: phdrs } = await run('aarch64-linux-gnu-readelf', ['-l', join(root, file)]);
+    const { stdout: phdrs } = await run('readelf', ['-l', join(root, file)]);
     const interp = /Requesting program interpreter: ([^\]]+)\]/.exec(phdrs)?.[1];
     if (interp && !(await resolveInTree(root, interp))) problems.push(`${file}: interpreter ${interp}`);
     for (const lib of needed) {
@@ -203,7 +203,7 @@ describe('the dom0 ramdisk', () => {
     const root = join(scratch, 'dom0-ramdisk');
     const xl = join(root, 'usr/lib/xen-4.17/bin/xl');
     const ours = readElfNeeds(await readFile(xl));
-    const { stdout } = await run('aarch64-linux-gnu-readelf', ['-d', xl]);
+    const { stdout } = await run('readelf', ['-d', xl]);
     expect(ours.needed).toEqual([...stdout.matchAll(/Shared library: \[([^\]]+)\]/g)].map((m) => m[1]));
     expect(ours.interpreter).toBe('/lib/ld-linux-aarch64.so.1');
   });

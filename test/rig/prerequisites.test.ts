@@ -1,60 +1,62 @@
-// Host prerequisite checks against the real PATH: no fake commands stand in for tools.
+// Host tool checks against the real PATH and file system: no fake commands stand in for tools.
 import { describe, expect, it } from 'vitest';
 import { InfraError } from '../../src/errors.js';
-import { COMMAND_PACKAGES, ensureForeignPackages, ensureHostPrerequisites, findCommand } from '../../src/host/prerequisites.js';
+import { HOST_TOOLS, ensureHostTools, findCommand, installCommand, missingTools, runNeeds, toolsFor, type HostTool } from '../../src/host/prerequisites.js';
 
-const log = () => {};
 
-describe('host prerequisites', () => {
-  it('finds a command that is installed', async () => {
+describe('host tools', () => {
+  it('finds a command that is installed, and not on an empty PATH', async () => {
     expect(await findCommand('cpio')).toMatch(/\/cpio$/);
-    await expect(ensureHostPrerequisites({ commands: ['cpio', 'dpkg-deb', 'apt-get'] }, { log })).resolves.toBeUndefined();
-  });
-
-  it('does not find a command on an empty PATH', async () => {
     expect(await findCommand('cpio', '/nonexistent-dir')).toBeUndefined();
   });
 
-  it('names a missing command that no package is known to ship', async () => {
-    const err = await ensureHostPrerequisites({ commands: ['cpio', 'xpv-no-such-tool'] }, { log }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(InfraError);
-    expect((err as Error).message).toBe('missing host prerequisites: xpv-no-such-tool (no known Debian package)');
+  it('lists every missing tool of a need at once and installs them in one apt-get call', async () => {
+    // On a PATH with nothing on it, every command of the boot is missing; files are looked up as files.
+    const missing = await missingTools(toolsFor(['boot']), '/nonexistent-dir');
+    expect(missing.map((t) => t.what)).toEqual(['qemu-system-aarch64', 'dtc', 'mkimage', 'mke2fs', 'sfdisk', 'cpio', 'zstd']);
+    expect(installCommand(missing)).toEqual([
+      'apt-get', 'install', '-y', '--no-install-recommends',
+      'cpio', 'device-tree-compiler', 'e2fsprogs', 'fdisk', 'qemu-system-arm', 'u-boot-tools', 'zstd',
+    ]);
   });
 
-  it('names a missing file and its package without installing when told not to', async () => {
-    const err = await ensureHostPrerequisites({ files: ['/nonexistent/keyring.gpg'] }, { log, install: false }).catch((e: unknown) => e);
-    expect((err as Error).message).toMatch(/\/nonexistent\/keyring\.gpg \(no known Debian package\)/);
+  it('names each package once, even when several tools come from it', () => {
+    const kmod = HOST_TOOLS.filter((t) => t.pkg === 'kmod');
+    expect(kmod.length).toBe(2);
+    expect(installCommand(kmod)).toEqual(['apt-get', 'install', '-y', '--no-install-recommends', 'kmod']);
   });
 
-  it('maps the tools the seed flow uses to their Debian packages', () => {
-    expect(COMMAND_PACKAGES['qemu-system-aarch64']).toBe('qemu-system-arm');
-    expect(COMMAND_PACKAGES.mkimage).toBe('u-boot-tools');
-    expect(COMMAND_PACKAGES.sfdisk).toBe('fdisk');
-    expect(COMMAND_PACKAGES.depmod).toBe('kmod');
-  });
-
-  it('maps the source-build tools to their Debian packages', () => {
-    expect(COMMAND_PACKAGES.flex).toBe('flex');
-    expect(COMMAND_PACKAGES.ninja).toBe('ninja-build');
-    expect(COMMAND_PACKAGES['dpkg-source']).toBe('dpkg-dev');
-    expect(COMMAND_PACKAGES['qemu-aarch64']).toBe('qemu-user');
-    // The source provider's own: refs, the tools' configure, libxl's ACPI tables on Arm.
-    expect(COMMAND_PACKAGES.git).toBe('git');
-    expect(COMMAND_PACKAGES.autoconf).toBe('autoconf');
-    expect(COMMAND_PACKAGES.iasl).toBe('acpica-tools');
-  });
-});
-
-describe('foreign-architecture host packages', () => {
-  it('does nothing when the arm64 -dev packages are already installed', async () => {
+  it('without root or passwordless sudo, fails naming the tools and the command, and installs nothing', async () => {
+    const fake: HostTool = { what: '/nonexistent/xpv-tool', pkg: 'xpv-no-such-package', needs: ['boot'] };
+    expect(await missingTools([fake])).toEqual([fake]);
     const lines: string[] = [];
-    await ensureForeignPackages('arm64', ['zlib1g-dev', 'libxen-dev'], { log: (l) => lines.push(l), install: false });
-    expect(lines).toEqual([]);
+    const original = HOST_TOOLS as HostTool[];
+    original.push(fake);
+    try {
+      const err = await ensureHostTools(['boot'], { log: (l) => lines.push(l), privilege: 'none' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InfraError);
+      expect((err as Error).message).toBe(
+        'missing host tools: /nonexistent/xpv-tool (package xpv-no-such-package); installing them needs root or passwordless sudo. ' +
+          'As root, run: apt-get install -y --no-install-recommends xpv-no-such-package',
+      );
+      expect(lines).toEqual([]);
+    } finally {
+      original.pop();
+    }
   });
 
-  it('says what to run when a package is missing and installing is not allowed', async () => {
-    const err = await ensureForeignPackages('arm64', ['xpv-no-such-package'], { log, install: false }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(InfraError);
-    expect((err as Error).message).toMatch(/host setup: missing xpv-no-such-package:arm64; run as root: apt-get update && apt-get install -y --no-install-recommends xpv-no-such-package:arm64/);
+  it('a run checks build, boot and snapshot tools together; a prebuilt rig needs only the boot', () => {
+    const debian = toolsFor(runNeeds('debian')).map((t) => t.what);
+    for (const t of ['qemu-system-aarch64', 'zstd', 'gcc', 'make', 'ninja', 'apt-get', 'dpkg-deb']) expect(debian).toContain(t);
+    expect(debian).not.toContain('git');
+    expect(toolsFor(runNeeds('source')).map((t) => t.what)).toEqual(expect.arrayContaining(['git', 'iasl', 'autoconf', 'gcc']));
+    expect(toolsFor(runNeeds('prebuilt')).every((t) => t.needs.includes('boot'))).toBe(true);
+  });
+
+  it('never asks the host for a cross compiler, arm64 libraries or a foreign architecture', () => {
+    for (const t of HOST_TOOLS) {
+      expect(t.pkg).not.toMatch(/aarch64|arm64|:/);
+      expect(t.what).not.toMatch(/aarch64-linux-gnu-/);
+    }
   });
 });

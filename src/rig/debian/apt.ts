@@ -165,7 +165,7 @@ export class PrivateApt {
 
   /** Downloads exactly these versions into the private archive cache; returns each .deb's path. */
   async download(packages: readonly PackageVersion[], log: (line: string) => void): Promise<Map<string, string>> {
-    log(`downloading ${packages.length} arm64 packages into ${this.archives}`);
+    log(`downloading ${packages.length} ${this.source.suite}/${this.source.arch} packages into ${this.archives}`);
     await this.apt([
       'install',
       '--download-only',

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { InfraError } from '../../errors.js';
 import type { RigRequest } from '../../config/types.js';
-import { SOURCE_BUILD_COMMANDS, SOURCE_BUILD_FILES, ensureForeignPackages, ensureHostPrerequisites } from '../../host/prerequisites.js';
 import { sha256File } from '../bundle.js';
 import { recipeKey } from '../cache.js';
+import { SYSROOT_PACKAGES } from '../toolchain/recipe.js';
+import { ensureToolchain, planToolchain, type ToolchainPlan } from '../toolchain/index.js';
 import { MANIFEST_SCHEMA_VERSION, type Capability, type FileOrigin, type FileRole, type RigFile, type RigManifest } from '../manifest.js';
 import { PrivateApt, hostMirror, type AptSource, type PackageVersion } from './apt.js';
 import type { Component } from './components.js';
@@ -21,7 +22,6 @@ import {
   ARCH,
   BACKEND_QEMU_PATH,
   COMPONENTS,
-  HOST_ARM64_DEV_PACKAGES,
   DOM0_BASE_PROGRAMS,
   DOM0_MODULES,
   DOM0_PROGRAMS,
@@ -75,7 +75,7 @@ export function debianRecipe(mirror = hostMirror()) {
         target: QEMU_TARGET,
         devices: QEMU_DEVICES,
         configure: [...QEMU_CONFIGURE_FLAGS],
-        hostLibraries: HOST_ARM64_DEV_PACKAGES.map((p) => `${p}:arm64`),
+        sysroot: [...SYSROOT_PACKAGES],
         installedAs: BACKEND_QEMU_PATH,
       },
     },
@@ -92,6 +92,8 @@ export interface DebianPlan {
   resolved: PackageVersion[];
   xen: XenPlan;
   qemu: QemuPlan;
+  /** The pinned compilers and sysroot both components are built with. */
+  toolchain: ToolchainPlan;
   /** Changes whenever the recipe, a resolved version or a component key changes. */
   key: string;
 }
@@ -122,11 +124,12 @@ export async function planDebianRig(cacheDir: string, request: RigRequest, log: 
   const resolved = await apt.resolve(recipe.packages);
   const binary = resolved.find((p) => p.name === XEN_BINARY_PACKAGE);
   if (!binary) throw new InfraError(`${XEN_BINARY_PACKAGE} is not in the resolved package set`);
-  const xen = await planXen(binary, request.xenPatches);
+  const toolchain = await planToolchain(cacheDir, apt, log);
+  const xen = await planXen(binary, toolchain.key, request.xenPatches);
 
   const qemuApt = new PrivateApt(cacheDir, { ...recipe.source, suite: QEMU_SUITE });
   await refreshLists(qemuApt, log);
-  const qemu = await planQemu(qemuApt, request.qemuPatches);
+  const qemu = await planQemu(qemuApt, toolchain.key, request.qemuPatches);
 
   // The mirror stays out of the key: signed archives give the same bytes from any mirror.
   const keyed = { ...recipe, source: { ...recipe.source, mirror: undefined } };
@@ -135,7 +138,7 @@ export async function planDebianRig(cacheDir: string, request: RigRequest, log: 
     resolved: resolved.map((p) => `${p.name}=${p.version}`),
     components: { [XEN_COMPONENT]: xen.key, [QEMU_COMPONENT]: qemu.key },
   });
-  return { recipe, apt, qemuApt, resolved, xen, qemu, key };
+  return { recipe, apt, qemuApt, resolved, xen, qemu, toolchain, key };
 }
 
 /**
@@ -150,7 +153,6 @@ export async function ensureComponents(cacheDir: string, plan: DebianPlan, log: 
   if (qemu) log(`qemu component cache hit: ${qemu.dir}`);
   if (xen && qemu) return { xen, qemu };
 
-  await ensureHostPrerequisites({ commands: SOURCE_BUILD_COMMANDS, files: SOURCE_BUILD_FILES }, { log });
   let preparedXen: PreparedXen | undefined;
   let preparedQemu: PreparedQemu | undefined;
   try {
@@ -161,17 +163,17 @@ export async function ensureComponents(cacheDir: string, plan: DebianPlan, log: 
     for (const p of [preparedXen, preparedQemu]) if (p) await rm(p.build.work, { recursive: true, force: true });
     throw cause;
   }
-  if (preparedQemu) await ensureForeignPackages('arm64', HOST_ARM64_DEV_PACKAGES, { log });
+  const toolchain = await ensureToolchain(cacheDir, plan.toolchain, log);
 
   if (preparedXen) {
     log(`building the xen component ${plan.xen.key.slice(0, 12)}`);
     const deb = (await plan.apt.download([plan.xen.binary], log)).get(plan.xen.binary.name)!;
-    xen = await buildXen(cacheDir, preparedXen, deb);
+    xen = await buildXen(cacheDir, preparedXen, deb, toolchain);
     log(`xen component ready: ${xen.dir}`);
   }
   if (preparedQemu) {
     log(`building the qemu component ${plan.qemu.key.slice(0, 12)}`);
-    qemu = await buildQemu(cacheDir, preparedQemu);
+    qemu = await buildQemu(cacheDir, preparedQemu, toolchain);
     log(`qemu component ready: ${qemu.dir}`);
   }
   return { xen: xen!, qemu: qemu! };

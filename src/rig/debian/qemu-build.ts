@@ -1,5 +1,5 @@
 // The backend QEMU for dom0: trixie's qemu source (10.0.x: the xenpvh machine with PCI),
-// cross-built for arm64 against the host's bookworm arm64 multiarch -dev packages, so it
+// cross-built for arm64 with the pinned toolchain against its bookworm arm64 sysroot, so it
 // links against the same library ABIs as dom0's bookworm userland and Xen 4.17 tools.
 // Only the qemu-system-aarch64 target is built. Cached as the `qemu` component.
 import { availableParallelism } from 'node:os';
@@ -7,11 +7,11 @@ import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { run } from '../../host/exec.js';
 import { recipeKey } from '../cache.js';
+import { CROSS_PREFIX, type Toolchain } from '../toolchain/index.js';
 import type { PackageVersion, PrivateApt } from './apt.js';
 import { ComponentBuild, findComponent, type Component } from './components.js';
 import { applyPatchesLogged, describePatch, patchSeries, type PatchFile } from './patches.js';
 import {
-  HOST_ARM64_DEV_PACKAGES,
   MESON_PACKAGE,
   QEMU_BUILD_VERSION,
   QEMU_CONFIGURE_FLAGS,
@@ -22,12 +22,12 @@ import {
   QEMU_TARGET,
 } from './recipe.js';
 import { debianSourceTree } from './sources.js';
+import { toolchainRecord } from './xen-build.js';
 
 export const QEMU_COMPONENT = 'qemu';
 
 /** Debian's python, not whatever python3 comes first on PATH (a pyenv shim on some hosts). */
 const HOST_PYTHON = '/usr/bin/python3';
-export const CROSS_PREFIX = 'aarch64-linux-gnu-';
 
 export interface QemuPlan {
   key: string;
@@ -37,7 +37,7 @@ export interface QemuPlan {
   patches: PatchFile[];
 }
 
-function qemuInputs(sourceVersion: string, meson: PackageVersion, patches: PatchFile[]) {
+function qemuInputs(sourceVersion: string, meson: PackageVersion, patches: PatchFile[], toolchain: string) {
   return {
     component: QEMU_COMPONENT,
     buildVersion: QEMU_BUILD_VERSION,
@@ -47,18 +47,18 @@ function qemuInputs(sourceVersion: string, meson: PackageVersion, patches: Patch
     devices: QEMU_DEVICES,
     configure: [`--cross-prefix=${CROSS_PREFIX}`, ...QEMU_CONFIGURE_FLAGS],
     target: QEMU_TARGET,
-    // Names only: the key must be computable on a runner that has not installed them yet.
-    hostLibraries: HOST_ARM64_DEV_PACKAGES.map((p) => `${p}:arm64`),
+    // Compilers and sysroot, by the key of their exact package versions.
+    toolchain,
     patches: patches.map((p) => p.sha256),
   };
 }
 
 /** Versions come from the private trixie lists; refreshing them is the caller's business. */
-export async function planQemu(apt: PrivateApt, userPatches: readonly string[] = []): Promise<QemuPlan> {
+export async function planQemu(apt: PrivateApt, toolchainKey: string, userPatches: readonly string[] = []): Promise<QemuPlan> {
   const sourceVersion = await apt.sourceVersion(QEMU_SOURCE);
   const meson = await apt.candidate(MESON_PACKAGE);
   const patches = await patchSeries('qemu', userPatches);
-  const inputs = qemuInputs(sourceVersion, meson, patches);
+  const inputs = qemuInputs(sourceVersion, meson, patches, toolchainKey);
   return { key: recipeKey(inputs), inputs, sourceVersion, meson, patches };
 }
 
@@ -100,13 +100,13 @@ export async function mesonTool(cacheDir: string, apt: PrivateApt, meson: Packag
   return dir;
 }
 
-export async function buildQemu(cacheDir: string, prepared: PreparedQemu): Promise<Component> {
+export async function buildQemu(cacheDir: string, prepared: PreparedQemu, toolchain: Toolchain): Promise<Component> {
   const { plan, build, tree, apt } = prepared;
   const meson = await mesonTool(cacheDir, apt, plan.meson);
   const out = join(build.work, 'out');
   await mkdir(out);
-  const { features, gcc } = await compileQemu(build, tree, out, { meson, configure: plan.inputs.configure });
-  const host = { [`${CROSS_PREFIX}gcc`]: gcc, ...(await arm64Versions(HOST_ARM64_DEV_PACKAGES)) };
+  const features = await compileQemu(build, tree, out, { meson, configure: plan.inputs.configure, toolchain });
+  const host = toolchainRecord(toolchain);
   return build.finish(cacheDir, out, {
     inputs: plan.inputs,
     files: { binary: QEMU_TARGET },
@@ -114,16 +114,6 @@ export async function buildQemu(cacheDir: string, prepared: PreparedQemu): Promi
     built: qemuBuiltText(plan, host),
     host,
   });
-}
-
-/** The installed version of each name:arm64 on the host, for the record (not the key). */
-export async function arm64Versions(packages: readonly string[]): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const p of packages) {
-    const q = await run('dpkg-query', ['-W', '-f', '${Version}', `${p}:arm64`], { allowFailure: true });
-    out[`${p}:arm64`] = q.exitCode === 0 ? q.stdout.trim() : 'unknown';
-  }
-  return out;
 }
 
 /**
@@ -135,13 +125,13 @@ export async function compileQemu(
   build: ComponentBuild,
   tree: string,
   out: string,
-  opts: { meson: string; configure: readonly string[]; env?: Record<string, string> },
-): Promise<{ features: Record<string, boolean>; gcc: string }> {
+  opts: { meson: string; configure: readonly string[]; toolchain: Toolchain; env?: Record<string, string> },
+): Promise<Record<string, boolean>> {
   await writeFile(join(tree, 'configs', 'devices', 'aarch64-softmmu', `${QEMU_DEVICES_NAME}.mak`), QEMU_DEVICES);
   // configure and ninja's own meson re-runs both need trixie's meson first on the paths.
   const env = {
     ...opts.env,
-    PATH: [join(opts.meson, 'usr', 'bin'), process.env.PATH ?? '/usr/bin:/bin'].join(delimiter),
+    PATH: [join(opts.meson, 'usr', 'bin'), opts.toolchain.env.PATH].join(delimiter),
     PYTHONPATH: [join(opts.meson, 'usr', 'lib', 'python3', 'dist-packages'), process.env.PYTHONPATH].filter(Boolean).join(delimiter),
   };
   const dir = join(build.work, 'build');
@@ -149,12 +139,11 @@ export async function compileQemu(
   await build.step('configure (about 1.5 min)', 'configure.log', join(tree, 'configure'), [`--python=${HOST_PYTHON}`, ...opts.configure], { cwd: dir, env });
   const jobs = availableParallelism();
   await build.step(`ninja -j${jobs} ${QEMU_TARGET} (5-15 min on 2 cores)`, 'build.log', 'ninja', [`-j${jobs}`, QEMU_TARGET], { cwd: dir, env });
-  await build.step('strip', 'strip.log', `${CROSS_PREFIX}strip`, ['-o', join(out, QEMU_TARGET), join(dir, QEMU_TARGET)]);
+  await build.step('strip', 'strip.log', `${CROSS_PREFIX}strip`, ['-o', join(out, QEMU_TARGET), join(dir, QEMU_TARGET)], { env: opts.toolchain.env });
 
   // The xenpvh machine's PCI INTx property, where this QEMU defines it (hw/xen, hw/arm).
   const pvh = await run('grep', ['-rlF', '"pci-intx-irq-base"', 'hw'], { cwd: tree, allowFailure: true });
-  const gcc = (await run(`${CROSS_PREFIX}gcc`, ['-dumpfullversion'])).stdout.trim();
-  return { features: { xenpvhPci: pvh.exitCode === 0 && pvh.stdout.trim() !== '' }, gcc };
+  return { xenpvhPci: pvh.exitCode === 0 && pvh.stdout.trim() !== '' };
 }
 
 /** How the binary was made, for the manifest: derived from the plan, so it never drifts from the key. */
@@ -166,7 +155,7 @@ export function qemuBuiltText(plan: QemuPlan, host: Record<string, string>): str
     `${QEMU_TARGET} built by xen-pvh-virtio (${QEMU_BUILD_VERSION}) from Debian ${QEMU_SUITE} source ${QEMU_SOURCE}=${plan.sourceVersion} ` +
     `(Debian's quilt series applied) plus patches: ${patches}; devices ${QEMU_DEVICES_NAME}.mak (${QEMU_DEVICES.split('\n').filter((l) => l.startsWith('CONFIG_')).join(' ')}); ` +
     `configure ${core.join(' ')} and ${features.length} more --disable-<feature> options; ninja ${QEMU_TARGET}; meson ${plan.meson.version}; ` +
-    `linked against host ${Object.entries(host).map(([k, v]) => `${k}=${v}`).join(', ')}; stripped`
+    `built with the pinned ${Object.entries(host).map(([k, v]) => `${k} ${v}`).join(', ')} (bookworm arm64 sysroot); stripped`
   );
 }
 

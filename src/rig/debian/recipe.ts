@@ -119,8 +119,6 @@ export const QEMU_SOURCE = 'qemu';
 export const MESON_PACKAGE = 'meson';
 export const QEMU_TARGET = 'qemu-system-aarch64';
 
-/** Host (build machine) arm64 -dev packages QEMU links against, installed through multiarch. */
-export const HOST_ARM64_DEV_PACKAGES = ['libglib2.0-dev', 'libfdt-dev', 'libslirp-dev', 'libxen-dev', 'zlib1g-dev'] as const;
 
 export const QEMU_DEVICES_NAME = 'xenpvh-virtio';
 // --disable-tcg compiles no PCI devices by default: name the ones the backend serves.

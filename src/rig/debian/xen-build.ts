@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { run } from '../../host/exec.js';
 import { InfraError } from '../../errors.js';
 import { recipeKey } from '../cache.js';
+import type { Toolchain } from '../toolchain/index.js';
 import type { PackageVersion, PrivateApt } from './apt.js';
 import { ComponentBuild, findComponent, type Component } from './components.js';
 import { applyPatchesLogged, describePatch, patchSeries, type PatchFile } from './patches.js';
@@ -24,7 +25,7 @@ export interface XenPlan {
   patches: PatchFile[];
 }
 
-function xenInputs(binary: PackageVersion, patches: PatchFile[]) {
+function xenInputs(binary: PackageVersion, patches: PatchFile[], toolchain: string) {
   return {
     component: XEN_COMPONENT,
     buildVersion: XEN_BUILD_VERSION,
@@ -32,14 +33,16 @@ function xenInputs(binary: PackageVersion, patches: PatchFile[]) {
     config: `${binary.name}=${binary.version}:${XEN_DEBIAN_CONFIG}`,
     configDelta: [...XEN_CONFIG_DELTA],
     make: [...XEN_MAKE_VARS],
+    // The pinned compilers (by their key), never whatever compiler the host has.
+    toolchain,
     // Content only: renaming a patch file does not rebuild.
     patches: patches.map((p) => p.sha256),
   };
 }
 
-export async function planXen(binary: PackageVersion, userPatches: readonly string[] = []): Promise<XenPlan> {
+export async function planXen(binary: PackageVersion, toolchainKey: string, userPatches: readonly string[] = []): Promise<XenPlan> {
   const patches = await patchSeries('xen', userPatches);
-  const inputs = xenInputs(binary, patches);
+  const inputs = xenInputs(binary, patches, toolchainKey);
   return { key: recipeKey(inputs), inputs, binary, patches };
 }
 
@@ -70,16 +73,16 @@ export async function prepareXen(cacheDir: string, apt: PrivateApt, plan: XenPla
 }
 
 /** Configures and builds the hypervisor; Debian's config comes from the downloaded binary package. */
-export async function buildXen(cacheDir: string, prepared: PreparedXen, binaryDeb: string): Promise<Component> {
+export async function buildXen(cacheDir: string, prepared: PreparedXen, binaryDeb: string, toolchain: Toolchain): Promise<Component> {
   const { plan, build, tree } = prepared;
   const deb = join(build.work, 'deb');
   await run('dpkg-deb', ['-x', binaryDeb, deb]);
   await copyFile(join(deb, XEN_DEBIAN_CONFIG), join(tree, 'xen', '.config'));
   const out = join(build.work, 'out');
   await mkdir(out);
-  const { features, gcc } = await compileHypervisor(build, tree, out);
+  const features = await compileHypervisor(build, tree, out, toolchain);
 
-  const host = { 'aarch64-linux-gnu-gcc': gcc };
+  const host = toolchainRecord(toolchain);
   return build.finish(cacheDir, out, {
     inputs: plan.inputs,
     files: { image: 'xen', config: 'xen.config', syms: 'xen-syms' },
@@ -95,13 +98,14 @@ export async function buildXen(cacheDir: string, prepared: PreparedXen, binaryDe
  * out, and reads the features off the built config and the (patched) source, never off a
  * version number. Shared by every provider that builds Xen.
  */
-export async function compileHypervisor(build: ComponentBuild, tree: string, out: string): Promise<{ features: Record<string, boolean>; gcc: string }> {
+export async function compileHypervisor(build: ComponentBuild, tree: string, out: string, toolchain: Toolchain): Promise<Record<string, boolean>> {
   const config = join(tree, 'xen', '.config');
   await appendFile(config, `\n${XEN_CONFIG_DELTA.join('\n')}\n`);
   const make = ['-C', 'xen', ...XEN_MAKE_VARS];
-  await build.step('make olddefconfig', 'olddefconfig.log', 'make', [...make, 'olddefconfig'], { cwd: tree });
+  const env = toolchain.env;
+  await build.step('make olddefconfig', 'olddefconfig.log', 'make', [...make, 'olddefconfig'], { cwd: tree, env });
   const jobs = availableParallelism();
-  await build.step(`make -j${jobs} (about 3 min on 2 cores)`, 'build.log', 'make', [...make, `-j${jobs}`], { cwd: tree });
+  await build.step(`make -j${jobs} (about 3 min on 2 cores)`, 'build.log', 'make', [...make, `-j${jobs}`], { cwd: tree, env });
 
   await copyFile(join(tree, 'xen', 'xen'), join(out, 'xen'));
   await copyFile(join(tree, 'xen', '.config'), join(out, 'xen.config'));
@@ -113,11 +117,7 @@ export async function compileHypervisor(build: ComponentBuild, tree: string, out
   // The dom0less property is parsed by the domain building code (xen/arch/arm, or
   // xen/common/device-tree since dom0less moved there) when this Xen knows it.
   const trap = await run('grep', ['-rlF', '--include=*.c', '"trap-unmapped-accesses"', 'xen'], { cwd: tree, allowFailure: true });
-  const gcc = (await run('aarch64-linux-gnu-gcc', ['-dumpfullversion'])).stdout.trim();
-  return {
-    features: { ioreq: builtConfig.split('\n').includes('CONFIG_IOREQ_SERVER=y'), trapUnmappedAccesses: trap.exitCode === 0 && trap.stdout.trim() !== '' },
-    gcc,
-  };
+  return { ioreq: builtConfig.split('\n').includes('CONFIG_IOREQ_SERVER=y'), trapUnmappedAccesses: trap.exitCode === 0 && trap.stdout.trim() !== '' };
 }
 
 /** How the hypervisor was made, for the manifest: derived from the plan, so it never drifts from the key. */
@@ -126,6 +126,11 @@ export function xenBuiltText(plan: XenPlan, host: Record<string, string>): strin
   return (
     `Xen hypervisor built by xen-pvh-virtio (${XEN_BUILD_VERSION}) from Debian source ${XEN_SOURCE}=${plan.binary.version} ` +
     `(Debian's quilt series applied) plus patches: ${patches}; config: ${plan.inputs.config} + ${XEN_CONFIG_DELTA.join(' ')}, ` +
-    `make olddefconfig; make ${XEN_MAKE_VARS.join(' ')} with ${Object.entries(host).map(([k, v]) => `${k} ${v}`).join(', ')}`
+    `make olddefconfig; make ${XEN_MAKE_VARS.join(' ')} with the pinned ${Object.entries(host).map(([k, v]) => `${k} ${v}`).join(', ')}`
   );
+}
+
+/** What a component records of the toolchain it was built with (the key holds the toolchain's key). */
+export function toolchainRecord(toolchain: Toolchain): Record<string, string> {
+  return { toolchain: toolchain.key.slice(0, 16), gcc: toolchain.versions.gcc ?? 'unknown', binutils: toolchain.versions.binutils ?? 'unknown', 'sysroot libc': toolchain.versions.libc ?? 'unknown' };
 }

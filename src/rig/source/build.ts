@@ -3,8 +3,8 @@
 // assemble the bundle with the debian provider's root filesystem code and our Xen tools.
 import { readFile, rm } from 'node:fs/promises';
 import type { RigRequest } from '../../config/types.js';
-import { SOURCE_BUILD_COMMANDS, SOURCE_BUILD_FILES, ensureForeignPackages, ensureHostPrerequisites } from '../../host/prerequisites.js';
 import { recipeKey } from '../cache.js';
+import { ensureToolchain, planToolchain, type ToolchainPlan } from '../toolchain/index.js';
 import { MANIFEST_SCHEMA_VERSION, type RigManifest } from '../manifest.js';
 import { PrivateApt, hostMirror, type AptSource, type PackageVersion } from '../debian/apt.js';
 import { assembleRig, commonNotes, componentFile, configNotes, refreshLists, rigCapabilities } from '../debian/build.js';
@@ -15,21 +15,16 @@ import { resolveRef } from './git.js';
 import { buildSourceQemu, findSourceQemu, planSourceQemu, prepareSourceQemu, type PreparedSourceQemu, type SourceQemuPlan } from './qemu.js';
 import {
   DEFAULT_QEMU_REPO,
-  AUTOCONF_AUX,
   DEFAULT_QEMU_REF,
   DEFAULT_XEN_REF,
   DEFAULT_XEN_REPO,
   DOM0_TOOLS,
-  SOURCE_ARM64_DEV_PACKAGES,
   SOURCE_PACKAGES,
   SOURCE_QEMU_COMPONENT,
   SOURCE_RECIPE_VERSION,
   SOURCE_XEN_COMPONENT,
 } from './recipe.js';
 import { buildSourceXen, findSourceXen, findTool, planSourceXen, prepareSourceXen, type PreparedSourceXen, type SourceXenPlan } from './xen.js';
-
-/** Extra host commands a source build runs beyond the debian provider's source builds. */
-const SOURCE_RIG_COMMANDS = ['git', 'gcc', 'autoconf', 'iasl'] as const;
 
 /** The repositories and refs a request names, with the upstream defaults filled in. */
 export function sourceInputs(request: RigRequest) {
@@ -60,6 +55,7 @@ export interface SourcePlan {
   resolved: PackageVersion[];
   xen: SourceXenPlan;
   qemu: SourceQemuPlan;
+  toolchain: ToolchainPlan;
   key: string;
 }
 
@@ -84,8 +80,9 @@ export async function planSourceRig(cacheDir: string, request: RigRequest, log: 
   await refreshLists(qemuApt, log);
   const meson = await qemuApt.candidate(MESON_PACKAGE);
 
-  const xen = await planSourceXen(xenRef, request.xenPatches);
-  const qemu = await planSourceQemu(qemuRef, meson, xen.key, request.qemuPatches);
+  const toolchain = await planToolchain(cacheDir, apt, log);
+  const xen = await planSourceXen(xenRef, toolchain.key, request.xenPatches);
+  const qemu = await planSourceQemu(qemuRef, meson, xen.key, toolchain.key, request.qemuPatches);
   // The mirror stays out of the key. The components are keyed by commit only (the same tree
   // from any URL); the bundle also by repository and ref, because its manifest and the JUnit
   // properties name them: a new URL re-assembles the bundle from the cached components.
@@ -97,7 +94,7 @@ export async function planSourceRig(cacheDir: string, request: RigRequest, log: 
     resolved: resolved.map((p) => `${p.name}=${p.version}`),
     components: { [SOURCE_XEN_COMPONENT]: xen.key, [SOURCE_QEMU_COMPONENT]: qemu.key },
   });
-  return { recipe, apt, qemuApt, resolved, xen, qemu, key };
+  return { recipe, apt, qemuApt, resolved, xen, qemu, toolchain, key };
 }
 
 /**
@@ -111,7 +108,6 @@ export async function ensureSourceComponents(cacheDir: string, plan: SourcePlan,
   if (qemu) log(`source-qemu component cache hit: ${qemu.dir}`);
   if (xen && qemu) return { xen, qemu };
 
-  await ensureHostPrerequisites({ commands: [...SOURCE_BUILD_COMMANDS, ...SOURCE_RIG_COMMANDS], files: [...SOURCE_BUILD_FILES, ...AUTOCONF_AUX] }, { log });
   let preparedXen: PreparedSourceXen | undefined;
   let preparedQemu: PreparedSourceQemu | undefined;
   try {
@@ -121,12 +117,12 @@ export async function ensureSourceComponents(cacheDir: string, plan: SourcePlan,
     for (const p of [preparedXen, preparedQemu]) if (p) await rm(p.build.work, { recursive: true, force: true });
     throw cause;
   }
-  await ensureForeignPackages('arm64', SOURCE_ARM64_DEV_PACKAGES, { log });
+  const toolchain = await ensureToolchain(cacheDir, plan.toolchain, log);
 
   if (preparedXen) {
     log(`building the source-xen component ${plan.xen.key.slice(0, 12)} (hypervisor and tools)`);
     try {
-      xen = await buildSourceXen(cacheDir, preparedXen);
+      xen = await buildSourceXen(cacheDir, preparedXen, toolchain);
     } catch (cause) {
       // The QEMU tree waits on this build: without it, it is only in the way of the next attempt.
       if (preparedQemu) await rm(preparedQemu.build.work, { recursive: true, force: true });
@@ -136,7 +132,7 @@ export async function ensureSourceComponents(cacheDir: string, plan: SourcePlan,
   }
   if (preparedQemu) {
     log(`building the source-qemu component ${plan.qemu.key.slice(0, 12)}`);
-    qemu = await buildSourceQemu(cacheDir, preparedQemu, plan.qemuApt, xen!);
+    qemu = await buildSourceQemu(cacheDir, preparedQemu, plan.qemuApt, xen!, toolchain);
     log(`source-qemu component ready: ${qemu.dir}`);
   }
   return { xen: xen!, qemu: qemu! };

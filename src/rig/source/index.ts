@@ -1,7 +1,7 @@
 // The source provider's public face: a rig built from the user's Xen and QEMU git refs.
 import type { RigRequest } from '../../config/types.js';
 import { InfraError } from '../../errors.js';
-import { RIG_BUILD_COMMANDS, RIG_BUILD_FILES, ensureHostPrerequisites } from '../../host/prerequisites.js';
+import { ensureHostTools } from '../../host/prerequisites.js';
 import { obtainKeyed, rigDir } from '../cache.js';
 import type { ObtainOptions, ObtainedRig } from '../index.js';
 import { buildSourceRig, ensureSourceComponents, planSourceRig } from './build.js';
@@ -10,7 +10,7 @@ export { sourceRecipe } from './build.js';
 
 export async function obtainSourceRig(request: RigRequest, opts: ObtainOptions, mayBuild: boolean): Promise<ObtainedRig | undefined> {
   const { log } = opts;
-  await ensureHostPrerequisites({ commands: [...RIG_BUILD_COMMANDS, 'git'], files: RIG_BUILD_FILES }, { log });
+  await ensureHostTools(['rig-debian', 'rig-source'], { log });
   let plan;
   try {
     plan = await planSourceRig(opts.cacheDir, request, log);

@@ -10,10 +10,12 @@ import type { PackageVersion, PrivateApt } from '../debian/apt.js';
 import { ComponentBuild, findComponent, type Component } from '../debian/components.js';
 import { readElfNeeds } from '../debian/elf.js';
 import { applyPatchesLogged, describePatch, userPatchSeries, type PatchFile } from '../debian/patches.js';
-import { CROSS_PREFIX, arm64Versions, compileQemu, mesonTool } from '../debian/qemu-build.js';
+import { compileQemu, mesonTool } from '../debian/qemu-build.js';
+import { toolchainRecord } from '../debian/xen-build.js';
+import { CROSS_PREFIX, pointPkgConfigAt, type Toolchain } from '../toolchain/index.js';
 import { QEMU_CONFIGURE_FLAGS, QEMU_DEVICES, QEMU_TARGET } from '../debian/recipe.js';
 import { fetchCommit, type ResolvedRef } from './git.js';
-import { SOURCE_ARM64_DEV_PACKAGES, SOURCE_QEMU_BUILD_VERSION, SOURCE_QEMU_COMPONENT, STAGE_LIBDIR } from './recipe.js';
+import { SOURCE_QEMU_BUILD_VERSION, SOURCE_QEMU_COMPONENT, STAGE_LIBDIR } from './recipe.js';
 
 
 export interface SourceQemuPlan {
@@ -24,7 +26,7 @@ export interface SourceQemuPlan {
   patches: PatchFile[];
 }
 
-function qemuInputs(ref: ResolvedRef, meson: PackageVersion, xenKey: string, patches: PatchFile[]) {
+function qemuInputs(ref: ResolvedRef, meson: PackageVersion, xenKey: string, patches: PatchFile[], toolchain: string) {
   return {
     component: SOURCE_QEMU_COMPONENT,
     buildVersion: SOURCE_QEMU_BUILD_VERSION,
@@ -35,14 +37,20 @@ function qemuInputs(ref: ResolvedRef, meson: PackageVersion, xenKey: string, pat
     target: QEMU_TARGET,
     // The Xen libraries it links against: a new Xen build means a new QEMU build.
     xen: xenKey,
-    hostLibraries: SOURCE_ARM64_DEV_PACKAGES.map((p) => `${p}:arm64`),
+    toolchain,
     patches: patches.map((p) => p.sha256),
   };
 }
 
-export async function planSourceQemu(ref: ResolvedRef, meson: PackageVersion, xenKey: string, userPatches: readonly string[] = []): Promise<SourceQemuPlan> {
+export async function planSourceQemu(
+  ref: ResolvedRef,
+  meson: PackageVersion,
+  xenKey: string,
+  toolchainKey: string,
+  userPatches: readonly string[] = [],
+): Promise<SourceQemuPlan> {
   const patches = await userPatchSeries(userPatches);
-  const inputs = qemuInputs(ref, meson, xenKey, patches);
+  const inputs = qemuInputs(ref, meson, xenKey, patches, toolchainKey);
   return { key: recipeKey(inputs), inputs, ref, meson, patches };
 }
 
@@ -70,22 +78,24 @@ export async function prepareSourceQemu(cacheDir: string, plan: SourceQemuPlan, 
   return { plan, build, tree };
 }
 
-export async function buildSourceQemu(cacheDir: string, prepared: PreparedSourceQemu, apt: PrivateApt, xen: Component): Promise<Component> {
+export async function buildSourceQemu(cacheDir: string, prepared: PreparedSourceQemu, apt: PrivateApt, xen: Component, toolchain: Toolchain): Promise<Component> {
   const { plan, build, tree } = prepared;
   const meson = await mesonTool(cacheDir, apt, plan.meson);
   const stage = join(xen.dir, xen.record.files.stage!);
   const pkgconfig = await stagedPkgConfig(stage, join(build.work, 'pkgconfig'));
   const out = join(build.work, 'out');
   await mkdir(out);
-  const { features, gcc } = await compileQemu(build, tree, out, {
+  const features = await compileQemu(build, tree, out, {
     meson,
     // Host paths stay out of the key: the Xen component's key stands for them.
     configure: [...plan.inputs.configure, `--extra-ldflags=-Wl,-rpath-link,${join(stage, STAGE_LIBDIR)}`],
+    toolchain,
+    // Searched before the sysroot's .pc files, so libxen* resolve to the tree's own build.
     env: { PKG_CONFIG_PATH: pkgconfig },
   });
   await checkXenLibraries(join(out, QEMU_TARGET), join(stage, STAGE_LIBDIR));
 
-  const host = { [`${CROSS_PREFIX}gcc`]: gcc, ...(await arm64Versions(SOURCE_ARM64_DEV_PACKAGES)) };
+  const host = toolchainRecord(toolchain);
   return build.finish(cacheDir, out, {
     inputs: plan.inputs,
     files: { binary: QEMU_TARGET },
@@ -97,7 +107,7 @@ export async function buildSourceQemu(cacheDir: string, prepared: PreparedSource
 
 /**
  * Copies of the staged Xen .pc files with their /usr paths pointed into the stage, so
- * pkg-config hands QEMU our headers and libraries and nothing of the host's libxen-dev.
+ * pkg-config hands QEMU our headers and libraries and nothing of the sysroot's libxen-dev.
  */
 async function stagedPkgConfig(stage: string, dir: string): Promise<string> {
   const from = join(stage, STAGE_LIBDIR, 'pkgconfig');
@@ -106,7 +116,7 @@ async function stagedPkgConfig(stage: string, dir: string): Promise<string> {
   await mkdir(dir, { recursive: true });
   for (const name of names) {
     const text = await readFile(join(from, name), 'utf8');
-    await writeFile(join(dir, name), text.replace(/^(\w+)=\/usr\b/gm, `$1=${stage}/usr`));
+    await writeFile(join(dir, name), pointPkgConfigAt(text, stage));
   }
   return dir;
 }
@@ -126,6 +136,6 @@ export function sourceQemuBuiltText(plan: SourceQemuPlan, host: Record<string, s
     `${QEMU_TARGET} built by xen-pvh-virtio (${SOURCE_QEMU_BUILD_VERSION}) from ${plan.ref.repo} ${plan.ref.ref} = ${plan.ref.commit} ` +
     `plus the user's patches: ${patches}; configure ${plan.inputs.configure.filter((f) => !f.startsWith('--disable-') || f === '--disable-tcg').join(' ')} ` +
     `(and unused features disabled); meson ${plan.meson.version}; linked against the Xen libraries built from the Xen ref (component ${plan.inputs.xen.slice(0, 12)}) ` +
-    `and host ${Object.entries(host).map(([k, v]) => `${k}=${v}`).join(', ')}; stripped`
+    `built with the pinned ${Object.entries(host).map(([k, v]) => `${k} ${v}`).join(', ')} (bookworm arm64 sysroot); stripped`
   );
 }

@@ -28,24 +28,6 @@ export const TOOLS_RUNTIME_PACKAGES = ['libyajl2', 'libuuid1', 'libncursesw6', '
 
 export const SOURCE_PACKAGES = [...PACKAGES.filter((p) => !DEBIAN_XEN.test(p)), ...TOOLS_RUNTIME_PACKAGES];
 
-/**
- * Host (build machine) arm64 -dev packages, installed through multiarch. The tools' configure
- * picks up bzip2, lzma and zstd when present: installing them always keeps the build the same
- * on every host. QEMU links against these plus the Xen libraries we built (not libxen-dev).
- */
-export const SOURCE_ARM64_DEV_PACKAGES = [
-  'libyajl-dev',
-  'libncurses-dev',
-  'uuid-dev',
-  'zlib1g-dev',
-  'libfdt-dev',
-  'libzstd-dev',
-  'liblzma-dev',
-  'libbz2-dev',
-  'libglib2.0-dev',
-  'libslirp-dev',
-] as const;
-
 /** Where the tools' libraries (and .pc files) are installed, relative to the root. */
 export const STAGE_LIBDIR = 'usr/lib/aarch64-linux-gnu';
 

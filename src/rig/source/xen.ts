@@ -1,6 +1,6 @@
 // Xen from the user's ref: the hypervisor (arm64 defconfig + IOREQ) and the tools from the
-// same tree, so they always match, cross-built for arm64 against the host's bookworm arm64
-// -dev packages. One cached component (`source-xen`): the hypervisor files plus the tools
+// same tree, so they always match, cross-built for arm64 with the pinned toolchain against its
+// bookworm arm64 sysroot. One cached component (`source-xen`): the hypervisor files plus the tools
 // installed into stage/ (headers, libraries and .pc files too: QEMU links against them).
 import { availableParallelism } from 'node:os';
 import { appendFile, copyFile, lstat, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -12,12 +12,11 @@ import { ComponentBuild, findComponent, type Component } from '../debian/compone
 import { isElf } from '../debian/elf.js';
 import { applyPatchesLogged, describePatch, userPatchSeries, type PatchFile } from '../debian/patches.js';
 import { XEN_CONFIG_DELTA, XEN_MAKE_VARS } from '../debian/recipe.js';
-import { CROSS_PREFIX, arm64Versions } from '../debian/qemu-build.js';
-import { compileHypervisor } from '../debian/xen-build.js';
+import { compileHypervisor, toolchainRecord } from '../debian/xen-build.js';
+import { CROSS_PREFIX, TARGET_TRIPLET, type Toolchain } from '../toolchain/index.js';
 import { fetchCommit, type ResolvedRef } from './git.js';
 import {
   AUTOCONF_AUX,
-  SOURCE_ARM64_DEV_PACKAGES,
   SOURCE_XEN_BUILD_VERSION,
   SOURCE_XEN_COMPONENT,
   STAGE_LIBDIR,
@@ -32,7 +31,7 @@ export interface SourceXenPlan {
   patches: PatchFile[];
 }
 
-function xenInputs(ref: ResolvedRef, patches: PatchFile[]) {
+function xenInputs(ref: ResolvedRef, patches: PatchFile[], toolchain: string) {
   return {
     component: SOURCE_XEN_COMPONENT,
     buildVersion: SOURCE_XEN_BUILD_VERSION,
@@ -43,14 +42,14 @@ function xenInputs(ref: ResolvedRef, patches: PatchFile[]) {
     make: [...XEN_MAKE_VARS],
     toolsConfigure: [...XEN_TOOLS_CONFIGURE_FLAGS],
     toolsSubdirs: [...XEN_TOOLS_SUBDIRS],
-    hostLibraries: SOURCE_ARM64_DEV_PACKAGES.map((p) => `${p}:arm64`),
+    toolchain,
     patches: patches.map((p) => p.sha256),
   };
 }
 
-export async function planSourceXen(ref: ResolvedRef, userPatches: readonly string[] = []): Promise<SourceXenPlan> {
+export async function planSourceXen(ref: ResolvedRef, toolchainKey: string, userPatches: readonly string[] = []): Promise<SourceXenPlan> {
   const patches = await userPatchSeries(userPatches);
-  const inputs = xenInputs(ref, patches);
+  const inputs = xenInputs(ref, patches, toolchainKey);
   return { key: recipeKey(inputs), inputs, ref, patches };
 }
 
@@ -79,21 +78,23 @@ export async function prepareSourceXen(cacheDir: string, plan: SourceXenPlan, lo
   return { plan, build, tree };
 }
 
-export async function buildSourceXen(cacheDir: string, prepared: PreparedSourceXen): Promise<Component> {
+export async function buildSourceXen(cacheDir: string, prepared: PreparedSourceXen, toolchain: Toolchain): Promise<Component> {
   const { plan, build, tree } = prepared;
+  const env = toolchain.env;
   const out = join(build.work, 'out');
   await mkdir(out);
   const make = ['-C', 'xen', ...XEN_MAKE_VARS];
-  await build.step('make defconfig', 'defconfig.log', 'make', [...make, 'defconfig'], { cwd: tree });
-  const { features, gcc } = await compileHypervisor(build, tree, out);
+  await build.step('make defconfig', 'defconfig.log', 'make', [...make, 'defconfig'], { cwd: tree, env });
+  const features = await compileHypervisor(build, tree, out, toolchain);
 
   // Trees from a distribution's source (Debian's, for one) may lack the generated configure
   // and autoconf's helper scripts, which upstream's git keeps.
-  if (!(await exists(join(tree, 'configure')))) await build.step('autogen.sh', 'autogen.log', './autogen.sh', [], { cwd: tree });
+  if (!(await exists(join(tree, 'configure')))) await build.step('autogen.sh', 'autogen.log', './autogen.sh', [], { cwd: tree, env });
   for (const aux of AUTOCONF_AUX) if (!(await exists(join(tree, basename(aux))))) await copyFile(aux, join(tree, basename(aux)));
   const buildTriplet = (await run('gcc', ['-dumpmachine'])).stdout.trim();
-  await build.step('configure the tools', 'tools-configure.log', './configure', [`--build=${buildTriplet}`, '--host=aarch64-linux-gnu', ...XEN_TOOLS_CONFIGURE_FLAGS], {
+  await build.step('configure the tools', 'tools-configure.log', './configure', [`--build=${buildTriplet}`, `--host=${TARGET_TRIPLET}`, ...XEN_TOOLS_CONFIGURE_FLAGS], {
     cwd: tree,
+    env,
   });
   const subdirs: string[] = [];
   for (const d of XEN_TOOLS_SUBDIRS) if (await exists(join(tree, 'tools', d, 'Makefile'))) subdirs.push(d);
@@ -101,19 +102,22 @@ export async function buildSourceXen(cacheDir: string, prepared: PreparedSourceX
   const stage = join(out, 'stage');
   // One make per subdirectory, in order (libs first): SUBDIRS-y on tools/' command line would
   // reach tools/libs' own SUBDIRS-y through MAKEFLAGS.
-  await build.step('make the public headers', 'tools-headers.log', 'make', ['-C', 'tools/include', ...XEN_MAKE_VARS], { cwd: tree });
+  await build.step('make the public headers', 'tools-headers.log', 'make', ['-C', 'tools/include', ...XEN_MAKE_VARS], { cwd: tree, env });
   for (const d of subdirs) {
-    await build.step(`make -j${jobs} tools/${d}`, `tools-${d}.log`, 'make', ['-C', `tools/${d}`, `-j${jobs}`, ...XEN_MAKE_VARS, 'all'], { cwd: tree });
+    await build.step(`make -j${jobs} tools/${d}`, `tools-${d}.log`, 'make', ['-C', `tools/${d}`, `-j${jobs}`, ...XEN_MAKE_VARS, 'all'], { cwd: tree, env });
   }
   // tools/'s own install target makes this before its subdirectories copy .pc files into it.
   await mkdir(join(stage, STAGE_LIBDIR, 'pkgconfig'), { recursive: true });
+  // The tree's own public headers (xen/*.h) go into the stage too: QEMU then compiles the
+  // tree's xenctrl.h against them, never against another Xen's headers in the sysroot.
+  await build.step('install the public headers', 'tools-headers-install.log', 'make', ['-C', 'tools/include', ...XEN_MAKE_VARS, 'install', `DESTDIR=${stage}`], { cwd: tree, env });
   for (const d of subdirs) {
-    await build.step(`install tools/${d}`, `tools-${d}-install.log`, 'make', ['-C', `tools/${d}`, ...XEN_MAKE_VARS, 'install', `DESTDIR=${stage}`], { cwd: tree });
+    await build.step(`install tools/${d}`, `tools-${d}-install.log`, 'make', ['-C', `tools/${d}`, ...XEN_MAKE_VARS, 'install', `DESTDIR=${stage}`], { cwd: tree, env });
   }
-  await build.phase('strip', () => stripElves(stage));
+  await build.phase('strip', () => stripElves(stage, join(toolchain.bin, `${CROSS_PREFIX}strip`)));
 
-  const host = { [`${CROSS_PREFIX}gcc`]: gcc, ...(await arm64Versions(SOURCE_ARM64_DEV_PACKAGES)) };
-  const version = await xenVersion(tree);
+  const host = toolchainRecord(toolchain);
+  const version = await xenVersion(tree, env);
   await writeFile(join(out, 'version'), `${version}\n`);
   return build.finish(cacheDir, out, {
     inputs: plan.inputs,
@@ -125,21 +129,21 @@ export async function buildSourceXen(cacheDir: string, prepared: PreparedSourceX
 }
 
 /** The version the tree says it is (for the manifest only; capabilities never come from it). */
-async function xenVersion(tree: string): Promise<string> {
-  const r = await run('make', ['-s', '-C', 'xen', ...XEN_MAKE_VARS, 'xenversion'], { cwd: tree, allowFailure: true });
+async function xenVersion(tree: string, env: Record<string, string>): Promise<string> {
+  const r = await run('make', ['-s', '-C', 'xen', ...XEN_MAKE_VARS, 'xenversion'], { cwd: tree, env, allowFailure: true });
   const v = r.stdout.trim().split('\n').pop() ?? '';
   return r.exitCode === 0 && v ? v : 'unknown';
 }
 
 /** Debug info out of every ELF file the tools installed (they are built -g; dom0 is a ramdisk). */
-async function stripElves(dir: string): Promise<void> {
+async function stripElves(dir: string, strip: string): Promise<void> {
   for (const name of await readdir(dir)) {
     const path = join(dir, name);
     const st = await lstat(path);
-    if (st.isDirectory()) await stripElves(path);
+    if (st.isDirectory()) await stripElves(path, strip);
     else if (st.isFile() && !name.endsWith('.a')) {
       const head = await readFile(path).then((b) => b.subarray(0, 4));
-      if (isElf(head)) await run(`${CROSS_PREFIX}strip`, ['--strip-debug', path]);
+      if (isElf(head)) await run(strip, ['--strip-debug', path]);
     }
   }
 }
@@ -160,7 +164,7 @@ export function sourceXenBuiltText(plan: SourceXenPlan, host: Record<string, str
   return (
     `Xen hypervisor and tools built by xen-pvh-virtio (${SOURCE_XEN_BUILD_VERSION}) from ${plan.ref.repo} ${plan.ref.ref} = ${plan.ref.commit} ` +
     `plus the user's patches: ${patches}; hypervisor: make defconfig + ${XEN_CONFIG_DELTA.join(' ')}, olddefconfig, make ${XEN_MAKE_VARS.join(' ')}; ` +
-    `tools: configure --host=aarch64-linux-gnu ${XEN_TOOLS_CONFIGURE_FLAGS.join(' ')}, make and install tools/{${subdirs.join(',')}}, debug info stripped; ` +
-    `with ${Object.entries(host).map(([k, v]) => `${k}=${v}`).join(', ')}`
+    `tools: configure --host=${TARGET_TRIPLET} ${XEN_TOOLS_CONFIGURE_FLAGS.join(' ')}, make and install tools/{${subdirs.join(',')}}, debug info stripped; ` +
+    `with the pinned ${Object.entries(host).map(([k, v]) => `${k} ${v}`).join(', ')} (bookworm arm64 sysroot)`
   );
 }

@@ -1,6 +1,5 @@
 import { createRequire as __xpvCreateRequire } from 'node:module'; import { fileURLToPath as __xpvFileURLToPath } from 'node:url'; import { dirname as __xpvDirname } from 'node:path'; const require = __xpvCreateRequire(import.meta.url); const __xpvFilename = __xpvFileURLToPath(import.meta.url); const __xpvDir = __xpvDirname(__xpvFilename);
 import {
-  BOOT_COMMANDS,
   CAPABILITIES,
   ConfigError,
   ExitCode,
@@ -12,7 +11,7 @@ import {
   __require,
   __toESM,
   defaultCacheDir,
-  ensureHostPrerequisites,
+  ensureHostTools,
   findCommand,
   forgetProcess,
   formatPos,
@@ -23,9 +22,11 @@ import {
   require_supports_color,
   restoreRemote,
   run,
+  runNeeds,
   sha256File,
+  shellQuote,
   watchProcess
-} from "./chunk-EGCK4Z67.js";
+} from "./chunk-JSXZN3UQ.js";
 
 // node_modules/asn1/lib/ber/errors.js
 var require_errors = __commonJS({
@@ -65059,7 +65060,7 @@ function machineArgs(shape, dumpDtbPath) {
   return args;
 }
 function dumpDtbArgs(shape, dtbPath) {
-  return [...machineArgs(shape, dtbPath), "-display", "none", "-monitor", "none", "-serial", "none"];
+  return [...machineArgs(shape, dtbPath), "-nic", "none", "-display", "none", "-monitor", "none", "-serial", "none"];
 }
 function bootArgs(input2) {
   const { shape, target } = input2;
@@ -66955,9 +66956,6 @@ function stopGroupScript(pid, graceMs) {
     `while live; do [ $i -eq ${graceTicks} ] && kill -KILL -$pg 2>/dev/null; i=$((i+1)); sleep 0.1; done`,
     "echo stopped"
   ].join("\n");
-}
-function shellQuote(text2) {
-  return `'${text2.replace(/'/g, `'\\''`)}'`;
 }
 function describeExit(exit) {
   if (exit.lost) return "was lost with the connection to dom0 (its state is unknown)";
@@ -69446,6 +69444,7 @@ async function executePlan(plan, hooks) {
   mkdirSync3(plan.logsDir, { recursive: true });
   let rig;
   try {
+    await hooks.group("host tools", () => ensureHostTools(runNeeds(plan.rig.provider), { log: hooks.info }));
     const got2 = await hooks.group(
       `rig: ${plan.rig.provider}`,
       () => obtainRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info, warn: hooks.warn, remoteCache: hooks.remoteCache && plan.cache.enabled, useCache: plan.cache.enabled })
@@ -69472,7 +69471,6 @@ async function executePlan(plan, hooks) {
     } else runnable.push(scenario);
   }
   if (runnable.length === 0) return result;
-  await hooks.group("host tools for booting", () => ensureHostPrerequisites({ commands: BOOT_COMMANDS }, { log: hooks.info }));
   const workDir = await mkdtemp2(join14(process.env.RUNNER_TEMP || tmpdir2(), "xen-pvh-virtio-"));
   const phase = (name, at = Date.now()) => {
     if (!result.phases.some((p) => p.name === name)) result.phases.push({ name, atMs: at - start });

@@ -12040,10 +12040,10 @@ var require_headers = __commonJS({
         const lowercaseName = isLowerCase ? name : name.toLowerCase();
         const exists3 = this[kHeadersMap].get(lowercaseName);
         if (exists3) {
-          const delimiter5 = lowercaseName === "cookie" ? "; " : ", ";
+          const delimiter6 = lowercaseName === "cookie" ? "; " : ", ";
           this[kHeadersMap].set(lowercaseName, {
             name: exists3.name,
-            value: `${exists3.value}${delimiter5}${value}`
+            value: `${exists3.value}${delimiter6}${value}`
           });
         } else {
           this[kHeadersMap].set(lowercaseName, { name, value });
@@ -21575,8 +21575,8 @@ var require_common = __commonJS({
         }
         return debug2;
       }
-      function extend2(namespace, delimiter5) {
-        const newDebug = createDebug(this.namespace + (typeof delimiter5 === "undefined" ? ":" : delimiter5) + namespace);
+      function extend2(namespace, delimiter6) {
+        const newDebug = createDebug(this.namespace + (typeof delimiter6 === "undefined" ? ":" : delimiter6) + namespace);
         newDebug.log = this.log;
         return newDebug;
       }
@@ -34767,15 +34767,15 @@ function issueFileCommand(command, message) {
   });
 }
 function prepareKeyValueMessage(key, value) {
-  const delimiter5 = `ghadelimiter_${crypto2.randomUUID()}`;
+  const delimiter6 = `ghadelimiter_${crypto2.randomUUID()}`;
   const convertedValue = toCommandValue(value);
-  if (key.includes(delimiter5)) {
-    throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter5}"`);
+  if (key.includes(delimiter6)) {
+    throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter6}"`);
   }
-  if (convertedValue.includes(delimiter5)) {
-    throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter5}"`);
+  if (convertedValue.includes(delimiter6)) {
+    throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter6}"`);
   }
-  return `${key}<<${delimiter5}${os2.EOL}${convertedValue}${os2.EOL}${delimiter5}`;
+  return `${key}<<${delimiter6}${os2.EOL}${convertedValue}${os2.EOL}${delimiter6}`;
 }
 
 // node_modules/@actions/core/lib/core.js
@@ -43480,7 +43480,7 @@ function calculateQueryParameters(operationSpec, operationArguments, fallbackObj
       let queryParameterValue = getOperationArgumentValueFromParameter(operationArguments, queryParameter, fallbackObject);
       if (queryParameterValue !== void 0 && queryParameterValue !== null || queryParameter.mapper.required) {
         queryParameterValue = operationSpec.serializer.serialize(queryParameter.mapper, queryParameterValue, getPathStringFromParameter(queryParameter));
-        const delimiter5 = queryParameter.collectionFormat ? CollectionFormatToDelimiterMap[queryParameter.collectionFormat] : "";
+        const delimiter6 = queryParameter.collectionFormat ? CollectionFormatToDelimiterMap[queryParameter.collectionFormat] : "";
         if (Array.isArray(queryParameterValue)) {
           queryParameterValue = queryParameterValue.map((item) => {
             if (item === null || item === void 0) {
@@ -43492,7 +43492,7 @@ function calculateQueryParameters(operationSpec, operationArguments, fallbackObj
         if (queryParameter.collectionFormat === "Multi" && queryParameterValue.length === 0) {
           continue;
         } else if (Array.isArray(queryParameterValue) && (queryParameter.collectionFormat === "SSV" || queryParameter.collectionFormat === "TSV")) {
-          queryParameterValue = queryParameterValue.join(delimiter5);
+          queryParameterValue = queryParameterValue.join(delimiter6);
         }
         if (!queryParameter.skipEncoding) {
           if (Array.isArray(queryParameterValue)) {
@@ -43504,7 +43504,7 @@ function calculateQueryParameters(operationSpec, operationArguments, fallbackObj
           }
         }
         if (Array.isArray(queryParameterValue) && (queryParameter.collectionFormat === "CSV" || queryParameter.collectionFormat === "Pipes")) {
-          queryParameterValue = queryParameterValue.join(delimiter5);
+          queryParameterValue = queryParameterValue.join(delimiter6);
         }
         result.set(queryParameter.mapper.serializedName || getPathStringFromParameter(queryParameter), queryParameterValue);
       }
@@ -64512,8 +64512,8 @@ var ContainerImpl = class {
    *                  character or a string.
    * @param options The options parameters.
    */
-  listBlobHierarchySegment(delimiter5, options) {
-    return this.client.sendOperationRequest({ delimiter: delimiter5, options }, listBlobHierarchySegmentOperationSpec);
+  listBlobHierarchySegment(delimiter6, options) {
+    return this.client.sendOperationRequest({ delimiter: delimiter6, options }, listBlobHierarchySegmentOperationSpec);
   }
   /**
    * Returns the sku name and account kind
@@ -76589,73 +76589,59 @@ ${said2}` : ""}`);
 }
 
 // src/host/prerequisites.ts
-var COMMAND_PACKAGES = {
-  "qemu-system-aarch64": "qemu-system-arm",
-  mkimage: "u-boot-tools",
-  dtc: "device-tree-compiler",
-  fdtget: "device-tree-compiler",
-  mke2fs: "e2fsprogs",
-  debugfs: "e2fsprogs",
-  sfdisk: "fdisk",
-  cpio: "cpio",
-  "dpkg-deb": "dpkg",
-  xz: "xz-utils",
-  zstd: "zstd",
-  depmod: "kmod",
-  modinfo: "kmod",
-  "apt-get": "apt",
-  ssh: "openssh-client",
-  "ssh-keygen": "openssh-client",
-  "aarch64-linux-gnu-readelf": "binutils-aarch64-linux-gnu",
-  "aarch64-linux-gnu-gcc": "gcc-aarch64-linux-gnu",
-  "aarch64-linux-gnu-strip": "binutils-aarch64-linux-gnu",
-  "dpkg-source": "dpkg-dev",
-  patch: "patch",
-  make: "make",
+var BUILD = ["rig-debian", "rig-source"];
+var HOST_TOOLS = [
+  // Booting: the outer machine, the boot media, the saved booted system.
+  { what: "qemu-system-aarch64", pkg: "qemu-system-arm", needs: ["boot"] },
+  { what: "dtc", pkg: "device-tree-compiler", needs: ["boot"] },
+  { what: "mkimage", pkg: "u-boot-tools", needs: ["boot"] },
+  { what: "mke2fs", pkg: "e2fsprogs", needs: ["boot"] },
+  { what: "sfdisk", pkg: "fdisk", needs: ["boot"] },
+  { what: "cpio", pkg: "cpio", needs: ["boot", ...BUILD] },
+  { what: "zstd", pkg: "zstd", needs: ["boot"] },
+  // Rigs from Debian packages: our own apt lists, unpacking, modules, ramdisks.
+  { what: "apt-get", pkg: "apt", needs: BUILD },
+  { what: "dpkg-deb", pkg: "dpkg", needs: BUILD },
+  { what: "/usr/share/keyrings/debian-archive-keyring.gpg", pkg: "debian-archive-keyring", needs: BUILD },
+  { what: "depmod", pkg: "kmod", needs: BUILD },
+  { what: "modinfo", pkg: "kmod", needs: BUILD },
+  { what: "xz", pkg: "xz-utils", needs: BUILD },
+  // Building Xen and QEMU with the pinned toolchain: the build systems' own tools. The
+  // native compiler builds only build-time helpers (Xen's kconfig and fixdep, meson's probe
+  // of the build machine), nothing that runs in the guest.
+  { what: "dpkg-source", pkg: "dpkg-dev", needs: BUILD },
+  { what: "patch", pkg: "patch", needs: BUILD },
+  { what: "make", pkg: "make", needs: BUILD },
+  { what: "gcc", pkg: "gcc", needs: BUILD },
   // Xen's kconfig is generated with flex and bison on first use.
-  flex: "flex",
-  bison: "bison",
-  ninja: "ninja-build",
-  "pkg-config": "pkgconf",
-  nice: "coreutils",
-  // The source provider: git refs, Xen's tools configure (regenerated when a tree lacks it),
-  // and the ACPI compiler libxl's Arm build runs; gcc tells configure the build triplet.
-  git: "git",
-  gcc: "gcc",
-  autoconf: "autoconf",
-  iasl: "acpica-tools",
-  grep: "grep",
-  // Only the tests use it, to run the arm64 backend QEMU on the host.
-  "qemu-aarch64": "qemu-user",
-  // Only the tests use it, to validate JUnit against Jenkins' schema.
-  xmllint: "libxml2-utils"
-};
-var FILE_PACKAGES = {
-  "/usr/share/keyrings/debian-archive-keyring.gpg": "debian-archive-keyring",
-  "/usr/lib/u-boot/qemu_arm64/u-boot.bin": "u-boot-qemu",
+  { what: "flex", pkg: "flex", needs: BUILD },
+  { what: "bison", pkg: "bison", needs: BUILD },
+  { what: "ninja", pkg: "ninja-build", needs: BUILD },
+  { what: "pkg-config", pkg: "pkgconf", needs: BUILD },
   // QEMU's configure gets this python by path, never a PATH shim.
-  "/usr/bin/python3": "python3",
-  // Xen's tools configure needs them; distribution source trees (Debian's) drop them.
-  "/usr/share/misc/config.guess": "autotools-dev",
-  "/usr/share/misc/config.sub": "autotools-dev"
-};
-var RIG_BUILD_COMMANDS = ["apt-get", "dpkg-deb", "cpio", "depmod", "modinfo", "xz"];
-var BOOT_COMMANDS = ["qemu-system-aarch64", "dtc", "mkimage", "mke2fs", "sfdisk", "cpio"];
-var RIG_BUILD_FILES = ["/usr/share/keyrings/debian-archive-keyring.gpg"];
-var SOURCE_BUILD_COMMANDS = [
-  "dpkg-source",
-  "patch",
-  "make",
-  "flex",
-  "bison",
-  "ninja",
-  "pkg-config",
-  "nice",
-  "grep",
-  "aarch64-linux-gnu-gcc",
-  "aarch64-linux-gnu-strip"
+  { what: "/usr/bin/python3", pkg: "python3", needs: BUILD },
+  // The source provider: git refs, Xen's tools configure (regenerated when a tree lacks it,
+  // with autoconf's helper scripts), and the ACPI compiler libxl's Arm build runs.
+  { what: "git", pkg: "git", needs: ["rig-source"] },
+  { what: "autoconf", pkg: "autoconf", needs: ["rig-source"] },
+  { what: "/usr/share/misc/config.guess", pkg: "autotools-dev", needs: ["rig-source"] },
+  { what: "/usr/share/misc/config.sub", pkg: "autotools-dev", needs: ["rig-source"] },
+  { what: "iasl", pkg: "acpica-tools", needs: ["rig-source"] },
+  // Only the tests: the arm64 backend QEMU run on the host, JUnit validated against a schema,
+  // ELF headers read, and the clean room.
+  { what: "qemu-aarch64", pkg: "qemu-user", needs: ["tests"] },
+  { what: "xmllint", pkg: "libxml2-utils", needs: ["tests"] },
+  { what: "readelf", pkg: "binutils", needs: ["tests"] },
+  { what: "debootstrap", pkg: "debootstrap", needs: ["tests"] }
 ];
-var SOURCE_BUILD_FILES = ["/usr/bin/python3"];
+function runNeeds(provider) {
+  if (provider === "debian") return ["boot", "rig-debian"];
+  if (provider === "source") return ["boot", "rig-debian", "rig-source"];
+  return ["boot"];
+}
+function toolsFor(needs) {
+  return HOST_TOOLS.filter((t) => t.needs.some((n) => needs.includes(n)));
+}
 async function findCommand(name, path12 = process.env.PATH ?? "") {
   for (const dir of path12.split(delimiter3).filter(Boolean)) {
     const candidate = join10(dir, name);
@@ -76663,78 +76649,50 @@ async function findCommand(name, path12 = process.env.PATH ?? "") {
   }
   return void 0;
 }
-async function missing(commands, files) {
+async function missingTools(tools, path12 = process.env.PATH ?? "") {
   const out = [];
-  for (const c of commands) if (!await findCommand(c)) out.push({ what: c, pkg: COMMAND_PACKAGES[c] });
-  for (const f of files) if (!await access3(f).then(() => true, () => false)) out.push({ what: f, pkg: FILE_PACKAGES[f] });
+  for (const t of tools) {
+    const present = t.what.startsWith("/") ? await access3(t.what).then(() => true, () => false) : await findCommand(t.what, path12) !== void 0;
+    if (!present) out.push(t);
+  }
   return out;
 }
+function installCommand(missing) {
+  const packages = [...new Set(missing.map((t) => t.pkg))].sort();
+  return ["apt-get", "install", "-y", "--no-install-recommends", ...packages];
+}
 function describe(list) {
-  return list.map((m) => `${m.what} (${m.pkg ? `package ${m.pkg}` : "no known Debian package"})`).join(", ");
+  return list.map((t) => `${t.what} (package ${t.pkg})`).join(", ");
 }
-async function ensureHostPrerequisites(req, opts) {
-  const commands = req.commands ?? [];
-  const files = req.files ?? [];
-  const before = await missing(commands, files);
+async function ensureHostTools(needs, opts) {
+  const before = await missingTools(toolsFor(needs));
   if (before.length === 0) return;
-  const unmapped = before.filter((m) => !m.pkg);
-  if (unmapped.length > 0 || opts.install === false) {
-    throw new InfraError(`missing host prerequisites: ${describe(before)}`);
+  const command = installCommand(before);
+  if (opts.install === false) throw new InfraError(`missing host tools: ${describe(before)}; install them with: ${command.join(" ")}`);
+  const privilege = opts.privilege ?? await hostPrivilege();
+  if (privilege === "none") {
+    throw new InfraError(`missing host tools: ${describe(before)}; installing them needs root or passwordless sudo. As root, run: ${command.join(" ")}`);
   }
-  const packages = [...new Set(before.map((m) => m.pkg))].sort();
-  opts.log(`installing host packages: ${packages.join(" ")} (for ${before.map((m) => m.what).join(", ")})`);
-  const problem = await installPackages(packages);
-  const after = await missing(commands, files);
+  opts.log(`installing host tools: ${command.slice(4).join(" ")} (for ${before.map((t) => t.what).join(", ")})`);
+  const problem = await aptInstall(command, privilege);
+  const after = await missingTools(toolsFor(needs));
   if (after.length > 0) {
-    throw new InfraError(`missing host prerequisites: ${describe(after)}${problem ? `; apt-get install failed: ${problem}` : ""}`);
+    throw new InfraError(`missing host tools: ${describe(after)}${problem ? `; ${command.join(" ")} failed: ${problem}` : ""}`);
   }
 }
-async function installPackages(packages) {
-  const root = process.getuid?.() === 0;
-  if (!root && !await findCommand("sudo")) return "not root and sudo is not installed";
-  const apt = (args) => root ? run("apt-get", args, { allowFailure: true, env: { DEBIAN_FRONTEND: "noninteractive" } }) : run("sudo", ["-n", "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", ...args], { allowFailure: true });
-  let result = await apt(["install", "-y", "--no-install-recommends", ...packages]);
+async function hostPrivilege() {
+  if (process.getuid?.() === 0) return "root";
+  if (!await findCommand("sudo")) return "none";
+  return (await run("sudo", ["-n", "true"], { allowFailure: true })).exitCode === 0 ? "sudo" : "none";
+}
+async function aptInstall(command, privilege) {
+  const apt = (args) => privilege === "root" ? run("apt-get", args, { allowFailure: true, env: { DEBIAN_FRONTEND: "noninteractive" } }) : run("sudo", ["-n", "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", ...args], { allowFailure: true });
+  let result = await apt(command.slice(1));
   if (result.exitCode !== 0) {
     await apt(["update"]);
-    result = await apt(["install", "-y", "--no-install-recommends", ...packages]);
+    result = await apt(command.slice(1));
   }
   return result.exitCode === 0 ? void 0 : (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-5).join("\n");
-}
-async function foreignInstalled(name, arch3) {
-  const q = await run("dpkg-query", ["-W", "-f", "${db:Status-Status}", `${name}:${arch3}`], { allowFailure: true });
-  return q.exitCode === 0 && q.stdout.trim() === "installed";
-}
-async function ensureForeignPackages(arch3, packages, opts) {
-  const archs = (await run("dpkg", ["--print-foreign-architectures"])).stdout.split("\n").map((a) => a.trim());
-  const missingPkgs = [];
-  for (const p of packages) if (!await foreignInstalled(p, arch3)) missingPkgs.push(`${p}:${arch3}`);
-  if (archs.includes(arch3) && missingPkgs.length === 0) return;
-  const wanted = missingPkgs.length > 0 ? missingPkgs : packages.map((p) => `${p}:${arch3}`);
-  const commands = [
-    ...archs.includes(arch3) ? [] : [["dpkg", "--add-architecture", arch3]],
-    ["apt-get", "update"],
-    ["apt-get", "install", "-y", "--no-install-recommends", ...wanted]
-  ];
-  const printable = commands.map((c) => c.join(" ")).join(" && ");
-  const root = process.getuid?.() === 0;
-  const sudo = !root && await findCommand("sudo") && (await run("sudo", ["-n", "true"], { allowFailure: true })).exitCode === 0;
-  if (!root && !sudo) {
-    throw new InfraError(`host setup: cross-building needs ${wanted.join(" ")} on this host, and installing them needs root or passwordless sudo; run as root: ${printable}`);
-  }
-  if (opts.install === false) throw new InfraError(`host setup: missing ${wanted.join(" ")}; run as root: ${printable}`);
-  opts.log(`host setup: installing ${wanted.join(" ")} (this may also upgrade native packages to matching versions)`);
-  for (const [command, ...args] of commands) {
-    opts.log(`host setup: ${command} ${args.join(" ")}`);
-    const result = root ? await run(command, args, { allowFailure: true, env: { DEBIAN_FRONTEND: "noninteractive" } }) : await run("sudo", ["-n", "env", "DEBIAN_FRONTEND=noninteractive", command, ...args], { allowFailure: true });
-    if (result.exitCode !== 0) {
-      const said2 = (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-15).join("\n");
-      throw new InfraError(`host setup: ${command} ${args.join(" ")} exited with ${result.exitCode}:
-${said2}`);
-    }
-  }
-  const still = [];
-  for (const p of packages) if (!await foreignInstalled(p, arch3)) still.push(`${p}:${arch3}`);
-  if (still.length > 0) throw new InfraError(`host setup: ${still.join(" ")} still not installed after apt-get install`);
 }
 
 // src/rig/prebuilt/index.ts
@@ -77005,9 +76963,50 @@ async function copyInto(from, to) {
 }
 
 // src/rig/debian/build.ts
-import { copyFile as copyFile5, mkdir as mkdir11, readFile as readFile7, rm as rm11, stat as stat11, writeFile as writeFile8 } from "node:fs/promises";
-import { join as join22 } from "node:path";
+import { copyFile as copyFile5, mkdir as mkdir12, readFile as readFile8, rm as rm12, stat as stat12, writeFile as writeFile9 } from "node:fs/promises";
+import { join as join23 } from "node:path";
 import { gunzipSync } from "node:zlib";
+
+// src/rig/toolchain/recipe.ts
+var TOOLCHAIN_VERSION = "toolchain-3";
+var TOOLCHAIN_SUITE = "bookworm";
+var TARGET_TRIPLET = "aarch64-linux-gnu";
+var CROSS_PREFIX = `${TARGET_TRIPLET}-`;
+var COMPILER_PACKAGES = {
+  amd64: ["gcc-12-aarch64-linux-gnu", "binutils-aarch64-linux-gnu"],
+  arm64: ["gcc-12", "binutils-aarch64-linux-gnu"]
+};
+var COMPILER_RUNTIME = /^(libc6|libgcc-s1|libstdc\+\+6)$/;
+var COMPILER_EXCLUDED = /^(libc6|libgcc-s1|libstdc\+\+6|gcc-12-base|libcrypt1|libunistring2|libidn2-0)$|^(libc6|libc6-dev|linux-libc-dev|libcrypt-dev)(-arm64-cross)?$|^(libc-dev-bin|rpcsvc-proto)$/;
+var HOST_LOADER = { amd64: "lib64/ld-linux-x86-64.so.2", arm64: "lib/ld-linux-aarch64.so.1" };
+var SYSROOT_PACKAGES = [
+  "libc6-dev",
+  "libglib2.0-dev",
+  "libfdt-dev",
+  "libslirp-dev",
+  "libxen-dev",
+  "zlib1g-dev",
+  "libyajl-dev",
+  "libncurses-dev",
+  "uuid-dev",
+  "libzstd-dev",
+  "liblzma-dev",
+  "libbz2-dev"
+];
+var SYSROOT_EXCLUDED = /^(libpython|python3)|-bin$|^(dpkg|tar|media-types|readline-common|pkgconf|pkg-config|ncurses-bin|rpcsvc-proto)$/;
+function hostArch(nodeArch = process.arch) {
+  return nodeArch === "x64" ? "amd64" : nodeArch === "arm64" ? "arm64" : void 0;
+}
+var HOST_MULTIARCH = { amd64: "x86_64-linux-gnu", arm64: "aarch64-linux-gnu" };
+
+// src/rig/toolchain/index.ts
+import { chmod as chmod2, lstat as lstat3, mkdir as mkdir5, readdir as readdir5, readFile as readFile3, readlink as readlink2, rename as rename4, rm as rm6, stat as stat7, symlink as symlink2, unlink as unlink3, writeFile as writeFile5 } from "node:fs/promises";
+import { delimiter as delimiter4, dirname as dirname8, join as join14, relative as relative3 } from "node:path";
+
+// src/host/shell.ts
+function shellQuote(text) {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
 
 // src/rig/debian/apt.ts
 import { readFileSync as readFileSync2 } from "node:fs";
@@ -77133,7 +77132,7 @@ ${stdout.slice(-2e3)}`);
   }
   /** Downloads exactly these versions into the private archive cache; returns each .deb's path. */
   async download(packages, log2) {
-    log2(`downloading ${packages.length} arm64 packages into ${this.archives}`);
+    log2(`downloading ${packages.length} ${this.source.suite}/${this.source.arch} packages into ${this.archives}`);
     await this.apt([
       "install",
       "--download-only",
@@ -77192,9 +77191,191 @@ async function writeIfChanged(file, text) {
   if (old !== text) await writeFile4(file, text);
 }
 
+// src/rig/toolchain/index.ts
+function toolchainKey(compilers, runtime, sysroot) {
+  return recipeKey({
+    version: TOOLCHAIN_VERSION,
+    suite: TOOLCHAIN_SUITE,
+    target: TARGET_TRIPLET,
+    compilers: compilers.map((p) => `${p.name}=${p.version}`),
+    runtime: runtime.map((p) => `${p.name}=${p.version}`),
+    sysroot: sysroot.map((p) => `${p.name}=${p.version}`)
+  });
+}
+async function planToolchain(cacheDir, targetApt, log2) {
+  const arch3 = hostArch();
+  if (!arch3) throw new InfraError(`building a rig needs an amd64 or arm64 host; this one is ${process.arch}`);
+  if (targetApt.source.suite !== TOOLCHAIN_SUITE || targetApt.source.arch !== "arm64") {
+    throw new InfraError(`the toolchain's sysroot comes from ${TOOLCHAIN_SUITE}/arm64 lists, not ${targetApt.source.suite}/${targetApt.source.arch}`);
+  }
+  const hostSource = { ...targetApt.source, arch: arch3, sources: false };
+  const hostApt = arch3 === "arm64" ? targetApt : new PrivateApt(cacheDir, hostSource);
+  if (hostApt !== targetApt) {
+    try {
+      await hostApt.ensureLists(6 * 36e5, log2);
+    } catch (cause) {
+      log2(`warning: refreshing the private ${TOOLCHAIN_SUITE}/${arch3} lists failed, using the old ones: ${cause.message}`);
+    }
+  }
+  const closure = await hostApt.resolve(COMPILER_PACKAGES[arch3]);
+  const compilers = closure.filter((p) => !COMPILER_EXCLUDED.test(p.name));
+  const runtime = closure.filter((p) => COMPILER_RUNTIME.test(p.name));
+  const sysroot = (await targetApt.resolve(SYSROOT_PACKAGES)).filter((p) => !SYSROOT_EXCLUDED.test(p.name));
+  return { key: toolchainKey(compilers, runtime, sysroot), hostArch: arch3, hostApt, targetApt, compilers, runtime, sysroot };
+}
+function toolchainDir(cacheDir, key) {
+  return join14(cacheDir, "toolchains", key);
+}
+var RECORD = "toolchain.json";
+async function ensureToolchain(cacheDir, plan, log2) {
+  const dir = toolchainDir(cacheDir, plan.key);
+  const cached2 = await readToolchain(dir);
+  if (cached2) return cached2;
+  log2(
+    `toolchain ${plan.key.slice(0, 12)}: ${plan.compilers.length} compiler and ${plan.runtime.length} runtime packages (${plan.hostArch}), ${plan.sysroot.length} sysroot packages (arm64)`
+  );
+  const tmp = `${dir}.tmp-${process.pid}`;
+  await rm6(tmp, { recursive: true, force: true });
+  await mkdir5(tmp, { recursive: true });
+  try {
+    const hostDebs = await plan.hostApt.download([...plan.compilers, ...plan.runtime], log2);
+    await unpackInto(join14(tmp, "compilers"), plan.compilers, hostDebs);
+    await unpackInto(join14(tmp, "runtime"), plan.runtime, hostDebs);
+    const sysrootDebs = await plan.targetApt.download(plan.sysroot, log2);
+    await unpackInto(join14(tmp, "sysroot"), plan.sysroot, sysrootDebs);
+    for (const tree of ["compilers", "runtime", "sysroot"]) await relativizeSymlinks(join14(tmp, tree));
+    await relocatePkgConfig(join14(tmp, "sysroot"), dir);
+    await writeWrappers(tmp, dir, plan.hostArch);
+    const versions = {
+      gcc: versionOf(plan.compilers, /^gcc-12(-aarch64-linux-gnu)?$/),
+      binutils: versionOf(plan.compilers, /^binutils-aarch64-linux-gnu$/),
+      libc: versionOf(plan.sysroot, /^libc6-dev$/)
+    };
+    await writeFile5(join14(tmp, RECORD), JSON.stringify({ key: plan.key, versions, compilers: plan.compilers, sysroot: plan.sysroot }, null, 2) + "\n");
+    await mkdir5(join14(dir, ".."), { recursive: true });
+    try {
+      await rename4(tmp, dir);
+    } catch (cause) {
+      if (!await readToolchain(dir)) throw cause;
+    }
+  } finally {
+    await rm6(tmp, { recursive: true, force: true });
+  }
+  const ready = await readToolchain(dir);
+  if (!ready) throw new InfraError(`toolchain ${dir} is unreadable right after unpacking`);
+  const probe = await run(join14(ready.bin, `${CROSS_PREFIX}gcc`), ["-dumpfullversion"], { allowFailure: true });
+  if (probe.exitCode !== 0) throw new InfraError(`the pinned compiler in ${ready.bin} does not run on this host: ${(probe.stderr || probe.stdout).trim()}`);
+  log2(`toolchain ready: gcc ${ready.versions.gcc}, binutils ${ready.versions.binutils}, sysroot libc ${ready.versions.libc} (${dir})`);
+  return ready;
+}
+async function readToolchain(dir) {
+  try {
+    const record = JSON.parse(await readFile3(join14(dir, RECORD), "utf8"));
+    const bin = join14(dir, "bin");
+    await stat7(join14(bin, `${CROSS_PREFIX}gcc`));
+    return {
+      key: record.key,
+      dir,
+      bin,
+      sysroot: join14(dir, "sysroot"),
+      env: { PATH: [bin, process.env.PATH ?? "/usr/bin:/bin"].join(delimiter4) },
+      versions: record.versions
+    };
+  } catch {
+    return void 0;
+  }
+}
+function versionOf(packages, name) {
+  return packages.find((p) => name.test(p.name))?.version ?? "unknown";
+}
+async function unpackInto(root, packages, debs) {
+  await mkdir5(root, { recursive: true });
+  for (const p of packages) {
+    const deb = debs.get(p.name);
+    if (!deb) throw new InfraError(`no downloaded archive for ${p.name}`);
+    await run("dpkg-deb", ["-x", deb, root]);
+  }
+}
+async function relativizeSymlinks(root, dir = root) {
+  let changed = 0;
+  for (const name of await readdir5(dir)) {
+    const path12 = join14(dir, name);
+    const st = await lstat3(path12);
+    if (st.isDirectory()) changed += await relativizeSymlinks(root, path12);
+    else if (st.isSymbolicLink()) {
+      const target = await readlink2(path12);
+      if (!target.startsWith("/")) continue;
+      await unlink3(path12);
+      await symlink2(relative3(dirname8(path12), join14(root, target)) || ".", path12);
+      changed++;
+    }
+  }
+  return changed;
+}
+async function relocatePkgConfig(sysroot, finalDir) {
+  const finalSysroot = join14(finalDir, "sysroot");
+  for (const rel of [`usr/lib/${TARGET_TRIPLET}/pkgconfig`, "usr/share/pkgconfig"]) {
+    const dir = join14(sysroot, rel);
+    for (const name of await readdir5(dir).catch(() => [])) {
+      if (!name.endsWith(".pc")) continue;
+      const text = await readFile3(join14(dir, name), "utf8");
+      await writeFile5(join14(dir, name), pointPkgConfigAt(text, finalSysroot));
+    }
+  }
+}
+function pointPkgConfigAt(text, root) {
+  return text.replace(/^(\w+)=\/usr\b/gm, (_m, name) => `${name}=${root}/usr`);
+}
+async function writeWrappers(tmp, finalDir, arch3) {
+  const multiarch = HOST_MULTIARCH[arch3];
+  const bin = join14(tmp, "bin");
+  await mkdir5(bin, { recursive: true });
+  const final = (...p) => join14(finalDir, ...p);
+  const loader = final("runtime", HOST_LOADER[arch3]);
+  const libraryPath = [final("runtime", "lib", multiarch), final("runtime", "usr", "lib", multiarch), final("compilers", "usr", "lib", multiarch)].join(delimiter4);
+  const sysroot = final("sysroot");
+  if ([loader, libraryPath].some((p) => p.includes(","))) {
+    throw new InfraError(`the cache directory ${finalDir} contains a comma, which GCC's -wrapper cannot pass; use another --cache-dir`);
+  }
+  const launch = (real, extra = "") => ["#!/bin/sh", `exec ${shellQuote(loader)} --library-path ${shellQuote(libraryPath)} ${shellQuote(real)}${extra} "$@"`, ""].join("\n");
+  const realBin = join14(tmp, "compilers", "usr", "bin");
+  const names = (await readdir5(realBin)).filter((n) => n.startsWith(CROSS_PREFIX));
+  for (const real of names) {
+    const name = real.replace(/-12$/, "");
+    if (name !== real && names.includes(name)) continue;
+    const driver = /^aarch64-linux-gnu-(gcc|cpp|g\+\+)$/.test(name);
+    const extra = driver ? ` -wrapper ${shellQuote(`${loader},--library-path,${libraryPath}`)} --sysroot=${shellQuote(sysroot)}` : "";
+    await writeExecutable(join14(bin, name), launch(final("compilers", "usr", "bin", real), extra));
+  }
+  if (!await stat7(join14(bin, `${CROSS_PREFIX}gcc`)).then(() => true, () => false)) {
+    throw new InfraError(`the compiler packages unpacked no ${CROSS_PREFIX}gcc-12 into ${realBin}`);
+  }
+  const internal = join14(tmp, "compilers", "usr", TARGET_TRIPLET, "bin");
+  for (const name of await readdir5(internal).catch(() => [])) {
+    if (!/^ld(\.|$)/.test(name)) continue;
+    const path12 = join14(internal, name);
+    const target = (await lstat3(path12)).isSymbolicLink() ? join14(dirname8(path12), await readlink2(path12)) : path12;
+    const real = final("compilers", relative3(join14(tmp, "compilers"), target));
+    if ((await lstat3(path12)).isSymbolicLink()) {
+      await unlink3(path12);
+      await writeExecutable(path12, launch(real));
+    }
+  }
+  const pkgconfigDirs = [`usr/lib/${TARGET_TRIPLET}/pkgconfig`, "usr/share/pkgconfig"].map((d) => join14(sysroot, d)).join(delimiter4);
+  await writeExecutable(
+    join14(bin, `${CROSS_PREFIX}pkg-config`),
+    // PKG_CONFIG_LIBDIR replaces the host's search path: no host .pc file is ever seen.
+    ["#!/bin/sh", `PKG_CONFIG_LIBDIR=${shellQuote(pkgconfigDirs)}`, "export PKG_CONFIG_LIBDIR", 'exec pkg-config "$@"', ""].join("\n")
+  );
+}
+async function writeExecutable(path12, text) {
+  await writeFile5(path12, text);
+  await chmod2(path12, 493);
+}
+
 // src/rig/debian/modules.ts
-import { readdir as readdir5, stat as stat7 } from "node:fs/promises";
-import { join as join14 } from "node:path";
+import { readdir as readdir6, stat as stat8 } from "node:fs/promises";
+import { join as join15 } from "node:path";
 function moduleKey(name) {
   return name.replace(/-/g, "_");
 }
@@ -77210,10 +77391,10 @@ async function installModules(tree, pkgs, kernelRelease, names) {
     done.add(key);
     const rel = index.get(key);
     if (!rel) throw new InfraError(`kernel ${kernelRelease} has no module ${key}`);
-    const { stdout } = await run("modinfo", ["-F", "depends", join14(host, rel)]);
+    const { stdout } = await run("modinfo", ["-F", "depends", join15(host, rel)]);
     wanted.push(...stdout.trim().split(",").filter(Boolean));
     const dest = await tree.install(`${moddir}/${rel}`);
-    if (dest.endsWith(".xz")) await run("xz", ["-d", "-f", join14(tree.dir, dest)]);
+    if (dest.endsWith(".xz")) await run("xz", ["-d", "-f", join15(tree.dir, dest)]);
   }
   for (const meta of ["modules.builtin", "modules.builtin.modinfo", "modules.order"]) {
     if (await pkgs.find(`${moddir}/${meta}`)) await tree.install(`${moddir}/${meta}`);
@@ -77224,9 +77405,9 @@ async function installModules(tree, pkgs, kernelRelease, names) {
 async function indexModules(moddir) {
   const index = /* @__PURE__ */ new Map();
   const walk = async (rel) => {
-    for (const name of await readdir5(join14(moddir, rel))) {
+    for (const name of await readdir6(join15(moddir, rel))) {
       const path12 = `${rel}/${name}`;
-      if ((await stat7(join14(moddir, path12))).isDirectory()) await walk(path12);
+      if ((await stat8(join15(moddir, path12))).isDirectory()) await walk(path12);
       else {
         const m = /^(.*)\.ko(\.xz)?$/.exec(name);
         if (m?.[1]) index.set(moduleKey(m[1]), path12);
@@ -77240,15 +77421,15 @@ async function indexModules(moddir) {
 // src/rig/debian/patches.ts
 import { createHash as createHash4 } from "node:crypto";
 import { readdirSync } from "node:fs";
-import { appendFile as appendFile2, readFile as readFile3, readdir as readdir6 } from "node:fs/promises";
-import { basename as basename6, join as join15 } from "node:path";
+import { appendFile as appendFile2, readFile as readFile4, readdir as readdir7 } from "node:fs/promises";
+import { basename as basename6, join as join16 } from "node:path";
 function ourPatchDir(source) {
-  return join15(packageRoot(), "src", "rig", "debian", "patches", source);
+  return join16(packageRoot(), "src", "rig", "debian", "patches", source);
 }
 async function readPatch(path12, from) {
   let bytes;
   try {
-    bytes = await readFile3(path12);
+    bytes = await readFile4(path12);
   } catch (cause) {
     const message = `cannot read ${from === "user" ? "the user's" : "our"} patch ${path12}: ${cause.message}`;
     throw from === "user" ? new ConfigError(message) : new InfraError(message, { cause });
@@ -77260,8 +77441,8 @@ function userPatchSeries(userPatches = []) {
 }
 async function patchSeries(source, userPatches = []) {
   const dir = ourPatchDir(source);
-  const ours = (await readdir6(dir).catch(() => [])).filter((f) => f.endsWith(".patch")).sort();
-  return [...await Promise.all(ours.map((f) => readPatch(join15(dir, f), "ours"))), ...await userPatchSeries(userPatches)];
+  const ours = (await readdir7(dir).catch(() => [])).filter((f) => f.endsWith(".patch")).sort();
+  return [...await Promise.all(ours.map((f) => readPatch(join16(dir, f), "ours"))), ...await userPatchSeries(userPatches)];
 }
 function patchPaths(source, userPatches = []) {
   const dir = ourPatchDir(source);
@@ -77271,7 +77452,7 @@ function patchPaths(source, userPatches = []) {
   } catch {
     ours = [];
   }
-  return [...ours.map((f) => join15(dir, f)), ...userPatches];
+  return [...ours.map((f) => join16(dir, f)), ...userPatches];
 }
 function describePatch(p) {
   return { file: basename6(p.path), from: p.from, sha256: p.sha256 };
@@ -77290,29 +77471,29 @@ ${output.split("\n").slice(-30).join("\n")}`;
   }
 }
 async function applyPatchesLogged(logs, tree, series, name, log2) {
-  await applyPatches(tree, series, (p, output) => appendFile2(join15(logs, "patch.log"), `== ${p.path} (${p.from}, sha256 ${p.sha256})
+  await applyPatches(tree, series, (p, output) => appendFile2(join16(logs, "patch.log"), `== ${p.path} (${p.from}, sha256 ${p.sha256})
 ${output}
 `));
   if (series.length > 0) log2(`${name}: applied ${series.map((p) => describePatch(p).file).join(", ")}`);
 }
 
 // src/rig/debian/qemu-build.ts
-import { availableParallelism } from "node:os";
-import { mkdir as mkdir7, rm as rm8, stat as stat10, writeFile as writeFile6 } from "node:fs/promises";
-import { delimiter as delimiter4, join as join18 } from "node:path";
+import { availableParallelism as availableParallelism2 } from "node:os";
+import { mkdir as mkdir9, rm as rm10, stat as stat11, writeFile as writeFile7 } from "node:fs/promises";
+import { delimiter as delimiter5, join as join20 } from "node:path";
 
 // src/rig/debian/components.ts
-import { mkdir as mkdir5, readFile as readFile4, readdir as readdir7, rename as rename4, rm as rm6, stat as stat8, writeFile as writeFile5 } from "node:fs/promises";
-import { join as join16 } from "node:path";
+import { mkdir as mkdir6, readFile as readFile5, readdir as readdir8, rename as rename5, rm as rm7, stat as stat9, writeFile as writeFile6 } from "node:fs/promises";
+import { join as join17 } from "node:path";
 var COMPONENT_FILE = "component.json";
 function componentDir(cacheDir, name, key) {
-  return join16(cacheDir, "components", name, key);
+  return join17(cacheDir, "components", name, key);
 }
 async function findComponent(cacheDir, name, key) {
   const dir = componentDir(cacheDir, name, key);
   try {
-    const record = JSON.parse(await readFile4(join16(dir, COMPONENT_FILE), "utf8"));
-    for (const file of Object.values(record.files)) await stat8(join16(dir, file));
+    const record = JSON.parse(await readFile5(join17(dir, COMPONENT_FILE), "utf8"));
+    for (const file of Object.values(record.files)) await stat9(join17(dir, file));
     return { dir, record };
   } catch {
     return void 0;
@@ -77324,7 +77505,7 @@ var ComponentBuild = class _ComponentBuild {
     this.key = key;
     this.work = work;
     this.log = log2;
-    this.logs = join16(work, "logs");
+    this.logs = join17(work, "logs");
   }
   name;
   key;
@@ -77334,16 +77515,16 @@ var ComponentBuild = class _ComponentBuild {
   seconds = {};
   /** A fresh work folder; leftovers of earlier builds of this key whose process is gone are removed. */
   static async start(cacheDir, name, key, log2) {
-    const root = join16(cacheDir, "work");
-    await mkdir5(root, { recursive: true });
+    const root = join17(cacheDir, "work");
+    await mkdir6(root, { recursive: true });
     const prefix2 = `${name}-${key.slice(0, 16)}-`;
-    for (const entry of await readdir7(root)) {
+    for (const entry of await readdir8(root)) {
       const pid = Number(entry.startsWith(prefix2) ? entry.slice(prefix2.length) : NaN);
-      if (Number.isInteger(pid) && !processAlive(pid)) await rm6(join16(root, entry), { recursive: true, force: true });
+      if (Number.isInteger(pid) && !processAlive(pid)) await rm7(join17(root, entry), { recursive: true, force: true });
     }
-    const work = join16(root, `${prefix2}${process.pid}`);
-    await rm6(work, { recursive: true, force: true });
-    await mkdir5(join16(work, "logs"), { recursive: true });
+    const work = join17(root, `${prefix2}${process.pid}`);
+    await rm7(work, { recursive: true, force: true });
+    await mkdir6(join17(work, "logs"), { recursive: true });
     return new _ComponentBuild(name, key, work, log2);
   }
   /**
@@ -77351,7 +77532,7 @@ var ComponentBuild = class _ComponentBuild {
    * A failure is an InfraError naming the step and the log, with the log's last 30 lines.
    */
   async step(title, logName, command, args, opts = {}) {
-    const logFile = join16(this.logs, logName);
+    const logFile = join17(this.logs, logName);
     this.log(`${this.name}: ${title}\u2026 (full log: ${logFile})`);
     const started = Date.now();
     const result = await run("nice", ["-n", "19", command, ...args], { ...opts, allowFailure: true });
@@ -77367,7 +77548,7 @@ var ComponentBuild = class _ComponentBuild {
     const text = `${header}${result.stdout}${result.stderr ? `
 --- stderr ---
 ${result.stderr}` : ""}`;
-    await writeFile5(logFile, text);
+    await writeFile6(logFile, text);
     if (result.exitCode !== 0) {
       const tail = text.trimEnd().split("\n").slice(-30).join("\n");
       throw new InfraError(`${this.name}: ${title} failed (exit ${result.exitCode}, ${seconds.toFixed(0)} s); last 30 lines of ${logFile}:
@@ -77393,16 +77574,16 @@ ${tail}`, {
    */
   async finish(cacheDir, out, record) {
     const full = { name: this.name, key: this.key, ...record, seconds: this.seconds, createdAt: (/* @__PURE__ */ new Date()).toISOString() };
-    await rename4(this.logs, join16(out, "logs"));
-    await writeFile5(join16(out, COMPONENT_FILE), JSON.stringify(full, null, 2) + "\n");
+    await rename5(this.logs, join17(out, "logs"));
+    await writeFile6(join17(out, COMPONENT_FILE), JSON.stringify(full, null, 2) + "\n");
     const dir = componentDir(cacheDir, this.name, this.key);
-    await mkdir5(join16(dir, ".."), { recursive: true });
+    await mkdir6(join17(dir, ".."), { recursive: true });
     try {
-      await rename4(out, dir);
+      await rename5(out, dir);
     } catch (cause) {
       if (!await findComponent(cacheDir, this.name, this.key)) throw cause;
     }
-    await rm6(this.work, { recursive: true, force: true });
+    await rm7(this.work, { recursive: true, force: true });
     const done = await findComponent(cacheDir, this.name, this.key);
     if (!done) throw new InfraError(`${this.name} component ${dir} is unreadable right after its build`);
     return done;
@@ -77584,7 +77765,6 @@ var QEMU_SUITE = "trixie";
 var QEMU_SOURCE = "qemu";
 var MESON_PACKAGE = "meson";
 var QEMU_TARGET = "qemu-system-aarch64";
-var HOST_ARM64_DEV_PACKAGES = ["libglib2.0-dev", "libfdt-dev", "libslirp-dev", "libxen-dev", "zlib1g-dev"];
 var QEMU_DEVICES_NAME = "xenpvh-virtio";
 var QEMU_DEVICES = `# Devices for the dom0 backend QEMU of xen-pvh-virtio-action (xenpvh machine,
 # --disable-tcg --without-default-devices). CONFIG_XEN selects the GPEX host and the Xen bus.
@@ -77667,140 +77847,40 @@ var QEMU_CONFIGURE_FLAGS = [
 ];
 
 // src/rig/debian/sources.ts
-import { mkdir as mkdir6, rename as rename5, rm as rm7, stat as stat9 } from "node:fs/promises";
-import { join as join17 } from "node:path";
+import { mkdir as mkdir7, rename as rename6, rm as rm8, stat as stat10 } from "node:fs/promises";
+import { join as join18 } from "node:path";
 async function debianSourceTree(cacheDir, apt, name, version3, log2) {
-  const root = join17(cacheDir, "sources", `${name}_${version3.replace(/:/g, "%3a")}`);
-  const tree = join17(root, "tree");
-  if (await stat9(tree).then((s) => s.isDirectory(), () => false)) return tree;
+  const root = join18(cacheDir, "sources", `${name}_${version3.replace(/:/g, "%3a")}`);
+  const tree = join18(root, "tree");
+  if (await stat10(tree).then((s) => s.isDirectory(), () => false)) return tree;
   const started = Date.now();
   log2(`fetching Debian source ${name}=${version3} (${apt.source.suite}) into ${root}`);
-  const dsc = await apt.downloadSource(name, version3, join17(root, "download"));
-  const unpackDir = join17(root, `unpack-${process.pid}`);
-  const tmp = join17(unpackDir, "tree");
-  await rm7(unpackDir, { recursive: true, force: true });
-  await mkdir6(unpackDir, { recursive: true });
+  const dsc = await apt.downloadSource(name, version3, join18(root, "download"));
+  const unpackDir = join18(root, `unpack-${process.pid}`);
+  const tmp = join18(unpackDir, "tree");
+  await rm8(unpackDir, { recursive: true, force: true });
+  await mkdir7(unpackDir, { recursive: true });
   const result = await run("dpkg-source", ["--no-check", "-x", dsc, tmp], { allowFailure: true });
   if (result.exitCode !== 0) {
     throw new InfraError(`dpkg-source -x ${dsc} failed:
 ${(result.stderr || result.stdout).trim().split("\n").slice(-30).join("\n")}`);
   }
   try {
-    await rename5(tmp, tree);
+    await rename6(tmp, tree);
   } catch (cause) {
-    if (!await stat9(tree).then(() => true, () => false)) throw cause;
+    if (!await stat10(tree).then(() => true, () => false)) throw cause;
   }
-  await rm7(unpackDir, { recursive: true, force: true });
+  await rm8(unpackDir, { recursive: true, force: true });
   log2(`Debian source ${name}=${version3} unpacked in ${((Date.now() - started) / 1e3).toFixed(0)} s`);
   return tree;
 }
 
-// src/rig/debian/qemu-build.ts
-var QEMU_COMPONENT = "qemu";
-var HOST_PYTHON = "/usr/bin/python3";
-var CROSS_PREFIX = "aarch64-linux-gnu-";
-function qemuInputs(sourceVersion, meson, patches) {
-  return {
-    component: QEMU_COMPONENT,
-    buildVersion: QEMU_BUILD_VERSION,
-    source: `${QEMU_SOURCE}=${sourceVersion}`,
-    suite: QEMU_SUITE,
-    meson: `${meson.name}=${meson.version}`,
-    devices: QEMU_DEVICES,
-    configure: [`--cross-prefix=${CROSS_PREFIX}`, ...QEMU_CONFIGURE_FLAGS],
-    target: QEMU_TARGET,
-    // Names only: the key must be computable on a runner that has not installed them yet.
-    hostLibraries: HOST_ARM64_DEV_PACKAGES.map((p) => `${p}:arm64`),
-    patches: patches.map((p) => p.sha256)
-  };
-}
-async function planQemu(apt, userPatches = []) {
-  const sourceVersion = await apt.sourceVersion(QEMU_SOURCE);
-  const meson = await apt.candidate(MESON_PACKAGE);
-  const patches = await patchSeries("qemu", userPatches);
-  const inputs = qemuInputs(sourceVersion, meson, patches);
-  return { key: recipeKey(inputs), inputs, sourceVersion, meson, patches };
-}
-function findQemu(cacheDir, plan) {
-  return findComponent(cacheDir, QEMU_COMPONENT, plan.key);
-}
-async function prepareQemu(cacheDir, apt, plan, log2) {
-  const pristine = await debianSourceTree(cacheDir, apt, QEMU_SOURCE, plan.sourceVersion, log2);
-  const build = await ComponentBuild.start(cacheDir, QEMU_COMPONENT, plan.key, log2);
-  const tree = join18(build.work, "src");
-  try {
-    await build.phase("copy source", () => run("cp", ["-a", pristine, tree]));
-    await applyPatchesLogged(build.logs, tree, plan.patches, "qemu", log2);
-  } catch (cause) {
-    await rm8(build.work, { recursive: true, force: true });
-    throw cause;
-  }
-  return { plan, build, tree, apt };
-}
-async function mesonTool(cacheDir, apt, meson) {
-  const dir = join18(cacheDir, "tools", `${meson.name}_${meson.version.replace(/:/g, "%3a")}`);
-  if (await stat10(join18(dir, "usr", "bin", "meson")).then(() => true, () => false)) return dir;
-  const deb = await apt.downloadOne(meson);
-  const tmp = `${dir}.tmp-${process.pid}`;
-  await mkdir7(join18(cacheDir, "tools"), { recursive: true });
-  await run("dpkg-deb", ["-x", deb, tmp]);
-  await run("mv", ["-T", tmp, dir]);
-  return dir;
-}
-async function buildQemu(cacheDir, prepared) {
-  const { plan, build, tree, apt } = prepared;
-  const meson = await mesonTool(cacheDir, apt, plan.meson);
-  const out = join18(build.work, "out");
-  await mkdir7(out);
-  const { features, gcc } = await compileQemu(build, tree, out, { meson, configure: plan.inputs.configure });
-  const host = { [`${CROSS_PREFIX}gcc`]: gcc, ...await arm64Versions(HOST_ARM64_DEV_PACKAGES) };
-  return build.finish(cacheDir, out, {
-    inputs: plan.inputs,
-    files: { binary: QEMU_TARGET },
-    features,
-    built: qemuBuiltText(plan, host),
-    host
-  });
-}
-async function arm64Versions(packages) {
-  const out = {};
-  for (const p of packages) {
-    const q = await run("dpkg-query", ["-W", "-f", "${Version}", `${p}:arm64`], { allowFailure: true });
-    out[`${p}:arm64`] = q.exitCode === 0 ? q.stdout.trim() : "unknown";
-  }
-  return out;
-}
-async function compileQemu(build, tree, out, opts) {
-  await writeFile6(join18(tree, "configs", "devices", "aarch64-softmmu", `${QEMU_DEVICES_NAME}.mak`), QEMU_DEVICES);
-  const env = {
-    ...opts.env,
-    PATH: [join18(opts.meson, "usr", "bin"), process.env.PATH ?? "/usr/bin:/bin"].join(delimiter4),
-    PYTHONPATH: [join18(opts.meson, "usr", "lib", "python3", "dist-packages"), process.env.PYTHONPATH].filter(Boolean).join(delimiter4)
-  };
-  const dir = join18(build.work, "build");
-  await mkdir7(dir);
-  await build.step("configure (about 1.5 min)", "configure.log", join18(tree, "configure"), [`--python=${HOST_PYTHON}`, ...opts.configure], { cwd: dir, env });
-  const jobs = availableParallelism();
-  await build.step(`ninja -j${jobs} ${QEMU_TARGET} (5-15 min on 2 cores)`, "build.log", "ninja", [`-j${jobs}`, QEMU_TARGET], { cwd: dir, env });
-  await build.step("strip", "strip.log", `${CROSS_PREFIX}strip`, ["-o", join18(out, QEMU_TARGET), join18(dir, QEMU_TARGET)]);
-  const pvh = await run("grep", ["-rlF", '"pci-intx-irq-base"', "hw"], { cwd: tree, allowFailure: true });
-  const gcc = (await run(`${CROSS_PREFIX}gcc`, ["-dumpfullversion"])).stdout.trim();
-  return { features: { xenpvhPci: pvh.exitCode === 0 && pvh.stdout.trim() !== "" }, gcc };
-}
-function qemuBuiltText(plan, host) {
-  const patches = plan.patches.map((p) => `${describePatch(p).file} (${p.from}, sha256 ${p.sha256.slice(0, 16)})`).join(", ") || "none";
-  const features = plan.inputs.configure.filter((f) => /^--disable-/.test(f) && !CORE_DISABLES.includes(f));
-  const core = plan.inputs.configure.filter((f) => !features.includes(f));
-  return `${QEMU_TARGET} built by xen-pvh-virtio (${QEMU_BUILD_VERSION}) from Debian ${QEMU_SUITE} source ${QEMU_SOURCE}=${plan.sourceVersion} (Debian's quilt series applied) plus patches: ${patches}; devices ${QEMU_DEVICES_NAME}.mak (${QEMU_DEVICES.split("\n").filter((l) => l.startsWith("CONFIG_")).join(" ")}); configure ${core.join(" ")} and ${features.length} more --disable-<feature> options; ninja ${QEMU_TARGET}; meson ${plan.meson.version}; linked against host ${Object.entries(host).map(([k, v]) => `${k}=${v}`).join(", ")}; stripped`;
-}
-var CORE_DISABLES = ["--disable-tcg", "--disable-install-blobs", "--disable-download"];
-
 // src/rig/debian/xen-build.ts
-import { availableParallelism as availableParallelism2 } from "node:os";
-import { appendFile as appendFile3, copyFile as copyFile3, mkdir as mkdir8, readFile as readFile5, rm as rm9 } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import { appendFile as appendFile3, copyFile as copyFile3, mkdir as mkdir8, readFile as readFile6, rm as rm9 } from "node:fs/promises";
 import { join as join19 } from "node:path";
 var XEN_COMPONENT = "xen";
-function xenInputs(binary, patches) {
+function xenInputs(binary, patches, toolchain) {
   return {
     component: XEN_COMPONENT,
     buildVersion: XEN_BUILD_VERSION,
@@ -77808,13 +77888,15 @@ function xenInputs(binary, patches) {
     config: `${binary.name}=${binary.version}:${XEN_DEBIAN_CONFIG}`,
     configDelta: [...XEN_CONFIG_DELTA],
     make: [...XEN_MAKE_VARS],
+    // The pinned compilers (by their key), never whatever compiler the host has.
+    toolchain,
     // Content only: renaming a patch file does not rebuild.
     patches: patches.map((p) => p.sha256)
   };
 }
-async function planXen(binary, userPatches = []) {
+async function planXen(binary, toolchainKey2, userPatches = []) {
   const patches = await patchSeries("xen", userPatches);
-  const inputs = xenInputs(binary, patches);
+  const inputs = xenInputs(binary, patches, toolchainKey2);
   return { key: recipeKey(inputs), inputs, binary, patches };
 }
 function findXen(cacheDir, plan) {
@@ -77833,15 +77915,15 @@ async function prepareXen(cacheDir, apt, plan, log2) {
   }
   return { plan, build, tree };
 }
-async function buildXen(cacheDir, prepared, binaryDeb) {
+async function buildXen(cacheDir, prepared, binaryDeb, toolchain) {
   const { plan, build, tree } = prepared;
   const deb = join19(build.work, "deb");
   await run("dpkg-deb", ["-x", binaryDeb, deb]);
   await copyFile3(join19(deb, XEN_DEBIAN_CONFIG), join19(tree, "xen", ".config"));
   const out = join19(build.work, "out");
   await mkdir8(out);
-  const { features, gcc } = await compileHypervisor(build, tree, out);
-  const host = { "aarch64-linux-gnu-gcc": gcc };
+  const features = await compileHypervisor(build, tree, out, toolchain);
+  const host = toolchainRecord(toolchain);
   return build.finish(cacheDir, out, {
     inputs: plan.inputs,
     files: { image: "xen", config: "xen.config", syms: "xen-syms" },
@@ -77850,36 +77932,126 @@ async function buildXen(cacheDir, prepared, binaryDeb) {
     host
   });
 }
-async function compileHypervisor(build, tree, out) {
+async function compileHypervisor(build, tree, out, toolchain) {
   const config = join19(tree, "xen", ".config");
   await appendFile3(config, `
 ${XEN_CONFIG_DELTA.join("\n")}
 `);
   const make = ["-C", "xen", ...XEN_MAKE_VARS];
-  await build.step("make olddefconfig", "olddefconfig.log", "make", [...make, "olddefconfig"], { cwd: tree });
-  const jobs = availableParallelism2();
-  await build.step(`make -j${jobs} (about 3 min on 2 cores)`, "build.log", "make", [...make, `-j${jobs}`], { cwd: tree });
+  const env = toolchain.env;
+  await build.step("make olddefconfig", "olddefconfig.log", "make", [...make, "olddefconfig"], { cwd: tree, env });
+  const jobs = availableParallelism();
+  await build.step(`make -j${jobs} (about 3 min on 2 cores)`, "build.log", "make", [...make, `-j${jobs}`], { cwd: tree, env });
   await copyFile3(join19(tree, "xen", "xen"), join19(out, "xen"));
   await copyFile3(join19(tree, "xen", ".config"), join19(out, "xen.config"));
   await copyFile3(join19(tree, "xen", "xen-syms"), join19(out, "xen-syms"));
-  const builtConfig = await readFile5(join19(out, "xen.config"), "utf8");
-  const missing2 = XEN_CONFIG_DELTA.filter((line) => !builtConfig.split("\n").includes(line));
-  if (missing2.length > 0) throw new InfraError(`xen: olddefconfig dropped ${missing2.join(", ")} from ${config}`);
+  const builtConfig = await readFile6(join19(out, "xen.config"), "utf8");
+  const missing = XEN_CONFIG_DELTA.filter((line) => !builtConfig.split("\n").includes(line));
+  if (missing.length > 0) throw new InfraError(`xen: olddefconfig dropped ${missing.join(", ")} from ${config}`);
   const trap = await run("grep", ["-rlF", "--include=*.c", '"trap-unmapped-accesses"', "xen"], { cwd: tree, allowFailure: true });
-  const gcc = (await run("aarch64-linux-gnu-gcc", ["-dumpfullversion"])).stdout.trim();
-  return {
-    features: { ioreq: builtConfig.split("\n").includes("CONFIG_IOREQ_SERVER=y"), trapUnmappedAccesses: trap.exitCode === 0 && trap.stdout.trim() !== "" },
-    gcc
-  };
+  return { ioreq: builtConfig.split("\n").includes("CONFIG_IOREQ_SERVER=y"), trapUnmappedAccesses: trap.exitCode === 0 && trap.stdout.trim() !== "" };
 }
 function xenBuiltText(plan, host) {
   const patches = plan.patches.map((p) => `${describePatch(p).file} (${p.from}, sha256 ${p.sha256.slice(0, 16)})`).join(", ") || "none";
-  return `Xen hypervisor built by xen-pvh-virtio (${XEN_BUILD_VERSION}) from Debian source ${XEN_SOURCE}=${plan.binary.version} (Debian's quilt series applied) plus patches: ${patches}; config: ${plan.inputs.config} + ${XEN_CONFIG_DELTA.join(" ")}, make olddefconfig; make ${XEN_MAKE_VARS.join(" ")} with ${Object.entries(host).map(([k, v]) => `${k} ${v}`).join(", ")}`;
+  return `Xen hypervisor built by xen-pvh-virtio (${XEN_BUILD_VERSION}) from Debian source ${XEN_SOURCE}=${plan.binary.version} (Debian's quilt series applied) plus patches: ${patches}; config: ${plan.inputs.config} + ${XEN_CONFIG_DELTA.join(" ")}, make olddefconfig; make ${XEN_MAKE_VARS.join(" ")} with the pinned ${Object.entries(host).map(([k, v]) => `${k} ${v}`).join(", ")}`;
+}
+function toolchainRecord(toolchain) {
+  return { toolchain: toolchain.key.slice(0, 16), gcc: toolchain.versions.gcc ?? "unknown", binutils: toolchain.versions.binutils ?? "unknown", "sysroot libc": toolchain.versions.libc ?? "unknown" };
 }
 
+// src/rig/debian/qemu-build.ts
+var QEMU_COMPONENT = "qemu";
+var HOST_PYTHON = "/usr/bin/python3";
+function qemuInputs(sourceVersion, meson, patches, toolchain) {
+  return {
+    component: QEMU_COMPONENT,
+    buildVersion: QEMU_BUILD_VERSION,
+    source: `${QEMU_SOURCE}=${sourceVersion}`,
+    suite: QEMU_SUITE,
+    meson: `${meson.name}=${meson.version}`,
+    devices: QEMU_DEVICES,
+    configure: [`--cross-prefix=${CROSS_PREFIX}`, ...QEMU_CONFIGURE_FLAGS],
+    target: QEMU_TARGET,
+    // Compilers and sysroot, by the key of their exact package versions.
+    toolchain,
+    patches: patches.map((p) => p.sha256)
+  };
+}
+async function planQemu(apt, toolchainKey2, userPatches = []) {
+  const sourceVersion = await apt.sourceVersion(QEMU_SOURCE);
+  const meson = await apt.candidate(MESON_PACKAGE);
+  const patches = await patchSeries("qemu", userPatches);
+  const inputs = qemuInputs(sourceVersion, meson, patches, toolchainKey2);
+  return { key: recipeKey(inputs), inputs, sourceVersion, meson, patches };
+}
+function findQemu(cacheDir, plan) {
+  return findComponent(cacheDir, QEMU_COMPONENT, plan.key);
+}
+async function prepareQemu(cacheDir, apt, plan, log2) {
+  const pristine = await debianSourceTree(cacheDir, apt, QEMU_SOURCE, plan.sourceVersion, log2);
+  const build = await ComponentBuild.start(cacheDir, QEMU_COMPONENT, plan.key, log2);
+  const tree = join20(build.work, "src");
+  try {
+    await build.phase("copy source", () => run("cp", ["-a", pristine, tree]));
+    await applyPatchesLogged(build.logs, tree, plan.patches, "qemu", log2);
+  } catch (cause) {
+    await rm10(build.work, { recursive: true, force: true });
+    throw cause;
+  }
+  return { plan, build, tree, apt };
+}
+async function mesonTool(cacheDir, apt, meson) {
+  const dir = join20(cacheDir, "tools", `${meson.name}_${meson.version.replace(/:/g, "%3a")}`);
+  if (await stat11(join20(dir, "usr", "bin", "meson")).then(() => true, () => false)) return dir;
+  const deb = await apt.downloadOne(meson);
+  const tmp = `${dir}.tmp-${process.pid}`;
+  await mkdir9(join20(cacheDir, "tools"), { recursive: true });
+  await run("dpkg-deb", ["-x", deb, tmp]);
+  await run("mv", ["-T", tmp, dir]);
+  return dir;
+}
+async function buildQemu(cacheDir, prepared, toolchain) {
+  const { plan, build, tree, apt } = prepared;
+  const meson = await mesonTool(cacheDir, apt, plan.meson);
+  const out = join20(build.work, "out");
+  await mkdir9(out);
+  const features = await compileQemu(build, tree, out, { meson, configure: plan.inputs.configure, toolchain });
+  const host = toolchainRecord(toolchain);
+  return build.finish(cacheDir, out, {
+    inputs: plan.inputs,
+    files: { binary: QEMU_TARGET },
+    features,
+    built: qemuBuiltText(plan, host),
+    host
+  });
+}
+async function compileQemu(build, tree, out, opts) {
+  await writeFile7(join20(tree, "configs", "devices", "aarch64-softmmu", `${QEMU_DEVICES_NAME}.mak`), QEMU_DEVICES);
+  const env = {
+    ...opts.env,
+    PATH: [join20(opts.meson, "usr", "bin"), opts.toolchain.env.PATH].join(delimiter5),
+    PYTHONPATH: [join20(opts.meson, "usr", "lib", "python3", "dist-packages"), process.env.PYTHONPATH].filter(Boolean).join(delimiter5)
+  };
+  const dir = join20(build.work, "build");
+  await mkdir9(dir);
+  await build.step("configure (about 1.5 min)", "configure.log", join20(tree, "configure"), [`--python=${HOST_PYTHON}`, ...opts.configure], { cwd: dir, env });
+  const jobs = availableParallelism2();
+  await build.step(`ninja -j${jobs} ${QEMU_TARGET} (5-15 min on 2 cores)`, "build.log", "ninja", [`-j${jobs}`, QEMU_TARGET], { cwd: dir, env });
+  await build.step("strip", "strip.log", `${CROSS_PREFIX}strip`, ["-o", join20(out, QEMU_TARGET), join20(dir, QEMU_TARGET)], { env: opts.toolchain.env });
+  const pvh = await run("grep", ["-rlF", '"pci-intx-irq-base"', "hw"], { cwd: tree, allowFailure: true });
+  return { xenpvhPci: pvh.exitCode === 0 && pvh.stdout.trim() !== "" };
+}
+function qemuBuiltText(plan, host) {
+  const patches = plan.patches.map((p) => `${describePatch(p).file} (${p.from}, sha256 ${p.sha256.slice(0, 16)})`).join(", ") || "none";
+  const features = plan.inputs.configure.filter((f) => /^--disable-/.test(f) && !CORE_DISABLES.includes(f));
+  const core = plan.inputs.configure.filter((f) => !features.includes(f));
+  return `${QEMU_TARGET} built by xen-pvh-virtio (${QEMU_BUILD_VERSION}) from Debian ${QEMU_SUITE} source ${QEMU_SOURCE}=${plan.sourceVersion} (Debian's quilt series applied) plus patches: ${patches}; devices ${QEMU_DEVICES_NAME}.mak (${QEMU_DEVICES.split("\n").filter((l) => l.startsWith("CONFIG_")).join(" ")}); configure ${core.join(" ")} and ${features.length} more --disable-<feature> options; ninja ${QEMU_TARGET}; meson ${plan.meson.version}; built with the pinned ${Object.entries(host).map(([k, v]) => `${k} ${v}`).join(", ")} (bookworm arm64 sysroot); stripped`;
+}
+var CORE_DISABLES = ["--disable-tcg", "--disable-install-blobs", "--disable-download"];
+
 // src/rig/debian/packages.ts
-import { lstat as lstat3, mkdir as mkdir9, readlink as readlink2 } from "node:fs/promises";
-import { dirname as dirname8, join as join20, posix as posix2 } from "node:path";
+import { lstat as lstat4, mkdir as mkdir10, readlink as readlink3 } from "node:fs/promises";
+import { dirname as dirname9, join as join21, posix as posix2 } from "node:path";
 function pathAliases(path12) {
   const m = /^\/(lib|bin|sbin)(\/.*)$/.exec(path12);
   if (m) return [path12, `/usr/${m[1]}${m[2]}`];
@@ -77901,13 +78073,13 @@ var PackageTrees = class _PackageTrees {
   trees;
   /** dpkg -x each .deb into root/<name>; the host's dpkg database is never involved. */
   static async unpack(root, packages, debs) {
-    const trees = packages.map((pkg) => ({ pkg, dir: join20(root, pkg.name) }));
+    const trees = packages.map((pkg) => ({ pkg, dir: join21(root, pkg.name) }));
     const queue = [...trees];
     const worker = async () => {
       for (let t = queue.shift(); t; t = queue.shift()) {
         const deb = debs.get(t.pkg.name);
         if (!deb) throw new InfraError(`no downloaded archive for ${t.pkg.name}`);
-        await mkdir9(t.dir, { recursive: true });
+        await mkdir10(t.dir, { recursive: true });
         await run("dpkg-deb", ["-x", deb, t.dir]);
       }
     };
@@ -77939,8 +78111,8 @@ var PackageTrees = class _PackageTrees {
   async find(path12) {
     for (const alias of pathAliases(path12)) {
       for (const t of this.trees) {
-        const hostPath = join20(t.dir, alias);
-        if (await lstat3(hostPath).then(() => true, () => false)) return { pkg: t.pkg, hostPath, path: alias };
+        const hostPath = join21(t.dir, alias);
+        if (await lstat4(hostPath).then(() => true, () => false)) return { pkg: t.pkg, hostPath, path: alias };
       }
     }
     return void 0;
@@ -77957,18 +78129,18 @@ var PackageTrees = class _PackageTrees {
   async resolve(path12, depth = 0) {
     if (depth > 20) throw new InfraError(`too many levels of symlinks resolving ${path12}`);
     const found = await this.require(path12);
-    const st = await lstat3(found.hostPath);
+    const st = await lstat4(found.hostPath);
     if (!st.isSymbolicLink()) return found;
-    const target = await readlink2(found.hostPath);
-    const next = target.startsWith("/") ? target : posix2.join(dirname8(found.path), target);
+    const target = await readlink3(found.hostPath);
+    const next = target.startsWith("/") ? target : posix2.join(dirname9(found.path), target);
     return this.resolve(posix2.normalize(next), depth + 1);
   }
 };
 
 // src/rig/debian/ramdisk.ts
 import { createReadStream as createReadStream3, createWriteStream as createWriteStream3 } from "node:fs";
-import { chmod as chmod2, copyFile as copyFile4, lstat as lstat4, lutimes, mkdir as mkdir10, readFile as readFile6, readdir as readdir8, readlink as readlink3, rm as rm10, symlink as symlink2, writeFile as writeFile7 } from "node:fs/promises";
-import { dirname as dirname9, join as join21, posix as posix3 } from "node:path";
+import { chmod as chmod3, copyFile as copyFile4, lstat as lstat5, lutimes, mkdir as mkdir11, readFile as readFile7, readdir as readdir9, readlink as readlink4, rm as rm11, symlink as symlink3, writeFile as writeFile8 } from "node:fs/promises";
+import { dirname as dirname10, join as join22, posix as posix3 } from "node:path";
 import { pipeline as pipeline3 } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 
@@ -78046,15 +78218,15 @@ var RamdiskTree = class _RamdiskTree {
   static async create(dir, pkgs) {
     const tree = new _RamdiskTree(dir, pkgs);
     for (const d of ["usr/bin", "usr/sbin", "usr/lib", "etc", "proc", "sys", "dev", "run", "tmp", "var/lib", "var/log", "mnt"]) {
-      await mkdir10(join21(dir, d), { recursive: true });
+      await mkdir11(join22(dir, d), { recursive: true });
     }
     for (const [link, target] of [["bin", "usr/bin"], ["sbin", "usr/sbin"], ["lib", "usr/lib"], ["var/run", "../run"]]) {
-      await symlink2(target, join21(dir, link));
+      await symlink3(target, join22(dir, link));
     }
-    await mkdir10(join21(dir, "root/.ssh"), { recursive: true });
-    await chmod2(join21(dir, "root"), 448);
-    await chmod2(join21(dir, "root/.ssh"), 448);
-    await chmod2(join21(dir, "tmp"), 1023);
+    await mkdir11(join22(dir, "root/.ssh"), { recursive: true });
+    await chmod3(join22(dir, "root"), 448);
+    await chmod3(join22(dir, "root/.ssh"), 448);
+    await chmod3(join22(dir, "tmp"), 1023);
     return tree;
   }
   /** The packages whose files ended up in this tree. */
@@ -78069,20 +78241,20 @@ var RamdiskTree = class _RamdiskTree {
   async install(path12, as) {
     const found = await this.pkgs.require(path12);
     const dest = mergedUsrPath(as ?? found.path);
-    const st = await lstat4(found.hostPath);
+    const st = await lstat5(found.hostPath);
     if (!this.installed.has(dest)) {
       this.installed.add(dest);
       this.credit(found.pkg);
-      await mkdir10(dirname9(join21(this.dir, dest)), { recursive: true });
+      await mkdir11(dirname10(join22(this.dir, dest)), { recursive: true });
       if (st.isSymbolicLink()) {
-        await symlink2(await readlink3(found.hostPath), join21(this.dir, dest));
+        await symlink3(await readlink4(found.hostPath), join22(this.dir, dest));
       } else {
-        await copyFile4(found.hostPath, join21(this.dir, dest));
-        await chmod2(join21(this.dir, dest), st.mode & 4095);
+        await copyFile4(found.hostPath, join22(this.dir, dest));
+        await chmod3(join22(this.dir, dest), st.mode & 4095);
       }
     }
     if (!st.isSymbolicLink()) return dest;
-    const target = await readlink3(found.hostPath);
+    const target = await readlink4(found.hostPath);
     const next = posix3.normalize(target.startsWith("/") ? target : posix3.join(posix3.dirname(found.path), target));
     return this.install(next);
   }
@@ -78096,15 +78268,15 @@ var RamdiskTree = class _RamdiskTree {
    * it needs taken from the packages, exactly as for packaged programs.
    */
   async installBuilt(hostFile, dest, mode = 493) {
-    await mkdir10(dirname9(join21(this.dir, dest)), { recursive: true });
-    await copyFile4(hostFile, join21(this.dir, dest));
-    await chmod2(join21(this.dir, dest), mode);
+    await mkdir11(dirname10(join22(this.dir, dest)), { recursive: true });
+    await copyFile4(hostFile, join22(this.dir, dest));
+    await chmod3(join22(this.dir, dest), mode);
     this.installed.add(dest);
     await this.installNeeds(dest, hostFile);
   }
   /** The loader and the libraries an installed ELF file names, recursively; path names it in errors. */
   async installNeeds(dest, path12) {
-    const bytes = await readFile6(join21(this.dir, dest));
+    const bytes = await readFile7(join22(this.dir, dest));
     if (!isElf(bytes)) return;
     const needs = readElfNeeds(bytes);
     if (needs.interpreter) await this.installElf(needs.interpreter);
@@ -78122,14 +78294,14 @@ var RamdiskTree = class _RamdiskTree {
     }
   }
   async write(path12, text, mode = 420) {
-    await mkdir10(dirname9(join21(this.dir, path12)), { recursive: true });
-    await writeFile7(join21(this.dir, path12), text, { mode });
-    await chmod2(join21(this.dir, path12), mode);
+    await mkdir11(dirname10(join22(this.dir, path12)), { recursive: true });
+    await writeFile8(join22(this.dir, path12), text, { mode });
+    await chmod3(join22(this.dir, path12), mode);
   }
   async link(path12, target) {
-    await mkdir10(dirname9(join21(this.dir, path12)), { recursive: true });
-    await rm10(join21(this.dir, path12), { force: true });
-    await symlink2(target, join21(this.dir, path12));
+    await mkdir11(dirname10(join22(this.dir, path12)), { recursive: true });
+    await rm11(join22(this.dir, path12), { force: true });
+    await symlink3(target, join22(this.dir, path12));
   }
   /**
    * Packs the tree as a gzip'd newc cpio owned by root, whoever builds it. Every entry gets
@@ -78137,23 +78309,23 @@ var RamdiskTree = class _RamdiskTree {
    */
   async pack(out) {
     const entries = await listTree(this.dir);
-    for (const entry of [...entries].reverse()) await lutimes(join21(this.dir, entry), ARCHIVE_MTIME, ARCHIVE_MTIME);
+    for (const entry of [...entries].reverse()) await lutimes(join22(this.dir, entry), ARCHIVE_MTIME, ARCHIVE_MTIME);
     const plain = `${out}.cpio-tmp`;
     await run("cpio", ["-o", "-H", "newc", "-R", "0:0", "--reproducible", "--quiet", "-O", plain], {
       cwd: this.dir,
       input: Buffer.from(entries.join("\n") + "\n")
     });
     await pipeline3(createReadStream3(plain), createGzip({ level: 9 }), createWriteStream3(out));
-    await rm10(plain);
+    await rm11(plain);
   }
 };
 async function listTree(dir, prefix2 = "") {
   const out = [];
-  const names = (await readdir8(join21(dir, prefix2))).sort();
+  const names = (await readdir9(join22(dir, prefix2))).sort();
   for (const name of names) {
     const rel = prefix2 ? `${prefix2}/${name}` : name;
     out.push(rel);
-    const st = await lstat4(join21(dir, rel));
+    const st = await lstat5(join22(dir, rel));
     if (st.isDirectory()) out.push(...await listTree(dir, rel));
   }
   return out;
@@ -78180,7 +78352,7 @@ function debianRecipe(mirror = hostMirror()) {
         target: QEMU_TARGET,
         devices: QEMU_DEVICES,
         configure: [...QEMU_CONFIGURE_FLAGS],
-        hostLibraries: HOST_ARM64_DEV_PACKAGES.map((p) => `${p}:arm64`),
+        sysroot: [...SYSROOT_PACKAGES],
         installedAs: BACKEND_QEMU_PATH
       }
     }
@@ -78200,17 +78372,18 @@ async function planDebianRig(cacheDir, request, log2) {
   const resolved = await apt.resolve(recipe.packages);
   const binary = resolved.find((p) => p.name === XEN_BINARY_PACKAGE);
   if (!binary) throw new InfraError(`${XEN_BINARY_PACKAGE} is not in the resolved package set`);
-  const xen = await planXen(binary, request.xenPatches);
+  const toolchain = await planToolchain(cacheDir, apt, log2);
+  const xen = await planXen(binary, toolchain.key, request.xenPatches);
   const qemuApt = new PrivateApt(cacheDir, { ...recipe.source, suite: QEMU_SUITE });
   await refreshLists(qemuApt, log2);
-  const qemu = await planQemu(qemuApt, request.qemuPatches);
+  const qemu = await planQemu(qemuApt, toolchain.key, request.qemuPatches);
   const keyed = { ...recipe, source: { ...recipe.source, mirror: void 0 } };
   const key = recipeKey({
     ...keyed,
     resolved: resolved.map((p) => `${p.name}=${p.version}`),
     components: { [XEN_COMPONENT]: xen.key, [QEMU_COMPONENT]: qemu.key }
   });
-  return { recipe, apt, qemuApt, resolved, xen, qemu, key };
+  return { recipe, apt, qemuApt, resolved, xen, qemu, toolchain, key };
 }
 async function ensureComponents(cacheDir, plan, log2) {
   let xen = await findXen(cacheDir, plan.xen);
@@ -78218,26 +78391,25 @@ async function ensureComponents(cacheDir, plan, log2) {
   if (xen) log2(`xen component cache hit: ${xen.dir}`);
   if (qemu) log2(`qemu component cache hit: ${qemu.dir}`);
   if (xen && qemu) return { xen, qemu };
-  await ensureHostPrerequisites({ commands: SOURCE_BUILD_COMMANDS, files: SOURCE_BUILD_FILES }, { log: log2 });
   let preparedXen;
   let preparedQemu;
   try {
     if (!xen) preparedXen = await prepareXen(cacheDir, plan.apt, plan.xen, log2);
     if (!qemu) preparedQemu = await prepareQemu(cacheDir, plan.qemuApt, plan.qemu, log2);
   } catch (cause) {
-    for (const p of [preparedXen, preparedQemu]) if (p) await rm11(p.build.work, { recursive: true, force: true });
+    for (const p of [preparedXen, preparedQemu]) if (p) await rm12(p.build.work, { recursive: true, force: true });
     throw cause;
   }
-  if (preparedQemu) await ensureForeignPackages("arm64", HOST_ARM64_DEV_PACKAGES, { log: log2 });
+  const toolchain = await ensureToolchain(cacheDir, plan.toolchain, log2);
   if (preparedXen) {
     log2(`building the xen component ${plan.xen.key.slice(0, 12)}`);
     const deb = (await plan.apt.download([plan.xen.binary], log2)).get(plan.xen.binary.name);
-    xen = await buildXen(cacheDir, preparedXen, deb);
+    xen = await buildXen(cacheDir, preparedXen, deb, toolchain);
     log2(`xen component ready: ${xen.dir}`);
   }
   if (preparedQemu) {
     log2(`building the qemu component ${plan.qemu.key.slice(0, 12)}`);
-    qemu = await buildQemu(cacheDir, preparedQemu);
+    qemu = await buildQemu(cacheDir, preparedQemu, toolchain);
     log2(`qemu component ready: ${qemu.dir}`);
   }
   return { xen, qemu };
@@ -78303,13 +78475,13 @@ async function buildDebianRig(dir, plan, components, log2) {
   };
 }
 function componentFile(c, purpose) {
-  return join22(c.dir, c.record.files[purpose]);
+  return join23(c.dir, c.record.files[purpose]);
 }
 async function assembleRig(dir, apt, resolved, parts, log2) {
   const debs = await apt.download(resolved, log2);
-  const staging = join22(dir, ".staging");
+  const staging = join23(dir, ".staging");
   log2(`unpacking ${resolved.length} packages`);
-  const unpacked = await PackageTrees.unpack(join22(staging, "packages"), resolved, debs);
+  const unpacked = await PackageTrees.unpack(join23(staging, "packages"), resolved, debs);
   const pkgs = parts.extraTrees ? unpacked.withTreesFirst(parts.extraTrees) : unpacked;
   const origin = (name) => ({ package: name, version: pkgs.version(name) });
   const kernelPkg = resolved.find((p) => KERNEL_PACKAGE.test(p.name));
@@ -78317,51 +78489,51 @@ async function assembleRig(dir, apt, resolved, parts, log2) {
   const release = KERNEL_PACKAGE.exec(kernelPkg.name)[1];
   const files = [];
   const add = async (role, path12, fileOrigin) => {
-    const full = join22(dir, path12);
-    files.push({ role, path: path12, sha256: await sha256File(full), size: (await stat11(full)).size, origin: fileOrigin });
+    const full = join23(dir, path12);
+    files.push({ role, path: path12, sha256: await sha256File(full), size: (await stat12(full)).size, origin: fileOrigin });
   };
   const take = async (role, from, to, pkg) => {
-    await copyFile5((await pkgs.resolve(from)).hostPath, join22(dir, to));
+    await copyFile5((await pkgs.resolve(from)).hostPath, join23(dir, to));
     await add(role, to, origin(pkg));
   };
   const { xen, qemu } = parts;
-  await copyFile5(xen.image, join22(dir, xen.name));
+  await copyFile5(xen.image, join23(dir, xen.name));
   await add("xen-image", xen.name, xen.origin);
-  await copyFile5(xen.image, join22(dir, `${xen.name}.efi`));
+  await copyFile5(xen.image, join23(dir, `${xen.name}.efi`));
   await add("xen-efi", `${xen.name}.efi`, xen.origin);
-  await copyFile5(xen.config, join22(dir, `${xen.name}.config`));
+  await copyFile5(xen.config, join23(dir, `${xen.name}.config`));
   await add("xen-config", `${xen.name}.config`, xen.origin);
-  await copyFile5(qemu.binary, join22(dir, QEMU_TARGET));
+  await copyFile5(qemu.binary, join23(dir, QEMU_TARGET));
   await add("backend-qemu", QEMU_TARGET, qemu.origin);
   await take("uboot", "/usr/lib/u-boot/qemu_arm64/u-boot.bin", "u-boot.bin", "u-boot-qemu");
-  const vmlinuz = await readFile7((await pkgs.resolve(`/boot/vmlinuz-${release}`)).hostPath);
+  const vmlinuz = await readFile8((await pkgs.resolve(`/boot/vmlinuz-${release}`)).hostPath);
   const gzipped = vmlinuz[0] === 31 && vmlinuz[1] === 139;
-  await writeFile8(join22(dir, "Image"), gzipped ? gunzipSync(vmlinuz) : vmlinuz);
+  await writeFile9(join23(dir, "Image"), gzipped ? gunzipSync(vmlinuz) : vmlinuz);
   await add("kernel", "Image", {
     ...origin(kernelPkg.name),
     ...gzipped ? { built: `gunzip of /boot/vmlinuz-${release}` } : {}
   });
   log2("assembling the dom0 ramdisk");
-  const dom0 = await RamdiskTree.create(join22(staging, "dom0"), pkgs);
+  const dom0 = await RamdiskTree.create(join23(staging, "dom0"), pkgs);
   for (const program of DOM0_BASE_PROGRAMS) await dom0.installElf(program);
   await parts.dom0Xen(dom0);
   await dom0.installBuilt(qemu.binary, BACKEND_QEMU_PATH);
-  await mkdir11(join22(dom0.dir, "etc/dropbear"), { recursive: true });
+  await mkdir12(join23(dom0.dir, "etc/dropbear"), { recursive: true });
   const dom0Modules = await installModules(dom0, pkgs, release, DOM0_MODULES);
   await finishRamdisk(dom0, parts.texts.dom0);
-  await dom0.pack(join22(dir, "dom0-rootfs.cpio.gz"));
+  await dom0.pack(join23(dir, "dom0-rootfs.cpio.gz"));
   await add("dom0-ramdisk", "dom0-rootfs.cpio.gz", { built: builtText(dom0.packages) });
   log2("assembling the domU ramdisk");
-  const domU = await RamdiskTree.create(join22(staging, "domU"), pkgs);
+  const domU = await RamdiskTree.create(join23(staging, "domU"), pkgs);
   for (const program of DOMU_PROGRAMS) await domU.installElf(program);
   for (const data of DOMU_DATA) await domU.install(data);
   const domUModules = await installModules(domU, pkgs, release, DOMU_MODULES);
   await finishRamdisk(domU, parts.texts.domU);
-  await domU.pack(join22(dir, "domU-rootfs.cpio.gz"));
+  await domU.pack(join23(dir, "domU-rootfs.cpio.gz"));
   await add("domU-ramdisk", "domU-rootfs.cpio.gz", { built: builtText(domU.packages) });
-  const xenConfig = await readFile7(join22(dir, `${xen.name}.config`), "utf8");
-  const kernelConfig = await readFile7((await pkgs.resolve(`/boot/config-${release}`)).hostPath, "utf8");
-  await rm11(staging, { recursive: true, force: true });
+  const xenConfig = await readFile8(join23(dir, `${xen.name}.config`), "utf8");
+  const kernelConfig = await readFile8((await pkgs.resolve(`/boot/config-${release}`)).hostPath, "utf8");
+  await rm12(staging, { recursive: true, force: true });
   return { files, pkgs, kernelPackage: kernelPkg.name, release, xenConfig, kernelConfig, dom0Modules, domUModules };
 }
 async function finishRamdisk(tree, texts) {
@@ -78403,10 +78575,10 @@ function configNotes(built) {
 }
 
 // src/rig/source/build.ts
-import { readFile as readFile10, rm as rm14 } from "node:fs/promises";
+import { readFile as readFile11, rm as rm15 } from "node:fs/promises";
 
 // src/rig/source/git.ts
-import { mkdir as mkdir12 } from "node:fs/promises";
+import { mkdir as mkdir13 } from "node:fs/promises";
 var FULL_COMMIT = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 var GIT_ENV = { GIT_TERMINAL_PROMPT: "0", GIT_ASKPASS: "true", SSH_ASKPASS: "true", LC_ALL: "C" };
 function named(input) {
@@ -78457,7 +78629,7 @@ function pick(refs, ref) {
   return void 0;
 }
 async function fetchCommit(resolved, dir, logFile) {
-  await mkdir12(dir, { recursive: true });
+  await mkdir13(dir, { recursive: true });
   const git = (args) => run("git", ["-c", "advice.detachedHead=false", ...args], { cwd: dir, env: GIT_ENV, allowFailure: true });
   const transcript = [];
   const step = async (args) => {
@@ -78489,8 +78661,8 @@ ${said(checkout)}`);
 }
 
 // src/rig/source/qemu.ts
-import { mkdir as mkdir13, readFile as readFile8, readdir as readdir9, rm as rm12, writeFile as writeFile9 } from "node:fs/promises";
-import { join as join23 } from "node:path";
+import { mkdir as mkdir14, readFile as readFile9, readdir as readdir10, rm as rm13, writeFile as writeFile10 } from "node:fs/promises";
+import { join as join24 } from "node:path";
 
 // src/rig/source/recipe.ts
 var SOURCE_RECIPE_VERSION = "source-rig-2";
@@ -78505,18 +78677,6 @@ var DEFAULT_QEMU_REF = OPTIONS["qemu-ref"].default;
 var DEBIAN_XEN = /^(xen-hypervisor-|xen-utils-|xenstore-utils$|libxen)/;
 var TOOLS_RUNTIME_PACKAGES = ["libyajl2", "libuuid1", "libncursesw6", "libtinfo6", "zlib1g", "libzstd1", "liblzma5", "libbz2-1.0", "libfdt1"];
 var SOURCE_PACKAGES = [...PACKAGES.filter((p) => !DEBIAN_XEN.test(p)), ...TOOLS_RUNTIME_PACKAGES];
-var SOURCE_ARM64_DEV_PACKAGES = [
-  "libyajl-dev",
-  "libncurses-dev",
-  "uuid-dev",
-  "zlib1g-dev",
-  "libfdt-dev",
-  "libzstd-dev",
-  "liblzma-dev",
-  "libbz2-dev",
-  "libglib2.0-dev",
-  "libslirp-dev"
-];
 var STAGE_LIBDIR = "usr/lib/aarch64-linux-gnu";
 var AUTOCONF_AUX = ["/usr/share/misc/config.guess", "/usr/share/misc/config.sub"];
 var XEN_TOOLS_CONFIGURE_FLAGS = [
@@ -78548,7 +78708,7 @@ var XEN_TOOLS_SUBDIRS = ["libs", "xenstore", "xenstored", "xs-clients", "console
 var DOM0_TOOLS = ["xl", "xenstored", "xenconsoled", "xenconsole", "xen-init-dom0", "init-dom0less", "xenstore"];
 
 // src/rig/source/qemu.ts
-function qemuInputs2(ref, meson, xenKey, patches) {
+function qemuInputs2(ref, meson, xenKey, patches, toolchain) {
   return {
     component: SOURCE_QEMU_COMPONENT,
     buildVersion: SOURCE_QEMU_BUILD_VERSION,
@@ -78559,13 +78719,13 @@ function qemuInputs2(ref, meson, xenKey, patches) {
     target: QEMU_TARGET,
     // The Xen libraries it links against: a new Xen build means a new QEMU build.
     xen: xenKey,
-    hostLibraries: SOURCE_ARM64_DEV_PACKAGES.map((p) => `${p}:arm64`),
+    toolchain,
     patches: patches.map((p) => p.sha256)
   };
 }
-async function planSourceQemu(ref, meson, xenKey, userPatches = []) {
+async function planSourceQemu(ref, meson, xenKey, toolchainKey2, userPatches = []) {
   const patches = await userPatchSeries(userPatches);
-  const inputs = qemuInputs2(ref, meson, xenKey, patches);
+  const inputs = qemuInputs2(ref, meson, xenKey, patches, toolchainKey2);
   return { key: recipeKey(inputs), inputs, ref, meson, patches };
 }
 function findSourceQemu(cacheDir, plan) {
@@ -78573,32 +78733,34 @@ function findSourceQemu(cacheDir, plan) {
 }
 async function prepareSourceQemu(cacheDir, plan, log2) {
   const build = await ComponentBuild.start(cacheDir, SOURCE_QEMU_COMPONENT, plan.key, log2);
-  const tree = join23(build.work, "src");
+  const tree = join24(build.work, "src");
   try {
     log2(`qemu: fetching ${plan.ref.repo} ${plan.ref.ref} (${plan.ref.commit.slice(0, 12)}), depth 1`);
-    await build.phase("fetch", () => fetchCommit(plan.ref, tree, (text) => writeFile9(join23(build.logs, "fetch.log"), text)));
+    await build.phase("fetch", () => fetchCommit(plan.ref, tree, (text) => writeFile10(join24(build.logs, "fetch.log"), text)));
     await applyPatchesLogged(build.logs, tree, plan.patches, "qemu", log2);
   } catch (cause) {
-    await rm12(build.work, { recursive: true, force: true });
+    await rm13(build.work, { recursive: true, force: true });
     throw cause;
   }
   return { plan, build, tree };
 }
-async function buildSourceQemu(cacheDir, prepared, apt, xen) {
+async function buildSourceQemu(cacheDir, prepared, apt, xen, toolchain) {
   const { plan, build, tree } = prepared;
   const meson = await mesonTool(cacheDir, apt, plan.meson);
-  const stage2 = join23(xen.dir, xen.record.files.stage);
-  const pkgconfig = await stagedPkgConfig(stage2, join23(build.work, "pkgconfig"));
-  const out = join23(build.work, "out");
-  await mkdir13(out);
-  const { features, gcc } = await compileQemu(build, tree, out, {
+  const stage2 = join24(xen.dir, xen.record.files.stage);
+  const pkgconfig = await stagedPkgConfig(stage2, join24(build.work, "pkgconfig"));
+  const out = join24(build.work, "out");
+  await mkdir14(out);
+  const features = await compileQemu(build, tree, out, {
     meson,
     // Host paths stay out of the key: the Xen component's key stands for them.
-    configure: [...plan.inputs.configure, `--extra-ldflags=-Wl,-rpath-link,${join23(stage2, STAGE_LIBDIR)}`],
+    configure: [...plan.inputs.configure, `--extra-ldflags=-Wl,-rpath-link,${join24(stage2, STAGE_LIBDIR)}`],
+    toolchain,
+    // Searched before the sysroot's .pc files, so libxen* resolve to the tree's own build.
     env: { PKG_CONFIG_PATH: pkgconfig }
   });
-  await checkXenLibraries(join23(out, QEMU_TARGET), join23(stage2, STAGE_LIBDIR));
-  const host = { [`${CROSS_PREFIX}gcc`]: gcc, ...await arm64Versions(SOURCE_ARM64_DEV_PACKAGES) };
+  await checkXenLibraries(join24(out, QEMU_TARGET), join24(stage2, STAGE_LIBDIR));
+  const host = toolchainRecord(toolchain);
   return build.finish(cacheDir, out, {
     inputs: plan.inputs,
     files: { binary: QEMU_TARGET },
@@ -78608,33 +78770,33 @@ async function buildSourceQemu(cacheDir, prepared, apt, xen) {
   });
 }
 async function stagedPkgConfig(stage2, dir) {
-  const from = join23(stage2, STAGE_LIBDIR, "pkgconfig");
-  const names = (await readdir9(from).catch(() => [])).filter((n) => n.endsWith(".pc"));
+  const from = join24(stage2, STAGE_LIBDIR, "pkgconfig");
+  const names = (await readdir10(from).catch(() => [])).filter((n) => n.endsWith(".pc"));
   if (names.length === 0) throw new InfraError(`the Xen tools built from source installed no pkg-config files in ${from}`);
-  await mkdir13(dir, { recursive: true });
+  await mkdir14(dir, { recursive: true });
   for (const name of names) {
-    const text = await readFile8(join23(from, name), "utf8");
-    await writeFile9(join23(dir, name), text.replace(/^(\w+)=\/usr\b/gm, `$1=${stage2}/usr`));
+    const text = await readFile9(join24(from, name), "utf8");
+    await writeFile10(join24(dir, name), pointPkgConfigAt(text, stage2));
   }
   return dir;
 }
 async function checkXenLibraries(binary, libdir) {
-  const needs = readElfNeeds(await readFile8(binary)).needed.filter((n) => n.startsWith("libxen"));
+  const needs = readElfNeeds(await readFile9(binary)).needed.filter((n) => n.startsWith("libxen"));
   if (needs.length === 0) throw new InfraError(`${binary} links no Xen library: QEMU was configured without Xen support`);
-  const ours = new Set(await readdir9(libdir));
+  const ours = new Set(await readdir10(libdir));
   const foreign = needs.filter((n) => !ours.has(n));
   if (foreign.length > 0) throw new InfraError(`${binary} needs ${foreign.join(", ")}, which the Xen built from source does not provide (in ${libdir}): it linked against other Xen libraries`);
 }
 function sourceQemuBuiltText(plan, host) {
   const patches = plan.patches.map((p) => `${describePatch(p).file} (sha256 ${p.sha256.slice(0, 16)})`).join(", ") || "none";
-  return `${QEMU_TARGET} built by xen-pvh-virtio (${SOURCE_QEMU_BUILD_VERSION}) from ${plan.ref.repo} ${plan.ref.ref} = ${plan.ref.commit} plus the user's patches: ${patches}; configure ${plan.inputs.configure.filter((f) => !f.startsWith("--disable-") || f === "--disable-tcg").join(" ")} (and unused features disabled); meson ${plan.meson.version}; linked against the Xen libraries built from the Xen ref (component ${plan.inputs.xen.slice(0, 12)}) and host ${Object.entries(host).map(([k, v]) => `${k}=${v}`).join(", ")}; stripped`;
+  return `${QEMU_TARGET} built by xen-pvh-virtio (${SOURCE_QEMU_BUILD_VERSION}) from ${plan.ref.repo} ${plan.ref.ref} = ${plan.ref.commit} plus the user's patches: ${patches}; configure ${plan.inputs.configure.filter((f) => !f.startsWith("--disable-") || f === "--disable-tcg").join(" ")} (and unused features disabled); meson ${plan.meson.version}; linked against the Xen libraries built from the Xen ref (component ${plan.inputs.xen.slice(0, 12)}) built with the pinned ${Object.entries(host).map(([k, v]) => `${k} ${v}`).join(", ")} (bookworm arm64 sysroot); stripped`;
 }
 
 // src/rig/source/xen.ts
 import { availableParallelism as availableParallelism3 } from "node:os";
-import { appendFile as appendFile4, copyFile as copyFile6, lstat as lstat5, mkdir as mkdir14, readFile as readFile9, readdir as readdir10, rm as rm13, stat as stat12, writeFile as writeFile10 } from "node:fs/promises";
-import { basename as basename7, join as join24 } from "node:path";
-function xenInputs2(ref, patches) {
+import { appendFile as appendFile4, copyFile as copyFile6, lstat as lstat6, mkdir as mkdir15, readFile as readFile10, readdir as readdir11, rm as rm14, stat as stat13, writeFile as writeFile11 } from "node:fs/promises";
+import { basename as basename7, join as join25 } from "node:path";
+function xenInputs2(ref, patches, toolchain) {
   return {
     component: SOURCE_XEN_COMPONENT,
     buildVersion: SOURCE_XEN_BUILD_VERSION,
@@ -78645,13 +78807,13 @@ function xenInputs2(ref, patches) {
     make: [...XEN_MAKE_VARS],
     toolsConfigure: [...XEN_TOOLS_CONFIGURE_FLAGS],
     toolsSubdirs: [...XEN_TOOLS_SUBDIRS],
-    hostLibraries: SOURCE_ARM64_DEV_PACKAGES.map((p) => `${p}:arm64`),
+    toolchain,
     patches: patches.map((p) => p.sha256)
   };
 }
-async function planSourceXen(ref, userPatches = []) {
+async function planSourceXen(ref, toolchainKey2, userPatches = []) {
   const patches = await userPatchSeries(userPatches);
-  const inputs = xenInputs2(ref, patches);
+  const inputs = xenInputs2(ref, patches, toolchainKey2);
   return { key: recipeKey(inputs), inputs, ref, patches };
 }
 function findSourceXen(cacheDir, plan) {
@@ -78659,46 +78821,49 @@ function findSourceXen(cacheDir, plan) {
 }
 async function prepareSourceXen(cacheDir, plan, log2) {
   const build = await ComponentBuild.start(cacheDir, SOURCE_XEN_COMPONENT, plan.key, log2);
-  const tree = join24(build.work, "src");
+  const tree = join25(build.work, "src");
   try {
     log2(`xen: fetching ${plan.ref.repo} ${plan.ref.ref} (${plan.ref.commit.slice(0, 12)}), depth 1`);
-    await build.phase("fetch", () => fetchCommit(plan.ref, tree, (text) => appendFile4(join24(build.logs, "fetch.log"), text)));
+    await build.phase("fetch", () => fetchCommit(plan.ref, tree, (text) => appendFile4(join25(build.logs, "fetch.log"), text)));
     await applyPatchesLogged(build.logs, tree, plan.patches, "xen", log2);
   } catch (cause) {
-    await rm13(build.work, { recursive: true, force: true });
+    await rm14(build.work, { recursive: true, force: true });
     throw cause;
   }
   return { plan, build, tree };
 }
-async function buildSourceXen(cacheDir, prepared) {
+async function buildSourceXen(cacheDir, prepared, toolchain) {
   const { plan, build, tree } = prepared;
-  const out = join24(build.work, "out");
-  await mkdir14(out);
+  const env = toolchain.env;
+  const out = join25(build.work, "out");
+  await mkdir15(out);
   const make = ["-C", "xen", ...XEN_MAKE_VARS];
-  await build.step("make defconfig", "defconfig.log", "make", [...make, "defconfig"], { cwd: tree });
-  const { features, gcc } = await compileHypervisor(build, tree, out);
-  if (!await exists2(join24(tree, "configure"))) await build.step("autogen.sh", "autogen.log", "./autogen.sh", [], { cwd: tree });
-  for (const aux of AUTOCONF_AUX) if (!await exists2(join24(tree, basename7(aux)))) await copyFile6(aux, join24(tree, basename7(aux)));
+  await build.step("make defconfig", "defconfig.log", "make", [...make, "defconfig"], { cwd: tree, env });
+  const features = await compileHypervisor(build, tree, out, toolchain);
+  if (!await exists2(join25(tree, "configure"))) await build.step("autogen.sh", "autogen.log", "./autogen.sh", [], { cwd: tree, env });
+  for (const aux of AUTOCONF_AUX) if (!await exists2(join25(tree, basename7(aux)))) await copyFile6(aux, join25(tree, basename7(aux)));
   const buildTriplet = (await run("gcc", ["-dumpmachine"])).stdout.trim();
-  await build.step("configure the tools", "tools-configure.log", "./configure", [`--build=${buildTriplet}`, "--host=aarch64-linux-gnu", ...XEN_TOOLS_CONFIGURE_FLAGS], {
-    cwd: tree
+  await build.step("configure the tools", "tools-configure.log", "./configure", [`--build=${buildTriplet}`, `--host=${TARGET_TRIPLET}`, ...XEN_TOOLS_CONFIGURE_FLAGS], {
+    cwd: tree,
+    env
   });
   const subdirs = [];
-  for (const d of XEN_TOOLS_SUBDIRS) if (await exists2(join24(tree, "tools", d, "Makefile"))) subdirs.push(d);
+  for (const d of XEN_TOOLS_SUBDIRS) if (await exists2(join25(tree, "tools", d, "Makefile"))) subdirs.push(d);
   const jobs = availableParallelism3();
-  const stage2 = join24(out, "stage");
-  await build.step("make the public headers", "tools-headers.log", "make", ["-C", "tools/include", ...XEN_MAKE_VARS], { cwd: tree });
+  const stage2 = join25(out, "stage");
+  await build.step("make the public headers", "tools-headers.log", "make", ["-C", "tools/include", ...XEN_MAKE_VARS], { cwd: tree, env });
   for (const d of subdirs) {
-    await build.step(`make -j${jobs} tools/${d}`, `tools-${d}.log`, "make", ["-C", `tools/${d}`, `-j${jobs}`, ...XEN_MAKE_VARS, "all"], { cwd: tree });
+    await build.step(`make -j${jobs} tools/${d}`, `tools-${d}.log`, "make", ["-C", `tools/${d}`, `-j${jobs}`, ...XEN_MAKE_VARS, "all"], { cwd: tree, env });
   }
-  await mkdir14(join24(stage2, STAGE_LIBDIR, "pkgconfig"), { recursive: true });
+  await mkdir15(join25(stage2, STAGE_LIBDIR, "pkgconfig"), { recursive: true });
+  await build.step("install the public headers", "tools-headers-install.log", "make", ["-C", "tools/include", ...XEN_MAKE_VARS, "install", `DESTDIR=${stage2}`], { cwd: tree, env });
   for (const d of subdirs) {
-    await build.step(`install tools/${d}`, `tools-${d}-install.log`, "make", ["-C", `tools/${d}`, ...XEN_MAKE_VARS, "install", `DESTDIR=${stage2}`], { cwd: tree });
+    await build.step(`install tools/${d}`, `tools-${d}-install.log`, "make", ["-C", `tools/${d}`, ...XEN_MAKE_VARS, "install", `DESTDIR=${stage2}`], { cwd: tree, env });
   }
-  await build.phase("strip", () => stripElves(stage2));
-  const host = { [`${CROSS_PREFIX}gcc`]: gcc, ...await arm64Versions(SOURCE_ARM64_DEV_PACKAGES) };
-  const version3 = await xenVersion(tree);
-  await writeFile10(join24(out, "version"), `${version3}
+  await build.phase("strip", () => stripElves(stage2, join25(toolchain.bin, `${CROSS_PREFIX}strip`)));
+  const host = toolchainRecord(toolchain);
+  const version3 = await xenVersion(tree, env);
+  await writeFile11(join25(out, "version"), `${version3}
 `);
   return build.finish(cacheDir, out, {
     inputs: plan.inputs,
@@ -78708,37 +78873,36 @@ async function buildSourceXen(cacheDir, prepared) {
     host
   });
 }
-async function xenVersion(tree) {
-  const r = await run("make", ["-s", "-C", "xen", ...XEN_MAKE_VARS, "xenversion"], { cwd: tree, allowFailure: true });
+async function xenVersion(tree, env) {
+  const r = await run("make", ["-s", "-C", "xen", ...XEN_MAKE_VARS, "xenversion"], { cwd: tree, env, allowFailure: true });
   const v = r.stdout.trim().split("\n").pop() ?? "";
   return r.exitCode === 0 && v ? v : "unknown";
 }
-async function stripElves(dir) {
-  for (const name of await readdir10(dir)) {
-    const path12 = join24(dir, name);
-    const st = await lstat5(path12);
-    if (st.isDirectory()) await stripElves(path12);
+async function stripElves(dir, strip) {
+  for (const name of await readdir11(dir)) {
+    const path12 = join25(dir, name);
+    const st = await lstat6(path12);
+    if (st.isDirectory()) await stripElves(path12, strip);
     else if (st.isFile() && !name.endsWith(".a")) {
-      const head = await readFile9(path12).then((b) => b.subarray(0, 4));
-      if (isElf(head)) await run(`${CROSS_PREFIX}strip`, ["--strip-debug", path12]);
+      const head = await readFile10(path12).then((b) => b.subarray(0, 4));
+      if (isElf(head)) await run(strip, ["--strip-debug", path12]);
     }
   }
 }
 async function exists2(path12) {
-  return stat12(path12).then(() => true, () => false);
+  return stat13(path12).then(() => true, () => false);
 }
 async function findTool(stage2, name) {
   const dirs = ["/usr/sbin", "/usr/bin", "/usr/lib/xen/bin", "/usr/libexec/xen/bin", "/usr/lib/aarch64-linux-gnu/xen/bin"];
-  for (const d of dirs) if (await exists2(join24(stage2, d, name))) return `${d}/${name}`;
+  for (const d of dirs) if (await exists2(join25(stage2, d, name))) return `${d}/${name}`;
   throw new InfraError(`the Xen tools built from source installed no ${name} (looked in ${dirs.join(", ")} under ${stage2})`);
 }
 function sourceXenBuiltText(plan, host, subdirs) {
   const patches = plan.patches.map((p) => `${describePatch(p).file} (sha256 ${p.sha256.slice(0, 16)})`).join(", ") || "none";
-  return `Xen hypervisor and tools built by xen-pvh-virtio (${SOURCE_XEN_BUILD_VERSION}) from ${plan.ref.repo} ${plan.ref.ref} = ${plan.ref.commit} plus the user's patches: ${patches}; hypervisor: make defconfig + ${XEN_CONFIG_DELTA.join(" ")}, olddefconfig, make ${XEN_MAKE_VARS.join(" ")}; tools: configure --host=aarch64-linux-gnu ${XEN_TOOLS_CONFIGURE_FLAGS.join(" ")}, make and install tools/{${subdirs.join(",")}}, debug info stripped; with ${Object.entries(host).map(([k, v]) => `${k}=${v}`).join(", ")}`;
+  return `Xen hypervisor and tools built by xen-pvh-virtio (${SOURCE_XEN_BUILD_VERSION}) from ${plan.ref.repo} ${plan.ref.ref} = ${plan.ref.commit} plus the user's patches: ${patches}; hypervisor: make defconfig + ${XEN_CONFIG_DELTA.join(" ")}, olddefconfig, make ${XEN_MAKE_VARS.join(" ")}; tools: configure --host=${TARGET_TRIPLET} ${XEN_TOOLS_CONFIGURE_FLAGS.join(" ")}, make and install tools/{${subdirs.join(",")}}, debug info stripped; with the pinned ${Object.entries(host).map(([k, v]) => `${k} ${v}`).join(", ")} (bookworm arm64 sysroot)`;
 }
 
 // src/rig/source/build.ts
-var SOURCE_RIG_COMMANDS = ["git", "gcc", "autoconf", "iasl"];
 function sourceInputs(request) {
   return {
     xen: { repoInput: "xen-repo", refInput: "xen-ref", repo: request.xenRepo ?? DEFAULT_XEN_REPO, ref: request.xenRef ?? DEFAULT_XEN_REF },
@@ -78768,8 +78932,9 @@ async function planSourceRig(cacheDir, request, log2) {
   const qemuApt = new PrivateApt(cacheDir, { ...recipe.source, suite: QEMU_SUITE });
   await refreshLists(qemuApt, log2);
   const meson = await qemuApt.candidate(MESON_PACKAGE);
-  const xen = await planSourceXen(xenRef, request.xenPatches);
-  const qemu = await planSourceQemu(qemuRef, meson, xen.key, request.qemuPatches);
+  const toolchain = await planToolchain(cacheDir, apt, log2);
+  const xen = await planSourceXen(xenRef, toolchain.key, request.xenPatches);
+  const qemu = await planSourceQemu(qemuRef, meson, xen.key, toolchain.key, request.qemuPatches);
   const key = recipeKey({
     ...recipe,
     source: { ...recipe.source, mirror: void 0 },
@@ -78778,7 +78943,7 @@ async function planSourceRig(cacheDir, request, log2) {
     resolved: resolved.map((p) => `${p.name}=${p.version}`),
     components: { [SOURCE_XEN_COMPONENT]: xen.key, [SOURCE_QEMU_COMPONENT]: qemu.key }
   });
-  return { recipe, apt, qemuApt, resolved, xen, qemu, key };
+  return { recipe, apt, qemuApt, resolved, xen, qemu, toolchain, key };
 }
 async function ensureSourceComponents(cacheDir, plan, log2) {
   let xen = await findSourceXen(cacheDir, plan.xen);
@@ -78786,30 +78951,29 @@ async function ensureSourceComponents(cacheDir, plan, log2) {
   if (xen) log2(`source-xen component cache hit: ${xen.dir}`);
   if (qemu) log2(`source-qemu component cache hit: ${qemu.dir}`);
   if (xen && qemu) return { xen, qemu };
-  await ensureHostPrerequisites({ commands: [...SOURCE_BUILD_COMMANDS, ...SOURCE_RIG_COMMANDS], files: [...SOURCE_BUILD_FILES, ...AUTOCONF_AUX] }, { log: log2 });
   let preparedXen;
   let preparedQemu;
   try {
     if (!xen) preparedXen = await prepareSourceXen(cacheDir, plan.xen, log2);
     if (!qemu) preparedQemu = await prepareSourceQemu(cacheDir, plan.qemu, log2);
   } catch (cause) {
-    for (const p of [preparedXen, preparedQemu]) if (p) await rm14(p.build.work, { recursive: true, force: true });
+    for (const p of [preparedXen, preparedQemu]) if (p) await rm15(p.build.work, { recursive: true, force: true });
     throw cause;
   }
-  await ensureForeignPackages("arm64", SOURCE_ARM64_DEV_PACKAGES, { log: log2 });
+  const toolchain = await ensureToolchain(cacheDir, plan.toolchain, log2);
   if (preparedXen) {
     log2(`building the source-xen component ${plan.xen.key.slice(0, 12)} (hypervisor and tools)`);
     try {
-      xen = await buildSourceXen(cacheDir, preparedXen);
+      xen = await buildSourceXen(cacheDir, preparedXen, toolchain);
     } catch (cause) {
-      if (preparedQemu) await rm14(preparedQemu.build.work, { recursive: true, force: true });
+      if (preparedQemu) await rm15(preparedQemu.build.work, { recursive: true, force: true });
       throw cause;
     }
     log2(`source-xen component ready: ${xen.dir}`);
   }
   if (preparedQemu) {
     log2(`building the source-qemu component ${plan.qemu.key.slice(0, 12)}`);
-    qemu = await buildSourceQemu(cacheDir, preparedQemu, plan.qemuApt, xen);
+    qemu = await buildSourceQemu(cacheDir, preparedQemu, plan.qemuApt, xen, toolchain);
     log2(`source-qemu component ready: ${qemu.dir}`);
   }
   return { xen, qemu };
@@ -78818,7 +78982,7 @@ async function buildSourceRig(dir, plan, components, log2) {
   const { xen, qemu } = components;
   const stage2 = componentFile(xen, "stage");
   const xenCommit = plan.xen.ref.commit;
-  const xenVersion2 = (await readFile10(componentFile(xen, "version"), "utf8")).trim();
+  const xenVersion2 = (await readFile11(componentFile(xen, "version"), "utf8")).trim();
   const toolsPkg = { name: "xen-tools (built from source)", version: `${xenVersion2} (${xenCommit.slice(0, 12)})`, arch: "arm64" };
   const xenOrigin = { repo: plan.xen.ref.repo, commit: xenCommit, built: xen.record.built, patches: plan.xen.patches.map(describePatch) };
   const built = await assembleRig(
@@ -78881,7 +79045,7 @@ async function buildSourceRig(dir, plan, components, log2) {
 // src/rig/source/index.ts
 async function obtainSourceRig(request, opts, mayBuild) {
   const { log: log2 } = opts;
-  await ensureHostPrerequisites({ commands: [...RIG_BUILD_COMMANDS, "git"], files: RIG_BUILD_FILES }, { log: log2 });
+  await ensureHostTools(["rig-debian", "rig-source"], { log: log2 });
   let plan;
   try {
     plan = await planSourceRig(opts.cacheDir, request, log2);
@@ -78899,12 +79063,12 @@ async function obtainSourceRig(request, opts, mayBuild) {
 
 // src/rig/yocto/index.ts
 import { cpus } from "node:os";
-import { access as access4, mkdir as mkdir15, readdir as readdir12, rm as rm15, writeFile as writeFile12 } from "node:fs/promises";
-import { join as join28 } from "node:path";
+import { access as access4, mkdir as mkdir16, readdir as readdir13, rm as rm16, writeFile as writeFile13 } from "node:fs/promises";
+import { join as join29 } from "node:path";
 
 // src/rig/yocto/deploy.ts
-import { copyFile as copyFile7, readFile as readFile11, readdir as readdir11, realpath, stat as stat13, writeFile as writeFile11 } from "node:fs/promises";
-import { basename as basename8, join as join25 } from "node:path";
+import { copyFile as copyFile7, readFile as readFile12, readdir as readdir12, realpath, stat as stat14, writeFile as writeFile12 } from "node:fs/promises";
+import { basename as basename8, join as join26 } from "node:path";
 import { gunzipSync as gunzipSync2 } from "node:zlib";
 function deployNames(m) {
   const { machine, dom0Image, domUImage } = m;
@@ -78924,17 +79088,17 @@ function deployNames(m) {
 }
 async function find(deployDir, names) {
   for (const name of names) {
-    const path12 = join25(deployDir, name);
-    const st = await stat13(path12).catch(() => void 0);
+    const path12 = join26(deployDir, name);
+    const st = await stat14(path12).catch(() => void 0);
     if (st?.isFile()) return { name, real: await realpath(path12) };
   }
   return void 0;
 }
 async function mapDeployDir(m, outDir) {
-  const st = await stat13(m.deployDir).catch(() => void 0);
+  const st = await stat14(m.deployDir).catch(() => void 0);
   if (!st?.isDirectory()) throw new ConfigError(`Yocto deploy directory ${m.deployDir} does not exist: did the kas build finish?`);
   const names = deployNames(m);
-  const listing = (await readdir11(m.deployDir)).sort();
+  const listing = (await readdir12(m.deployDir)).sort();
   const need = async (what, key, hint) => {
     const found = await find(m.deployDir, names[key]);
     if (!found) {
@@ -78946,31 +79110,31 @@ async function mapDeployDir(m, outDir) {
   };
   const files = [];
   const add = async (role, name, found, origin) => {
-    const to = join25(outDir, name);
+    const to = join26(outDir, name);
     await copyFile7(found.real, to);
     const from = found.name && found.name !== basename8(found.real) ? `${found.name} \u2192 ${basename8(found.real)}` : basename8(found.real);
-    files.push({ role, path: name, sha256: await sha256File(to), size: (await stat13(to)).size, origin: origin ?? { built: `Yocto deploy ${m.deployDir}: ${from}` } });
+    files.push({ role, path: name, sha256: await sha256File(to), size: (await stat14(to)).size, origin: origin ?? { built: `Yocto deploy ${m.deployDir}: ${from}` } });
   };
   const xen = await find(m.deployDir, names.xen) ?? await find(m.deployDir, names.xenEfi);
   if (!xen) throw new ConfigError(`Yocto deploy directory ${m.deployDir} has no Xen (looked for ${[...names.xen, ...names.xenEfi].join(", ")}); is xen in the image's dependencies?`);
   const xenEfi = await find(m.deployDir, names.xenEfi) ?? xen;
-  const xenBytes = await readFile11(xen.real);
+  const xenBytes = await readFile12(xen.real);
   await add("xen-image", "xen", xen);
-  if ((await readFile11(xenEfi.real)).subarray(0, 2).toString("latin1") === "MZ") await add("xen-efi", "xen.efi", xenEfi);
+  if ((await readFile12(xenEfi.real)).subarray(0, 2).toString("latin1") === "MZ") await add("xen-efi", "xen.efi", xenEfi);
   const xenConfigFile = await find(m.deployDir, names.xenConfig);
-  const xenConfig = xenConfigFile ? await readFile11(xenConfigFile.real, "utf8") : void 0;
+  const xenConfig = xenConfigFile ? await readFile12(xenConfigFile.real, "utf8") : void 0;
   if (xenConfigFile) await add("xen-config", "xen.config", xenConfigFile);
   const kernel = await need("kernel", "kernel", "is linux-yocto deployed for this machine?");
-  let kernelBytes = await readFile11(kernel.real);
+  let kernelBytes = await readFile12(kernel.real);
   if (kernelBytes[0] === 31 && kernelBytes[1] === 139) {
     kernelBytes = gunzipSync2(kernelBytes);
-    await writeFile11(join25(outDir, "Image"), kernelBytes);
-    files.push({ role: "kernel", path: "Image", sha256: await sha256File(join25(outDir, "Image")), size: kernelBytes.length, origin: { built: `gunzip of Yocto deploy ${m.deployDir}: ${kernel.name}` } });
+    await writeFile12(join26(outDir, "Image"), kernelBytes);
+    files.push({ role: "kernel", path: "Image", sha256: await sha256File(join26(outDir, "Image")), size: kernelBytes.length, origin: { built: `gunzip of Yocto deploy ${m.deployDir}: ${kernel.name}` } });
   } else {
     await add("kernel", "Image", kernel);
   }
   const kernelConfigFile = await find(m.deployDir, names.kernelConfig);
-  const kernelConfig = kernelConfigFile ? await readFile11(kernelConfigFile.real, "utf8") : void 0;
+  const kernelConfig = kernelConfigFile ? await readFile12(kernelConfigFile.real, "utf8") : void 0;
   const dom0Ramdisk = await find(m.deployDir, names.dom0Ramdisk);
   const dom0Rootfs = await find(m.deployDir, names.dom0Rootfs);
   if (!dom0Ramdisk && !dom0Rootfs) {
@@ -78986,7 +79150,7 @@ async function mapDeployDir(m, outDir) {
   if (uboot) await add("uboot", "u-boot.bin", uboot);
   if (m.backendQemu) await add("backend-qemu", "qemu-system-aarch64", { real: m.backendQemu.path }, m.backendQemu.origin);
   const dom0Paths = dom0Ramdisk ? await cpioPaths(dom0Ramdisk.real) : /* @__PURE__ */ new Set();
-  const qemuBytes = m.backendQemu ? await readFile11(m.backendQemu.path) : void 0;
+  const qemuBytes = m.backendQemu ? await readFile12(m.backendQemu.path) : void 0;
   const detected = detectCapabilities({ xen: xenBytes, xenConfig, kernel: kernelBytes, kernelConfig, dom0Paths, qemu: qemuBytes });
   const notes = [...m.notes ?? []];
   notes.push(`Mapped from the Yocto deploy directory ${m.deployDir} (machine ${m.machine}; dom0 ${m.dom0Image}, domU ${m.domUImage}).`);
@@ -79014,7 +79178,7 @@ async function imageVersions(m) {
   const file = (await find(m.deployDir, [`${m.dom0Image}-${m.machine}.rootfs.manifest`, `${m.dom0Image}-${m.machine}.manifest`]))?.real;
   if (!file) return {};
   const versions = {};
-  for (const line of (await readFile11(file, "utf8")).split("\n")) {
+  for (const line of (await readFile12(file, "utf8")).split("\n")) {
     const [pkg, , version3] = line.trim().split(/\s+/);
     if (!pkg || !version3) continue;
     const hit = REPORTED_PACKAGES.find(([name, re]) => re.test(pkg) && versions[name] === void 0);
@@ -79023,7 +79187,7 @@ async function imageVersions(m) {
   return versions;
 }
 async function cpioPaths(file) {
-  const { stdout } = await run("cpio", ["-t", "--quiet"], { input: gunzipSync2(await readFile11(file)) });
+  const { stdout } = await run("cpio", ["-t", "--quiet"], { input: gunzipSync2(await readFile12(file)) });
   return new Set(stdout.split("\n").filter(Boolean).map((p) => p.replace(/^\.?\//, "")));
 }
 function has(bytes, text) {
@@ -79048,12 +79212,12 @@ function detectCapabilities(e) {
 
 // src/rig/yocto/plan.ts
 import { arch as arch2 } from "node:os";
-import { join as join27, resolve as resolve5 } from "node:path";
+import { join as join28, resolve as resolve5 } from "node:path";
 
 // src/rig/yocto/kas-config.ts
 var import_yaml = __toESM(require_dist4(), 1);
 import { existsSync as existsSync5, readFileSync as readFileSync3 } from "node:fs";
-import { dirname as dirname10, join as join26, resolve as resolve4 } from "node:path";
+import { dirname as dirname11, join as join27, resolve as resolve4 } from "node:path";
 var isObj = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 function merge(base, top) {
   const out = { ...base };
@@ -79061,9 +79225,9 @@ function merge(base, top) {
   return out;
 }
 function repoRoot(file) {
-  for (let dir = dirname10(file); ; dir = dirname10(dir)) {
-    if (existsSync5(join26(dir, ".git"))) return dir;
-    if (dirname10(dir) === dir) return dirname10(file);
+  for (let dir = dirname11(file); ; dir = dirname11(dir)) {
+    if (existsSync5(join27(dir, ".git"))) return dir;
+    if (dirname11(dir) === dir) return dirname11(file);
   }
 }
 function loadKasConfig(file, label) {
@@ -79194,27 +79358,27 @@ function planYocto(request, opts) {
   const kas = loadKasConfig(kasFile, request.kasFile ? label : `${label} (default ${DEFAULT_KAS_FILE}, in a yoxen checkout)`);
   if (!kas.machine) throw new ConfigError(`${label}: ${kasFile} sets no machine; the rig needs an arm64 machine such as qemuarm64`);
   const machine = kas.machine;
-  const hostArch = opts.hostArch ?? arch2();
+  const hostArch2 = opts.hostArch ?? arch2();
   const layers = Object.entries(kas.repos).map(([name, r]) => ({ name, url: r?.url, commit: r?.commit, branch: r?.branch, tag: r?.tag, refspec: r?.refspec, path: r?.path })).sort((a, b) => a.name < b.name ? -1 : 1);
   const downloadsInputs = { version: YOCTO_PLAN_VERSION, layers, unresolvedIncludes: kas.unresolvedIncludes };
   const { target: _target, task: _task, ...buildConfig } = kas.merged;
-  const sstateInputs = { ...downloadsInputs, config: buildConfig, hostArch };
+  const sstateInputs = { ...downloadsInputs, config: buildConfig, hostArch: hostArch2 };
   const sdkInputs = { ...sstateInputs, sdkImage: SDK_IMAGE, task: "populate_sdk" };
   const sdkKey = recipeKey(sdkInputs);
   const qemuRepo = request.qemuRepo ?? DEFAULT_QEMU_REPO2;
   const qemuRef = request.qemuRef ?? DEFAULT_QEMU_REF2;
   const qemuInputs3 = { version: YOCTO_PLAN_VERSION, sdk: sdkKey, repo: qemuRepo, ref: qemuRef, configure: [...QEMU_SDK_CONFIGURE_FLAGS], patches: request.qemuPatches ?? [] };
-  const root = join27(opts.cacheDir, "yocto");
+  const root = join28(opts.cacheDir, "yocto");
   const slot = (name, inputs, hashes) => {
     const key2 = recipeKey(inputs);
-    return { key: key2, dir: join27(root, name, key2), hashes };
+    return { key: key2, dir: join28(root, name, key2), hashes };
   };
   const downloads = slot("downloads", downloadsInputs, "the layers (name, url, commit/branch/tag/refspec, path) and includes from layers not yet checked out");
   const sstate = slot("sstate", sstateInputs, "the downloads inputs, plus the merged kas configuration without target/task (machine, distro, local.conf and bblayers.conf headers, env) and the host CPU");
-  const sdk = { key: sdkKey, dir: join27(root, "sdk", sdkKey), hashes: `the sstate inputs, plus the SDK image (${SDK_IMAGE}) and task populate_sdk` };
+  const sdk = { key: sdkKey, dir: join28(root, "sdk", sdkKey), hashes: `the sstate inputs, plus the SDK image (${SDK_IMAGE}) and task populate_sdk` };
   const qemu = slot("qemu", qemuInputs3, "the SDK key, the QEMU repository and ref, the configure options and the QEMU patches");
-  const workDir = join27(root, "work", sstate.key);
-  const buildDir = join27(workDir, "build");
+  const workDir = join28(root, "work", sstate.key);
+  const buildDir = join28(workDir, "build");
   const env = { KAS_WORK_DIR: workDir, KAS_BUILD_DIR: buildDir, DL_DIR: downloads.dir, SSTATE_DIR: sstate.dir };
   const kasSteps = [
     { purpose: `dom0 image (${DOM0_IMAGE})`, argv: ["kas", "build", kasFile, "--target", DOM0_IMAGE], env },
@@ -79228,8 +79392,8 @@ function planYocto(request, opts) {
     machine,
     workDir,
     buildDir,
-    deployDir: join27(buildDir, "tmp", "deploy", "images", machine),
-    sdkDeployDir: join27(buildDir, "tmp", "deploy", "sdk"),
+    deployDir: join28(buildDir, "tmp", "deploy", "images", machine),
+    sdkDeployDir: join28(buildDir, "tmp", "deploy", "sdk"),
     caches: { downloads, sstate, sdk, qemu },
     kasSteps,
     // The SDK's environment-setup script sets CC, CFLAGS, PKG_CONFIG_SYSROOT_DIR…; PKG_CONFIG is as the seed sets it.
@@ -79371,8 +79535,8 @@ async function obtainYoctoRig(request, opts, mayBuild) {
       `rig yocto needs kas, which is not installed on this host (nothing named kas in PATH). Install kas on a machine that can fetch ${plan.kasFile}'s layers (see workflows/yocto.yml), or build the rig there and use it here with \`xen-pvh-virtio rig export\` and --rig prebuilt.`
     );
   }
-  for (const d of [plan.caches.downloads.dir, plan.caches.sstate.dir, plan.workDir]) await mkdir15(d, { recursive: true });
-  const logFile = join28(plan.workDir, "yocto-build.log");
+  for (const d of [plan.caches.downloads.dir, plan.caches.sstate.dir, plan.workDir]) await mkdir16(d, { recursive: true });
+  const logFile = join29(plan.workDir, "yocto-build.log");
   await runStep({ purpose: "kas check", argv: ["kas", "--version"], env: {} }, { logFile, timeoutMs: 6e4, log: opts.log });
   for (const step of plan.kasSteps) await runStep(step, { logFile, timeoutMs: KAS_STEP_TIMEOUT_MS, log: opts.log, cwd: plan.workDir });
   const sdkEnv = await installSdk(plan, logFile, opts.log);
@@ -79401,36 +79565,36 @@ async function obtainYoctoRig(request, opts, mayBuild) {
 var COMPLETE = ".xen-pvh-virtio-complete";
 async function installSdk(plan, logFile, log2) {
   const sdkDir = plan.caches.sdk.dir;
-  if (!await access4(join28(sdkDir, COMPLETE)).then(() => true, () => false)) {
-    const installers = (await readdir12(plan.sdkDeployDir).catch(() => [])).filter((n) => n.includes(SDK_IMAGE) && /-toolchain-.*\.sh$/.test(n));
+  if (!await access4(join29(sdkDir, COMPLETE)).then(() => true, () => false)) {
+    const installers = (await readdir13(plan.sdkDeployDir).catch(() => [])).filter((n) => n.includes(SDK_IMAGE) && /-toolchain-.*\.sh$/.test(n));
     if (installers.length === 0) throw new InfraError(`populate_sdk left no ${SDK_IMAGE} toolchain installer in ${plan.sdkDeployDir}`, { logFile });
-    await rm15(sdkDir, { recursive: true, force: true });
-    await mkdir15(sdkDir, { recursive: true });
-    await runStep({ purpose: "SDK install", argv: ["sh", join28(plan.sdkDeployDir, installers.sort().at(-1)), "-y", "-d", sdkDir], env: {} }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2 });
-    await writeFile12(join28(sdkDir, COMPLETE), `${plan.caches.sdk.key}
+    await rm16(sdkDir, { recursive: true, force: true });
+    await mkdir16(sdkDir, { recursive: true });
+    await runStep({ purpose: "SDK install", argv: ["sh", join29(plan.sdkDeployDir, installers.sort().at(-1)), "-y", "-d", sdkDir], env: {} }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2 });
+    await writeFile13(join29(sdkDir, COMPLETE), `${plan.caches.sdk.key}
 `);
   }
-  const script = (await readdir12(sdkDir)).find((n) => n.startsWith("environment-setup-"));
+  const script = (await readdir13(sdkDir)).find((n) => n.startsWith("environment-setup-"));
   if (!script) throw new InfraError(`the SDK in ${sdkDir} has no environment-setup-* script`, { logFile });
-  const { stdout } = await run("sh", ["-c", '. "$1" >/dev/null 2>&1 && env -0', "sdk-env", join28(sdkDir, script)]);
+  const { stdout } = await run("sh", ["-c", '. "$1" >/dev/null 2>&1 && env -0', "sdk-env", join29(sdkDir, script)]);
   return Object.fromEntries(
     stdout.split("\0").filter((kv) => kv.includes("=")).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])
   );
 }
 async function buildQemu2(plan, request, sdkEnv, logFile, log2) {
   const slot = plan.caches.qemu.dir;
-  const src = join28(slot, "src");
-  const build = join28(slot, "build");
-  const binary = join28(build, "qemu-system-aarch64");
-  if (!await access4(join28(slot, COMPLETE)).then(() => true, () => false)) {
-    await rm15(slot, { recursive: true, force: true });
-    await mkdir15(build, { recursive: true });
+  const src = join29(slot, "src");
+  const build = join29(slot, "build");
+  const binary = join29(build, "qemu-system-aarch64");
+  if (!await access4(join29(slot, COMPLETE)).then(() => true, () => false)) {
+    await rm16(slot, { recursive: true, force: true });
+    await mkdir16(build, { recursive: true });
     await runStep({ purpose: "QEMU fetch", argv: ["git", "clone", "--depth", "1", "--branch", plan.qemu.ref, plan.qemu.repo, src], env: {} }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2 });
     for (const patch of request.qemuPatches ?? []) await run("patch", ["-p1", "--forward", "-i", patch], { cwd: src });
     const env = { ...sdkEnv, ...plan.qemu.env };
-    await runStep({ purpose: "QEMU configure (SDK)", argv: [join28(src, "configure"), ...plan.qemu.configure], env }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2, cwd: build });
+    await runStep({ purpose: "QEMU configure (SDK)", argv: [join29(src, "configure"), ...plan.qemu.configure], env }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2, cwd: build });
     await runStep({ purpose: "QEMU build (SDK)", argv: ["make", `-j${cpus().length}`, "qemu-system-aarch64"], env }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2, cwd: build });
-    await writeFile12(join28(slot, COMPLETE), `${plan.caches.qemu.key}
+    await writeFile13(join29(slot, COMPLETE), `${plan.caches.qemu.key}
 `);
   }
   const { stdout } = await run("git", ["-C", src, "rev-parse", "HEAD"]);
@@ -79474,7 +79638,7 @@ async function obtain(request, opts, mayBuild) {
 }
 async function obtainDebianRig(request, opts, mayBuild) {
   const { log: log2 } = opts;
-  await ensureHostPrerequisites({ commands: RIG_BUILD_COMMANDS, files: RIG_BUILD_FILES }, { log: log2 });
+  await ensureHostTools(["rig-debian"], { log: log2 });
   const plan = await planDebianRig(opts.cacheDir, request, log2);
   return obtainKeyed(plan.key, opts, mayBuild, async (tmp) => {
     const components = await ensureComponents(opts.cacheDir, plan, log2);
@@ -79528,11 +79692,10 @@ export {
   packageRoot,
   packageVersion,
   run,
-  COMMAND_PACKAGES,
-  FILE_PACKAGES,
-  BOOT_COMMANDS,
+  runNeeds,
   findCommand,
-  ensureHostPrerequisites,
+  ensureHostTools,
+  shellQuote,
   exportRig,
   watchProcess,
   forgetProcess,
