@@ -16,7 +16,7 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-SXM4PU6A.js";
+} from "./chunks/chunk-4AAP2HHS.js";
 import {
   ConfigError,
   ExitCode,
@@ -30,7 +30,7 @@ import {
   obtainRig,
   packageVersion,
   rigRecipe
-} from "./chunks/chunk-JSXZN3UQ.js";
+} from "./chunks/chunk-E45ZJA5N.js";
 
 // src/cli/main-impl.ts
 import { resolve } from "node:path";

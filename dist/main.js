@@ -1,7 +1,7 @@
 import { createRequire as __xpvCreateRequire } from 'node:module'; import { fileURLToPath as __xpvFileURLToPath } from 'node:url'; import { dirname as __xpvDirname } from 'node:path'; const require = __xpvCreateRequire(import.meta.url); const __xpvFilename = __xpvFileURLToPath(import.meta.url); const __xpvDir = __xpvDirname(__xpvFilename);
 import {
   isRemoteCacheUsable
-} from "./chunks/chunk-KP266NHD.js";
+} from "./chunks/chunk-W7SCBBIQ.js";
 import {
   cancelOnSignals,
   counts,
@@ -9,7 +9,7 @@ import {
   exitCodeFor,
   resolvePlan,
   writeReports
-} from "./chunks/chunk-SXM4PU6A.js";
+} from "./chunks/chunk-4AAP2HHS.js";
 import {
   ConfigError,
   OPTION_NAMES,
@@ -22,7 +22,7 @@ import {
   setOutput,
   summary,
   warning
-} from "./chunks/chunk-JSXZN3UQ.js";
+} from "./chunks/chunk-E45ZJA5N.js";
 
 // src/action/inputs.ts
 function readInputs() {

@@ -1,7 +1,8 @@
 // Host tools the harness runs, the package of each, and the one place that checks for them
 // and installs what is missing, in one apt-get call (through sudo -n when not root). The
 // host contributes only these tools: everything compiled for the guest is built with the
-// rig's pinned toolchain (rig/toolchain/), never the host's compiler or libraries.
+// rig's pinned toolchain (rig/toolchain/), never the host's compiler or libraries. Why each
+// entry is here (some only a Recommends would bring): docs/host-independence.md.
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
@@ -12,8 +13,10 @@ import { run } from './exec.js';
 export type HostNeed = 'boot' | 'rig-debian' | 'rig-source' | 'tests';
 
 export interface HostTool {
-  /** A command looked up on PATH, or an absolute file path. */
+  /** A command looked up on PATH, or an absolute file path; with probe, what the probe checks. */
   what: string;
+  /** A command (argument array) whose success shows the tool is there, for what has no file of its own. */
+  probe?: readonly string[];
   /** The package that ships it: the same name on Debian 12/13 and Ubuntu 22.04/24.04. */
   pkg: string;
   needs: readonly HostNeed[];
@@ -45,6 +48,8 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { what: 'patch', pkg: 'patch', needs: BUILD },
   { what: 'make', pkg: 'make', needs: BUILD },
   { what: 'gcc', pkg: 'gcc', needs: BUILD },
+  // Its C library headers: only a Recommends of gcc, so a --no-install-recommends host lacks them.
+  { what: '/usr/include/stdio.h', pkg: 'libc6-dev', needs: BUILD },
   // Xen's kconfig is generated with flex and bison on first use.
   { what: 'flex', pkg: 'flex', needs: BUILD },
   { what: 'bison', pkg: 'bison', needs: BUILD },
@@ -52,6 +57,9 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { what: 'pkg-config', pkg: 'pkgconf', needs: BUILD },
   // QEMU's configure gets this python by path, never a PATH shim.
   { what: '/usr/bin/python3', pkg: 'python3', needs: BUILD },
+  // QEMU's configure makes a venv for its build scripts, with the ensurepip module that Debian
+  // and Ubuntu ship apart from Python itself.
+  { what: "python3's ensurepip module", probe: ['/usr/bin/python3', '-c', 'import ensurepip'], pkg: 'python3-venv', needs: BUILD },
   // The source provider: git refs, Xen's tools configure (regenerated when a tree lacks it,
   // with autoconf's helper scripts), and the ACPI compiler libxl's Arm build runs.
   { what: 'git', pkg: 'git', needs: ['rig-source'] },
@@ -91,7 +99,11 @@ export async function findCommand(name: string, path = process.env.PATH ?? ''): 
 export async function missingTools(tools: readonly HostTool[], path = process.env.PATH ?? ''): Promise<HostTool[]> {
   const out: HostTool[] = [];
   for (const t of tools) {
-    const present = t.what.startsWith('/') ? await access(t.what).then(() => true, () => false) : (await findCommand(t.what, path)) !== undefined;
+    const present = t.probe
+      ? (await run(t.probe[0]!, t.probe.slice(1), { allowFailure: true }).catch(() => undefined))?.exitCode === 0
+      : t.what.startsWith('/')
+        ? await access(t.what).then(() => true, () => false)
+        : (await findCommand(t.what, path)) !== undefined;
     if (!present) out.push(t);
   }
   return out;

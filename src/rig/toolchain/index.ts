@@ -3,13 +3,15 @@
 // key; ensureToolchain() downloads and unpacks them once under <cache>/toolchains/<key>,
 // never installing anything on the host, and writes small wrappers so that build systems
 // find `aarch64-linux-gnu-gcc` and `aarch64-linux-gnu-pkg-config` on PATH as usual.
-import { chmod, lstat, mkdir, readdir, readFile, readlink, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+// The facts behind each choice: docs/host-independence.md.
+import { chmod, lstat, mkdir, open, readdir, readFile, readlink, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { InfraError } from '../../errors.js';
 import { run } from '../../host/exec.js';
 import { shellQuote } from '../../host/shell.js';
 import { recipeKey } from '../cache.js';
 import { PrivateApt, type AptSource, type PackageVersion } from '../debian/apt.js';
+import { isElf } from '../debian/elf.js';
 import {
   COMPILER_EXCLUDED,
   COMPILER_PACKAGES,
@@ -225,10 +227,10 @@ export function pointPkgConfigAt(text: string, root: string): string {
 /**
  * Wrappers, written with the final paths. Every toolchain program runs through the unpacked
  * C runtime's own dynamic loader (`ld.so --library-path`), so the host's glibc, whatever its
- * version, is never involved: the user-facing names in bin/ (the drivers also get --sysroot,
- * and -wrapper, under which the driver starts cc1, as and collect2), and the linkers in
- * usr/aarch64-linux-gnu/bin, which collect2 starts by itself: those become scripts that do
- * the same (as stays an ELF file: -wrapper hands it to the loader, which cannot run a script).
+ * version, is never involved. The user-facing names in bin/ do that (the drivers also get
+ * --sysroot); so do the programs the driver and collect2 start by themselves (cc1, as,
+ * collect2, ld …): each ELF program there is renamed `.<name>.real` and a script takes its
+ * name. (GCC's -wrapper option would not do: with -pipe, as Xen builds, it wraps cc1 only.)
  */
 async function writeWrappers(tmp: string, finalDir: string, arch: string): Promise<void> {
   const multiarch = HOST_MULTIARCH[arch]!;
@@ -238,12 +240,9 @@ async function writeWrappers(tmp: string, finalDir: string, arch: string): Promi
   const loader = final('runtime', HOST_LOADER[arch]!);
   const libraryPath = [final('runtime', 'lib', multiarch), final('runtime', 'usr', 'lib', multiarch), final('compilers', 'usr', 'lib', multiarch)].join(delimiter);
   const sysroot = final('sysroot');
-  // gcc splits -wrapper's argument at commas: a path with one cannot be passed through it.
-  if ([loader, libraryPath].some((p) => p.includes(','))) {
-    throw new InfraError(`the cache directory ${finalDir} contains a comma, which GCC's -wrapper cannot pass; use another --cache-dir`);
-  }
   const launch = (real: string, extra = '') =>
     ['#!/bin/sh', `exec ${shellQuote(loader)} --library-path ${shellQuote(libraryPath)} ${shellQuote(real)}${extra} "$@"`, ''].join('\n');
+  const finalOf = (path: string) => final('compilers', relative(join(tmp, 'compilers'), path));
 
   const realBin = join(tmp, 'compilers', 'usr', 'bin');
   const names = (await readdir(realBin)).filter((n) => n.startsWith(CROSS_PREFIX));
@@ -252,21 +251,28 @@ async function writeWrappers(tmp: string, finalDir: string, arch: string): Promi
     const name = real.replace(/-12$/, '');
     if (name !== real && names.includes(name)) continue;
     const driver = /^aarch64-linux-gnu-(gcc|cpp|g\+\+)$/.test(name);
-    const extra = driver ? ` -wrapper ${shellQuote(`${loader},--library-path,${libraryPath}`)} --sysroot=${shellQuote(sysroot)}` : '';
-    await writeExecutable(join(bin, name), launch(final('compilers', 'usr', 'bin', real), extra));
+    await writeExecutable(join(bin, name), launch(final('compilers', 'usr', 'bin', real), driver ? ` --sysroot=${shellQuote(sysroot)}` : ''));
   }
   if (!(await stat(join(bin, `${CROSS_PREFIX}gcc`)).then(() => true, () => false))) {
     throw new InfraError(`the compiler packages unpacked no ${CROSS_PREFIX}gcc-12 into ${realBin}`);
   }
-  const internal = join(tmp, 'compilers', 'usr', TARGET_TRIPLET, 'bin');
-  for (const name of await readdir(internal).catch(() => [] as string[])) {
-    if (!/^ld(\.|$)/.test(name)) continue;
-    const path = join(internal, name);
-    const target = (await lstat(path)).isSymbolicLink() ? join(dirname(path), await readlink(path)) : path;
-    const real = final('compilers', relative(join(tmp, 'compilers'), target));
-    if ((await lstat(path)).isSymbolicLink()) {
-      await unlink(path);
-      await writeExecutable(path, launch(real));
+  // The driver's own programs (cc1, collect2, lto1 …) and the binutils it runs (as, ld …).
+  const gccLib = join(tmp, 'compilers', 'usr', 'lib', 'gcc-cross', TARGET_TRIPLET);
+  const internal = [join(tmp, 'compilers', 'usr', TARGET_TRIPLET, 'bin'), ...(await readdir(gccLib).catch(() => [] as string[])).map((v) => join(gccLib, v))];
+  for (const dir of internal) {
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const path = join(dir, name);
+      const st = await lstat(path);
+      if (st.isSymbolicLink()) {
+        const target = join(dirname(path), await readlink(path));
+        if (!(await isProgram(target))) continue;
+        await unlink(path);
+        await writeExecutable(path, launch(finalOf(target)));
+      } else if (await isProgram(path)) {
+        const real = join(dir, `.${name}.real`);
+        await rename(path, real);
+        await writeExecutable(path, launch(finalOf(real)));
+      }
     }
   }
   const pkgconfigDirs = [`usr/lib/${TARGET_TRIPLET}/pkgconfig`, 'usr/share/pkgconfig'].map((d) => join(sysroot, d)).join(delimiter);
@@ -275,6 +281,20 @@ async function writeWrappers(tmp: string, finalDir: string, arch: string): Promi
     // PKG_CONFIG_LIBDIR replaces the host's search path: no host .pc file is ever seen.
     ['#!/bin/sh', `PKG_CONFIG_LIBDIR=${shellQuote(pkgconfigDirs)}`, 'export PKG_CONFIG_LIBDIR', 'exec pkg-config "$@"', ''].join('\n'),
   );
+}
+
+/** An executable ELF file that is not a shared library (those the loader maps, never runs). */
+async function isProgram(path: string): Promise<boolean> {
+  const st = await stat(path).catch(() => undefined);
+  if (!st?.isFile() || (st.mode & 0o111) === 0 || /\.so(\.|$)/.test(path)) return false;
+  const file = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(4);
+    await file.read(head, 0, 4, 0);
+    return isElf(head);
+  } finally {
+    await file.close();
+  }
 }
 
 async function writeExecutable(path: string, text: string): Promise<void> {

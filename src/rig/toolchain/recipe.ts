@@ -4,7 +4,7 @@
 // which shape nothing in the output. Everything here feeds the toolchain's key.
 
 /** Bump when the way the toolchain is assembled changes in a way the lists do not show. */
-export const TOOLCHAIN_VERSION = 'toolchain-3';
+export const TOOLCHAIN_VERSION = 'toolchain-4';
 
 /** Compilers and sysroot come from one Debian release: dom0's userland is bookworm's too. */
 export const TOOLCHAIN_SUITE = 'bookworm';

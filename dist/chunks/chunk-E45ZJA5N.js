@@ -36756,19 +36756,19 @@ function balancedWithBudget(str, masked, budget) {
 }
 function maskUnmatchedOpens(masked, budget) {
   budget.remaining -= masked.length;
-  const open2 = [];
+  const open3 = [];
   for (let i = 0; i < masked.length; i++) {
     const c = masked.charCodeAt(i);
     if (c === 123) {
-      open2.push(i);
-    } else if (c === 125 && open2.length) {
-      open2.pop();
+      open3.push(i);
+    } else if (c === 125 && open3.length) {
+      open3.pop();
     }
   }
   let out = "";
   let last = 0;
-  for (let i = 0; i < open2.length; i++) {
-    const at = open2[i];
+  for (let i = 0; i < open3.length; i++) {
+    const at = open3[i];
     out += masked.slice(last, at) + "\0";
     last = at + 1;
   }
@@ -38552,10 +38552,10 @@ var Minimatch = class {
       }
       return filtered.join("/");
     }).join("|");
-    const [open2, close] = set.length > 1 ? ["(?:", ")"] : ["", ""];
-    re = "^" + open2 + re + close + "$";
+    const [open3, close] = set.length > 1 ? ["(?:", ")"] : ["", ""];
+    re = "^" + open3 + re + close + "$";
     if (this.partial) {
-      re = "^(?:\\/|" + open2 + re.slice(1, -1) + close + ")$";
+      re = "^(?:\\/|" + open3 + re.slice(1, -1) + close + ")$";
     }
     if (this.negate)
       re = "^(?!" + re + ").+$";
@@ -76613,6 +76613,8 @@ var HOST_TOOLS = [
   { what: "patch", pkg: "patch", needs: BUILD },
   { what: "make", pkg: "make", needs: BUILD },
   { what: "gcc", pkg: "gcc", needs: BUILD },
+  // Its C library headers: only a Recommends of gcc, so a --no-install-recommends host lacks them.
+  { what: "/usr/include/stdio.h", pkg: "libc6-dev", needs: BUILD },
   // Xen's kconfig is generated with flex and bison on first use.
   { what: "flex", pkg: "flex", needs: BUILD },
   { what: "bison", pkg: "bison", needs: BUILD },
@@ -76620,6 +76622,9 @@ var HOST_TOOLS = [
   { what: "pkg-config", pkg: "pkgconf", needs: BUILD },
   // QEMU's configure gets this python by path, never a PATH shim.
   { what: "/usr/bin/python3", pkg: "python3", needs: BUILD },
+  // QEMU's configure makes a venv for its build scripts, with the ensurepip module that Debian
+  // and Ubuntu ship apart from Python itself.
+  { what: "python3's ensurepip module", probe: ["/usr/bin/python3", "-c", "import ensurepip"], pkg: "python3-venv", needs: BUILD },
   // The source provider: git refs, Xen's tools configure (regenerated when a tree lacks it,
   // with autoconf's helper scripts), and the ACPI compiler libxl's Arm build runs.
   { what: "git", pkg: "git", needs: ["rig-source"] },
@@ -76652,7 +76657,7 @@ async function findCommand(name, path12 = process.env.PATH ?? "") {
 async function missingTools(tools, path12 = process.env.PATH ?? "") {
   const out = [];
   for (const t of tools) {
-    const present = t.what.startsWith("/") ? await access3(t.what).then(() => true, () => false) : await findCommand(t.what, path12) !== void 0;
+    const present = t.probe ? (await run(t.probe[0], t.probe.slice(1), { allowFailure: true }).catch(() => void 0))?.exitCode === 0 : t.what.startsWith("/") ? await access3(t.what).then(() => true, () => false) : await findCommand(t.what, path12) !== void 0;
     if (!present) out.push(t);
   }
   return out;
@@ -76968,7 +76973,7 @@ import { join as join23 } from "node:path";
 import { gunzipSync } from "node:zlib";
 
 // src/rig/toolchain/recipe.ts
-var TOOLCHAIN_VERSION = "toolchain-3";
+var TOOLCHAIN_VERSION = "toolchain-4";
 var TOOLCHAIN_SUITE = "bookworm";
 var TARGET_TRIPLET = "aarch64-linux-gnu";
 var CROSS_PREFIX = `${TARGET_TRIPLET}-`;
@@ -77000,7 +77005,7 @@ function hostArch(nodeArch = process.arch) {
 var HOST_MULTIARCH = { amd64: "x86_64-linux-gnu", arm64: "aarch64-linux-gnu" };
 
 // src/rig/toolchain/index.ts
-import { chmod as chmod2, lstat as lstat3, mkdir as mkdir5, readdir as readdir5, readFile as readFile3, readlink as readlink2, rename as rename4, rm as rm6, stat as stat7, symlink as symlink2, unlink as unlink3, writeFile as writeFile5 } from "node:fs/promises";
+import { chmod as chmod2, lstat as lstat3, mkdir as mkdir5, open as open2, readdir as readdir5, readFile as readFile3, readlink as readlink2, rename as rename4, rm as rm6, stat as stat7, symlink as symlink2, unlink as unlink3, writeFile as writeFile5 } from "node:fs/promises";
 import { delimiter as delimiter4, dirname as dirname8, join as join14, relative as relative3 } from "node:path";
 
 // src/host/shell.ts
@@ -77191,6 +77196,64 @@ async function writeIfChanged(file, text) {
   if (old !== text) await writeFile4(file, text);
 }
 
+// src/rig/debian/elf.ts
+var PT_LOAD = 1;
+var PT_DYNAMIC = 2;
+var PT_INTERP = 3;
+var DT_NULL = 0n;
+var DT_NEEDED = 1n;
+var DT_STRTAB = 5n;
+var DT_RPATH = 15n;
+var DT_RUNPATH = 29n;
+function isElf(bytes) {
+  return bytes.length >= 4 && bytes.readUInt32BE(0) === 2135247942;
+}
+function readElfNeeds(bytes) {
+  if (!isElf(bytes)) throw new Error("not an ELF file");
+  if (bytes[4] !== 2 || bytes[5] !== 1) throw new Error("only 64-bit little-endian ELF is supported");
+  const phoff = Number(bytes.readBigUInt64LE(32));
+  const phentsize = bytes.readUInt16LE(54);
+  const phnum = bytes.readUInt16LE(56);
+  const loads = [];
+  let interpreter;
+  let dynamic;
+  for (let i = 0; i < phnum; i++) {
+    const at = phoff + i * phentsize;
+    const type = bytes.readUInt32LE(at);
+    const offset = bytes.readBigUInt64LE(at + 8);
+    const vaddr = bytes.readBigUInt64LE(at + 16);
+    const filesz = bytes.readBigUInt64LE(at + 32);
+    if (type === PT_LOAD) loads.push({ vaddr, offset, filesz });
+    if (type === PT_INTERP) interpreter = cString(bytes, Number(offset));
+    if (type === PT_DYNAMIC) dynamic = { offset: Number(offset), size: Number(filesz) };
+  }
+  if (!dynamic) return { interpreter, needed: [], runpath: [] };
+  const entries = [];
+  for (let at = dynamic.offset; at + 16 <= dynamic.offset + dynamic.size; at += 16) {
+    const tag = bytes.readBigInt64LE(at);
+    if (tag === DT_NULL) break;
+    entries.push({ tag, value: bytes.readBigUInt64LE(at + 8) });
+  }
+  const strtabAddr = entries.find((e) => e.tag === DT_STRTAB)?.value;
+  if (strtabAddr === void 0) throw new Error("dynamic section without DT_STRTAB");
+  const segment = loads.find((l) => strtabAddr >= l.vaddr && strtabAddr < l.vaddr + l.filesz);
+  if (!segment) throw new Error("DT_STRTAB lies outside every PT_LOAD segment");
+  const strtab = Number(strtabAddr - segment.vaddr + segment.offset);
+  const needed = [];
+  const runpath = [];
+  for (const e of entries) {
+    if (e.tag === DT_NEEDED) needed.push(cString(bytes, strtab + Number(e.value)));
+    if (e.tag === DT_RUNPATH || e.tag === DT_RPATH) {
+      runpath.push(...cString(bytes, strtab + Number(e.value)).split(":").filter(Boolean));
+    }
+  }
+  return { interpreter, needed, runpath };
+}
+function cString(bytes, at) {
+  const end = bytes.indexOf(0, at);
+  return bytes.toString("latin1", at, end < 0 ? bytes.length : end);
+}
+
 // src/rig/toolchain/index.ts
 function toolchainKey(compilers, runtime, sysroot) {
   return recipeKey({
@@ -77334,31 +77397,35 @@ async function writeWrappers(tmp, finalDir, arch3) {
   const loader = final("runtime", HOST_LOADER[arch3]);
   const libraryPath = [final("runtime", "lib", multiarch), final("runtime", "usr", "lib", multiarch), final("compilers", "usr", "lib", multiarch)].join(delimiter4);
   const sysroot = final("sysroot");
-  if ([loader, libraryPath].some((p) => p.includes(","))) {
-    throw new InfraError(`the cache directory ${finalDir} contains a comma, which GCC's -wrapper cannot pass; use another --cache-dir`);
-  }
   const launch = (real, extra = "") => ["#!/bin/sh", `exec ${shellQuote(loader)} --library-path ${shellQuote(libraryPath)} ${shellQuote(real)}${extra} "$@"`, ""].join("\n");
+  const finalOf = (path12) => final("compilers", relative3(join14(tmp, "compilers"), path12));
   const realBin = join14(tmp, "compilers", "usr", "bin");
   const names = (await readdir5(realBin)).filter((n) => n.startsWith(CROSS_PREFIX));
   for (const real of names) {
     const name = real.replace(/-12$/, "");
     if (name !== real && names.includes(name)) continue;
     const driver = /^aarch64-linux-gnu-(gcc|cpp|g\+\+)$/.test(name);
-    const extra = driver ? ` -wrapper ${shellQuote(`${loader},--library-path,${libraryPath}`)} --sysroot=${shellQuote(sysroot)}` : "";
-    await writeExecutable(join14(bin, name), launch(final("compilers", "usr", "bin", real), extra));
+    await writeExecutable(join14(bin, name), launch(final("compilers", "usr", "bin", real), driver ? ` --sysroot=${shellQuote(sysroot)}` : ""));
   }
   if (!await stat7(join14(bin, `${CROSS_PREFIX}gcc`)).then(() => true, () => false)) {
     throw new InfraError(`the compiler packages unpacked no ${CROSS_PREFIX}gcc-12 into ${realBin}`);
   }
-  const internal = join14(tmp, "compilers", "usr", TARGET_TRIPLET, "bin");
-  for (const name of await readdir5(internal).catch(() => [])) {
-    if (!/^ld(\.|$)/.test(name)) continue;
-    const path12 = join14(internal, name);
-    const target = (await lstat3(path12)).isSymbolicLink() ? join14(dirname8(path12), await readlink2(path12)) : path12;
-    const real = final("compilers", relative3(join14(tmp, "compilers"), target));
-    if ((await lstat3(path12)).isSymbolicLink()) {
-      await unlink3(path12);
-      await writeExecutable(path12, launch(real));
+  const gccLib = join14(tmp, "compilers", "usr", "lib", "gcc-cross", TARGET_TRIPLET);
+  const internal = [join14(tmp, "compilers", "usr", TARGET_TRIPLET, "bin"), ...(await readdir5(gccLib).catch(() => [])).map((v) => join14(gccLib, v))];
+  for (const dir of internal) {
+    for (const name of await readdir5(dir).catch(() => [])) {
+      const path12 = join14(dir, name);
+      const st = await lstat3(path12);
+      if (st.isSymbolicLink()) {
+        const target = join14(dirname8(path12), await readlink2(path12));
+        if (!await isProgram(target)) continue;
+        await unlink3(path12);
+        await writeExecutable(path12, launch(finalOf(target)));
+      } else if (await isProgram(path12)) {
+        const real = join14(dir, `.${name}.real`);
+        await rename4(path12, real);
+        await writeExecutable(path12, launch(finalOf(real)));
+      }
     }
   }
   const pkgconfigDirs = [`usr/lib/${TARGET_TRIPLET}/pkgconfig`, "usr/share/pkgconfig"].map((d) => join14(sysroot, d)).join(delimiter4);
@@ -77367,6 +77434,18 @@ async function writeWrappers(tmp, finalDir, arch3) {
     // PKG_CONFIG_LIBDIR replaces the host's search path: no host .pc file is ever seen.
     ["#!/bin/sh", `PKG_CONFIG_LIBDIR=${shellQuote(pkgconfigDirs)}`, "export PKG_CONFIG_LIBDIR", 'exec pkg-config "$@"', ""].join("\n")
   );
+}
+async function isProgram(path12) {
+  const st = await stat7(path12).catch(() => void 0);
+  if (!st?.isFile() || (st.mode & 73) === 0 || /\.so(\.|$)/.test(path12)) return false;
+  const file = await open2(path12, "r");
+  try {
+    const head = Buffer.alloc(4);
+    await file.read(head, 0, 4, 0);
+    return isElf(head);
+  } finally {
+    await file.close();
+  }
 }
 async function writeExecutable(path12, text) {
   await writeFile5(path12, text);
@@ -78143,66 +78222,6 @@ import { chmod as chmod3, copyFile as copyFile4, lstat as lstat5, lutimes, mkdir
 import { dirname as dirname10, join as join22, posix as posix3 } from "node:path";
 import { pipeline as pipeline3 } from "node:stream/promises";
 import { createGzip } from "node:zlib";
-
-// src/rig/debian/elf.ts
-var PT_LOAD = 1;
-var PT_DYNAMIC = 2;
-var PT_INTERP = 3;
-var DT_NULL = 0n;
-var DT_NEEDED = 1n;
-var DT_STRTAB = 5n;
-var DT_RPATH = 15n;
-var DT_RUNPATH = 29n;
-function isElf(bytes) {
-  return bytes.length >= 4 && bytes.readUInt32BE(0) === 2135247942;
-}
-function readElfNeeds(bytes) {
-  if (!isElf(bytes)) throw new Error("not an ELF file");
-  if (bytes[4] !== 2 || bytes[5] !== 1) throw new Error("only 64-bit little-endian ELF is supported");
-  const phoff = Number(bytes.readBigUInt64LE(32));
-  const phentsize = bytes.readUInt16LE(54);
-  const phnum = bytes.readUInt16LE(56);
-  const loads = [];
-  let interpreter;
-  let dynamic;
-  for (let i = 0; i < phnum; i++) {
-    const at = phoff + i * phentsize;
-    const type = bytes.readUInt32LE(at);
-    const offset = bytes.readBigUInt64LE(at + 8);
-    const vaddr = bytes.readBigUInt64LE(at + 16);
-    const filesz = bytes.readBigUInt64LE(at + 32);
-    if (type === PT_LOAD) loads.push({ vaddr, offset, filesz });
-    if (type === PT_INTERP) interpreter = cString(bytes, Number(offset));
-    if (type === PT_DYNAMIC) dynamic = { offset: Number(offset), size: Number(filesz) };
-  }
-  if (!dynamic) return { interpreter, needed: [], runpath: [] };
-  const entries = [];
-  for (let at = dynamic.offset; at + 16 <= dynamic.offset + dynamic.size; at += 16) {
-    const tag = bytes.readBigInt64LE(at);
-    if (tag === DT_NULL) break;
-    entries.push({ tag, value: bytes.readBigUInt64LE(at + 8) });
-  }
-  const strtabAddr = entries.find((e) => e.tag === DT_STRTAB)?.value;
-  if (strtabAddr === void 0) throw new Error("dynamic section without DT_STRTAB");
-  const segment = loads.find((l) => strtabAddr >= l.vaddr && strtabAddr < l.vaddr + l.filesz);
-  if (!segment) throw new Error("DT_STRTAB lies outside every PT_LOAD segment");
-  const strtab = Number(strtabAddr - segment.vaddr + segment.offset);
-  const needed = [];
-  const runpath = [];
-  for (const e of entries) {
-    if (e.tag === DT_NEEDED) needed.push(cString(bytes, strtab + Number(e.value)));
-    if (e.tag === DT_RUNPATH || e.tag === DT_RPATH) {
-      runpath.push(...cString(bytes, strtab + Number(e.value)).split(":").filter(Boolean));
-    }
-  }
-  return { interpreter, needed, runpath };
-}
-function cString(bytes, at) {
-  const end = bytes.indexOf(0, at);
-  return bytes.toString("latin1", at, end < 0 ? bytes.length : end);
-}
-
-// src/rig/debian/ramdisk.ts
 var LIBRARY_DIRS = ["/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib", "/usr/lib"];
 var ARCHIVE_MTIME = 946684800;
 var RamdiskTree = class _RamdiskTree {

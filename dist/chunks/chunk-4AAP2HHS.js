@@ -26,7 +26,7 @@ import {
   sha256File,
   shellQuote,
   watchProcess
-} from "./chunk-JSXZN3UQ.js";
+} from "./chunk-E45ZJA5N.js";
 
 // node_modules/asn1/lib/ber/errors.js
 var require_errors = __commonJS({
