@@ -16,7 +16,7 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-4AAP2HHS.js";
+} from "./chunks/chunk-YEGX4YAJ.js";
 import {
   ConfigError,
   ExitCode,
@@ -30,7 +30,7 @@ import {
   obtainRig,
   packageVersion,
   rigRecipe
-} from "./chunks/chunk-E45ZJA5N.js";
+} from "./chunks/chunk-7XQAEAZR.js";
 
 // src/cli/main-impl.ts
 import { resolve } from "node:path";

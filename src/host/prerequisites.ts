@@ -60,6 +60,13 @@ export const HOST_TOOLS: readonly HostTool[] = [
   // QEMU's configure makes a venv for its build scripts, with the ensurepip module that Debian
   // and Ubuntu ship apart from Python itself.
   { what: "python3's ensurepip module", probe: ['/usr/bin/python3', '-c', 'import ensurepip'], pkg: 'python3-venv', needs: BUILD },
+  // QEMU 10's configure reads TOML: Python 3.11 has tomllib; older ones (Ubuntu 22.04's 3.10) need tomli.
+  {
+    what: 'a TOML parser for python3 (tomllib or tomli)',
+    probe: ['/usr/bin/python3', '-c', 'import importlib.util as u, sys; sys.exit(0 if u.find_spec("tomllib") or u.find_spec("tomli") else 1)'],
+    pkg: 'python3-tomli',
+    needs: BUILD,
+  },
   // The source provider: git refs, Xen's tools configure (regenerated when a tree lacks it,
   // with autoconf's helper scripts), and the ACPI compiler libxl's Arm build runs.
   { what: 'git', pkg: 'git', needs: ['rig-source'] },

@@ -26,7 +26,7 @@ import {
   sha256File,
   shellQuote,
   watchProcess
-} from "./chunk-E45ZJA5N.js";
+} from "./chunk-7XQAEAZR.js";
 
 // node_modules/asn1/lib/ber/errors.js
 var require_errors = __commonJS({
