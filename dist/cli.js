@@ -16,7 +16,7 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-YEGX4YAJ.js";
+} from "./chunks/chunk-XSZBX64P.js";
 import {
   ConfigError,
   ExitCode,

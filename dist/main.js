@@ -9,7 +9,7 @@ import {
   exitCodeFor,
   resolvePlan,
   writeReports
-} from "./chunks/chunk-YEGX4YAJ.js";
+} from "./chunks/chunk-XSZBX64P.js";
 import {
   ConfigError,
   OPTION_NAMES,

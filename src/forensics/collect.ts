@@ -62,6 +62,9 @@ export const XEN_DEBUG_KEYS: readonly { key: string; file: string; what: string 
   { key: 'q', file: 'xen-key-q-domains.txt', what: 'domain and vCPU info' },
   { key: 'r', file: 'xen-key-r-run-queues.txt', what: 'scheduler run queues' },
   { key: '0', file: 'xen-key-0-dom0-registers.txt', what: "dom0's vCPU registers" },
+  // Each CPU's first line is its earliest timer, `ex` in µs from now: one long overdue means
+  // that CPU's hypervisor timer is not armed, as QEMU leaves it after loading a saved system.
+  { key: 'a', file: 'xen-key-a-timer-queues.txt', what: 'timer queues per CPU' },
 ];
 
 export interface ForensicsRecord {

@@ -51,6 +51,7 @@ describe('forensics after a failed step', () => {
     expect(read('xen-key-r-run-queues.txt')).toMatch(/^\(XEN\) sched_smt_power_savings: /);
     expect(read('xen-key-r-run-queues.txt')).toContain('Scheduler: ');
     expect(read('xen-key-0-dom0-registers.txt')).toMatch(/^\(XEN\) '0' pressed -> dumping Dom0's registers/);
+    expect(read('xen-key-a-timer-queues.txt')).toMatch(/Dumping timer queues:\n\(XEN\) CPU00:\n\(XEN\)\s+ex=\s*-?\d+us timer=/);
     expect(read('index.txt')).not.toContain('not collected');
     // Input went back to dom0 afterwards.
     const banners = readFileSync(join(run.logsDir, 'console-xen.log'), 'utf8').match(/Serial input to \S+/g) ?? [];

@@ -65615,7 +65615,7 @@ var import_ssh2 = __toESM(require_lib2(), 1);
 import { rm as rm3, writeFile as writeFile2 } from "node:fs/promises";
 import { join as join3 } from "node:path";
 async function writeRunKeyPair(workDir, comment = "xen-pvh-virtio run key") {
-  const pair = import_ssh2.utils.generateKeyPairSync("ed25519", { comment });
+  const pair = parseableKeyPair(comment);
   const privateKeyPath = join3(workDir, "id_ed25519");
   const publicKeyPath = `${privateKeyPath}.pub`;
   await rm3(privateKeyPath, { force: true });
@@ -65623,6 +65623,13 @@ async function writeRunKeyPair(workDir, comment = "xen-pvh-virtio run key") {
   await writeFile2(publicKeyPath, `${pair.public.trim()}
 `, { mode: 420 });
   return { privateKeyPath, publicKeyPath, publicKey: pair.public.trim() };
+}
+function parseableKeyPair(comment) {
+  for (let attempt = 0; attempt < 16; attempt++) {
+    const pair = import_ssh2.utils.generateKeyPairSync("ed25519", { comment });
+    if (!(import_ssh2.utils.parseKey(pair.private) instanceof Error) && !(import_ssh2.utils.parseKey(pair.public) instanceof Error)) return pair;
+  }
+  throw new Error("ssh2 generated 16 ed25519 key pairs in a row that it cannot parse");
 }
 
 // src/image/media.ts
@@ -66334,7 +66341,10 @@ var DOM0_COMMANDS = [
 var XEN_DEBUG_KEYS = [
   { key: "q", file: "xen-key-q-domains.txt", what: "domain and vCPU info" },
   { key: "r", file: "xen-key-r-run-queues.txt", what: "scheduler run queues" },
-  { key: "0", file: "xen-key-0-dom0-registers.txt", what: "dom0's vCPU registers" }
+  { key: "0", file: "xen-key-0-dom0-registers.txt", what: "dom0's vCPU registers" },
+  // Each CPU's first line is its earliest timer, `ex` in µs from now: one long overdue means
+  // that CPU's hypervisor timer is not armed, as QEMU leaves it after loading a saved system.
+  { key: "a", file: "xen-key-a-timer-queues.txt", what: "timer queues per CPU" }
 ];
 async function collectForensics(port, dir, limits = FORENSICS_LIMITS) {
   const started = Date.now();
