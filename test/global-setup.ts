@@ -1,5 +1,5 @@
 // Builds (or finds in the cache) the debian rig once before any test file runs: from nothing
-// it compiles Xen and QEMU (about 10 minutes here), which no per-test deadline should cover.
+// it fetches the pinned toolchain and compiles Xen and QEMU (about 3 minutes here), which no per-test deadline should cover.
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 

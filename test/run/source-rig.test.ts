@@ -2,7 +2,7 @@
 // repositories made here from Debian's source packages, addressed as file:// URLs by tag and
 // by commit id, with our trap-unmapped-accesses change passed as the user's Xen patch; the
 // rig then boots and passes boot-smoke and the seed flow. Cold, the two builds take
-// 20-40 minutes on 2 cores; warm (components cached by commit id) a few seconds.
+// about 4 minutes on 2 cores; warm (components cached by commit id) a few seconds.
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
