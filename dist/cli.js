@@ -16,7 +16,7 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-XSZBX64P.js";
+} from "./chunks/chunk-UXJC2PRO.js";
 import {
   ConfigError,
   ExitCode,
@@ -30,7 +30,7 @@ import {
   obtainRig,
   packageVersion,
   rigRecipe
-} from "./chunks/chunk-7XQAEAZR.js";
+} from "./chunks/chunk-PYULIZGV.js";
 
 // src/cli/main-impl.ts
 import { resolve } from "node:path";

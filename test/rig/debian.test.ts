@@ -19,7 +19,7 @@ let scratch: string;
 beforeAll(async () => {
   first = await obtainRig({ provider: 'debian' }, { cacheDir: defaultCacheDir(), log });
   scratch = await mkdtemp(join(tmpdir(), 'rig-test-'));
-  // A cold cache builds the hypervisor (~3 min) and the backend QEMU (5-15 min) first.
+  // A cold cache builds the hypervisor (~15 s) and the backend QEMU (~2 min) first.
 }, 2_700_000);
 
 afterAll(async () => {

@@ -26,7 +26,7 @@ import {
   sha256File,
   shellQuote,
   watchProcess
-} from "./chunk-7XQAEAZR.js";
+} from "./chunk-PYULIZGV.js";
 
 // node_modules/asn1/lib/ber/errors.js
 var require_errors = __commonJS({
