@@ -16,7 +16,7 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-UXJC2PRO.js";
+} from "./chunks/chunk-MMNL75WP.js";
 import {
   ConfigError,
   ExitCode,
@@ -30,7 +30,7 @@ import {
   obtainRig,
   packageVersion,
   rigRecipe
-} from "./chunks/chunk-PYULIZGV.js";
+} from "./chunks/chunk-CK6I3DJG.js";
 
 // src/cli/main-impl.ts
 import { resolve } from "node:path";
@@ -96,7 +96,10 @@ function describePlan(plan, sections = []) {
   out.push("dom0");
   for (const d of plan.domains) {
     const parts = [`domid ${d.domid}`, `memory ${d.memoryMiB}M`, `cpus ${d.cpus}`, d.vpl011 ? "vpl011" : "no vpl011"];
-    if (d.virtioPci) parts.push(`virtio-pci ${d.virtioPci}`);
+    if (d.virtioPci) {
+      const node = d.virtioPciNode === "xen" ? "Xen writes it" : d.virtioPciNode === "passthrough" ? "our partial DT" : "by the rig's Xen (see Boot media)";
+      parts.push(`virtio-pci ${d.virtioPci} (host bridge: ${node})`);
+    }
     if (d.bootargs) parts.push(`bootargs "${d.bootargs}"`);
     out.push(`${d.name}: ${parts.join(", ")}`);
   }

@@ -31,7 +31,10 @@ export function describePlan(plan: RunPlan, sections: readonly PlanSection[] = [
   out.push('dom0');
   for (const d of plan.domains) {
     const parts = [`domid ${d.domid}`, `memory ${d.memoryMiB}M`, `cpus ${d.cpus}`, d.vpl011 ? 'vpl011' : 'no vpl011'];
-    if (d.virtioPci) parts.push(`virtio-pci ${d.virtioPci}`);
+    if (d.virtioPci) {
+      const node = d.virtioPciNode === 'xen' ? 'Xen writes it' : d.virtioPciNode === 'passthrough' ? 'our partial DT' : "by the rig's Xen (see Boot media)";
+      parts.push(`virtio-pci ${d.virtioPci} (host bridge: ${node})`);
+    }
     if (d.bootargs) parts.push(`bootargs "${d.bootargs}"`);
     out.push(`${d.name}: ${parts.join(', ')}`);
   }

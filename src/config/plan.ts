@@ -65,7 +65,7 @@ export function mergeDomains(scenarios: readonly Scenario[]): DomainSpec[] {
   for (const scenario of scenarios) {
     for (const d of scenario.domains) {
       const entry = merged.get(d.name) ?? { spec: { name: d.name, domid: d.domid }, from: {} };
-      for (const key of ['memoryMiB', 'cpus', 'vpl011', 'virtioPci', 'virtioPciWindows', 'bootargs'] as const) {
+      for (const key of ['memoryMiB', 'cpus', 'vpl011', 'virtioPci', 'virtioPciWindows', 'virtioPciNode', 'bootargs'] as const) {
         const mine = d[key];
         if (mine === undefined) continue;
         const theirs = entry.spec[key];

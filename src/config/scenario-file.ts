@@ -125,7 +125,7 @@ function virtioPciOf(v: ScenarioFile['domains'][string]['virtio-pci']): Pick<Dom
     ...(v.prefetch ? { prefetch: v.prefetch } : {}),
     ...(v['intx-irq-base'] !== undefined ? { intxIrqBase: v['intx-irq-base'] } : {}),
   };
-  return { virtioPci: v.mode, ...(Object.keys(windows).length ? { virtioPciWindows: windows } : {}) };
+  return { virtioPci: v.mode, ...(Object.keys(windows).length ? { virtioPciWindows: windows } : {}), ...(v.node ? { virtioPciNode: v.node } : {}) };
 }
 
 /**
@@ -136,8 +136,12 @@ function virtioPciOf(v: ScenarioFile['domains'][string]['virtio-pci']): Pick<Dom
 function withImpliedRequirements(declared: readonly Capability[], domains: readonly DomainRequest[], steps: readonly Step[]): Capability[] {
   const needs = new Set<Capability>(declared);
   if (domains.some((d) => d.virtioPci) || steps.some((s) => s.kind === 'backend')) {
-    for (const c of ['ioreq', 'trap-unmapped-accesses', 'qemu-xenpvh-pci'] as const) needs.add(c);
+    for (const c of ['ioreq', 'qemu-xenpvh-pci'] as const) needs.add(c);
   }
+  // A domain that names who writes its host bridge needs that mechanism; one that does not
+  // needs either (scenario/outcomes.ts checks that, as it depends on the rig).
+  if (domains.some((d) => d.virtioPci && d.virtioPciNode === 'xen')) needs.add('dom0less-virtio-pci');
+  if (domains.some((d) => d.virtioPci && d.virtioPciNode === 'passthrough')) needs.add('trap-unmapped-accesses');
   if (domains.some((d) => d.virtioPci === 'grants')) needs.add('virtio-grants');
   if (steps.some((s) => s.kind === 'ssh' || s.kind === 'backend')) needs.add('ssh');
   return [...needs];

@@ -2,6 +2,7 @@
 // exported as JSON Schema (scenarios/schema.json) so editors can complete scenario files.
 import { z } from 'zod';
 import { CAPABILITIES } from '../rig/manifest.js';
+import { VIRTIO_PCI_NODES } from './types.js';
 import { ADDRESS_PATTERN, DURATION_PATTERN, SIZE_PATTERN, parseAddress, parseDuration, parseSizeMiB } from './units.js';
 
 const got = (input: unknown) => (typeof input === 'string' ? JSON.stringify(input) : String(input));
@@ -70,6 +71,13 @@ const virtioPci = z.union([
       .int()
       .min(32, 'expected an SPI number (32 or more)')
       .optional(),
+    node: z
+      .enum(VIRTIO_PCI_NODES, { error: (issue) => `expected xen or passthrough, got ${got(issue.input)}` })
+      .optional()
+      .meta({
+        description:
+          "Who writes the host bridge into the domU's device tree: xen (Xen's dom0less virtio-pci property, as the seed does) or passthrough (our partial device tree; needs trap-unmapped-accesses). Absent: xen when the rig's Xen parses that property and the windows are its layout, else passthrough.",
+      }),
   }),
 ], { error: (issue) => `expected foreign, grants or a map with mode and windows, got ${got(issue.input)}` });
 

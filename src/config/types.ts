@@ -5,6 +5,8 @@ import type { Capability } from '../rig/manifest.js';
 export type BootPath = 'uboot' | 'direct';
 export type RigProvider = 'debian' | 'source' | 'yocto' | 'prebuilt';
 export type VirtioPciMode = 'foreign' | 'grants';
+export const VIRTIO_PCI_NODES = ['xen', 'passthrough'] as const;
+export type VirtioPciNode = (typeof VIRTIO_PCI_NODES)[number];
 
 /** A dom0less guest as a scenario describes it. Sizes are already parsed. */
 export interface DomainSpec {
@@ -19,6 +21,12 @@ export interface DomainSpec {
   virtioPci?: VirtioPciMode;
   /** Address windows for the host bridge; upstream's defaults apply to what is absent. */
   virtioPciWindows?: VirtioPciWindows;
+  /**
+   * Who writes the host bridge into the domU's device tree: Xen, from its dom0less
+   * `virtio-pci` property, or we, as a partial device tree. Absent: the rig decides
+   * (image/host-bridge.ts).
+   */
+  virtioPciNode?: VirtioPciNode;
   /** Kernel command line; the rig's default when absent. */
   bootargs?: string;
 }

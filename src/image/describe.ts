@@ -14,14 +14,15 @@ export function describeBootMedia(media: BootMedia): string {
       layout.domUs.map((d) => `; ${d.name} (domid ${d.domid}) ${d.memoryMiB} MiB ${d.cpus} cpu${d.cpus > 1 ? 's' : ''}`).join(''),
   );
   out.push('', '## Device tree: added to the machine DT (dumped with the same machine options)', media.dtsFragment.trimEnd());
-  for (const p of media.passthrough) {
+  for (const b of media.hostBridges) {
+    const who = b.node === 'xen' ? "Xen writes it (the dom0less virtio-pci property in the domain's node above)" : 'our partial DT (below)';
+    out.push('', `## virtio-pci host bridge of ${b.domain} (${b.bridge.mode}): ${who}`, `why: ${b.why}`);
+    const p = media.passthrough.find((x) => x.domain === b.domain);
+    if (p) out.push('', `## Passthrough DT for ${p.domain}: ${p.file}, dtc from ${p.dtsPath}`, p.dts.trimEnd());
     out.push(
       '',
-      `## Passthrough DT for ${p.domain}: ${p.file}, dtc from ${p.dtsPath}`,
-      p.dts.trimEnd(),
-      '',
-      `## Backend QEMU for ${p.domain}, started in dom0 by a backend step (its devices are appended)`,
-      formatCommandLine(QEMU_BINARY, backendMachineArgs(p.bridge)),
+      `## Backend QEMU for ${b.domain}, started in dom0 by a backend step (its devices are appended)`,
+      formatCommandLine(QEMU_BINARY, backendMachineArgs(b.bridge)),
     );
   }
   if (media.placements.length > 0) {

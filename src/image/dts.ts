@@ -1,5 +1,6 @@
 // The dom0less /chosen fragment added to the machine's own device tree. Pure text, so
 // `xen-pvh-virtio plan` can print exactly what is added.
+import { xenVirtioPciLines, type XenVirtioPciProperty } from './host-bridge.js';
 import type { DomainLayout } from './layout.js';
 
 /**
@@ -27,6 +28,8 @@ export interface ChosenInput {
    * all ones instead of taking a data abort (RIG-NOTES "The seed flow, proven here").
    */
   trapUnmapped?: boolean;
+  /** Domains whose host bridge Xen writes (dom0less virtio-pci property), by name. */
+  xenVirtioPci?: Readonly<Record<string, XenVirtioPciProperty>>;
 }
 
 export const DEFAULT_STDOUT_PATH = '/pl011@9000000';
@@ -89,6 +92,7 @@ export function chosenFragment(input: ChosenInput): string {
       // name (xl shows "(null)") and a device model in dom0 cannot find the domain.
       `${u}xen,enhanced = "enabled";`,
       ...(m.dtb && input.trapUnmapped ? [`${u}trap-unmapped-accesses = <0>;`] : []),
+      ...(input.xenVirtioPci?.[d.name] ? xenVirtioPciLines(input.xenVirtioPci[d.name]!, u) : []),
       ...moduleNode('kernel', m.kernel, u, d.bootargs),
       ...(m.ramdisk ? moduleNode('ramdisk', m.ramdisk, u) : []),
       ...(m.dtb ? moduleNode('dtb', m.dtb, u) : []),

@@ -3,7 +3,7 @@
 // Planning is pure (planBootMedia, describeBootMedia, resolvePciHostBridge); buildBootMedia writes.
 export {
   BOOT_FILES, UBOOT_BOOT_DEVICE, PASSTHROUGH_DTB_RESERVE, buildBootMedia, passthroughDtbFile, planBootMedia,
-  type BootMedia, type BootMediaRequest, type BuildLog, type PassthroughDt,
+  type BootMedia, type BootMediaRequest, type BuildLog, type HostBridgePlan, type PassthroughDt,
 } from './media.js';
 export { describeBootMedia } from './describe.js';
 export { resolveLayout, type DomainLayout, type DomULayout, type LayoutOptions } from './layout.js';
@@ -18,6 +18,10 @@ export {
   type IntxRoute, type PciHostBridge, type PciWindowName,
 } from './pci.js';
 export { passthroughDts, pcieNodeName } from './passthrough-dts.js';
+export {
+  chooseHostBridge, xenLayoutMismatches, xenVirtioPciLines, xenVirtioPciProperty, XEN_VIRTIO_PCI_LAYOUT,
+  type HostBridgeChoice, type XenVirtioPciProperty,
+} from './host-bridge.js';
 export {
   BACKEND_TRACE_EVENTS, backendMachineArgs, backendQemuArgs, backendReadiness,
   type BackendArgsInput, type BackendReadiness,

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import type { BootPath, DomainSpec } from '../config/types.js';
-import { ConfigError, InfraError } from '../errors.js';
+import { InfraError } from '../errors.js';
 import { run } from '../host/exec.js';
 import { bootArgs, QEMU_BINARY, type Accel, type BootArgsInput, type MachineShape } from '../machine/qemu-args.js';
 import type { MachineLaunch } from '../machine/machine.js';
@@ -14,6 +14,7 @@ import { authorizedKeysArchive } from './cpio.js';
 import { planBootDisk, buildBootDisk, type DiskFile, type DiskLayout } from './disk.js';
 import { compileDts, dumpMachineDts, mergeFragment, stdoutPathOf } from './dtb.js';
 import { chosenFragment, DEFAULT_STDOUT_PATH, type DomainModules } from './dts.js';
+import { chooseHostBridge, type HostBridgeChoice } from './host-bridge.js';
 import { resolveLayout, type DomainLayout, type LayoutOptions } from './layout.js';
 import { passthroughDts } from './passthrough-dts.js';
 import { resolvePciHostBridge, type PciHostBridge } from './pci.js';
@@ -66,6 +67,12 @@ export interface PassthroughDt {
   file: string;
 }
 
+/** A domU's virtio-pci host bridge and the mechanism that puts it in the domU's device tree. */
+export interface HostBridgePlan extends HostBridgeChoice {
+  domain: string;
+  bridge: PciHostBridge;
+}
+
 /** Plain data: the whole boot, before (plan) or after (built) the files exist. */
 export interface BootMedia {
   boot: BootPath;
@@ -82,7 +89,9 @@ export interface BootMedia {
   disks: DiskLayout[];
   /** Direct path: where QEMU's loader puts each module. */
   placements: ModulePlacement[];
-  /** One per domU with virtio-pci, in domid order. */
+  /** One per domU with virtio-pci, in domid order: its bridge and who writes it. */
+  hostBridges: HostBridgePlan[];
+  /** One per host bridge we describe (node passthrough), in domid order. */
   passthrough: PassthroughDt[];
   sshKey: { privateKeyPath: string; publicKeyPath: string };
   dom0RamdiskPath: string;
@@ -135,30 +144,33 @@ interface Sizes {
   passthroughDtbs?: Readonly<Record<string, number>>;
 }
 
-/** The pt.dtb of every domU with virtio-pci; refused on a rig whose Xen would let it panic. */
-function planPassthrough(req: BootMediaRequest, layout: DomainLayout): PassthroughDt[] {
-  const out: PassthroughDt[] = [];
+/** Every domU with virtio-pci: its bridge and who writes it (refused where the domU would panic). */
+function planHostBridges(req: BootMediaRequest, layout: DomainLayout): HostBridgePlan[] {
+  const out: HostBridgePlan[] = [];
   for (const d of layout.domUs) {
     const spec = req.domains.find((s) => s.name === d.name && s.domid === d.domid);
     const bridge = spec && resolvePciHostBridge(spec);
     if (!bridge) continue;
-    if (!req.rig.manifest.capabilities.includes('trap-unmapped-accesses')) {
-      throw new ConfigError(
-        `domain ${d.name}: virtio-pci needs a Xen that honours trap-unmapped-accesses, which the ` +
-          `${req.rig.manifest.provider} rig in ${req.rig.dir} lacks: the domU would take a data abort probing the ECAM at boot`,
-      );
-    }
-    const file = passthroughDtbFile(d.name);
-    out.push({
-      domain: d.name,
-      bridge,
-      dts: passthroughDts(bridge),
-      dtsPath: join(req.workDir, file.replace(/\.dtb$/, '.dts')),
-      dtbPath: join(req.workDir, file),
-      file,
-    });
+    out.push({ domain: d.name, bridge, ...chooseHostBridge(bridge, spec.virtioPciNode, req.rig) });
   }
   return out;
+}
+
+/** The pt.dtb of every domU whose bridge we describe. */
+function planPassthrough(req: BootMediaRequest, bridges: readonly HostBridgePlan[]): PassthroughDt[] {
+  return bridges
+    .filter((b) => b.node === 'passthrough')
+    .map(({ domain, bridge }) => {
+      const file = passthroughDtbFile(domain);
+      return {
+        domain,
+        bridge,
+        dts: passthroughDts(bridge),
+        dtsPath: join(req.workDir, file.replace(/\.dtb$/, '.dts')),
+        dtbPath: join(req.workDir, file),
+        file,
+      };
+    });
 }
 
 /**
@@ -167,7 +179,8 @@ function planPassthrough(req: BootMediaRequest, layout: DomainLayout): Passthrou
  */
 export function planBootMedia(req: BootMediaRequest, sizes: Sizes = {}, socketDir = req.workDir): BootMedia {
   const layout = resolveLayout(req.domains, req.layout);
-  const passthrough = planPassthrough(req, layout);
+  const hostBridges = planHostBridges(req, layout);
+  const passthrough = planPassthrough(req, hostBridges);
   const ptSize = (domain: string) => sizes.passthroughDtbs?.[domain] ?? PASSTHROUGH_DTB_RESERVE;
   const files = rigPaths(req.rig, req.boot);
   const w = (name: string) => join(req.workDir, name);
@@ -258,12 +271,14 @@ export function planBootMedia(req: BootMediaRequest, sizes: Sizes = {}, socketDi
       modules,
       stdoutPath: DEFAULT_STDOUT_PATH,
       trapUnmapped: req.rig.manifest.capabilities.includes('trap-unmapped-accesses'),
+      xenVirtioPci: Object.fromEntries(hostBridges.filter((b) => b.property).map((b) => [b.domain, b.property!])),
     }),
     dts: '',
     dtbPath,
     bootScript: script,
     disks,
     placements,
+    hostBridges,
     passthrough,
     sshKey,
     dom0RamdiskPath,

@@ -26,6 +26,7 @@ export const CAPABILITIES = [
   'ssh', // dom0 runs an SSH server reachable through the outer QEMU's port forward
   'ioreq', // the hypervisor has CONFIG_IOREQ_SERVER (device models in dom0 can serve domUs)
   'trap-unmapped-accesses', // the dom0less property of that name is honoured
+  'dom0less-virtio-pci', // the dom0less `virtio-pci` property: Xen writes the domU's virtio-pci host bridge itself
   'qemu-xenpvh-pci', // dom0 has a QEMU whose xenpvh machine offers virtio-pci
   'virtio-grants', // the domU kernel has CONFIG_XEN_VIRTIO (grant-based virtio)
 ] as const;

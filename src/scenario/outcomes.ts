@@ -4,8 +4,19 @@ import type { Scenario } from '../config/types.js';
 import type { Capability } from '../rig/manifest.js';
 import type { ScenarioResult } from './result.js';
 
-export function missingCapabilities(scenario: Scenario, have: readonly Capability[]): Capability[] {
-  return scenario.requires.filter((c) => !have.includes(c));
+/**
+ * What the rig lacks for this scenario: its required capabilities, and for each virtio-pci
+ * domain that leaves the choice to the rig, one of the two ways to describe its host bridge
+ * (image/host-bridge.ts).
+ */
+export function missingCapabilities(scenario: Scenario, have: readonly Capability[]): string[] {
+  const missing: string[] = scenario.requires.filter((c) => !have.includes(c));
+  const either = ['dom0less-virtio-pci', 'trap-unmapped-accesses'] as const;
+  const open = scenario.domains.filter((d) => d.virtioPci && !d.virtioPciNode).map((d) => d.name);
+  if (open.length && !either.some((c) => have.includes(c))) {
+    missing.push(`${either.join(' or ')} (to describe the virtio-pci host bridge of ${open.join(', ')})`);
+  }
+  return missing;
 }
 
 export function skippedScenario(scenario: Scenario, reason: string, startedAt = new Date()): ScenarioResult {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadScenarioFile, parseScenario } from '../../src/config/index.js';
 import { ConfigError } from '../../src/errors.js';
+import { missingCapabilities } from '../../src/scenario/outcomes.js';
 
 function errorOf(source: string, file = 'bad.yaml'): string {
   try {
@@ -117,7 +118,28 @@ describe('backend steps and implied requirements', () => {
 
   it('adds what virtio-pci domains, grants, backends and SSH need to the requirements', () => {
     const s = parseScenario('x.yaml', `${head}  - ssh: { run: xl list }\n`);
-    expect(s.requires.sort()).toEqual(['ioreq', 'qemu-xenpvh-pci', 'ssh', 'trap-unmapped-accesses', 'virtio-grants']);
+    // Either way of describing the host bridge will do: the rig decides (missingCapabilities).
+    expect(s.requires.sort()).toEqual(['ioreq', 'qemu-xenpvh-pci', 'ssh', 'virtio-grants']);
     expect(parseScenario('y.yaml', 'name: y\nsteps:\n  - wait: { console: dom0, for: shell }\n').requires).toEqual([]);
+  });
+
+  it("reads who writes the host bridge, and requires that mechanism when it is named", () => {
+    const scenario = (node: string) => parseScenario('n.yaml', `name: n\ndomains:\n  domU1: { virtio-pci: { mode: foreign, node: ${node} } }\nsteps:\n  - wait: { console: domU1, for: shell }\n`);
+    expect(scenario('xen').domains[0]).toMatchObject({ virtioPci: 'foreign', virtioPciNode: 'xen' });
+    expect(scenario('xen').requires).toContain('dom0less-virtio-pci');
+    expect(scenario('xen').requires).not.toContain('trap-unmapped-accesses');
+    expect(scenario('passthrough').requires).toContain('trap-unmapped-accesses');
+    expect(errorOf(`name: n\ndomains:\n  domU1: { virtio-pci: { mode: foreign, node: qemu } }\nsteps:\n  - wait: { console: domU1, for: shell }\n`)).toBe(
+      'bad.yaml:3:47: node: expected xen or passthrough, got "qemu"',
+    );
+  });
+
+  it('skips a virtio-pci scenario on a rig with neither mechanism, and only then', () => {
+    const s = parseScenario('x.yaml', `${head}  - ssh: { run: xl list }\n`);
+    const base = ['ioreq', 'qemu-xenpvh-pci', 'ssh', 'virtio-grants'] as const;
+    expect(missingCapabilities(s, [...base])).toEqual(['dom0less-virtio-pci or trap-unmapped-accesses (to describe the virtio-pci host bridge of domU1)']);
+    expect(missingCapabilities(s, [...base, 'dom0less-virtio-pci'])).toEqual([]);
+    expect(missingCapabilities(s, [...base, 'trap-unmapped-accesses'])).toEqual([]);
+    expect(missingCapabilities(s, ['ssh', 'trap-unmapped-accesses'])).toEqual(['ioreq', 'qemu-xenpvh-pci', 'virtio-grants']);
   });
 });

@@ -10,6 +10,7 @@ import { recipeKey } from '../cache.js';
 import { SYSROOT_PACKAGES } from '../toolchain/recipe.js';
 import { ensureToolchain, planToolchain, type ToolchainPlan } from '../toolchain/index.js';
 import { MANIFEST_SCHEMA_VERSION, type Capability, type FileOrigin, type FileRole, type RigFile, type RigManifest } from '../manifest.js';
+import { xenPropertyCapabilities } from '../xen-properties.js';
 import { PrivateApt, hostMirror, type AptSource, type PackageVersion } from './apt.js';
 import type { Component } from './components.js';
 import { installModules } from './modules.js';
@@ -232,7 +233,7 @@ export async function buildDebianRig(dir: string, plan: DebianPlan, components: 
       qemu: plan.qemu.sourceVersion,
     },
     files: built.files,
-    capabilities: rigCapabilities(built.xenConfig, built.kernelConfig, components),
+    capabilities: rigCapabilities(built.xenConfig, built.kernelConfig, components, await readFile(componentFile(components.xen, 'image'))),
     notes: [
       ...commonNotes(plan.recipe.source, built),
       `Hypervisor rebuilt from Debian's ${XEN_SOURCE} ${plan.xen.binary.version} source with ${XEN_CONFIG_DELTA.join(' ')}` +
@@ -362,11 +363,14 @@ function configHas(config: string, option: string): boolean {
   return new RegExp(`^${option}=y$`, 'm').test(config);
 }
 
-/** Only what this rig can honestly do, read off the configs and the built components' features. */
-export function rigCapabilities(xenConfig: string, kernelConfig: string, components: { xen: Component; qemu: Component }): Capability[] {
+/**
+ * Only what this rig can honestly do, read off the configs, the built components' features
+ * and the dom0less properties the built hypervisor parses.
+ */
+export function rigCapabilities(xenConfig: string, kernelConfig: string, components: { xen: Component; qemu: Component }, xen: Buffer): Capability[] {
   const caps: Capability[] = ['dom0less', 'vpl011', 'xen-tools', 'ssh'];
   if (configHas(xenConfig, 'CONFIG_IOREQ_SERVER')) caps.push('ioreq');
-  if (components.xen.record.features.trapUnmappedAccesses) caps.push('trap-unmapped-accesses');
+  for (const c of xenPropertyCapabilities(xen)) if (c === 'trap-unmapped-accesses' || c === 'dom0less-virtio-pci') caps.push(c);
   if (components.qemu.record.features.xenpvhPci) caps.push('qemu-xenpvh-pci');
   if (configHas(kernelConfig, 'CONFIG_XEN_VIRTIO')) caps.push('virtio-grants');
   return caps;

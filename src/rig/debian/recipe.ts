@@ -3,7 +3,7 @@
 import { ETC_GROUP, ETC_PASSWD, ETC_SHELLS, INITTAB, RC_PATH, dom0Rc, domURc, profile } from './scripts.js';
 
 /** Bump when the build procedure changes in a way the lists and scripts below do not show. */
-export const RECIPE_VERSION = 'debian-rig-6';
+export const RECIPE_VERSION = 'debian-rig-7'; // 7: capabilities read off the Xen binary (dom0less-virtio-pci)
 
 export const SUITE = 'bookworm';
 export const ARCH = 'arm64';

@@ -95,8 +95,8 @@ export async function buildXen(cacheDir: string, prepared: PreparedXen, binaryDe
 /**
  * Builds the hypervisor in tree, whose xen/.config holds the starting config: appends the
  * IOREQ delta, runs olddefconfig and make, copies xen, xen-syms and the final .config to
- * out, and reads the features off the built config and the (patched) source, never off a
- * version number. Shared by every provider that builds Xen.
+ * out, and reads the features off the built config, never off a version number. Shared by
+ * every provider that builds Xen.
  */
 export async function compileHypervisor(build: ComponentBuild, tree: string, out: string, toolchain: Toolchain): Promise<Record<string, boolean>> {
   const config = join(tree, 'xen', '.config');
@@ -114,10 +114,9 @@ export async function compileHypervisor(build: ComponentBuild, tree: string, out
   const builtConfig = await readFile(join(out, 'xen.config'), 'utf8');
   const missing = XEN_CONFIG_DELTA.filter((line) => !builtConfig.split('\n').includes(line));
   if (missing.length > 0) throw new InfraError(`xen: olddefconfig dropped ${missing.join(', ')} from ${config}`);
-  // The dom0less property is parsed by the domain building code (xen/arch/arm, or
-  // xen/common/device-tree since dom0less moved there) when this Xen knows it.
-  const trap = await run('grep', ['-rlF', '--include=*.c', '"trap-unmapped-accesses"', 'xen'], { cwd: tree, allowFailure: true });
-  return { ioreq: builtConfig.split('\n').includes('CONFIG_IOREQ_SERVER=y'), trapUnmappedAccesses: trap.exitCode === 0 && trap.stdout.trim() !== '' };
+  // The dom0less properties this Xen parses are read off the built binary when the rig is
+  // assembled (rig/xen-properties.ts), the same way for every provider.
+  return { ioreq: builtConfig.split('\n').includes('CONFIG_IOREQ_SERVER=y') };
 }
 
 /** How the hypervisor was made, for the manifest: derived from the plan, so it never drifts from the key. */

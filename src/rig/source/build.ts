@@ -193,12 +193,12 @@ export async function buildSourceRig(dir: string, plan: SourcePlan, components: 
       dropbear: pkgs.version('dropbear-bin'),
     },
     files: built.files,
-    capabilities: rigCapabilities(built.xenConfig, built.kernelConfig, components),
+    capabilities: rigCapabilities(built.xenConfig, built.kernelConfig, components, await readFile(componentFile(components.xen, 'image'))),
     notes: [
       ...commonNotes(plan.recipe.source, built),
       `Xen ${xenVersion} (hypervisor and dom0 tools, one tree) built from ${plan.xen.ref.repo} ${plan.xen.ref.ref} = ${xenCommit}` +
         (plan.xen.patches.length > 0 ? ` with the user's patches ${plan.xen.patches.map((p) => describePatch(p).file).join(', ')}` : '') +
-        '; capabilities are read off the built config and the patched source.',
+        '; capabilities are read off the built config and the dom0less properties the built hypervisor parses.',
       `dom0: ${BACKEND_QEMU_PATH} is QEMU built from ${plan.qemu.ref.repo} ${plan.qemu.ref.ref} = ${plan.qemu.ref.commit}` +
         (plan.qemu.patches.length > 0 ? ` with the user's patches ${plan.qemu.patches.map((p) => describePatch(p).file).join(', ')}` : '') +
         ', linked against the Xen libraries of that Xen build; xenpvh machine only, trace backend "log".',

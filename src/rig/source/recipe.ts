@@ -5,7 +5,7 @@ import { OPTIONS } from '../../config/options.js';
 import { PACKAGES } from '../debian/recipe.js';
 
 /** Bump when the source rig's procedure changes in a way the data below does not show. */
-export const SOURCE_RECIPE_VERSION = 'source-rig-2';
+export const SOURCE_RECIPE_VERSION = 'source-rig-3'; // 3: capabilities read off the Xen binary (dom0less-virtio-pci)
 /** Bump when the Xen (hypervisor + tools) build procedure changes. */
 export const SOURCE_XEN_BUILD_VERSION = 'source-xen-build-1';
 /** Bump when the QEMU build procedure changes. */

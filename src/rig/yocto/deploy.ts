@@ -8,6 +8,7 @@ import { gunzipSync } from 'node:zlib';
 import { ConfigError } from '../../errors.js';
 import { run } from '../../host/exec.js';
 import { sha256File } from '../bundle.js';
+import { xenPropertyCapabilities } from '../xen-properties.js';
 import { MANIFEST_SCHEMA_VERSION, type Capability, type FileOrigin, type FileRole, type RigFile, type RigManifest } from '../manifest.js';
 
 export interface DeployMapping {
@@ -194,14 +195,11 @@ export interface CapabilityEvidence {
  * machine takes `pci-intx-irq-base` contains that one.
  */
 export function detectCapabilities(e: CapabilityEvidence): Capability[] {
-  const caps: Capability[] = [];
-  if (has(e.xen, 'xen,domain')) caps.push('dom0less');
-  if (has(e.xen, 'vpl011')) caps.push('vpl011');
+  const caps: Capability[] = xenPropertyCapabilities(e.xen);
   const inDom0 = (...paths: string[]) => paths.some((p) => e.dom0Paths.has(p));
   if (inDom0('usr/sbin/xl') && inDom0('usr/sbin/xenstored', 'usr/sbin/oxenstored')) caps.push('xen-tools');
   if (inDom0('usr/sbin/dropbear', 'usr/sbin/sshd')) caps.push('ssh');
   if (configHas(e.xenConfig, 'CONFIG_IOREQ_SERVER')) caps.push('ioreq');
-  if (has(e.xen, 'trap-unmapped-accesses')) caps.push('trap-unmapped-accesses');
   if (has(e.qemu, 'pci-intx-irq-base')) caps.push('qemu-xenpvh-pci');
   if (e.kernelConfig ? configHas(e.kernelConfig, 'CONFIG_XEN_VIRTIO') : has(e.kernel, 'xen,grant-dma')) caps.push('virtio-grants');
   return caps;

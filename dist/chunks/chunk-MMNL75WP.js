@@ -26,7 +26,7 @@ import {
   sha256File,
   shellQuote,
   watchProcess
-} from "./chunk-PYULIZGV.js";
+} from "./chunk-CK6I3DJG.js";
 
 // node_modules/asn1/lib/ber/errors.js
 var require_errors = __commonJS({
@@ -64472,6 +64472,9 @@ function date4(params) {
   return _coercedDate(ZodDate, params);
 }
 
+// src/config/types.ts
+var VIRTIO_PCI_NODES = ["xen", "passthrough"];
+
 // src/config/units.ts
 var DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
 var DURATION_MS = { ms: 1, s: 1e3, m: 6e4, h: 36e5 };
@@ -64531,7 +64534,10 @@ var virtioPci = external_exports.union([
     ecam: window2.optional(),
     mmio: window2.optional(),
     prefetch: window2.optional(),
-    "intx-irq-base": external_exports.number({ error: (issue2) => `expected an interrupt number, got ${got(issue2.input)}` }).int().min(32, "expected an SPI number (32 or more)").optional()
+    "intx-irq-base": external_exports.number({ error: (issue2) => `expected an interrupt number, got ${got(issue2.input)}` }).int().min(32, "expected an SPI number (32 or more)").optional(),
+    node: external_exports.enum(VIRTIO_PCI_NODES, { error: (issue2) => `expected xen or passthrough, got ${got(issue2.input)}` }).optional().meta({
+      description: "Who writes the host bridge into the domU's device tree: xen (Xen's dom0less virtio-pci property, as the seed does) or passthrough (our partial device tree; needs trap-unmapped-accesses). Absent: xen when the rig's Xen parses that property and the windows are its layout, else passthrough."
+    })
   })
 ], { error: (issue2) => `expected foreign, grants or a map with mode and windows, got ${got(issue2.input)}` });
 var DOMAIN_NAME = /^domU[1-9][0-9]*$/;
@@ -64720,13 +64726,15 @@ function virtioPciOf(v) {
     ...v.prefetch ? { prefetch: v.prefetch } : {},
     ...v["intx-irq-base"] !== void 0 ? { intxIrqBase: v["intx-irq-base"] } : {}
   };
-  return { virtioPci: v.mode, ...Object.keys(windows).length ? { virtioPciWindows: windows } : {} };
+  return { virtioPci: v.mode, ...Object.keys(windows).length ? { virtioPciWindows: windows } : {}, ...v.node ? { virtioPciNode: v.node } : {} };
 }
 function withImpliedRequirements(declared, domains, steps) {
   const needs = new Set(declared);
   if (domains.some((d) => d.virtioPci) || steps.some((s) => s.kind === "backend")) {
-    for (const c of ["ioreq", "trap-unmapped-accesses", "qemu-xenpvh-pci"]) needs.add(c);
+    for (const c of ["ioreq", "qemu-xenpvh-pci"]) needs.add(c);
   }
+  if (domains.some((d) => d.virtioPci && d.virtioPciNode === "xen")) needs.add("dom0less-virtio-pci");
+  if (domains.some((d) => d.virtioPci && d.virtioPciNode === "passthrough")) needs.add("trap-unmapped-accesses");
   if (domains.some((d) => d.virtioPci === "grants")) needs.add("virtio-grants");
   if (steps.some((s) => s.kind === "ssh" || s.kind === "backend")) needs.add("ssh");
   return [...needs];
@@ -64944,7 +64952,7 @@ function mergeDomains(scenarios) {
   for (const scenario of scenarios) {
     for (const d of scenario.domains) {
       const entry = merged.get(d.name) ?? { spec: { name: d.name, domid: d.domid }, from: {} };
-      for (const key of ["memoryMiB", "cpus", "vpl011", "virtioPci", "virtioPciWindows", "bootargs"]) {
+      for (const key of ["memoryMiB", "cpus", "vpl011", "virtioPci", "virtioPciWindows", "virtioPciNode", "bootargs"]) {
         const mine = d[key];
         if (mine === void 0) continue;
         const theirs = entry.spec[key];
@@ -65292,123 +65300,6 @@ ${result.stderr.trim()}`);
   }
 }
 
-// src/image/dts.ts
-var DEFAULT_STDOUT_PATH = "/pl011@9000000";
-var hex4 = (n) => `0x${n.toString(16)}`;
-function cells64(n) {
-  return `${hex4(Math.floor(n / 2 ** 32))} ${hex4(n % 2 ** 32)}`;
-}
-function str(s) {
-  return `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
-}
-var MULTIBOOT_KIND = { kernel: "kernel", ramdisk: "ramdisk", dtb: "device-tree" };
-function moduleNode(kind, ref, indent, bootargs) {
-  const name = ref.style === "reg" ? `module@${ref.addr.toString(16)}` : `module-${MULTIBOOT_KIND[kind]}`;
-  const lines = [`${indent}${name} {`, `${indent}	compatible = "multiboot,${MULTIBOOT_KIND[kind]}", "multiboot,module";`];
-  if (ref.style === "reg") lines.push(`${indent}	reg = <${cells64(ref.addr)} ${cells64(ref.size)}>;`);
-  else lines.push(`${indent}	xen,uefi-binary = ${str(ref.file)};`);
-  if (bootargs !== void 0) lines.push(`${indent}	bootargs = ${str(bootargs)};`);
-  lines.push(`${indent}};`);
-  return lines;
-}
-function chosenFragment(input2) {
-  const { layout, modules } = input2;
-  const dom0 = modules["dom0"];
-  if (!dom0) throw new Error("chosenFragment: no modules for dom0");
-  const t = "		";
-  const lines = [
-    "/ {",
-    "	chosen {",
-    `${t}#address-cells = <0x2>;`,
-    `${t}#size-cells = <0x2>;`,
-    `${t}stdout-path = ${str(input2.stdoutPath)};`,
-    `${t}xen,xen-bootargs = ${str(layout.xenBootargs)};`,
-    `${t}xen,dom0-bootargs = ${str(layout.dom0.bootargs)};`,
-    ...moduleNode("kernel", dom0.kernel, t),
-    ...dom0.ramdisk ? moduleNode("ramdisk", dom0.ramdisk, t) : []
-  ];
-  for (const d of layout.domUs) {
-    const m = modules[d.name];
-    if (!m) throw new Error(`chosenFragment: no modules for ${d.name}`);
-    const u = `${t}	`;
-    lines.push(
-      "",
-      `${t}${d.name} {`,
-      `${u}compatible = "xen,domain";`,
-      `${u}#address-cells = <0x2>;`,
-      `${u}#size-cells = <0x2>;`,
-      `${u}memory = <${cells64(d.memoryMiB * 1024)}>;`,
-      `${u}cpus = <${d.cpus}>;`,
-      ...d.vpl011 ? [`${u}vpl011;`] : [],
-      // Xenstore and grant tables for the domU: without them init-dom0less registers no
-      // name (xl shows "(null)") and a device model in dom0 cannot find the domain.
-      `${u}xen,enhanced = "enabled";`,
-      ...m.dtb && input2.trapUnmapped ? [`${u}trap-unmapped-accesses = <0>;`] : [],
-      ...moduleNode("kernel", m.kernel, u, d.bootargs),
-      ...m.ramdisk ? moduleNode("ramdisk", m.ramdisk, u) : [],
-      ...m.dtb ? moduleNode("dtb", m.dtb, u) : [],
-      `${t}};`
-    );
-  }
-  lines.push("	};", "};", "");
-  return lines.join("\n");
-}
-
-// src/image/layout.ts
-var DEFAULT_DOM0_MEMORY_MIB = 1024;
-var DEFAULT_MACHINE_CPUS = 2;
-var XEN_HEADROOM_MIB = 256;
-var MIN_DEFAULT_MACHINE_MIB = 2048;
-var DOM0_CONSOLE_BOOTARGS = "console=hvc0 earlycon=xenboot";
-var DOMU_VPL011_BOOTARGS = "console=ttyAMA0";
-var DOMU_HVC_BOOTARGS = "console=hvc0 earlycon=xenboot";
-var NODE_NAME = /^[A-Za-z][A-Za-z0-9,._+-]{0,30}$/;
-function resolveLayout(specs, opts = {}) {
-  const cpus = opts.machineCpus ?? DEFAULT_MACHINE_CPUS;
-  positive("machine cpus", cpus);
-  const dom0Spec = specs.find((s) => s.domid === 0);
-  const dom0MemoryMiB = dom0Spec?.memoryMiB ?? opts.dom0MemoryMiB ?? DEFAULT_DOM0_MEMORY_MIB;
-  positive("dom0 memory (MiB)", dom0MemoryMiB);
-  const domUSpecs = specs.filter((s) => s.domid !== 0).slice().sort((a, b) => a.domid - b.domid);
-  const names = /* @__PURE__ */ new Set();
-  const domUs = domUSpecs.map((spec, i) => {
-    const who = `domain ${spec.name}`;
-    if (!NODE_NAME.test(spec.name)) {
-      throw new ConfigError(`${who}: the name must be a device-tree node name (a letter, then up to 30 of A-Z a-z 0-9 , . _ + -)`);
-    }
-    if (spec.name === "dom0" || names.has(spec.name)) throw new ConfigError(`${who}: the name is used twice`);
-    names.add(spec.name);
-    if (spec.domid !== i + 1) {
-      throw new ConfigError(`${who}: domid ${spec.domid} is not possible; dom0less domUs get ids 1..${domUSpecs.length} in order`);
-    }
-    positive(`${who}: memory (MiB)`, spec.memoryMiB);
-    positive(`${who}: cpus`, spec.cpus);
-    if (spec.cpus > cpus) throw new ConfigError(`${who}: cpus ${spec.cpus} is more than the machine's ${cpus}`);
-    const consoleArgs = spec.vpl011 ? DOMU_VPL011_BOOTARGS : DOMU_HVC_BOOTARGS;
-    return {
-      name: spec.name,
-      domid: spec.domid,
-      memoryMiB: spec.memoryMiB,
-      cpus: spec.cpus,
-      vpl011: spec.vpl011,
-      bootargs: spec.bootargs ?? consoleArgs
-    };
-  });
-  const needed = dom0MemoryMiB + domUs.reduce((sum, d) => sum + d.memoryMiB, 0) + XEN_HEADROOM_MIB;
-  const memoryMiB = opts.machineMemoryMiB ?? Math.max(MIN_DEFAULT_MACHINE_MIB, Math.ceil(needed / 512) * 512);
-  positive("machine memory (MiB)", memoryMiB);
-  if (needed > memoryMiB) {
-    const parts = [`dom0 ${dom0MemoryMiB}`, ...domUs.map((d) => `${d.name} ${d.memoryMiB}`), `Xen ${XEN_HEADROOM_MIB}`];
-    throw new ConfigError(`the domains do not fit in the machine: ${parts.join(" + ")} = ${needed} MiB > ${memoryMiB} MiB`);
-  }
-  const xenBootargs = [`dom0_mem=${dom0MemoryMiB}M`, "bootscrub=0", opts.xenBootargs].filter(Boolean).join(" ");
-  const dom0Bootargs = dom0Spec?.bootargs ?? [DOM0_CONSOLE_BOOTARGS, opts.dom0Bootargs].filter(Boolean).join(" ");
-  return { machine: { memoryMiB, cpus }, xenBootargs, dom0: { memoryMiB: dom0MemoryMiB, bootargs: dom0Bootargs }, domUs };
-}
-function positive(what, n) {
-  if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${what} must be a positive whole number, got ${n}`);
-}
-
 // src/image/pci.ts
 var PCI_ECAM_SIZE = 0x10000000n;
 var DEFAULT_PCI_WINDOWS = {
@@ -65517,6 +65408,198 @@ function intxRoutes(bridge) {
     }
   }
   return routes;
+}
+
+// src/image/host-bridge.ts
+var XEN_VIRTIO_PCI_LAYOUT = DEFAULT_PCI_WINDOWS;
+var PROPERTY_VALUE = { foreign: "enabled", grants: "grants" };
+function xenLayoutMismatches(bridge) {
+  const out = [];
+  const names = ["ecam", "mmio", "prefetch"];
+  for (const name of names) {
+    const want = XEN_VIRTIO_PCI_LAYOUT[name].size;
+    if (bridge[name].size !== want) out.push(`${name} size ${hex64(bridge[name].size)} is not Xen's fixed ${hex64(want)}`);
+  }
+  if (bridge.intxIrqBase !== XEN_VIRTIO_PCI_LAYOUT.intxIrqBase) {
+    out.push(`intx-irq-base ${bridge.intxIrqBase} is not Xen's fixed ${XEN_VIRTIO_PCI_LAYOUT.intxIrqBase}`);
+  }
+  return out;
+}
+function xenVirtioPciProperty(bridge) {
+  const value2 = PROPERTY_VALUE[bridge.mode];
+  const moved = ["ecam", "mmio", "prefetch"].some((n) => bridge[n].base !== XEN_VIRTIO_PCI_LAYOUT[n].base);
+  return moved ? { value: value2, ranges: [bridge.ecam.base, bridge.mmio.base, bridge.prefetch.base] } : { value: value2 };
+}
+function xenVirtioPciLines(p, indent) {
+  const lines = [`${indent}virtio-pci = "${p.value}";`];
+  if (p.ranges) {
+    const cells2 = p.ranges.map((b) => `${hex64(b >> 32n)} ${hex64(b & 0xffffffffn)}`).join(" ");
+    lines.push(`${indent}virtio-pci-ranges = <${cells2}>;`);
+  }
+  return lines;
+}
+var XEN = "dom0less-virtio-pci";
+var TRAP = "trap-unmapped-accesses";
+function chooseHostBridge(bridge, requested, rig) {
+  const caps = rig.manifest.capabilities;
+  const name = bridge.domain.name;
+  const rigName = `the ${rig.manifest.provider} rig in ${rig.dir}`;
+  const hasXen = caps.includes(XEN);
+  const hasTrap = caps.includes(TRAP);
+  const mismatches = xenLayoutMismatches(bridge);
+  const xenChoice = (why) => ({ node: "xen", why, property: xenVirtioPciProperty(bridge) });
+  const passthroughChoice = (why) => ({ node: "passthrough", why });
+  if (requested === "xen") {
+    if (!hasXen) throw new ConfigError(`domain ${name}: virtio-pci node: xen needs a Xen that parses the dom0less virtio-pci property, which ${rigName} lacks`);
+    if (mismatches.length) throw new ConfigError(`domain ${name}: virtio-pci node: xen cannot describe this bridge: ${mismatches.join("; ")}`);
+    return xenChoice("asked for by the scenario (node: xen)");
+  }
+  if (requested === "passthrough") {
+    if (!hasTrap) {
+      throw new ConfigError(
+        `domain ${name}: virtio-pci node: passthrough needs a Xen that honours ${TRAP}, which ${rigName} lacks: the domU would take a data abort probing the ECAM at boot`
+      );
+    }
+    return passthroughChoice("asked for by the scenario (node: passthrough)");
+  }
+  if (hasXen && mismatches.length === 0) {
+    return xenChoice("the rig's Xen parses the dom0less virtio-pci property and the bridge is its layout, so Xen writes the node (as the seed does)");
+  }
+  if (hasTrap) {
+    return passthroughChoice(
+      hasXen ? `the rig's Xen parses the dom0less virtio-pci property, but ${mismatches.join("; ")}; its ${TRAP} lets our partial DT describe the bridge instead` : `the rig's Xen honours ${TRAP} (and has no dom0less virtio-pci property), so our partial DT describes the bridge`
+    );
+  }
+  if (hasXen) {
+    throw new ConfigError(
+      `domain ${name}: virtio-pci: the Xen of ${rigName} writes the host bridge itself, with its fixed layout, but ${mismatches.join("; ")} (and it lacks ${TRAP}, which a partial DT would need); use Xen's layout ${describeLayout()}`
+    );
+  }
+  throw new ConfigError(
+    `domain ${name}: virtio-pci needs a Xen that parses the dom0less virtio-pci property or honours ${TRAP}; ${rigName} has neither: the domU would take a data abort probing the ECAM at boot`
+  );
+}
+function describeLayout() {
+  const l = XEN_VIRTIO_PCI_LAYOUT;
+  return `(ecam ${formatWindow(l.ecam)}, mmio ${formatWindow(l.mmio)}, prefetch ${formatWindow(l.prefetch)}, intx-irq-base ${l.intxIrqBase})`;
+}
+
+// src/image/dts.ts
+var DEFAULT_STDOUT_PATH = "/pl011@9000000";
+var hex4 = (n) => `0x${n.toString(16)}`;
+function cells64(n) {
+  return `${hex4(Math.floor(n / 2 ** 32))} ${hex4(n % 2 ** 32)}`;
+}
+function str(s) {
+  return `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+}
+var MULTIBOOT_KIND = { kernel: "kernel", ramdisk: "ramdisk", dtb: "device-tree" };
+function moduleNode(kind, ref, indent, bootargs) {
+  const name = ref.style === "reg" ? `module@${ref.addr.toString(16)}` : `module-${MULTIBOOT_KIND[kind]}`;
+  const lines = [`${indent}${name} {`, `${indent}	compatible = "multiboot,${MULTIBOOT_KIND[kind]}", "multiboot,module";`];
+  if (ref.style === "reg") lines.push(`${indent}	reg = <${cells64(ref.addr)} ${cells64(ref.size)}>;`);
+  else lines.push(`${indent}	xen,uefi-binary = ${str(ref.file)};`);
+  if (bootargs !== void 0) lines.push(`${indent}	bootargs = ${str(bootargs)};`);
+  lines.push(`${indent}};`);
+  return lines;
+}
+function chosenFragment(input2) {
+  const { layout, modules } = input2;
+  const dom0 = modules["dom0"];
+  if (!dom0) throw new Error("chosenFragment: no modules for dom0");
+  const t = "		";
+  const lines = [
+    "/ {",
+    "	chosen {",
+    `${t}#address-cells = <0x2>;`,
+    `${t}#size-cells = <0x2>;`,
+    `${t}stdout-path = ${str(input2.stdoutPath)};`,
+    `${t}xen,xen-bootargs = ${str(layout.xenBootargs)};`,
+    `${t}xen,dom0-bootargs = ${str(layout.dom0.bootargs)};`,
+    ...moduleNode("kernel", dom0.kernel, t),
+    ...dom0.ramdisk ? moduleNode("ramdisk", dom0.ramdisk, t) : []
+  ];
+  for (const d of layout.domUs) {
+    const m = modules[d.name];
+    if (!m) throw new Error(`chosenFragment: no modules for ${d.name}`);
+    const u = `${t}	`;
+    lines.push(
+      "",
+      `${t}${d.name} {`,
+      `${u}compatible = "xen,domain";`,
+      `${u}#address-cells = <0x2>;`,
+      `${u}#size-cells = <0x2>;`,
+      `${u}memory = <${cells64(d.memoryMiB * 1024)}>;`,
+      `${u}cpus = <${d.cpus}>;`,
+      ...d.vpl011 ? [`${u}vpl011;`] : [],
+      // Xenstore and grant tables for the domU: without them init-dom0less registers no
+      // name (xl shows "(null)") and a device model in dom0 cannot find the domain.
+      `${u}xen,enhanced = "enabled";`,
+      ...m.dtb && input2.trapUnmapped ? [`${u}trap-unmapped-accesses = <0>;`] : [],
+      ...input2.xenVirtioPci?.[d.name] ? xenVirtioPciLines(input2.xenVirtioPci[d.name], u) : [],
+      ...moduleNode("kernel", m.kernel, u, d.bootargs),
+      ...m.ramdisk ? moduleNode("ramdisk", m.ramdisk, u) : [],
+      ...m.dtb ? moduleNode("dtb", m.dtb, u) : [],
+      `${t}};`
+    );
+  }
+  lines.push("	};", "};", "");
+  return lines.join("\n");
+}
+
+// src/image/layout.ts
+var DEFAULT_DOM0_MEMORY_MIB = 1024;
+var DEFAULT_MACHINE_CPUS = 2;
+var XEN_HEADROOM_MIB = 256;
+var MIN_DEFAULT_MACHINE_MIB = 2048;
+var DOM0_CONSOLE_BOOTARGS = "console=hvc0 earlycon=xenboot";
+var DOMU_VPL011_BOOTARGS = "console=ttyAMA0";
+var DOMU_HVC_BOOTARGS = "console=hvc0 earlycon=xenboot";
+var NODE_NAME = /^[A-Za-z][A-Za-z0-9,._+-]{0,30}$/;
+function resolveLayout(specs, opts = {}) {
+  const cpus = opts.machineCpus ?? DEFAULT_MACHINE_CPUS;
+  positive("machine cpus", cpus);
+  const dom0Spec = specs.find((s) => s.domid === 0);
+  const dom0MemoryMiB = dom0Spec?.memoryMiB ?? opts.dom0MemoryMiB ?? DEFAULT_DOM0_MEMORY_MIB;
+  positive("dom0 memory (MiB)", dom0MemoryMiB);
+  const domUSpecs = specs.filter((s) => s.domid !== 0).slice().sort((a, b) => a.domid - b.domid);
+  const names = /* @__PURE__ */ new Set();
+  const domUs = domUSpecs.map((spec, i) => {
+    const who = `domain ${spec.name}`;
+    if (!NODE_NAME.test(spec.name)) {
+      throw new ConfigError(`${who}: the name must be a device-tree node name (a letter, then up to 30 of A-Z a-z 0-9 , . _ + -)`);
+    }
+    if (spec.name === "dom0" || names.has(spec.name)) throw new ConfigError(`${who}: the name is used twice`);
+    names.add(spec.name);
+    if (spec.domid !== i + 1) {
+      throw new ConfigError(`${who}: domid ${spec.domid} is not possible; dom0less domUs get ids 1..${domUSpecs.length} in order`);
+    }
+    positive(`${who}: memory (MiB)`, spec.memoryMiB);
+    positive(`${who}: cpus`, spec.cpus);
+    if (spec.cpus > cpus) throw new ConfigError(`${who}: cpus ${spec.cpus} is more than the machine's ${cpus}`);
+    const consoleArgs = spec.vpl011 ? DOMU_VPL011_BOOTARGS : DOMU_HVC_BOOTARGS;
+    return {
+      name: spec.name,
+      domid: spec.domid,
+      memoryMiB: spec.memoryMiB,
+      cpus: spec.cpus,
+      vpl011: spec.vpl011,
+      bootargs: spec.bootargs ?? consoleArgs
+    };
+  });
+  const needed = dom0MemoryMiB + domUs.reduce((sum, d) => sum + d.memoryMiB, 0) + XEN_HEADROOM_MIB;
+  const memoryMiB = opts.machineMemoryMiB ?? Math.max(MIN_DEFAULT_MACHINE_MIB, Math.ceil(needed / 512) * 512);
+  positive("machine memory (MiB)", memoryMiB);
+  if (needed > memoryMiB) {
+    const parts = [`dom0 ${dom0MemoryMiB}`, ...domUs.map((d) => `${d.name} ${d.memoryMiB}`), `Xen ${XEN_HEADROOM_MIB}`];
+    throw new ConfigError(`the domains do not fit in the machine: ${parts.join(" + ")} = ${needed} MiB > ${memoryMiB} MiB`);
+  }
+  const xenBootargs = [`dom0_mem=${dom0MemoryMiB}M`, "bootscrub=0", opts.xenBootargs].filter(Boolean).join(" ");
+  const dom0Bootargs = dom0Spec?.bootargs ?? [DOM0_CONSOLE_BOOTARGS, opts.dom0Bootargs].filter(Boolean).join(" ");
+  return { machine: { memoryMiB, cpus }, xenBootargs, dom0: { memoryMiB: dom0MemoryMiB, bootargs: dom0Bootargs }, domUs };
+}
+function positive(what, n) {
+  if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${what} must be a positive whole number, got ${n}`);
 }
 
 // src/image/passthrough-dts.ts
@@ -65668,32 +65751,33 @@ function rigPaths(rig, boot) {
     domURamdisk: needRigFile(rig, "as the domUs' root", "domU-ramdisk")
   };
 }
-function planPassthrough(req, layout) {
+function planHostBridges(req, layout) {
   const out = [];
   for (const d of layout.domUs) {
     const spec = req.domains.find((s) => s.name === d.name && s.domid === d.domid);
     const bridge = spec && resolvePciHostBridge(spec);
     if (!bridge) continue;
-    if (!req.rig.manifest.capabilities.includes("trap-unmapped-accesses")) {
-      throw new ConfigError(
-        `domain ${d.name}: virtio-pci needs a Xen that honours trap-unmapped-accesses, which the ${req.rig.manifest.provider} rig in ${req.rig.dir} lacks: the domU would take a data abort probing the ECAM at boot`
-      );
-    }
-    const file2 = passthroughDtbFile(d.name);
-    out.push({
-      domain: d.name,
+    out.push({ domain: d.name, bridge, ...chooseHostBridge(bridge, spec.virtioPciNode, req.rig) });
+  }
+  return out;
+}
+function planPassthrough(req, bridges) {
+  return bridges.filter((b) => b.node === "passthrough").map(({ domain: domain3, bridge }) => {
+    const file2 = passthroughDtbFile(domain3);
+    return {
+      domain: domain3,
       bridge,
       dts: passthroughDts(bridge),
       dtsPath: join4(req.workDir, file2.replace(/\.dtb$/, ".dts")),
       dtbPath: join4(req.workDir, file2),
       file: file2
-    });
-  }
-  return out;
+    };
+  });
 }
 function planBootMedia(req, sizes = {}, socketDir = req.workDir) {
   const layout = resolveLayout(req.domains, req.layout);
-  const passthrough = planPassthrough(req, layout);
+  const hostBridges = planHostBridges(req, layout);
+  const passthrough = planPassthrough(req, hostBridges);
   const ptSize = (domain3) => sizes.passthroughDtbs?.[domain3] ?? PASSTHROUGH_DTB_RESERVE;
   const files = rigPaths(req.rig, req.boot);
   const w = (name) => join4(req.workDir, name);
@@ -65779,13 +65863,15 @@ function planBootMedia(req, sizes = {}, socketDir = req.workDir) {
       layout,
       modules,
       stdoutPath: DEFAULT_STDOUT_PATH,
-      trapUnmapped: req.rig.manifest.capabilities.includes("trap-unmapped-accesses")
+      trapUnmapped: req.rig.manifest.capabilities.includes("trap-unmapped-accesses"),
+      xenVirtioPci: Object.fromEntries(hostBridges.filter((b) => b.property).map((b) => [b.domain, b.property]))
     }),
     dts: "",
     dtbPath,
     bootScript: script,
     disks,
     placements,
+    hostBridges,
     passthrough,
     sshKey,
     dom0RamdiskPath,
@@ -65924,14 +66010,15 @@ function describeBootMedia(media) {
     `machine: ${layout.machine.memoryMiB} MiB, ${layout.machine.cpus} cpus, accel ${media.shape.accel}; dom0 ${layout.dom0.memoryMiB} MiB` + layout.domUs.map((d) => `; ${d.name} (domid ${d.domid}) ${d.memoryMiB} MiB ${d.cpus} cpu${d.cpus > 1 ? "s" : ""}`).join("")
   );
   out.push("", "## Device tree: added to the machine DT (dumped with the same machine options)", media.dtsFragment.trimEnd());
-  for (const p of media.passthrough) {
+  for (const b of media.hostBridges) {
+    const who = b.node === "xen" ? "Xen writes it (the dom0less virtio-pci property in the domain's node above)" : "our partial DT (below)";
+    out.push("", `## virtio-pci host bridge of ${b.domain} (${b.bridge.mode}): ${who}`, `why: ${b.why}`);
+    const p = media.passthrough.find((x) => x.domain === b.domain);
+    if (p) out.push("", `## Passthrough DT for ${p.domain}: ${p.file}, dtc from ${p.dtsPath}`, p.dts.trimEnd());
     out.push(
       "",
-      `## Passthrough DT for ${p.domain}: ${p.file}, dtc from ${p.dtsPath}`,
-      p.dts.trimEnd(),
-      "",
-      `## Backend QEMU for ${p.domain}, started in dom0 by a backend step (its devices are appended)`,
-      formatCommandLine(QEMU_BINARY, backendMachineArgs(p.bridge))
+      `## Backend QEMU for ${b.domain}, started in dom0 by a backend step (its devices are appended)`,
+      formatCommandLine(QEMU_BINARY, backendMachineArgs(b.bridge))
     );
   }
   if (media.placements.length > 0) {
@@ -66104,7 +66191,13 @@ function label(text2) {
 
 // src/scenario/outcomes.ts
 function missingCapabilities(scenario, have) {
-  return scenario.requires.filter((c) => !have.includes(c));
+  const missing = scenario.requires.filter((c) => !have.includes(c));
+  const either = ["dom0less-virtio-pci", "trap-unmapped-accesses"];
+  const open4 = scenario.domains.filter((d) => d.virtioPci && !d.virtioPciNode).map((d) => d.name);
+  if (open4.length && !either.some((c) => have.includes(c))) {
+    missing.push(`${either.join(" or ")} (to describe the virtio-pci host bridge of ${open4.join(", ")})`);
+  }
+  return missing;
 }
 function skippedScenario(scenario, reason, startedAt = /* @__PURE__ */ new Date()) {
   return {

@@ -76313,6 +76313,8 @@ var CAPABILITIES = [
   // the hypervisor has CONFIG_IOREQ_SERVER (device models in dom0 can serve domUs)
   "trap-unmapped-accesses",
   // the dom0less property of that name is honoured
+  "dom0less-virtio-pci",
+  // the dom0less `virtio-pci` property: Xen writes the domU's virtio-pci host bridge itself
   "qemu-xenpvh-pci",
   // dom0 has a QEMU whose xenpvh machine offers virtio-pci
   "virtio-grants"
@@ -77459,6 +77461,22 @@ async function writeExecutable(path12, text) {
   await chmod2(path12, 493);
 }
 
+// src/rig/xen-properties.ts
+var XEN_PROPERTY_CAPABILITIES = [
+  { property: "xen,domain", capability: "dom0less" },
+  { property: "vpl011", capability: "vpl011" },
+  { property: "trap-unmapped-accesses", capability: "trap-unmapped-accesses" },
+  // `virtio-pci` alone is a prefix of other strings (and of this one); its companion
+  // `virtio-pci-ranges` is parsed only by the code that writes the domU's host bridge.
+  { property: "virtio-pci-ranges", capability: "dom0less-virtio-pci" }
+];
+function xenParses(xen, property) {
+  return xen.includes(Buffer.from(property, "latin1"));
+}
+function xenPropertyCapabilities(xen) {
+  return XEN_PROPERTY_CAPABILITIES.filter((p) => xenParses(xen, p.property)).map((p) => p.capability);
+}
+
 // src/rig/debian/modules.ts
 import { readdir as readdir6, stat as stat8 } from "node:fs/promises";
 import { join as join15 } from "node:path";
@@ -77766,7 +77784,7 @@ echo '${READY_LINE.domU}'
 }
 
 // src/rig/debian/recipe.ts
-var RECIPE_VERSION = "debian-rig-6";
+var RECIPE_VERSION = "debian-rig-7";
 var SUITE = "bookworm";
 var ARCH = "arm64";
 var COMPONENTS = ["main"];
@@ -78034,8 +78052,7 @@ ${XEN_CONFIG_DELTA.join("\n")}
   const builtConfig = await readFile6(join19(out, "xen.config"), "utf8");
   const missing = XEN_CONFIG_DELTA.filter((line) => !builtConfig.split("\n").includes(line));
   if (missing.length > 0) throw new InfraError(`xen: olddefconfig dropped ${missing.join(", ")} from ${config}`);
-  const trap = await run("grep", ["-rlF", "--include=*.c", '"trap-unmapped-accesses"', "xen"], { cwd: tree, allowFailure: true });
-  return { ioreq: builtConfig.split("\n").includes("CONFIG_IOREQ_SERVER=y"), trapUnmappedAccesses: trap.exitCode === 0 && trap.stdout.trim() !== "" };
+  return { ioreq: builtConfig.split("\n").includes("CONFIG_IOREQ_SERVER=y") };
 }
 function xenBuiltText(plan, host) {
   const patches = plan.patches.map((p) => `${describePatch(p).file} (${p.from}, sha256 ${p.sha256.slice(0, 16)})`).join(", ") || "none";
@@ -78490,7 +78507,7 @@ async function buildDebianRig(dir, plan, components, log2) {
       qemu: plan.qemu.sourceVersion
     },
     files: built.files,
-    capabilities: rigCapabilities(built.xenConfig, built.kernelConfig, components),
+    capabilities: rigCapabilities(built.xenConfig, built.kernelConfig, components, await readFile8(componentFile(components.xen, "image"))),
     notes: [
       ...commonNotes(plan.recipe.source, built),
       `Hypervisor rebuilt from Debian's ${XEN_SOURCE} ${plan.xen.binary.version} source with ${XEN_CONFIG_DELTA.join(" ")}` + (plan.xen.patches.length > 0 ? ` and patches ${plan.xen.patches.map((p) => describePatch(p).file).join(", ")}` : "") + `; dom0 keeps Debian's xen-utils-${XEN_SERIES} tools (same series).`,
@@ -78574,10 +78591,10 @@ function builtText(packages) {
 function configHas(config, option) {
   return new RegExp(`^${option}=y$`, "m").test(config);
 }
-function rigCapabilities(xenConfig, kernelConfig, components) {
+function rigCapabilities(xenConfig, kernelConfig, components, xen) {
   const caps = ["dom0less", "vpl011", "xen-tools", "ssh"];
   if (configHas(xenConfig, "CONFIG_IOREQ_SERVER")) caps.push("ioreq");
-  if (components.xen.record.features.trapUnmappedAccesses) caps.push("trap-unmapped-accesses");
+  for (const c of xenPropertyCapabilities(xen)) if (c === "trap-unmapped-accesses" || c === "dom0less-virtio-pci") caps.push(c);
   if (components.qemu.record.features.xenpvhPci) caps.push("qemu-xenpvh-pci");
   if (configHas(kernelConfig, "CONFIG_XEN_VIRTIO")) caps.push("virtio-grants");
   return caps;
@@ -78691,7 +78708,7 @@ import { mkdir as mkdir14, readFile as readFile9, readdir as readdir10, rm as rm
 import { join as join24 } from "node:path";
 
 // src/rig/source/recipe.ts
-var SOURCE_RECIPE_VERSION = "source-rig-2";
+var SOURCE_RECIPE_VERSION = "source-rig-3";
 var SOURCE_XEN_BUILD_VERSION = "source-xen-build-1";
 var SOURCE_QEMU_BUILD_VERSION = "source-qemu-build-1";
 var SOURCE_XEN_COMPONENT = "source-xen";
@@ -79057,10 +79074,10 @@ async function buildSourceRig(dir, plan, components, log2) {
       dropbear: pkgs.version("dropbear-bin")
     },
     files: built.files,
-    capabilities: rigCapabilities(built.xenConfig, built.kernelConfig, components),
+    capabilities: rigCapabilities(built.xenConfig, built.kernelConfig, components, await readFile11(componentFile(components.xen, "image"))),
     notes: [
       ...commonNotes(plan.recipe.source, built),
-      `Xen ${xenVersion2} (hypervisor and dom0 tools, one tree) built from ${plan.xen.ref.repo} ${plan.xen.ref.ref} = ${xenCommit}` + (plan.xen.patches.length > 0 ? ` with the user's patches ${plan.xen.patches.map((p) => describePatch(p).file).join(", ")}` : "") + "; capabilities are read off the built config and the patched source.",
+      `Xen ${xenVersion2} (hypervisor and dom0 tools, one tree) built from ${plan.xen.ref.repo} ${plan.xen.ref.ref} = ${xenCommit}` + (plan.xen.patches.length > 0 ? ` with the user's patches ${plan.xen.patches.map((p) => describePatch(p).file).join(", ")}` : "") + "; capabilities are read off the built config and the dom0less properties the built hypervisor parses.",
       `dom0: ${BACKEND_QEMU_PATH} is QEMU built from ${plan.qemu.ref.repo} ${plan.qemu.ref.ref} = ${plan.qemu.ref.commit}` + (plan.qemu.patches.length > 0 ? ` with the user's patches ${plan.qemu.patches.map((p) => describePatch(p).file).join(", ")}` : "") + ', linked against the Xen libraries of that Xen build; xenpvh machine only, trace backend "log".',
       `Linux, u-boot and the userland are Debian ${SUITE}'s (the source provider does not build Linux).`,
       ...configNotes(built)
@@ -79223,14 +79240,11 @@ function configHas2(config, option) {
   return config !== void 0 && new RegExp(`^${option}=y$`, "m").test(config);
 }
 function detectCapabilities(e) {
-  const caps = [];
-  if (has(e.xen, "xen,domain")) caps.push("dom0less");
-  if (has(e.xen, "vpl011")) caps.push("vpl011");
+  const caps = xenPropertyCapabilities(e.xen);
   const inDom0 = (...paths) => paths.some((p) => e.dom0Paths.has(p));
   if (inDom0("usr/sbin/xl") && inDom0("usr/sbin/xenstored", "usr/sbin/oxenstored")) caps.push("xen-tools");
   if (inDom0("usr/sbin/dropbear", "usr/sbin/sshd")) caps.push("ssh");
   if (configHas2(e.xenConfig, "CONFIG_IOREQ_SERVER")) caps.push("ioreq");
-  if (has(e.xen, "trap-unmapped-accesses")) caps.push("trap-unmapped-accesses");
   if (has(e.qemu, "pci-intx-irq-base")) caps.push("qemu-xenpvh-pci");
   if (e.kernelConfig ? configHas2(e.kernelConfig, "CONFIG_XEN_VIRTIO") : has(e.kernel, "xen,grant-dma")) caps.push("virtio-grants");
   return caps;
