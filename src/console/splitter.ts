@@ -16,9 +16,14 @@ const LF = 0x0a;
 /** Lines that never end (binary garbage, a runaway prompt) are cut here so memory stays bounded. */
 export const MAX_LINE_BYTES = 64 * 1024;
 
-// CSI (ESC [ … final), OSC (ESC ] … BEL or ESC \), and the two-byte ESC forms (ESC ( B, ESC 7, …).
+// CSI (ESC [ … final), OSC (ESC ] … BEL or ESC \), and the short ESC forms (ESC ( B, ESC 7, …).
+// Intermediate bytes (space to '/') are capped at two: on this console a guest's escape
+// sequence can be cut short by Xen's own output, and ash's lone ESC right before Xen's
+// "*** Serial input to Xen" banner would otherwise swallow "*** S" as intermediates and a
+// final byte, hiding the banner that says where input now goes (so a focus switch waited out
+// its deadline). Real terminals' sequences use at most one intermediate.
 // eslint-disable-next-line no-control-regex -- matching control bytes is this regex's job
-const ANSI = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -/]*[0-~]/g;
+const ANSI = /\x1b\[[0-?]*[ -/]{0,2}[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -/]{0,2}[0-~]/g;
 // Every C0 control except TAB, plus DEL: CR and NUL are noise on this console, ESC leftovers too.
 // eslint-disable-next-line no-control-regex -- as above
 const CONTROLS = /[\x00-\x08\x0a-\x1f\x7f]/g;

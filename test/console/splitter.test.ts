@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cleanText, LineSplitter, MAX_LINE_BYTES } from '../../src/console/index.js';
+import { cleanText, LineSplitter, MAX_LINE_BYTES, parseBanner } from '../../src/console/index.js';
 import { randomCuts } from './helpers.js';
 
 function splitAll(chunks: Buffer[]): string[] {
@@ -57,6 +57,18 @@ describe('LineSplitter', () => {
     const lines = s.push(Buffer.alloc(MAX_LINE_BYTES * 2 + 5, 0x61), 0);
     expect(lines.map((l) => l.raw.length)).toEqual([MAX_LINE_BYTES, MAX_LINE_BYTES]);
     expect(s.flush()[0]?.raw.length).toBe(5);
+  });
+
+  it("keeps Xen's focus banner that lands right behind a guest's cut-short escape sequence", () => {
+    // Bytes as a real run logged them: domU's ash had sent the ESC of its cursor query when
+    // Xen printed the banner of a CTRL-a ×3; "*** S" must not be taken for that sequence's tail.
+    const raw = "(XEN) domU# \x1b*** Serial input to Xen (type 'CTRL-a' three times to switch input)\r\n";
+    const [line] = new LineSplitter().push(Buffer.from(raw, 'latin1'), 0);
+    expect(line?.text).toBe("(XEN) domU# *** Serial input to Xen (type 'CTRL-a' three times to switch input)");
+    expect(parseBanner(line!.text)).toBe('xen');
+    expect(parseBanner(cleanText('a\x1b[6*** Serial input to DOM0 (type'))).toBe('dom0');
+    // Whole sequences with one intermediate byte still go.
+    expect(cleanText('x\x1b(By\x1b[?25hz\x1b[1 qw')).toBe('xyzw');
   });
 
   it('cleanText keeps tabs and printable text', () => {
