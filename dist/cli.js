@@ -16,7 +16,7 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-MMNL75WP.js";
+} from "./chunks/chunk-AKAX5LNS.js";
 import {
   ConfigError,
   ExitCode,
@@ -30,7 +30,7 @@ import {
   obtainRig,
   packageVersion,
   rigRecipe
-} from "./chunks/chunk-CK6I3DJG.js";
+} from "./chunks/chunk-2ERYEY4J.js";
 
 // src/cli/main-impl.ts
 import { resolve } from "node:path";

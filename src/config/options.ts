@@ -29,6 +29,15 @@ export const OPTIONS = {
   'xen-ref': { kind: 'string', description: 'Xen branch, tag or commit for rig: source.', default: 'master' },
   'qemu-repo': { kind: 'string', description: 'QEMU git repository for rig: source.', default: 'https://gitlab.com/qemu-project/qemu.git' },
   'qemu-ref': { kind: 'string', description: 'QEMU branch, tag or commit for rig: source.', default: 'master' },
+  'xen-path': {
+    kind: 'string',
+    description:
+      'Local Xen source tree for rig: source (e.g. `.` after actions/checkout), instead of xen-repo/xen-ref; a git checkout is keyed by its commit plus its uncommitted changes.',
+  },
+  'qemu-path': {
+    kind: 'string',
+    description: 'Local QEMU source tree for rig: source, instead of qemu-repo/qemu-ref; keyed like xen-path.',
+  },
   'xen-patches': {
     kind: 'list',
     description: 'Patch files (paths or globs, applied in order with patch -p1) for the Xen source the rig builds from.',

@@ -108,11 +108,13 @@ export function resolvePlan(raw: RawOptions, where: PlanEnv): RunPlan {
     ...optional(raw, 'xen-ref', 'xenRef'),
     ...optional(raw, 'qemu-repo', 'qemuRepo'),
     ...optional(raw, 'qemu-ref', 'qemuRef'),
+    ...localTree(raw, 'xen-path', 'xenPath', ['xen-repo', 'xen-ref'], provider, where.cwd),
+    ...localTree(raw, 'qemu-path', 'qemuPath', ['qemu-repo', 'qemu-ref'], provider, where.cwd),
     ...optional(raw, 'kas-file', 'kasFile'),
     ...optional(raw, 'rig-path', 'rigPath'),
     xenPatches: patchFiles(raw, 'xen-patches', where.cwd),
     qemuPatches: patchFiles(raw, 'qemu-patches', where.cwd),
-    labels: { rigPath: raw.label('rig-path'), kasFile: raw.label('kas-file') },
+    labels: { rigPath: raw.label('rig-path'), kasFile: raw.label('kas-file'), xenPath: raw.label('xen-path'), qemuPath: raw.label('qemu-path') },
   };
   // Paths are read later, from another directory perhaps: make them absolute now; URLs stay as given.
   if (rig.rigPath && !/^[a-z][a-z0-9+.-]*:/i.test(rig.rigPath)) rig.rigPath = resolve(where.cwd, rig.rigPath);
@@ -139,6 +141,21 @@ export function resolvePlan(raw: RawOptions, where: PlanEnv): RunPlan {
 function patchFiles(raw: RawOptions, name: OptionName, cwd: string): string[] {
   const entries = splitList(value(raw, name) ?? '');
   return entries.length === 0 ? [] : resolveFiles(entries, cwd, raw.label(name), 'patch file');
+}
+
+/**
+ * A local source tree instead of a repository and ref: only for rig: source, never together
+ * with the repository or ref it replaces (which one would the run test?).
+ */
+function localTree<K extends string>(raw: RawOptions, name: OptionName, key: K, replaces: OptionName[], provider: RigProvider, cwd: string): Partial<Record<K, string>> {
+  const v = raw.values[name]?.trim();
+  if (!v) return {};
+  if (provider !== 'source') throw new ConfigError(`${raw.label(name)}: a local source tree needs rig: source (rig is ${provider})`);
+  const clash = replaces.filter((r) => raw.values[r]?.trim());
+  if (clash.length > 0) {
+    throw new ConfigError(`${raw.label(name)} and ${clash.map((c) => raw.label(c)).join(' and ')} each name the source to build; give the path or the repository and ref, not both`);
+  }
+  return { [key]: resolve(cwd, v) } as Record<K, string>;
 }
 
 function optional<K extends string>(raw: RawOptions, name: OptionName, key: K): Partial<Record<K, string>> {

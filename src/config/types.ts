@@ -115,13 +115,16 @@ export interface RigRequest {
   xenRef?: string;
   qemuRepo?: string;
   qemuRef?: string;
+  /** Local source trees (absolute), instead of a repository and ref. */
+  xenPath?: string;
+  qemuPath?: string;
   kasFile?: string;
   rigPath?: string;
   /** Users' patch files (absolute paths, in order) for the Xen and QEMU sources. */
   xenPatches?: string[];
   qemuPatches?: string[];
   /** How the user named rig-path and kas-file ("input `rig-path`" / "--rig-path"), for errors. */
-  labels?: { rigPath?: string; kasFile?: string };
+  labels?: { rigPath?: string; kasFile?: string; xenPath?: string; qemuPath?: string };
 }
 
 /** Everything a run needs to know, resolved and validated. */

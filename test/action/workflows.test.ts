@@ -37,8 +37,20 @@ describe('workflow triggers', () => {
   it('pr.yml runs on pull requests and nightly.yml on a schedule and by hand', () => {
     const on = (f: string) => (parse(readFileSync(`${dir}/${f}`, 'utf8')) as { on: Record<string, unknown> }).on;
     expect(Object.keys(on('pr.yml'))).toContain('pull_request');
+    expect(Object.keys(on('consumer.yml'))).toContain('pull_request');
     expect(Object.keys(on('nightly.yml'))).toEqual(expect.arrayContaining(['schedule', 'workflow_dispatch']));
     expect(Object.keys(on('yocto.yml'))).toEqual(expect.arrayContaining(['schedule', 'workflow_dispatch']));
+  });
+
+  it("pr.yml builds the pull request's own Xen tree; consumer.yml the default rig", () => {
+    const step = (f: string) => {
+      const wf = parse(readFileSync(`${dir}/${f}`, 'utf8')) as { jobs: Record<string, { steps: Step[] }> };
+      const steps = Object.values(wf.jobs)[0]!.steps;
+      expect(steps[0]!.uses, `${f} checks out first`).toMatch(/^actions\/checkout@/);
+      return steps.find((s) => s.uses?.includes('/xen-pvh-virtio-action@'))!;
+    };
+    expect(step('pr.yml').with).toMatchObject({ rig: 'source', 'xen-path': '.' });
+    expect(step('consumer.yml').with?.rig).toBeUndefined();
   });
 
   it('yocto.yml runs the yocto provider on a self-hosted runner and keeps the rig it built', () => {

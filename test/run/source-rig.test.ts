@@ -4,10 +4,11 @@
 // rig then boots and passes boot-smoke and the seed flow. Cold, the two builds take
 // about 4 minutes on 2 cores; warm (components cached by commit id) a few seconds.
 import { readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { appendFile, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run as runTool } from '../../src/host/exec.js';
 import { readRig } from '../../src/rig/bundle.js';
 import { defaultCacheDir, rigDir } from '../../src/rig/index.js';
 import { validateJunit } from '../support/junit.js';
@@ -75,5 +76,52 @@ describe('source rig from local git repositories', () => {
     expect(run.stderr()).toMatch(/rig cache hit/);
     const xml = readFileSync(run.junitPath, 'utf8');
     expect(xml).toMatch(/<testsuite name="virtio-pci-rescan-ping" [^\n]* failures="0" errors="0" skipped="0"/);
+  });
+});
+
+describe('source rig from local trees (xen-path, qemu-path), as a pull request check builds its checkout', () => {
+  /** A QEMU checkout with one uncommitted line the built binary must carry. */
+  const MARKER = 'xen-pvh-virtio local tree: uncommitted line';
+  let checkout: string;
+
+  beforeAll(async () => {
+    checkout = join(scratch, 'qemu-checkout');
+    await runTool('git', ['clone', '-q', qemu.url, checkout]);
+    await appendFile(join(checkout, 'hw/xen/xen-pvh-common.c'), `\nconst char xen_pvh_virtio_marker[] __attribute__((used)) = "${MARKER}";\n`);
+  }, 5 * 60_000);
+
+  it('reuses the ref build for a clean checkout, rebuilds only QEMU for its uncommitted change, and passes boot-smoke and the seed', { timeout: 30 * 60_000 }, async () => {
+    // The Xen checkout is the repository the ref tests fetched from, clean at the tagged
+    // commit: the very tree, so its component is a cache hit.
+    const args = ['--rig', 'source', '--xen-path', join(scratch, 'xen'), '--qemu-path', checkout, '--xen-patches', XEN_PATCH];
+    const run = startCli(['run', 'boot-smoke', 'virtio-pci-rescan-ping', ...args, '--timeout-minutes', '28']);
+    const { code } = await run.done;
+    expect(code, run.stderr()).toBe(0);
+    const log = run.stderr();
+    expect(log).toMatch(new RegExp(`xen: git checkout \\S+ at ${xen.commit}; qemu: git checkout \\S+ at ${qemu.commit} \\+ uncommitted changes in 1 file`));
+    // Unless a warm cache already holds the whole rig: Xen from the ref build, QEMU built anew.
+    if (!/rig cache hit/.test(log)) {
+      expect(log).toMatch(/source-xen component cache hit/);
+      expect(log).toMatch(/qemu: copying \d+ files of git checkout/);
+    }
+    expect(log).not.toMatch(/building the source-xen component/);
+    const xml = readFileSync(run.junitPath, 'utf8');
+    validateJunit(xml);
+    expect(xml).toMatch(/<testsuite name="boot-smoke" [^\n]* failures="0" errors="0" skipped="0"/);
+    expect(xml).toMatch(/<testsuite name="virtio-pci-rescan-ping" [^\n]* failures="0" errors="0" skipped="0"/);
+    // The report says what was built: the commit, and that the checkout had changes (their hash).
+    expect(property(xml, 'rig.version.xen-path')).toBe(join(scratch, 'xen'));
+    expect(property(xml, 'rig.version.xen-commit')).toBe(xen.commit);
+    expect(property(xml, 'rig.version.xen-uncommitted')).toBe('none');
+    expect(property(xml, 'rig.version.qemu-commit')).toBe(qemu.commit);
+    expect(property(xml, 'rig.version.qemu-uncommitted')).toMatch(/^[0-9a-f]{64}$/);
+    expect(property(xml, 'rig.version.qemu')).toBe(`${qemu.commit.slice(0, 12)} + uncommitted changes (local checkout)`);
+
+    // The uncommitted line is in the QEMU dom0 runs.
+    const rig = await readRig(rigDir(defaultCacheDir(), property(xml, 'rig.key')!));
+    const backend = rig.manifest.files.find((f) => f.role === 'backend-qemu')!;
+    expect((await readFile(join(rig.dir, backend.path))).includes(Buffer.from(MARKER))).toBe(true);
+    expect(backend.origin).toMatchObject({ repo: checkout, commit: qemu.commit });
+    expect(backend.origin.built).toMatch(/from git checkout .* \+ uncommitted changes in 1 file \(sha256 [0-9a-f]{16}\)/);
   });
 });

@@ -12,6 +12,8 @@ import type { Component } from '../debian/components.js';
 import { describePatch } from '../debian/patches.js';
 import { ARCH, BACKEND_QEMU_PATH, COMPONENTS, MESON_PACKAGE, QEMU_SUITE, SUITE, dom0Texts, domUTexts } from '../debian/recipe.js';
 import { resolveRef } from './git.js';
+import { originKey, originOfFile, originShortName, originText, originVersions, type TreeOrigin } from './origin.js';
+import { identifyTree } from './tree.js';
 import { buildSourceQemu, findSourceQemu, planSourceQemu, prepareSourceQemu, type PreparedSourceQemu, type SourceQemuPlan } from './qemu.js';
 import {
   DEFAULT_QEMU_REPO,
@@ -34,6 +36,11 @@ export function sourceInputs(request: RigRequest) {
   };
 }
 
+/** A component's source as the recipe shows it: a local tree's path, or the repository and ref. */
+function treeRecipe(path: string | undefined, git: { repo: string; ref: string }, patches: readonly string[] | undefined) {
+  return path !== undefined ? { path, patches: [...(patches ?? [])] } : { repo: git.repo, ref: git.ref, patches: [...(patches ?? [])] };
+}
+
 /** The recipe as printable data (`xen-pvh-virtio plan`): refs as given, not resolved; no network. */
 export function sourceRecipe(request: RigRequest, mirror = hostMirror()) {
   const inputs = sourceInputs(request);
@@ -43,9 +50,15 @@ export function sourceRecipe(request: RigRequest, mirror = hostMirror()) {
     source: { mirror, suite: SUITE, components: COMPONENTS, arch: ARCH, sources: false } satisfies AptSource,
     packages: [...SOURCE_PACKAGES],
     texts: { dom0: dom0Texts(), domU: domUTexts() },
-    xen: { repo: inputs.xen.repo, ref: inputs.xen.ref, patches: [...(request.xenPatches ?? [])] },
-    qemu: { repo: inputs.qemu.repo, ref: inputs.qemu.ref, patches: [...(request.qemuPatches ?? [])] },
+    xen: treeRecipe(request.xenPath, inputs.xen, request.xenPatches),
+    qemu: treeRecipe(request.qemuPath, inputs.qemu, request.qemuPatches),
   };
+}
+
+/** Where a component's tree comes from: the local tree when a path was given, else the ref, resolved. */
+async function resolveOrigin(path: string | undefined, label: string | undefined, git: Parameters<typeof resolveRef>[0]): Promise<TreeOrigin> {
+  if (path !== undefined) return { kind: 'path', tree: await identifyTree(path, label ?? path) };
+  return { kind: 'git', ref: await resolveRef(git) };
 }
 
 export interface SourcePlan {
@@ -70,8 +83,11 @@ export interface SourceComponents {
  */
 export async function planSourceRig(cacheDir: string, request: RigRequest, log: (line: string) => void): Promise<SourcePlan> {
   const inputs = sourceInputs(request);
-  const [xenRef, qemuRef] = await Promise.all([resolveRef(inputs.xen), resolveRef(inputs.qemu)]);
-  log(`xen: ${xenRef.repo} ${xenRef.ref} is ${xenRef.commit}; qemu: ${qemuRef.repo} ${qemuRef.ref} is ${qemuRef.commit}`);
+  const [xenOrigin, qemuOrigin] = await Promise.all([
+    resolveOrigin(request.xenPath, request.labels?.xenPath, inputs.xen),
+    resolveOrigin(request.qemuPath, request.labels?.qemuPath, inputs.qemu),
+  ]);
+  log(`xen: ${originText(xenOrigin)}; qemu: ${originText(qemuOrigin)}`);
   const recipe = sourceRecipe(request);
   const apt = new PrivateApt(cacheDir, recipe.source);
   await refreshLists(apt, log);
@@ -81,16 +97,17 @@ export async function planSourceRig(cacheDir: string, request: RigRequest, log: 
   const meson = await qemuApt.candidate(MESON_PACKAGE);
 
   const toolchain = await planToolchain(cacheDir, apt, log);
-  const xen = await planSourceXen(xenRef, toolchain.key, request.xenPatches);
-  const qemu = await planSourceQemu(qemuRef, meson, xen.key, toolchain.key, request.qemuPatches);
-  // The mirror stays out of the key. The components are keyed by commit only (the same tree
-  // from any URL); the bundle also by repository and ref, because its manifest and the JUnit
-  // properties name them: a new URL re-assembles the bundle from the cached components.
+  const xen = await planSourceXen(xenOrigin, toolchain.key, request.xenPatches);
+  const qemu = await planSourceQemu(qemuOrigin, meson, xen.key, toolchain.key, request.qemuPatches);
+  // The mirror stays out of the key. The components are keyed by the tree only (the same
+  // commit from any URL or checkout); the bundle also by repository and ref (or path),
+  // because its manifest and the JUnit properties name them: a new URL re-assembles the
+  // bundle from the cached components.
   const key = recipeKey({
     ...recipe,
     source: { ...recipe.source, mirror: undefined },
-    xen: { ...recipe.xen, commit: xenRef.commit },
-    qemu: { ...recipe.qemu, commit: qemuRef.commit },
+    xen: { ...recipe.xen, ...originKey(xenOrigin) },
+    qemu: { ...recipe.qemu, ...originKey(qemuOrigin) },
     resolved: resolved.map((p) => `${p.name}=${p.version}`),
     components: { [SOURCE_XEN_COMPONENT]: xen.key, [SOURCE_QEMU_COMPONENT]: qemu.key },
   });
@@ -142,10 +159,9 @@ export async function ensureSourceComponents(cacheDir: string, plan: SourcePlan,
 export async function buildSourceRig(dir: string, plan: SourcePlan, components: SourceComponents, log: (line: string) => void): Promise<RigManifest> {
   const { xen, qemu } = components;
   const stage = componentFile(xen, 'stage');
-  const xenCommit = plan.xen.ref.commit;
   const xenVersion = (await readFile(componentFile(xen, 'version'), 'utf8')).trim();
-  const toolsPkg: PackageVersion = { name: 'xen-tools (built from source)', version: `${xenVersion} (${xenCommit.slice(0, 12)})`, arch: 'arm64' };
-  const xenOrigin = { repo: plan.xen.ref.repo, commit: xenCommit, built: xen.record.built, patches: plan.xen.patches.map(describePatch) };
+  const toolsPkg: PackageVersion = { name: 'xen-tools (built from source)', version: `${xenVersion} (${originShortName(plan.xen.origin)})`, arch: 'arm64' };
+  const xenOrigin = { ...originOfFile(plan.xen.origin), built: xen.record.built, patches: plan.xen.patches.map(describePatch) };
   const built = await assembleRig(
     dir,
     plan.apt,
@@ -154,7 +170,7 @@ export async function buildSourceRig(dir: string, plan: SourcePlan, components: 
       xen: { image: componentFile(xen, 'image'), config: componentFile(xen, 'config'), name: `xen-${xenVersion}-arm64`, origin: xenOrigin },
       qemu: {
         binary: componentFile(qemu, 'binary'),
-        origin: { repo: plan.qemu.ref.repo, commit: plan.qemu.ref.commit, built: qemu.record.built, patches: plan.qemu.patches.map(describePatch) },
+        origin: { ...originOfFile(plan.qemu.origin), built: qemu.record.built, patches: plan.qemu.patches.map(describePatch) },
       },
       texts: plan.recipe.texts,
       extraTrees: [{ pkg: toolsPkg, dir: stage }],
@@ -179,13 +195,10 @@ export async function buildSourceRig(dir: string, plan: SourcePlan, components: 
     createdAt: new Date().toISOString(),
     versions: {
       xen: xenVersion,
-      'xen-commit': xenCommit,
-      'xen-repo': plan.xen.ref.repo,
-      'xen-ref': plan.xen.ref.ref,
+      ...originVersions('xen', plan.xen.origin),
       'xen-tools': `${xenVersion} (same tree)`,
-      qemu: plan.qemu.ref.ref,
-      'qemu-commit': plan.qemu.ref.commit,
-      'qemu-repo': plan.qemu.ref.repo,
+      qemu: originShortName(plan.qemu.origin),
+      ...originVersions('qemu', plan.qemu.origin),
       linux: pkgs.version(built.kernelPackage),
       'linux-release': built.release,
       uboot: pkgs.version('u-boot-qemu'),
@@ -196,10 +209,10 @@ export async function buildSourceRig(dir: string, plan: SourcePlan, components: 
     capabilities: rigCapabilities(built.xenConfig, built.kernelConfig, components, await readFile(componentFile(components.xen, 'image'))),
     notes: [
       ...commonNotes(plan.recipe.source, built),
-      `Xen ${xenVersion} (hypervisor and dom0 tools, one tree) built from ${plan.xen.ref.repo} ${plan.xen.ref.ref} = ${xenCommit}` +
+      `Xen ${xenVersion} (hypervisor and dom0 tools, one tree) built from ${originText(plan.xen.origin)}` +
         (plan.xen.patches.length > 0 ? ` with the user's patches ${plan.xen.patches.map((p) => describePatch(p).file).join(', ')}` : '') +
         '; capabilities are read off the built config and the dom0less properties the built hypervisor parses.',
-      `dom0: ${BACKEND_QEMU_PATH} is QEMU built from ${plan.qemu.ref.repo} ${plan.qemu.ref.ref} = ${plan.qemu.ref.commit}` +
+      `dom0: ${BACKEND_QEMU_PATH} is QEMU built from ${originText(plan.qemu.origin)}` +
         (plan.qemu.patches.length > 0 ? ` with the user's patches ${plan.qemu.patches.map((p) => describePatch(p).file).join(', ')}` : '') +
         ', linked against the Xen libraries of that Xen build; xenpvh machine only, trace backend "log".',
       `Linux, u-boot and the userland are Debian ${SUITE}'s (the source provider does not build Linux).`,

@@ -14,23 +14,23 @@ import { compileQemu, mesonTool } from '../debian/qemu-build.js';
 import { toolchainRecord } from '../debian/xen-build.js';
 import { CROSS_PREFIX, pointPkgConfigAt, type Toolchain } from '../toolchain/index.js';
 import { QEMU_CONFIGURE_FLAGS, QEMU_DEVICES, QEMU_TARGET } from '../debian/recipe.js';
-import { fetchCommit, type ResolvedRef } from './git.js';
+import { materialize, materializeText, originKey, originText, type TreeOrigin } from './origin.js';
 import { SOURCE_QEMU_BUILD_VERSION, SOURCE_QEMU_COMPONENT, STAGE_LIBDIR } from './recipe.js';
 
 
 export interface SourceQemuPlan {
   key: string;
   inputs: ReturnType<typeof qemuInputs>;
-  ref: ResolvedRef;
+  origin: TreeOrigin;
   meson: PackageVersion;
   patches: PatchFile[];
 }
 
-function qemuInputs(ref: ResolvedRef, meson: PackageVersion, xenKey: string, patches: PatchFile[], toolchain: string) {
+function qemuInputs(origin: TreeOrigin, meson: PackageVersion, xenKey: string, patches: PatchFile[], toolchain: string) {
   return {
     component: SOURCE_QEMU_COMPONENT,
     buildVersion: SOURCE_QEMU_BUILD_VERSION,
-    commit: ref.commit,
+    ...originKey(origin),
     meson: `${meson.name}=${meson.version}`,
     devices: QEMU_DEVICES,
     configure: [`--cross-prefix=${CROSS_PREFIX}`, ...QEMU_CONFIGURE_FLAGS],
@@ -43,15 +43,15 @@ function qemuInputs(ref: ResolvedRef, meson: PackageVersion, xenKey: string, pat
 }
 
 export async function planSourceQemu(
-  ref: ResolvedRef,
+  origin: TreeOrigin,
   meson: PackageVersion,
   xenKey: string,
   toolchainKey: string,
   userPatches: readonly string[] = [],
 ): Promise<SourceQemuPlan> {
   const patches = await userPatchSeries(userPatches);
-  const inputs = qemuInputs(ref, meson, xenKey, patches, toolchainKey);
-  return { key: recipeKey(inputs), inputs, ref, meson, patches };
+  const inputs = qemuInputs(origin, meson, xenKey, patches, toolchainKey);
+  return { key: recipeKey(inputs), inputs, origin, meson, patches };
 }
 
 export function findSourceQemu(cacheDir: string, plan: SourceQemuPlan): Promise<Component | undefined> {
@@ -68,8 +68,8 @@ export async function prepareSourceQemu(cacheDir: string, plan: SourceQemuPlan, 
   const build = await ComponentBuild.start(cacheDir, SOURCE_QEMU_COMPONENT, plan.key, log);
   const tree = join(build.work, 'src');
   try {
-    log(`qemu: fetching ${plan.ref.repo} ${plan.ref.ref} (${plan.ref.commit.slice(0, 12)}), depth 1`);
-    await build.phase('fetch', () => fetchCommit(plan.ref, tree, (text) => writeFile(join(build.logs, 'fetch.log'), text)));
+    log(materializeText('qemu', plan.origin));
+    await build.phase('fetch', () => materialize(plan.origin, tree, (text) => writeFile(join(build.logs, 'fetch.log'), text)));
     await applyPatchesLogged(build.logs, tree, plan.patches, 'qemu', log);
   } catch (cause) {
     await rm(build.work, { recursive: true, force: true });
@@ -133,7 +133,7 @@ async function checkXenLibraries(binary: string, libdir: string): Promise<void> 
 export function sourceQemuBuiltText(plan: SourceQemuPlan, host: Record<string, string>): string {
   const patches = plan.patches.map((p) => `${describePatch(p).file} (sha256 ${p.sha256.slice(0, 16)})`).join(', ') || 'none';
   return (
-    `${QEMU_TARGET} built by xen-pvh-virtio (${SOURCE_QEMU_BUILD_VERSION}) from ${plan.ref.repo} ${plan.ref.ref} = ${plan.ref.commit} ` +
+    `${QEMU_TARGET} built by xen-pvh-virtio (${SOURCE_QEMU_BUILD_VERSION}) from ${originText(plan.origin)} ` +
     `plus the user's patches: ${patches}; configure ${plan.inputs.configure.filter((f) => !f.startsWith('--disable-') || f === '--disable-tcg').join(' ')} ` +
     `(and unused features disabled); meson ${plan.meson.version}; linked against the Xen libraries built from the Xen ref (component ${plan.inputs.xen.slice(0, 12)}) ` +
     `built with the pinned ${Object.entries(host).map(([k, v]) => `${k} ${v}`).join(', ')} (bookworm arm64 sysroot); stripped`

@@ -14,7 +14,7 @@ import { applyPatchesLogged, describePatch, userPatchSeries, type PatchFile } fr
 import { XEN_CONFIG_DELTA, XEN_MAKE_VARS } from '../debian/recipe.js';
 import { compileHypervisor, toolchainRecord } from '../debian/xen-build.js';
 import { CROSS_PREFIX, TARGET_TRIPLET, type Toolchain } from '../toolchain/index.js';
-import { fetchCommit, type ResolvedRef } from './git.js';
+import { materialize, materializeText, originKey, originText, type TreeOrigin } from './origin.js';
 import {
   AUTOCONF_AUX,
   SOURCE_XEN_BUILD_VERSION,
@@ -27,16 +27,17 @@ import {
 export interface SourceXenPlan {
   key: string;
   inputs: ReturnType<typeof xenInputs>;
-  ref: ResolvedRef;
+  origin: TreeOrigin;
   patches: PatchFile[];
 }
 
-function xenInputs(ref: ResolvedRef, patches: PatchFile[], toolchain: string) {
+function xenInputs(origin: TreeOrigin, patches: PatchFile[], toolchain: string) {
   return {
     component: SOURCE_XEN_COMPONENT,
     buildVersion: SOURCE_XEN_BUILD_VERSION,
-    // The commit id names the tree; the repository URL does not change what is built.
-    commit: ref.commit,
+    // The commit id (or the local tree's identity) names the tree; the repository URL does
+    // not change what is built.
+    ...originKey(origin),
     config: 'defconfig',
     configDelta: [...XEN_CONFIG_DELTA],
     make: [...XEN_MAKE_VARS],
@@ -47,10 +48,10 @@ function xenInputs(ref: ResolvedRef, patches: PatchFile[], toolchain: string) {
   };
 }
 
-export async function planSourceXen(ref: ResolvedRef, toolchainKey: string, userPatches: readonly string[] = []): Promise<SourceXenPlan> {
+export async function planSourceXen(origin: TreeOrigin, toolchainKey: string, userPatches: readonly string[] = []): Promise<SourceXenPlan> {
   const patches = await userPatchSeries(userPatches);
-  const inputs = xenInputs(ref, patches, toolchainKey);
-  return { key: recipeKey(inputs), inputs, ref, patches };
+  const inputs = xenInputs(origin, patches, toolchainKey);
+  return { key: recipeKey(inputs), inputs, origin, patches };
 }
 
 export function findSourceXen(cacheDir: string, plan: SourceXenPlan): Promise<Component | undefined> {
@@ -68,8 +69,8 @@ export async function prepareSourceXen(cacheDir: string, plan: SourceXenPlan, lo
   const build = await ComponentBuild.start(cacheDir, SOURCE_XEN_COMPONENT, plan.key, log);
   const tree = join(build.work, 'src');
   try {
-    log(`xen: fetching ${plan.ref.repo} ${plan.ref.ref} (${plan.ref.commit.slice(0, 12)}), depth 1`);
-    await build.phase('fetch', () => fetchCommit(plan.ref, tree, (text) => appendFile(join(build.logs, 'fetch.log'), text)));
+    log(materializeText('xen', plan.origin));
+    await build.phase('fetch', () => materialize(plan.origin, tree, (text) => appendFile(join(build.logs, 'fetch.log'), text)));
     await applyPatchesLogged(build.logs, tree, plan.patches, 'xen', log);
   } catch (cause) {
     await rm(build.work, { recursive: true, force: true });
@@ -162,7 +163,7 @@ export async function findTool(stage: string, name: string): Promise<string> {
 export function sourceXenBuiltText(plan: SourceXenPlan, host: Record<string, string>, subdirs: string[]): string {
   const patches = plan.patches.map((p) => `${describePatch(p).file} (sha256 ${p.sha256.slice(0, 16)})`).join(', ') || 'none';
   return (
-    `Xen hypervisor and tools built by xen-pvh-virtio (${SOURCE_XEN_BUILD_VERSION}) from ${plan.ref.repo} ${plan.ref.ref} = ${plan.ref.commit} ` +
+    `Xen hypervisor and tools built by xen-pvh-virtio (${SOURCE_XEN_BUILD_VERSION}) from ${originText(plan.origin)} ` +
     `plus the user's patches: ${patches}; hypervisor: make defconfig + ${XEN_CONFIG_DELTA.join(' ')}, olddefconfig, make ${XEN_MAKE_VARS.join(' ')}; ` +
     `tools: configure --host=${TARGET_TRIPLET} ${XEN_TOOLS_CONFIGURE_FLAGS.join(' ')}, make and install tools/{${subdirs.join(',')}}, debug info stripped; ` +
     `with the pinned ${Object.entries(host).map(([k, v]) => `${k} ${v}`).join(', ')} (bookworm arm64 sysroot)`

@@ -26,7 +26,7 @@ import {
   sha256File,
   shellQuote,
   watchProcess
-} from "./chunk-CK6I3DJG.js";
+} from "./chunk-2ERYEY4J.js";
 
 // node_modules/asn1/lib/ber/errors.js
 var require_errors = __commonJS({
@@ -64993,11 +64993,13 @@ function resolvePlan(raw, where) {
     ...optional2(raw, "xen-ref", "xenRef"),
     ...optional2(raw, "qemu-repo", "qemuRepo"),
     ...optional2(raw, "qemu-ref", "qemuRef"),
+    ...localTree(raw, "xen-path", "xenPath", ["xen-repo", "xen-ref"], provider, where.cwd),
+    ...localTree(raw, "qemu-path", "qemuPath", ["qemu-repo", "qemu-ref"], provider, where.cwd),
     ...optional2(raw, "kas-file", "kasFile"),
     ...optional2(raw, "rig-path", "rigPath"),
     xenPatches: patchFiles(raw, "xen-patches", where.cwd),
     qemuPatches: patchFiles(raw, "qemu-patches", where.cwd),
-    labels: { rigPath: raw.label("rig-path"), kasFile: raw.label("kas-file") }
+    labels: { rigPath: raw.label("rig-path"), kasFile: raw.label("kas-file"), xenPath: raw.label("xen-path"), qemuPath: raw.label("qemu-path") }
   };
   if (rig.rigPath && !/^[a-z][a-z0-9+.-]*:/i.test(rig.rigPath)) rig.rigPath = resolve2(where.cwd, rig.rigPath);
   if (rig.kasFile) rig.kasFile = resolve2(where.cwd, rig.kasFile);
@@ -65020,6 +65022,16 @@ function resolvePlan(raw, where) {
 function patchFiles(raw, name, cwd) {
   const entries = splitList(value(raw, name) ?? "");
   return entries.length === 0 ? [] : resolveFiles(entries, cwd, raw.label(name), "patch file");
+}
+function localTree(raw, name, key, replaces, provider, cwd) {
+  const v = raw.values[name]?.trim();
+  if (!v) return {};
+  if (provider !== "source") throw new ConfigError(`${raw.label(name)}: a local source tree needs rig: source (rig is ${provider})`);
+  const clash = replaces.filter((r) => raw.values[r]?.trim());
+  if (clash.length > 0) {
+    throw new ConfigError(`${raw.label(name)} and ${clash.map((c) => raw.label(c)).join(" and ")} each name the source to build; give the path or the repository and ref, not both`);
+  }
+  return { [key]: resolve2(cwd, v) };
 }
 function optional2(raw, name, key) {
   const v = value(raw, name);
@@ -68226,7 +68238,7 @@ function markCommand(command, nonce, n) {
 // src/console/splitter.ts
 var LF = 10;
 var MAX_LINE_BYTES = 64 * 1024;
-var ANSI2 = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -/]*[0-~]/g;
+var ANSI2 = /\x1b\[[0-?]*[ -/]{0,2}[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -/]{0,2}[0-~]/g;
 var CONTROLS = /[\x00-\x08\x0a-\x1f\x7f]/g;
 function cleanText(decoded) {
   return decoded.replace(ANSI2, "").replace(CONTROLS, "");

@@ -31024,10 +31024,10 @@ var require_resolve_block_map = __commonJS({
       let offset = bm.offset;
       let commentEnd = null;
       for (const collItem of bm.items) {
-        const { start, key, sep: sep9, value } = collItem;
+        const { start, key, sep: sep10, value } = collItem;
         const keyProps = resolveProps.resolveProps(start, {
           indicator: "explicit-key-ind",
-          next: key ?? sep9?.[0],
+          next: key ?? sep10?.[0],
           offset,
           onError,
           parentIndent: bm.indent,
@@ -31041,7 +31041,7 @@ var require_resolve_block_map = __commonJS({
             else if ("indent" in key && key.indent !== bm.indent)
               onError(offset, "BAD_INDENT", startColMsg);
           }
-          if (!keyProps.anchor && !keyProps.tag && !sep9) {
+          if (!keyProps.anchor && !keyProps.tag && !sep10) {
             commentEnd = keyProps.end;
             if (keyProps.comment) {
               if (map.comment)
@@ -31065,7 +31065,7 @@ var require_resolve_block_map = __commonJS({
         ctx.atKey = false;
         if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
           onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
-        const valueProps = resolveProps.resolveProps(sep9 ?? [], {
+        const valueProps = resolveProps.resolveProps(sep10 ?? [], {
           indicator: "map-value-ind",
           next: value,
           offset: keyNode.range[2],
@@ -31081,7 +31081,7 @@ var require_resolve_block_map = __commonJS({
             if (ctx.options.strict && keyProps.start < valueProps.found.offset - 1024)
               onError(keyNode.range, "KEY_OVER_1024_CHARS", "The : indicator must be at most 1024 chars after the start of an implicit block mapping key");
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep9, null, valueProps, onError);
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep10, null, valueProps, onError);
           if (ctx.schema.compat)
             utilFlowIndentCheck.flowIndentCheck(bm.indent, value, onError);
           offset = valueNode.range[2];
@@ -31172,7 +31172,7 @@ var require_resolve_end = __commonJS({
       let comment = "";
       if (end) {
         let hasSpace = false;
-        let sep9 = "";
+        let sep10 = "";
         for (const token of end) {
           const { source, type } = token;
           switch (type) {
@@ -31186,13 +31186,13 @@ var require_resolve_end = __commonJS({
               if (!comment)
                 comment = cb;
               else
-                comment += sep9 + cb;
-              sep9 = "";
+                comment += sep10 + cb;
+              sep10 = "";
               break;
             }
             case "newline":
               if (comment)
-                sep9 += source;
+                sep10 += source;
               hasSpace = true;
               break;
             default:
@@ -31235,18 +31235,18 @@ var require_resolve_flow_collection = __commonJS({
       let offset = fc.offset + fc.start.source.length;
       for (let i = 0; i < fc.items.length; ++i) {
         const collItem = fc.items[i];
-        const { start, key, sep: sep9, value } = collItem;
+        const { start, key, sep: sep10, value } = collItem;
         const props = resolveProps.resolveProps(start, {
           flow: fcName,
           indicator: "explicit-key-ind",
-          next: key ?? sep9?.[0],
+          next: key ?? sep10?.[0],
           offset,
           onError,
           parentIndent: fc.indent,
           startOnNewline: false
         });
         if (!props.found) {
-          if (!props.anchor && !props.tag && !sep9 && !value) {
+          if (!props.anchor && !props.tag && !sep10 && !value) {
             if (i === 0 && props.comma)
               onError(props.comma, "UNEXPECTED_TOKEN", `Unexpected , in ${fcName}`);
             else if (i < fc.items.length - 1)
@@ -31300,8 +31300,8 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap && !sep9 && !props.found) {
-          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep9, null, props, onError);
+        if (!isMap && !sep10 && !props.found) {
+          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep10, null, props, onError);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
           if (isBlock(value))
@@ -31313,7 +31313,7 @@ var require_resolve_flow_collection = __commonJS({
           if (isBlock(key))
             onError(keyNode.range, "BLOCK_IN_FLOW", blockMsg);
           ctx.atKey = false;
-          const valueProps = resolveProps.resolveProps(sep9 ?? [], {
+          const valueProps = resolveProps.resolveProps(sep10 ?? [], {
             flow: fcName,
             indicator: "map-value-ind",
             next: value,
@@ -31324,8 +31324,8 @@ var require_resolve_flow_collection = __commonJS({
           });
           if (valueProps.found) {
             if (!isMap && !props.found && ctx.options.strict) {
-              if (sep9)
-                for (const st of sep9) {
+              if (sep10)
+                for (const st of sep10) {
                   if (st === valueProps.found)
                     break;
                   if (st.type === "newline") {
@@ -31342,7 +31342,7 @@ var require_resolve_flow_collection = __commonJS({
             else
               onError(valueProps.start, "MISSING_CHAR", `Missing , or : between ${fcName} items`);
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep9, null, valueProps, onError) : null;
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep10, null, valueProps, onError) : null;
           if (valueNode) {
             if (isBlock(value))
               onError(valueNode.range, "BLOCK_IN_FLOW", blockMsg);
@@ -31522,7 +31522,7 @@ var require_resolve_block_scalar = __commonJS({
           chompStart = i + 1;
       }
       let value = "";
-      let sep9 = "";
+      let sep10 = "";
       let prevMoreIndented = false;
       for (let i = 0; i < contentStart; ++i)
         value += lines[i][0].slice(trimIndent) + "\n";
@@ -31539,24 +31539,24 @@ var require_resolve_block_scalar = __commonJS({
           indent = "";
         }
         if (type === Scalar.Scalar.BLOCK_LITERAL) {
-          value += sep9 + indent.slice(trimIndent) + content;
-          sep9 = "\n";
+          value += sep10 + indent.slice(trimIndent) + content;
+          sep10 = "\n";
         } else if (indent.length > trimIndent || content[0] === "	") {
-          if (sep9 === " ")
-            sep9 = "\n";
-          else if (!prevMoreIndented && sep9 === "\n")
-            sep9 = "\n\n";
-          value += sep9 + indent.slice(trimIndent) + content;
-          sep9 = "\n";
+          if (sep10 === " ")
+            sep10 = "\n";
+          else if (!prevMoreIndented && sep10 === "\n")
+            sep10 = "\n\n";
+          value += sep10 + indent.slice(trimIndent) + content;
+          sep10 = "\n";
           prevMoreIndented = true;
         } else if (content === "") {
-          if (sep9 === "\n")
+          if (sep10 === "\n")
             value += "\n";
           else
-            sep9 = "\n";
+            sep10 = "\n";
         } else {
-          value += sep9 + content;
-          sep9 = " ";
+          value += sep10 + content;
+          sep10 = " ";
           prevMoreIndented = false;
         }
       }
@@ -31739,25 +31739,25 @@ var require_resolve_flow_scalar = __commonJS({
         trimBoth = /^[ \t]+|[ \t]+$/g;
       }
       let res = match3[1].replace(trimEnd2, "");
-      let sep9 = " ";
+      let sep10 = " ";
       let pos = line.lastIndex;
       while (match3 = line.exec(source)) {
         const lm = match3[1].replace(trimBoth, "");
         if (lm === "") {
-          if (sep9 === "\n")
-            res += sep9;
+          if (sep10 === "\n")
+            res += sep10;
           else
-            sep9 = "\n";
+            sep10 = "\n";
         } else {
-          res += sep9 + lm;
-          sep9 = " ";
+          res += sep10 + lm;
+          sep10 = " ";
         }
         pos = line.lastIndex;
       }
       const last = /[ \t]*(.*)/sy;
       last.lastIndex = pos;
       match3 = last.exec(source);
-      return res + sep9 + (match3?.[1] ?? "");
+      return res + sep10 + (match3?.[1] ?? "");
     }
     function doubleQuotedValue(source, onError) {
       let res = "";
@@ -32567,14 +32567,14 @@ var require_cst_stringify = __commonJS({
         }
       }
     }
-    function stringifyItem({ start, key, sep: sep9, value }) {
+    function stringifyItem({ start, key, sep: sep10, value }) {
       let res = "";
       for (const st of start)
         res += st.source;
       if (key)
         res += stringifyToken(key);
-      if (sep9)
-        for (const st of sep9)
+      if (sep10)
+        for (const st of sep10)
           res += st.source;
       if (value)
         res += stringifyToken(value);
@@ -33741,18 +33741,18 @@ var require_parser = __commonJS({
         if (this.type === "map-value-ind") {
           const prev = getPrevProps(this.peek(2));
           const start = getFirstKeyStartProps(prev);
-          let sep9;
+          let sep10;
           if (scalar.end) {
-            sep9 = scalar.end;
-            sep9.push(this.sourceToken);
+            sep10 = scalar.end;
+            sep10.push(this.sourceToken);
             delete scalar.end;
           } else
-            sep9 = [this.sourceToken];
+            sep10 = [this.sourceToken];
           const map = {
             type: "block-map",
             offset: scalar.offset,
             indent: scalar.indent,
-            items: [{ start, key: scalar, sep: sep9 }]
+            items: [{ start, key: scalar, sep: sep10 }]
           };
           this.onKeyLine = true;
           this.stack[this.stack.length - 1] = map;
@@ -33905,15 +33905,15 @@ var require_parser = __commonJS({
                 } else if (isFlowToken(it.key) && !includesToken(it.sep, "newline")) {
                   const start2 = getFirstKeyStartProps(it.start);
                   const key = it.key;
-                  const sep9 = it.sep;
-                  sep9.push(this.sourceToken);
+                  const sep10 = it.sep;
+                  sep10.push(this.sourceToken);
                   delete it.key;
                   delete it.sep;
                   this.stack.push({
                     type: "block-map",
                     offset: this.offset,
                     indent: this.indent,
-                    items: [{ start: start2, key, sep: sep9 }]
+                    items: [{ start: start2, key, sep: sep10 }]
                   });
                 } else if (start.length > 0) {
                   it.sep = it.sep.concat(start, this.sourceToken);
@@ -34107,13 +34107,13 @@ var require_parser = __commonJS({
             const prev = getPrevProps(parent);
             const start = getFirstKeyStartProps(prev);
             fixFlowSeqItems(fc);
-            const sep9 = fc.end.splice(1, fc.end.length);
-            sep9.push(this.sourceToken);
+            const sep10 = fc.end.splice(1, fc.end.length);
+            sep10.push(this.sourceToken);
             const map = {
               type: "block-map",
               offset: fc.offset,
               indent: fc.indent,
-              items: [{ start, key: fc, sep: sep9 }]
+              items: [{ start, key: fc, sep: sep10 }]
             };
             this.onKeyLine = true;
             this.stack[this.stack.length - 1] = map;
@@ -46644,21 +46644,21 @@ var Matcher = class {
    * @returns {string}
    */
   toString(separator, includeNamespace = true) {
-    const sep9 = separator || this.separator;
-    const isDefault = sep9 === this.separator && includeNamespace === true;
+    const sep10 = separator || this.separator;
+    const isDefault = sep10 === this.separator && includeNamespace === true;
     if (isDefault) {
       if (this._pathStringCache !== null) {
         return this._pathStringCache;
       }
       const result = this.path.map(
         (n) => n.namespace ? `${n.namespace}:${n.tag}` : n.tag
-      ).join(sep9);
+      ).join(sep10);
       this._pathStringCache = result;
       return result;
     }
     return this.path.map(
       (n) => includeNamespace && n.namespace ? `${n.namespace}:${n.tag}` : n.tag
-    ).join(sep9);
+    ).join(sep10);
   }
   /**
    * Get path as array of tag names.
@@ -48177,8 +48177,8 @@ function readStopNodeData(xmlData, tagName, i) {
           const nextLt = xmlData.indexOf("<", i + 1);
           if (nextLt === -1 || nextLt > nextGt) {
             const exp = xmlData.substring(i + 1, nextGt);
-            const sep9 = exp.search(/\s/);
-            const name = sep9 === -1 ? exp : exp.substring(0, sep9);
+            const sep10 = exp.search(/\s/);
+            const name = sep10 === -1 ? exp : exp.substring(0, sep10);
             if (name === tagName && exp[exp.length - 1] !== "/") openTagCount++;
             i = nextGt;
           }
@@ -76488,6 +76488,14 @@ var OPTIONS = {
   "xen-ref": { kind: "string", description: "Xen branch, tag or commit for rig: source.", default: "master" },
   "qemu-repo": { kind: "string", description: "QEMU git repository for rig: source.", default: "https://gitlab.com/qemu-project/qemu.git" },
   "qemu-ref": { kind: "string", description: "QEMU branch, tag or commit for rig: source.", default: "master" },
+  "xen-path": {
+    kind: "string",
+    description: "Local Xen source tree for rig: source (e.g. `.` after actions/checkout), instead of xen-repo/xen-ref; a git checkout is keyed by its commit plus its uncommitted changes."
+  },
+  "qemu-path": {
+    kind: "string",
+    description: "Local QEMU source tree for rig: source, instead of qemu-repo/qemu-ref; keyed like xen-path."
+  },
   "xen-patches": {
     kind: "list",
     description: "Patch files (paths or globs, applied in order with patch -p1) for the Xen source the rig builds from."
@@ -77508,17 +77516,17 @@ async function installModules(tree, pkgs, kernelRelease, names) {
 }
 async function indexModules(moddir) {
   const index = /* @__PURE__ */ new Map();
-  const walk = async (rel) => {
+  const walk2 = async (rel) => {
     for (const name of await readdir6(join15(moddir, rel))) {
       const path12 = `${rel}/${name}`;
-      if ((await stat8(join15(moddir, path12))).isDirectory()) await walk(path12);
+      if ((await stat8(join15(moddir, path12))).isDirectory()) await walk2(path12);
       else {
         const m = /^(.*)\.ko(\.xz)?$/.exec(name);
         if (m?.[1]) index.set(moduleKey(m[1]), path12);
       }
     }
   };
-  await walk("kernel");
+  await walk2("kernel");
   return index;
 }
 
@@ -78673,10 +78681,10 @@ function pick(refs, ref) {
 }
 async function fetchCommit(resolved, dir, logFile) {
   await mkdir13(dir, { recursive: true });
-  const git = (args) => run("git", ["-c", "advice.detachedHead=false", ...args], { cwd: dir, env: GIT_ENV, allowFailure: true });
+  const git2 = (args) => run("git", ["-c", "advice.detachedHead=false", ...args], { cwd: dir, env: GIT_ENV, allowFailure: true });
   const transcript = [];
   const step = async (args) => {
-    const result = await git(args);
+    const result = await git2(args);
     transcript.push(`$ git ${args.join(" ")}
 exit ${result.exitCode}
 ${result.stdout}${result.stderr}`);
@@ -78703,9 +78711,160 @@ ${said(checkout)}`);
   }
 }
 
+// src/rig/source/tree.ts
+import { createHash as createHash5 } from "node:crypto";
+import { createReadStream as createReadStream4 } from "node:fs";
+import { chmod as chmod4, copyFile as copyFile6, lstat as lstat6, mkdir as mkdir14, readdir as readdir10, readlink as readlink5, realpath, stat as stat13, symlink as symlink4 } from "node:fs/promises";
+import { dirname as dirname11, join as join24, relative as relative4, sep as sep9 } from "node:path";
+var TREE_LIMITS = { files: 4e5, bytes: 8 * 1024 ** 3 };
+var GIT_ENV2 = { GIT_TERMINAL_PROMPT: "0", LC_ALL: "C", GIT_OPTIONAL_LOCKS: "0" };
+function git(top, args) {
+  return run("git", ["-c", `safe.directory=${top}`, "-C", top, ...args], { env: GIT_ENV2, allowFailure: true });
+}
+function nulList(text) {
+  return text.split("\0").filter(Boolean);
+}
+async function fileHash(path12) {
+  const hash = createHash5("sha256");
+  for await (const chunk of createReadStream4(path12)) hash.update(chunk);
+  return hash.digest("hex");
+}
+async function contentHash(root, paths, label) {
+  const whole = createHash5("sha256");
+  let bytes = 0;
+  for (const p of paths) {
+    const full = join24(root, p);
+    const st = await lstat6(full).catch(() => void 0);
+    let entry;
+    if (!st) entry = "deleted";
+    else if (st.isSymbolicLink()) entry = `link ${await readlink5(full)}`;
+    else if (st.isFile()) {
+      bytes += st.size;
+      if (bytes > TREE_LIMITS.bytes) throw new ConfigError(`${label}: ${root} holds more than ${TREE_LIMITS.bytes / 1024 ** 3} GiB of files; point it at a source tree`);
+      entry = `${st.mode & 73 ? "exec" : "file"} ${await fileHash(full)}`;
+    } else entry = "other";
+    whole.update(`${entry}\0${p}\0`);
+  }
+  return whole.digest("hex");
+}
+async function walk(dir, label) {
+  const out = [];
+  const visit = async (rel) => {
+    for (const e of await readdir10(join24(dir, rel), { withFileTypes: true })) {
+      const p = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) await visit(p);
+      else if (e.isFile() || e.isSymbolicLink()) out.push(p);
+      if (out.length > TREE_LIMITS.files) throw new ConfigError(`${label}: ${dir} holds more than ${TREE_LIMITS.files} files; point it at a source tree`);
+    }
+  };
+  await visit("");
+  return out.sort();
+}
+async function identifyTree(path12, label) {
+  let real;
+  try {
+    real = await realpath(path12);
+  } catch {
+    throw new ConfigError(`${label}: ${path12} does not exist`);
+  }
+  if (!(await stat13(real)).isDirectory()) throw new ConfigError(`${label}: ${path12} is not a directory`);
+  const top = await git(real, ["rev-parse", "--show-toplevel"]);
+  if (top.exitCode !== 0) {
+    const files2 = await walk(real, label);
+    if (files2.length === 0) throw new ConfigError(`${label}: ${path12} is empty`);
+    return { label, path: real, id: `files:${await contentHash(real, files2, label)}`, files: files2 };
+  }
+  const root = top.stdout.trim();
+  const prefix2 = relative4(root, real).split(sep9).join("/");
+  const spec = prefix2 === "" ? "." : prefix2;
+  const head = await git(root, ["rev-parse", "--verify", "-q", "HEAD^{commit}"]);
+  if (head.exitCode !== 0) throw new ConfigError(`${label}: ${path12} is a git repository without a commit; commit the tree or point at a plain directory`);
+  const commit = head.stdout.trim();
+  const listed = await git(root, ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", spec]);
+  if (listed.exitCode !== 0) throw new ConfigError(`${label}: git ls-files in ${root} failed: ${listed.stderr.trim()}`);
+  const strip = (p) => prefix2 === "" ? p : p.slice(prefix2.length + 1);
+  const files = [];
+  for (const p of new Set(nulList(listed.stdout))) {
+    const st = await lstat6(join24(root, p)).catch(() => void 0);
+    if (st && (st.isFile() || st.isSymbolicLink())) files.push(strip(p));
+    if (files.length > TREE_LIMITS.files) throw new ConfigError(`${label}: ${path12} holds more than ${TREE_LIMITS.files} files; point it at a source tree`);
+  }
+  files.sort();
+  const status = await git(root, ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--ignore-submodules=all", "--", spec]);
+  if (status.exitCode !== 0) throw new ConfigError(`${label}: git status in ${root} failed: ${status.stderr.trim()}`);
+  const changed = [...new Set(nulList(status.stdout).map((e) => e.slice(3)))].sort();
+  const at = `git:${commit}${prefix2 ? `:${prefix2}` : ""}`;
+  if (changed.length === 0) return { label, path: real, id: at, commit, prefix: prefix2, files };
+  const sha256 = await contentHash(root, changed, label);
+  return { label, path: real, id: `${at}+${sha256}`, commit, prefix: prefix2, uncommitted: { sha256, files: changed.length }, files };
+}
+function isCommitTree(t) {
+  return t.commit !== void 0 && t.uncommitted === void 0 && t.prefix === "";
+}
+function describeTree(t) {
+  if (!t.commit) return `directory ${t.path} (${t.files.length} files, content sha256 ${t.id.slice("files:".length, "files:".length + 16)})`;
+  const changes = t.uncommitted ? ` + uncommitted changes in ${t.uncommitted.files} file${t.uncommitted.files === 1 ? "" : "s"} (sha256 ${t.uncommitted.sha256.slice(0, 16)})` : "";
+  return `git checkout ${t.path} at ${t.commit}${changes}`;
+}
+async function copyTree(t, dest) {
+  await mkdir14(dest, { recursive: true });
+  const made = /* @__PURE__ */ new Set();
+  let next = 0;
+  const worker = async () => {
+    while (next < t.files.length) {
+      const p = t.files[next++];
+      const from = join24(t.path, p);
+      const to = join24(dest, p);
+      const dir = dirname11(to);
+      if (!made.has(dir)) {
+        await mkdir14(dir, { recursive: true });
+        made.add(dir);
+      }
+      const st = await lstat6(from);
+      if (st.isSymbolicLink()) await symlink4(await readlink5(from), to);
+      else {
+        await copyFile6(from, to);
+        await chmod4(to, st.mode & 511);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+}
+
+// src/rig/source/origin.ts
+function originKey(o) {
+  if (o.kind === "git") return { commit: o.ref.commit };
+  return isCommitTree(o.tree) ? { commit: o.tree.commit } : { tree: o.tree.id };
+}
+function originText(o) {
+  return o.kind === "git" ? `${o.ref.repo} ${o.ref.ref} = ${o.ref.commit}` : describeTree(o.tree);
+}
+async function materialize(o, dir, fetchLog) {
+  if (o.kind === "git") await fetchCommit(o.ref, dir, fetchLog);
+  else await copyTree(o.tree, dir);
+}
+function materializeText(name, o) {
+  return o.kind === "git" ? `${name}: fetching ${o.ref.repo} ${o.ref.ref} (${o.ref.commit.slice(0, 12)}), depth 1` : `${name}: copying ${o.tree.files.length} files of ${describeTree(o.tree)}`;
+}
+function originVersions(name, o) {
+  if (o.kind === "git") return { [`${name}-commit`]: o.ref.commit, [`${name}-repo`]: o.ref.repo, [`${name}-ref`]: o.ref.ref };
+  const t = o.tree;
+  if (!t.commit) return { [`${name}-path`]: t.path, [`${name}-tree`]: t.id.slice("files:".length) };
+  return { [`${name}-path`]: t.path, [`${name}-commit`]: t.commit, [`${name}-uncommitted`]: t.uncommitted ? t.uncommitted.sha256 : "none" };
+}
+function originShortName(o) {
+  if (o.kind === "git") return o.ref.ref;
+  if (!o.tree.commit) return `local directory ${o.tree.id.slice("files:".length, "files:".length + 12)}`;
+  return `${o.tree.commit.slice(0, 12)}${o.tree.uncommitted ? " + uncommitted changes" : ""} (local checkout)`;
+}
+function originOfFile(o) {
+  if (o.kind === "git") return { repo: o.ref.repo, commit: o.ref.commit };
+  return { repo: o.tree.path, ...o.tree.commit ? { commit: o.tree.commit } : {} };
+}
+
 // src/rig/source/qemu.ts
-import { mkdir as mkdir14, readFile as readFile9, readdir as readdir10, rm as rm13, writeFile as writeFile10 } from "node:fs/promises";
-import { join as join24 } from "node:path";
+import { mkdir as mkdir15, readFile as readFile9, readdir as readdir11, rm as rm13, writeFile as writeFile10 } from "node:fs/promises";
+import { join as join25 } from "node:path";
 
 // src/rig/source/recipe.ts
 var SOURCE_RECIPE_VERSION = "source-rig-3";
@@ -78751,11 +78910,11 @@ var XEN_TOOLS_SUBDIRS = ["libs", "xenstore", "xenstored", "xs-clients", "console
 var DOM0_TOOLS = ["xl", "xenstored", "xenconsoled", "xenconsole", "xen-init-dom0", "init-dom0less", "xenstore"];
 
 // src/rig/source/qemu.ts
-function qemuInputs2(ref, meson, xenKey, patches, toolchain) {
+function qemuInputs2(origin, meson, xenKey, patches, toolchain) {
   return {
     component: SOURCE_QEMU_COMPONENT,
     buildVersion: SOURCE_QEMU_BUILD_VERSION,
-    commit: ref.commit,
+    ...originKey(origin),
     meson: `${meson.name}=${meson.version}`,
     devices: QEMU_DEVICES,
     configure: [`--cross-prefix=${CROSS_PREFIX}`, ...QEMU_CONFIGURE_FLAGS],
@@ -78766,20 +78925,20 @@ function qemuInputs2(ref, meson, xenKey, patches, toolchain) {
     patches: patches.map((p) => p.sha256)
   };
 }
-async function planSourceQemu(ref, meson, xenKey, toolchainKey2, userPatches = []) {
+async function planSourceQemu(origin, meson, xenKey, toolchainKey2, userPatches = []) {
   const patches = await userPatchSeries(userPatches);
-  const inputs = qemuInputs2(ref, meson, xenKey, patches, toolchainKey2);
-  return { key: recipeKey(inputs), inputs, ref, meson, patches };
+  const inputs = qemuInputs2(origin, meson, xenKey, patches, toolchainKey2);
+  return { key: recipeKey(inputs), inputs, origin, meson, patches };
 }
 function findSourceQemu(cacheDir, plan) {
   return findComponent(cacheDir, SOURCE_QEMU_COMPONENT, plan.key);
 }
 async function prepareSourceQemu(cacheDir, plan, log2) {
   const build = await ComponentBuild.start(cacheDir, SOURCE_QEMU_COMPONENT, plan.key, log2);
-  const tree = join24(build.work, "src");
+  const tree = join25(build.work, "src");
   try {
-    log2(`qemu: fetching ${plan.ref.repo} ${plan.ref.ref} (${plan.ref.commit.slice(0, 12)}), depth 1`);
-    await build.phase("fetch", () => fetchCommit(plan.ref, tree, (text) => writeFile10(join24(build.logs, "fetch.log"), text)));
+    log2(materializeText("qemu", plan.origin));
+    await build.phase("fetch", () => materialize(plan.origin, tree, (text) => writeFile10(join25(build.logs, "fetch.log"), text)));
     await applyPatchesLogged(build.logs, tree, plan.patches, "qemu", log2);
   } catch (cause) {
     await rm13(build.work, { recursive: true, force: true });
@@ -78790,19 +78949,19 @@ async function prepareSourceQemu(cacheDir, plan, log2) {
 async function buildSourceQemu(cacheDir, prepared, apt, xen, toolchain) {
   const { plan, build, tree } = prepared;
   const meson = await mesonTool(cacheDir, apt, plan.meson);
-  const stage2 = join24(xen.dir, xen.record.files.stage);
-  const pkgconfig = await stagedPkgConfig(stage2, join24(build.work, "pkgconfig"));
-  const out = join24(build.work, "out");
-  await mkdir14(out);
+  const stage2 = join25(xen.dir, xen.record.files.stage);
+  const pkgconfig = await stagedPkgConfig(stage2, join25(build.work, "pkgconfig"));
+  const out = join25(build.work, "out");
+  await mkdir15(out);
   const features = await compileQemu(build, tree, out, {
     meson,
     // Host paths stay out of the key: the Xen component's key stands for them.
-    configure: [...plan.inputs.configure, `--extra-ldflags=-Wl,-rpath-link,${join24(stage2, STAGE_LIBDIR)}`],
+    configure: [...plan.inputs.configure, `--extra-ldflags=-Wl,-rpath-link,${join25(stage2, STAGE_LIBDIR)}`],
     toolchain,
     // Searched before the sysroot's .pc files, so libxen* resolve to the tree's own build.
     env: { PKG_CONFIG_PATH: pkgconfig }
   });
-  await checkXenLibraries(join24(out, QEMU_TARGET), join24(stage2, STAGE_LIBDIR));
+  await checkXenLibraries(join25(out, QEMU_TARGET), join25(stage2, STAGE_LIBDIR));
   const host = toolchainRecord(toolchain);
   return build.finish(cacheDir, out, {
     inputs: plan.inputs,
@@ -78813,38 +78972,39 @@ async function buildSourceQemu(cacheDir, prepared, apt, xen, toolchain) {
   });
 }
 async function stagedPkgConfig(stage2, dir) {
-  const from = join24(stage2, STAGE_LIBDIR, "pkgconfig");
-  const names = (await readdir10(from).catch(() => [])).filter((n) => n.endsWith(".pc"));
+  const from = join25(stage2, STAGE_LIBDIR, "pkgconfig");
+  const names = (await readdir11(from).catch(() => [])).filter((n) => n.endsWith(".pc"));
   if (names.length === 0) throw new InfraError(`the Xen tools built from source installed no pkg-config files in ${from}`);
-  await mkdir14(dir, { recursive: true });
+  await mkdir15(dir, { recursive: true });
   for (const name of names) {
-    const text = await readFile9(join24(from, name), "utf8");
-    await writeFile10(join24(dir, name), pointPkgConfigAt(text, stage2));
+    const text = await readFile9(join25(from, name), "utf8");
+    await writeFile10(join25(dir, name), pointPkgConfigAt(text, stage2));
   }
   return dir;
 }
 async function checkXenLibraries(binary, libdir) {
   const needs = readElfNeeds(await readFile9(binary)).needed.filter((n) => n.startsWith("libxen"));
   if (needs.length === 0) throw new InfraError(`${binary} links no Xen library: QEMU was configured without Xen support`);
-  const ours = new Set(await readdir10(libdir));
+  const ours = new Set(await readdir11(libdir));
   const foreign = needs.filter((n) => !ours.has(n));
   if (foreign.length > 0) throw new InfraError(`${binary} needs ${foreign.join(", ")}, which the Xen built from source does not provide (in ${libdir}): it linked against other Xen libraries`);
 }
 function sourceQemuBuiltText(plan, host) {
   const patches = plan.patches.map((p) => `${describePatch(p).file} (sha256 ${p.sha256.slice(0, 16)})`).join(", ") || "none";
-  return `${QEMU_TARGET} built by xen-pvh-virtio (${SOURCE_QEMU_BUILD_VERSION}) from ${plan.ref.repo} ${plan.ref.ref} = ${plan.ref.commit} plus the user's patches: ${patches}; configure ${plan.inputs.configure.filter((f) => !f.startsWith("--disable-") || f === "--disable-tcg").join(" ")} (and unused features disabled); meson ${plan.meson.version}; linked against the Xen libraries built from the Xen ref (component ${plan.inputs.xen.slice(0, 12)}) built with the pinned ${Object.entries(host).map(([k, v]) => `${k} ${v}`).join(", ")} (bookworm arm64 sysroot); stripped`;
+  return `${QEMU_TARGET} built by xen-pvh-virtio (${SOURCE_QEMU_BUILD_VERSION}) from ${originText(plan.origin)} plus the user's patches: ${patches}; configure ${plan.inputs.configure.filter((f) => !f.startsWith("--disable-") || f === "--disable-tcg").join(" ")} (and unused features disabled); meson ${plan.meson.version}; linked against the Xen libraries built from the Xen ref (component ${plan.inputs.xen.slice(0, 12)}) built with the pinned ${Object.entries(host).map(([k, v]) => `${k} ${v}`).join(", ")} (bookworm arm64 sysroot); stripped`;
 }
 
 // src/rig/source/xen.ts
 import { availableParallelism as availableParallelism3 } from "node:os";
-import { appendFile as appendFile4, copyFile as copyFile6, lstat as lstat6, mkdir as mkdir15, readFile as readFile10, readdir as readdir11, rm as rm14, stat as stat13, writeFile as writeFile11 } from "node:fs/promises";
-import { basename as basename7, join as join25 } from "node:path";
-function xenInputs2(ref, patches, toolchain) {
+import { appendFile as appendFile4, copyFile as copyFile7, lstat as lstat7, mkdir as mkdir16, readFile as readFile10, readdir as readdir12, rm as rm14, stat as stat14, writeFile as writeFile11 } from "node:fs/promises";
+import { basename as basename7, join as join26 } from "node:path";
+function xenInputs2(origin, patches, toolchain) {
   return {
     component: SOURCE_XEN_COMPONENT,
     buildVersion: SOURCE_XEN_BUILD_VERSION,
-    // The commit id names the tree; the repository URL does not change what is built.
-    commit: ref.commit,
+    // The commit id (or the local tree's identity) names the tree; the repository URL does
+    // not change what is built.
+    ...originKey(origin),
     config: "defconfig",
     configDelta: [...XEN_CONFIG_DELTA],
     make: [...XEN_MAKE_VARS],
@@ -78854,20 +79014,20 @@ function xenInputs2(ref, patches, toolchain) {
     patches: patches.map((p) => p.sha256)
   };
 }
-async function planSourceXen(ref, toolchainKey2, userPatches = []) {
+async function planSourceXen(origin, toolchainKey2, userPatches = []) {
   const patches = await userPatchSeries(userPatches);
-  const inputs = xenInputs2(ref, patches, toolchainKey2);
-  return { key: recipeKey(inputs), inputs, ref, patches };
+  const inputs = xenInputs2(origin, patches, toolchainKey2);
+  return { key: recipeKey(inputs), inputs, origin, patches };
 }
 function findSourceXen(cacheDir, plan) {
   return findComponent(cacheDir, SOURCE_XEN_COMPONENT, plan.key);
 }
 async function prepareSourceXen(cacheDir, plan, log2) {
   const build = await ComponentBuild.start(cacheDir, SOURCE_XEN_COMPONENT, plan.key, log2);
-  const tree = join25(build.work, "src");
+  const tree = join26(build.work, "src");
   try {
-    log2(`xen: fetching ${plan.ref.repo} ${plan.ref.ref} (${plan.ref.commit.slice(0, 12)}), depth 1`);
-    await build.phase("fetch", () => fetchCommit(plan.ref, tree, (text) => appendFile4(join25(build.logs, "fetch.log"), text)));
+    log2(materializeText("xen", plan.origin));
+    await build.phase("fetch", () => materialize(plan.origin, tree, (text) => appendFile4(join26(build.logs, "fetch.log"), text)));
     await applyPatchesLogged(build.logs, tree, plan.patches, "xen", log2);
   } catch (cause) {
     await rm14(build.work, { recursive: true, force: true });
@@ -78878,35 +79038,35 @@ async function prepareSourceXen(cacheDir, plan, log2) {
 async function buildSourceXen(cacheDir, prepared, toolchain) {
   const { plan, build, tree } = prepared;
   const env = toolchain.env;
-  const out = join25(build.work, "out");
-  await mkdir15(out);
+  const out = join26(build.work, "out");
+  await mkdir16(out);
   const make = ["-C", "xen", ...XEN_MAKE_VARS];
   await build.step("make defconfig", "defconfig.log", "make", [...make, "defconfig"], { cwd: tree, env });
   const features = await compileHypervisor(build, tree, out, toolchain);
-  if (!await exists2(join25(tree, "configure"))) await build.step("autogen.sh", "autogen.log", "./autogen.sh", [], { cwd: tree, env });
-  for (const aux of AUTOCONF_AUX) if (!await exists2(join25(tree, basename7(aux)))) await copyFile6(aux, join25(tree, basename7(aux)));
+  if (!await exists2(join26(tree, "configure"))) await build.step("autogen.sh", "autogen.log", "./autogen.sh", [], { cwd: tree, env });
+  for (const aux of AUTOCONF_AUX) if (!await exists2(join26(tree, basename7(aux)))) await copyFile7(aux, join26(tree, basename7(aux)));
   const buildTriplet = (await run("gcc", ["-dumpmachine"])).stdout.trim();
   await build.step("configure the tools", "tools-configure.log", "./configure", [`--build=${buildTriplet}`, `--host=${TARGET_TRIPLET}`, ...XEN_TOOLS_CONFIGURE_FLAGS], {
     cwd: tree,
     env
   });
   const subdirs = [];
-  for (const d of XEN_TOOLS_SUBDIRS) if (await exists2(join25(tree, "tools", d, "Makefile"))) subdirs.push(d);
+  for (const d of XEN_TOOLS_SUBDIRS) if (await exists2(join26(tree, "tools", d, "Makefile"))) subdirs.push(d);
   const jobs = availableParallelism3();
-  const stage2 = join25(out, "stage");
+  const stage2 = join26(out, "stage");
   await build.step("make the public headers", "tools-headers.log", "make", ["-C", "tools/include", ...XEN_MAKE_VARS], { cwd: tree, env });
   for (const d of subdirs) {
     await build.step(`make -j${jobs} tools/${d}`, `tools-${d}.log`, "make", ["-C", `tools/${d}`, `-j${jobs}`, ...XEN_MAKE_VARS, "all"], { cwd: tree, env });
   }
-  await mkdir15(join25(stage2, STAGE_LIBDIR, "pkgconfig"), { recursive: true });
+  await mkdir16(join26(stage2, STAGE_LIBDIR, "pkgconfig"), { recursive: true });
   await build.step("install the public headers", "tools-headers-install.log", "make", ["-C", "tools/include", ...XEN_MAKE_VARS, "install", `DESTDIR=${stage2}`], { cwd: tree, env });
   for (const d of subdirs) {
     await build.step(`install tools/${d}`, `tools-${d}-install.log`, "make", ["-C", `tools/${d}`, ...XEN_MAKE_VARS, "install", `DESTDIR=${stage2}`], { cwd: tree, env });
   }
-  await build.phase("strip", () => stripElves(stage2, join25(toolchain.bin, `${CROSS_PREFIX}strip`)));
+  await build.phase("strip", () => stripElves(stage2, join26(toolchain.bin, `${CROSS_PREFIX}strip`)));
   const host = toolchainRecord(toolchain);
   const version3 = await xenVersion(tree, env);
-  await writeFile11(join25(out, "version"), `${version3}
+  await writeFile11(join26(out, "version"), `${version3}
 `);
   return build.finish(cacheDir, out, {
     inputs: plan.inputs,
@@ -78922,9 +79082,9 @@ async function xenVersion(tree, env) {
   return r.exitCode === 0 && v ? v : "unknown";
 }
 async function stripElves(dir, strip) {
-  for (const name of await readdir11(dir)) {
-    const path12 = join25(dir, name);
-    const st = await lstat6(path12);
+  for (const name of await readdir12(dir)) {
+    const path12 = join26(dir, name);
+    const st = await lstat7(path12);
     if (st.isDirectory()) await stripElves(path12, strip);
     else if (st.isFile() && !name.endsWith(".a")) {
       const head = await readFile10(path12).then((b) => b.subarray(0, 4));
@@ -78933,16 +79093,16 @@ async function stripElves(dir, strip) {
   }
 }
 async function exists2(path12) {
-  return stat13(path12).then(() => true, () => false);
+  return stat14(path12).then(() => true, () => false);
 }
 async function findTool(stage2, name) {
   const dirs = ["/usr/sbin", "/usr/bin", "/usr/lib/xen/bin", "/usr/libexec/xen/bin", "/usr/lib/aarch64-linux-gnu/xen/bin"];
-  for (const d of dirs) if (await exists2(join25(stage2, d, name))) return `${d}/${name}`;
+  for (const d of dirs) if (await exists2(join26(stage2, d, name))) return `${d}/${name}`;
   throw new InfraError(`the Xen tools built from source installed no ${name} (looked in ${dirs.join(", ")} under ${stage2})`);
 }
 function sourceXenBuiltText(plan, host, subdirs) {
   const patches = plan.patches.map((p) => `${describePatch(p).file} (sha256 ${p.sha256.slice(0, 16)})`).join(", ") || "none";
-  return `Xen hypervisor and tools built by xen-pvh-virtio (${SOURCE_XEN_BUILD_VERSION}) from ${plan.ref.repo} ${plan.ref.ref} = ${plan.ref.commit} plus the user's patches: ${patches}; hypervisor: make defconfig + ${XEN_CONFIG_DELTA.join(" ")}, olddefconfig, make ${XEN_MAKE_VARS.join(" ")}; tools: configure --host=${TARGET_TRIPLET} ${XEN_TOOLS_CONFIGURE_FLAGS.join(" ")}, make and install tools/{${subdirs.join(",")}}, debug info stripped; with the pinned ${Object.entries(host).map(([k, v]) => `${k} ${v}`).join(", ")} (bookworm arm64 sysroot)`;
+  return `Xen hypervisor and tools built by xen-pvh-virtio (${SOURCE_XEN_BUILD_VERSION}) from ${originText(plan.origin)} plus the user's patches: ${patches}; hypervisor: make defconfig + ${XEN_CONFIG_DELTA.join(" ")}, olddefconfig, make ${XEN_MAKE_VARS.join(" ")}; tools: configure --host=${TARGET_TRIPLET} ${XEN_TOOLS_CONFIGURE_FLAGS.join(" ")}, make and install tools/{${subdirs.join(",")}}, debug info stripped; with the pinned ${Object.entries(host).map(([k, v]) => `${k} ${v}`).join(", ")} (bookworm arm64 sysroot)`;
 }
 
 // src/rig/source/build.ts
@@ -78952,6 +79112,9 @@ function sourceInputs(request) {
     qemu: { repoInput: "qemu-repo", refInput: "qemu-ref", repo: request.qemuRepo ?? DEFAULT_QEMU_REPO, ref: request.qemuRef ?? DEFAULT_QEMU_REF }
   };
 }
+function treeRecipe(path12, git2, patches) {
+  return path12 !== void 0 ? { path: path12, patches: [...patches ?? []] } : { repo: git2.repo, ref: git2.ref, patches: [...patches ?? []] };
+}
 function sourceRecipe(request, mirror = hostMirror()) {
   const inputs = sourceInputs(request);
   return {
@@ -78960,14 +79123,21 @@ function sourceRecipe(request, mirror = hostMirror()) {
     source: { mirror, suite: SUITE, components: COMPONENTS, arch: ARCH, sources: false },
     packages: [...SOURCE_PACKAGES],
     texts: { dom0: dom0Texts(), domU: domUTexts() },
-    xen: { repo: inputs.xen.repo, ref: inputs.xen.ref, patches: [...request.xenPatches ?? []] },
-    qemu: { repo: inputs.qemu.repo, ref: inputs.qemu.ref, patches: [...request.qemuPatches ?? []] }
+    xen: treeRecipe(request.xenPath, inputs.xen, request.xenPatches),
+    qemu: treeRecipe(request.qemuPath, inputs.qemu, request.qemuPatches)
   };
+}
+async function resolveOrigin(path12, label, git2) {
+  if (path12 !== void 0) return { kind: "path", tree: await identifyTree(path12, label ?? path12) };
+  return { kind: "git", ref: await resolveRef(git2) };
 }
 async function planSourceRig(cacheDir, request, log2) {
   const inputs = sourceInputs(request);
-  const [xenRef, qemuRef] = await Promise.all([resolveRef(inputs.xen), resolveRef(inputs.qemu)]);
-  log2(`xen: ${xenRef.repo} ${xenRef.ref} is ${xenRef.commit}; qemu: ${qemuRef.repo} ${qemuRef.ref} is ${qemuRef.commit}`);
+  const [xenOrigin, qemuOrigin] = await Promise.all([
+    resolveOrigin(request.xenPath, request.labels?.xenPath, inputs.xen),
+    resolveOrigin(request.qemuPath, request.labels?.qemuPath, inputs.qemu)
+  ]);
+  log2(`xen: ${originText(xenOrigin)}; qemu: ${originText(qemuOrigin)}`);
   const recipe = sourceRecipe(request);
   const apt = new PrivateApt(cacheDir, recipe.source);
   await refreshLists(apt, log2);
@@ -78976,13 +79146,13 @@ async function planSourceRig(cacheDir, request, log2) {
   await refreshLists(qemuApt, log2);
   const meson = await qemuApt.candidate(MESON_PACKAGE);
   const toolchain = await planToolchain(cacheDir, apt, log2);
-  const xen = await planSourceXen(xenRef, toolchain.key, request.xenPatches);
-  const qemu = await planSourceQemu(qemuRef, meson, xen.key, toolchain.key, request.qemuPatches);
+  const xen = await planSourceXen(xenOrigin, toolchain.key, request.xenPatches);
+  const qemu = await planSourceQemu(qemuOrigin, meson, xen.key, toolchain.key, request.qemuPatches);
   const key = recipeKey({
     ...recipe,
     source: { ...recipe.source, mirror: void 0 },
-    xen: { ...recipe.xen, commit: xenRef.commit },
-    qemu: { ...recipe.qemu, commit: qemuRef.commit },
+    xen: { ...recipe.xen, ...originKey(xenOrigin) },
+    qemu: { ...recipe.qemu, ...originKey(qemuOrigin) },
     resolved: resolved.map((p) => `${p.name}=${p.version}`),
     components: { [SOURCE_XEN_COMPONENT]: xen.key, [SOURCE_QEMU_COMPONENT]: qemu.key }
   });
@@ -79024,10 +79194,9 @@ async function ensureSourceComponents(cacheDir, plan, log2) {
 async function buildSourceRig(dir, plan, components, log2) {
   const { xen, qemu } = components;
   const stage2 = componentFile(xen, "stage");
-  const xenCommit = plan.xen.ref.commit;
   const xenVersion2 = (await readFile11(componentFile(xen, "version"), "utf8")).trim();
-  const toolsPkg = { name: "xen-tools (built from source)", version: `${xenVersion2} (${xenCommit.slice(0, 12)})`, arch: "arm64" };
-  const xenOrigin = { repo: plan.xen.ref.repo, commit: xenCommit, built: xen.record.built, patches: plan.xen.patches.map(describePatch) };
+  const toolsPkg = { name: "xen-tools (built from source)", version: `${xenVersion2} (${originShortName(plan.xen.origin)})`, arch: "arm64" };
+  const xenOrigin = { ...originOfFile(plan.xen.origin), built: xen.record.built, patches: plan.xen.patches.map(describePatch) };
   const built = await assembleRig(
     dir,
     plan.apt,
@@ -79036,7 +79205,7 @@ async function buildSourceRig(dir, plan, components, log2) {
       xen: { image: componentFile(xen, "image"), config: componentFile(xen, "config"), name: `xen-${xenVersion2}-arm64`, origin: xenOrigin },
       qemu: {
         binary: componentFile(qemu, "binary"),
-        origin: { repo: plan.qemu.ref.repo, commit: plan.qemu.ref.commit, built: qemu.record.built, patches: plan.qemu.patches.map(describePatch) }
+        origin: { ...originOfFile(plan.qemu.origin), built: qemu.record.built, patches: plan.qemu.patches.map(describePatch) }
       },
       texts: plan.recipe.texts,
       extraTrees: [{ pkg: toolsPkg, dir: stage2 }],
@@ -79060,13 +79229,10 @@ async function buildSourceRig(dir, plan, components, log2) {
     createdAt: (/* @__PURE__ */ new Date()).toISOString(),
     versions: {
       xen: xenVersion2,
-      "xen-commit": xenCommit,
-      "xen-repo": plan.xen.ref.repo,
-      "xen-ref": plan.xen.ref.ref,
+      ...originVersions("xen", plan.xen.origin),
       "xen-tools": `${xenVersion2} (same tree)`,
-      qemu: plan.qemu.ref.ref,
-      "qemu-commit": plan.qemu.ref.commit,
-      "qemu-repo": plan.qemu.ref.repo,
+      qemu: originShortName(plan.qemu.origin),
+      ...originVersions("qemu", plan.qemu.origin),
       linux: pkgs.version(built.kernelPackage),
       "linux-release": built.release,
       uboot: pkgs.version("u-boot-qemu"),
@@ -79077,8 +79243,8 @@ async function buildSourceRig(dir, plan, components, log2) {
     capabilities: rigCapabilities(built.xenConfig, built.kernelConfig, components, await readFile11(componentFile(components.xen, "image"))),
     notes: [
       ...commonNotes(plan.recipe.source, built),
-      `Xen ${xenVersion2} (hypervisor and dom0 tools, one tree) built from ${plan.xen.ref.repo} ${plan.xen.ref.ref} = ${xenCommit}` + (plan.xen.patches.length > 0 ? ` with the user's patches ${plan.xen.patches.map((p) => describePatch(p).file).join(", ")}` : "") + "; capabilities are read off the built config and the dom0less properties the built hypervisor parses.",
-      `dom0: ${BACKEND_QEMU_PATH} is QEMU built from ${plan.qemu.ref.repo} ${plan.qemu.ref.ref} = ${plan.qemu.ref.commit}` + (plan.qemu.patches.length > 0 ? ` with the user's patches ${plan.qemu.patches.map((p) => describePatch(p).file).join(", ")}` : "") + ', linked against the Xen libraries of that Xen build; xenpvh machine only, trace backend "log".',
+      `Xen ${xenVersion2} (hypervisor and dom0 tools, one tree) built from ${originText(plan.xen.origin)}` + (plan.xen.patches.length > 0 ? ` with the user's patches ${plan.xen.patches.map((p) => describePatch(p).file).join(", ")}` : "") + "; capabilities are read off the built config and the dom0less properties the built hypervisor parses.",
+      `dom0: ${BACKEND_QEMU_PATH} is QEMU built from ${originText(plan.qemu.origin)}` + (plan.qemu.patches.length > 0 ? ` with the user's patches ${plan.qemu.patches.map((p) => describePatch(p).file).join(", ")}` : "") + ', linked against the Xen libraries of that Xen build; xenpvh machine only, trace backend "log".',
       `Linux, u-boot and the userland are Debian ${SUITE}'s (the source provider does not build Linux).`,
       ...configNotes(built)
     ]
@@ -79106,12 +79272,12 @@ async function obtainSourceRig(request, opts, mayBuild) {
 
 // src/rig/yocto/index.ts
 import { cpus } from "node:os";
-import { access as access4, mkdir as mkdir16, readdir as readdir13, rm as rm16, writeFile as writeFile13 } from "node:fs/promises";
-import { join as join29 } from "node:path";
+import { access as access4, mkdir as mkdir17, readdir as readdir14, rm as rm16, writeFile as writeFile13 } from "node:fs/promises";
+import { join as join30 } from "node:path";
 
 // src/rig/yocto/deploy.ts
-import { copyFile as copyFile7, readFile as readFile12, readdir as readdir12, realpath, stat as stat14, writeFile as writeFile12 } from "node:fs/promises";
-import { basename as basename8, join as join26 } from "node:path";
+import { copyFile as copyFile8, readFile as readFile12, readdir as readdir13, realpath as realpath2, stat as stat15, writeFile as writeFile12 } from "node:fs/promises";
+import { basename as basename8, join as join27 } from "node:path";
 import { gunzipSync as gunzipSync2 } from "node:zlib";
 function deployNames(m) {
   const { machine, dom0Image, domUImage } = m;
@@ -79131,17 +79297,17 @@ function deployNames(m) {
 }
 async function find(deployDir, names) {
   for (const name of names) {
-    const path12 = join26(deployDir, name);
-    const st = await stat14(path12).catch(() => void 0);
-    if (st?.isFile()) return { name, real: await realpath(path12) };
+    const path12 = join27(deployDir, name);
+    const st = await stat15(path12).catch(() => void 0);
+    if (st?.isFile()) return { name, real: await realpath2(path12) };
   }
   return void 0;
 }
 async function mapDeployDir(m, outDir) {
-  const st = await stat14(m.deployDir).catch(() => void 0);
+  const st = await stat15(m.deployDir).catch(() => void 0);
   if (!st?.isDirectory()) throw new ConfigError(`Yocto deploy directory ${m.deployDir} does not exist: did the kas build finish?`);
   const names = deployNames(m);
-  const listing = (await readdir12(m.deployDir)).sort();
+  const listing = (await readdir13(m.deployDir)).sort();
   const need = async (what, key, hint) => {
     const found = await find(m.deployDir, names[key]);
     if (!found) {
@@ -79153,10 +79319,10 @@ async function mapDeployDir(m, outDir) {
   };
   const files = [];
   const add = async (role, name, found, origin) => {
-    const to = join26(outDir, name);
-    await copyFile7(found.real, to);
+    const to = join27(outDir, name);
+    await copyFile8(found.real, to);
     const from = found.name && found.name !== basename8(found.real) ? `${found.name} \u2192 ${basename8(found.real)}` : basename8(found.real);
-    files.push({ role, path: name, sha256: await sha256File(to), size: (await stat14(to)).size, origin: origin ?? { built: `Yocto deploy ${m.deployDir}: ${from}` } });
+    files.push({ role, path: name, sha256: await sha256File(to), size: (await stat15(to)).size, origin: origin ?? { built: `Yocto deploy ${m.deployDir}: ${from}` } });
   };
   const xen = await find(m.deployDir, names.xen) ?? await find(m.deployDir, names.xenEfi);
   if (!xen) throw new ConfigError(`Yocto deploy directory ${m.deployDir} has no Xen (looked for ${[...names.xen, ...names.xenEfi].join(", ")}); is xen in the image's dependencies?`);
@@ -79171,8 +79337,8 @@ async function mapDeployDir(m, outDir) {
   let kernelBytes = await readFile12(kernel.real);
   if (kernelBytes[0] === 31 && kernelBytes[1] === 139) {
     kernelBytes = gunzipSync2(kernelBytes);
-    await writeFile12(join26(outDir, "Image"), kernelBytes);
-    files.push({ role: "kernel", path: "Image", sha256: await sha256File(join26(outDir, "Image")), size: kernelBytes.length, origin: { built: `gunzip of Yocto deploy ${m.deployDir}: ${kernel.name}` } });
+    await writeFile12(join27(outDir, "Image"), kernelBytes);
+    files.push({ role: "kernel", path: "Image", sha256: await sha256File(join27(outDir, "Image")), size: kernelBytes.length, origin: { built: `gunzip of Yocto deploy ${m.deployDir}: ${kernel.name}` } });
   } else {
     await add("kernel", "Image", kernel);
   }
@@ -79252,12 +79418,12 @@ function detectCapabilities(e) {
 
 // src/rig/yocto/plan.ts
 import { arch as arch2 } from "node:os";
-import { join as join28, resolve as resolve5 } from "node:path";
+import { join as join29, resolve as resolve5 } from "node:path";
 
 // src/rig/yocto/kas-config.ts
 var import_yaml = __toESM(require_dist4(), 1);
 import { existsSync as existsSync5, readFileSync as readFileSync3 } from "node:fs";
-import { dirname as dirname11, join as join27, resolve as resolve4 } from "node:path";
+import { dirname as dirname12, join as join28, resolve as resolve4 } from "node:path";
 var isObj = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 function merge(base, top) {
   const out = { ...base };
@@ -79265,9 +79431,9 @@ function merge(base, top) {
   return out;
 }
 function repoRoot(file) {
-  for (let dir = dirname11(file); ; dir = dirname11(dir)) {
-    if (existsSync5(join27(dir, ".git"))) return dir;
-    if (dirname11(dir) === dir) return dirname11(file);
+  for (let dir = dirname12(file); ; dir = dirname12(dir)) {
+    if (existsSync5(join28(dir, ".git"))) return dir;
+    if (dirname12(dir) === dir) return dirname12(file);
   }
 }
 function loadKasConfig(file, label) {
@@ -79408,17 +79574,17 @@ function planYocto(request, opts) {
   const qemuRepo = request.qemuRepo ?? DEFAULT_QEMU_REPO2;
   const qemuRef = request.qemuRef ?? DEFAULT_QEMU_REF2;
   const qemuInputs3 = { version: YOCTO_PLAN_VERSION, sdk: sdkKey, repo: qemuRepo, ref: qemuRef, configure: [...QEMU_SDK_CONFIGURE_FLAGS], patches: request.qemuPatches ?? [] };
-  const root = join28(opts.cacheDir, "yocto");
+  const root = join29(opts.cacheDir, "yocto");
   const slot = (name, inputs, hashes) => {
     const key2 = recipeKey(inputs);
-    return { key: key2, dir: join28(root, name, key2), hashes };
+    return { key: key2, dir: join29(root, name, key2), hashes };
   };
   const downloads = slot("downloads", downloadsInputs, "the layers (name, url, commit/branch/tag/refspec, path) and includes from layers not yet checked out");
   const sstate = slot("sstate", sstateInputs, "the downloads inputs, plus the merged kas configuration without target/task (machine, distro, local.conf and bblayers.conf headers, env) and the host CPU");
-  const sdk = { key: sdkKey, dir: join28(root, "sdk", sdkKey), hashes: `the sstate inputs, plus the SDK image (${SDK_IMAGE}) and task populate_sdk` };
+  const sdk = { key: sdkKey, dir: join29(root, "sdk", sdkKey), hashes: `the sstate inputs, plus the SDK image (${SDK_IMAGE}) and task populate_sdk` };
   const qemu = slot("qemu", qemuInputs3, "the SDK key, the QEMU repository and ref, the configure options and the QEMU patches");
-  const workDir = join28(root, "work", sstate.key);
-  const buildDir = join28(workDir, "build");
+  const workDir = join29(root, "work", sstate.key);
+  const buildDir = join29(workDir, "build");
   const env = { KAS_WORK_DIR: workDir, KAS_BUILD_DIR: buildDir, DL_DIR: downloads.dir, SSTATE_DIR: sstate.dir };
   const kasSteps = [
     { purpose: `dom0 image (${DOM0_IMAGE})`, argv: ["kas", "build", kasFile, "--target", DOM0_IMAGE], env },
@@ -79432,8 +79598,8 @@ function planYocto(request, opts) {
     machine,
     workDir,
     buildDir,
-    deployDir: join28(buildDir, "tmp", "deploy", "images", machine),
-    sdkDeployDir: join28(buildDir, "tmp", "deploy", "sdk"),
+    deployDir: join29(buildDir, "tmp", "deploy", "images", machine),
+    sdkDeployDir: join29(buildDir, "tmp", "deploy", "sdk"),
     caches: { downloads, sstate, sdk, qemu },
     kasSteps,
     // The SDK's environment-setup script sets CC, CFLAGS, PKG_CONFIG_SYSROOT_DIR…; PKG_CONFIG is as the seed sets it.
@@ -79575,8 +79741,8 @@ async function obtainYoctoRig(request, opts, mayBuild) {
       `rig yocto needs kas, which is not installed on this host (nothing named kas in PATH). Install kas on a machine that can fetch ${plan.kasFile}'s layers (see workflows/yocto.yml), or build the rig there and use it here with \`xen-pvh-virtio rig export\` and --rig prebuilt.`
     );
   }
-  for (const d of [plan.caches.downloads.dir, plan.caches.sstate.dir, plan.workDir]) await mkdir16(d, { recursive: true });
-  const logFile = join29(plan.workDir, "yocto-build.log");
+  for (const d of [plan.caches.downloads.dir, plan.caches.sstate.dir, plan.workDir]) await mkdir17(d, { recursive: true });
+  const logFile = join30(plan.workDir, "yocto-build.log");
   await runStep({ purpose: "kas check", argv: ["kas", "--version"], env: {} }, { logFile, timeoutMs: 6e4, log: opts.log });
   for (const step of plan.kasSteps) await runStep(step, { logFile, timeoutMs: KAS_STEP_TIMEOUT_MS, log: opts.log, cwd: plan.workDir });
   const sdkEnv = await installSdk(plan, logFile, opts.log);
@@ -79605,36 +79771,36 @@ async function obtainYoctoRig(request, opts, mayBuild) {
 var COMPLETE = ".xen-pvh-virtio-complete";
 async function installSdk(plan, logFile, log2) {
   const sdkDir = plan.caches.sdk.dir;
-  if (!await access4(join29(sdkDir, COMPLETE)).then(() => true, () => false)) {
-    const installers = (await readdir13(plan.sdkDeployDir).catch(() => [])).filter((n) => n.includes(SDK_IMAGE) && /-toolchain-.*\.sh$/.test(n));
+  if (!await access4(join30(sdkDir, COMPLETE)).then(() => true, () => false)) {
+    const installers = (await readdir14(plan.sdkDeployDir).catch(() => [])).filter((n) => n.includes(SDK_IMAGE) && /-toolchain-.*\.sh$/.test(n));
     if (installers.length === 0) throw new InfraError(`populate_sdk left no ${SDK_IMAGE} toolchain installer in ${plan.sdkDeployDir}`, { logFile });
     await rm16(sdkDir, { recursive: true, force: true });
-    await mkdir16(sdkDir, { recursive: true });
-    await runStep({ purpose: "SDK install", argv: ["sh", join29(plan.sdkDeployDir, installers.sort().at(-1)), "-y", "-d", sdkDir], env: {} }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2 });
-    await writeFile13(join29(sdkDir, COMPLETE), `${plan.caches.sdk.key}
+    await mkdir17(sdkDir, { recursive: true });
+    await runStep({ purpose: "SDK install", argv: ["sh", join30(plan.sdkDeployDir, installers.sort().at(-1)), "-y", "-d", sdkDir], env: {} }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2 });
+    await writeFile13(join30(sdkDir, COMPLETE), `${plan.caches.sdk.key}
 `);
   }
-  const script = (await readdir13(sdkDir)).find((n) => n.startsWith("environment-setup-"));
+  const script = (await readdir14(sdkDir)).find((n) => n.startsWith("environment-setup-"));
   if (!script) throw new InfraError(`the SDK in ${sdkDir} has no environment-setup-* script`, { logFile });
-  const { stdout } = await run("sh", ["-c", '. "$1" >/dev/null 2>&1 && env -0', "sdk-env", join29(sdkDir, script)]);
+  const { stdout } = await run("sh", ["-c", '. "$1" >/dev/null 2>&1 && env -0', "sdk-env", join30(sdkDir, script)]);
   return Object.fromEntries(
     stdout.split("\0").filter((kv) => kv.includes("=")).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])
   );
 }
 async function buildQemu2(plan, request, sdkEnv, logFile, log2) {
   const slot = plan.caches.qemu.dir;
-  const src = join29(slot, "src");
-  const build = join29(slot, "build");
-  const binary = join29(build, "qemu-system-aarch64");
-  if (!await access4(join29(slot, COMPLETE)).then(() => true, () => false)) {
+  const src = join30(slot, "src");
+  const build = join30(slot, "build");
+  const binary = join30(build, "qemu-system-aarch64");
+  if (!await access4(join30(slot, COMPLETE)).then(() => true, () => false)) {
     await rm16(slot, { recursive: true, force: true });
-    await mkdir16(build, { recursive: true });
+    await mkdir17(build, { recursive: true });
     await runStep({ purpose: "QEMU fetch", argv: ["git", "clone", "--depth", "1", "--branch", plan.qemu.ref, plan.qemu.repo, src], env: {} }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2 });
     for (const patch of request.qemuPatches ?? []) await run("patch", ["-p1", "--forward", "-i", patch], { cwd: src });
     const env = { ...sdkEnv, ...plan.qemu.env };
-    await runStep({ purpose: "QEMU configure (SDK)", argv: [join29(src, "configure"), ...plan.qemu.configure], env }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2, cwd: build });
+    await runStep({ purpose: "QEMU configure (SDK)", argv: [join30(src, "configure"), ...plan.qemu.configure], env }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2, cwd: build });
     await runStep({ purpose: "QEMU build (SDK)", argv: ["make", `-j${cpus().length}`, "qemu-system-aarch64"], env }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2, cwd: build });
-    await writeFile13(join29(slot, COMPLETE), `${plan.caches.qemu.key}
+    await writeFile13(join30(slot, COMPLETE), `${plan.caches.qemu.key}
 `);
   }
   const { stdout } = await run("git", ["-C", src, "rev-parse", "HEAD"]);
