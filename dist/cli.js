@@ -16,7 +16,7 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-AKAX5LNS.js";
+} from "./chunks/chunk-EUUYVDKU.js";
 import {
   ConfigError,
   ExitCode,
@@ -30,7 +30,7 @@ import {
   obtainRig,
   packageVersion,
   rigRecipe
-} from "./chunks/chunk-2ERYEY4J.js";
+} from "./chunks/chunk-RR4A5T2H.js";
 
 // src/cli/main-impl.ts
 import { resolve } from "node:path";

@@ -38,6 +38,14 @@ export const OPTIONS = {
     kind: 'string',
     description: 'Local QEMU source tree for rig: source, instead of qemu-repo/qemu-ref; keyed like xen-path.',
   },
+  kernel: {
+    kind: 'choice',
+    choices: ['debian', 'source'],
+    description: "Linux for dom0 and the domUs: debian (Debian's arm64 kernel package) or source (built from linux-path or linux-repo/linux-ref, else Debian's own 6.12 source, with our small config that has CONFIG_XEN_VIRTIO); default: source for rig: source, debian for rig: debian.",
+  },
+  'linux-repo': { kind: 'string', description: "Linux git repository to build the kernel from (implies kernel: source)." },
+  'linux-ref': { kind: 'string', description: "Linux branch, tag or commit for linux-repo (implies kernel: source)." },
+  'linux-path': { kind: 'string', description: "Local Linux source tree to build the kernel from (implies kernel: source); keyed like xen-path." },
   'xen-patches': {
     kind: 'list',
     description: 'Patch files (paths or globs, applied in order with patch -p1) for the Xen source the rig builds from.',

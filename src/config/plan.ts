@@ -6,7 +6,7 @@ import { OPTIONS, type OptionName, type RawOptions } from './options.js';
 import { loadScenarioFile } from './scenario-file.js';
 import { parseDuration } from './units.js';
 import { resolveFiles, resolveScenarioFiles, splitList } from './scenario-list.js';
-import type { BootPath, DomainRequest, DomainSpec, RigProvider, RunPlan, Scenario } from './types.js';
+import type { BootPath, DomainRequest, DomainSpec, KernelChoice, RigProvider, RigRequest, RunPlan, Scenario } from './types.js';
 
 export const DOMAIN_DEFAULTS = { memoryMiB: 512, cpus: 1, vpl011: true } as const;
 
@@ -110,11 +110,12 @@ export function resolvePlan(raw: RawOptions, where: PlanEnv): RunPlan {
     ...optional(raw, 'qemu-ref', 'qemuRef'),
     ...localTree(raw, 'xen-path', 'xenPath', ['xen-repo', 'xen-ref'], provider, where.cwd),
     ...localTree(raw, 'qemu-path', 'qemuPath', ['qemu-repo', 'qemu-ref'], provider, where.cwd),
+    ...kernelRequest(raw, provider, where.cwd),
     ...optional(raw, 'kas-file', 'kasFile'),
     ...optional(raw, 'rig-path', 'rigPath'),
     xenPatches: patchFiles(raw, 'xen-patches', where.cwd),
     qemuPatches: patchFiles(raw, 'qemu-patches', where.cwd),
-    labels: { rigPath: raw.label('rig-path'), kasFile: raw.label('kas-file'), xenPath: raw.label('xen-path'), qemuPath: raw.label('qemu-path') },
+    labels: { rigPath: raw.label('rig-path'), kasFile: raw.label('kas-file'), xenPath: raw.label('xen-path'), qemuPath: raw.label('qemu-path'), linuxPath: raw.label('linux-path') },
   };
   // Paths are read later, from another directory perhaps: make them absolute now; URLs stay as given.
   if (rig.rigPath && !/^[a-z][a-z0-9+.-]*:/i.test(rig.rigPath)) rig.rigPath = resolve(where.cwd, rig.rigPath);
@@ -142,6 +143,38 @@ function patchFiles(raw: RawOptions, name: OptionName, cwd: string): string[] {
   const entries = splitList(value(raw, name) ?? '');
   return entries.length === 0 ? [] : resolveFiles(entries, cwd, raw.label(name), 'patch file');
 }
+
+/**
+ * Which kernel: a linux-* input means one built from source; rig: source builds one by
+ * default (grants need CONFIG_XEN_VIRTIO, which Debian's kernels lack), rig: debian uses
+ * Debian's unless told otherwise; yocto and prebuilt rigs bring their own.
+ */
+function kernelRequest(raw: RawOptions, provider: RigProvider, cwd: string): Pick<RigRequest, 'kernel' | 'linuxRepo' | 'linuxRef' | 'linuxPath'> {
+  const given = (n: OptionName) => raw.values[n]?.trim() || undefined;
+  const explicit = given('kernel');
+  const linux = (['linux-repo', 'linux-ref', 'linux-path'] as const).filter((n) => given(n));
+  if (explicit !== undefined) choice<KernelChoice>(raw, 'kernel');
+  if (provider === 'yocto' || provider === 'prebuilt') {
+    const named = [...(explicit ? ['kernel' as const] : []), ...linux];
+    if (named.length) throw new ConfigError(`${named.map((n) => raw.label(n)).join(' and ')}: the ${provider} rig brings its own kernel; use rig: debian or source`);
+    return {};
+  }
+  if (explicit === 'debian' && linux.length) {
+    throw new ConfigError(`${linux.map((n) => raw.label(n)).join(' and ')} name a kernel to build, but ${raw.label('kernel')} is debian`);
+  }
+  if (given('linux-path') && (given('linux-repo') || given('linux-ref'))) {
+    throw new ConfigError(`${raw.label('linux-path')} and ${[given('linux-repo') ? raw.label('linux-repo') : '', given('linux-ref') ? raw.label('linux-ref') : ''].filter(Boolean).join(' and ')} each name the source to build; give the path or the repository and ref, not both`);
+  }
+  const kernel: KernelChoice = (explicit as KernelChoice | undefined) ?? (linux.length || provider === 'source' ? 'source' : 'debian');
+  return {
+    kernel,
+    ...(given('linux-repo') || given('linux-ref') ? { linuxRepo: given('linux-repo') ?? DEFAULT_LINUX_REPO, linuxRef: given('linux-ref') ?? 'master' } : {}),
+    ...(given('linux-path') ? { linuxPath: resolve(cwd, given('linux-path')!) } : {}),
+  };
+}
+
+/** Upstream Linux, for a linux-ref given without a repository. */
+export const DEFAULT_LINUX_REPO = 'https://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git';
 
 /**
  * A local source tree instead of a repository and ref: only for rig: source, never together

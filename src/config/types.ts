@@ -4,6 +4,7 @@ import type { Capability } from '../rig/manifest.js';
 
 export type BootPath = 'uboot' | 'direct';
 export type RigProvider = 'debian' | 'source' | 'yocto' | 'prebuilt';
+export type KernelChoice = 'debian' | 'source';
 export type VirtioPciMode = 'foreign' | 'grants';
 export const VIRTIO_PCI_NODES = ['xen', 'passthrough'] as const;
 export type VirtioPciNode = (typeof VIRTIO_PCI_NODES)[number];
@@ -118,13 +119,18 @@ export interface RigRequest {
   /** Local source trees (absolute), instead of a repository and ref. */
   xenPath?: string;
   qemuPath?: string;
+  /** Linux for dom0 and the domUs: Debian's package, or built from source (rig/kernel/). */
+  kernel?: KernelChoice;
+  linuxRepo?: string;
+  linuxRef?: string;
+  linuxPath?: string;
   kasFile?: string;
   rigPath?: string;
   /** Users' patch files (absolute paths, in order) for the Xen and QEMU sources. */
   xenPatches?: string[];
   qemuPatches?: string[];
   /** How the user named rig-path and kas-file ("input `rig-path`" / "--rig-path"), for errors. */
-  labels?: { rigPath?: string; kasFile?: string; xenPath?: string; qemuPath?: string };
+  labels?: { rigPath?: string; kasFile?: string; xenPath?: string; qemuPath?: string; linuxPath?: string };
 }
 
 /** Everything a run needs to know, resolved and validated. */

@@ -53,6 +53,8 @@ export const HOST_TOOLS: readonly HostTool[] = [
   // Xen's kconfig is generated with flex and bison on first use.
   { what: 'flex', pkg: 'flex', needs: BUILD },
   { what: 'bison', pkg: 'bison', needs: BUILD },
+  // Linux (kernel: source) computes its timer constants with bc at build time.
+  { what: 'bc', pkg: 'bc', needs: BUILD },
   { what: 'ninja', pkg: 'ninja-build', needs: BUILD },
   { what: 'pkg-config', pkg: 'pkgconf', needs: BUILD },
   // QEMU's configure gets this python by path, never a PATH shim.

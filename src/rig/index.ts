@@ -40,7 +40,7 @@ export interface ObtainedRig {
 export function rigRecipe(request: RigRequest, cacheDir = defaultCacheDir()): Record<string, unknown> {
   switch (request.provider) {
     case 'debian':
-      return { ...debianRecipe(), patches: { xen: patchPaths('xen', request.xenPatches), qemu: patchPaths('qemu', request.qemuPatches) } };
+      return { ...debianRecipe(undefined, request), patches: { xen: patchPaths('xen', request.xenPatches), qemu: patchPaths('qemu', request.qemuPatches) } };
     case 'prebuilt':
       return prebuiltRecipe(request);
     case 'yocto':

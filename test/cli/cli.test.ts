@@ -59,7 +59,7 @@ describe('xen-pvh-virtio CLI', () => {
   it('lists the built-in scenarios', () => {
     const r = cli(['scenarios', 'list']);
     expect(r.status).toBe(0);
-    expect(r.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0])).toEqual(['backend-restart', 'boot-smoke', 'virtio-blk', 'virtio-pci-rescan-ping']);
+    expect(r.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0])).toEqual(['backend-restart', 'boot-smoke', 'virtio-blk', 'virtio-pci-grants', 'virtio-pci-rescan-ping']);
   });
 
   it('publishes the scenario schema that the code validates with (scenarios/schema.json is fresh)', () => {

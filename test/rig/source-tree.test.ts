@@ -6,7 +6,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { resolvePlan } from '../../src/config/plan.js';
+import { DEFAULT_LINUX_REPO, resolvePlan } from '../../src/config/plan.js';
 import type { OptionName } from '../../src/config/options.js';
 import { originKey, originVersions } from '../../src/rig/source/origin.js';
 import { copyTree, describeTree, identifyTree } from '../../src/rig/source/tree.js';
@@ -147,6 +147,18 @@ describe('the xen-path and qemu-path options', () => {
   it('resolve against the working directory and need rig: source', () => {
     expect(plan({ rig: 'source', 'xen-path': 'xen' }).rig).toMatchObject({ xenPath: join(root, 'xen') });
     expect(() => plan({ 'qemu-path': '.' })).toThrow('--qemu-path: a local source tree needs rig: source (rig is debian)');
+  });
+
+  it('choose the kernel: Debian\'s on rig debian, built from source on rig source, or as linux-* says', () => {
+    expect(plan({}).rig.kernel).toBe('debian');
+    expect(plan({ rig: 'source' }).rig.kernel).toBe('source');
+    expect(plan({ rig: 'source', kernel: 'debian' }).rig.kernel).toBe('debian');
+    expect(plan({ 'linux-path': 'linux' }).rig).toMatchObject({ kernel: 'source', linuxPath: join(root, 'linux') });
+    expect(plan({ 'linux-ref': 'v6.12' }).rig).toMatchObject({ kernel: 'source', linuxRepo: DEFAULT_LINUX_REPO, linuxRef: 'v6.12' });
+    expect(() => plan({ kernel: 'debian', 'linux-ref': 'v6.12' })).toThrow('--linux-ref name a kernel to build, but --kernel is debian');
+    expect(() => plan({ 'linux-path': '.', 'linux-repo': 'https://example.org/l.git' })).toThrow('--linux-path and --linux-repo each name the source to build');
+    expect(() => plan({ rig: 'prebuilt', 'rig-path': '/x', kernel: 'source' })).toThrow('--kernel: the prebuilt rig brings its own kernel; use rig: debian or source');
+    expect(() => plan({ kernel: 'mainline' })).toThrow('--kernel: expected one of debian, source, got "mainline"');
   });
 
   it('never come with the repository or ref they replace', () => {

@@ -195,14 +195,46 @@ export class PrivateApt {
 
   /** The newest version of a source package in the lists (source lists must be enabled). */
   async sourceVersion(name: string): Promise<string> {
+    return (await this.sourceVersions(name))[0]!;
+  }
+
+  /** Every version of a source package the lists name, newest first. */
+  private async sourceVersions(name: string): Promise<string[]> {
     const { stdout } = await this.aptCache(['showsrc', '--only-source', name]);
-    const versions = [...stdout.matchAll(/^Version: (\S+)$/gm)].map((m) => m[1]!);
+    const versions = [...new Set([...stdout.matchAll(/^Version: (\S+)$/gm)].map((m) => m[1]!))];
     if (versions.length === 0) throw new InfraError(`no source package ${name} in the private ${this.source.suite} lists (${this.root})`);
-    let newest = versions[0]!;
-    for (const v of versions.slice(1)) {
-      if ((await run('dpkg', ['--compare-versions', v, 'gt', newest], { allowFailure: true })).exitCode === 0) newest = v;
+    const sorted: string[] = [];
+    for (const v of versions) {
+      let at = 0;
+      while (at < sorted.length && (await run('dpkg', ['--compare-versions', v, 'lt', sorted[at]!], { allowFailure: true })).exitCode === 0) at++;
+      sorted.splice(at, 0, v);
     }
-    return newest;
+    return sorted;
+  }
+
+  /**
+   * The newest version of a source package the mirror really serves. A mirror's Sources may
+   * name versions whose files it no longer has (measured here: five linux versions listed,
+   * the newest two answering 404), so each candidate's .dsc is fetched, newest first, until
+   * one comes; `cached` says a version is already unpacked locally, which needs no mirror.
+   */
+  async servedSourceVersion(name: string, cached: (version: string) => Promise<boolean>): Promise<{ version: string; skipped: string[] }> {
+    const skipped: string[] = [];
+    const probe = join(this.root, 'probe');
+    for (const version of await this.sourceVersions(name)) {
+      if (await cached(version)) return { version, skipped };
+      await rm(probe, { recursive: true, force: true });
+      await mkdir(probe, { recursive: true });
+      const got = await run('apt-get', ['source', '--download-only', '--dsc-only', '-q', `${name}=${version}`], {
+        cwd: probe,
+        env: { APT_CONFIG: join(this.root, 'apt.conf') },
+        allowFailure: true,
+      });
+      await rm(probe, { recursive: true, force: true });
+      if (got.exitCode === 0) return { version, skipped };
+      skipped.push(version);
+    }
+    throw new InfraError(`the mirror serves none of the ${name} source versions its ${this.source.suite} lists name (${skipped.join(', ')})`);
   }
 
   /** Downloads a source package's .dsc and tarballs into dir (no unpacking); returns the .dsc path. */

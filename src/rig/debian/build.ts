@@ -4,13 +4,14 @@ import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { InfraError } from '../../errors.js';
-import type { RigRequest } from '../../config/types.js';
+import type { KernelChoice, RigRequest } from '../../config/types.js';
 import { sha256File } from '../bundle.js';
 import { recipeKey } from '../cache.js';
 import { SYSROOT_PACKAGES } from '../toolchain/recipe.js';
 import { ensureToolchain, planToolchain, type ToolchainPlan } from '../toolchain/index.js';
 import { MANIFEST_SCHEMA_VERSION, type Capability, type FileOrigin, type FileRole, type RigFile, type RigManifest } from '../manifest.js';
 import { xenPropertyCapabilities } from '../xen-properties.js';
+import { KERNEL_COMPONENT, ensureKernel, kernelRecipe, planRequestedKernel, type KernelPlan } from '../kernel/index.js';
 import { PrivateApt, hostMirror, type AptSource, type PackageVersion } from './apt.js';
 import type { Component } from './components.js';
 import { installModules } from './modules.js';
@@ -30,6 +31,7 @@ import {
   DOMU_DATA,
   DOMU_MODULES,
   DOMU_PROGRAMS,
+  KERNEL_PACKAGE_NAME,
   PACKAGES,
   QEMU_BUILD_VERSION,
   QEMU_CONFIGURE_FLAGS,
@@ -58,15 +60,18 @@ export const LISTS_MAX_AGE_MS = 6 * 3600_000;
 const KERNEL_PACKAGE = /^linux-image-(\d+\.\d+\.\d+-\d+-arm64)$/;
 
 /** The recipe as printable data: what `xen-pvh-virtio plan` shows. Needs no network. */
-export function debianRecipe(mirror = hostMirror()) {
+export function debianRecipe(mirror = hostMirror(), request: Pick<RigRequest, 'kernel' | 'linuxRepo' | 'linuxRef' | 'linuxPath'> = {}) {
+  const kernel = request.kernel ?? 'debian';
+  const own = kernel === 'source';
   return {
     provider: 'debian' as const,
     recipeVersion: RECIPE_VERSION,
     source: { mirror, suite: SUITE, components: COMPONENTS, arch: ARCH, sources: true } satisfies AptSource,
-    packages: [...PACKAGES],
-    modules: { dom0: [...DOM0_MODULES], domU: [...DOMU_MODULES] },
+    packages: withKernel(PACKAGES, kernel),
+    modules: own ? { dom0: [], domU: [] } : { dom0: [...DOM0_MODULES], domU: [...DOMU_MODULES] },
     programs: { dom0: DOM0_PROGRAMS, domU: [...DOMU_PROGRAMS, ...DOMU_DATA] },
-    texts: { dom0: dom0Texts(), domU: domUTexts() },
+    texts: own ? { dom0: dom0Texts([]), domU: domUTexts([]) } : { dom0: dom0Texts(), domU: domUTexts() },
+    ...(own ? { kernel: kernelRecipe(request) } : {}),
     // Built from Debian sources; each is also a cached component with its own key.
     build: {
       xen: { buildVersion: XEN_BUILD_VERSION, source: `${XEN_SOURCE} (the version of ${XEN_BINARY_PACKAGE})`, configDelta: [...XEN_CONFIG_DELTA], make: [...XEN_MAKE_VARS] },
@@ -84,6 +89,11 @@ export function debianRecipe(mirror = hostMirror()) {
 }
 export type DebianRecipe = ReturnType<typeof debianRecipe>;
 
+/** The package list for a kernel choice: Debian's kernel package only when it is the kernel. */
+export function withKernel(packages: readonly string[], kernel: KernelChoice | undefined): string[] {
+  return kernel === 'source' ? packages.filter((p) => p !== KERNEL_PACKAGE_NAME) : [...packages];
+}
+
 export interface DebianPlan {
   recipe: DebianRecipe;
   apt: PrivateApt;
@@ -95,6 +105,8 @@ export interface DebianPlan {
   qemu: QemuPlan;
   /** The pinned compilers and sysroot both components are built with. */
   toolchain: ToolchainPlan;
+  /** kernel: source only. */
+  linux?: KernelPlan;
   /** Changes whenever the recipe, a resolved version or a component key changes. */
   key: string;
 }
@@ -103,6 +115,7 @@ export interface DebianPlan {
 export interface DebianComponents {
   xen: Component;
   qemu: Component;
+  linux?: Component;
 }
 
 export async function refreshLists(apt: PrivateApt, log: (line: string) => void): Promise<void> {
@@ -119,7 +132,7 @@ export async function refreshLists(apt: PrivateApt, log: (line: string) => void)
  * patch series, and derives the component keys and the rig key. Builds nothing.
  */
 export async function planDebianRig(cacheDir: string, request: RigRequest, log: (line: string) => void): Promise<DebianPlan> {
-  const recipe = debianRecipe();
+  const recipe = debianRecipe(hostMirror(), request);
   const apt = new PrivateApt(cacheDir, recipe.source);
   await refreshLists(apt, log);
   const resolved = await apt.resolve(recipe.packages);
@@ -131,15 +144,16 @@ export async function planDebianRig(cacheDir: string, request: RigRequest, log: 
   const qemuApt = new PrivateApt(cacheDir, { ...recipe.source, suite: QEMU_SUITE });
   await refreshLists(qemuApt, log);
   const qemu = await planQemu(qemuApt, toolchain.key, request.qemuPatches);
+  const linux = await planRequestedKernel(cacheDir, request, qemuApt, toolchain.key);
 
   // The mirror stays out of the key: signed archives give the same bytes from any mirror.
   const keyed = { ...recipe, source: { ...recipe.source, mirror: undefined } };
   const key = recipeKey({
     ...keyed,
     resolved: resolved.map((p) => `${p.name}=${p.version}`),
-    components: { [XEN_COMPONENT]: xen.key, [QEMU_COMPONENT]: qemu.key },
+    components: { [XEN_COMPONENT]: xen.key, [QEMU_COMPONENT]: qemu.key, ...(linux ? { [KERNEL_COMPONENT]: linux.key } : {}) },
   });
-  return { recipe, apt, qemuApt, resolved, xen, qemu, toolchain, key };
+  return { recipe, apt, qemuApt, resolved, xen, qemu, toolchain, ...(linux ? { linux } : {}), key };
 }
 
 /**
@@ -152,7 +166,9 @@ export async function ensureComponents(cacheDir: string, plan: DebianPlan, log: 
   let qemu = await findQemu(cacheDir, plan.qemu);
   if (xen) log(`xen component cache hit: ${xen.dir}`);
   if (qemu) log(`qemu component cache hit: ${qemu.dir}`);
-  if (xen && qemu) return { xen, qemu };
+  const linux = plan.linux ? await ensureKernel(cacheDir, plan.linux, await ensureToolchain(cacheDir, plan.toolchain, log), log) : undefined;
+  const withLinux = linux ? { linux } : {};
+  if (xen && qemu) return { xen, qemu, ...withLinux };
 
   let preparedXen: PreparedXen | undefined;
   let preparedQemu: PreparedQemu | undefined;
@@ -177,7 +193,7 @@ export async function ensureComponents(cacheDir: string, plan: DebianPlan, log: 
     qemu = await buildQemu(cacheDir, preparedQemu, toolchain);
     log(`qemu component ready: ${qemu.dir}`);
   }
-  return { xen: xen!, qemu: qemu! };
+  return { xen: xen!, qemu: qemu!, ...withLinux };
 }
 
 /** Builds the bundle into dir (which becomes the bundle) and writes nothing outside it. */
@@ -205,6 +221,7 @@ export async function buildDebianRig(dir: string, plan: DebianPlan, components: 
       },
     },
     texts: plan.recipe.texts,
+    ...(components.linux ? { kernel: kernelPart(components.linux) } : {}),
     dom0Xen: async (dom0) => {
       // The base programs are already in; installing them again is a no-op.
       for (const program of DOM0_PROGRAMS) await dom0.installElf(program);
@@ -225,7 +242,7 @@ export async function buildDebianRig(dir: string, plan: DebianPlan, components: 
     versions: {
       xen: plan.xen.binary.version,
       'xen-tools': pkgs.version(`xen-utils-${XEN_SERIES}`),
-      linux: pkgs.version(built.kernelPackage),
+      linux: linuxVersion(built, pkgs),
       'linux-release': built.release,
       uboot: pkgs.version('u-boot-qemu'),
       busybox: pkgs.version('busybox-static'),
@@ -250,8 +267,20 @@ export function componentFile(c: Component, purpose: string): string {
   return join(c.dir, c.record.files[purpose]!);
 }
 
+/** A kernel component as a bundle part. */
+export function kernelPart(linux: Component): NonNullable<RigParts['kernel']> {
+  return { image: componentFile(linux, 'image'), config: componentFile(linux, 'config'), release: componentFile(linux, 'release'), origin: { built: linux.record.built } };
+}
+
+/** The manifest's `linux` version: Debian's package version, or the release of the kernel we built. */
+export function linuxVersion(built: AssembledRig, pkgs: PackageTrees): string {
+  return built.kernelPackage ? pkgs.version(built.kernelPackage) : `${built.release} (built from source)`;
+}
+
 /** The built pieces a bundle is assembled from, whichever provider built them. */
 export interface RigParts {
+  /** A kernel built from source (its Image, .config and a file holding its release); Debian's package otherwise. */
+  kernel?: { image: string; config: string; release: string; origin: FileOrigin };
   xen: { image: string; config: string; /** File name stem in the bundle, e.g. xen-4.17-arm64. */ name: string; origin: FileOrigin };
   qemu: { binary: string; origin: FileOrigin };
   texts: { dom0: RamdiskTexts; domU: RamdiskTexts };
@@ -265,7 +294,8 @@ export interface RigParts {
 export interface AssembledRig {
   files: RigFile[];
   pkgs: PackageTrees;
-  kernelPackage: string;
+  /** Debian's kernel package; undefined for a kernel built from source. */
+  kernelPackage?: string;
   release: string;
   xenConfig: string;
   kernelConfig: string;
@@ -286,9 +316,9 @@ export async function assembleRig(dir: string, apt: PrivateApt, resolved: Packag
   const pkgs = parts.extraTrees ? unpacked.withTreesFirst(parts.extraTrees) : unpacked;
   const origin = (name: string): FileOrigin => ({ package: name, version: pkgs.version(name) });
 
-  const kernelPkg = resolved.find((p) => KERNEL_PACKAGE.test(p.name));
-  if (!kernelPkg) throw new InfraError('linux-image-arm64 resolved to no linux-image-<release>-arm64 package');
-  const release = KERNEL_PACKAGE.exec(kernelPkg.name)![1]!;
+  const kernelPkg = parts.kernel ? undefined : resolved.find((p) => KERNEL_PACKAGE.test(p.name));
+  if (!parts.kernel && !kernelPkg) throw new InfraError('linux-image-arm64 resolved to no linux-image-<release>-arm64 package');
+  const release = parts.kernel ? (await readFile(parts.kernel.release, 'utf8')).trim() : KERNEL_PACKAGE.exec(kernelPkg!.name)![1]!;
 
   const files: RigFile[] = [];
   const add = async (role: FileRole, path: string, fileOrigin: FileOrigin) => {
@@ -312,14 +342,19 @@ export async function assembleRig(dir: string, apt: PrivateApt, resolved: Packag
   await add('backend-qemu', QEMU_TARGET, qemu.origin);
   await take('uboot', '/usr/lib/u-boot/qemu_arm64/u-boot.bin', 'u-boot.bin', 'u-boot-qemu');
 
-  // u-boot's booti and QEMU's -kernel want a plain Image; bookworm ships one, later kernels may gzip it.
-  const vmlinuz = await readFile((await pkgs.resolve(`/boot/vmlinuz-${release}`)).hostPath);
-  const gzipped = vmlinuz[0] === 0x1f && vmlinuz[1] === 0x8b;
-  await writeFile(join(dir, 'Image'), gzipped ? gunzipSync(vmlinuz) : vmlinuz);
-  await add('kernel', 'Image', {
-    ...origin(kernelPkg.name),
-    ...(gzipped ? { built: `gunzip of /boot/vmlinuz-${release}` } : {}),
-  });
+  if (parts.kernel) {
+    await copyFile(parts.kernel.image, join(dir, 'Image'));
+    await add('kernel', 'Image', parts.kernel.origin);
+  } else {
+    // u-boot's booti and QEMU's -kernel want a plain Image; bookworm ships one, later kernels may gzip it.
+    const vmlinuz = await readFile((await pkgs.resolve(`/boot/vmlinuz-${release}`)).hostPath);
+    const gzipped = vmlinuz[0] === 0x1f && vmlinuz[1] === 0x8b;
+    await writeFile(join(dir, 'Image'), gzipped ? gunzipSync(vmlinuz) : vmlinuz);
+    await add('kernel', 'Image', {
+      ...origin(kernelPkg!.name),
+      ...(gzipped ? { built: `gunzip of /boot/vmlinuz-${release}` } : {}),
+    });
+  }
 
   log('assembling the dom0 ramdisk');
   const dom0 = await RamdiskTree.create(join(staging, 'dom0'), pkgs);
@@ -327,7 +362,8 @@ export async function assembleRig(dir: string, apt: PrivateApt, resolved: Packag
   await parts.dom0Xen(dom0);
   await dom0.installBuilt(qemu.binary, BACKEND_QEMU_PATH);
   await mkdir(join(dom0.dir, 'etc/dropbear'), { recursive: true });
-  const dom0Modules = await installModules(dom0, pkgs, release, DOM0_MODULES);
+  // A kernel built from source has everything built in.
+  const dom0Modules = parts.kernel ? [] : await installModules(dom0, pkgs, release, DOM0_MODULES);
   await finishRamdisk(dom0, parts.texts.dom0);
   await dom0.pack(join(dir, 'dom0-rootfs.cpio.gz'));
   await add('dom0-ramdisk', 'dom0-rootfs.cpio.gz', { built: builtText(dom0.packages) });
@@ -336,15 +372,15 @@ export async function assembleRig(dir: string, apt: PrivateApt, resolved: Packag
   const domU = await RamdiskTree.create(join(staging, 'domU'), pkgs);
   for (const program of DOMU_PROGRAMS) await domU.installElf(program);
   for (const data of DOMU_DATA) await domU.install(data);
-  const domUModules = await installModules(domU, pkgs, release, DOMU_MODULES);
+  const domUModules = parts.kernel ? [] : await installModules(domU, pkgs, release, DOMU_MODULES);
   await finishRamdisk(domU, parts.texts.domU);
   await domU.pack(join(dir, 'domU-rootfs.cpio.gz'));
   await add('domU-ramdisk', 'domU-rootfs.cpio.gz', { built: builtText(domU.packages) });
 
   const xenConfig = await readFile(join(dir, `${xen.name}.config`), 'utf8');
-  const kernelConfig = await readFile((await pkgs.resolve(`/boot/config-${release}`)).hostPath, 'utf8');
+  const kernelConfig = await readFile(parts.kernel ? parts.kernel.config : (await pkgs.resolve(`/boot/config-${release}`)).hostPath, 'utf8');
   await rm(staging, { recursive: true, force: true });
-  return { files, pkgs, kernelPackage: kernelPkg.name, release, xenConfig, kernelConfig, dom0Modules, domUModules };
+  return { files, pkgs, ...(kernelPkg ? { kernelPackage: kernelPkg.name } : {}), release, xenConfig, kernelConfig, dom0Modules, domUModules };
 }
 
 async function finishRamdisk(tree: RamdiskTree, texts: RamdiskTexts): Promise<void> {
@@ -383,7 +419,9 @@ export function commonNotes(source: AptSource, built: AssembledRig): string[] {
     `dom0: root is the dom0-ramdisk initramfs; after xenstored, xen-init-dom0, xenconsoled and init-dom0less it prints "${READY_LINE.dom0}" and keeps a root shell (PS1 "dom0# ") on the console.`,
     'dom0: eth0 is 10.0.2.15/24 via 10.0.2.2 (QEMU user networking); dropbear on port 22 accepts only keys from /root/.ssh/authorized_keys, which image/ appends to the dom0 ramdisk as a second cpio archive.',
     `domU: prints "${READY_LINE.domU}" and keeps a root shell (PS1 "domU# ") on the console; lspci and pci.ids included.`,
-    `Modules loaded at boot: dom0 ${built.dom0Modules.join(' ')}; domU ${built.domUModules.join(' ')}.`,
+    built.kernelPackage
+      ? `Modules loaded at boot: dom0 ${built.dom0Modules.join(' ')}; domU ${built.domUModules.join(' ')}.`
+      : `Linux ${built.release} built from source, everything built in: no modules.`,
   ];
 }
 

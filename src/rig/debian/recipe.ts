@@ -36,7 +36,10 @@ export const PACKAGES = [
   'libxentoolcore1',
 ] as const;
 
-/** Kernel modules each domain loads at boot; their dependencies are added from modinfo. */
+/** Debian's kernel package: left out when the kernel is built from source. */
+export const KERNEL_PACKAGE_NAME = 'linux-image-arm64';
+
+/** Kernel modules each domain loads at boot (Debian's kernel); their dependencies are added from modinfo. */
 export const DOM0_MODULES = [
   'xen-evtchn',
   'xen-gntdev',
@@ -73,10 +76,11 @@ export interface RamdiskTexts {
   [path: string]: string;
 }
 
-export function dom0Texts(): RamdiskTexts {
+/** dom0's files; a kernel built from source has everything built in and loads no modules. */
+export function dom0Texts(modules: readonly string[] = DOM0_MODULES): RamdiskTexts {
   return {
     '/etc/inittab': INITTAB,
-    [RC_PATH]: dom0Rc(DOM0_MODULES, XEN_BIN),
+    [RC_PATH]: dom0Rc(modules, XEN_BIN),
     '/etc/profile': profile('dom0# ', XEN_BIN),
     '/etc/passwd': ETC_PASSWD,
     '/etc/group': ETC_GROUP,
@@ -86,10 +90,10 @@ export function dom0Texts(): RamdiskTexts {
   };
 }
 
-export function domUTexts(): RamdiskTexts {
+export function domUTexts(modules: readonly string[] = DOMU_MODULES): RamdiskTexts {
   return {
     '/etc/inittab': INITTAB,
-    [RC_PATH]: domURc(DOMU_MODULES),
+    [RC_PATH]: domURc(modules),
     '/etc/profile': profile('domU# '),
     '/etc/passwd': ETC_PASSWD,
     '/etc/group': ETC_GROUP,

@@ -40,10 +40,14 @@ mount -t devpts -o gid=5,mode=620 devpts /dev/pts
 mount -t tmpfs -o mode=755 tmpfs /run
 mkdir -p /tmp /var/log && chmod 1777 /tmp
 hostname ${hostname}
-for m in ${modules.join(' ')}; do
+${
+  modules.length
+    ? `for m in ${modules.join(' ')}; do
   modprobe "$m" || echo "xen-pvh-virtio: cannot load module $m"
 done
-`;
+`
+    : ''
+}`;
 }
 
 export function dom0Rc(modules: readonly string[], xenBin: string): string {

@@ -7,6 +7,11 @@ import { run } from '../../host/exec.js';
 import { InfraError } from '../../errors.js';
 import type { PrivateApt } from './apt.js';
 
+/** Where a pristine tree lives (whether or not it is there yet). */
+export function sourceTreeDir(cacheDir: string, name: string, version: string): string {
+  return join(cacheDir, 'sources', `${name}_${version.replace(/:/g, '%3a')}`, 'tree');
+}
+
 export async function debianSourceTree(
   cacheDir: string,
   apt: PrivateApt,
@@ -14,8 +19,8 @@ export async function debianSourceTree(
   version: string,
   log: (line: string) => void,
 ): Promise<string> {
-  const root = join(cacheDir, 'sources', `${name}_${version.replace(/:/g, '%3a')}`);
-  const tree = join(root, 'tree');
+  const tree = sourceTreeDir(cacheDir, name, version);
+  const root = join(tree, '..');
   if (await stat(tree).then((s) => s.isDirectory(), () => false)) return tree;
 
   const started = Date.now();

@@ -7,7 +7,8 @@ import { recipeKey } from '../cache.js';
 import { ensureToolchain, planToolchain, type ToolchainPlan } from '../toolchain/index.js';
 import { MANIFEST_SCHEMA_VERSION, type RigManifest } from '../manifest.js';
 import { PrivateApt, hostMirror, type AptSource, type PackageVersion } from '../debian/apt.js';
-import { assembleRig, commonNotes, componentFile, configNotes, refreshLists, rigCapabilities } from '../debian/build.js';
+import { assembleRig, commonNotes, componentFile, configNotes, kernelPart, linuxVersion, refreshLists, rigCapabilities, withKernel } from '../debian/build.js';
+import { KERNEL_COMPONENT, ensureKernel, kernelRecipe, planRequestedKernel, type KernelPlan } from '../kernel/index.js';
 import type { Component } from '../debian/components.js';
 import { describePatch } from '../debian/patches.js';
 import { ARCH, BACKEND_QEMU_PATH, COMPONENTS, MESON_PACKAGE, QEMU_SUITE, SUITE, dom0Texts, domUTexts } from '../debian/recipe.js';
@@ -48,8 +49,9 @@ export function sourceRecipe(request: RigRequest, mirror = hostMirror()) {
     provider: 'source' as const,
     recipeVersion: SOURCE_RECIPE_VERSION,
     source: { mirror, suite: SUITE, components: COMPONENTS, arch: ARCH, sources: false } satisfies AptSource,
-    packages: [...SOURCE_PACKAGES],
-    texts: { dom0: dom0Texts(), domU: domUTexts() },
+    packages: withKernel(SOURCE_PACKAGES, request.kernel),
+    texts: request.kernel === 'source' ? { dom0: dom0Texts([]), domU: domUTexts([]) } : { dom0: dom0Texts(), domU: domUTexts() },
+    ...(request.kernel === 'source' ? { kernel: kernelRecipe(request) } : {}),
     xen: treeRecipe(request.xenPath, inputs.xen, request.xenPatches),
     qemu: treeRecipe(request.qemuPath, inputs.qemu, request.qemuPatches),
   };
@@ -69,12 +71,15 @@ export interface SourcePlan {
   xen: SourceXenPlan;
   qemu: SourceQemuPlan;
   toolchain: ToolchainPlan;
+  /** kernel: source only. */
+  linux?: KernelPlan;
   key: string;
 }
 
 export interface SourceComponents {
   xen: Component;
   qemu: Component;
+  linux?: Component;
 }
 
 /**
@@ -92,13 +97,15 @@ export async function planSourceRig(cacheDir: string, request: RigRequest, log: 
   const apt = new PrivateApt(cacheDir, recipe.source);
   await refreshLists(apt, log);
   const resolved = await apt.resolve(recipe.packages);
-  const qemuApt = new PrivateApt(cacheDir, { ...recipe.source, suite: QEMU_SUITE });
+  // trixie's source lists too: Debian's own kernel source comes from there.
+  const qemuApt = new PrivateApt(cacheDir, { ...recipe.source, suite: QEMU_SUITE, sources: true });
   await refreshLists(qemuApt, log);
   const meson = await qemuApt.candidate(MESON_PACKAGE);
 
   const toolchain = await planToolchain(cacheDir, apt, log);
   const xen = await planSourceXen(xenOrigin, toolchain.key, request.xenPatches);
   const qemu = await planSourceQemu(qemuOrigin, meson, xen.key, toolchain.key, request.qemuPatches);
+  const linux = await planRequestedKernel(cacheDir, request, qemuApt, toolchain.key);
   // The mirror stays out of the key. The components are keyed by the tree only (the same
   // commit from any URL or checkout); the bundle also by repository and ref (or path),
   // because its manifest and the JUnit properties name them: a new URL re-assembles the
@@ -109,9 +116,9 @@ export async function planSourceRig(cacheDir: string, request: RigRequest, log: 
     xen: { ...recipe.xen, ...originKey(xenOrigin) },
     qemu: { ...recipe.qemu, ...originKey(qemuOrigin) },
     resolved: resolved.map((p) => `${p.name}=${p.version}`),
-    components: { [SOURCE_XEN_COMPONENT]: xen.key, [SOURCE_QEMU_COMPONENT]: qemu.key },
+    components: { [SOURCE_XEN_COMPONENT]: xen.key, [SOURCE_QEMU_COMPONENT]: qemu.key, ...(linux ? { [KERNEL_COMPONENT]: linux.key } : {}) },
   });
-  return { recipe, apt, qemuApt, resolved, xen, qemu, toolchain, key };
+  return { recipe, apt, qemuApt, resolved, xen, qemu, toolchain, ...(linux ? { linux } : {}), key };
 }
 
 /**
@@ -123,7 +130,9 @@ export async function ensureSourceComponents(cacheDir: string, plan: SourcePlan,
   let qemu = await findSourceQemu(cacheDir, plan.qemu);
   if (xen) log(`source-xen component cache hit: ${xen.dir}`);
   if (qemu) log(`source-qemu component cache hit: ${qemu.dir}`);
-  if (xen && qemu) return { xen, qemu };
+  const linux = plan.linux ? await ensureKernel(cacheDir, plan.linux, await ensureToolchain(cacheDir, plan.toolchain, log), log) : undefined;
+  const withLinux = linux ? { linux } : {};
+  if (xen && qemu) return { xen, qemu, ...withLinux };
 
   let preparedXen: PreparedSourceXen | undefined;
   let preparedQemu: PreparedSourceQemu | undefined;
@@ -152,7 +161,7 @@ export async function ensureSourceComponents(cacheDir: string, plan: SourcePlan,
     qemu = await buildSourceQemu(cacheDir, preparedQemu, plan.qemuApt, xen!, toolchain);
     log(`source-qemu component ready: ${qemu.dir}`);
   }
-  return { xen: xen!, qemu: qemu! };
+  return { xen: xen!, qemu: qemu!, ...withLinux };
 }
 
 /** Builds the bundle into dir: Debian's userland and Linux, our Xen, tools and QEMU. */
@@ -173,6 +182,7 @@ export async function buildSourceRig(dir: string, plan: SourcePlan, components: 
         origin: { ...originOfFile(plan.qemu.origin), built: qemu.record.built, patches: plan.qemu.patches.map(describePatch) },
       },
       texts: plan.recipe.texts,
+      ...(components.linux ? { kernel: kernelPart(components.linux) } : {}),
       extraTrees: [{ pkg: toolsPkg, dir: stage }],
       dom0Xen: async (dom0) => {
         for (const name of DOM0_TOOLS) {
@@ -199,7 +209,7 @@ export async function buildSourceRig(dir: string, plan: SourcePlan, components: 
       'xen-tools': `${xenVersion} (same tree)`,
       qemu: originShortName(plan.qemu.origin),
       ...originVersions('qemu', plan.qemu.origin),
-      linux: pkgs.version(built.kernelPackage),
+      linux: linuxVersion(built, pkgs),
       'linux-release': built.release,
       uboot: pkgs.version('u-boot-qemu'),
       busybox: pkgs.version('busybox-static'),
@@ -215,7 +225,9 @@ export async function buildSourceRig(dir: string, plan: SourcePlan, components: 
       `dom0: ${BACKEND_QEMU_PATH} is QEMU built from ${originText(plan.qemu.origin)}` +
         (plan.qemu.patches.length > 0 ? ` with the user's patches ${plan.qemu.patches.map((p) => describePatch(p).file).join(', ')}` : '') +
         ', linked against the Xen libraries of that Xen build; xenpvh machine only, trace backend "log".',
-      `Linux, u-boot and the userland are Debian ${SUITE}'s (the source provider does not build Linux).`,
+      components.linux
+        ? `Linux ${built.release} built from source (${components.linux.record.built}); u-boot and the userland are Debian ${SUITE}'s.`
+        : `Linux, u-boot and the userland are Debian ${SUITE}'s (kernel: debian).`,
       ...configNotes(built),
     ],
   };

@@ -26,7 +26,7 @@ import {
   sha256File,
   shellQuote,
   watchProcess
-} from "./chunk-2ERYEY4J.js";
+} from "./chunk-RR4A5T2H.js";
 
 // node_modules/asn1/lib/ber/errors.js
 var require_errors = __commonJS({
@@ -64995,11 +64995,12 @@ function resolvePlan(raw, where) {
     ...optional2(raw, "qemu-ref", "qemuRef"),
     ...localTree(raw, "xen-path", "xenPath", ["xen-repo", "xen-ref"], provider, where.cwd),
     ...localTree(raw, "qemu-path", "qemuPath", ["qemu-repo", "qemu-ref"], provider, where.cwd),
+    ...kernelRequest(raw, provider, where.cwd),
     ...optional2(raw, "kas-file", "kasFile"),
     ...optional2(raw, "rig-path", "rigPath"),
     xenPatches: patchFiles(raw, "xen-patches", where.cwd),
     qemuPatches: patchFiles(raw, "qemu-patches", where.cwd),
-    labels: { rigPath: raw.label("rig-path"), kasFile: raw.label("kas-file"), xenPath: raw.label("xen-path"), qemuPath: raw.label("qemu-path") }
+    labels: { rigPath: raw.label("rig-path"), kasFile: raw.label("kas-file"), xenPath: raw.label("xen-path"), qemuPath: raw.label("qemu-path"), linuxPath: raw.label("linux-path") }
   };
   if (rig.rigPath && !/^[a-z][a-z0-9+.-]*:/i.test(rig.rigPath)) rig.rigPath = resolve2(where.cwd, rig.rigPath);
   if (rig.kasFile) rig.kasFile = resolve2(where.cwd, rig.kasFile);
@@ -65023,6 +65024,30 @@ function patchFiles(raw, name, cwd) {
   const entries = splitList(value(raw, name) ?? "");
   return entries.length === 0 ? [] : resolveFiles(entries, cwd, raw.label(name), "patch file");
 }
+function kernelRequest(raw, provider, cwd) {
+  const given = (n) => raw.values[n]?.trim() || void 0;
+  const explicit = given("kernel");
+  const linux = ["linux-repo", "linux-ref", "linux-path"].filter((n) => given(n));
+  if (explicit !== void 0) choice(raw, "kernel");
+  if (provider === "yocto" || provider === "prebuilt") {
+    const named = [...explicit ? ["kernel"] : [], ...linux];
+    if (named.length) throw new ConfigError(`${named.map((n) => raw.label(n)).join(" and ")}: the ${provider} rig brings its own kernel; use rig: debian or source`);
+    return {};
+  }
+  if (explicit === "debian" && linux.length) {
+    throw new ConfigError(`${linux.map((n) => raw.label(n)).join(" and ")} name a kernel to build, but ${raw.label("kernel")} is debian`);
+  }
+  if (given("linux-path") && (given("linux-repo") || given("linux-ref"))) {
+    throw new ConfigError(`${raw.label("linux-path")} and ${[given("linux-repo") ? raw.label("linux-repo") : "", given("linux-ref") ? raw.label("linux-ref") : ""].filter(Boolean).join(" and ")} each name the source to build; give the path or the repository and ref, not both`);
+  }
+  const kernel = explicit ?? (linux.length || provider === "source" ? "source" : "debian");
+  return {
+    kernel,
+    ...given("linux-repo") || given("linux-ref") ? { linuxRepo: given("linux-repo") ?? DEFAULT_LINUX_REPO, linuxRef: given("linux-ref") ?? "master" } : {},
+    ...given("linux-path") ? { linuxPath: resolve2(cwd, given("linux-path")) } : {}
+  };
+}
+var DEFAULT_LINUX_REPO = "https://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git";
 function localTree(raw, name, key, replaces, provider, cwd) {
   const v = raw.values[name]?.trim();
   if (!v) return {};

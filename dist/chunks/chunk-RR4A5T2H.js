@@ -76496,6 +76496,14 @@ var OPTIONS = {
     kind: "string",
     description: "Local QEMU source tree for rig: source, instead of qemu-repo/qemu-ref; keyed like xen-path."
   },
+  kernel: {
+    kind: "choice",
+    choices: ["debian", "source"],
+    description: "Linux for dom0 and the domUs: debian (Debian's arm64 kernel package) or source (built from linux-path or linux-repo/linux-ref, else Debian's own 6.12 source, with our small config that has CONFIG_XEN_VIRTIO); default: source for rig: source, debian for rig: debian."
+  },
+  "linux-repo": { kind: "string", description: "Linux git repository to build the kernel from (implies kernel: source)." },
+  "linux-ref": { kind: "string", description: "Linux branch, tag or commit for linux-repo (implies kernel: source)." },
+  "linux-path": { kind: "string", description: "Local Linux source tree to build the kernel from (implies kernel: source); keyed like xen-path." },
   "xen-patches": {
     kind: "list",
     description: "Patch files (paths or globs, applied in order with patch -p1) for the Xen source the rig builds from."
@@ -76628,6 +76636,8 @@ var HOST_TOOLS = [
   // Xen's kconfig is generated with flex and bison on first use.
   { what: "flex", pkg: "flex", needs: BUILD },
   { what: "bison", pkg: "bison", needs: BUILD },
+  // Linux (kernel: source) computes its timer constants with bc at build time.
+  { what: "bc", pkg: "bc", needs: BUILD },
   { what: "ninja", pkg: "ninja-build", needs: BUILD },
   { what: "pkg-config", pkg: "pkgconf", needs: BUILD },
   // QEMU's configure gets this python by path, never a PATH shim.
@@ -76985,8 +76995,8 @@ async function copyInto(from, to) {
 }
 
 // src/rig/debian/build.ts
-import { copyFile as copyFile5, mkdir as mkdir12, readFile as readFile8, rm as rm12, stat as stat12, writeFile as writeFile9 } from "node:fs/promises";
-import { join as join23 } from "node:path";
+import { copyFile as copyFile7, mkdir as mkdir15, readFile as readFile9, rm as rm13, stat as stat14, writeFile as writeFile10 } from "node:fs/promises";
+import { join as join25 } from "node:path";
 import { gunzipSync } from "node:zlib";
 
 // src/rig/toolchain/recipe.ts
@@ -77181,14 +77191,44 @@ ${stdout.slice(-2e3)}`);
   }
   /** The newest version of a source package in the lists (source lists must be enabled). */
   async sourceVersion(name) {
+    return (await this.sourceVersions(name))[0];
+  }
+  /** Every version of a source package the lists name, newest first. */
+  async sourceVersions(name) {
     const { stdout } = await this.aptCache(["showsrc", "--only-source", name]);
-    const versions = [...stdout.matchAll(/^Version: (\S+)$/gm)].map((m) => m[1]);
+    const versions = [...new Set([...stdout.matchAll(/^Version: (\S+)$/gm)].map((m) => m[1]))];
     if (versions.length === 0) throw new InfraError(`no source package ${name} in the private ${this.source.suite} lists (${this.root})`);
-    let newest = versions[0];
-    for (const v of versions.slice(1)) {
-      if ((await run("dpkg", ["--compare-versions", v, "gt", newest], { allowFailure: true })).exitCode === 0) newest = v;
+    const sorted = [];
+    for (const v of versions) {
+      let at = 0;
+      while (at < sorted.length && (await run("dpkg", ["--compare-versions", v, "lt", sorted[at]], { allowFailure: true })).exitCode === 0) at++;
+      sorted.splice(at, 0, v);
     }
-    return newest;
+    return sorted;
+  }
+  /**
+   * The newest version of a source package the mirror really serves. A mirror's Sources may
+   * name versions whose files it no longer has (measured here: five linux versions listed,
+   * the newest two answering 404), so each candidate's .dsc is fetched, newest first, until
+   * one comes; `cached` says a version is already unpacked locally, which needs no mirror.
+   */
+  async servedSourceVersion(name, cached2) {
+    const skipped = [];
+    const probe = join13(this.root, "probe");
+    for (const version3 of await this.sourceVersions(name)) {
+      if (await cached2(version3)) return { version: version3, skipped };
+      await rm5(probe, { recursive: true, force: true });
+      await mkdir4(probe, { recursive: true });
+      const got = await run("apt-get", ["source", "--download-only", "--dsc-only", "-q", `${name}=${version3}`], {
+        cwd: probe,
+        env: { APT_CONFIG: join13(this.root, "apt.conf") },
+        allowFailure: true
+      });
+      await rm5(probe, { recursive: true, force: true });
+      if (got.exitCode === 0) return { version: version3, skipped };
+      skipped.push(version3);
+    }
+    throw new InfraError(`the mirror serves none of the ${name} source versions its ${this.source.suite} lists name (${skipped.join(", ")})`);
   }
   /** Downloads a source package's .dsc and tarballs into dir (no unpacking); returns the .dsc path. */
   async downloadSource(name, version3, dir) {
@@ -77485,127 +77525,23 @@ function xenPropertyCapabilities(xen) {
   return XEN_PROPERTY_CAPABILITIES.filter((p) => xenParses(xen, p.property)).map((p) => p.capability);
 }
 
-// src/rig/debian/modules.ts
-import { readdir as readdir6, stat as stat8 } from "node:fs/promises";
-import { join as join15 } from "node:path";
-function moduleKey(name) {
-  return name.replace(/-/g, "_");
-}
-async function installModules(tree, pkgs, kernelRelease, names) {
-  const moddir = `/lib/modules/${kernelRelease}`;
-  const host = (await pkgs.require(moddir)).hostPath;
-  const index = await indexModules(host);
-  const wanted = [...names];
-  const done = /* @__PURE__ */ new Set();
-  while (wanted.length > 0) {
-    const key = moduleKey(wanted.shift());
-    if (done.has(key)) continue;
-    done.add(key);
-    const rel = index.get(key);
-    if (!rel) throw new InfraError(`kernel ${kernelRelease} has no module ${key}`);
-    const { stdout } = await run("modinfo", ["-F", "depends", join15(host, rel)]);
-    wanted.push(...stdout.trim().split(",").filter(Boolean));
-    const dest = await tree.install(`${moddir}/${rel}`);
-    if (dest.endsWith(".xz")) await run("xz", ["-d", "-f", join15(tree.dir, dest)]);
-  }
-  for (const meta of ["modules.builtin", "modules.builtin.modinfo", "modules.order"]) {
-    if (await pkgs.find(`${moddir}/${meta}`)) await tree.install(`${moddir}/${meta}`);
-  }
-  await run("depmod", ["-b", tree.dir, kernelRelease]);
-  return [...done].sort();
-}
-async function indexModules(moddir) {
-  const index = /* @__PURE__ */ new Map();
-  const walk2 = async (rel) => {
-    for (const name of await readdir6(join15(moddir, rel))) {
-      const path12 = `${rel}/${name}`;
-      if ((await stat8(join15(moddir, path12))).isDirectory()) await walk2(path12);
-      else {
-        const m = /^(.*)\.ko(\.xz)?$/.exec(name);
-        if (m?.[1]) index.set(moduleKey(m[1]), path12);
-      }
-    }
-  };
-  await walk2("kernel");
-  return index;
-}
-
-// src/rig/debian/patches.ts
-import { createHash as createHash4 } from "node:crypto";
-import { readdirSync } from "node:fs";
-import { appendFile as appendFile2, readFile as readFile4, readdir as readdir7 } from "node:fs/promises";
-import { basename as basename6, join as join16 } from "node:path";
-function ourPatchDir(source) {
-  return join16(packageRoot(), "src", "rig", "debian", "patches", source);
-}
-async function readPatch(path12, from) {
-  let bytes;
-  try {
-    bytes = await readFile4(path12);
-  } catch (cause) {
-    const message = `cannot read ${from === "user" ? "the user's" : "our"} patch ${path12}: ${cause.message}`;
-    throw from === "user" ? new ConfigError(message) : new InfraError(message, { cause });
-  }
-  return { path: path12, sha256: createHash4("sha256").update(bytes).digest("hex"), from };
-}
-function userPatchSeries(userPatches = []) {
-  return Promise.all(userPatches.map((p) => readPatch(p, "user")));
-}
-async function patchSeries(source, userPatches = []) {
-  const dir = ourPatchDir(source);
-  const ours = (await readdir7(dir).catch(() => [])).filter((f) => f.endsWith(".patch")).sort();
-  return [...await Promise.all(ours.map((f) => readPatch(join16(dir, f), "ours"))), ...await userPatchSeries(userPatches)];
-}
-function patchPaths(source, userPatches = []) {
-  const dir = ourPatchDir(source);
-  let ours = [];
-  try {
-    ours = readdirSync(dir).filter((f) => f.endsWith(".patch")).sort();
-  } catch {
-    ours = [];
-  }
-  return [...ours.map((f) => join16(dir, f)), ...userPatches];
-}
-function describePatch(p) {
-  return { file: basename6(p.path), from: p.from, sha256: p.sha256 };
-}
-async function applyPatches(tree, series, record) {
-  for (const p of series) {
-    const result = await run("patch", ["-p1", "--forward", "--batch", "-i", p.path], { cwd: tree, allowFailure: true });
-    const output = `${result.stdout}${result.stderr}`.trim();
-    await record(p, output);
-    if (result.exitCode !== 0) {
-      const whose = p.from === "user" ? "the user's patch" : "our patch";
-      const message = `${whose} ${p.path} does not apply to ${tree} (patch -p1 --forward --batch exited with ${result.exitCode}):
-${output.split("\n").slice(-30).join("\n")}`;
-      throw p.from === "user" ? new ConfigError(message) : new InfraError(message);
-    }
-  }
-}
-async function applyPatchesLogged(logs, tree, series, name, log2) {
-  await applyPatches(tree, series, (p, output) => appendFile2(join16(logs, "patch.log"), `== ${p.path} (${p.from}, sha256 ${p.sha256})
-${output}
-`));
-  if (series.length > 0) log2(`${name}: applied ${series.map((p) => describePatch(p).file).join(", ")}`);
-}
-
-// src/rig/debian/qemu-build.ts
+// src/rig/kernel/index.ts
 import { availableParallelism as availableParallelism2 } from "node:os";
-import { mkdir as mkdir9, rm as rm10, stat as stat11, writeFile as writeFile7 } from "node:fs/promises";
-import { delimiter as delimiter5, join as join20 } from "node:path";
+import { copyFile as copyFile5, mkdir as mkdir11, readFile as readFile7, rm as rm10, stat as stat11, writeFile as writeFile7 } from "node:fs/promises";
+import { join as join20 } from "node:path";
 
 // src/rig/debian/components.ts
-import { mkdir as mkdir6, readFile as readFile5, readdir as readdir8, rename as rename5, rm as rm7, stat as stat9, writeFile as writeFile6 } from "node:fs/promises";
-import { join as join17 } from "node:path";
+import { mkdir as mkdir6, readFile as readFile4, readdir as readdir6, rename as rename5, rm as rm7, stat as stat8, writeFile as writeFile6 } from "node:fs/promises";
+import { join as join15 } from "node:path";
 var COMPONENT_FILE = "component.json";
 function componentDir(cacheDir, name, key) {
-  return join17(cacheDir, "components", name, key);
+  return join15(cacheDir, "components", name, key);
 }
 async function findComponent(cacheDir, name, key) {
   const dir = componentDir(cacheDir, name, key);
   try {
-    const record = JSON.parse(await readFile5(join17(dir, COMPONENT_FILE), "utf8"));
-    for (const file of Object.values(record.files)) await stat9(join17(dir, file));
+    const record = JSON.parse(await readFile4(join15(dir, COMPONENT_FILE), "utf8"));
+    for (const file of Object.values(record.files)) await stat8(join15(dir, file));
     return { dir, record };
   } catch {
     return void 0;
@@ -77617,7 +77553,7 @@ var ComponentBuild = class _ComponentBuild {
     this.key = key;
     this.work = work;
     this.log = log2;
-    this.logs = join17(work, "logs");
+    this.logs = join15(work, "logs");
   }
   name;
   key;
@@ -77627,16 +77563,16 @@ var ComponentBuild = class _ComponentBuild {
   seconds = {};
   /** A fresh work folder; leftovers of earlier builds of this key whose process is gone are removed. */
   static async start(cacheDir, name, key, log2) {
-    const root = join17(cacheDir, "work");
+    const root = join15(cacheDir, "work");
     await mkdir6(root, { recursive: true });
     const prefix2 = `${name}-${key.slice(0, 16)}-`;
-    for (const entry of await readdir8(root)) {
+    for (const entry of await readdir6(root)) {
       const pid = Number(entry.startsWith(prefix2) ? entry.slice(prefix2.length) : NaN);
-      if (Number.isInteger(pid) && !processAlive(pid)) await rm7(join17(root, entry), { recursive: true, force: true });
+      if (Number.isInteger(pid) && !processAlive(pid)) await rm7(join15(root, entry), { recursive: true, force: true });
     }
-    const work = join17(root, `${prefix2}${process.pid}`);
+    const work = join15(root, `${prefix2}${process.pid}`);
     await rm7(work, { recursive: true, force: true });
-    await mkdir6(join17(work, "logs"), { recursive: true });
+    await mkdir6(join15(work, "logs"), { recursive: true });
     return new _ComponentBuild(name, key, work, log2);
   }
   /**
@@ -77644,7 +77580,7 @@ var ComponentBuild = class _ComponentBuild {
    * A failure is an InfraError naming the step and the log, with the log's last 30 lines.
    */
   async step(title, logName, command, args, opts = {}) {
-    const logFile = join17(this.logs, logName);
+    const logFile = join15(this.logs, logName);
     this.log(`${this.name}: ${title}\u2026 (full log: ${logFile})`);
     const started = Date.now();
     const result = await run("nice", ["-n", "19", command, ...args], { ...opts, allowFailure: true });
@@ -77686,10 +77622,10 @@ ${tail}`, {
    */
   async finish(cacheDir, out, record) {
     const full = { name: this.name, key: this.key, ...record, seconds: this.seconds, createdAt: (/* @__PURE__ */ new Date()).toISOString() };
-    await rename5(this.logs, join17(out, "logs"));
-    await writeFile6(join17(out, COMPONENT_FILE), JSON.stringify(full, null, 2) + "\n");
+    await rename5(this.logs, join15(out, "logs"));
+    await writeFile6(join15(out, COMPONENT_FILE), JSON.stringify(full, null, 2) + "\n");
     const dir = componentDir(cacheDir, this.name, this.key);
-    await mkdir6(join17(dir, ".."), { recursive: true });
+    await mkdir6(join15(dir, ".."), { recursive: true });
     try {
       await rename5(out, dir);
     } catch (cause) {
@@ -77708,6 +77644,102 @@ function processAlive(pid) {
   } catch (cause) {
     return cause.code === "EPERM";
   }
+}
+
+// src/rig/debian/sources.ts
+import { mkdir as mkdir7, rename as rename6, rm as rm8, stat as stat9 } from "node:fs/promises";
+import { join as join16 } from "node:path";
+function sourceTreeDir(cacheDir, name, version3) {
+  return join16(cacheDir, "sources", `${name}_${version3.replace(/:/g, "%3a")}`, "tree");
+}
+async function debianSourceTree(cacheDir, apt, name, version3, log2) {
+  const tree = sourceTreeDir(cacheDir, name, version3);
+  const root = join16(tree, "..");
+  if (await stat9(tree).then((s) => s.isDirectory(), () => false)) return tree;
+  const started = Date.now();
+  log2(`fetching Debian source ${name}=${version3} (${apt.source.suite}) into ${root}`);
+  const dsc = await apt.downloadSource(name, version3, join16(root, "download"));
+  const unpackDir = join16(root, `unpack-${process.pid}`);
+  const tmp = join16(unpackDir, "tree");
+  await rm8(unpackDir, { recursive: true, force: true });
+  await mkdir7(unpackDir, { recursive: true });
+  const result = await run("dpkg-source", ["--no-check", "-x", dsc, tmp], { allowFailure: true });
+  if (result.exitCode !== 0) {
+    throw new InfraError(`dpkg-source -x ${dsc} failed:
+${(result.stderr || result.stdout).trim().split("\n").slice(-30).join("\n")}`);
+  }
+  try {
+    await rename6(tmp, tree);
+  } catch (cause) {
+    if (!await stat9(tree).then(() => true, () => false)) throw cause;
+  }
+  await rm8(unpackDir, { recursive: true, force: true });
+  log2(`Debian source ${name}=${version3} unpacked in ${((Date.now() - started) / 1e3).toFixed(0)} s`);
+  return tree;
+}
+
+// src/rig/debian/xen-build.ts
+import { availableParallelism } from "node:os";
+import { appendFile as appendFile3, copyFile as copyFile3, mkdir as mkdir8, readFile as readFile6, rm as rm9 } from "node:fs/promises";
+import { join as join18 } from "node:path";
+
+// src/rig/debian/patches.ts
+import { createHash as createHash4 } from "node:crypto";
+import { readdirSync } from "node:fs";
+import { appendFile as appendFile2, readFile as readFile5, readdir as readdir7 } from "node:fs/promises";
+import { basename as basename6, join as join17 } from "node:path";
+function ourPatchDir(source) {
+  return join17(packageRoot(), "src", "rig", "debian", "patches", source);
+}
+async function readPatch(path12, from) {
+  let bytes;
+  try {
+    bytes = await readFile5(path12);
+  } catch (cause) {
+    const message = `cannot read ${from === "user" ? "the user's" : "our"} patch ${path12}: ${cause.message}`;
+    throw from === "user" ? new ConfigError(message) : new InfraError(message, { cause });
+  }
+  return { path: path12, sha256: createHash4("sha256").update(bytes).digest("hex"), from };
+}
+function userPatchSeries(userPatches = []) {
+  return Promise.all(userPatches.map((p) => readPatch(p, "user")));
+}
+async function patchSeries(source, userPatches = []) {
+  const dir = ourPatchDir(source);
+  const ours = (await readdir7(dir).catch(() => [])).filter((f) => f.endsWith(".patch")).sort();
+  return [...await Promise.all(ours.map((f) => readPatch(join17(dir, f), "ours"))), ...await userPatchSeries(userPatches)];
+}
+function patchPaths(source, userPatches = []) {
+  const dir = ourPatchDir(source);
+  let ours = [];
+  try {
+    ours = readdirSync(dir).filter((f) => f.endsWith(".patch")).sort();
+  } catch {
+    ours = [];
+  }
+  return [...ours.map((f) => join17(dir, f)), ...userPatches];
+}
+function describePatch(p) {
+  return { file: basename6(p.path), from: p.from, sha256: p.sha256 };
+}
+async function applyPatches(tree, series, record) {
+  for (const p of series) {
+    const result = await run("patch", ["-p1", "--forward", "--batch", "-i", p.path], { cwd: tree, allowFailure: true });
+    const output = `${result.stdout}${result.stderr}`.trim();
+    await record(p, output);
+    if (result.exitCode !== 0) {
+      const whose = p.from === "user" ? "the user's patch" : "our patch";
+      const message = `${whose} ${p.path} does not apply to ${tree} (patch -p1 --forward --batch exited with ${result.exitCode}):
+${output.split("\n").slice(-30).join("\n")}`;
+      throw p.from === "user" ? new ConfigError(message) : new InfraError(message);
+    }
+  }
+}
+async function applyPatchesLogged(logs, tree, series, name, log2) {
+  await applyPatches(tree, series, (p, output) => appendFile2(join17(logs, "patch.log"), `== ${p.path} (${p.from}, sha256 ${p.sha256})
+${output}
+`));
+  if (series.length > 0) log2(`${name}: applied ${series.map((p) => describePatch(p).file).join(", ")}`);
 }
 
 // src/rig/debian/scripts.ts
@@ -77741,10 +77773,10 @@ mount -t devpts -o gid=5,mode=620 devpts /dev/pts
 mount -t tmpfs -o mode=755 tmpfs /run
 mkdir -p /tmp /var/log && chmod 1777 /tmp
 hostname ${hostname}
-for m in ${modules.join(" ")}; do
+${modules.length ? `for m in ${modules.join(" ")}; do
   modprobe "$m" || echo "xen-pvh-virtio: cannot load module $m"
 done
-`;
+` : ""}`;
 }
 function dom0Rc(modules, xenBin) {
   return `${basics("dom0", modules)}
@@ -77819,6 +77851,7 @@ var PACKAGES = [
   "libxenstore4",
   "libxentoolcore1"
 ];
+var KERNEL_PACKAGE_NAME = "linux-image-arm64";
 var DOM0_MODULES = [
   "xen-evtchn",
   "xen-gntdev",
@@ -77844,10 +77877,10 @@ var DOM0_PROGRAMS = [
 var XENSTORE_CLIENTS = ["read", "write", "ls", "list", "rm", "exists", "chmod", "watch"].map((c) => `xenstore-${c}`);
 var DOMU_PROGRAMS = ["/bin/busybox", "/usr/bin/lspci", "/usr/bin/setpci"];
 var DOMU_DATA = ["/usr/share/misc/pci.ids"];
-function dom0Texts() {
+function dom0Texts(modules = DOM0_MODULES) {
   return {
     "/etc/inittab": INITTAB,
-    [RC_PATH]: dom0Rc(DOM0_MODULES, XEN_BIN),
+    [RC_PATH]: dom0Rc(modules, XEN_BIN),
     "/etc/profile": profile("dom0# ", XEN_BIN),
     "/etc/passwd": ETC_PASSWD,
     "/etc/group": ETC_GROUP,
@@ -77856,10 +77889,10 @@ function dom0Texts() {
     "/etc/xen/xl.conf": "# xen-pvh-virtio: defaults are fine for dom0less\n"
   };
 }
-function domUTexts() {
+function domUTexts(modules = DOMU_MODULES) {
   return {
     "/etc/inittab": INITTAB,
-    [RC_PATH]: domURc(DOMU_MODULES),
+    [RC_PATH]: domURc(modules),
     "/etc/profile": profile("domU# "),
     "/etc/passwd": ETC_PASSWD,
     "/etc/group": ETC_GROUP
@@ -77958,39 +77991,7 @@ var QEMU_CONFIGURE_FLAGS = [
   ].map((feature) => `--disable-${feature}`)
 ];
 
-// src/rig/debian/sources.ts
-import { mkdir as mkdir7, rename as rename6, rm as rm8, stat as stat10 } from "node:fs/promises";
-import { join as join18 } from "node:path";
-async function debianSourceTree(cacheDir, apt, name, version3, log2) {
-  const root = join18(cacheDir, "sources", `${name}_${version3.replace(/:/g, "%3a")}`);
-  const tree = join18(root, "tree");
-  if (await stat10(tree).then((s) => s.isDirectory(), () => false)) return tree;
-  const started = Date.now();
-  log2(`fetching Debian source ${name}=${version3} (${apt.source.suite}) into ${root}`);
-  const dsc = await apt.downloadSource(name, version3, join18(root, "download"));
-  const unpackDir = join18(root, `unpack-${process.pid}`);
-  const tmp = join18(unpackDir, "tree");
-  await rm8(unpackDir, { recursive: true, force: true });
-  await mkdir7(unpackDir, { recursive: true });
-  const result = await run("dpkg-source", ["--no-check", "-x", dsc, tmp], { allowFailure: true });
-  if (result.exitCode !== 0) {
-    throw new InfraError(`dpkg-source -x ${dsc} failed:
-${(result.stderr || result.stdout).trim().split("\n").slice(-30).join("\n")}`);
-  }
-  try {
-    await rename6(tmp, tree);
-  } catch (cause) {
-    if (!await stat10(tree).then(() => true, () => false)) throw cause;
-  }
-  await rm8(unpackDir, { recursive: true, force: true });
-  log2(`Debian source ${name}=${version3} unpacked in ${((Date.now() - started) / 1e3).toFixed(0)} s`);
-  return tree;
-}
-
 // src/rig/debian/xen-build.ts
-import { availableParallelism } from "node:os";
-import { appendFile as appendFile3, copyFile as copyFile3, mkdir as mkdir8, readFile as readFile6, rm as rm9 } from "node:fs/promises";
-import { join as join19 } from "node:path";
 var XEN_COMPONENT = "xen";
 function xenInputs(binary, patches, toolchain) {
   return {
@@ -78017,7 +78018,7 @@ function findXen(cacheDir, plan) {
 async function prepareXen(cacheDir, apt, plan, log2) {
   const pristine = await debianSourceTree(cacheDir, apt, XEN_SOURCE, plan.binary.version, log2);
   const build = await ComponentBuild.start(cacheDir, XEN_COMPONENT, plan.key, log2);
-  const tree = join19(build.work, "src");
+  const tree = join18(build.work, "src");
   try {
     await build.phase("copy source", () => run("cp", ["-a", pristine, tree]));
     await applyPatchesLogged(build.logs, tree, plan.patches, "xen", log2);
@@ -78029,10 +78030,10 @@ async function prepareXen(cacheDir, apt, plan, log2) {
 }
 async function buildXen(cacheDir, prepared, binaryDeb, toolchain) {
   const { plan, build, tree } = prepared;
-  const deb = join19(build.work, "deb");
+  const deb = join18(build.work, "deb");
   await run("dpkg-deb", ["-x", binaryDeb, deb]);
-  await copyFile3(join19(deb, XEN_DEBIAN_CONFIG), join19(tree, "xen", ".config"));
-  const out = join19(build.work, "out");
+  await copyFile3(join18(deb, XEN_DEBIAN_CONFIG), join18(tree, "xen", ".config"));
+  const out = join18(build.work, "out");
   await mkdir8(out);
   const features = await compileHypervisor(build, tree, out, toolchain);
   const host = toolchainRecord(toolchain);
@@ -78045,7 +78046,7 @@ async function buildXen(cacheDir, prepared, binaryDeb, toolchain) {
   });
 }
 async function compileHypervisor(build, tree, out, toolchain) {
-  const config = join19(tree, "xen", ".config");
+  const config = join18(tree, "xen", ".config");
   await appendFile3(config, `
 ${XEN_CONFIG_DELTA.join("\n")}
 `);
@@ -78054,10 +78055,10 @@ ${XEN_CONFIG_DELTA.join("\n")}
   await build.step("make olddefconfig", "olddefconfig.log", "make", [...make, "olddefconfig"], { cwd: tree, env });
   const jobs = availableParallelism();
   await build.step(`make -j${jobs} (about 15 s on 2 idle cores)`, "build.log", "make", [...make, `-j${jobs}`], { cwd: tree, env });
-  await copyFile3(join19(tree, "xen", "xen"), join19(out, "xen"));
-  await copyFile3(join19(tree, "xen", ".config"), join19(out, "xen.config"));
-  await copyFile3(join19(tree, "xen", "xen-syms"), join19(out, "xen-syms"));
-  const builtConfig = await readFile6(join19(out, "xen.config"), "utf8");
+  await copyFile3(join18(tree, "xen", "xen"), join18(out, "xen"));
+  await copyFile3(join18(tree, "xen", ".config"), join18(out, "xen.config"));
+  await copyFile3(join18(tree, "xen", "xen-syms"), join18(out, "xen-syms"));
+  const builtConfig = await readFile6(join18(out, "xen.config"), "utf8");
   const missing = XEN_CONFIG_DELTA.filter((line) => !builtConfig.split("\n").includes(line));
   if (missing.length > 0) throw new InfraError(`xen: olddefconfig dropped ${missing.join(", ")} from ${config}`);
   return { ioreq: builtConfig.split("\n").includes("CONFIG_IOREQ_SERVER=y") };
@@ -78070,566 +78071,8 @@ function toolchainRecord(toolchain) {
   return { toolchain: toolchain.key.slice(0, 16), gcc: toolchain.versions.gcc ?? "unknown", binutils: toolchain.versions.binutils ?? "unknown", "sysroot libc": toolchain.versions.libc ?? "unknown" };
 }
 
-// src/rig/debian/qemu-build.ts
-var QEMU_COMPONENT = "qemu";
-var HOST_PYTHON = "/usr/bin/python3";
-function qemuInputs(sourceVersion, meson, patches, toolchain) {
-  return {
-    component: QEMU_COMPONENT,
-    buildVersion: QEMU_BUILD_VERSION,
-    source: `${QEMU_SOURCE}=${sourceVersion}`,
-    suite: QEMU_SUITE,
-    meson: `${meson.name}=${meson.version}`,
-    devices: QEMU_DEVICES,
-    configure: [`--cross-prefix=${CROSS_PREFIX}`, ...QEMU_CONFIGURE_FLAGS],
-    target: QEMU_TARGET,
-    // Compilers and sysroot, by the key of their exact package versions.
-    toolchain,
-    patches: patches.map((p) => p.sha256)
-  };
-}
-async function planQemu(apt, toolchainKey2, userPatches = []) {
-  const sourceVersion = await apt.sourceVersion(QEMU_SOURCE);
-  const meson = await apt.candidate(MESON_PACKAGE);
-  const patches = await patchSeries("qemu", userPatches);
-  const inputs = qemuInputs(sourceVersion, meson, patches, toolchainKey2);
-  return { key: recipeKey(inputs), inputs, sourceVersion, meson, patches };
-}
-function findQemu(cacheDir, plan) {
-  return findComponent(cacheDir, QEMU_COMPONENT, plan.key);
-}
-async function prepareQemu(cacheDir, apt, plan, log2) {
-  const pristine = await debianSourceTree(cacheDir, apt, QEMU_SOURCE, plan.sourceVersion, log2);
-  const build = await ComponentBuild.start(cacheDir, QEMU_COMPONENT, plan.key, log2);
-  const tree = join20(build.work, "src");
-  try {
-    await build.phase("copy source", () => run("cp", ["-a", pristine, tree]));
-    await applyPatchesLogged(build.logs, tree, plan.patches, "qemu", log2);
-  } catch (cause) {
-    await rm10(build.work, { recursive: true, force: true });
-    throw cause;
-  }
-  return { plan, build, tree, apt };
-}
-async function mesonTool(cacheDir, apt, meson) {
-  const dir = join20(cacheDir, "tools", `${meson.name}_${meson.version.replace(/:/g, "%3a")}`);
-  if (await stat11(join20(dir, "usr", "bin", "meson")).then(() => true, () => false)) return dir;
-  const deb = await apt.downloadOne(meson);
-  const tmp = `${dir}.tmp-${process.pid}`;
-  await mkdir9(join20(cacheDir, "tools"), { recursive: true });
-  await run("dpkg-deb", ["-x", deb, tmp]);
-  await run("mv", ["-T", tmp, dir]);
-  return dir;
-}
-async function buildQemu(cacheDir, prepared, toolchain) {
-  const { plan, build, tree, apt } = prepared;
-  const meson = await mesonTool(cacheDir, apt, plan.meson);
-  const out = join20(build.work, "out");
-  await mkdir9(out);
-  const features = await compileQemu(build, tree, out, { meson, configure: plan.inputs.configure, toolchain });
-  const host = toolchainRecord(toolchain);
-  return build.finish(cacheDir, out, {
-    inputs: plan.inputs,
-    files: { binary: QEMU_TARGET },
-    features,
-    built: qemuBuiltText(plan, host),
-    host
-  });
-}
-async function compileQemu(build, tree, out, opts) {
-  await writeFile7(join20(tree, "configs", "devices", "aarch64-softmmu", `${QEMU_DEVICES_NAME}.mak`), QEMU_DEVICES);
-  const env = {
-    ...opts.env,
-    PATH: [join20(opts.meson, "usr", "bin"), opts.toolchain.env.PATH].join(delimiter5),
-    PYTHONPATH: [join20(opts.meson, "usr", "lib", "python3", "dist-packages"), process.env.PYTHONPATH].filter(Boolean).join(delimiter5)
-  };
-  const dir = join20(build.work, "build");
-  await mkdir9(dir);
-  await build.step("configure (about 15 s on 2 idle cores)", "configure.log", join20(tree, "configure"), [`--python=${HOST_PYTHON}`, ...opts.configure], { cwd: dir, env });
-  const jobs = availableParallelism2();
-  await build.step(`ninja -j${jobs} ${QEMU_TARGET} (about 2 min on 2 idle cores)`, "build.log", "ninja", [`-j${jobs}`, QEMU_TARGET], { cwd: dir, env });
-  await build.step("strip", "strip.log", `${CROSS_PREFIX}strip`, ["-o", join20(out, QEMU_TARGET), join20(dir, QEMU_TARGET)], { env: opts.toolchain.env });
-  const pvh = await run("grep", ["-rlF", '"pci-intx-irq-base"', "hw"], { cwd: tree, allowFailure: true });
-  return { xenpvhPci: pvh.exitCode === 0 && pvh.stdout.trim() !== "" };
-}
-function qemuBuiltText(plan, host) {
-  const patches = plan.patches.map((p) => `${describePatch(p).file} (${p.from}, sha256 ${p.sha256.slice(0, 16)})`).join(", ") || "none";
-  const features = plan.inputs.configure.filter((f) => /^--disable-/.test(f) && !CORE_DISABLES.includes(f));
-  const core = plan.inputs.configure.filter((f) => !features.includes(f));
-  return `${QEMU_TARGET} built by xen-pvh-virtio (${QEMU_BUILD_VERSION}) from Debian ${QEMU_SUITE} source ${QEMU_SOURCE}=${plan.sourceVersion} (Debian's quilt series applied) plus patches: ${patches}; devices ${QEMU_DEVICES_NAME}.mak (${QEMU_DEVICES.split("\n").filter((l) => l.startsWith("CONFIG_")).join(" ")}); configure ${core.join(" ")} and ${features.length} more --disable-<feature> options; ninja ${QEMU_TARGET}; meson ${plan.meson.version}; built with the pinned ${Object.entries(host).map(([k, v]) => `${k} ${v}`).join(", ")} (bookworm arm64 sysroot); stripped`;
-}
-var CORE_DISABLES = ["--disable-tcg", "--disable-install-blobs", "--disable-download"];
-
-// src/rig/debian/packages.ts
-import { lstat as lstat4, mkdir as mkdir10, readlink as readlink3 } from "node:fs/promises";
-import { dirname as dirname9, join as join21, posix as posix2 } from "node:path";
-function pathAliases(path12) {
-  const m = /^\/(lib|bin|sbin)(\/.*)$/.exec(path12);
-  if (m) return [path12, `/usr/${m[1]}${m[2]}`];
-  const u = /^\/usr\/(lib|bin|sbin)(\/.*)$/.exec(path12);
-  if (u) return [path12, `/${u[1]}${u[2]}`];
-  return [path12];
-}
-function mergedUsrPath(path12) {
-  const m = /^\/(lib|bin|sbin)(\/.*)?$/.exec(path12);
-  return m ? `/usr/${m[1]}${m[2] ?? ""}` : path12;
-}
-var UNPACK_JOBS = 4;
-var PackageTrees = class _PackageTrees {
-  constructor(root, trees) {
-    this.root = root;
-    this.trees = trees;
-  }
-  root;
-  trees;
-  /** dpkg -x each .deb into root/<name>; the host's dpkg database is never involved. */
-  static async unpack(root, packages, debs) {
-    const trees = packages.map((pkg) => ({ pkg, dir: join21(root, pkg.name) }));
-    const queue = [...trees];
-    const worker = async () => {
-      for (let t = queue.shift(); t; t = queue.shift()) {
-        const deb = debs.get(t.pkg.name);
-        if (!deb) throw new InfraError(`no downloaded archive for ${t.pkg.name}`);
-        await mkdir10(t.dir, { recursive: true });
-        await run("dpkg-deb", ["-x", deb, t.dir]);
-      }
-    };
-    await Promise.all(Array.from({ length: UNPACK_JOBS }, worker));
-    return new _PackageTrees(root, trees);
-  }
-  /**
-   * The same package set with more trees searched first: files we built (the Xen tools and
-   * their libraries) then win over any Debian package shipping the same path.
-   */
-  withTreesFirst(extra) {
-    return new _PackageTrees(this.root, [...extra, ...this.trees]);
-  }
-  get packages() {
-    return this.trees.map((t) => t.pkg);
-  }
-  version(name) {
-    const t = this.trees.find((x) => x.pkg.name === name);
-    if (!t) throw new InfraError(`package ${name} is not part of the rig's package set`);
-    return t.pkg.version;
-  }
-  /** The package folder of one package (for files whose names we discover by listing). */
-  dirOf(name) {
-    const t = this.trees.find((x) => x.pkg.name === name);
-    if (!t) throw new InfraError(`package ${name} is not part of the rig's package set`);
-    return t.dir;
-  }
-  /** Finds a path (file, directory or symlink, not followed) in any package. */
-  async find(path12) {
-    for (const alias of pathAliases(path12)) {
-      for (const t of this.trees) {
-        const hostPath = join21(t.dir, alias);
-        if (await lstat4(hostPath).then(() => true, () => false)) return { pkg: t.pkg, hostPath, path: alias };
-      }
-    }
-    return void 0;
-  }
-  async require(path12) {
-    const found = await this.find(path12);
-    if (!found) throw new InfraError(`no package in the rig's set ships ${path12}`);
-    return found;
-  }
-  /**
-   * Follows symlinks (and symlinked parent directories such as /lib64) across packages
-   * to the regular file a path names.
-   */
-  async resolve(path12, depth = 0) {
-    if (depth > 20) throw new InfraError(`too many levels of symlinks resolving ${path12}`);
-    const found = await this.require(path12);
-    const st = await lstat4(found.hostPath);
-    if (!st.isSymbolicLink()) return found;
-    const target = await readlink3(found.hostPath);
-    const next = target.startsWith("/") ? target : posix2.join(dirname9(found.path), target);
-    return this.resolve(posix2.normalize(next), depth + 1);
-  }
-};
-
-// src/rig/debian/ramdisk.ts
-import { createReadStream as createReadStream3, createWriteStream as createWriteStream3 } from "node:fs";
-import { chmod as chmod3, copyFile as copyFile4, lstat as lstat5, lutimes, mkdir as mkdir11, readFile as readFile7, readdir as readdir9, readlink as readlink4, rm as rm11, symlink as symlink3, writeFile as writeFile8 } from "node:fs/promises";
-import { dirname as dirname10, join as join22, posix as posix3 } from "node:path";
-import { pipeline as pipeline3 } from "node:stream/promises";
-import { createGzip } from "node:zlib";
-var LIBRARY_DIRS = ["/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib", "/usr/lib"];
-var ARCHIVE_MTIME = 946684800;
-var RamdiskTree = class _RamdiskTree {
-  constructor(dir, pkgs) {
-    this.dir = dir;
-    this.pkgs = pkgs;
-  }
-  dir;
-  pkgs;
-  installed = /* @__PURE__ */ new Set();
-  contributors = /* @__PURE__ */ new Map();
-  /** The bare skeleton: merged-usr links, mount points, root's home with ssh-safe modes. */
-  static async create(dir, pkgs) {
-    const tree = new _RamdiskTree(dir, pkgs);
-    for (const d of ["usr/bin", "usr/sbin", "usr/lib", "etc", "proc", "sys", "dev", "run", "tmp", "var/lib", "var/log", "mnt"]) {
-      await mkdir11(join22(dir, d), { recursive: true });
-    }
-    for (const [link, target] of [["bin", "usr/bin"], ["sbin", "usr/sbin"], ["lib", "usr/lib"], ["var/run", "../run"]]) {
-      await symlink3(target, join22(dir, link));
-    }
-    await mkdir11(join22(dir, "root/.ssh"), { recursive: true });
-    await chmod3(join22(dir, "root"), 448);
-    await chmod3(join22(dir, "root/.ssh"), 448);
-    await chmod3(join22(dir, "tmp"), 1023);
-    return tree;
-  }
-  /** The packages whose files ended up in this tree. */
-  get packages() {
-    return [...this.contributors.values()].sort((a, b) => a.name.localeCompare(b.name));
-  }
-  /** Marks a package as an input even though its files were copied by someone else. */
-  credit(pkg) {
-    this.contributors.set(pkg.name, pkg);
-  }
-  /** Copies a packaged path (following and re-creating symlinks); returns where the file landed. */
-  async install(path12, as) {
-    const found = await this.pkgs.require(path12);
-    const dest = mergedUsrPath(as ?? found.path);
-    const st = await lstat5(found.hostPath);
-    if (!this.installed.has(dest)) {
-      this.installed.add(dest);
-      this.credit(found.pkg);
-      await mkdir11(dirname10(join22(this.dir, dest)), { recursive: true });
-      if (st.isSymbolicLink()) {
-        await symlink3(await readlink4(found.hostPath), join22(this.dir, dest));
-      } else {
-        await copyFile4(found.hostPath, join22(this.dir, dest));
-        await chmod3(join22(this.dir, dest), st.mode & 4095);
-      }
-    }
-    if (!st.isSymbolicLink()) return dest;
-    const target = await readlink4(found.hostPath);
-    const next = posix3.normalize(target.startsWith("/") ? target : posix3.join(posix3.dirname(found.path), target));
-    return this.install(next);
-  }
-  /** Installs an ELF program or library and, recursively, the loader and libraries it needs. */
-  async installElf(path12) {
-    const dest = await this.install(path12);
-    await this.installNeeds(dest, path12);
-  }
-  /**
-   * Installs a program we built (not from a package) at dest, with the loader and libraries
-   * it needs taken from the packages, exactly as for packaged programs.
-   */
-  async installBuilt(hostFile, dest, mode = 493) {
-    await mkdir11(dirname10(join22(this.dir, dest)), { recursive: true });
-    await copyFile4(hostFile, join22(this.dir, dest));
-    await chmod3(join22(this.dir, dest), mode);
-    this.installed.add(dest);
-    await this.installNeeds(dest, hostFile);
-  }
-  /** The loader and the libraries an installed ELF file names, recursively; path names it in errors. */
-  async installNeeds(dest, path12) {
-    const bytes = await readFile7(join22(this.dir, dest));
-    if (!isElf(bytes)) return;
-    const needs = readElfNeeds(bytes);
-    if (needs.interpreter) await this.installElf(needs.interpreter);
-    for (const soname of needs.needed) {
-      const dirs = [...needs.runpath.map((d) => d.replace("$ORIGIN", posix3.dirname(dest))), ...LIBRARY_DIRS];
-      let found;
-      for (const d of dirs) {
-        if (await this.pkgs.find(`${d}/${soname}`)) {
-          found = `${d}/${soname}`;
-          break;
-        }
-      }
-      if (!found) throw new InfraError(`${path12} needs ${soname}, which no package in the rig's set ships`);
-      if (!this.installed.has(mergedUsrPath(found))) await this.installElf(found);
-    }
-  }
-  async write(path12, text, mode = 420) {
-    await mkdir11(dirname10(join22(this.dir, path12)), { recursive: true });
-    await writeFile8(join22(this.dir, path12), text, { mode });
-    await chmod3(join22(this.dir, path12), mode);
-  }
-  async link(path12, target) {
-    await mkdir11(dirname10(join22(this.dir, path12)), { recursive: true });
-    await rm11(join22(this.dir, path12), { force: true });
-    await symlink3(target, join22(this.dir, path12));
-  }
-  /**
-   * Packs the tree as a gzip'd newc cpio owned by root, whoever builds it. Every entry gets
-   * the same mtime, so one recipe gives byte-identical archives on every machine.
-   */
-  async pack(out) {
-    const entries = await listTree(this.dir);
-    for (const entry of [...entries].reverse()) await lutimes(join22(this.dir, entry), ARCHIVE_MTIME, ARCHIVE_MTIME);
-    const plain = `${out}.cpio-tmp`;
-    await run("cpio", ["-o", "-H", "newc", "-R", "0:0", "--reproducible", "--quiet", "-O", plain], {
-      cwd: this.dir,
-      input: Buffer.from(entries.join("\n") + "\n")
-    });
-    await pipeline3(createReadStream3(plain), createGzip({ level: 9 }), createWriteStream3(out));
-    await rm11(plain);
-  }
-};
-async function listTree(dir, prefix2 = "") {
-  const out = [];
-  const names = (await readdir9(join22(dir, prefix2))).sort();
-  for (const name of names) {
-    const rel = prefix2 ? `${prefix2}/${name}` : name;
-    out.push(rel);
-    const st = await lstat5(join22(dir, rel));
-    if (st.isDirectory()) out.push(...await listTree(dir, rel));
-  }
-  return out;
-}
-
-// src/rig/debian/build.ts
-var LISTS_MAX_AGE_MS = 6 * 36e5;
-var KERNEL_PACKAGE = /^linux-image-(\d+\.\d+\.\d+-\d+-arm64)$/;
-function debianRecipe(mirror = hostMirror()) {
-  return {
-    provider: "debian",
-    recipeVersion: RECIPE_VERSION,
-    source: { mirror, suite: SUITE, components: COMPONENTS, arch: ARCH, sources: true },
-    packages: [...PACKAGES],
-    modules: { dom0: [...DOM0_MODULES], domU: [...DOMU_MODULES] },
-    programs: { dom0: DOM0_PROGRAMS, domU: [...DOMU_PROGRAMS, ...DOMU_DATA] },
-    texts: { dom0: dom0Texts(), domU: domUTexts() },
-    // Built from Debian sources; each is also a cached component with its own key.
-    build: {
-      xen: { buildVersion: XEN_BUILD_VERSION, source: `${XEN_SOURCE} (the version of ${XEN_BINARY_PACKAGE})`, configDelta: [...XEN_CONFIG_DELTA], make: [...XEN_MAKE_VARS] },
-      qemu: {
-        buildVersion: QEMU_BUILD_VERSION,
-        source: `${QEMU_SOURCE} (${QEMU_SUITE})`,
-        target: QEMU_TARGET,
-        devices: QEMU_DEVICES,
-        configure: [...QEMU_CONFIGURE_FLAGS],
-        sysroot: [...SYSROOT_PACKAGES],
-        installedAs: BACKEND_QEMU_PATH
-      }
-    }
-  };
-}
-async function refreshLists(apt, log2) {
-  try {
-    await apt.ensureLists(LISTS_MAX_AGE_MS, log2);
-  } catch (cause) {
-    log2(`warning: refreshing the private ${apt.source.suite} lists failed, using the old ones: ${cause.message}`);
-  }
-}
-async function planDebianRig(cacheDir, request, log2) {
-  const recipe = debianRecipe();
-  const apt = new PrivateApt(cacheDir, recipe.source);
-  await refreshLists(apt, log2);
-  const resolved = await apt.resolve(recipe.packages);
-  const binary = resolved.find((p) => p.name === XEN_BINARY_PACKAGE);
-  if (!binary) throw new InfraError(`${XEN_BINARY_PACKAGE} is not in the resolved package set`);
-  const toolchain = await planToolchain(cacheDir, apt, log2);
-  const xen = await planXen(binary, toolchain.key, request.xenPatches);
-  const qemuApt = new PrivateApt(cacheDir, { ...recipe.source, suite: QEMU_SUITE });
-  await refreshLists(qemuApt, log2);
-  const qemu = await planQemu(qemuApt, toolchain.key, request.qemuPatches);
-  const keyed = { ...recipe, source: { ...recipe.source, mirror: void 0 } };
-  const key = recipeKey({
-    ...keyed,
-    resolved: resolved.map((p) => `${p.name}=${p.version}`),
-    components: { [XEN_COMPONENT]: xen.key, [QEMU_COMPONENT]: qemu.key }
-  });
-  return { recipe, apt, qemuApt, resolved, xen, qemu, toolchain, key };
-}
-async function ensureComponents(cacheDir, plan, log2) {
-  let xen = await findXen(cacheDir, plan.xen);
-  let qemu = await findQemu(cacheDir, plan.qemu);
-  if (xen) log2(`xen component cache hit: ${xen.dir}`);
-  if (qemu) log2(`qemu component cache hit: ${qemu.dir}`);
-  if (xen && qemu) return { xen, qemu };
-  let preparedXen;
-  let preparedQemu;
-  try {
-    if (!xen) preparedXen = await prepareXen(cacheDir, plan.apt, plan.xen, log2);
-    if (!qemu) preparedQemu = await prepareQemu(cacheDir, plan.qemuApt, plan.qemu, log2);
-  } catch (cause) {
-    for (const p of [preparedXen, preparedQemu]) if (p) await rm12(p.build.work, { recursive: true, force: true });
-    throw cause;
-  }
-  const toolchain = await ensureToolchain(cacheDir, plan.toolchain, log2);
-  if (preparedXen) {
-    log2(`building the xen component ${plan.xen.key.slice(0, 12)}`);
-    const deb = (await plan.apt.download([plan.xen.binary], log2)).get(plan.xen.binary.name);
-    xen = await buildXen(cacheDir, preparedXen, deb, toolchain);
-    log2(`xen component ready: ${xen.dir}`);
-  }
-  if (preparedQemu) {
-    log2(`building the qemu component ${plan.qemu.key.slice(0, 12)}`);
-    qemu = await buildQemu(cacheDir, preparedQemu, toolchain);
-    log2(`qemu component ready: ${qemu.dir}`);
-  }
-  return { xen, qemu };
-}
-async function buildDebianRig(dir, plan, components, log2) {
-  const { xen, qemu } = components;
-  const built = await assembleRig(dir, plan.apt, plan.resolved, {
-    xen: {
-      image: componentFile(xen, "image"),
-      config: componentFile(xen, "config"),
-      name: `xen-${XEN_SERIES}-arm64`,
-      origin: {
-        package: `${XEN_SOURCE} (Debian source)`,
-        version: plan.xen.binary.version,
-        built: xenBuiltText(plan.xen, xen.record.host),
-        patches: plan.xen.patches.map(describePatch)
-      }
-    },
-    qemu: {
-      binary: componentFile(qemu, "binary"),
-      origin: {
-        package: `${QEMU_SOURCE} (Debian ${QEMU_SUITE} source)`,
-        version: plan.qemu.sourceVersion,
-        built: qemuBuiltText(plan.qemu, qemu.record.host),
-        patches: plan.qemu.patches.map(describePatch)
-      }
-    },
-    texts: plan.recipe.texts,
-    dom0Xen: async (dom0) => {
-      for (const program of DOM0_PROGRAMS) await dom0.installElf(program);
-      for (const program of DOM0_XEN_PROGRAMS) {
-        const name = program.slice(program.lastIndexOf("/") + 1);
-        await dom0.link(`/usr/sbin/${name}`, `../lib/xen-${XEN_SERIES}/bin/${name}`);
-      }
-      for (const client of XENSTORE_CLIENTS) await dom0.link(`/usr/bin/${client}`, "xenstore");
-    }
-  }, log2);
-  const { pkgs } = built;
-  return {
-    schemaVersion: MANIFEST_SCHEMA_VERSION,
-    provider: "debian",
-    key: plan.key,
-    createdAt: (/* @__PURE__ */ new Date()).toISOString(),
-    versions: {
-      xen: plan.xen.binary.version,
-      "xen-tools": pkgs.version(`xen-utils-${XEN_SERIES}`),
-      linux: pkgs.version(built.kernelPackage),
-      "linux-release": built.release,
-      uboot: pkgs.version("u-boot-qemu"),
-      busybox: pkgs.version("busybox-static"),
-      dropbear: pkgs.version("dropbear-bin"),
-      qemu: plan.qemu.sourceVersion
-    },
-    files: built.files,
-    capabilities: rigCapabilities(built.xenConfig, built.kernelConfig, components, await readFile8(componentFile(components.xen, "image"))),
-    notes: [
-      ...commonNotes(plan.recipe.source, built),
-      `Hypervisor rebuilt from Debian's ${XEN_SOURCE} ${plan.xen.binary.version} source with ${XEN_CONFIG_DELTA.join(" ")}` + (plan.xen.patches.length > 0 ? ` and patches ${plan.xen.patches.map((p) => describePatch(p).file).join(", ")}` : "") + `; dom0 keeps Debian's xen-utils-${XEN_SERIES} tools (same series).`,
-      `The rebuilt ${plan.xen.binary.version} hypervisor predates Debian's later ${XEN_SERIES} security updates, whose source this mirror does not serve: fine for a test rig, not for production.`,
-      `dom0: ${BACKEND_QEMU_PATH} is QEMU ${plan.qemu.sourceVersion} (Debian ${QEMU_SUITE} source) cross-built with --enable-xen --disable-tcg, xenpvh machine only, trace backend "log"; its libraries come from ${SUITE} arm64 packages.`,
-      ...configNotes(built)
-    ]
-  };
-}
-function componentFile(c, purpose) {
-  return join23(c.dir, c.record.files[purpose]);
-}
-async function assembleRig(dir, apt, resolved, parts, log2) {
-  const debs = await apt.download(resolved, log2);
-  const staging = join23(dir, ".staging");
-  log2(`unpacking ${resolved.length} packages`);
-  const unpacked = await PackageTrees.unpack(join23(staging, "packages"), resolved, debs);
-  const pkgs = parts.extraTrees ? unpacked.withTreesFirst(parts.extraTrees) : unpacked;
-  const origin = (name) => ({ package: name, version: pkgs.version(name) });
-  const kernelPkg = resolved.find((p) => KERNEL_PACKAGE.test(p.name));
-  if (!kernelPkg) throw new InfraError("linux-image-arm64 resolved to no linux-image-<release>-arm64 package");
-  const release = KERNEL_PACKAGE.exec(kernelPkg.name)[1];
-  const files = [];
-  const add = async (role, path12, fileOrigin) => {
-    const full = join23(dir, path12);
-    files.push({ role, path: path12, sha256: await sha256File(full), size: (await stat12(full)).size, origin: fileOrigin });
-  };
-  const take = async (role, from, to, pkg) => {
-    await copyFile5((await pkgs.resolve(from)).hostPath, join23(dir, to));
-    await add(role, to, origin(pkg));
-  };
-  const { xen, qemu } = parts;
-  await copyFile5(xen.image, join23(dir, xen.name));
-  await add("xen-image", xen.name, xen.origin);
-  await copyFile5(xen.image, join23(dir, `${xen.name}.efi`));
-  await add("xen-efi", `${xen.name}.efi`, xen.origin);
-  await copyFile5(xen.config, join23(dir, `${xen.name}.config`));
-  await add("xen-config", `${xen.name}.config`, xen.origin);
-  await copyFile5(qemu.binary, join23(dir, QEMU_TARGET));
-  await add("backend-qemu", QEMU_TARGET, qemu.origin);
-  await take("uboot", "/usr/lib/u-boot/qemu_arm64/u-boot.bin", "u-boot.bin", "u-boot-qemu");
-  const vmlinuz = await readFile8((await pkgs.resolve(`/boot/vmlinuz-${release}`)).hostPath);
-  const gzipped = vmlinuz[0] === 31 && vmlinuz[1] === 139;
-  await writeFile9(join23(dir, "Image"), gzipped ? gunzipSync(vmlinuz) : vmlinuz);
-  await add("kernel", "Image", {
-    ...origin(kernelPkg.name),
-    ...gzipped ? { built: `gunzip of /boot/vmlinuz-${release}` } : {}
-  });
-  log2("assembling the dom0 ramdisk");
-  const dom0 = await RamdiskTree.create(join23(staging, "dom0"), pkgs);
-  for (const program of DOM0_BASE_PROGRAMS) await dom0.installElf(program);
-  await parts.dom0Xen(dom0);
-  await dom0.installBuilt(qemu.binary, BACKEND_QEMU_PATH);
-  await mkdir12(join23(dom0.dir, "etc/dropbear"), { recursive: true });
-  const dom0Modules = await installModules(dom0, pkgs, release, DOM0_MODULES);
-  await finishRamdisk(dom0, parts.texts.dom0);
-  await dom0.pack(join23(dir, "dom0-rootfs.cpio.gz"));
-  await add("dom0-ramdisk", "dom0-rootfs.cpio.gz", { built: builtText(dom0.packages) });
-  log2("assembling the domU ramdisk");
-  const domU = await RamdiskTree.create(join23(staging, "domU"), pkgs);
-  for (const program of DOMU_PROGRAMS) await domU.installElf(program);
-  for (const data of DOMU_DATA) await domU.install(data);
-  const domUModules = await installModules(domU, pkgs, release, DOMU_MODULES);
-  await finishRamdisk(domU, parts.texts.domU);
-  await domU.pack(join23(dir, "domU-rootfs.cpio.gz"));
-  await add("domU-ramdisk", "domU-rootfs.cpio.gz", { built: builtText(domU.packages) });
-  const xenConfig = await readFile8(join23(dir, `${xen.name}.config`), "utf8");
-  const kernelConfig = await readFile8((await pkgs.resolve(`/boot/config-${release}`)).hostPath, "utf8");
-  await rm12(staging, { recursive: true, force: true });
-  return { files, pkgs, kernelPackage: kernelPkg.name, release, xenConfig, kernelConfig, dom0Modules, domUModules };
-}
-async function finishRamdisk(tree, texts) {
-  for (const [path12, text] of Object.entries(texts)) await tree.write(path12, text, path12 === RC_PATH ? 493 : 420);
-  await tree.link("/init", "bin/busybox");
-  await tree.link("/usr/sbin/init", "../bin/busybox");
-  await tree.link("/usr/bin/sh", "busybox");
-}
-function builtText(packages) {
-  return `gzip'd newc cpio assembled by xen-pvh-virtio (${RECIPE_VERSION}) from ${packages.map((p) => `${p.name}=${p.version}`).join(", ")}`;
-}
-function configHas(config, option) {
-  return new RegExp(`^${option}=y$`, "m").test(config);
-}
-function rigCapabilities(xenConfig, kernelConfig, components, xen) {
-  const caps = ["dom0less", "vpl011", "xen-tools", "ssh"];
-  if (configHas(xenConfig, "CONFIG_IOREQ_SERVER")) caps.push("ioreq");
-  for (const c of xenPropertyCapabilities(xen)) if (c === "trap-unmapped-accesses" || c === "dom0less-virtio-pci") caps.push(c);
-  if (components.qemu.record.features.xenpvhPci) caps.push("qemu-xenpvh-pci");
-  if (configHas(kernelConfig, "CONFIG_XEN_VIRTIO")) caps.push("virtio-grants");
-  return caps;
-}
-function commonNotes(source, built) {
-  return [
-    `Debian ${source.suite} ${source.components.join(" ")} arm64 packages from ${source.mirror} (no security pocket).`,
-    `dom0: root is the dom0-ramdisk initramfs; after xenstored, xen-init-dom0, xenconsoled and init-dom0less it prints "${READY_LINE.dom0}" and keeps a root shell (PS1 "dom0# ") on the console.`,
-    "dom0: eth0 is 10.0.2.15/24 via 10.0.2.2 (QEMU user networking); dropbear on port 22 accepts only keys from /root/.ssh/authorized_keys, which image/ appends to the dom0 ramdisk as a second cpio archive.",
-    `domU: prints "${READY_LINE.domU}" and keeps a root shell (PS1 "domU# ") on the console; lspci and pci.ids included.`,
-    `Modules loaded at boot: dom0 ${built.dom0Modules.join(" ")}; domU ${built.domUModules.join(" ")}.`
-  ];
-}
-function configNotes(built) {
-  const out = [];
-  if (!configHas(built.xenConfig, "CONFIG_IOREQ_SERVER")) {
-    out.push("The hypervisor has no CONFIG_IOREQ_SERVER, so no device model in dom0 can serve a domU (no ioreq capability).");
-  }
-  if (!configHas(built.kernelConfig, "CONFIG_XEN_VIRTIO")) out.push("Kernel without CONFIG_XEN_VIRTIO: virtio-pci in domUs needs foreign mappings, not grants.");
-  return out;
-}
-
-// src/rig/source/build.ts
-import { readFile as readFile11, rm as rm15 } from "node:fs/promises";
-
 // src/rig/source/git.ts
-import { mkdir as mkdir13 } from "node:fs/promises";
+import { mkdir as mkdir9 } from "node:fs/promises";
 var FULL_COMMIT = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 var GIT_ENV = { GIT_TERMINAL_PROMPT: "0", GIT_ASKPASS: "true", SSH_ASKPASS: "true", LC_ALL: "C" };
 function named(input) {
@@ -78680,7 +78123,7 @@ function pick(refs, ref) {
   return void 0;
 }
 async function fetchCommit(resolved, dir, logFile) {
-  await mkdir13(dir, { recursive: true });
+  await mkdir9(dir, { recursive: true });
   const git2 = (args) => run("git", ["-c", "advice.detachedHead=false", ...args], { cwd: dir, env: GIT_ENV, allowFailure: true });
   const transcript = [];
   const step = async (args) => {
@@ -78713,9 +78156,9 @@ ${said(checkout)}`);
 
 // src/rig/source/tree.ts
 import { createHash as createHash5 } from "node:crypto";
-import { createReadStream as createReadStream4 } from "node:fs";
-import { chmod as chmod4, copyFile as copyFile6, lstat as lstat6, mkdir as mkdir14, readdir as readdir10, readlink as readlink5, realpath, stat as stat13, symlink as symlink4 } from "node:fs/promises";
-import { dirname as dirname11, join as join24, relative as relative4, sep as sep9 } from "node:path";
+import { createReadStream as createReadStream3 } from "node:fs";
+import { chmod as chmod3, copyFile as copyFile4, lstat as lstat4, mkdir as mkdir10, readdir as readdir8, readlink as readlink3, realpath, stat as stat10, symlink as symlink3 } from "node:fs/promises";
+import { dirname as dirname9, join as join19, relative as relative4, sep as sep9 } from "node:path";
 var TREE_LIMITS = { files: 4e5, bytes: 8 * 1024 ** 3 };
 var GIT_ENV2 = { GIT_TERMINAL_PROMPT: "0", LC_ALL: "C", GIT_OPTIONAL_LOCKS: "0" };
 function git(top, args) {
@@ -78726,18 +78169,18 @@ function nulList(text) {
 }
 async function fileHash(path12) {
   const hash = createHash5("sha256");
-  for await (const chunk of createReadStream4(path12)) hash.update(chunk);
+  for await (const chunk of createReadStream3(path12)) hash.update(chunk);
   return hash.digest("hex");
 }
 async function contentHash(root, paths, label) {
   const whole = createHash5("sha256");
   let bytes = 0;
   for (const p of paths) {
-    const full = join24(root, p);
-    const st = await lstat6(full).catch(() => void 0);
+    const full = join19(root, p);
+    const st = await lstat4(full).catch(() => void 0);
     let entry;
     if (!st) entry = "deleted";
-    else if (st.isSymbolicLink()) entry = `link ${await readlink5(full)}`;
+    else if (st.isSymbolicLink()) entry = `link ${await readlink3(full)}`;
     else if (st.isFile()) {
       bytes += st.size;
       if (bytes > TREE_LIMITS.bytes) throw new ConfigError(`${label}: ${root} holds more than ${TREE_LIMITS.bytes / 1024 ** 3} GiB of files; point it at a source tree`);
@@ -78750,7 +78193,7 @@ async function contentHash(root, paths, label) {
 async function walk(dir, label) {
   const out = [];
   const visit = async (rel) => {
-    for (const e of await readdir10(join24(dir, rel), { withFileTypes: true })) {
+    for (const e of await readdir8(join19(dir, rel), { withFileTypes: true })) {
       const p = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) await visit(p);
       else if (e.isFile() || e.isSymbolicLink()) out.push(p);
@@ -78767,7 +78210,7 @@ async function identifyTree(path12, label) {
   } catch {
     throw new ConfigError(`${label}: ${path12} does not exist`);
   }
-  if (!(await stat13(real)).isDirectory()) throw new ConfigError(`${label}: ${path12} is not a directory`);
+  if (!(await stat10(real)).isDirectory()) throw new ConfigError(`${label}: ${path12} is not a directory`);
   const top = await git(real, ["rev-parse", "--show-toplevel"]);
   if (top.exitCode !== 0) {
     const files2 = await walk(real, label);
@@ -78785,7 +78228,7 @@ async function identifyTree(path12, label) {
   const strip = (p) => prefix2 === "" ? p : p.slice(prefix2.length + 1);
   const files = [];
   for (const p of new Set(nulList(listed.stdout))) {
-    const st = await lstat6(join24(root, p)).catch(() => void 0);
+    const st = await lstat4(join19(root, p)).catch(() => void 0);
     if (st && (st.isFile() || st.isSymbolicLink())) files.push(strip(p));
     if (files.length > TREE_LIMITS.files) throw new ConfigError(`${label}: ${path12} holds more than ${TREE_LIMITS.files} files; point it at a source tree`);
   }
@@ -78807,24 +78250,24 @@ function describeTree(t) {
   return `git checkout ${t.path} at ${t.commit}${changes}`;
 }
 async function copyTree(t, dest) {
-  await mkdir14(dest, { recursive: true });
+  await mkdir10(dest, { recursive: true });
   const made = /* @__PURE__ */ new Set();
   let next = 0;
   const worker = async () => {
     while (next < t.files.length) {
       const p = t.files[next++];
-      const from = join24(t.path, p);
-      const to = join24(dest, p);
-      const dir = dirname11(to);
+      const from = join19(t.path, p);
+      const to = join19(dest, p);
+      const dir = dirname9(to);
       if (!made.has(dir)) {
-        await mkdir14(dir, { recursive: true });
+        await mkdir10(dir, { recursive: true });
         made.add(dir);
       }
-      const st = await lstat6(from);
-      if (st.isSymbolicLink()) await symlink4(await readlink5(from), to);
+      const st = await lstat4(from);
+      if (st.isSymbolicLink()) await symlink3(await readlink3(from), to);
       else {
-        await copyFile6(from, to);
-        await chmod4(to, st.mode & 511);
+        await copyFile4(from, to);
+        await chmod3(to, st.mode & 511);
       }
     }
   };
@@ -78862,9 +78305,815 @@ function originOfFile(o) {
   return { repo: o.tree.path, ...o.tree.commit ? { commit: o.tree.commit } : {} };
 }
 
+// src/rig/kernel/recipe.ts
+var KERNEL_BUILD_VERSION = "linux-build-1";
+var KERNEL_COMPONENT = "linux";
+var LINUX_SOURCE = "linux";
+var LINUX_SUITE = "trixie";
+var LOCALVERSION = "-xen-pvh-virtio";
+var KERNEL_CONFIG = [
+  `CONFIG_LOCALVERSION="${LOCALVERSION}"`,
+  // The basics busybox, dropbear, the Xen tools and QEMU use.
+  "CONFIG_SMP=y",
+  "CONFIG_NR_CPUS=8",
+  "CONFIG_PRINTK=y",
+  "CONFIG_PRINTK_TIME=y",
+  "CONFIG_BUG=y",
+  "CONFIG_KALLSYMS=y",
+  // readable backtraces in forensics
+  "CONFIG_MULTIUSER=y",
+  "CONFIG_BINFMT_ELF=y",
+  "CONFIG_BINFMT_SCRIPT=y",
+  "CONFIG_FUTEX=y",
+  "CONFIG_EPOLL=y",
+  "CONFIG_SIGNALFD=y",
+  "CONFIG_TIMERFD=y",
+  "CONFIG_EVENTFD=y",
+  "CONFIG_SHMEM=y",
+  "CONFIG_AIO=y",
+  "CONFIG_FILE_LOCKING=y",
+  "CONFIG_POSIX_TIMERS=y",
+  "CONFIG_HIGH_RES_TIMERS=y",
+  "CONFIG_NO_HZ_IDLE=y",
+  "CONFIG_PROC_FS=y",
+  "CONFIG_PROC_SYSCTL=y",
+  "CONFIG_SYSFS=y",
+  "CONFIG_TMPFS=y",
+  "CONFIG_DEVTMPFS=y",
+  "CONFIG_INOTIFY_USER=y",
+  // Root is a gzip'd initramfs; virtio-blk disks are raw.
+  "CONFIG_BLK_DEV_INITRD=y",
+  "CONFIG_RD_GZIP=y",
+  "CONFIG_BLOCK=y",
+  "CONFIG_BLK_DEV=y",
+  // Consoles: hvc0 (Xen's PV console) and the PL011 Xen emulates for a domU with vpl011;
+  // PTYs for dropbear.
+  "CONFIG_TTY=y",
+  "CONFIG_UNIX98_PTYS=y",
+  "CONFIG_SERIAL_AMBA_PL011=y",
+  "CONFIG_SERIAL_AMBA_PL011_CONSOLE=y",
+  "CONFIG_HVC_XEN=y",
+  // dom0's eth0 (the outer QEMU's virtio-net-pci) and the domUs' virtio-pci devices.
+  "CONFIG_NET=y",
+  "CONFIG_INET=y",
+  "CONFIG_UNIX=y",
+  "CONFIG_PACKET=y",
+  "CONFIG_NETDEVICES=y",
+  "CONFIG_NET_CORE=y",
+  "CONFIG_PCI=y",
+  "CONFIG_PCI_HOST_GENERIC=y",
+  "CONFIG_VIRTIO_MENU=y",
+  "CONFIG_VIRTIO_PCI=y",
+  "CONFIG_VIRTIO_PCI_LEGACY=y",
+  "CONFIG_VIRTIO_MMIO=y",
+  "CONFIG_VIRTIO_NET=y",
+  "CONFIG_VIRTIO_BLK=y",
+  // Xen: dom0's device files (xenstored needs xenbus_backend, QEMU privcmd and gntdev).
+  "CONFIG_XEN=y",
+  "CONFIG_XEN_BACKEND=y",
+  "CONFIG_XENFS=y",
+  "CONFIG_XEN_COMPAT_XENFS=y",
+  "CONFIG_XEN_SYS_HYPERVISOR=y",
+  "CONFIG_XEN_DEV_EVTCHN=y",
+  "CONFIG_XEN_GNTDEV=y",
+  "CONFIG_XEN_GRANT_DEV_ALLOC=y",
+  "CONFIG_XEN_PRIVCMD=y",
+  // Grant-based virtio: DMA through grants to the backend domain the DT's iommu-map names.
+  "CONFIG_XEN_VIRTIO=y",
+  "CONFIG_XEN_GRANT_DMA_OPS=y"
+];
+
+// src/rig/kernel/index.ts
+function kernelInputs(source, toolchain) {
+  return {
+    component: KERNEL_COMPONENT,
+    buildVersion: KERNEL_BUILD_VERSION,
+    source: source.kind === "debian" ? { debian: `${LINUX_SOURCE}=${source.version}` } : originKey(source),
+    config: ["allnoconfig", ...KERNEL_CONFIG],
+    make: ["ARCH=arm64", "Image"],
+    toolchain
+  };
+}
+function planKernel(source, toolchainKey2) {
+  const inputs = kernelInputs(source, toolchainKey2);
+  return { key: recipeKey(inputs), inputs, source };
+}
+function kernelRecipe(request) {
+  const source = request.linuxPath !== void 0 ? { path: request.linuxPath } : request.linuxRepo !== void 0 ? { repo: request.linuxRepo, ref: request.linuxRef ?? "master" } : { debian: `${LINUX_SOURCE} (${LINUX_SUITE})` };
+  return { component: KERNEL_COMPONENT, buildVersion: KERNEL_BUILD_VERSION, source, config: ["allnoconfig", ...KERNEL_CONFIG] };
+}
+async function planRequestedKernel(cacheDir, request, debian, toolchainKey2) {
+  if (request.kernel !== "source") return void 0;
+  let source;
+  if (request.linuxPath !== void 0) {
+    source = { kind: "path", tree: await identifyTree(request.linuxPath, request.labels?.linuxPath ?? request.linuxPath) };
+  } else if (request.linuxRepo !== void 0) {
+    source = { kind: "git", ref: await resolveRef({ repoInput: "linux-repo", refInput: "linux-ref", repo: request.linuxRepo, ref: request.linuxRef ?? "master" }) };
+  } else {
+    const cached2 = (version3) => stat11(sourceTreeDir(cacheDir, LINUX_SOURCE, version3)).then((st) => st.isDirectory(), () => false);
+    source = { kind: "debian", apt: debian, ...await debian.servedSourceVersion(LINUX_SOURCE, cached2) };
+  }
+  return planKernel(source, toolchainKey2);
+}
+function kernelSourceText(source) {
+  if (source.kind !== "debian") return originText(source);
+  const skipped = source.skipped.length ? `; the newer ${source.skipped.join(", ")} listed but not served by the mirror` : "";
+  return `Debian source ${LINUX_SOURCE}=${source.version} (${source.apt.source.suite}${skipped})`;
+}
+function findKernel(cacheDir, plan) {
+  return findComponent(cacheDir, KERNEL_COMPONENT, plan.key);
+}
+async function ensureKernel(cacheDir, plan, toolchain, log2) {
+  const cached2 = await findKernel(cacheDir, plan);
+  if (cached2) {
+    log2(`linux component cache hit: ${cached2.dir}`);
+    return cached2;
+  }
+  log2(`building the linux component ${plan.key.slice(0, 12)} from ${kernelSourceText(plan.source)}`);
+  const build = await ComponentBuild.start(cacheDir, KERNEL_COMPONENT, plan.key, log2);
+  try {
+    return await buildKernel(cacheDir, build, plan, toolchain, log2);
+  } catch (cause) {
+    await rm10(join20(build.work, "obj"), { recursive: true, force: true });
+    await rm10(join20(build.work, "src"), { recursive: true, force: true });
+    throw cause;
+  }
+}
+async function buildKernel(cacheDir, build, plan, toolchain, log2) {
+  const source = plan.source;
+  let src;
+  if (source.kind === "debian") {
+    src = await debianSourceTree(cacheDir, source.apt, LINUX_SOURCE, source.version, log2);
+  } else {
+    src = join20(build.work, "src");
+    log2(materializeText("linux", source));
+    await build.phase("fetch", () => materialize(source, src, (text) => writeFile7(join20(build.logs, "fetch.log"), text)));
+  }
+  const obj = join20(build.work, "obj");
+  const out = join20(build.work, "out");
+  await mkdir11(obj, { recursive: true });
+  await mkdir11(out, { recursive: true });
+  const fragment = join20(build.work, "xen-pvh-virtio.config");
+  await writeFile7(fragment, `${KERNEL_CONFIG.join("\n")}
+`);
+  const make = ["-C", src, `O=${obj}`, "ARCH=arm64", `CROSS_COMPILE=${join20(toolchain.bin, CROSS_PREFIX)}`];
+  const env = toolchain.env;
+  await build.step("make allnoconfig + our config", "config.log", "make", [...make, `KCONFIG_ALLCONFIG=${fragment}`, "allnoconfig"], { env });
+  const config = await readFile7(join20(obj, ".config"), "utf8");
+  const lines = new Set(config.split("\n"));
+  const dropped = KERNEL_CONFIG.filter((l) => !lines.has(l));
+  if (dropped.length > 0) {
+    throw new InfraError(`linux: the tree's Kconfig dropped ${dropped.join(", ")} (a dependency is missing or the option is gone); see ${join20(obj, ".config")}`);
+  }
+  const jobs = availableParallelism2();
+  await build.step(`make -j${jobs} Image (about 4 min on 2 idle cores)`, "build.log", "make", [...make, `-j${jobs}`, "Image"], { env });
+  const release = (await run("make", [...make, "-s", "kernelrelease"], { env })).stdout.trim();
+  await copyFile5(join20(obj, "arch/arm64/boot/Image"), join20(out, "Image"));
+  await copyFile5(join20(obj, ".config"), join20(out, "config"));
+  await writeFile7(join20(out, "release"), `${release}
+`);
+  await rm10(obj, { recursive: true, force: true });
+  await rm10(join20(build.work, "src"), { recursive: true, force: true });
+  const host = toolchainRecord(toolchain);
+  return build.finish(cacheDir, out, {
+    inputs: plan.inputs,
+    files: { image: "Image", config: "config", release: "release" },
+    features: { xenVirtio: lines.has("CONFIG_XEN_VIRTIO=y") },
+    built: `Linux ${release} built by xen-pvh-virtio (${KERNEL_BUILD_VERSION}) from ${kernelSourceText(source)}: make allnoconfig with ${KERNEL_CONFIG.length} options (all built in, no modules), make ARCH=arm64 Image with the pinned ${Object.entries(host).map(([k, v]) => `${k} ${v}`).join(", ")}`,
+    host
+  });
+}
+
+// src/rig/debian/modules.ts
+import { readdir as readdir9, stat as stat12 } from "node:fs/promises";
+import { join as join21 } from "node:path";
+function moduleKey(name) {
+  return name.replace(/-/g, "_");
+}
+async function installModules(tree, pkgs, kernelRelease, names) {
+  const moddir = `/lib/modules/${kernelRelease}`;
+  const host = (await pkgs.require(moddir)).hostPath;
+  const index = await indexModules(host);
+  const wanted = [...names];
+  const done = /* @__PURE__ */ new Set();
+  while (wanted.length > 0) {
+    const key = moduleKey(wanted.shift());
+    if (done.has(key)) continue;
+    done.add(key);
+    const rel = index.get(key);
+    if (!rel) throw new InfraError(`kernel ${kernelRelease} has no module ${key}`);
+    const { stdout } = await run("modinfo", ["-F", "depends", join21(host, rel)]);
+    wanted.push(...stdout.trim().split(",").filter(Boolean));
+    const dest = await tree.install(`${moddir}/${rel}`);
+    if (dest.endsWith(".xz")) await run("xz", ["-d", "-f", join21(tree.dir, dest)]);
+  }
+  for (const meta of ["modules.builtin", "modules.builtin.modinfo", "modules.order"]) {
+    if (await pkgs.find(`${moddir}/${meta}`)) await tree.install(`${moddir}/${meta}`);
+  }
+  await run("depmod", ["-b", tree.dir, kernelRelease]);
+  return [...done].sort();
+}
+async function indexModules(moddir) {
+  const index = /* @__PURE__ */ new Map();
+  const walk2 = async (rel) => {
+    for (const name of await readdir9(join21(moddir, rel))) {
+      const path12 = `${rel}/${name}`;
+      if ((await stat12(join21(moddir, path12))).isDirectory()) await walk2(path12);
+      else {
+        const m = /^(.*)\.ko(\.xz)?$/.exec(name);
+        if (m?.[1]) index.set(moduleKey(m[1]), path12);
+      }
+    }
+  };
+  await walk2("kernel");
+  return index;
+}
+
+// src/rig/debian/qemu-build.ts
+import { availableParallelism as availableParallelism3 } from "node:os";
+import { mkdir as mkdir12, rm as rm11, stat as stat13, writeFile as writeFile8 } from "node:fs/promises";
+import { delimiter as delimiter5, join as join22 } from "node:path";
+var QEMU_COMPONENT = "qemu";
+var HOST_PYTHON = "/usr/bin/python3";
+function qemuInputs(sourceVersion, meson, patches, toolchain) {
+  return {
+    component: QEMU_COMPONENT,
+    buildVersion: QEMU_BUILD_VERSION,
+    source: `${QEMU_SOURCE}=${sourceVersion}`,
+    suite: QEMU_SUITE,
+    meson: `${meson.name}=${meson.version}`,
+    devices: QEMU_DEVICES,
+    configure: [`--cross-prefix=${CROSS_PREFIX}`, ...QEMU_CONFIGURE_FLAGS],
+    target: QEMU_TARGET,
+    // Compilers and sysroot, by the key of their exact package versions.
+    toolchain,
+    patches: patches.map((p) => p.sha256)
+  };
+}
+async function planQemu(apt, toolchainKey2, userPatches = []) {
+  const sourceVersion = await apt.sourceVersion(QEMU_SOURCE);
+  const meson = await apt.candidate(MESON_PACKAGE);
+  const patches = await patchSeries("qemu", userPatches);
+  const inputs = qemuInputs(sourceVersion, meson, patches, toolchainKey2);
+  return { key: recipeKey(inputs), inputs, sourceVersion, meson, patches };
+}
+function findQemu(cacheDir, plan) {
+  return findComponent(cacheDir, QEMU_COMPONENT, plan.key);
+}
+async function prepareQemu(cacheDir, apt, plan, log2) {
+  const pristine = await debianSourceTree(cacheDir, apt, QEMU_SOURCE, plan.sourceVersion, log2);
+  const build = await ComponentBuild.start(cacheDir, QEMU_COMPONENT, plan.key, log2);
+  const tree = join22(build.work, "src");
+  try {
+    await build.phase("copy source", () => run("cp", ["-a", pristine, tree]));
+    await applyPatchesLogged(build.logs, tree, plan.patches, "qemu", log2);
+  } catch (cause) {
+    await rm11(build.work, { recursive: true, force: true });
+    throw cause;
+  }
+  return { plan, build, tree, apt };
+}
+async function mesonTool(cacheDir, apt, meson) {
+  const dir = join22(cacheDir, "tools", `${meson.name}_${meson.version.replace(/:/g, "%3a")}`);
+  if (await stat13(join22(dir, "usr", "bin", "meson")).then(() => true, () => false)) return dir;
+  const deb = await apt.downloadOne(meson);
+  const tmp = `${dir}.tmp-${process.pid}`;
+  await mkdir12(join22(cacheDir, "tools"), { recursive: true });
+  await run("dpkg-deb", ["-x", deb, tmp]);
+  await run("mv", ["-T", tmp, dir]);
+  return dir;
+}
+async function buildQemu(cacheDir, prepared, toolchain) {
+  const { plan, build, tree, apt } = prepared;
+  const meson = await mesonTool(cacheDir, apt, plan.meson);
+  const out = join22(build.work, "out");
+  await mkdir12(out);
+  const features = await compileQemu(build, tree, out, { meson, configure: plan.inputs.configure, toolchain });
+  const host = toolchainRecord(toolchain);
+  return build.finish(cacheDir, out, {
+    inputs: plan.inputs,
+    files: { binary: QEMU_TARGET },
+    features,
+    built: qemuBuiltText(plan, host),
+    host
+  });
+}
+async function compileQemu(build, tree, out, opts) {
+  await writeFile8(join22(tree, "configs", "devices", "aarch64-softmmu", `${QEMU_DEVICES_NAME}.mak`), QEMU_DEVICES);
+  const env = {
+    ...opts.env,
+    PATH: [join22(opts.meson, "usr", "bin"), opts.toolchain.env.PATH].join(delimiter5),
+    PYTHONPATH: [join22(opts.meson, "usr", "lib", "python3", "dist-packages"), process.env.PYTHONPATH].filter(Boolean).join(delimiter5)
+  };
+  const dir = join22(build.work, "build");
+  await mkdir12(dir);
+  await build.step("configure (about 15 s on 2 idle cores)", "configure.log", join22(tree, "configure"), [`--python=${HOST_PYTHON}`, ...opts.configure], { cwd: dir, env });
+  const jobs = availableParallelism3();
+  await build.step(`ninja -j${jobs} ${QEMU_TARGET} (about 2 min on 2 idle cores)`, "build.log", "ninja", [`-j${jobs}`, QEMU_TARGET], { cwd: dir, env });
+  await build.step("strip", "strip.log", `${CROSS_PREFIX}strip`, ["-o", join22(out, QEMU_TARGET), join22(dir, QEMU_TARGET)], { env: opts.toolchain.env });
+  const pvh = await run("grep", ["-rlF", '"pci-intx-irq-base"', "hw"], { cwd: tree, allowFailure: true });
+  return { xenpvhPci: pvh.exitCode === 0 && pvh.stdout.trim() !== "" };
+}
+function qemuBuiltText(plan, host) {
+  const patches = plan.patches.map((p) => `${describePatch(p).file} (${p.from}, sha256 ${p.sha256.slice(0, 16)})`).join(", ") || "none";
+  const features = plan.inputs.configure.filter((f) => /^--disable-/.test(f) && !CORE_DISABLES.includes(f));
+  const core = plan.inputs.configure.filter((f) => !features.includes(f));
+  return `${QEMU_TARGET} built by xen-pvh-virtio (${QEMU_BUILD_VERSION}) from Debian ${QEMU_SUITE} source ${QEMU_SOURCE}=${plan.sourceVersion} (Debian's quilt series applied) plus patches: ${patches}; devices ${QEMU_DEVICES_NAME}.mak (${QEMU_DEVICES.split("\n").filter((l) => l.startsWith("CONFIG_")).join(" ")}); configure ${core.join(" ")} and ${features.length} more --disable-<feature> options; ninja ${QEMU_TARGET}; meson ${plan.meson.version}; built with the pinned ${Object.entries(host).map(([k, v]) => `${k} ${v}`).join(", ")} (bookworm arm64 sysroot); stripped`;
+}
+var CORE_DISABLES = ["--disable-tcg", "--disable-install-blobs", "--disable-download"];
+
+// src/rig/debian/packages.ts
+import { lstat as lstat5, mkdir as mkdir13, readlink as readlink4 } from "node:fs/promises";
+import { dirname as dirname10, join as join23, posix as posix2 } from "node:path";
+function pathAliases(path12) {
+  const m = /^\/(lib|bin|sbin)(\/.*)$/.exec(path12);
+  if (m) return [path12, `/usr/${m[1]}${m[2]}`];
+  const u = /^\/usr\/(lib|bin|sbin)(\/.*)$/.exec(path12);
+  if (u) return [path12, `/${u[1]}${u[2]}`];
+  return [path12];
+}
+function mergedUsrPath(path12) {
+  const m = /^\/(lib|bin|sbin)(\/.*)?$/.exec(path12);
+  return m ? `/usr/${m[1]}${m[2] ?? ""}` : path12;
+}
+var UNPACK_JOBS = 4;
+var PackageTrees = class _PackageTrees {
+  constructor(root, trees) {
+    this.root = root;
+    this.trees = trees;
+  }
+  root;
+  trees;
+  /** dpkg -x each .deb into root/<name>; the host's dpkg database is never involved. */
+  static async unpack(root, packages, debs) {
+    const trees = packages.map((pkg) => ({ pkg, dir: join23(root, pkg.name) }));
+    const queue = [...trees];
+    const worker = async () => {
+      for (let t = queue.shift(); t; t = queue.shift()) {
+        const deb = debs.get(t.pkg.name);
+        if (!deb) throw new InfraError(`no downloaded archive for ${t.pkg.name}`);
+        await mkdir13(t.dir, { recursive: true });
+        await run("dpkg-deb", ["-x", deb, t.dir]);
+      }
+    };
+    await Promise.all(Array.from({ length: UNPACK_JOBS }, worker));
+    return new _PackageTrees(root, trees);
+  }
+  /**
+   * The same package set with more trees searched first: files we built (the Xen tools and
+   * their libraries) then win over any Debian package shipping the same path.
+   */
+  withTreesFirst(extra) {
+    return new _PackageTrees(this.root, [...extra, ...this.trees]);
+  }
+  get packages() {
+    return this.trees.map((t) => t.pkg);
+  }
+  version(name) {
+    const t = this.trees.find((x) => x.pkg.name === name);
+    if (!t) throw new InfraError(`package ${name} is not part of the rig's package set`);
+    return t.pkg.version;
+  }
+  /** The package folder of one package (for files whose names we discover by listing). */
+  dirOf(name) {
+    const t = this.trees.find((x) => x.pkg.name === name);
+    if (!t) throw new InfraError(`package ${name} is not part of the rig's package set`);
+    return t.dir;
+  }
+  /** Finds a path (file, directory or symlink, not followed) in any package. */
+  async find(path12) {
+    for (const alias of pathAliases(path12)) {
+      for (const t of this.trees) {
+        const hostPath = join23(t.dir, alias);
+        if (await lstat5(hostPath).then(() => true, () => false)) return { pkg: t.pkg, hostPath, path: alias };
+      }
+    }
+    return void 0;
+  }
+  async require(path12) {
+    const found = await this.find(path12);
+    if (!found) throw new InfraError(`no package in the rig's set ships ${path12}`);
+    return found;
+  }
+  /**
+   * Follows symlinks (and symlinked parent directories such as /lib64) across packages
+   * to the regular file a path names.
+   */
+  async resolve(path12, depth = 0) {
+    if (depth > 20) throw new InfraError(`too many levels of symlinks resolving ${path12}`);
+    const found = await this.require(path12);
+    const st = await lstat5(found.hostPath);
+    if (!st.isSymbolicLink()) return found;
+    const target = await readlink4(found.hostPath);
+    const next = target.startsWith("/") ? target : posix2.join(dirname10(found.path), target);
+    return this.resolve(posix2.normalize(next), depth + 1);
+  }
+};
+
+// src/rig/debian/ramdisk.ts
+import { createReadStream as createReadStream4, createWriteStream as createWriteStream3 } from "node:fs";
+import { chmod as chmod4, copyFile as copyFile6, lstat as lstat6, lutimes, mkdir as mkdir14, readFile as readFile8, readdir as readdir10, readlink as readlink5, rm as rm12, symlink as symlink4, writeFile as writeFile9 } from "node:fs/promises";
+import { dirname as dirname11, join as join24, posix as posix3 } from "node:path";
+import { pipeline as pipeline3 } from "node:stream/promises";
+import { createGzip } from "node:zlib";
+var LIBRARY_DIRS = ["/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib", "/usr/lib"];
+var ARCHIVE_MTIME = 946684800;
+var RamdiskTree = class _RamdiskTree {
+  constructor(dir, pkgs) {
+    this.dir = dir;
+    this.pkgs = pkgs;
+  }
+  dir;
+  pkgs;
+  installed = /* @__PURE__ */ new Set();
+  contributors = /* @__PURE__ */ new Map();
+  /** The bare skeleton: merged-usr links, mount points, root's home with ssh-safe modes. */
+  static async create(dir, pkgs) {
+    const tree = new _RamdiskTree(dir, pkgs);
+    for (const d of ["usr/bin", "usr/sbin", "usr/lib", "etc", "proc", "sys", "dev", "run", "tmp", "var/lib", "var/log", "mnt"]) {
+      await mkdir14(join24(dir, d), { recursive: true });
+    }
+    for (const [link, target] of [["bin", "usr/bin"], ["sbin", "usr/sbin"], ["lib", "usr/lib"], ["var/run", "../run"]]) {
+      await symlink4(target, join24(dir, link));
+    }
+    await mkdir14(join24(dir, "root/.ssh"), { recursive: true });
+    await chmod4(join24(dir, "root"), 448);
+    await chmod4(join24(dir, "root/.ssh"), 448);
+    await chmod4(join24(dir, "tmp"), 1023);
+    return tree;
+  }
+  /** The packages whose files ended up in this tree. */
+  get packages() {
+    return [...this.contributors.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+  /** Marks a package as an input even though its files were copied by someone else. */
+  credit(pkg) {
+    this.contributors.set(pkg.name, pkg);
+  }
+  /** Copies a packaged path (following and re-creating symlinks); returns where the file landed. */
+  async install(path12, as) {
+    const found = await this.pkgs.require(path12);
+    const dest = mergedUsrPath(as ?? found.path);
+    const st = await lstat6(found.hostPath);
+    if (!this.installed.has(dest)) {
+      this.installed.add(dest);
+      this.credit(found.pkg);
+      await mkdir14(dirname11(join24(this.dir, dest)), { recursive: true });
+      if (st.isSymbolicLink()) {
+        await symlink4(await readlink5(found.hostPath), join24(this.dir, dest));
+      } else {
+        await copyFile6(found.hostPath, join24(this.dir, dest));
+        await chmod4(join24(this.dir, dest), st.mode & 4095);
+      }
+    }
+    if (!st.isSymbolicLink()) return dest;
+    const target = await readlink5(found.hostPath);
+    const next = posix3.normalize(target.startsWith("/") ? target : posix3.join(posix3.dirname(found.path), target));
+    return this.install(next);
+  }
+  /** Installs an ELF program or library and, recursively, the loader and libraries it needs. */
+  async installElf(path12) {
+    const dest = await this.install(path12);
+    await this.installNeeds(dest, path12);
+  }
+  /**
+   * Installs a program we built (not from a package) at dest, with the loader and libraries
+   * it needs taken from the packages, exactly as for packaged programs.
+   */
+  async installBuilt(hostFile, dest, mode = 493) {
+    await mkdir14(dirname11(join24(this.dir, dest)), { recursive: true });
+    await copyFile6(hostFile, join24(this.dir, dest));
+    await chmod4(join24(this.dir, dest), mode);
+    this.installed.add(dest);
+    await this.installNeeds(dest, hostFile);
+  }
+  /** The loader and the libraries an installed ELF file names, recursively; path names it in errors. */
+  async installNeeds(dest, path12) {
+    const bytes = await readFile8(join24(this.dir, dest));
+    if (!isElf(bytes)) return;
+    const needs = readElfNeeds(bytes);
+    if (needs.interpreter) await this.installElf(needs.interpreter);
+    for (const soname of needs.needed) {
+      const dirs = [...needs.runpath.map((d) => d.replace("$ORIGIN", posix3.dirname(dest))), ...LIBRARY_DIRS];
+      let found;
+      for (const d of dirs) {
+        if (await this.pkgs.find(`${d}/${soname}`)) {
+          found = `${d}/${soname}`;
+          break;
+        }
+      }
+      if (!found) throw new InfraError(`${path12} needs ${soname}, which no package in the rig's set ships`);
+      if (!this.installed.has(mergedUsrPath(found))) await this.installElf(found);
+    }
+  }
+  async write(path12, text, mode = 420) {
+    await mkdir14(dirname11(join24(this.dir, path12)), { recursive: true });
+    await writeFile9(join24(this.dir, path12), text, { mode });
+    await chmod4(join24(this.dir, path12), mode);
+  }
+  async link(path12, target) {
+    await mkdir14(dirname11(join24(this.dir, path12)), { recursive: true });
+    await rm12(join24(this.dir, path12), { force: true });
+    await symlink4(target, join24(this.dir, path12));
+  }
+  /**
+   * Packs the tree as a gzip'd newc cpio owned by root, whoever builds it. Every entry gets
+   * the same mtime, so one recipe gives byte-identical archives on every machine.
+   */
+  async pack(out) {
+    const entries = await listTree(this.dir);
+    for (const entry of [...entries].reverse()) await lutimes(join24(this.dir, entry), ARCHIVE_MTIME, ARCHIVE_MTIME);
+    const plain = `${out}.cpio-tmp`;
+    await run("cpio", ["-o", "-H", "newc", "-R", "0:0", "--reproducible", "--quiet", "-O", plain], {
+      cwd: this.dir,
+      input: Buffer.from(entries.join("\n") + "\n")
+    });
+    await pipeline3(createReadStream4(plain), createGzip({ level: 9 }), createWriteStream3(out));
+    await rm12(plain);
+  }
+};
+async function listTree(dir, prefix2 = "") {
+  const out = [];
+  const names = (await readdir10(join24(dir, prefix2))).sort();
+  for (const name of names) {
+    const rel = prefix2 ? `${prefix2}/${name}` : name;
+    out.push(rel);
+    const st = await lstat6(join24(dir, rel));
+    if (st.isDirectory()) out.push(...await listTree(dir, rel));
+  }
+  return out;
+}
+
+// src/rig/debian/build.ts
+var LISTS_MAX_AGE_MS = 6 * 36e5;
+var KERNEL_PACKAGE = /^linux-image-(\d+\.\d+\.\d+-\d+-arm64)$/;
+function debianRecipe(mirror = hostMirror(), request = {}) {
+  const kernel = request.kernel ?? "debian";
+  const own = kernel === "source";
+  return {
+    provider: "debian",
+    recipeVersion: RECIPE_VERSION,
+    source: { mirror, suite: SUITE, components: COMPONENTS, arch: ARCH, sources: true },
+    packages: withKernel(PACKAGES, kernel),
+    modules: own ? { dom0: [], domU: [] } : { dom0: [...DOM0_MODULES], domU: [...DOMU_MODULES] },
+    programs: { dom0: DOM0_PROGRAMS, domU: [...DOMU_PROGRAMS, ...DOMU_DATA] },
+    texts: own ? { dom0: dom0Texts([]), domU: domUTexts([]) } : { dom0: dom0Texts(), domU: domUTexts() },
+    ...own ? { kernel: kernelRecipe(request) } : {},
+    // Built from Debian sources; each is also a cached component with its own key.
+    build: {
+      xen: { buildVersion: XEN_BUILD_VERSION, source: `${XEN_SOURCE} (the version of ${XEN_BINARY_PACKAGE})`, configDelta: [...XEN_CONFIG_DELTA], make: [...XEN_MAKE_VARS] },
+      qemu: {
+        buildVersion: QEMU_BUILD_VERSION,
+        source: `${QEMU_SOURCE} (${QEMU_SUITE})`,
+        target: QEMU_TARGET,
+        devices: QEMU_DEVICES,
+        configure: [...QEMU_CONFIGURE_FLAGS],
+        sysroot: [...SYSROOT_PACKAGES],
+        installedAs: BACKEND_QEMU_PATH
+      }
+    }
+  };
+}
+function withKernel(packages, kernel) {
+  return kernel === "source" ? packages.filter((p) => p !== KERNEL_PACKAGE_NAME) : [...packages];
+}
+async function refreshLists(apt, log2) {
+  try {
+    await apt.ensureLists(LISTS_MAX_AGE_MS, log2);
+  } catch (cause) {
+    log2(`warning: refreshing the private ${apt.source.suite} lists failed, using the old ones: ${cause.message}`);
+  }
+}
+async function planDebianRig(cacheDir, request, log2) {
+  const recipe = debianRecipe(hostMirror(), request);
+  const apt = new PrivateApt(cacheDir, recipe.source);
+  await refreshLists(apt, log2);
+  const resolved = await apt.resolve(recipe.packages);
+  const binary = resolved.find((p) => p.name === XEN_BINARY_PACKAGE);
+  if (!binary) throw new InfraError(`${XEN_BINARY_PACKAGE} is not in the resolved package set`);
+  const toolchain = await planToolchain(cacheDir, apt, log2);
+  const xen = await planXen(binary, toolchain.key, request.xenPatches);
+  const qemuApt = new PrivateApt(cacheDir, { ...recipe.source, suite: QEMU_SUITE });
+  await refreshLists(qemuApt, log2);
+  const qemu = await planQemu(qemuApt, toolchain.key, request.qemuPatches);
+  const linux = await planRequestedKernel(cacheDir, request, qemuApt, toolchain.key);
+  const keyed = { ...recipe, source: { ...recipe.source, mirror: void 0 } };
+  const key = recipeKey({
+    ...keyed,
+    resolved: resolved.map((p) => `${p.name}=${p.version}`),
+    components: { [XEN_COMPONENT]: xen.key, [QEMU_COMPONENT]: qemu.key, ...linux ? { [KERNEL_COMPONENT]: linux.key } : {} }
+  });
+  return { recipe, apt, qemuApt, resolved, xen, qemu, toolchain, ...linux ? { linux } : {}, key };
+}
+async function ensureComponents(cacheDir, plan, log2) {
+  let xen = await findXen(cacheDir, plan.xen);
+  let qemu = await findQemu(cacheDir, plan.qemu);
+  if (xen) log2(`xen component cache hit: ${xen.dir}`);
+  if (qemu) log2(`qemu component cache hit: ${qemu.dir}`);
+  const linux = plan.linux ? await ensureKernel(cacheDir, plan.linux, await ensureToolchain(cacheDir, plan.toolchain, log2), log2) : void 0;
+  const withLinux = linux ? { linux } : {};
+  if (xen && qemu) return { xen, qemu, ...withLinux };
+  let preparedXen;
+  let preparedQemu;
+  try {
+    if (!xen) preparedXen = await prepareXen(cacheDir, plan.apt, plan.xen, log2);
+    if (!qemu) preparedQemu = await prepareQemu(cacheDir, plan.qemuApt, plan.qemu, log2);
+  } catch (cause) {
+    for (const p of [preparedXen, preparedQemu]) if (p) await rm13(p.build.work, { recursive: true, force: true });
+    throw cause;
+  }
+  const toolchain = await ensureToolchain(cacheDir, plan.toolchain, log2);
+  if (preparedXen) {
+    log2(`building the xen component ${plan.xen.key.slice(0, 12)}`);
+    const deb = (await plan.apt.download([plan.xen.binary], log2)).get(plan.xen.binary.name);
+    xen = await buildXen(cacheDir, preparedXen, deb, toolchain);
+    log2(`xen component ready: ${xen.dir}`);
+  }
+  if (preparedQemu) {
+    log2(`building the qemu component ${plan.qemu.key.slice(0, 12)}`);
+    qemu = await buildQemu(cacheDir, preparedQemu, toolchain);
+    log2(`qemu component ready: ${qemu.dir}`);
+  }
+  return { xen, qemu, ...withLinux };
+}
+async function buildDebianRig(dir, plan, components, log2) {
+  const { xen, qemu } = components;
+  const built = await assembleRig(dir, plan.apt, plan.resolved, {
+    xen: {
+      image: componentFile(xen, "image"),
+      config: componentFile(xen, "config"),
+      name: `xen-${XEN_SERIES}-arm64`,
+      origin: {
+        package: `${XEN_SOURCE} (Debian source)`,
+        version: plan.xen.binary.version,
+        built: xenBuiltText(plan.xen, xen.record.host),
+        patches: plan.xen.patches.map(describePatch)
+      }
+    },
+    qemu: {
+      binary: componentFile(qemu, "binary"),
+      origin: {
+        package: `${QEMU_SOURCE} (Debian ${QEMU_SUITE} source)`,
+        version: plan.qemu.sourceVersion,
+        built: qemuBuiltText(plan.qemu, qemu.record.host),
+        patches: plan.qemu.patches.map(describePatch)
+      }
+    },
+    texts: plan.recipe.texts,
+    ...components.linux ? { kernel: kernelPart(components.linux) } : {},
+    dom0Xen: async (dom0) => {
+      for (const program of DOM0_PROGRAMS) await dom0.installElf(program);
+      for (const program of DOM0_XEN_PROGRAMS) {
+        const name = program.slice(program.lastIndexOf("/") + 1);
+        await dom0.link(`/usr/sbin/${name}`, `../lib/xen-${XEN_SERIES}/bin/${name}`);
+      }
+      for (const client of XENSTORE_CLIENTS) await dom0.link(`/usr/bin/${client}`, "xenstore");
+    }
+  }, log2);
+  const { pkgs } = built;
+  return {
+    schemaVersion: MANIFEST_SCHEMA_VERSION,
+    provider: "debian",
+    key: plan.key,
+    createdAt: (/* @__PURE__ */ new Date()).toISOString(),
+    versions: {
+      xen: plan.xen.binary.version,
+      "xen-tools": pkgs.version(`xen-utils-${XEN_SERIES}`),
+      linux: linuxVersion(built, pkgs),
+      "linux-release": built.release,
+      uboot: pkgs.version("u-boot-qemu"),
+      busybox: pkgs.version("busybox-static"),
+      dropbear: pkgs.version("dropbear-bin"),
+      qemu: plan.qemu.sourceVersion
+    },
+    files: built.files,
+    capabilities: rigCapabilities(built.xenConfig, built.kernelConfig, components, await readFile9(componentFile(components.xen, "image"))),
+    notes: [
+      ...commonNotes(plan.recipe.source, built),
+      `Hypervisor rebuilt from Debian's ${XEN_SOURCE} ${plan.xen.binary.version} source with ${XEN_CONFIG_DELTA.join(" ")}` + (plan.xen.patches.length > 0 ? ` and patches ${plan.xen.patches.map((p) => describePatch(p).file).join(", ")}` : "") + `; dom0 keeps Debian's xen-utils-${XEN_SERIES} tools (same series).`,
+      `The rebuilt ${plan.xen.binary.version} hypervisor predates Debian's later ${XEN_SERIES} security updates, whose source this mirror does not serve: fine for a test rig, not for production.`,
+      `dom0: ${BACKEND_QEMU_PATH} is QEMU ${plan.qemu.sourceVersion} (Debian ${QEMU_SUITE} source) cross-built with --enable-xen --disable-tcg, xenpvh machine only, trace backend "log"; its libraries come from ${SUITE} arm64 packages.`,
+      ...configNotes(built)
+    ]
+  };
+}
+function componentFile(c, purpose) {
+  return join25(c.dir, c.record.files[purpose]);
+}
+function kernelPart(linux) {
+  return { image: componentFile(linux, "image"), config: componentFile(linux, "config"), release: componentFile(linux, "release"), origin: { built: linux.record.built } };
+}
+function linuxVersion(built, pkgs) {
+  return built.kernelPackage ? pkgs.version(built.kernelPackage) : `${built.release} (built from source)`;
+}
+async function assembleRig(dir, apt, resolved, parts, log2) {
+  const debs = await apt.download(resolved, log2);
+  const staging = join25(dir, ".staging");
+  log2(`unpacking ${resolved.length} packages`);
+  const unpacked = await PackageTrees.unpack(join25(staging, "packages"), resolved, debs);
+  const pkgs = parts.extraTrees ? unpacked.withTreesFirst(parts.extraTrees) : unpacked;
+  const origin = (name) => ({ package: name, version: pkgs.version(name) });
+  const kernelPkg = parts.kernel ? void 0 : resolved.find((p) => KERNEL_PACKAGE.test(p.name));
+  if (!parts.kernel && !kernelPkg) throw new InfraError("linux-image-arm64 resolved to no linux-image-<release>-arm64 package");
+  const release = parts.kernel ? (await readFile9(parts.kernel.release, "utf8")).trim() : KERNEL_PACKAGE.exec(kernelPkg.name)[1];
+  const files = [];
+  const add = async (role, path12, fileOrigin) => {
+    const full = join25(dir, path12);
+    files.push({ role, path: path12, sha256: await sha256File(full), size: (await stat14(full)).size, origin: fileOrigin });
+  };
+  const take = async (role, from, to, pkg) => {
+    await copyFile7((await pkgs.resolve(from)).hostPath, join25(dir, to));
+    await add(role, to, origin(pkg));
+  };
+  const { xen, qemu } = parts;
+  await copyFile7(xen.image, join25(dir, xen.name));
+  await add("xen-image", xen.name, xen.origin);
+  await copyFile7(xen.image, join25(dir, `${xen.name}.efi`));
+  await add("xen-efi", `${xen.name}.efi`, xen.origin);
+  await copyFile7(xen.config, join25(dir, `${xen.name}.config`));
+  await add("xen-config", `${xen.name}.config`, xen.origin);
+  await copyFile7(qemu.binary, join25(dir, QEMU_TARGET));
+  await add("backend-qemu", QEMU_TARGET, qemu.origin);
+  await take("uboot", "/usr/lib/u-boot/qemu_arm64/u-boot.bin", "u-boot.bin", "u-boot-qemu");
+  if (parts.kernel) {
+    await copyFile7(parts.kernel.image, join25(dir, "Image"));
+    await add("kernel", "Image", parts.kernel.origin);
+  } else {
+    const vmlinuz = await readFile9((await pkgs.resolve(`/boot/vmlinuz-${release}`)).hostPath);
+    const gzipped = vmlinuz[0] === 31 && vmlinuz[1] === 139;
+    await writeFile10(join25(dir, "Image"), gzipped ? gunzipSync(vmlinuz) : vmlinuz);
+    await add("kernel", "Image", {
+      ...origin(kernelPkg.name),
+      ...gzipped ? { built: `gunzip of /boot/vmlinuz-${release}` } : {}
+    });
+  }
+  log2("assembling the dom0 ramdisk");
+  const dom0 = await RamdiskTree.create(join25(staging, "dom0"), pkgs);
+  for (const program of DOM0_BASE_PROGRAMS) await dom0.installElf(program);
+  await parts.dom0Xen(dom0);
+  await dom0.installBuilt(qemu.binary, BACKEND_QEMU_PATH);
+  await mkdir15(join25(dom0.dir, "etc/dropbear"), { recursive: true });
+  const dom0Modules = parts.kernel ? [] : await installModules(dom0, pkgs, release, DOM0_MODULES);
+  await finishRamdisk(dom0, parts.texts.dom0);
+  await dom0.pack(join25(dir, "dom0-rootfs.cpio.gz"));
+  await add("dom0-ramdisk", "dom0-rootfs.cpio.gz", { built: builtText(dom0.packages) });
+  log2("assembling the domU ramdisk");
+  const domU = await RamdiskTree.create(join25(staging, "domU"), pkgs);
+  for (const program of DOMU_PROGRAMS) await domU.installElf(program);
+  for (const data of DOMU_DATA) await domU.install(data);
+  const domUModules = parts.kernel ? [] : await installModules(domU, pkgs, release, DOMU_MODULES);
+  await finishRamdisk(domU, parts.texts.domU);
+  await domU.pack(join25(dir, "domU-rootfs.cpio.gz"));
+  await add("domU-ramdisk", "domU-rootfs.cpio.gz", { built: builtText(domU.packages) });
+  const xenConfig = await readFile9(join25(dir, `${xen.name}.config`), "utf8");
+  const kernelConfig = await readFile9(parts.kernel ? parts.kernel.config : (await pkgs.resolve(`/boot/config-${release}`)).hostPath, "utf8");
+  await rm13(staging, { recursive: true, force: true });
+  return { files, pkgs, ...kernelPkg ? { kernelPackage: kernelPkg.name } : {}, release, xenConfig, kernelConfig, dom0Modules, domUModules };
+}
+async function finishRamdisk(tree, texts) {
+  for (const [path12, text] of Object.entries(texts)) await tree.write(path12, text, path12 === RC_PATH ? 493 : 420);
+  await tree.link("/init", "bin/busybox");
+  await tree.link("/usr/sbin/init", "../bin/busybox");
+  await tree.link("/usr/bin/sh", "busybox");
+}
+function builtText(packages) {
+  return `gzip'd newc cpio assembled by xen-pvh-virtio (${RECIPE_VERSION}) from ${packages.map((p) => `${p.name}=${p.version}`).join(", ")}`;
+}
+function configHas(config, option) {
+  return new RegExp(`^${option}=y$`, "m").test(config);
+}
+function rigCapabilities(xenConfig, kernelConfig, components, xen) {
+  const caps = ["dom0less", "vpl011", "xen-tools", "ssh"];
+  if (configHas(xenConfig, "CONFIG_IOREQ_SERVER")) caps.push("ioreq");
+  for (const c of xenPropertyCapabilities(xen)) if (c === "trap-unmapped-accesses" || c === "dom0less-virtio-pci") caps.push(c);
+  if (components.qemu.record.features.xenpvhPci) caps.push("qemu-xenpvh-pci");
+  if (configHas(kernelConfig, "CONFIG_XEN_VIRTIO")) caps.push("virtio-grants");
+  return caps;
+}
+function commonNotes(source, built) {
+  return [
+    `Debian ${source.suite} ${source.components.join(" ")} arm64 packages from ${source.mirror} (no security pocket).`,
+    `dom0: root is the dom0-ramdisk initramfs; after xenstored, xen-init-dom0, xenconsoled and init-dom0less it prints "${READY_LINE.dom0}" and keeps a root shell (PS1 "dom0# ") on the console.`,
+    "dom0: eth0 is 10.0.2.15/24 via 10.0.2.2 (QEMU user networking); dropbear on port 22 accepts only keys from /root/.ssh/authorized_keys, which image/ appends to the dom0 ramdisk as a second cpio archive.",
+    `domU: prints "${READY_LINE.domU}" and keeps a root shell (PS1 "domU# ") on the console; lspci and pci.ids included.`,
+    built.kernelPackage ? `Modules loaded at boot: dom0 ${built.dom0Modules.join(" ")}; domU ${built.domUModules.join(" ")}.` : `Linux ${built.release} built from source, everything built in: no modules.`
+  ];
+}
+function configNotes(built) {
+  const out = [];
+  if (!configHas(built.xenConfig, "CONFIG_IOREQ_SERVER")) {
+    out.push("The hypervisor has no CONFIG_IOREQ_SERVER, so no device model in dom0 can serve a domU (no ioreq capability).");
+  }
+  if (!configHas(built.kernelConfig, "CONFIG_XEN_VIRTIO")) out.push("Kernel without CONFIG_XEN_VIRTIO: virtio-pci in domUs needs foreign mappings, not grants.");
+  return out;
+}
+
+// src/rig/source/build.ts
+import { readFile as readFile12, rm as rm16 } from "node:fs/promises";
+
 // src/rig/source/qemu.ts
-import { mkdir as mkdir15, readFile as readFile9, readdir as readdir11, rm as rm13, writeFile as writeFile10 } from "node:fs/promises";
-import { join as join25 } from "node:path";
+import { mkdir as mkdir16, readFile as readFile10, readdir as readdir11, rm as rm14, writeFile as writeFile11 } from "node:fs/promises";
+import { join as join26 } from "node:path";
 
 // src/rig/source/recipe.ts
 var SOURCE_RECIPE_VERSION = "source-rig-3";
@@ -78935,13 +79184,13 @@ function findSourceQemu(cacheDir, plan) {
 }
 async function prepareSourceQemu(cacheDir, plan, log2) {
   const build = await ComponentBuild.start(cacheDir, SOURCE_QEMU_COMPONENT, plan.key, log2);
-  const tree = join25(build.work, "src");
+  const tree = join26(build.work, "src");
   try {
     log2(materializeText("qemu", plan.origin));
-    await build.phase("fetch", () => materialize(plan.origin, tree, (text) => writeFile10(join25(build.logs, "fetch.log"), text)));
+    await build.phase("fetch", () => materialize(plan.origin, tree, (text) => writeFile11(join26(build.logs, "fetch.log"), text)));
     await applyPatchesLogged(build.logs, tree, plan.patches, "qemu", log2);
   } catch (cause) {
-    await rm13(build.work, { recursive: true, force: true });
+    await rm14(build.work, { recursive: true, force: true });
     throw cause;
   }
   return { plan, build, tree };
@@ -78949,19 +79198,19 @@ async function prepareSourceQemu(cacheDir, plan, log2) {
 async function buildSourceQemu(cacheDir, prepared, apt, xen, toolchain) {
   const { plan, build, tree } = prepared;
   const meson = await mesonTool(cacheDir, apt, plan.meson);
-  const stage2 = join25(xen.dir, xen.record.files.stage);
-  const pkgconfig = await stagedPkgConfig(stage2, join25(build.work, "pkgconfig"));
-  const out = join25(build.work, "out");
-  await mkdir15(out);
+  const stage2 = join26(xen.dir, xen.record.files.stage);
+  const pkgconfig = await stagedPkgConfig(stage2, join26(build.work, "pkgconfig"));
+  const out = join26(build.work, "out");
+  await mkdir16(out);
   const features = await compileQemu(build, tree, out, {
     meson,
     // Host paths stay out of the key: the Xen component's key stands for them.
-    configure: [...plan.inputs.configure, `--extra-ldflags=-Wl,-rpath-link,${join25(stage2, STAGE_LIBDIR)}`],
+    configure: [...plan.inputs.configure, `--extra-ldflags=-Wl,-rpath-link,${join26(stage2, STAGE_LIBDIR)}`],
     toolchain,
     // Searched before the sysroot's .pc files, so libxen* resolve to the tree's own build.
     env: { PKG_CONFIG_PATH: pkgconfig }
   });
-  await checkXenLibraries(join25(out, QEMU_TARGET), join25(stage2, STAGE_LIBDIR));
+  await checkXenLibraries(join26(out, QEMU_TARGET), join26(stage2, STAGE_LIBDIR));
   const host = toolchainRecord(toolchain);
   return build.finish(cacheDir, out, {
     inputs: plan.inputs,
@@ -78972,18 +79221,18 @@ async function buildSourceQemu(cacheDir, prepared, apt, xen, toolchain) {
   });
 }
 async function stagedPkgConfig(stage2, dir) {
-  const from = join25(stage2, STAGE_LIBDIR, "pkgconfig");
+  const from = join26(stage2, STAGE_LIBDIR, "pkgconfig");
   const names = (await readdir11(from).catch(() => [])).filter((n) => n.endsWith(".pc"));
   if (names.length === 0) throw new InfraError(`the Xen tools built from source installed no pkg-config files in ${from}`);
-  await mkdir15(dir, { recursive: true });
+  await mkdir16(dir, { recursive: true });
   for (const name of names) {
-    const text = await readFile9(join25(from, name), "utf8");
-    await writeFile10(join25(dir, name), pointPkgConfigAt(text, stage2));
+    const text = await readFile10(join26(from, name), "utf8");
+    await writeFile11(join26(dir, name), pointPkgConfigAt(text, stage2));
   }
   return dir;
 }
 async function checkXenLibraries(binary, libdir) {
-  const needs = readElfNeeds(await readFile9(binary)).needed.filter((n) => n.startsWith("libxen"));
+  const needs = readElfNeeds(await readFile10(binary)).needed.filter((n) => n.startsWith("libxen"));
   if (needs.length === 0) throw new InfraError(`${binary} links no Xen library: QEMU was configured without Xen support`);
   const ours = new Set(await readdir11(libdir));
   const foreign = needs.filter((n) => !ours.has(n));
@@ -78995,9 +79244,9 @@ function sourceQemuBuiltText(plan, host) {
 }
 
 // src/rig/source/xen.ts
-import { availableParallelism as availableParallelism3 } from "node:os";
-import { appendFile as appendFile4, copyFile as copyFile7, lstat as lstat7, mkdir as mkdir16, readFile as readFile10, readdir as readdir12, rm as rm14, stat as stat14, writeFile as writeFile11 } from "node:fs/promises";
-import { basename as basename7, join as join26 } from "node:path";
+import { availableParallelism as availableParallelism4 } from "node:os";
+import { appendFile as appendFile4, copyFile as copyFile8, lstat as lstat7, mkdir as mkdir17, readFile as readFile11, readdir as readdir12, rm as rm15, stat as stat15, writeFile as writeFile12 } from "node:fs/promises";
+import { basename as basename7, join as join27 } from "node:path";
 function xenInputs2(origin, patches, toolchain) {
   return {
     component: SOURCE_XEN_COMPONENT,
@@ -79024,13 +79273,13 @@ function findSourceXen(cacheDir, plan) {
 }
 async function prepareSourceXen(cacheDir, plan, log2) {
   const build = await ComponentBuild.start(cacheDir, SOURCE_XEN_COMPONENT, plan.key, log2);
-  const tree = join26(build.work, "src");
+  const tree = join27(build.work, "src");
   try {
     log2(materializeText("xen", plan.origin));
-    await build.phase("fetch", () => materialize(plan.origin, tree, (text) => appendFile4(join26(build.logs, "fetch.log"), text)));
+    await build.phase("fetch", () => materialize(plan.origin, tree, (text) => appendFile4(join27(build.logs, "fetch.log"), text)));
     await applyPatchesLogged(build.logs, tree, plan.patches, "xen", log2);
   } catch (cause) {
-    await rm14(build.work, { recursive: true, force: true });
+    await rm15(build.work, { recursive: true, force: true });
     throw cause;
   }
   return { plan, build, tree };
@@ -79038,35 +79287,35 @@ async function prepareSourceXen(cacheDir, plan, log2) {
 async function buildSourceXen(cacheDir, prepared, toolchain) {
   const { plan, build, tree } = prepared;
   const env = toolchain.env;
-  const out = join26(build.work, "out");
-  await mkdir16(out);
+  const out = join27(build.work, "out");
+  await mkdir17(out);
   const make = ["-C", "xen", ...XEN_MAKE_VARS];
   await build.step("make defconfig", "defconfig.log", "make", [...make, "defconfig"], { cwd: tree, env });
   const features = await compileHypervisor(build, tree, out, toolchain);
-  if (!await exists2(join26(tree, "configure"))) await build.step("autogen.sh", "autogen.log", "./autogen.sh", [], { cwd: tree, env });
-  for (const aux of AUTOCONF_AUX) if (!await exists2(join26(tree, basename7(aux)))) await copyFile7(aux, join26(tree, basename7(aux)));
+  if (!await exists2(join27(tree, "configure"))) await build.step("autogen.sh", "autogen.log", "./autogen.sh", [], { cwd: tree, env });
+  for (const aux of AUTOCONF_AUX) if (!await exists2(join27(tree, basename7(aux)))) await copyFile8(aux, join27(tree, basename7(aux)));
   const buildTriplet = (await run("gcc", ["-dumpmachine"])).stdout.trim();
   await build.step("configure the tools", "tools-configure.log", "./configure", [`--build=${buildTriplet}`, `--host=${TARGET_TRIPLET}`, ...XEN_TOOLS_CONFIGURE_FLAGS], {
     cwd: tree,
     env
   });
   const subdirs = [];
-  for (const d of XEN_TOOLS_SUBDIRS) if (await exists2(join26(tree, "tools", d, "Makefile"))) subdirs.push(d);
-  const jobs = availableParallelism3();
-  const stage2 = join26(out, "stage");
+  for (const d of XEN_TOOLS_SUBDIRS) if (await exists2(join27(tree, "tools", d, "Makefile"))) subdirs.push(d);
+  const jobs = availableParallelism4();
+  const stage2 = join27(out, "stage");
   await build.step("make the public headers", "tools-headers.log", "make", ["-C", "tools/include", ...XEN_MAKE_VARS], { cwd: tree, env });
   for (const d of subdirs) {
     await build.step(`make -j${jobs} tools/${d}`, `tools-${d}.log`, "make", ["-C", `tools/${d}`, `-j${jobs}`, ...XEN_MAKE_VARS, "all"], { cwd: tree, env });
   }
-  await mkdir16(join26(stage2, STAGE_LIBDIR, "pkgconfig"), { recursive: true });
+  await mkdir17(join27(stage2, STAGE_LIBDIR, "pkgconfig"), { recursive: true });
   await build.step("install the public headers", "tools-headers-install.log", "make", ["-C", "tools/include", ...XEN_MAKE_VARS, "install", `DESTDIR=${stage2}`], { cwd: tree, env });
   for (const d of subdirs) {
     await build.step(`install tools/${d}`, `tools-${d}-install.log`, "make", ["-C", `tools/${d}`, ...XEN_MAKE_VARS, "install", `DESTDIR=${stage2}`], { cwd: tree, env });
   }
-  await build.phase("strip", () => stripElves(stage2, join26(toolchain.bin, `${CROSS_PREFIX}strip`)));
+  await build.phase("strip", () => stripElves(stage2, join27(toolchain.bin, `${CROSS_PREFIX}strip`)));
   const host = toolchainRecord(toolchain);
   const version3 = await xenVersion(tree, env);
-  await writeFile11(join26(out, "version"), `${version3}
+  await writeFile12(join27(out, "version"), `${version3}
 `);
   return build.finish(cacheDir, out, {
     inputs: plan.inputs,
@@ -79083,21 +79332,21 @@ async function xenVersion(tree, env) {
 }
 async function stripElves(dir, strip) {
   for (const name of await readdir12(dir)) {
-    const path12 = join26(dir, name);
+    const path12 = join27(dir, name);
     const st = await lstat7(path12);
     if (st.isDirectory()) await stripElves(path12, strip);
     else if (st.isFile() && !name.endsWith(".a")) {
-      const head = await readFile10(path12).then((b) => b.subarray(0, 4));
+      const head = await readFile11(path12).then((b) => b.subarray(0, 4));
       if (isElf(head)) await run(strip, ["--strip-debug", path12]);
     }
   }
 }
 async function exists2(path12) {
-  return stat14(path12).then(() => true, () => false);
+  return stat15(path12).then(() => true, () => false);
 }
 async function findTool(stage2, name) {
   const dirs = ["/usr/sbin", "/usr/bin", "/usr/lib/xen/bin", "/usr/libexec/xen/bin", "/usr/lib/aarch64-linux-gnu/xen/bin"];
-  for (const d of dirs) if (await exists2(join26(stage2, d, name))) return `${d}/${name}`;
+  for (const d of dirs) if (await exists2(join27(stage2, d, name))) return `${d}/${name}`;
   throw new InfraError(`the Xen tools built from source installed no ${name} (looked in ${dirs.join(", ")} under ${stage2})`);
 }
 function sourceXenBuiltText(plan, host, subdirs) {
@@ -79121,8 +79370,9 @@ function sourceRecipe(request, mirror = hostMirror()) {
     provider: "source",
     recipeVersion: SOURCE_RECIPE_VERSION,
     source: { mirror, suite: SUITE, components: COMPONENTS, arch: ARCH, sources: false },
-    packages: [...SOURCE_PACKAGES],
-    texts: { dom0: dom0Texts(), domU: domUTexts() },
+    packages: withKernel(SOURCE_PACKAGES, request.kernel),
+    texts: request.kernel === "source" ? { dom0: dom0Texts([]), domU: domUTexts([]) } : { dom0: dom0Texts(), domU: domUTexts() },
+    ...request.kernel === "source" ? { kernel: kernelRecipe(request) } : {},
     xen: treeRecipe(request.xenPath, inputs.xen, request.xenPatches),
     qemu: treeRecipe(request.qemuPath, inputs.qemu, request.qemuPatches)
   };
@@ -79142,35 +79392,38 @@ async function planSourceRig(cacheDir, request, log2) {
   const apt = new PrivateApt(cacheDir, recipe.source);
   await refreshLists(apt, log2);
   const resolved = await apt.resolve(recipe.packages);
-  const qemuApt = new PrivateApt(cacheDir, { ...recipe.source, suite: QEMU_SUITE });
+  const qemuApt = new PrivateApt(cacheDir, { ...recipe.source, suite: QEMU_SUITE, sources: true });
   await refreshLists(qemuApt, log2);
   const meson = await qemuApt.candidate(MESON_PACKAGE);
   const toolchain = await planToolchain(cacheDir, apt, log2);
   const xen = await planSourceXen(xenOrigin, toolchain.key, request.xenPatches);
   const qemu = await planSourceQemu(qemuOrigin, meson, xen.key, toolchain.key, request.qemuPatches);
+  const linux = await planRequestedKernel(cacheDir, request, qemuApt, toolchain.key);
   const key = recipeKey({
     ...recipe,
     source: { ...recipe.source, mirror: void 0 },
     xen: { ...recipe.xen, ...originKey(xenOrigin) },
     qemu: { ...recipe.qemu, ...originKey(qemuOrigin) },
     resolved: resolved.map((p) => `${p.name}=${p.version}`),
-    components: { [SOURCE_XEN_COMPONENT]: xen.key, [SOURCE_QEMU_COMPONENT]: qemu.key }
+    components: { [SOURCE_XEN_COMPONENT]: xen.key, [SOURCE_QEMU_COMPONENT]: qemu.key, ...linux ? { [KERNEL_COMPONENT]: linux.key } : {} }
   });
-  return { recipe, apt, qemuApt, resolved, xen, qemu, toolchain, key };
+  return { recipe, apt, qemuApt, resolved, xen, qemu, toolchain, ...linux ? { linux } : {}, key };
 }
 async function ensureSourceComponents(cacheDir, plan, log2) {
   let xen = await findSourceXen(cacheDir, plan.xen);
   let qemu = await findSourceQemu(cacheDir, plan.qemu);
   if (xen) log2(`source-xen component cache hit: ${xen.dir}`);
   if (qemu) log2(`source-qemu component cache hit: ${qemu.dir}`);
-  if (xen && qemu) return { xen, qemu };
+  const linux = plan.linux ? await ensureKernel(cacheDir, plan.linux, await ensureToolchain(cacheDir, plan.toolchain, log2), log2) : void 0;
+  const withLinux = linux ? { linux } : {};
+  if (xen && qemu) return { xen, qemu, ...withLinux };
   let preparedXen;
   let preparedQemu;
   try {
     if (!xen) preparedXen = await prepareSourceXen(cacheDir, plan.xen, log2);
     if (!qemu) preparedQemu = await prepareSourceQemu(cacheDir, plan.qemu, log2);
   } catch (cause) {
-    for (const p of [preparedXen, preparedQemu]) if (p) await rm15(p.build.work, { recursive: true, force: true });
+    for (const p of [preparedXen, preparedQemu]) if (p) await rm16(p.build.work, { recursive: true, force: true });
     throw cause;
   }
   const toolchain = await ensureToolchain(cacheDir, plan.toolchain, log2);
@@ -79179,7 +79432,7 @@ async function ensureSourceComponents(cacheDir, plan, log2) {
     try {
       xen = await buildSourceXen(cacheDir, preparedXen, toolchain);
     } catch (cause) {
-      if (preparedQemu) await rm15(preparedQemu.build.work, { recursive: true, force: true });
+      if (preparedQemu) await rm16(preparedQemu.build.work, { recursive: true, force: true });
       throw cause;
     }
     log2(`source-xen component ready: ${xen.dir}`);
@@ -79189,12 +79442,12 @@ async function ensureSourceComponents(cacheDir, plan, log2) {
     qemu = await buildSourceQemu(cacheDir, preparedQemu, plan.qemuApt, xen, toolchain);
     log2(`source-qemu component ready: ${qemu.dir}`);
   }
-  return { xen, qemu };
+  return { xen, qemu, ...withLinux };
 }
 async function buildSourceRig(dir, plan, components, log2) {
   const { xen, qemu } = components;
   const stage2 = componentFile(xen, "stage");
-  const xenVersion2 = (await readFile11(componentFile(xen, "version"), "utf8")).trim();
+  const xenVersion2 = (await readFile12(componentFile(xen, "version"), "utf8")).trim();
   const toolsPkg = { name: "xen-tools (built from source)", version: `${xenVersion2} (${originShortName(plan.xen.origin)})`, arch: "arm64" };
   const xenOrigin = { ...originOfFile(plan.xen.origin), built: xen.record.built, patches: plan.xen.patches.map(describePatch) };
   const built = await assembleRig(
@@ -79208,6 +79461,7 @@ async function buildSourceRig(dir, plan, components, log2) {
         origin: { ...originOfFile(plan.qemu.origin), built: qemu.record.built, patches: plan.qemu.patches.map(describePatch) }
       },
       texts: plan.recipe.texts,
+      ...components.linux ? { kernel: kernelPart(components.linux) } : {},
       extraTrees: [{ pkg: toolsPkg, dir: stage2 }],
       dom0Xen: async (dom0) => {
         for (const name of DOM0_TOOLS) {
@@ -79233,19 +79487,19 @@ async function buildSourceRig(dir, plan, components, log2) {
       "xen-tools": `${xenVersion2} (same tree)`,
       qemu: originShortName(plan.qemu.origin),
       ...originVersions("qemu", plan.qemu.origin),
-      linux: pkgs.version(built.kernelPackage),
+      linux: linuxVersion(built, pkgs),
       "linux-release": built.release,
       uboot: pkgs.version("u-boot-qemu"),
       busybox: pkgs.version("busybox-static"),
       dropbear: pkgs.version("dropbear-bin")
     },
     files: built.files,
-    capabilities: rigCapabilities(built.xenConfig, built.kernelConfig, components, await readFile11(componentFile(components.xen, "image"))),
+    capabilities: rigCapabilities(built.xenConfig, built.kernelConfig, components, await readFile12(componentFile(components.xen, "image"))),
     notes: [
       ...commonNotes(plan.recipe.source, built),
       `Xen ${xenVersion2} (hypervisor and dom0 tools, one tree) built from ${originText(plan.xen.origin)}` + (plan.xen.patches.length > 0 ? ` with the user's patches ${plan.xen.patches.map((p) => describePatch(p).file).join(", ")}` : "") + "; capabilities are read off the built config and the dom0less properties the built hypervisor parses.",
       `dom0: ${BACKEND_QEMU_PATH} is QEMU built from ${originText(plan.qemu.origin)}` + (plan.qemu.patches.length > 0 ? ` with the user's patches ${plan.qemu.patches.map((p) => describePatch(p).file).join(", ")}` : "") + ', linked against the Xen libraries of that Xen build; xenpvh machine only, trace backend "log".',
-      `Linux, u-boot and the userland are Debian ${SUITE}'s (the source provider does not build Linux).`,
+      components.linux ? `Linux ${built.release} built from source (${components.linux.record.built}); u-boot and the userland are Debian ${SUITE}'s.` : `Linux, u-boot and the userland are Debian ${SUITE}'s (kernel: debian).`,
       ...configNotes(built)
     ]
   };
@@ -79272,12 +79526,12 @@ async function obtainSourceRig(request, opts, mayBuild) {
 
 // src/rig/yocto/index.ts
 import { cpus } from "node:os";
-import { access as access4, mkdir as mkdir17, readdir as readdir14, rm as rm16, writeFile as writeFile13 } from "node:fs/promises";
-import { join as join30 } from "node:path";
+import { access as access4, mkdir as mkdir18, readdir as readdir14, rm as rm17, writeFile as writeFile14 } from "node:fs/promises";
+import { join as join31 } from "node:path";
 
 // src/rig/yocto/deploy.ts
-import { copyFile as copyFile8, readFile as readFile12, readdir as readdir13, realpath as realpath2, stat as stat15, writeFile as writeFile12 } from "node:fs/promises";
-import { basename as basename8, join as join27 } from "node:path";
+import { copyFile as copyFile9, readFile as readFile13, readdir as readdir13, realpath as realpath2, stat as stat16, writeFile as writeFile13 } from "node:fs/promises";
+import { basename as basename8, join as join28 } from "node:path";
 import { gunzipSync as gunzipSync2 } from "node:zlib";
 function deployNames(m) {
   const { machine, dom0Image, domUImage } = m;
@@ -79297,14 +79551,14 @@ function deployNames(m) {
 }
 async function find(deployDir, names) {
   for (const name of names) {
-    const path12 = join27(deployDir, name);
-    const st = await stat15(path12).catch(() => void 0);
+    const path12 = join28(deployDir, name);
+    const st = await stat16(path12).catch(() => void 0);
     if (st?.isFile()) return { name, real: await realpath2(path12) };
   }
   return void 0;
 }
 async function mapDeployDir(m, outDir) {
-  const st = await stat15(m.deployDir).catch(() => void 0);
+  const st = await stat16(m.deployDir).catch(() => void 0);
   if (!st?.isDirectory()) throw new ConfigError(`Yocto deploy directory ${m.deployDir} does not exist: did the kas build finish?`);
   const names = deployNames(m);
   const listing = (await readdir13(m.deployDir)).sort();
@@ -79319,31 +79573,31 @@ async function mapDeployDir(m, outDir) {
   };
   const files = [];
   const add = async (role, name, found, origin) => {
-    const to = join27(outDir, name);
-    await copyFile8(found.real, to);
+    const to = join28(outDir, name);
+    await copyFile9(found.real, to);
     const from = found.name && found.name !== basename8(found.real) ? `${found.name} \u2192 ${basename8(found.real)}` : basename8(found.real);
-    files.push({ role, path: name, sha256: await sha256File(to), size: (await stat15(to)).size, origin: origin ?? { built: `Yocto deploy ${m.deployDir}: ${from}` } });
+    files.push({ role, path: name, sha256: await sha256File(to), size: (await stat16(to)).size, origin: origin ?? { built: `Yocto deploy ${m.deployDir}: ${from}` } });
   };
   const xen = await find(m.deployDir, names.xen) ?? await find(m.deployDir, names.xenEfi);
   if (!xen) throw new ConfigError(`Yocto deploy directory ${m.deployDir} has no Xen (looked for ${[...names.xen, ...names.xenEfi].join(", ")}); is xen in the image's dependencies?`);
   const xenEfi = await find(m.deployDir, names.xenEfi) ?? xen;
-  const xenBytes = await readFile12(xen.real);
+  const xenBytes = await readFile13(xen.real);
   await add("xen-image", "xen", xen);
-  if ((await readFile12(xenEfi.real)).subarray(0, 2).toString("latin1") === "MZ") await add("xen-efi", "xen.efi", xenEfi);
+  if ((await readFile13(xenEfi.real)).subarray(0, 2).toString("latin1") === "MZ") await add("xen-efi", "xen.efi", xenEfi);
   const xenConfigFile = await find(m.deployDir, names.xenConfig);
-  const xenConfig = xenConfigFile ? await readFile12(xenConfigFile.real, "utf8") : void 0;
+  const xenConfig = xenConfigFile ? await readFile13(xenConfigFile.real, "utf8") : void 0;
   if (xenConfigFile) await add("xen-config", "xen.config", xenConfigFile);
   const kernel = await need("kernel", "kernel", "is linux-yocto deployed for this machine?");
-  let kernelBytes = await readFile12(kernel.real);
+  let kernelBytes = await readFile13(kernel.real);
   if (kernelBytes[0] === 31 && kernelBytes[1] === 139) {
     kernelBytes = gunzipSync2(kernelBytes);
-    await writeFile12(join27(outDir, "Image"), kernelBytes);
-    files.push({ role: "kernel", path: "Image", sha256: await sha256File(join27(outDir, "Image")), size: kernelBytes.length, origin: { built: `gunzip of Yocto deploy ${m.deployDir}: ${kernel.name}` } });
+    await writeFile13(join28(outDir, "Image"), kernelBytes);
+    files.push({ role: "kernel", path: "Image", sha256: await sha256File(join28(outDir, "Image")), size: kernelBytes.length, origin: { built: `gunzip of Yocto deploy ${m.deployDir}: ${kernel.name}` } });
   } else {
     await add("kernel", "Image", kernel);
   }
   const kernelConfigFile = await find(m.deployDir, names.kernelConfig);
-  const kernelConfig = kernelConfigFile ? await readFile12(kernelConfigFile.real, "utf8") : void 0;
+  const kernelConfig = kernelConfigFile ? await readFile13(kernelConfigFile.real, "utf8") : void 0;
   const dom0Ramdisk = await find(m.deployDir, names.dom0Ramdisk);
   const dom0Rootfs = await find(m.deployDir, names.dom0Rootfs);
   if (!dom0Ramdisk && !dom0Rootfs) {
@@ -79359,7 +79613,7 @@ async function mapDeployDir(m, outDir) {
   if (uboot) await add("uboot", "u-boot.bin", uboot);
   if (m.backendQemu) await add("backend-qemu", "qemu-system-aarch64", { real: m.backendQemu.path }, m.backendQemu.origin);
   const dom0Paths = dom0Ramdisk ? await cpioPaths(dom0Ramdisk.real) : /* @__PURE__ */ new Set();
-  const qemuBytes = m.backendQemu ? await readFile12(m.backendQemu.path) : void 0;
+  const qemuBytes = m.backendQemu ? await readFile13(m.backendQemu.path) : void 0;
   const detected = detectCapabilities({ xen: xenBytes, xenConfig, kernel: kernelBytes, kernelConfig, dom0Paths, qemu: qemuBytes });
   const notes = [...m.notes ?? []];
   notes.push(`Mapped from the Yocto deploy directory ${m.deployDir} (machine ${m.machine}; dom0 ${m.dom0Image}, domU ${m.domUImage}).`);
@@ -79387,7 +79641,7 @@ async function imageVersions(m) {
   const file = (await find(m.deployDir, [`${m.dom0Image}-${m.machine}.rootfs.manifest`, `${m.dom0Image}-${m.machine}.manifest`]))?.real;
   if (!file) return {};
   const versions = {};
-  for (const line of (await readFile12(file, "utf8")).split("\n")) {
+  for (const line of (await readFile13(file, "utf8")).split("\n")) {
     const [pkg, , version3] = line.trim().split(/\s+/);
     if (!pkg || !version3) continue;
     const hit = REPORTED_PACKAGES.find(([name, re]) => re.test(pkg) && versions[name] === void 0);
@@ -79396,7 +79650,7 @@ async function imageVersions(m) {
   return versions;
 }
 async function cpioPaths(file) {
-  const { stdout } = await run("cpio", ["-t", "--quiet"], { input: gunzipSync2(await readFile12(file)) });
+  const { stdout } = await run("cpio", ["-t", "--quiet"], { input: gunzipSync2(await readFile13(file)) });
   return new Set(stdout.split("\n").filter(Boolean).map((p) => p.replace(/^\.?\//, "")));
 }
 function has(bytes, text) {
@@ -79418,12 +79672,12 @@ function detectCapabilities(e) {
 
 // src/rig/yocto/plan.ts
 import { arch as arch2 } from "node:os";
-import { join as join29, resolve as resolve5 } from "node:path";
+import { join as join30, resolve as resolve5 } from "node:path";
 
 // src/rig/yocto/kas-config.ts
 var import_yaml = __toESM(require_dist4(), 1);
 import { existsSync as existsSync5, readFileSync as readFileSync3 } from "node:fs";
-import { dirname as dirname12, join as join28, resolve as resolve4 } from "node:path";
+import { dirname as dirname12, join as join29, resolve as resolve4 } from "node:path";
 var isObj = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 function merge(base, top) {
   const out = { ...base };
@@ -79432,7 +79686,7 @@ function merge(base, top) {
 }
 function repoRoot(file) {
   for (let dir = dirname12(file); ; dir = dirname12(dir)) {
-    if (existsSync5(join28(dir, ".git"))) return dir;
+    if (existsSync5(join29(dir, ".git"))) return dir;
     if (dirname12(dir) === dir) return dirname12(file);
   }
 }
@@ -79574,17 +79828,17 @@ function planYocto(request, opts) {
   const qemuRepo = request.qemuRepo ?? DEFAULT_QEMU_REPO2;
   const qemuRef = request.qemuRef ?? DEFAULT_QEMU_REF2;
   const qemuInputs3 = { version: YOCTO_PLAN_VERSION, sdk: sdkKey, repo: qemuRepo, ref: qemuRef, configure: [...QEMU_SDK_CONFIGURE_FLAGS], patches: request.qemuPatches ?? [] };
-  const root = join29(opts.cacheDir, "yocto");
+  const root = join30(opts.cacheDir, "yocto");
   const slot = (name, inputs, hashes) => {
     const key2 = recipeKey(inputs);
-    return { key: key2, dir: join29(root, name, key2), hashes };
+    return { key: key2, dir: join30(root, name, key2), hashes };
   };
   const downloads = slot("downloads", downloadsInputs, "the layers (name, url, commit/branch/tag/refspec, path) and includes from layers not yet checked out");
   const sstate = slot("sstate", sstateInputs, "the downloads inputs, plus the merged kas configuration without target/task (machine, distro, local.conf and bblayers.conf headers, env) and the host CPU");
-  const sdk = { key: sdkKey, dir: join29(root, "sdk", sdkKey), hashes: `the sstate inputs, plus the SDK image (${SDK_IMAGE}) and task populate_sdk` };
+  const sdk = { key: sdkKey, dir: join30(root, "sdk", sdkKey), hashes: `the sstate inputs, plus the SDK image (${SDK_IMAGE}) and task populate_sdk` };
   const qemu = slot("qemu", qemuInputs3, "the SDK key, the QEMU repository and ref, the configure options and the QEMU patches");
-  const workDir = join29(root, "work", sstate.key);
-  const buildDir = join29(workDir, "build");
+  const workDir = join30(root, "work", sstate.key);
+  const buildDir = join30(workDir, "build");
   const env = { KAS_WORK_DIR: workDir, KAS_BUILD_DIR: buildDir, DL_DIR: downloads.dir, SSTATE_DIR: sstate.dir };
   const kasSteps = [
     { purpose: `dom0 image (${DOM0_IMAGE})`, argv: ["kas", "build", kasFile, "--target", DOM0_IMAGE], env },
@@ -79598,8 +79852,8 @@ function planYocto(request, opts) {
     machine,
     workDir,
     buildDir,
-    deployDir: join29(buildDir, "tmp", "deploy", "images", machine),
-    sdkDeployDir: join29(buildDir, "tmp", "deploy", "sdk"),
+    deployDir: join30(buildDir, "tmp", "deploy", "images", machine),
+    sdkDeployDir: join30(buildDir, "tmp", "deploy", "sdk"),
     caches: { downloads, sstate, sdk, qemu },
     kasSteps,
     // The SDK's environment-setup script sets CC, CFLAGS, PKG_CONFIG_SYSROOT_DIR…; PKG_CONFIG is as the seed sets it.
@@ -79741,8 +79995,8 @@ async function obtainYoctoRig(request, opts, mayBuild) {
       `rig yocto needs kas, which is not installed on this host (nothing named kas in PATH). Install kas on a machine that can fetch ${plan.kasFile}'s layers (see workflows/yocto.yml), or build the rig there and use it here with \`xen-pvh-virtio rig export\` and --rig prebuilt.`
     );
   }
-  for (const d of [plan.caches.downloads.dir, plan.caches.sstate.dir, plan.workDir]) await mkdir17(d, { recursive: true });
-  const logFile = join30(plan.workDir, "yocto-build.log");
+  for (const d of [plan.caches.downloads.dir, plan.caches.sstate.dir, plan.workDir]) await mkdir18(d, { recursive: true });
+  const logFile = join31(plan.workDir, "yocto-build.log");
   await runStep({ purpose: "kas check", argv: ["kas", "--version"], env: {} }, { logFile, timeoutMs: 6e4, log: opts.log });
   for (const step of plan.kasSteps) await runStep(step, { logFile, timeoutMs: KAS_STEP_TIMEOUT_MS, log: opts.log, cwd: plan.workDir });
   const sdkEnv = await installSdk(plan, logFile, opts.log);
@@ -79771,36 +80025,36 @@ async function obtainYoctoRig(request, opts, mayBuild) {
 var COMPLETE = ".xen-pvh-virtio-complete";
 async function installSdk(plan, logFile, log2) {
   const sdkDir = plan.caches.sdk.dir;
-  if (!await access4(join30(sdkDir, COMPLETE)).then(() => true, () => false)) {
+  if (!await access4(join31(sdkDir, COMPLETE)).then(() => true, () => false)) {
     const installers = (await readdir14(plan.sdkDeployDir).catch(() => [])).filter((n) => n.includes(SDK_IMAGE) && /-toolchain-.*\.sh$/.test(n));
     if (installers.length === 0) throw new InfraError(`populate_sdk left no ${SDK_IMAGE} toolchain installer in ${plan.sdkDeployDir}`, { logFile });
-    await rm16(sdkDir, { recursive: true, force: true });
-    await mkdir17(sdkDir, { recursive: true });
-    await runStep({ purpose: "SDK install", argv: ["sh", join30(plan.sdkDeployDir, installers.sort().at(-1)), "-y", "-d", sdkDir], env: {} }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2 });
-    await writeFile13(join30(sdkDir, COMPLETE), `${plan.caches.sdk.key}
+    await rm17(sdkDir, { recursive: true, force: true });
+    await mkdir18(sdkDir, { recursive: true });
+    await runStep({ purpose: "SDK install", argv: ["sh", join31(plan.sdkDeployDir, installers.sort().at(-1)), "-y", "-d", sdkDir], env: {} }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2 });
+    await writeFile14(join31(sdkDir, COMPLETE), `${plan.caches.sdk.key}
 `);
   }
   const script = (await readdir14(sdkDir)).find((n) => n.startsWith("environment-setup-"));
   if (!script) throw new InfraError(`the SDK in ${sdkDir} has no environment-setup-* script`, { logFile });
-  const { stdout } = await run("sh", ["-c", '. "$1" >/dev/null 2>&1 && env -0', "sdk-env", join30(sdkDir, script)]);
+  const { stdout } = await run("sh", ["-c", '. "$1" >/dev/null 2>&1 && env -0', "sdk-env", join31(sdkDir, script)]);
   return Object.fromEntries(
     stdout.split("\0").filter((kv) => kv.includes("=")).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])
   );
 }
 async function buildQemu2(plan, request, sdkEnv, logFile, log2) {
   const slot = plan.caches.qemu.dir;
-  const src = join30(slot, "src");
-  const build = join30(slot, "build");
-  const binary = join30(build, "qemu-system-aarch64");
-  if (!await access4(join30(slot, COMPLETE)).then(() => true, () => false)) {
-    await rm16(slot, { recursive: true, force: true });
-    await mkdir17(build, { recursive: true });
+  const src = join31(slot, "src");
+  const build = join31(slot, "build");
+  const binary = join31(build, "qemu-system-aarch64");
+  if (!await access4(join31(slot, COMPLETE)).then(() => true, () => false)) {
+    await rm17(slot, { recursive: true, force: true });
+    await mkdir18(build, { recursive: true });
     await runStep({ purpose: "QEMU fetch", argv: ["git", "clone", "--depth", "1", "--branch", plan.qemu.ref, plan.qemu.repo, src], env: {} }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2 });
     for (const patch of request.qemuPatches ?? []) await run("patch", ["-p1", "--forward", "-i", patch], { cwd: src });
     const env = { ...sdkEnv, ...plan.qemu.env };
-    await runStep({ purpose: "QEMU configure (SDK)", argv: [join30(src, "configure"), ...plan.qemu.configure], env }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2, cwd: build });
+    await runStep({ purpose: "QEMU configure (SDK)", argv: [join31(src, "configure"), ...plan.qemu.configure], env }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2, cwd: build });
     await runStep({ purpose: "QEMU build (SDK)", argv: ["make", `-j${cpus().length}`, "qemu-system-aarch64"], env }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2, cwd: build });
-    await writeFile13(join30(slot, COMPLETE), `${plan.caches.qemu.key}
+    await writeFile14(join31(slot, COMPLETE), `${plan.caches.qemu.key}
 `);
   }
   const { stdout } = await run("git", ["-C", src, "rev-parse", "HEAD"]);
@@ -79811,7 +80065,7 @@ async function buildQemu2(plan, request, sdkEnv, logFile, log2) {
 function rigRecipe(request, cacheDir = defaultCacheDir()) {
   switch (request.provider) {
     case "debian":
-      return { ...debianRecipe(), patches: { xen: patchPaths("xen", request.xenPatches), qemu: patchPaths("qemu", request.qemuPatches) } };
+      return { ...debianRecipe(void 0, request), patches: { xen: patchPaths("xen", request.xenPatches), qemu: patchPaths("qemu", request.qemuPatches) } };
     case "prebuilt":
       return prebuiltRecipe(request);
     case "yocto":
