@@ -16,7 +16,7 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-EUUYVDKU.js";
+} from "./chunks/chunk-3CKIEOIG.js";
 import {
   ConfigError,
   ExitCode,
@@ -30,7 +30,7 @@ import {
   obtainRig,
   packageVersion,
   rigRecipe
-} from "./chunks/chunk-RR4A5T2H.js";
+} from "./chunks/chunk-R4A5JYDK.js";
 
 // src/cli/main-impl.ts
 import { resolve } from "node:path";

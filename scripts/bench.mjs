@@ -10,9 +10,14 @@
 //     runs the scenarios together (default: the three that attach backends, so each needs a
 //     fresh system) N times and prints what each scenario cost: the first from process
 //     start, each later one from the end of the one before; and the ratio later/first.
+//   npm run bench -- --published [SCENARIO]
+//     a first run on a machine with an empty cache, twice: once building everything (pinned
+//     toolchain, Xen, QEMU, rig) and once fetching the rig a release published
+//     (scripts/publish-rigs, served from 127.0.0.1 as rig-mirror); prints both wall times
+//     and their ratio.
 //
 // Failed runs are counted and their logs kept; the next run goes on.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -24,15 +29,33 @@ let runs = 1;
 let boot = 'uboot';
 let only;
 let fanout = false;
+let published = false;
 const scenarios = [];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--boot') boot = args[++i];
   else if (args[i] === '--only') only = args[++i];
   else if (args[i] === '--fanout') fanout = true;
+  else if (args[i] === '--published') published = true;
   else if (/^\d+$/.test(args[i])) runs = Number(args[i]);
   else scenarios.push(args[i]);
 }
 if (scenarios.length === 0) scenarios.push(...(fanout ? ['virtio-pci-rescan-ping', 'virtio-blk', 'backend-restart'] : ['virtio-pci-rescan-ping']));
+
+/** A static file server on 127.0.0.1 (a free port, printed first), laid out like release assets. */
+const SERVE = `
+const { createServer } = require('node:http');
+const { createReadStream, existsSync } = require('node:fs');
+const { join } = require('node:path');
+const dir = process.argv[1];
+const s = createServer((req, res) => {
+  const name = decodeURIComponent(new URL(req.url, 'http://x').pathname).slice(1);
+  const file = join(dir, name);
+  if (name.includes('/') || !existsSync(file)) return res.writeHead(404).end();
+  res.writeHead(200);
+  createReadStream(file).pipe(res);
+});
+s.listen(0, '127.0.0.1', () => console.log(s.address().port));
+`;
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -110,7 +133,28 @@ function print(title, { samples, failures, n }) {
 
 const label = `${scenarios.join(' + ')}, ${boot} path`;
 let failed = 0;
-if (fanout) {
+if (published) {
+  const release = mkdtempSync(join(tmpdir(), 'xpv-bench-release-'));
+  const pub = spawnSync(join(root, 'scripts/publish-rigs'), [release, 'debian'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (pub.status !== 0) throw new Error(`scripts/publish-rigs failed (exit ${pub.status})`);
+  const server = spawn(process.execPath, ['-e', SERVE, release], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise((done) => server.stdout.once('data', (d) => done(Number(String(d).trim()))));
+  const results = {};
+  for (const [mode, extra] of [['builds', ['--rig-download', 'false']], ['published', ['--rig-mirror', `http://127.0.0.1:${port}/`]]]) {
+    // A cache with nothing in it: not the toolchain, not the lists, not a component.
+    const cache = mkdtempSync(join(tmpdir(), 'xpv-bench-empty-'));
+    const r = runOnce(['--cache-dir', cache, '--snapshot', 'false', ...extra]);
+    console.error(`first run that ${mode}: ${r.ok ? `${r.wall.toFixed(1)} s` : `FAILED: ${r.why}`}`);
+    if (r.ok) results[mode] = r.wall;
+    else failed++;
+    rmSync(cache, { recursive: true, force: true });
+  }
+  server.kill();
+  rmSync(release, { recursive: true, force: true });
+  console.log(`\n# first run, empty cache: ${label}`);
+  for (const [mode, wall] of Object.entries(results)) console.log(`${mode.padEnd(10)} ${wall.toFixed(1)} s`);
+  if (results.builds && results.published) console.log(`published / builds: ${(results.published / results.builds).toFixed(3)}`);
+} else if (fanout) {
   const cache = benchCache();
   // No state from an earlier run: each run boots its first system and restores the later ones.
   const r = collect('fanout', ['--cache-dir', cache], runs, () => rmSync(join(cache, 'states'), { recursive: true, force: true }));

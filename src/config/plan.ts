@@ -2,6 +2,8 @@
 import { isAbsolute, relative, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { defaultCacheDir } from '../rig/cache.js';
+import { publishedSource } from '../rig/published.js';
+import { packageVersion } from '../package-root.js';
 import { OPTIONS, type OptionName, type RawOptions } from './options.js';
 import { loadScenarioFile } from './scenario-file.js';
 import { parseDuration } from './units.js';
@@ -115,6 +117,13 @@ export function resolvePlan(raw: RawOptions, where: PlanEnv): RunPlan {
     ...optional(raw, 'rig-path', 'rigPath'),
     xenPatches: patchFiles(raw, 'xen-patches', where.cwd),
     qemuPatches: patchFiles(raw, 'qemu-patches', where.cwd),
+    published: publishedSource({
+      download: boolean(raw, 'rig-download'),
+      ...optional(raw, 'rig-mirror', 'mirror'),
+      mirrorLabel: raw.label('rig-mirror'),
+      env: where.env,
+      version: packageVersion(),
+    }),
     labels: { rigPath: raw.label('rig-path'), kasFile: raw.label('kas-file'), xenPath: raw.label('xen-path'), qemuPath: raw.label('qemu-path'), linuxPath: raw.label('linux-path') },
   };
   // Paths are read later, from another directory perhaps: make them absolute now; URLs stay as given.

@@ -1,6 +1,7 @@
 // Plain data produced by config/ and consumed by every later stage.
 import type { SourcePos } from '../errors.js';
 import type { Capability } from '../rig/manifest.js';
+import type { PublishedSource } from '../rig/published.js';
 
 export type BootPath = 'uboot' | 'direct';
 export type RigProvider = 'debian' | 'source' | 'yocto' | 'prebuilt';
@@ -129,6 +130,8 @@ export interface RigRequest {
   /** Users' patch files (absolute paths, in order) for the Xen and QEMU sources. */
   xenPatches?: string[];
   qemuPatches?: string[];
+  /** Where the debian provider looks for a bundle this release published before it builds (rig/published.ts). */
+  published?: PublishedSource;
   /** How the user named rig-path and kas-file ("input `rig-path`" / "--rig-path"), for errors. */
   labels?: { rigPath?: string; kasFile?: string; xenPath?: string; qemuPath?: string; linuxPath?: string };
 }

@@ -1,11 +1,13 @@
 // The rig stage's public face: turn a RigRequest into a verified bundle on disk, from the
 // local cache, the Actions cache, or a fresh build.
+import { join } from 'node:path';
 import { ConfigError, InfraError } from '../errors.js';
 import type { RigRequest } from '../config/types.js';
 import { ensureHostTools } from '../host/prerequisites.js';
 import { readRig, verifyRig } from './bundle.js';
 import { defaultCacheDir, hasBundle, obtainKeyed, rigDir } from './cache.js';
-import type { Rig } from './manifest.js';
+import type { Rig, RigManifest } from './manifest.js';
+import { fetchPublished, PublishedRefused, type PublishedSource } from './published.js';
 import { buildDebianRig, debianRecipe, ensureComponents, planDebianRig } from './debian/build.js';
 import { patchPaths } from './debian/patches.js';
 import { obtainPrebuiltRig, prebuiltRecipe } from './prebuilt/index.js';
@@ -81,11 +83,31 @@ async function obtainDebianRig(request: RigRequest, opts: ObtainOptions, mayBuil
   await ensureHostTools(['rig-debian'], { log });
   const plan = await planDebianRig(opts.cacheDir, request, log);
   return obtainKeyed(plan.key, opts, mayBuild, async (tmp) => {
+    const published = await tryPublished(plan.key, request.published, tmp, opts);
+    if (published) return published;
     // Components (hypervisor, backend QEMU) are cached on their own: a new rig key rebuilds only what changed.
     const components = await ensureComponents(opts.cacheDir, plan, log);
     log(`building debian rig ${plan.key.slice(0, 12)} in ${rigDir(opts.cacheDir, plan.key)}`);
     return buildDebianRig(tmp, plan, components, log);
   });
+}
+
+/** The bundle this release published for key, in tmp; undefined (with the reason logged) when there is none to take. */
+async function tryPublished(key: string, source: PublishedSource | undefined, tmp: string, opts: ObtainOptions): Promise<RigManifest | undefined> {
+  if (!source?.url) {
+    if (source) opts.log(`published rig: not looked for (${source.via})`);
+    return undefined;
+  }
+  const staging = join(opts.cacheDir, 'published', `staging-${process.pid}`);
+  try {
+    const manifest = await fetchPublished(key, { ...source, url: source.url }, tmp, staging, opts.log);
+    opts.log(`published rig ${key.slice(0, 12)} from ${source.via}: downloaded and verified (SHA256SUMS, key, every file), nothing to build`);
+    return manifest;
+  } catch (cause) {
+    if (!(cause instanceof PublishedRefused)) throw cause;
+    opts.log(`published rig not used, building instead: ${cause.message}`);
+    return undefined;
+  }
 }
 
 /**

@@ -53,6 +53,15 @@ describe('workflow triggers', () => {
     expect(step('consumer.yml').with?.rig).toBeUndefined();
   });
 
+  it("the release publishes both default rigs with their checksums, as the provider looks for them", () => {
+    const text = readFileSync(resolve(__dirname, '../../.github/workflows/release.yml'), 'utf8');
+    const wf = parse(text) as { on: { push: { tags: string[] } }; jobs: Record<string, { steps: { run?: string }[] }> };
+    expect(wf.on.push.tags).toEqual(['v*']);
+    const runs = Object.values(wf.jobs)[0]!.steps.map((s) => s.run ?? '').join('\n');
+    expect(runs).toContain('scripts/publish-rigs release debian source');
+    expect(runs).toMatch(/gh release upload "\$TAG" release\/\*\.tar\.gz release\/SHA256SUMS/);
+  });
+
   it('yocto.yml runs the yocto provider on a self-hosted runner and keeps the rig it built', () => {
     const wf = parse(readFileSync(`${dir}/yocto.yml`, 'utf8')) as { jobs: Record<string, { 'runs-on': string[]; steps: Step[] }> };
     const job = Object.values(wf.jobs)[0]!;

@@ -2,7 +2,7 @@
 // deadline, so an unreachable or stalled server fails the run instead of hanging it.
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { InfraError } from '../../errors.js';
@@ -10,12 +10,20 @@ import { InfraError } from '../../errors.js';
 /** How long one download may take, connection to last byte. Bundles are tens of MB. */
 export const DOWNLOAD_TIMEOUT_MS = 10 * 60_000;
 
-export async function download(url: URL, to: string, label: string, timeoutMs = DOWNLOAD_TIMEOUT_MS): Promise<void> {
+export async function download(url: URL, to: string, label: string, timeoutMs = DOWNLOAD_TIMEOUT_MS, maxBytes = Infinity): Promise<void> {
   const signal = AbortSignal.timeout(timeoutMs);
   try {
     const res = await fetch(url, { signal, redirect: 'follow' });
     if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText}`);
-    await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), createWriteStream(to), { signal });
+    let seen = 0;
+    // A server that sends more than we will ever accept is cut off, whatever it announced.
+    const bounded = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        seen += chunk.length;
+        done(seen > maxBytes ? new Error(`more than ${maxBytes} bytes`) : null, chunk);
+      },
+    });
+    await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), bounded, createWriteStream(to), { signal });
   } catch (cause) {
     await rm(to, { force: true });
     const why = signal.aborted ? `no complete answer within ${Math.round(timeoutMs / 1000)} s` : describeFetchError(cause as Error);
@@ -24,12 +32,19 @@ export async function download(url: URL, to: string, label: string, timeoutMs = 
 }
 
 /** Downloads a small text file (a manifest) into memory, with the same deadline rules. */
-export async function downloadText(url: URL, label: string, timeoutMs = DOWNLOAD_TIMEOUT_MS): Promise<string> {
+export async function downloadText(url: URL, label: string, timeoutMs = DOWNLOAD_TIMEOUT_MS, maxBytes = 16 * 1024 * 1024): Promise<string> {
   const signal = AbortSignal.timeout(timeoutMs);
   try {
     const res = await fetch(url, { signal, redirect: 'follow' });
-    if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
-    return await res.text();
+    if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText}`);
+    const parts: Buffer[] = [];
+    let seen = 0;
+    for await (const chunk of Readable.fromWeb(res.body as WebReadableStream<Uint8Array>)) {
+      seen += (chunk as Buffer).length;
+      if (seen > maxBytes) throw new Error(`more than ${maxBytes} bytes`);
+      parts.push(chunk as Buffer);
+    }
+    return Buffer.concat(parts).toString('utf8');
   } catch (cause) {
     const why = signal.aborted ? `no complete answer within ${Math.round(timeoutMs / 1000)} s` : describeFetchError(cause as Error);
     throw new InfraError(`${label}: cannot download ${url.href}: ${why}`, { cause });

@@ -4080,7 +4080,7 @@ var require_webidl = __commonJS({
 var require_util2 = __commonJS({
   "node_modules/undici/lib/web/fetch/util.js"(exports2, module) {
     "use strict";
-    var { Transform: Transform2 } = __require("node:stream");
+    var { Transform: Transform3 } = __require("node:stream");
     var zlib2 = __require("node:zlib");
     var { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = require_constants3();
     var { getGlobalOrigin } = require_global();
@@ -4768,7 +4768,7 @@ var require_util2 = __commonJS({
       contentRange += isomorphicEncode(`${fullLength}`);
       return contentRange;
     }
-    var InflateStream = class extends Transform2 {
+    var InflateStream = class extends Transform3 {
       #zlibOptions;
       /** @param {zlib.ZlibOptions} [zlibOptions] */
       constructor(zlibOptions) {
@@ -11254,13 +11254,13 @@ var require_pluralizer = __commonJS({
 var require_pending_interceptors_formatter = __commonJS({
   "node_modules/undici/lib/mock/pending-interceptors-formatter.js"(exports2, module) {
     "use strict";
-    var { Transform: Transform2 } = __require("node:stream");
+    var { Transform: Transform3 } = __require("node:stream");
     var { Console } = __require("node:console");
     var PERSISTENT = process.versions.icu ? "\u2705" : "Y ";
     var NOT_PERSISTENT = process.versions.icu ? "\u274C" : "N ";
     module.exports = class PendingInterceptorsFormatter {
       constructor({ disableColors } = {}) {
-        this.transform = new Transform2({
+        this.transform = new Transform3({
           transform(chunk, _enc, cb) {
             cb(null, chunk);
           }
@@ -18311,7 +18311,7 @@ var require_eventsource_stream = __commonJS({
   "node_modules/undici/lib/web/eventsource/eventsource-stream.js"(exports2, module) {
     "use strict";
     var buffer3 = __require("node:buffer");
-    var { Transform: Transform2 } = __require("node:stream");
+    var { Transform: Transform3 } = __require("node:stream");
     var { isASCIINumber, isValidLastEventId } = require_util8();
     var BOM = [239, 187, 191];
     var LF = 10;
@@ -18361,7 +18361,7 @@ var require_eventsource_stream = __commonJS({
       error2.aborted = false;
       return error2;
     }
-    var EventSourceStream = class extends Transform2 {
+    var EventSourceStream = class extends Transform3 {
       /**
        * @type {eventSourceSettings}
        */
@@ -76470,6 +76470,26 @@ async function obtainKeyed(key, opts, mayBuild, build) {
   return { rig, cacheHit: false, key };
 }
 
+// src/package-root.ts
+import { existsSync as existsSync4, readFileSync } from "node:fs";
+import { dirname as dirname6, join as join9 } from "node:path";
+import { fileURLToPath as fileURLToPath2 } from "node:url";
+var cached;
+function packageRoot() {
+  if (cached) return cached;
+  let dir = dirname6(fileURLToPath2(import.meta.url));
+  while (!existsSync4(join9(dir, "action.yml"))) {
+    const parent = dirname6(dir);
+    if (parent === dir) throw new Error("cannot find the folder holding action.yml above the running program");
+    dir = parent;
+  }
+  cached = dir;
+  return dir;
+}
+function packageVersion() {
+  return JSON.parse(readFileSync(join9(packageRoot(), "package.json"), "utf8")).version;
+}
+
 // src/config/options.ts
 var SEED_SCENARIO = "virtio-pci-rescan-ping";
 var OPTIONS = {
@@ -76514,6 +76534,8 @@ var OPTIONS = {
   },
   "kas-file": { kind: "string", description: "kas configuration file for rig: yocto; default kas/yoxen-arm64.yml (a yoxen checkout in the working directory)." },
   "rig-path": { kind: "string", description: "Rig bundle for rig: prebuilt (as `rig export` writes it): a directory or tarball, by path, file://, http:// or https:// URL." },
+  "rig-download": { kind: "boolean", description: "Before building the debian rig, fetch the bundle this action release published for the same key (checked against the release's SHA256SUMS and the key our recipe computes); false always builds.", default: "true" },
+  "rig-mirror": { kind: "string", description: "Base URL holding published rigs (`<key>.tar.gz` and `SHA256SUMS`) instead of this action's GitHub release: a mirror for enterprise or air-gapped runners; https only." },
   cache: { kind: "boolean", description: "Reuse rigs from the local cache and, in Actions, the Actions cache.", default: "true" },
   snapshot: {
     kind: "boolean",
@@ -76558,26 +76580,6 @@ var STATE = {
   stateKey: "xen-pvh-virtio-state-key",
   stateDir: "xen-pvh-virtio-state-dir"
 };
-
-// src/package-root.ts
-import { existsSync as existsSync4, readFileSync } from "node:fs";
-import { dirname as dirname6, join as join9 } from "node:path";
-import { fileURLToPath as fileURLToPath2 } from "node:url";
-var cached;
-function packageRoot() {
-  if (cached) return cached;
-  let dir = dirname6(fileURLToPath2(import.meta.url));
-  while (!existsSync4(join9(dir, "action.yml"))) {
-    const parent = dirname6(dir);
-    if (parent === dir) throw new Error("cannot find the folder holding action.yml above the running program");
-    dir = parent;
-  }
-  cached = dir;
-  return dir;
-}
-function packageVersion() {
-  return JSON.parse(readFileSync(join9(packageRoot(), "package.json"), "utf8")).version;
-}
 
 // src/host/prerequisites.ts
 import { constants as constants4 } from "node:fs";
@@ -76734,27 +76736,41 @@ import { basename as basename5, dirname as dirname7, join as join12, posix } fro
 // src/rig/prebuilt/fetch.ts
 import { createWriteStream as createWriteStream2 } from "node:fs";
 import { rm as rm3 } from "node:fs/promises";
-import { Readable as Readable5 } from "node:stream";
+import { Readable as Readable5, Transform as Transform2 } from "node:stream";
 import { pipeline as pipeline2 } from "node:stream/promises";
 var DOWNLOAD_TIMEOUT_MS = 10 * 6e4;
-async function download(url2, to, label, timeoutMs = DOWNLOAD_TIMEOUT_MS) {
+async function download(url2, to, label, timeoutMs = DOWNLOAD_TIMEOUT_MS, maxBytes = Infinity) {
   const signal = AbortSignal.timeout(timeoutMs);
   try {
     const res = await fetch(url2, { signal, redirect: "follow" });
     if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText}`);
-    await pipeline2(Readable5.fromWeb(res.body), createWriteStream2(to), { signal });
+    let seen = 0;
+    const bounded = new Transform2({
+      transform(chunk, _enc, done) {
+        seen += chunk.length;
+        done(seen > maxBytes ? new Error(`more than ${maxBytes} bytes`) : null, chunk);
+      }
+    });
+    await pipeline2(Readable5.fromWeb(res.body), bounded, createWriteStream2(to), { signal });
   } catch (cause) {
     await rm3(to, { force: true });
     const why = signal.aborted ? `no complete answer within ${Math.round(timeoutMs / 1e3)} s` : describeFetchError(cause);
     throw new InfraError(`${label}: cannot download ${url2.href}: ${why}`, { cause });
   }
 }
-async function downloadText(url2, label, timeoutMs = DOWNLOAD_TIMEOUT_MS) {
+async function downloadText(url2, label, timeoutMs = DOWNLOAD_TIMEOUT_MS, maxBytes = 16 * 1024 * 1024) {
   const signal = AbortSignal.timeout(timeoutMs);
   try {
     const res = await fetch(url2, { signal, redirect: "follow" });
-    if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
-    return await res.text();
+    if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText}`);
+    const parts = [];
+    let seen = 0;
+    for await (const chunk of Readable5.fromWeb(res.body)) {
+      seen += chunk.length;
+      if (seen > maxBytes) throw new Error(`more than ${maxBytes} bytes`);
+      parts.push(chunk);
+    }
+    return Buffer.concat(parts).toString("utf8");
   } catch (cause) {
     const why = signal.aborted ? `no complete answer within ${Math.round(timeoutMs / 1e3)} s` : describeFetchError(cause);
     throw new InfraError(`${label}: cannot download ${url2.href}: ${why}`, { cause });
@@ -76994,9 +77010,104 @@ async function copyInto(from, to) {
   await copyFile2(from, to);
 }
 
+// src/rig/index.ts
+import { join as join33 } from "node:path";
+
+// src/rig/published.ts
+import { copyFile as copyFile3, mkdir as mkdir4, rm as rm5 } from "node:fs/promises";
+import { dirname as dirname8, join as join13 } from "node:path";
+var RELEASE_REPOSITORY = "org/xen-pvh-virtio-action";
+var CHECKSUMS_FILE = "SHA256SUMS";
+var PUBLISHED_LIMITS = { checksums: 64 * 1024, bundle: 2 * 1024 ** 3 };
+var LOOPBACK = /* @__PURE__ */ new Set(["127.0.0.1", "localhost", "[::1]"]);
+function checkMirror(raw, label) {
+  let url2;
+  try {
+    url2 = new URL(raw.endsWith("/") ? raw : `${raw}/`);
+  } catch {
+    throw new ConfigError(`${label}: not a URL: ${raw}`);
+  }
+  if (url2.protocol !== "https:" && !(url2.protocol === "http:" && LOOPBACK.has(url2.hostname))) {
+    throw new ConfigError(`${label}: published rigs are fetched over https only (http only from this machine), got ${url2.protocol}//${url2.host}`);
+  }
+  if (url2.username || url2.password) throw new ConfigError(`${label}: credentials in the URL would reach logs; serve the mirror without them`);
+  return url2;
+}
+function publishedSource(o) {
+  if (!o.download) return { via: "rig-download is false" };
+  if (o.mirror) return { url: checkMirror(o.mirror, o.mirrorLabel).href, via: `the mirror ${o.mirror}` };
+  const repo = o.env.GITHUB_ACTION_REPOSITORY;
+  const ref = o.env.GITHUB_ACTION_REF;
+  if (repo && ref) {
+    if (!/^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/.test(repo)) return { via: `GITHUB_ACTION_REPOSITORY is not owner/name: ${repo}` };
+    const server = o.env.GITHUB_SERVER_URL && /^https:\/\/[A-Za-z0-9.-]+(:\d+)?$/.test(o.env.GITHUB_SERVER_URL) ? o.env.GITHUB_SERVER_URL : "https://github.com";
+    return { url: `${server}/${repo}/releases/download/${encodeURIComponent(ref)}/`, via: `the release ${ref} of ${repo}` };
+  }
+  return { url: `https://github.com/${RELEASE_REPOSITORY}/releases/download/v${encodeURIComponent(o.version)}/`, via: `the release v${o.version} of ${RELEASE_REPOSITORY}` };
+}
+function publishedName(key) {
+  return `${key}.tar.gz`;
+}
+function parseChecksums(text) {
+  const out = /* @__PURE__ */ new Map();
+  for (const line of text.split("\n")) {
+    const m = /^([0-9a-f]{64}) [ *](\S+)\s*$/.exec(line.trim());
+    if (m) out.set(m[2], m[1]);
+  }
+  return out;
+}
+var PublishedRefused = class extends Error {
+};
+var SAFE_PATH = /^[A-Za-z0-9._+-]+(?:\/[A-Za-z0-9._+-]+)*$/;
+async function fetchPublished(key, source, dir, staging, log2, listTimeoutMs = 6e4) {
+  const base = new URL(source.url);
+  const label = `published rig (${source.via})`;
+  await rm5(staging, { recursive: true, force: true });
+  await mkdir4(staging, { recursive: true });
+  try {
+    let sums;
+    try {
+      sums = parseChecksums(await downloadText(new URL(CHECKSUMS_FILE, base), label, listTimeoutMs, PUBLISHED_LIMITS.checksums));
+    } catch (cause) {
+      throw new PublishedRefused(cause.message);
+    }
+    const name = publishedName(key);
+    const want = sums.get(name);
+    if (!want) throw new PublishedRefused(`${source.via} publishes no rig for key ${key.slice(0, 12)} (its ${CHECKSUMS_FILE} lists ${sums.size} file${sums.size === 1 ? "" : "s"})`);
+    const tarball = join13(staging, name);
+    log2(`downloading the published rig ${new URL(name, base).href}`);
+    try {
+      await download(new URL(name, base), tarball, label, void 0, PUBLISHED_LIMITS.bundle);
+    } catch (cause) {
+      throw new PublishedRefused(cause.message);
+    }
+    const got = await sha256File(tarball);
+    if (got !== want) throw new PublishedRefused(`${name} has sha256 ${got}, but ${CHECKSUMS_FILE} says ${want}`);
+    const unpacked = join13(staging, "bundle");
+    await mkdir4(unpacked);
+    let rig;
+    try {
+      rig = await readRig(await unpackTarball(tarball, unpacked));
+      const outside = rig.manifest.files.filter((f) => !SAFE_PATH.test(f.path) || f.path.split("/").some((p) => p === ".." || p === "."));
+      if (outside.length) throw new Error(`its manifest names files outside the bundle: ${outside.map((f) => f.path).join(", ")}`);
+      await verifyRig(rig);
+    } catch (cause) {
+      throw new PublishedRefused(`${name} is not a sound bundle: ${cause.message}`);
+    }
+    if (rig.manifest.key !== key) throw new PublishedRefused(`${name} holds the rig ${rig.manifest.key.slice(0, 12)}, not ${key.slice(0, 12)}, which this recipe computes`);
+    for (const f of rig.manifest.files) {
+      await mkdir4(dirname8(join13(dir, f.path)), { recursive: true });
+      await copyFile3(join13(rig.dir, f.path), join13(dir, f.path));
+    }
+    return rig.manifest;
+  } finally {
+    await rm5(staging, { recursive: true, force: true });
+  }
+}
+
 // src/rig/debian/build.ts
-import { copyFile as copyFile7, mkdir as mkdir15, readFile as readFile9, rm as rm13, stat as stat14, writeFile as writeFile10 } from "node:fs/promises";
-import { join as join25 } from "node:path";
+import { copyFile as copyFile8, mkdir as mkdir16, readFile as readFile9, rm as rm14, stat as stat14, writeFile as writeFile10 } from "node:fs/promises";
+import { join as join26 } from "node:path";
 import { gunzipSync } from "node:zlib";
 
 // src/rig/toolchain/recipe.ts
@@ -77032,8 +77143,8 @@ function hostArch(nodeArch = process.arch) {
 var HOST_MULTIARCH = { amd64: "x86_64-linux-gnu", arm64: "aarch64-linux-gnu" };
 
 // src/rig/toolchain/index.ts
-import { chmod as chmod2, lstat as lstat3, mkdir as mkdir5, open as open2, readdir as readdir5, readFile as readFile3, readlink as readlink2, rename as rename4, rm as rm6, stat as stat7, symlink as symlink2, unlink as unlink3, writeFile as writeFile5 } from "node:fs/promises";
-import { delimiter as delimiter4, dirname as dirname8, join as join14, relative as relative3 } from "node:path";
+import { chmod as chmod2, lstat as lstat3, mkdir as mkdir6, open as open2, readdir as readdir5, readFile as readFile3, readlink as readlink2, rename as rename4, rm as rm7, stat as stat7, symlink as symlink2, unlink as unlink3, writeFile as writeFile5 } from "node:fs/promises";
+import { delimiter as delimiter4, dirname as dirname9, join as join15, relative as relative3 } from "node:path";
 
 // src/host/shell.ts
 function shellQuote(text) {
@@ -77042,8 +77153,8 @@ function shellQuote(text) {
 
 // src/rig/debian/apt.ts
 import { readFileSync as readFileSync2 } from "node:fs";
-import { mkdir as mkdir4, readFile as readFile2, readdir as readdir4, rm as rm5, stat as stat6, writeFile as writeFile4 } from "node:fs/promises";
-import { join as join13 } from "node:path";
+import { mkdir as mkdir5, readFile as readFile2, readdir as readdir4, rm as rm6, stat as stat6, writeFile as writeFile4 } from "node:fs/promises";
+import { join as join14 } from "node:path";
 var DEFAULT_MIRROR = "http://deb.debian.org/debian";
 var KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg";
 var DEBIAN_SUITES = /^(bookworm|trixie|forky|sid|bullseye)(-updates|-backports)?$/;
@@ -77073,15 +77184,15 @@ function readHostSources() {
 var PrivateApt = class {
   constructor(cacheDir, source) {
     this.source = source;
-    this.root = join13(cacheDir, "apt", `debian-${source.suite}-${source.arch}`);
+    this.root = join14(cacheDir, "apt", `debian-${source.suite}-${source.arch}`);
   }
   source;
   root;
   get archives() {
-    return join13(this.root, "cache", "archives");
+    return join14(this.root, "cache", "archives");
   }
   get lists() {
-    return join13(this.root, "lists");
+    return join14(this.root, "lists");
   }
   /**
    * Our apt.conf, handed over through APT_CONFIG: apt reads that file before the host's
@@ -77092,19 +77203,19 @@ var PrivateApt = class {
     const r = this.root;
     const entries = [
       ["Dir::Etc::Main", "/dev/null"],
-      ["Dir::Etc::Parts", join13(r, "apt.conf.d")],
+      ["Dir::Etc::Parts", join14(r, "apt.conf.d")],
       ["APT::Architecture", this.source.arch],
-      ["Dir::Etc::SourceList", join13(r, "sources.list")],
-      ["Dir::Etc::SourceParts", join13(r, "sources.list.d")],
-      ["Dir::Etc::Preferences", join13(r, "preferences")],
-      ["Dir::Etc::PreferencesParts", join13(r, "preferences.d")],
-      ["Dir::State", join13(r, "state")],
+      ["Dir::Etc::SourceList", join14(r, "sources.list")],
+      ["Dir::Etc::SourceParts", join14(r, "sources.list.d")],
+      ["Dir::Etc::Preferences", join14(r, "preferences")],
+      ["Dir::Etc::PreferencesParts", join14(r, "preferences.d")],
+      ["Dir::State", join14(r, "state")],
       ["Dir::State::Lists", this.lists],
-      ["Dir::State::status", join13(r, "state", "status")],
-      ["Dir::Cache", join13(r, "cache")],
-      ["Dir::Cache::pkgcache", join13(r, "cache", "pkgcache.bin")],
-      ["Dir::Cache::srcpkgcache", join13(r, "cache", "srcpkgcache.bin")],
-      ["Dir::Log", join13(r, "log")],
+      ["Dir::State::status", join14(r, "state", "status")],
+      ["Dir::Cache", join14(r, "cache")],
+      ["Dir::Cache::pkgcache", join14(r, "cache", "pkgcache.bin")],
+      ["Dir::Cache::srcpkgcache", join14(r, "cache", "srcpkgcache.bin")],
+      ["Dir::Log", join14(r, "log")],
       ["Acquire::Languages", "none"],
       ["APT::Install-Recommends", "false"],
       ["APT::Install-Suggests", "false"],
@@ -77120,34 +77231,34 @@ var PrivateApt = class {
     ].join("\n");
   }
   apt(args, cwd) {
-    return run("apt-get", args, { cwd, env: { APT_CONFIG: join13(this.root, "apt.conf") } });
+    return run("apt-get", args, { cwd, env: { APT_CONFIG: join14(this.root, "apt.conf") } });
   }
   aptCache(args) {
-    return run("apt-cache", args, { env: { APT_CONFIG: join13(this.root, "apt.conf") } });
+    return run("apt-cache", args, { env: { APT_CONFIG: join14(this.root, "apt.conf") } });
   }
   async layout() {
     const r = this.root;
     for (const d of ["sources.list.d", "preferences.d", "apt.conf.d", "state", "log", "lists/partial", "cache/archives/partial"]) {
-      await mkdir4(join13(r, d), { recursive: true });
+      await mkdir5(join14(r, d), { recursive: true });
     }
     const { mirror, suite, components, arch: arch3, sources } = this.source;
     const lines = [`deb [arch=${arch3} signed-by=${KEYRING}] ${mirror} ${suite} ${components.join(" ")}`];
     if (sources) lines.push(`deb-src [signed-by=${KEYRING}] ${mirror} ${suite} ${components.join(" ")}`);
-    await writeIfChanged(join13(r, "sources.list"), lines.join("\n") + "\n");
-    await writeIfChanged(join13(r, "state", "status"), "");
-    await writeIfChanged(join13(r, "apt.conf"), this.config());
+    await writeIfChanged(join14(r, "sources.list"), lines.join("\n") + "\n");
+    await writeIfChanged(join14(r, "state", "status"), "");
+    await writeIfChanged(join14(r, "apt.conf"), this.config());
   }
   /** Refreshes the package lists when they are missing or older than maxAgeMs. */
   async ensureLists(maxAgeMs, log2) {
     await this.layout();
-    const stamp = join13(this.root, "lists-updated");
+    const stamp = join14(this.root, "lists-updated");
     const age = await stat6(stamp).then((s) => Date.now() - s.mtimeMs, () => Infinity);
     const lists = await readdir4(this.lists).catch(() => []);
     const wanted = [/_Packages(\.\w+)?$/, ...this.source.sources ? [/_Sources(\.\w+)?$/] : []];
     if (age < maxAgeMs && wanted.every((re) => lists.some((f) => re.test(f)))) return;
     log2(`apt-get update (private ${this.source.suite}/${this.source.arch} lists in ${this.root})`);
     await this.apt(["update"]);
-    for (const bin of ["pkgcache.bin", "srcpkgcache.bin"]) await rm5(join13(this.root, "cache", bin), { force: true });
+    for (const bin of ["pkgcache.bin", "srcpkgcache.bin"]) await rm6(join14(this.root, "cache", bin), { force: true });
     await writeFile4(stamp, (/* @__PURE__ */ new Date()).toISOString() + "\n");
   }
   /** The dependency closure of the named packages, with exact versions, as apt would install it. */
@@ -77177,7 +77288,7 @@ ${stdout.slice(-2e3)}`);
     for (const p of packages) {
       const file = `${p.name}_${p.version.replace(/:/g, "%3a")}_${p.arch}.deb`;
       if (!present.has(file)) throw new InfraError(`apt did not leave ${file} in ${this.archives}`);
-      files.set(p.name, join13(this.archives, file));
+      files.set(p.name, join14(this.archives, file));
     }
     return files;
   }
@@ -77214,17 +77325,17 @@ ${stdout.slice(-2e3)}`);
    */
   async servedSourceVersion(name, cached2) {
     const skipped = [];
-    const probe = join13(this.root, "probe");
+    const probe = join14(this.root, "probe");
     for (const version3 of await this.sourceVersions(name)) {
       if (await cached2(version3)) return { version: version3, skipped };
-      await rm5(probe, { recursive: true, force: true });
-      await mkdir4(probe, { recursive: true });
+      await rm6(probe, { recursive: true, force: true });
+      await mkdir5(probe, { recursive: true });
       const got = await run("apt-get", ["source", "--download-only", "--dsc-only", "-q", `${name}=${version3}`], {
         cwd: probe,
-        env: { APT_CONFIG: join13(this.root, "apt.conf") },
+        env: { APT_CONFIG: join14(this.root, "apt.conf") },
         allowFailure: true
       });
-      await rm5(probe, { recursive: true, force: true });
+      await rm6(probe, { recursive: true, force: true });
       if (got.exitCode === 0) return { version: version3, skipped };
       skipped.push(version3);
     }
@@ -77232,16 +77343,16 @@ ${stdout.slice(-2e3)}`);
   }
   /** Downloads a source package's .dsc and tarballs into dir (no unpacking); returns the .dsc path. */
   async downloadSource(name, version3, dir) {
-    await mkdir4(dir, { recursive: true });
+    await mkdir5(dir, { recursive: true });
     await this.apt(["source", "--download-only", "-q", `${name}=${version3}`], dir);
-    const dsc = join13(dir, `${name}_${version3.replace(/^\d+:/, "")}.dsc`);
+    const dsc = join14(dir, `${name}_${version3.replace(/^\d+:/, "")}.dsc`);
     if (!await stat6(dsc).then(() => true, () => false)) throw new InfraError(`apt-get source left no ${dsc}`);
     return dsc;
   }
   /** Downloads one archive (without its dependencies) into the private archive cache; returns its path. */
   async downloadOne(pkg) {
     await this.layout();
-    const file = join13(this.archives, `${pkg.name}_${pkg.version.replace(/:/g, "%3a")}_${pkg.arch}.deb`);
+    const file = join14(this.archives, `${pkg.name}_${pkg.version.replace(/:/g, "%3a")}_${pkg.arch}.deb`);
     if (await stat6(file).then(() => true, () => false)) return file;
     await this.apt(["download", "-q", `${pkg.name}=${pkg.version}`], this.archives);
     if (!await stat6(file).then(() => true, () => false)) throw new InfraError(`apt-get download left no ${file}`);
@@ -77344,7 +77455,7 @@ async function planToolchain(cacheDir, targetApt, log2) {
   return { key: toolchainKey(compilers, runtime, sysroot), hostArch: arch3, hostApt, targetApt, compilers, runtime, sysroot };
 }
 function toolchainDir(cacheDir, key) {
-  return join14(cacheDir, "toolchains", key);
+  return join15(cacheDir, "toolchains", key);
 }
 var RECORD = "toolchain.json";
 async function ensureToolchain(cacheDir, plan, log2) {
@@ -77355,49 +77466,49 @@ async function ensureToolchain(cacheDir, plan, log2) {
     `toolchain ${plan.key.slice(0, 12)}: ${plan.compilers.length} compiler and ${plan.runtime.length} runtime packages (${plan.hostArch}), ${plan.sysroot.length} sysroot packages (arm64)`
   );
   const tmp = `${dir}.tmp-${process.pid}`;
-  await rm6(tmp, { recursive: true, force: true });
-  await mkdir5(tmp, { recursive: true });
+  await rm7(tmp, { recursive: true, force: true });
+  await mkdir6(tmp, { recursive: true });
   try {
     const hostDebs = await plan.hostApt.download([...plan.compilers, ...plan.runtime], log2);
-    await unpackInto(join14(tmp, "compilers"), plan.compilers, hostDebs);
-    await unpackInto(join14(tmp, "runtime"), plan.runtime, hostDebs);
+    await unpackInto(join15(tmp, "compilers"), plan.compilers, hostDebs);
+    await unpackInto(join15(tmp, "runtime"), plan.runtime, hostDebs);
     const sysrootDebs = await plan.targetApt.download(plan.sysroot, log2);
-    await unpackInto(join14(tmp, "sysroot"), plan.sysroot, sysrootDebs);
-    for (const tree of ["compilers", "runtime", "sysroot"]) await relativizeSymlinks(join14(tmp, tree));
-    await relocatePkgConfig(join14(tmp, "sysroot"), dir);
+    await unpackInto(join15(tmp, "sysroot"), plan.sysroot, sysrootDebs);
+    for (const tree of ["compilers", "runtime", "sysroot"]) await relativizeSymlinks(join15(tmp, tree));
+    await relocatePkgConfig(join15(tmp, "sysroot"), dir);
     await writeWrappers(tmp, dir, plan.hostArch);
     const versions = {
       gcc: versionOf(plan.compilers, /^gcc-12(-aarch64-linux-gnu)?$/),
       binutils: versionOf(plan.compilers, /^binutils-aarch64-linux-gnu$/),
       libc: versionOf(plan.sysroot, /^libc6-dev$/)
     };
-    await writeFile5(join14(tmp, RECORD), JSON.stringify({ key: plan.key, versions, compilers: plan.compilers, sysroot: plan.sysroot }, null, 2) + "\n");
-    await mkdir5(join14(dir, ".."), { recursive: true });
+    await writeFile5(join15(tmp, RECORD), JSON.stringify({ key: plan.key, versions, compilers: plan.compilers, sysroot: plan.sysroot }, null, 2) + "\n");
+    await mkdir6(join15(dir, ".."), { recursive: true });
     try {
       await rename4(tmp, dir);
     } catch (cause) {
       if (!await readToolchain(dir)) throw cause;
     }
   } finally {
-    await rm6(tmp, { recursive: true, force: true });
+    await rm7(tmp, { recursive: true, force: true });
   }
   const ready = await readToolchain(dir);
   if (!ready) throw new InfraError(`toolchain ${dir} is unreadable right after unpacking`);
-  const probe = await run(join14(ready.bin, `${CROSS_PREFIX}gcc`), ["-dumpfullversion"], { allowFailure: true });
+  const probe = await run(join15(ready.bin, `${CROSS_PREFIX}gcc`), ["-dumpfullversion"], { allowFailure: true });
   if (probe.exitCode !== 0) throw new InfraError(`the pinned compiler in ${ready.bin} does not run on this host: ${(probe.stderr || probe.stdout).trim()}`);
   log2(`toolchain ready: gcc ${ready.versions.gcc}, binutils ${ready.versions.binutils}, sysroot libc ${ready.versions.libc} (${dir})`);
   return ready;
 }
 async function readToolchain(dir) {
   try {
-    const record = JSON.parse(await readFile3(join14(dir, RECORD), "utf8"));
-    const bin = join14(dir, "bin");
-    await stat7(join14(bin, `${CROSS_PREFIX}gcc`));
+    const record = JSON.parse(await readFile3(join15(dir, RECORD), "utf8"));
+    const bin = join15(dir, "bin");
+    await stat7(join15(bin, `${CROSS_PREFIX}gcc`));
     return {
       key: record.key,
       dir,
       bin,
-      sysroot: join14(dir, "sysroot"),
+      sysroot: join15(dir, "sysroot"),
       env: { PATH: [bin, process.env.PATH ?? "/usr/bin:/bin"].join(delimiter4) },
       versions: record.versions
     };
@@ -77409,7 +77520,7 @@ function versionOf(packages, name) {
   return packages.find((p) => name.test(p.name))?.version ?? "unknown";
 }
 async function unpackInto(root, packages, debs) {
-  await mkdir5(root, { recursive: true });
+  await mkdir6(root, { recursive: true });
   for (const p of packages) {
     const deb = debs.get(p.name);
     if (!deb) throw new InfraError(`no downloaded archive for ${p.name}`);
@@ -77419,27 +77530,27 @@ async function unpackInto(root, packages, debs) {
 async function relativizeSymlinks(root, dir = root) {
   let changed = 0;
   for (const name of await readdir5(dir)) {
-    const path12 = join14(dir, name);
+    const path12 = join15(dir, name);
     const st = await lstat3(path12);
     if (st.isDirectory()) changed += await relativizeSymlinks(root, path12);
     else if (st.isSymbolicLink()) {
       const target = await readlink2(path12);
       if (!target.startsWith("/")) continue;
       await unlink3(path12);
-      await symlink2(relative3(dirname8(path12), join14(root, target)) || ".", path12);
+      await symlink2(relative3(dirname9(path12), join15(root, target)) || ".", path12);
       changed++;
     }
   }
   return changed;
 }
 async function relocatePkgConfig(sysroot, finalDir) {
-  const finalSysroot = join14(finalDir, "sysroot");
+  const finalSysroot = join15(finalDir, "sysroot");
   for (const rel of [`usr/lib/${TARGET_TRIPLET}/pkgconfig`, "usr/share/pkgconfig"]) {
-    const dir = join14(sysroot, rel);
+    const dir = join15(sysroot, rel);
     for (const name of await readdir5(dir).catch(() => [])) {
       if (!name.endsWith(".pc")) continue;
-      const text = await readFile3(join14(dir, name), "utf8");
-      await writeFile5(join14(dir, name), pointPkgConfigAt(text, finalSysroot));
+      const text = await readFile3(join15(dir, name), "utf8");
+      await writeFile5(join15(dir, name), pointPkgConfigAt(text, finalSysroot));
     }
   }
 }
@@ -77448,46 +77559,46 @@ function pointPkgConfigAt(text, root) {
 }
 async function writeWrappers(tmp, finalDir, arch3) {
   const multiarch = HOST_MULTIARCH[arch3];
-  const bin = join14(tmp, "bin");
-  await mkdir5(bin, { recursive: true });
-  const final = (...p) => join14(finalDir, ...p);
+  const bin = join15(tmp, "bin");
+  await mkdir6(bin, { recursive: true });
+  const final = (...p) => join15(finalDir, ...p);
   const loader = final("runtime", HOST_LOADER[arch3]);
   const libraryPath = [final("runtime", "lib", multiarch), final("runtime", "usr", "lib", multiarch), final("compilers", "usr", "lib", multiarch)].join(delimiter4);
   const sysroot = final("sysroot");
   const launch = (real, extra = "") => ["#!/bin/sh", `exec ${shellQuote(loader)} --library-path ${shellQuote(libraryPath)} ${shellQuote(real)}${extra} "$@"`, ""].join("\n");
-  const finalOf = (path12) => final("compilers", relative3(join14(tmp, "compilers"), path12));
-  const realBin = join14(tmp, "compilers", "usr", "bin");
+  const finalOf = (path12) => final("compilers", relative3(join15(tmp, "compilers"), path12));
+  const realBin = join15(tmp, "compilers", "usr", "bin");
   const names = (await readdir5(realBin)).filter((n) => n.startsWith(CROSS_PREFIX));
   for (const real of names) {
     const name = real.replace(/-12$/, "");
     if (name !== real && names.includes(name)) continue;
     const driver = /^aarch64-linux-gnu-(gcc|cpp|g\+\+)$/.test(name);
-    await writeExecutable(join14(bin, name), launch(final("compilers", "usr", "bin", real), driver ? ` --sysroot=${shellQuote(sysroot)}` : ""));
+    await writeExecutable(join15(bin, name), launch(final("compilers", "usr", "bin", real), driver ? ` --sysroot=${shellQuote(sysroot)}` : ""));
   }
-  if (!await stat7(join14(bin, `${CROSS_PREFIX}gcc`)).then(() => true, () => false)) {
+  if (!await stat7(join15(bin, `${CROSS_PREFIX}gcc`)).then(() => true, () => false)) {
     throw new InfraError(`the compiler packages unpacked no ${CROSS_PREFIX}gcc-12 into ${realBin}`);
   }
-  const gccLib = join14(tmp, "compilers", "usr", "lib", "gcc-cross", TARGET_TRIPLET);
-  const internal = [join14(tmp, "compilers", "usr", TARGET_TRIPLET, "bin"), ...(await readdir5(gccLib).catch(() => [])).map((v) => join14(gccLib, v))];
+  const gccLib = join15(tmp, "compilers", "usr", "lib", "gcc-cross", TARGET_TRIPLET);
+  const internal = [join15(tmp, "compilers", "usr", TARGET_TRIPLET, "bin"), ...(await readdir5(gccLib).catch(() => [])).map((v) => join15(gccLib, v))];
   for (const dir of internal) {
     for (const name of await readdir5(dir).catch(() => [])) {
-      const path12 = join14(dir, name);
+      const path12 = join15(dir, name);
       const st = await lstat3(path12);
       if (st.isSymbolicLink()) {
-        const target = join14(dirname8(path12), await readlink2(path12));
+        const target = join15(dirname9(path12), await readlink2(path12));
         if (!await isProgram(target)) continue;
         await unlink3(path12);
         await writeExecutable(path12, launch(finalOf(target)));
       } else if (await isProgram(path12)) {
-        const real = join14(dir, `.${name}.real`);
+        const real = join15(dir, `.${name}.real`);
         await rename4(path12, real);
         await writeExecutable(path12, launch(finalOf(real)));
       }
     }
   }
-  const pkgconfigDirs = [`usr/lib/${TARGET_TRIPLET}/pkgconfig`, "usr/share/pkgconfig"].map((d) => join14(sysroot, d)).join(delimiter4);
+  const pkgconfigDirs = [`usr/lib/${TARGET_TRIPLET}/pkgconfig`, "usr/share/pkgconfig"].map((d) => join15(sysroot, d)).join(delimiter4);
   await writeExecutable(
-    join14(bin, `${CROSS_PREFIX}pkg-config`),
+    join15(bin, `${CROSS_PREFIX}pkg-config`),
     // PKG_CONFIG_LIBDIR replaces the host's search path: no host .pc file is ever seen.
     ["#!/bin/sh", `PKG_CONFIG_LIBDIR=${shellQuote(pkgconfigDirs)}`, "export PKG_CONFIG_LIBDIR", 'exec pkg-config "$@"', ""].join("\n")
   );
@@ -77527,21 +77638,21 @@ function xenPropertyCapabilities(xen) {
 
 // src/rig/kernel/index.ts
 import { availableParallelism as availableParallelism2 } from "node:os";
-import { copyFile as copyFile5, mkdir as mkdir11, readFile as readFile7, rm as rm10, stat as stat11, writeFile as writeFile7 } from "node:fs/promises";
-import { join as join20 } from "node:path";
+import { copyFile as copyFile6, mkdir as mkdir12, readFile as readFile7, rm as rm11, stat as stat11, writeFile as writeFile7 } from "node:fs/promises";
+import { join as join21 } from "node:path";
 
 // src/rig/debian/components.ts
-import { mkdir as mkdir6, readFile as readFile4, readdir as readdir6, rename as rename5, rm as rm7, stat as stat8, writeFile as writeFile6 } from "node:fs/promises";
-import { join as join15 } from "node:path";
+import { mkdir as mkdir7, readFile as readFile4, readdir as readdir6, rename as rename5, rm as rm8, stat as stat8, writeFile as writeFile6 } from "node:fs/promises";
+import { join as join16 } from "node:path";
 var COMPONENT_FILE = "component.json";
 function componentDir(cacheDir, name, key) {
-  return join15(cacheDir, "components", name, key);
+  return join16(cacheDir, "components", name, key);
 }
 async function findComponent(cacheDir, name, key) {
   const dir = componentDir(cacheDir, name, key);
   try {
-    const record = JSON.parse(await readFile4(join15(dir, COMPONENT_FILE), "utf8"));
-    for (const file of Object.values(record.files)) await stat8(join15(dir, file));
+    const record = JSON.parse(await readFile4(join16(dir, COMPONENT_FILE), "utf8"));
+    for (const file of Object.values(record.files)) await stat8(join16(dir, file));
     return { dir, record };
   } catch {
     return void 0;
@@ -77553,7 +77664,7 @@ var ComponentBuild = class _ComponentBuild {
     this.key = key;
     this.work = work;
     this.log = log2;
-    this.logs = join15(work, "logs");
+    this.logs = join16(work, "logs");
   }
   name;
   key;
@@ -77563,16 +77674,16 @@ var ComponentBuild = class _ComponentBuild {
   seconds = {};
   /** A fresh work folder; leftovers of earlier builds of this key whose process is gone are removed. */
   static async start(cacheDir, name, key, log2) {
-    const root = join15(cacheDir, "work");
-    await mkdir6(root, { recursive: true });
+    const root = join16(cacheDir, "work");
+    await mkdir7(root, { recursive: true });
     const prefix2 = `${name}-${key.slice(0, 16)}-`;
     for (const entry of await readdir6(root)) {
       const pid = Number(entry.startsWith(prefix2) ? entry.slice(prefix2.length) : NaN);
-      if (Number.isInteger(pid) && !processAlive(pid)) await rm7(join15(root, entry), { recursive: true, force: true });
+      if (Number.isInteger(pid) && !processAlive(pid)) await rm8(join16(root, entry), { recursive: true, force: true });
     }
-    const work = join15(root, `${prefix2}${process.pid}`);
-    await rm7(work, { recursive: true, force: true });
-    await mkdir6(join15(work, "logs"), { recursive: true });
+    const work = join16(root, `${prefix2}${process.pid}`);
+    await rm8(work, { recursive: true, force: true });
+    await mkdir7(join16(work, "logs"), { recursive: true });
     return new _ComponentBuild(name, key, work, log2);
   }
   /**
@@ -77580,7 +77691,7 @@ var ComponentBuild = class _ComponentBuild {
    * A failure is an InfraError naming the step and the log, with the log's last 30 lines.
    */
   async step(title, logName, command, args, opts = {}) {
-    const logFile = join15(this.logs, logName);
+    const logFile = join16(this.logs, logName);
     this.log(`${this.name}: ${title}\u2026 (full log: ${logFile})`);
     const started = Date.now();
     const result = await run("nice", ["-n", "19", command, ...args], { ...opts, allowFailure: true });
@@ -77622,16 +77733,16 @@ ${tail}`, {
    */
   async finish(cacheDir, out, record) {
     const full = { name: this.name, key: this.key, ...record, seconds: this.seconds, createdAt: (/* @__PURE__ */ new Date()).toISOString() };
-    await rename5(this.logs, join15(out, "logs"));
-    await writeFile6(join15(out, COMPONENT_FILE), JSON.stringify(full, null, 2) + "\n");
+    await rename5(this.logs, join16(out, "logs"));
+    await writeFile6(join16(out, COMPONENT_FILE), JSON.stringify(full, null, 2) + "\n");
     const dir = componentDir(cacheDir, this.name, this.key);
-    await mkdir6(join15(dir, ".."), { recursive: true });
+    await mkdir7(join16(dir, ".."), { recursive: true });
     try {
       await rename5(out, dir);
     } catch (cause) {
       if (!await findComponent(cacheDir, this.name, this.key)) throw cause;
     }
-    await rm7(this.work, { recursive: true, force: true });
+    await rm8(this.work, { recursive: true, force: true });
     const done = await findComponent(cacheDir, this.name, this.key);
     if (!done) throw new InfraError(`${this.name} component ${dir} is unreadable right after its build`);
     return done;
@@ -77647,22 +77758,22 @@ function processAlive(pid) {
 }
 
 // src/rig/debian/sources.ts
-import { mkdir as mkdir7, rename as rename6, rm as rm8, stat as stat9 } from "node:fs/promises";
-import { join as join16 } from "node:path";
+import { mkdir as mkdir8, rename as rename6, rm as rm9, stat as stat9 } from "node:fs/promises";
+import { join as join17 } from "node:path";
 function sourceTreeDir(cacheDir, name, version3) {
-  return join16(cacheDir, "sources", `${name}_${version3.replace(/:/g, "%3a")}`, "tree");
+  return join17(cacheDir, "sources", `${name}_${version3.replace(/:/g, "%3a")}`, "tree");
 }
 async function debianSourceTree(cacheDir, apt, name, version3, log2) {
   const tree = sourceTreeDir(cacheDir, name, version3);
-  const root = join16(tree, "..");
+  const root = join17(tree, "..");
   if (await stat9(tree).then((s) => s.isDirectory(), () => false)) return tree;
   const started = Date.now();
   log2(`fetching Debian source ${name}=${version3} (${apt.source.suite}) into ${root}`);
-  const dsc = await apt.downloadSource(name, version3, join16(root, "download"));
-  const unpackDir = join16(root, `unpack-${process.pid}`);
-  const tmp = join16(unpackDir, "tree");
-  await rm8(unpackDir, { recursive: true, force: true });
-  await mkdir7(unpackDir, { recursive: true });
+  const dsc = await apt.downloadSource(name, version3, join17(root, "download"));
+  const unpackDir = join17(root, `unpack-${process.pid}`);
+  const tmp = join17(unpackDir, "tree");
+  await rm9(unpackDir, { recursive: true, force: true });
+  await mkdir8(unpackDir, { recursive: true });
   const result = await run("dpkg-source", ["--no-check", "-x", dsc, tmp], { allowFailure: true });
   if (result.exitCode !== 0) {
     throw new InfraError(`dpkg-source -x ${dsc} failed:
@@ -77673,23 +77784,23 @@ ${(result.stderr || result.stdout).trim().split("\n").slice(-30).join("\n")}`);
   } catch (cause) {
     if (!await stat9(tree).then(() => true, () => false)) throw cause;
   }
-  await rm8(unpackDir, { recursive: true, force: true });
+  await rm9(unpackDir, { recursive: true, force: true });
   log2(`Debian source ${name}=${version3} unpacked in ${((Date.now() - started) / 1e3).toFixed(0)} s`);
   return tree;
 }
 
 // src/rig/debian/xen-build.ts
 import { availableParallelism } from "node:os";
-import { appendFile as appendFile3, copyFile as copyFile3, mkdir as mkdir8, readFile as readFile6, rm as rm9 } from "node:fs/promises";
-import { join as join18 } from "node:path";
+import { appendFile as appendFile3, copyFile as copyFile4, mkdir as mkdir9, readFile as readFile6, rm as rm10 } from "node:fs/promises";
+import { join as join19 } from "node:path";
 
 // src/rig/debian/patches.ts
 import { createHash as createHash4 } from "node:crypto";
 import { readdirSync } from "node:fs";
 import { appendFile as appendFile2, readFile as readFile5, readdir as readdir7 } from "node:fs/promises";
-import { basename as basename6, join as join17 } from "node:path";
+import { basename as basename6, join as join18 } from "node:path";
 function ourPatchDir(source) {
-  return join17(packageRoot(), "src", "rig", "debian", "patches", source);
+  return join18(packageRoot(), "src", "rig", "debian", "patches", source);
 }
 async function readPatch(path12, from) {
   let bytes;
@@ -77707,7 +77818,7 @@ function userPatchSeries(userPatches = []) {
 async function patchSeries(source, userPatches = []) {
   const dir = ourPatchDir(source);
   const ours = (await readdir7(dir).catch(() => [])).filter((f) => f.endsWith(".patch")).sort();
-  return [...await Promise.all(ours.map((f) => readPatch(join17(dir, f), "ours"))), ...await userPatchSeries(userPatches)];
+  return [...await Promise.all(ours.map((f) => readPatch(join18(dir, f), "ours"))), ...await userPatchSeries(userPatches)];
 }
 function patchPaths(source, userPatches = []) {
   const dir = ourPatchDir(source);
@@ -77717,7 +77828,7 @@ function patchPaths(source, userPatches = []) {
   } catch {
     ours = [];
   }
-  return [...ours.map((f) => join17(dir, f)), ...userPatches];
+  return [...ours.map((f) => join18(dir, f)), ...userPatches];
 }
 function describePatch(p) {
   return { file: basename6(p.path), from: p.from, sha256: p.sha256 };
@@ -77736,7 +77847,7 @@ ${output.split("\n").slice(-30).join("\n")}`;
   }
 }
 async function applyPatchesLogged(logs, tree, series, name, log2) {
-  await applyPatches(tree, series, (p, output) => appendFile2(join17(logs, "patch.log"), `== ${p.path} (${p.from}, sha256 ${p.sha256})
+  await applyPatches(tree, series, (p, output) => appendFile2(join18(logs, "patch.log"), `== ${p.path} (${p.from}, sha256 ${p.sha256})
 ${output}
 `));
   if (series.length > 0) log2(`${name}: applied ${series.map((p) => describePatch(p).file).join(", ")}`);
@@ -78018,23 +78129,23 @@ function findXen(cacheDir, plan) {
 async function prepareXen(cacheDir, apt, plan, log2) {
   const pristine = await debianSourceTree(cacheDir, apt, XEN_SOURCE, plan.binary.version, log2);
   const build = await ComponentBuild.start(cacheDir, XEN_COMPONENT, plan.key, log2);
-  const tree = join18(build.work, "src");
+  const tree = join19(build.work, "src");
   try {
     await build.phase("copy source", () => run("cp", ["-a", pristine, tree]));
     await applyPatchesLogged(build.logs, tree, plan.patches, "xen", log2);
   } catch (cause) {
-    await rm9(build.work, { recursive: true, force: true });
+    await rm10(build.work, { recursive: true, force: true });
     throw cause;
   }
   return { plan, build, tree };
 }
 async function buildXen(cacheDir, prepared, binaryDeb, toolchain) {
   const { plan, build, tree } = prepared;
-  const deb = join18(build.work, "deb");
+  const deb = join19(build.work, "deb");
   await run("dpkg-deb", ["-x", binaryDeb, deb]);
-  await copyFile3(join18(deb, XEN_DEBIAN_CONFIG), join18(tree, "xen", ".config"));
-  const out = join18(build.work, "out");
-  await mkdir8(out);
+  await copyFile4(join19(deb, XEN_DEBIAN_CONFIG), join19(tree, "xen", ".config"));
+  const out = join19(build.work, "out");
+  await mkdir9(out);
   const features = await compileHypervisor(build, tree, out, toolchain);
   const host = toolchainRecord(toolchain);
   return build.finish(cacheDir, out, {
@@ -78046,7 +78157,7 @@ async function buildXen(cacheDir, prepared, binaryDeb, toolchain) {
   });
 }
 async function compileHypervisor(build, tree, out, toolchain) {
-  const config = join18(tree, "xen", ".config");
+  const config = join19(tree, "xen", ".config");
   await appendFile3(config, `
 ${XEN_CONFIG_DELTA.join("\n")}
 `);
@@ -78055,10 +78166,10 @@ ${XEN_CONFIG_DELTA.join("\n")}
   await build.step("make olddefconfig", "olddefconfig.log", "make", [...make, "olddefconfig"], { cwd: tree, env });
   const jobs = availableParallelism();
   await build.step(`make -j${jobs} (about 15 s on 2 idle cores)`, "build.log", "make", [...make, `-j${jobs}`], { cwd: tree, env });
-  await copyFile3(join18(tree, "xen", "xen"), join18(out, "xen"));
-  await copyFile3(join18(tree, "xen", ".config"), join18(out, "xen.config"));
-  await copyFile3(join18(tree, "xen", "xen-syms"), join18(out, "xen-syms"));
-  const builtConfig = await readFile6(join18(out, "xen.config"), "utf8");
+  await copyFile4(join19(tree, "xen", "xen"), join19(out, "xen"));
+  await copyFile4(join19(tree, "xen", ".config"), join19(out, "xen.config"));
+  await copyFile4(join19(tree, "xen", "xen-syms"), join19(out, "xen-syms"));
+  const builtConfig = await readFile6(join19(out, "xen.config"), "utf8");
   const missing = XEN_CONFIG_DELTA.filter((line) => !builtConfig.split("\n").includes(line));
   if (missing.length > 0) throw new InfraError(`xen: olddefconfig dropped ${missing.join(", ")} from ${config}`);
   return { ioreq: builtConfig.split("\n").includes("CONFIG_IOREQ_SERVER=y") };
@@ -78072,7 +78183,7 @@ function toolchainRecord(toolchain) {
 }
 
 // src/rig/source/git.ts
-import { mkdir as mkdir9 } from "node:fs/promises";
+import { mkdir as mkdir10 } from "node:fs/promises";
 var FULL_COMMIT = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 var GIT_ENV = { GIT_TERMINAL_PROMPT: "0", GIT_ASKPASS: "true", SSH_ASKPASS: "true", LC_ALL: "C" };
 function named(input) {
@@ -78123,7 +78234,7 @@ function pick(refs, ref) {
   return void 0;
 }
 async function fetchCommit(resolved, dir, logFile) {
-  await mkdir9(dir, { recursive: true });
+  await mkdir10(dir, { recursive: true });
   const git2 = (args) => run("git", ["-c", "advice.detachedHead=false", ...args], { cwd: dir, env: GIT_ENV, allowFailure: true });
   const transcript = [];
   const step = async (args) => {
@@ -78157,8 +78268,8 @@ ${said(checkout)}`);
 // src/rig/source/tree.ts
 import { createHash as createHash5 } from "node:crypto";
 import { createReadStream as createReadStream3 } from "node:fs";
-import { chmod as chmod3, copyFile as copyFile4, lstat as lstat4, mkdir as mkdir10, readdir as readdir8, readlink as readlink3, realpath, stat as stat10, symlink as symlink3 } from "node:fs/promises";
-import { dirname as dirname9, join as join19, relative as relative4, sep as sep9 } from "node:path";
+import { chmod as chmod3, copyFile as copyFile5, lstat as lstat4, mkdir as mkdir11, readdir as readdir8, readlink as readlink3, realpath, stat as stat10, symlink as symlink3 } from "node:fs/promises";
+import { dirname as dirname10, join as join20, relative as relative4, sep as sep9 } from "node:path";
 var TREE_LIMITS = { files: 4e5, bytes: 8 * 1024 ** 3 };
 var GIT_ENV2 = { GIT_TERMINAL_PROMPT: "0", LC_ALL: "C", GIT_OPTIONAL_LOCKS: "0" };
 function git(top, args) {
@@ -78176,7 +78287,7 @@ async function contentHash(root, paths, label) {
   const whole = createHash5("sha256");
   let bytes = 0;
   for (const p of paths) {
-    const full = join19(root, p);
+    const full = join20(root, p);
     const st = await lstat4(full).catch(() => void 0);
     let entry;
     if (!st) entry = "deleted";
@@ -78193,7 +78304,7 @@ async function contentHash(root, paths, label) {
 async function walk(dir, label) {
   const out = [];
   const visit = async (rel) => {
-    for (const e of await readdir8(join19(dir, rel), { withFileTypes: true })) {
+    for (const e of await readdir8(join20(dir, rel), { withFileTypes: true })) {
       const p = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) await visit(p);
       else if (e.isFile() || e.isSymbolicLink()) out.push(p);
@@ -78228,7 +78339,7 @@ async function identifyTree(path12, label) {
   const strip = (p) => prefix2 === "" ? p : p.slice(prefix2.length + 1);
   const files = [];
   for (const p of new Set(nulList(listed.stdout))) {
-    const st = await lstat4(join19(root, p)).catch(() => void 0);
+    const st = await lstat4(join20(root, p)).catch(() => void 0);
     if (st && (st.isFile() || st.isSymbolicLink())) files.push(strip(p));
     if (files.length > TREE_LIMITS.files) throw new ConfigError(`${label}: ${path12} holds more than ${TREE_LIMITS.files} files; point it at a source tree`);
   }
@@ -78250,23 +78361,23 @@ function describeTree(t) {
   return `git checkout ${t.path} at ${t.commit}${changes}`;
 }
 async function copyTree(t, dest) {
-  await mkdir10(dest, { recursive: true });
+  await mkdir11(dest, { recursive: true });
   const made = /* @__PURE__ */ new Set();
   let next = 0;
   const worker = async () => {
     while (next < t.files.length) {
       const p = t.files[next++];
-      const from = join19(t.path, p);
-      const to = join19(dest, p);
-      const dir = dirname9(to);
+      const from = join20(t.path, p);
+      const to = join20(dest, p);
+      const dir = dirname10(to);
       if (!made.has(dir)) {
-        await mkdir10(dir, { recursive: true });
+        await mkdir11(dir, { recursive: true });
         made.add(dir);
       }
       const st = await lstat4(from);
       if (st.isSymbolicLink()) await symlink3(await readlink3(from), to);
       else {
-        await copyFile4(from, to);
+        await copyFile5(from, to);
         await chmod3(to, st.mode & 511);
       }
     }
@@ -78434,8 +78545,8 @@ async function ensureKernel(cacheDir, plan, toolchain, log2) {
   try {
     return await buildKernel(cacheDir, build, plan, toolchain, log2);
   } catch (cause) {
-    await rm10(join20(build.work, "obj"), { recursive: true, force: true });
-    await rm10(join20(build.work, "src"), { recursive: true, force: true });
+    await rm11(join21(build.work, "obj"), { recursive: true, force: true });
+    await rm11(join21(build.work, "src"), { recursive: true, force: true });
     throw cause;
   }
 }
@@ -78445,35 +78556,35 @@ async function buildKernel(cacheDir, build, plan, toolchain, log2) {
   if (source.kind === "debian") {
     src = await debianSourceTree(cacheDir, source.apt, LINUX_SOURCE, source.version, log2);
   } else {
-    src = join20(build.work, "src");
+    src = join21(build.work, "src");
     log2(materializeText("linux", source));
-    await build.phase("fetch", () => materialize(source, src, (text) => writeFile7(join20(build.logs, "fetch.log"), text)));
+    await build.phase("fetch", () => materialize(source, src, (text) => writeFile7(join21(build.logs, "fetch.log"), text)));
   }
-  const obj = join20(build.work, "obj");
-  const out = join20(build.work, "out");
-  await mkdir11(obj, { recursive: true });
-  await mkdir11(out, { recursive: true });
-  const fragment = join20(build.work, "xen-pvh-virtio.config");
+  const obj = join21(build.work, "obj");
+  const out = join21(build.work, "out");
+  await mkdir12(obj, { recursive: true });
+  await mkdir12(out, { recursive: true });
+  const fragment = join21(build.work, "xen-pvh-virtio.config");
   await writeFile7(fragment, `${KERNEL_CONFIG.join("\n")}
 `);
-  const make = ["-C", src, `O=${obj}`, "ARCH=arm64", `CROSS_COMPILE=${join20(toolchain.bin, CROSS_PREFIX)}`];
+  const make = ["-C", src, `O=${obj}`, "ARCH=arm64", `CROSS_COMPILE=${join21(toolchain.bin, CROSS_PREFIX)}`];
   const env = toolchain.env;
   await build.step("make allnoconfig + our config", "config.log", "make", [...make, `KCONFIG_ALLCONFIG=${fragment}`, "allnoconfig"], { env });
-  const config = await readFile7(join20(obj, ".config"), "utf8");
+  const config = await readFile7(join21(obj, ".config"), "utf8");
   const lines = new Set(config.split("\n"));
   const dropped = KERNEL_CONFIG.filter((l) => !lines.has(l));
   if (dropped.length > 0) {
-    throw new InfraError(`linux: the tree's Kconfig dropped ${dropped.join(", ")} (a dependency is missing or the option is gone); see ${join20(obj, ".config")}`);
+    throw new InfraError(`linux: the tree's Kconfig dropped ${dropped.join(", ")} (a dependency is missing or the option is gone); see ${join21(obj, ".config")}`);
   }
   const jobs = availableParallelism2();
   await build.step(`make -j${jobs} Image (about 4 min on 2 idle cores)`, "build.log", "make", [...make, `-j${jobs}`, "Image"], { env });
   const release = (await run("make", [...make, "-s", "kernelrelease"], { env })).stdout.trim();
-  await copyFile5(join20(obj, "arch/arm64/boot/Image"), join20(out, "Image"));
-  await copyFile5(join20(obj, ".config"), join20(out, "config"));
-  await writeFile7(join20(out, "release"), `${release}
+  await copyFile6(join21(obj, "arch/arm64/boot/Image"), join21(out, "Image"));
+  await copyFile6(join21(obj, ".config"), join21(out, "config"));
+  await writeFile7(join21(out, "release"), `${release}
 `);
-  await rm10(obj, { recursive: true, force: true });
-  await rm10(join20(build.work, "src"), { recursive: true, force: true });
+  await rm11(obj, { recursive: true, force: true });
+  await rm11(join21(build.work, "src"), { recursive: true, force: true });
   const host = toolchainRecord(toolchain);
   return build.finish(cacheDir, out, {
     inputs: plan.inputs,
@@ -78486,7 +78597,7 @@ async function buildKernel(cacheDir, build, plan, toolchain, log2) {
 
 // src/rig/debian/modules.ts
 import { readdir as readdir9, stat as stat12 } from "node:fs/promises";
-import { join as join21 } from "node:path";
+import { join as join22 } from "node:path";
 function moduleKey(name) {
   return name.replace(/-/g, "_");
 }
@@ -78502,10 +78613,10 @@ async function installModules(tree, pkgs, kernelRelease, names) {
     done.add(key);
     const rel = index.get(key);
     if (!rel) throw new InfraError(`kernel ${kernelRelease} has no module ${key}`);
-    const { stdout } = await run("modinfo", ["-F", "depends", join21(host, rel)]);
+    const { stdout } = await run("modinfo", ["-F", "depends", join22(host, rel)]);
     wanted.push(...stdout.trim().split(",").filter(Boolean));
     const dest = await tree.install(`${moddir}/${rel}`);
-    if (dest.endsWith(".xz")) await run("xz", ["-d", "-f", join21(tree.dir, dest)]);
+    if (dest.endsWith(".xz")) await run("xz", ["-d", "-f", join22(tree.dir, dest)]);
   }
   for (const meta of ["modules.builtin", "modules.builtin.modinfo", "modules.order"]) {
     if (await pkgs.find(`${moddir}/${meta}`)) await tree.install(`${moddir}/${meta}`);
@@ -78516,9 +78627,9 @@ async function installModules(tree, pkgs, kernelRelease, names) {
 async function indexModules(moddir) {
   const index = /* @__PURE__ */ new Map();
   const walk2 = async (rel) => {
-    for (const name of await readdir9(join21(moddir, rel))) {
+    for (const name of await readdir9(join22(moddir, rel))) {
       const path12 = `${rel}/${name}`;
-      if ((await stat12(join21(moddir, path12))).isDirectory()) await walk2(path12);
+      if ((await stat12(join22(moddir, path12))).isDirectory()) await walk2(path12);
       else {
         const m = /^(.*)\.ko(\.xz)?$/.exec(name);
         if (m?.[1]) index.set(moduleKey(m[1]), path12);
@@ -78531,8 +78642,8 @@ async function indexModules(moddir) {
 
 // src/rig/debian/qemu-build.ts
 import { availableParallelism as availableParallelism3 } from "node:os";
-import { mkdir as mkdir12, rm as rm11, stat as stat13, writeFile as writeFile8 } from "node:fs/promises";
-import { delimiter as delimiter5, join as join22 } from "node:path";
+import { mkdir as mkdir13, rm as rm12, stat as stat13, writeFile as writeFile8 } from "node:fs/promises";
+import { delimiter as delimiter5, join as join23 } from "node:path";
 var QEMU_COMPONENT = "qemu";
 var HOST_PYTHON = "/usr/bin/python3";
 function qemuInputs(sourceVersion, meson, patches, toolchain) {
@@ -78563,22 +78674,22 @@ function findQemu(cacheDir, plan) {
 async function prepareQemu(cacheDir, apt, plan, log2) {
   const pristine = await debianSourceTree(cacheDir, apt, QEMU_SOURCE, plan.sourceVersion, log2);
   const build = await ComponentBuild.start(cacheDir, QEMU_COMPONENT, plan.key, log2);
-  const tree = join22(build.work, "src");
+  const tree = join23(build.work, "src");
   try {
     await build.phase("copy source", () => run("cp", ["-a", pristine, tree]));
     await applyPatchesLogged(build.logs, tree, plan.patches, "qemu", log2);
   } catch (cause) {
-    await rm11(build.work, { recursive: true, force: true });
+    await rm12(build.work, { recursive: true, force: true });
     throw cause;
   }
   return { plan, build, tree, apt };
 }
 async function mesonTool(cacheDir, apt, meson) {
-  const dir = join22(cacheDir, "tools", `${meson.name}_${meson.version.replace(/:/g, "%3a")}`);
-  if (await stat13(join22(dir, "usr", "bin", "meson")).then(() => true, () => false)) return dir;
+  const dir = join23(cacheDir, "tools", `${meson.name}_${meson.version.replace(/:/g, "%3a")}`);
+  if (await stat13(join23(dir, "usr", "bin", "meson")).then(() => true, () => false)) return dir;
   const deb = await apt.downloadOne(meson);
   const tmp = `${dir}.tmp-${process.pid}`;
-  await mkdir12(join22(cacheDir, "tools"), { recursive: true });
+  await mkdir13(join23(cacheDir, "tools"), { recursive: true });
   await run("dpkg-deb", ["-x", deb, tmp]);
   await run("mv", ["-T", tmp, dir]);
   return dir;
@@ -78586,8 +78697,8 @@ async function mesonTool(cacheDir, apt, meson) {
 async function buildQemu(cacheDir, prepared, toolchain) {
   const { plan, build, tree, apt } = prepared;
   const meson = await mesonTool(cacheDir, apt, plan.meson);
-  const out = join22(build.work, "out");
-  await mkdir12(out);
+  const out = join23(build.work, "out");
+  await mkdir13(out);
   const features = await compileQemu(build, tree, out, { meson, configure: plan.inputs.configure, toolchain });
   const host = toolchainRecord(toolchain);
   return build.finish(cacheDir, out, {
@@ -78599,18 +78710,18 @@ async function buildQemu(cacheDir, prepared, toolchain) {
   });
 }
 async function compileQemu(build, tree, out, opts) {
-  await writeFile8(join22(tree, "configs", "devices", "aarch64-softmmu", `${QEMU_DEVICES_NAME}.mak`), QEMU_DEVICES);
+  await writeFile8(join23(tree, "configs", "devices", "aarch64-softmmu", `${QEMU_DEVICES_NAME}.mak`), QEMU_DEVICES);
   const env = {
     ...opts.env,
-    PATH: [join22(opts.meson, "usr", "bin"), opts.toolchain.env.PATH].join(delimiter5),
-    PYTHONPATH: [join22(opts.meson, "usr", "lib", "python3", "dist-packages"), process.env.PYTHONPATH].filter(Boolean).join(delimiter5)
+    PATH: [join23(opts.meson, "usr", "bin"), opts.toolchain.env.PATH].join(delimiter5),
+    PYTHONPATH: [join23(opts.meson, "usr", "lib", "python3", "dist-packages"), process.env.PYTHONPATH].filter(Boolean).join(delimiter5)
   };
-  const dir = join22(build.work, "build");
-  await mkdir12(dir);
-  await build.step("configure (about 15 s on 2 idle cores)", "configure.log", join22(tree, "configure"), [`--python=${HOST_PYTHON}`, ...opts.configure], { cwd: dir, env });
+  const dir = join23(build.work, "build");
+  await mkdir13(dir);
+  await build.step("configure (about 15 s on 2 idle cores)", "configure.log", join23(tree, "configure"), [`--python=${HOST_PYTHON}`, ...opts.configure], { cwd: dir, env });
   const jobs = availableParallelism3();
   await build.step(`ninja -j${jobs} ${QEMU_TARGET} (about 2 min on 2 idle cores)`, "build.log", "ninja", [`-j${jobs}`, QEMU_TARGET], { cwd: dir, env });
-  await build.step("strip", "strip.log", `${CROSS_PREFIX}strip`, ["-o", join22(out, QEMU_TARGET), join22(dir, QEMU_TARGET)], { env: opts.toolchain.env });
+  await build.step("strip", "strip.log", `${CROSS_PREFIX}strip`, ["-o", join23(out, QEMU_TARGET), join23(dir, QEMU_TARGET)], { env: opts.toolchain.env });
   const pvh = await run("grep", ["-rlF", '"pci-intx-irq-base"', "hw"], { cwd: tree, allowFailure: true });
   return { xenpvhPci: pvh.exitCode === 0 && pvh.stdout.trim() !== "" };
 }
@@ -78623,8 +78734,8 @@ function qemuBuiltText(plan, host) {
 var CORE_DISABLES = ["--disable-tcg", "--disable-install-blobs", "--disable-download"];
 
 // src/rig/debian/packages.ts
-import { lstat as lstat5, mkdir as mkdir13, readlink as readlink4 } from "node:fs/promises";
-import { dirname as dirname10, join as join23, posix as posix2 } from "node:path";
+import { lstat as lstat5, mkdir as mkdir14, readlink as readlink4 } from "node:fs/promises";
+import { dirname as dirname11, join as join24, posix as posix2 } from "node:path";
 function pathAliases(path12) {
   const m = /^\/(lib|bin|sbin)(\/.*)$/.exec(path12);
   if (m) return [path12, `/usr/${m[1]}${m[2]}`];
@@ -78646,13 +78757,13 @@ var PackageTrees = class _PackageTrees {
   trees;
   /** dpkg -x each .deb into root/<name>; the host's dpkg database is never involved. */
   static async unpack(root, packages, debs) {
-    const trees = packages.map((pkg) => ({ pkg, dir: join23(root, pkg.name) }));
+    const trees = packages.map((pkg) => ({ pkg, dir: join24(root, pkg.name) }));
     const queue = [...trees];
     const worker = async () => {
       for (let t = queue.shift(); t; t = queue.shift()) {
         const deb = debs.get(t.pkg.name);
         if (!deb) throw new InfraError(`no downloaded archive for ${t.pkg.name}`);
-        await mkdir13(t.dir, { recursive: true });
+        await mkdir14(t.dir, { recursive: true });
         await run("dpkg-deb", ["-x", deb, t.dir]);
       }
     };
@@ -78684,7 +78795,7 @@ var PackageTrees = class _PackageTrees {
   async find(path12) {
     for (const alias of pathAliases(path12)) {
       for (const t of this.trees) {
-        const hostPath = join23(t.dir, alias);
+        const hostPath = join24(t.dir, alias);
         if (await lstat5(hostPath).then(() => true, () => false)) return { pkg: t.pkg, hostPath, path: alias };
       }
     }
@@ -78705,15 +78816,15 @@ var PackageTrees = class _PackageTrees {
     const st = await lstat5(found.hostPath);
     if (!st.isSymbolicLink()) return found;
     const target = await readlink4(found.hostPath);
-    const next = target.startsWith("/") ? target : posix2.join(dirname10(found.path), target);
+    const next = target.startsWith("/") ? target : posix2.join(dirname11(found.path), target);
     return this.resolve(posix2.normalize(next), depth + 1);
   }
 };
 
 // src/rig/debian/ramdisk.ts
 import { createReadStream as createReadStream4, createWriteStream as createWriteStream3 } from "node:fs";
-import { chmod as chmod4, copyFile as copyFile6, lstat as lstat6, lutimes, mkdir as mkdir14, readFile as readFile8, readdir as readdir10, readlink as readlink5, rm as rm12, symlink as symlink4, writeFile as writeFile9 } from "node:fs/promises";
-import { dirname as dirname11, join as join24, posix as posix3 } from "node:path";
+import { chmod as chmod4, copyFile as copyFile7, lstat as lstat6, lutimes, mkdir as mkdir15, readFile as readFile8, readdir as readdir10, readlink as readlink5, rm as rm13, symlink as symlink4, writeFile as writeFile9 } from "node:fs/promises";
+import { dirname as dirname12, join as join25, posix as posix3 } from "node:path";
 import { pipeline as pipeline3 } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 var LIBRARY_DIRS = ["/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib", "/usr/lib"];
@@ -78731,15 +78842,15 @@ var RamdiskTree = class _RamdiskTree {
   static async create(dir, pkgs) {
     const tree = new _RamdiskTree(dir, pkgs);
     for (const d of ["usr/bin", "usr/sbin", "usr/lib", "etc", "proc", "sys", "dev", "run", "tmp", "var/lib", "var/log", "mnt"]) {
-      await mkdir14(join24(dir, d), { recursive: true });
+      await mkdir15(join25(dir, d), { recursive: true });
     }
     for (const [link, target] of [["bin", "usr/bin"], ["sbin", "usr/sbin"], ["lib", "usr/lib"], ["var/run", "../run"]]) {
-      await symlink4(target, join24(dir, link));
+      await symlink4(target, join25(dir, link));
     }
-    await mkdir14(join24(dir, "root/.ssh"), { recursive: true });
-    await chmod4(join24(dir, "root"), 448);
-    await chmod4(join24(dir, "root/.ssh"), 448);
-    await chmod4(join24(dir, "tmp"), 1023);
+    await mkdir15(join25(dir, "root/.ssh"), { recursive: true });
+    await chmod4(join25(dir, "root"), 448);
+    await chmod4(join25(dir, "root/.ssh"), 448);
+    await chmod4(join25(dir, "tmp"), 1023);
     return tree;
   }
   /** The packages whose files ended up in this tree. */
@@ -78758,12 +78869,12 @@ var RamdiskTree = class _RamdiskTree {
     if (!this.installed.has(dest)) {
       this.installed.add(dest);
       this.credit(found.pkg);
-      await mkdir14(dirname11(join24(this.dir, dest)), { recursive: true });
+      await mkdir15(dirname12(join25(this.dir, dest)), { recursive: true });
       if (st.isSymbolicLink()) {
-        await symlink4(await readlink5(found.hostPath), join24(this.dir, dest));
+        await symlink4(await readlink5(found.hostPath), join25(this.dir, dest));
       } else {
-        await copyFile6(found.hostPath, join24(this.dir, dest));
-        await chmod4(join24(this.dir, dest), st.mode & 4095);
+        await copyFile7(found.hostPath, join25(this.dir, dest));
+        await chmod4(join25(this.dir, dest), st.mode & 4095);
       }
     }
     if (!st.isSymbolicLink()) return dest;
@@ -78781,15 +78892,15 @@ var RamdiskTree = class _RamdiskTree {
    * it needs taken from the packages, exactly as for packaged programs.
    */
   async installBuilt(hostFile, dest, mode = 493) {
-    await mkdir14(dirname11(join24(this.dir, dest)), { recursive: true });
-    await copyFile6(hostFile, join24(this.dir, dest));
-    await chmod4(join24(this.dir, dest), mode);
+    await mkdir15(dirname12(join25(this.dir, dest)), { recursive: true });
+    await copyFile7(hostFile, join25(this.dir, dest));
+    await chmod4(join25(this.dir, dest), mode);
     this.installed.add(dest);
     await this.installNeeds(dest, hostFile);
   }
   /** The loader and the libraries an installed ELF file names, recursively; path names it in errors. */
   async installNeeds(dest, path12) {
-    const bytes = await readFile8(join24(this.dir, dest));
+    const bytes = await readFile8(join25(this.dir, dest));
     if (!isElf(bytes)) return;
     const needs = readElfNeeds(bytes);
     if (needs.interpreter) await this.installElf(needs.interpreter);
@@ -78807,14 +78918,14 @@ var RamdiskTree = class _RamdiskTree {
     }
   }
   async write(path12, text, mode = 420) {
-    await mkdir14(dirname11(join24(this.dir, path12)), { recursive: true });
-    await writeFile9(join24(this.dir, path12), text, { mode });
-    await chmod4(join24(this.dir, path12), mode);
+    await mkdir15(dirname12(join25(this.dir, path12)), { recursive: true });
+    await writeFile9(join25(this.dir, path12), text, { mode });
+    await chmod4(join25(this.dir, path12), mode);
   }
   async link(path12, target) {
-    await mkdir14(dirname11(join24(this.dir, path12)), { recursive: true });
-    await rm12(join24(this.dir, path12), { force: true });
-    await symlink4(target, join24(this.dir, path12));
+    await mkdir15(dirname12(join25(this.dir, path12)), { recursive: true });
+    await rm13(join25(this.dir, path12), { force: true });
+    await symlink4(target, join25(this.dir, path12));
   }
   /**
    * Packs the tree as a gzip'd newc cpio owned by root, whoever builds it. Every entry gets
@@ -78822,23 +78933,23 @@ var RamdiskTree = class _RamdiskTree {
    */
   async pack(out) {
     const entries = await listTree(this.dir);
-    for (const entry of [...entries].reverse()) await lutimes(join24(this.dir, entry), ARCHIVE_MTIME, ARCHIVE_MTIME);
+    for (const entry of [...entries].reverse()) await lutimes(join25(this.dir, entry), ARCHIVE_MTIME, ARCHIVE_MTIME);
     const plain = `${out}.cpio-tmp`;
     await run("cpio", ["-o", "-H", "newc", "-R", "0:0", "--reproducible", "--quiet", "-O", plain], {
       cwd: this.dir,
       input: Buffer.from(entries.join("\n") + "\n")
     });
     await pipeline3(createReadStream4(plain), createGzip({ level: 9 }), createWriteStream3(out));
-    await rm12(plain);
+    await rm13(plain);
   }
 };
 async function listTree(dir, prefix2 = "") {
   const out = [];
-  const names = (await readdir10(join24(dir, prefix2))).sort();
+  const names = (await readdir10(join25(dir, prefix2))).sort();
   for (const name of names) {
     const rel = prefix2 ? `${prefix2}/${name}` : name;
     out.push(rel);
-    const st = await lstat6(join24(dir, rel));
+    const st = await lstat6(join25(dir, rel));
     if (st.isDirectory()) out.push(...await listTree(dir, rel));
   }
   return out;
@@ -78919,7 +79030,7 @@ async function ensureComponents(cacheDir, plan, log2) {
     if (!xen) preparedXen = await prepareXen(cacheDir, plan.apt, plan.xen, log2);
     if (!qemu) preparedQemu = await prepareQemu(cacheDir, plan.qemuApt, plan.qemu, log2);
   } catch (cause) {
-    for (const p of [preparedXen, preparedQemu]) if (p) await rm13(p.build.work, { recursive: true, force: true });
+    for (const p of [preparedXen, preparedQemu]) if (p) await rm14(p.build.work, { recursive: true, force: true });
     throw cause;
   }
   const toolchain = await ensureToolchain(cacheDir, plan.toolchain, log2);
@@ -78998,7 +79109,7 @@ async function buildDebianRig(dir, plan, components, log2) {
   };
 }
 function componentFile(c, purpose) {
-  return join25(c.dir, c.record.files[purpose]);
+  return join26(c.dir, c.record.files[purpose]);
 }
 function kernelPart(linux) {
   return { image: componentFile(linux, "image"), config: componentFile(linux, "config"), release: componentFile(linux, "release"), origin: { built: linux.record.built } };
@@ -79008,9 +79119,9 @@ function linuxVersion(built, pkgs) {
 }
 async function assembleRig(dir, apt, resolved, parts, log2) {
   const debs = await apt.download(resolved, log2);
-  const staging = join25(dir, ".staging");
+  const staging = join26(dir, ".staging");
   log2(`unpacking ${resolved.length} packages`);
-  const unpacked = await PackageTrees.unpack(join25(staging, "packages"), resolved, debs);
+  const unpacked = await PackageTrees.unpack(join26(staging, "packages"), resolved, debs);
   const pkgs = parts.extraTrees ? unpacked.withTreesFirst(parts.extraTrees) : unpacked;
   const origin = (name) => ({ package: name, version: pkgs.version(name) });
   const kernelPkg = parts.kernel ? void 0 : resolved.find((p) => KERNEL_PACKAGE.test(p.name));
@@ -79018,56 +79129,56 @@ async function assembleRig(dir, apt, resolved, parts, log2) {
   const release = parts.kernel ? (await readFile9(parts.kernel.release, "utf8")).trim() : KERNEL_PACKAGE.exec(kernelPkg.name)[1];
   const files = [];
   const add = async (role, path12, fileOrigin) => {
-    const full = join25(dir, path12);
+    const full = join26(dir, path12);
     files.push({ role, path: path12, sha256: await sha256File(full), size: (await stat14(full)).size, origin: fileOrigin });
   };
   const take = async (role, from, to, pkg) => {
-    await copyFile7((await pkgs.resolve(from)).hostPath, join25(dir, to));
+    await copyFile8((await pkgs.resolve(from)).hostPath, join26(dir, to));
     await add(role, to, origin(pkg));
   };
   const { xen, qemu } = parts;
-  await copyFile7(xen.image, join25(dir, xen.name));
+  await copyFile8(xen.image, join26(dir, xen.name));
   await add("xen-image", xen.name, xen.origin);
-  await copyFile7(xen.image, join25(dir, `${xen.name}.efi`));
+  await copyFile8(xen.image, join26(dir, `${xen.name}.efi`));
   await add("xen-efi", `${xen.name}.efi`, xen.origin);
-  await copyFile7(xen.config, join25(dir, `${xen.name}.config`));
+  await copyFile8(xen.config, join26(dir, `${xen.name}.config`));
   await add("xen-config", `${xen.name}.config`, xen.origin);
-  await copyFile7(qemu.binary, join25(dir, QEMU_TARGET));
+  await copyFile8(qemu.binary, join26(dir, QEMU_TARGET));
   await add("backend-qemu", QEMU_TARGET, qemu.origin);
   await take("uboot", "/usr/lib/u-boot/qemu_arm64/u-boot.bin", "u-boot.bin", "u-boot-qemu");
   if (parts.kernel) {
-    await copyFile7(parts.kernel.image, join25(dir, "Image"));
+    await copyFile8(parts.kernel.image, join26(dir, "Image"));
     await add("kernel", "Image", parts.kernel.origin);
   } else {
     const vmlinuz = await readFile9((await pkgs.resolve(`/boot/vmlinuz-${release}`)).hostPath);
     const gzipped = vmlinuz[0] === 31 && vmlinuz[1] === 139;
-    await writeFile10(join25(dir, "Image"), gzipped ? gunzipSync(vmlinuz) : vmlinuz);
+    await writeFile10(join26(dir, "Image"), gzipped ? gunzipSync(vmlinuz) : vmlinuz);
     await add("kernel", "Image", {
       ...origin(kernelPkg.name),
       ...gzipped ? { built: `gunzip of /boot/vmlinuz-${release}` } : {}
     });
   }
   log2("assembling the dom0 ramdisk");
-  const dom0 = await RamdiskTree.create(join25(staging, "dom0"), pkgs);
+  const dom0 = await RamdiskTree.create(join26(staging, "dom0"), pkgs);
   for (const program of DOM0_BASE_PROGRAMS) await dom0.installElf(program);
   await parts.dom0Xen(dom0);
   await dom0.installBuilt(qemu.binary, BACKEND_QEMU_PATH);
-  await mkdir15(join25(dom0.dir, "etc/dropbear"), { recursive: true });
+  await mkdir16(join26(dom0.dir, "etc/dropbear"), { recursive: true });
   const dom0Modules = parts.kernel ? [] : await installModules(dom0, pkgs, release, DOM0_MODULES);
   await finishRamdisk(dom0, parts.texts.dom0);
-  await dom0.pack(join25(dir, "dom0-rootfs.cpio.gz"));
+  await dom0.pack(join26(dir, "dom0-rootfs.cpio.gz"));
   await add("dom0-ramdisk", "dom0-rootfs.cpio.gz", { built: builtText(dom0.packages) });
   log2("assembling the domU ramdisk");
-  const domU = await RamdiskTree.create(join25(staging, "domU"), pkgs);
+  const domU = await RamdiskTree.create(join26(staging, "domU"), pkgs);
   for (const program of DOMU_PROGRAMS) await domU.installElf(program);
   for (const data of DOMU_DATA) await domU.install(data);
   const domUModules = parts.kernel ? [] : await installModules(domU, pkgs, release, DOMU_MODULES);
   await finishRamdisk(domU, parts.texts.domU);
-  await domU.pack(join25(dir, "domU-rootfs.cpio.gz"));
+  await domU.pack(join26(dir, "domU-rootfs.cpio.gz"));
   await add("domU-ramdisk", "domU-rootfs.cpio.gz", { built: builtText(domU.packages) });
-  const xenConfig = await readFile9(join25(dir, `${xen.name}.config`), "utf8");
+  const xenConfig = await readFile9(join26(dir, `${xen.name}.config`), "utf8");
   const kernelConfig = await readFile9(parts.kernel ? parts.kernel.config : (await pkgs.resolve(`/boot/config-${release}`)).hostPath, "utf8");
-  await rm13(staging, { recursive: true, force: true });
+  await rm14(staging, { recursive: true, force: true });
   return { files, pkgs, ...kernelPkg ? { kernelPackage: kernelPkg.name } : {}, release, xenConfig, kernelConfig, dom0Modules, domUModules };
 }
 async function finishRamdisk(tree, texts) {
@@ -79109,11 +79220,11 @@ function configNotes(built) {
 }
 
 // src/rig/source/build.ts
-import { readFile as readFile12, rm as rm16 } from "node:fs/promises";
+import { readFile as readFile12, rm as rm17 } from "node:fs/promises";
 
 // src/rig/source/qemu.ts
-import { mkdir as mkdir16, readFile as readFile10, readdir as readdir11, rm as rm14, writeFile as writeFile11 } from "node:fs/promises";
-import { join as join26 } from "node:path";
+import { mkdir as mkdir17, readFile as readFile10, readdir as readdir11, rm as rm15, writeFile as writeFile11 } from "node:fs/promises";
+import { join as join27 } from "node:path";
 
 // src/rig/source/recipe.ts
 var SOURCE_RECIPE_VERSION = "source-rig-3";
@@ -79184,13 +79295,13 @@ function findSourceQemu(cacheDir, plan) {
 }
 async function prepareSourceQemu(cacheDir, plan, log2) {
   const build = await ComponentBuild.start(cacheDir, SOURCE_QEMU_COMPONENT, plan.key, log2);
-  const tree = join26(build.work, "src");
+  const tree = join27(build.work, "src");
   try {
     log2(materializeText("qemu", plan.origin));
-    await build.phase("fetch", () => materialize(plan.origin, tree, (text) => writeFile11(join26(build.logs, "fetch.log"), text)));
+    await build.phase("fetch", () => materialize(plan.origin, tree, (text) => writeFile11(join27(build.logs, "fetch.log"), text)));
     await applyPatchesLogged(build.logs, tree, plan.patches, "qemu", log2);
   } catch (cause) {
-    await rm14(build.work, { recursive: true, force: true });
+    await rm15(build.work, { recursive: true, force: true });
     throw cause;
   }
   return { plan, build, tree };
@@ -79198,19 +79309,19 @@ async function prepareSourceQemu(cacheDir, plan, log2) {
 async function buildSourceQemu(cacheDir, prepared, apt, xen, toolchain) {
   const { plan, build, tree } = prepared;
   const meson = await mesonTool(cacheDir, apt, plan.meson);
-  const stage2 = join26(xen.dir, xen.record.files.stage);
-  const pkgconfig = await stagedPkgConfig(stage2, join26(build.work, "pkgconfig"));
-  const out = join26(build.work, "out");
-  await mkdir16(out);
+  const stage2 = join27(xen.dir, xen.record.files.stage);
+  const pkgconfig = await stagedPkgConfig(stage2, join27(build.work, "pkgconfig"));
+  const out = join27(build.work, "out");
+  await mkdir17(out);
   const features = await compileQemu(build, tree, out, {
     meson,
     // Host paths stay out of the key: the Xen component's key stands for them.
-    configure: [...plan.inputs.configure, `--extra-ldflags=-Wl,-rpath-link,${join26(stage2, STAGE_LIBDIR)}`],
+    configure: [...plan.inputs.configure, `--extra-ldflags=-Wl,-rpath-link,${join27(stage2, STAGE_LIBDIR)}`],
     toolchain,
     // Searched before the sysroot's .pc files, so libxen* resolve to the tree's own build.
     env: { PKG_CONFIG_PATH: pkgconfig }
   });
-  await checkXenLibraries(join26(out, QEMU_TARGET), join26(stage2, STAGE_LIBDIR));
+  await checkXenLibraries(join27(out, QEMU_TARGET), join27(stage2, STAGE_LIBDIR));
   const host = toolchainRecord(toolchain);
   return build.finish(cacheDir, out, {
     inputs: plan.inputs,
@@ -79221,13 +79332,13 @@ async function buildSourceQemu(cacheDir, prepared, apt, xen, toolchain) {
   });
 }
 async function stagedPkgConfig(stage2, dir) {
-  const from = join26(stage2, STAGE_LIBDIR, "pkgconfig");
+  const from = join27(stage2, STAGE_LIBDIR, "pkgconfig");
   const names = (await readdir11(from).catch(() => [])).filter((n) => n.endsWith(".pc"));
   if (names.length === 0) throw new InfraError(`the Xen tools built from source installed no pkg-config files in ${from}`);
-  await mkdir16(dir, { recursive: true });
+  await mkdir17(dir, { recursive: true });
   for (const name of names) {
-    const text = await readFile10(join26(from, name), "utf8");
-    await writeFile11(join26(dir, name), pointPkgConfigAt(text, stage2));
+    const text = await readFile10(join27(from, name), "utf8");
+    await writeFile11(join27(dir, name), pointPkgConfigAt(text, stage2));
   }
   return dir;
 }
@@ -79245,8 +79356,8 @@ function sourceQemuBuiltText(plan, host) {
 
 // src/rig/source/xen.ts
 import { availableParallelism as availableParallelism4 } from "node:os";
-import { appendFile as appendFile4, copyFile as copyFile8, lstat as lstat7, mkdir as mkdir17, readFile as readFile11, readdir as readdir12, rm as rm15, stat as stat15, writeFile as writeFile12 } from "node:fs/promises";
-import { basename as basename7, join as join27 } from "node:path";
+import { appendFile as appendFile4, copyFile as copyFile9, lstat as lstat7, mkdir as mkdir18, readFile as readFile11, readdir as readdir12, rm as rm16, stat as stat15, writeFile as writeFile12 } from "node:fs/promises";
+import { basename as basename7, join as join28 } from "node:path";
 function xenInputs2(origin, patches, toolchain) {
   return {
     component: SOURCE_XEN_COMPONENT,
@@ -79273,13 +79384,13 @@ function findSourceXen(cacheDir, plan) {
 }
 async function prepareSourceXen(cacheDir, plan, log2) {
   const build = await ComponentBuild.start(cacheDir, SOURCE_XEN_COMPONENT, plan.key, log2);
-  const tree = join27(build.work, "src");
+  const tree = join28(build.work, "src");
   try {
     log2(materializeText("xen", plan.origin));
-    await build.phase("fetch", () => materialize(plan.origin, tree, (text) => appendFile4(join27(build.logs, "fetch.log"), text)));
+    await build.phase("fetch", () => materialize(plan.origin, tree, (text) => appendFile4(join28(build.logs, "fetch.log"), text)));
     await applyPatchesLogged(build.logs, tree, plan.patches, "xen", log2);
   } catch (cause) {
-    await rm15(build.work, { recursive: true, force: true });
+    await rm16(build.work, { recursive: true, force: true });
     throw cause;
   }
   return { plan, build, tree };
@@ -79287,35 +79398,35 @@ async function prepareSourceXen(cacheDir, plan, log2) {
 async function buildSourceXen(cacheDir, prepared, toolchain) {
   const { plan, build, tree } = prepared;
   const env = toolchain.env;
-  const out = join27(build.work, "out");
-  await mkdir17(out);
+  const out = join28(build.work, "out");
+  await mkdir18(out);
   const make = ["-C", "xen", ...XEN_MAKE_VARS];
   await build.step("make defconfig", "defconfig.log", "make", [...make, "defconfig"], { cwd: tree, env });
   const features = await compileHypervisor(build, tree, out, toolchain);
-  if (!await exists2(join27(tree, "configure"))) await build.step("autogen.sh", "autogen.log", "./autogen.sh", [], { cwd: tree, env });
-  for (const aux of AUTOCONF_AUX) if (!await exists2(join27(tree, basename7(aux)))) await copyFile8(aux, join27(tree, basename7(aux)));
+  if (!await exists2(join28(tree, "configure"))) await build.step("autogen.sh", "autogen.log", "./autogen.sh", [], { cwd: tree, env });
+  for (const aux of AUTOCONF_AUX) if (!await exists2(join28(tree, basename7(aux)))) await copyFile9(aux, join28(tree, basename7(aux)));
   const buildTriplet = (await run("gcc", ["-dumpmachine"])).stdout.trim();
   await build.step("configure the tools", "tools-configure.log", "./configure", [`--build=${buildTriplet}`, `--host=${TARGET_TRIPLET}`, ...XEN_TOOLS_CONFIGURE_FLAGS], {
     cwd: tree,
     env
   });
   const subdirs = [];
-  for (const d of XEN_TOOLS_SUBDIRS) if (await exists2(join27(tree, "tools", d, "Makefile"))) subdirs.push(d);
+  for (const d of XEN_TOOLS_SUBDIRS) if (await exists2(join28(tree, "tools", d, "Makefile"))) subdirs.push(d);
   const jobs = availableParallelism4();
-  const stage2 = join27(out, "stage");
+  const stage2 = join28(out, "stage");
   await build.step("make the public headers", "tools-headers.log", "make", ["-C", "tools/include", ...XEN_MAKE_VARS], { cwd: tree, env });
   for (const d of subdirs) {
     await build.step(`make -j${jobs} tools/${d}`, `tools-${d}.log`, "make", ["-C", `tools/${d}`, `-j${jobs}`, ...XEN_MAKE_VARS, "all"], { cwd: tree, env });
   }
-  await mkdir17(join27(stage2, STAGE_LIBDIR, "pkgconfig"), { recursive: true });
+  await mkdir18(join28(stage2, STAGE_LIBDIR, "pkgconfig"), { recursive: true });
   await build.step("install the public headers", "tools-headers-install.log", "make", ["-C", "tools/include", ...XEN_MAKE_VARS, "install", `DESTDIR=${stage2}`], { cwd: tree, env });
   for (const d of subdirs) {
     await build.step(`install tools/${d}`, `tools-${d}-install.log`, "make", ["-C", `tools/${d}`, ...XEN_MAKE_VARS, "install", `DESTDIR=${stage2}`], { cwd: tree, env });
   }
-  await build.phase("strip", () => stripElves(stage2, join27(toolchain.bin, `${CROSS_PREFIX}strip`)));
+  await build.phase("strip", () => stripElves(stage2, join28(toolchain.bin, `${CROSS_PREFIX}strip`)));
   const host = toolchainRecord(toolchain);
   const version3 = await xenVersion(tree, env);
-  await writeFile12(join27(out, "version"), `${version3}
+  await writeFile12(join28(out, "version"), `${version3}
 `);
   return build.finish(cacheDir, out, {
     inputs: plan.inputs,
@@ -79332,7 +79443,7 @@ async function xenVersion(tree, env) {
 }
 async function stripElves(dir, strip) {
   for (const name of await readdir12(dir)) {
-    const path12 = join27(dir, name);
+    const path12 = join28(dir, name);
     const st = await lstat7(path12);
     if (st.isDirectory()) await stripElves(path12, strip);
     else if (st.isFile() && !name.endsWith(".a")) {
@@ -79346,7 +79457,7 @@ async function exists2(path12) {
 }
 async function findTool(stage2, name) {
   const dirs = ["/usr/sbin", "/usr/bin", "/usr/lib/xen/bin", "/usr/libexec/xen/bin", "/usr/lib/aarch64-linux-gnu/xen/bin"];
-  for (const d of dirs) if (await exists2(join27(stage2, d, name))) return `${d}/${name}`;
+  for (const d of dirs) if (await exists2(join28(stage2, d, name))) return `${d}/${name}`;
   throw new InfraError(`the Xen tools built from source installed no ${name} (looked in ${dirs.join(", ")} under ${stage2})`);
 }
 function sourceXenBuiltText(plan, host, subdirs) {
@@ -79423,7 +79534,7 @@ async function ensureSourceComponents(cacheDir, plan, log2) {
     if (!xen) preparedXen = await prepareSourceXen(cacheDir, plan.xen, log2);
     if (!qemu) preparedQemu = await prepareSourceQemu(cacheDir, plan.qemu, log2);
   } catch (cause) {
-    for (const p of [preparedXen, preparedQemu]) if (p) await rm16(p.build.work, { recursive: true, force: true });
+    for (const p of [preparedXen, preparedQemu]) if (p) await rm17(p.build.work, { recursive: true, force: true });
     throw cause;
   }
   const toolchain = await ensureToolchain(cacheDir, plan.toolchain, log2);
@@ -79432,7 +79543,7 @@ async function ensureSourceComponents(cacheDir, plan, log2) {
     try {
       xen = await buildSourceXen(cacheDir, preparedXen, toolchain);
     } catch (cause) {
-      if (preparedQemu) await rm16(preparedQemu.build.work, { recursive: true, force: true });
+      if (preparedQemu) await rm17(preparedQemu.build.work, { recursive: true, force: true });
       throw cause;
     }
     log2(`source-xen component ready: ${xen.dir}`);
@@ -79526,12 +79637,12 @@ async function obtainSourceRig(request, opts, mayBuild) {
 
 // src/rig/yocto/index.ts
 import { cpus } from "node:os";
-import { access as access4, mkdir as mkdir18, readdir as readdir14, rm as rm17, writeFile as writeFile14 } from "node:fs/promises";
-import { join as join31 } from "node:path";
+import { access as access4, mkdir as mkdir19, readdir as readdir14, rm as rm18, writeFile as writeFile14 } from "node:fs/promises";
+import { join as join32 } from "node:path";
 
 // src/rig/yocto/deploy.ts
-import { copyFile as copyFile9, readFile as readFile13, readdir as readdir13, realpath as realpath2, stat as stat16, writeFile as writeFile13 } from "node:fs/promises";
-import { basename as basename8, join as join28 } from "node:path";
+import { copyFile as copyFile10, readFile as readFile13, readdir as readdir13, realpath as realpath2, stat as stat16, writeFile as writeFile13 } from "node:fs/promises";
+import { basename as basename8, join as join29 } from "node:path";
 import { gunzipSync as gunzipSync2 } from "node:zlib";
 function deployNames(m) {
   const { machine, dom0Image, domUImage } = m;
@@ -79551,7 +79662,7 @@ function deployNames(m) {
 }
 async function find(deployDir, names) {
   for (const name of names) {
-    const path12 = join28(deployDir, name);
+    const path12 = join29(deployDir, name);
     const st = await stat16(path12).catch(() => void 0);
     if (st?.isFile()) return { name, real: await realpath2(path12) };
   }
@@ -79573,8 +79684,8 @@ async function mapDeployDir(m, outDir) {
   };
   const files = [];
   const add = async (role, name, found, origin) => {
-    const to = join28(outDir, name);
-    await copyFile9(found.real, to);
+    const to = join29(outDir, name);
+    await copyFile10(found.real, to);
     const from = found.name && found.name !== basename8(found.real) ? `${found.name} \u2192 ${basename8(found.real)}` : basename8(found.real);
     files.push({ role, path: name, sha256: await sha256File(to), size: (await stat16(to)).size, origin: origin ?? { built: `Yocto deploy ${m.deployDir}: ${from}` } });
   };
@@ -79591,8 +79702,8 @@ async function mapDeployDir(m, outDir) {
   let kernelBytes = await readFile13(kernel.real);
   if (kernelBytes[0] === 31 && kernelBytes[1] === 139) {
     kernelBytes = gunzipSync2(kernelBytes);
-    await writeFile13(join28(outDir, "Image"), kernelBytes);
-    files.push({ role: "kernel", path: "Image", sha256: await sha256File(join28(outDir, "Image")), size: kernelBytes.length, origin: { built: `gunzip of Yocto deploy ${m.deployDir}: ${kernel.name}` } });
+    await writeFile13(join29(outDir, "Image"), kernelBytes);
+    files.push({ role: "kernel", path: "Image", sha256: await sha256File(join29(outDir, "Image")), size: kernelBytes.length, origin: { built: `gunzip of Yocto deploy ${m.deployDir}: ${kernel.name}` } });
   } else {
     await add("kernel", "Image", kernel);
   }
@@ -79672,12 +79783,12 @@ function detectCapabilities(e) {
 
 // src/rig/yocto/plan.ts
 import { arch as arch2 } from "node:os";
-import { join as join30, resolve as resolve5 } from "node:path";
+import { join as join31, resolve as resolve5 } from "node:path";
 
 // src/rig/yocto/kas-config.ts
 var import_yaml = __toESM(require_dist4(), 1);
 import { existsSync as existsSync5, readFileSync as readFileSync3 } from "node:fs";
-import { dirname as dirname12, join as join29, resolve as resolve4 } from "node:path";
+import { dirname as dirname13, join as join30, resolve as resolve4 } from "node:path";
 var isObj = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 function merge(base, top) {
   const out = { ...base };
@@ -79685,9 +79796,9 @@ function merge(base, top) {
   return out;
 }
 function repoRoot(file) {
-  for (let dir = dirname12(file); ; dir = dirname12(dir)) {
-    if (existsSync5(join29(dir, ".git"))) return dir;
-    if (dirname12(dir) === dir) return dirname12(file);
+  for (let dir = dirname13(file); ; dir = dirname13(dir)) {
+    if (existsSync5(join30(dir, ".git"))) return dir;
+    if (dirname13(dir) === dir) return dirname13(file);
   }
 }
 function loadKasConfig(file, label) {
@@ -79828,17 +79939,17 @@ function planYocto(request, opts) {
   const qemuRepo = request.qemuRepo ?? DEFAULT_QEMU_REPO2;
   const qemuRef = request.qemuRef ?? DEFAULT_QEMU_REF2;
   const qemuInputs3 = { version: YOCTO_PLAN_VERSION, sdk: sdkKey, repo: qemuRepo, ref: qemuRef, configure: [...QEMU_SDK_CONFIGURE_FLAGS], patches: request.qemuPatches ?? [] };
-  const root = join30(opts.cacheDir, "yocto");
+  const root = join31(opts.cacheDir, "yocto");
   const slot = (name, inputs, hashes) => {
     const key2 = recipeKey(inputs);
-    return { key: key2, dir: join30(root, name, key2), hashes };
+    return { key: key2, dir: join31(root, name, key2), hashes };
   };
   const downloads = slot("downloads", downloadsInputs, "the layers (name, url, commit/branch/tag/refspec, path) and includes from layers not yet checked out");
   const sstate = slot("sstate", sstateInputs, "the downloads inputs, plus the merged kas configuration without target/task (machine, distro, local.conf and bblayers.conf headers, env) and the host CPU");
-  const sdk = { key: sdkKey, dir: join30(root, "sdk", sdkKey), hashes: `the sstate inputs, plus the SDK image (${SDK_IMAGE}) and task populate_sdk` };
+  const sdk = { key: sdkKey, dir: join31(root, "sdk", sdkKey), hashes: `the sstate inputs, plus the SDK image (${SDK_IMAGE}) and task populate_sdk` };
   const qemu = slot("qemu", qemuInputs3, "the SDK key, the QEMU repository and ref, the configure options and the QEMU patches");
-  const workDir = join30(root, "work", sstate.key);
-  const buildDir = join30(workDir, "build");
+  const workDir = join31(root, "work", sstate.key);
+  const buildDir = join31(workDir, "build");
   const env = { KAS_WORK_DIR: workDir, KAS_BUILD_DIR: buildDir, DL_DIR: downloads.dir, SSTATE_DIR: sstate.dir };
   const kasSteps = [
     { purpose: `dom0 image (${DOM0_IMAGE})`, argv: ["kas", "build", kasFile, "--target", DOM0_IMAGE], env },
@@ -79852,8 +79963,8 @@ function planYocto(request, opts) {
     machine,
     workDir,
     buildDir,
-    deployDir: join30(buildDir, "tmp", "deploy", "images", machine),
-    sdkDeployDir: join30(buildDir, "tmp", "deploy", "sdk"),
+    deployDir: join31(buildDir, "tmp", "deploy", "images", machine),
+    sdkDeployDir: join31(buildDir, "tmp", "deploy", "sdk"),
     caches: { downloads, sstate, sdk, qemu },
     kasSteps,
     // The SDK's environment-setup script sets CC, CFLAGS, PKG_CONFIG_SYSROOT_DIR…; PKG_CONFIG is as the seed sets it.
@@ -79995,8 +80106,8 @@ async function obtainYoctoRig(request, opts, mayBuild) {
       `rig yocto needs kas, which is not installed on this host (nothing named kas in PATH). Install kas on a machine that can fetch ${plan.kasFile}'s layers (see workflows/yocto.yml), or build the rig there and use it here with \`xen-pvh-virtio rig export\` and --rig prebuilt.`
     );
   }
-  for (const d of [plan.caches.downloads.dir, plan.caches.sstate.dir, plan.workDir]) await mkdir18(d, { recursive: true });
-  const logFile = join31(plan.workDir, "yocto-build.log");
+  for (const d of [plan.caches.downloads.dir, plan.caches.sstate.dir, plan.workDir]) await mkdir19(d, { recursive: true });
+  const logFile = join32(plan.workDir, "yocto-build.log");
   await runStep({ purpose: "kas check", argv: ["kas", "--version"], env: {} }, { logFile, timeoutMs: 6e4, log: opts.log });
   for (const step of plan.kasSteps) await runStep(step, { logFile, timeoutMs: KAS_STEP_TIMEOUT_MS, log: opts.log, cwd: plan.workDir });
   const sdkEnv = await installSdk(plan, logFile, opts.log);
@@ -80025,36 +80136,36 @@ async function obtainYoctoRig(request, opts, mayBuild) {
 var COMPLETE = ".xen-pvh-virtio-complete";
 async function installSdk(plan, logFile, log2) {
   const sdkDir = plan.caches.sdk.dir;
-  if (!await access4(join31(sdkDir, COMPLETE)).then(() => true, () => false)) {
+  if (!await access4(join32(sdkDir, COMPLETE)).then(() => true, () => false)) {
     const installers = (await readdir14(plan.sdkDeployDir).catch(() => [])).filter((n) => n.includes(SDK_IMAGE) && /-toolchain-.*\.sh$/.test(n));
     if (installers.length === 0) throw new InfraError(`populate_sdk left no ${SDK_IMAGE} toolchain installer in ${plan.sdkDeployDir}`, { logFile });
-    await rm17(sdkDir, { recursive: true, force: true });
-    await mkdir18(sdkDir, { recursive: true });
-    await runStep({ purpose: "SDK install", argv: ["sh", join31(plan.sdkDeployDir, installers.sort().at(-1)), "-y", "-d", sdkDir], env: {} }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2 });
-    await writeFile14(join31(sdkDir, COMPLETE), `${plan.caches.sdk.key}
+    await rm18(sdkDir, { recursive: true, force: true });
+    await mkdir19(sdkDir, { recursive: true });
+    await runStep({ purpose: "SDK install", argv: ["sh", join32(plan.sdkDeployDir, installers.sort().at(-1)), "-y", "-d", sdkDir], env: {} }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2 });
+    await writeFile14(join32(sdkDir, COMPLETE), `${plan.caches.sdk.key}
 `);
   }
   const script = (await readdir14(sdkDir)).find((n) => n.startsWith("environment-setup-"));
   if (!script) throw new InfraError(`the SDK in ${sdkDir} has no environment-setup-* script`, { logFile });
-  const { stdout } = await run("sh", ["-c", '. "$1" >/dev/null 2>&1 && env -0', "sdk-env", join31(sdkDir, script)]);
+  const { stdout } = await run("sh", ["-c", '. "$1" >/dev/null 2>&1 && env -0', "sdk-env", join32(sdkDir, script)]);
   return Object.fromEntries(
     stdout.split("\0").filter((kv) => kv.includes("=")).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])
   );
 }
 async function buildQemu2(plan, request, sdkEnv, logFile, log2) {
   const slot = plan.caches.qemu.dir;
-  const src = join31(slot, "src");
-  const build = join31(slot, "build");
-  const binary = join31(build, "qemu-system-aarch64");
-  if (!await access4(join31(slot, COMPLETE)).then(() => true, () => false)) {
-    await rm17(slot, { recursive: true, force: true });
-    await mkdir18(build, { recursive: true });
+  const src = join32(slot, "src");
+  const build = join32(slot, "build");
+  const binary = join32(build, "qemu-system-aarch64");
+  if (!await access4(join32(slot, COMPLETE)).then(() => true, () => false)) {
+    await rm18(slot, { recursive: true, force: true });
+    await mkdir19(build, { recursive: true });
     await runStep({ purpose: "QEMU fetch", argv: ["git", "clone", "--depth", "1", "--branch", plan.qemu.ref, plan.qemu.repo, src], env: {} }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2 });
     for (const patch of request.qemuPatches ?? []) await run("patch", ["-p1", "--forward", "-i", patch], { cwd: src });
     const env = { ...sdkEnv, ...plan.qemu.env };
-    await runStep({ purpose: "QEMU configure (SDK)", argv: [join31(src, "configure"), ...plan.qemu.configure], env }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2, cwd: build });
+    await runStep({ purpose: "QEMU configure (SDK)", argv: [join32(src, "configure"), ...plan.qemu.configure], env }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2, cwd: build });
     await runStep({ purpose: "QEMU build (SDK)", argv: ["make", `-j${cpus().length}`, "qemu-system-aarch64"], env }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2, cwd: build });
-    await writeFile14(join31(slot, COMPLETE), `${plan.caches.qemu.key}
+    await writeFile14(join32(slot, COMPLETE), `${plan.caches.qemu.key}
 `);
   }
   const { stdout } = await run("git", ["-C", src, "rev-parse", "HEAD"]);
@@ -80101,10 +80212,28 @@ async function obtainDebianRig(request, opts, mayBuild) {
   await ensureHostTools(["rig-debian"], { log: log2 });
   const plan = await planDebianRig(opts.cacheDir, request, log2);
   return obtainKeyed(plan.key, opts, mayBuild, async (tmp) => {
+    const published = await tryPublished(plan.key, request.published, tmp, opts);
+    if (published) return published;
     const components = await ensureComponents(opts.cacheDir, plan, log2);
     log2(`building debian rig ${plan.key.slice(0, 12)} in ${rigDir(opts.cacheDir, plan.key)}`);
     return buildDebianRig(tmp, plan, components, log2);
   });
+}
+async function tryPublished(key, source, tmp, opts) {
+  if (!source?.url) {
+    if (source) opts.log(`published rig: not looked for (${source.via})`);
+    return void 0;
+  }
+  const staging = join33(opts.cacheDir, "published", `staging-${process.pid}`);
+  try {
+    const manifest = await fetchPublished(key, { ...source, url: source.url }, tmp, staging, opts.log);
+    opts.log(`published rig ${key.slice(0, 12)} from ${source.via}: downloaded and verified (SHA256SUMS, key, every file), nothing to build`);
+    return manifest;
+  } catch (cause) {
+    if (!(cause instanceof PublishedRefused)) throw cause;
+    opts.log(`published rig not used, building instead: ${cause.message}`);
+    return void 0;
+  }
 }
 async function checkRig(request, opts) {
   let dir = opts.rigPath;
@@ -80145,13 +80274,14 @@ export {
   defaultCacheDir,
   restoreRemote,
   saveRemote,
+  run,
+  publishedSource,
+  packageRoot,
+  packageVersion,
   OPTIONS,
   OPTION_NAMES,
   STATE,
   require_dist4 as require_dist,
-  packageRoot,
-  packageVersion,
-  run,
   runNeeds,
   findCommand,
   ensureHostTools,

@@ -18,6 +18,7 @@ import {
   obtainRig,
   packageRoot,
   packageVersion,
+  publishedSource,
   require_dist,
   require_supports_color,
   restoreRemote,
@@ -26,7 +27,7 @@ import {
   sha256File,
   shellQuote,
   watchProcess
-} from "./chunk-RR4A5T2H.js";
+} from "./chunk-R4A5JYDK.js";
 
 // node_modules/asn1/lib/ber/errors.js
 var require_errors = __commonJS({
@@ -65000,6 +65001,13 @@ function resolvePlan(raw, where) {
     ...optional2(raw, "rig-path", "rigPath"),
     xenPatches: patchFiles(raw, "xen-patches", where.cwd),
     qemuPatches: patchFiles(raw, "qemu-patches", where.cwd),
+    published: publishedSource({
+      download: boolean4(raw, "rig-download"),
+      ...optional2(raw, "rig-mirror", "mirror"),
+      mirrorLabel: raw.label("rig-mirror"),
+      env: where.env,
+      version: packageVersion()
+    }),
     labels: { rigPath: raw.label("rig-path"), kasFile: raw.label("kas-file"), xenPath: raw.label("xen-path"), qemuPath: raw.label("qemu-path"), linuxPath: raw.label("linux-path") }
   };
   if (rig.rigPath && !/^[a-z][a-z0-9+.-]*:/i.test(rig.rigPath)) rig.rigPath = resolve2(where.cwd, rig.rigPath);
