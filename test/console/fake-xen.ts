@@ -18,6 +18,11 @@ export interface FakeXenOptions {
   deafToSwitch?: boolean;
   /** How fast the domU drains its 32-byte input FIFO. */
   domUDrainMsPerByte?: number;
+  /**
+   * The race a real run logged: leaving DOM1, its ash has just printed its prompt and the ESC
+   * of its cursor query when Xen's banner comes, unprefixed, on the same line.
+   */
+  escBeforeBanner?: boolean;
 }
 
 interface Shell {
@@ -106,8 +111,10 @@ export class FakeXen {
         if (++this.ctrlA === 3) {
           this.ctrlA = 0;
           if (!this.opts.deafToSwitch) {
+            const leaving = this.focus;
             this.focus = CYCLE[(CYCLE.indexOf(this.focus) + 1) % CYCLE.length] as Target;
-            this.raw(`${BANNER(this.focus)}\r\n`);
+            if (leaving === 'd1' && this.opts.escBeforeBanner) this.raw(`(XEN) domU# \x1b${BANNER(this.focus).slice('(XEN) '.length)}\r\n`);
+            else this.raw(`${BANNER(this.focus)}\r\n`);
           }
         }
         continue;

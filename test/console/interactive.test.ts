@@ -60,6 +60,16 @@ describe('focus', () => {
     expect(console.focusHistory.map((f) => f.focus)).toEqual(['dom0', 'd1', 'xen', 'dom0']);
   });
 
+  it("moves on when DOM1's shell cut its escape sequence short just before Xen's banner", async () => {
+    const { xen, console } = await rig({ escBeforeBanner: true });
+    for (let i = 0; i < 3; i++) {
+      await console.focus('domU1', 3000);
+      await console.focus('dom0', 3000);
+    }
+    expect(xen.focus).toBe('dom0');
+    expect(console.focusHistory.map((f) => f.focus).slice(0, 4)).toEqual(['dom0', 'd1', 'xen', 'dom0']);
+  });
+
   it('fails clearly for a domain outside the cycle', async () => {
     const { console } = await rig();
     const err = await rejection(console.focus('d5', 3000));
