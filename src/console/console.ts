@@ -35,7 +35,7 @@ export interface Line {
   partial?: boolean;
 }
 
-/** How typed input is spaced: a domU's input FIFO drops bytes past 32 (RIG-NOTES pitfall 2). */
+/** How typed input is spaced: a domU's input FIFO drops bytes past 32 (docs/rig-facts.md, "Console"). */
 export interface Pacing {
   chunkBytes: number;
   intervalMs: number;

@@ -19,7 +19,7 @@ export const FATAL_PATTERNS: readonly FatalPattern[] = [
   { pattern: /Unable to handle kernel /, on: 'kernel', scope: 'domain', what: 'kernel fault' },
   // "Internal error: Oops: …" and "Oops - BUG: …": the bare word would fire on harmless output.
   { pattern: /\bOops(?::| - )/, on: 'kernel', scope: 'domain', what: 'kernel oops' },
-  // RIG-NOTES pitfall 1: a DT listing a device the machine lacks kills dom0 this way.
+  // docs/rig-facts.md, "Device tree dump": a DT listing a device the machine lacks kills dom0 this way.
   { pattern: /synchronous external abort/, on: 'kernel', scope: 'domain', what: 'synchronous external abort' },
 ];
 

@@ -6,7 +6,7 @@ import { hex64, type PciHostBridge } from './pci.js';
 
 /**
  * QEMU's own readiness signals. device-model/<domid>/state = running is no proof: QEMU
- * writes it even when it failed to create its IOREQ server (RIG-NOTES "Readiness").
+ * writes it even when it failed to create its IOREQ server (docs/rig-facts.md, "Backend readiness").
  */
 export const BACKEND_TRACE_EVENTS = ['xen_ioreq_server_create', 'xen_map_mmio_range', 'xen_map_pcidev'] as const;
 

@@ -10,7 +10,7 @@ export interface BootScriptInput {
   xenEfiFile: string;
 }
 
-/** Loads xen.dtb, then xen.efi last (bootefi runs the image loaded last, RIG-NOTES pitfall 4). */
+/** Loads xen.dtb, then xen.efi last (bootefi runs the image loaded last, docs/rig-facts.md, "u-boot"). */
 export function bootScript(input: BootScriptInput): string {
   return [
     `echo ${BOOT_SCRIPT_MARKER}`,

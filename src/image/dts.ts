@@ -25,7 +25,7 @@ export interface ChosenInput {
   /**
    * The rig's Xen honours `trap-unmapped-accesses`: a domU with a pt.dtb then gets
    * `trap-unmapped-accesses = <0>`, so probing the ECAM before any backend serves it reads
-   * all ones instead of taking a data abort (RIG-NOTES "The seed flow, proven here").
+   * all ones instead of taking a data abort (docs/rig-facts.md, "The boot race").
    */
   trapUnmapped?: boolean;
   /** Domains whose host bridge Xen writes (dom0less virtio-pci property), by name. */

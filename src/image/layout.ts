@@ -7,7 +7,7 @@ export const DEFAULT_DOM0_MEMORY_MIB = 1024;
 export const DEFAULT_MACHINE_CPUS = 2;
 /** Room for Xen itself, its heap and the boot modules, beyond the domains' memory. */
 export const XEN_HEADROOM_MIB = 256;
-/** The smallest default machine: RIG-NOTES measured the flow with 2 GiB. */
+/** The smallest default machine: the flow was measured with 2 GiB (docs/rig-facts.md). */
 const MIN_DEFAULT_MACHINE_MIB = 2048;
 
 export const DOM0_CONSOLE_BOOTARGS = 'console=hvc0 earlycon=xenboot';

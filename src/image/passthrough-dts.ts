@@ -3,7 +3,7 @@
 //
 // Xen copies the /passthrough subtree verbatim and takes the phandle of its generated guest
 // GIC from the /gic node here. The phandle comes from a label, never a fixed 65000: Xen
-// >= 4.22 reserves that range and refuses the domain (RIG-NOTES "Phandle portability").
+// >= 4.22 reserves that range and refuses the domain (docs/rig-facts.md, "Partial DT phandles").
 import { intxRoutes, type PciHostBridge } from './pci.js';
 
 const GIC_SPI = 0;

@@ -3,7 +3,7 @@ import { ConfigError } from '../errors.js';
 
 /** QEMU virt's RAM starts here. */
 export const RAM_BASE = 0x4000_0000;
-/** Above Xen's load address (0x40200000) and QEMU's own DTB (0x48000000), per RIG-NOTES. */
+/** Above Xen's load address (0x40200000) and QEMU's own DTB (0x48000000), per docs/rig-facts.md, "Module placement". */
 export const MODULE_BASE = 0x5000_0000;
 /** Modules start on 2 MiB boundaries, which suits Xen's block mappings and Linux's Image. */
 export const MODULE_ALIGN = 0x20_0000;

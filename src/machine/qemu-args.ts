@@ -1,5 +1,5 @@
 // The outer qemu-system-aarch64 command line, as pure functions. The machine options come
-// from one function so the DT dump and the boot can never disagree (RIG-NOTES pitfall 1).
+// from one function so the DT dump and the boot can never disagree (docs/rig-facts.md, "Device tree dump").
 
 export const QEMU_BINARY = 'qemu-system-aarch64';
 

@@ -42,7 +42,7 @@ function milestones(boot: BootPath): Milestone[] {
 
 const FATAL = /Kernel panic - not syncing|\(XEN\) Panic on CPU|\(XEN\) Reboot in five seconds/;
 
-/** A console line for matching: CR and ANSI sequences removed (RIG-NOTES pitfall 6). */
+/** A console line for matching: CR and ANSI sequences removed (docs/rig-facts.md, "Console"). */
 function clean(line: string): string {
   // eslint-disable-next-line no-control-regex
   return line.replace(/\r/g, '').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');

@@ -44,7 +44,7 @@ describe.skipIf(!rigDir)('real boot (cached rig, TCG)', () => {
     machine = await startMachine(media.launch, { logDir });
     console = new Console(serialDuplex(machine.serial, machine.exited), { logDir, rawLog: false, domains });
 
-    // Boots under load took 40–53 s to the dom0 shell here (RIG-NOTES): minutes of headroom.
+    // Boots under load took 40–53 s to the dom0 shell here (docs/rig-facts.md, "Boot times"): minutes of headroom.
     const boot = Deadline.after(300_000);
     expect((await console.waitForShell('dom0', boot)).how).toBe('ready-line');
     expect((await console.waitForShell('domU1', boot)).how).toBe('ready-line');

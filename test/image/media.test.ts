@@ -68,7 +68,7 @@ describe('u-boot path', () => {
     expect(node(d2, 'module-ramdisk')).toContain('xen,uefi-binary = "domU-ramdisk";');
   });
 
-  it('dumps the DT with -bios, so it lists no pl061 GPIO (RIG-NOTES pitfall 1)', async () => {
+  it('dumps the DT with -bios, so it lists no pl061 GPIO (docs/rig-facts.md)', async () => {
     expect(media.shape.bios).toMatch(/u-boot\.bin$/);
     expect(await decompile(media.dtbPath)).not.toContain('pl061@');
   });

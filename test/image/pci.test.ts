@@ -121,7 +121,7 @@ describe('intxRoutes', () => {
   it("follows QEMU's GPEX swizzle: line (slot + pin) mod 4 from the INTx base", () => {
     const routes = intxRoutes(bridgeOf());
     expect(routes).toHaveLength(16);
-    // RIG-NOTES: slot 1 INTA → SPI 13 = IRQ 45 (the first virtio device).
+    // docs/rig-facts.md: slot 1 INTA → SPI 13 = IRQ 45 (the first virtio device).
     expect(routes.find((r) => r.slot === 1 && r.pin === 1)?.intid).toBe(45);
     expect(routes.find((r) => r.slot === 0 && r.pin === 1)?.intid).toBe(44);
     expect(routes.find((r) => r.slot === 3 && r.pin === 2)?.intid).toBe(44);
