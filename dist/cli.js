@@ -16,7 +16,7 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-3CKIEOIG.js";
+} from "./chunks/chunk-A43QQXYE.js";
 import {
   ConfigError,
   ExitCode,
@@ -30,7 +30,7 @@ import {
   obtainRig,
   packageVersion,
   rigRecipe
-} from "./chunks/chunk-R4A5JYDK.js";
+} from "./chunks/chunk-IOXR657J.js";
 
 // src/cli/main-impl.ts
 import { resolve } from "node:path";

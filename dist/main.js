@@ -1,7 +1,7 @@
 import { createRequire as __xpvCreateRequire } from 'node:module'; import { fileURLToPath as __xpvFileURLToPath } from 'node:url'; import { dirname as __xpvDirname } from 'node:path'; const require = __xpvCreateRequire(import.meta.url); const __xpvFilename = __xpvFileURLToPath(import.meta.url); const __xpvDir = __xpvDirname(__xpvFilename);
 import {
   isRemoteCacheUsable
-} from "./chunks/chunk-E7GUNDET.js";
+} from "./chunks/chunk-QKEEGGK4.js";
 import {
   cancelOnSignals,
   counts,
@@ -9,7 +9,7 @@ import {
   exitCodeFor,
   resolvePlan,
   writeReports
-} from "./chunks/chunk-3CKIEOIG.js";
+} from "./chunks/chunk-A43QQXYE.js";
 import {
   ConfigError,
   OPTION_NAMES,
@@ -22,7 +22,7 @@ import {
   setOutput,
   summary,
   warning
-} from "./chunks/chunk-R4A5JYDK.js";
+} from "./chunks/chunk-IOXR657J.js";
 
 // src/action/inputs.ts
 function readInputs() {

@@ -1,14 +1,14 @@
 import { createRequire as __xpvCreateRequire } from 'node:module'; import { fileURLToPath as __xpvFileURLToPath } from 'node:url'; import { dirname as __xpvDirname } from 'node:path'; const require = __xpvCreateRequire(import.meta.url); const __xpvFilename = __xpvFileURLToPath(import.meta.url); const __xpvDir = __xpvDirname(__xpvFilename);
 import {
   isRemoteCacheUsable
-} from "./chunks/chunk-E7GUNDET.js";
+} from "./chunks/chunk-QKEEGGK4.js";
 import {
   STATE,
   getState,
   info,
   saveRemote,
   warning
-} from "./chunks/chunk-R4A5JYDK.js";
+} from "./chunks/chunk-IOXR657J.js";
 
 // src/action/post-impl.ts
 function alive(pid) {

@@ -11,7 +11,7 @@ import { SYSROOT_PACKAGES } from '../toolchain/recipe.js';
 import { ensureToolchain, planToolchain, type ToolchainPlan } from '../toolchain/index.js';
 import { MANIFEST_SCHEMA_VERSION, type Capability, type FileOrigin, type FileRole, type RigFile, type RigManifest } from '../manifest.js';
 import { xenPropertyCapabilities } from '../xen-properties.js';
-import { KERNEL_COMPONENT, ensureKernel, kernelRecipe, planRequestedKernel, type KernelPlan } from '../kernel/index.js';
+import { KERNEL_COMPONENT, ensurePlannedKernel, kernelRecipe, planRequestedKernel, type KernelPlan } from '../kernel/index.js';
 import { PrivateApt, hostMirror, type AptSource, type PackageVersion } from './apt.js';
 import type { Component } from './components.js';
 import { installModules } from './modules.js';
@@ -166,8 +166,7 @@ export async function ensureComponents(cacheDir: string, plan: DebianPlan, log: 
   let qemu = await findQemu(cacheDir, plan.qemu);
   if (xen) log(`xen component cache hit: ${xen.dir}`);
   if (qemu) log(`qemu component cache hit: ${qemu.dir}`);
-  const linux = plan.linux ? await ensureKernel(cacheDir, plan.linux, await ensureToolchain(cacheDir, plan.toolchain, log), log) : undefined;
-  const withLinux = linux ? { linux } : {};
+  const withLinux = await ensurePlannedKernel(cacheDir, plan.linux, plan.toolchain, log);
   if (xen && qemu) return { xen, qemu, ...withLinux };
 
   let preparedXen: PreparedXen | undefined;

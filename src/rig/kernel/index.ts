@@ -17,7 +17,7 @@ import { toolchainRecord } from '../debian/xen-build.js';
 import { resolveRef } from '../source/git.js';
 import { materialize, materializeText, originKey, originText, type TreeOrigin } from '../source/origin.js';
 import { identifyTree } from '../source/tree.js';
-import { CROSS_PREFIX, type Toolchain } from '../toolchain/index.js';
+import { CROSS_PREFIX, ensureToolchain, type Toolchain, type ToolchainPlan } from '../toolchain/index.js';
 import { KERNEL_BUILD_VERSION, KERNEL_COMPONENT, KERNEL_CONFIG, LINUX_SOURCE, LINUX_SUITE } from './recipe.js';
 
 export { KERNEL_COMPONENT, KERNEL_CONFIG, LINUX_SOURCE, LINUX_SUITE, LOCALVERSION } from './recipe.js';
@@ -85,6 +85,12 @@ export function kernelSourceText(source: KernelSource): string {
 
 export function findKernel(cacheDir: string, plan: KernelPlan): Promise<Component | undefined> {
   return findComponent(cacheDir, KERNEL_COMPONENT, plan.key);
+}
+
+/** The kernel component a provider's plan asks for, to spread into its components: {} for Debian's package. */
+export async function ensurePlannedKernel(cacheDir: string, linux: KernelPlan | undefined, toolchain: ToolchainPlan, log: (line: string) => void): Promise<{ linux?: Component }> {
+  if (!linux) return {};
+  return { linux: await ensureKernel(cacheDir, linux, await ensureToolchain(cacheDir, toolchain, log), log) };
 }
 
 /** The cached kernel, or one built now (about 4 minutes on 2 cores from Debian's source). */

@@ -8,7 +8,7 @@ import { ensureToolchain, planToolchain, type ToolchainPlan } from '../toolchain
 import { MANIFEST_SCHEMA_VERSION, type RigManifest } from '../manifest.js';
 import { PrivateApt, hostMirror, type AptSource, type PackageVersion } from '../debian/apt.js';
 import { assembleRig, commonNotes, componentFile, configNotes, kernelPart, linuxVersion, refreshLists, rigCapabilities, withKernel } from '../debian/build.js';
-import { KERNEL_COMPONENT, ensureKernel, kernelRecipe, planRequestedKernel, type KernelPlan } from '../kernel/index.js';
+import { KERNEL_COMPONENT, ensurePlannedKernel, kernelRecipe, planRequestedKernel, type KernelPlan } from '../kernel/index.js';
 import type { Component } from '../debian/components.js';
 import { describePatch } from '../debian/patches.js';
 import { ARCH, BACKEND_QEMU_PATH, COMPONENTS, MESON_PACKAGE, QEMU_SUITE, SUITE, dom0Texts, domUTexts } from '../debian/recipe.js';
@@ -130,8 +130,7 @@ export async function ensureSourceComponents(cacheDir: string, plan: SourcePlan,
   let qemu = await findSourceQemu(cacheDir, plan.qemu);
   if (xen) log(`source-xen component cache hit: ${xen.dir}`);
   if (qemu) log(`source-qemu component cache hit: ${qemu.dir}`);
-  const linux = plan.linux ? await ensureKernel(cacheDir, plan.linux, await ensureToolchain(cacheDir, plan.toolchain, log), log) : undefined;
-  const withLinux = linux ? { linux } : {};
+  const withLinux = await ensurePlannedKernel(cacheDir, plan.linux, plan.toolchain, log);
   if (xen && qemu) return { xen, qemu, ...withLinux };
 
   let preparedXen: PreparedSourceXen | undefined;

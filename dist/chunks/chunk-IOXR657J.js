@@ -78534,6 +78534,10 @@ function kernelSourceText(source) {
 function findKernel(cacheDir, plan) {
   return findComponent(cacheDir, KERNEL_COMPONENT, plan.key);
 }
+async function ensurePlannedKernel(cacheDir, linux, toolchain, log2) {
+  if (!linux) return {};
+  return { linux: await ensureKernel(cacheDir, linux, await ensureToolchain(cacheDir, toolchain, log2), log2) };
+}
 async function ensureKernel(cacheDir, plan, toolchain, log2) {
   const cached2 = await findKernel(cacheDir, plan);
   if (cached2) {
@@ -79021,8 +79025,7 @@ async function ensureComponents(cacheDir, plan, log2) {
   let qemu = await findQemu(cacheDir, plan.qemu);
   if (xen) log2(`xen component cache hit: ${xen.dir}`);
   if (qemu) log2(`qemu component cache hit: ${qemu.dir}`);
-  const linux = plan.linux ? await ensureKernel(cacheDir, plan.linux, await ensureToolchain(cacheDir, plan.toolchain, log2), log2) : void 0;
-  const withLinux = linux ? { linux } : {};
+  const withLinux = await ensurePlannedKernel(cacheDir, plan.linux, plan.toolchain, log2);
   if (xen && qemu) return { xen, qemu, ...withLinux };
   let preparedXen;
   let preparedQemu;
@@ -79525,8 +79528,7 @@ async function ensureSourceComponents(cacheDir, plan, log2) {
   let qemu = await findSourceQemu(cacheDir, plan.qemu);
   if (xen) log2(`source-xen component cache hit: ${xen.dir}`);
   if (qemu) log2(`source-qemu component cache hit: ${qemu.dir}`);
-  const linux = plan.linux ? await ensureKernel(cacheDir, plan.linux, await ensureToolchain(cacheDir, plan.toolchain, log2), log2) : void 0;
-  const withLinux = linux ? { linux } : {};
+  const withLinux = await ensurePlannedKernel(cacheDir, plan.linux, plan.toolchain, log2);
   if (xen && qemu) return { xen, qemu, ...withLinux };
   let preparedXen;
   let preparedQemu;

@@ -27,7 +27,7 @@ import {
   sha256File,
   shellQuote,
   watchProcess
-} from "./chunk-R4A5JYDK.js";
+} from "./chunk-IOXR657J.js";
 
 // node_modules/asn1/lib/ber/errors.js
 var require_errors = __commonJS({
@@ -68218,7 +68218,7 @@ var FATAL_PATTERNS = [
   { pattern: /Unable to handle kernel /, on: "kernel", scope: "domain", what: "kernel fault" },
   // "Internal error: Oops: …" and "Oops - BUG: …": the bare word would fire on harmless output.
   { pattern: /\bOops(?::| - )/, on: "kernel", scope: "domain", what: "kernel oops" },
-  // RIG-NOTES pitfall 1: a DT listing a device the machine lacks kills dom0 this way.
+  // docs/rig-facts.md, "Device tree dump": a DT listing a device the machine lacks kills dom0 this way.
   { pattern: /synchronous external abort/, on: "kernel", scope: "domain", what: "synchronous external abort" }
 ];
 function matchFatal(source, text2, patterns = FATAL_PATTERNS) {
