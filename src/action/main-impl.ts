@@ -8,14 +8,19 @@ import { readInputs } from './inputs.js';
 import { setOutputs } from './outputs.js';
 import { isRemoteCacheUsable } from './cache-service.js';
 import { cancelOnSignals } from '../cancel.js';
+import { credentialsIn, redactCredentials } from '../secrets.js';
 
 export async function mainImpl(): Promise<void> {
   let plan;
   try {
     plan = resolvePlan(readInputs(), { cwd: process.env.GITHUB_WORKSPACE || process.cwd(), env: process.env });
   } catch (e) {
-    core.setFailed(e instanceof ConfigError ? `configuration error: ${e.message}` : String(e));
+    core.setFailed(redactCredentials(e instanceof ConfigError ? `configuration error: ${e.message}` : String(e)));
     return;
+  }
+  // The runner masks these in every line of the job's log, what git or QEMU print included.
+  for (const url of [plan.rig.xenRepo, plan.rig.qemuRepo, plan.rig.linuxRepo]) {
+    for (const secret of url ? credentialsIn(url) : []) core.setSecret(secret);
   }
   core.saveState(STATE.logsDir, plan.logsDir);
   const remoteCache = plan.cache.enabled && isRemoteCacheUsable();
@@ -31,8 +36,8 @@ export async function mainImpl(): Promise<void> {
       pids.push(pid);
       core.saveState(STATE.pids, pids.join(','));
     },
-    info: (line) => core.info(line),
-    warn: (line) => core.warning(line),
+    info: (line) => core.info(redactCredentials(line)),
+    warn: (line) => core.warning(redactCredentials(line)),
     group: (title, fn) => core.group(title, fn),
     remoteCache,
     onRig: (rig, key, cacheHit) => {
@@ -45,7 +50,7 @@ export async function mainImpl(): Promise<void> {
       core.saveState(STATE.stateDir, dir);
     },
   }).catch((e: unknown) => {
-    core.setFailed(e instanceof ConfigError ? `configuration error: ${e.message}` : `infrastructure error: ${(e as Error).stack ?? e}`);
+    core.setFailed(redactCredentials(e instanceof ConfigError ? `configuration error: ${e.message}` : `infrastructure error: ${(e as Error).stack ?? e}`));
     return undefined;
   }).finally(cancel.dispose);
   if (!result) return;
@@ -54,5 +59,5 @@ export async function mainImpl(): Promise<void> {
   await core.summary.addRaw(summary).write();
   setOutputs(result, plan);
   const code = exitCodeFor(result);
-  if (code !== 0) core.setFailed(result.fatal?.message ?? `scenarios did not all pass (see ${plan.junitPath})`);
+  if (code !== 0) core.setFailed(redactCredentials(result.fatal?.message ?? `scenarios did not all pass (see ${plan.junitPath})`));
 }

@@ -12,6 +12,7 @@ import { counts } from '../scenario/result.js';
 import { optionsHelp, parseCommandLine } from './args.js';
 import { describePlan, describeRecipe } from './plan-text.js';
 import { cancelOnSignals } from '../cancel.js';
+import { redactCredentials } from '../secrets.js';
 
 const USAGE = `xen-pvh-virtio: prove that dom0less Xen on ARM64 gives a domU working virtio-pci
 devices served by a QEMU backend in dom0.
@@ -63,7 +64,9 @@ function planFrom(words: string[], parsed: ReturnType<typeof parseCommandLine>, 
   return resolvePlan(raw, { cwd: io.cwd, env: io.env });
 }
 
-export async function cliMain(argv: readonly string[], io: Io): Promise<number> {
+export async function cliMain(argv: readonly string[], given: Io): Promise<number> {
+  // Everything the CLI prints passes here: a repository URL may carry a token.
+  const io: Io = { ...given, out: (t) => given.out(redactCredentials(t)), err: (t) => given.err(redactCredentials(t)) };
   try {
     const parsed = parseCommandLine(argv);
     if (parsed.version) {

@@ -2,6 +2,7 @@
 // folder, the serial on the terminal or a socket, and dom0's SSH on a port of the caller's choice.
 import { basename } from 'node:path';
 import type { BootMedia } from '../image/index.js';
+import { optValue } from '../machine/index.js';
 
 export interface ReplayInput {
   binary: string;
@@ -26,7 +27,7 @@ export function replayScript(input: ReplayInput): string {
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     // The run's serial chardev and its -serial are replaced by the mode the caller picks.
-    if (a === '-chardev' && args[i + 1]?.includes(`path=${serialSocket},`)) {
+    if (a === '-chardev' && args[i + 1]?.includes(`path=${optValue(serialSocket)},`)) {
       i++;
       continue;
     }
@@ -35,11 +36,14 @@ export function replayScript(input: ReplayInput): string {
       i++;
       continue;
     }
-    let w = a.split(qmpSocket).join(`${SOCKETS}/qmp.sock`);
+    let w = a.split(optValue(qmpSocket)).join(`${SOCKETS}/qmp.sock`);
     w = w.replace(`hostfwd=tcp:127.0.0.1:${sshPort}-:22`, `hostfwd=tcp:127.0.0.1:${PORT}-:22`);
-    w = w.replace(/(^|[=,])(\/[^,]+)/g, (whole, lead: string, path: string) =>
-      path.startsWith(input.perRunDir + '/') ? `${lead}${HERE}/${basename(path)}` : whole,
-    );
+    // Inside a QEMU option list a comma in a value is written `,,`.
+    const list = w.includes('=');
+    w = w.replace(/(^|[=,])(\/(?:[^,]|,,)+)/g, (whole, lead: string, written: string) => {
+      const path = list ? written.replaceAll(',,', ',') : written;
+      return path.startsWith(input.perRunDir + '/') ? `${lead}${HERE}/${list ? optValue(basename(path)) : basename(path)}` : whole;
+    });
     words.push(quoteWord(w));
   }
   if (!words.includes(SERIAL)) throw new Error('replay.sh: the QEMU command has no -serial chardev to replace');
@@ -66,6 +70,7 @@ export function replayScript(input: ReplayInput): string {
 #     QEMU waits for the first client. CTRL-a reaches Xen as typed there.
 #   REPLAY_SSH_PORT (default 2222): the host port on 127.0.0.1 forwarded to dom0's sshd.
 #   REPLAY_QEMU: the qemu-system-aarch64 to run (default: the one on PATH).
+#   REPLAY_SSH_KEY: the run's private key, for the ssh line below (not kept with the artifacts).
 set -euo pipefail
 here="$(cd "$(dirname "\${BASH_SOURCE[0]}")" && pwd)"
 ssh_port="\${REPLAY_SSH_PORT:-2222}"
@@ -97,13 +102,12 @@ case "\${REPLAY_SERIAL:-stdio}" in
     ;;
 esac
 
-chmod 600 "$here/id_ed25519"
 cat >&2 <<EOF
 replay.sh: booting from $here
   $attach
   QMP: $sockets/qmp.sock
   dom0 over SSH once it is up:
-    ssh -i "$here/id_ed25519" -p $ssh_port -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null root@127.0.0.1
+    ssh -i "\${REPLAY_SSH_KEY:-<the run's private key>}" -p $ssh_port -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null root@127.0.0.1
 EOF
 
 exec "$qemu" \\

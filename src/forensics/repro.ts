@@ -35,9 +35,8 @@ export async function writeRepro(media: BootMedia, rig: Rig, workDir: string, di
   if (media.bootScript) await writeFile(join(dir, 'boot.cmd'), media.bootScript.text);
   await writeFile(join(dir, 'rig-manifest.json'), JSON.stringify({ dir: rig.dir, ...rig.manifest }, null, 2) + '\n');
 
-  const key = join(dir, 'id_ed25519');
-  await copyFile(media.sshKey.privateKeyPath, key);
-  await chmod(key, 0o600);
+  // Only the public half: this folder is uploaded as an artifact, and a saved booted system
+  // restored by later runs accepts the same key.
   await copyFile(media.sshKey.publicKeyPath, join(dir, 'id_ed25519.pub'));
 
   // Sockets are recreated by replay.sh; every other path in the argv is a file the boot reads.
@@ -64,12 +63,12 @@ export async function writeRepro(media: BootMedia, rig: Rig, workDir: string, di
   return record;
 }
 
-/** Absolute paths named by QEMU options (`/x`, or `file=/x` / `path=/x` inside a comma list). */
+/** Absolute paths named by QEMU options (`/x`, or `file=/x` / `path=/x` inside a comma list, where `,,` is a comma). */
 export function filesIn(args: readonly string[]): string[] {
   const out: string[] = [];
   for (const a of args) {
     if (a.startsWith('/')) out.push(a);
-    for (const m of a.matchAll(/(?:^|,)(?:file|path)=(\/[^,]+)/g)) out.push(m[1]!);
+    for (const m of a.matchAll(/(?:^|,)(?:file|path)=(\/(?:[^,]|,,)+)/g)) out.push(m[1]!.replaceAll(',,', ','));
   }
   return [...new Set(out)];
 }
@@ -82,7 +81,8 @@ function readme(record: ReproRecord, media: BootMedia): string {
     '',
     'Copied from the run (its work dir is deleted when the run ends):',
     ...record.copied.map((c) => `  ${c.name} (${mib(c.bytes)})`),
-    '  id_ed25519, id_ed25519.pub: the run key; dom0 accepts it for root',
+    "  id_ed25519.pub: the run key's public half; dom0 accepts the key for root. The private key is a",
+    '  secret and is not kept here: replay.sh takes it from REPLAY_SSH_KEY (or use the serial console).',
     '',
     'Used in place from the rig cache (rebuild the rig with the same recipe if they are gone):',
     ...record.referenced.map((p) => `  ${p}`),

@@ -2,6 +2,7 @@
 // trace lines that prove it serves. Pure; derived from the same PciHostBridge as pt.dtb.
 import type { BackendDevice } from '../config/types.js';
 import { ConfigError } from '../errors.js';
+import { optValue } from '../machine/qemu-args.js';
 import { hex64, type PciHostBridge } from './pci.js';
 
 /**
@@ -69,7 +70,7 @@ export function backendQemuArgs(input: BackendArgsInput): string[] {
       if (grants) globals.add('virtio-net-device.iommu_platform=on');
     } else {
       const id = `blk${blks}`;
-      args.push('-drive', `file=${disks[blks]},if=none,id=${id},format=raw`, '-device', `virtio-blk-pci,drive=${id}`);
+      args.push('-drive', `file=${optValue(disks[blks] as string)},if=none,id=${id},format=raw`, '-device', `virtio-blk-pci,drive=${id}`);
       blks++;
       if (grants) globals.add('virtio-blk-device.iommu_platform=on');
     }

@@ -6,6 +6,7 @@ export {
   formatCommandLine,
   hex,
   machineArgs,
+  optValue,
   type Accel,
   type BootArgsInput,
   type BootTarget,

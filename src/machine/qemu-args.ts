@@ -34,6 +34,15 @@ export interface BootArgsInput {
   sshPort: number;
 }
 
+/**
+ * A value inside one of QEMU's `key=value,key=value` option strings. QEMU reads `,,` as a
+ * literal comma and nothing else as special, so a path with a comma in it (the cache and logs
+ * directories are the user's) would otherwise end the value and start an option of its own.
+ */
+export function optValue(value: string): string {
+  return value.replaceAll(',', ',,');
+}
+
 export function hex(n: number): string {
   return `0x${n.toString(16)}`;
 }
@@ -41,7 +50,7 @@ export function hex(n: number): string {
 /** The options that decide the board: used verbatim by the DT dump and the boot. */
 export function machineArgs(shape: MachineShape, dumpDtbPath?: string): string[] {
   const machine = ['virt', 'gic-version=3', 'virtualization=true'];
-  if (dumpDtbPath !== undefined) machine.push(`dumpdtb=${dumpDtbPath}`);
+  if (dumpDtbPath !== undefined) machine.push(`dumpdtb=${optValue(dumpDtbPath)}`);
   const args = [
     '-machine', machine.join(','),
     '-cpu', 'cortex-a57',
@@ -69,9 +78,9 @@ export function bootArgs(input: BootArgsInput): string[] {
     '-display', 'none',
     '-monitor', 'none',
     // A plain socket chardev, not mon:stdio, so CTRL-a reaches Xen undoubled (pitfall 5).
-    '-chardev', `socket,id=serial0,path=${input.serialSocket},server=on,wait=on`,
+    '-chardev', `socket,id=serial0,path=${optValue(input.serialSocket)},server=on,wait=on`,
     '-serial', 'chardev:serial0',
-    '-chardev', `socket,id=qmp0,path=${input.qmpSocket},server=on,wait=off`,
+    '-chardev', `socket,id=qmp0,path=${optValue(input.qmpSocket)},server=on,wait=off`,
     '-mon', 'chardev=qmp0,mode=control',
     // restrict=on keeps the guests off the host's network; hostfwd still reaches dom0.
     '-netdev', `user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:${input.sshPort}-:22`,
@@ -79,13 +88,13 @@ export function bootArgs(input: BootArgsInput): string[] {
   ];
   if (target.kind === 'uboot') {
     target.disks.forEach((disk, i) => {
-      args.push('-drive', `file=${disk},format=raw,if=none,id=disk${i},readonly=on`);
+      args.push('-drive', `file=${optValue(disk)},format=raw,if=none,id=disk${i},readonly=on`);
       args.push('-device', `virtio-blk-pci,drive=disk${i}`);
     });
   } else {
     args.push('-kernel', target.xenImage, '-dtb', target.dtb);
     for (const blob of target.blobs) {
-      args.push('-device', `loader,file=${blob.file},addr=${hex(blob.addr)},force-raw=on`);
+      args.push('-device', `loader,file=${optValue(blob.file)},addr=${hex(blob.addr)},force-raw=on`);
     }
   }
   return args;

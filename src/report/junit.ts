@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import junitModule, { type Builder, type TestCase } from 'junit-report-builder';
 import { formatPos } from '../errors.js';
+import { redactCredentials } from '../secrets.js';
 import type { RunResult, ScenarioResult, StepResult } from '../scenario/result.js';
 
 // The package is CommonJS: at run time its default import is the builder itself, while
@@ -87,7 +88,8 @@ export function buildJunit(result: RunResult): string {
     }
     for (const step of scenario.steps) addStep(suite.testCase(), scenario, step);
   }
-  return builder.build();
+  // Messages quote git and the guests: a token in a repository URL must not reach the report.
+  return redactCredentials(builder.build());
 }
 
 export function writeJunit(result: RunResult, path: string): void {

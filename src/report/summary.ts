@@ -1,12 +1,33 @@
 // The run as Markdown: GitHub renders it as the job summary; the CLI keeps it in logs-dir.
 import { formatDuration } from '../config/units.js';
+import { redactCredentials } from '../secrets.js';
 import { counts, type RunResult, type Span, type Status } from '../scenario/result.js';
 
 const ICON: Record<Status, string> = { passed: '✅ passed', failed: '❌ failed', error: '💥 error', skipped: '⏭️ skipped' };
 
-/** Table cells cannot hold pipes or newlines. */
+/**
+ * Text from outside (scenario files, a bundle's manifest, guest output in messages) as
+ * Markdown that renders as that text and nothing else: the characters that open links,
+ * images, tags, entities, emphasis, code, tables, math and mentions are backslash-escaped
+ * (CommonMark allows that for any ASCII punctuation), and `://` so no URL becomes a link.
+ */
+export function plain(text: string): string {
+  return redactCredentials(text)
+    .replace(/[\\`*_[\]<>&|~$@]/g, '\\$&')
+    .replace(/:\/\//g, '\\://');
+}
+
+/** A code span of outside text: nothing inside one is syntax but a run of backticks as long as its fence. */
+export function code(text: string): string {
+  const flat = redactCredentials(text).replace(/\r?\n/g, ' ').slice(0, 300);
+  const fence = '`'.repeat(Math.max(0, ...[...flat.matchAll(/`+/g)].map((m) => m[0].length)) + 1);
+  const pad = flat.startsWith('`') || flat.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${flat}${pad}${fence}`;
+}
+
+/** One table cell: plain text on one line, bounded. */
 function cell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').slice(0, 300);
+  return plain(text.replace(/\r?\n/g, ' ').slice(0, 300));
 }
 
 function firstProblem(result: RunResult['scenarios'][number]): string {
@@ -25,7 +46,7 @@ export function buildSummary(result: RunResult, paths: { junitPath: string; logs
       .filter(([, v]) => v)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ');
-    lines.push(`Rig: \`${result.rig.provider}\` ${versions} (key \`${result.rig.key.slice(0, 16)}\`, ${result.rig.cacheHit ? 'from cache' : 'built'})`, '');
+    lines.push(`Rig: ${code(result.rig.provider)} ${cell(versions)} (key ${code(result.rig.key.slice(0, 16))}, ${result.rig.cacheHit ? 'from cache' : 'built'})`, '');
   }
   if (result.scenarios.length > 0) {
     lines.push('| Scenario | Status | Duration | Steps | Detail |', '| --- | --- | --- | --- | --- |');
@@ -46,7 +67,7 @@ export function buildSummary(result: RunResult, paths: { junitPath: string; logs
     for (const p of result.phases) lines.push(`| ${cell(p.name)} | ${formatDuration(p.atMs)} |`);
     lines.push('');
   }
-  lines.push(`JUnit: \`${paths.junitPath}\` · logs: \`${paths.logsDir}\``, '');
+  lines.push(`JUnit: ${code(paths.junitPath)} · logs: ${code(paths.logsDir)}`, '');
   return lines.join('\n');
 }
 
@@ -70,7 +91,10 @@ export function timelineChart(timeline: readonly Span[]): string[] {
   return out;
 }
 
-/** Mermaid reads `:` and `#` as syntax in task names. */
+/**
+ * A task or section name inside the Mermaid block: only characters that are neither Mermaid
+ * syntax (`:` `#` `;` `%%` directives) nor able to close the fence (backticks) survive.
+ */
 function label(text: string): string {
-  return text.replace(/[:#;]/g, ' ').replace(/\s+/g, ' ').trim();
+  return text.replace(/[^\p{L}\p{N} ._,+=/()'-]/gu, ' ').replace(/\s+/g, ' ').trim().slice(0, 120) || '-';
 }

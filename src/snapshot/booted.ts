@@ -2,7 +2,7 @@
 // names, and the run key dom0 trusts. Within a run it lives in the work dir; across runs
 // it is cached under <cacheDir>/states/<key>, keyed by everything that shaped the boot.
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFile, mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative } from 'node:path';
 import type { BootPath, DomainSpec } from '../config/types.js';
 import type { BootMedia } from '../image/media.js';
@@ -92,7 +92,9 @@ export function statesDir(cacheDir: string): string {
 export async function storeBootedState(cacheDir: string, key: string, state: BootedState, rigDir: string): Promise<BootedState> {
   const final = join(statesDir(cacheDir), key);
   const tmp = join(statesDir(cacheDir), `.tmp-${key.slice(0, 12)}-${randomBytes(4).toString('hex')}`);
-  await mkdir(tmp, { recursive: true });
+  // dom0's RAM and the key dom0 accepts: readable by this user only.
+  await mkdir(tmp, { recursive: true, mode: 0o700 });
+  await chmod(tmp, 0o700);
   try {
     const copied = new Map<string, string>();
     const keep = async (p: string): Promise<string> => {
@@ -108,6 +110,7 @@ export async function storeBootedState(cacheDir: string, key: string, state: Boo
     const input = await mapFiles(state.machineInput, keep);
     await copyFile(state.stateFile, join(tmp, STATE_FILE));
     await copyFile(state.privateKeyPath, join(tmp, KEY_FILE));
+    for (const name of [STATE_FILE, KEY_FILE, ...copied.values()]) await chmod(join(tmp, name), 0o600);
     const entry: Entry = { format: STATE_FORMAT, key, machineInput: input, domains: state.domains, savedAt: state.savedAt, bytes: state.bytes };
     await writeFile(join(tmp, ENTRY_FILE), JSON.stringify(entry, null, 2) + '\n');
     await rm(final, { recursive: true, force: true });

@@ -40,7 +40,7 @@ steps:
     const run = startCli(['run', file]);
     await run.waitFor(/\[3\/4\] ok/, 6 * 60_000);
     const port = /ssh on 127\.0\.0\.1:(\d+)/.exec(run.stderr())![1]!;
-    const key = join(run.logsDir, 'repro', 'id_ed25519');
+    const key = run.runKey();
     // From the host, as an outside fault: the harness's own SSH session is not involved.
     await run$('ssh', ['-i', key, '-p', port, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes',
       'root@127.0.0.1', 'kill -9 $(pidof qemu-system-aarch64)'], { timeout: 30_000 });

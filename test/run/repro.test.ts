@@ -1,7 +1,7 @@
 // The repro folder on the real stack: a boot-smoke run leaves it behind, and its replay.sh
 // boots the same media again after the run's own work dir is gone, as far as Xen's banner.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,7 +46,10 @@ describe.each(['uboot', 'direct'])('the repro folder of a boot-smoke run on the 
     expect(command).toContain(argv.args.find((a) => a.startsWith('user,'))!);
     expect(readFileSync(join(repro, 'xen.dts'), 'utf8')).toContain('xen,domain');
     expect(JSON.parse(readFileSync(join(repro, 'rig-manifest.json'), 'utf8'))).toHaveProperty('files');
-    expect(statSync(join(repro, 'id_ed25519')).mode & 0o777).toBe(0o600);
+    // The private key stays out of the folder our workflows upload; the public half says which key.
+    expect(existsSync(join(repro, 'id_ed25519'))).toBe(false);
+    expect(readFileSync(join(repro, 'id_ed25519.pub'), 'utf8')).toMatch(/^ssh-ed25519 /);
+    expect(readFileSync(join(repro, 'README.txt'), 'utf8')).toContain('REPLAY_SSH_KEY');
     // The per-run media the command names were copied: the run's temp dir is gone by now.
     for (const name of boot === 'uboot' ? ['boot.img', 'boot.cmd'] : ['xen.dtb', 'dom0-ramdisk.cpio']) {
       expect(existsSync(join(repro, name)), name).toBe(true);
@@ -81,7 +84,7 @@ describe.each(['uboot', 'direct'])('the repro folder of a boot-smoke run on the 
       });
       serial.destroy();
       expect(sawBanner, `replay.sh output:\n${said}\nserial:\n${text.slice(-3000)}`).toBe(true);
-      expect(said).toContain(`ssh -i "${join(repro, 'id_ed25519')}" -p ${port}`);
+      expect(said).toContain(`ssh -i "<the run's private key>" -p ${port}`);
     } finally {
       // replay.sh execs QEMU: its pid is QEMU's.
       replay.kill('SIGTERM');

@@ -1,7 +1,7 @@
 // Saved booted systems for real: the first run boots, settles and saves; the next run
 // restores instead of booting; a damaged state falls back to booting; fresh-boot scenarios
 // and --snapshot false get real boots. Each test keeps its saved states in its own cache.
-import { existsSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolvePlan } from '../../src/config/plan.js';
@@ -27,6 +27,9 @@ describe('saved booted systems', () => {
     expect(key).toBe(property(xml1, 'snapshot.key'));
     // What the cache holds: the state, the run's throwaway key, the boot disk, and the entry.
     expect(readdirSync(join(cache, 'states', key!)).sort()).toEqual(['entry.json', 'id_ed25519', 'media-0-boot.img', 'state.zst']);
+    // dom0's RAM and the key dom0 accepts are this user's alone (finding 5 of the hardening review).
+    expect(statSync(join(cache, 'states', key!)).mode & 0o777).toBe(0o700);
+    for (const name of ['id_ed25519', 'state.zst', 'media-0-boot.img']) expect(statSync(join(cache, 'states', key!, name)).mode & 0o777, name).toBe(0o600);
 
     const second = startCli(['run', 'boot-smoke', '--cache-dir', cache], { snapshot: true });
     expect((await second.done).code, second.stderr()).toBe(0);

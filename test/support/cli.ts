@@ -1,6 +1,6 @@
 // Runs the committed CLI (dist/cli.js) as a child process, the way users and CI run it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { defaultCacheDir } from '../../src/rig/cache.js';
@@ -18,6 +18,20 @@ export interface CliRun {
   done: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
   /** Resolves once stderr matches; rejects if the CLI exits first or the deadline passes. */
   waitFor(pattern: RegExp, deadlineMs: number): Promise<void>;
+  /** The run's private SSH key while the run lasts: in its work dir, never in logs-dir. */
+  runKey(): string;
+}
+
+function findFile(dir: string, name: string): string | undefined {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isFile() && entry.name === name) return path;
+    if (entry.isDirectory()) {
+      const found = findFile(path, name);
+      if (found) return found;
+    }
+  }
+  return undefined;
 }
 
 // Each run's logs hold copies of its boot media (tens of MB): gone when the test file ends.
@@ -35,12 +49,15 @@ export function startCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proc
   made.push(dir);
   const junitPath = join(dir, 'junit.xml');
   const logsDir = join(dir, 'logs');
+  // The run's work dir (per-run media, the run key) goes here, where the test can find it.
+  const temp = join(dir, 'tmp');
+  mkdirSync(temp);
   const snapshot = opts.snapshot || args.includes('--snapshot') ? [] : ['--snapshot', 'false'];
   // A free port unless the test asks for a particular one.
   const port = args.includes('--ssh-port') ? [] : ['--ssh-port', '0'];
   const child = spawn(process.execPath, [join(ROOT, 'dist/cli.js'), ...args, ...snapshot, '--junit-path', junitPath, '--logs-dir', logsDir, ...port], {
     cwd: opts.cwd ?? ROOT,
-    env: { ...process.env, ...opts.env },
+    env: { ...process.env, RUNNER_TEMP: temp, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
@@ -63,7 +80,12 @@ export function startCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proc
         else res();
       }
     });
-  return { child, dir, junitPath, logsDir, stderr: () => err, done, waitFor };
+  const runKey = () => {
+    const key = findFile(temp, 'id_ed25519');
+    if (!key) throw new Error(`no run key under ${temp}`);
+    return key;
+  };
+  return { child, dir, junitPath, logsDir, stderr: () => err, done, waitFor, runKey };
 }
 
 export function alive(pid: number): boolean {

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../../host/exec.js';
-import { InfraError } from '../../errors.js';
+import { ConfigError, InfraError } from '../../errors.js';
 
 export interface PackageVersion {
   name: string;
@@ -58,6 +58,22 @@ function readHostSources(): string {
   return '';
 }
 
+/**
+ * A value as apt's configuration syntax holds it: inside double quotes, where apt knows no
+ * escape, so a `"` would end the string and let the rest of a path (the cache directory is
+ * the user's) add options such as APT::Update::Pre-Invoke, which runs a command. A value apt
+ * cannot hold is refused instead.
+ */
+export function aptQuoted(value: string): string {
+  // eslint-disable-next-line no-control-regex
+  const bad = /["\\\x00-\x1f\x7f]/.exec(value);
+  if (bad) {
+    const shown = JSON.stringify(bad[0]);
+    throw new ConfigError(`${JSON.stringify(value)} (under the cache directory) contains ${shown}, which apt's configuration cannot hold: choose another cache-dir (--cache-dir, XEN_PVH_VIRTIO_CACHE)`);
+  }
+  return `"${value}"`;
+}
+
 export class PrivateApt {
   readonly root: string;
 
@@ -107,8 +123,8 @@ export class PrivateApt {
       ['Debug::NoLocking', 'true'],
     ];
     return [
-      ...entries.map(([k, v]) => `${k} "${v}";`),
-      `APT::Architectures { "${this.source.arch}"; };`,
+      ...entries.map(([k, v]) => `${k} ${aptQuoted(v)};`),
+      `APT::Architectures { ${aptQuoted(this.source.arch)}; };`,
       '',
     ].join('\n');
   }

@@ -4,6 +4,7 @@
 import { mkdir } from 'node:fs/promises';
 import { ConfigError, InfraError } from '../../errors.js';
 import { run } from '../../host/exec.js';
+import { redactCredentials } from '../../secrets.js';
 
 /** Which user input a repository and ref came from, so errors can name it. */
 export interface GitInput {
@@ -26,12 +27,12 @@ const FULL_COMMIT = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 const GIT_ENV = { GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', SSH_ASKPASS: 'true', LC_ALL: 'C' };
 
 function named(input: GitInput): string {
-  return `input ${input.repoInput} (--${input.repoInput}) = ${input.repo}`;
+  return `input ${input.repoInput} (--${input.repoInput}) = ${redactCredentials(input.repo)}`;
 }
 
 /** git's own words when a repository or a ref cannot be had, for the error message. */
 function said(result: { stdout: string; stderr: string }): string {
-  return (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-8).join('\n');
+  return redactCredentials((result.stderr.trim() || result.stdout.trim()).split('\n').slice(-8).join('\n'));
 }
 
 /** Errors git gives when the repository itself is wrong (as opposed to a network outage). */
@@ -54,7 +55,7 @@ export async function resolveRef(input: GitInput): Promise<ResolvedRef> {
   const refs = await lsRemote(input);
   const hit = pick(refs, input.ref);
   if (!hit) {
-    throw new ConfigError(`input ${input.refInput} (--${input.refInput}) = ${input.ref}: no such branch or tag in ${input.repo} (and not a full commit id)`);
+    throw new ConfigError(`input ${input.refInput} (--${input.refInput}) = ${input.ref}: no such branch or tag in ${redactCredentials(input.repo)} (and not a full commit id)`);
   }
   return { ...input, commit: hit.commit, via: hit.name };
 }
@@ -96,7 +97,7 @@ export async function fetchCommit(resolved: ResolvedRef, dir: string, logFile?: 
   const transcript: string[] = [];
   const step = async (args: string[]) => {
     const result = await git(args);
-    transcript.push(`$ git ${args.join(' ')}\nexit ${result.exitCode}\n${result.stdout}${result.stderr}`);
+    transcript.push(redactCredentials(`$ git ${args.join(' ')}\nexit ${result.exitCode}\n${result.stdout}${result.stderr}`));
     return result;
   };
   try {
@@ -105,7 +106,7 @@ export async function fetchCommit(resolved: ResolvedRef, dir: string, logFile?: 
     const fetched = await step(['fetch', '--depth', '1', '--no-tags', '--', resolved.repo, what]);
     if (fetched.exitCode !== 0) {
       const whose = resolved.via === 'commit' ? `input ${resolved.refInput} (--${resolved.refInput}) = ${resolved.ref}` : named(resolved);
-      throw new ConfigError(`${whose}: git fetch --depth 1 ${resolved.repo} ${what} failed (exit ${fetched.exitCode}):\n${said(fetched)}`);
+      throw new ConfigError(`${whose}: git fetch --depth 1 ${redactCredentials(resolved.repo)} ${what} failed (exit ${fetched.exitCode}):\n${said(fetched)}`);
     }
     const head = (await step(['rev-parse', 'FETCH_HEAD^{commit}'])).stdout.trim();
     if (head !== resolved.commit) {

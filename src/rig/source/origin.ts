@@ -3,6 +3,7 @@
 // the manifest's versions and origins, the JUnit properties) asks this module, so the two
 // kinds never need to be told apart elsewhere.
 import type { FileOrigin } from '../manifest.js';
+import { redactCredentials } from '../../secrets.js';
 import { fetchCommit, type ResolvedRef } from './git.js';
 import { copyTree, describeTree, isCommitTree, type LocalTree } from './tree.js';
 
@@ -16,7 +17,7 @@ export function originKey(o: TreeOrigin): { commit: string } | { tree: string } 
 
 /** One phrase for logs and the manifest: "<repo> <ref> = <commit>" or the local tree described. */
 export function originText(o: TreeOrigin): string {
-  return o.kind === 'git' ? `${o.ref.repo} ${o.ref.ref} = ${o.ref.commit}` : describeTree(o.tree);
+  return o.kind === 'git' ? `${redactCredentials(o.ref.repo)} ${o.ref.ref} = ${o.ref.commit}` : describeTree(o.tree);
 }
 
 /** The tree, in dir: fetched, or copied from the user's. */
@@ -28,7 +29,7 @@ export async function materialize(o: TreeOrigin, dir: string, fetchLog: (text: s
 /** What a log line says is happening while materialize runs. */
 export function materializeText(name: string, o: TreeOrigin): string {
   return o.kind === 'git'
-    ? `${name}: fetching ${o.ref.repo} ${o.ref.ref} (${o.ref.commit.slice(0, 12)}), depth 1`
+    ? `${name}: fetching ${redactCredentials(o.ref.repo)} ${o.ref.ref} (${o.ref.commit.slice(0, 12)}), depth 1`
     : `${name}: copying ${o.tree.files.length} files of ${describeTree(o.tree)}`;
 }
 
@@ -38,7 +39,7 @@ export function materializeText(name: string, o: TreeOrigin): string {
  * (the changes' hash, or "none") for a local checkout; `<name>-tree` for a plain directory.
  */
 export function originVersions(name: string, o: TreeOrigin): Record<string, string> {
-  if (o.kind === 'git') return { [`${name}-commit`]: o.ref.commit, [`${name}-repo`]: o.ref.repo, [`${name}-ref`]: o.ref.ref };
+  if (o.kind === 'git') return { [`${name}-commit`]: o.ref.commit, [`${name}-repo`]: redactCredentials(o.ref.repo), [`${name}-ref`]: o.ref.ref };
   const t = o.tree;
   if (!t.commit) return { [`${name}-path`]: t.path, [`${name}-tree`]: t.id.slice('files:'.length) };
   return { [`${name}-path`]: t.path, [`${name}-commit`]: t.commit, [`${name}-uncommitted`]: t.uncommitted ? t.uncommitted.sha256 : 'none' };
@@ -53,6 +54,6 @@ export function originShortName(o: TreeOrigin): string {
 
 /** The repository and commit a built file came from. */
 export function originOfFile(o: TreeOrigin): Pick<FileOrigin, 'repo' | 'commit'> {
-  if (o.kind === 'git') return { repo: o.ref.repo, commit: o.ref.commit };
+  if (o.kind === 'git') return { repo: redactCredentials(o.ref.repo), commit: o.ref.commit };
   return { repo: o.tree.path, ...(o.tree.commit ? { commit: o.tree.commit } : {}) };
 }

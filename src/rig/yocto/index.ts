@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { InfraError } from '../../errors.js';
 import type { RigRequest } from '../../config/types.js';
 import { run } from '../../host/exec.js';
+import { redactCredentials } from '../../secrets.js';
 import { findCommand } from '../../host/prerequisites.js';
 import { readRig, verifyRig, writeManifest } from '../bundle.js';
 import { buildAtomically, discardBundle, hasBundle, rigDir } from '../cache.js';
@@ -73,7 +74,7 @@ export async function obtainYoctoRig(request: RigRequest, opts: YoctoOptions, ma
         machine: plan.machine,
         dom0Image: DOM0_IMAGE,
         domUImage: DOMU_IMAGE,
-        backendQemu: { path: qemu.binary, origin: { repo: plan.qemu.repo, commit: qemu.commit, built: `cross-built with the ${SDK_IMAGE} SDK: configure ${plan.qemu.configure.join(' ')}` } },
+        backendQemu: { path: qemu.binary, origin: { repo: redactCredentials(plan.qemu.repo), commit: qemu.commit, built: `cross-built with the ${SDK_IMAGE} SDK: configure ${plan.qemu.configure.join(' ')}` } },
         key: plan.key,
         versions: { qemu: qemu.commit },
         notes: [`Built by kas from ${plan.kasFile} (${plan.kas.files.length} kas file(s) read); build log ${logFile}.`],
@@ -112,6 +113,14 @@ async function installSdk(plan: YoctoPlan, logFile: string, log: (line: string) 
   );
 }
 
+/**
+ * The clone of the user's QEMU: `--` ends git's options, so a qemu-repo such as
+ * `--upload-pack=<command>` is a repository that does not exist, not a command git runs.
+ */
+export function qemuCloneArgv(ref: string, repo: string, dest: string): string[] {
+  return ['git', 'clone', '--depth', '1', `--branch=${ref}`, '--', repo, dest];
+}
+
 /** Fetches the QEMU ref (a branch or tag), applies the user's patches and cross-builds it with the SDK. */
 async function buildQemu(plan: YoctoPlan, request: RigRequest, sdkEnv: Record<string, string>, logFile: string, log: (line: string) => void): Promise<{ binary: string; commit: string }> {
   const slot = plan.caches.qemu.dir;
@@ -121,7 +130,7 @@ async function buildQemu(plan: YoctoPlan, request: RigRequest, sdkEnv: Record<st
   if (!(await access(join(slot, COMPLETE)).then(() => true, () => false))) {
     await rm(slot, { recursive: true, force: true });
     await mkdir(build, { recursive: true });
-    await runStep({ purpose: 'QEMU fetch', argv: ['git', 'clone', '--depth', '1', '--branch', plan.qemu.ref, plan.qemu.repo, src], env: {} }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log });
+    await runStep({ purpose: 'QEMU fetch', argv: qemuCloneArgv(plan.qemu.ref, plan.qemu.repo, src), env: {} }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log });
     for (const patch of request.qemuPatches ?? []) await run('patch', ['-p1', '--forward', '-i', patch], { cwd: src });
     const env = { ...sdkEnv, ...plan.qemu.env };
     await runStep({ purpose: 'QEMU configure (SDK)', argv: [join(src, 'configure'), ...plan.qemu.configure], env }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log, cwd: build });
