@@ -11,7 +11,7 @@ import { collectForensics, writeRepro, type ForensicsPort, type KeptMachine } fr
 import { buildBootMedia } from './image/index.js';
 import { socketDirFor } from './image/media.js';
 import { bootArgs, QEMU_BINARY, reservePort, startMachine, stopMachine, type BootArgsInput, type Machine } from './machine/index.js';
-import { loadState, resume, saveState, type BootedState } from './snapshot/index.js';
+import { installEvidence, loadState, resume, saveState, type BootedState } from './snapshot/index.js';
 import { Backends } from './backend/index.js';
 import type { Rig } from './rig/manifest.js';
 import type { CommandProtocol, ConsoleProtocol, ScenarioDrivers } from './scenario/runner.js';
@@ -126,6 +126,9 @@ export function startRestore(plan: RunPlan, state: BootedState, workDir: string,
     input = { ...state.machineInput, serialSocket: join(socketDir, 'serial.sock'), qmpSocket: join(socketDir, 'qmp.sock'), sshPort: port };
     const launch = { binary: QEMU_BINARY, args: [...bootArgs(input), '-incoming', 'defer'], serialSocket: input.serialSocket, qmpSocket: input.qmpSocket, sshPort: port };
     hooks.info(`restoring the booted system saved ${state.savedAt} (${(state.bytes / 2 ** 20).toFixed(0)} MiB), ssh on 127.0.0.1:${port}, logs in ${plan.logsDir}`);
+    // Before the console opens its logs: they continue the boot's history.
+    const evidence = await installEvidence(state, plan.logsDir);
+    if (evidence.length > 0) hooks.info(`the saved system's boot evidence: ${evidence.join(', ')} in ${plan.logsDir}`);
     hooks.phase('restore start');
     machine = await startMachine(launch, { logDir: plan.logsDir });
     hooks.onProcess?.(machine.pid);

@@ -11,6 +11,7 @@ import { packageVersion } from '../package-root.js';
 import { sha256File } from '../rig/bundle.js';
 import type { Rig } from '../rig/manifest.js';
 import { findCommand } from '../host/prerequisites.js';
+import { copyEvidence } from './evidence.js';
 
 /** Bumped when what a saved state holds, or how it is restored, changes. */
 export const STATE_FORMAT = 1;
@@ -111,6 +112,7 @@ export async function storeBootedState(cacheDir: string, key: string, state: Boo
     await copyFile(state.stateFile, join(tmp, STATE_FILE));
     await copyFile(state.privateKeyPath, join(tmp, KEY_FILE));
     for (const name of [STATE_FILE, KEY_FILE, ...copied.values()]) await chmod(join(tmp, name), 0o600);
+    await copyEvidence(state.dir, tmp);
     const entry: Entry = { format: STATE_FORMAT, key, machineInput: input, domains: state.domains, savedAt: state.savedAt, bytes: state.bytes };
     await writeFile(join(tmp, ENTRY_FILE), JSON.stringify(entry, null, 2) + '\n');
     await rm(final, { recursive: true, force: true });

@@ -7,6 +7,7 @@ import type { Rig } from '../rig/manifest.js';
 import type { RunResult } from '../scenario/result.js';
 import { join } from 'node:path';
 import { restoreRemote } from '../rig/cache.js';
+import { captureEvidence } from './evidence.js';
 import { bootedStateKey, discardBootedState, findBootedState, statesDir, storeBootedState, type BootedState } from './booted.js';
 
 /** A boot's shells take ~15–30 s under TCG here; minutes of load happen on shared runners. */
@@ -72,6 +73,7 @@ export class Snapshots {
     await session.settle(SETTLE_DEADLINE_MS);
     try {
       this.state = await session.save(dir, SAVE_DEADLINE_MS);
+      await captureEvidence(this.plan.logsDir, this.state);
       if (this.key) this.toKeep = this.state;
     } catch (e) {
       this.markUnavailable(`QEMU could not save the booted system: ${(e as Error).message}`);

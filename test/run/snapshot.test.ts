@@ -25,8 +25,8 @@ describe('saved booted systems', () => {
     expect(xml1).toContain('<property name="phase.state saved"');
     const [key] = statesIn(cache);
     expect(key).toBe(property(xml1, 'snapshot.key'));
-    // What the cache holds: the state, the run's throwaway key, the boot disk, and the entry.
-    expect(readdirSync(join(cache, 'states', key!)).sort()).toEqual(['entry.json', 'id_ed25519', 'media-0-boot.img', 'state.zst']);
+    // What the cache holds: the state, the run's throwaway key, the boot disk, the boot's evidence and the entry.
+    expect(readdirSync(join(cache, 'states', key!)).sort()).toEqual(['entry.json', 'evidence', 'id_ed25519', 'media-0-boot.img', 'state.zst']);
     // dom0's RAM and the key dom0 accepts are this user's alone (finding 5 of the hardening review).
     expect(statSync(join(cache, 'states', key!)).mode & 0o777).toBe(0o700);
     for (const name of ['id_ed25519', 'state.zst', 'media-0-boot.img']) expect(statSync(join(cache, 'states', key!, name)).mode & 0o777, name).toBe(0o600);
@@ -45,6 +45,35 @@ describe('saved booted systems', () => {
     expect(second.stderr()).toMatch(/booted system cache hit/);
     expect(alive(Number(readFileSync(join(second.logsDir, 'qemu.pid'), 'utf8')))).toBe(false);
     expect(readFileSync(join(second.logsDir, 'summary.md'), 'utf8')).toContain('(restored system)');
+
+    // A failure on a restored system leaves what a failure on a booted one leaves: the repro
+    // folder of the boot the system came from, and console logs that begin with that boot.
+    const failing = join(cache, 'fails-restored.yaml');
+    writeFileSync(
+      failing,
+      `name: fails-restored
+domains:
+  domU1: { vpl011: true }
+steps:
+  - wait: { console: domU1, for: shell, timeout: 5m }
+  - console: { domain: domU1, run: echo no, expect: "^yes$", timeout: 20s }
+`,
+    );
+    const fails = startCli(['run', failing, '--cache-dir', cache], { snapshot: true });
+    expect((await fails.done).code, fails.stderr()).toBe(1);
+    expect(property(readFileSync(fails.junitPath, 'utf8'), 'system')).toBe('restored');
+    const listing = (dir: string) => readdirSync(dir).sort();
+    expect(listing(join(fails.logsDir, 'repro'))).toEqual(listing(join(first.logsDir, 'repro')));
+    for (const log of listing(first.logsDir).filter((n) => n.startsWith('console-'))) expect(listing(fails.logsDir), log).toContain(log);
+    const dom0 = readFileSync(join(fails.logsDir, 'console-dom0.log'), 'utf8');
+    const saved = dom0.indexOf('==== saved here (');
+    expect(saved, dom0.slice(0, 2000)).toBeGreaterThan(0);
+    expect(dom0.slice(0, saved)).toContain('xen-pvh-virtio: dom0 shell ready');
+    const domU = readFileSync(join(fails.logsDir, 'console-domU1.log'), 'utf8');
+    expect(domU.indexOf('==== saved here (')).toBeGreaterThan(0);
+    expect(domU.slice(domU.indexOf('==== saved here ('))).toMatch(/^\+\s+[\d.]+s no$/m);
+    expect(readFileSync(join(fails.logsDir, 'repro', 'README.txt'), 'utf8')).toContain('This run did not boot: it restored the booted system saved at');
+    expect(readFileSync(join(fails.logsDir, 'repro', 'replay.sh'), 'utf8')).toBe(readFileSync(join(first.logsDir, 'repro', 'replay.sh'), 'utf8'));
 
     // A state that no longer loads is thrown away and the run boots instead, and says so.
     truncateSync(join(cache, 'states', key!, 'state.zst'), 4096);
