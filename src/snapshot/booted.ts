@@ -13,8 +13,8 @@ import type { Rig } from '../rig/manifest.js';
 import { findCommand } from '../host/prerequisites.js';
 import { copyEvidence } from './evidence.js';
 
-/** Bumped when what a saved state holds, or how it is restored, changes. */
-export const STATE_FORMAT = 1;
+/** Bumped when what a saved state holds, or how it is restored, changes (2: the boot's evidence). */
+export const STATE_FORMAT = 2;
 const ENTRY_FILE = 'entry.json';
 const STATE_FILE = 'state.zst';
 const KEY_FILE = 'id_ed25519';
