@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mergeDomains } from './config/plan.js';
+import { prepareOutputPaths } from './config/output-paths.js';
 import type { RunPlan, Scenario } from './config/types.js';
 import { ConfigError, ExitCode, InfraError, ProductFailure } from './errors.js';
 import { ensureHostTools, runNeeds } from './host/prerequisites.js';
@@ -40,7 +41,7 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
   const start = Date.now();
   const cpuAtStart = process.cpuUsage();
   const result: RunResult = { scenarios: [], phases: [], timeline: [], properties: { boot: plan.boot, 'rig.request': plan.rig.provider } };
-  mkdirSync(plan.logsDir, { recursive: true });
+  prepareOutputPaths(plan);
 
   let rig: Rig;
   try {

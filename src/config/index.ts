@@ -4,5 +4,7 @@ export { resolvePlan, mergeDomains, DOMAIN_DEFAULTS, type PlanEnv } from './plan
 export { loadScenarioFile, parseScenario } from './scenario-file.js';
 export { scenarioJsonSchema } from './scenario-schema.js';
 export { builtInScenarios, builtInScenarioDir, resolveScenarioFiles, splitList } from './scenario-list.js';
-export { parseDuration, parseSizeMiB, parseAddress, formatDuration } from './units.js';
+export { parseDuration, readDuration, parseSizeMiB, parseAddress, formatDuration, MAX_DURATION_MS } from './units.js';
+export { prepareOutputPaths } from './output-paths.js';
+export { MAX_SCENARIO_BYTES, MAX_ALIAS_NODES } from './scenario-source.js';
 export type * from './types.js';

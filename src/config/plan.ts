@@ -6,7 +6,7 @@ import { publishedSource } from '../rig/published.js';
 import { packageVersion } from '../package-root.js';
 import { OPTIONS, type OptionName, type RawOptions } from './options.js';
 import { loadScenarioFile } from './scenario-file.js';
-import { parseDuration } from './units.js';
+import { DURATION_PROBLEM, readDuration } from './units.js';
 import { resolveFiles, resolveScenarioFiles, splitList } from './scenario-list.js';
 import type { BootPath, DomainRequest, DomainSpec, KernelChoice, RigProvider, RigRequest, RunPlan, Scenario } from './types.js';
 
@@ -40,13 +40,18 @@ function integer(raw: RawOptions, name: OptionName, min: number, max: number): n
   return n;
 }
 
-/** A duration like `10m`; `0` or empty turns the feature off. */
+/**
+ * A duration like `10m`; `0` or empty turns the feature off, and so does a zero with a unit
+ * (`0s`), which the option's description promises and nobody could mean otherwise.
+ */
 function durationOrOff(raw: RawOptions, name: OptionName): number {
   const v = value(raw, name) ?? '0';
   if (v === '0') return 0;
-  const ms = parseDuration(v);
-  if (ms === undefined) throw new ConfigError(`${raw.label(name)}: expected a duration like 10m, 90s or 1h (or 0 for off), got "${v}"`);
-  return ms;
+  const d = readDuration(v);
+  if (d === undefined) throw new ConfigError(`${raw.label(name)}: expected a duration like 10m, 90s or 1h (or 0 for off), got "${v}"`);
+  if ('ms' in d) return d.ms;
+  if (d.problem === DURATION_PROBLEM.zero) return 0;
+  throw new ConfigError(`${raw.label(name)}: ${d.problem}, got "${v}"`);
 }
 
 function boolean(raw: RawOptions, name: OptionName): boolean {
@@ -144,6 +149,7 @@ export function resolvePlan(raw: RawOptions, where: PlanEnv): RunPlan {
     keepAliveOnFailureMs: durationOrOff(raw, 'keep-alive-on-failure'),
     junitPath: abs(value(raw, 'junit-path')!),
     logsDir: abs(value(raw, 'logs-dir')!),
+    labels: { junitPath: raw.label('junit-path'), logsDir: raw.label('logs-dir') },
   };
 }
 

@@ -1,49 +1,14 @@
 // Reads one scenario YAML file into a Scenario. Every error names file:line:column,
 // which is why the YAML is kept as a document (with source ranges) until validated.
-import { readFileSync } from 'node:fs';
-import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node, type ScalarTag } from 'yaml';
 import type { z } from 'zod';
-import { ConfigError, type SourcePos } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import { scenarioSchema, STEP_KINDS, type ScenarioFile } from './scenario-schema.js';
+import { parseYaml, readScenarioSource, type Located, type PathKey } from './scenario-source.js';
+import { compileUserPattern } from './user-pattern.js';
 import type { Capability } from '../rig/manifest.js';
 import type { DomainRequest, Scenario, Step } from './types.js';
 
 const DEFAULT_STEP_TIMEOUT_MS = 60_000;
-
-type PathKey = string | number;
-
-class Located {
-  constructor(
-    readonly file: string,
-    readonly doc: Document,
-    readonly lines: LineCounter,
-  ) {}
-
-  at(offset: number): SourcePos {
-    const { line, col } = this.lines.linePos(offset);
-    return { file: this.file, line, column: col };
-  }
-
-  /** The node at a path, or the deepest ancestor that exists. */
-  node(path: readonly PathKey[]): { node: Node | undefined; depth: number } {
-    for (let depth = path.length; depth >= 0; depth--) {
-      const node = depth === 0 ? (this.doc.contents as Node | null) : (this.doc.getIn(path.slice(0, depth), true) as Node | undefined);
-      if (node && (node as { range?: unknown }).range) return { node, depth };
-    }
-    return { node: undefined, depth: 0 };
-  }
-
-  /** Where the value at a path starts; for an unknown key, where that key is written. */
-  pos(path: readonly PathKey[], unknownKey?: string): SourcePos {
-    const { node } = this.node(path);
-    if (unknownKey !== undefined && node && isMap(node)) {
-      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === unknownKey);
-      const keyRange = pair && isScalar(pair.key) ? pair.key.range : undefined;
-      if (keyRange) return this.at(keyRange[0]);
-    }
-    return this.at(node?.range?.[0] ?? 0);
-  }
-}
 
 function describeKey(path: readonly PathKey[]): string {
   const last = path[path.length - 1];
@@ -77,36 +42,9 @@ function toConfigError(located: Located, top: z.core.$ZodIssue): ConfigError {
   return new ConfigError(`${describeKey(path)}: ${issue.message}`, located.pos(path));
 }
 
-/** Parse YAML text; a syntax error, a duplicate key or an empty file is a ConfigError. */
-function parseYaml(file: string, source: string): Located {
-  const lines = new LineCounter();
-  // Hex integers stay strings so addresses above 2^53 survive and are parsed once, by us.
-  const doc = parseDocument(source, {
-    lineCounter: lines,
-    uniqueKeys: true,
-    prettyErrors: false,
-    customTags: (tags) => tags.map((t) => (typeof t === 'object' && 'format' in t && t.format === 'HEX' ? ({ ...t, resolve: (str: string) => str } as ScalarTag) : t)),
-  });
-  const located = new Located(file, doc, lines);
-  const problem = doc.errors[0];
-  if (problem) {
-    const first = problem.message.split('\n')[0]!.replace(/ at line \d+, column \d+.*$/, '');
-    throw new ConfigError(`invalid YAML: ${first}`, located.at(problem.pos[0]));
-  }
-  if (doc.contents === null) throw new ConfigError('empty scenario file', { file, line: 1, column: 1 });
-  return located;
-}
-
 /** `shownAs` is how messages name the file (relative to the workspace when inside it). */
 export function loadScenarioFile(file: string, shownAs = file): Scenario {
-  let source: string;
-  try {
-    source = readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new ConfigError(code === 'ENOENT' ? `scenario file not found: ${file}` : `cannot read scenario file ${file}: ${(e as Error).message}`);
-  }
-  return parseScenario(shownAs, source);
+  return parseScenario(shownAs, readScenarioSource(file, shownAs));
 }
 
 export function parseScenario(file: string, source: string): Scenario {
@@ -180,9 +118,10 @@ function toScenario(located: Located, data: ScenarioFile): Scenario {
         if (forShell) waitFor = { shell: true };
         else {
           try {
-            waitFor = { pattern: new RegExp(s.for, 'm') };
+            waitFor = { pattern: compileUserPattern(s.for) };
           } catch (e) {
-            throw new ConfigError(`for: expected "shell" or a regular expression: ${(e as Error).message}`, located.pos(['steps', index, kind, 'for']));
+            const why = e instanceof SyntaxError ? `expected "shell" or a regular expression: ${e.message}` : (e as Error).message;
+            throw new ConfigError(`for: ${why}`, located.pos(['steps', index, kind, 'for']));
           }
         }
         return {

@@ -3,6 +3,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve, sep } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { packageRoot } from '../package-root.js';
+import { fileKind } from './scenario-source.js';
 
 /** The scenarios/ folder shipped with the action. */
 export function builtInScenarioDir(): string {
@@ -64,6 +65,10 @@ export function resolveFiles(entries: readonly string[], cwd: string, label: str
     } else {
       const path = resolve(cwd, entry);
       if (!existsSync(path)) throw new ConfigError(`${label}: ${what} not found: ${entry}`);
+      // stat, not open: it never blocks, and a FIFO or a device read later would hang or never end.
+      const st = statSync(path);
+      if (st.isDirectory()) throw new ConfigError(`${label}: ${what} ${entry} is a directory; name the files in it (a glob will do)`);
+      if (!st.isFile()) throw new ConfigError(`${label}: ${what} ${entry} is ${fileKind(st)}, not a regular file`);
       files.push(path);
     }
   }

@@ -3,7 +3,8 @@
 import { z } from 'zod';
 import { CAPABILITIES } from '../rig/manifest.js';
 import { VIRTIO_PCI_NODES } from './types.js';
-import { ADDRESS_PATTERN, DURATION_PATTERN, SIZE_PATTERN, parseAddress, parseDuration, parseSizeMiB } from './units.js';
+import { ADDRESS_PATTERN, DURATION_PATTERN, SIZE_PATTERN, parseAddress, parseSizeMiB, readDuration } from './units.js';
+import { compileUserPattern } from './user-pattern.js';
 
 const got = (input: unknown) => (typeof input === 'string' ? JSON.stringify(input) : String(input));
 
@@ -22,8 +23,13 @@ function text(what: string) {
 
 const duration = z
   .string({ error: (issue) => `expected a duration like 300s or 5m, got ${got(issue.input)}` })
-  .regex(new RegExp(DURATION_PATTERN), { error: (issue) => `expected a duration like 300s or 5m, got ${got(issue.input)}` })
-  .transform((s) => parseDuration(s)!)
+  .regex(new RegExp(DURATION_PATTERN), { error: (issue) => `expected a duration like 300s or 5m, got ${got(issue.input)}`, abort: true })
+  // A zero deadline would silently become the default, and one past Node's timer range fires at once.
+  .superRefine((s, ctx) => {
+    const d = readDuration(s);
+    if (d && 'problem' in d) ctx.addIssue({ code: 'custom', message: `${d.problem}, got ${got(s)}` });
+  })
+  .transform((s) => (readDuration(s) as { ms: number }).ms)
   .meta({ description: 'A duration: a number and a unit (ms, s, m, h), e.g. 300s or 5m.' });
 
 const size = z
@@ -38,12 +44,12 @@ const pattern = z
   .min(1, 'expected a regular expression, got ""')
   .superRefine((s, ctx) => {
     try {
-      new RegExp(s);
+      compileUserPattern(s);
     } catch (e) {
-      ctx.addIssue({ code: 'custom', message: `expected a regular expression: ${(e as Error).message}` });
+      ctx.addIssue({ code: 'custom', message: e instanceof SyntaxError ? `expected a regular expression: ${e.message}` : (e as Error).message });
     }
   })
-  .transform((s) => new RegExp(s, 'm'))
+  .transform((s) => compileUserPattern(s))
   .meta({ description: 'A JavaScript regular expression matched against the output; ^ and $ match at line boundaries.' });
 
 const address = z

@@ -153,4 +153,6 @@ export interface RunPlan {
   keepAliveOnFailureMs: number;
   junitPath: string;
   logsDir: string;
+  /** How the user named junit-path and logs-dir ("--junit-path" / "input `junit-path`"), for errors. */
+  labels: { junitPath: string; logsDir: string };
 }

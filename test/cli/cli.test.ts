@@ -16,7 +16,7 @@ describe('xen-pvh-virtio CLI', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('boot-smoke  (scenarios/boot-smoke.yaml)');
     expect(r.stdout).toContain('virtio-pci-rescan-ping  (scenarios/virtio-pci-rescan-ping.yaml)');
-    expect(r.stdout).toContain('  - ssh     dom0\'s toolstack lists dom0 and the dom0less domU  [expect /dom0less-1/m, timeout 2m0s]');
+    expect(r.stdout).toContain('  - ssh     dom0\'s toolstack lists dom0 and the dom0less domU  [expect /dom0less-1/lm, timeout 2m0s]');
     expect(r.stdout).toContain('domU1: domid 1, memory 1024M, cpus 1, vpl011, virtio-pci foreign');
     expect(r.stdout).toContain('boot: direct');
     expect(r.stdout).toContain('ssh: 127.0.0.1:<free port> → dom0:22');

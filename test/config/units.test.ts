@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, parseAddress, parseDuration, parseSizeMiB } from '../../src/config/index.js';
+import { formatDuration, MAX_DURATION_MS, parseAddress, parseDuration, parseSizeMiB, readDuration } from '../../src/config/index.js';
 
 describe('units', () => {
   it('parses durations to milliseconds and refuses what is not one', () => {
@@ -8,6 +8,16 @@ describe('units', () => {
     expect(parseDuration('1.5h')).toBe(5_400_000);
     expect(parseDuration('250ms')).toBe(250);
     for (const bad of ['300', 'banana', '5 m', '-5s', '0s', '5d']) expect(parseDuration(bad), bad).toBeUndefined();
+  });
+
+  it("says why a duration is no deadline: zero, or past Node's timer range", () => {
+    expect(readDuration('0s')).toEqual({ problem: 'expected a duration above 0' });
+    expect(readDuration('0.4ms')).toEqual({ problem: 'expected a duration above 0' });
+    expect(readDuration(`${MAX_DURATION_MS}ms`)).toEqual({ ms: 2 ** 31 - 1 });
+    expect(readDuration(`${MAX_DURATION_MS + 1}ms`)).toEqual({ problem: "expected at most 2147483647ms (about 596h, the longest Node's timers can wait)" });
+    expect(readDuration('9999999999999999999999h')).toMatchObject({ problem: expect.stringMatching(/^expected at most/) });
+    expect(readDuration('soon')).toBeUndefined();
+    expect(parseDuration('600h')).toBeUndefined();
   });
 
   it('parses sizes to MiB', () => {

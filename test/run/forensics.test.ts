@@ -59,6 +59,6 @@ describe('forensics after a failed step', () => {
 
     const xml = readFileSync(run.junitPath, 'utf8');
     validateJunit(xml);
-    expect(xml).toMatch(/<failure message="[^"]*Expected pattern: \/goodbye\/m[^"]*&#xA;forensics: forensics\/last-step-fails"/);
+    expect(xml).toMatch(/<failure message="[^"]*Expected pattern: \/goodbye\/lm[^"]*&#xA;forensics: forensics\/last-step-fails"/);
   });
 });
