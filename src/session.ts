@@ -380,6 +380,7 @@ function attach(plan: RunPlan, machine: Machine, hooks: SessionHooks, a: Attachm
       await ssh?.close().catch(() => undefined);
       await stopMachine(machine).catch(() => undefined);
       await console.close().catch(() => undefined);
+      if (console.retypedLines > 0) hooks.info(`console: ${console.retypedLines} typed line(s) arrived garbled and were typed again (see console-all.log)`);
       if (a.ownSocketDir) await rm(a.ownSocketDir, { recursive: true, force: true });
     },
   };

@@ -35,13 +35,23 @@ export interface Line {
   partial?: boolean;
 }
 
-/** How typed input is spaced: a domU's input FIFO drops bytes past 32 (docs/rig-facts.md, "Console"). */
+/**
+ * How typed input is cut: a domU's input FIFO drops bytes past 32 (docs/rig-facts.md,
+ * "Console"). A command goes `chunkBytes` at a time, each chunk once the previous one's echo
+ * came back (the guest has read it, so the FIFO has room); `intervalMs` spaces the writes
+ * that have no echo to wait for (the login name).
+ */
 export interface Pacing {
   chunkBytes: number;
   intervalMs: number;
 }
 
-export const DEFAULT_PACING: Pacing = { chunkBytes: 1, intervalMs: 20 };
+export const DEFAULT_PACING: Pacing = { chunkBytes: 16, intervalMs: 20 };
+
+/** CTRL-U: ash's line editor and a canonical-mode tty both erase the line typed so far. */
+const ERASE_LINE = Buffer.from([0x15]);
+/** A line whose echo does not match is erased and typed again, this many times in all. */
+export const TYPING_ATTEMPTS = 3;
 
 export interface ConsoleOptions {
   /** Per-domain clean logs (`console-<domain>.log`) and the combined `console-all.log` go here. */
@@ -55,6 +65,8 @@ export interface ConsoleOptions {
   newline?: string;
   /** How long one CTRL-a ×3 may take to produce its banner (0.1 s measured; minutes of TCG load happen). */
   focusStepMs?: number;
+  /** How long the echo of a typed chunk may stand still, short of what was typed, before the line counts as garbled. */
+  echoQuietMs?: number;
   /** After a fatal line, how long to keep collecting (the call trace) before rejecting waits; < 1 s. */
   fatalGraceMs?: number;
   fatalPatterns?: readonly FatalPattern[];
@@ -156,6 +168,10 @@ export class Console {
   private readonly fatalListeners = new Set<{ awaited: string; listener: (error: ConsoleFatal) => void }>();
   private ended?: { reason: string; cause?: unknown };
   private echoWindow?: { domain: SourceId; typed: string };
+  /** While a command is typed: where its echo starts, and who to wake when bytes arrive. */
+  private echoCapture?: { domain: SourceId; sinceSeq: number; wake?: () => void };
+  private readonly echoQuietMs: number;
+  private retypes = 0;
   /** The domU a command is running on while it holds focus: its output may lose or gain (XEN) prefixes. */
   private inFlight?: SourceId;
   private partialConsumed?: { source: SourceId; t: number };
@@ -171,6 +187,7 @@ export class Console {
     }
     this.newline = opts.newline ?? '\n';
     this.focusStepMs = opts.focusStepMs ?? 10_000;
+    this.echoQuietMs = opts.echoQuietMs ?? 3000;
     this.fatalGraceMs = Math.min(opts.fatalGraceMs ?? 300, 900);
     this.fatalPatterns = opts.fatalPatterns ?? FATAL_PATTERNS;
     this.tailLines = opts.tailLines ?? 40;
@@ -208,6 +225,11 @@ export class Console {
 
   get bytesReceived(): number {
     return this.received;
+  }
+
+  /** How many typed lines had to be erased and typed again because their echo did not match. */
+  get retypedLines(): number {
+    return this.retypes;
   }
 
   /** The lines of one domain kept in memory (the log file has them all). */
@@ -351,6 +373,7 @@ export class Console {
     this.rawLog?.write(chunk);
     for (const line of this.splitter.push(chunk, this.now())) this.ingest(line);
     this.offerPartial();
+    this.echoCapture?.wake?.();
   }
 
   private ingest(split: SplitLine): void {
@@ -646,6 +669,126 @@ export class Console {
     }
   }
 
+  /**
+   * Types a command line so that it cannot arrive garbled: chunk by chunk, each once the last
+   * one's echo is back; before Enter the echo must end with exactly what was typed (whitespace
+   * aside: a shell wraps long lines). A line whose echo stops short or differs is erased with
+   * CTRL-U and typed again, at most TYPING_ATTEMPTS times, and the retype is logged.
+   */
+  private async typeLine(text: string, deadline: Deadline, domain: SourceId, awaited: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const capture: { domain: SourceId; sinceSeq: number; wake?: () => void } = { domain, sinceSeq: this.seq };
+      this.echoCapture = capture;
+      let ok: boolean;
+      try {
+        ok = await this.typeChunks(text, deadline, domain, awaited, capture);
+      } finally {
+        this.echoCapture = undefined;
+      }
+      if (ok) break;
+      const seen = this.echoText(capture).slice(-160);
+      if (attempt >= TYPING_ATTEMPTS) {
+        throw new InfraError(`${awaited}: the console echoed ${JSON.stringify(seen)} instead of what was typed, ${attempt} times`, {
+          consoleTail: this.tail(domain),
+          logFile: this.logFile(domain),
+        });
+      }
+      this.retypes++;
+      this.note(domain, `typed line garbled (echo ${JSON.stringify(seen)}): erasing it and typing it again (attempt ${attempt + 1} of ${TYPING_ATTEMPTS})`);
+      await this.write(ERASE_LINE, awaited);
+      await this.settleEcho(domain, deadline, awaited);
+    }
+    await this.write(Buffer.from(this.newline, 'utf8'), awaited);
+  }
+
+  private async typeChunks(text: string, deadline: Deadline, domain: SourceId, awaited: string, capture: { domain: SourceId; sinceSeq: number; wake?: () => void }): Promise<boolean> {
+    const chars = [...text];
+    const { chunkBytes } = this.pacing;
+    for (let at = 0; at < chars.length; at += chunkBytes) {
+      this.guard(domain, awaited);
+      await this.write(Buffer.from(chars.slice(at, at + chunkBytes).join(''), 'utf8'), awaited);
+      const want = squash(chars.slice(0, at + chunkBytes).join(''));
+      if (!(await this.echoReaches(capture, want, deadline, domain, awaited))) return false;
+    }
+    return true;
+  }
+
+  /** Waits until the captured echo ends with `want`; false once it stood still for echoQuietMs short of it. */
+  private async echoReaches(capture: { domain: SourceId; sinceSeq: number; wake?: () => void }, want: string, deadline: Deadline, domain: SourceId, awaited: string): Promise<boolean> {
+    const started = performance.now();
+    let last = '';
+    let stillSince = performance.now();
+    for (;;) {
+      const echo = squash(this.echoText(capture));
+      if (echo.endsWith(want)) return true;
+      if (echo !== last) {
+        last = echo;
+        stillSince = performance.now();
+      } else if (performance.now() - stillSince >= this.echoQuietMs) return false;
+      if (deadline.expired) {
+        throw new ConsoleTimeout(this.displayName(domain), `${awaited} (waiting for the echo)`, performance.now() - started, {
+          consoleTail: this.tail(domain),
+          logFile: this.logFile(domain),
+        });
+      }
+      this.guard(domain, awaited);
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          capture.wake = undefined;
+          resolve();
+        };
+        const timer = setTimeout(done, Math.max(1, Math.min(250, this.echoQuietMs, deadline.remainingMs())));
+        capture.wake = done;
+      });
+    }
+  }
+
+  /** After an erase: lets the guest's redraw arrive, so the next capture starts clean. */
+  private async settleEcho(domain: SourceId, deadline: Deadline, awaited: string): Promise<void> {
+    const capture: { domain: SourceId; sinceSeq: number; wake?: () => void } = { domain, sinceSeq: this.seq };
+    this.echoCapture = capture;
+    try {
+      // Nothing ends with this: it returns once the redraw has stood still for a moment.
+      const quiet = Math.min(300, this.echoQuietMs);
+      const start = performance.now();
+      let last = -1;
+      while (performance.now() - start < this.echoQuietMs && !deadline.expired) {
+        const n = this.received;
+        if (n === last) break;
+        last = n;
+        await sleep(Math.max(1, Math.min(quiet, deadline.remainingMs())));
+      }
+      this.guard(domain, awaited);
+    } finally {
+      this.echoCapture = undefined;
+    }
+  }
+
+  /**
+   * What the domain echoed since the capture began: its complete lines and its part of the line
+   * still being received (where a command's echo sits until Enter), without prefixes or escapes.
+   */
+  private echoText(capture: { domain: SourceId; sinceSeq: number }): string {
+    const lines = (this.streams.get(capture.domain)?.lines ?? []).filter((l) => l.seq > capture.sinceSeq).map((l) => l.text);
+    const partial = this.splitter.partial();
+    if (partial) {
+      for (const piece of splitGlued(partial.text)) {
+        const c = this.demux.peek(piece);
+        const mine = c.source === capture.domain || (c.via === 'unprefixed' && this.inFlight === capture.domain && this.demux.focus === capture.domain);
+        if (mine) lines.push(c.text);
+      }
+    }
+    return lines.join('');
+  }
+
+  /** A line of our own in the domain's log and the combined one: what the typist had to do. */
+  private note(domain: SourceId, text: string): void {
+    const line = `${stamp(this.now())} [xen-pvh-virtio] ${text}\n`;
+    this.streams.get(domain)?.log?.write(line);
+    this.allLog.write(line);
+  }
+
   private async focusLocked(target: SourceId, deadline: Deadline): Promise<void> {
     const awaited = `console: moving input focus to ${focusName(target)}`;
     if (!this.demux.handedOver) {
@@ -718,7 +861,7 @@ export class Console {
     this.echoWindow = { domain: source, typed: marked.typed };
     if (source !== 'dom0' && source !== 'xen') this.inFlight = source;
     try {
-      await this.typePaced(marked.typed + this.newline, deadline, source, `console ${name}: typing \`${command}\``);
+      await this.typeLine(marked.typed, deadline, source, `console ${name}: typing \`${command}\``);
       const first = await begin.promise;
       this.echoWindow = undefined;
       const last = await end.promise;
@@ -742,6 +885,11 @@ export class Console {
 
 function stamp(t: number): string {
   return `+${(t / 1000).toFixed(3).padStart(8)}s`;
+}
+
+/** Whitespace aside: a shell may break or pad a long echo where the terminal wraps. */
+function squash(text: string): string {
+  return text.replace(/\s+/g, '');
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,7 +1,9 @@
 // A small stand-in for Xen's serial console on the far end of a real socket, used ONLY to
-// exercise the focus-switching and run/marker mechanics: it cycles focus on CTRL-a ×3 with
-// Xen's banners, echoes typed lines, runs a handful of shell commands, drops domU input past a
-// 32-byte FIFO, and prints domU output the way Xen 4.17 does (focused `(XEN) `, else `(XEN) DOM1: `).
+// exercise the focus-switching, typing and run/marker mechanics: it cycles focus on CTRL-a ×3
+// with Xen's banners, echoes each typed byte as ash's line editor does once the shell has read
+// it (a domU reads from a 32-byte FIFO that drops what overflows), erases the line on CTRL-U,
+// runs a handful of shell commands, and prints domU output the way Xen 4.17 does (focused
+// `(XEN) `, else `(XEN) DOM1: `).
 import type { Socket } from 'node:net';
 
 type Target = 'dom0' | 'd1' | 'xen';
@@ -18,6 +20,8 @@ export interface FakeXenOptions {
   deafToSwitch?: boolean;
   /** How fast the domU drains its 32-byte input FIFO. */
   domUDrainMsPerByte?: number;
+  /** The typed byte at this index (counting every byte typed to a shell) is lost or arrives as `#`, once. */
+  garble?: { at: number; kind: 'drop' | 'corrupt' };
   /**
    * The race a real run logged: leaving DOM1, its ash has just printed its prompt and the ESC
    * of its cursor query when Xen's banner comes, unprefixed, on the same line.
@@ -38,7 +42,10 @@ export class FakeXen {
   readonly reads: { t: number; bytes: number }[] = [];
   dropped = 0;
   maxBacklog = 0;
-  private backlog = 0;
+  /** Bytes typed to either shell, for the garble option. */
+  private typed = 0;
+  private readonly fifo: string[] = [];
+  private draining?: NodeJS.Timeout;
   private lastDrain = Date.now();
   private ctrlA = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -82,6 +89,7 @@ export class FakeXen {
   stop(): void {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    clearTimeout(this.draining);
   }
 
   private xen(text: string): void {
@@ -121,47 +129,76 @@ export class FakeXen {
       }
       this.ctrlA = 0;
       if (this.focus === 'xen') continue;
-      if (this.focus === 'd1' && !this.fifoAccepts()) continue;
-      this.key(this.focus, String.fromCharCode(byte));
+      let ch = String.fromCharCode(byte);
+      if (this.opts.garble && this.typed++ === this.opts.garble.at) {
+        if (this.opts.garble.kind === 'drop') continue;
+        ch = '#';
+      }
+      if (this.focus === 'd1') this.toFifo(ch);
+      else this.key('dom0', ch);
     }
   }
 
-  /** The domU's vpl011 FIFO: 32 bytes, drained at a fixed rate; overflow is dropped. */
-  private fifoAccepts(): boolean {
-    const now = Date.now();
-    const perByte = this.opts.domUDrainMsPerByte ?? 0.05;
-    this.backlog = Math.max(0, this.backlog - (now - this.lastDrain) / perByte);
-    this.lastDrain = now;
-    if (this.backlog + 1 > 32) {
+  /** The domU's vpl011 FIFO: 32 bytes, read by the guest at a fixed rate; overflow is dropped. */
+  private toFifo(ch: string): void {
+    if (this.fifo.length >= 32) {
       this.dropped++;
-      return false;
+      return;
     }
-    this.backlog += 1;
-    this.maxBacklog = Math.max(this.maxBacklog, this.backlog);
-    return true;
+    if (this.fifo.length === 0) this.lastDrain = Date.now();
+    this.fifo.push(ch);
+    this.maxBacklog = Math.max(this.maxBacklog, this.fifo.length);
+    if (!this.draining) this.draining = setTimeout(() => this.drain(), 1);
+  }
+
+  private drain(): void {
+    this.draining = undefined;
+    const perByte = this.opts.domUDrainMsPerByte ?? 0.05;
+    const now = Date.now();
+    const n = Math.max(1, Math.floor((now - this.lastDrain) / perByte));
+    this.lastDrain = now;
+    for (let i = 0; i < n && this.fifo.length > 0; i++) this.key('d1', this.fifo.shift()!);
+    if (this.fifo.length > 0) this.draining = setTimeout(() => this.drain(), 1);
   }
 
   private key(target: 'dom0' | 'd1', ch: string): void {
     const shell = this.shells[target];
     if (shell.dead) return;
-    if (ch !== '\n' && ch !== '\r') {
-      shell.line += ch;
-      return;
-    }
-    const line = shell.line;
-    shell.line = '';
-    const out = (text: string) => (target === 'dom0' ? this.dom0(text) : this.domU(text));
     if (!shell.loggedIn) {
-      this.raw(`${line}\r\r\n`);
-      if (line === 'root') {
+      // getty's canonical mode: the line is echoed when it is complete.
+      if (ch !== '\n' && ch !== '\r') {
+        shell.line += ch;
+        return;
+      }
+      const name = shell.line;
+      shell.line = '';
+      this.raw(`${name}\r\r\n`);
+      if (name === 'root') {
         shell.loggedIn = true;
         this.raw('~ # \x1b[6n');
       } else this.raw('dom0 login: ');
       return;
     }
-    const echo = (target === 'dom0' ? '' : '~ # ') + line;
+    // ash's line editor: each byte is echoed as it is read; the domU's through Xen's prefix.
+    const lead = target === 'd1' ? '(XEN) ' : '';
     const wrap = this.opts.wrapAt ?? Infinity;
-    for (let at = 0; at < echo.length || at === 0; at += wrap) out(echo.slice(at, at + wrap));
+    if (ch === '\x15') {
+      shell.line = '';
+      this.raw(target === 'd1' ? '\r\n' : '\r\x1b[K~ # ');
+      return;
+    }
+    if (ch !== '\n' && ch !== '\r') {
+      const shown = (target === 'd1' ? '~ # ' : '') + shell.line;
+      if (shell.line === '' && target === 'd1') this.raw(`${lead}~ # `);
+      else if (shown.length > 0 && shown.length % wrap === 0) this.raw(`\r\n${lead}`);
+      shell.line += ch;
+      this.raw(ch);
+      return;
+    }
+    const line = shell.line;
+    shell.line = '';
+    const out = (text: string) => (target === 'dom0' ? this.dom0(text) : this.domU(text));
+    this.raw(target === 'dom0' ? '\r\r\n' : '\r\n');
     this.later(5, () => this.execute(target, line, out));
   }
 

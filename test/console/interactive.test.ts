@@ -1,6 +1,7 @@
 // The Console against a live peer on a real socket. The peer is a small fake of Xen's console
 // (fake-xen.ts), used only for the mechanics of focus switching, typing and markers; the
 // real-stack checks boot the real machine (boot.test.ts).
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InfraError, ProductFailure } from '../../src/errors.js';
@@ -273,6 +274,40 @@ describe('pacing', () => {
     const err = await rejection(console.run('domU1', `true ${'x'.repeat(120)}`, 1500));
     expect(err).toBeInstanceOf(ConsoleTimeout);
     expect(xen.dropped).toBeGreaterThan(0);
+  });
+});
+
+describe('typing that cannot garble', () => {
+  it.each(['corrupt', 'drop'] as const)('erases a line whose echo shows a %sed byte and types it again', async (kind) => {
+    // Byte 30 of what is typed: inside the marked command, past the first chunks.
+    const { xen, console } = await rig({ garble: { at: 30, kind } }, { echoQuietMs: 300 });
+    const r = await console.run('domU1', 'seq 2', 10_000);
+    expect(r).toMatchObject({ output: ['line 1', 'line 2'], exitStatus: 0 });
+    expect(console.retypedLines).toBe(1);
+    expect(xen.dropped).toBe(0);
+    const log = readFileSync(console.logFile('domU1'), 'utf8');
+    expect(log).toMatch(/\[xen-pvh-virtio\] typed line garbled \(echo "[^"]*"\): erasing it and typing it again \(attempt 2 of 3\)/);
+    // The next command types cleanly.
+    expect((await console.run('dom0', 'seq 1', 5000)).output).toEqual(['line 1']);
+    expect(console.retypedLines).toBe(1);
+  });
+
+  it('gives up after three attempts with an infrastructure error that quotes the echo', async () => {
+    // Unpaced input into a slow FIFO loses bytes on every attempt.
+    const { console } = await rig({ domUDrainMsPerByte: 5 }, { pacing: { chunkBytes: 4096, intervalMs: 0 }, echoQuietMs: 200 });
+    const err = await rejection(console.run('domU1', `true ${'x'.repeat(120)}`, 20_000));
+    expect(err).toBeInstanceOf(InfraError);
+    expect(err.message).toMatch(/^console domU1: typing `true x+`: the console echoed ".*" instead of what was typed, 3 times$/);
+    expect(console.retypedLines).toBe(2);
+  });
+
+  it('sends each chunk only once the last one is echoed, so a slow FIFO never overflows', async () => {
+    const { xen, console } = await rig({ domUDrainMsPerByte: 3 }, { pacing: { chunkBytes: 16, intervalMs: 0 } });
+    const r = await console.run('domU1', `true ${'y'.repeat(200)}`, 20_000);
+    expect(r.exitStatus).toBe(0);
+    expect(xen.dropped).toBe(0);
+    expect(xen.maxBacklog).toBeLessThanOrEqual(16);
+    expect(console.retypedLines).toBe(0);
   });
 });
 
