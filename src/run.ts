@@ -16,6 +16,7 @@ import { counts, type RunResult, type ScenarioResult } from './scenario/result.j
 import { erroredScenario, failedScenario, missingCapabilities, skippedScenario } from './scenario/outcomes.js';
 import { withOneRetry } from './scenario/retry.js';
 import { errorKind, runScenario } from './scenario/runner.js';
+import { judgeWarnings } from './scenario/warnings.js';
 import { keepAlive } from './forensics/index.js';
 import { Snapshots } from './snapshot/snapshots.js';
 import { Systems } from './systems.js';
@@ -138,6 +139,7 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
       span('scenarios', n > 1 ? `${scenario.name} (retry)` : scenario.name, t0);
       if (stopReason) annotate(done, stopReason);
       done.system = session.origin === 'restore' ? 'restored' : 'booted';
+      judgeWarnings(done, session.takeWarnings(), scenario, plan.failOnWarnings);
       // What a failed scenario left behind (a panicked domU, a dead sshd) must not fail the next one.
       if (done.status !== 'passed') systems!.spoilCurrent();
       return done;

@@ -3,7 +3,7 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { RunPlan } from './config/types.js';
-import { Console, serialDuplex } from './console/index.js';
+import { Console, serialDuplex, type SeenWarning } from './console/index.js';
 import { Deadline } from './deadline.js';
 import { ConfigError, InfraError } from './errors.js';
 import { parseDuration } from './config/units.js';
@@ -45,6 +45,11 @@ export interface Session {
   driversFor(scenario: string): ScenarioDrivers;
   /** The machine as keep-alive-on-failure hands it to a developer. */
   keepable(): KeptMachine;
+  /**
+   * The kernel and Xen warnings not yet taken: the first call also gets the boot's (a
+   * restored system's come from its saved boot), later calls what appeared since.
+   */
+  takeWarnings(): SeenWarning[];
   close(): Promise<void>;
 }
 
@@ -156,6 +161,7 @@ export function startRestore(plan: RunPlan, state: BootedState, workDir: string,
           privateKeyPath: state.privateKeyPath,
           socketDir: socketDir!,
           shellsReady: state.domains,
+          ...(state.warnings ? { bootWarnings: state.warnings } : {}),
           ...(ownSocketDir ? { ownSocketDir } : {}),
         }).session;
         await resume(machine!, 10_000);
@@ -185,6 +191,8 @@ interface Attachment {
   reproDir?: string;
   /** Domains known to be at their shells already (a restored state was saved settled). */
   shellsReady?: string[];
+  /** A restored system's boot warnings, seen before it was saved. */
+  bootWarnings?: SeenWarning[];
 }
 
 /** Wraps a started machine; `banner` resolves when Xen's banner shows on the console. */
@@ -247,6 +255,8 @@ function attach(plan: RunPlan, machine: Machine, hooks: SessionHooks, a: Attachm
 
   let closed = false;
   let settled = false;
+  let warningsTaken = 0;
+  let bootWarningsGiven = false;
   const forensicsPort = (scenario: string): ForensicsPort => ({
     // A console that just ended may run a moment ahead of the exit status: wait that moment.
     machineGone: async () => closed || machineExited || (await settlesWithin(machine.exited, 300)),
@@ -309,7 +319,15 @@ function attach(plan: RunPlan, machine: Machine, hooks: SessionHooks, a: Attachm
         domains: [...shells.keys()],
         savedAt: new Date().toISOString(),
         bytes: saved.bytes,
+        warnings: [...(a.bootWarnings ?? []), ...console.warnings],
       };
+    },
+    takeWarnings() {
+      const fresh = console.warnings.slice(warningsTaken);
+      warningsTaken = console.warnings.length;
+      const boot = bootWarningsGiven ? [] : (a.bootWarnings ?? []);
+      bootWarningsGiven = true;
+      return [...boot, ...fresh];
     },
     driversFor(scenario: string): ScenarioDrivers {
       const started = new Set<BackgroundProcess>();

@@ -56,6 +56,14 @@ export async function mainImpl(): Promise<void> {
   if (!result) return;
 
   const summary = writeReports(plan, result);
+  // One annotation per distinct warning line: a new one on a PR's run is worth a look.
+  const warned = new Set<string>();
+  for (const w of result.scenarios.flatMap((x) => x.warnings ?? [])) {
+    const text = redactCredentials(`${w.domain}: ${w.line}`);
+    if (warned.has(text) || warned.size >= 10) continue;
+    warned.add(text);
+    core.warning(text, { title: w.expected ? 'expected kernel/Xen warning' : 'kernel/Xen warning' });
+  }
   await core.summary.addRaw(summary).write();
   setOutputs(result, plan);
   const code = exitCodeFor(result);

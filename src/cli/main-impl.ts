@@ -86,6 +86,8 @@ export async function cliMain(argv: readonly string[], given: Io): Promise<numbe
         writeReports(plan, result);
         const c = counts(result);
         io.err(`${c.passed} passed, ${c.failed} failed, ${c.error} errored, ${c.skipped} skipped — JUnit ${plan.junitPath}, logs ${plan.logsDir}\n`);
+        const warnings = new Set(result.scenarios.flatMap((x) => (x.warnings ?? []).map((w) => `${w.domain}: ${w.line}${w.expected ? ' (expected)' : ''}`)));
+        for (const w of warnings) io.err(`kernel/Xen warning: ${w}\n`);
         if (result.fatal) io.err(`${result.fatal.status === 'error' ? 'infrastructure error' : 'failure'}: ${result.fatal.message}\n`);
         return exitCodeFor(result);
       }

@@ -87,6 +87,12 @@ export const OPTIONS = {
       'After a failed or errored scenario, keep its machine up this long (e.g. `10m`) and print how to attach (SSH to dom0, the serial socket); SIGINT/SIGTERM ends the wait, timeout-minutes still bounds the run. 0 = off.',
     default: '0',
   },
+  'fail-on-warnings': {
+    kind: 'boolean',
+    description:
+      "Fail a scenario when its system printed a kernel or Xen warning (WARNING:, BUG:, Xen WARN, a failed assertion) that the scenario's `expected-warnings` do not match; warnings are reported either way.",
+    default: 'false',
+  },
   'junit-path': { kind: 'string', description: 'Where the JUnit report is written.', default: 'xen-pvh-virtio/junit.xml' },
   'logs-dir': {
     kind: 'string',

@@ -147,6 +147,7 @@ export function resolvePlan(raw: RawOptions, where: PlanEnv): RunPlan {
     sshPort: integer(raw, 'ssh-port', 0, 65535),
     timeoutMinutes: integer(raw, 'timeout-minutes', 1, 24 * 60),
     keepAliveOnFailureMs: durationOrOff(raw, 'keep-alive-on-failure'),
+    failOnWarnings: boolean(raw, 'fail-on-warnings'),
     junitPath: abs(value(raw, 'junit-path')!),
     logsDir: abs(value(raw, 'logs-dir')!),
     labels: { junitPath: raw.label('junit-path'), logsDir: raw.label('logs-dir') },

@@ -186,5 +186,6 @@ function toScenario(located: Located, data: ScenarioFile): Scenario {
     domains,
     steps,
     ...(data['fresh-boot'] ? { freshBoot: true } : {}),
+    ...(data['expected-warnings'] ? { expectedWarnings: data['expected-warnings'] } : {}),
   };
 }

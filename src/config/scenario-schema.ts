@@ -196,6 +196,13 @@ export const scenarioSchema = closed({
       description:
         'true: run on a machine booted for this scenario (e.g. it checks the boot itself), never on one restored from a saved booted system.',
     }),
+  'expected-warnings': z
+    .array(pattern, { error: (issue) => `expected a list of regular expressions, got ${got(issue.input)}` })
+    .optional()
+    .meta({
+      description:
+        'Kernel or Xen warnings this scenario is known to cause, as patterns matched against the warning line: with fail-on-warnings, a warning that matches none of them fails the scenario.',
+    }),
   steps: z
     .array(step, { error: (issue) => `expected a list of steps, got ${got(issue.input)}` })
     .min(1, 'expected at least one step'),

@@ -109,6 +109,8 @@ export interface Scenario {
   steps: Step[];
   /** Needs a machine booted for it, not one restored from a saved state (it checks the boot itself). */
   freshBoot?: boolean;
+  /** Warnings this scenario is known to cause: matching ones never fail it. */
+  expectedWarnings?: RegExp[];
 }
 
 export interface RigRequest {
@@ -151,6 +153,8 @@ export interface RunPlan {
   timeoutMinutes: number;
   /** After a failed or errored scenario, how long its machine stays up for a developer to attach; 0 = off. */
   keepAliveOnFailureMs: number;
+  /** Unexpected kernel or Xen warnings fail the scenario (they are reported either way). */
+  failOnWarnings: boolean;
   junitPath: string;
   logsDir: string;
   /** How the user named junit-path and logs-dir ("--junit-path" / "input `junit-path`"), for errors. */

@@ -14,6 +14,7 @@ import { FATAL_PATTERNS, matchFatal, type FatalHit, type FatalPattern } from './
 import { moveFocus, SWITCH_INPUT } from './focus.js';
 import { markCommand } from './marker.js';
 import { LineSplitter, type SplitLine } from './splitter.js';
+import { WarningWatch, type SeenWarning } from './warnings.js';
 
 /** One line of one domain's console. */
 export interface Line {
@@ -172,6 +173,7 @@ export class Console {
   private echoCapture?: { domain: SourceId; sinceSeq: number; wake?: () => void };
   private readonly echoQuietMs: number;
   private retypes = 0;
+  private readonly warningWatch = new WarningWatch((source) => this.displayName(source));
   /** The domU a command is running on while it holds focus: its output may lose or gain (XEN) prefixes. */
   private inFlight?: SourceId;
   private partialConsumed?: { source: SourceId; t: number };
@@ -225,6 +227,11 @@ export class Console {
 
   get bytesReceived(): number {
     return this.received;
+  }
+
+  /** Every kernel and Xen warning seen so far, once each, with its trace. */
+  get warnings(): readonly SeenWarning[] {
+    return this.warningWatch.warnings;
   }
 
   /** How many typed lines had to be erased and typed again because their echo did not match. */
@@ -385,6 +392,7 @@ export class Console {
       if (!line.echo) {
         this.offer(line);
         this.checkFatal(line);
+        this.warningWatch.line(line.source, line.text);
       }
     }
   }

@@ -26,6 +26,7 @@ export {
 } from './demux.js';
 export { ConsoleClosed, ConsoleFatal, ConsoleTimeout, FocusError } from './errors.js';
 export { FATAL_PATTERNS, matchFatal, type FatalHit, type FatalPattern } from './fatal.js';
+export { WARNING_PATTERNS, WarningWatch, isWarning, type SeenWarning, type WarningPattern } from './warnings.js';
 export { moveFocus, SWITCH_INPUT, type FocusOutcome, type FocusPort } from './focus.js';
 export { serialDuplex, type SerialLike } from './link.js';
 export { markCommand, type MarkedCommand } from './marker.js';

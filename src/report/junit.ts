@@ -32,6 +32,16 @@ function skippedWithReason(tc: TestCase, reason: string): void {
   };
 }
 
+/** The warnings block of a scenario's <system-out> (on its first test case): every line with its trace. */
+function warningsText(scenario: ScenarioResult): string | undefined {
+  const ws = scenario.warnings ?? [];
+  if (ws.length === 0) return undefined;
+  return [
+    `kernel and Xen warnings on this scenario's system (${ws.length}):`,
+    ...ws.map((w) => [`${w.domain}: ${w.line}${w.expected ? '  [expected]' : ''}`, ...w.trace.map((t) => `    ${t}`)].join('\n')),
+  ].join('\n');
+}
+
 function addStep(tc: TestCase, scenario: ScenarioResult, step: StepResult): void {
   tc.className(`xen-pvh-virtio.${scenario.name}`).name(step.title).time(seconds(step.durationMs));
   // The forensics folder goes last, on its own line, so a long console tail cannot bury it.
@@ -50,7 +60,8 @@ function addStep(tc: TestCase, scenario: ScenarioResult, step: StepResult): void
       break;
   }
   const earlier = firstAttemptNote(scenario, step);
-  const out = [earlier, step.excerpt].filter((x): x is string => x !== undefined).join('\n\n');
+  const warnings = step === scenario.steps[0] ? warningsText(scenario) : undefined;
+  const out = [earlier, step.excerpt, warnings].filter((x): x is string => x !== undefined).join('\n\n');
   if (out) tc.standardOutput(clean(out));
 }
 
@@ -82,6 +93,12 @@ export function buildJunit(result: RunResult): string {
     for (const span of result.timeline) suite.property(`span.${span.section}.${span.name}`, `${seconds(span.startMs).toFixed(3)}s..${seconds(span.endMs).toFixed(3)}s`);
     if (scenario.skipReason) suite.property('skipped.reason', scenario.skipReason);
     if (scenario.system) suite.property('system', scenario.system);
+    const warnings = scenario.warnings ?? [];
+    if (warnings.length > 0) {
+      suite.property('warnings', String(warnings.length));
+      suite.property('warnings.unexpected', String(warnings.filter((w) => !w.expected).length));
+      warnings.slice(0, 5).forEach((w, i) => suite.property(`warning.${i + 1}`, clean(`${w.domain}: ${w.line}${w.expected ? ' [expected]' : ''}`)));
+    }
     if (scenario.retriedAfter) {
       const first = scenario.retriedAfter;
       suite.property(`retry.${scenario.name}`, clean(`2 attempts; attempt 1: ${first.status} in "${first.step}": ${first.message.split('\n')[0]!}`));

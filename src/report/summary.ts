@@ -61,6 +61,7 @@ export function buildSummary(result: RunResult, paths: { junitPath: string; logs
       lines.push(`↻ **${cell(s.name)}** was retried once on a fresh boot: attempt 1 ended in ${first.status} at "${cell(first.step)}": ${cell(first.message)}`, '');
     }
   }
+  lines.push(...warningLines(result));
   if (result.timeline.length > 0) lines.push(...timelineChart(result.timeline), '');
   if (result.phases.length > 0) {
     lines.push('| Phase | At |', '| --- | --- |');
@@ -69,6 +70,29 @@ export function buildSummary(result: RunResult, paths: { junitPath: string; logs
   }
   lines.push(`JUnit: ${code(paths.junitPath)} · logs: ${code(paths.logsDir)}`, '');
   return lines.join('\n');
+}
+
+/** The run's kernel and Xen warnings, each distinct line once, with the scenarios that saw it. */
+function warningLines(result: RunResult): string[] {
+  const seen = new Map<string, { scenarios: string[]; expected: boolean }>();
+  for (const s of result.scenarios) {
+    for (const w of s.warnings ?? []) {
+      const key = `${w.domain}: ${w.line}`;
+      const entry = seen.get(key) ?? { scenarios: [], expected: true };
+      entry.scenarios.push(s.name);
+      entry.expected &&= w.expected;
+      seen.set(key, entry);
+    }
+  }
+  if (seen.size === 0) return [];
+  const shown = [...seen].slice(0, 10);
+  return [
+    `⚠️ **${seen.size} kernel or Xen warning${seen.size === 1 ? '' : 's'}** (the traces are in the JUnit and the console logs):`,
+    '',
+    ...shown.map(([line, e]) => `- ${code(line)}${e.expected ? ' (expected)' : ''} — ${cell(e.scenarios.join(', '))}`),
+    ...(seen.size > shown.length ? [`- … and ${seen.size - shown.length} more`] : []),
+    '',
+  ];
 }
 
 /**

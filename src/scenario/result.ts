@@ -45,6 +45,16 @@ export interface ScenarioResult {
   system?: 'booted' | 'restored';
   /** Set when this is the second attempt: what the first one ended with. */
   retriedAfter?: FirstAttempt;
+  /** Kernel and Xen warnings its system printed (its boot's included), each once. */
+  warnings?: ReportedWarning[];
+}
+
+/** A warning-class line with its trace, and whether the scenario declared it expected. */
+export interface ReportedWarning {
+  domain: string;
+  line: string;
+  trace: string[];
+  expected: boolean;
 }
 
 /** A named moment of the run (QEMU start, Xen banner, dom0 shell …) in ms from run start. */

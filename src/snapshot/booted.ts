@@ -5,6 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmod, copyFile, mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative } from 'node:path';
 import type { BootPath, DomainSpec } from '../config/types.js';
+import type { SeenWarning } from '../console/warnings.js';
 import type { BootMedia } from '../image/media.js';
 import { bootArgs, QEMU_BINARY, type BootArgsInput } from '../machine/qemu-args.js';
 import { packageVersion } from '../package-root.js';
@@ -30,6 +31,8 @@ export interface BootedState {
   domains: string[];
   savedAt: string;
   bytes: number;
+  /** Kernel and Xen warnings of the boot, up to the save. */
+  warnings?: SeenWarning[];
   /** Set for cached entries. */
   key?: string;
 }
@@ -41,6 +44,7 @@ interface Entry {
   domains: string[];
   savedAt: string;
   bytes: number;
+  warnings?: SeenWarning[];
 }
 
 export interface StateKeyInput {
@@ -113,7 +117,7 @@ export async function storeBootedState(cacheDir: string, key: string, state: Boo
     await copyFile(state.privateKeyPath, join(tmp, KEY_FILE));
     for (const name of [STATE_FILE, KEY_FILE, ...copied.values()]) await chmod(join(tmp, name), 0o600);
     await copyEvidence(state.dir, tmp);
-    const entry: Entry = { format: STATE_FORMAT, key, machineInput: input, domains: state.domains, savedAt: state.savedAt, bytes: state.bytes };
+    const entry: Entry = { format: STATE_FORMAT, key, machineInput: input, domains: state.domains, savedAt: state.savedAt, bytes: state.bytes, warnings: state.warnings ?? [] };
     await writeFile(join(tmp, ENTRY_FILE), JSON.stringify(entry, null, 2) + '\n');
     await rm(final, { recursive: true, force: true });
     await rename(tmp, final);
@@ -149,6 +153,7 @@ export async function findBootedState(cacheDir: string, key: string): Promise<Bo
     domains: entry.domains,
     savedAt: entry.savedAt,
     bytes: entry.bytes,
+    warnings: Array.isArray(entry.warnings) ? entry.warnings : [],
     key,
   };
 }

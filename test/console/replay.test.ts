@@ -194,3 +194,22 @@ describe('what the real captures say', () => {
     expect(texts(console, 'dom0')).not.toContain("*** Serial input to Xen (type 'CTRL-a' three times to switch input)");
   });
 });
+
+describe('warnings in a real capture', () => {
+  it("collects dom0's two MSI warnings of a debian boot once each, with their traces, whatever the cuts", async () => {
+    // Captured before the outer machine ran with its=off (docs/rig-facts.md, "dom0's MSI warning").
+    const bytes = readFileSync(join(FIXTURES, 'debian-4.17-direct-boot.raw'));
+    for (const seed of [1, 2, 3]) {
+      const { console } = await replay(randomCuts(bytes, seed, 4096));
+      const ws = console.warnings;
+      expect(ws.map((w) => `${w.domain}: ${w.line.replace(/^\[\s*[\d.]+\] /, '')}`)).toEqual([
+        'dom0: WARNING: CPU: 0 PID: 109 at drivers/pci/msi/msi.h:17 pci_msi_setup_msi_irqs+0x1c/0x4c',
+        'dom0: WARNING: CPU: 0 PID: 109 at drivers/pci/msi/msi.h:23 pci_msi_teardown_msi_irqs+0x2c/0x60',
+      ]);
+      for (const w of ws) {
+        expect(w.trace.some((t) => /Call trace:/.test(t)), w.trace.join('\n')).toBe(true);
+        expect(w.trace.at(-1)).toMatch(/---\[ end trace [0-9a-f]+ \]---/);
+      }
+    }
+  });
+});

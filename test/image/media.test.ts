@@ -173,7 +173,7 @@ describe('planBootMedia', () => {
     expect(text).toContain('domU2 {');
     expect(text).toContain('bootefi ${kernel_addr} ${fdt_addr}');
     expect(text).toMatch(/partition 1: start sector 2048/);
-    expect(text).toContain('-machine virt,gic-version=3,virtualization=true');
+    expect(text).toContain('-machine virt,gic-version=3,virtualization=true,its=off');
     expect(text).toContain('127.0.0.1:<free port>');
     const direct = describeBootMedia(planBootMedia({ rig, domains: TWO_DOMUS, boot: 'direct', workDir: where, sshPort: 2222 }));
     expect(direct).toMatch(/0x50000000 +\d+ bytes {2}dom0 kernel/);

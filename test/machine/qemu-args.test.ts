@@ -13,12 +13,12 @@ describe('qemu-args', () => {
     const dump = dumpDtbArgs(shape, '/w/virt.dtb');
     const boot = bootArgs({ shape, target: { kind: 'uboot', disks: ['/w/boot.img'] }, ...io });
     expect(dump.slice(0, machineArgs(shape).length)).toEqual([
-      '-machine', 'virt,gic-version=3,virtualization=true,dumpdtb=/w/virt.dtb',
+      '-machine', 'virt,gic-version=3,virtualization=true,its=off,dumpdtb=/w/virt.dtb',
       ...machineArgs(shape).slice(2),
     ]);
     expect(boot.slice(0, machineArgs(shape).length)).toEqual(machineArgs(shape));
     expect(machineArgs(shape)).toEqual([
-      '-machine', 'virt,gic-version=3,virtualization=true', '-cpu', 'cortex-a57', '-m', '2048M', '-smp', '2', '-accel', 'tcg',
+      '-machine', 'virt,gic-version=3,virtualization=true,its=off', '-cpu', 'cortex-a57', '-m', '2048M', '-smp', '2', '-accel', 'tcg',
       '-bios', '/rig/u-boot.bin',
     ]);
   });
