@@ -9,6 +9,7 @@ import { setOutputs } from './outputs.js';
 import { isRemoteCacheUsable } from './cache-service.js';
 import { cancelOnSignals } from '../cancel.js';
 import { credentialsIn, redactCredentials } from '../secrets.js';
+import { identify, type ProcessIdentity } from '../host/process-identity.js';
 
 export async function mainImpl(): Promise<void> {
   let plan;
@@ -28,13 +29,16 @@ export async function mainImpl(): Promise<void> {
     core.warning('no Actions cache service is reachable from this job: rigs are cached on this runner only and rebuilt on fresh ones');
   }
 
-  const pids: number[] = [];
+  const started: ProcessIdentity[] = [];
   const cancel = cancelOnSignals({ err: (t) => core.info(t.trimEnd()) });
   const result = await executePlan(plan, {
     signal: cancel.signal,
     onProcess: (pid) => {
-      pids.push(pid);
-      core.saveState(STATE.pids, pids.join(','));
+      // Recorded as the process it is now, so the post step can tell it from a later holder of the id.
+      const id = identify(pid);
+      if (!id) return;
+      started.push(id);
+      core.saveState(STATE.pids, JSON.stringify(started));
     },
     info: (line) => core.info(redactCredentials(line)),
     warn: (line) => core.warning(redactCredentials(line)),

@@ -4,28 +4,35 @@ import * as core from '@actions/core';
 import { STATE } from '../config/options.js';
 import { saveRemote } from '../rig/index.js';
 import { isRemoteCacheUsable } from './cache-service.js';
+import { identify, parseIdentities, stillOurs } from '../host/process-identity.js';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
+/**
+ * Stops what the main step started and left running, but only a process that is still the
+ * one it recorded (same start time and command line): an id reused by someone else's
+ * process since is left alone, and the log says so.
+ */
+async function stopLeftovers(): Promise<void> {
+  const recorded = parseIdentities(core.getState(STATE.pids));
+  const ours = recorded.filter((p) => {
+    if (!identify(p.pid)) return false;
+    if (stillOurs(p)) return true;
+    core.info(`process ${p.pid} is no longer the one the main step started (${short(p.command)}): left alone`);
     return false;
+  });
+  for (const p of ours) {
+    core.info(`stopping process ${p.pid} (${short(p.command)}) left by the main step`);
+    process.kill(p.pid, 'SIGTERM');
+  }
+  const deadline = Date.now() + 5000;
+  while (ours.some(stillOurs) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  for (const p of ours.filter(stillOurs)) {
+    core.info(`process ${p.pid} ignored SIGTERM for 5 s: SIGKILL`);
+    process.kill(p.pid, 'SIGKILL');
   }
 }
 
-async function stopLeftovers(): Promise<void> {
-  const pids = (core.getState(STATE.pids) || '')
-    .split(',')
-    .map(Number)
-    .filter((p) => Number.isInteger(p) && p > 1 && alive(p));
-  for (const pid of pids) {
-    core.info(`stopping process ${pid} left by the main step`);
-    process.kill(pid, 'SIGTERM');
-  }
-  const deadline = Date.now() + 5000;
-  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  for (const pid of pids.filter(alive)) process.kill(pid, 'SIGKILL');
+function short(command: string): string {
+  return command.length > 120 ? `${command.slice(0, 117)}...` : command;
 }
 
 export async function postImpl(): Promise<void> {

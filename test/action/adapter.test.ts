@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { identify } from '../../src/host/process-identity.js';
 
 const root = resolve(__dirname, '../..');
 
@@ -63,9 +64,26 @@ describe('the action', () => {
   it('post step stops a process the main step left behind', () => {
     const child = spawnSync('sh', ['-c', 'sleep 300 >/dev/null 2>&1 & echo $!'], { encoding: 'utf8' });
     const pid = Number(child.stdout.trim());
-    const { proc } = runAction('post', {}, { 'xen-pvh-virtio-pids': String(pid) });
+    const { proc } = runAction('post', {}, { 'xen-pvh-virtio-pids': JSON.stringify([identify(pid)]) });
     expect(proc.status).toBe(0);
-    expect(proc.stdout).toContain(`stopping process ${pid}`);
-    expect(() => process.kill(pid, 0)).toThrow();
+    expect(proc.stdout).toContain(`stopping process ${pid} (sleep 300) left by the main step`);
+    expect(identify(pid)).toBeUndefined();
+  });
+
+  it('post step leaves alone a process that now holds a recorded id but is not the one started', () => {
+    const child = spawnSync('sh', ['-c', 'sleep 300 >/dev/null 2>&1 & echo $!'], { encoding: 'utf8' });
+    const pid = Number(child.stdout.trim());
+    try {
+      const now = identify(pid)!;
+      // What the main step would have recorded for an earlier process with this id: another start time.
+      const earlier = { ...now, started: String(Number(now.started) - 1000), command: 'qemu-system-aarch64 -machine virt' };
+      const { proc } = runAction('post', {}, { 'xen-pvh-virtio-pids': JSON.stringify([earlier]) });
+      expect(proc.status).toBe(0);
+      expect(proc.stdout).toContain(`process ${pid} is no longer the one the main step started (qemu-system-aarch64 -machine virt): left alone`);
+      expect(proc.stdout).not.toContain('stopping process');
+      expect(identify(pid)).toEqual(now);
+    } finally {
+      process.kill(pid, 'SIGKILL');
+    }
   });
 });
