@@ -17,6 +17,7 @@ import { erroredScenario, failedScenario, missingCapabilities, skippedScenario }
 import { withOneRetry } from './scenario/retry.js';
 import { errorKind, runScenario } from './scenario/runner.js';
 import { judgeWarnings } from './scenario/warnings.js';
+import { formatBytes, markUsed, pruneCache } from './cache/index.js';
 import { keepAlive } from './forensics/index.js';
 import { Snapshots } from './snapshot/snapshots.js';
 import { Systems } from './systems.js';
@@ -54,6 +55,7 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
     );
     rig = got.rig;
     result.rig = { key: got.key, provider: rig.manifest.provider, versions: rig.manifest.versions, cacheHit: got.cacheHit };
+    if (plan.cache.enabled) markUsed(plan.cache.dir, rig.dir);
     result.phases.push({ name: 'rig ready', atMs: Date.now() - start });
     result.timeline.push({ section: 'rig', name: got.cacheHit ? 'rig (cached)' : 'rig (built)', startMs: 0, endMs: Date.now() - start });
     hooks.onRig?.(rig, got.key, got.cacheHit);
@@ -178,6 +180,7 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
     // it was saved before any of them touched it.
     if (!stopReason) await snapshots?.keep().catch((e: unknown) => hooks.warn(`booted system not cached: ${(e as Error).message}`));
     await rm(workDir, { recursive: true, force: true });
+    await keepCacheWithinBudget(plan, new Date(start), hooks);
   }
   if (stopReason && !result.fatal) result.fatal = { status: 'error', message: stopReason };
   // The harness's own CPU (QEMU and the guests are other processes), for the benchmark.
@@ -187,6 +190,19 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
   const order = (name: string) => plan.scenarios.findIndex((s) => s.name === name);
   result.scenarios.sort((a, b) => order(a.name) - order(b.name));
   return result;
+}
+
+/** The cache-max-size budget, applied once the run is done with the cache; what this run used stays. */
+async function keepCacheWithinBudget(plan: RunPlan, runStart: Date, hooks: RunHooks): Promise<void> {
+  if (!plan.cache.enabled || plan.cache.maxBytes === 0) return;
+  try {
+    const r = await pruneCache(plan.cache.dir, plan.cache.maxBytes, { keepUsedSince: runStart, log: hooks.info });
+    if (r.after > plan.cache.maxBytes) {
+      hooks.warn(`the cache holds ${formatBytes(r.after)}, over its budget of ${formatBytes(plan.cache.maxBytes)} (cache-max-size), with only what this run used left`);
+    }
+  } catch (e) {
+    hooks.warn(`cache not pruned: ${(e as Error).message}`);
+  }
 }
 
 /** A scenario whose boot failed: a product failure if Xen or a kernel died, else an error of its kind. */

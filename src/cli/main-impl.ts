@@ -13,6 +13,7 @@ import { optionsHelp, parseCommandLine } from './args.js';
 import { describePlan, describeRecipe } from './plan-text.js';
 import { cancelOnSignals } from '../cancel.js';
 import { redactCredentials } from '../secrets.js';
+import { formatBytes, listEntries, pruneCache } from '../cache/index.js';
 
 const USAGE = `xen-pvh-virtio: prove that dom0less Xen on ARM64 gives a domU working virtio-pci
 devices served by a QEMU backend in dom0.
@@ -26,6 +27,9 @@ Usage:
                                                its manifest; names every damaged file
   xen-pvh-virtio scenarios list                list the built-in scenarios
   xen-pvh-virtio scenarios schema              print the scenario JSON Schema
+  xen-pvh-virtio cache [list] [options]        what the local cache holds: size, last use
+  xen-pvh-virtio cache prune [options]         remove the least recently used entries until
+                                               the cache fits --cache-max-size
   xen-pvh-virtio setup                         install the host tools a run needs (apt)
 
 SCENARIO is a built-in name or a path/glob of a scenario YAML file; given on the
@@ -117,10 +121,9 @@ export async function cliMain(argv: readonly string[], given: Io): Promise<numbe
         const plan = planFrom([], parsed, io);
         const hooks = hooksFor(io);
         if (isVerify) {
-          const rigPath = plan.rig.rigPath === undefined ? undefined : resolve(io.cwd, plan.rig.rigPath);
-          const rig = await checkRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info, ...(rigPath ? { rigPath } : {}) });
-          io.out(`${rig.dir}\n`);
-          io.err(`rig ${rig.manifest.key} intact: ${rig.manifest.files.length} files match the manifest\n`);
+          const checked = await checkRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info });
+          io.out(`${checked.shownAs}\n`);
+          io.err(`rig ${checked.key} intact: ${checked.files} files match the manifest\n`);
           return ExitCode.passed;
         }
         const got = await obtainRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info, warn: hooks.warn, remoteCache: false, useCache: plan.cache.enabled });
@@ -141,6 +144,26 @@ export async function cliMain(argv: readonly string[], given: Io): Promise<numbe
           return ExitCode.passed;
         }
         throw new ConfigError(`unknown scenarios command: ${rest.join(' ') || '(none)'}; expected: scenarios list | scenarios schema`);
+      }
+      case 'cache': {
+        const plan = planFrom([], parsed, io);
+        if (rest.length === 0 || (rest[0] === 'list' && rest.length === 1)) {
+          const entries = await listEntries(plan.cache.dir);
+          const total = entries.reduce((n, e) => n + e.bytes, 0);
+          for (const e of [...entries].reverse()) {
+            io.out(`${formatBytes(e.bytes).padStart(10)}  ${e.lastUsed.toISOString().slice(0, 16).replace('T', ' ')}  ${e.name}  (${e.what})\n`);
+          }
+          const budget = plan.cache.maxBytes > 0 ? `budget ${formatBytes(plan.cache.maxBytes)} (cache-max-size)` : 'no budget (cache-max-size 0)';
+          io.out(`${formatBytes(total).padStart(10)}  in all, ${entries.length} entries in ${plan.cache.dir}; ${budget}\n`);
+          return ExitCode.passed;
+        }
+        if (rest[0] === 'prune' && rest.length === 1) {
+          if (plan.cache.maxBytes === 0) throw new ConfigError('cache prune needs a budget: --cache-max-size 0 means no limit');
+          const r = await pruneCache(plan.cache.dir, plan.cache.maxBytes, { log: (line) => io.err(`${line}\n`) });
+          io.err(`cache: ${formatBytes(r.before)} → ${formatBytes(r.after)} (budget ${formatBytes(plan.cache.maxBytes)}), ${r.removed.length} entries removed${r.kept.length ? `, ${r.kept.length} in use kept` : ''}\n`);
+          return ExitCode.passed;
+        }
+        throw new ConfigError(`unknown cache command: ${rest.join(' ')}; expected: cache [list] | cache prune`);
       }
       case 'setup': {
         await ensureHostTools(['boot', 'rig-debian', 'rig-source', 'tests'], { log: (line) => io.err(`${line}\n`) });

@@ -59,6 +59,12 @@ export const OPTIONS = {
   'rig-download': { kind: 'boolean', description: "Before building the debian rig, fetch the bundle this action release published for the same key (checked against the release's SHA256SUMS and the key our recipe computes); false always builds.", default: 'true' },
   'rig-mirror': { kind: 'string', description: "Base URL holding published rigs (`<key>.tar.gz` and `SHA256SUMS`) instead of this action's GitHub release: a mirror for enterprise or air-gapped runners; https only." },
   cache: { kind: 'boolean', description: 'Reuse rigs from the local cache and, in Actions, the Actions cache.', default: 'true' },
+  'cache-max-size': {
+    kind: 'string',
+    description:
+      'Budget of the local cache (e.g. 10G): at the end of a run, the least recently used rigs, components, toolchains, sources and saved systems are removed until it fits, never those the run used. 0 = no limit.',
+    default: '10G',
+  },
   snapshot: {
     kind: 'boolean',
     description:

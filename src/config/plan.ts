@@ -6,7 +6,7 @@ import { publishedSource } from '../rig/published.js';
 import { packageVersion } from '../package-root.js';
 import { OPTIONS, type OptionName, type RawOptions } from './options.js';
 import { loadScenarioFile } from './scenario-file.js';
-import { DURATION_PROBLEM, readDuration } from './units.js';
+import { DURATION_PROBLEM, parseSizeMiB, readDuration } from './units.js';
 import { resolveFiles, resolveScenarioFiles, splitList } from './scenario-list.js';
 import type { BootPath, DomainRequest, DomainSpec, KernelChoice, RigProvider, RigRequest, RunPlan, Scenario } from './types.js';
 
@@ -52,6 +52,15 @@ function durationOrOff(raw: RawOptions, name: OptionName): number {
   if ('ms' in d) return d.ms;
   if (d.problem === DURATION_PROBLEM.zero) return 0;
   throw new ConfigError(`${raw.label(name)}: ${d.problem}, got "${v}"`);
+}
+
+/** A size in bytes (`10G`, `512M`), or 0 for no limit. */
+function sizeOrOff(raw: RawOptions, name: OptionName): number {
+  const v = value(raw, name) ?? '0';
+  if (v === '0') return 0;
+  const mib = parseSizeMiB(v);
+  if (mib === undefined || mib <= 0) throw new ConfigError(`${raw.label(name)}: expected a size like 10G or 512M (or 0 for no limit), got "${v}"`);
+  return mib * 1024 * 1024;
 }
 
 function boolean(raw: RawOptions, name: OptionName): boolean {
@@ -141,7 +150,7 @@ export function resolvePlan(raw: RawOptions, where: PlanEnv): RunPlan {
     scenarios,
     domains: mergeDomains(scenarios),
     rig,
-    cache: { enabled: boolean(raw, 'cache'), dir: abs(value(raw, 'cache-dir') ?? defaultCacheDir(where.env)) },
+    cache: { enabled: boolean(raw, 'cache'), dir: abs(value(raw, 'cache-dir') ?? defaultCacheDir(where.env)), maxBytes: sizeOrOff(raw, 'cache-max-size') },
     snapshot: boolean(raw, 'snapshot'),
     boot: choice<BootPath>(raw, 'boot'),
     sshPort: integer(raw, 'ssh-port', 0, 65535),

@@ -144,7 +144,8 @@ export interface RunPlan {
   /** The union of the scenarios' domains: one boot serves them all. */
   domains: DomainSpec[];
   rig: RigRequest;
-  cache: { enabled: boolean; dir: string };
+  /** maxBytes: the local cache's budget, applied at the end of a run; 0 = no limit. */
+  cache: { enabled: boolean; dir: string; maxBytes: number };
   /** Save the booted system once and restore it for later scenarios (and, with cache, later runs). */
   snapshot: boolean;
   boot: BootPath;

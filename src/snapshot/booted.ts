@@ -13,6 +13,7 @@ import { sha256File } from '../rig/bundle.js';
 import type { Rig } from '../rig/manifest.js';
 import { findCommand } from '../host/prerequisites.js';
 import { copyEvidence } from './evidence.js';
+import { markUsed } from '../cache/index.js';
 
 /** Bumped when what a saved state holds, or how it is restored, changes (2: the boot's evidence). */
 export const STATE_FORMAT = 2;
@@ -145,6 +146,7 @@ export async function findBootedState(cacheDir: string, key: string): Promise<Bo
     await discardBootedState(cacheDir, key);
     return undefined;
   }
+  markUsed(cacheDir, dir);
   return {
     dir,
     stateFile: join(dir, STATE_FILE),

@@ -16,7 +16,8 @@ function runAction(entry: 'main' | 'post', inputs: Record<string, string>, state
   const env: Record<string, string> = { PATH: process.env.PATH!, HOME: process.env.HOME!, GITHUB_WORKSPACE: work, RUNNER_TEMP: work };
   if (process.env.XEN_PVH_VIRTIO_CACHE) env.XEN_PVH_VIRTIO_CACHE = process.env.XEN_PVH_VIRTIO_CACHE;
   for (const [k, f] of Object.entries(files)) env[k] = join(work, f);
-  for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
+  // Tests share one cache: no run of theirs prunes what another test is about to use.
+  for (const [k, v] of Object.entries({ 'cache-max-size': '0', ...inputs })) env[`INPUT_${k.toUpperCase()}`] = v;
   for (const [k, v] of Object.entries(state)) env[`STATE_${k}`] = v;
   const proc = spawnSync(process.execPath, [join(root, 'dist', `${entry}.js`)], { env, encoding: 'utf8', timeout: 900_000 });
   const read = (f: string) => readFileSync(join(work, f), 'utf8');

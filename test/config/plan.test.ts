@@ -27,7 +27,7 @@ describe('run plan', () => {
     expect(plan.boot).toBe('uboot');
     expect(plan.sshPort).toBe(2222);
     expect(plan.keepAliveOnFailureMs).toBe(0);
-    expect(plan.cache).toEqual({ enabled: true, dir: '/home/dev/.cache/xen-pvh-virtio' });
+    expect(plan.cache).toEqual({ enabled: true, dir: '/home/dev/.cache/xen-pvh-virtio', maxBytes: 10 * 1024 ** 3 });
     expect(plan.junitPath).toBe('/work/xen-pvh-virtio/junit.xml');
     expect(plan.domains).toEqual([{ name: 'domU1', domid: 1, memoryMiB: 1024, cpus: 1, vpl011: true, virtioPci: 'foreign' }]);
   });
@@ -38,6 +38,7 @@ describe('run plan', () => {
     expect(bad({ rig: 'nix' })).toThrow('--rig: expected one of debian, source, yocto, prebuilt, got "nix"');
     expect(bad({ 'ssh-port': '70000' })).toThrow('--ssh-port: expected a whole number from 0 to 65535, got "70000"');
     expect(bad({ cache: 'maybe' })).toThrow('--cache: expected true or false, got "maybe"');
+    expect(bad({ 'cache-max-size': 'lots' })).toThrow('--cache-max-size: expected a size like 10G or 512M (or 0 for no limit), got "lots"');
     expect(bad({ boot: 'pxe' })).toThrow('--boot: expected one of uboot, direct, got "pxe"');
     expect(bad({ 'keep-alive-on-failure': '10 minutes' })).toThrow('--keep-alive-on-failure: expected a duration like 10m, 90s or 1h (or 0 for off), got "10 minutes"');
     expect(resolvePlan(raw({ 'keep-alive-on-failure': '10m' }), { cwd: '/work', env }).keepAliveOnFailureMs).toBe(600_000);

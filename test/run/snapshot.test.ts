@@ -1,7 +1,7 @@
 // Saved booted systems for real: the first run boots, settles and saves; the next run
 // restores instead of booting; a damaged state falls back to booting; fresh-boot scenarios
 // and --snapshot false get real boots. Each test keeps its saved states in its own cache.
-import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolvePlan } from '../../src/config/plan.js';
@@ -17,13 +17,23 @@ const statesIn = (cache: string) => (existsSync(join(cache, 'states')) ? readdir
 describe('saved booted systems', () => {
   it('the next run restores the saved system instead of booting, and passes the same way', { timeout: 10 * 60_000 }, async () => {
     const cache = isolatedCache();
-    const first = startCli(['run', 'boot-smoke', '--cache-dir', cache], { snapshot: true });
+    // A saved system of some earlier setup, unused for a month: over the budget, the run's end prunes it.
+    const stale = join(cache, 'states', 'f'.repeat(64));
+    mkdirSync(stale, { recursive: true });
+    writeFileSync(join(stale, 'state.zst'), Buffer.alloc(2 * 1024 * 1024));
+    const month = new Date(Date.now() - 30 * 86_400_000);
+    utimesSync(stale, month, month);
+    const first = startCli(['run', 'boot-smoke', '--cache-dir', cache, '--cache-max-size', '1M'], { snapshot: true });
     expect((await first.done).code, first.stderr()).toBe(0);
     const xml1 = readFileSync(first.junitPath, 'utf8');
     expect(property(xml1, 'snapshot.cache-hit')).toBe('false');
     expect(property(xml1, 'system')).toBe('booted');
     expect(xml1).toContain('<property name="phase.state saved"');
-    const [key] = statesIn(cache);
+    const [key, ...others] = statesIn(cache);
+    expect(others).toEqual([]);
+    // The run kept what it used (its own saved system), over budget, and said so.
+    expect(first.stderr()).toMatch(/cache: removed states\/f{64} \(saved booted system, 2\.0 MiB, last used /);
+    expect(first.stderr()).toMatch(/warning: the cache holds .*, over its budget of 1\.0 MiB \(cache-max-size\), with only what this run used left/);
     expect(key).toBe(property(xml1, 'snapshot.key'));
     // What the cache holds: the state, the run's throwaway key, the boot disk, the boot's evidence and the entry.
     expect(readdirSync(join(cache, 'states', key!)).sort()).toEqual(['entry.json', 'evidence', 'id_ed25519', 'media-0-boot.img', 'state.zst']);

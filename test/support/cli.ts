@@ -55,7 +55,9 @@ export function startCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proc
   const snapshot = opts.snapshot || args.includes('--snapshot') ? [] : ['--snapshot', 'false'];
   // A free port unless the test asks for a particular one.
   const port = args.includes('--ssh-port') ? [] : ['--ssh-port', '0'];
-  const child = spawn(process.execPath, [join(ROOT, 'dist/cli.js'), ...args, ...snapshot, '--junit-path', junitPath, '--logs-dir', logsDir, ...port], {
+  // Tests share one cache: no run of theirs prunes what another test is about to use.
+  const budget = args.includes('--cache-max-size') ? [] : ['--cache-max-size', '0'];
+  const child = spawn(process.execPath, [join(ROOT, 'dist/cli.js'), ...args, ...snapshot, '--junit-path', junitPath, '--logs-dir', logsDir, ...port, ...budget], {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, RUNNER_TEMP: temp, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

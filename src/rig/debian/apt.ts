@@ -6,6 +6,7 @@ import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import { run } from '../../host/exec.js';
 import { ConfigError, InfraError } from '../../errors.js';
+import { markUsed } from '../../cache/index.js';
 
 export interface PackageVersion {
   name: string;
@@ -78,7 +79,7 @@ export class PrivateApt {
   readonly root: string;
 
   constructor(
-    cacheDir: string,
+    private readonly cacheDir: string,
     readonly source: AptSource,
   ) {
     this.root = join(cacheDir, 'apt', `debian-${source.suite}-${source.arch}`);
@@ -154,6 +155,7 @@ export class PrivateApt {
   /** Refreshes the package lists when they are missing or older than maxAgeMs. */
   async ensureLists(maxAgeMs: number, log: (line: string) => void): Promise<void> {
     await this.layout();
+    markUsed(this.cacheDir, this.root);
     const stamp = join(this.root, 'lists-updated');
     const age = await stat(stamp).then((s) => Date.now() - s.mtimeMs, () => Infinity);
     const lists = await readdir(this.lists).catch(() => [] as string[]);

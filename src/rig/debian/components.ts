@@ -7,8 +7,11 @@ import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/p
 import { join } from 'node:path';
 import { InfraError } from '../../errors.js';
 import { run } from '../../host/exec.js';
+import { markUsed } from '../../cache/index.js';
 
 export const COMPONENT_FILE = 'component.json';
+/** Failed build trees kept under <cache>/work, the one about to start included. */
+const FAILED_BUILDS_KEPT = 3;
 
 /** What a finished component records about itself (component.json). */
 export interface ComponentRecord {
@@ -44,6 +47,7 @@ export async function findComponent(cacheDir: string, name: string, key: string)
   try {
     const record = JSON.parse(await readFile(join(dir, COMPONENT_FILE), 'utf8')) as ComponentRecord;
     for (const file of Object.values(record.files)) await stat(join(dir, file));
+    markUsed(cacheDir, dir);
     return { dir, record };
   } catch {
     return undefined;
@@ -69,10 +73,16 @@ export class ComponentBuild {
     const root = join(cacheDir, 'work');
     await mkdir(root, { recursive: true });
     const prefix = `${name}-${key.slice(0, 16)}-`;
+    const failed: { path: string; mtime: number }[] = [];
     for (const entry of await readdir(root)) {
-      const pid = Number(entry.startsWith(prefix) ? entry.slice(prefix.length) : NaN);
-      if (Number.isInteger(pid) && !processAlive(pid)) await rm(join(root, entry), { recursive: true, force: true });
+      const pid = Number(/-(\d+)$/.exec(entry)?.[1] ?? NaN);
+      if (!Number.isInteger(pid) || processAlive(pid)) continue;
+      if (entry.startsWith(prefix)) await rm(join(root, entry), { recursive: true, force: true });
+      else failed.push({ path: join(root, entry), mtime: (await stat(join(root, entry)).catch(() => undefined))?.mtimeMs ?? 0 });
     }
+    // A failed build's tree stays for diagnosis (its error names it), but only the latest few.
+    failed.sort((a, b) => b.mtime - a.mtime);
+    for (const old of failed.slice(FAILED_BUILDS_KEPT - 1)) await rm(old.path, { recursive: true, force: true });
     const work = join(root, `${prefix}${process.pid}`);
     await rm(work, { recursive: true, force: true });
     await mkdir(join(work, 'logs'), { recursive: true });

@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { run } from '../../host/exec.js';
+import { markUsed } from '../../cache/index.js';
 import { recipeKey } from '../cache.js';
 import { CROSS_PREFIX, type Toolchain } from '../toolchain/index.js';
 import type { PackageVersion, PrivateApt } from './apt.js';
@@ -91,6 +92,7 @@ export async function prepareQemu(cacheDir: string, apt: PrivateApt, plan: QemuP
 /** trixie's meson (arch all, pure Python) unpacked once under <cache>/tools: bookworm's is too old. */
 export async function mesonTool(cacheDir: string, apt: PrivateApt, meson: PackageVersion): Promise<string> {
   const dir = join(cacheDir, 'tools', `${meson.name}_${meson.version.replace(/:/g, '%3a')}`);
+  markUsed(cacheDir, dir);
   if (await stat(join(dir, 'usr', 'bin', 'meson')).then(() => true, () => false)) return dir;
   const deb = await apt.downloadOne(meson);
   const tmp = `${dir}.tmp-${process.pid}`;

@@ -5,6 +5,7 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../../host/exec.js';
 import { InfraError } from '../../errors.js';
+import { markUsed } from '../../cache/index.js';
 import type { PrivateApt } from './apt.js';
 
 /** Where a pristine tree lives (whether or not it is there yet). */
@@ -21,7 +22,10 @@ export async function debianSourceTree(
 ): Promise<string> {
   const tree = sourceTreeDir(cacheDir, name, version);
   const root = join(tree, '..');
-  if (await stat(tree).then((s) => s.isDirectory(), () => false)) return tree;
+  if (await stat(tree).then((s) => s.isDirectory(), () => false)) {
+    markUsed(cacheDir, root);
+    return tree;
+  }
 
   const started = Date.now();
   log(`fetching Debian source ${name}=${version} (${apt.source.suite}) into ${root}`);

@@ -8,6 +8,7 @@ import { chmod, lstat, mkdir, open, readdir, readFile, readlink, rename, rm, sta
 import { delimiter, dirname, join, relative } from 'node:path';
 import { InfraError } from '../../errors.js';
 import { run } from '../../host/exec.js';
+import { markUsed } from '../../cache/index.js';
 import { shellQuote } from '../../host/shell.js';
 import { recipeKey } from '../cache.js';
 import { PrivateApt, type AptSource, type PackageVersion } from '../debian/apt.js';
@@ -105,6 +106,7 @@ const RECORD = 'toolchain.json';
 /** The unpacked toolchain for the plan, downloaded and unpacked now when it is not cached. */
 export async function ensureToolchain(cacheDir: string, plan: ToolchainPlan, log: (line: string) => void): Promise<Toolchain> {
   const dir = toolchainDir(cacheDir, plan.key);
+  markUsed(cacheDir, dir);
   const cached = await readToolchain(dir);
   if (cached) return cached;
 
