@@ -55,7 +55,7 @@ export const OPTIONS = {
     description: 'Patch files (paths or globs, applied in order with patch -p1) for the QEMU source the rig builds from.',
   },
   'kas-file': { kind: 'string', description: 'kas configuration file for rig: yocto; default kas/yoxen-arm64.yml (a yoxen checkout in the working directory).' },
-  'rig-path': { kind: 'string', description: 'Rig bundle for rig: prebuilt (as `rig export` writes it): a directory or tarball, by path, file://, http:// or https:// URL.' },
+  'rig-path': { kind: 'string', description: 'Rig bundle for rig: prebuilt (as `rig export` writes it): a directory or tarball, by path, file:// or https:// URL (http:// only from 127.0.0.1).' },
   'rig-download': { kind: 'boolean', description: "Before building the debian rig, fetch the bundle this action release published for the same key (checked against the release's SHA256SUMS and the key our recipe computes); false always builds.", default: 'true' },
   'rig-mirror': { kind: 'string', description: "Base URL holding published rigs (`<key>.tar.gz` and `SHA256SUMS`) instead of this action's GitHub release: a mirror for enterprise or air-gapped runners; https only." },
   cache: { kind: 'boolean', description: 'Reuse rigs from the local cache and, in Actions, the Actions cache.', default: 'true' },

@@ -10,7 +10,7 @@ import type { Rig, RigManifest } from './manifest.js';
 import { fetchPublished, PublishedRefused, type PublishedSource } from './published.js';
 import { buildDebianRig, debianRecipe, ensureComponents, planDebianRig } from './debian/build.js';
 import { patchPaths } from './debian/patches.js';
-import { obtainPrebuiltRig, prebuiltRecipe } from './prebuilt/index.js';
+import { checkPrebuiltBundle, obtainPrebuiltRig, prebuiltRecipe, type CheckedBundle } from './prebuilt/index.js';
 import { obtainSourceRig, sourceRecipe } from './source/index.js';
 import { obtainYoctoRig, yoctoRecipe } from './yocto/index.js';
 
@@ -111,18 +111,17 @@ async function tryPublished(key: string, source: PublishedSource | undefined, tm
 }
 
 /**
- * Checks a rig bundle without changing anything: the one at `rigPath`, else the cached one
- * for the request's recipe. Throws an InfraError naming every damaged or missing file.
+ * Checks a rig bundle without changing anything: the one at the request's rig-path (through
+ * the very checks a run makes before using it), else the cached one for the request's recipe.
+ * Throws an error naming every damaged or missing file.
  */
-export async function checkRig(request: RigRequest, opts: { cacheDir: string; rigPath?: string; log: (line: string) => void }): Promise<Rig> {
-  let dir = opts.rigPath;
-  if (dir === undefined) {
-    if (request.provider !== 'debian') throw new ConfigError(`rig verify: give --rig-path for rig provider '${request.provider}'`);
-    const plan = await planDebianRig(opts.cacheDir, request, opts.log);
-    dir = rigDir(opts.cacheDir, plan.key);
-    if (!(await hasBundle(dir))) throw new InfraError(`rig verify: no rig for this recipe in the cache (${dir}); \`xen-pvh-virtio rig build\` builds it`);
-  }
+export async function checkRig(request: RigRequest, opts: { cacheDir: string; log: (line: string) => void }): Promise<CheckedBundle> {
+  if (request.rigPath !== undefined) return checkPrebuiltBundle(request, opts);
+  if (request.provider !== 'debian') throw new ConfigError(`rig verify: give --rig-path for rig provider '${request.provider}'`);
+  const plan = await planDebianRig(opts.cacheDir, request, opts.log);
+  const dir = rigDir(opts.cacheDir, plan.key);
+  if (!(await hasBundle(dir))) throw new InfraError(`rig verify: no rig for this recipe in the cache (${dir}); \`xen-pvh-virtio rig build\` builds it`);
   const rig = await readRig(dir);
   await verifyRig(rig);
-  return rig;
+  return { shownAs: dir, key: plan.key, files: rig.manifest.files.length };
 }

@@ -3,6 +3,17 @@
 
 export const MANIFEST_SCHEMA_VERSION = 1;
 export const MANIFEST_FILE = 'manifest.json';
+/** The most a manifest may weigh. Real ones are a few KiB; this bounds what is read into memory. */
+export const MANIFEST_MAX_BYTES = 1024 * 1024;
+
+/**
+ * Whether a manifest may name this path for a file: relative, in segments of letters, digits
+ * and ._+- that are not . or .. — a path that reads the same as a file path and as a URL path,
+ * so neither a directory nor a URL (percent-decoded or not) can take it out of its bundle.
+ */
+export function isPlainBundlePath(path: unknown): path is string {
+  return typeof path === 'string' && /^[A-Za-z0-9._+-]+(\/[A-Za-z0-9._+-]+)*$/.test(path) && !path.split('/').some((s) => s === '.' || s === '..');
+}
 
 /** What a file in the bundle is for. image/ and machine/ look files up by role, never by name. */
 export const FILE_ROLES = [

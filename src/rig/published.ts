@@ -8,8 +8,9 @@ import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { readRig, sha256File, verifyRig } from './bundle.js';
-import type { RigManifest } from './manifest.js';
-import { download, downloadText } from './prebuilt/fetch.js';
+import { isPlainBundlePath, type RigManifest } from './manifest.js';
+import { download, downloadText, isSecureOrLocal } from './prebuilt/fetch.js';
+import { BUNDLE_LIMITS } from './prebuilt/incoming.js';
 import { unpackTarball } from './prebuilt/tarball.js';
 
 /** Where releases of this action live (the same placeholder the README's `uses:` line has). */
@@ -24,8 +25,6 @@ export interface PublishedSource {
   via: string;
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
 /** A mirror given by the user: https, or http on this machine only. */
 export function checkMirror(raw: string, label: string): URL {
   let url: URL;
@@ -34,7 +33,7 @@ export function checkMirror(raw: string, label: string): URL {
   } catch {
     throw new ConfigError(`${label}: not a URL: ${raw}`);
   }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.has(url.hostname))) {
+  if (!isSecureOrLocal(url)) {
     throw new ConfigError(`${label}: published rigs are fetched over https only (http only from this machine), got ${url.protocol}//${url.host}`);
   }
   if (url.username || url.password) throw new ConfigError(`${label}: credentials in the URL would reach logs; serve the mirror without them`);
@@ -76,8 +75,6 @@ export function parseChecksums(text: string): Map<string, string> {
 
 export class PublishedRefused extends Error {}
 
-const SAFE_PATH = /^[A-Za-z0-9._+-]+(?:\/[A-Za-z0-9._+-]+)*$/;
-
 /**
  * The published bundle for key, verified, its files copied into dir; its manifest returned.
  * Throws PublishedRefused with the reason when it is not there or does not hold.
@@ -98,7 +95,8 @@ export async function fetchPublished(
   try {
     let sums: Map<string, string>;
     try {
-      sums = parseChecksums(await downloadText(new URL(CHECKSUMS_FILE, base), label, listTimeoutMs, PUBLISHED_LIMITS.checksums));
+      // Release assets are served from another host than the release page: any https redirect is followed.
+      sums = parseChecksums(await downloadText(new URL(CHECKSUMS_FILE, base), label, { redirects: 'https', maxBytes: PUBLISHED_LIMITS.checksums, timeoutMs: listTimeoutMs }));
     } catch (cause) {
       throw new PublishedRefused((cause as Error).message);
     }
@@ -108,7 +106,7 @@ export async function fetchPublished(
     const tarball = join(staging, name);
     log(`downloading the published rig ${new URL(name, base).href}`);
     try {
-      await download(new URL(name, base), tarball, label, undefined, PUBLISHED_LIMITS.bundle);
+      await download(new URL(name, base), tarball, label, { redirects: 'https', maxBytes: PUBLISHED_LIMITS.bundle });
     } catch (cause) {
       throw new PublishedRefused((cause as Error).message);
     }
@@ -118,9 +116,9 @@ export async function fetchPublished(
     await mkdir(unpacked);
     let rig;
     try {
-      rig = await readRig(await unpackTarball(tarball, unpacked));
+      rig = await readRig(await unpackTarball(tarball, unpacked, BUNDLE_LIMITS));
       // Files stay inside the bundle: a manifest naming ../x or /etc/x would read or write elsewhere.
-      const outside = rig.manifest.files.filter((f) => !SAFE_PATH.test(f.path) || f.path.split('/').some((p) => p === '..' || p === '.'));
+      const outside = rig.manifest.files.filter((f) => !isPlainBundlePath(f.path));
       if (outside.length) throw new Error(`its manifest names files outside the bundle: ${outside.map((f) => f.path).join(', ')}`);
       await verifyRig(rig);
     } catch (cause) {

@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, InfraError } from '../../src/errors.js';
 import { defaultCacheDir, exportRig, findCachedRig, obtainRig, type ObtainedRig } from '../../src/rig/index.js';
-import { obtainPrebuiltRig } from '../../src/rig/prebuilt/index.js';
+import { obtainPrebuiltRig, prebuiltKey } from '../../src/rig/prebuilt/index.js';
 import { startCli } from '../support/cli.js';
 
 const lines: string[] = [];
@@ -93,12 +93,14 @@ describe.each([
   ['an http:// tarball', () => `${base}/rig.tar.gz`],
   ['an http:// directory', () => `${base}/dir/`],
 ])('--rig prebuilt from %s', (_name, rigPath) => {
-  it('lands in a fresh cache under the manifest key with the same files, then is a cache hit', { timeout: 120_000 }, async () => {
+  it('lands in a fresh cache under a key of its content with the same files, then is a cache hit', { timeout: 120_000 }, async () => {
     const cacheDir = await freshCache();
     const first = await obtainRig({ provider: 'prebuilt', rigPath: rigPath() }, { cacheDir, log });
     expect(first.cacheHit).toBe(false);
-    expect(first.key).toBe(debian.key);
-    expect(first.rig.dir).toBe(join(cacheDir, 'rigs', debian.key));
+    // Every way of giving the same bundle lands in the same place, never the debian rig's own.
+    expect(first.key).toBe(prebuiltKey(debian.rig.manifest));
+    expect(first.key).not.toBe(debian.key);
+    expect(first.rig.dir).toBe(join(cacheDir, 'rigs', first.key));
     expect(fileList(first)).toEqual(fileList(debian));
     const again = await obtainRig({ provider: 'prebuilt', rigPath: rigPath() }, { cacheDir, log });
     expect(again.cacheHit).toBe(true);
@@ -136,10 +138,12 @@ describe('a damaged or malformed bundle', () => {
   });
 
   it('names a missing file, even when the cache already holds the same key', async () => {
+    const cacheDir = await freshCache();
+    await obtainRig({ provider: 'prebuilt', rigPath: bundleDir }, { cacheDir, log });
     const dir = await copyOfBundle();
     await unlink(join(dir, 'u-boot.bin'));
-    // The default cache holds the debian rig under this very key: the input is still checked.
-    await expect(obtainRig({ provider: 'prebuilt', rigPath: dir, labels }, { cacheDir: defaultCacheDir(), log })).rejects.toThrow(
+    // The cache holds this very manifest's rig: the input is still checked.
+    await expect(obtainRig({ provider: 'prebuilt', rigPath: dir, labels }, { cacheDir, log })).rejects.toThrow(
       /--rig-path: [^]*u-boot\.bin \(uboot\) is missing/,
     );
   });

@@ -68,7 +68,7 @@ describe('malformed scenario files (plan)', () => {
   it('120 000 keys are checked in linear time', () => {
     const keys = Array.from({ length: 120_000 }, (_, i) => `k${i.toString(36)}: 0`).join('\n');
     const dir = workspace({ 'keys.yaml': `name: many\n${keys}\n${steps}` });
-    expectUsageError(cli(['plan', 'keys.yaml'], dir), 'keys.yaml:2:1: k0: unknown key; expected one of: name, description, requires, domains, timeout, fresh-boot, steps');
+    expectUsageError(cli(['plan', 'keys.yaml'], dir), 'keys.yaml:2:1: k0: unknown key; expected one of: name, description, requires, domains, timeout, fresh-boot, expected-warnings, steps');
   });
 
   it('an alias bomb is a usage error at the alias, not an infrastructure error', () => {

@@ -1,26 +1,30 @@
 // The prebuilt provider and `rig export`: a bundle built once (by any provider, on any
-// machine) is written out as a directory or tarball, and read back here with every file's
-// size and sha256 checked against its manifest before it is cached under the manifest's key.
-import { copyFile, lstat, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, posix } from 'node:path';
+// machine) is written out as a directory or tarball, and read back here as untrusted input
+// (incoming.ts): every file is checked against its manifest while it is copied into a fresh
+// directory, which only then takes its place in the cache, under a key derived from the
+// manifest itself (prebuilt-<sha256>), never the key the manifest claims.
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { ConfigError } from '../../errors.js';
 import type { RigRequest } from '../../config/types.js';
 import { readRig, verifyRig, writeManifest } from '../bundle.js';
-import { buildAtomically, discardBundle, hasBundle, rigDir } from '../cache.js';
-import { MANIFEST_FILE, type Rig, type RigManifest } from '../manifest.js';
-import { download, downloadText } from './fetch.js';
-import { isTarballName, locateBundle, type BundleLocation } from './location.js';
-import { packTarball, unpackTarball } from './tarball.js';
+import { hasBundle, rigDir } from '../cache.js';
+import { MANIFEST_FILE, type Rig } from '../manifest.js';
+import { openBundle, prebuiltKey, type IncomingBundle, type IncomingOptions } from './incoming.js';
+import { isTarballName, locateBundle } from './location.js';
+import { packTarball } from './tarball.js';
 
 export { isTarballName } from './location.js';
+export { BUNDLE_LIMITS, prebuiltKey, type BundleLimits } from './incoming.js';
 
-export interface PrebuiltOptions {
+export interface PrebuiltOptions extends IncomingOptions {
   cacheDir: string;
-  log: (line: string) => void;
-  /** false: replace any cached bundle under the same key with this one. */
+  /**
+   * false: check and copy the bundle even when the cache has it; a cached copy still replaced
+   * only once this one has verified (and kept if it verifies too: the key says same bytes).
+   */
   useCache?: boolean;
-  /** Deadline for each download, for tests; DOWNLOAD_TIMEOUT_MS otherwise. */
-  downloadTimeoutMs?: number;
 }
 
 export interface PrebuiltRig {
@@ -29,9 +33,16 @@ export interface PrebuiltRig {
   key: string;
 }
 
+/** What `rig verify --rig-path` reports. */
+export interface CheckedBundle {
+  shownAs: string;
+  key: string;
+  files: number;
+}
+
 /** Recipe data for `plan`: a prebuilt bundle is whatever its manifest says. */
 export function prebuiltRecipe(request: RigRequest): Record<string, unknown> {
-  return { provider: 'prebuilt', rigPath: request.rigPath, verified: 'every file by size and sha256 against manifest.json, then cached under the manifest key' };
+  return { provider: 'prebuilt', rigPath: request.rigPath, verified: 'every file by size and sha256 against manifest.json, then cached under prebuilt-<sha256 of the manifest>' };
 }
 
 /**
@@ -44,161 +55,99 @@ export async function obtainPrebuiltRig(request: RigRequest, opts: PrebuiltOptio
   const where = await locateBundle(request.rigPath, label);
   if (!mayBuild && where.kind !== 'dir') return undefined;
 
-  const staging = join(opts.cacheDir, 'prebuilt', `staging-${process.pid}-${Date.now()}`);
+  const staging = stagingDir(opts.cacheDir);
   try {
-    const incoming = await stage(where, staging, label, opts, mayBuild);
-    if (!incoming) return undefined;
-    const { rig, verified } = incoming;
-    const key = rig.manifest.key;
-    const dir = rigDir(opts.cacheDir, key);
-
-    if (await hasBundle(dir)) {
-      const cached = opts.useCache === false ? undefined : await sameVerifiedBundle(dir, rig.manifest, opts.log);
-      if (cached) {
-        if (!verified) await verifyInput(rig, label, request.rigPath);
-        opts.log(`rig cache hit: ${dir} (same files as ${request.rigPath})`);
-        return { rig: cached, cacheHit: true, key };
-      }
-      if (!mayBuild) return undefined;
-      opts.log(`replacing the cached rig ${key.slice(0, 12)} with the bundle from ${request.rigPath}`);
-      await discardBundle(dir);
+    const bundle = await openBundle(where, staging, label, opts);
+    const dir = rigDir(opts.cacheDir, bundle.key);
+    const cached = opts.useCache === false ? undefined : await cachedCopy(dir, bundle.key, opts.log);
+    if (cached) {
+      // A bundle at hand is still checked, so a damaged one is reported rather than hidden by
+      // the cache. A directory URL's files are not fetched: the key says the cached copy's
+      // manifest is this very manifest, and the cached files have just verified against it.
+      if (where.kind !== 'url-dir') await bundle.check();
+      opts.log(`rig cache hit: ${dir} (same files as ${request.rigPath})`);
+      return { rig: cached, cacheHit: true, key: bundle.key };
     }
     if (!mayBuild) return undefined;
-
-    if (!verified) await verifyInput(rig, label, request.rigPath);
-    opts.log(`caching prebuilt rig ${key.slice(0, 12)} from ${request.rigPath} in ${dir}`);
-    await buildAtomically(dir, async (tmp) => {
-      for (const f of rig.manifest.files) await copyInto(join(rig.dir, f.path), join(tmp, f.path));
-      await writeManifest(tmp, rig.manifest);
-    });
-    const installed = await readRig(dir);
-    await verifyRig(installed);
-    return { rig: installed, cacheHit: false, key };
+    opts.log(`caching prebuilt rig ${bundle.key} from ${request.rigPath} in ${dir}`);
+    return { rig: await install(bundle, dir, opts.log), cacheHit: false, key: bundle.key };
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
 }
 
 /**
- * Brings the bundle where its files can be read: a directory in place, a tarball unpacked, a
- * URL downloaded. A directory URL whose manifest matches a cached bundle downloads nothing more.
+ * `rig verify --rig-path`: the bundle checked exactly as a run checks it before caching it
+ * (the same functions, for every kind of rig-path), with nothing cached.
  */
-async function stage(
-  where: BundleLocation,
-  staging: string,
-  label: string,
-  opts: PrebuiltOptions,
-  mayBuild: boolean,
-): Promise<{ rig: Rig; verified: boolean } | undefined> {
-  switch (where.kind) {
-    case 'dir':
-      return { rig: await readInput(where.path, label, where.path), verified: false };
-    case 'tarball': {
-      await mkdir(staging, { recursive: true });
-      const dir = await unpack(where.path, staging, label);
-      return { rig: await readInput(dir, label, where.path), verified: false };
-    }
-    case 'url-tarball': {
-      await mkdir(staging, { recursive: true });
-      const file = join(staging, basename(where.url.pathname));
-      opts.log(`downloading ${where.url.href}`);
-      await download(where.url, file, label, opts.downloadTimeoutMs);
-      const unpacked = join(staging, 'bundle');
-      await mkdir(unpacked);
-      const dir = await unpack(file, unpacked, label);
-      return { rig: await readInput(dir, label, where.url.href), verified: false };
-    }
-    case 'url-dir': {
-      const manifestUrl = new URL(MANIFEST_FILE, where.url);
-      const text = await downloadText(manifestUrl, label, opts.downloadTimeoutMs);
-      const manifest = parseManifest(text, label, manifestUrl.href);
-      const dir = rigDir(opts.cacheDir, manifest.key);
-      if (opts.useCache !== false && (await hasBundle(dir)) && (await sameVerifiedBundle(dir, manifest, opts.log))) {
-        // The cached copy's own files prove it; the server's files need not be fetched.
-        return { rig: { dir, manifest }, verified: true };
-      }
-      if (!mayBuild) return undefined;
-      await mkdir(staging, { recursive: true });
-      for (const f of manifest.files) {
-        opts.log(`downloading ${new URL(f.path, where.url).href}`);
-        await mkdir(dirname(join(staging, f.path)), { recursive: true });
-        await download(new URL(f.path, where.url), join(staging, f.path), label, opts.downloadTimeoutMs);
-      }
-      await writeFile(join(staging, MANIFEST_FILE), text);
-      return { rig: { dir: staging, manifest }, verified: false };
-    }
-  }
-}
-
-async function unpack(file: string, into: string, label: string): Promise<string> {
+export async function checkPrebuiltBundle(request: RigRequest, opts: PrebuiltOptions): Promise<CheckedBundle> {
+  const label = request.labels?.rigPath ?? 'rig-path';
+  if (!request.rigPath) throw new ConfigError(`${label}: required to verify a prebuilt bundle`);
+  const where = await locateBundle(request.rigPath, label);
+  const staging = stagingDir(opts.cacheDir);
   try {
-    return await unpackTarball(file, into);
-  } catch (cause) {
-    throw new ConfigError(`${label}: ${file} is not a readable tarball: ${(cause as Error).message}`);
+    const bundle = await openBundle(where, staging, label, opts);
+    await bundle.check();
+    return { shownAs: bundle.shownAs, key: bundle.key, files: bundle.manifest.files.length };
+  } finally {
+    await rm(staging, { recursive: true, force: true });
   }
 }
 
-async function readInput(dir: string, label: string, shownAs: string): Promise<Rig> {
+function stagingDir(cacheDir: string): string {
+  return join(cacheDir, 'prebuilt', `staging-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+/**
+ * Checks the bundle into a fresh directory beside dir and only then puts it in dir's place, so
+ * a bundle that fails leaves whatever was cached there as it was.
+ */
+async function install(bundle: IncomingBundle, dir: string, log: (line: string) => void): Promise<Rig> {
+  // Beside dir, on the same file system for the rename; a dot name, which a cache listing skips.
+  const tmp = join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  await mkdir(tmp, { recursive: true });
   try {
-    const rig = await readRig(dir);
-    checkManifest(rig.manifest, label, shownAs);
-    return rig;
-  } catch (cause) {
-    if (cause instanceof ConfigError) throw cause;
-    throw new ConfigError(`${label}: ${shownAs} is not a rig bundle: ${(cause as Error).message}`);
+    await bundle.check(tmp);
+    await writeManifest(tmp, bundle.manifest);
+    await putInPlace(tmp, dir, () => cachedCopy(dir, bundle.key, log));
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
   }
+  return readRig(dir);
 }
 
-function parseManifest(text: string, label: string, shownAs: string): RigManifest {
-  let manifest: RigManifest;
+/**
+ * Renames tmp to dir. A sound bundle already there (another process just put the same content
+ * there) is kept; a damaged one is set aside, replaced, and only then removed.
+ */
+async function putInPlace(tmp: string, dir: string, sound: () => Promise<Rig | undefined>): Promise<void> {
   try {
-    manifest = JSON.parse(text) as RigManifest;
+    await rename(tmp, dir);
+    return;
   } catch (cause) {
-    throw new ConfigError(`${label}: ${shownAs} is not valid JSON: ${(cause as Error).message}`);
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw cause;
   }
-  checkManifest(manifest, label, shownAs);
-  return manifest;
-}
-
-/** A manifest from elsewhere names only plain files inside the bundle and carries a usable key. */
-function checkManifest(m: RigManifest, label: string, shownAs: string): void {
-  const bad = (why: string): never => {
-    throw new ConfigError(`${label}: ${shownAs}: ${why}`);
-  };
-  if (m.schemaVersion !== 1) bad(`manifest schema ${String(m.schemaVersion)}, expected 1`);
-  if (typeof m.key !== 'string' || !/^[0-9a-f]{64}$/.test(m.key)) bad('the manifest has no 64-hex-digit key');
-  if (!Array.isArray(m.files) || m.files.length === 0) bad('the manifest lists no files');
-  for (const f of m.files) {
-    const p = f?.path;
-    if (typeof p !== 'string' || p === '' || p === MANIFEST_FILE || posix.isAbsolute(p) || p.includes('\\') || posix.normalize(p) !== p || p.startsWith('..')) {
-      bad(`the manifest lists the file path ${JSON.stringify(p)}, which is not a plain path inside the bundle`);
-    }
-    if (typeof f.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(f.sha256) || typeof f.size !== 'number') bad(`${p}: no sha256 or size in the manifest`);
-  }
-}
-
-async function verifyInput(rig: Rig, label: string, shownAs: string): Promise<void> {
-  for (const f of rig.manifest.files) {
-    const st = await lstat(join(rig.dir, f.path)).catch(() => undefined);
-    if (st && !st.isFile()) throw new ConfigError(`${label}: ${shownAs}: ${f.path} (${f.role}) is not a regular file`);
-  }
+  if (await sound()) return;
+  const aside = join(dirname(dir), `.${basename(dir)}.replaced-${process.pid}-${randomBytes(4).toString('hex')}`);
+  await rename(dir, aside);
   try {
-    await verifyRig(rig);
-  } catch (cause) {
-    throw new ConfigError(`${label}: ${shownAs}: ${(cause as Error).message}`);
+    await rename(tmp, dir);
+  } finally {
+    await rm(aside, { recursive: true, force: true });
   }
 }
 
-/** The cached bundle at dir when it holds exactly the manifest's files and they verify. */
-async function sameVerifiedBundle(dir: string, manifest: RigManifest, log: (line: string) => void): Promise<Rig | undefined> {
+/** The rig cached under key when its manifest is the one the key was derived from and its files verify. */
+async function cachedCopy(dir: string, key: string, log: (line: string) => void): Promise<Rig | undefined> {
+  if (!(await hasBundle(dir))) return undefined;
   try {
     const cached = await readRig(dir);
-    const list = (m: RigManifest) => m.files.map((f) => `${f.role} ${f.path} ${f.sha256}`).sort().join('\n');
-    if (list(cached.manifest) !== list(manifest)) return undefined;
+    if (prebuiltKey(cached.manifest) !== key) throw new Error('its manifest is not the one its key was derived from');
     await verifyRig(cached);
     return cached;
   } catch (cause) {
-    log(`warning: the cached rig at ${dir} does not verify: ${(cause as Error).message}`);
+    log(`warning: the cached rig at ${dir} does not verify (it is replaced once the bundle has): ${(cause as Error).message}`);
     return undefined;
   }
 }

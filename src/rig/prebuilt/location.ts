@@ -1,9 +1,12 @@
 // Where a prebuilt bundle comes from, as the user wrote it in rig-path: a directory, a
-// tarball, a file:// URL to either, or an http(s):// URL to a tarball or a bundle directory.
+// tarball, a file:// URL to either, or an https:// URL (http:// on this machine) to a tarball
+// or a bundle directory.
 import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../errors.js';
+import { MANIFEST_FILE } from '../manifest.js';
+import { isSecureOrLocal } from './fetch.js';
 
 export type BundleLocation =
   | { kind: 'dir'; path: string }
@@ -30,10 +33,16 @@ export async function locateBundle(rigPath: string, label: string, cwd = process
     } catch {
       throw new ConfigError(`${label}: "${rigPath}" is not a valid URL`);
     }
+    // The bundle's own manifest is all that vouches for its files: over plain http, anyone on the way could rewrite both.
+    if (!isSecureOrLocal(url)) throw new ConfigError(`${label}: ${rigPath}: bundles are fetched over https (http only from this machine)`);
+    if (url.username || url.password) throw new ConfigError(`${label}: credentials in the URL would reach logs; serve the bundle without them`);
     if (isTarballName(url.pathname)) return { kind: 'url-tarball', url };
-    // A directory URL: the manifest sits at its root.
-    const base = url.pathname.endsWith('/manifest.json') ? new URL('.', url) : new URL(url.pathname.endsWith('/') ? url : `${url.href}/`);
-    return { kind: 'url-dir', url: base };
+    // A directory URL: the manifest sits at its root, and every file below it.
+    const dir = new URL(url.href);
+    dir.hash = '';
+    if (dir.pathname.endsWith(`/${MANIFEST_FILE}`)) dir.pathname = dir.pathname.slice(0, -MANIFEST_FILE.length);
+    else if (!dir.pathname.endsWith('/')) dir.pathname += '/';
+    return { kind: 'url-dir', url: dir };
   }
   let path = rigPath;
   if (/^file:/i.test(rigPath)) {
