@@ -321,13 +321,44 @@ export class Console {
       partial: true,
       tailOf: source,
     }).promise;
-    if (ready.test(line.text)) return { how: 'ready-line', line };
+    if (ready.test(line.text)) {
+      if (source === 'dom0') await this.waitForPrompt(source, dl);
+      return { how: 'ready-line', line };
+    }
     await this.exclusive(dl, source, `console ${this.displayName(source)}: logging in`, async () => {
       await this.focusLocked(source, dl);
       await this.typePaced(`root${this.newline}`, dl, source, `console ${this.displayName(source)}: typing the login name`);
       await this.runLocked(source, 'true', dl);
     });
     return { how: 'login', line };
+  }
+
+  /**
+   * dom0's rc prints its ready line just before init starts the shell, whose banner and prompt
+   * follow. dom0 writes unprefixed, so those lines, printed while a command runs on a focused
+   * domU, would be taken for the domU's (seen in a real boot, typing right after the ready
+   * line): dom0 counts as ready once its prompt is there. A domU's prompt cannot be awaited
+   * this way (Xen holds an unfocused domU's output until its newline), nor needs to be: its
+   * lines carry Xen's prefix.
+   */
+  private async waitForPrompt(source: SourceId, dl: Deadline): Promise<void> {
+    const prompt = /[#$] ?$/;
+    const partial = this.splitter.partial();
+    if (partial) {
+      const last = splitGlued(partial.text).at(-1) ?? '';
+      const c = this.demux.peek(last);
+      if (c.source === source && prompt.test(c.text)) return;
+    }
+    await this.waitFor({
+      domain: source,
+      awaited: `console ${this.displayName(source)}: waiting for the shell's prompt after its ready line`,
+      deadline: dl,
+      match: (l) => prompt.test(l.text),
+      history: true,
+      consume: false,
+      partial: true,
+      tailOf: source,
+    }).promise;
   }
 
   /** Stops reading, rejects what still waits, closes the socket and flushes the logs. */
@@ -811,31 +842,33 @@ export class Console {
         tailOf: 'all',
       }).promise;
     }
+    const nextBanner = async (within: Deadline, send: boolean): Promise<Focus | undefined> => {
+      const banner = this.waitFor({
+        domain: 'xen',
+        awaited,
+        deadline: within,
+        match: (l) => l.banner !== undefined,
+        history: false,
+        consume: false,
+        partial: false,
+        tailOf: 'all',
+      });
+      banner.promise.catch(() => undefined);
+      try {
+        if (send) await this.write(SWITCH_INPUT, awaited);
+        return (await banner.promise).banner;
+      } catch (err) {
+        if (err instanceof ConsoleTimeout) return undefined;
+        throw err;
+      } finally {
+        banner.cancel();
+      }
+    };
     const outcome = await moveFocus(
       {
         current: () => this.demux.focus,
-        switchOnce: async (within) => {
-          const banner = this.waitFor({
-            domain: 'xen',
-            awaited,
-            deadline: within,
-            match: (l) => l.banner !== undefined,
-            history: false,
-            consume: false,
-            partial: false,
-            tailOf: 'all',
-          });
-          banner.promise.catch(() => undefined);
-          try {
-            await this.write(SWITCH_INPUT, awaited);
-            return (await banner.promise).banner;
-          } catch (err) {
-            if (err instanceof ConsoleTimeout) return undefined;
-            throw err;
-          } finally {
-            banner.cancel();
-          }
-        },
+        switchOnce: (within) => nextBanner(within, true),
+        awaitBanner: (within) => nextBanner(within, false),
       },
       target,
       deadline,

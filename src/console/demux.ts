@@ -85,6 +85,13 @@ export function parseBanner(text: string): Focus | undefined {
 }
 
 /**
+ * dom0's prompt as our rigs set it (PS1). Printed without a newline, it can be followed on
+ * the same line by a focused domU's output that Xen printed without its prefix (seen once in
+ * a real boot: `dom0# Linux domU 6.12…`); cut there, the prompt is dom0's and the rest the domU's.
+ */
+const DOM0_PROMPT = 'dom0# ';
+
+/**
  * Cuts a line where Xen started a line of its own in the middle of another: dom0 writes raw
  * bytes, so a prompt without newline (`~ # `) is followed on the same line by Xen's next
  * `(XEN) ` message. Each piece is then classified alone.
@@ -92,7 +99,11 @@ export function parseBanner(text: string): Focus | undefined {
 export function splitGlued(text: string): string[] {
   const pieces: string[] = [];
   let from = 0;
-  for (let at = text.indexOf(XEN_PREFIX, 1); at !== -1; at = text.indexOf(XEN_PREFIX, at + 1)) {
+  if (text.startsWith(DOM0_PROMPT) && text.length > DOM0_PROMPT.length) {
+    pieces.push(DOM0_PROMPT);
+    from = DOM0_PROMPT.length;
+  }
+  for (let at = text.indexOf(XEN_PREFIX, from + 1); at !== -1; at = text.indexOf(XEN_PREFIX, at + 1)) {
     pieces.push(text.slice(from, at));
     from = at;
   }

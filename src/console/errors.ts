@@ -16,8 +16,11 @@ export class ConsoleTimeout extends ProductFailure {
   }
 }
 
-/** Input focus could not be moved to the wanted domain. */
-export class FocusError extends ProductFailure {
+/**
+ * Input focus could not be moved to the wanted domain: the harness could not drive the
+ * console, an infrastructure error (a dead Xen or guest shows as ConsoleFatal first).
+ */
+export class FocusError extends InfraError {
   override name = 'FocusError';
   constructor(
     message: string,

@@ -11,37 +11,65 @@ export interface FocusPort {
   current(): Focus;
   /** Sends CTRL-a ×3; resolves with the focus the next banner names, or undefined if none came in time. */
   switchOnce(within: Deadline): Promise<Focus | undefined>;
+  /** Sends nothing; resolves with the focus the next banner names, or undefined if none came in time. */
+  awaitBanner(within: Deadline): Promise<Focus | undefined>;
 }
 
 export type FocusOutcome =
   | { ok: true; path: Focus[] }
   | { ok: false; reason: string; path: Focus[] };
 
+/** Consecutive switches without a banner before focus counts as lost: one missed banner is recovered. */
+export const MISSED_BANNERS_TOLERATED = 2;
+
 /**
- * Switches until the banner names `target`. Gives up when a banner repeats a focus already seen
- * (a full cycle without the target: the domain has no console input) or when no banner comes
- * within `stepMs` (Xen stopped answering: focus lost).
+ * Switches until the banner names `target`, one CTRL-a ×3 at a time (Xen's cycle goes one
+ * way, so the path is already the shortest). Each switch must be confirmed by its banner. A
+ * switch whose banner does not come within twice `stepMs` is not trusted either way: the next
+ * switch's banner says where focus is (`current()` follows every banner the console sees, a
+ * late one included), so up to MISSED_BANNERS_TOLERATED misses in a row are recovered. Gives
+ * up when Xen cycles through every focus it names without the target (the domain has no
+ * console input) or stops answering (focus lost).
  */
 export async function moveFocus(port: FocusPort, target: Focus, deadline: Deadline, stepMs: number): Promise<FocusOutcome> {
   const path: Focus[] = [port.current()];
-  const shown = () => path.map(focusName).join(' → ');
+  const shown = () => path.map((f) => (f === MISSED ? '?' : focusName(f))).join(' → ');
+  let missed = 0;
+  /** Foci confirmed by banners since the last miss: a repeat among them is a full cycle. */
+  let confirmed: Focus[] = [port.current()];
   while (port.current() !== target) {
     if (deadline.expired) {
-      return { ok: false, path, reason: `cannot reach focus ${focusName(target)}: deadline passed (went ${shown()})` };
+      return { ok: false, path: known(path), reason: `cannot reach focus ${focusName(target)}: deadline passed (went ${shown()})` };
     }
-    const got = await port.switchOnce(deadline.capped(stepMs));
+    // A banner that did not come in time may only be late: wait for it once more before
+    // switching again, or the next switch would go one domain past where it should.
+    const got = (await port.switchOnce(deadline.capped(stepMs))) ?? (await port.awaitBanner(deadline.capped(stepMs)));
     if (got === undefined) {
-      return {
-        ok: false,
-        path,
-        reason: `focus lost: no "Serial input to" banner after CTRL-a ×3 while moving to ${focusName(target)} (went ${shown()})`,
-      };
+      path.push(MISSED);
+      if (++missed >= MISSED_BANNERS_TOLERATED) {
+        return {
+          ok: false,
+          path: known(path),
+          reason: `focus lost: no "Serial input to" banner after CTRL-a ×3, ${missed} times in a row, while moving to ${focusName(target)} (went ${shown()})`,
+        };
+      }
+      confirmed = [];
+      continue;
     }
-    const seenBefore = path.includes(got);
+    missed = 0;
     path.push(got);
-    if (got !== target && seenBefore) {
-      return { ok: false, path, reason: `cannot reach focus ${focusName(target)}: Xen cycled ${shown()} without it` };
+    if (port.current() === target) break;
+    if (confirmed.includes(got)) {
+      return { ok: false, path: known(path), reason: `cannot reach focus ${focusName(target)}: Xen cycled ${shown()} without it` };
     }
+    confirmed.push(got);
   }
-  return { ok: true, path };
+  return { ok: true, path: known(path) };
+}
+
+// A switch whose banner never came, in the path shown to people.
+const MISSED = 'missed' as Focus;
+
+function known(path: Focus[]): Focus[] {
+  return path.filter((f) => f !== MISSED);
 }

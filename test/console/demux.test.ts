@@ -58,6 +58,10 @@ describe('Demux', () => {
   it('cuts a Xen line glued behind a dom0 prompt', () => {
     expect(splitGlued(`~ # ${banner('DOM1')}`)).toEqual(['~ # ', banner('DOM1')]);
     expect(splitGlued('(XEN) a (XEN) b')).toEqual(['(XEN) a ', '(XEN) b']);
+    // dom0's prompt, then a focused domU's output that Xen printed without its prefix (a real boot).
+    expect(splitGlued('dom0# Linux domU 6.12.8-xen-pvh-virtio #1 SMP aarch64 GNU/Linux')).toEqual(['dom0# ', 'Linux domU 6.12.8-xen-pvh-virtio #1 SMP aarch64 GNU/Linux']);
+    expect(splitGlued(`dom0# ${banner('DOM1')}`)).toEqual(['dom0# ', banner('DOM1')]);
+    expect(splitGlued('dom0# ')).toEqual(['dom0# ']);
     expect(splitGlued('(XEN) alone')).toEqual(['(XEN) alone']);
   });
 });
@@ -97,6 +101,7 @@ describe('moveFocus', () => {
           at = (at + 1) % order.length;
           return order[at];
         },
+        awaitBanner: async () => undefined,
       },
     };
   }

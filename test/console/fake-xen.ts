@@ -6,10 +6,11 @@
 // `(XEN) `, else `(XEN) DOM1: `).
 import type { Socket } from 'node:net';
 
-type Target = 'dom0' | 'd1' | 'xen';
-const CYCLE: Target[] = ['dom0', 'd1', 'xen'];
+type DomU = `d${number}`;
+type Shelled = 'dom0' | DomU;
+type Target = Shelled | 'xen';
 const BANNER = (t: Target) =>
-  `(XEN) *** Serial input to ${t === 'xen' ? 'Xen' : t === 'dom0' ? 'DOM0' : 'DOM1'} (type 'CTRL-a' three times to switch input)`;
+  `(XEN) *** Serial input to ${t === 'xen' ? 'Xen' : t === 'dom0' ? 'DOM0' : `DOM${t.slice(1)}`} (type 'CTRL-a' three times to switch input)`;
 
 export interface FakeXenOptions {
   /** dom0 shows `login:` instead of the ready line. */
@@ -22,6 +23,14 @@ export interface FakeXenOptions {
   domUDrainMsPerByte?: number;
   /** The typed byte at this index (counting every byte typed to a shell) is lost or arrives as `#`, once. */
   garble?: { at: number; kind: 'drop' | 'corrupt' };
+  /** dom0's shell starts (banner, prompt) this long after its ready line, as busybox init's respawn does. */
+  dom0ShellDelayMs?: number;
+  /** How many domUs (d1 … dN), each with a shell; Xen cycles DOM0 → DOM1 → … → DOMN → Xen. */
+  domUs?: number;
+  /** Focus switches (counting from 0) whose banner Xen never prints. */
+  missBanners?: readonly number[];
+  /** Focus switches whose banner comes this many ms late. */
+  lateBanners?: Readonly<Record<number, number>>;
   /**
    * The race a real run logged: leaving DOM1, its ash has just printed its prompt and the ESC
    * of its cursor query when Xen's banner comes, unprefixed, on the same line.
@@ -45,20 +54,26 @@ export class FakeXen {
   /** Bytes typed to either shell, for the garble option. */
   private typed = 0;
   private readonly fifo: string[] = [];
+  /** The domU whose FIFO is being drained (input goes to the focused one). */
+  private fifoOwner: DomU = 'd1';
   private draining?: NodeJS.Timeout;
   private lastDrain = Date.now();
   private ctrlA = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly shells: Record<'dom0' | 'd1', Shell>;
+  private readonly shells: Partial<Record<Shelled, Shell>>;
+  private readonly cycle: Target[];
+  /** Focus switches so far, for the missed and late banner options. */
+  private switches = 0;
+  private bannersHeldUntil = 0;
 
   constructor(
     private readonly sock: Socket,
     private readonly opts: FakeXenOptions = {},
   ) {
-    this.shells = {
-      dom0: { line: '', status: 0, loggedIn: !opts.dom0Login, dead: false },
-      d1: { line: '', status: 0, loggedIn: true, dead: false },
-    };
+    const domUs = Array.from({ length: opts.domUs ?? 1 }, (_, i) => `d${i + 1}` as DomU);
+    this.cycle = ['dom0', ...domUs, 'xen'];
+    this.shells = { dom0: { line: '', status: 0, loggedIn: !opts.dom0Login, dead: false } };
+    for (const d of domUs) this.shells[d] = { line: '', status: 0, loggedIn: true, dead: false };
     sock.on('data', (b: Buffer) => this.input(b));
   }
 
@@ -68,18 +83,25 @@ export class FakeXen {
     this.xen('Xen version 4.17.5 (fake)');
     this.xen(BANNER('dom0').slice('(XEN) '.length));
     for (let i = 1; i <= extraDom0Lines; i++) this.dom0(`boot noise ${i}`);
-    this.raw('(XEN) DOM1: [    1.000000] Booting Linux on physical CPU 0x0\r\n');
+    for (const d of this.domUList()) this.raw(`(XEN) DOM${d.slice(1)}: [    1.000000] Booting Linux on physical CPU 0x0\r\n`);
     if (this.opts.dom0Login) this.raw('\r\nDebian GNU/Linux 12 dom0 hvc0\r\n\r\ndom0 login: ');
     else this.dom0('xen-pvh-virtio: dom0 shell ready');
-    this.raw('(XEN) DOM1: xen-pvh-virtio: domU shell ready\r\n');
-    if (!this.opts.dom0Login) this.raw('~ # \x1b[6n');
+    for (const d of this.domUList()) this.raw(`(XEN) DOM${d.slice(1)}: xen-pvh-virtio: domU shell ready\r\n`);
+    const shell = () => this.raw("\r\nBusyBox v1.35.0 (Debian 1:1.35.0-4+deb12u1+b1) built-in shell (ash)\r\r\nEnter 'help' for a list of built-in commands.\r\r\n\r\r\n~ # \x1b[6n");
+    if (this.opts.dom0Login) return;
+    if (this.opts.dom0ShellDelayMs !== undefined) this.later(this.opts.dom0ShellDelayMs, shell);
+    else this.raw('~ # \x1b[6n');
   }
 
   /** Says something in a domain as if a background process printed it. */
-  print(target: 'dom0' | 'd1' | 'xen', text: string): void {
+  print(target: Target, text: string): void {
     if (target === 'dom0') this.dom0(text);
-    else if (target === 'd1') this.domU(text);
-    else this.xen(text);
+    else if (target === 'xen') this.xen(text);
+    else this.domU(target, text);
+  }
+
+  private domUList(): DomU[] {
+    return this.cycle.filter((t): t is DomU => t !== 'dom0' && t !== 'xen');
   }
 
   raw(s: string | Buffer): void {
@@ -100,8 +122,8 @@ export class FakeXen {
     this.raw(`${text}\r\r\n`);
   }
 
-  private domU(text: string): void {
-    this.raw(this.focus === 'd1' ? `(XEN) ${text}\r\n` : `(XEN) DOM1: ${text}\r\n`);
+  private domU(d: DomU, text: string): void {
+    this.raw(this.focus === d ? `(XEN) ${text}\r\n` : `(XEN) DOM${d.slice(1)}: ${text}\r\n`);
   }
 
   private later(ms: number, fn: () => void): void {
@@ -120,9 +142,15 @@ export class FakeXen {
           this.ctrlA = 0;
           if (!this.opts.deafToSwitch) {
             const leaving = this.focus;
-            this.focus = CYCLE[(CYCLE.indexOf(this.focus) + 1) % CYCLE.length] as Target;
-            if (leaving === 'd1' && this.opts.escBeforeBanner) this.raw(`(XEN) domU# \x1b${BANNER(this.focus).slice('(XEN) '.length)}\r\n`);
-            else this.raw(`${BANNER(this.focus)}\r\n`);
+            this.focus = this.cycle[(this.cycle.indexOf(this.focus) + 1) % this.cycle.length] as Target;
+            const n = this.switches++;
+            const text = leaving !== 'dom0' && leaving !== 'xen' && this.opts.escBeforeBanner ? `(XEN) domU# \x1b${BANNER(this.focus).slice('(XEN) '.length)}\r\n` : `${BANNER(this.focus)}\r\n`;
+            if (this.opts.missBanners?.includes(n)) continue;
+            // Xen prints in order: a late banner holds back the banners after it too.
+            const at = Math.max(Date.now(), this.bannersHeldUntil) + (this.opts.lateBanners?.[n] ?? 0);
+            this.bannersHeldUntil = at;
+            if (at > Date.now()) this.later(at - Date.now(), () => this.raw(text));
+            else this.raw(text);
           }
         }
         continue;
@@ -134,13 +162,14 @@ export class FakeXen {
         if (this.opts.garble.kind === 'drop') continue;
         ch = '#';
       }
-      if (this.focus === 'd1') this.toFifo(ch);
-      else this.key('dom0', ch);
+      if (this.focus === 'dom0') this.key('dom0', ch);
+      else this.toFifo(this.focus, ch);
     }
   }
 
   /** The domU's vpl011 FIFO: 32 bytes, read by the guest at a fixed rate; overflow is dropped. */
-  private toFifo(ch: string): void {
+  private toFifo(d: DomU, ch: string): void {
+    this.fifoOwner = d;
     if (this.fifo.length >= 32) {
       this.dropped++;
       return;
@@ -157,12 +186,12 @@ export class FakeXen {
     const now = Date.now();
     const n = Math.max(1, Math.floor((now - this.lastDrain) / perByte));
     this.lastDrain = now;
-    for (let i = 0; i < n && this.fifo.length > 0; i++) this.key('d1', this.fifo.shift()!);
+    for (let i = 0; i < n && this.fifo.length > 0; i++) this.key(this.fifoOwner, this.fifo.shift()!);
     if (this.fifo.length > 0) this.draining = setTimeout(() => this.drain(), 1);
   }
 
-  private key(target: 'dom0' | 'd1', ch: string): void {
-    const shell = this.shells[target];
+  private key(target: Shelled, ch: string): void {
+    const shell = this.shells[target]!;
     if (shell.dead) return;
     if (!shell.loggedIn) {
       // getty's canonical mode: the line is echoed when it is complete.
@@ -180,16 +209,17 @@ export class FakeXen {
       return;
     }
     // ash's line editor: each byte is echoed as it is read; the domU's through Xen's prefix.
-    const lead = target === 'd1' ? '(XEN) ' : '';
+    const domU = target !== 'dom0';
+    const lead = domU ? (this.focus === target ? '(XEN) ' : `(XEN) DOM${target.slice(1)}: `) : '';
     const wrap = this.opts.wrapAt ?? Infinity;
     if (ch === '\x15') {
       shell.line = '';
-      this.raw(target === 'd1' ? '\r\n' : '\r\x1b[K~ # ');
+      this.raw(domU ? '\r\n' : '\r\x1b[K~ # ');
       return;
     }
     if (ch !== '\n' && ch !== '\r') {
-      const shown = (target === 'd1' ? '~ # ' : '') + shell.line;
-      if (shell.line === '' && target === 'd1') this.raw(`${lead}~ # `);
+      const shown = (domU ? '~ # ' : '') + shell.line;
+      if (shell.line === '' && domU) this.raw(`${lead}~ # `);
       else if (shown.length > 0 && shown.length % wrap === 0) this.raw(`\r\n${lead}`);
       shell.line += ch;
       this.raw(ch);
@@ -197,13 +227,13 @@ export class FakeXen {
     }
     const line = shell.line;
     shell.line = '';
-    const out = (text: string) => (target === 'dom0' ? this.dom0(text) : this.domU(text));
-    this.raw(target === 'dom0' ? '\r\r\n' : '\r\n');
+    const out = (text: string) => (target === 'dom0' ? this.dom0(text) : this.domU(target, text));
+    this.raw(domU ? '\r\n' : '\r\r\n');
     this.later(5, () => this.execute(target, line, out));
   }
 
-  private execute(target: 'dom0' | 'd1', line: string, out: (text: string) => void): void {
-    const shell = this.shells[target];
+  private execute(target: Shelled, line: string, out: (text: string) => void): void {
+    const shell = this.shells[target]!;
     const parts = line.split(';').map((p) => p.trim()).filter((p) => p !== '');
     const step = (i: number): void => {
       const part = parts[i];
