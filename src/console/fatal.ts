@@ -21,6 +21,9 @@ export const FATAL_PATTERNS: readonly FatalPattern[] = [
   { pattern: /\bOops(?::| - )/, on: 'kernel', scope: 'domain', what: 'kernel oops' },
   // docs/rig-facts.md, "Device tree dump": a DT listing a device the machine lacks kills dom0 this way.
   { pattern: /synchronous external abort/, on: 'kernel', scope: 'domain', what: 'synchronous external abort' },
+  // Our dom0's rc: xenstored, xenconsoled or init-dom0less failed, so the dom0less domains are
+  // not (all) there, whatever runs later (the rigs' BOOT_FAULT line).
+  { pattern: /xen-pvh-virtio: boot fault: /, on: 'kernel', scope: 'machine', what: 'a boot fault in dom0 (the dom0less system did not come up)' },
 ];
 
 export interface FatalHit {

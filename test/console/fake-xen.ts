@@ -23,6 +23,8 @@ export interface FakeXenOptions {
   domUDrainMsPerByte?: number;
   /** The typed byte at this index (counting every byte typed to a shell) is lost or arrives as `#`, once. */
   garble?: { at: number; kind: 'drop' | 'corrupt' };
+  /** A line dom0's rc prints before its ready line (e.g. a boot fault). */
+  dom0Says?: string;
   /** dom0's shell starts (banner, prompt) this long after its ready line, as busybox init's respawn does. */
   dom0ShellDelayMs?: number;
   /** How many domUs (d1 … dN), each with a shell; Xen cycles DOM0 → DOM1 → … → DOMN → Xen. */
@@ -84,6 +86,7 @@ export class FakeXen {
     this.xen(BANNER('dom0').slice('(XEN) '.length));
     for (let i = 1; i <= extraDom0Lines; i++) this.dom0(`boot noise ${i}`);
     for (const d of this.domUList()) this.raw(`(XEN) DOM${d.slice(1)}: [    1.000000] Booting Linux on physical CPU 0x0\r\n`);
+    if (this.opts.dom0Says) this.dom0(this.opts.dom0Says);
     if (this.opts.dom0Login) this.raw('\r\nDebian GNU/Linux 12 dom0 hvc0\r\n\r\ndom0 login: ');
     else this.dom0('xen-pvh-virtio: dom0 shell ready');
     for (const d of this.domUList()) this.raw(`(XEN) DOM${d.slice(1)}: xen-pvh-virtio: domU shell ready\r\n`);

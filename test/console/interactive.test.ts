@@ -147,6 +147,19 @@ describe('run', () => {
 });
 
 describe('expect and waitForShell', () => {
+  it("ends the boot at a boot fault dom0's rc reports, as the product's failure, with its lines", async () => {
+    const pair: SocketPair = await socketPair();
+    const xen = new FakeXen(pair.qemu, { dom0Says: 'xen-pvh-virtio: boot fault: init-dom0less failed (exit 1)', dom0ShellDelayMs: 100 });
+    const console = new Console(pair.client, { logDir: join(pair.dir, 'logs'), domains: [{ name: 'domU1', domid: 1 }], pacing: fast });
+    cleanups.push(() => pair.dispose(), () => console.close(), () => xen.stop());
+    const waiting = rejection(console.waitForShell('domU1', 60_000));
+    xen.boot();
+    const err = await waiting;
+    expect(err).toBeInstanceOf(ConsoleFatal);
+    expect(err).toBeInstanceOf(ProductFailure);
+    expect(err.message).toMatch(/cut short by a boot fault in dom0 \(the dom0less system did not come up\) on dom0: xen-pvh-virtio: boot fault: init-dom0less failed \(exit 1\)/);
+  });
+
   it("counts dom0 ready once its shell's prompt follows the ready line, so its banner is not a domU's output", async () => {
     const { console } = await rig({ dom0ShellDelayMs: 400 });
     const t = Date.now();

@@ -135,6 +135,22 @@ describe('what the real captures say', () => {
   const read = (f: string) => readFileSync(join(FIXTURES, f));
   const texts = (c: Console, d: string) => c.history(d).map((l) => l.text);
 
+  it('two domUs with their own devices: four consoles, each line in its domain, the focus cycle through all', async () => {
+    const { console, split } = await replay([read('real-xen417-two-domus.raw')]);
+    expect(split.focus).toEqual(['dom0', 'd1', 'd2', 'xen', 'dom0', 'd1', 'd2', 'xen', 'dom0', 'd1']);
+    const d1 = texts(console, 'd1').filter((t) => !t.includes("XPV''"));
+    const d2 = texts(console, 'd2').filter((t) => !t.includes("XPV''"));
+    expect(d1).toContain('0001:00:01.0 Ethernet controller: Red Hat, Inc. Virtio network device');
+    expect(d1).toContain('3 packets transmitted, 3 packets received, 0% packet loss');
+    expect(d2).toContain('0001:00:01.0 SCSI storage controller: Red Hat, Inc. Virtio block device');
+    expect(d2).toContain('2');
+    // Nothing of one domU's devices shows in the other's console.
+    expect(d2.some((t) => t.includes('Virtio network device') || t.includes('packet loss'))).toBe(false);
+    expect(d1.some((t) => t.includes('Virtio block device'))).toBe(false);
+    expect(texts(console, 'dom0')).toContain('xen-pvh-virtio: dom0 shell ready');
+    expect(texts(console, 'd2')).toContain('xen-pvh-virtio: domU shell ready');
+  });
+
   it('Debian 4.17 direct boot, driven by hand: dom0 commands, then DOM1 focused', async () => {
     const { console, split } = await replay([read('debian-4.17-direct-boot.raw')]);
     expect(split.focus).toEqual(['dom0', 'd1']);

@@ -4,7 +4,7 @@
 // rig then boots and passes boot-smoke and the seed flow. Cold, the two builds take
 // about 4 minutes on 2 cores; warm (components cached by commit id) a few seconds.
 import { readFileSync } from 'node:fs';
-import { appendFile, readFile, rm } from 'node:fs/promises';
+import { appendFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,6 +66,25 @@ describe('source rig from local git repositories', () => {
     // dom0's tools are ours, not Debian's xen-utils.
     expect(byRole('dom0-ramdisk').origin.built).toContain(`xen-tools (built from source)=4.17.5`);
     expect(byRole('dom0-ramdisk').origin.built).not.toContain('xen-utils');
+  });
+
+  it("reports a dom0less bring-up that fails at boot, with dom0's lines: this tree's init-dom0less and a two-vCPU domU", { timeout: 20 * 60_000 }, async () => {
+    // The tree's own tools, unlike the debian rig's, lack our 0002 fix: init-dom0less fails for
+    // any domU with two vCPUs (docs/rig-facts.md, "init-dom0less and several vCPUs").
+    const file = join(scratch, 'two-vcpus.yaml');
+    await writeFile(file, 'name: two-vcpus\ndomains:\n  domU1: { memory: 512M, cpus: 2, vpl011: true }\nsteps:\n  - wait: { console: domU1, for: shell, timeout: 5m }\n  - ssh: { run: xl list, expect: "^dom0less-1 " }\n');
+    const run = startCli(['run', file, ...sourceArgs()]);
+    const { code } = await run.done;
+    expect(code, run.stderr()).toBe(1);
+    const xml = readFileSync(run.junitPath, 'utf8');
+    validateJunit(xml);
+    expect(xml).toMatch(/<testsuite name="two-vcpus" [^\n]* failures="1" errors="0"/);
+    // When dom0 prints it, whichever step runs then (the domU may reach its shell first),
+    // not at some later timeout: the failure names dom0's own line.
+    const failure = /<failure message="([^"]*)"/.exec(xml)?.[1] ?? '';
+    expect(failure).toMatch(/^scenario two-vcpus: cut short by a boot fault in dom0 \(the dom0less system did not come up\) on dom0: xen-pvh-virtio: boot fault: init-dom0less failed \(exit 1\)/);
+    expect(failure).toContain('init-dom0less: writing to xenstore: Success');
+    expect(run.stderr()).not.toMatch(/\[2\/2\] ok/);
   });
 
   it('serves the seed flow with its own tools and QEMU: backend, rescan, ping', { timeout: 20 * 60_000 }, async () => {

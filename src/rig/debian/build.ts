@@ -17,7 +17,7 @@ import type { Component } from './components.js';
 import { installModules } from './modules.js';
 import { describePatch } from './patches.js';
 import { QEMU_COMPONENT, buildQemu, findQemu, planQemu, prepareQemu, qemuBuiltText, type PreparedQemu, type QemuPlan } from './qemu-build.js';
-import { XEN_COMPONENT, buildXen, findXen, planXen, prepareXen, xenBuiltText, type PreparedXen, type XenPlan } from './xen-build.js';
+import { INIT_DOM0LESS_TREE, XEN_COMPONENT, buildXen, findXen, planXen, prepareXen, xenBuiltText, type PreparedXen, type XenPlan } from './xen-build.js';
 import { PackageTrees } from './packages.js';
 import { RamdiskTree } from './ramdisk.js';
 import {
@@ -221,6 +221,8 @@ export async function buildDebianRig(dir: string, plan: DebianPlan, components: 
     },
     texts: plan.recipe.texts,
     ...(components.linux ? { kernel: kernelPart(components.linux) } : {}),
+    // init-dom0less comes from our Xen build (its fix for multi-vCPU domUs); the rest of the tools from Debian.
+    extraTrees: [{ pkg: { name: 'init-dom0less (built from the patched xen source)', version: plan.xen.binary.version, arch: 'arm64' }, dir: join(xen.dir, INIT_DOM0LESS_TREE) }],
     dom0Xen: async (dom0) => {
       // The base programs are already in; installing them again is a no-op.
       for (const program of DOM0_PROGRAMS) await dom0.installElf(program);
@@ -254,7 +256,7 @@ export async function buildDebianRig(dir: string, plan: DebianPlan, components: 
       ...commonNotes(plan.recipe.source, built),
       `Hypervisor rebuilt from Debian's ${XEN_SOURCE} ${plan.xen.binary.version} source with ${XEN_CONFIG_DELTA.join(' ')}` +
         (plan.xen.patches.length > 0 ? ` and patches ${plan.xen.patches.map((p) => describePatch(p).file).join(', ')}` : '') +
-        `; dom0 keeps Debian's xen-utils-${XEN_SERIES} tools (same series).`,
+        `; dom0 keeps Debian's xen-utils-${XEN_SERIES} tools (same series), except init-dom0less, built from the same patched source (0002: it failed for any domU with two or more vCPUs).`,
       `The rebuilt ${plan.xen.binary.version} hypervisor predates Debian's later ${XEN_SERIES} security updates, whose source this mirror does not serve: fine for a test rig, not for production.`,
       `dom0: ${BACKEND_QEMU_PATH} is QEMU ${plan.qemu.sourceVersion} (Debian ${QEMU_SUITE} source) cross-built with --enable-xen --disable-tcg, xenpvh machine only, trace backend "log"; its libraries come from ${SUITE} arm64 packages.`,
       ...configNotes(built),

@@ -104,7 +104,8 @@ export function domUTexts(modules: readonly string[] = DOMU_MODULES): RamdiskTex
 export const BACKEND_QEMU_PATH = '/usr/bin/qemu-system-aarch64';
 
 /** Bump when the Xen build procedure changes in a way the data below does not show. */
-export const XEN_BUILD_VERSION = 'xen-build-1';
+// 2: the component also holds init-dom0less, built from the patched tree.
+export const XEN_BUILD_VERSION = 'xen-build-2';
 
 /** The hypervisor is rebuilt from the Debian source of the binary package the rig resolves. */
 export const XEN_SOURCE = 'xen';

@@ -6,6 +6,12 @@ export const READY_LINE = {
   domU: 'xen-pvh-virtio: domU shell ready',
 } as const;
 
+/**
+ * What dom0's rc prints when a step of bringing up the dom0less system fails; the console
+ * treats it as fatal (console/fatal.ts), so the boot ends where it failed, with its lines.
+ */
+export const BOOT_FAULT = 'xen-pvh-virtio: boot fault:';
+
 /** Where our rc script lives in both ramdisks. */
 export const RC_PATH = '/etc/xen-pvh-virtio/rc';
 
@@ -60,16 +66,17 @@ mkdir -p /run/xen /run/xenstored /var/lib/xen /var/lib/xenstored /var/log/xen/co
 
 # Same order as Xen's xencommons: the store first, dom0's own entries, consoles, then the
 # dom0less domUs (init-dom0less needs all of the rest).
-xenstored --pid-file /run/xenstored.pid
+# A step that fails says "${BOOT_FAULT}": the harness ends the boot there, with these lines.
+xenstored --pid-file /run/xenstored.pid || echo "${BOOT_FAULT} xenstored failed (exit $?)"
 i=0
 until xenstore-exists / 2>/dev/null; do
   i=$((i + 1))
-  if [ $i -gt 100 ]; then echo "xen-pvh-virtio: xenstored did not answer"; break; fi
+  if [ $i -gt 100 ]; then echo "${BOOT_FAULT} xenstored did not answer"; break; fi
   sleep 0.2
 done
-xen-init-dom0 || echo "xen-pvh-virtio: xen-init-dom0 failed"
-xenconsoled --pid-file=/run/xenconsoled.pid || echo "xen-pvh-virtio: xenconsoled failed"
-init-dom0less || echo "xen-pvh-virtio: init-dom0less failed"
+xen-init-dom0 || echo "${BOOT_FAULT} xen-init-dom0 failed (exit $?)"
+xenconsoled --pid-file=/run/xenconsoled.pid || echo "${BOOT_FAULT} xenconsoled failed (exit $?)"
+init-dom0less || echo "${BOOT_FAULT} init-dom0less failed (exit $?)"
 
 # QEMU user networking: the guest is 10.0.2.15, the gateway 10.0.2.2.
 ip link set lo up

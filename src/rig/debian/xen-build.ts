@@ -3,15 +3,15 @@
 // and our patches plus the user's applied. Cached as the `xen` component.
 import { availableParallelism } from 'node:os';
 import { appendFile, copyFile, mkdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { run } from '../../host/exec.js';
 import { InfraError } from '../../errors.js';
 import { recipeKey } from '../cache.js';
-import type { Toolchain } from '../toolchain/index.js';
+import { CROSS_PREFIX, type Toolchain } from '../toolchain/index.js';
 import type { PackageVersion, PrivateApt } from './apt.js';
 import { ComponentBuild, findComponent, type Component } from './components.js';
 import { applyPatchesLogged, describePatch, patchSeries, type PatchFile } from './patches.js';
-import { XEN_BUILD_VERSION, XEN_CONFIG_DELTA, XEN_DEBIAN_CONFIG, XEN_MAKE_VARS, XEN_SOURCE } from './recipe.js';
+import { XEN_BIN, XEN_BUILD_VERSION, XEN_CONFIG_DELTA, XEN_DEBIAN_CONFIG, XEN_MAKE_VARS, XEN_SOURCE } from './recipe.js';
 import { debianSourceTree } from './sources.js';
 
 export const XEN_COMPONENT = 'xen';
@@ -81,11 +81,12 @@ export async function buildXen(cacheDir: string, prepared: PreparedXen, binaryDe
   const out = join(build.work, 'out');
   await mkdir(out);
   const features = await compileHypervisor(build, tree, out, toolchain);
+  await compileInitDom0less(build, tree, out, toolchain);
 
   const host = toolchainRecord(toolchain);
   return build.finish(cacheDir, out, {
     inputs: plan.inputs,
-    files: { image: 'xen', config: 'xen.config', syms: 'xen-syms' },
+    files: { image: 'xen', config: 'xen.config', syms: 'xen-syms', initDom0less: INIT_DOM0LESS_IN_COMPONENT },
     features,
     built: xenBuiltText(plan, host),
     host,
@@ -117,6 +118,26 @@ export async function compileHypervisor(build: ComponentBuild, tree: string, out
   // The dom0less properties this Xen parses are read off the built binary when the rig is
   // assembled (rig/xen-properties.ts), the same way for every provider.
   return { ioreq: builtConfig.split('\n').includes('CONFIG_IOREQ_SERVER=y') };
+}
+
+/** Where the component keeps init-dom0less: under a tree laid out like dom0's, searched before Debian's packages. */
+export const INIT_DOM0LESS_TREE = 'tools';
+const INIT_DOM0LESS_IN_COMPONENT = `${INIT_DOM0LESS_TREE}${XEN_BIN}/init-dom0less`;
+
+/**
+ * init-dom0less from the patched tree (our 0002 patch: Debian's fails for any domU with two or
+ * more vCPUs), compiled against the sysroot's Debian Xen libraries, the very ones dom0's other
+ * tools use: two source files, no tools build needed.
+ */
+async function compileInitDom0less(build: ComponentBuild, tree: string, out: string, toolchain: Toolchain): Promise<void> {
+  const target = join(out, INIT_DOM0LESS_IN_COMPONENT);
+  await mkdir(dirname(target), { recursive: true });
+  const helpers = join(tree, 'tools', 'helpers');
+  await build.step('init-dom0less (patched)', 'init-dom0less.log', `${CROSS_PREFIX}gcc`, [
+    '-O2', '-Wall', '-o', target,
+    join(helpers, 'init-dom0less.c'), join(helpers, 'init-dom-json.c'),
+    ...['xenlight', 'xenctrl', 'xenguest', 'xenstore', 'xenforeignmemory', 'xenevtchn', 'xentoollog'].map((l) => `-l${l}`),
+  ], { cwd: tree, env: toolchain.env });
 }
 
 /** How the hypervisor was made, for the manifest: derived from the plan, so it never drifts from the key. */
