@@ -16,7 +16,7 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-A43QQXYE.js";
+} from "./chunks/chunk-7E5MKB3B.js";
 import {
   ConfigError,
   ExitCode,
@@ -26,11 +26,15 @@ import {
   ensureHostTools,
   exportRig,
   findCachedRig,
+  formatBytes,
   formatPos,
+  listEntries,
   obtainRig,
   packageVersion,
+  pruneCache,
+  redactCredentials,
   rigRecipe
-} from "./chunks/chunk-IOXR657J.js";
+} from "./chunks/chunk-6YJN2FRB.js";
 
 // src/cli/main-impl.ts
 import { resolve } from "node:path";
@@ -153,6 +157,9 @@ Usage:
                                                its manifest; names every damaged file
   xen-pvh-virtio scenarios list                list the built-in scenarios
   xen-pvh-virtio scenarios schema              print the scenario JSON Schema
+  xen-pvh-virtio cache [list] [options]        what the local cache holds: size, last use
+  xen-pvh-virtio cache prune [options]         remove the least recently used entries until
+                                               the cache fits --cache-max-size
   xen-pvh-virtio setup                         install the host tools a run needs (apt)
 
 SCENARIO is a built-in name or a path/glob of a scenario YAML file; given on the
@@ -184,7 +191,8 @@ function planFrom(words, parsed, io) {
   if (words.length > 0) raw.values.scenarios = words.join("\n");
   return resolvePlan(raw, { cwd: io.cwd, env: io.env });
 }
-async function cliMain(argv, io) {
+async function cliMain(argv, given) {
+  const io = { ...given, out: (t) => given.out(redactCredentials(t)), err: (t) => given.err(redactCredentials(t)) };
   try {
     const parsed = parseCommandLine(argv);
     if (parsed.version) {
@@ -205,6 +213,9 @@ async function cliMain(argv, io) {
         writeReports(plan, result);
         const c = counts(result);
         io.err(`${c.passed} passed, ${c.failed} failed, ${c.error} errored, ${c.skipped} skipped \u2014 JUnit ${plan.junitPath}, logs ${plan.logsDir}
+`);
+        const warnings = new Set(result.scenarios.flatMap((x) => (x.warnings ?? []).map((w) => `${w.domain}: ${w.line}${w.expected ? " (expected)" : ""}`)));
+        for (const w of warnings) io.err(`kernel/Xen warning: ${w}
 `);
         if (result.fatal) io.err(`${result.fatal.status === "error" ? "infrastructure error" : "failure"}: ${result.fatal.message}
 `);
@@ -236,11 +247,10 @@ async function cliMain(argv, io) {
         const plan = planFrom([], parsed, io);
         const hooks = hooksFor(io);
         if (isVerify) {
-          const rigPath = plan.rig.rigPath === void 0 ? void 0 : resolve(io.cwd, plan.rig.rigPath);
-          const rig = await checkRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info, ...rigPath ? { rigPath } : {} });
-          io.out(`${rig.dir}
+          const checked = await checkRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info });
+          io.out(`${checked.shownAs}
 `);
-          io.err(`rig ${rig.manifest.key} intact: ${rig.manifest.files.length} files match the manifest
+          io.err(`rig ${checked.key} intact: ${checked.files} files match the manifest
 `);
           return ExitCode.passed;
         }
@@ -265,6 +275,30 @@ async function cliMain(argv, io) {
           return ExitCode.passed;
         }
         throw new ConfigError(`unknown scenarios command: ${rest.join(" ") || "(none)"}; expected: scenarios list | scenarios schema`);
+      }
+      case "cache": {
+        const plan = planFrom([], parsed, io);
+        if (rest.length === 0 || rest[0] === "list" && rest.length === 1) {
+          const entries = await listEntries(plan.cache.dir);
+          const total = entries.reduce((n, e) => n + e.bytes, 0);
+          for (const e of [...entries].reverse()) {
+            io.out(`${formatBytes(e.bytes).padStart(10)}  ${e.lastUsed.toISOString().slice(0, 16).replace("T", " ")}  ${e.name}  (${e.what})
+`);
+          }
+          const budget = plan.cache.maxBytes > 0 ? `budget ${formatBytes(plan.cache.maxBytes)} (cache-max-size)` : "no budget (cache-max-size 0)";
+          io.out(`${formatBytes(total).padStart(10)}  in all, ${entries.length} entries in ${plan.cache.dir}; ${budget}
+`);
+          return ExitCode.passed;
+        }
+        if (rest[0] === "prune" && rest.length === 1) {
+          if (plan.cache.maxBytes === 0) throw new ConfigError("cache prune needs a budget: --cache-max-size 0 means no limit");
+          const r = await pruneCache(plan.cache.dir, plan.cache.maxBytes, { log: (line) => io.err(`${line}
+`) });
+          io.err(`cache: ${formatBytes(r.before)} \u2192 ${formatBytes(r.after)} (budget ${formatBytes(plan.cache.maxBytes)}), ${r.removed.length} entries removed${r.kept.length ? `, ${r.kept.length} in use kept` : ""}
+`);
+          return ExitCode.passed;
+        }
+        throw new ConfigError(`unknown cache command: ${rest.join(" ")}; expected: cache [list] | cache prune`);
       }
       case "setup": {
         await ensureHostTools(["boot", "rig-debian", "rig-source", "tests"], { log: (line) => io.err(`${line}

@@ -1,33 +1,40 @@
 import { createRequire as __xpvCreateRequire } from 'node:module'; import { fileURLToPath as __xpvFileURLToPath } from 'node:url'; import { dirname as __xpvDirname } from 'node:path'; const require = __xpvCreateRequire(import.meta.url); const __xpvFilename = __xpvFileURLToPath(import.meta.url); const __xpvDir = __xpvDirname(__xpvFilename);
 import {
-  isRemoteCacheUsable
-} from "./chunks/chunk-QKEEGGK4.js";
+  identify,
+  isRemoteCacheUsable,
+  parseIdentities,
+  stillOurs
+} from "./chunks/chunk-LYBCQGRO.js";
 import {
   STATE,
   getState,
   info,
   saveRemote,
   warning
-} from "./chunks/chunk-IOXR657J.js";
+} from "./chunks/chunk-6YJN2FRB.js";
 
 // src/action/post-impl.ts
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 async function stopLeftovers() {
-  const pids = (getState(STATE.pids) || "").split(",").map(Number).filter((p) => Number.isInteger(p) && p > 1 && alive(p));
-  for (const pid of pids) {
-    info(`stopping process ${pid} left by the main step`);
-    process.kill(pid, "SIGTERM");
+  const recorded = parseIdentities(getState(STATE.pids));
+  const ours = recorded.filter((p) => {
+    if (!identify(p.pid)) return false;
+    if (stillOurs(p)) return true;
+    info(`process ${p.pid} is no longer the one the main step started (${short(p.command)}): left alone`);
+    return false;
+  });
+  for (const p of ours) {
+    info(`stopping process ${p.pid} (${short(p.command)}) left by the main step`);
+    process.kill(p.pid, "SIGTERM");
   }
   const deadline = Date.now() + 5e3;
-  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  for (const pid of pids.filter(alive)) process.kill(pid, "SIGKILL");
+  while (ours.some(stillOurs) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  for (const p of ours.filter(stillOurs)) {
+    info(`process ${p.pid} ignored SIGTERM for 5 s: SIGKILL`);
+    process.kill(p.pid, "SIGKILL");
+  }
+}
+function short(command) {
+  return command.length > 120 ? `${command.slice(0, 117)}...` : command;
 }
 async function postImpl() {
   await stopLeftovers();

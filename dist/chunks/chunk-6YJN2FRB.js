@@ -4080,7 +4080,7 @@ var require_webidl = __commonJS({
 var require_util2 = __commonJS({
   "node_modules/undici/lib/web/fetch/util.js"(exports2, module) {
     "use strict";
-    var { Transform: Transform3 } = __require("node:stream");
+    var { Transform: Transform4 } = __require("node:stream");
     var zlib2 = __require("node:zlib");
     var { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = require_constants3();
     var { getGlobalOrigin } = require_global();
@@ -4768,7 +4768,7 @@ var require_util2 = __commonJS({
       contentRange += isomorphicEncode(`${fullLength}`);
       return contentRange;
     }
-    var InflateStream = class extends Transform3 {
+    var InflateStream = class extends Transform4 {
       #zlibOptions;
       /** @param {zlib.ZlibOptions} [zlibOptions] */
       constructor(zlibOptions) {
@@ -5789,7 +5789,7 @@ var require_client_h1 = __commonJS({
       kResume,
       kHTTPContext
     } = require_symbols();
-    var constants5 = require_constants2();
+    var constants6 = require_constants2();
     var EMPTY_BUF = Buffer.alloc(0);
     var FastBuffer = Buffer[Symbol.species];
     var addListener = util5.addListener;
@@ -5864,7 +5864,7 @@ var require_client_h1 = __commonJS({
       constructor(client, socket, { exports: exports3 }) {
         assert4(Number.isFinite(client[kMaxHeadersSize]) && client[kMaxHeadersSize] > 0);
         this.llhttp = exports3;
-        this.ptr = this.llhttp.llhttp_alloc(constants5.TYPE.RESPONSE);
+        this.ptr = this.llhttp.llhttp_alloc(constants6.TYPE.RESPONSE);
         this.client = client;
         this.socket = socket;
         this.timeout = null;
@@ -5959,11 +5959,11 @@ var require_client_h1 = __commonJS({
             currentBufferRef = null;
           }
           const offset = llhttp.llhttp_get_error_pos(this.ptr) - currentBufferPtr;
-          if (ret !== constants5.ERROR.OK) {
+          if (ret !== constants6.ERROR.OK) {
             const body2 = data.subarray(offset);
-            if (ret === constants5.ERROR.PAUSED_UPGRADE) {
+            if (ret === constants6.ERROR.PAUSED_UPGRADE) {
               this.onUpgrade(body2);
-            } else if (ret === constants5.ERROR.PAUSED) {
+            } else if (ret === constants6.ERROR.PAUSED) {
               this.paused = true;
               socket.unshift(body2);
             } else {
@@ -5986,10 +5986,10 @@ var require_client_h1 = __commonJS({
         } finally {
           currentParser = null;
         }
-        if (ret === constants5.ERROR.OK) {
+        if (ret === constants6.ERROR.OK) {
           return null;
         }
-        if (ret === constants5.ERROR.PAUSED || ret === constants5.ERROR.PAUSED_UPGRADE) {
+        if (ret === constants6.ERROR.PAUSED || ret === constants6.ERROR.PAUSED_UPGRADE) {
           this.paused = true;
           return null;
         }
@@ -6006,7 +6006,7 @@ var require_client_h1 = __commonJS({
           const len = new Uint8Array(llhttp.memory.buffer, ptr).indexOf(0);
           message = "Response does not match the HTTP/1.1 protocol (" + Buffer.from(llhttp.memory.buffer, ptr, len).toString() + ")";
         }
-        return new HTTPParserError(message, constants5.ERROR[ret], data);
+        return new HTTPParserError(message, constants6.ERROR[ret], data);
       }
       destroy() {
         assert4(this.ptr != null);
@@ -6186,7 +6186,7 @@ var require_client_h1 = __commonJS({
           socket[kBlocking] = false;
           client[kResume]();
         }
-        return pause ? constants5.ERROR.PAUSED : 0;
+        return pause ? constants6.ERROR.PAUSED : 0;
       }
       onBody(buf) {
         const { client, socket, statusCode, maxResponseSize } = this;
@@ -6208,7 +6208,7 @@ var require_client_h1 = __commonJS({
         }
         this.bytesRead += buf.length;
         if (request.onData(buf) === false) {
-          return constants5.ERROR.PAUSED;
+          return constants6.ERROR.PAUSED;
         }
       }
       onMessageComplete() {
@@ -6244,13 +6244,13 @@ var require_client_h1 = __commonJS({
         if (socket[kWriting]) {
           assert4(client[kRunning] === 0);
           util5.destroy(socket, new InformationalError("reset"));
-          return constants5.ERROR.PAUSED;
+          return constants6.ERROR.PAUSED;
         } else if (!shouldKeepAlive) {
           util5.destroy(socket, new InformationalError("reset"));
-          return constants5.ERROR.PAUSED;
+          return constants6.ERROR.PAUSED;
         } else if (socket[kReset] && client[kRunning] === 0) {
           util5.destroy(socket, new InformationalError("reset"));
-          return constants5.ERROR.PAUSED;
+          return constants6.ERROR.PAUSED;
         } else if (client[kPipelining] == null || client[kPipelining] === 1) {
           setImmediate(() => client[kResume]());
         } else {
@@ -6871,7 +6871,7 @@ var require_client_h2 = __commonJS({
     "use strict";
     var assert4 = __require("node:assert");
     var { errorMonitor } = __require("node:events");
-    var { pipeline: pipeline4 } = __require("node:stream");
+    var { pipeline: pipeline5 } = __require("node:stream");
     var util5 = require_util();
     var {
       RequestContentLengthMismatchError,
@@ -7350,7 +7350,7 @@ var require_client_h2 = __commonJS({
     }
     function writeStream(abort, socket, expectsPayload, h2stream, body2, client, request, contentLength2) {
       assert4(contentLength2 !== 0 || client[kRunning] === 0, "stream body cannot be pipelined");
-      const pipe = pipeline4(
+      const pipe = pipeline5(
         body2,
         h2stream,
         (err) => {
@@ -10395,7 +10395,7 @@ var require_api_pipeline = __commonJS({
         util5.destroy(ret, err);
       }
     };
-    function pipeline4(opts, handler) {
+    function pipeline5(opts, handler) {
       try {
         const pipelineHandler = new PipelineHandler(opts, handler);
         this.dispatch({ ...opts, body: pipelineHandler.req }, pipelineHandler);
@@ -10404,7 +10404,7 @@ var require_api_pipeline = __commonJS({
         return new PassThrough().destroy(err);
       }
     }
-    module.exports = pipeline4;
+    module.exports = pipeline5;
   }
 });
 
@@ -11254,13 +11254,13 @@ var require_pluralizer = __commonJS({
 var require_pending_interceptors_formatter = __commonJS({
   "node_modules/undici/lib/mock/pending-interceptors-formatter.js"(exports2, module) {
     "use strict";
-    var { Transform: Transform3 } = __require("node:stream");
+    var { Transform: Transform4 } = __require("node:stream");
     var { Console } = __require("node:console");
     var PERSISTENT = process.versions.icu ? "\u2705" : "Y ";
     var NOT_PERSISTENT = process.versions.icu ? "\u274C" : "N ";
     module.exports = class PendingInterceptorsFormatter {
       constructor({ disableColors } = {}) {
-        this.transform = new Transform3({
+        this.transform = new Transform4({
           transform(chunk, _enc, cb) {
             cb(null, chunk);
           }
@@ -13569,7 +13569,7 @@ var require_fetch = __commonJS({
       subresourceSet
     } = require_constants3();
     var EE = __require("node:events");
-    var { Readable: Readable6, pipeline: pipeline4, finished } = __require("node:stream");
+    var { Readable: Readable6, pipeline: pipeline5, finished } = __require("node:stream");
     var { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = require_util();
     var { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = require_data_url();
     var { getGlobalDispatcher } = require_global2();
@@ -14514,7 +14514,7 @@ var require_fetch = __commonJS({
                 status,
                 statusText,
                 headersList,
-                body: decoders.length ? pipeline4(this.body, ...decoders, (err) => {
+                body: decoders.length ? pipeline5(this.body, ...decoders, (err) => {
                   if (err) {
                     this.onError(err);
                   }
@@ -18311,7 +18311,7 @@ var require_eventsource_stream = __commonJS({
   "node_modules/undici/lib/web/eventsource/eventsource-stream.js"(exports2, module) {
     "use strict";
     var buffer3 = __require("node:buffer");
-    var { Transform: Transform3 } = __require("node:stream");
+    var { Transform: Transform4 } = __require("node:stream");
     var { isASCIINumber, isValidLastEventId } = require_util8();
     var BOM = [239, 187, 191];
     var LF = 10;
@@ -18361,7 +18361,7 @@ var require_eventsource_stream = __commonJS({
       error2.aborted = false;
       return error2;
     }
-    var EventSourceStream = class extends Transform3 {
+    var EventSourceStream = class extends Transform4 {
       /**
        * @type {eventSourceSettings}
        */
@@ -18715,7 +18715,7 @@ ${value}`;
 var require_eventsource = __commonJS({
   "node_modules/undici/lib/web/eventsource/eventsource.js"(exports2, module) {
     "use strict";
-    var { pipeline: pipeline4 } = __require("node:stream");
+    var { pipeline: pipeline5 } = __require("node:stream");
     var { fetching } = require_fetch();
     var { makeRequest } = require_request2();
     var { webidl } = require_webidl();
@@ -18875,7 +18875,7 @@ var require_eventsource = __commonJS({
               ));
             }
           });
-          pipeline4(
+          pipeline5(
             response.body.stream,
             eventSourceStream,
             (error2) => {
@@ -20031,10 +20031,10 @@ var require_truncate = __commonJS({
   "node_modules/semver/functions/truncate.js"(exports2, module) {
     "use strict";
     var parse3 = require_parse2();
-    var constants5 = require_constants6();
+    var constants6 = require_constants6();
     var SemVer = require_semver();
     var truncate = (version3, truncation, options) => {
-      if (!constants5.RELEASE_TYPES.includes(truncation)) {
+      if (!constants6.RELEASE_TYPES.includes(truncation)) {
         return null;
       }
       const clonedVersion = cloneInputVersion(version3, options);
@@ -21274,7 +21274,7 @@ var require_semver2 = __commonJS({
   "node_modules/semver/index.js"(exports2, module) {
     "use strict";
     var internalRe = require_re();
-    var constants5 = require_constants6();
+    var constants6 = require_constants6();
     var SemVer = require_semver();
     var identifiers = require_identifiers();
     var parse3 = require_parse2();
@@ -21358,8 +21358,8 @@ var require_semver2 = __commonJS({
       re: internalRe.re,
       src: internalRe.src,
       tokens: internalRe.t,
-      SEMVER_SPEC_VERSION: constants5.SEMVER_SPEC_VERSION,
-      RELEASE_TYPES: constants5.RELEASE_TYPES,
+      SEMVER_SPEC_VERSION: constants6.SEMVER_SPEC_VERSION,
+      RELEASE_TYPES: constants6.RELEASE_TYPES,
       compareIdentifiers: identifiers.compareIdentifiers,
       rcompareIdentifiers: identifiers.rcompareIdentifiers
     };
@@ -31024,10 +31024,10 @@ var require_resolve_block_map = __commonJS({
       let offset = bm.offset;
       let commentEnd = null;
       for (const collItem of bm.items) {
-        const { start, key, sep: sep10, value } = collItem;
+        const { start, key, sep: sep12, value } = collItem;
         const keyProps = resolveProps.resolveProps(start, {
           indicator: "explicit-key-ind",
-          next: key ?? sep10?.[0],
+          next: key ?? sep12?.[0],
           offset,
           onError,
           parentIndent: bm.indent,
@@ -31041,7 +31041,7 @@ var require_resolve_block_map = __commonJS({
             else if ("indent" in key && key.indent !== bm.indent)
               onError(offset, "BAD_INDENT", startColMsg);
           }
-          if (!keyProps.anchor && !keyProps.tag && !sep10) {
+          if (!keyProps.anchor && !keyProps.tag && !sep12) {
             commentEnd = keyProps.end;
             if (keyProps.comment) {
               if (map.comment)
@@ -31065,7 +31065,7 @@ var require_resolve_block_map = __commonJS({
         ctx.atKey = false;
         if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
           onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
-        const valueProps = resolveProps.resolveProps(sep10 ?? [], {
+        const valueProps = resolveProps.resolveProps(sep12 ?? [], {
           indicator: "map-value-ind",
           next: value,
           offset: keyNode.range[2],
@@ -31081,7 +31081,7 @@ var require_resolve_block_map = __commonJS({
             if (ctx.options.strict && keyProps.start < valueProps.found.offset - 1024)
               onError(keyNode.range, "KEY_OVER_1024_CHARS", "The : indicator must be at most 1024 chars after the start of an implicit block mapping key");
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep10, null, valueProps, onError);
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep12, null, valueProps, onError);
           if (ctx.schema.compat)
             utilFlowIndentCheck.flowIndentCheck(bm.indent, value, onError);
           offset = valueNode.range[2];
@@ -31172,7 +31172,7 @@ var require_resolve_end = __commonJS({
       let comment = "";
       if (end) {
         let hasSpace = false;
-        let sep10 = "";
+        let sep12 = "";
         for (const token of end) {
           const { source, type } = token;
           switch (type) {
@@ -31186,13 +31186,13 @@ var require_resolve_end = __commonJS({
               if (!comment)
                 comment = cb;
               else
-                comment += sep10 + cb;
-              sep10 = "";
+                comment += sep12 + cb;
+              sep12 = "";
               break;
             }
             case "newline":
               if (comment)
-                sep10 += source;
+                sep12 += source;
               hasSpace = true;
               break;
             default:
@@ -31235,18 +31235,18 @@ var require_resolve_flow_collection = __commonJS({
       let offset = fc.offset + fc.start.source.length;
       for (let i = 0; i < fc.items.length; ++i) {
         const collItem = fc.items[i];
-        const { start, key, sep: sep10, value } = collItem;
+        const { start, key, sep: sep12, value } = collItem;
         const props = resolveProps.resolveProps(start, {
           flow: fcName,
           indicator: "explicit-key-ind",
-          next: key ?? sep10?.[0],
+          next: key ?? sep12?.[0],
           offset,
           onError,
           parentIndent: fc.indent,
           startOnNewline: false
         });
         if (!props.found) {
-          if (!props.anchor && !props.tag && !sep10 && !value) {
+          if (!props.anchor && !props.tag && !sep12 && !value) {
             if (i === 0 && props.comma)
               onError(props.comma, "UNEXPECTED_TOKEN", `Unexpected , in ${fcName}`);
             else if (i < fc.items.length - 1)
@@ -31300,8 +31300,8 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap && !sep10 && !props.found) {
-          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep10, null, props, onError);
+        if (!isMap && !sep12 && !props.found) {
+          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep12, null, props, onError);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
           if (isBlock(value))
@@ -31313,7 +31313,7 @@ var require_resolve_flow_collection = __commonJS({
           if (isBlock(key))
             onError(keyNode.range, "BLOCK_IN_FLOW", blockMsg);
           ctx.atKey = false;
-          const valueProps = resolveProps.resolveProps(sep10 ?? [], {
+          const valueProps = resolveProps.resolveProps(sep12 ?? [], {
             flow: fcName,
             indicator: "map-value-ind",
             next: value,
@@ -31324,8 +31324,8 @@ var require_resolve_flow_collection = __commonJS({
           });
           if (valueProps.found) {
             if (!isMap && !props.found && ctx.options.strict) {
-              if (sep10)
-                for (const st of sep10) {
+              if (sep12)
+                for (const st of sep12) {
                   if (st === valueProps.found)
                     break;
                   if (st.type === "newline") {
@@ -31342,7 +31342,7 @@ var require_resolve_flow_collection = __commonJS({
             else
               onError(valueProps.start, "MISSING_CHAR", `Missing , or : between ${fcName} items`);
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep10, null, valueProps, onError) : null;
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep12, null, valueProps, onError) : null;
           if (valueNode) {
             if (isBlock(value))
               onError(valueNode.range, "BLOCK_IN_FLOW", blockMsg);
@@ -31522,7 +31522,7 @@ var require_resolve_block_scalar = __commonJS({
           chompStart = i + 1;
       }
       let value = "";
-      let sep10 = "";
+      let sep12 = "";
       let prevMoreIndented = false;
       for (let i = 0; i < contentStart; ++i)
         value += lines[i][0].slice(trimIndent) + "\n";
@@ -31539,24 +31539,24 @@ var require_resolve_block_scalar = __commonJS({
           indent = "";
         }
         if (type === Scalar.Scalar.BLOCK_LITERAL) {
-          value += sep10 + indent.slice(trimIndent) + content;
-          sep10 = "\n";
+          value += sep12 + indent.slice(trimIndent) + content;
+          sep12 = "\n";
         } else if (indent.length > trimIndent || content[0] === "	") {
-          if (sep10 === " ")
-            sep10 = "\n";
-          else if (!prevMoreIndented && sep10 === "\n")
-            sep10 = "\n\n";
-          value += sep10 + indent.slice(trimIndent) + content;
-          sep10 = "\n";
+          if (sep12 === " ")
+            sep12 = "\n";
+          else if (!prevMoreIndented && sep12 === "\n")
+            sep12 = "\n\n";
+          value += sep12 + indent.slice(trimIndent) + content;
+          sep12 = "\n";
           prevMoreIndented = true;
         } else if (content === "") {
-          if (sep10 === "\n")
+          if (sep12 === "\n")
             value += "\n";
           else
-            sep10 = "\n";
+            sep12 = "\n";
         } else {
-          value += sep10 + content;
-          sep10 = " ";
+          value += sep12 + content;
+          sep12 = " ";
           prevMoreIndented = false;
         }
       }
@@ -31739,25 +31739,25 @@ var require_resolve_flow_scalar = __commonJS({
         trimBoth = /^[ \t]+|[ \t]+$/g;
       }
       let res = match3[1].replace(trimEnd2, "");
-      let sep10 = " ";
+      let sep12 = " ";
       let pos = line.lastIndex;
       while (match3 = line.exec(source)) {
         const lm = match3[1].replace(trimBoth, "");
         if (lm === "") {
-          if (sep10 === "\n")
-            res += sep10;
+          if (sep12 === "\n")
+            res += sep12;
           else
-            sep10 = "\n";
+            sep12 = "\n";
         } else {
-          res += sep10 + lm;
-          sep10 = " ";
+          res += sep12 + lm;
+          sep12 = " ";
         }
         pos = line.lastIndex;
       }
       const last = /[ \t]*(.*)/sy;
       last.lastIndex = pos;
       match3 = last.exec(source);
-      return res + sep10 + (match3?.[1] ?? "");
+      return res + sep12 + (match3?.[1] ?? "");
     }
     function doubleQuotedValue(source, onError) {
       let res = "";
@@ -32567,14 +32567,14 @@ var require_cst_stringify = __commonJS({
         }
       }
     }
-    function stringifyItem({ start, key, sep: sep10, value }) {
+    function stringifyItem({ start, key, sep: sep12, value }) {
       let res = "";
       for (const st of start)
         res += st.source;
       if (key)
         res += stringifyToken(key);
-      if (sep10)
-        for (const st of sep10)
+      if (sep12)
+        for (const st of sep12)
           res += st.source;
       if (value)
         res += stringifyToken(value);
@@ -33741,18 +33741,18 @@ var require_parser = __commonJS({
         if (this.type === "map-value-ind") {
           const prev = getPrevProps(this.peek(2));
           const start = getFirstKeyStartProps(prev);
-          let sep10;
+          let sep12;
           if (scalar.end) {
-            sep10 = scalar.end;
-            sep10.push(this.sourceToken);
+            sep12 = scalar.end;
+            sep12.push(this.sourceToken);
             delete scalar.end;
           } else
-            sep10 = [this.sourceToken];
+            sep12 = [this.sourceToken];
           const map = {
             type: "block-map",
             offset: scalar.offset,
             indent: scalar.indent,
-            items: [{ start, key: scalar, sep: sep10 }]
+            items: [{ start, key: scalar, sep: sep12 }]
           };
           this.onKeyLine = true;
           this.stack[this.stack.length - 1] = map;
@@ -33905,15 +33905,15 @@ var require_parser = __commonJS({
                 } else if (isFlowToken(it.key) && !includesToken(it.sep, "newline")) {
                   const start2 = getFirstKeyStartProps(it.start);
                   const key = it.key;
-                  const sep10 = it.sep;
-                  sep10.push(this.sourceToken);
+                  const sep12 = it.sep;
+                  sep12.push(this.sourceToken);
                   delete it.key;
                   delete it.sep;
                   this.stack.push({
                     type: "block-map",
                     offset: this.offset,
                     indent: this.indent,
-                    items: [{ start: start2, key, sep: sep10 }]
+                    items: [{ start: start2, key, sep: sep12 }]
                   });
                 } else if (start.length > 0) {
                   it.sep = it.sep.concat(start, this.sourceToken);
@@ -34107,13 +34107,13 @@ var require_parser = __commonJS({
             const prev = getPrevProps(parent);
             const start = getFirstKeyStartProps(prev);
             fixFlowSeqItems(fc);
-            const sep10 = fc.end.splice(1, fc.end.length);
-            sep10.push(this.sourceToken);
+            const sep12 = fc.end.splice(1, fc.end.length);
+            sep12.push(this.sourceToken);
             const map = {
               type: "block-map",
               offset: fc.offset,
               indent: fc.indent,
-              items: [{ start, key: fc, sep: sep10 }]
+              items: [{ start, key: fc, sep: sep12 }]
             };
             this.onKeyLine = true;
             this.stack[this.stack.length - 1] = map;
@@ -36462,7 +36462,7 @@ var ExitCode2 = {
 
 // src/rig/cache.ts
 import { createHash as createHash3 } from "node:crypto";
-import { mkdir as mkdir2, rename as rename2, rm as rm2, stat as stat3 } from "node:fs/promises";
+import { mkdir as mkdir3, rename as rename2, rm as rm2, stat as stat2 } from "node:fs/promises";
 import { homedir as homedir2 } from "node:os";
 import { join as join8 } from "node:path";
 
@@ -36756,19 +36756,19 @@ function balancedWithBudget(str, masked, budget) {
 }
 function maskUnmatchedOpens(masked, budget) {
   budget.remaining -= masked.length;
-  const open3 = [];
+  const open4 = [];
   for (let i = 0; i < masked.length; i++) {
     const c = masked.charCodeAt(i);
     if (c === 123) {
-      open3.push(i);
-    } else if (c === 125 && open3.length) {
-      open3.pop();
+      open4.push(i);
+    } else if (c === 125 && open4.length) {
+      open4.pop();
     }
   }
   let out = "";
   let last = 0;
-  for (let i = 0; i < open3.length; i++) {
-    const at = open3[i];
+  for (let i = 0; i < open4.length; i++) {
+    const at = open4[i];
     out += masked.slice(last, at) + "\0";
     last = at + 1;
   }
@@ -38552,10 +38552,10 @@ var Minimatch = class {
       }
       return filtered.join("/");
     }).join("|");
-    const [open3, close] = set.length > 1 ? ["(?:", ")"] : ["", ""];
-    re = "^" + open3 + re + close + "$";
+    const [open4, close] = set.length > 1 ? ["(?:", ")"] : ["", ""];
+    re = "^" + open4 + re + close + "$";
     if (this.partial) {
-      re = "^(?:\\/|" + open3 + re.slice(1, -1) + close + ")$";
+      re = "^(?:\\/|" + open4 + re.slice(1, -1) + close + ")$";
     }
     if (this.negate)
       re = "^(?!" + re + ").+$";
@@ -38647,8 +38647,8 @@ var Path = class {
         let remaining = itemPath;
         let dir = dirname4(remaining);
         while (dir !== remaining) {
-          const basename9 = path6.basename(remaining);
-          this.segments.unshift(basename9);
+          const basename10 = path6.basename(remaining);
+          this.segments.unshift(basename10);
           remaining = dir;
           dir = dirname4(remaining);
         }
@@ -39798,12 +39798,12 @@ var HttpPipeline = class _HttpPipeline {
   }
   sendRequest(httpClient, request) {
     const policies = this.getOrderedPolicies();
-    const pipeline4 = policies.reduceRight((next, policy) => {
+    const pipeline5 = policies.reduceRight((next, policy) => {
       return (req) => {
         return policy.sendRequest(req, next);
       };
     }, (req) => httpClient.sendRequest(req));
-    return pipeline4(request);
+    return pipeline5(request);
   }
   getOrderedPolicies() {
     if (!this._orderedPolicies) {
@@ -41763,31 +41763,31 @@ function wrapAbortSignalLikePolicy() {
 
 // node_modules/@azure/core-rest-pipeline/dist/esm/createPipelineFromOptions.js
 function createPipelineFromOptions2(options) {
-  const pipeline4 = createEmptyPipeline2();
+  const pipeline5 = createEmptyPipeline2();
   if (isNodeLike2) {
     if (options.agent) {
-      pipeline4.addPolicy(agentPolicy2(options.agent));
+      pipeline5.addPolicy(agentPolicy2(options.agent));
     }
     if (options.tlsOptions) {
-      pipeline4.addPolicy(tlsPolicy2(options.tlsOptions));
+      pipeline5.addPolicy(tlsPolicy2(options.tlsOptions));
     }
-    pipeline4.addPolicy(proxyPolicy2(options.proxyOptions));
-    pipeline4.addPolicy(decompressResponsePolicy2());
+    pipeline5.addPolicy(proxyPolicy2(options.proxyOptions));
+    pipeline5.addPolicy(decompressResponsePolicy2());
   }
-  pipeline4.addPolicy(wrapAbortSignalLikePolicy());
-  pipeline4.addPolicy(formDataPolicy2(), { beforePolicies: [multipartPolicyName2] });
-  pipeline4.addPolicy(userAgentPolicy2(options.userAgentOptions));
-  pipeline4.addPolicy(setClientRequestIdPolicy(options.telemetryOptions?.clientRequestIdHeaderName));
-  pipeline4.addPolicy(multipartPolicy2(), { afterPhase: "Deserialize" });
-  pipeline4.addPolicy(defaultRetryPolicy2(options.retryOptions), { phase: "Retry" });
-  pipeline4.addPolicy(tracingPolicy({ ...options.userAgentOptions, ...options.loggingOptions }), {
+  pipeline5.addPolicy(wrapAbortSignalLikePolicy());
+  pipeline5.addPolicy(formDataPolicy2(), { beforePolicies: [multipartPolicyName2] });
+  pipeline5.addPolicy(userAgentPolicy2(options.userAgentOptions));
+  pipeline5.addPolicy(setClientRequestIdPolicy(options.telemetryOptions?.clientRequestIdHeaderName));
+  pipeline5.addPolicy(multipartPolicy2(), { afterPhase: "Deserialize" });
+  pipeline5.addPolicy(defaultRetryPolicy2(options.retryOptions), { phase: "Retry" });
+  pipeline5.addPolicy(tracingPolicy({ ...options.userAgentOptions, ...options.loggingOptions }), {
     afterPhase: "Retry"
   });
   if (isNodeLike2) {
-    pipeline4.addPolicy(redirectPolicy2(options.redirectOptions), { afterPhase: "Retry" });
+    pipeline5.addPolicy(redirectPolicy2(options.redirectOptions), { afterPhase: "Retry" });
   }
-  pipeline4.addPolicy(logPolicy2(options.loggingOptions), { afterPhase: "Sign" });
-  return pipeline4;
+  pipeline5.addPolicy(logPolicy2(options.loggingOptions), { afterPhase: "Sign" });
+  return pipeline5;
 }
 
 // node_modules/@azure/core-rest-pipeline/dist/esm/defaultHttpClient.js
@@ -42111,8 +42111,8 @@ function createDisableKeepAlivePolicy() {
     }
   };
 }
-function pipelineContainsDisableKeepAlivePolicy(pipeline4) {
-  return pipeline4.getOrderedPolicies().some((policy) => policy.name === disableKeepAlivePolicyName);
+function pipelineContainsDisableKeepAlivePolicy(pipeline5) {
+  return pipeline5.getOrderedPolicies().some((policy) => policy.name === disableKeepAlivePolicyName);
 }
 
 // node_modules/@azure/core-client/dist/esm/base64.js
@@ -43367,18 +43367,18 @@ function prepareXMLRootList(obj, elementName, xmlNamespaceKey, xmlNamespace) {
 
 // node_modules/@azure/core-client/dist/esm/pipeline.js
 function createClientPipeline(options = {}) {
-  const pipeline4 = createPipelineFromOptions2(options ?? {});
+  const pipeline5 = createPipelineFromOptions2(options ?? {});
   if (options.credentialOptions) {
-    pipeline4.addPolicy(bearerTokenAuthenticationPolicy({
+    pipeline5.addPolicy(bearerTokenAuthenticationPolicy({
       credential: options.credentialOptions.credential,
       scopes: options.credentialOptions.credentialScopes
     }));
   }
-  pipeline4.addPolicy(serializationPolicy(options.serializationOptions), { phase: "Serialize" });
-  pipeline4.addPolicy(deserializationPolicy(options.deserializationOptions), {
+  pipeline5.addPolicy(serializationPolicy(options.serializationOptions), { phase: "Serialize" });
+  pipeline5.addPolicy(deserializationPolicy(options.deserializationOptions), {
     phase: "Deserialize"
   });
-  return pipeline4;
+  return pipeline5;
 }
 
 // node_modules/@azure/core-client/dist/esm/httpClientCache.js
@@ -46644,21 +46644,21 @@ var Matcher = class {
    * @returns {string}
    */
   toString(separator, includeNamespace = true) {
-    const sep10 = separator || this.separator;
-    const isDefault = sep10 === this.separator && includeNamespace === true;
+    const sep12 = separator || this.separator;
+    const isDefault = sep12 === this.separator && includeNamespace === true;
     if (isDefault) {
       if (this._pathStringCache !== null) {
         return this._pathStringCache;
       }
       const result = this.path.map(
         (n) => n.namespace ? `${n.namespace}:${n.tag}` : n.tag
-      ).join(sep10);
+      ).join(sep12);
       this._pathStringCache = result;
       return result;
     }
     return this.path.map(
       (n) => includeNamespace && n.namespace ? `${n.namespace}:${n.tag}` : n.tag
-    ).join(sep10);
+    ).join(sep12);
   }
   /**
    * Get path as array of tag names.
@@ -48177,8 +48177,8 @@ function readStopNodeData(xmlData, tagName, i) {
           const nextLt = xmlData.indexOf("<", i + 1);
           if (nextLt === -1 || nextLt > nextGt) {
             const exp = xmlData.substring(i + 1, nextGt);
-            const sep10 = exp.search(/\s/);
-            const name = sep10 === -1 ? exp : exp.substring(0, sep10);
+            const sep12 = exp.search(/\s/);
+            const name = sep12 === -1 ? exp : exp.substring(0, sep12);
             if (name === tagName && exp[exp.length - 1] !== "/") openTagCount++;
             i = nextGt;
           }
@@ -53511,11 +53511,11 @@ var PathStylePorts2 = [
 ];
 
 // node_modules/@azure/storage-blob/dist/esm/Pipeline.js
-function isPipelineLike(pipeline4) {
-  if (!pipeline4 || typeof pipeline4 !== "object") {
+function isPipelineLike(pipeline5) {
+  if (!pipeline5 || typeof pipeline5 !== "object") {
     return false;
   }
-  const castPipeline = pipeline4;
+  const castPipeline = pipeline5;
   return Array.isArray(castPipeline.factories) && typeof castPipeline.options === "object" && typeof castPipeline.toServiceClientOptions === "function";
 }
 var Pipeline = class {
@@ -53554,11 +53554,11 @@ function newPipeline(credential, pipelineOptions = {}) {
   if (!credential) {
     credential = new AnonymousCredential();
   }
-  const pipeline4 = new Pipeline([], pipelineOptions);
-  pipeline4._credential = credential;
-  return pipeline4;
+  const pipeline5 = new Pipeline([], pipelineOptions);
+  pipeline5._credential = credential;
+  return pipeline5;
 }
-function processDownlevelPipeline(pipeline4) {
+function processDownlevelPipeline(pipeline5) {
   const knownFactoryFunctions = [
     isAnonymousCredential,
     isStorageSharedKeyCredential,
@@ -53568,8 +53568,8 @@ function processDownlevelPipeline(pipeline4) {
     isStorageTelemetryPolicyFactory,
     isCoreHttpPolicyFactory
   ];
-  if (pipeline4.factories.length) {
-    const novelFactories = pipeline4.factories.filter((factory) => {
+  if (pipeline5.factories.length) {
+    const novelFactories = pipeline5.factories.filter((factory) => {
       return !knownFactoryFunctions.some((knownFactory) => knownFactory(factory));
     });
     if (novelFactories.length) {
@@ -53582,14 +53582,14 @@ function processDownlevelPipeline(pipeline4) {
   }
   return void 0;
 }
-function getCoreClientOptions(pipeline4) {
-  const { httpClient: v1Client, ...restOptions } = pipeline4.options;
-  let httpClient = pipeline4._coreHttpClient;
+function getCoreClientOptions(pipeline5) {
+  const { httpClient: v1Client, ...restOptions } = pipeline5.options;
+  let httpClient = pipeline5._coreHttpClient;
   if (!httpClient) {
     httpClient = v1Client ? convertHttpClient(v1Client) : getCachedDefaultHttpClient2();
-    pipeline4._coreHttpClient = httpClient;
+    pipeline5._coreHttpClient = httpClient;
   }
-  let corePipeline = pipeline4._corePipeline;
+  let corePipeline = pipeline5._corePipeline;
   if (!corePipeline) {
     const packageDetails = `azsdk-js-azure-storage-blob/${SDK_VERSION4}`;
     const userAgentPrefix = restOptions.userAgentOptions && restOptions.userAgentOptions.userAgentPrefix ? `${restOptions.userAgentOptions.userAgentPrefix} ${packageDetails}` : `${packageDetails}`;
@@ -53630,11 +53630,11 @@ function getCoreClientOptions(pipeline4) {
     corePipeline.addPolicy(storageRetryPolicy(restOptions.retryOptions), { phase: "Retry" });
     corePipeline.addPolicy(storageRequestFailureDetailsParserPolicy());
     corePipeline.addPolicy(storageBrowserPolicy());
-    const downlevelResults = processDownlevelPipeline(pipeline4);
+    const downlevelResults = processDownlevelPipeline(pipeline5);
     if (downlevelResults) {
       corePipeline.addPolicy(downlevelResults.wrappedPolicies, downlevelResults.afterRetry ? { afterPhase: "Retry" } : void 0);
     }
-    const credential = getCredentialFromPipeline(pipeline4);
+    const credential = getCredentialFromPipeline(pipeline5);
     if (isTokenCredential(credential)) {
       corePipeline.addPolicy(bearerTokenAuthenticationPolicy({
         credential,
@@ -53647,7 +53647,7 @@ function getCoreClientOptions(pipeline4) {
         accountKey: credential.accountKey
       }), { phase: "Sign" });
     }
-    pipeline4._corePipeline = corePipeline;
+    pipeline5._corePipeline = corePipeline;
   }
   return {
     ...restOptions,
@@ -53656,12 +53656,12 @@ function getCoreClientOptions(pipeline4) {
     pipeline: corePipeline
   };
 }
-function getCredentialFromPipeline(pipeline4) {
-  if (pipeline4._credential) {
-    return pipeline4._credential;
+function getCredentialFromPipeline(pipeline5) {
+  if (pipeline5._credential) {
+    return pipeline5._credential;
   }
   let credential = new AnonymousCredential();
-  for (const factory of pipeline4.factories) {
+  for (const factory of pipeline5.factories) {
     if (isTokenCredential(factory.credential)) {
       credential = factory.credential;
     } else if (isStorageSharedKeyCredential(factory)) {
@@ -67571,13 +67571,13 @@ var StorageClient2 = class {
    * @param url - url to resource
    * @param pipeline - request policy pipeline.
    */
-  constructor(url2, pipeline4) {
+  constructor(url2, pipeline5) {
     this.url = escapeURLPath(url2);
     this.accountName = getAccountNameFromUrl(url2);
-    this.pipeline = pipeline4;
-    this.storageClientContext = new StorageContextClient(this.url, getCoreClientOptions(pipeline4));
+    this.pipeline = pipeline5;
+    this.storageClientContext = new StorageContextClient(this.url, getCoreClientOptions(pipeline5));
     this.isHttps = iEqual(getURLScheme(this.url) || "", "https");
-    this.credential = getCredentialFromPipeline(pipeline4);
+    this.credential = getCredentialFromPipeline(pipeline5);
     const storageClientContext = this.storageClientContext;
     storageClientContext.requestContentType = void 0;
   }
@@ -71183,21 +71183,21 @@ var BlobClient = class _BlobClient extends StorageClient2 {
   }
   constructor(urlOrConnectionString, credentialOrPipelineOrContainerName, blobNameOrOptions, options) {
     options = options || {};
-    let pipeline4;
+    let pipeline5;
     let url2;
     if (isPipelineLike(credentialOrPipelineOrContainerName)) {
       url2 = urlOrConnectionString;
-      pipeline4 = credentialOrPipelineOrContainerName;
+      pipeline5 = credentialOrPipelineOrContainerName;
     } else if (isNodeLike2 && credentialOrPipelineOrContainerName instanceof StorageSharedKeyCredential || credentialOrPipelineOrContainerName instanceof AnonymousCredential || isTokenCredential(credentialOrPipelineOrContainerName)) {
       url2 = urlOrConnectionString;
       options = blobNameOrOptions;
-      pipeline4 = newPipeline(credentialOrPipelineOrContainerName, options);
+      pipeline5 = newPipeline(credentialOrPipelineOrContainerName, options);
     } else if (!credentialOrPipelineOrContainerName && typeof credentialOrPipelineOrContainerName !== "string") {
       url2 = urlOrConnectionString;
       if (blobNameOrOptions && typeof blobNameOrOptions !== "string") {
         options = blobNameOrOptions;
       }
-      pipeline4 = newPipeline(new AnonymousCredential(), options);
+      pipeline5 = newPipeline(new AnonymousCredential(), options);
     } else if (credentialOrPipelineOrContainerName && typeof credentialOrPipelineOrContainerName === "string" && blobNameOrOptions && typeof blobNameOrOptions === "string") {
       const containerName = credentialOrPipelineOrContainerName;
       const blobName = blobNameOrOptions;
@@ -71209,20 +71209,20 @@ var BlobClient = class _BlobClient extends StorageClient2 {
           if (!options.proxyOptions) {
             options.proxyOptions = getDefaultProxySettings2(extractedCreds.proxyUri);
           }
-          pipeline4 = newPipeline(sharedKeyCredential, options);
+          pipeline5 = newPipeline(sharedKeyCredential, options);
         } else {
           throw new Error("Account connection string is only supported in Node.js environment");
         }
       } else if (extractedCreds.kind === "SASConnString") {
         url2 = appendToURLPath(appendToURLPath(extractedCreds.url, encodeURIComponent(containerName)), encodeURIComponent(blobName)) + "?" + extractedCreds.accountSas;
-        pipeline4 = newPipeline(new AnonymousCredential(), options);
+        pipeline5 = newPipeline(new AnonymousCredential(), options);
       } else {
         throw new Error("Connection string must be either an Account connection string or a SAS connection string");
       }
     } else {
       throw new Error("Expecting non-empty strings for containerName and blobName parameters");
     }
-    super(url2, pipeline4);
+    super(url2, pipeline5);
     ({ blobName: this._name, containerName: this._containerName } = this.getBlobAndContainerNamesFromUrl());
     this.blobContext = this.storageClientContext.blob;
     this._snapshot = getURLParameter(this.url, URLConstants2.Parameters.SNAPSHOT);
@@ -72209,19 +72209,19 @@ var AppendBlobClient = class _AppendBlobClient extends BlobClient {
    */
   appendBlobContext;
   constructor(urlOrConnectionString, credentialOrPipelineOrContainerName, blobNameOrOptions, options) {
-    let pipeline4;
+    let pipeline5;
     let url2;
     options = options || {};
     if (isPipelineLike(credentialOrPipelineOrContainerName)) {
       url2 = urlOrConnectionString;
-      pipeline4 = credentialOrPipelineOrContainerName;
+      pipeline5 = credentialOrPipelineOrContainerName;
     } else if (isNodeLike2 && credentialOrPipelineOrContainerName instanceof StorageSharedKeyCredential || credentialOrPipelineOrContainerName instanceof AnonymousCredential || isTokenCredential(credentialOrPipelineOrContainerName)) {
       url2 = urlOrConnectionString;
       options = blobNameOrOptions;
-      pipeline4 = newPipeline(credentialOrPipelineOrContainerName, options);
+      pipeline5 = newPipeline(credentialOrPipelineOrContainerName, options);
     } else if (!credentialOrPipelineOrContainerName && typeof credentialOrPipelineOrContainerName !== "string") {
       url2 = urlOrConnectionString;
-      pipeline4 = newPipeline(new AnonymousCredential(), options);
+      pipeline5 = newPipeline(new AnonymousCredential(), options);
     } else if (credentialOrPipelineOrContainerName && typeof credentialOrPipelineOrContainerName === "string" && blobNameOrOptions && typeof blobNameOrOptions === "string") {
       const containerName = credentialOrPipelineOrContainerName;
       const blobName = blobNameOrOptions;
@@ -72233,20 +72233,20 @@ var AppendBlobClient = class _AppendBlobClient extends BlobClient {
           if (!options.proxyOptions) {
             options.proxyOptions = getDefaultProxySettings2(extractedCreds.proxyUri);
           }
-          pipeline4 = newPipeline(sharedKeyCredential, options);
+          pipeline5 = newPipeline(sharedKeyCredential, options);
         } else {
           throw new Error("Account connection string is only supported in Node.js environment");
         }
       } else if (extractedCreds.kind === "SASConnString") {
         url2 = appendToURLPath(appendToURLPath(extractedCreds.url, encodeURIComponent(containerName)), encodeURIComponent(blobName)) + "?" + extractedCreds.accountSas;
-        pipeline4 = newPipeline(new AnonymousCredential(), options);
+        pipeline5 = newPipeline(new AnonymousCredential(), options);
       } else {
         throw new Error("Connection string must be either an Account connection string or a SAS connection string");
       }
     } else {
       throw new Error("Expecting non-empty strings for containerName and blobName parameters");
     }
-    super(url2, pipeline4);
+    super(url2, pipeline5);
     this.appendBlobContext = this.storageClientContext.appendBlob;
   }
   /**
@@ -72481,22 +72481,22 @@ var BlockBlobClient = class _BlockBlobClient extends BlobClient {
    */
   blockBlobContext;
   constructor(urlOrConnectionString, credentialOrPipelineOrContainerName, blobNameOrOptions, options) {
-    let pipeline4;
+    let pipeline5;
     let url2;
     options = options || {};
     if (isPipelineLike(credentialOrPipelineOrContainerName)) {
       url2 = urlOrConnectionString;
-      pipeline4 = credentialOrPipelineOrContainerName;
+      pipeline5 = credentialOrPipelineOrContainerName;
     } else if (isNodeLike2 && credentialOrPipelineOrContainerName instanceof StorageSharedKeyCredential || credentialOrPipelineOrContainerName instanceof AnonymousCredential || isTokenCredential(credentialOrPipelineOrContainerName)) {
       url2 = urlOrConnectionString;
       options = blobNameOrOptions;
-      pipeline4 = newPipeline(credentialOrPipelineOrContainerName, options);
+      pipeline5 = newPipeline(credentialOrPipelineOrContainerName, options);
     } else if (!credentialOrPipelineOrContainerName && typeof credentialOrPipelineOrContainerName !== "string") {
       url2 = urlOrConnectionString;
       if (blobNameOrOptions && typeof blobNameOrOptions !== "string") {
         options = blobNameOrOptions;
       }
-      pipeline4 = newPipeline(new AnonymousCredential(), options);
+      pipeline5 = newPipeline(new AnonymousCredential(), options);
     } else if (credentialOrPipelineOrContainerName && typeof credentialOrPipelineOrContainerName === "string" && blobNameOrOptions && typeof blobNameOrOptions === "string") {
       const containerName = credentialOrPipelineOrContainerName;
       const blobName = blobNameOrOptions;
@@ -72508,20 +72508,20 @@ var BlockBlobClient = class _BlockBlobClient extends BlobClient {
           if (!options.proxyOptions) {
             options.proxyOptions = getDefaultProxySettings2(extractedCreds.proxyUri);
           }
-          pipeline4 = newPipeline(sharedKeyCredential, options);
+          pipeline5 = newPipeline(sharedKeyCredential, options);
         } else {
           throw new Error("Account connection string is only supported in Node.js environment");
         }
       } else if (extractedCreds.kind === "SASConnString") {
         url2 = appendToURLPath(appendToURLPath(extractedCreds.url, encodeURIComponent(containerName)), encodeURIComponent(blobName)) + "?" + extractedCreds.accountSas;
-        pipeline4 = newPipeline(new AnonymousCredential(), options);
+        pipeline5 = newPipeline(new AnonymousCredential(), options);
       } else {
         throw new Error("Connection string must be either an Account connection string or a SAS connection string");
       }
     } else {
       throw new Error("Expecting non-empty strings for containerName and blobName parameters");
     }
-    super(url2, pipeline4);
+    super(url2, pipeline5);
     this.blockBlobContext = this.storageClientContext.blockBlob;
     this._blobContext = this.storageClientContext.blob;
   }
@@ -73092,19 +73092,19 @@ var PageBlobClient = class _PageBlobClient extends BlobClient {
    */
   pageBlobContext;
   constructor(urlOrConnectionString, credentialOrPipelineOrContainerName, blobNameOrOptions, options) {
-    let pipeline4;
+    let pipeline5;
     let url2;
     options = options || {};
     if (isPipelineLike(credentialOrPipelineOrContainerName)) {
       url2 = urlOrConnectionString;
-      pipeline4 = credentialOrPipelineOrContainerName;
+      pipeline5 = credentialOrPipelineOrContainerName;
     } else if (isNodeLike2 && credentialOrPipelineOrContainerName instanceof StorageSharedKeyCredential || credentialOrPipelineOrContainerName instanceof AnonymousCredential || isTokenCredential(credentialOrPipelineOrContainerName)) {
       url2 = urlOrConnectionString;
       options = blobNameOrOptions;
-      pipeline4 = newPipeline(credentialOrPipelineOrContainerName, options);
+      pipeline5 = newPipeline(credentialOrPipelineOrContainerName, options);
     } else if (!credentialOrPipelineOrContainerName && typeof credentialOrPipelineOrContainerName !== "string") {
       url2 = urlOrConnectionString;
-      pipeline4 = newPipeline(new AnonymousCredential(), options);
+      pipeline5 = newPipeline(new AnonymousCredential(), options);
     } else if (credentialOrPipelineOrContainerName && typeof credentialOrPipelineOrContainerName === "string" && blobNameOrOptions && typeof blobNameOrOptions === "string") {
       const containerName = credentialOrPipelineOrContainerName;
       const blobName = blobNameOrOptions;
@@ -73116,20 +73116,20 @@ var PageBlobClient = class _PageBlobClient extends BlobClient {
           if (!options.proxyOptions) {
             options.proxyOptions = getDefaultProxySettings2(extractedCreds.proxyUri);
           }
-          pipeline4 = newPipeline(sharedKeyCredential, options);
+          pipeline5 = newPipeline(sharedKeyCredential, options);
         } else {
           throw new Error("Account connection string is only supported in Node.js environment");
         }
       } else if (extractedCreds.kind === "SASConnString") {
         url2 = appendToURLPath(appendToURLPath(extractedCreds.url, encodeURIComponent(containerName)), encodeURIComponent(blobName)) + "?" + extractedCreds.accountSas;
-        pipeline4 = newPipeline(new AnonymousCredential(), options);
+        pipeline5 = newPipeline(new AnonymousCredential(), options);
       } else {
         throw new Error("Connection string must be either an Account connection string or a SAS connection string");
       }
     } else {
       throw new Error("Expecting non-empty strings for containerName and blobName parameters");
     }
-    super(url2, pipeline4);
+    super(url2, pipeline5);
     this.pageBlobContext = this.storageClientContext.pageBlob;
   }
   /**
@@ -74175,8 +74175,8 @@ var __awaiter14 = function(thisArg, _arguments, P, generator) {
 };
 function pipeResponseToStream(response, output) {
   return __awaiter14(this, void 0, void 0, function* () {
-    const pipeline4 = util4.promisify(stream.pipeline);
-    yield pipeline4(response.message, output);
+    const pipeline5 = util4.promisify(stream.pipeline);
+    yield pipeline5(response.message, output);
   });
 }
 var DownloadProgress = class {
@@ -76293,13 +76293,19 @@ function saveCacheV2(paths_1, key_1, options_1) {
 
 // src/rig/bundle.ts
 import { createHash as createHash2 } from "node:crypto";
-import { createReadStream as createReadStream2 } from "node:fs";
-import { readFile, stat as stat2, writeFile as writeFile2 } from "node:fs/promises";
-import { isAbsolute, join as join7 } from "node:path";
+import { constants as constants4, createReadStream as createReadStream2, createWriteStream as createWriteStream2 } from "node:fs";
+import { chmod as chmod2, lstat as lstat2, mkdir as mkdir2, open as open2, readlink as readlink2, realpath, writeFile as writeFile2 } from "node:fs/promises";
+import { dirname as dirname6, isAbsolute, join as join7, normalize, relative as relative3, sep as sep9 } from "node:path";
+import { Transform as Transform2 } from "node:stream";
+import { pipeline as pipeline2 } from "node:stream/promises";
 
 // src/rig/manifest.ts
 var MANIFEST_SCHEMA_VERSION = 1;
 var MANIFEST_FILE = "manifest.json";
+var MANIFEST_MAX_BYTES = 1024 * 1024;
+function isPlainBundlePath(path12) {
+  return typeof path12 === "string" && /^[A-Za-z0-9._+-]+(\/[A-Za-z0-9._+-]+)*$/.test(path12) && !path12.split("/").some((s) => s === "." || s === "..");
+}
 var CAPABILITIES = [
   "dom0less",
   // Xen boots dom0 and domUs from the device tree
@@ -76334,10 +76340,11 @@ async function readRig(dir) {
   const file = join7(dir, MANIFEST_FILE);
   let manifest;
   try {
-    manifest = JSON.parse(await readFile(file, "utf8"));
+    manifest = JSON.parse(await readManifestText(dir));
   } catch (cause) {
     throw new InfraError(`cannot read rig manifest ${file}: ${cause.message}`, { cause });
   }
+  if (manifest === null || typeof manifest !== "object") throw new InfraError(`${file}: not a manifest (a JSON object)`);
   if (manifest.schemaVersion !== MANIFEST_SCHEMA_VERSION) {
     throw new InfraError(`${file}: manifest schema ${String(manifest.schemaVersion)}, expected ${MANIFEST_SCHEMA_VERSION}`);
   }
@@ -76345,20 +76352,124 @@ async function readRig(dir) {
   return { dir, manifest };
 }
 async function verifyRig(rig) {
-  const problems = [];
-  for (const f of rig.manifest.files) {
-    const path12 = join7(rig.dir, f.path);
-    const st = await stat2(path12).catch(() => void 0);
-    if (!st) {
-      problems.push(`${f.path} (${f.role}) is missing`);
-      continue;
-    }
-    const sum = await sha256File(path12);
-    if (sum !== f.sha256) problems.push(`${f.path} (${f.role}) has sha256 ${sum}, manifest says ${f.sha256}`);
-    else if (st.size !== f.size) problems.push(`${f.path} (${f.role}) has ${st.size} bytes, manifest says ${f.size}`);
-  }
+  const problems = await bundleProblems(rig);
   if (problems.length > 0) throw new InfraError(`rig bundle ${rig.dir} is damaged:
   ${problems.join("\n  ")}`);
+}
+async function bundleProblems(rig, copyTo) {
+  const problems = [];
+  const root = await realpath(rig.dir).catch(() => void 0);
+  for (const f of rig.manifest.files) {
+    const name = `${f.path} (${f.role})`;
+    if (!isPlainBundlePath(f.path)) {
+      problems.push(`${name} is not a plain path inside the bundle`);
+      continue;
+    }
+    const opened = root === void 0 ? { problem: "is missing" } : await openInside(root, f.path);
+    if ("problem" in opened) {
+      problems.push(`${name} ${opened.problem}`);
+      continue;
+    }
+    try {
+      const sum = await hashCopy(opened.handle, opened.stat, copyTo === void 0 ? void 0 : join7(copyTo, f.path));
+      if (sum !== f.sha256) problems.push(`${name} has sha256 ${sum}, manifest says ${f.sha256}`);
+      else if (opened.stat.size !== f.size) problems.push(`${name} has ${opened.stat.size} bytes, manifest says ${f.size}`);
+    } finally {
+      await opened.handle.close();
+    }
+  }
+  return problems;
+}
+var MAX_LINKS = 40;
+async function resolveInside(root, rel) {
+  let at = root;
+  const todo = rel.split("/");
+  let links = 0;
+  while (todo.length > 0) {
+    const part = todo.shift();
+    if (part === "" || part === ".") continue;
+    if (part === "..") {
+      if (at === root) return { kind: "outside" };
+      at = dirname6(at);
+      continue;
+    }
+    const next = join7(at, part);
+    const st2 = await lstat2(next).catch((e) => e.code === "ENOENT" || e.code === "ENOTDIR" ? void 0 : Promise.reject(e));
+    if (!st2) return { kind: "missing" };
+    if (st2.isSymbolicLink()) {
+      if (++links > MAX_LINKS) return { kind: "loop" };
+      const target = await readlink2(next);
+      if (isAbsolute(target)) {
+        const n = normalize(target);
+        if (n !== root && !n.startsWith(root + sep9)) return { kind: "outside" };
+        at = root;
+        todo.unshift(...relative3(root, n).split(sep9));
+      } else {
+        todo.unshift(...target.split("/"));
+      }
+      continue;
+    }
+    if (todo.some((p) => p !== "" && p !== ".") && !st2.isDirectory()) return { kind: "missing" };
+    at = next;
+  }
+  const st = await lstat2(at);
+  return { kind: st.isFile() ? "file" : "other", path: at, stat: st };
+}
+async function openInside(root, rel) {
+  const found = await resolveInside(root, rel);
+  switch (found.kind) {
+    case "missing":
+      return { problem: "is missing" };
+    case "outside":
+      return { problem: "leads outside the bundle (through a symbolic link)" };
+    case "loop":
+      return { problem: "is a loop of symbolic links" };
+    case "other":
+      return { problem: "is not a regular file" };
+  }
+  const handle = await open2(found.path, constants4.O_RDONLY | constants4.O_NOFOLLOW | constants4.O_NONBLOCK);
+  const st = await handle.stat();
+  if (!st.isFile() || st.ino !== found.stat.ino || st.dev !== found.stat.dev) {
+    await handle.close();
+    return { problem: "changed while it was being read" };
+  }
+  return { handle, stat: st };
+}
+async function readManifestText(dir) {
+  const max = MANIFEST_MAX_BYTES;
+  const root = await realpath(dir).catch(() => void 0);
+  const opened = root === void 0 ? { problem: "is missing" } : await openInside(root, MANIFEST_FILE);
+  if ("problem" in opened) throw new Error(`it ${opened.problem}`);
+  try {
+    const parts = [];
+    let seen = 0;
+    for await (const chunk of opened.handle.createReadStream({ autoClose: false, start: 0 })) {
+      seen += chunk.length;
+      if (seen > max) throw new Error(`it is larger than ${max} bytes, more than a manifest may have`);
+      parts.push(chunk);
+    }
+    return Buffer.concat(parts).toString("utf8");
+  } finally {
+    await opened.handle.close();
+  }
+}
+async function hashCopy(handle, st, to) {
+  const hash = createHash2("sha256");
+  const source = handle.createReadStream({ autoClose: false, start: 0 });
+  if (to === void 0) {
+    for await (const chunk of source) hash.update(chunk);
+    return hash.digest("hex");
+  }
+  await mkdir2(dirname6(to), { recursive: true });
+  const hashing = new Transform2({
+    transform(chunk, _enc, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    }
+  });
+  await pipeline2(source, hashing, createWriteStream2(to, { mode: 384 }));
+  await chmod2(to, st.mode & 73 ? 493 : 420);
+  return hash.digest("hex");
 }
 
 // src/rig/cache.ts
@@ -76382,11 +76493,11 @@ function canonicalJson(value) {
   return JSON.stringify(value);
 }
 async function hasBundle(dir) {
-  return stat3(join8(dir, MANIFEST_FILE)).then(() => true, () => false);
+  return stat2(join8(dir, MANIFEST_FILE)).then(() => true, () => false);
 }
 async function buildAtomically(finalDir, build) {
   const tmp = `${finalDir}.tmp-${process.pid}-${Date.now()}`;
-  await mkdir2(tmp, { recursive: true });
+  await mkdir3(tmp, { recursive: true });
   try {
     await build(tmp);
     try {
@@ -76472,14 +76583,14 @@ async function obtainKeyed(key, opts, mayBuild, build) {
 
 // src/package-root.ts
 import { existsSync as existsSync4, readFileSync } from "node:fs";
-import { dirname as dirname6, join as join9 } from "node:path";
+import { dirname as dirname7, join as join9 } from "node:path";
 import { fileURLToPath as fileURLToPath2 } from "node:url";
 var cached;
 function packageRoot() {
   if (cached) return cached;
-  let dir = dirname6(fileURLToPath2(import.meta.url));
+  let dir = dirname7(fileURLToPath2(import.meta.url));
   while (!existsSync4(join9(dir, "action.yml"))) {
-    const parent = dirname6(dir);
+    const parent = dirname7(dir);
     if (parent === dir) throw new Error("cannot find the folder holding action.yml above the running program");
     dir = parent;
   }
@@ -76533,10 +76644,15 @@ var OPTIONS = {
     description: "Patch files (paths or globs, applied in order with patch -p1) for the QEMU source the rig builds from."
   },
   "kas-file": { kind: "string", description: "kas configuration file for rig: yocto; default kas/yoxen-arm64.yml (a yoxen checkout in the working directory)." },
-  "rig-path": { kind: "string", description: "Rig bundle for rig: prebuilt (as `rig export` writes it): a directory or tarball, by path, file://, http:// or https:// URL." },
+  "rig-path": { kind: "string", description: "Rig bundle for rig: prebuilt (as `rig export` writes it): a directory or tarball, by path, file:// or https:// URL (http:// only from 127.0.0.1)." },
   "rig-download": { kind: "boolean", description: "Before building the debian rig, fetch the bundle this action release published for the same key (checked against the release's SHA256SUMS and the key our recipe computes); false always builds.", default: "true" },
   "rig-mirror": { kind: "string", description: "Base URL holding published rigs (`<key>.tar.gz` and `SHA256SUMS`) instead of this action's GitHub release: a mirror for enterprise or air-gapped runners; https only." },
   cache: { kind: "boolean", description: "Reuse rigs from the local cache and, in Actions, the Actions cache.", default: "true" },
+  "cache-max-size": {
+    kind: "string",
+    description: "Budget of the local cache (e.g. 10G): at the end of a run, the least recently used rigs, components, toolchains, sources and saved systems are removed until it fits, never those the run used. 0 = no limit.",
+    default: "10G"
+  },
   snapshot: {
     kind: "boolean",
     description: "Save the booted system (all domains at their shells) once and restore it for each later scenario that needs a fresh system; with cache, also for later runs.",
@@ -76563,6 +76679,11 @@ var OPTIONS = {
     description: "After a failed or errored scenario, keep its machine up this long (e.g. `10m`) and print how to attach (SSH to dom0, the serial socket); SIGINT/SIGTERM ends the wait, timeout-minutes still bounds the run. 0 = off.",
     default: "0"
   },
+  "fail-on-warnings": {
+    kind: "boolean",
+    description: "Fail a scenario when its system printed a kernel or Xen warning (WARNING:, BUG:, Xen WARN, a failed assertion) that the scenario's `expected-warnings` do not match; warnings are reported either way.",
+    default: "false"
+  },
   "junit-path": { kind: "string", description: "Where the JUnit report is written.", default: "xen-pvh-virtio/junit.xml" },
   "logs-dir": {
     kind: "string",
@@ -76582,7 +76703,7 @@ var STATE = {
 };
 
 // src/host/prerequisites.ts
-import { constants as constants4 } from "node:fs";
+import { constants as constants5 } from "node:fs";
 import { access as access3 } from "node:fs/promises";
 import { delimiter as delimiter3, join as join10 } from "node:path";
 
@@ -76679,7 +76800,7 @@ function toolsFor(needs) {
 async function findCommand(name, path12 = process.env.PATH ?? "") {
   for (const dir of path12.split(delimiter3).filter(Boolean)) {
     const candidate = join10(dir, name);
-    if (await access3(candidate, constants4.X_OK).then(() => true, () => false)) return candidate;
+    if (await access3(candidate, constants5.X_OK).then(() => true, () => false)) return candidate;
   }
   return void 0;
 }
@@ -76729,60 +76850,493 @@ async function aptInstall(command, privilege) {
   return result.exitCode === 0 ? void 0 : (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-5).join("\n");
 }
 
-// src/rig/prebuilt/index.ts
-import { copyFile as copyFile2, lstat as lstat2, mkdir as mkdir3, readdir as readdir3, rename as rename3, rm as rm4, writeFile as writeFile3 } from "node:fs/promises";
-import { basename as basename5, dirname as dirname7, join as join12, posix } from "node:path";
-
-// src/rig/prebuilt/fetch.ts
-import { createWriteStream as createWriteStream2 } from "node:fs";
-import { rm as rm3 } from "node:fs/promises";
-import { Readable as Readable5, Transform as Transform2 } from "node:stream";
-import { pipeline as pipeline2 } from "node:stream/promises";
-var DOWNLOAD_TIMEOUT_MS = 10 * 6e4;
-async function download(url2, to, label, timeoutMs = DOWNLOAD_TIMEOUT_MS, maxBytes = Infinity) {
-  const signal = AbortSignal.timeout(timeoutMs);
+// src/secrets.ts
+var USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@'"<>]+@/gi;
+function redactCredentials(text) {
+  return text.replace(USERINFO, "$1***@");
+}
+function credentialsIn(url2) {
+  let parsed;
   try {
-    const res = await fetch(url2, { signal, redirect: "follow" });
-    if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText}`);
-    let seen = 0;
-    const bounded = new Transform2({
-      transform(chunk, _enc, done) {
-        seen += chunk.length;
-        done(seen > maxBytes ? new Error(`more than ${maxBytes} bytes`) : null, chunk);
-      }
-    });
-    await pipeline2(Readable5.fromWeb(res.body), bounded, createWriteStream2(to), { signal });
-  } catch (cause) {
-    await rm3(to, { force: true });
-    const why = signal.aborted ? `no complete answer within ${Math.round(timeoutMs / 1e3)} s` : describeFetchError(cause);
-    throw new InfraError(`${label}: cannot download ${url2.href}: ${why}`, { cause });
+    parsed = new URL(url2);
+  } catch {
+    return [];
+  }
+  const out = /* @__PURE__ */ new Set();
+  for (const part of [parsed.username, parsed.password]) {
+    if (!part) continue;
+    out.add(part);
+    try {
+      out.add(decodeURIComponent(part));
+    } catch {
+    }
+  }
+  return [...out];
+}
+
+// src/cache/entries.ts
+import { lstat as lstat3, readdir as readdir2 } from "node:fs/promises";
+import { join as join12 } from "node:path";
+
+// src/cache/usage.ts
+import { mkdirSync, statSync as statSync2, utimesSync, writeFileSync as writeFileSync3 } from "node:fs";
+import { join as join11, relative as relative4, sep as sep10 } from "node:path";
+var USE_DIR = ".use";
+function stampOf(cacheDir, entry) {
+  return join11(cacheDir, USE_DIR, entry.split(sep10).join("%2F"));
+}
+function markUsed(cacheDir, path12) {
+  const entry = relative4(cacheDir, path12);
+  if (entry.startsWith("..") || entry === "") return;
+  const stamp = stampOf(cacheDir, entry);
+  try {
+    mkdirSync(join11(cacheDir, USE_DIR), { recursive: true });
+    const now = /* @__PURE__ */ new Date();
+    try {
+      utimesSync(stamp, now, now);
+    } catch {
+      writeFileSync3(stamp, "");
+    }
+  } catch {
   }
 }
-async function downloadText(url2, label, timeoutMs = DOWNLOAD_TIMEOUT_MS, maxBytes = 16 * 1024 * 1024) {
+function lastUsed(cacheDir, entry) {
+  try {
+    return statSync2(stampOf(cacheDir, entry)).mtime;
+  } catch {
+    return void 0;
+  }
+}
+function forgetUse(cacheDir, entry) {
+  return stampOf(cacheDir, entry);
+}
+
+// src/cache/entries.ts
+var ENTRY_KINDS = [
+  { dir: "rigs", what: "assembled rig", depth: 1 },
+  { dir: "states", what: "saved booted system", depth: 1 },
+  { dir: "components", what: "built component", depth: 2 },
+  { dir: "toolchains", what: "pinned toolchain", depth: 1 },
+  { dir: "sources", what: "unpacked Debian source", depth: 1 },
+  { dir: "tools", what: "unpacked build tool", depth: 1 },
+  { dir: "apt", what: "package lists and archives", depth: 1 },
+  { dir: "work", what: "build tree (kept after a failed build)", depth: 1 },
+  { dir: "prebuilt", what: "prebuilt bundle staging", depth: 1 }
+];
+async function listEntries(cacheDir) {
+  const found = [];
+  for (const kind of ENTRY_KINDS) {
+    const top = await lstat3(join12(cacheDir, kind.dir)).catch(() => void 0);
+    if (!top?.isDirectory()) continue;
+    let level = [kind.dir];
+    for (let d = 0; d < kind.depth; d++) {
+      const next = [];
+      for (const rel of level) {
+        const names = await readdir2(join12(cacheDir, rel)).catch(() => []);
+        for (const n of names) if (!n.startsWith(".")) next.push(join12(rel, n));
+      }
+      level = next;
+    }
+    for (const name of level) {
+      const st = await lstat3(join12(cacheDir, name)).catch(() => void 0);
+      if (!st || st.isSymbolicLink()) continue;
+      found.push({ name, path: join12(cacheDir, name), what: kind.what, changed: st.mtime });
+    }
+  }
+  const sizes = await sizesOf(found.map((f) => f.path));
+  return found.map((f) => {
+    const used = lastUsed(cacheDir, f.name);
+    return { name: f.name, path: f.path, what: f.what, bytes: sizes.get(f.path) ?? 0, lastUsed: used && used > f.changed ? used : f.changed };
+  }).sort((a, b) => a.lastUsed.getTime() - b.lastUsed.getTime());
+}
+async function sizesOf(paths) {
+  const sizes = /* @__PURE__ */ new Map();
+  for (let i = 0; i < paths.length; i += 200) {
+    const batch = paths.slice(i, i + 200);
+    const r = await run("du", ["-s", "-b", "--", ...batch], { allowFailure: true });
+    for (const line of r.stdout.split("\n")) {
+      const m = /^(\d+)\t(.+)$/.exec(line);
+      if (m) sizes.set(m[2], Number(m[1]));
+    }
+  }
+  return sizes;
+}
+
+// src/cache/prune.ts
+import { randomBytes } from "node:crypto";
+import { rename as rename3, rm as rm3 } from "node:fs/promises";
+import { join as join13 } from "node:path";
+async function pruneCache(cacheDir, maxBytes, opts = {}) {
+  const entries = await listEntries(cacheDir);
+  const before = entries.reduce((n, e) => n + e.bytes, 0);
+  let total = before;
+  const removed = [];
+  const kept = [];
+  for (const e of entries) {
+    if (total <= maxBytes) break;
+    if (opts.keepUsedSince && e.lastUsed >= opts.keepUsedSince || /\.tmp-|unpack-/.test(e.name) || buildInProgress(e)) {
+      kept.push(e);
+      continue;
+    }
+    const trash = join13(cacheDir, `.trash-${randomBytes(4).toString("hex")}`);
+    try {
+      await rename3(e.path, trash);
+    } catch {
+      continue;
+    }
+    await rm3(trash, { recursive: true, force: true });
+    await rm3(forgetUse(cacheDir, e.name), { force: true });
+    total -= e.bytes;
+    removed.push(e);
+    opts.log?.(`cache: removed ${e.name} (${e.what}, ${formatBytes(e.bytes)}, last used ${e.lastUsed.toISOString()})`);
+  }
+  return { before, after: total, removed, kept };
+}
+function buildInProgress(e) {
+  const m = /^work\/.*-(\d+)$/.exec(e.name);
+  if (!m) return false;
+  try {
+    process.kill(Number(m[1]), 0);
+    return true;
+  } catch (cause) {
+    return cause.code === "EPERM";
+  }
+}
+function formatBytes(n) {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+}
+
+// src/rig/prebuilt/index.ts
+import { randomBytes as randomBytes2 } from "node:crypto";
+import { copyFile as copyFile2, mkdir as mkdir5, readdir as readdir4, rename as rename4, rm as rm5 } from "node:fs/promises";
+import { basename as basename6, dirname as dirname9, join as join16 } from "node:path";
+
+// src/rig/prebuilt/incoming.ts
+import { mkdir as mkdir4 } from "node:fs/promises";
+import { basename as basename5, dirname as dirname8, join as join15 } from "node:path";
+
+// src/rig/prebuilt/fetch.ts
+import { createWriteStream as createWriteStream3 } from "node:fs";
+import { rm as rm4 } from "node:fs/promises";
+import { Readable as Readable5, Transform as Transform3 } from "node:stream";
+import { pipeline as pipeline3 } from "node:stream/promises";
+var DOWNLOAD_TIMEOUT_MS = 10 * 6e4;
+var MAX_REDIRECTS = 5;
+var LOOPBACK = /* @__PURE__ */ new Set(["127.0.0.1", "localhost", "[::1]"]);
+function isSecureOrLocal(url2) {
+  return url2.protocol === "https:" || url2.protocol === "http:" && LOOPBACK.has(url2.hostname);
+}
+async function download(url2, to, label, rules) {
+  const timeoutMs = rules.timeoutMs ?? DOWNLOAD_TIMEOUT_MS;
   const signal = AbortSignal.timeout(timeoutMs);
   try {
-    const res = await fetch(url2, { signal, redirect: "follow" });
-    if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText}`);
+    const res = await get(url2, label, rules, signal);
+    let seen = 0;
+    const bounded = new Transform3({
+      transform(chunk, _enc, done) {
+        seen += chunk.length;
+        done(seen > rules.maxBytes ? tooMuch(url2, label, rules) : null, chunk);
+      }
+    });
+    await pipeline3(Readable5.fromWeb(res.body), bounded, createWriteStream3(to), { signal });
+  } catch (cause) {
+    await rm4(to, { force: true });
+    throw failure(cause, url2, label, signal, timeoutMs);
+  }
+}
+async function downloadText(url2, label, rules) {
+  const timeoutMs = rules.timeoutMs ?? DOWNLOAD_TIMEOUT_MS;
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    const res = await get(url2, label, rules, signal);
     const parts = [];
     let seen = 0;
     for await (const chunk of Readable5.fromWeb(res.body)) {
       seen += chunk.length;
-      if (seen > maxBytes) throw new Error(`more than ${maxBytes} bytes`);
+      if (seen > rules.maxBytes) throw tooMuch(url2, label, rules);
       parts.push(chunk);
     }
     return Buffer.concat(parts).toString("utf8");
   } catch (cause) {
-    const why = signal.aborted ? `no complete answer within ${Math.round(timeoutMs / 1e3)} s` : describeFetchError(cause);
-    throw new InfraError(`${label}: cannot download ${url2.href}: ${why}`, { cause });
+    throw failure(cause, url2, label, signal, timeoutMs);
   }
+}
+async function get(url2, label, rules, signal) {
+  let at = url2;
+  for (let hops = 0; ; hops++) {
+    const res = await fetch(at, { signal, redirect: "manual" });
+    const location = res.status >= 300 && res.status < 400 ? res.headers.get("location") : null;
+    if (location === null) {
+      if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText}`);
+      const announced = Number(res.headers.get("content-length") ?? 0);
+      if (announced > rules.maxBytes) {
+        await res.body.cancel();
+        throw tooMuch(url2, label, rules);
+      }
+      return res;
+    }
+    await res.body?.cancel();
+    const next = new URL(location, at);
+    if (hops >= MAX_REDIRECTS) throw new ConfigError(`${label}: ${url2.href} redirects more than ${MAX_REDIRECTS} times`);
+    if (rules.redirects === "same-origin" && next.origin !== url2.origin) {
+      throw new ConfigError(`${label}: ${url2.href} redirects to another origin (${next.origin}); give that URL itself`);
+    }
+    if (!isSecureOrLocal(next)) throw new ConfigError(`${label}: ${url2.href} redirects to ${next.origin}, which is neither https nor this machine`);
+    at = next;
+  }
+}
+function tooMuch(url2, label, rules) {
+  return new ConfigError(`${label}: ${url2.href} sends more than ${rules.bound ?? `${rules.maxBytes} bytes`}`);
+}
+function failure(cause, url2, label, signal, timeoutMs) {
+  if (cause instanceof ConfigError) return cause;
+  const why = signal.aborted ? `no complete answer within ${Math.round(timeoutMs / 1e3)} s` : describeFetchError(cause);
+  return new InfraError(`${label}: cannot download ${url2.href}: ${why}`, { cause });
 }
 function describeFetchError(e) {
   const inner = e.cause;
   return inner?.code ? `${e.message} (${inner.code})` : inner?.message ? `${e.message} (${inner.message})` : e.message;
 }
 
+// src/rig/prebuilt/tarball.ts
+import { spawn as spawn2 } from "node:child_process";
+import { lstat as lstat4, readdir as readdir3, realpath as realpath2 } from "node:fs/promises";
+import { join as join14, posix } from "node:path";
+var UnsafeTarball = class extends Error {
+};
+function compression(name) {
+  return /\.(tar\.gz|tgz)$/.test(name) ? ["-z"] : [];
+}
+async function packTarball(dir, names, to, as = to) {
+  await run("tar", ["-c", ...compression(as), "-f", to, "-C", dir, "--", ...names]);
+}
+async function unpackTarball(file, dir, limits) {
+  await checkListing(file, limits);
+  await run("tar", ["-x", ...compression(file), "-f", file, "-C", dir, "--no-same-owner", "--no-same-permissions", "--no-xattrs", "--no-acls", "--no-selinux"]);
+  await checkTree(dir, limits);
+  const entries = await readdir3(dir);
+  if (!entries.includes("manifest.json") && entries.length === 1) {
+    const only = join14(dir, entries[0]);
+    if ((await lstat4(only)).isDirectory()) return only;
+  }
+  return dir;
+}
+var ALLOWED = /* @__PURE__ */ new Set(["-", "d", "l"]);
+var REFUSED = {
+  h: "a hard link",
+  c: "a character device",
+  b: "a block device",
+  p: "a FIFO",
+  s: "a socket"
+};
+var TAKEN = " a bundle tarball holds only regular files, directories and symbolic links that stay inside it";
+var LISTED = /^(\S)\S*\s+\S+\s+(\S+)\s+[^"]*?("(?:[^"\\]|\\.)*")(?: (?:->|link to) ("(?:[^"\\]|\\.)*"))?$/;
+var MAX_LINE = 64 * 1024;
+function checkListing(file, limits) {
+  const tar = spawn2("tar", ["-t", "-v", ...compression(file), "--quoting-style=c", "--numeric-owner", "--full-time", "-f", file], {
+    env: { ...process.env, LC_ALL: "C", TZ: "UTC" },
+    stdio: ["ignore", "pipe", "pipe"]
+  });
+  let refusal;
+  let entries = 0;
+  let bytes = 0;
+  let pending = "";
+  let said2 = "";
+  const refuse = (why) => {
+    refusal ??= why;
+    tar.kill("SIGKILL");
+  };
+  const check = (line) => {
+    const m = LISTED.exec(line);
+    if (!m) return refuse(`tar lists an entry this tool cannot read: ${line.slice(0, 200)}`);
+    const [, mode, size, quotedName, quotedTarget] = m;
+    const name = unquote(quotedName);
+    const shown = JSON.stringify(name);
+    if (++entries > limits.entries) return refuse(`it holds more than ${limits.entries} entries, more than a bundle may have`);
+    if (!ALLOWED.has(mode)) return refuse(`${shown} is ${REFUSED[mode] ?? `an entry of type '${mode}'`};${TAKEN}`);
+    if (name.startsWith("/")) return refuse(`${shown} is an absolute path`);
+    if (name.split("/").includes("..")) return refuse(`${shown} leads out of the bundle (a .. component)`);
+    if (mode === "l") {
+      const target = unquote(quotedTarget ?? '""');
+      const lands = posix.normalize(posix.join(posix.dirname(name), target));
+      if (target.startsWith("/") || lands === ".." || lands.startsWith("../")) return refuse(`${shown} is a symbolic link to ${JSON.stringify(target)}, outside the bundle`);
+    }
+    if (mode === "-") {
+      bytes += Number(size);
+      if (!(bytes <= limits.bytes)) return refuse(`it unpacks to more than ${limits.bytes} bytes, more than a bundle may have`);
+    }
+  };
+  tar.stdout.setEncoding("latin1");
+  tar.stdout.on("data", (chunk) => {
+    if (refusal) return;
+    pending += chunk;
+    const lines = pending.split("\n");
+    pending = lines.pop();
+    for (const line of lines) if (!refusal && line !== "") check(line);
+    if (pending.length > MAX_LINE) refuse(`tar lists an entry whose name is longer than ${MAX_LINE} bytes`);
+  });
+  tar.stderr.setEncoding("utf8");
+  tar.stderr.on("data", (chunk) => said2 = (said2 + chunk).slice(-2e3));
+  return new Promise((resolve6, reject) => {
+    tar.once("error", reject);
+    tar.once("close", (code) => {
+      if (refusal) return reject(new UnsafeTarball(refusal));
+      if (pending !== "") check(pending);
+      if (refusal) return reject(new UnsafeTarball(refusal));
+      if (code !== 0) return reject(new Error(`tar -t exited with ${code}${said2.trim() ? `:
+${said2.trim().split("\n").slice(-20).join("\n")}` : ""}`));
+      resolve6();
+    });
+  });
+}
+function unquote(quoted) {
+  const bytes = [];
+  const ESCAPES = { a: 7, b: 8, f: 12, n: 10, r: 13, t: 9, v: 11 };
+  for (let i = 1; i < quoted.length - 1; i++) {
+    const c = quoted[i];
+    if (c !== "\\") {
+      bytes.push(c.charCodeAt(0));
+      continue;
+    }
+    const next = quoted[++i];
+    const octal = /^[0-7]{3}/.exec(quoted.slice(i, i + 3));
+    if (octal) {
+      bytes.push(parseInt(octal[0], 8));
+      i += 2;
+    } else {
+      bytes.push(ESCAPES[next] ?? next.charCodeAt(0));
+    }
+  }
+  return Buffer.from(bytes).toString("utf8");
+}
+async function checkTree(dir, limits) {
+  const root = await realpath2(dir);
+  let entries = 0;
+  let bytes = 0;
+  const walk2 = async (rel) => {
+    for (const name of await readdir3(join14(root, rel))) {
+      const path12 = rel ? `${rel}/${name}` : name;
+      const st = await lstat4(join14(root, path12));
+      if (++entries > limits.entries) throw new UnsafeTarball(`it holds more than ${limits.entries} entries, more than a bundle may have`);
+      if (st.isDirectory()) await walk2(path12);
+      else if (st.isFile()) {
+        bytes += st.size;
+        if (bytes > limits.bytes) throw new UnsafeTarball(`it unpacks to more than ${limits.bytes} bytes, more than a bundle may have`);
+      } else if (st.isSymbolicLink()) {
+        const lands = await resolveInside(root, path12);
+        if (lands.kind === "outside" || lands.kind === "loop") throw new UnsafeTarball(`${JSON.stringify(path12)} unpacked as a symbolic link out of the bundle`);
+      } else throw new UnsafeTarball(`${JSON.stringify(path12)} unpacked as something other than a regular file, directory or symbolic link;${TAKEN}`);
+    }
+  };
+  await walk2("");
+}
+
+// src/rig/prebuilt/incoming.ts
+var BUNDLE_LIMITS = { bytes: 4 * 1024 ** 3, entries: 1e4 };
+function prebuiltKey(manifest) {
+  return `prebuilt-${recipeKey(manifest)}`;
+}
+async function openBundle(where2, staging, label, opts) {
+  const limits = { ...BUNDLE_LIMITS, ...opts.limits };
+  switch (where2.kind) {
+    case "dir":
+      return local(where2.path, where2.path, label, limits);
+    case "tarball":
+      await mkdir4(staging, { recursive: true });
+      return local(await unpack(where2.path, staging, label, where2.path, limits), where2.path, label, limits);
+    case "url-tarball": {
+      await mkdir4(staging, { recursive: true });
+      const file = join15(staging, basename5(where2.url.pathname));
+      opts.log(`downloading ${where2.url.href}`);
+      const bound2 = `${limits.bytes} bytes, more than a bundle may have`;
+      await download(where2.url, file, label, { redirects: "same-origin", maxBytes: limits.bytes, bound: bound2, timeoutMs: opts.downloadTimeoutMs });
+      const unpacked = join15(staging, "bundle");
+      await mkdir4(unpacked);
+      return local(await unpack(file, unpacked, label, where2.url.href, limits), where2.url.href, label, limits);
+    }
+    case "url-dir":
+      return served(where2.url, staging, label, opts, limits);
+  }
+}
+async function local(dir, shownAs, label, limits) {
+  let manifest;
+  try {
+    manifest = (await readRig(dir)).manifest;
+  } catch (cause) {
+    throw new ConfigError(`${label}: ${shownAs} is not a rig bundle: ${cause.message}`);
+  }
+  checkManifest(manifest, label, shownAs, limits);
+  return { manifest, key: prebuiltKey(manifest), shownAs, check: (into) => checkFiles(dir, manifest, label, shownAs, into) };
+}
+async function served(base, staging, label, opts, limits) {
+  const manifestUrl = new URL(MANIFEST_FILE, base);
+  const bound2 = `${MANIFEST_MAX_BYTES} bytes, more than a manifest may have`;
+  const text = await downloadText(manifestUrl, label, { redirects: "same-origin", maxBytes: MANIFEST_MAX_BYTES, bound: bound2, timeoutMs: opts.downloadTimeoutMs });
+  let manifest;
+  try {
+    manifest = JSON.parse(text);
+  } catch (cause) {
+    throw new ConfigError(`${label}: ${manifestUrl.href} is not valid JSON: ${cause.message}`);
+  }
+  checkManifest(manifest, label, manifestUrl.href, limits);
+  const check = async (into) => {
+    const files = join15(staging, "files");
+    for (const f of manifest.files) {
+      const url2 = new URL(f.path, base);
+      if (url2.origin !== base.origin || !url2.pathname.startsWith(base.pathname)) throw new ConfigError(`${label}: ${f.path} resolves outside ${base.href}`);
+      opts.log(`downloading ${url2.href}`);
+      await mkdir4(dirname8(join15(files, f.path)), { recursive: true });
+      const listed = `the ${f.size} bytes the manifest lists for ${f.path} (${f.role})`;
+      await download(url2, join15(files, f.path), label, { redirects: "same-origin", maxBytes: f.size, bound: listed, timeoutMs: opts.downloadTimeoutMs });
+    }
+    await checkFiles(files, manifest, label, base.href, into);
+  };
+  return { manifest, key: prebuiltKey(manifest), shownAs: base.href, check };
+}
+async function unpack(file, into, label, shownAs, limits) {
+  try {
+    return await unpackTarball(file, into, limits);
+  } catch (cause) {
+    if (cause instanceof UnsafeTarball) throw new ConfigError(`${label}: ${shownAs}: ${cause.message}`);
+    throw new ConfigError(`${label}: ${shownAs} is not a readable tarball: ${cause.message}`);
+  }
+}
+async function checkFiles(dir, manifest, label, shownAs, into) {
+  const problems = await bundleProblems({ dir, manifest }, into);
+  if (problems.length > 0) throw new ConfigError(`${label}: ${shownAs} is damaged:
+  ${problems.join("\n  ")}`);
+}
+function checkManifest(m, label, shownAs, limits) {
+  const bad = (why) => {
+    throw new ConfigError(`${label}: ${shownAs}: ${why}`);
+  };
+  if (m === null || typeof m !== "object" || Array.isArray(m)) bad("the manifest is not a JSON object");
+  if (m.schemaVersion !== 1) bad(`manifest schema ${String(m.schemaVersion)}, expected 1`);
+  if (typeof m.key !== "string" || !/^[0-9a-f]{64}$/.test(m.key)) bad("the manifest has no 64-hex-digit key");
+  if (!Array.isArray(m.files) || m.files.length === 0) bad("the manifest lists no files");
+  if (m.files.length > limits.entries) bad(`the manifest lists ${m.files.length} files, more than a bundle may have (${limits.entries})`);
+  const seen = /* @__PURE__ */ new Set();
+  let bytes = 0;
+  for (const f of m.files) {
+    const p = f?.path;
+    if (!isPlainBundlePath(p) || p === MANIFEST_FILE) bad(`the manifest lists the file path ${JSON.stringify(p)}, which is not a plain path inside the bundle`);
+    if (seen.has(f.path)) bad(`the manifest lists ${f.path} twice`);
+    seen.add(f.path);
+    if (typeof f.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(f.sha256) || !Number.isSafeInteger(f.size) || f.size < 0) bad(`${f.path}: no sha256 or size in the manifest`);
+    bytes += f.size;
+  }
+  if (bytes > limits.bytes) bad(`the manifest lists ${bytes} bytes of files, more than a bundle may have (${limits.bytes})`);
+}
+
 // src/rig/prebuilt/location.ts
-import { stat as stat4 } from "node:fs/promises";
+import { stat as stat3 } from "node:fs/promises";
 import { isAbsolute as isAbsolute2, resolve as resolve3 } from "node:path";
 import { fileURLToPath as fileURLToPath3 } from "node:url";
 var TARBALL = /\.(tar\.gz|tgz|tar)$/;
@@ -76797,9 +77351,14 @@ async function locateBundle(rigPath, label, cwd = process.cwd()) {
     } catch {
       throw new ConfigError(`${label}: "${rigPath}" is not a valid URL`);
     }
+    if (!isSecureOrLocal(url2)) throw new ConfigError(`${label}: ${rigPath}: bundles are fetched over https (http only from this machine)`);
+    if (url2.username || url2.password) throw new ConfigError(`${label}: credentials in the URL would reach logs; serve the bundle without them`);
     if (isTarballName(url2.pathname)) return { kind: "url-tarball", url: url2 };
-    const base = url2.pathname.endsWith("/manifest.json") ? new URL(".", url2) : new URL(url2.pathname.endsWith("/") ? url2 : `${url2.href}/`);
-    return { kind: "url-dir", url: base };
+    const dir = new URL(url2.href);
+    dir.hash = "";
+    if (dir.pathname.endsWith(`/${MANIFEST_FILE}`)) dir.pathname = dir.pathname.slice(0, -MANIFEST_FILE.length);
+    else if (!dir.pathname.endsWith("/")) dir.pathname += "/";
+    return { kind: "url-dir", url: dir };
   }
   let path12 = rigPath;
   if (/^file:/i.test(rigPath)) {
@@ -76812,174 +77371,93 @@ async function locateBundle(rigPath, label, cwd = process.cwd()) {
     throw new ConfigError(`${label}: unsupported URL scheme in "${rigPath}"; use a path, file://, http:// or https://`);
   }
   if (!isAbsolute2(path12)) path12 = resolve3(cwd, path12);
-  const st = await stat4(path12).catch(() => void 0);
+  const st = await stat3(path12).catch(() => void 0);
   if (!st) throw new ConfigError(`${label}: ${path12} does not exist`);
   if (st.isDirectory()) return { kind: "dir", path: path12 };
   if (st.isFile()) return { kind: "tarball", path: path12 };
   throw new ConfigError(`${label}: ${path12} is neither a directory nor a tarball`);
 }
 
-// src/rig/prebuilt/tarball.ts
-import { readdir as readdir2, stat as stat5 } from "node:fs/promises";
-import { join as join11 } from "node:path";
-function compression(name) {
-  return /\.(tar\.gz|tgz)$/.test(name) ? ["-z"] : [];
-}
-async function packTarball(dir, names, to, as = to) {
-  await run("tar", ["-c", ...compression(as), "-f", to, "-C", dir, "--", ...names]);
-}
-async function unpackTarball(file, dir) {
-  await run("tar", ["-x", ...compression(file), "-f", file, "-C", dir, "--no-same-owner", "--no-same-permissions"]);
-  const entries = await readdir2(dir);
-  if (!entries.includes("manifest.json") && entries.length === 1) {
-    const only = join11(dir, entries[0]);
-    if ((await stat5(only)).isDirectory()) return only;
-  }
-  return dir;
-}
-
 // src/rig/prebuilt/index.ts
 function prebuiltRecipe(request) {
-  return { provider: "prebuilt", rigPath: request.rigPath, verified: "every file by size and sha256 against manifest.json, then cached under the manifest key" };
+  return { provider: "prebuilt", rigPath: request.rigPath, verified: "every file by size and sha256 against manifest.json, then cached under prebuilt-<sha256 of the manifest>" };
 }
 async function obtainPrebuiltRig(request, opts, mayBuild) {
   const label = request.labels?.rigPath ?? "rig-path";
   if (!request.rigPath) throw new ConfigError(`${label}: required when rig is prebuilt`);
   const where2 = await locateBundle(request.rigPath, label);
   if (!mayBuild && where2.kind !== "dir") return void 0;
-  const staging = join12(opts.cacheDir, "prebuilt", `staging-${process.pid}-${Date.now()}`);
+  const staging = stagingDir(opts.cacheDir);
   try {
-    const incoming = await stage(where2, staging, label, opts, mayBuild);
-    if (!incoming) return void 0;
-    const { rig, verified } = incoming;
-    const key = rig.manifest.key;
-    const dir = rigDir(opts.cacheDir, key);
-    if (await hasBundle(dir)) {
-      const cached2 = opts.useCache === false ? void 0 : await sameVerifiedBundle(dir, rig.manifest, opts.log);
-      if (cached2) {
-        if (!verified) await verifyInput(rig, label, request.rigPath);
-        opts.log(`rig cache hit: ${dir} (same files as ${request.rigPath})`);
-        return { rig: cached2, cacheHit: true, key };
-      }
-      if (!mayBuild) return void 0;
-      opts.log(`replacing the cached rig ${key.slice(0, 12)} with the bundle from ${request.rigPath}`);
-      await discardBundle(dir);
+    const bundle = await openBundle(where2, staging, label, opts);
+    const dir = rigDir(opts.cacheDir, bundle.key);
+    const cached2 = opts.useCache === false ? void 0 : await cachedCopy(dir, bundle.key, opts.log);
+    if (cached2) {
+      if (where2.kind !== "url-dir") await bundle.check();
+      opts.log(`rig cache hit: ${dir} (same files as ${request.rigPath})`);
+      return { rig: cached2, cacheHit: true, key: bundle.key };
     }
     if (!mayBuild) return void 0;
-    if (!verified) await verifyInput(rig, label, request.rigPath);
-    opts.log(`caching prebuilt rig ${key.slice(0, 12)} from ${request.rigPath} in ${dir}`);
-    await buildAtomically(dir, async (tmp) => {
-      for (const f of rig.manifest.files) await copyInto(join12(rig.dir, f.path), join12(tmp, f.path));
-      await writeManifest(tmp, rig.manifest);
-    });
-    const installed2 = await readRig(dir);
-    await verifyRig(installed2);
-    return { rig: installed2, cacheHit: false, key };
+    opts.log(`caching prebuilt rig ${bundle.key} from ${request.rigPath} in ${dir}`);
+    return { rig: await install(bundle, dir, opts.log), cacheHit: false, key: bundle.key };
   } finally {
-    await rm4(staging, { recursive: true, force: true });
+    await rm5(staging, { recursive: true, force: true });
   }
 }
-async function stage(where2, staging, label, opts, mayBuild) {
-  switch (where2.kind) {
-    case "dir":
-      return { rig: await readInput(where2.path, label, where2.path), verified: false };
-    case "tarball": {
-      await mkdir3(staging, { recursive: true });
-      const dir = await unpack(where2.path, staging, label);
-      return { rig: await readInput(dir, label, where2.path), verified: false };
-    }
-    case "url-tarball": {
-      await mkdir3(staging, { recursive: true });
-      const file = join12(staging, basename5(where2.url.pathname));
-      opts.log(`downloading ${where2.url.href}`);
-      await download(where2.url, file, label, opts.downloadTimeoutMs);
-      const unpacked = join12(staging, "bundle");
-      await mkdir3(unpacked);
-      const dir = await unpack(file, unpacked, label);
-      return { rig: await readInput(dir, label, where2.url.href), verified: false };
-    }
-    case "url-dir": {
-      const manifestUrl = new URL(MANIFEST_FILE, where2.url);
-      const text = await downloadText(manifestUrl, label, opts.downloadTimeoutMs);
-      const manifest = parseManifest(text, label, manifestUrl.href);
-      const dir = rigDir(opts.cacheDir, manifest.key);
-      if (opts.useCache !== false && await hasBundle(dir) && await sameVerifiedBundle(dir, manifest, opts.log)) {
-        return { rig: { dir, manifest }, verified: true };
-      }
-      if (!mayBuild) return void 0;
-      await mkdir3(staging, { recursive: true });
-      for (const f of manifest.files) {
-        opts.log(`downloading ${new URL(f.path, where2.url).href}`);
-        await mkdir3(dirname7(join12(staging, f.path)), { recursive: true });
-        await download(new URL(f.path, where2.url), join12(staging, f.path), label, opts.downloadTimeoutMs);
-      }
-      await writeFile3(join12(staging, MANIFEST_FILE), text);
-      return { rig: { dir: staging, manifest }, verified: false };
-    }
-  }
-}
-async function unpack(file, into, label) {
+async function checkPrebuiltBundle(request, opts) {
+  const label = request.labels?.rigPath ?? "rig-path";
+  if (!request.rigPath) throw new ConfigError(`${label}: required to verify a prebuilt bundle`);
+  const where2 = await locateBundle(request.rigPath, label);
+  const staging = stagingDir(opts.cacheDir);
   try {
-    return await unpackTarball(file, into);
-  } catch (cause) {
-    throw new ConfigError(`${label}: ${file} is not a readable tarball: ${cause.message}`);
+    const bundle = await openBundle(where2, staging, label, opts);
+    await bundle.check();
+    return { shownAs: bundle.shownAs, key: bundle.key, files: bundle.manifest.files.length };
+  } finally {
+    await rm5(staging, { recursive: true, force: true });
   }
 }
-async function readInput(dir, label, shownAs) {
+function stagingDir(cacheDir) {
+  return join16(cacheDir, "prebuilt", `staging-${process.pid}-${randomBytes2(4).toString("hex")}`);
+}
+async function install(bundle, dir, log2) {
+  const tmp = join16(dirname9(dir), `.${basename6(dir)}.tmp-${process.pid}-${randomBytes2(4).toString("hex")}`);
+  await mkdir5(tmp, { recursive: true });
   try {
-    const rig = await readRig(dir);
-    checkManifest(rig.manifest, label, shownAs);
-    return rig;
-  } catch (cause) {
-    if (cause instanceof ConfigError) throw cause;
-    throw new ConfigError(`${label}: ${shownAs} is not a rig bundle: ${cause.message}`);
+    await bundle.check(tmp);
+    await writeManifest(tmp, bundle.manifest);
+    await putInPlace(tmp, dir, () => cachedCopy(dir, bundle.key, log2));
+  } finally {
+    await rm5(tmp, { recursive: true, force: true });
   }
+  return readRig(dir);
 }
-function parseManifest(text, label, shownAs) {
-  let manifest;
+async function putInPlace(tmp, dir, sound) {
   try {
-    manifest = JSON.parse(text);
+    await rename4(tmp, dir);
+    return;
   } catch (cause) {
-    throw new ConfigError(`${label}: ${shownAs} is not valid JSON: ${cause.message}`);
+    const code = cause.code;
+    if (code !== "ENOTEMPTY" && code !== "EEXIST") throw cause;
   }
-  checkManifest(manifest, label, shownAs);
-  return manifest;
-}
-function checkManifest(m, label, shownAs) {
-  const bad = (why) => {
-    throw new ConfigError(`${label}: ${shownAs}: ${why}`);
-  };
-  if (m.schemaVersion !== 1) bad(`manifest schema ${String(m.schemaVersion)}, expected 1`);
-  if (typeof m.key !== "string" || !/^[0-9a-f]{64}$/.test(m.key)) bad("the manifest has no 64-hex-digit key");
-  if (!Array.isArray(m.files) || m.files.length === 0) bad("the manifest lists no files");
-  for (const f of m.files) {
-    const p = f?.path;
-    if (typeof p !== "string" || p === "" || p === MANIFEST_FILE || posix.isAbsolute(p) || p.includes("\\") || posix.normalize(p) !== p || p.startsWith("..")) {
-      bad(`the manifest lists the file path ${JSON.stringify(p)}, which is not a plain path inside the bundle`);
-    }
-    if (typeof f.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(f.sha256) || typeof f.size !== "number") bad(`${p}: no sha256 or size in the manifest`);
-  }
-}
-async function verifyInput(rig, label, shownAs) {
-  for (const f of rig.manifest.files) {
-    const st = await lstat2(join12(rig.dir, f.path)).catch(() => void 0);
-    if (st && !st.isFile()) throw new ConfigError(`${label}: ${shownAs}: ${f.path} (${f.role}) is not a regular file`);
-  }
+  if (await sound()) return;
+  const aside = join16(dirname9(dir), `.${basename6(dir)}.replaced-${process.pid}-${randomBytes2(4).toString("hex")}`);
+  await rename4(dir, aside);
   try {
-    await verifyRig(rig);
-  } catch (cause) {
-    throw new ConfigError(`${label}: ${shownAs}: ${cause.message}`);
+    await rename4(tmp, dir);
+  } finally {
+    await rm5(aside, { recursive: true, force: true });
   }
 }
-async function sameVerifiedBundle(dir, manifest, log2) {
+async function cachedCopy(dir, key, log2) {
+  if (!await hasBundle(dir)) return void 0;
   try {
     const cached2 = await readRig(dir);
-    const list = (m) => m.files.map((f) => `${f.role} ${f.path} ${f.sha256}`).sort().join("\n");
-    if (list(cached2.manifest) !== list(manifest)) return void 0;
+    if (prebuiltKey(cached2.manifest) !== key) throw new Error("its manifest is not the one its key was derived from");
     await verifyRig(cached2);
     return cached2;
   } catch (cause) {
-    log2(`warning: the cached rig at ${dir} does not verify: ${cause.message}`);
+    log2(`warning: the cached rig at ${dir} does not verify (it is replaced once the bundle has): ${cause.message}`);
     return void 0;
   }
 }
@@ -76987,39 +77465,38 @@ async function exportRig(rig, target, log2) {
   await verifyRig(rig);
   const names = [MANIFEST_FILE, ...rig.manifest.files.map((f) => f.path)];
   if (isTarballName(target)) {
-    await mkdir3(dirname7(target), { recursive: true });
+    await mkdir5(dirname9(target), { recursive: true });
     const tmp = `${target}.tmp-${process.pid}`;
     try {
       await packTarball(rig.dir, names, tmp, target);
-      await rename3(tmp, target);
+      await rename4(tmp, target);
     } finally {
-      await rm4(tmp, { force: true });
+      await rm5(tmp, { force: true });
     }
     log2(`rig ${rig.manifest.key.slice(0, 12)} exported to ${target}`);
     return target;
   }
-  const existing = await readdir3(target).catch((e) => e.code === "ENOENT" ? [] : Promise.reject(e));
+  const existing = await readdir4(target).catch((e) => e.code === "ENOENT" ? [] : Promise.reject(e));
   if (existing.length > 0) throw new ConfigError(`rig export: ${target} exists and is not empty; name a new directory or a .tar.gz file`);
-  await mkdir3(target, { recursive: true });
-  for (const name of names) await copyInto(join12(rig.dir, name), join12(target, name));
+  await mkdir5(target, { recursive: true });
+  for (const name of names) await copyInto(join16(rig.dir, name), join16(target, name));
   log2(`rig ${rig.manifest.key.slice(0, 12)} exported to ${target}`);
   return target;
 }
 async function copyInto(from, to) {
-  await mkdir3(dirname7(to), { recursive: true });
+  await mkdir5(dirname9(to), { recursive: true });
   await copyFile2(from, to);
 }
 
 // src/rig/index.ts
-import { join as join33 } from "node:path";
+import { join as join37 } from "node:path";
 
 // src/rig/published.ts
-import { copyFile as copyFile3, mkdir as mkdir4, rm as rm5 } from "node:fs/promises";
-import { dirname as dirname8, join as join13 } from "node:path";
+import { copyFile as copyFile3, mkdir as mkdir6, rm as rm6 } from "node:fs/promises";
+import { dirname as dirname10, join as join17 } from "node:path";
 var RELEASE_REPOSITORY = "org/xen-pvh-virtio-action";
 var CHECKSUMS_FILE = "SHA256SUMS";
 var PUBLISHED_LIMITS = { checksums: 64 * 1024, bundle: 2 * 1024 ** 3 };
-var LOOPBACK = /* @__PURE__ */ new Set(["127.0.0.1", "localhost", "[::1]"]);
 function checkMirror(raw, label) {
   let url2;
   try {
@@ -77027,7 +77504,7 @@ function checkMirror(raw, label) {
   } catch {
     throw new ConfigError(`${label}: not a URL: ${raw}`);
   }
-  if (url2.protocol !== "https:" && !(url2.protocol === "http:" && LOOPBACK.has(url2.hostname))) {
+  if (!isSecureOrLocal(url2)) {
     throw new ConfigError(`${label}: published rigs are fetched over https only (http only from this machine), got ${url2.protocol}//${url2.host}`);
   }
   if (url2.username || url2.password) throw new ConfigError(`${label}: credentials in the URL would reach logs; serve the mirror without them`);
@@ -77058,37 +77535,36 @@ function parseChecksums(text) {
 }
 var PublishedRefused = class extends Error {
 };
-var SAFE_PATH = /^[A-Za-z0-9._+-]+(?:\/[A-Za-z0-9._+-]+)*$/;
 async function fetchPublished(key, source, dir, staging, log2, listTimeoutMs = 6e4) {
   const base = new URL(source.url);
   const label = `published rig (${source.via})`;
-  await rm5(staging, { recursive: true, force: true });
-  await mkdir4(staging, { recursive: true });
+  await rm6(staging, { recursive: true, force: true });
+  await mkdir6(staging, { recursive: true });
   try {
     let sums;
     try {
-      sums = parseChecksums(await downloadText(new URL(CHECKSUMS_FILE, base), label, listTimeoutMs, PUBLISHED_LIMITS.checksums));
+      sums = parseChecksums(await downloadText(new URL(CHECKSUMS_FILE, base), label, { redirects: "https", maxBytes: PUBLISHED_LIMITS.checksums, timeoutMs: listTimeoutMs }));
     } catch (cause) {
       throw new PublishedRefused(cause.message);
     }
     const name = publishedName(key);
     const want = sums.get(name);
     if (!want) throw new PublishedRefused(`${source.via} publishes no rig for key ${key.slice(0, 12)} (its ${CHECKSUMS_FILE} lists ${sums.size} file${sums.size === 1 ? "" : "s"})`);
-    const tarball = join13(staging, name);
+    const tarball = join17(staging, name);
     log2(`downloading the published rig ${new URL(name, base).href}`);
     try {
-      await download(new URL(name, base), tarball, label, void 0, PUBLISHED_LIMITS.bundle);
+      await download(new URL(name, base), tarball, label, { redirects: "https", maxBytes: PUBLISHED_LIMITS.bundle });
     } catch (cause) {
       throw new PublishedRefused(cause.message);
     }
     const got = await sha256File(tarball);
     if (got !== want) throw new PublishedRefused(`${name} has sha256 ${got}, but ${CHECKSUMS_FILE} says ${want}`);
-    const unpacked = join13(staging, "bundle");
-    await mkdir4(unpacked);
+    const unpacked = join17(staging, "bundle");
+    await mkdir6(unpacked);
     let rig;
     try {
-      rig = await readRig(await unpackTarball(tarball, unpacked));
-      const outside = rig.manifest.files.filter((f) => !SAFE_PATH.test(f.path) || f.path.split("/").some((p) => p === ".." || p === "."));
+      rig = await readRig(await unpackTarball(tarball, unpacked, BUNDLE_LIMITS));
+      const outside = rig.manifest.files.filter((f) => !isPlainBundlePath(f.path));
       if (outside.length) throw new Error(`its manifest names files outside the bundle: ${outside.map((f) => f.path).join(", ")}`);
       await verifyRig(rig);
     } catch (cause) {
@@ -77096,18 +77572,18 @@ async function fetchPublished(key, source, dir, staging, log2, listTimeoutMs = 6
     }
     if (rig.manifest.key !== key) throw new PublishedRefused(`${name} holds the rig ${rig.manifest.key.slice(0, 12)}, not ${key.slice(0, 12)}, which this recipe computes`);
     for (const f of rig.manifest.files) {
-      await mkdir4(dirname8(join13(dir, f.path)), { recursive: true });
-      await copyFile3(join13(rig.dir, f.path), join13(dir, f.path));
+      await mkdir6(dirname10(join17(dir, f.path)), { recursive: true });
+      await copyFile3(join17(rig.dir, f.path), join17(dir, f.path));
     }
     return rig.manifest;
   } finally {
-    await rm5(staging, { recursive: true, force: true });
+    await rm6(staging, { recursive: true, force: true });
   }
 }
 
 // src/rig/debian/build.ts
-import { copyFile as copyFile8, mkdir as mkdir16, readFile as readFile9, rm as rm14, stat as stat14, writeFile as writeFile10 } from "node:fs/promises";
-import { join as join26 } from "node:path";
+import { copyFile as copyFile8, mkdir as mkdir18, readFile as readFile8, rm as rm15, stat as stat12, writeFile as writeFile9 } from "node:fs/promises";
+import { join as join30 } from "node:path";
 import { gunzipSync } from "node:zlib";
 
 // src/rig/toolchain/recipe.ts
@@ -77143,8 +77619,8 @@ function hostArch(nodeArch = process.arch) {
 var HOST_MULTIARCH = { amd64: "x86_64-linux-gnu", arm64: "aarch64-linux-gnu" };
 
 // src/rig/toolchain/index.ts
-import { chmod as chmod2, lstat as lstat3, mkdir as mkdir6, open as open2, readdir as readdir5, readFile as readFile3, readlink as readlink2, rename as rename4, rm as rm7, stat as stat7, symlink as symlink2, unlink as unlink3, writeFile as writeFile5 } from "node:fs/promises";
-import { delimiter as delimiter4, dirname as dirname9, join as join15, relative as relative3 } from "node:path";
+import { chmod as chmod3, lstat as lstat5, mkdir as mkdir8, open as open3, readdir as readdir6, readFile as readFile2, readlink as readlink3, rename as rename5, rm as rm8, stat as stat5, symlink as symlink2, unlink as unlink3, writeFile as writeFile4 } from "node:fs/promises";
+import { delimiter as delimiter4, dirname as dirname11, join as join19, relative as relative5 } from "node:path";
 
 // src/host/shell.ts
 function shellQuote(text) {
@@ -77153,8 +77629,8 @@ function shellQuote(text) {
 
 // src/rig/debian/apt.ts
 import { readFileSync as readFileSync2 } from "node:fs";
-import { mkdir as mkdir5, readFile as readFile2, readdir as readdir4, rm as rm6, stat as stat6, writeFile as writeFile4 } from "node:fs/promises";
-import { join as join14 } from "node:path";
+import { mkdir as mkdir7, readFile, readdir as readdir5, rm as rm7, stat as stat4, writeFile as writeFile3 } from "node:fs/promises";
+import { join as join18 } from "node:path";
 var DEFAULT_MIRROR = "http://deb.debian.org/debian";
 var KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg";
 var DEBIAN_SUITES = /^(bookworm|trixie|forky|sid|bullseye)(-updates|-backports)?$/;
@@ -77181,18 +77657,28 @@ function readHostSources() {
   }
   return "";
 }
+function aptQuoted(value) {
+  const bad = /["\\\x00-\x1f\x7f]/.exec(value);
+  if (bad) {
+    const shown = JSON.stringify(bad[0]);
+    throw new ConfigError(`${JSON.stringify(value)} (under the cache directory) contains ${shown}, which apt's configuration cannot hold: choose another cache-dir (--cache-dir, XEN_PVH_VIRTIO_CACHE)`);
+  }
+  return `"${value}"`;
+}
 var PrivateApt = class {
   constructor(cacheDir, source) {
+    this.cacheDir = cacheDir;
     this.source = source;
-    this.root = join14(cacheDir, "apt", `debian-${source.suite}-${source.arch}`);
+    this.root = join18(cacheDir, "apt", `debian-${source.suite}-${source.arch}`);
   }
+  cacheDir;
   source;
   root;
   get archives() {
-    return join14(this.root, "cache", "archives");
+    return join18(this.root, "cache", "archives");
   }
   get lists() {
-    return join14(this.root, "lists");
+    return join18(this.root, "lists");
   }
   /**
    * Our apt.conf, handed over through APT_CONFIG: apt reads that file before the host's
@@ -77203,19 +77689,19 @@ var PrivateApt = class {
     const r = this.root;
     const entries = [
       ["Dir::Etc::Main", "/dev/null"],
-      ["Dir::Etc::Parts", join14(r, "apt.conf.d")],
+      ["Dir::Etc::Parts", join18(r, "apt.conf.d")],
       ["APT::Architecture", this.source.arch],
-      ["Dir::Etc::SourceList", join14(r, "sources.list")],
-      ["Dir::Etc::SourceParts", join14(r, "sources.list.d")],
-      ["Dir::Etc::Preferences", join14(r, "preferences")],
-      ["Dir::Etc::PreferencesParts", join14(r, "preferences.d")],
-      ["Dir::State", join14(r, "state")],
+      ["Dir::Etc::SourceList", join18(r, "sources.list")],
+      ["Dir::Etc::SourceParts", join18(r, "sources.list.d")],
+      ["Dir::Etc::Preferences", join18(r, "preferences")],
+      ["Dir::Etc::PreferencesParts", join18(r, "preferences.d")],
+      ["Dir::State", join18(r, "state")],
       ["Dir::State::Lists", this.lists],
-      ["Dir::State::status", join14(r, "state", "status")],
-      ["Dir::Cache", join14(r, "cache")],
-      ["Dir::Cache::pkgcache", join14(r, "cache", "pkgcache.bin")],
-      ["Dir::Cache::srcpkgcache", join14(r, "cache", "srcpkgcache.bin")],
-      ["Dir::Log", join14(r, "log")],
+      ["Dir::State::status", join18(r, "state", "status")],
+      ["Dir::Cache", join18(r, "cache")],
+      ["Dir::Cache::pkgcache", join18(r, "cache", "pkgcache.bin")],
+      ["Dir::Cache::srcpkgcache", join18(r, "cache", "srcpkgcache.bin")],
+      ["Dir::Log", join18(r, "log")],
       ["Acquire::Languages", "none"],
       ["APT::Install-Recommends", "false"],
       ["APT::Install-Suggests", "false"],
@@ -77225,41 +77711,42 @@ var PrivateApt = class {
       ["Debug::NoLocking", "true"]
     ];
     return [
-      ...entries.map(([k, v]) => `${k} "${v}";`),
-      `APT::Architectures { "${this.source.arch}"; };`,
+      ...entries.map(([k, v]) => `${k} ${aptQuoted(v)};`),
+      `APT::Architectures { ${aptQuoted(this.source.arch)}; };`,
       ""
     ].join("\n");
   }
   apt(args, cwd) {
-    return run("apt-get", args, { cwd, env: { APT_CONFIG: join14(this.root, "apt.conf") } });
+    return run("apt-get", args, { cwd, env: { APT_CONFIG: join18(this.root, "apt.conf") } });
   }
   aptCache(args) {
-    return run("apt-cache", args, { env: { APT_CONFIG: join14(this.root, "apt.conf") } });
+    return run("apt-cache", args, { env: { APT_CONFIG: join18(this.root, "apt.conf") } });
   }
   async layout() {
     const r = this.root;
     for (const d of ["sources.list.d", "preferences.d", "apt.conf.d", "state", "log", "lists/partial", "cache/archives/partial"]) {
-      await mkdir5(join14(r, d), { recursive: true });
+      await mkdir7(join18(r, d), { recursive: true });
     }
     const { mirror, suite, components, arch: arch3, sources } = this.source;
     const lines = [`deb [arch=${arch3} signed-by=${KEYRING}] ${mirror} ${suite} ${components.join(" ")}`];
     if (sources) lines.push(`deb-src [signed-by=${KEYRING}] ${mirror} ${suite} ${components.join(" ")}`);
-    await writeIfChanged(join14(r, "sources.list"), lines.join("\n") + "\n");
-    await writeIfChanged(join14(r, "state", "status"), "");
-    await writeIfChanged(join14(r, "apt.conf"), this.config());
+    await writeIfChanged(join18(r, "sources.list"), lines.join("\n") + "\n");
+    await writeIfChanged(join18(r, "state", "status"), "");
+    await writeIfChanged(join18(r, "apt.conf"), this.config());
   }
   /** Refreshes the package lists when they are missing or older than maxAgeMs. */
   async ensureLists(maxAgeMs, log2) {
     await this.layout();
-    const stamp = join14(this.root, "lists-updated");
-    const age = await stat6(stamp).then((s) => Date.now() - s.mtimeMs, () => Infinity);
-    const lists = await readdir4(this.lists).catch(() => []);
+    markUsed(this.cacheDir, this.root);
+    const stamp = join18(this.root, "lists-updated");
+    const age = await stat4(stamp).then((s) => Date.now() - s.mtimeMs, () => Infinity);
+    const lists = await readdir5(this.lists).catch(() => []);
     const wanted = [/_Packages(\.\w+)?$/, ...this.source.sources ? [/_Sources(\.\w+)?$/] : []];
     if (age < maxAgeMs && wanted.every((re) => lists.some((f) => re.test(f)))) return;
     log2(`apt-get update (private ${this.source.suite}/${this.source.arch} lists in ${this.root})`);
     await this.apt(["update"]);
-    for (const bin of ["pkgcache.bin", "srcpkgcache.bin"]) await rm6(join14(this.root, "cache", bin), { force: true });
-    await writeFile4(stamp, (/* @__PURE__ */ new Date()).toISOString() + "\n");
+    for (const bin of ["pkgcache.bin", "srcpkgcache.bin"]) await rm7(join18(this.root, "cache", bin), { force: true });
+    await writeFile3(stamp, (/* @__PURE__ */ new Date()).toISOString() + "\n");
   }
   /** The dependency closure of the named packages, with exact versions, as apt would install it. */
   async resolve(packages) {
@@ -77284,11 +77771,11 @@ ${stdout.slice(-2e3)}`);
       ...packages.map((p) => `${p.name}=${p.version}`)
     ]);
     const files = /* @__PURE__ */ new Map();
-    const present = new Set(await readdir4(this.archives));
+    const present = new Set(await readdir5(this.archives));
     for (const p of packages) {
       const file = `${p.name}_${p.version.replace(/:/g, "%3a")}_${p.arch}.deb`;
       if (!present.has(file)) throw new InfraError(`apt did not leave ${file} in ${this.archives}`);
-      files.set(p.name, join14(this.archives, file));
+      files.set(p.name, join18(this.archives, file));
     }
     return files;
   }
@@ -77325,17 +77812,17 @@ ${stdout.slice(-2e3)}`);
    */
   async servedSourceVersion(name, cached2) {
     const skipped = [];
-    const probe = join14(this.root, "probe");
+    const probe = join18(this.root, "probe");
     for (const version3 of await this.sourceVersions(name)) {
       if (await cached2(version3)) return { version: version3, skipped };
-      await rm6(probe, { recursive: true, force: true });
-      await mkdir5(probe, { recursive: true });
+      await rm7(probe, { recursive: true, force: true });
+      await mkdir7(probe, { recursive: true });
       const got = await run("apt-get", ["source", "--download-only", "--dsc-only", "-q", `${name}=${version3}`], {
         cwd: probe,
-        env: { APT_CONFIG: join14(this.root, "apt.conf") },
+        env: { APT_CONFIG: join18(this.root, "apt.conf") },
         allowFailure: true
       });
-      await rm6(probe, { recursive: true, force: true });
+      await rm7(probe, { recursive: true, force: true });
       if (got.exitCode === 0) return { version: version3, skipped };
       skipped.push(version3);
     }
@@ -77343,25 +77830,25 @@ ${stdout.slice(-2e3)}`);
   }
   /** Downloads a source package's .dsc and tarballs into dir (no unpacking); returns the .dsc path. */
   async downloadSource(name, version3, dir) {
-    await mkdir5(dir, { recursive: true });
+    await mkdir7(dir, { recursive: true });
     await this.apt(["source", "--download-only", "-q", `${name}=${version3}`], dir);
-    const dsc = join14(dir, `${name}_${version3.replace(/^\d+:/, "")}.dsc`);
-    if (!await stat6(dsc).then(() => true, () => false)) throw new InfraError(`apt-get source left no ${dsc}`);
+    const dsc = join18(dir, `${name}_${version3.replace(/^\d+:/, "")}.dsc`);
+    if (!await stat4(dsc).then(() => true, () => false)) throw new InfraError(`apt-get source left no ${dsc}`);
     return dsc;
   }
   /** Downloads one archive (without its dependencies) into the private archive cache; returns its path. */
   async downloadOne(pkg) {
     await this.layout();
-    const file = join14(this.archives, `${pkg.name}_${pkg.version.replace(/:/g, "%3a")}_${pkg.arch}.deb`);
-    if (await stat6(file).then(() => true, () => false)) return file;
+    const file = join18(this.archives, `${pkg.name}_${pkg.version.replace(/:/g, "%3a")}_${pkg.arch}.deb`);
+    if (await stat4(file).then(() => true, () => false)) return file;
     await this.apt(["download", "-q", `${pkg.name}=${pkg.version}`], this.archives);
-    if (!await stat6(file).then(() => true, () => false)) throw new InfraError(`apt-get download left no ${file}`);
+    if (!await stat4(file).then(() => true, () => false)) throw new InfraError(`apt-get download left no ${file}`);
     return file;
   }
 };
 async function writeIfChanged(file, text) {
-  const old = await readFile2(file, "utf8").catch(() => void 0);
-  if (old !== text) await writeFile4(file, text);
+  const old = await readFile(file, "utf8").catch(() => void 0);
+  if (old !== text) await writeFile3(file, text);
 }
 
 // src/rig/debian/elf.ts
@@ -77455,60 +77942,61 @@ async function planToolchain(cacheDir, targetApt, log2) {
   return { key: toolchainKey(compilers, runtime, sysroot), hostArch: arch3, hostApt, targetApt, compilers, runtime, sysroot };
 }
 function toolchainDir(cacheDir, key) {
-  return join15(cacheDir, "toolchains", key);
+  return join19(cacheDir, "toolchains", key);
 }
 var RECORD = "toolchain.json";
 async function ensureToolchain(cacheDir, plan, log2) {
   const dir = toolchainDir(cacheDir, plan.key);
+  markUsed(cacheDir, dir);
   const cached2 = await readToolchain(dir);
   if (cached2) return cached2;
   log2(
     `toolchain ${plan.key.slice(0, 12)}: ${plan.compilers.length} compiler and ${plan.runtime.length} runtime packages (${plan.hostArch}), ${plan.sysroot.length} sysroot packages (arm64)`
   );
   const tmp = `${dir}.tmp-${process.pid}`;
-  await rm7(tmp, { recursive: true, force: true });
-  await mkdir6(tmp, { recursive: true });
+  await rm8(tmp, { recursive: true, force: true });
+  await mkdir8(tmp, { recursive: true });
   try {
     const hostDebs = await plan.hostApt.download([...plan.compilers, ...plan.runtime], log2);
-    await unpackInto(join15(tmp, "compilers"), plan.compilers, hostDebs);
-    await unpackInto(join15(tmp, "runtime"), plan.runtime, hostDebs);
+    await unpackInto(join19(tmp, "compilers"), plan.compilers, hostDebs);
+    await unpackInto(join19(tmp, "runtime"), plan.runtime, hostDebs);
     const sysrootDebs = await plan.targetApt.download(plan.sysroot, log2);
-    await unpackInto(join15(tmp, "sysroot"), plan.sysroot, sysrootDebs);
-    for (const tree of ["compilers", "runtime", "sysroot"]) await relativizeSymlinks(join15(tmp, tree));
-    await relocatePkgConfig(join15(tmp, "sysroot"), dir);
+    await unpackInto(join19(tmp, "sysroot"), plan.sysroot, sysrootDebs);
+    for (const tree of ["compilers", "runtime", "sysroot"]) await relativizeSymlinks(join19(tmp, tree));
+    await relocatePkgConfig(join19(tmp, "sysroot"), dir);
     await writeWrappers(tmp, dir, plan.hostArch);
     const versions = {
       gcc: versionOf(plan.compilers, /^gcc-12(-aarch64-linux-gnu)?$/),
       binutils: versionOf(plan.compilers, /^binutils-aarch64-linux-gnu$/),
       libc: versionOf(plan.sysroot, /^libc6-dev$/)
     };
-    await writeFile5(join15(tmp, RECORD), JSON.stringify({ key: plan.key, versions, compilers: plan.compilers, sysroot: plan.sysroot }, null, 2) + "\n");
-    await mkdir6(join15(dir, ".."), { recursive: true });
+    await writeFile4(join19(tmp, RECORD), JSON.stringify({ key: plan.key, versions, compilers: plan.compilers, sysroot: plan.sysroot }, null, 2) + "\n");
+    await mkdir8(join19(dir, ".."), { recursive: true });
     try {
-      await rename4(tmp, dir);
+      await rename5(tmp, dir);
     } catch (cause) {
       if (!await readToolchain(dir)) throw cause;
     }
   } finally {
-    await rm7(tmp, { recursive: true, force: true });
+    await rm8(tmp, { recursive: true, force: true });
   }
   const ready = await readToolchain(dir);
   if (!ready) throw new InfraError(`toolchain ${dir} is unreadable right after unpacking`);
-  const probe = await run(join15(ready.bin, `${CROSS_PREFIX}gcc`), ["-dumpfullversion"], { allowFailure: true });
+  const probe = await run(join19(ready.bin, `${CROSS_PREFIX}gcc`), ["-dumpfullversion"], { allowFailure: true });
   if (probe.exitCode !== 0) throw new InfraError(`the pinned compiler in ${ready.bin} does not run on this host: ${(probe.stderr || probe.stdout).trim()}`);
   log2(`toolchain ready: gcc ${ready.versions.gcc}, binutils ${ready.versions.binutils}, sysroot libc ${ready.versions.libc} (${dir})`);
   return ready;
 }
 async function readToolchain(dir) {
   try {
-    const record = JSON.parse(await readFile3(join15(dir, RECORD), "utf8"));
-    const bin = join15(dir, "bin");
-    await stat7(join15(bin, `${CROSS_PREFIX}gcc`));
+    const record = JSON.parse(await readFile2(join19(dir, RECORD), "utf8"));
+    const bin = join19(dir, "bin");
+    await stat5(join19(bin, `${CROSS_PREFIX}gcc`));
     return {
       key: record.key,
       dir,
       bin,
-      sysroot: join15(dir, "sysroot"),
+      sysroot: join19(dir, "sysroot"),
       env: { PATH: [bin, process.env.PATH ?? "/usr/bin:/bin"].join(delimiter4) },
       versions: record.versions
     };
@@ -77520,7 +78008,7 @@ function versionOf(packages, name) {
   return packages.find((p) => name.test(p.name))?.version ?? "unknown";
 }
 async function unpackInto(root, packages, debs) {
-  await mkdir6(root, { recursive: true });
+  await mkdir8(root, { recursive: true });
   for (const p of packages) {
     const deb = debs.get(p.name);
     if (!deb) throw new InfraError(`no downloaded archive for ${p.name}`);
@@ -77529,28 +78017,28 @@ async function unpackInto(root, packages, debs) {
 }
 async function relativizeSymlinks(root, dir = root) {
   let changed = 0;
-  for (const name of await readdir5(dir)) {
-    const path12 = join15(dir, name);
-    const st = await lstat3(path12);
+  for (const name of await readdir6(dir)) {
+    const path12 = join19(dir, name);
+    const st = await lstat5(path12);
     if (st.isDirectory()) changed += await relativizeSymlinks(root, path12);
     else if (st.isSymbolicLink()) {
-      const target = await readlink2(path12);
+      const target = await readlink3(path12);
       if (!target.startsWith("/")) continue;
       await unlink3(path12);
-      await symlink2(relative3(dirname9(path12), join15(root, target)) || ".", path12);
+      await symlink2(relative5(dirname11(path12), join19(root, target)) || ".", path12);
       changed++;
     }
   }
   return changed;
 }
 async function relocatePkgConfig(sysroot, finalDir) {
-  const finalSysroot = join15(finalDir, "sysroot");
+  const finalSysroot = join19(finalDir, "sysroot");
   for (const rel of [`usr/lib/${TARGET_TRIPLET}/pkgconfig`, "usr/share/pkgconfig"]) {
-    const dir = join15(sysroot, rel);
-    for (const name of await readdir5(dir).catch(() => [])) {
+    const dir = join19(sysroot, rel);
+    for (const name of await readdir6(dir).catch(() => [])) {
       if (!name.endsWith(".pc")) continue;
-      const text = await readFile3(join15(dir, name), "utf8");
-      await writeFile5(join15(dir, name), pointPkgConfigAt(text, finalSysroot));
+      const text = await readFile2(join19(dir, name), "utf8");
+      await writeFile4(join19(dir, name), pointPkgConfigAt(text, finalSysroot));
     }
   }
 }
@@ -77559,54 +78047,54 @@ function pointPkgConfigAt(text, root) {
 }
 async function writeWrappers(tmp, finalDir, arch3) {
   const multiarch = HOST_MULTIARCH[arch3];
-  const bin = join15(tmp, "bin");
-  await mkdir6(bin, { recursive: true });
-  const final = (...p) => join15(finalDir, ...p);
+  const bin = join19(tmp, "bin");
+  await mkdir8(bin, { recursive: true });
+  const final = (...p) => join19(finalDir, ...p);
   const loader = final("runtime", HOST_LOADER[arch3]);
   const libraryPath = [final("runtime", "lib", multiarch), final("runtime", "usr", "lib", multiarch), final("compilers", "usr", "lib", multiarch)].join(delimiter4);
   const sysroot = final("sysroot");
   const launch = (real, extra = "") => ["#!/bin/sh", `exec ${shellQuote(loader)} --library-path ${shellQuote(libraryPath)} ${shellQuote(real)}${extra} "$@"`, ""].join("\n");
-  const finalOf = (path12) => final("compilers", relative3(join15(tmp, "compilers"), path12));
-  const realBin = join15(tmp, "compilers", "usr", "bin");
-  const names = (await readdir5(realBin)).filter((n) => n.startsWith(CROSS_PREFIX));
+  const finalOf = (path12) => final("compilers", relative5(join19(tmp, "compilers"), path12));
+  const realBin = join19(tmp, "compilers", "usr", "bin");
+  const names = (await readdir6(realBin)).filter((n) => n.startsWith(CROSS_PREFIX));
   for (const real of names) {
     const name = real.replace(/-12$/, "");
     if (name !== real && names.includes(name)) continue;
     const driver = /^aarch64-linux-gnu-(gcc|cpp|g\+\+)$/.test(name);
-    await writeExecutable(join15(bin, name), launch(final("compilers", "usr", "bin", real), driver ? ` --sysroot=${shellQuote(sysroot)}` : ""));
+    await writeExecutable(join19(bin, name), launch(final("compilers", "usr", "bin", real), driver ? ` --sysroot=${shellQuote(sysroot)}` : ""));
   }
-  if (!await stat7(join15(bin, `${CROSS_PREFIX}gcc`)).then(() => true, () => false)) {
+  if (!await stat5(join19(bin, `${CROSS_PREFIX}gcc`)).then(() => true, () => false)) {
     throw new InfraError(`the compiler packages unpacked no ${CROSS_PREFIX}gcc-12 into ${realBin}`);
   }
-  const gccLib = join15(tmp, "compilers", "usr", "lib", "gcc-cross", TARGET_TRIPLET);
-  const internal = [join15(tmp, "compilers", "usr", TARGET_TRIPLET, "bin"), ...(await readdir5(gccLib).catch(() => [])).map((v) => join15(gccLib, v))];
+  const gccLib = join19(tmp, "compilers", "usr", "lib", "gcc-cross", TARGET_TRIPLET);
+  const internal = [join19(tmp, "compilers", "usr", TARGET_TRIPLET, "bin"), ...(await readdir6(gccLib).catch(() => [])).map((v) => join19(gccLib, v))];
   for (const dir of internal) {
-    for (const name of await readdir5(dir).catch(() => [])) {
-      const path12 = join15(dir, name);
-      const st = await lstat3(path12);
+    for (const name of await readdir6(dir).catch(() => [])) {
+      const path12 = join19(dir, name);
+      const st = await lstat5(path12);
       if (st.isSymbolicLink()) {
-        const target = join15(dirname9(path12), await readlink2(path12));
+        const target = join19(dirname11(path12), await readlink3(path12));
         if (!await isProgram(target)) continue;
         await unlink3(path12);
         await writeExecutable(path12, launch(finalOf(target)));
       } else if (await isProgram(path12)) {
-        const real = join15(dir, `.${name}.real`);
-        await rename4(path12, real);
+        const real = join19(dir, `.${name}.real`);
+        await rename5(path12, real);
         await writeExecutable(path12, launch(finalOf(real)));
       }
     }
   }
-  const pkgconfigDirs = [`usr/lib/${TARGET_TRIPLET}/pkgconfig`, "usr/share/pkgconfig"].map((d) => join15(sysroot, d)).join(delimiter4);
+  const pkgconfigDirs = [`usr/lib/${TARGET_TRIPLET}/pkgconfig`, "usr/share/pkgconfig"].map((d) => join19(sysroot, d)).join(delimiter4);
   await writeExecutable(
-    join15(bin, `${CROSS_PREFIX}pkg-config`),
+    join19(bin, `${CROSS_PREFIX}pkg-config`),
     // PKG_CONFIG_LIBDIR replaces the host's search path: no host .pc file is ever seen.
     ["#!/bin/sh", `PKG_CONFIG_LIBDIR=${shellQuote(pkgconfigDirs)}`, "export PKG_CONFIG_LIBDIR", 'exec pkg-config "$@"', ""].join("\n")
   );
 }
 async function isProgram(path12) {
-  const st = await stat7(path12).catch(() => void 0);
+  const st = await stat5(path12).catch(() => void 0);
   if (!st?.isFile() || (st.mode & 73) === 0 || /\.so(\.|$)/.test(path12)) return false;
-  const file = await open2(path12, "r");
+  const file = await open3(path12, "r");
   try {
     const head = Buffer.alloc(4);
     await file.read(head, 0, 4, 0);
@@ -77616,8 +78104,8 @@ async function isProgram(path12) {
   }
 }
 async function writeExecutable(path12, text) {
-  await writeFile5(path12, text);
-  await chmod2(path12, 493);
+  await writeFile4(path12, text);
+  await chmod3(path12, 493);
 }
 
 // src/rig/xen-properties.ts
@@ -77638,21 +78126,23 @@ function xenPropertyCapabilities(xen) {
 
 // src/rig/kernel/index.ts
 import { availableParallelism as availableParallelism2 } from "node:os";
-import { copyFile as copyFile6, mkdir as mkdir12, readFile as readFile7, rm as rm11, stat as stat11, writeFile as writeFile7 } from "node:fs/promises";
-import { join as join21 } from "node:path";
+import { copyFile as copyFile6, mkdir as mkdir14, readFile as readFile6, rm as rm12, stat as stat9, writeFile as writeFile6 } from "node:fs/promises";
+import { join as join25 } from "node:path";
 
 // src/rig/debian/components.ts
-import { mkdir as mkdir7, readFile as readFile4, readdir as readdir6, rename as rename5, rm as rm8, stat as stat8, writeFile as writeFile6 } from "node:fs/promises";
-import { join as join16 } from "node:path";
+import { mkdir as mkdir9, readFile as readFile3, readdir as readdir7, rename as rename6, rm as rm9, stat as stat6, writeFile as writeFile5 } from "node:fs/promises";
+import { join as join20 } from "node:path";
 var COMPONENT_FILE = "component.json";
+var FAILED_BUILDS_KEPT = 3;
 function componentDir(cacheDir, name, key) {
-  return join16(cacheDir, "components", name, key);
+  return join20(cacheDir, "components", name, key);
 }
 async function findComponent(cacheDir, name, key) {
   const dir = componentDir(cacheDir, name, key);
   try {
-    const record = JSON.parse(await readFile4(join16(dir, COMPONENT_FILE), "utf8"));
-    for (const file of Object.values(record.files)) await stat8(join16(dir, file));
+    const record = JSON.parse(await readFile3(join20(dir, COMPONENT_FILE), "utf8"));
+    for (const file of Object.values(record.files)) await stat6(join20(dir, file));
+    markUsed(cacheDir, dir);
     return { dir, record };
   } catch {
     return void 0;
@@ -77664,7 +78154,7 @@ var ComponentBuild = class _ComponentBuild {
     this.key = key;
     this.work = work;
     this.log = log2;
-    this.logs = join16(work, "logs");
+    this.logs = join20(work, "logs");
   }
   name;
   key;
@@ -77674,16 +78164,21 @@ var ComponentBuild = class _ComponentBuild {
   seconds = {};
   /** A fresh work folder; leftovers of earlier builds of this key whose process is gone are removed. */
   static async start(cacheDir, name, key, log2) {
-    const root = join16(cacheDir, "work");
-    await mkdir7(root, { recursive: true });
+    const root = join20(cacheDir, "work");
+    await mkdir9(root, { recursive: true });
     const prefix2 = `${name}-${key.slice(0, 16)}-`;
-    for (const entry of await readdir6(root)) {
-      const pid = Number(entry.startsWith(prefix2) ? entry.slice(prefix2.length) : NaN);
-      if (Number.isInteger(pid) && !processAlive(pid)) await rm8(join16(root, entry), { recursive: true, force: true });
+    const failed = [];
+    for (const entry of await readdir7(root)) {
+      const pid = Number(/-(\d+)$/.exec(entry)?.[1] ?? NaN);
+      if (!Number.isInteger(pid) || processAlive(pid)) continue;
+      if (entry.startsWith(prefix2)) await rm9(join20(root, entry), { recursive: true, force: true });
+      else failed.push({ path: join20(root, entry), mtime: (await stat6(join20(root, entry)).catch(() => void 0))?.mtimeMs ?? 0 });
     }
-    const work = join16(root, `${prefix2}${process.pid}`);
-    await rm8(work, { recursive: true, force: true });
-    await mkdir7(join16(work, "logs"), { recursive: true });
+    failed.sort((a, b) => b.mtime - a.mtime);
+    for (const old of failed.slice(FAILED_BUILDS_KEPT - 1)) await rm9(old.path, { recursive: true, force: true });
+    const work = join20(root, `${prefix2}${process.pid}`);
+    await rm9(work, { recursive: true, force: true });
+    await mkdir9(join20(work, "logs"), { recursive: true });
     return new _ComponentBuild(name, key, work, log2);
   }
   /**
@@ -77691,7 +78186,7 @@ var ComponentBuild = class _ComponentBuild {
    * A failure is an InfraError naming the step and the log, with the log's last 30 lines.
    */
   async step(title, logName, command, args, opts = {}) {
-    const logFile = join16(this.logs, logName);
+    const logFile = join20(this.logs, logName);
     this.log(`${this.name}: ${title}\u2026 (full log: ${logFile})`);
     const started = Date.now();
     const result = await run("nice", ["-n", "19", command, ...args], { ...opts, allowFailure: true });
@@ -77707,7 +78202,7 @@ var ComponentBuild = class _ComponentBuild {
     const text = `${header}${result.stdout}${result.stderr ? `
 --- stderr ---
 ${result.stderr}` : ""}`;
-    await writeFile6(logFile, text);
+    await writeFile5(logFile, text);
     if (result.exitCode !== 0) {
       const tail = text.trimEnd().split("\n").slice(-30).join("\n");
       throw new InfraError(`${this.name}: ${title} failed (exit ${result.exitCode}, ${seconds.toFixed(0)} s); last 30 lines of ${logFile}:
@@ -77733,16 +78228,16 @@ ${tail}`, {
    */
   async finish(cacheDir, out, record) {
     const full = { name: this.name, key: this.key, ...record, seconds: this.seconds, createdAt: (/* @__PURE__ */ new Date()).toISOString() };
-    await rename5(this.logs, join16(out, "logs"));
-    await writeFile6(join16(out, COMPONENT_FILE), JSON.stringify(full, null, 2) + "\n");
+    await rename6(this.logs, join20(out, "logs"));
+    await writeFile5(join20(out, COMPONENT_FILE), JSON.stringify(full, null, 2) + "\n");
     const dir = componentDir(cacheDir, this.name, this.key);
-    await mkdir7(join16(dir, ".."), { recursive: true });
+    await mkdir9(join20(dir, ".."), { recursive: true });
     try {
-      await rename5(out, dir);
+      await rename6(out, dir);
     } catch (cause) {
       if (!await findComponent(cacheDir, this.name, this.key)) throw cause;
     }
-    await rm8(this.work, { recursive: true, force: true });
+    await rm9(this.work, { recursive: true, force: true });
     const done = await findComponent(cacheDir, this.name, this.key);
     if (!done) throw new InfraError(`${this.name} component ${dir} is unreadable right after its build`);
     return done;
@@ -77758,54 +78253,57 @@ function processAlive(pid) {
 }
 
 // src/rig/debian/sources.ts
-import { mkdir as mkdir8, rename as rename6, rm as rm9, stat as stat9 } from "node:fs/promises";
-import { join as join17 } from "node:path";
+import { mkdir as mkdir10, rename as rename7, rm as rm10, stat as stat7 } from "node:fs/promises";
+import { join as join21 } from "node:path";
 function sourceTreeDir(cacheDir, name, version3) {
-  return join17(cacheDir, "sources", `${name}_${version3.replace(/:/g, "%3a")}`, "tree");
+  return join21(cacheDir, "sources", `${name}_${version3.replace(/:/g, "%3a")}`, "tree");
 }
 async function debianSourceTree(cacheDir, apt, name, version3, log2) {
   const tree = sourceTreeDir(cacheDir, name, version3);
-  const root = join17(tree, "..");
-  if (await stat9(tree).then((s) => s.isDirectory(), () => false)) return tree;
+  const root = join21(tree, "..");
+  if (await stat7(tree).then((s) => s.isDirectory(), () => false)) {
+    markUsed(cacheDir, root);
+    return tree;
+  }
   const started = Date.now();
   log2(`fetching Debian source ${name}=${version3} (${apt.source.suite}) into ${root}`);
-  const dsc = await apt.downloadSource(name, version3, join17(root, "download"));
-  const unpackDir = join17(root, `unpack-${process.pid}`);
-  const tmp = join17(unpackDir, "tree");
-  await rm9(unpackDir, { recursive: true, force: true });
-  await mkdir8(unpackDir, { recursive: true });
+  const dsc = await apt.downloadSource(name, version3, join21(root, "download"));
+  const unpackDir = join21(root, `unpack-${process.pid}`);
+  const tmp = join21(unpackDir, "tree");
+  await rm10(unpackDir, { recursive: true, force: true });
+  await mkdir10(unpackDir, { recursive: true });
   const result = await run("dpkg-source", ["--no-check", "-x", dsc, tmp], { allowFailure: true });
   if (result.exitCode !== 0) {
     throw new InfraError(`dpkg-source -x ${dsc} failed:
 ${(result.stderr || result.stdout).trim().split("\n").slice(-30).join("\n")}`);
   }
   try {
-    await rename6(tmp, tree);
+    await rename7(tmp, tree);
   } catch (cause) {
-    if (!await stat9(tree).then(() => true, () => false)) throw cause;
+    if (!await stat7(tree).then(() => true, () => false)) throw cause;
   }
-  await rm9(unpackDir, { recursive: true, force: true });
+  await rm10(unpackDir, { recursive: true, force: true });
   log2(`Debian source ${name}=${version3} unpacked in ${((Date.now() - started) / 1e3).toFixed(0)} s`);
   return tree;
 }
 
 // src/rig/debian/xen-build.ts
 import { availableParallelism } from "node:os";
-import { appendFile as appendFile3, copyFile as copyFile4, mkdir as mkdir9, readFile as readFile6, rm as rm10 } from "node:fs/promises";
-import { join as join19 } from "node:path";
+import { appendFile as appendFile3, copyFile as copyFile4, mkdir as mkdir11, readFile as readFile5, rm as rm11 } from "node:fs/promises";
+import { dirname as dirname12, join as join23 } from "node:path";
 
 // src/rig/debian/patches.ts
 import { createHash as createHash4 } from "node:crypto";
 import { readdirSync } from "node:fs";
-import { appendFile as appendFile2, readFile as readFile5, readdir as readdir7 } from "node:fs/promises";
-import { basename as basename6, join as join18 } from "node:path";
+import { appendFile as appendFile2, readFile as readFile4, readdir as readdir8 } from "node:fs/promises";
+import { basename as basename7, join as join22 } from "node:path";
 function ourPatchDir(source) {
-  return join18(packageRoot(), "src", "rig", "debian", "patches", source);
+  return join22(packageRoot(), "src", "rig", "debian", "patches", source);
 }
 async function readPatch(path12, from) {
   let bytes;
   try {
-    bytes = await readFile5(path12);
+    bytes = await readFile4(path12);
   } catch (cause) {
     const message = `cannot read ${from === "user" ? "the user's" : "our"} patch ${path12}: ${cause.message}`;
     throw from === "user" ? new ConfigError(message) : new InfraError(message, { cause });
@@ -77817,8 +78315,8 @@ function userPatchSeries(userPatches = []) {
 }
 async function patchSeries(source, userPatches = []) {
   const dir = ourPatchDir(source);
-  const ours = (await readdir7(dir).catch(() => [])).filter((f) => f.endsWith(".patch")).sort();
-  return [...await Promise.all(ours.map((f) => readPatch(join18(dir, f), "ours"))), ...await userPatchSeries(userPatches)];
+  const ours = (await readdir8(dir).catch(() => [])).filter((f) => f.endsWith(".patch")).sort();
+  return [...await Promise.all(ours.map((f) => readPatch(join22(dir, f), "ours"))), ...await userPatchSeries(userPatches)];
 }
 function patchPaths(source, userPatches = []) {
   const dir = ourPatchDir(source);
@@ -77828,10 +78326,10 @@ function patchPaths(source, userPatches = []) {
   } catch {
     ours = [];
   }
-  return [...ours.map((f) => join18(dir, f)), ...userPatches];
+  return [...ours.map((f) => join22(dir, f)), ...userPatches];
 }
 function describePatch(p) {
-  return { file: basename6(p.path), from: p.from, sha256: p.sha256 };
+  return { file: basename7(p.path), from: p.from, sha256: p.sha256 };
 }
 async function applyPatches(tree, series, record) {
   for (const p of series) {
@@ -77847,7 +78345,7 @@ ${output.split("\n").slice(-30).join("\n")}`;
   }
 }
 async function applyPatchesLogged(logs, tree, series, name, log2) {
-  await applyPatches(tree, series, (p, output) => appendFile2(join18(logs, "patch.log"), `== ${p.path} (${p.from}, sha256 ${p.sha256})
+  await applyPatches(tree, series, (p, output) => appendFile2(join22(logs, "patch.log"), `== ${p.path} (${p.from}, sha256 ${p.sha256})
 ${output}
 `));
   if (series.length > 0) log2(`${name}: applied ${series.map((p) => describePatch(p).file).join(", ")}`);
@@ -77858,6 +78356,7 @@ var READY_LINE = {
   dom0: "xen-pvh-virtio: dom0 shell ready",
   domU: "xen-pvh-virtio: domU shell ready"
 };
+var BOOT_FAULT = "xen-pvh-virtio: boot fault:";
 var RC_PATH = "/etc/xen-pvh-virtio/rc";
 var INITTAB = `::sysinit:${RC_PATH}
 ::respawn:/bin/cttyhack /bin/sh -l
@@ -77899,16 +78398,17 @@ mkdir -p /run/xen /run/xenstored /var/lib/xen /var/lib/xenstored /var/log/xen/co
 
 # Same order as Xen's xencommons: the store first, dom0's own entries, consoles, then the
 # dom0less domUs (init-dom0less needs all of the rest).
-xenstored --pid-file /run/xenstored.pid
+# A step that fails says "${BOOT_FAULT}": the harness ends the boot there, with these lines.
+xenstored --pid-file /run/xenstored.pid || echo "${BOOT_FAULT} xenstored failed (exit $?)"
 i=0
 until xenstore-exists / 2>/dev/null; do
   i=$((i + 1))
-  if [ $i -gt 100 ]; then echo "xen-pvh-virtio: xenstored did not answer"; break; fi
+  if [ $i -gt 100 ]; then echo "${BOOT_FAULT} xenstored did not answer"; break; fi
   sleep 0.2
 done
-xen-init-dom0 || echo "xen-pvh-virtio: xen-init-dom0 failed"
-xenconsoled --pid-file=/run/xenconsoled.pid || echo "xen-pvh-virtio: xenconsoled failed"
-init-dom0less || echo "xen-pvh-virtio: init-dom0less failed"
+xen-init-dom0 || echo "${BOOT_FAULT} xen-init-dom0 failed (exit $?)"
+xenconsoled --pid-file=/run/xenconsoled.pid || echo "${BOOT_FAULT} xenconsoled failed (exit $?)"
+init-dom0less || echo "${BOOT_FAULT} init-dom0less failed (exit $?)"
 
 # QEMU user networking: the guest is 10.0.2.15, the gateway 10.0.2.2.
 ip link set lo up
@@ -78010,7 +78510,7 @@ function domUTexts(modules = DOMU_MODULES) {
   };
 }
 var BACKEND_QEMU_PATH = "/usr/bin/qemu-system-aarch64";
-var XEN_BUILD_VERSION = "xen-build-1";
+var XEN_BUILD_VERSION = "xen-build-2";
 var XEN_SOURCE = "xen";
 var XEN_BINARY_PACKAGE = `xen-hypervisor-${XEN_SERIES}-arm64`;
 var XEN_DEBIAN_CONFIG = `/boot/xen-${XEN_SERIES}-arm64.config`;
@@ -78129,35 +78629,36 @@ function findXen(cacheDir, plan) {
 async function prepareXen(cacheDir, apt, plan, log2) {
   const pristine = await debianSourceTree(cacheDir, apt, XEN_SOURCE, plan.binary.version, log2);
   const build = await ComponentBuild.start(cacheDir, XEN_COMPONENT, plan.key, log2);
-  const tree = join19(build.work, "src");
+  const tree = join23(build.work, "src");
   try {
     await build.phase("copy source", () => run("cp", ["-a", pristine, tree]));
     await applyPatchesLogged(build.logs, tree, plan.patches, "xen", log2);
   } catch (cause) {
-    await rm10(build.work, { recursive: true, force: true });
+    await rm11(build.work, { recursive: true, force: true });
     throw cause;
   }
   return { plan, build, tree };
 }
 async function buildXen(cacheDir, prepared, binaryDeb, toolchain) {
   const { plan, build, tree } = prepared;
-  const deb = join19(build.work, "deb");
+  const deb = join23(build.work, "deb");
   await run("dpkg-deb", ["-x", binaryDeb, deb]);
-  await copyFile4(join19(deb, XEN_DEBIAN_CONFIG), join19(tree, "xen", ".config"));
-  const out = join19(build.work, "out");
-  await mkdir9(out);
+  await copyFile4(join23(deb, XEN_DEBIAN_CONFIG), join23(tree, "xen", ".config"));
+  const out = join23(build.work, "out");
+  await mkdir11(out);
   const features = await compileHypervisor(build, tree, out, toolchain);
+  await compileInitDom0less(build, tree, out, toolchain);
   const host = toolchainRecord(toolchain);
   return build.finish(cacheDir, out, {
     inputs: plan.inputs,
-    files: { image: "xen", config: "xen.config", syms: "xen-syms" },
+    files: { image: "xen", config: "xen.config", syms: "xen-syms", initDom0less: INIT_DOM0LESS_IN_COMPONENT },
     features,
     built: xenBuiltText(plan, host),
     host
   });
 }
 async function compileHypervisor(build, tree, out, toolchain) {
-  const config = join19(tree, "xen", ".config");
+  const config = join23(tree, "xen", ".config");
   await appendFile3(config, `
 ${XEN_CONFIG_DELTA.join("\n")}
 `);
@@ -78166,13 +78667,29 @@ ${XEN_CONFIG_DELTA.join("\n")}
   await build.step("make olddefconfig", "olddefconfig.log", "make", [...make, "olddefconfig"], { cwd: tree, env });
   const jobs = availableParallelism();
   await build.step(`make -j${jobs} (about 15 s on 2 idle cores)`, "build.log", "make", [...make, `-j${jobs}`], { cwd: tree, env });
-  await copyFile4(join19(tree, "xen", "xen"), join19(out, "xen"));
-  await copyFile4(join19(tree, "xen", ".config"), join19(out, "xen.config"));
-  await copyFile4(join19(tree, "xen", "xen-syms"), join19(out, "xen-syms"));
-  const builtConfig = await readFile6(join19(out, "xen.config"), "utf8");
+  await copyFile4(join23(tree, "xen", "xen"), join23(out, "xen"));
+  await copyFile4(join23(tree, "xen", ".config"), join23(out, "xen.config"));
+  await copyFile4(join23(tree, "xen", "xen-syms"), join23(out, "xen-syms"));
+  const builtConfig = await readFile5(join23(out, "xen.config"), "utf8");
   const missing = XEN_CONFIG_DELTA.filter((line) => !builtConfig.split("\n").includes(line));
   if (missing.length > 0) throw new InfraError(`xen: olddefconfig dropped ${missing.join(", ")} from ${config}`);
   return { ioreq: builtConfig.split("\n").includes("CONFIG_IOREQ_SERVER=y") };
+}
+var INIT_DOM0LESS_TREE = "tools";
+var INIT_DOM0LESS_IN_COMPONENT = `${INIT_DOM0LESS_TREE}${XEN_BIN}/init-dom0less`;
+async function compileInitDom0less(build, tree, out, toolchain) {
+  const target = join23(out, INIT_DOM0LESS_IN_COMPONENT);
+  await mkdir11(dirname12(target), { recursive: true });
+  const helpers = join23(tree, "tools", "helpers");
+  await build.step("init-dom0less (patched)", "init-dom0less.log", `${CROSS_PREFIX}gcc`, [
+    "-O2",
+    "-Wall",
+    "-o",
+    target,
+    join23(helpers, "init-dom0less.c"),
+    join23(helpers, "init-dom-json.c"),
+    ...["xenlight", "xenctrl", "xenguest", "xenstore", "xenforeignmemory", "xenevtchn", "xentoollog"].map((l) => `-l${l}`)
+  ], { cwd: tree, env: toolchain.env });
 }
 function xenBuiltText(plan, host) {
   const patches = plan.patches.map((p) => `${describePatch(p).file} (${p.from}, sha256 ${p.sha256.slice(0, 16)})`).join(", ") || "none";
@@ -78183,14 +78700,14 @@ function toolchainRecord(toolchain) {
 }
 
 // src/rig/source/git.ts
-import { mkdir as mkdir10 } from "node:fs/promises";
+import { mkdir as mkdir12 } from "node:fs/promises";
 var FULL_COMMIT = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 var GIT_ENV = { GIT_TERMINAL_PROMPT: "0", GIT_ASKPASS: "true", SSH_ASKPASS: "true", LC_ALL: "C" };
 function named(input) {
-  return `input ${input.repoInput} (--${input.repoInput}) = ${input.repo}`;
+  return `input ${input.repoInput} (--${input.repoInput}) = ${redactCredentials(input.repo)}`;
 }
 function said(result) {
-  return (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-8).join("\n");
+  return redactCredentials((result.stderr.trim() || result.stdout.trim()).split("\n").slice(-8).join("\n"));
 }
 var NO_SUCH_REPO = /does not appear to be a git repository|not found|No such file or directory|does not exist|Could not read from remote repository|not a git repository/i;
 async function resolveRef(input) {
@@ -78205,7 +78722,7 @@ async function resolveRef(input) {
   const refs = await lsRemote(input);
   const hit = pick(refs, input.ref);
   if (!hit) {
-    throw new ConfigError(`input ${input.refInput} (--${input.refInput}) = ${input.ref}: no such branch or tag in ${input.repo} (and not a full commit id)`);
+    throw new ConfigError(`input ${input.refInput} (--${input.refInput}) = ${input.ref}: no such branch or tag in ${redactCredentials(input.repo)} (and not a full commit id)`);
   }
   return { ...input, commit: hit.commit, via: hit.name };
 }
@@ -78234,14 +78751,14 @@ function pick(refs, ref) {
   return void 0;
 }
 async function fetchCommit(resolved, dir, logFile) {
-  await mkdir10(dir, { recursive: true });
+  await mkdir12(dir, { recursive: true });
   const git2 = (args) => run("git", ["-c", "advice.detachedHead=false", ...args], { cwd: dir, env: GIT_ENV, allowFailure: true });
   const transcript = [];
   const step = async (args) => {
     const result = await git2(args);
-    transcript.push(`$ git ${args.join(" ")}
+    transcript.push(redactCredentials(`$ git ${args.join(" ")}
 exit ${result.exitCode}
-${result.stdout}${result.stderr}`);
+${result.stdout}${result.stderr}`));
     return result;
   };
   try {
@@ -78250,7 +78767,7 @@ ${result.stdout}${result.stderr}`);
     const fetched = await step(["fetch", "--depth", "1", "--no-tags", "--", resolved.repo, what]);
     if (fetched.exitCode !== 0) {
       const whose = resolved.via === "commit" ? `input ${resolved.refInput} (--${resolved.refInput}) = ${resolved.ref}` : named(resolved);
-      throw new ConfigError(`${whose}: git fetch --depth 1 ${resolved.repo} ${what} failed (exit ${fetched.exitCode}):
+      throw new ConfigError(`${whose}: git fetch --depth 1 ${redactCredentials(resolved.repo)} ${what} failed (exit ${fetched.exitCode}):
 ${said(fetched)}`);
     }
     const head = (await step(["rev-parse", "FETCH_HEAD^{commit}"])).stdout.trim();
@@ -78268,8 +78785,8 @@ ${said(checkout)}`);
 // src/rig/source/tree.ts
 import { createHash as createHash5 } from "node:crypto";
 import { createReadStream as createReadStream3 } from "node:fs";
-import { chmod as chmod3, copyFile as copyFile5, lstat as lstat4, mkdir as mkdir11, readdir as readdir8, readlink as readlink3, realpath, stat as stat10, symlink as symlink3 } from "node:fs/promises";
-import { dirname as dirname10, join as join20, relative as relative4, sep as sep9 } from "node:path";
+import { chmod as chmod4, copyFile as copyFile5, lstat as lstat6, mkdir as mkdir13, readdir as readdir9, readlink as readlink4, realpath as realpath3, stat as stat8, symlink as symlink3 } from "node:fs/promises";
+import { dirname as dirname13, join as join24, relative as relative6, sep as sep11 } from "node:path";
 var TREE_LIMITS = { files: 4e5, bytes: 8 * 1024 ** 3 };
 var GIT_ENV2 = { GIT_TERMINAL_PROMPT: "0", LC_ALL: "C", GIT_OPTIONAL_LOCKS: "0" };
 function git(top, args) {
@@ -78287,11 +78804,11 @@ async function contentHash(root, paths, label) {
   const whole = createHash5("sha256");
   let bytes = 0;
   for (const p of paths) {
-    const full = join20(root, p);
-    const st = await lstat4(full).catch(() => void 0);
+    const full = join24(root, p);
+    const st = await lstat6(full).catch(() => void 0);
     let entry;
     if (!st) entry = "deleted";
-    else if (st.isSymbolicLink()) entry = `link ${await readlink3(full)}`;
+    else if (st.isSymbolicLink()) entry = `link ${await readlink4(full)}`;
     else if (st.isFile()) {
       bytes += st.size;
       if (bytes > TREE_LIMITS.bytes) throw new ConfigError(`${label}: ${root} holds more than ${TREE_LIMITS.bytes / 1024 ** 3} GiB of files; point it at a source tree`);
@@ -78304,7 +78821,7 @@ async function contentHash(root, paths, label) {
 async function walk(dir, label) {
   const out = [];
   const visit = async (rel) => {
-    for (const e of await readdir8(join20(dir, rel), { withFileTypes: true })) {
+    for (const e of await readdir9(join24(dir, rel), { withFileTypes: true })) {
       const p = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) await visit(p);
       else if (e.isFile() || e.isSymbolicLink()) out.push(p);
@@ -78317,11 +78834,11 @@ async function walk(dir, label) {
 async function identifyTree(path12, label) {
   let real;
   try {
-    real = await realpath(path12);
+    real = await realpath3(path12);
   } catch {
     throw new ConfigError(`${label}: ${path12} does not exist`);
   }
-  if (!(await stat10(real)).isDirectory()) throw new ConfigError(`${label}: ${path12} is not a directory`);
+  if (!(await stat8(real)).isDirectory()) throw new ConfigError(`${label}: ${path12} is not a directory`);
   const top = await git(real, ["rev-parse", "--show-toplevel"]);
   if (top.exitCode !== 0) {
     const files2 = await walk(real, label);
@@ -78329,7 +78846,7 @@ async function identifyTree(path12, label) {
     return { label, path: real, id: `files:${await contentHash(real, files2, label)}`, files: files2 };
   }
   const root = top.stdout.trim();
-  const prefix2 = relative4(root, real).split(sep9).join("/");
+  const prefix2 = relative6(root, real).split(sep11).join("/");
   const spec = prefix2 === "" ? "." : prefix2;
   const head = await git(root, ["rev-parse", "--verify", "-q", "HEAD^{commit}"]);
   if (head.exitCode !== 0) throw new ConfigError(`${label}: ${path12} is a git repository without a commit; commit the tree or point at a plain directory`);
@@ -78339,7 +78856,7 @@ async function identifyTree(path12, label) {
   const strip = (p) => prefix2 === "" ? p : p.slice(prefix2.length + 1);
   const files = [];
   for (const p of new Set(nulList(listed.stdout))) {
-    const st = await lstat4(join20(root, p)).catch(() => void 0);
+    const st = await lstat6(join24(root, p)).catch(() => void 0);
     if (st && (st.isFile() || st.isSymbolicLink())) files.push(strip(p));
     if (files.length > TREE_LIMITS.files) throw new ConfigError(`${label}: ${path12} holds more than ${TREE_LIMITS.files} files; point it at a source tree`);
   }
@@ -78361,24 +78878,24 @@ function describeTree(t) {
   return `git checkout ${t.path} at ${t.commit}${changes}`;
 }
 async function copyTree(t, dest) {
-  await mkdir11(dest, { recursive: true });
+  await mkdir13(dest, { recursive: true });
   const made = /* @__PURE__ */ new Set();
   let next = 0;
   const worker = async () => {
     while (next < t.files.length) {
       const p = t.files[next++];
-      const from = join20(t.path, p);
-      const to = join20(dest, p);
-      const dir = dirname10(to);
+      const from = join24(t.path, p);
+      const to = join24(dest, p);
+      const dir = dirname13(to);
       if (!made.has(dir)) {
-        await mkdir11(dir, { recursive: true });
+        await mkdir13(dir, { recursive: true });
         made.add(dir);
       }
-      const st = await lstat4(from);
-      if (st.isSymbolicLink()) await symlink3(await readlink3(from), to);
+      const st = await lstat6(from);
+      if (st.isSymbolicLink()) await symlink3(await readlink4(from), to);
       else {
         await copyFile5(from, to);
-        await chmod3(to, st.mode & 511);
+        await chmod4(to, st.mode & 511);
       }
     }
   };
@@ -78391,17 +78908,17 @@ function originKey(o) {
   return isCommitTree(o.tree) ? { commit: o.tree.commit } : { tree: o.tree.id };
 }
 function originText(o) {
-  return o.kind === "git" ? `${o.ref.repo} ${o.ref.ref} = ${o.ref.commit}` : describeTree(o.tree);
+  return o.kind === "git" ? `${redactCredentials(o.ref.repo)} ${o.ref.ref} = ${o.ref.commit}` : describeTree(o.tree);
 }
 async function materialize(o, dir, fetchLog) {
   if (o.kind === "git") await fetchCommit(o.ref, dir, fetchLog);
   else await copyTree(o.tree, dir);
 }
 function materializeText(name, o) {
-  return o.kind === "git" ? `${name}: fetching ${o.ref.repo} ${o.ref.ref} (${o.ref.commit.slice(0, 12)}), depth 1` : `${name}: copying ${o.tree.files.length} files of ${describeTree(o.tree)}`;
+  return o.kind === "git" ? `${name}: fetching ${redactCredentials(o.ref.repo)} ${o.ref.ref} (${o.ref.commit.slice(0, 12)}), depth 1` : `${name}: copying ${o.tree.files.length} files of ${describeTree(o.tree)}`;
 }
 function originVersions(name, o) {
-  if (o.kind === "git") return { [`${name}-commit`]: o.ref.commit, [`${name}-repo`]: o.ref.repo, [`${name}-ref`]: o.ref.ref };
+  if (o.kind === "git") return { [`${name}-commit`]: o.ref.commit, [`${name}-repo`]: redactCredentials(o.ref.repo), [`${name}-ref`]: o.ref.ref };
   const t = o.tree;
   if (!t.commit) return { [`${name}-path`]: t.path, [`${name}-tree`]: t.id.slice("files:".length) };
   return { [`${name}-path`]: t.path, [`${name}-commit`]: t.commit, [`${name}-uncommitted`]: t.uncommitted ? t.uncommitted.sha256 : "none" };
@@ -78412,7 +78929,7 @@ function originShortName(o) {
   return `${o.tree.commit.slice(0, 12)}${o.tree.uncommitted ? " + uncommitted changes" : ""} (local checkout)`;
 }
 function originOfFile(o) {
-  if (o.kind === "git") return { repo: o.ref.repo, commit: o.ref.commit };
+  if (o.kind === "git") return { repo: redactCredentials(o.ref.repo), commit: o.ref.commit };
   return { repo: o.tree.path, ...o.tree.commit ? { commit: o.tree.commit } : {} };
 }
 
@@ -78521,7 +79038,7 @@ async function planRequestedKernel(cacheDir, request, debian, toolchainKey2) {
   } else if (request.linuxRepo !== void 0) {
     source = { kind: "git", ref: await resolveRef({ repoInput: "linux-repo", refInput: "linux-ref", repo: request.linuxRepo, ref: request.linuxRef ?? "master" }) };
   } else {
-    const cached2 = (version3) => stat11(sourceTreeDir(cacheDir, LINUX_SOURCE, version3)).then((st) => st.isDirectory(), () => false);
+    const cached2 = (version3) => stat9(sourceTreeDir(cacheDir, LINUX_SOURCE, version3)).then((st) => st.isDirectory(), () => false);
     source = { kind: "debian", apt: debian, ...await debian.servedSourceVersion(LINUX_SOURCE, cached2) };
   }
   return planKernel(source, toolchainKey2);
@@ -78549,8 +79066,8 @@ async function ensureKernel(cacheDir, plan, toolchain, log2) {
   try {
     return await buildKernel(cacheDir, build, plan, toolchain, log2);
   } catch (cause) {
-    await rm11(join21(build.work, "obj"), { recursive: true, force: true });
-    await rm11(join21(build.work, "src"), { recursive: true, force: true });
+    await rm12(join25(build.work, "obj"), { recursive: true, force: true });
+    await rm12(join25(build.work, "src"), { recursive: true, force: true });
     throw cause;
   }
 }
@@ -78560,35 +79077,35 @@ async function buildKernel(cacheDir, build, plan, toolchain, log2) {
   if (source.kind === "debian") {
     src = await debianSourceTree(cacheDir, source.apt, LINUX_SOURCE, source.version, log2);
   } else {
-    src = join21(build.work, "src");
+    src = join25(build.work, "src");
     log2(materializeText("linux", source));
-    await build.phase("fetch", () => materialize(source, src, (text) => writeFile7(join21(build.logs, "fetch.log"), text)));
+    await build.phase("fetch", () => materialize(source, src, (text) => writeFile6(join25(build.logs, "fetch.log"), text)));
   }
-  const obj = join21(build.work, "obj");
-  const out = join21(build.work, "out");
-  await mkdir12(obj, { recursive: true });
-  await mkdir12(out, { recursive: true });
-  const fragment = join21(build.work, "xen-pvh-virtio.config");
-  await writeFile7(fragment, `${KERNEL_CONFIG.join("\n")}
+  const obj = join25(build.work, "obj");
+  const out = join25(build.work, "out");
+  await mkdir14(obj, { recursive: true });
+  await mkdir14(out, { recursive: true });
+  const fragment = join25(build.work, "xen-pvh-virtio.config");
+  await writeFile6(fragment, `${KERNEL_CONFIG.join("\n")}
 `);
-  const make = ["-C", src, `O=${obj}`, "ARCH=arm64", `CROSS_COMPILE=${join21(toolchain.bin, CROSS_PREFIX)}`];
+  const make = ["-C", src, `O=${obj}`, "ARCH=arm64", `CROSS_COMPILE=${join25(toolchain.bin, CROSS_PREFIX)}`];
   const env = toolchain.env;
   await build.step("make allnoconfig + our config", "config.log", "make", [...make, `KCONFIG_ALLCONFIG=${fragment}`, "allnoconfig"], { env });
-  const config = await readFile7(join21(obj, ".config"), "utf8");
+  const config = await readFile6(join25(obj, ".config"), "utf8");
   const lines = new Set(config.split("\n"));
   const dropped = KERNEL_CONFIG.filter((l) => !lines.has(l));
   if (dropped.length > 0) {
-    throw new InfraError(`linux: the tree's Kconfig dropped ${dropped.join(", ")} (a dependency is missing or the option is gone); see ${join21(obj, ".config")}`);
+    throw new InfraError(`linux: the tree's Kconfig dropped ${dropped.join(", ")} (a dependency is missing or the option is gone); see ${join25(obj, ".config")}`);
   }
   const jobs = availableParallelism2();
   await build.step(`make -j${jobs} Image (about 4 min on 2 idle cores)`, "build.log", "make", [...make, `-j${jobs}`, "Image"], { env });
   const release = (await run("make", [...make, "-s", "kernelrelease"], { env })).stdout.trim();
-  await copyFile6(join21(obj, "arch/arm64/boot/Image"), join21(out, "Image"));
-  await copyFile6(join21(obj, ".config"), join21(out, "config"));
-  await writeFile7(join21(out, "release"), `${release}
+  await copyFile6(join25(obj, "arch/arm64/boot/Image"), join25(out, "Image"));
+  await copyFile6(join25(obj, ".config"), join25(out, "config"));
+  await writeFile6(join25(out, "release"), `${release}
 `);
-  await rm11(obj, { recursive: true, force: true });
-  await rm11(join21(build.work, "src"), { recursive: true, force: true });
+  await rm12(obj, { recursive: true, force: true });
+  await rm12(join25(build.work, "src"), { recursive: true, force: true });
   const host = toolchainRecord(toolchain);
   return build.finish(cacheDir, out, {
     inputs: plan.inputs,
@@ -78600,8 +79117,8 @@ async function buildKernel(cacheDir, build, plan, toolchain, log2) {
 }
 
 // src/rig/debian/modules.ts
-import { readdir as readdir9, stat as stat12 } from "node:fs/promises";
-import { join as join22 } from "node:path";
+import { readdir as readdir10, stat as stat10 } from "node:fs/promises";
+import { join as join26 } from "node:path";
 function moduleKey(name) {
   return name.replace(/-/g, "_");
 }
@@ -78617,10 +79134,10 @@ async function installModules(tree, pkgs, kernelRelease, names) {
     done.add(key);
     const rel = index.get(key);
     if (!rel) throw new InfraError(`kernel ${kernelRelease} has no module ${key}`);
-    const { stdout } = await run("modinfo", ["-F", "depends", join22(host, rel)]);
+    const { stdout } = await run("modinfo", ["-F", "depends", join26(host, rel)]);
     wanted.push(...stdout.trim().split(",").filter(Boolean));
     const dest = await tree.install(`${moddir}/${rel}`);
-    if (dest.endsWith(".xz")) await run("xz", ["-d", "-f", join22(tree.dir, dest)]);
+    if (dest.endsWith(".xz")) await run("xz", ["-d", "-f", join26(tree.dir, dest)]);
   }
   for (const meta of ["modules.builtin", "modules.builtin.modinfo", "modules.order"]) {
     if (await pkgs.find(`${moddir}/${meta}`)) await tree.install(`${moddir}/${meta}`);
@@ -78631,9 +79148,9 @@ async function installModules(tree, pkgs, kernelRelease, names) {
 async function indexModules(moddir) {
   const index = /* @__PURE__ */ new Map();
   const walk2 = async (rel) => {
-    for (const name of await readdir9(join22(moddir, rel))) {
+    for (const name of await readdir10(join26(moddir, rel))) {
       const path12 = `${rel}/${name}`;
-      if ((await stat12(join22(moddir, path12))).isDirectory()) await walk2(path12);
+      if ((await stat10(join26(moddir, path12))).isDirectory()) await walk2(path12);
       else {
         const m = /^(.*)\.ko(\.xz)?$/.exec(name);
         if (m?.[1]) index.set(moduleKey(m[1]), path12);
@@ -78646,8 +79163,8 @@ async function indexModules(moddir) {
 
 // src/rig/debian/qemu-build.ts
 import { availableParallelism as availableParallelism3 } from "node:os";
-import { mkdir as mkdir13, rm as rm12, stat as stat13, writeFile as writeFile8 } from "node:fs/promises";
-import { delimiter as delimiter5, join as join23 } from "node:path";
+import { mkdir as mkdir15, rm as rm13, stat as stat11, writeFile as writeFile7 } from "node:fs/promises";
+import { delimiter as delimiter5, join as join27 } from "node:path";
 var QEMU_COMPONENT = "qemu";
 var HOST_PYTHON = "/usr/bin/python3";
 function qemuInputs(sourceVersion, meson, patches, toolchain) {
@@ -78678,22 +79195,23 @@ function findQemu(cacheDir, plan) {
 async function prepareQemu(cacheDir, apt, plan, log2) {
   const pristine = await debianSourceTree(cacheDir, apt, QEMU_SOURCE, plan.sourceVersion, log2);
   const build = await ComponentBuild.start(cacheDir, QEMU_COMPONENT, plan.key, log2);
-  const tree = join23(build.work, "src");
+  const tree = join27(build.work, "src");
   try {
     await build.phase("copy source", () => run("cp", ["-a", pristine, tree]));
     await applyPatchesLogged(build.logs, tree, plan.patches, "qemu", log2);
   } catch (cause) {
-    await rm12(build.work, { recursive: true, force: true });
+    await rm13(build.work, { recursive: true, force: true });
     throw cause;
   }
   return { plan, build, tree, apt };
 }
 async function mesonTool(cacheDir, apt, meson) {
-  const dir = join23(cacheDir, "tools", `${meson.name}_${meson.version.replace(/:/g, "%3a")}`);
-  if (await stat13(join23(dir, "usr", "bin", "meson")).then(() => true, () => false)) return dir;
+  const dir = join27(cacheDir, "tools", `${meson.name}_${meson.version.replace(/:/g, "%3a")}`);
+  markUsed(cacheDir, dir);
+  if (await stat11(join27(dir, "usr", "bin", "meson")).then(() => true, () => false)) return dir;
   const deb = await apt.downloadOne(meson);
   const tmp = `${dir}.tmp-${process.pid}`;
-  await mkdir13(join23(cacheDir, "tools"), { recursive: true });
+  await mkdir15(join27(cacheDir, "tools"), { recursive: true });
   await run("dpkg-deb", ["-x", deb, tmp]);
   await run("mv", ["-T", tmp, dir]);
   return dir;
@@ -78701,8 +79219,8 @@ async function mesonTool(cacheDir, apt, meson) {
 async function buildQemu(cacheDir, prepared, toolchain) {
   const { plan, build, tree, apt } = prepared;
   const meson = await mesonTool(cacheDir, apt, plan.meson);
-  const out = join23(build.work, "out");
-  await mkdir13(out);
+  const out = join27(build.work, "out");
+  await mkdir15(out);
   const features = await compileQemu(build, tree, out, { meson, configure: plan.inputs.configure, toolchain });
   const host = toolchainRecord(toolchain);
   return build.finish(cacheDir, out, {
@@ -78714,18 +79232,18 @@ async function buildQemu(cacheDir, prepared, toolchain) {
   });
 }
 async function compileQemu(build, tree, out, opts) {
-  await writeFile8(join23(tree, "configs", "devices", "aarch64-softmmu", `${QEMU_DEVICES_NAME}.mak`), QEMU_DEVICES);
+  await writeFile7(join27(tree, "configs", "devices", "aarch64-softmmu", `${QEMU_DEVICES_NAME}.mak`), QEMU_DEVICES);
   const env = {
     ...opts.env,
-    PATH: [join23(opts.meson, "usr", "bin"), opts.toolchain.env.PATH].join(delimiter5),
-    PYTHONPATH: [join23(opts.meson, "usr", "lib", "python3", "dist-packages"), process.env.PYTHONPATH].filter(Boolean).join(delimiter5)
+    PATH: [join27(opts.meson, "usr", "bin"), opts.toolchain.env.PATH].join(delimiter5),
+    PYTHONPATH: [join27(opts.meson, "usr", "lib", "python3", "dist-packages"), process.env.PYTHONPATH].filter(Boolean).join(delimiter5)
   };
-  const dir = join23(build.work, "build");
-  await mkdir13(dir);
-  await build.step("configure (about 15 s on 2 idle cores)", "configure.log", join23(tree, "configure"), [`--python=${HOST_PYTHON}`, ...opts.configure], { cwd: dir, env });
+  const dir = join27(build.work, "build");
+  await mkdir15(dir);
+  await build.step("configure (about 15 s on 2 idle cores)", "configure.log", join27(tree, "configure"), [`--python=${HOST_PYTHON}`, ...opts.configure], { cwd: dir, env });
   const jobs = availableParallelism3();
   await build.step(`ninja -j${jobs} ${QEMU_TARGET} (about 2 min on 2 idle cores)`, "build.log", "ninja", [`-j${jobs}`, QEMU_TARGET], { cwd: dir, env });
-  await build.step("strip", "strip.log", `${CROSS_PREFIX}strip`, ["-o", join23(out, QEMU_TARGET), join23(dir, QEMU_TARGET)], { env: opts.toolchain.env });
+  await build.step("strip", "strip.log", `${CROSS_PREFIX}strip`, ["-o", join27(out, QEMU_TARGET), join27(dir, QEMU_TARGET)], { env: opts.toolchain.env });
   const pvh = await run("grep", ["-rlF", '"pci-intx-irq-base"', "hw"], { cwd: tree, allowFailure: true });
   return { xenpvhPci: pvh.exitCode === 0 && pvh.stdout.trim() !== "" };
 }
@@ -78738,8 +79256,8 @@ function qemuBuiltText(plan, host) {
 var CORE_DISABLES = ["--disable-tcg", "--disable-install-blobs", "--disable-download"];
 
 // src/rig/debian/packages.ts
-import { lstat as lstat5, mkdir as mkdir14, readlink as readlink4 } from "node:fs/promises";
-import { dirname as dirname11, join as join24, posix as posix2 } from "node:path";
+import { lstat as lstat7, mkdir as mkdir16, readlink as readlink5 } from "node:fs/promises";
+import { dirname as dirname14, join as join28, posix as posix2 } from "node:path";
 function pathAliases(path12) {
   const m = /^\/(lib|bin|sbin)(\/.*)$/.exec(path12);
   if (m) return [path12, `/usr/${m[1]}${m[2]}`];
@@ -78761,13 +79279,13 @@ var PackageTrees = class _PackageTrees {
   trees;
   /** dpkg -x each .deb into root/<name>; the host's dpkg database is never involved. */
   static async unpack(root, packages, debs) {
-    const trees = packages.map((pkg) => ({ pkg, dir: join24(root, pkg.name) }));
+    const trees = packages.map((pkg) => ({ pkg, dir: join28(root, pkg.name) }));
     const queue = [...trees];
     const worker = async () => {
       for (let t = queue.shift(); t; t = queue.shift()) {
         const deb = debs.get(t.pkg.name);
         if (!deb) throw new InfraError(`no downloaded archive for ${t.pkg.name}`);
-        await mkdir14(t.dir, { recursive: true });
+        await mkdir16(t.dir, { recursive: true });
         await run("dpkg-deb", ["-x", deb, t.dir]);
       }
     };
@@ -78799,8 +79317,8 @@ var PackageTrees = class _PackageTrees {
   async find(path12) {
     for (const alias of pathAliases(path12)) {
       for (const t of this.trees) {
-        const hostPath = join24(t.dir, alias);
-        if (await lstat5(hostPath).then(() => true, () => false)) return { pkg: t.pkg, hostPath, path: alias };
+        const hostPath = join28(t.dir, alias);
+        if (await lstat7(hostPath).then(() => true, () => false)) return { pkg: t.pkg, hostPath, path: alias };
       }
     }
     return void 0;
@@ -78817,19 +79335,19 @@ var PackageTrees = class _PackageTrees {
   async resolve(path12, depth = 0) {
     if (depth > 20) throw new InfraError(`too many levels of symlinks resolving ${path12}`);
     const found = await this.require(path12);
-    const st = await lstat5(found.hostPath);
+    const st = await lstat7(found.hostPath);
     if (!st.isSymbolicLink()) return found;
-    const target = await readlink4(found.hostPath);
-    const next = target.startsWith("/") ? target : posix2.join(dirname11(found.path), target);
+    const target = await readlink5(found.hostPath);
+    const next = target.startsWith("/") ? target : posix2.join(dirname14(found.path), target);
     return this.resolve(posix2.normalize(next), depth + 1);
   }
 };
 
 // src/rig/debian/ramdisk.ts
-import { createReadStream as createReadStream4, createWriteStream as createWriteStream3 } from "node:fs";
-import { chmod as chmod4, copyFile as copyFile7, lstat as lstat6, lutimes, mkdir as mkdir15, readFile as readFile8, readdir as readdir10, readlink as readlink5, rm as rm13, symlink as symlink4, writeFile as writeFile9 } from "node:fs/promises";
-import { dirname as dirname12, join as join25, posix as posix3 } from "node:path";
-import { pipeline as pipeline3 } from "node:stream/promises";
+import { createReadStream as createReadStream4, createWriteStream as createWriteStream4 } from "node:fs";
+import { chmod as chmod5, copyFile as copyFile7, lstat as lstat8, lutimes, mkdir as mkdir17, readFile as readFile7, readdir as readdir11, readlink as readlink6, rm as rm14, symlink as symlink4, writeFile as writeFile8 } from "node:fs/promises";
+import { dirname as dirname15, join as join29, posix as posix3 } from "node:path";
+import { pipeline as pipeline4 } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 var LIBRARY_DIRS = ["/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib", "/usr/lib"];
 var ARCHIVE_MTIME = 946684800;
@@ -78846,15 +79364,15 @@ var RamdiskTree = class _RamdiskTree {
   static async create(dir, pkgs) {
     const tree = new _RamdiskTree(dir, pkgs);
     for (const d of ["usr/bin", "usr/sbin", "usr/lib", "etc", "proc", "sys", "dev", "run", "tmp", "var/lib", "var/log", "mnt"]) {
-      await mkdir15(join25(dir, d), { recursive: true });
+      await mkdir17(join29(dir, d), { recursive: true });
     }
     for (const [link, target] of [["bin", "usr/bin"], ["sbin", "usr/sbin"], ["lib", "usr/lib"], ["var/run", "../run"]]) {
-      await symlink4(target, join25(dir, link));
+      await symlink4(target, join29(dir, link));
     }
-    await mkdir15(join25(dir, "root/.ssh"), { recursive: true });
-    await chmod4(join25(dir, "root"), 448);
-    await chmod4(join25(dir, "root/.ssh"), 448);
-    await chmod4(join25(dir, "tmp"), 1023);
+    await mkdir17(join29(dir, "root/.ssh"), { recursive: true });
+    await chmod5(join29(dir, "root"), 448);
+    await chmod5(join29(dir, "root/.ssh"), 448);
+    await chmod5(join29(dir, "tmp"), 1023);
     return tree;
   }
   /** The packages whose files ended up in this tree. */
@@ -78869,20 +79387,20 @@ var RamdiskTree = class _RamdiskTree {
   async install(path12, as) {
     const found = await this.pkgs.require(path12);
     const dest = mergedUsrPath(as ?? found.path);
-    const st = await lstat6(found.hostPath);
+    const st = await lstat8(found.hostPath);
     if (!this.installed.has(dest)) {
       this.installed.add(dest);
       this.credit(found.pkg);
-      await mkdir15(dirname12(join25(this.dir, dest)), { recursive: true });
+      await mkdir17(dirname15(join29(this.dir, dest)), { recursive: true });
       if (st.isSymbolicLink()) {
-        await symlink4(await readlink5(found.hostPath), join25(this.dir, dest));
+        await symlink4(await readlink6(found.hostPath), join29(this.dir, dest));
       } else {
-        await copyFile7(found.hostPath, join25(this.dir, dest));
-        await chmod4(join25(this.dir, dest), st.mode & 4095);
+        await copyFile7(found.hostPath, join29(this.dir, dest));
+        await chmod5(join29(this.dir, dest), st.mode & 4095);
       }
     }
     if (!st.isSymbolicLink()) return dest;
-    const target = await readlink5(found.hostPath);
+    const target = await readlink6(found.hostPath);
     const next = posix3.normalize(target.startsWith("/") ? target : posix3.join(posix3.dirname(found.path), target));
     return this.install(next);
   }
@@ -78896,15 +79414,15 @@ var RamdiskTree = class _RamdiskTree {
    * it needs taken from the packages, exactly as for packaged programs.
    */
   async installBuilt(hostFile, dest, mode = 493) {
-    await mkdir15(dirname12(join25(this.dir, dest)), { recursive: true });
-    await copyFile7(hostFile, join25(this.dir, dest));
-    await chmod4(join25(this.dir, dest), mode);
+    await mkdir17(dirname15(join29(this.dir, dest)), { recursive: true });
+    await copyFile7(hostFile, join29(this.dir, dest));
+    await chmod5(join29(this.dir, dest), mode);
     this.installed.add(dest);
     await this.installNeeds(dest, hostFile);
   }
   /** The loader and the libraries an installed ELF file names, recursively; path names it in errors. */
   async installNeeds(dest, path12) {
-    const bytes = await readFile8(join25(this.dir, dest));
+    const bytes = await readFile7(join29(this.dir, dest));
     if (!isElf(bytes)) return;
     const needs = readElfNeeds(bytes);
     if (needs.interpreter) await this.installElf(needs.interpreter);
@@ -78922,14 +79440,14 @@ var RamdiskTree = class _RamdiskTree {
     }
   }
   async write(path12, text, mode = 420) {
-    await mkdir15(dirname12(join25(this.dir, path12)), { recursive: true });
-    await writeFile9(join25(this.dir, path12), text, { mode });
-    await chmod4(join25(this.dir, path12), mode);
+    await mkdir17(dirname15(join29(this.dir, path12)), { recursive: true });
+    await writeFile8(join29(this.dir, path12), text, { mode });
+    await chmod5(join29(this.dir, path12), mode);
   }
   async link(path12, target) {
-    await mkdir15(dirname12(join25(this.dir, path12)), { recursive: true });
-    await rm13(join25(this.dir, path12), { force: true });
-    await symlink4(target, join25(this.dir, path12));
+    await mkdir17(dirname15(join29(this.dir, path12)), { recursive: true });
+    await rm14(join29(this.dir, path12), { force: true });
+    await symlink4(target, join29(this.dir, path12));
   }
   /**
    * Packs the tree as a gzip'd newc cpio owned by root, whoever builds it. Every entry gets
@@ -78937,23 +79455,23 @@ var RamdiskTree = class _RamdiskTree {
    */
   async pack(out) {
     const entries = await listTree(this.dir);
-    for (const entry of [...entries].reverse()) await lutimes(join25(this.dir, entry), ARCHIVE_MTIME, ARCHIVE_MTIME);
+    for (const entry of [...entries].reverse()) await lutimes(join29(this.dir, entry), ARCHIVE_MTIME, ARCHIVE_MTIME);
     const plain = `${out}.cpio-tmp`;
     await run("cpio", ["-o", "-H", "newc", "-R", "0:0", "--reproducible", "--quiet", "-O", plain], {
       cwd: this.dir,
       input: Buffer.from(entries.join("\n") + "\n")
     });
-    await pipeline3(createReadStream4(plain), createGzip({ level: 9 }), createWriteStream3(out));
-    await rm13(plain);
+    await pipeline4(createReadStream4(plain), createGzip({ level: 9 }), createWriteStream4(out));
+    await rm14(plain);
   }
 };
 async function listTree(dir, prefix2 = "") {
   const out = [];
-  const names = (await readdir10(join25(dir, prefix2))).sort();
+  const names = (await readdir11(join29(dir, prefix2))).sort();
   for (const name of names) {
     const rel = prefix2 ? `${prefix2}/${name}` : name;
     out.push(rel);
-    const st = await lstat6(join25(dir, rel));
+    const st = await lstat8(join29(dir, rel));
     if (st.isDirectory()) out.push(...await listTree(dir, rel));
   }
   return out;
@@ -79033,7 +79551,7 @@ async function ensureComponents(cacheDir, plan, log2) {
     if (!xen) preparedXen = await prepareXen(cacheDir, plan.apt, plan.xen, log2);
     if (!qemu) preparedQemu = await prepareQemu(cacheDir, plan.qemuApt, plan.qemu, log2);
   } catch (cause) {
-    for (const p of [preparedXen, preparedQemu]) if (p) await rm14(p.build.work, { recursive: true, force: true });
+    for (const p of [preparedXen, preparedQemu]) if (p) await rm15(p.build.work, { recursive: true, force: true });
     throw cause;
   }
   const toolchain = await ensureToolchain(cacheDir, plan.toolchain, log2);
@@ -79075,6 +79593,8 @@ async function buildDebianRig(dir, plan, components, log2) {
     },
     texts: plan.recipe.texts,
     ...components.linux ? { kernel: kernelPart(components.linux) } : {},
+    // init-dom0less comes from our Xen build (its fix for multi-vCPU domUs); the rest of the tools from Debian.
+    extraTrees: [{ pkg: { name: "init-dom0less (built from the patched xen source)", version: plan.xen.binary.version, arch: "arm64" }, dir: join30(xen.dir, INIT_DOM0LESS_TREE) }],
     dom0Xen: async (dom0) => {
       for (const program of DOM0_PROGRAMS) await dom0.installElf(program);
       for (const program of DOM0_XEN_PROGRAMS) {
@@ -79101,10 +79621,10 @@ async function buildDebianRig(dir, plan, components, log2) {
       qemu: plan.qemu.sourceVersion
     },
     files: built.files,
-    capabilities: rigCapabilities(built.xenConfig, built.kernelConfig, components, await readFile9(componentFile(components.xen, "image"))),
+    capabilities: rigCapabilities(built.xenConfig, built.kernelConfig, components, await readFile8(componentFile(components.xen, "image"))),
     notes: [
       ...commonNotes(plan.recipe.source, built),
-      `Hypervisor rebuilt from Debian's ${XEN_SOURCE} ${plan.xen.binary.version} source with ${XEN_CONFIG_DELTA.join(" ")}` + (plan.xen.patches.length > 0 ? ` and patches ${plan.xen.patches.map((p) => describePatch(p).file).join(", ")}` : "") + `; dom0 keeps Debian's xen-utils-${XEN_SERIES} tools (same series).`,
+      `Hypervisor rebuilt from Debian's ${XEN_SOURCE} ${plan.xen.binary.version} source with ${XEN_CONFIG_DELTA.join(" ")}` + (plan.xen.patches.length > 0 ? ` and patches ${plan.xen.patches.map((p) => describePatch(p).file).join(", ")}` : "") + `; dom0 keeps Debian's xen-utils-${XEN_SERIES} tools (same series), except init-dom0less, built from the same patched source (0002: it failed for any domU with two or more vCPUs).`,
       `The rebuilt ${plan.xen.binary.version} hypervisor predates Debian's later ${XEN_SERIES} security updates, whose source this mirror does not serve: fine for a test rig, not for production.`,
       `dom0: ${BACKEND_QEMU_PATH} is QEMU ${plan.qemu.sourceVersion} (Debian ${QEMU_SUITE} source) cross-built with --enable-xen --disable-tcg, xenpvh machine only, trace backend "log"; its libraries come from ${SUITE} arm64 packages.`,
       ...configNotes(built)
@@ -79112,7 +79632,7 @@ async function buildDebianRig(dir, plan, components, log2) {
   };
 }
 function componentFile(c, purpose) {
-  return join26(c.dir, c.record.files[purpose]);
+  return join30(c.dir, c.record.files[purpose]);
 }
 function kernelPart(linux) {
   return { image: componentFile(linux, "image"), config: componentFile(linux, "config"), release: componentFile(linux, "release"), origin: { built: linux.record.built } };
@@ -79122,66 +79642,66 @@ function linuxVersion(built, pkgs) {
 }
 async function assembleRig(dir, apt, resolved, parts, log2) {
   const debs = await apt.download(resolved, log2);
-  const staging = join26(dir, ".staging");
+  const staging = join30(dir, ".staging");
   log2(`unpacking ${resolved.length} packages`);
-  const unpacked = await PackageTrees.unpack(join26(staging, "packages"), resolved, debs);
+  const unpacked = await PackageTrees.unpack(join30(staging, "packages"), resolved, debs);
   const pkgs = parts.extraTrees ? unpacked.withTreesFirst(parts.extraTrees) : unpacked;
   const origin = (name) => ({ package: name, version: pkgs.version(name) });
   const kernelPkg = parts.kernel ? void 0 : resolved.find((p) => KERNEL_PACKAGE.test(p.name));
   if (!parts.kernel && !kernelPkg) throw new InfraError("linux-image-arm64 resolved to no linux-image-<release>-arm64 package");
-  const release = parts.kernel ? (await readFile9(parts.kernel.release, "utf8")).trim() : KERNEL_PACKAGE.exec(kernelPkg.name)[1];
+  const release = parts.kernel ? (await readFile8(parts.kernel.release, "utf8")).trim() : KERNEL_PACKAGE.exec(kernelPkg.name)[1];
   const files = [];
   const add = async (role, path12, fileOrigin) => {
-    const full = join26(dir, path12);
-    files.push({ role, path: path12, sha256: await sha256File(full), size: (await stat14(full)).size, origin: fileOrigin });
+    const full = join30(dir, path12);
+    files.push({ role, path: path12, sha256: await sha256File(full), size: (await stat12(full)).size, origin: fileOrigin });
   };
   const take = async (role, from, to, pkg) => {
-    await copyFile8((await pkgs.resolve(from)).hostPath, join26(dir, to));
+    await copyFile8((await pkgs.resolve(from)).hostPath, join30(dir, to));
     await add(role, to, origin(pkg));
   };
   const { xen, qemu } = parts;
-  await copyFile8(xen.image, join26(dir, xen.name));
+  await copyFile8(xen.image, join30(dir, xen.name));
   await add("xen-image", xen.name, xen.origin);
-  await copyFile8(xen.image, join26(dir, `${xen.name}.efi`));
+  await copyFile8(xen.image, join30(dir, `${xen.name}.efi`));
   await add("xen-efi", `${xen.name}.efi`, xen.origin);
-  await copyFile8(xen.config, join26(dir, `${xen.name}.config`));
+  await copyFile8(xen.config, join30(dir, `${xen.name}.config`));
   await add("xen-config", `${xen.name}.config`, xen.origin);
-  await copyFile8(qemu.binary, join26(dir, QEMU_TARGET));
+  await copyFile8(qemu.binary, join30(dir, QEMU_TARGET));
   await add("backend-qemu", QEMU_TARGET, qemu.origin);
   await take("uboot", "/usr/lib/u-boot/qemu_arm64/u-boot.bin", "u-boot.bin", "u-boot-qemu");
   if (parts.kernel) {
-    await copyFile8(parts.kernel.image, join26(dir, "Image"));
+    await copyFile8(parts.kernel.image, join30(dir, "Image"));
     await add("kernel", "Image", parts.kernel.origin);
   } else {
-    const vmlinuz = await readFile9((await pkgs.resolve(`/boot/vmlinuz-${release}`)).hostPath);
+    const vmlinuz = await readFile8((await pkgs.resolve(`/boot/vmlinuz-${release}`)).hostPath);
     const gzipped = vmlinuz[0] === 31 && vmlinuz[1] === 139;
-    await writeFile10(join26(dir, "Image"), gzipped ? gunzipSync(vmlinuz) : vmlinuz);
+    await writeFile9(join30(dir, "Image"), gzipped ? gunzipSync(vmlinuz) : vmlinuz);
     await add("kernel", "Image", {
       ...origin(kernelPkg.name),
       ...gzipped ? { built: `gunzip of /boot/vmlinuz-${release}` } : {}
     });
   }
   log2("assembling the dom0 ramdisk");
-  const dom0 = await RamdiskTree.create(join26(staging, "dom0"), pkgs);
+  const dom0 = await RamdiskTree.create(join30(staging, "dom0"), pkgs);
   for (const program of DOM0_BASE_PROGRAMS) await dom0.installElf(program);
   await parts.dom0Xen(dom0);
   await dom0.installBuilt(qemu.binary, BACKEND_QEMU_PATH);
-  await mkdir16(join26(dom0.dir, "etc/dropbear"), { recursive: true });
+  await mkdir18(join30(dom0.dir, "etc/dropbear"), { recursive: true });
   const dom0Modules = parts.kernel ? [] : await installModules(dom0, pkgs, release, DOM0_MODULES);
   await finishRamdisk(dom0, parts.texts.dom0);
-  await dom0.pack(join26(dir, "dom0-rootfs.cpio.gz"));
+  await dom0.pack(join30(dir, "dom0-rootfs.cpio.gz"));
   await add("dom0-ramdisk", "dom0-rootfs.cpio.gz", { built: builtText(dom0.packages) });
   log2("assembling the domU ramdisk");
-  const domU = await RamdiskTree.create(join26(staging, "domU"), pkgs);
+  const domU = await RamdiskTree.create(join30(staging, "domU"), pkgs);
   for (const program of DOMU_PROGRAMS) await domU.installElf(program);
   for (const data of DOMU_DATA) await domU.install(data);
   const domUModules = parts.kernel ? [] : await installModules(domU, pkgs, release, DOMU_MODULES);
   await finishRamdisk(domU, parts.texts.domU);
-  await domU.pack(join26(dir, "domU-rootfs.cpio.gz"));
+  await domU.pack(join30(dir, "domU-rootfs.cpio.gz"));
   await add("domU-ramdisk", "domU-rootfs.cpio.gz", { built: builtText(domU.packages) });
-  const xenConfig = await readFile9(join26(dir, `${xen.name}.config`), "utf8");
-  const kernelConfig = await readFile9(parts.kernel ? parts.kernel.config : (await pkgs.resolve(`/boot/config-${release}`)).hostPath, "utf8");
-  await rm14(staging, { recursive: true, force: true });
+  const xenConfig = await readFile8(join30(dir, `${xen.name}.config`), "utf8");
+  const kernelConfig = await readFile8(parts.kernel ? parts.kernel.config : (await pkgs.resolve(`/boot/config-${release}`)).hostPath, "utf8");
+  await rm15(staging, { recursive: true, force: true });
   return { files, pkgs, ...kernelPkg ? { kernelPackage: kernelPkg.name } : {}, release, xenConfig, kernelConfig, dom0Modules, domUModules };
 }
 async function finishRamdisk(tree, texts) {
@@ -79223,11 +79743,11 @@ function configNotes(built) {
 }
 
 // src/rig/source/build.ts
-import { readFile as readFile12, rm as rm17 } from "node:fs/promises";
+import { readFile as readFile11, rm as rm18 } from "node:fs/promises";
 
 // src/rig/source/qemu.ts
-import { mkdir as mkdir17, readFile as readFile10, readdir as readdir11, rm as rm15, writeFile as writeFile11 } from "node:fs/promises";
-import { join as join27 } from "node:path";
+import { mkdir as mkdir19, readFile as readFile9, readdir as readdir12, rm as rm16, writeFile as writeFile10 } from "node:fs/promises";
+import { join as join31 } from "node:path";
 
 // src/rig/source/recipe.ts
 var SOURCE_RECIPE_VERSION = "source-rig-3";
@@ -79298,13 +79818,13 @@ function findSourceQemu(cacheDir, plan) {
 }
 async function prepareSourceQemu(cacheDir, plan, log2) {
   const build = await ComponentBuild.start(cacheDir, SOURCE_QEMU_COMPONENT, plan.key, log2);
-  const tree = join27(build.work, "src");
+  const tree = join31(build.work, "src");
   try {
     log2(materializeText("qemu", plan.origin));
-    await build.phase("fetch", () => materialize(plan.origin, tree, (text) => writeFile11(join27(build.logs, "fetch.log"), text)));
+    await build.phase("fetch", () => materialize(plan.origin, tree, (text) => writeFile10(join31(build.logs, "fetch.log"), text)));
     await applyPatchesLogged(build.logs, tree, plan.patches, "qemu", log2);
   } catch (cause) {
-    await rm15(build.work, { recursive: true, force: true });
+    await rm16(build.work, { recursive: true, force: true });
     throw cause;
   }
   return { plan, build, tree };
@@ -79312,19 +79832,19 @@ async function prepareSourceQemu(cacheDir, plan, log2) {
 async function buildSourceQemu(cacheDir, prepared, apt, xen, toolchain) {
   const { plan, build, tree } = prepared;
   const meson = await mesonTool(cacheDir, apt, plan.meson);
-  const stage2 = join27(xen.dir, xen.record.files.stage);
-  const pkgconfig = await stagedPkgConfig(stage2, join27(build.work, "pkgconfig"));
-  const out = join27(build.work, "out");
-  await mkdir17(out);
+  const stage = join31(xen.dir, xen.record.files.stage);
+  const pkgconfig = await stagedPkgConfig(stage, join31(build.work, "pkgconfig"));
+  const out = join31(build.work, "out");
+  await mkdir19(out);
   const features = await compileQemu(build, tree, out, {
     meson,
     // Host paths stay out of the key: the Xen component's key stands for them.
-    configure: [...plan.inputs.configure, `--extra-ldflags=-Wl,-rpath-link,${join27(stage2, STAGE_LIBDIR)}`],
+    configure: [...plan.inputs.configure, `--extra-ldflags=-Wl,-rpath-link,${join31(stage, STAGE_LIBDIR)}`],
     toolchain,
     // Searched before the sysroot's .pc files, so libxen* resolve to the tree's own build.
     env: { PKG_CONFIG_PATH: pkgconfig }
   });
-  await checkXenLibraries(join27(out, QEMU_TARGET), join27(stage2, STAGE_LIBDIR));
+  await checkXenLibraries(join31(out, QEMU_TARGET), join31(stage, STAGE_LIBDIR));
   const host = toolchainRecord(toolchain);
   return build.finish(cacheDir, out, {
     inputs: plan.inputs,
@@ -79334,21 +79854,21 @@ async function buildSourceQemu(cacheDir, prepared, apt, xen, toolchain) {
     host
   });
 }
-async function stagedPkgConfig(stage2, dir) {
-  const from = join27(stage2, STAGE_LIBDIR, "pkgconfig");
-  const names = (await readdir11(from).catch(() => [])).filter((n) => n.endsWith(".pc"));
+async function stagedPkgConfig(stage, dir) {
+  const from = join31(stage, STAGE_LIBDIR, "pkgconfig");
+  const names = (await readdir12(from).catch(() => [])).filter((n) => n.endsWith(".pc"));
   if (names.length === 0) throw new InfraError(`the Xen tools built from source installed no pkg-config files in ${from}`);
-  await mkdir17(dir, { recursive: true });
+  await mkdir19(dir, { recursive: true });
   for (const name of names) {
-    const text = await readFile10(join27(from, name), "utf8");
-    await writeFile11(join27(dir, name), pointPkgConfigAt(text, stage2));
+    const text = await readFile9(join31(from, name), "utf8");
+    await writeFile10(join31(dir, name), pointPkgConfigAt(text, stage));
   }
   return dir;
 }
 async function checkXenLibraries(binary, libdir) {
-  const needs = readElfNeeds(await readFile10(binary)).needed.filter((n) => n.startsWith("libxen"));
+  const needs = readElfNeeds(await readFile9(binary)).needed.filter((n) => n.startsWith("libxen"));
   if (needs.length === 0) throw new InfraError(`${binary} links no Xen library: QEMU was configured without Xen support`);
-  const ours = new Set(await readdir11(libdir));
+  const ours = new Set(await readdir12(libdir));
   const foreign = needs.filter((n) => !ours.has(n));
   if (foreign.length > 0) throw new InfraError(`${binary} needs ${foreign.join(", ")}, which the Xen built from source does not provide (in ${libdir}): it linked against other Xen libraries`);
 }
@@ -79359,8 +79879,8 @@ function sourceQemuBuiltText(plan, host) {
 
 // src/rig/source/xen.ts
 import { availableParallelism as availableParallelism4 } from "node:os";
-import { appendFile as appendFile4, copyFile as copyFile9, lstat as lstat7, mkdir as mkdir18, readFile as readFile11, readdir as readdir12, rm as rm16, stat as stat15, writeFile as writeFile12 } from "node:fs/promises";
-import { basename as basename7, join as join28 } from "node:path";
+import { appendFile as appendFile4, copyFile as copyFile9, lstat as lstat9, mkdir as mkdir20, readFile as readFile10, readdir as readdir13, rm as rm17, stat as stat13, writeFile as writeFile11 } from "node:fs/promises";
+import { basename as basename8, join as join32 } from "node:path";
 function xenInputs2(origin, patches, toolchain) {
   return {
     component: SOURCE_XEN_COMPONENT,
@@ -79387,13 +79907,13 @@ function findSourceXen(cacheDir, plan) {
 }
 async function prepareSourceXen(cacheDir, plan, log2) {
   const build = await ComponentBuild.start(cacheDir, SOURCE_XEN_COMPONENT, plan.key, log2);
-  const tree = join28(build.work, "src");
+  const tree = join32(build.work, "src");
   try {
     log2(materializeText("xen", plan.origin));
-    await build.phase("fetch", () => materialize(plan.origin, tree, (text) => appendFile4(join28(build.logs, "fetch.log"), text)));
+    await build.phase("fetch", () => materialize(plan.origin, tree, (text) => appendFile4(join32(build.logs, "fetch.log"), text)));
     await applyPatchesLogged(build.logs, tree, plan.patches, "xen", log2);
   } catch (cause) {
-    await rm16(build.work, { recursive: true, force: true });
+    await rm17(build.work, { recursive: true, force: true });
     throw cause;
   }
   return { plan, build, tree };
@@ -79401,35 +79921,35 @@ async function prepareSourceXen(cacheDir, plan, log2) {
 async function buildSourceXen(cacheDir, prepared, toolchain) {
   const { plan, build, tree } = prepared;
   const env = toolchain.env;
-  const out = join28(build.work, "out");
-  await mkdir18(out);
+  const out = join32(build.work, "out");
+  await mkdir20(out);
   const make = ["-C", "xen", ...XEN_MAKE_VARS];
   await build.step("make defconfig", "defconfig.log", "make", [...make, "defconfig"], { cwd: tree, env });
   const features = await compileHypervisor(build, tree, out, toolchain);
-  if (!await exists2(join28(tree, "configure"))) await build.step("autogen.sh", "autogen.log", "./autogen.sh", [], { cwd: tree, env });
-  for (const aux of AUTOCONF_AUX) if (!await exists2(join28(tree, basename7(aux)))) await copyFile9(aux, join28(tree, basename7(aux)));
+  if (!await exists2(join32(tree, "configure"))) await build.step("autogen.sh", "autogen.log", "./autogen.sh", [], { cwd: tree, env });
+  for (const aux of AUTOCONF_AUX) if (!await exists2(join32(tree, basename8(aux)))) await copyFile9(aux, join32(tree, basename8(aux)));
   const buildTriplet = (await run("gcc", ["-dumpmachine"])).stdout.trim();
   await build.step("configure the tools", "tools-configure.log", "./configure", [`--build=${buildTriplet}`, `--host=${TARGET_TRIPLET}`, ...XEN_TOOLS_CONFIGURE_FLAGS], {
     cwd: tree,
     env
   });
   const subdirs = [];
-  for (const d of XEN_TOOLS_SUBDIRS) if (await exists2(join28(tree, "tools", d, "Makefile"))) subdirs.push(d);
+  for (const d of XEN_TOOLS_SUBDIRS) if (await exists2(join32(tree, "tools", d, "Makefile"))) subdirs.push(d);
   const jobs = availableParallelism4();
-  const stage2 = join28(out, "stage");
+  const stage = join32(out, "stage");
   await build.step("make the public headers", "tools-headers.log", "make", ["-C", "tools/include", ...XEN_MAKE_VARS], { cwd: tree, env });
   for (const d of subdirs) {
     await build.step(`make -j${jobs} tools/${d}`, `tools-${d}.log`, "make", ["-C", `tools/${d}`, `-j${jobs}`, ...XEN_MAKE_VARS, "all"], { cwd: tree, env });
   }
-  await mkdir18(join28(stage2, STAGE_LIBDIR, "pkgconfig"), { recursive: true });
-  await build.step("install the public headers", "tools-headers-install.log", "make", ["-C", "tools/include", ...XEN_MAKE_VARS, "install", `DESTDIR=${stage2}`], { cwd: tree, env });
+  await mkdir20(join32(stage, STAGE_LIBDIR, "pkgconfig"), { recursive: true });
+  await build.step("install the public headers", "tools-headers-install.log", "make", ["-C", "tools/include", ...XEN_MAKE_VARS, "install", `DESTDIR=${stage}`], { cwd: tree, env });
   for (const d of subdirs) {
-    await build.step(`install tools/${d}`, `tools-${d}-install.log`, "make", ["-C", `tools/${d}`, ...XEN_MAKE_VARS, "install", `DESTDIR=${stage2}`], { cwd: tree, env });
+    await build.step(`install tools/${d}`, `tools-${d}-install.log`, "make", ["-C", `tools/${d}`, ...XEN_MAKE_VARS, "install", `DESTDIR=${stage}`], { cwd: tree, env });
   }
-  await build.phase("strip", () => stripElves(stage2, join28(toolchain.bin, `${CROSS_PREFIX}strip`)));
+  await build.phase("strip", () => stripElves(stage, join32(toolchain.bin, `${CROSS_PREFIX}strip`)));
   const host = toolchainRecord(toolchain);
   const version3 = await xenVersion(tree, env);
-  await writeFile12(join28(out, "version"), `${version3}
+  await writeFile11(join32(out, "version"), `${version3}
 `);
   return build.finish(cacheDir, out, {
     inputs: plan.inputs,
@@ -79445,23 +79965,23 @@ async function xenVersion(tree, env) {
   return r.exitCode === 0 && v ? v : "unknown";
 }
 async function stripElves(dir, strip) {
-  for (const name of await readdir12(dir)) {
-    const path12 = join28(dir, name);
-    const st = await lstat7(path12);
+  for (const name of await readdir13(dir)) {
+    const path12 = join32(dir, name);
+    const st = await lstat9(path12);
     if (st.isDirectory()) await stripElves(path12, strip);
     else if (st.isFile() && !name.endsWith(".a")) {
-      const head = await readFile11(path12).then((b) => b.subarray(0, 4));
+      const head = await readFile10(path12).then((b) => b.subarray(0, 4));
       if (isElf(head)) await run(strip, ["--strip-debug", path12]);
     }
   }
 }
 async function exists2(path12) {
-  return stat15(path12).then(() => true, () => false);
+  return stat13(path12).then(() => true, () => false);
 }
-async function findTool(stage2, name) {
+async function findTool(stage, name) {
   const dirs = ["/usr/sbin", "/usr/bin", "/usr/lib/xen/bin", "/usr/libexec/xen/bin", "/usr/lib/aarch64-linux-gnu/xen/bin"];
-  for (const d of dirs) if (await exists2(join28(stage2, d, name))) return `${d}/${name}`;
-  throw new InfraError(`the Xen tools built from source installed no ${name} (looked in ${dirs.join(", ")} under ${stage2})`);
+  for (const d of dirs) if (await exists2(join32(stage, d, name))) return `${d}/${name}`;
+  throw new InfraError(`the Xen tools built from source installed no ${name} (looked in ${dirs.join(", ")} under ${stage})`);
 }
 function sourceXenBuiltText(plan, host, subdirs) {
   const patches = plan.patches.map((p) => `${describePatch(p).file} (sha256 ${p.sha256.slice(0, 16)})`).join(", ") || "none";
@@ -79536,7 +80056,7 @@ async function ensureSourceComponents(cacheDir, plan, log2) {
     if (!xen) preparedXen = await prepareSourceXen(cacheDir, plan.xen, log2);
     if (!qemu) preparedQemu = await prepareSourceQemu(cacheDir, plan.qemu, log2);
   } catch (cause) {
-    for (const p of [preparedXen, preparedQemu]) if (p) await rm17(p.build.work, { recursive: true, force: true });
+    for (const p of [preparedXen, preparedQemu]) if (p) await rm18(p.build.work, { recursive: true, force: true });
     throw cause;
   }
   const toolchain = await ensureToolchain(cacheDir, plan.toolchain, log2);
@@ -79545,7 +80065,7 @@ async function ensureSourceComponents(cacheDir, plan, log2) {
     try {
       xen = await buildSourceXen(cacheDir, preparedXen, toolchain);
     } catch (cause) {
-      if (preparedQemu) await rm17(preparedQemu.build.work, { recursive: true, force: true });
+      if (preparedQemu) await rm18(preparedQemu.build.work, { recursive: true, force: true });
       throw cause;
     }
     log2(`source-xen component ready: ${xen.dir}`);
@@ -79559,8 +80079,8 @@ async function ensureSourceComponents(cacheDir, plan, log2) {
 }
 async function buildSourceRig(dir, plan, components, log2) {
   const { xen, qemu } = components;
-  const stage2 = componentFile(xen, "stage");
-  const xenVersion2 = (await readFile12(componentFile(xen, "version"), "utf8")).trim();
+  const stage = componentFile(xen, "stage");
+  const xenVersion2 = (await readFile11(componentFile(xen, "version"), "utf8")).trim();
   const toolsPkg = { name: "xen-tools (built from source)", version: `${xenVersion2} (${originShortName(plan.xen.origin)})`, arch: "arm64" };
   const xenOrigin = { ...originOfFile(plan.xen.origin), built: xen.record.built, patches: plan.xen.patches.map(describePatch) };
   const built = await assembleRig(
@@ -79575,14 +80095,14 @@ async function buildSourceRig(dir, plan, components, log2) {
       },
       texts: plan.recipe.texts,
       ...components.linux ? { kernel: kernelPart(components.linux) } : {},
-      extraTrees: [{ pkg: toolsPkg, dir: stage2 }],
+      extraTrees: [{ pkg: toolsPkg, dir: stage }],
       dom0Xen: async (dom0) => {
         for (const name of DOM0_TOOLS) {
-          const path12 = await findTool(stage2, name);
+          const path12 = await findTool(stage, name);
           await dom0.installElf(path12);
           if (path12 !== `/usr/sbin/${name}` && path12 !== `/usr/bin/${name}`) await dom0.link(`/usr/sbin/${name}`, path12);
         }
-        const client = await findTool(stage2, "xenstore");
+        const client = await findTool(stage, "xenstore");
         for (const c of ["read", "write", "ls", "list", "rm", "exists", "chmod", "watch"]) await dom0.link(`/usr/bin/xenstore-${c}`, client);
       }
     },
@@ -79607,7 +80127,7 @@ async function buildSourceRig(dir, plan, components, log2) {
       dropbear: pkgs.version("dropbear-bin")
     },
     files: built.files,
-    capabilities: rigCapabilities(built.xenConfig, built.kernelConfig, components, await readFile12(componentFile(components.xen, "image"))),
+    capabilities: rigCapabilities(built.xenConfig, built.kernelConfig, components, await readFile11(componentFile(components.xen, "image"))),
     notes: [
       ...commonNotes(plan.recipe.source, built),
       `Xen ${xenVersion2} (hypervisor and dom0 tools, one tree) built from ${originText(plan.xen.origin)}` + (plan.xen.patches.length > 0 ? ` with the user's patches ${plan.xen.patches.map((p) => describePatch(p).file).join(", ")}` : "") + "; capabilities are read off the built config and the dom0less properties the built hypervisor parses.",
@@ -79639,12 +80159,12 @@ async function obtainSourceRig(request, opts, mayBuild) {
 
 // src/rig/yocto/index.ts
 import { cpus } from "node:os";
-import { access as access4, mkdir as mkdir19, readdir as readdir14, rm as rm18, writeFile as writeFile14 } from "node:fs/promises";
-import { join as join32 } from "node:path";
+import { access as access4, mkdir as mkdir21, readdir as readdir15, rm as rm19, writeFile as writeFile13 } from "node:fs/promises";
+import { join as join36 } from "node:path";
 
 // src/rig/yocto/deploy.ts
-import { copyFile as copyFile10, readFile as readFile13, readdir as readdir13, realpath as realpath2, stat as stat16, writeFile as writeFile13 } from "node:fs/promises";
-import { basename as basename8, join as join29 } from "node:path";
+import { copyFile as copyFile10, readFile as readFile12, readdir as readdir14, realpath as realpath4, stat as stat14, writeFile as writeFile12 } from "node:fs/promises";
+import { basename as basename9, join as join33 } from "node:path";
 import { gunzipSync as gunzipSync2 } from "node:zlib";
 function deployNames(m) {
   const { machine, dom0Image, domUImage } = m;
@@ -79664,17 +80184,17 @@ function deployNames(m) {
 }
 async function find(deployDir, names) {
   for (const name of names) {
-    const path12 = join29(deployDir, name);
-    const st = await stat16(path12).catch(() => void 0);
-    if (st?.isFile()) return { name, real: await realpath2(path12) };
+    const path12 = join33(deployDir, name);
+    const st = await stat14(path12).catch(() => void 0);
+    if (st?.isFile()) return { name, real: await realpath4(path12) };
   }
   return void 0;
 }
 async function mapDeployDir(m, outDir) {
-  const st = await stat16(m.deployDir).catch(() => void 0);
+  const st = await stat14(m.deployDir).catch(() => void 0);
   if (!st?.isDirectory()) throw new ConfigError(`Yocto deploy directory ${m.deployDir} does not exist: did the kas build finish?`);
   const names = deployNames(m);
-  const listing = (await readdir13(m.deployDir)).sort();
+  const listing = (await readdir14(m.deployDir)).sort();
   const need = async (what, key, hint) => {
     const found = await find(m.deployDir, names[key]);
     if (!found) {
@@ -79686,31 +80206,31 @@ async function mapDeployDir(m, outDir) {
   };
   const files = [];
   const add = async (role, name, found, origin) => {
-    const to = join29(outDir, name);
+    const to = join33(outDir, name);
     await copyFile10(found.real, to);
-    const from = found.name && found.name !== basename8(found.real) ? `${found.name} \u2192 ${basename8(found.real)}` : basename8(found.real);
-    files.push({ role, path: name, sha256: await sha256File(to), size: (await stat16(to)).size, origin: origin ?? { built: `Yocto deploy ${m.deployDir}: ${from}` } });
+    const from = found.name && found.name !== basename9(found.real) ? `${found.name} \u2192 ${basename9(found.real)}` : basename9(found.real);
+    files.push({ role, path: name, sha256: await sha256File(to), size: (await stat14(to)).size, origin: origin ?? { built: `Yocto deploy ${m.deployDir}: ${from}` } });
   };
   const xen = await find(m.deployDir, names.xen) ?? await find(m.deployDir, names.xenEfi);
   if (!xen) throw new ConfigError(`Yocto deploy directory ${m.deployDir} has no Xen (looked for ${[...names.xen, ...names.xenEfi].join(", ")}); is xen in the image's dependencies?`);
   const xenEfi = await find(m.deployDir, names.xenEfi) ?? xen;
-  const xenBytes = await readFile13(xen.real);
+  const xenBytes = await readFile12(xen.real);
   await add("xen-image", "xen", xen);
-  if ((await readFile13(xenEfi.real)).subarray(0, 2).toString("latin1") === "MZ") await add("xen-efi", "xen.efi", xenEfi);
+  if ((await readFile12(xenEfi.real)).subarray(0, 2).toString("latin1") === "MZ") await add("xen-efi", "xen.efi", xenEfi);
   const xenConfigFile = await find(m.deployDir, names.xenConfig);
-  const xenConfig = xenConfigFile ? await readFile13(xenConfigFile.real, "utf8") : void 0;
+  const xenConfig = xenConfigFile ? await readFile12(xenConfigFile.real, "utf8") : void 0;
   if (xenConfigFile) await add("xen-config", "xen.config", xenConfigFile);
   const kernel = await need("kernel", "kernel", "is linux-yocto deployed for this machine?");
-  let kernelBytes = await readFile13(kernel.real);
+  let kernelBytes = await readFile12(kernel.real);
   if (kernelBytes[0] === 31 && kernelBytes[1] === 139) {
     kernelBytes = gunzipSync2(kernelBytes);
-    await writeFile13(join29(outDir, "Image"), kernelBytes);
-    files.push({ role: "kernel", path: "Image", sha256: await sha256File(join29(outDir, "Image")), size: kernelBytes.length, origin: { built: `gunzip of Yocto deploy ${m.deployDir}: ${kernel.name}` } });
+    await writeFile12(join33(outDir, "Image"), kernelBytes);
+    files.push({ role: "kernel", path: "Image", sha256: await sha256File(join33(outDir, "Image")), size: kernelBytes.length, origin: { built: `gunzip of Yocto deploy ${m.deployDir}: ${kernel.name}` } });
   } else {
     await add("kernel", "Image", kernel);
   }
   const kernelConfigFile = await find(m.deployDir, names.kernelConfig);
-  const kernelConfig = kernelConfigFile ? await readFile13(kernelConfigFile.real, "utf8") : void 0;
+  const kernelConfig = kernelConfigFile ? await readFile12(kernelConfigFile.real, "utf8") : void 0;
   const dom0Ramdisk = await find(m.deployDir, names.dom0Ramdisk);
   const dom0Rootfs = await find(m.deployDir, names.dom0Rootfs);
   if (!dom0Ramdisk && !dom0Rootfs) {
@@ -79726,7 +80246,7 @@ async function mapDeployDir(m, outDir) {
   if (uboot) await add("uboot", "u-boot.bin", uboot);
   if (m.backendQemu) await add("backend-qemu", "qemu-system-aarch64", { real: m.backendQemu.path }, m.backendQemu.origin);
   const dom0Paths = dom0Ramdisk ? await cpioPaths(dom0Ramdisk.real) : /* @__PURE__ */ new Set();
-  const qemuBytes = m.backendQemu ? await readFile13(m.backendQemu.path) : void 0;
+  const qemuBytes = m.backendQemu ? await readFile12(m.backendQemu.path) : void 0;
   const detected = detectCapabilities({ xen: xenBytes, xenConfig, kernel: kernelBytes, kernelConfig, dom0Paths, qemu: qemuBytes });
   const notes = [...m.notes ?? []];
   notes.push(`Mapped from the Yocto deploy directory ${m.deployDir} (machine ${m.machine}; dom0 ${m.dom0Image}, domU ${m.domUImage}).`);
@@ -79754,7 +80274,7 @@ async function imageVersions(m) {
   const file = (await find(m.deployDir, [`${m.dom0Image}-${m.machine}.rootfs.manifest`, `${m.dom0Image}-${m.machine}.manifest`]))?.real;
   if (!file) return {};
   const versions = {};
-  for (const line of (await readFile13(file, "utf8")).split("\n")) {
+  for (const line of (await readFile12(file, "utf8")).split("\n")) {
     const [pkg, , version3] = line.trim().split(/\s+/);
     if (!pkg || !version3) continue;
     const hit = REPORTED_PACKAGES.find(([name, re]) => re.test(pkg) && versions[name] === void 0);
@@ -79763,7 +80283,7 @@ async function imageVersions(m) {
   return versions;
 }
 async function cpioPaths(file) {
-  const { stdout } = await run("cpio", ["-t", "--quiet"], { input: gunzipSync2(await readFile13(file)) });
+  const { stdout } = await run("cpio", ["-t", "--quiet"], { input: gunzipSync2(await readFile12(file)) });
   return new Set(stdout.split("\n").filter(Boolean).map((p) => p.replace(/^\.?\//, "")));
 }
 function has(bytes, text) {
@@ -79785,12 +80305,12 @@ function detectCapabilities(e) {
 
 // src/rig/yocto/plan.ts
 import { arch as arch2 } from "node:os";
-import { join as join31, resolve as resolve5 } from "node:path";
+import { join as join35, resolve as resolve5 } from "node:path";
 
 // src/rig/yocto/kas-config.ts
 var import_yaml = __toESM(require_dist4(), 1);
 import { existsSync as existsSync5, readFileSync as readFileSync3 } from "node:fs";
-import { dirname as dirname13, join as join30, resolve as resolve4 } from "node:path";
+import { dirname as dirname16, join as join34, resolve as resolve4 } from "node:path";
 var isObj = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 function merge(base, top) {
   const out = { ...base };
@@ -79798,9 +80318,9 @@ function merge(base, top) {
   return out;
 }
 function repoRoot(file) {
-  for (let dir = dirname13(file); ; dir = dirname13(dir)) {
-    if (existsSync5(join30(dir, ".git"))) return dir;
-    if (dirname13(dir) === dir) return dirname13(file);
+  for (let dir = dirname16(file); ; dir = dirname16(dir)) {
+    if (existsSync5(join34(dir, ".git"))) return dir;
+    if (dirname16(dir) === dir) return dirname16(file);
   }
 }
 function loadKasConfig(file, label) {
@@ -79941,17 +80461,17 @@ function planYocto(request, opts) {
   const qemuRepo = request.qemuRepo ?? DEFAULT_QEMU_REPO2;
   const qemuRef = request.qemuRef ?? DEFAULT_QEMU_REF2;
   const qemuInputs3 = { version: YOCTO_PLAN_VERSION, sdk: sdkKey, repo: qemuRepo, ref: qemuRef, configure: [...QEMU_SDK_CONFIGURE_FLAGS], patches: request.qemuPatches ?? [] };
-  const root = join31(opts.cacheDir, "yocto");
+  const root = join35(opts.cacheDir, "yocto");
   const slot = (name, inputs, hashes) => {
     const key2 = recipeKey(inputs);
-    return { key: key2, dir: join31(root, name, key2), hashes };
+    return { key: key2, dir: join35(root, name, key2), hashes };
   };
   const downloads = slot("downloads", downloadsInputs, "the layers (name, url, commit/branch/tag/refspec, path) and includes from layers not yet checked out");
   const sstate = slot("sstate", sstateInputs, "the downloads inputs, plus the merged kas configuration without target/task (machine, distro, local.conf and bblayers.conf headers, env) and the host CPU");
-  const sdk = { key: sdkKey, dir: join31(root, "sdk", sdkKey), hashes: `the sstate inputs, plus the SDK image (${SDK_IMAGE}) and task populate_sdk` };
+  const sdk = { key: sdkKey, dir: join35(root, "sdk", sdkKey), hashes: `the sstate inputs, plus the SDK image (${SDK_IMAGE}) and task populate_sdk` };
   const qemu = slot("qemu", qemuInputs3, "the SDK key, the QEMU repository and ref, the configure options and the QEMU patches");
-  const workDir = join31(root, "work", sstate.key);
-  const buildDir = join31(workDir, "build");
+  const workDir = join35(root, "work", sstate.key);
+  const buildDir = join35(workDir, "build");
   const env = { KAS_WORK_DIR: workDir, KAS_BUILD_DIR: buildDir, DL_DIR: downloads.dir, SSTATE_DIR: sstate.dir };
   const kasSteps = [
     { purpose: `dom0 image (${DOM0_IMAGE})`, argv: ["kas", "build", kasFile, "--target", DOM0_IMAGE], env },
@@ -79965,8 +80485,8 @@ function planYocto(request, opts) {
     machine,
     workDir,
     buildDir,
-    deployDir: join31(buildDir, "tmp", "deploy", "images", machine),
-    sdkDeployDir: join31(buildDir, "tmp", "deploy", "sdk"),
+    deployDir: join35(buildDir, "tmp", "deploy", "images", machine),
+    sdkDeployDir: join35(buildDir, "tmp", "deploy", "sdk"),
     caches: { downloads, sstate, sdk, qemu },
     kasSteps,
     // The SDK's environment-setup script sets CC, CFLAGS, PKG_CONFIG_SYSROOT_DIR…; PKG_CONFIG is as the seed sets it.
@@ -79989,8 +80509,8 @@ function describeYoctoPlan(plan) {
 }
 
 // src/rig/yocto/steps.ts
-import { spawn as spawn2 } from "node:child_process";
-import { createWriteStream as createWriteStream4 } from "node:fs";
+import { spawn as spawn3 } from "node:child_process";
+import { createWriteStream as createWriteStream5 } from "node:fs";
 
 // src/machine/reaper.ts
 var live = /* @__PURE__ */ new Set();
@@ -80006,7 +80526,7 @@ function onSignal(signal) {
   uninstall();
   process.kill(process.pid, signal);
 }
-function install() {
+function install2() {
   if (installed) return;
   installed = true;
   process.on("SIGINT", onSignal);
@@ -80022,7 +80542,7 @@ function uninstall() {
 }
 function watchProcess(child2) {
   live.add(child2);
-  install();
+  install2();
   child2.once("exit", () => forgetProcess(child2));
 }
 function forgetProcess(child2) {
@@ -80033,7 +80553,7 @@ function forgetProcess(child2) {
 // src/rig/yocto/steps.ts
 async function runStep(step, opts) {
   const [command, ...args] = step.argv;
-  const out = createWriteStream4(opts.logFile, { flags: "a" });
+  const out = createWriteStream5(opts.logFile, { flags: "a" });
   out.write(`
 == ${step.purpose}: ${step.argv.join(" ")}
 `);
@@ -80042,7 +80562,7 @@ async function runStep(step, opts) {
   const started = Date.now();
   try {
     await new Promise((resolve6, reject) => {
-      const child2 = spawn2(command, args, { cwd: opts.cwd, env: { ...process.env, ...step.env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+      const child2 = spawn3(command, args, { cwd: opts.cwd, env: { ...process.env, ...step.env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
       watchProcess(child2);
       const collect = (chunk) => {
         out.write(chunk);
@@ -80108,8 +80628,8 @@ async function obtainYoctoRig(request, opts, mayBuild) {
       `rig yocto needs kas, which is not installed on this host (nothing named kas in PATH). Install kas on a machine that can fetch ${plan.kasFile}'s layers (see workflows/yocto.yml), or build the rig there and use it here with \`xen-pvh-virtio rig export\` and --rig prebuilt.`
     );
   }
-  for (const d of [plan.caches.downloads.dir, plan.caches.sstate.dir, plan.workDir]) await mkdir19(d, { recursive: true });
-  const logFile = join32(plan.workDir, "yocto-build.log");
+  for (const d of [plan.caches.downloads.dir, plan.caches.sstate.dir, plan.workDir]) await mkdir21(d, { recursive: true });
+  const logFile = join36(plan.workDir, "yocto-build.log");
   await runStep({ purpose: "kas check", argv: ["kas", "--version"], env: {} }, { logFile, timeoutMs: 6e4, log: opts.log });
   for (const step of plan.kasSteps) await runStep(step, { logFile, timeoutMs: KAS_STEP_TIMEOUT_MS, log: opts.log, cwd: plan.workDir });
   const sdkEnv = await installSdk(plan, logFile, opts.log);
@@ -80122,7 +80642,7 @@ async function obtainYoctoRig(request, opts, mayBuild) {
         machine: plan.machine,
         dom0Image: DOM0_IMAGE,
         domUImage: DOMU_IMAGE,
-        backendQemu: { path: qemu.binary, origin: { repo: plan.qemu.repo, commit: qemu.commit, built: `cross-built with the ${SDK_IMAGE} SDK: configure ${plan.qemu.configure.join(" ")}` } },
+        backendQemu: { path: qemu.binary, origin: { repo: redactCredentials(plan.qemu.repo), commit: qemu.commit, built: `cross-built with the ${SDK_IMAGE} SDK: configure ${plan.qemu.configure.join(" ")}` } },
         key: plan.key,
         versions: { qemu: qemu.commit },
         notes: [`Built by kas from ${plan.kasFile} (${plan.kas.files.length} kas file(s) read); build log ${logFile}.`]
@@ -80138,36 +80658,39 @@ async function obtainYoctoRig(request, opts, mayBuild) {
 var COMPLETE = ".xen-pvh-virtio-complete";
 async function installSdk(plan, logFile, log2) {
   const sdkDir = plan.caches.sdk.dir;
-  if (!await access4(join32(sdkDir, COMPLETE)).then(() => true, () => false)) {
-    const installers = (await readdir14(plan.sdkDeployDir).catch(() => [])).filter((n) => n.includes(SDK_IMAGE) && /-toolchain-.*\.sh$/.test(n));
+  if (!await access4(join36(sdkDir, COMPLETE)).then(() => true, () => false)) {
+    const installers = (await readdir15(plan.sdkDeployDir).catch(() => [])).filter((n) => n.includes(SDK_IMAGE) && /-toolchain-.*\.sh$/.test(n));
     if (installers.length === 0) throw new InfraError(`populate_sdk left no ${SDK_IMAGE} toolchain installer in ${plan.sdkDeployDir}`, { logFile });
-    await rm18(sdkDir, { recursive: true, force: true });
-    await mkdir19(sdkDir, { recursive: true });
-    await runStep({ purpose: "SDK install", argv: ["sh", join32(plan.sdkDeployDir, installers.sort().at(-1)), "-y", "-d", sdkDir], env: {} }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2 });
-    await writeFile14(join32(sdkDir, COMPLETE), `${plan.caches.sdk.key}
+    await rm19(sdkDir, { recursive: true, force: true });
+    await mkdir21(sdkDir, { recursive: true });
+    await runStep({ purpose: "SDK install", argv: ["sh", join36(plan.sdkDeployDir, installers.sort().at(-1)), "-y", "-d", sdkDir], env: {} }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2 });
+    await writeFile13(join36(sdkDir, COMPLETE), `${plan.caches.sdk.key}
 `);
   }
-  const script = (await readdir14(sdkDir)).find((n) => n.startsWith("environment-setup-"));
+  const script = (await readdir15(sdkDir)).find((n) => n.startsWith("environment-setup-"));
   if (!script) throw new InfraError(`the SDK in ${sdkDir} has no environment-setup-* script`, { logFile });
-  const { stdout } = await run("sh", ["-c", '. "$1" >/dev/null 2>&1 && env -0', "sdk-env", join32(sdkDir, script)]);
+  const { stdout } = await run("sh", ["-c", '. "$1" >/dev/null 2>&1 && env -0', "sdk-env", join36(sdkDir, script)]);
   return Object.fromEntries(
     stdout.split("\0").filter((kv) => kv.includes("=")).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])
   );
 }
+function qemuCloneArgv(ref, repo, dest) {
+  return ["git", "clone", "--depth", "1", `--branch=${ref}`, "--", repo, dest];
+}
 async function buildQemu2(plan, request, sdkEnv, logFile, log2) {
   const slot = plan.caches.qemu.dir;
-  const src = join32(slot, "src");
-  const build = join32(slot, "build");
-  const binary = join32(build, "qemu-system-aarch64");
-  if (!await access4(join32(slot, COMPLETE)).then(() => true, () => false)) {
-    await rm18(slot, { recursive: true, force: true });
-    await mkdir19(build, { recursive: true });
-    await runStep({ purpose: "QEMU fetch", argv: ["git", "clone", "--depth", "1", "--branch", plan.qemu.ref, plan.qemu.repo, src], env: {} }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2 });
+  const src = join36(slot, "src");
+  const build = join36(slot, "build");
+  const binary = join36(build, "qemu-system-aarch64");
+  if (!await access4(join36(slot, COMPLETE)).then(() => true, () => false)) {
+    await rm19(slot, { recursive: true, force: true });
+    await mkdir21(build, { recursive: true });
+    await runStep({ purpose: "QEMU fetch", argv: qemuCloneArgv(plan.qemu.ref, plan.qemu.repo, src), env: {} }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2 });
     for (const patch of request.qemuPatches ?? []) await run("patch", ["-p1", "--forward", "-i", patch], { cwd: src });
     const env = { ...sdkEnv, ...plan.qemu.env };
-    await runStep({ purpose: "QEMU configure (SDK)", argv: [join32(src, "configure"), ...plan.qemu.configure], env }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2, cwd: build });
+    await runStep({ purpose: "QEMU configure (SDK)", argv: [join36(src, "configure"), ...plan.qemu.configure], env }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2, cwd: build });
     await runStep({ purpose: "QEMU build (SDK)", argv: ["make", `-j${cpus().length}`, "qemu-system-aarch64"], env }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2, cwd: build });
-    await writeFile14(join32(slot, COMPLETE), `${plan.caches.qemu.key}
+    await writeFile13(join36(slot, COMPLETE), `${plan.caches.qemu.key}
 `);
   }
   const { stdout } = await run("git", ["-C", src, "rev-parse", "HEAD"]);
@@ -80226,7 +80749,7 @@ async function tryPublished(key, source, tmp, opts) {
     if (source) opts.log(`published rig: not looked for (${source.via})`);
     return void 0;
   }
-  const staging = join33(opts.cacheDir, "published", `staging-${process.pid}`);
+  const staging = join37(opts.cacheDir, "published", `staging-${process.pid}`);
   try {
     const manifest = await fetchPublished(key, { ...source, url: source.url }, tmp, staging, opts.log);
     opts.log(`published rig ${key.slice(0, 12)} from ${source.via}: downloaded and verified (SHA256SUMS, key, every file), nothing to build`);
@@ -80238,16 +80761,14 @@ async function tryPublished(key, source, tmp, opts) {
   }
 }
 async function checkRig(request, opts) {
-  let dir = opts.rigPath;
-  if (dir === void 0) {
-    if (request.provider !== "debian") throw new ConfigError(`rig verify: give --rig-path for rig provider '${request.provider}'`);
-    const plan = await planDebianRig(opts.cacheDir, request, opts.log);
-    dir = rigDir(opts.cacheDir, plan.key);
-    if (!await hasBundle(dir)) throw new InfraError(`rig verify: no rig for this recipe in the cache (${dir}); \`xen-pvh-virtio rig build\` builds it`);
-  }
+  if (request.rigPath !== void 0) return checkPrebuiltBundle(request, opts);
+  if (request.provider !== "debian") throw new ConfigError(`rig verify: give --rig-path for rig provider '${request.provider}'`);
+  const plan = await planDebianRig(opts.cacheDir, request, opts.log);
+  const dir = rigDir(opts.cacheDir, plan.key);
+  if (!await hasBundle(dir)) throw new InfraError(`rig verify: no rig for this recipe in the cache (${dir}); \`xen-pvh-virtio rig build\` builds it`);
   const rig = await readRig(dir);
   await verifyRig(rig);
-  return rig;
+  return { shownAs: dir, key: plan.key, files: rig.manifest.files.length };
 }
 
 export {
@@ -80256,6 +80777,7 @@ export {
   __export,
   __toESM,
   summary,
+  setSecret,
   getInput,
   setOutput,
   setFailed,
@@ -80287,6 +80809,12 @@ export {
   runNeeds,
   findCommand,
   ensureHostTools,
+  redactCredentials,
+  credentialsIn,
+  markUsed,
+  listEntries,
+  pruneCache,
+  formatBytes,
   shellQuote,
   exportRig,
   watchProcess,

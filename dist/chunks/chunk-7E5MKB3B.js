@@ -14,11 +14,15 @@ import {
   ensureHostTools,
   findCommand,
   forgetProcess,
+  formatBytes,
   formatPos,
+  markUsed,
   obtainRig,
   packageRoot,
   packageVersion,
+  pruneCache,
   publishedSource,
+  redactCredentials,
   require_dist,
   require_supports_color,
   restoreRemote,
@@ -27,7 +31,7 @@ import {
   sha256File,
   shellQuote,
   watchProcess
-} from "./chunk-IOXR657J.js";
+} from "./chunk-6YJN2FRB.js";
 
 // node_modules/asn1/lib/ber/errors.js
 var require_errors = __commonJS({
@@ -7963,10 +7967,10 @@ var require_agent = __commonJS({
             error62 = err;
             cb(error62);
           });
-          proc.on("close", (code) => {
+          proc.on("close", (code2) => {
             this.proc = void 0;
             if (!error62) {
-              if (error62 = ERROR[code])
+              if (error62 = ERROR[code2])
                 return cb(error62);
               cb();
             }
@@ -8620,11 +8624,11 @@ var require_zlib = __commonJS({
     function processCallback() {
       throw new Error("Should not get here");
     }
-    function zlibOnError(message, errno, code) {
+    function zlibOnError(message, errno, code2) {
       const self2 = this._owner;
       const error62 = new Error(message);
       error62.errno = errno;
-      error62.code = code;
+      error62.code = code2;
       self2._err = error62;
     }
     function _close(engine) {
@@ -13058,7 +13062,7 @@ var require_SFTP = __commonJS({
     "use strict";
     var EventEmitter = __require("events");
     var fs = __require("fs");
-    var { constants: constants2 } = fs;
+    var { constants: constants4 } = fs;
     var {
       Readable: ReadableStream,
       Writable: WritableStream
@@ -14473,11 +14477,11 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} HANDLE`
         );
       }
-      status(reqid, code, message) {
+      status(reqid, code2, message) {
         if (!this.server)
           throw new Error("Server-only method called in client mode");
-        if (!VALID_STATUS_CODES.has(code))
-          throw new Error(`Bad status code: ${code}`);
+        if (!VALID_STATUS_CODES.has(code2))
+          throw new Error(`Bad status code: ${code2}`);
         message || (message = "");
         const msgLen = Buffer.byteLength(message);
         let p = 9;
@@ -14485,7 +14489,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, buf.length - 4, 0);
         buf[4] = RESPONSE.STATUS;
         writeUInt32BE(buf, reqid, 5);
-        writeUInt32BE(buf, code, p);
+        writeUInt32BE(buf, code2, p);
         writeUInt32BE(buf, msgLen, p += 4);
         p += 4;
         if (msgLen) {
@@ -14913,25 +14917,25 @@ var require_SFTP = __commonJS({
         this.extended = initial && initial.extended;
       }
       isDirectory() {
-        return (this.mode & constants2.S_IFMT) === constants2.S_IFDIR;
+        return (this.mode & constants4.S_IFMT) === constants4.S_IFDIR;
       }
       isFile() {
-        return (this.mode & constants2.S_IFMT) === constants2.S_IFREG;
+        return (this.mode & constants4.S_IFMT) === constants4.S_IFREG;
       }
       isBlockDevice() {
-        return (this.mode & constants2.S_IFMT) === constants2.S_IFBLK;
+        return (this.mode & constants4.S_IFMT) === constants4.S_IFBLK;
       }
       isCharacterDevice() {
-        return (this.mode & constants2.S_IFMT) === constants2.S_IFCHR;
+        return (this.mode & constants4.S_IFMT) === constants4.S_IFCHR;
       }
       isSymbolicLink() {
-        return (this.mode & constants2.S_IFMT) === constants2.S_IFLNK;
+        return (this.mode & constants4.S_IFMT) === constants4.S_IFLNK;
       }
       isFIFO() {
-        return (this.mode & constants2.S_IFMT) === constants2.S_IFIFO;
+        return (this.mode & constants4.S_IFMT) === constants4.S_IFIFO;
       }
       isSocket() {
-        return (this.mode & constants2.S_IFMT) === constants2.S_IFSOCK;
+        return (this.mode & constants4.S_IFMT) === constants4.S_IFSOCK;
       }
     };
     function attrsToBytes(attrs) {
@@ -17945,17 +17949,17 @@ var require_client = __commonJS({
               removeListeners();
               cb(err3);
             }
-            function onExit(code, signal) {
+            function onExit(code2, signal) {
               removeListeners();
               let msg;
-              if (typeof code === "number")
-                msg = `Received exit code ${code} while establishing SFTP session`;
+              if (typeof code2 === "number")
+                msg = `Received exit code ${code2} while establishing SFTP session`;
               else if (signal !== void 0)
                 msg = `Received signal ${signal} while establishing SFTP session`;
               else
                 msg = "Received unexpected SFTP session termination";
               const err3 = new Error(msg);
-              err3.code = code;
+              err3.code = code2;
               err3.signal = signal;
               cb(err3);
             }
@@ -21350,11 +21354,11 @@ var require_dist2 = __commonJS({
     var makeDir = async (input2, options) => {
       checkPath(input2);
       options = processOptions(options);
-      const mkdir10 = promisify(options.fs.mkdir);
-      const stat7 = promisify(options.fs.stat);
+      const mkdir11 = promisify(options.fs.mkdir);
+      const stat8 = promisify(options.fs.stat);
       if (useNativeRecursiveOption && options.fs.mkdir === fs.mkdir) {
         const pth = path.resolve(input2);
-        await mkdir10(pth, {
+        await mkdir11(pth, {
           mode: options.mode,
           recursive: true
         });
@@ -21362,7 +21366,7 @@ var require_dist2 = __commonJS({
       }
       const make = async (pth) => {
         try {
-          await mkdir10(pth, options.mode);
+          await mkdir11(pth, options.mode);
           return pth;
         } catch (error62) {
           if (error62.code === "EPERM") {
@@ -21379,7 +21383,7 @@ var require_dist2 = __commonJS({
             return make(pth);
           }
           try {
-            const stats = await stat7(pth);
+            const stats = await stat8(pth);
             if (!stats.isDirectory()) {
               throw new Error("The path is not a directory");
             }
@@ -24751,7 +24755,7 @@ var require_dist2 = __commonJS({
             }
             return mapped.length && mapped[0] === arrays[0] ? baseIntersection(mapped, undefined$1, comparator) : [];
           });
-          function join15(array2, separator) {
+          function join17(array2, separator) {
             return array2 == null ? "" : nativeJoin.call(array2, separator);
           }
           function last(array2) {
@@ -26675,7 +26679,7 @@ var require_dist2 = __commonJS({
           lodash2.isUndefined = isUndefined;
           lodash2.isWeakMap = isWeakMap;
           lodash2.isWeakSet = isWeakSet;
-          lodash2.join = join15;
+          lodash2.join = join17;
           lodash2.kebabCase = kebabCase;
           lodash2.last = last;
           lodash2.lastIndexOf = lastIndexOf;
@@ -32681,7 +32685,7 @@ var require_ansi_styles = __commonJS({
   "node_modules/pretty-format/node_modules/ansi-styles/index.js"(exports, module) {
     "use strict";
     var ANSI_BACKGROUND_OFFSET = 10;
-    var wrapAnsi256 = (offset = 0) => (code) => `\x1B[${38 + offset};5;${code}m`;
+    var wrapAnsi256 = (offset = 0) => (code2) => `\x1B[${38 + offset};5;${code2}m`;
     var wrapAnsi16m = (offset = 0) => (red, green, blue) => `\x1B[${38 + offset};2;${red};${green};${blue}m`;
     function assembleStyles() {
       const codes = /* @__PURE__ */ new Map();
@@ -34639,12 +34643,12 @@ var require_ansi_styles2 = __commonJS({
   "node_modules/ansi-styles/index.js"(exports, module) {
     "use strict";
     var wrapAnsi16 = (fn, offset) => (...args) => {
-      const code = fn(...args);
-      return `\x1B[${code + offset}m`;
+      const code2 = fn(...args);
+      return `\x1B[${code2 + offset}m`;
     };
     var wrapAnsi256 = (fn, offset) => (...args) => {
-      const code = fn(...args);
-      return `\x1B[${38 + offset};5;${code}m`;
+      const code2 = fn(...args);
+      return `\x1B[${38 + offset};5;${code2}m`;
     };
     var wrapAnsi16m = (fn, offset) => (...args) => {
       const rgb = fn(...args);
@@ -35027,18 +35031,18 @@ var require_source = __commonJS({
         }
       }
     });
-    var createStyler = (open4, close, parent) => {
+    var createStyler = (open5, close, parent) => {
       let openAll;
       let closeAll;
       if (parent === void 0) {
-        openAll = open4;
+        openAll = open5;
         closeAll = close;
       } else {
-        openAll = parent.openAll + open4;
+        openAll = parent.openAll + open5;
         closeAll = close + parent.closeAll;
       }
       return {
-        open: open4,
+        open: open5,
         close,
         openAll,
         closeAll,
@@ -36008,8 +36012,8 @@ ${bColor(b)}
               case "\v":
                 return "\\v";
               default: {
-                const code = match.codePointAt(0);
-                return `\\x${code.toString(16).padStart(2, "0")}`;
+                const code2 = match.codePointAt(0);
+                return `\\x${code2.toString(16).padStart(2, "0")}`;
               }
             }
           });
@@ -37161,7 +37165,7 @@ ${specific}` : ""}`;
 // node_modules/graceful-fs/polyfills.js
 var require_polyfills = __commonJS({
   "node_modules/graceful-fs/polyfills.js"(exports, module) {
-    var constants2 = __require("constants");
+    var constants4 = __require("constants");
     var origCwd = process.cwd;
     var cwd = null;
     var platform = process.env.GRACEFUL_FS_PLATFORM || process.platform;
@@ -37185,7 +37189,7 @@ var require_polyfills = __commonJS({
     var chdir;
     module.exports = patch;
     function patch(fs) {
-      if (constants2.hasOwnProperty("O_SYMLINK") && process.version.match(/^v0\.6\.[0-2]|^v0\.5\./)) {
+      if (constants4.hasOwnProperty("O_SYMLINK") && process.version.match(/^v0\.6\.[0-2]|^v0\.5\./)) {
         patchLchmod(fs);
       }
       if (!fs.lutimes) {
@@ -37287,7 +37291,7 @@ var require_polyfills = __commonJS({
         fs2.lchmod = function(path, mode, callback) {
           fs2.open(
             path,
-            constants2.O_WRONLY | constants2.O_SYMLINK,
+            constants4.O_WRONLY | constants4.O_SYMLINK,
             mode,
             function(err, fd) {
               if (err) {
@@ -37303,7 +37307,7 @@ var require_polyfills = __commonJS({
           );
         };
         fs2.lchmodSync = function(path, mode) {
-          var fd = fs2.openSync(path, constants2.O_WRONLY | constants2.O_SYMLINK, mode);
+          var fd = fs2.openSync(path, constants4.O_WRONLY | constants4.O_SYMLINK, mode);
           var threw = true;
           var ret;
           try {
@@ -37323,9 +37327,9 @@ var require_polyfills = __commonJS({
         };
       }
       function patchLutimes(fs2) {
-        if (constants2.hasOwnProperty("O_SYMLINK") && fs2.futimes) {
+        if (constants4.hasOwnProperty("O_SYMLINK") && fs2.futimes) {
           fs2.lutimes = function(path, at, mt, cb) {
-            fs2.open(path, constants2.O_SYMLINK, function(er, fd) {
+            fs2.open(path, constants4.O_SYMLINK, function(er, fd) {
               if (er) {
                 if (cb) cb(er);
                 return;
@@ -37338,7 +37342,7 @@ var require_polyfills = __commonJS({
             });
           };
           fs2.lutimesSync = function(path, at, mt) {
-            var fd = fs2.openSync(path, constants2.O_SYMLINK);
+            var fd = fs2.openSync(path, constants4.O_SYMLINK);
             var ret;
             var threw = true;
             try {
@@ -37619,14 +37623,14 @@ var require_graceful_fs = __commonJS({
         return close;
       })(fs.close);
       fs.closeSync = (function(fs$closeSync) {
-        function closeSync(fd) {
+        function closeSync2(fd) {
           fs$closeSync.apply(fs, arguments);
           resetQueue();
         }
-        Object.defineProperty(closeSync, previousSymbol, {
+        Object.defineProperty(closeSync2, previousSymbol, {
           value: fs$closeSync
         });
-        return closeSync;
+        return closeSync2;
       })(fs.closeSync);
       if (/\bgfs4\b/i.test(process.env.NODE_DEBUG || "")) {
         process.on("exit", function() {
@@ -37667,8 +37671,8 @@ var require_graceful_fs = __commonJS({
         }
       }
       var fs$writeFile = fs2.writeFile;
-      fs2.writeFile = writeFile8;
-      function writeFile8(path, data, options, cb) {
+      fs2.writeFile = writeFile9;
+      function writeFile9(path, data, options, cb) {
         if (typeof options === "function")
           cb = options, options = null;
         return go$writeFile(path, data, options, cb);
@@ -37685,8 +37689,8 @@ var require_graceful_fs = __commonJS({
       }
       var fs$appendFile = fs2.appendFile;
       if (fs$appendFile)
-        fs2.appendFile = appendFile2;
-      function appendFile2(path, data, options, cb) {
+        fs2.appendFile = appendFile3;
+      function appendFile3(path, data, options, cb) {
         if (typeof options === "function")
           cb = options, options = null;
         return go$appendFile(path, data, options, cb);
@@ -37703,8 +37707,8 @@ var require_graceful_fs = __commonJS({
       }
       var fs$copyFile = fs2.copyFile;
       if (fs$copyFile)
-        fs2.copyFile = copyFile5;
-      function copyFile5(src, dest, flags, cb) {
+        fs2.copyFile = copyFile6;
+      function copyFile6(src, dest, flags, cb) {
         if (typeof flags === "function") {
           cb = flags;
           flags = 0;
@@ -37722,9 +37726,9 @@ var require_graceful_fs = __commonJS({
         }
       }
       var fs$readdir = fs2.readdir;
-      fs2.readdir = readdir2;
+      fs2.readdir = readdir3;
       var noReaddirOptionVersions = /^v[0-5]\./;
-      function readdir2(path, options, cb) {
+      function readdir3(path, options, cb) {
         if (typeof options === "function")
           cb = options, options = null;
         var go$readdir = noReaddirOptionVersions.test(process.version) ? function go$readdir2(path2, options2, cb2, startTime) {
@@ -37827,7 +37831,7 @@ var require_graceful_fs = __commonJS({
       }
       function ReadStream$open() {
         var that = this;
-        open4(that.path, that.flags, that.mode, function(err, fd) {
+        open5(that.path, that.flags, that.mode, function(err, fd) {
           if (err) {
             if (that.autoClose)
               that.destroy();
@@ -37847,7 +37851,7 @@ var require_graceful_fs = __commonJS({
       }
       function WriteStream$open() {
         var that = this;
-        open4(that.path, that.flags, that.mode, function(err, fd) {
+        open5(that.path, that.flags, that.mode, function(err, fd) {
           if (err) {
             that.destroy();
             that.emit("error", err);
@@ -37864,8 +37868,8 @@ var require_graceful_fs = __commonJS({
         return new fs2.WriteStream(path, options);
       }
       var fs$open = fs2.open;
-      fs2.open = open4;
-      function open4(path, flags, mode, cb) {
+      fs2.open = open5;
+      function open5(path, flags, mode, cb) {
         if (typeof mode === "function")
           cb = mode, mode = null;
         return go$open(path, flags, mode, cb);
@@ -38238,8 +38242,8 @@ var require_scan = __commonJS({
       CHAR_RIGHT_SQUARE_BRACKET
       /* ] */
     } = require_constants2();
-    var isPathSeparator = (code) => {
-      return code === CHAR_FORWARD_SLASH || code === CHAR_BACKWARD_SLASH;
+    var isPathSeparator = (code2) => {
+      return code2 === CHAR_FORWARD_SLASH || code2 === CHAR_BACKWARD_SLASH;
     };
     var depth = (token) => {
       if (token.isPrefix !== true) {
@@ -38269,38 +38273,38 @@ var require_scan = __commonJS({
       let finished = false;
       let braces = 0;
       let prev;
-      let code;
+      let code2;
       let token = { value: "", depth: 0, isGlob: false };
       const eos = () => index >= length;
       const peek = () => str2.charCodeAt(index + 1);
       const advance = () => {
-        prev = code;
+        prev = code2;
         return str2.charCodeAt(++index);
       };
       while (index < length) {
-        code = advance();
+        code2 = advance();
         let next;
-        if (code === CHAR_BACKWARD_SLASH) {
+        if (code2 === CHAR_BACKWARD_SLASH) {
           backslashes = token.backslashes = true;
-          code = advance();
-          if (code === CHAR_LEFT_CURLY_BRACE) {
+          code2 = advance();
+          if (code2 === CHAR_LEFT_CURLY_BRACE) {
             braceEscaped = true;
           }
           continue;
         }
-        if (braceEscaped === true || code === CHAR_LEFT_CURLY_BRACE) {
+        if (braceEscaped === true || code2 === CHAR_LEFT_CURLY_BRACE) {
           braces++;
-          while (eos() !== true && (code = advance())) {
-            if (code === CHAR_BACKWARD_SLASH) {
+          while (eos() !== true && (code2 = advance())) {
+            if (code2 === CHAR_BACKWARD_SLASH) {
               backslashes = token.backslashes = true;
               advance();
               continue;
             }
-            if (code === CHAR_LEFT_CURLY_BRACE) {
+            if (code2 === CHAR_LEFT_CURLY_BRACE) {
               braces++;
               continue;
             }
-            if (braceEscaped !== true && code === CHAR_DOT && (code = advance()) === CHAR_DOT) {
+            if (braceEscaped !== true && code2 === CHAR_DOT && (code2 = advance()) === CHAR_DOT) {
               isBrace = token.isBrace = true;
               isGlob = token.isGlob = true;
               finished = true;
@@ -38309,7 +38313,7 @@ var require_scan = __commonJS({
               }
               break;
             }
-            if (braceEscaped !== true && code === CHAR_COMMA) {
+            if (braceEscaped !== true && code2 === CHAR_COMMA) {
               isBrace = token.isBrace = true;
               isGlob = token.isGlob = true;
               finished = true;
@@ -38318,7 +38322,7 @@ var require_scan = __commonJS({
               }
               break;
             }
-            if (code === CHAR_RIGHT_CURLY_BRACE) {
+            if (code2 === CHAR_RIGHT_CURLY_BRACE) {
               braces--;
               if (braces === 0) {
                 braceEscaped = false;
@@ -38333,7 +38337,7 @@ var require_scan = __commonJS({
           }
           break;
         }
-        if (code === CHAR_FORWARD_SLASH) {
+        if (code2 === CHAR_FORWARD_SLASH) {
           slashes.push(index);
           tokens.push(token);
           token = { value: "", depth: 0, isGlob: false };
@@ -38346,27 +38350,27 @@ var require_scan = __commonJS({
           continue;
         }
         if (opts.noext !== true) {
-          const isExtglobChar = code === CHAR_PLUS || code === CHAR_AT || code === CHAR_ASTERISK || code === CHAR_QUESTION_MARK || code === CHAR_EXCLAMATION_MARK;
+          const isExtglobChar = code2 === CHAR_PLUS || code2 === CHAR_AT || code2 === CHAR_ASTERISK || code2 === CHAR_QUESTION_MARK || code2 === CHAR_EXCLAMATION_MARK;
           if (isExtglobChar === true && peek() === CHAR_LEFT_PARENTHESES) {
             isGlob = token.isGlob = true;
             isExtglob = token.isExtglob = true;
             finished = true;
-            if (code === CHAR_EXCLAMATION_MARK && index === start) {
+            if (code2 === CHAR_EXCLAMATION_MARK && index === start) {
               negatedExtglob = true;
             }
             if (scanToEnd === true) {
               let parens = 0;
-              while (eos() !== true && (code = advance())) {
-                if (code === CHAR_BACKWARD_SLASH) {
+              while (eos() !== true && (code2 = advance())) {
+                if (code2 === CHAR_BACKWARD_SLASH) {
                   backslashes = token.backslashes = true;
                   advance();
                   continue;
                 }
-                if (code === CHAR_LEFT_PARENTHESES) {
+                if (code2 === CHAR_LEFT_PARENTHESES) {
                   parens++;
                   continue;
                 }
-                if (code === CHAR_RIGHT_PARENTHESES && --parens === 0) {
+                if (code2 === CHAR_RIGHT_PARENTHESES && --parens === 0) {
                   finished = true;
                   break;
                 }
@@ -38376,7 +38380,7 @@ var require_scan = __commonJS({
             break;
           }
         }
-        if (code === CHAR_ASTERISK) {
+        if (code2 === CHAR_ASTERISK) {
           if (prev === CHAR_ASTERISK) isGlobstar = token.isGlobstar = true;
           isGlob = token.isGlob = true;
           finished = true;
@@ -38385,7 +38389,7 @@ var require_scan = __commonJS({
           }
           break;
         }
-        if (code === CHAR_QUESTION_MARK) {
+        if (code2 === CHAR_QUESTION_MARK) {
           isGlob = token.isGlob = true;
           finished = true;
           if (scanToEnd === true) {
@@ -38393,7 +38397,7 @@ var require_scan = __commonJS({
           }
           break;
         }
-        if (code === CHAR_LEFT_SQUARE_BRACKET) {
+        if (code2 === CHAR_LEFT_SQUARE_BRACKET) {
           while (eos() !== true && (next = advance())) {
             if (next === CHAR_BACKWARD_SLASH) {
               backslashes = token.backslashes = true;
@@ -38412,26 +38416,26 @@ var require_scan = __commonJS({
           }
           break;
         }
-        if (opts.nonegate !== true && code === CHAR_EXCLAMATION_MARK && index === start) {
+        if (opts.nonegate !== true && code2 === CHAR_EXCLAMATION_MARK && index === start) {
           negated = token.negated = true;
           start++;
           continue;
         }
-        if (opts.noparen !== true && code === CHAR_LEFT_PARENTHESES) {
+        if (opts.noparen !== true && code2 === CHAR_LEFT_PARENTHESES) {
           isGlob = token.isGlob = true;
           if (scanToEnd === true) {
             let parens = 1;
-            while (eos() !== true && (code = advance())) {
-              if (code === CHAR_BACKWARD_SLASH) {
+            while (eos() !== true && (code2 = advance())) {
+              if (code2 === CHAR_BACKWARD_SLASH) {
                 backslashes = token.backslashes = true;
                 advance();
                 continue;
               }
-              if (code === CHAR_LEFT_PARENTHESES) {
+              if (code2 === CHAR_LEFT_PARENTHESES) {
                 parens++;
                 continue;
               }
-              if (code === CHAR_RIGHT_PARENTHESES && --parens === 0) {
+              if (code2 === CHAR_RIGHT_PARENTHESES && --parens === 0) {
                 finished = true;
                 break;
               }
@@ -38496,7 +38500,7 @@ var require_scan = __commonJS({
       };
       if (opts.tokens === true) {
         state.maxDepth = 0;
-        if (!isPathSeparator(code)) {
+        if (!isPathSeparator(code2)) {
           tokens.push(token);
         }
         state.tokens = tokens;
@@ -38543,7 +38547,7 @@ var require_scan = __commonJS({
 var require_parse = __commonJS({
   "node_modules/picomatch/lib/parse.js"(exports, module) {
     "use strict";
-    var constants2 = require_constants2();
+    var constants4 = require_constants2();
     var utils2 = require_utils3();
     var {
       MAX_LENGTH,
@@ -38551,7 +38555,7 @@ var require_parse = __commonJS({
       REGEX_NON_SPECIAL_CHARS,
       REGEX_SPECIAL_CHARS_BACKREF,
       REPLACEMENTS
-    } = constants2;
+    } = constants4;
     var expandRange = (args, options) => {
       if (typeof options.expandRange === "function") {
         return options.expandRange(...args, options);
@@ -38760,7 +38764,7 @@ var require_parse = __commonJS({
       if (options.maxExtglobRecursion === false) {
         return { risky: false };
       }
-      const max = typeof options.maxExtglobRecursion === "number" ? options.maxExtglobRecursion : constants2.DEFAULT_MAX_EXTGLOB_RECURSION;
+      const max = typeof options.maxExtglobRecursion === "number" ? options.maxExtglobRecursion : constants4.DEFAULT_MAX_EXTGLOB_RECURSION;
       const branches = splitTopLevel(body).map((branch) => branch.trim());
       if (branches.length > 1) {
         if (branches.some((branch) => branch === "") || branches.some((branch) => /^[*?]+$/.test(branch)) || hasRepeatedCharPrefixOverlap(branches)) {
@@ -38806,8 +38810,8 @@ var require_parse = __commonJS({
       const bos = { type: "bos", value: "", output: opts.prepend || "" };
       const tokens = [bos];
       const capture = opts.capture ? "" : "?:";
-      const PLATFORM_CHARS = constants2.globChars(opts.windows);
-      const EXTGLOB_CHARS = constants2.extglobChars(PLATFORM_CHARS);
+      const PLATFORM_CHARS = constants4.globChars(opts.windows);
+      const EXTGLOB_CHARS = constants4.extglobChars(PLATFORM_CHARS);
       const {
         DOT_LITERAL,
         PLUS_LITERAL,
@@ -38936,16 +38940,16 @@ var require_parse = __commonJS({
         const analysis = analyzeRepeatedExtglob(body, opts);
         if ((token.type === "plus" || token.type === "star") && analysis.risky) {
           const safeOutput = analysis.safeOutput ? (token.output ? "" : ONE_CHAR) + (opts.capture ? `(${analysis.safeOutput})` : analysis.safeOutput) : void 0;
-          const open4 = tokens[token.tokensIndex];
-          open4.type = "text";
-          open4.value = literal2;
-          open4.output = safeOutput || utils2.escapeRegex(literal2);
+          const open5 = tokens[token.tokensIndex];
+          open5.type = "text";
+          open5.value = literal2;
+          open5.output = safeOutput || utils2.escapeRegex(literal2);
           for (let i = token.tokensIndex + 1; i < tokens.length; i++) {
             tokens[i].value = "";
             tokens[i].output = "";
             delete tokens[i].suffix;
           }
-          state.output = token.output + open4.output;
+          state.output = token.output + open5.output;
           state.backtrack = true;
           push({ type: "paren", extglob: true, value: value2, output: "" });
           decrement("parens");
@@ -39165,15 +39169,15 @@ var require_parse = __commonJS({
         }
         if (value2 === "{" && opts.nobrace !== true) {
           increment("braces");
-          const open4 = {
+          const open5 = {
             type: "brace",
             value: value2,
             output: "(",
             outputIndex: state.output.length,
             tokensIndex: state.tokens.length
           };
-          braces.push(open4);
-          push(open4);
+          braces.push(open5);
+          push(open5);
           continue;
         }
         if (value2 === "}") {
@@ -39503,7 +39507,7 @@ var require_parse = __commonJS({
         NO_DOTS_SLASH,
         STAR,
         START_ANCHOR
-      } = constants2.globChars(opts.windows);
+      } = constants4.globChars(opts.windows);
       const nodot = opts.dot ? NO_DOTS : NO_DOT;
       const slashDot = opts.dot ? NO_DOTS_SLASH : NO_DOT;
       const capture = opts.capture ? "" : "?:";
@@ -39561,7 +39565,7 @@ var require_picomatch = __commonJS({
     var scan = require_scan();
     var parse3 = require_parse();
     var utils2 = require_utils3();
-    var constants2 = require_constants2();
+    var constants4 = require_constants2();
     var isObject2 = (val) => val && typeof val === "object" && !Array.isArray(val);
     var picomatch = (glob, options, returnState = false) => {
       if (Array.isArray(glob)) {
@@ -39689,7 +39693,7 @@ var require_picomatch = __commonJS({
         return /$^/;
       }
     };
-    picomatch.constants = constants2;
+    picomatch.constants = constants4;
     module.exports = picomatch;
   }
 });
@@ -41200,9 +41204,9 @@ var require_picocolors = __commonJS({
     var argv = p.argv || [];
     var env = p.env || {};
     var isColorSupported = !(!!env.NO_COLOR || argv.includes("--no-color")) && (!!env.FORCE_COLOR || argv.includes("--color") || p.platform === "win32" || (p.stdout || {}).isTTY && env.TERM !== "dumb" || !!env.CI);
-    var formatter = (open4, close, replace = open4) => (input2) => {
-      let string4 = "" + input2, index = string4.indexOf(close, open4.length);
-      return ~index ? open4 + replaceClose(string4, close, replace, index) + close : open4 + string4 + close;
+    var formatter = (open5, close, replace = open5) => (input2) => {
+      let string4 = "" + input2, index = string4.indexOf(close, open5.length);
+      return ~index ? open5 + replaceClose(string4, close, replace, index) + close : open5 + string4 + close;
     };
     var replaceClose = (string4, close, replace, index) => {
       let result = "", cursor = 0;
@@ -41304,54 +41308,54 @@ var require_identifier = __commonJS({
     nonASCIIidentifierStartChars = nonASCIIidentifierChars = null;
     var astralIdentifierStartCodes = [0, 11, 2, 25, 2, 18, 2, 1, 2, 14, 3, 13, 35, 122, 70, 52, 268, 28, 4, 48, 48, 31, 14, 29, 6, 37, 11, 29, 3, 35, 5, 7, 2, 4, 43, 157, 19, 35, 5, 35, 5, 39, 9, 51, 13, 10, 2, 14, 2, 6, 2, 1, 2, 10, 2, 14, 2, 6, 2, 1, 4, 51, 13, 310, 10, 21, 11, 7, 25, 5, 2, 41, 2, 8, 70, 5, 3, 0, 2, 43, 2, 1, 4, 0, 3, 22, 11, 22, 10, 30, 66, 18, 2, 1, 11, 21, 11, 25, 7, 25, 39, 55, 7, 1, 65, 0, 16, 3, 2, 2, 2, 28, 43, 28, 4, 28, 36, 7, 2, 27, 28, 53, 11, 21, 11, 18, 14, 17, 111, 72, 56, 50, 14, 50, 14, 35, 39, 27, 10, 22, 251, 41, 7, 1, 17, 5, 57, 28, 11, 0, 9, 21, 43, 17, 47, 20, 28, 22, 13, 52, 58, 1, 3, 0, 14, 44, 33, 24, 27, 35, 30, 0, 3, 0, 9, 34, 4, 0, 13, 47, 15, 3, 22, 0, 2, 0, 36, 17, 2, 24, 20, 1, 64, 6, 2, 0, 2, 3, 2, 14, 2, 9, 8, 46, 39, 7, 3, 1, 3, 21, 2, 6, 2, 1, 2, 4, 4, 0, 19, 0, 13, 4, 31, 9, 2, 0, 3, 0, 2, 37, 2, 0, 26, 0, 2, 0, 45, 52, 19, 3, 21, 2, 31, 47, 21, 1, 2, 0, 185, 46, 42, 3, 37, 47, 21, 0, 60, 42, 14, 0, 72, 26, 38, 6, 186, 43, 117, 63, 32, 7, 3, 0, 3, 7, 2, 1, 2, 23, 16, 0, 2, 0, 95, 7, 3, 38, 17, 0, 2, 0, 29, 0, 11, 39, 8, 0, 22, 0, 12, 45, 20, 0, 19, 72, 200, 32, 32, 8, 2, 36, 18, 0, 50, 29, 113, 6, 2, 1, 2, 37, 22, 0, 26, 5, 2, 1, 2, 31, 15, 0, 24, 43, 261, 18, 16, 0, 2, 12, 2, 33, 125, 0, 80, 921, 103, 110, 18, 195, 2637, 96, 16, 1071, 18, 5, 26, 3994, 6, 582, 6842, 29, 1763, 568, 8, 30, 18, 78, 18, 29, 19, 47, 17, 3, 32, 20, 6, 18, 433, 44, 212, 63, 33, 24, 3, 24, 45, 74, 6, 0, 67, 12, 65, 1, 2, 0, 15, 4, 10, 7381, 42, 31, 98, 114, 8702, 3, 2, 6, 2, 1, 2, 290, 16, 0, 30, 2, 3, 0, 15, 3, 9, 395, 2309, 106, 6, 12, 4, 8, 8, 9, 5991, 84, 2, 70, 2, 1, 3, 0, 3, 1, 3, 3, 2, 11, 2, 0, 2, 6, 2, 64, 2, 3, 3, 7, 2, 6, 2, 27, 2, 3, 2, 4, 2, 0, 4, 6, 2, 339, 3, 24, 2, 24, 2, 30, 2, 24, 2, 30, 2, 24, 2, 30, 2, 24, 2, 30, 2, 24, 2, 7, 1845, 30, 7, 5, 262, 61, 147, 44, 11, 6, 17, 0, 322, 29, 19, 43, 485, 27, 229, 29, 3, 0, 208, 30, 2, 2, 2, 1, 2, 6, 3, 4, 10, 1, 225, 6, 2, 3, 2, 1, 2, 14, 2, 196, 60, 67, 8, 0, 1205, 3, 2, 26, 2, 1, 2, 0, 3, 0, 2, 9, 2, 3, 2, 0, 2, 0, 7, 0, 5, 0, 2, 0, 2, 0, 2, 2, 2, 1, 2, 0, 3, 0, 2, 0, 2, 0, 2, 0, 2, 0, 2, 1, 2, 0, 3, 3, 2, 6, 2, 3, 2, 3, 2, 0, 2, 9, 2, 16, 6, 2, 2, 4, 2, 16, 4421, 42719, 33, 4381, 3, 5773, 3, 7472, 16, 621, 2467, 541, 1507, 4938, 6, 8489];
     var astralIdentifierCodes = [509, 0, 227, 0, 150, 4, 294, 9, 1368, 2, 2, 1, 6, 3, 41, 2, 5, 0, 166, 1, 574, 3, 9, 9, 7, 9, 32, 4, 318, 1, 78, 5, 71, 10, 50, 3, 123, 2, 54, 14, 32, 10, 3, 1, 11, 3, 46, 10, 8, 0, 46, 9, 7, 2, 37, 13, 2, 9, 6, 1, 45, 0, 13, 2, 49, 13, 9, 3, 2, 11, 83, 11, 7, 0, 3, 0, 158, 11, 6, 9, 7, 3, 56, 1, 2, 6, 3, 1, 3, 2, 10, 0, 11, 1, 3, 6, 4, 4, 68, 8, 2, 0, 3, 0, 2, 3, 2, 4, 2, 0, 15, 1, 83, 17, 10, 9, 5, 0, 82, 19, 13, 9, 214, 6, 3, 8, 28, 1, 83, 16, 16, 9, 82, 12, 9, 9, 7, 19, 58, 14, 5, 9, 243, 14, 166, 9, 71, 5, 2, 1, 3, 3, 2, 0, 2, 1, 13, 9, 120, 6, 3, 6, 4, 0, 29, 9, 41, 6, 2, 3, 9, 0, 10, 10, 47, 15, 199, 7, 137, 9, 54, 7, 2, 7, 17, 9, 57, 21, 2, 13, 123, 5, 4, 0, 2, 1, 2, 6, 2, 0, 9, 9, 49, 4, 2, 1, 2, 4, 9, 9, 55, 9, 266, 3, 10, 1, 2, 0, 49, 6, 4, 4, 14, 10, 5350, 0, 7, 14, 11465, 27, 2343, 9, 87, 9, 39, 4, 60, 6, 26, 9, 535, 9, 470, 0, 2, 54, 8, 3, 82, 0, 12, 1, 19628, 1, 4178, 9, 519, 45, 3, 22, 543, 4, 4, 5, 9, 7, 3, 6, 31, 3, 149, 2, 1418, 49, 513, 54, 5, 49, 9, 0, 15, 0, 23, 4, 2, 14, 1361, 6, 2, 16, 3, 6, 2, 1, 2, 4, 101, 0, 161, 6, 10, 9, 357, 0, 62, 13, 499, 13, 245, 1, 2, 9, 233, 0, 3, 0, 8, 1, 6, 0, 475, 6, 110, 6, 6, 9, 4759, 9, 787719, 239];
-    function isInAstralSet(code, set2) {
+    function isInAstralSet(code2, set2) {
       let pos = 65536;
       for (let i = 0, length = set2.length; i < length; i += 2) {
         pos += set2[i];
-        if (pos > code) return false;
+        if (pos > code2) return false;
         pos += set2[i + 1];
-        if (pos >= code) return true;
+        if (pos >= code2) return true;
       }
       return false;
     }
-    function isIdentifierStart(code) {
-      if (code < 65) return code === 36;
-      if (code <= 90) return true;
-      if (code < 97) return code === 95;
-      if (code <= 122) return true;
-      if (code <= 65535) {
-        return code >= 170 && nonASCIIidentifierStart.test(String.fromCharCode(code));
+    function isIdentifierStart(code2) {
+      if (code2 < 65) return code2 === 36;
+      if (code2 <= 90) return true;
+      if (code2 < 97) return code2 === 95;
+      if (code2 <= 122) return true;
+      if (code2 <= 65535) {
+        return code2 >= 170 && nonASCIIidentifierStart.test(String.fromCharCode(code2));
       }
-      return isInAstralSet(code, astralIdentifierStartCodes);
+      return isInAstralSet(code2, astralIdentifierStartCodes);
     }
-    function isIdentifierChar(code) {
-      if (code < 48) return code === 36;
-      if (code < 58) return true;
-      if (code < 65) return false;
-      if (code <= 90) return true;
-      if (code < 97) return code === 95;
-      if (code <= 122) return true;
-      if (code <= 65535) {
-        return code >= 170 && nonASCIIidentifier.test(String.fromCharCode(code));
+    function isIdentifierChar(code2) {
+      if (code2 < 48) return code2 === 36;
+      if (code2 < 58) return true;
+      if (code2 < 65) return false;
+      if (code2 <= 90) return true;
+      if (code2 < 97) return code2 === 95;
+      if (code2 <= 122) return true;
+      if (code2 <= 65535) {
+        return code2 >= 170 && nonASCIIidentifier.test(String.fromCharCode(code2));
       }
-      return isInAstralSet(code, astralIdentifierStartCodes) || isInAstralSet(code, astralIdentifierCodes);
+      return isInAstralSet(code2, astralIdentifierStartCodes) || isInAstralSet(code2, astralIdentifierCodes);
     }
     function isIdentifierName(name) {
       let isFirst = true;
       for (let i = 0; i < name.length; i++) {
-        let cp = name.charCodeAt(i);
-        if ((cp & 64512) === 55296 && i + 1 < name.length) {
+        let cp2 = name.charCodeAt(i);
+        if ((cp2 & 64512) === 55296 && i + 1 < name.length) {
           const trail = name.charCodeAt(++i);
           if ((trail & 64512) === 56320) {
-            cp = 65536 + ((cp & 1023) << 10) + (trail & 1023);
+            cp2 = 65536 + ((cp2 & 1023) << 10) + (trail & 1023);
           }
         }
         if (isFirst) {
           isFirst = false;
-          if (!isIdentifierStart(cp)) {
+          if (!isIdentifierStart(cp2)) {
             return false;
           }
-        } else if (!isIdentifierChar(cp)) {
+        } else if (!isIdentifierChar(cp2)) {
           return false;
         }
       }
@@ -47064,10 +47068,10 @@ var $ZodCheckSizeEquals = /* @__PURE__ */ $constructor("$ZodCheckSizeEquals", (i
     const size2 = input2.size;
     if (size2 === def.size)
       return;
-    const tooBig = size2 > def.size;
+    const tooBig2 = size2 > def.size;
     payload.issues.push({
       origin: getSizableOrigin(input2),
-      ...tooBig ? { code: "too_big", maximum: def.size } : { code: "too_small", minimum: def.size },
+      ...tooBig2 ? { code: "too_big", maximum: def.size } : { code: "too_small", minimum: def.size },
       inclusive: true,
       exact: true,
       input: payload.value,
@@ -47131,10 +47135,10 @@ var $ZodCheckLengthEquals = /* @__PURE__ */ $constructor("$ZodCheckLengthEquals"
     if (length === def.length)
       return;
     const origin = getLengthableOrigin(input2);
-    const tooBig = length > def.length;
+    const tooBig2 = length > def.length;
     payload.issues.push({
       origin,
-      ...tooBig ? { code: "too_big", maximum: def.length } : { code: "too_small", minimum: def.length },
+      ...tooBig2 ? { code: "too_big", maximum: def.length } : { code: "too_small", minimum: def.length },
       inclusive: true,
       exact: true,
       input: payload.value,
@@ -47857,12 +47861,12 @@ function isIso7064Mod97(iban3) {
   let remainder = 0;
   const len = iban3.length;
   for (let i = 4; i < len; i++) {
-    const code = iban3.charCodeAt(i);
-    remainder = (code >= 65 ? remainder * 100 + (code - 55) : remainder * 10 + (code - 48)) % 97;
+    const code2 = iban3.charCodeAt(i);
+    remainder = (code2 >= 65 ? remainder * 100 + (code2 - 55) : remainder * 10 + (code2 - 48)) % 97;
   }
   for (let i = 0; i < 4; i++) {
-    const code = iban3.charCodeAt(i);
-    remainder = (code >= 65 ? remainder * 100 + (code - 55) : remainder * 10 + (code - 48)) % 97;
+    const code2 = iban3.charCodeAt(i);
+    remainder = (code2 >= 65 ? remainder * 100 + (code2 - 55) : remainder * 10 + (code2 - 48)) % 97;
   }
   return remainder === 1;
 }
@@ -57808,12 +57812,12 @@ function compileFn(schema, options) {
   doc.write(outputAccessor === null ? `return true;` : `return ${outputAccessor};`);
   const constantNames = ["INVALID", ...ctx.constants.keys()];
   const constantValues = [INVALID, ...ctx.constants.values()];
-  const code = doc.content.join("\n");
+  const code2 = doc.content.join("\n");
   const fullCode = options?.debug ? constantNames.length > 0 ? `// Constants: ${constantNames.join(", ")}
-${code}` : code : "";
+${code2}` : code2 : "";
   const F = Function;
   const factoryCode = `return (input) => {
-${code}
+${code2}
 }`;
   let fn;
   try {
@@ -64482,11 +64486,22 @@ var DURATION_MS = { ms: 1, s: 1e3, m: 6e4, h: 36e5 };
 var DURATION_PATTERN = DURATION.source;
 var SIZE_PATTERN = /^(\d+)([KMGT])i?B?$/.source;
 var ADDRESS_PATTERN = /^0x[0-9a-fA-F]+$/.source;
-function parseDuration(text2) {
+var MAX_DURATION_MS = 2 ** 31 - 1;
+var DURATION_PROBLEM = {
+  zero: "expected a duration above 0",
+  tooLong: `expected at most ${MAX_DURATION_MS}ms (about 596h, the longest Node's timers can wait)`
+};
+function readDuration(text2) {
   const m = DURATION.exec(text2.trim());
   if (!m) return void 0;
-  const ms = Number(m[1]) * DURATION_MS[m[2]];
-  return ms > 0 ? Math.round(ms) : void 0;
+  const ms = Math.round(Number(m[1]) * DURATION_MS[m[2]]);
+  if (ms === 0) return { problem: DURATION_PROBLEM.zero };
+  if (ms > MAX_DURATION_MS) return { problem: DURATION_PROBLEM.tooLong };
+  return { ms };
+}
+function parseDuration(text2) {
+  const d = readDuration(text2);
+  return d && "ms" in d ? d.ms : void 0;
 }
 var SIZE_MIB = { K: 1 / 1024, M: 1, G: 1024, T: 1024 * 1024 };
 function parseSizeMiB(text2) {
@@ -64505,6 +64520,27 @@ function formatDuration(ms) {
   return `${m}m${Math.round(ms % 6e4 / 1e3)}s`;
 }
 
+// src/config/user-pattern.ts
+import { setFlagsFromString } from "node:v8";
+setFlagsFromString("--enable-experimental-regexp-engine");
+var LINEAR_ENGINE = (() => {
+  try {
+    return new RegExp("", "l").flags === "l";
+  } catch {
+    return false;
+  }
+})();
+var NOT_LINEAR = "backreferences (\\1, \\k<name>), lookaround ((?=, (?!, (?<=, (?<!) or repetition counts above 16 (x{17}), which the linear-time matcher cannot run";
+function compileUserPattern(source) {
+  new RegExp(source, "m");
+  try {
+    return new RegExp(source, "ml");
+  } catch {
+    if (!LINEAR_ENGINE) throw new Error(`this Node.js (${process.version}) has no linear-time RegExp engine to run scenario patterns with`);
+    throw new Error(`expected a regular expression without ${NOT_LINEAR}; got ${JSON.stringify(source)}`);
+  }
+}
+
 // src/config/scenario-schema.ts
 var got = (input2) => typeof input2 === "string" ? JSON.stringify(input2) : String(input2);
 function closed(shape) {
@@ -64516,15 +64552,18 @@ function closed(shape) {
 function text(what) {
   return external_exports.string({ error: (issue2) => `expected ${what}, got ${got(issue2.input)}` }).min(1, `expected ${what}, got ""`);
 }
-var duration3 = external_exports.string({ error: (issue2) => `expected a duration like 300s or 5m, got ${got(issue2.input)}` }).regex(new RegExp(DURATION_PATTERN), { error: (issue2) => `expected a duration like 300s or 5m, got ${got(issue2.input)}` }).transform((s) => parseDuration(s)).meta({ description: "A duration: a number and a unit (ms, s, m, h), e.g. 300s or 5m." });
+var duration3 = external_exports.string({ error: (issue2) => `expected a duration like 300s or 5m, got ${got(issue2.input)}` }).regex(new RegExp(DURATION_PATTERN), { error: (issue2) => `expected a duration like 300s or 5m, got ${got(issue2.input)}`, abort: true }).superRefine((s, ctx) => {
+  const d = readDuration(s);
+  if (d && "problem" in d) ctx.addIssue({ code: "custom", message: `${d.problem}, got ${got(s)}` });
+}).transform((s) => readDuration(s).ms).meta({ description: "A duration: a number and a unit (ms, s, m, h), e.g. 300s or 5m." });
 var size = external_exports.string({ error: (issue2) => `expected a size like 1024M or 1G, got ${got(issue2.input)}` }).regex(new RegExp(SIZE_PATTERN), { error: (issue2) => `expected a size like 1024M or 1G, got ${got(issue2.input)}` }).refine((s) => parseSizeMiB(s) !== void 0, { error: (issue2) => `expected a whole number of MiB, got ${got(issue2.input)}` }).transform((s) => parseSizeMiB(s)).meta({ description: "A size: a number and a unit (K, M, G, T; powers of 1024), e.g. 1024M or 1G." });
 var pattern = external_exports.string({ error: (issue2) => `expected a regular expression, got ${got(issue2.input)}` }).min(1, 'expected a regular expression, got ""').superRefine((s, ctx) => {
   try {
-    new RegExp(s);
+    compileUserPattern(s);
   } catch (e) {
-    ctx.addIssue({ code: "custom", message: `expected a regular expression: ${e.message}` });
+    ctx.addIssue({ code: "custom", message: e instanceof SyntaxError ? `expected a regular expression: ${e.message}` : e.message });
   }
-}).transform((s) => new RegExp(s, "m")).meta({ description: "A JavaScript regular expression matched against the output; ^ and $ match at line boundaries." });
+}).transform((s) => compileUserPattern(s)).meta({ description: "A JavaScript regular expression matched against the output; ^ and $ match at line boundaries." });
 var address = external_exports.string({ error: (issue2) => `expected an address like 0xf100000000, got ${got(issue2.input)}` }).regex(new RegExp(ADDRESS_PATTERN), { error: (issue2) => `expected an address like 0xf100000000, got ${got(issue2.input)}` }).transform((s) => parseAddress(s)).meta({ description: "A hexadecimal address or size, e.g. 0xf100000000." });
 var window2 = closed({ base: address, size: address });
 var virtioPciMode = external_exports.enum(["foreign", "grants"], { error: (issue2) => `expected foreign or grants, got ${got(issue2.input)}` }).meta({ description: "How the backend reaches domU memory: foreign mappings, or grants (needs CONFIG_XEN_VIRTIO in domU)." });
@@ -64612,6 +64651,9 @@ var scenarioSchema = closed({
   "fresh-boot": external_exports.boolean({ error: (issue2) => `expected true or false, got ${got(issue2.input)}` }).optional().meta({
     description: "true: run on a machine booted for this scenario (e.g. it checks the boot itself), never on one restored from a saved booted system."
   }),
+  "expected-warnings": external_exports.array(pattern, { error: (issue2) => `expected a list of regular expressions, got ${got(issue2.input)}` }).optional().meta({
+    description: "Kernel or Xen warnings this scenario is known to cause, as patterns matched against the warning line: with fail-on-warnings, a warning that matches none of them fails the scenario."
+  }),
   steps: external_exports.array(step, { error: (issue2) => `expected a list of steps, got ${got(issue2.input)}` }).min(1, "expected at least one step")
 });
 function scenarioJsonSchema() {
@@ -64621,10 +64663,45 @@ function scenarioJsonSchema() {
   };
 }
 
-// src/config/scenario-file.ts
+// src/config/scenario-source.ts
 var import_yaml = __toESM(require_dist(), 1);
-import { readFileSync } from "node:fs";
-var DEFAULT_STEP_TIMEOUT_MS = 6e4;
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
+var MAX_SCENARIO_BYTES = 2 ** 20;
+var MAX_ALIAS_NODES = 1e5;
+function fileKind(st) {
+  if (st.isDirectory()) return "a directory";
+  if (st.isFIFO()) return "a FIFO";
+  if (st.isCharacterDevice()) return "a character device";
+  if (st.isBlockDevice()) return "a block device";
+  if (st.isSocket()) return "a socket";
+  return "a special file";
+}
+var tooBig = (file2) => new ConfigError(`scenario file ${file2} is larger than 1 MiB, the limit for a scenario file`);
+function readScenarioSource(file2, shownAs) {
+  let fd;
+  try {
+    fd = openSync(file2, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    const code2 = e.code;
+    throw new ConfigError(code2 === "ENOENT" ? `scenario file not found: ${file2}` : `cannot read scenario file ${file2}: ${e.message}`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new ConfigError(`scenario file ${shownAs} is ${fileKind(st)}, not a regular file`);
+    if (st.size > MAX_SCENARIO_BYTES) throw tooBig(shownAs);
+    const buf = Buffer.alloc(MAX_SCENARIO_BYTES + 1);
+    let length = 0;
+    while (length < buf.length) {
+      const n = readSync(fd, buf, length, buf.length - length, null);
+      if (n === 0) break;
+      length += n;
+    }
+    if (length > MAX_SCENARIO_BYTES) throw tooBig(shownAs);
+    return buf.toString("utf8", 0, length);
+  } finally {
+    closeSync(fd);
+  }
+}
 var Located = class {
   constructor(file2, doc, lines) {
     this.file = file2;
@@ -64657,6 +64734,77 @@ var Located = class {
     return this.at(node2?.range?.[0] ?? 0);
   }
 };
+function parseYaml(file2, source) {
+  if (source.length > MAX_SCENARIO_BYTES) throw tooBig(file2);
+  const lines = new import_yaml.LineCounter();
+  const doc = (0, import_yaml.parseDocument)(source, {
+    lineCounter: lines,
+    uniqueKeys: false,
+    prettyErrors: false,
+    customTags: (tags) => tags.map((t) => typeof t === "object" && "format" in t && t.format === "HEX" ? { ...t, resolve: (str2) => str2 } : t)
+  });
+  const located = new Located(file2, doc, lines);
+  const problem = doc.errors[0];
+  if (problem) {
+    const first = problem.message.split("\n")[0].replace(/ at line \d+, column \d+.*$/, "");
+    throw new ConfigError(`invalid YAML: ${first}`, located.at(problem.pos[0]));
+  }
+  if (doc.contents === null) throw new ConfigError("empty scenario file", { file: file2, line: 1, column: 1 });
+  resolveDocument(located);
+  return located;
+}
+function resolveDocument(located) {
+  const anchors = /* @__PURE__ */ new Map();
+  const sizes = /* @__PURE__ */ new Map();
+  let added = 0;
+  const aliasError = (alias, message) => new ConfigError(`alias *${alias.source}: ${message}`, located.at(alias.range?.[0] ?? 0));
+  const walk = (value2) => {
+    if ((0, import_yaml.isAlias)(value2)) {
+      const target = anchors.get(value2.source);
+      if (!target) throw aliasError(value2, `no anchor &${value2.source} before it`);
+      const size3 = sizes.get(target);
+      if (size3 === void 0) throw aliasError(value2, `it is inside the node &${value2.source} names, which would make that node endless`);
+      added += size3;
+      if (added > MAX_ALIAS_NODES) throw aliasError(value2, `this file's aliases expand to more than ${MAX_ALIAS_NODES} nodes, the limit (an alias bomb?)`);
+      return { node: target, size: size3 };
+    }
+    if (!(0, import_yaml.isMap)(value2) && !(0, import_yaml.isSeq)(value2)) {
+      if ((0, import_yaml.isScalar)(value2) && value2.anchor) {
+        anchors.set(value2.anchor, value2);
+        sizes.set(value2, 1);
+      }
+      return { node: value2, size: value2 === null || value2 === void 0 ? 0 : 1 };
+    }
+    if (value2.anchor) anchors.set(value2.anchor, value2);
+    let size2 = 1;
+    const keys = /* @__PURE__ */ new Set();
+    value2.items.forEach((item, i) => {
+      if (!(0, import_yaml.isPair)(item)) {
+        const r = walk(item);
+        value2.items[i] = r.node;
+        size2 += r.size;
+        return;
+      }
+      const written = item.key;
+      const key = walk(item.key);
+      const val = walk(item.value);
+      item.key = key.node;
+      item.value = val.node;
+      size2 += key.size + val.size;
+      if ((0, import_yaml.isMap)(value2) && (0, import_yaml.isScalar)(key.node)) {
+        const name = String(key.node.value);
+        if (keys.has(name)) throw new ConfigError("invalid YAML: Map keys must be unique", located.at(written?.range?.[0] ?? 0));
+        keys.add(name);
+      }
+    });
+    if (value2.anchor) sizes.set(value2, size2);
+    return { node: value2, size: size2 };
+  };
+  located.doc.contents = walk(located.doc.contents).node;
+}
+
+// src/config/scenario-file.ts
+var DEFAULT_STEP_TIMEOUT_MS = 6e4;
 function describeKey(path) {
   const last = path[path.length - 1];
   if (last === void 0) return "scenario";
@@ -64685,32 +64833,8 @@ function toConfigError(located, top) {
   }
   return new ConfigError(`${describeKey(path)}: ${issue2.message}`, located.pos(path));
 }
-function parseYaml(file2, source) {
-  const lines = new import_yaml.LineCounter();
-  const doc = (0, import_yaml.parseDocument)(source, {
-    lineCounter: lines,
-    uniqueKeys: true,
-    prettyErrors: false,
-    customTags: (tags) => tags.map((t) => typeof t === "object" && "format" in t && t.format === "HEX" ? { ...t, resolve: (str2) => str2 } : t)
-  });
-  const located = new Located(file2, doc, lines);
-  const problem = doc.errors[0];
-  if (problem) {
-    const first = problem.message.split("\n")[0].replace(/ at line \d+, column \d+.*$/, "");
-    throw new ConfigError(`invalid YAML: ${first}`, located.at(problem.pos[0]));
-  }
-  if (doc.contents === null) throw new ConfigError("empty scenario file", { file: file2, line: 1, column: 1 });
-  return located;
-}
 function loadScenarioFile(file2, shownAs = file2) {
-  let source;
-  try {
-    source = readFileSync(file2, "utf8");
-  } catch (e) {
-    const code = e.code;
-    throw new ConfigError(code === "ENOENT" ? `scenario file not found: ${file2}` : `cannot read scenario file ${file2}: ${e.message}`);
-  }
-  return parseScenario(shownAs, source);
+  return parseScenario(shownAs, readScenarioSource(file2, shownAs));
 }
 function parseScenario(file2, source) {
   const located = parseYaml(file2, source);
@@ -64750,15 +64874,15 @@ function toScenario(located, data) {
     ...virtioPciOf(d["virtio-pci"]),
     ...d.bootargs ? { bootargs: d.bootargs } : {}
   }));
-  const known = /* @__PURE__ */ new Set(["xen", "dom0", ...domains.map((d) => d.name)]);
+  const known2 = /* @__PURE__ */ new Set(["xen", "dom0", ...domains.map((d) => d.name)]);
   const defaultTimeout = data.timeout ?? DEFAULT_STEP_TIMEOUT_MS;
   const steps = data.steps.map((raw, index) => {
     const kind = STEP_KINDS.find((k) => raw[k] !== void 0);
     const where = located.pos(["steps", index, kind]);
     const checkDomain = (name, key) => {
-      if (!known.has(name)) {
+      if (!known2.has(name)) {
         throw new ConfigError(
-          `${key}: ${name} is not declared under domains (declared: ${[...known].join(", ")})`,
+          `${key}: ${name} is not declared under domains (declared: ${[...known2].join(", ")})`,
           located.pos(["steps", index, kind, key])
         );
       }
@@ -64772,9 +64896,10 @@ function toScenario(located, data) {
         if (forShell) waitFor = { shell: true };
         else {
           try {
-            waitFor = { pattern: new RegExp(s.for, "m") };
+            waitFor = { pattern: compileUserPattern(s.for) };
           } catch (e) {
-            throw new ConfigError(`for: expected "shell" or a regular expression: ${e.message}`, located.pos(["steps", index, kind, "for"]));
+            const why = e instanceof SyntaxError ? `expected "shell" or a regular expression: ${e.message}` : e.message;
+            throw new ConfigError(`for: ${why}`, located.pos(["steps", index, kind, "for"]));
           }
         }
         return {
@@ -64837,7 +64962,8 @@ function toScenario(located, data) {
     requires: withImpliedRequirements(data.requires, domains, steps),
     domains,
     steps,
-    ...data["fresh-boot"] ? { freshBoot: true } : {}
+    ...data["fresh-boot"] ? { freshBoot: true } : {},
+    ...data["expected-warnings"] ? { expectedWarnings: data["expected-warnings"] } : {}
   };
 }
 
@@ -64885,6 +65011,9 @@ function resolveFiles(entries, cwd, label2, what) {
     } else {
       const path = resolve(cwd, entry);
       if (!existsSync(path)) throw new ConfigError(`${label2}: ${what} not found: ${entry}`);
+      const st = statSync(path);
+      if (st.isDirectory()) throw new ConfigError(`${label2}: ${what} ${entry} is a directory; name the files in it (a glob will do)`);
+      if (!st.isFile()) throw new ConfigError(`${label2}: ${what} ${entry} is ${fileKind(st)}, not a regular file`);
       files.push(path);
     }
   }
@@ -64935,9 +65064,18 @@ function integer2(raw, name, min, max) {
 function durationOrOff(raw, name) {
   const v = value(raw, name) ?? "0";
   if (v === "0") return 0;
-  const ms = parseDuration(v);
-  if (ms === void 0) throw new ConfigError(`${raw.label(name)}: expected a duration like 10m, 90s or 1h (or 0 for off), got "${v}"`);
-  return ms;
+  const d = readDuration(v);
+  if (d === void 0) throw new ConfigError(`${raw.label(name)}: expected a duration like 10m, 90s or 1h (or 0 for off), got "${v}"`);
+  if ("ms" in d) return d.ms;
+  if (d.problem === DURATION_PROBLEM.zero) return 0;
+  throw new ConfigError(`${raw.label(name)}: ${d.problem}, got "${v}"`);
+}
+function sizeOrOff(raw, name) {
+  const v = value(raw, name) ?? "0";
+  if (v === "0") return 0;
+  const mib = parseSizeMiB(v);
+  if (mib === void 0 || mib <= 0) throw new ConfigError(`${raw.label(name)}: expected a size like 10G or 512M (or 0 for no limit), got "${v}"`);
+  return mib * 1024 * 1024;
 }
 function boolean4(raw, name) {
   const v = value(raw, name).toLowerCase();
@@ -65018,14 +65156,16 @@ function resolvePlan(raw, where) {
     scenarios,
     domains: mergeDomains(scenarios),
     rig,
-    cache: { enabled: boolean4(raw, "cache"), dir: abs(value(raw, "cache-dir") ?? defaultCacheDir(where.env)) },
+    cache: { enabled: boolean4(raw, "cache"), dir: abs(value(raw, "cache-dir") ?? defaultCacheDir(where.env)), maxBytes: sizeOrOff(raw, "cache-max-size") },
     snapshot: boolean4(raw, "snapshot"),
     boot: choice(raw, "boot"),
     sshPort: integer2(raw, "ssh-port", 0, 65535),
     timeoutMinutes: integer2(raw, "timeout-minutes", 1, 24 * 60),
     keepAliveOnFailureMs: durationOrOff(raw, "keep-alive-on-failure"),
+    failOnWarnings: boolean4(raw, "fail-on-warnings"),
     junitPath: abs(value(raw, "junit-path")),
-    logsDir: abs(value(raw, "logs-dir"))
+    logsDir: abs(value(raw, "logs-dir")),
+    labels: { junitPath: raw.label("junit-path"), logsDir: raw.label("logs-dir") }
   };
 }
 function patchFiles(raw, name, cwd) {
@@ -65091,12 +65231,15 @@ import { isAbsolute as isAbsolute3, join as join4 } from "node:path";
 
 // src/machine/qemu-args.ts
 var QEMU_BINARY = "qemu-system-aarch64";
+function optValue(value2) {
+  return value2.replaceAll(",", ",,");
+}
 function hex3(n) {
   return `0x${n.toString(16)}`;
 }
 function machineArgs(shape, dumpDtbPath) {
-  const machine = ["virt", "gic-version=3", "virtualization=true"];
-  if (dumpDtbPath !== void 0) machine.push(`dumpdtb=${dumpDtbPath}`);
+  const machine = ["virt", "gic-version=3", "virtualization=true", "its=off"];
+  if (dumpDtbPath !== void 0) machine.push(`dumpdtb=${optValue(dumpDtbPath)}`);
   const args = [
     "-machine",
     machine.join(","),
@@ -65126,11 +65269,11 @@ function bootArgs(input2) {
     "none",
     // A plain socket chardev, not mon:stdio, so CTRL-a reaches Xen undoubled (pitfall 5).
     "-chardev",
-    `socket,id=serial0,path=${input2.serialSocket},server=on,wait=on`,
+    `socket,id=serial0,path=${optValue(input2.serialSocket)},server=on,wait=on`,
     "-serial",
     "chardev:serial0",
     "-chardev",
-    `socket,id=qmp0,path=${input2.qmpSocket},server=on,wait=off`,
+    `socket,id=qmp0,path=${optValue(input2.qmpSocket)},server=on,wait=off`,
     "-mon",
     "chardev=qmp0,mode=control",
     // restrict=on keeps the guests off the host's network; hostfwd still reaches dom0.
@@ -65141,13 +65284,13 @@ function bootArgs(input2) {
   ];
   if (target.kind === "uboot") {
     target.disks.forEach((disk, i) => {
-      args.push("-drive", `file=${disk},format=raw,if=none,id=disk${i},readonly=on`);
+      args.push("-drive", `file=${optValue(disk)},format=raw,if=none,id=disk${i},readonly=on`);
       args.push("-device", `virtio-blk-pci,drive=disk${i}`);
     });
   } else {
     args.push("-kernel", target.xenImage, "-dtb", target.dtb);
     for (const blob of target.blobs) {
-      args.push("-device", `loader,file=${blob.file},addr=${hex3(blob.addr)},force-raw=on`);
+      args.push("-device", `loader,file=${optValue(blob.file)},addr=${hex3(blob.addr)},force-raw=on`);
     }
   }
   return args;
@@ -66023,7 +66166,7 @@ function backendQemuArgs(input2) {
       if (grants) globals.add("virtio-net-device.iommu_platform=on");
     } else {
       const id = `blk${blks}`;
-      args.push("-drive", `file=${disks[blks]},if=none,id=${id},format=raw`, "-device", `virtio-blk-pci,drive=${id}`);
+      args.push("-drive", `file=${optValue(disks[blks])},if=none,id=${id},format=raw`, "-device", `virtio-blk-pci,drive=${id}`);
       blks++;
       if (grants) globals.add("virtio-blk-device.iommu_platform=on");
     }
@@ -66090,15 +66233,66 @@ function describeBootMedia(media) {
 }
 
 // src/run.ts
-import { mkdirSync as mkdirSync3, writeFileSync as writeFileSync2 } from "node:fs";
+import { mkdirSync as mkdirSync4, writeFileSync as writeFileSync2 } from "node:fs";
 import { mkdtemp as mkdtemp2, rm as rm8 } from "node:fs/promises";
 import { tmpdir as tmpdir2 } from "node:os";
-import { join as join14 } from "node:path";
+import { join as join16 } from "node:path";
+
+// src/config/output-paths.ts
+import { accessSync, constants as constants2, mkdirSync, statSync as statSync2 } from "node:fs";
+import { dirname, join as join5, sep as sep2 } from "node:path";
+function statOf(path) {
+  try {
+    return statSync2(path);
+  } catch {
+    return void 0;
+  }
+}
+function fileInTheWay(path) {
+  for (let p = path; ; p = dirname(p)) {
+    const st = statOf(p);
+    if (st) return st.isDirectory() ? void 0 : p;
+    if (dirname(p) === p) return void 0;
+  }
+}
+function checkFolder(dir, label2) {
+  const blocker = fileInTheWay(dir);
+  if (blocker === dir) throw new ConfigError(`${label2}: ${dir} is a file, not a directory`);
+  if (blocker) throw new ConfigError(`${label2}: cannot create ${dir}: ${blocker} is a file, not a directory`);
+}
+function makeFolder(dir, label2) {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants2.W_OK | constants2.X_OK);
+  } catch (e) {
+    const code2 = e.code;
+    throw new ConfigError(`${label2}: cannot write in ${dir}${code2 === "EACCES" || code2 === "EPERM" || code2 === "EROFS" ? " (permission denied)" : `: ${e.message}`}`);
+  }
+}
+function prepareOutputPaths(plan) {
+  const { junitPath, logsDir, labels } = plan;
+  checkFolder(logsDir, labels.logsDir);
+  const junit2 = statOf(junitPath);
+  if (junit2?.isDirectory() || logsDir === junitPath || logsDir.startsWith(junitPath + sep2)) {
+    throw new ConfigError(`${labels.junitPath}: ${junitPath} is a directory; expected the path of the report file to write, e.g. ${join5(junitPath, "junit.xml")}`);
+  }
+  const blocker = fileInTheWay(dirname(junitPath));
+  if (blocker) throw new ConfigError(`${labels.junitPath}: cannot write ${junitPath}: ${blocker} is a file, not a directory`);
+  makeFolder(logsDir, labels.logsDir);
+  makeFolder(dirname(junitPath), labels.junitPath);
+  if (junit2) {
+    try {
+      accessSync(junitPath, constants2.W_OK);
+    } catch {
+      throw new ConfigError(`${labels.junitPath}: ${junitPath} exists and is not writable`);
+    }
+  }
+}
 
 // src/report/junit.ts
 var import_junit_report_builder = __toESM(require_dist2(), 1);
-import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { mkdirSync as mkdirSync2, writeFileSync } from "node:fs";
+import { dirname as dirname2 } from "node:path";
 var junit = import_junit_report_builder.default;
 var seconds = (ms) => Math.max(0, ms) / 1e3;
 function clean(text2) {
@@ -66114,6 +66308,14 @@ function skippedWithReason(tc, reason) {
     }
     return element;
   };
+}
+function warningsText(scenario) {
+  const ws = scenario.warnings ?? [];
+  if (ws.length === 0) return void 0;
+  return [
+    `kernel and Xen warnings on this scenario's system (${ws.length}):`,
+    ...ws.map((w) => [`${w.domain}: ${w.line}${w.expected ? "  [expected]" : ""}`, ...w.trace.map((t) => `    ${t}`)].join("\n"))
+  ].join("\n");
 }
 function addStep(tc, scenario, step2) {
   tc.className(`xen-pvh-virtio.${scenario.name}`).name(step2.title).time(seconds(step2.durationMs));
@@ -66133,7 +66335,8 @@ forensics: ${step2.forensics}` : "");
       break;
   }
   const earlier = firstAttemptNote(scenario, step2);
-  const out = [earlier, step2.excerpt].filter((x) => x !== void 0).join("\n\n");
+  const warnings = step2 === scenario.steps[0] ? warningsText(scenario) : void 0;
+  const out = [earlier, step2.excerpt, warnings].filter((x) => x !== void 0).join("\n\n");
   if (out) tc.standardOutput(clean(out));
 }
 function firstAttemptNote(scenario, step2) {
@@ -66162,23 +66365,38 @@ function buildJunit(result) {
     for (const span of result.timeline) suite.property(`span.${span.section}.${span.name}`, `${seconds(span.startMs).toFixed(3)}s..${seconds(span.endMs).toFixed(3)}s`);
     if (scenario.skipReason) suite.property("skipped.reason", scenario.skipReason);
     if (scenario.system) suite.property("system", scenario.system);
+    const warnings = scenario.warnings ?? [];
+    if (warnings.length > 0) {
+      suite.property("warnings", String(warnings.length));
+      suite.property("warnings.unexpected", String(warnings.filter((w) => !w.expected).length));
+      warnings.slice(0, 5).forEach((w, i) => suite.property(`warning.${i + 1}`, clean(`${w.domain}: ${w.line}${w.expected ? " [expected]" : ""}`)));
+    }
     if (scenario.retriedAfter) {
       const first = scenario.retriedAfter;
       suite.property(`retry.${scenario.name}`, clean(`2 attempts; attempt 1: ${first.status} in "${first.step}": ${first.message.split("\n")[0]}`));
     }
     for (const step2 of scenario.steps) addStep(suite.testCase(), scenario, step2);
   }
-  return builder.build();
+  return redactCredentials(builder.build());
 }
 function writeJunit(result, path) {
-  mkdirSync(dirname(path), { recursive: true });
+  mkdirSync2(dirname2(path), { recursive: true });
   writeFileSync(path, buildJunit(result));
 }
 
 // src/report/summary.ts
 var ICON = { passed: "\u2705 passed", failed: "\u274C failed", error: "\u{1F4A5} error", skipped: "\u23ED\uFE0F skipped" };
+function plain(text2) {
+  return redactCredentials(text2).replace(/[\\`*_[\]<>&|~$@]/g, "\\$&").replace(/:\/\//g, "\\://");
+}
+function code(text2) {
+  const flat = redactCredentials(text2).replace(/\r?\n/g, " ").slice(0, 300);
+  const fence = "`".repeat(Math.max(0, ...[...flat.matchAll(/`+/g)].map((m) => m[0].length)) + 1);
+  const pad = flat.startsWith("`") || flat.endsWith("`") ? " " : "";
+  return `${fence}${pad}${flat}${pad}${fence}`;
+}
 function cell(text2) {
-  return text2.replace(/\|/g, "\\|").replace(/\r?\n/g, " ").slice(0, 300);
+  return plain(text2.replace(/\r?\n/g, " ").slice(0, 300));
 }
 function firstProblem(result) {
   if (result.skipReason) return result.skipReason;
@@ -66192,7 +66410,7 @@ function buildSummary(result, paths) {
   if (result.fatal) lines.push(`> **${result.fatal.status === "error" ? "Infrastructure error" : "Failure"}:** ${cell(result.fatal.message)}`, "");
   if (result.rig) {
     const versions = Object.entries(result.rig.versions).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(", ");
-    lines.push(`Rig: \`${result.rig.provider}\` ${versions} (key \`${result.rig.key.slice(0, 16)}\`, ${result.rig.cacheHit ? "from cache" : "built"})`, "");
+    lines.push(`Rig: ${code(result.rig.provider)} ${cell(versions)} (key ${code(result.rig.key.slice(0, 16))}, ${result.rig.cacheHit ? "from cache" : "built"})`, "");
   }
   if (result.scenarios.length > 0) {
     lines.push("| Scenario | Status | Duration | Steps | Detail |", "| --- | --- | --- | --- | --- |");
@@ -66207,14 +66425,36 @@ function buildSummary(result, paths) {
       lines.push(`\u21BB **${cell(s.name)}** was retried once on a fresh boot: attempt 1 ended in ${first.status} at "${cell(first.step)}": ${cell(first.message)}`, "");
     }
   }
+  lines.push(...warningLines(result));
   if (result.timeline.length > 0) lines.push(...timelineChart(result.timeline), "");
   if (result.phases.length > 0) {
     lines.push("| Phase | At |", "| --- | --- |");
     for (const p of result.phases) lines.push(`| ${cell(p.name)} | ${formatDuration(p.atMs)} |`);
     lines.push("");
   }
-  lines.push(`JUnit: \`${paths.junitPath}\` \xB7 logs: \`${paths.logsDir}\``, "");
+  lines.push(`JUnit: ${code(paths.junitPath)} \xB7 logs: ${code(paths.logsDir)}`, "");
   return lines.join("\n");
+}
+function warningLines(result) {
+  const seen = /* @__PURE__ */ new Map();
+  for (const s of result.scenarios) {
+    for (const w of s.warnings ?? []) {
+      const key = `${w.domain}: ${w.line}`;
+      const entry = seen.get(key) ?? { scenarios: [], expected: true };
+      entry.scenarios.push(s.name);
+      entry.expected &&= w.expected;
+      seen.set(key, entry);
+    }
+  }
+  if (seen.size === 0) return [];
+  const shown = [...seen].slice(0, 10);
+  return [
+    `\u26A0\uFE0F **${seen.size} kernel or Xen warning${seen.size === 1 ? "" : "s"}** (the traces are in the JUnit and the console logs):`,
+    "",
+    ...shown.map(([line, e]) => `- ${code(line)}${e.expected ? " (expected)" : ""} \u2014 ${cell(e.scenarios.join(", "))}`),
+    ...seen.size > shown.length ? [`- \u2026 and ${seen.size - shown.length} more`] : [],
+    ""
+  ];
 }
 function timelineChart(timeline) {
   const out = ["```mermaid", "gantt", "  title Where the run spent its time", "  dateFormat x", "  axisFormat %M:%S"];
@@ -66231,16 +66471,16 @@ function timelineChart(timeline) {
   return out;
 }
 function label(text2) {
-  return text2.replace(/[:#;]/g, " ").replace(/\s+/g, " ").trim();
+  return text2.replace(/[^\p{L}\p{N} ._,+=/()'-]/gu, " ").replace(/\s+/g, " ").trim().slice(0, 120) || "-";
 }
 
 // src/scenario/outcomes.ts
 function missingCapabilities(scenario, have) {
   const missing = scenario.requires.filter((c) => !have.includes(c));
   const either = ["dom0less-virtio-pci", "trap-unmapped-accesses"];
-  const open4 = scenario.domains.filter((d) => d.virtioPci && !d.virtioPciNode).map((d) => d.name);
-  if (open4.length && !either.some((c) => have.includes(c))) {
-    missing.push(`${either.join(" or ")} (to describe the virtio-pci host bridge of ${open4.join(", ")})`);
+  const open5 = scenario.domains.filter((d) => d.virtioPci && !d.virtioPciNode).map((d) => d.name);
+  if (open5.length && !either.some((c) => have.includes(c))) {
+    missing.push(`${either.join(" or ")} (to describe the virtio-pci host bridge of ${open5.join(", ")})`);
   }
   return missing;
 }
@@ -66428,9 +66668,31 @@ async function runScenario(scenario, drivers, hooks) {
   return { name: scenario.name, file: scenario.file, status: scenarioStatus(steps), startedAt, durationMs: Date.now() - t0, steps };
 }
 
+// src/scenario/warnings.ts
+var WARNINGS_STEP = "no unexpected kernel or Xen warnings";
+function judgeWarnings(done, seen, scenario, failOnWarnings) {
+  const expected = scenario.expectedWarnings ?? [];
+  const reported = seen.map((w) => ({ ...w, trace: [...w.trace], expected: expected.some((re) => re.test(w.line)) }));
+  if (reported.length > 0) done.warnings = reported;
+  if (!failOnWarnings || done.status === "skipped" || done.status === "error") return;
+  const unexpected = reported.filter((w) => !w.expected);
+  done.steps.push({
+    title: WARNINGS_STEP,
+    kind: "warnings",
+    status: unexpected.length === 0 ? "passed" : "failed",
+    durationMs: 0,
+    ...unexpected.length > 0 ? {
+      message: `${unexpected.length} unexpected warning${unexpected.length === 1 ? "" : "s"} (fail-on-warnings; declare known ones in expected-warnings):
+${unexpected.map((w) => `${w.domain}: ${w.line}`).join("\n")}`,
+      excerpt: unexpected.map((w) => [`${w.domain}: ${w.line}`, ...w.trace.map((t) => `  ${t}`)].join("\n")).join("\n\n")
+    } : {}
+  });
+  done.status = scenarioStatus(done.steps);
+}
+
 // src/forensics/collect.ts
 import { open as open3, mkdir as mkdir3, stat as stat3, writeFile as writeFile4 } from "node:fs/promises";
-import { basename, join as join5 } from "node:path";
+import { basename, join as join6 } from "node:path";
 
 // src/deadline.ts
 import { performance } from "node:perf_hooks";
@@ -66490,7 +66752,7 @@ async function collectForensics(port, dir, limits = FORENSICS_LIMITS) {
   const record3 = { dir, files: [], missing: [], durationMs: 0 };
   await mkdir3(dir, { recursive: true });
   const put = async (file2, text2) => {
-    await writeFile4(join5(dir, file2), text2);
+    await writeFile4(join6(dir, file2), text2);
     if (!record3.files.includes(file2)) record3.files.push(file2);
   };
   const work = (async () => {
@@ -66597,7 +66859,7 @@ function indexText(record3) {
 
 // src/forensics/repro.ts
 import { chmod, copyFile as copyFile3, mkdir as mkdir5, stat as stat4, writeFile as writeFile5 } from "node:fs/promises";
-import { basename as basename3, join as join7 } from "node:path";
+import { basename as basename3, join as join8 } from "node:path";
 
 // src/machine/port.ts
 import { createServer } from "node:net";
@@ -66632,7 +66894,7 @@ async function reservePort(requested, deadlineMs = 5e3) {
 import { spawn } from "node:child_process";
 import { createWriteStream as createWriteStream2 } from "node:fs";
 import { mkdir as mkdir4, rm as rm4 } from "node:fs/promises";
-import { join as join6 } from "node:path";
+import { join as join7 } from "node:path";
 
 // src/machine/socket.ts
 import { existsSync as existsSync2 } from "node:fs";
@@ -66798,8 +67060,8 @@ var SerialPort = class {
 async function startMachine(launch, opts) {
   await mkdir4(opts.logDir, { recursive: true });
   const startDeadlineMs = opts.startDeadlineMs ?? 15e3;
-  const qemuLog = join6(opts.logDir, "qemu.log");
-  const serialLog = join6(opts.logDir, "serial.raw");
+  const qemuLog = join7(opts.logDir, "qemu.log");
+  const serialLog = join7(opts.logDir, "serial.raw");
   const qemuOut = createWriteStream2(qemuLog, { flags: "a" });
   let qemuText = "";
   await rm4(launch.serialSocket, { force: true });
@@ -66807,7 +67069,7 @@ async function startMachine(launch, opts) {
   const child = spawn(launch.binary, launch.args, { stdio: ["ignore", "pipe", "pipe"] });
   watchProcess(child);
   const exited = new Promise((resolve3) => {
-    child.once("exit", (code, signal) => resolve3({ code, signal }));
+    child.once("exit", (code2, signal) => resolve3({ code: code2, signal }));
   });
   const spawnFailed = new Promise((_, reject) => {
     child.once("error", (err) => reject(new InfraError(`cannot start ${launch.binary}: ${err.message}`, { cause: err })));
@@ -66917,7 +67179,7 @@ function replayScript(input2) {
   const args = [...input2.args];
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
-    if (a === "-chardev" && args[i + 1]?.includes(`path=${serialSocket},`)) {
+    if (a === "-chardev" && args[i + 1]?.includes(`path=${optValue(serialSocket)},`)) {
       i++;
       continue;
     }
@@ -66926,12 +67188,13 @@ function replayScript(input2) {
       i++;
       continue;
     }
-    let w = a.split(qmpSocket).join(`${SOCKETS}/qmp.sock`);
+    let w = a.split(optValue(qmpSocket)).join(`${SOCKETS}/qmp.sock`);
     w = w.replace(`hostfwd=tcp:127.0.0.1:${sshPort}-:22`, `hostfwd=tcp:127.0.0.1:${PORT}-:22`);
-    w = w.replace(
-      /(^|[=,])(\/[^,]+)/g,
-      (whole, lead, path) => path.startsWith(input2.perRunDir + "/") ? `${lead}${HERE}/${basename2(path)}` : whole
-    );
+    const list = w.includes("=");
+    w = w.replace(/(^|[=,])(\/(?:[^,]|,,)+)/g, (whole, lead, written) => {
+      const path = list ? written.replaceAll(",,", ",") : written;
+      return path.startsWith(input2.perRunDir + "/") ? `${lead}${HERE}/${list ? optValue(basename2(path)) : basename2(path)}` : whole;
+    });
     words.push(quoteWord(w));
   }
   if (!words.includes(SERIAL)) throw new Error("replay.sh: the QEMU command has no -serial chardev to replace");
@@ -66956,6 +67219,7 @@ function replayScript(input2) {
 #     QEMU waits for the first client. CTRL-a reaches Xen as typed there.
 #   REPLAY_SSH_PORT (default 2222): the host port on 127.0.0.1 forwarded to dom0's sshd.
 #   REPLAY_QEMU: the qemu-system-aarch64 to run (default: the one on PATH).
+#   REPLAY_SSH_KEY: the run's private key, for the ssh line below (not kept with the artifacts).
 set -euo pipefail
 here="$(cd "$(dirname "\${BASH_SOURCE[0]}")" && pwd)"
 ssh_port="\${REPLAY_SSH_PORT:-2222}"
@@ -66987,13 +67251,12 @@ case "\${REPLAY_SERIAL:-stdio}" in
     ;;
 esac
 
-chmod 600 "$here/id_ed25519"
 cat >&2 <<EOF
 replay.sh: booting from $here
   $attach
   QMP: $sockets/qmp.sock
   dom0 over SSH once it is up:
-    ssh -i "$here/id_ed25519" -p $ssh_port -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null root@127.0.0.1
+    ssh -i "\${REPLAY_SSH_KEY:-<the run's private key>}" -p $ssh_port -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null root@127.0.0.1
 EOF
 
 exec "$qemu" \\
@@ -67012,17 +67275,14 @@ async function writeRepro(media, rig, workDir, dir) {
   const { binary, args } = media.launch;
   const record3 = { dir, copied: [], referenced: [], tooBig: [] };
   const perRun = (path) => path.startsWith(workDir + "/");
-  await writeFile5(join7(dir, "plan.txt"), describeBootMedia(media));
-  await writeFile5(join7(dir, "qemu-argv.json"), JSON.stringify({ binary, args }, null, 2) + "\n");
-  await writeFile5(join7(dir, "qemu-command.txt"), formatCommandLine(binary, args) + "\n");
-  if (media.dts) await writeFile5(join7(dir, "xen.dts"), media.dts);
-  for (const p of media.passthrough) await writeFile5(join7(dir, basename3(p.dtsPath)), p.dts);
-  if (media.bootScript) await writeFile5(join7(dir, "boot.cmd"), media.bootScript.text);
-  await writeFile5(join7(dir, "rig-manifest.json"), JSON.stringify({ dir: rig.dir, ...rig.manifest }, null, 2) + "\n");
-  const key = join7(dir, "id_ed25519");
-  await copyFile3(media.sshKey.privateKeyPath, key);
-  await chmod(key, 384);
-  await copyFile3(media.sshKey.publicKeyPath, join7(dir, "id_ed25519.pub"));
+  await writeFile5(join8(dir, "plan.txt"), describeBootMedia(media));
+  await writeFile5(join8(dir, "qemu-argv.json"), JSON.stringify({ binary, args }, null, 2) + "\n");
+  await writeFile5(join8(dir, "qemu-command.txt"), formatCommandLine(binary, args) + "\n");
+  if (media.dts) await writeFile5(join8(dir, "xen.dts"), media.dts);
+  for (const p of media.passthrough) await writeFile5(join8(dir, basename3(p.dtsPath)), p.dts);
+  if (media.bootScript) await writeFile5(join8(dir, "boot.cmd"), media.bootScript.text);
+  await writeFile5(join8(dir, "rig-manifest.json"), JSON.stringify({ dir: rig.dir, ...rig.manifest }, null, 2) + "\n");
+  await copyFile3(media.sshKey.publicKeyPath, join8(dir, "id_ed25519.pub"));
   const sockets = /* @__PURE__ */ new Set([media.launch.serialSocket, media.launch.qmpSocket]);
   for (const path of filesIn(args)) {
     if (sockets.has(path)) continue;
@@ -67035,20 +67295,20 @@ async function writeRepro(media, rig, workDir, dir) {
       record3.tooBig.push(path);
       continue;
     }
-    await copyFile3(path, join7(dir, basename3(path)));
+    await copyFile3(path, join8(dir, basename3(path)));
     record3.copied.push({ name: basename3(path), bytes });
   }
-  const script = join7(dir, "replay.sh");
+  const script = join8(dir, "replay.sh");
   await writeFile5(script, replayScript({ binary, args, media, perRunDir: workDir, referenced: record3.referenced }));
   await chmod(script, 493);
-  await writeFile5(join7(dir, "README.txt"), readme(record3, media));
+  await writeFile5(join8(dir, "README.txt"), readme(record3, media));
   return record3;
 }
 function filesIn(args) {
   const out = [];
   for (const a of args) {
     if (a.startsWith("/")) out.push(a);
-    for (const m of a.matchAll(/(?:^|,)(?:file|path)=(\/[^,]+)/g)) out.push(m[1]);
+    for (const m of a.matchAll(/(?:^|,)(?:file|path)=(\/(?:[^,]|,,)+)/g)) out.push(m[1].replaceAll(",,", ","));
   }
   return [...new Set(out)];
 }
@@ -67060,7 +67320,8 @@ function readme(record3, media) {
     "",
     "Copied from the run (its work dir is deleted when the run ends):",
     ...record3.copied.map((c) => `  ${c.name} (${mib(c.bytes)})`),
-    "  id_ed25519, id_ed25519.pub: the run key; dom0 accepts it for root",
+    "  id_ed25519.pub: the run key's public half; dom0 accepts the key for root. The private key is a",
+    "  secret and is not kept here: replay.sh takes it from REPLAY_SSH_KEY (or use the serial console).",
     "",
     "Used in place from the rig cache (rebuild the rig with the same recipe if they are gone):",
     ...record3.referenced.map((p) => `  ${p}`),
@@ -67077,8 +67338,8 @@ function readme(record3, media) {
 import { once } from "node:events";
 import { createWriteStream as createWriteStream3 } from "node:fs";
 import { mkdir as mkdir6 } from "node:fs/promises";
-import { constants } from "node:os";
-import { dirname as dirname2 } from "node:path";
+import { constants as constants3 } from "node:os";
+import { dirname as dirname3 } from "node:path";
 import { performance as performance2 } from "node:perf_hooks";
 import { StringDecoder } from "node:string_decoder";
 var BACKGROUND_DEFAULTS = {
@@ -67108,9 +67369,9 @@ function stopGroupScript(pid, graceMs) {
 function describeExit(exit) {
   if (exit.lost) return "was lost with the connection to dom0 (its state is unknown)";
   if (exit.signal) return `was killed by ${exit.signal}`;
-  const code = exit.exitCode ?? -1;
-  const byNumber = Object.entries(constants.signals).find(([, n]) => n === code - 128)?.[0];
-  return `exited with status ${code}${code > 128 && byNumber ? ` (${byNumber})` : ""}`;
+  const code2 = exit.exitCode ?? -1;
+  const byNumber = Object.entries(constants3.signals).find(([, n]) => n === code2 - 128)?.[0];
+  return `exited with status ${code2}${code2 > 128 && byNumber ? ` (${byNumber})` : ""}`;
 }
 async function startBackground(host, name, command, opts) {
   if (!NAME.test(name)) {
@@ -67121,7 +67382,7 @@ async function startBackground(host, name, command, opts) {
   host.client(command);
   let log;
   try {
-    await mkdir6(dirname2(opts.logFile), { recursive: true });
+    await mkdir6(dirname3(opts.logFile), { recursive: true });
     log = createWriteStream3(opts.logFile, { flags: "w" });
     await once(log, "open");
   } catch (cause) {
@@ -67342,9 +67603,9 @@ ${tail}` : "";
       const rest = takeMarker(chunk);
       if (rest.length > 0) this.record(rest, true);
     });
-    channel.on("exit", (code, signal) => {
+    channel.on("exit", (code2, signal) => {
       this.sawExit = true;
-      this.exitCode = code;
+      this.exitCode = code2;
       this.exitSignal = signal ?? null;
     });
     channel.on("close", () => {
@@ -67512,9 +67773,9 @@ function execCommand(host, command, opts) {
         channel = ch;
         ch.on("data", (chunk) => stdout.push(chunk));
         ch.stderr.on("data", (chunk) => stderr.push(chunk));
-        ch.on("exit", (code, sig) => {
+        ch.on("exit", (code2, sig) => {
           sawExit = true;
-          exitCode = code;
+          exitCode = code2;
           signal = sig ?? null;
           drain = setTimeout(() => finish2({ exitCode, signal, ...output2(), durationMs: elapsed() }), DRAIN_AFTER_EXIT_MS);
         });
@@ -67873,13 +68134,17 @@ async function keepAlive(machine, ms, opts) {
 }
 
 // src/snapshot/snapshots.ts
-import { join as join9 } from "node:path";
+import { join as join11 } from "node:path";
+
+// src/snapshot/evidence.ts
+import { appendFile as appendFile2, copyFile as copyFile5, cp, mkdir as mkdir8, open as open4, readdir, stat as stat6, writeFile as writeFile7 } from "node:fs/promises";
+import { basename as basename5, join as join10 } from "node:path";
 
 // src/snapshot/booted.ts
 import { createHash as createHash2, randomBytes } from "node:crypto";
-import { copyFile as copyFile4, mkdir as mkdir7, readFile as readFile2, realpath, rename, rm as rm5, stat as stat5, writeFile as writeFile6 } from "node:fs/promises";
-import { basename as basename4, isAbsolute as isAbsolute4, join as join8, relative as relative2 } from "node:path";
-var STATE_FORMAT = 1;
+import { chmod as chmod2, copyFile as copyFile4, mkdir as mkdir7, readFile as readFile2, realpath, rename, rm as rm5, stat as stat5, writeFile as writeFile6 } from "node:fs/promises";
+import { basename as basename4, isAbsolute as isAbsolute4, join as join9, relative as relative2 } from "node:path";
+var STATE_FORMAT = 2;
 var ENTRY_FILE = "entry.json";
 var STATE_FILE = "state.zst";
 var KEY_FILE = "id_ed25519";
@@ -67905,12 +68170,13 @@ async function normalizeInput(input2, rigDir) {
   return { ...await mapFiles(input2, name), serialSocket: "serial", qmpSocket: "qmp", sshPort: 0 };
 }
 function statesDir(cacheDir) {
-  return join8(cacheDir, "states");
+  return join9(cacheDir, "states");
 }
 async function storeBootedState(cacheDir, key, state, rigDir) {
-  const final = join8(statesDir(cacheDir), key);
-  const tmp = join8(statesDir(cacheDir), `.tmp-${key.slice(0, 12)}-${randomBytes(4).toString("hex")}`);
-  await mkdir7(tmp, { recursive: true });
+  const final = join9(statesDir(cacheDir), key);
+  const tmp = join9(statesDir(cacheDir), `.tmp-${key.slice(0, 12)}-${randomBytes(4).toString("hex")}`);
+  await mkdir7(tmp, { recursive: true, mode: 448 });
+  await chmod2(tmp, 448);
   try {
     const copied = /* @__PURE__ */ new Map();
     const keep = async (p) => {
@@ -67919,15 +68185,17 @@ async function storeBootedState(cacheDir, key, state, rigDir) {
       if (!name) {
         name = `media-${copied.size}-${basename4(p)}`;
         copied.set(p, name);
-        await copyFile4(p, join8(tmp, name));
+        await copyFile4(p, join9(tmp, name));
       }
       return name;
     };
     const input2 = await mapFiles(state.machineInput, keep);
-    await copyFile4(state.stateFile, join8(tmp, STATE_FILE));
-    await copyFile4(state.privateKeyPath, join8(tmp, KEY_FILE));
-    const entry = { format: STATE_FORMAT, key, machineInput: input2, domains: state.domains, savedAt: state.savedAt, bytes: state.bytes };
-    await writeFile6(join8(tmp, ENTRY_FILE), JSON.stringify(entry, null, 2) + "\n");
+    await copyFile4(state.stateFile, join9(tmp, STATE_FILE));
+    await copyFile4(state.privateKeyPath, join9(tmp, KEY_FILE));
+    for (const name of [STATE_FILE, KEY_FILE, ...copied.values()]) await chmod2(join9(tmp, name), 384);
+    await copyEvidence(state.dir, tmp);
+    const entry = { format: STATE_FORMAT, key, machineInput: input2, domains: state.domains, savedAt: state.savedAt, bytes: state.bytes, warnings: state.warnings ?? [] };
+    await writeFile6(join9(tmp, ENTRY_FILE), JSON.stringify(entry, null, 2) + "\n");
     await rm5(final, { recursive: true, force: true });
     await rename(tmp, final);
   } catch (e) {
@@ -67937,34 +68205,36 @@ async function storeBootedState(cacheDir, key, state, rigDir) {
   return await findBootedState(cacheDir, key);
 }
 async function findBootedState(cacheDir, key) {
-  const dir = join8(statesDir(cacheDir), key);
+  const dir = join9(statesDir(cacheDir), key);
   let entry;
   try {
-    entry = JSON.parse(await readFile2(join8(dir, ENTRY_FILE), "utf8"));
+    entry = JSON.parse(await readFile2(join9(dir, ENTRY_FILE), "utf8"));
   } catch {
     return void 0;
   }
-  const absolute = (p) => isAbsolute4(p) ? p : join8(dir, p);
+  const absolute = (p) => isAbsolute4(p) ? p : join9(dir, p);
   const input2 = await mapFiles(entry.machineInput, async (p) => absolute(p));
-  const needed = [...filesOf(input2), join8(dir, STATE_FILE), join8(dir, KEY_FILE)];
+  const needed = [...filesOf(input2), join9(dir, STATE_FILE), join9(dir, KEY_FILE)];
   const present = await Promise.all(needed.map((p) => stat5(p).then(() => true, () => false)));
   if (entry.format !== STATE_FORMAT || entry.key !== key || present.includes(false)) {
     await discardBootedState(cacheDir, key);
     return void 0;
   }
+  markUsed(cacheDir, dir);
   return {
     dir,
-    stateFile: join8(dir, STATE_FILE),
+    stateFile: join9(dir, STATE_FILE),
     machineInput: input2,
-    privateKeyPath: join8(dir, KEY_FILE),
+    privateKeyPath: join9(dir, KEY_FILE),
     domains: entry.domains,
     savedAt: entry.savedAt,
     bytes: entry.bytes,
+    warnings: Array.isArray(entry.warnings) ? entry.warnings : [],
     key
   };
 }
 async function discardBootedState(cacheDir, key) {
-  await rm5(join8(statesDir(cacheDir), key), { recursive: true, force: true });
+  await rm5(join9(statesDir(cacheDir), key), { recursive: true, force: true });
 }
 function filesOf(input2) {
   const t = input2.target;
@@ -67977,6 +68247,89 @@ async function mapFiles(input2, f) {
   const target = t.kind === "uboot" ? { kind: "uboot", disks: await Promise.all(t.disks.map(f)) } : { kind: "direct", xenImage: await f(t.xenImage), dtb: await f(t.dtb), blobs: await Promise.all(t.blobs.map(async (b) => ({ ...b, file: await f(b.file) }))) };
   const shape = input2.shape.bios !== void 0 ? { ...input2.shape, bios: await f(input2.shape.bios) } : input2.shape;
   return { ...input2, shape, target };
+}
+
+// src/snapshot/evidence.ts
+var EVIDENCE_DIR = "evidence";
+var LOG_LIMIT = 8 * 1024 * 1024;
+var MEDIA_PREFIX = /^media-\d+-/;
+function isLog(name) {
+  return name.startsWith("console-") && name.endsWith(".log") || name === "serial.raw";
+}
+async function captureEvidence(logsDir, state) {
+  const into = join10(state.dir, EVIDENCE_DIR);
+  await mkdir8(join10(into, "repro"), { recursive: true, mode: 448 });
+  const media = new Set(filesOf(state.machineInput).map((p) => basename5(p)));
+  const repro = join10(logsDir, "repro");
+  for (const name of await readdir(repro).catch(() => [])) {
+    if (media.has(name)) continue;
+    await copyFile5(join10(repro, name), join10(into, "repro", name));
+  }
+  await mkdir8(join10(into, "logs"), { recursive: true });
+  for (const name of (await readdir(logsDir)).filter(isLog)) await copyTail(join10(logsDir, name), join10(into, "logs", name), LOG_LIMIT);
+}
+async function installEvidence(state, logsDir, now = /* @__PURE__ */ new Date()) {
+  const from = join10(state.dir, EVIDENCE_DIR);
+  if (!await exists(from)) return [];
+  const wrote = [];
+  const repro = join10(logsDir, "repro");
+  if (!await exists(repro)) {
+    await mkdir8(repro, { recursive: true });
+    for (const name of await readdir(join10(from, "repro"))) await copyFile5(join10(from, "repro", name), join10(repro, name));
+    for (const path of filesOf(state.machineInput)) {
+      if (path.startsWith(state.dir + "/") && MEDIA_PREFIX.test(basename5(path))) await copyFile5(path, join10(repro, basename5(path).replace(MEDIA_PREFIX, "")));
+    }
+    await appendFile2(join10(repro, "README.txt"), restoredNote(state));
+    wrote.push("repro/");
+  }
+  const mark = `==== saved here (${state.savedAt}); what follows is the run that restored it (${now.toISOString()}) ====
+`;
+  for (const name of await readdir(join10(from, "logs"))) {
+    const target = join10(logsDir, name);
+    if (await exists(target)) continue;
+    await copyFile5(join10(from, "logs", name), target);
+    await appendFile2(target, name === "serial.raw" ? `\r
+${mark.replace("\n", "\r\n")}` : mark);
+    wrote.push(name);
+  }
+  return wrote;
+}
+async function copyEvidence(fromStateDir, toStateDir) {
+  const from = join10(fromStateDir, EVIDENCE_DIR);
+  if (await exists(from)) await cp(from, join10(toStateDir, EVIDENCE_DIR), { recursive: true });
+}
+function restoredNote(state) {
+  return [
+    "",
+    `This run did not boot: it restored the booted system saved at ${state.savedAt}`,
+    `(${state.dir}). Everything above describes the boot that system came from, and replay.sh`,
+    "boots it again from scratch. The harness instead starts the same QEMU command with",
+    "`-incoming defer` and feeds it `zstd -dc state.zst` from that directory through QMP",
+    "`migrate-incoming`; the console logs begin with the boot's history up to the save.",
+    ""
+  ].join("\n");
+}
+async function copyTail(from, to, limit) {
+  const size2 = (await stat6(from)).size;
+  if (size2 <= limit) {
+    await copyFile5(from, to);
+    return;
+  }
+  const file2 = await open4(from, "r");
+  try {
+    const buf = Buffer.alloc(limit);
+    await file2.read(buf, 0, limit, size2 - limit);
+    await writeFile7(to, Buffer.concat([Buffer.from(`[${size2 - limit} earlier bytes not kept]
+`), buf]));
+  } finally {
+    await file2.close();
+  }
+}
+async function exists(path) {
+  return stat6(path).then(
+    () => true,
+    () => false
+  );
 }
 
 // src/snapshot/snapshots.ts
@@ -68005,7 +68358,7 @@ var Snapshots = class _Snapshots {
     const key = await bootedStateKey({ rig, rigKey: result.rig.key, boot: plan.boot, domains: plan.domains, media });
     const s = new _Snapshots(plan, rig, result, hooks, key);
     s.state = await findBootedState(plan.cache.dir, key);
-    if (!s.state && hooks.remoteCache && await restoreRemote(key, join9(statesDir(plan.cache.dir), key), hooks.info, "state")) {
+    if (!s.state && hooks.remoteCache && await restoreRemote(key, join11(statesDir(plan.cache.dir), key), hooks.info, "state")) {
       s.state = await findBootedState(plan.cache.dir, key);
     }
     result.properties["snapshot.key"] = key;
@@ -68025,6 +68378,7 @@ var Snapshots = class _Snapshots {
     await session.settle(SETTLE_DEADLINE_MS);
     try {
       this.state = await session.save(dir, SAVE_DEADLINE_MS);
+      await captureEvidence(this.plan.logsDir, this.state);
       if (this.key) this.toKeep = this.state;
     } catch (e) {
       this.markUnavailable(`QEMU could not save the booted system: ${e.message}`);
@@ -68053,16 +68407,16 @@ falling back to one boot per scenario that needs a fresh system`);
 };
 
 // src/systems.ts
-import { mkdir as mkdir9 } from "node:fs/promises";
-import { join as join13 } from "node:path";
+import { mkdir as mkdir10 } from "node:fs/promises";
+import { join as join15 } from "node:path";
 
 // src/session.ts
-import { mkdir as mkdir8, readdir, readFile as readFile3, rm as rm7, writeFile as writeFile7 } from "node:fs/promises";
-import { join as join12, relative as relative3 } from "node:path";
+import { mkdir as mkdir9, readdir as readdir2, readFile as readFile3, rm as rm7, writeFile as writeFile8 } from "node:fs/promises";
+import { join as join14, relative as relative3 } from "node:path";
 
 // src/console/console.ts
-import { createWriteStream as createWriteStream4, mkdirSync as mkdirSync2 } from "node:fs";
-import { join as join10 } from "node:path";
+import { createWriteStream as createWriteStream4, mkdirSync as mkdirSync3 } from "node:fs";
+import { join as join12 } from "node:path";
 import { performance as performance5 } from "node:perf_hooks";
 import { randomBytes as randomBytes2 } from "node:crypto";
 
@@ -68104,10 +68458,15 @@ function parseBanner(text2) {
   if (m[1]) return "xen";
   return sourceOfDomid(Number(m[2] ?? m[3]));
 }
+var DOM0_PROMPT = "dom0# ";
 function splitGlued(text2) {
   const pieces = [];
   let from = 0;
-  for (let at = text2.indexOf(XEN_PREFIX, 1); at !== -1; at = text2.indexOf(XEN_PREFIX, at + 1)) {
+  if (text2.startsWith(DOM0_PROMPT) && text2.length > DOM0_PROMPT.length) {
+    pieces.push(DOM0_PROMPT);
+    from = DOM0_PROMPT.length;
+  }
+  for (let at = text2.indexOf(XEN_PREFIX, from + 1); at !== -1; at = text2.indexOf(XEN_PREFIX, at + 1)) {
     pieces.push(text2.slice(from, at));
     from = at;
   }
@@ -68175,7 +68534,7 @@ ${detail.consoleTail}`, detail);
   awaited;
   name = "ConsoleTimeout";
 };
-var FocusError = class extends ProductFailure {
+var FocusError = class extends InfraError {
   constructor(message, wanted, detail) {
     super(`${message}; last lines of the console:
 ${detail.consoleTail}`, detail);
@@ -68219,7 +68578,10 @@ var FATAL_PATTERNS = [
   // "Internal error: Oops: …" and "Oops - BUG: …": the bare word would fire on harmless output.
   { pattern: /\bOops(?::| - )/, on: "kernel", scope: "domain", what: "kernel oops" },
   // docs/rig-facts.md, "Device tree dump": a DT listing a device the machine lacks kills dom0 this way.
-  { pattern: /synchronous external abort/, on: "kernel", scope: "domain", what: "synchronous external abort" }
+  { pattern: /synchronous external abort/, on: "kernel", scope: "domain", what: "synchronous external abort" },
+  // Our dom0's rc: xenstored, xenconsoled or init-dom0less failed, so the dom0less domains are
+  // not (all) there, whatever runs later (the rigs' BOOT_FAULT line).
+  { pattern: /xen-pvh-virtio: boot fault: /, on: "kernel", scope: "machine", what: "a boot fault in dom0 (the dom0less system did not come up)" }
 ];
 function matchFatal(source, text2, patterns = FATAL_PATTERNS) {
   const on = source === "xen" ? "xen" : "kernel";
@@ -68231,28 +68593,42 @@ function matchFatal(source, text2, patterns = FATAL_PATTERNS) {
 
 // src/console/focus.ts
 var SWITCH_INPUT = Buffer.from([1, 1, 1]);
+var MISSED_BANNERS_TOLERATED = 2;
 async function moveFocus(port, target, deadline, stepMs) {
   const path = [port.current()];
-  const shown = () => path.map(focusName).join(" \u2192 ");
+  const shown = () => path.map((f) => f === MISSED ? "?" : focusName(f)).join(" \u2192 ");
+  let missed = 0;
+  let confirmed = [port.current()];
   while (port.current() !== target) {
     if (deadline.expired) {
-      return { ok: false, path, reason: `cannot reach focus ${focusName(target)}: deadline passed (went ${shown()})` };
+      return { ok: false, path: known(path), reason: `cannot reach focus ${focusName(target)}: deadline passed (went ${shown()})` };
     }
-    const got2 = await port.switchOnce(deadline.capped(stepMs));
+    const got2 = await port.switchOnce(deadline.capped(stepMs)) ?? await port.awaitBanner(deadline.capped(stepMs));
     if (got2 === void 0) {
-      return {
-        ok: false,
-        path,
-        reason: `focus lost: no "Serial input to" banner after CTRL-a \xD73 while moving to ${focusName(target)} (went ${shown()})`
-      };
+      path.push(MISSED);
+      if (++missed >= MISSED_BANNERS_TOLERATED) {
+        return {
+          ok: false,
+          path: known(path),
+          reason: `focus lost: no "Serial input to" banner after CTRL-a \xD73, ${missed} times in a row, while moving to ${focusName(target)} (went ${shown()})`
+        };
+      }
+      confirmed = [];
+      continue;
     }
-    const seenBefore = path.includes(got2);
+    missed = 0;
     path.push(got2);
-    if (got2 !== target && seenBefore) {
-      return { ok: false, path, reason: `cannot reach focus ${focusName(target)}: Xen cycled ${shown()} without it` };
+    if (port.current() === target) break;
+    if (confirmed.includes(got2)) {
+      return { ok: false, path: known(path), reason: `cannot reach focus ${focusName(target)}: Xen cycled ${shown()} without it` };
     }
+    confirmed.push(got2);
   }
-  return { ok: true, path };
+  return { ok: true, path: known(path) };
+}
+var MISSED = "missed";
+function known(path) {
+  return path.filter((f) => f !== MISSED);
 }
 
 // src/console/marker.ts
@@ -68330,8 +68706,53 @@ var LineSplitter = class {
   }
 };
 
+// src/console/warnings.ts
+var WARNING_PATTERNS = [
+  // "WARNING: CPU: 0 PID: 109 at drivers/…", and lockdep's and RCU's "WARNING: possible …".
+  { pattern: /\bWARNING: \S/, on: "kernel" },
+  { pattern: /\bBUG: \S/, on: "kernel" },
+  { pattern: /^Xen WARN at /, on: "xen" },
+  { pattern: /^Assertion '.*' failed at /, on: "xen" }
+];
+var TRACE_LINES = 80;
+var END_OF_TRACE = /---\[ end trace [0-9a-f]+ \]---/;
+function isWarning(source, text2, patterns = WARNING_PATTERNS) {
+  const on = source === "xen" ? "xen" : "kernel";
+  return patterns.some((p) => p.on === on && p.pattern.test(text2));
+}
+var WarningWatch = class {
+  constructor(name) {
+    this.name = name;
+  }
+  name;
+  seen = [];
+  open = /* @__PURE__ */ new Map();
+  get warnings() {
+    return this.seen;
+  }
+  /** One clean, non-echo line of `source`. */
+  line(source, text2) {
+    const tracing = this.open.get(source);
+    if (tracing && !isWarning(source, text2)) {
+      tracing.trace.push(text2);
+      if (tracing.trace.length >= TRACE_LINES || END_OF_TRACE.test(text2)) this.open.delete(source);
+      return;
+    }
+    this.open.delete(source);
+    if (!isWarning(source, text2)) return;
+    const domain3 = this.name(source);
+    const line = text2.replace(/^.*?(?=\[\s*\d+\.\d+\] )/, "");
+    if (this.seen.some((w) => w.domain === domain3 && w.line === line)) return;
+    const warning = { domain: domain3, line, trace: [] };
+    this.seen.push(warning);
+    this.open.set(source, warning);
+  }
+};
+
 // src/console/console.ts
-var DEFAULT_PACING = { chunkBytes: 1, intervalMs: 20 };
+var DEFAULT_PACING = { chunkBytes: 16, intervalMs: 20 };
+var ERASE_LINE = Buffer.from([21]);
+var TYPING_ATTEMPTS = 3;
 var MARKER_NONCE_BYTES = 3;
 var ALL_RING = 5e3;
 var Console = class {
@@ -68344,15 +68765,16 @@ var Console = class {
     }
     this.newline = opts.newline ?? "\n";
     this.focusStepMs = opts.focusStepMs ?? 1e4;
+    this.echoQuietMs = opts.echoQuietMs ?? 3e3;
     this.fatalGraceMs = Math.min(opts.fatalGraceMs ?? 300, 900);
     this.fatalPatterns = opts.fatalPatterns ?? FATAL_PATTERNS;
     this.tailLines = opts.tailLines ?? 40;
     this.historyLimit = opts.historyLimit ?? 5e4;
     this.names = new Map((opts.domains ?? []).map((d) => [d.name, d.domid]));
     this.demux = new Demux(opts.startedAfterBoot ? { focus: "dom0", handedOver: true } : {});
-    mkdirSync2(opts.logDir, { recursive: true });
-    if (opts.rawLog !== false) this.rawLog = this.openLog(opts.rawLog ?? join10(opts.logDir, "console-raw.log"));
-    this.allLog = this.openLog(join10(opts.logDir, "console-all.log"));
+    mkdirSync3(opts.logDir, { recursive: true });
+    if (opts.rawLog !== false) this.rawLog = this.openLog(opts.rawLog ?? join12(opts.logDir, "console-raw.log"));
+    this.allLog = this.openLog(join12(opts.logDir, "console-all.log"));
     const onData = (chunk) => this.onData(chunk);
     const onEnd = () => this.onEnd("QEMU closed the serial console (end of stream): the machine has exited");
     const onError = (err) => this.onEnd(`the serial socket failed: ${err.message}`, err);
@@ -68400,6 +68822,11 @@ var Console = class {
   fatalListeners = /* @__PURE__ */ new Set();
   ended;
   echoWindow;
+  /** While a command is typed: where its echo starts, and who to wake when bytes arrive. */
+  echoCapture;
+  echoQuietMs;
+  retypes = 0;
+  warningWatch = new WarningWatch((source) => this.displayName(source));
   /** The domU a command is running on while it holds focus: its output may lose or gain (XEN) prefixes. */
   inFlight;
   partialConsumed;
@@ -68415,6 +68842,14 @@ var Console = class {
   get bytesReceived() {
     return this.received;
   }
+  /** Every kernel and Xen warning seen so far, once each, with its trace. */
+  get warnings() {
+    return this.warningWatch.warnings;
+  }
+  /** How many typed lines had to be erased and typed again because their echo did not match. */
+  get retypedLines() {
+    return this.retypes;
+  }
   /** The lines of one domain kept in memory (the log file has them all). */
   history(domain3) {
     return [...this.streams.get(this.resolve(domain3))?.lines ?? []];
@@ -68427,7 +68862,7 @@ var Console = class {
   /** The clean log file of a domain (or the combined one). */
   logFile(domain3) {
     const name = domain3 === "all" ? "all" : this.displayName(this.resolve(domain3));
-    return join10(this.opts.logDir, `console-${name}.log`);
+    return join12(this.opts.logDir, `console-${name}.log`);
   }
   /** The last lines of a domain's console (or of all of them, tagged), for messages. */
   tail(domain3, lines = this.tailLines) {
@@ -68484,13 +68919,43 @@ var Console = class {
       partial: true,
       tailOf: source
     }).promise;
-    if (ready.test(line.text)) return { how: "ready-line", line };
+    if (ready.test(line.text)) {
+      if (source === "dom0") await this.waitForPrompt(source, dl);
+      return { how: "ready-line", line };
+    }
     await this.exclusive(dl, source, `console ${this.displayName(source)}: logging in`, async () => {
       await this.focusLocked(source, dl);
       await this.typePaced(`root${this.newline}`, dl, source, `console ${this.displayName(source)}: typing the login name`);
       await this.runLocked(source, "true", dl);
     });
     return { how: "login", line };
+  }
+  /**
+   * dom0's rc prints its ready line just before init starts the shell, whose banner and prompt
+   * follow. dom0 writes unprefixed, so those lines, printed while a command runs on a focused
+   * domU, would be taken for the domU's (seen in a real boot, typing right after the ready
+   * line): dom0 counts as ready once its prompt is there. A domU's prompt cannot be awaited
+   * this way (Xen holds an unfocused domU's output until its newline), nor needs to be: its
+   * lines carry Xen's prefix.
+   */
+  async waitForPrompt(source, dl) {
+    const prompt = /[#$] ?$/;
+    const partial2 = this.splitter.partial();
+    if (partial2) {
+      const last = splitGlued(partial2.text).at(-1) ?? "";
+      const c = this.demux.peek(last);
+      if (c.source === source && prompt.test(c.text)) return;
+    }
+    await this.waitFor({
+      domain: source,
+      awaited: `console ${this.displayName(source)}: waiting for the shell's prompt after its ready line`,
+      deadline: dl,
+      match: (l) => prompt.test(l.text),
+      history: true,
+      consume: false,
+      partial: true,
+      tailOf: source
+    }).promise;
   }
   /** Stops reading, rejects what still waits, closes the socket and flushes the logs. */
   async close() {
@@ -68514,8 +68979,8 @@ var Console = class {
     if (byName !== void 0) return sourceOfDomid(byName);
     const m = /^(?:d|dom)(\d+)$/i.exec(ref);
     if (m) return sourceOfDomid(Number(m[1]));
-    const known = ["xen", "dom0", ...this.names.keys()].join(", ");
-    throw new ConfigError(`unknown console domain "${ref}" (known: ${known}, or d<domid>)`);
+    const known2 = ["xen", "dom0", ...this.names.keys()].join(", ");
+    throw new ConfigError(`unknown console domain "${ref}" (known: ${known2}, or d<domid>)`);
   }
   displayName(source) {
     if (source === "xen" || source === "dom0") return source;
@@ -68536,6 +69001,7 @@ var Console = class {
     this.rawLog?.write(chunk);
     for (const line of this.splitter.push(chunk, this.now())) this.ingest(line);
     this.offerPartial();
+    this.echoCapture?.wake?.();
   }
   ingest(split) {
     for (const c of this.classifyPieces(split.text)) {
@@ -68546,6 +69012,7 @@ var Console = class {
       if (!line.echo) {
         this.offer(line);
         this.checkFatal(line);
+        this.warningWatch.line(line.source, line.text);
       }
     }
   }
@@ -68808,6 +69275,120 @@ var Console = class {
       if (at + chunkBytes < bytes.length && intervalMs > 0) await sleep(intervalMs);
     }
   }
+  /**
+   * Types a command line so that it cannot arrive garbled: chunk by chunk, each once the last
+   * one's echo is back; before Enter the echo must end with exactly what was typed (whitespace
+   * aside: a shell wraps long lines). A line whose echo stops short or differs is erased with
+   * CTRL-U and typed again, at most TYPING_ATTEMPTS times, and the retype is logged.
+   */
+  async typeLine(text2, deadline, domain3, awaited) {
+    for (let attempt = 1; ; attempt++) {
+      const capture = { domain: domain3, sinceSeq: this.seq };
+      this.echoCapture = capture;
+      let ok;
+      try {
+        ok = await this.typeChunks(text2, deadline, domain3, awaited, capture);
+      } finally {
+        this.echoCapture = void 0;
+      }
+      if (ok) break;
+      const seen = this.echoText(capture).slice(-160);
+      if (attempt >= TYPING_ATTEMPTS) {
+        throw new InfraError(`${awaited}: the console echoed ${JSON.stringify(seen)} instead of what was typed, ${attempt} times`, {
+          consoleTail: this.tail(domain3),
+          logFile: this.logFile(domain3)
+        });
+      }
+      this.retypes++;
+      this.note(domain3, `typed line garbled (echo ${JSON.stringify(seen)}): erasing it and typing it again (attempt ${attempt + 1} of ${TYPING_ATTEMPTS})`);
+      await this.write(ERASE_LINE, awaited);
+      await this.settleEcho(domain3, deadline, awaited);
+    }
+    await this.write(Buffer.from(this.newline, "utf8"), awaited);
+  }
+  async typeChunks(text2, deadline, domain3, awaited, capture) {
+    const chars = [...text2];
+    const { chunkBytes } = this.pacing;
+    for (let at = 0; at < chars.length; at += chunkBytes) {
+      this.guard(domain3, awaited);
+      await this.write(Buffer.from(chars.slice(at, at + chunkBytes).join(""), "utf8"), awaited);
+      const want = squash(chars.slice(0, at + chunkBytes).join(""));
+      if (!await this.echoReaches(capture, want, deadline, domain3, awaited)) return false;
+    }
+    return true;
+  }
+  /** Waits until the captured echo ends with `want`; false once it stood still for echoQuietMs short of it. */
+  async echoReaches(capture, want, deadline, domain3, awaited) {
+    const started = performance5.now();
+    let last = "";
+    let stillSince = performance5.now();
+    for (; ; ) {
+      const echo = squash(this.echoText(capture));
+      if (echo.endsWith(want)) return true;
+      if (echo !== last) {
+        last = echo;
+        stillSince = performance5.now();
+      } else if (performance5.now() - stillSince >= this.echoQuietMs) return false;
+      if (deadline.expired) {
+        throw new ConsoleTimeout(this.displayName(domain3), `${awaited} (waiting for the echo)`, performance5.now() - started, {
+          consoleTail: this.tail(domain3),
+          logFile: this.logFile(domain3)
+        });
+      }
+      this.guard(domain3, awaited);
+      await new Promise((resolve3) => {
+        const done = () => {
+          clearTimeout(timer);
+          capture.wake = void 0;
+          resolve3();
+        };
+        const timer = setTimeout(done, Math.max(1, Math.min(250, this.echoQuietMs, deadline.remainingMs())));
+        capture.wake = done;
+      });
+    }
+  }
+  /** After an erase: lets the guest's redraw arrive, so the next capture starts clean. */
+  async settleEcho(domain3, deadline, awaited) {
+    const capture = { domain: domain3, sinceSeq: this.seq };
+    this.echoCapture = capture;
+    try {
+      const quiet = Math.min(300, this.echoQuietMs);
+      const start = performance5.now();
+      let last = -1;
+      while (performance5.now() - start < this.echoQuietMs && !deadline.expired) {
+        const n = this.received;
+        if (n === last) break;
+        last = n;
+        await sleep(Math.max(1, Math.min(quiet, deadline.remainingMs())));
+      }
+      this.guard(domain3, awaited);
+    } finally {
+      this.echoCapture = void 0;
+    }
+  }
+  /**
+   * What the domain echoed since the capture began: its complete lines and its part of the line
+   * still being received (where a command's echo sits until Enter), without prefixes or escapes.
+   */
+  echoText(capture) {
+    const lines = (this.streams.get(capture.domain)?.lines ?? []).filter((l) => l.seq > capture.sinceSeq).map((l) => l.text);
+    const partial2 = this.splitter.partial();
+    if (partial2) {
+      for (const piece of splitGlued(partial2.text)) {
+        const c = this.demux.peek(piece);
+        const mine = c.source === capture.domain || c.via === "unprefixed" && this.inFlight === capture.domain && this.demux.focus === capture.domain;
+        if (mine) lines.push(c.text);
+      }
+    }
+    return lines.join("");
+  }
+  /** A line of our own in the domain's log and the combined one: what the typist had to do. */
+  note(domain3, text2) {
+    const line = `${stamp(this.now())} [xen-pvh-virtio] ${text2}
+`;
+    this.streams.get(domain3)?.log?.write(line);
+    this.allLog.write(line);
+  }
   async focusLocked(target, deadline) {
     const awaited = `console: moving input focus to ${focusName(target)}`;
     if (!this.demux.handedOver) {
@@ -68822,31 +69403,33 @@ var Console = class {
         tailOf: "all"
       }).promise;
     }
+    const nextBanner = async (within2, send) => {
+      const banner = this.waitFor({
+        domain: "xen",
+        awaited,
+        deadline: within2,
+        match: (l) => l.banner !== void 0,
+        history: false,
+        consume: false,
+        partial: false,
+        tailOf: "all"
+      });
+      banner.promise.catch(() => void 0);
+      try {
+        if (send) await this.write(SWITCH_INPUT, awaited);
+        return (await banner.promise).banner;
+      } catch (err) {
+        if (err instanceof ConsoleTimeout) return void 0;
+        throw err;
+      } finally {
+        banner.cancel();
+      }
+    };
     const outcome = await moveFocus(
       {
         current: () => this.demux.focus,
-        switchOnce: async (within2) => {
-          const banner = this.waitFor({
-            domain: "xen",
-            awaited,
-            deadline: within2,
-            match: (l) => l.banner !== void 0,
-            history: false,
-            consume: false,
-            partial: false,
-            tailOf: "all"
-          });
-          banner.promise.catch(() => void 0);
-          try {
-            await this.write(SWITCH_INPUT, awaited);
-            return (await banner.promise).banner;
-          } catch (err) {
-            if (err instanceof ConsoleTimeout) return void 0;
-            throw err;
-          } finally {
-            banner.cancel();
-          }
-        }
+        switchOnce: (within2) => nextBanner(within2, true),
+        awaitBanner: (within2) => nextBanner(within2, false)
       },
       target,
       deadline,
@@ -68879,7 +69462,7 @@ var Console = class {
     this.echoWindow = { domain: source, typed: marked.typed };
     if (source !== "dom0" && source !== "xen") this.inFlight = source;
     try {
-      await this.typePaced(marked.typed + this.newline, deadline, source, `console ${name}: typing \`${command}\``);
+      await this.typeLine(marked.typed, deadline, source, `console ${name}: typing \`${command}\``);
       const first = await begin.promise;
       this.echoWindow = void 0;
       const last = await end.promise;
@@ -68902,6 +69485,9 @@ var Console = class {
 };
 function stamp(t) {
   return `+${(t / 1e3).toFixed(3).padStart(8)}s`;
+}
+function squash(text2) {
+  return text2.replace(/\s+/g, "");
 }
 function sleep(ms) {
   return new Promise((resolve3) => setTimeout(resolve3, ms));
@@ -68941,7 +69527,7 @@ function serialDuplex(port, ended) {
 // src/snapshot/migrate.ts
 import { spawn as spawn2 } from "node:child_process";
 import { createReadStream } from "node:fs";
-import { rm as rm6, stat as stat6 } from "node:fs/promises";
+import { rm as rm6, stat as stat7 } from "node:fs/promises";
 import { createServer as createServer2 } from "node:net";
 var POLL_MS2 = 100;
 async function saveState(machine, file2, socketPath, deadlineMs) {
@@ -68974,7 +69560,7 @@ async function saveState(machine, file2, socketPath, deadlineMs) {
     server.close();
     await rm6(socketPath, { force: true });
   }
-  return { file: file2, bytes: (await stat6(file2)).size, durationMs: Date.now() - t0 };
+  return { file: file2, bytes: (await stat7(file2)).size, durationMs: Date.now() - t0 };
 }
 async function loadState(machine, file2, socketPath, deadlineMs) {
   const dl = Deadline.after(deadlineMs);
@@ -69037,7 +69623,7 @@ function processResult(child, what) {
     child.once("error", (e) => reject(new InfraError(`${what}: ${e.message}`, { cause: e })));
     child.once(
       "exit",
-      (code, signal) => code === 0 ? resolve3() : reject(new InfraError(`${what} exited with ${code ?? signal}: ${stderr.trim()}`))
+      (code2, signal) => code2 === 0 ? resolve3() : reject(new InfraError(`${what} exited with ${code2 ?? signal}: ${stderr.trim()}`))
     );
   });
 }
@@ -69052,7 +69638,7 @@ async function within(p, dl, what) {
 }
 
 // src/backend/index.ts
-import { join as join11 } from "node:path";
+import { join as join13 } from "node:path";
 var BACKEND_BINARY = "/usr/bin/qemu-system-aarch64";
 var DISK_MIB = 64;
 var Backends = class {
@@ -69078,7 +69664,7 @@ var Backends = class {
       disks.push(path);
     }
     const argv = [BACKEND_BINARY, ...backendQemuArgs({ bridge, devices: step2.devices, disks })];
-    const logFile = join11(this.opts.logsDir, `${this.opts.scenario}-backend-${domain3.name}-${++this.starts}.log`);
+    const logFile = join13(this.opts.logsDir, `${this.opts.scenario}-backend-${domain3.name}-${++this.starts}.log`);
     const proc = await ssh.background(`backend-${domain3.name}`, argv.map(shellQuote).join(" "), { logFile, deadline: deadline.remainingMs() });
     this.running.set(domain3.name, proc);
     proc.onDeath((error62) => {
@@ -69136,7 +69722,7 @@ async function openSession(plan, rig, workDir, hooks) {
   const bannerMs = bannerDeadlineMs();
   const sshPort = await reservePort(plan.sshPort);
   const media = await buildBootMedia({ rig, domains: plan.domains, boot: plan.boot, workDir, sshPort }, hooks.info);
-  const reproDir = join12(plan.logsDir, "repro");
+  const reproDir = join14(plan.logsDir, "repro");
   await writeRepro(media, rig, workDir, reproDir);
   hooks.info(`booting: ${plan.boot} path, ssh on 127.0.0.1:${sshPort}, logs in ${plan.logsDir}`);
   hooks.phase("qemu start");
@@ -69166,16 +69752,18 @@ function startRestore(plan, state, workDir, hooks, sshPort = plan.sshPort) {
   let given = false;
   const loading = (async () => {
     const port = await reservePort(sshPort);
-    await mkdir8(workDir, { recursive: true });
+    await mkdir9(workDir, { recursive: true });
     socketDir = await socketDirFor(workDir);
     if (socketDir !== workDir) ownSocketDir = socketDir;
-    input2 = { ...state.machineInput, serialSocket: join12(socketDir, "serial.sock"), qmpSocket: join12(socketDir, "qmp.sock"), sshPort: port };
+    input2 = { ...state.machineInput, serialSocket: join14(socketDir, "serial.sock"), qmpSocket: join14(socketDir, "qmp.sock"), sshPort: port };
     const launch = { binary: QEMU_BINARY, args: [...bootArgs(input2), "-incoming", "defer"], serialSocket: input2.serialSocket, qmpSocket: input2.qmpSocket, sshPort: port };
     hooks.info(`restoring the booted system saved ${state.savedAt} (${(state.bytes / 2 ** 20).toFixed(0)} MiB), ssh on 127.0.0.1:${port}, logs in ${plan.logsDir}`);
+    const evidence = await installEvidence(state, plan.logsDir);
+    if (evidence.length > 0) hooks.info(`the saved system's boot evidence: ${evidence.join(", ")} in ${plan.logsDir}`);
     hooks.phase("restore start");
     machine = await startMachine(launch, { logDir: plan.logsDir });
     hooks.onProcess?.(machine.pid);
-    const loaded = await loadState(machine, state.stateFile, join12(socketDir, "state.sock"), LOAD_DEADLINE_MS);
+    const loaded = await loadState(machine, state.stateFile, join14(socketDir, "state.sock"), LOAD_DEADLINE_MS);
     hooks.info(`machine state loaded in ${(loaded.durationMs / 1e3).toFixed(1)} s`);
     hooks.phase("state loaded");
   })();
@@ -69199,6 +69787,7 @@ function startRestore(plan, state, workDir, hooks, sshPort = plan.sshPort) {
           privateKeyPath: state.privateKeyPath,
           socketDir,
           shellsReady: state.domains,
+          ...state.warnings ? { bootWarnings: state.warnings } : {},
           ...ownSocketDir ? { ownSocketDir } : {}
         }).session;
         await resume(machine, 1e4);
@@ -69216,7 +69805,7 @@ function startRestore(plan, state, workDir, hooks, sshPort = plan.sshPort) {
 }
 function attach(plan, machine, hooks, a) {
   if (a.origin === "boot") hooks.onProcess?.(machine.pid);
-  void writeFile7(join12(plan.logsDir, "qemu.pid"), `${machine.pid}
+  void writeFile8(join14(plan.logsDir, "qemu.pid"), `${machine.pid}
 `).catch(() => void 0);
   let machineExited = false;
   void machine.exited.then(() => {
@@ -69256,8 +69845,8 @@ function attach(plan, machine, hooks, a) {
     return ssh;
   };
   const waitForShell = async (domain3, ms) => {
-    const known = shells.get(domain3);
-    if (known !== void 0) return { at: known };
+    const known2 = shells.get(domain3);
+    if (known2 !== void 0) return { at: known2 };
     const at = consoleEpoch + (await console2.waitForShell(domain3, ms)).line.t;
     shells.set(domain3, at);
     return { at };
@@ -69270,6 +69859,8 @@ function attach(plan, machine, hooks, a) {
   };
   let closed2 = false;
   let settled = false;
+  let warningsTaken = 0;
+  let bootWarningsGiven = false;
   const forensicsPort = (scenario) => ({
     // A console that just ended may run a moment ahead of the exit status: wait that moment.
     machineGone: async () => closed2 || machineExited || await settlesWithin2(machine.exited, 300),
@@ -69280,7 +69871,7 @@ function attach(plan, machine, hooks, a) {
     focusXen: (deadline) => console2.focus("xen", deadline),
     focusDom0: (deadline) => console2.focus("dom0", deadline),
     xenKey: (key, quietMs, deadline) => xenKeyOutput(console2, machine, key, quietMs, deadline),
-    hostLogs: async () => (await readdir(plan.logsDir)).filter((f) => f.startsWith(`${scenario}-`) && f.endsWith(".log")).sort().map((f) => join12(plan.logsDir, f))
+    hostLogs: async () => (await readdir2(plan.logsDir)).filter((f) => f.startsWith(`${scenario}-`) && f.endsWith(".log")).sort().map((f) => join14(plan.logsDir, f))
   });
   const session = {
     origin: a.origin,
@@ -69307,11 +69898,11 @@ function attach(plan, machine, hooks, a) {
     },
     async save(dir, deadlineMs) {
       if (!settled) throw new InfraError("internal: a machine is saved only once it has settled");
-      await mkdir8(dir, { recursive: true });
-      const file2 = join12(dir, "state.zst");
+      await mkdir9(dir, { recursive: true });
+      const file2 = join14(dir, "state.zst");
       let saved;
       try {
-        saved = await saveState(machine, file2, join12(a.socketDir, "state.sock"), deadlineMs);
+        saved = await saveState(machine, file2, join14(a.socketDir, "state.sock"), deadlineMs);
       } finally {
         await resume(machine, 1e4);
       }
@@ -69324,8 +69915,16 @@ function attach(plan, machine, hooks, a) {
         privateKeyPath: a.privateKeyPath,
         domains: [...shells.keys()],
         savedAt: (/* @__PURE__ */ new Date()).toISOString(),
-        bytes: saved.bytes
+        bytes: saved.bytes,
+        warnings: [...a.bootWarnings ?? [], ...console2.warnings]
       };
+    },
+    takeWarnings() {
+      const fresh = console2.warnings.slice(warningsTaken);
+      warningsTaken = console2.warnings.length;
+      const boot = bootWarningsGiven ? [] : a.bootWarnings ?? [];
+      bootWarningsGiven = true;
+      return [...boot, ...fresh];
     },
     driversFor(scenario) {
       const started = /* @__PURE__ */ new Set();
@@ -69341,7 +69940,7 @@ function attach(plan, machine, hooks, a) {
           return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
         },
         background: async (name, command) => {
-          const logFile = join12(plan.logsDir, `${scenario}-${name.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 60)}.log`);
+          const logFile = join14(plan.logsDir, `${scenario}-${name.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 60)}.log`);
           const proc = await link.background(name, command, { logFile });
           started.add(proc);
           proc.onDeath(died);
@@ -69367,7 +69966,7 @@ function attach(plan, machine, hooks, a) {
         },
         whenDead: () => death ? Promise.resolve(death) : new Promise((wake) => deathWaiters.push(wake)),
         forensics: async () => {
-          const dir = join12(plan.logsDir, "forensics", scenario);
+          const dir = join14(plan.logsDir, "forensics", scenario);
           hooks.info(`${scenario}: collecting forensics into ${dir}`);
           const record3 = await collectForensics(forensicsPort(scenario), dir);
           for (const m of record3.missing) hooks.info(`${scenario}: forensics: ${m}`);
@@ -69395,6 +69994,7 @@ function attach(plan, machine, hooks, a) {
       await ssh?.close().catch(() => void 0);
       await stopMachine(machine).catch(() => void 0);
       await console2.close().catch(() => void 0);
+      if (console2.retypedLines > 0) hooks.info(`console: ${console2.retypedLines} typed line(s) arrived garbled and were typed again (see console-all.log)`);
       if (a.ownSocketDir) await rm7(a.ownSocketDir, { recursive: true, force: true });
     }
   };
@@ -69531,7 +70131,7 @@ var Systems = class {
     const state = this.snapshots?.state;
     if (next < 0 || !state || this.scenarios[next].freshBoot || this.standby) return;
     const n = ++this.count;
-    const pending = startRestore(this.sessionPlan(n), state, join13(this.workDir, `boot-${n}`), this.sessionHooks(n), 0);
+    const pending = startRestore(this.sessionPlan(n), state, join15(this.workDir, `boot-${n}`), this.sessionHooks(n), 0);
     this.standby = { pending, n, startedAt: Date.now() };
   }
   async open(scenario) {
@@ -69541,7 +70141,7 @@ var Systems = class {
       this.standby = void 0;
       const { n: n2, startedAt } = standby;
       try {
-        const pending = standby.pending ?? startRestore(this.sessionPlan(n2), state, join13(this.workDir, `boot-${n2}`), this.sessionHooks(n2));
+        const pending = standby.pending ?? startRestore(this.sessionPlan(n2), state, join15(this.workDir, `boot-${n2}`), this.sessionHooks(n2));
         const s2 = await this.hooks.group(`system ${n2}: restored from the saved booted system`, () => pending.activate());
         this.hooks.span("system", `restore ${n2}`, startedAt);
         return s2;
@@ -69555,8 +70155,8 @@ var Systems = class {
     }
     const n = ++this.count;
     const t0 = Date.now();
-    const dir = join13(this.workDir, `boot-${n}`);
-    await mkdir9(dir, { recursive: true });
+    const dir = join15(this.workDir, `boot-${n}`);
+    await mkdir10(dir, { recursive: true });
     const s = await this.hooks.group(`system ${n}: ${this.plan.boot} boot`, () => openSession(this.sessionPlan(n), this.rig, dir, this.sessionHooks(n)));
     this.current = s;
     if (this.snapshots?.wanted(this.scenarios.length)) {
@@ -69564,7 +70164,7 @@ var Systems = class {
       await this.snapshots.saveFrom({ settle: async (ms) => {
         await s.settle(ms);
         settled = Date.now();
-      }, save: (d, ms) => s.save(d, ms) }, join13(this.workDir, "state"));
+      }, save: (d, ms) => s.save(d, ms) }, join15(this.workDir, "state"));
       this.hooks.span("system", `boot ${n}`, t0, settled);
       this.hooks.span("system", `save`, settled);
     } else this.hooks.span("system", `boot ${n}`, t0);
@@ -69572,7 +70172,7 @@ var Systems = class {
   }
   /** Later systems keep their logs beside the first one's. */
   sessionPlan(n) {
-    return { ...this.plan, logsDir: n === 1 ? this.plan.logsDir : join13(this.plan.logsDir, `boot-${n}`) };
+    return { ...this.plan, logsDir: n === 1 ? this.plan.logsDir : join15(this.plan.logsDir, `boot-${n}`) };
   }
   sessionHooks(n) {
     return {
@@ -69589,7 +70189,7 @@ async function executePlan(plan, hooks) {
   const start = Date.now();
   const cpuAtStart = process.cpuUsage();
   const result = { scenarios: [], phases: [], timeline: [], properties: { boot: plan.boot, "rig.request": plan.rig.provider } };
-  mkdirSync3(plan.logsDir, { recursive: true });
+  prepareOutputPaths(plan);
   let rig;
   try {
     await hooks.group("host tools", () => ensureHostTools(runNeeds(plan.rig.provider), { log: hooks.info }));
@@ -69599,6 +70199,7 @@ async function executePlan(plan, hooks) {
     );
     rig = got2.rig;
     result.rig = { key: got2.key, provider: rig.manifest.provider, versions: rig.manifest.versions, cacheHit: got2.cacheHit };
+    if (plan.cache.enabled) markUsed(plan.cache.dir, rig.dir);
     result.phases.push({ name: "rig ready", atMs: Date.now() - start });
     result.timeline.push({ section: "rig", name: got2.cacheHit ? "rig (cached)" : "rig (built)", startMs: 0, endMs: Date.now() - start });
     hooks.onRig?.(rig, got2.key, got2.cacheHit);
@@ -69619,7 +70220,7 @@ async function executePlan(plan, hooks) {
     } else runnable.push(scenario);
   }
   if (runnable.length === 0) return result;
-  const workDir = await mkdtemp2(join14(process.env.RUNNER_TEMP || tmpdir2(), "xen-pvh-virtio-"));
+  const workDir = await mkdtemp2(join16(process.env.RUNNER_TEMP || tmpdir2(), "xen-pvh-virtio-"));
   const phase = (name, at = Date.now()) => {
     if (!result.phases.some((p) => p.name === name)) result.phases.push({ name, atMs: at - start });
     result.phases.sort((a, b) => a.atMs - b.atMs);
@@ -69673,6 +70274,7 @@ async function executePlan(plan, hooks) {
       span("scenarios", n > 1 ? `${scenario.name} (retry)` : scenario.name, t0);
       if (stopReason) annotate(done, stopReason);
       done.system = session.origin === "restore" ? "restored" : "booted";
+      judgeWarnings(done, session.takeWarnings(), scenario, plan.failOnWarnings);
       if (done.status !== "passed") systems.spoilCurrent();
       return done;
     };
@@ -69707,6 +70309,7 @@ async function executePlan(plan, hooks) {
     await systems?.closeAll();
     if (!stopReason) await snapshots?.keep().catch((e) => hooks.warn(`booted system not cached: ${e.message}`));
     await rm8(workDir, { recursive: true, force: true });
+    await keepCacheWithinBudget(plan, new Date(start), hooks);
   }
   if (stopReason && !result.fatal) result.fatal = { status: "error", message: stopReason };
   const cpu = process.cpuUsage(cpuAtStart);
@@ -69715,6 +70318,17 @@ async function executePlan(plan, hooks) {
   const order = (name) => plan.scenarios.findIndex((s) => s.name === name);
   result.scenarios.sort((a, b) => order(a.name) - order(b.name));
   return result;
+}
+async function keepCacheWithinBudget(plan, runStart, hooks) {
+  if (!plan.cache.enabled || plan.cache.maxBytes === 0) return;
+  try {
+    const r = await pruneCache(plan.cache.dir, plan.cache.maxBytes, { keepUsedSince: runStart, log: hooks.info });
+    if (r.after > plan.cache.maxBytes) {
+      hooks.warn(`the cache holds ${formatBytes(r.after)}, over its budget of ${formatBytes(plan.cache.maxBytes)} (cache-max-size), with only what this run used left`);
+    }
+  } catch (e) {
+    hooks.warn(`cache not pruned: ${e.message}`);
+  }
 }
 function bootFailed(scenario, message, e) {
   if (e instanceof ProductFailure) return failedScenario(scenario, message, e.detail.consoleTail);
@@ -69744,8 +70358,8 @@ function exitCodeForError(e) {
 function writeReports(plan, result) {
   writeJunit(result, plan.junitPath);
   const summary = buildSummary(result, plan);
-  mkdirSync3(plan.logsDir, { recursive: true });
-  writeFileSync2(join14(plan.logsDir, "summary.md"), summary);
+  mkdirSync4(plan.logsDir, { recursive: true });
+  writeFileSync2(join16(plan.logsDir, "summary.md"), summary);
   return summary;
 }
 
