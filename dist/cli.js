@@ -16,7 +16,7 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-7E5MKB3B.js";
+} from "./chunks/chunk-GLAYQOLM.js";
 import {
   ConfigError,
   ExitCode,
@@ -34,7 +34,7 @@ import {
   pruneCache,
   redactCredentials,
   rigRecipe
-} from "./chunks/chunk-6YJN2FRB.js";
+} from "./chunks/chunk-SJKLJVNT.js";
 
 // src/cli/main-impl.ts
 import { resolve } from "node:path";

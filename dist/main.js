@@ -2,20 +2,25 @@ import { createRequire as __xpvCreateRequire } from 'node:module'; import { file
 import {
   identify,
   isRemoteCacheUsable
-} from "./chunks/chunk-LYBCQGRO.js";
+} from "./chunks/chunk-HTOP2HWI.js";
 import {
+  buildJunit,
+  buildSummary,
   cancelOnSignals,
   counts,
   executePlan,
   exitCodeFor,
   resolvePlan,
   writeReports
-} from "./chunks/chunk-7E5MKB3B.js";
+} from "./chunks/chunk-GLAYQOLM.js";
 import {
   ConfigError,
+  OPTIONS,
   OPTION_NAMES,
   STATE,
   credentialsIn,
+  debug,
+  error,
   getInput,
   group,
   info,
@@ -26,7 +31,10 @@ import {
   setSecret,
   summary,
   warning
-} from "./chunks/chunk-6YJN2FRB.js";
+} from "./chunks/chunk-SJKLJVNT.js";
+
+// src/action/main-impl.ts
+import { isAbsolute as isAbsolute2, relative } from "node:path";
 
 // src/action/inputs.ts
 function readInputs() {
@@ -53,13 +61,69 @@ function setOutputs(result, paths) {
   for (const [name, value] of Object.entries(values)) setOutput(name, value);
 }
 
+// src/action/failure.ts
+import { mkdirSync, writeFileSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+function pathsFromInputs(raw, cwd) {
+  const pick = (name) => {
+    const v = raw.values[name]?.trim() || OPTIONS[name].default;
+    return isAbsolute(v) ? v : resolve(cwd, v);
+  };
+  return { junitPath: pick("junit-path"), logsDir: pick("logs-dir") };
+}
+function oneLine(e) {
+  const kind = e instanceof ConfigError ? "configuration error" : "infrastructure error";
+  const first = (e instanceof Error ? e.message : String(e)).split("\n")[0].trim();
+  return redactCredentials(`${kind}: ${first}`);
+}
+async function reportFailure(e, paths, scenarios = []) {
+  const line = oneLine(e);
+  debug(redactCredentials(e instanceof Error ? e.stack ?? e.message : String(e)));
+  const message = redactCredentials(e instanceof Error ? e.message : String(e));
+  const result = {
+    scenarios: scenarios.map((s) => ({ name: s.name, file: s.file, status: "error", startedAt: /* @__PURE__ */ new Date(), durationMs: 0, steps: [{ title: "run", kind: "run", status: "error", durationMs: 0, message }] })),
+    phases: [],
+    timeline: [],
+    properties: {},
+    fatal: { status: "error", message: line.slice(line.indexOf(": ") + 2), kind: e instanceof ConfigError ? "Configuration error" : "Infrastructure error" }
+  };
+  const summary2 = buildSummary(result, paths);
+  try {
+    mkdirSync(paths.logsDir, { recursive: true });
+    writeFileSync(join(paths.logsDir, "summary.md"), summary2);
+  } catch {
+  }
+  try {
+    mkdirSync(join(paths.junitPath, ".."), { recursive: true });
+    writeFileSync(paths.junitPath, buildJunit(result));
+  } catch {
+  }
+  setOutputs(result, paths);
+  await summary.addRaw(summary2).write().catch(() => void 0);
+  setFailed(line);
+}
+
 // src/action/main-impl.ts
+function annotateSteps(result, workspace) {
+  for (const scenario of result.scenarios) {
+    for (const step of scenario.steps.filter((s) => s.status === "failed" || s.status === "error")) {
+      const text = redactCredentials(`${scenario.name}: ${step.title}: ${(step.message ?? step.status).split("\n")[0]}`);
+      const where = step.where;
+      error(text, {
+        title: step.status === "failed" ? "scenario failed" : "infrastructure error",
+        ...where ? { file: isAbsolute2(where.file) ? relative(workspace, where.file) : where.file, startLine: where.line, startColumn: where.column } : {}
+      });
+    }
+  }
+}
 async function mainImpl() {
+  const raw = readInputs();
+  const cwd = process.env.GITHUB_WORKSPACE || process.cwd();
   let plan;
   try {
-    plan = resolvePlan(readInputs(), { cwd: process.env.GITHUB_WORKSPACE || process.cwd(), env: process.env });
+    plan = resolvePlan(raw, { cwd, env: process.env });
   } catch (e) {
-    setFailed(redactCredentials(e instanceof ConfigError ? `configuration error: ${e.message}` : String(e)));
+    await reportFailure(e, pathsFromInputs(raw, cwd));
     return;
   }
   for (const url of [plan.rig.xenRepo, plan.rig.qemuRepo, plan.rig.linuxRepo]) {
@@ -93,8 +157,8 @@ async function mainImpl() {
       saveState(STATE.stateKey, key);
       saveState(STATE.stateDir, dir);
     }
-  }).catch((e) => {
-    setFailed(redactCredentials(e instanceof ConfigError ? `configuration error: ${e.message}` : `infrastructure error: ${e.stack ?? e}`));
+  }).catch(async (e) => {
+    await reportFailure(e, plan, plan.scenarios);
     return void 0;
   }).finally(cancel.dispose);
   if (!result) return;
@@ -108,8 +172,9 @@ async function mainImpl() {
   }
   await summary.addRaw(summary2).write();
   setOutputs(result, plan);
+  annotateSteps(result, cwd);
   const code = exitCodeFor(result);
-  if (code !== 0) setFailed(redactCredentials(result.fatal?.message ?? `scenarios did not all pass (see ${plan.junitPath})`));
+  if (code !== 0) setFailed(redactCredentials((result.fatal?.message ?? `scenarios did not all pass (see ${plan.junitPath})`).split("\n")[0]));
 }
 
 // src/main.ts

@@ -4,14 +4,14 @@ import {
   isRemoteCacheUsable,
   parseIdentities,
   stillOurs
-} from "./chunks/chunk-LYBCQGRO.js";
+} from "./chunks/chunk-HTOP2HWI.js";
 import {
   STATE,
   getState,
   info,
   saveRemote,
   warning
-} from "./chunks/chunk-6YJN2FRB.js";
+} from "./chunks/chunk-SJKLJVNT.js";
 
 // src/action/post-impl.ts
 async function stopLeftovers() {

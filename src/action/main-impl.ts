@@ -1,22 +1,40 @@
 // The action's main step: inputs → plan → the shared core → outputs, summary, exit status.
+import { isAbsolute, relative } from 'node:path';
 import * as core from '@actions/core';
+import type { RunResult } from '../scenario/result.js';
 import { resolvePlan } from '../config/plan.js';
 import { STATE } from '../config/options.js';
-import { ConfigError } from '../errors.js';
 import { executePlan, exitCodeFor, writeReports } from '../run.js';
 import { readInputs } from './inputs.js';
 import { setOutputs } from './outputs.js';
+import { pathsFromInputs, reportFailure } from './failure.js';
 import { isRemoteCacheUsable } from './cache-service.js';
 import { cancelOnSignals } from '../cancel.js';
 import { credentialsIn, redactCredentials } from '../secrets.js';
 import { identify, type ProcessIdentity } from '../host/process-identity.js';
 
+/** An error annotation per failed or errored step, on the scenario file's line where it has one. */
+function annotateSteps(result: RunResult, workspace: string): void {
+  for (const scenario of result.scenarios) {
+    for (const step of scenario.steps.filter((s) => s.status === 'failed' || s.status === 'error')) {
+      const text = redactCredentials(`${scenario.name}: ${step.title}: ${(step.message ?? step.status).split('\n')[0]}`);
+      const where = step.where;
+      core.error(text, {
+        title: step.status === 'failed' ? 'scenario failed' : 'infrastructure error',
+        ...(where ? { file: isAbsolute(where.file) ? relative(workspace, where.file) : where.file, startLine: where.line, startColumn: where.column } : {}),
+      });
+    }
+  }
+}
+
 export async function mainImpl(): Promise<void> {
+  const raw = readInputs();
+  const cwd = process.env.GITHUB_WORKSPACE || process.cwd();
   let plan;
   try {
-    plan = resolvePlan(readInputs(), { cwd: process.env.GITHUB_WORKSPACE || process.cwd(), env: process.env });
+    plan = resolvePlan(raw, { cwd, env: process.env });
   } catch (e) {
-    core.setFailed(redactCredentials(e instanceof ConfigError ? `configuration error: ${e.message}` : String(e)));
+    await reportFailure(e, pathsFromInputs(raw, cwd));
     return;
   }
   // The runner masks these in every line of the job's log, what git or QEMU print included.
@@ -53,8 +71,9 @@ export async function mainImpl(): Promise<void> {
       core.saveState(STATE.stateKey, key);
       core.saveState(STATE.stateDir, dir);
     },
-  }).catch((e: unknown) => {
-    core.setFailed(redactCredentials(e instanceof ConfigError ? `configuration error: ${e.message}` : `infrastructure error: ${(e as Error).stack ?? e}`));
+  }).catch(async (e: unknown) => {
+    // A bad bundle or output path found once the run started, or a crash: reported all the same.
+    await reportFailure(e, plan, plan.scenarios);
     return undefined;
   }).finally(cancel.dispose);
   if (!result) return;
@@ -70,6 +89,7 @@ export async function mainImpl(): Promise<void> {
   }
   await core.summary.addRaw(summary).write();
   setOutputs(result, plan);
+  annotateSteps(result, cwd);
   const code = exitCodeFor(result);
-  if (code !== 0) core.setFailed(redactCredentials(result.fatal?.message ?? `scenarios did not all pass (see ${plan.junitPath})`));
+  if (code !== 0) core.setFailed(redactCredentials((result.fatal?.message ?? `scenarios did not all pass (see ${plan.junitPath})`).split('\n')[0]!));
 }

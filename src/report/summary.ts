@@ -40,7 +40,7 @@ export function buildSummary(result: RunResult, paths: { junitPath: string; logs
   const c = counts(result);
   const lines: string[] = ['## xen-pvh-virtio', ''];
   lines.push(`**${c.passed} passed, ${c.failed} failed, ${c.error} errored, ${c.skipped} skipped**`, '');
-  if (result.fatal) lines.push(`> **${result.fatal.status === 'error' ? 'Infrastructure error' : 'Failure'}:** ${cell(result.fatal.message)}`, '');
+  if (result.fatal) lines.push(`> **${result.fatal.kind ?? (result.fatal.status === 'error' ? 'Infrastructure error' : 'Failure')}:** ${cell(result.fatal.message)}`, '');
   if (result.rig) {
     const versions = Object.entries(result.rig.versions)
       .filter(([, v]) => v)

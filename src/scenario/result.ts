@@ -79,8 +79,8 @@ export interface RunResult {
   phases: Phase[];
   /** Extra facts for the JUnit <properties> (boot path, host, harness version). */
   properties: Record<string, string>;
-  /** A failure that ended the run before or between scenarios. */
-  fatal?: { status: 'failed' | 'error'; message: string };
+  /** A failure that ended the run before or between scenarios; `kind` names it in the summary when it is neither the product's nor the infrastructure's (a configuration error). */
+  fatal?: { status: 'failed' | 'error'; message: string; kind?: string };
 }
 
 export function scenarioStatus(steps: readonly StepResult[]): Status {

@@ -1,7 +1,7 @@
 // The action end to end: INPUT_* in, GITHUB_OUTPUT / GITHUB_STEP_SUMMARY / JUnit out,
 // running the committed dist/ exactly as a runner would.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,8 +9,9 @@ import { identify } from '../../src/host/process-identity.js';
 
 const root = resolve(__dirname, '../..');
 
-function runAction(entry: 'main' | 'post', inputs: Record<string, string>, state: Record<string, string> = {}) {
+function runAction(entry: 'main' | 'post', inputs: Record<string, string>, state: Record<string, string> = {}, prepare?: (work: string) => void) {
   const work = mkdtempSync(join(tmpdir(), 'xpv-action-'));
+  prepare?.(work);
   const files = { GITHUB_OUTPUT: 'output', GITHUB_STEP_SUMMARY: 'summary', GITHUB_STATE: 'state' } as const;
   for (const f of Object.values(files)) writeFileSync(join(work, f), '');
   const env: Record<string, string> = { PATH: process.env.PATH!, HOME: process.env.HOME!, GITHUB_WORKSPACE: work, RUNNER_TEMP: work };
@@ -33,11 +34,42 @@ function parseCommandFile(text: string): Record<string, string> {
 }
 
 describe('the action', () => {
-  it('fails a bad input with a message naming the input, writing no outputs', () => {
-    const { proc, outputs } = runAction('main', { rig: 'nix' });
+  it('fails a bad input with a one-line annotation naming the input, and still sets the outputs and the summary', () => {
+    const { proc, outputs, summary, work } = runAction('main', { rig: 'nix' });
     expect(proc.status).toBe(1);
-    expect(proc.stdout).toContain('::error::configuration error: input `rig`: expected one of debian, source, yocto, prebuilt, got "nix"');
-    expect(outputs).toEqual({});
+    expect(proc.stdout).toContain('::error::configuration error: input `rig`: expected one of debian, source, yocto, prebuilt, got "nix"\n');
+    expect(proc.stdout).not.toMatch(/^\s+at /m);
+    // The workflow's next steps (upload-artifact, a JUnit reporter) find what they were told.
+    expect(outputs['logs-dir']).toBe(join(work, 'xen-pvh-virtio/logs'));
+    expect(outputs['junit-path']).toBe(join(work, 'xen-pvh-virtio/junit.xml'));
+    expect(summary).toContain('> **Configuration error:** input \\`rig\\`: expected one of debian, source, yocto, prebuilt, got "nix"');
+    expect(existsSync(join(work, 'xen-pvh-virtio/logs/summary.md'))).toBe(true);
+    expect(readFileSync(join(work, 'xen-pvh-virtio/junit.xml'), 'utf8')).toContain('<testsuites');
+  });
+
+  it('fails with junit-path a directory the same way, before anything runs', () => {
+    const { proc, outputs, summary, work } = runAction('main', { 'junit-path': 'reports', 'logs-dir': 'out/logs', scenarios: 'boot-smoke' }, {}, (w) => mkdirSync(join(w, 'reports')));
+    expect(proc.status).toBe(1);
+    expect(proc.stdout).toMatch(/^::error::configuration error: input `junit-path`: .*reports is a directory; expected the path of the report file to write, e\.g\. .*reports\/junit\.xml\n/m);
+    expect(proc.stdout).not.toMatch(/^\s+at /m);
+    expect(outputs['junit-path']).toBe(join(work, 'reports'));
+    expect(outputs['logs-dir']).toBe(join(work, 'out/logs'));
+    expect(summary).toContain('> **Configuration error:** input \\`junit-path\\`: ');
+  });
+
+  it('fails with a damaged prebuilt manifest the same way, naming the bundle', () => {
+    const { proc, outputs, summary, work } = runAction('main', { rig: 'prebuilt', 'rig-path': 'bundle', scenarios: 'boot-smoke' }, {}, (w) => {
+      mkdirSync(join(w, 'bundle'));
+      writeFileSync(join(w, 'bundle', 'manifest.json'), '{ "schemaVersion": 1, "files": [ ');
+    });
+    expect(proc.status).toBe(1);
+    expect(proc.stdout).toMatch(/^::error::configuration error: input `rig-path`: .*manifest\.json.*\n/m);
+    expect(proc.stdout).not.toMatch(/^\s+at /m);
+    expect(outputs['logs-dir']).toBe(join(work, 'xen-pvh-virtio/logs'));
+    expect(outputs.errored).toBe('1');
+    expect(summary).toContain('| boot-smoke | 💥 error |');
+    const xml = readFileSync(outputs['junit-path']!, 'utf8');
+    expect(xml).toMatch(/<testsuite name="boot-smoke" [^\n]* errors="1"/);
   });
 
   it('runs a scenario on the debian rig and writes outputs, the job summary and JUnit', { timeout: 900_000 }, () => {
@@ -54,6 +86,17 @@ describe('the action', () => {
     expect(proc.stdout).toContain('::warning::no Actions cache service is reachable from this job');
     expect(summary).toContain('| boot-smoke |');
     expect(proc.status).toBe(outputs.passed === '1' ? 0 : 1);
+  });
+
+  it("annotates a failed step on its scenario file's line", { timeout: 900_000 }, () => {
+    const scenario = 'name: annotated\ndomains:\n  domU1: { vpl011: true }\nsteps:\n  - wait: { console: domU1, for: shell, timeout: 5m }\n  - console: { domain: domU1, run: echo no, expect: "^yes$", timeout: 20s }\n';
+    const { proc, outputs } = runAction('main', { scenarios: 'checks/annotated.yaml' }, {}, (w) => {
+      mkdirSync(join(w, 'checks'));
+      writeFileSync(join(w, 'checks', 'annotated.yaml'), scenario);
+    });
+    expect(proc.status).toBe(1);
+    expect(outputs.failed).toBe('1');
+    expect(proc.stdout).toMatch(/^::error title=scenario failed,file=checks\/annotated\.yaml,line=6,col=14::annotated: domU1: echo no: .*\n/m);
   });
 
   it('post step succeeds when nothing was started', () => {

@@ -80781,6 +80781,8 @@ export {
   getInput,
   setOutput,
   setFailed,
+  debug,
+  error,
   warning,
   info,
   group,

@@ -31,7 +31,7 @@ import {
   sha256File,
   shellQuote,
   watchProcess
-} from "./chunk-6YJN2FRB.js";
+} from "./chunk-SJKLJVNT.js";
 
 // node_modules/asn1/lib/ber/errors.js
 var require_errors = __commonJS({
@@ -66407,7 +66407,7 @@ function buildSummary(result, paths) {
   const c = counts(result);
   const lines = ["## xen-pvh-virtio", ""];
   lines.push(`**${c.passed} passed, ${c.failed} failed, ${c.error} errored, ${c.skipped} skipped**`, "");
-  if (result.fatal) lines.push(`> **${result.fatal.status === "error" ? "Infrastructure error" : "Failure"}:** ${cell(result.fatal.message)}`, "");
+  if (result.fatal) lines.push(`> **${result.fatal.kind ?? (result.fatal.status === "error" ? "Infrastructure error" : "Failure")}:** ${cell(result.fatal.message)}`, "");
   if (result.rig) {
     const versions = Object.entries(result.rig.versions).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(", ");
     lines.push(`Rig: ${code(result.rig.provider)} ${cell(versions)} (key ${code(result.rig.key.slice(0, 16))}, ${result.rig.cacheHit ? "from cache" : "built"})`, "");
@@ -70394,7 +70394,9 @@ export {
   builtInScenarioDir,
   builtInScenarios,
   resolvePlan,
+  buildJunit,
   counts,
+  buildSummary,
   planBootMedia,
   describeBootMedia,
   newSystemAt,
