@@ -16,7 +16,7 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-GLAYQOLM.js";
+} from "./chunks/chunk-7GQP4DO6.js";
 import {
   ConfigError,
   ExitCode,
@@ -34,7 +34,7 @@ import {
   pruneCache,
   redactCredentials,
   rigRecipe
-} from "./chunks/chunk-SJKLJVNT.js";
+} from "./chunks/chunk-XCXYC2VK.js";
 
 // src/cli/main-impl.ts
 import { resolve } from "node:path";

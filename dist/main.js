@@ -2,7 +2,7 @@ import { createRequire as __xpvCreateRequire } from 'node:module'; import { file
 import {
   identify,
   isRemoteCacheUsable
-} from "./chunks/chunk-HTOP2HWI.js";
+} from "./chunks/chunk-RTC2HH6T.js";
 import {
   buildJunit,
   buildSummary,
@@ -12,7 +12,7 @@ import {
   exitCodeFor,
   resolvePlan,
   writeReports
-} from "./chunks/chunk-GLAYQOLM.js";
+} from "./chunks/chunk-7GQP4DO6.js";
 import {
   ConfigError,
   OPTIONS,
@@ -31,7 +31,7 @@ import {
   setSecret,
   summary,
   warning
-} from "./chunks/chunk-SJKLJVNT.js";
+} from "./chunks/chunk-XCXYC2VK.js";
 
 // src/action/main-impl.ts
 import { isAbsolute as isAbsolute2, relative } from "node:path";

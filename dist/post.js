@@ -4,14 +4,14 @@ import {
   isRemoteCacheUsable,
   parseIdentities,
   stillOurs
-} from "./chunks/chunk-HTOP2HWI.js";
+} from "./chunks/chunk-RTC2HH6T.js";
 import {
   STATE,
   getState,
   info,
   saveRemote,
   warning
-} from "./chunks/chunk-SJKLJVNT.js";
+} from "./chunks/chunk-XCXYC2VK.js";
 
 // src/action/post-impl.ts
 async function stopLeftovers() {

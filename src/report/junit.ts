@@ -46,12 +46,15 @@ function addStep(tc: TestCase, scenario: ScenarioResult, step: StepResult): void
   tc.className(`xen-pvh-virtio.${scenario.name}`).name(step.title).time(seconds(step.durationMs));
   // The forensics folder goes last, on its own line, so a long console tail cannot bury it.
   const where = (step.where ? ` (${formatPos(step.where)})` : '') + (step.forensics ? `\nforensics: ${step.forensics}` : '');
+  // The body, which GitLab and test-reporter show and action-junit-report reads file:line from:
+  // where in the scenario file, and the reason's first line (the console tail stays in the attribute).
+  const body = clean(`${step.where ? `${formatPos(step.where)}: ` : ''}${(step.message ?? step.status).split('\n')[0]}`);
   switch (step.status) {
     case 'failed':
-      tc.failure(clean(`${step.message ?? 'failed'}${where}`), step.kind);
+      tc.failure(clean(`${step.message ?? 'failed'}${where}`), step.kind).stacktrace(body);
       break;
     case 'error':
-      tc.error(clean(`${step.message ?? 'error'}${where}`), 'infrastructure');
+      tc.error(clean(`${step.message ?? 'error'}${where}`), 'infrastructure', body);
       break;
     case 'skipped':
       skippedWithReason(tc, step.message ?? scenario.skipReason ?? 'not run');

@@ -1,5 +1,6 @@
 // Scenario assertions go through Jest's `expect`, so a failed check reads like a test
-// failure: the matcher, the pattern and the text that was received.
+// failure: the pattern and the text that was received. Jest's own first line
+// (`expect(received).toMatch(expected)`) names its API, not the scenario: it is dropped.
 import { expect } from 'expect';
 import { ProductFailure } from '../errors.js';
 
@@ -11,6 +12,7 @@ export function checkOutput(output: string, want: { expect?: RegExp; expectNot?:
     if (want.expect) expect(output).toMatch(want.expect);
     if (want.expectNot) expect(output).not.toMatch(want.expectNot);
   } catch (e) {
-    throw new ProductFailure((e as Error).message.replace(ANSI, ''), excerpt === undefined ? {} : { consoleTail: excerpt });
+    const message = (e as Error).message.replace(ANSI, '').replace(/^expect\(received\)\.(?:not\.)?toMatch\(expected\)\n+/, '');
+    throw new ProductFailure(message, excerpt === undefined ? {} : { consoleTail: excerpt });
   }
 }

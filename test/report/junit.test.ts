@@ -57,8 +57,10 @@ describe('JUnit report', () => {
 
   it('maps product failures to <failure>, infrastructure to <error>, capabilities to <skipped> with the reason', () => {
     expect(xml).toMatch(/<testsuite name="product-failure" [^\n]* tests="3" failures="1" errors="0" skipped="1"/);
-    expect(xml).toMatch(/<failure message="failed because reasons \(scenarios\/product-failure\.yaml:11:5\)" type="console"\/>/);
-    expect(xml).toMatch(/<error message="error because reasons \(scenarios\/infra-error\.yaml:10:5\)" type="infrastructure"\/>/);
+    // The reason in the attribute, and in the body (which GitLab and test-reporter show) with
+    // the scenario file's line first, where action-junit-report finds file and line.
+    expect(xml).toMatch(/<failure message="failed because reasons \(scenarios\/product-failure\.yaml:11:5\)" type="console"><!\[CDATA\[scenarios\/product-failure\.yaml:11:5: failed because reasons\]\]><\/failure>/);
+    expect(xml).toMatch(/<error message="error because reasons \(scenarios\/infra-error\.yaml:10:5\)" type="infrastructure"><!\[CDATA\[scenarios\/infra-error\.yaml:10:5: error because reasons\]\]><\/error>/);
     expect(xml).toContain('<skipped message="skipped because reasons"/>');
     expect(xml).toContain('<property name="skipped.reason" value="the debian rig lacks ioreq"/>');
   });

@@ -42,7 +42,7 @@ describe('infrastructure faults on the real stack', () => {
     const xml = readFileSync(run.junitPath, 'utf8');
     validateJunit(xml);
     const busy = `SSH port ${port} on 127.0.0.1 is already in use; choose another port or 0 for a free one`;
-    expect(xml).toContain(`<error message="boot: ${busy} (scenarios/boot-smoke.yaml:11:11)" type="infrastructure"/>`);
+    expect(xml).toContain(`<error message="boot: ${busy} (scenarios/boot-smoke.yaml:11:11)" type="infrastructure"><![CDATA[scenarios/boot-smoke.yaml:11:11: boot: ${busy}]]></error>`);
     expect(xml).toContain(`<property name="retry.boot-smoke" value="2 attempts; attempt 1: error in &quot;wait for shell on dom0&quot;: boot: ${busy}"/>`);
   });
 

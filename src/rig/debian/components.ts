@@ -3,10 +3,11 @@
 // rebuilds another. A build runs in <cache>/work/<name>-<key>-<pid>, logging every
 // external step to a file there; the logs move into the component when it succeeds and
 // stay in the work folder, named in the error, when it fails.
+import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InfraError } from '../../errors.js';
-import { run } from '../../host/exec.js';
 import { markUsed } from '../../cache/index.js';
 
 export const COMPONENT_FILE = 'component.json';
@@ -59,6 +60,9 @@ export class ComponentBuild {
   readonly logs: string;
   readonly seconds: Record<string, number> = {};
 
+  /** How often a long step says it is still running. */
+  progressMs = PROGRESS_MS;
+
   private constructor(
     readonly name: string,
     readonly key: string,
@@ -90,8 +94,10 @@ export class ComponentBuild {
   }
 
   /**
-   * Runs one external build step at lower priority, its whole output kept in logs/<logName>.
-   * A failure is an InfraError naming the step and the log, with the log's last 30 lines.
+   * Runs one external build step at lower priority. Its output goes to logs/<logName> as it
+   * comes (a developer can follow the log while a ten-minute ninja runs), and every
+   * PROGRESS_MS a line says the step is still running, with the log's last line. A failure
+   * is an InfraError naming the step and the log, with the log's last 30 lines.
    */
   async step(
     title: string,
@@ -103,21 +109,20 @@ export class ComponentBuild {
     const logFile = join(this.logs, logName);
     this.log(`${this.name}: ${title}… (full log: ${logFile})`);
     const started = Date.now();
-    const result = await run('nice', ['-n', '19', command, ...args], { ...opts, allowFailure: true });
-    const seconds = (Date.now() - started) / 1000;
-    this.seconds[logName.replace(/\.log$/, '')] = Math.round(seconds);
     const header = [
       `$ ${[command, ...args].join(' ')}`,
       `cwd: ${opts.cwd ?? process.cwd()}`,
       ...Object.entries(opts.env ?? {}).map(([k, v]) => `env: ${k}=${v}`),
-      `exit: ${result.exitCode} after ${seconds.toFixed(1)} s`,
       '',
     ].join('\n');
-    const text = `${header}${result.stdout}${result.stderr ? `\n--- stderr ---\n${result.stderr}` : ''}`;
-    await writeFile(logFile, text);
-    if (result.exitCode !== 0) {
-      const tail = text.trimEnd().split('\n').slice(-30).join('\n');
-      throw new InfraError(`${this.name}: ${title} failed (exit ${result.exitCode}, ${seconds.toFixed(0)} s); last 30 lines of ${logFile}:\n${tail}`, {
+    const { exitCode, tail } = await runLogged('nice', ['-n', '19', command, ...args], { ...opts, logFile, header }, (lastLine) => {
+      const at = ((Date.now() - started) / 1000).toFixed(0);
+      this.log(`${this.name}: ${title}: still running after ${at} s${lastLine ? `; last line: ${lastLine.slice(0, 160)}` : ''}`);
+    }, this.progressMs);
+    const seconds = (Date.now() - started) / 1000;
+    this.seconds[logName.replace(/\.log$/, '')] = Math.round(seconds);
+    if (exitCode !== 0) {
+      throw new InfraError(`${this.name}: ${title} failed (exit ${exitCode}, ${seconds.toFixed(0)} s); last 30 lines of ${logFile}:\n${tail.join('\n')}`, {
         logFile,
       });
     }
@@ -154,6 +159,54 @@ export class ComponentBuild {
     const done = await findComponent(cacheDir, this.name, this.key);
     if (!done) throw new InfraError(`${this.name} component ${dir} is unreadable right after its build`);
     return done;
+  }
+}
+
+/** A build step quiet for longer than this says it is still running (CI logs look hung otherwise). */
+export const PROGRESS_MS = 30_000;
+
+/**
+ * Runs a command with its stdout and stderr appended to logFile as they come, calling
+ * progress(last line) every progressMs while it runs. Keeps only the last 30 lines in memory.
+ * Stopped with the harness: a child left behind would keep building after a cancel.
+ */
+export async function runLogged(
+  command: string,
+  args: readonly string[],
+  opts: { cwd?: string; env?: Record<string, string>; logFile: string; header: string },
+  progress: (lastLine: string | undefined) => void,
+  progressMs: number,
+): Promise<{ exitCode: number; tail: string[] }> {
+  const log = createWriteStream(opts.logFile);
+  log.write(opts.header);
+  const tail: string[] = [];
+  let partial = '';
+  const keep = (chunk: Buffer) => {
+    log.write(chunk);
+    const lines = (partial + chunk.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    for (const l of lines) if (l.trim()) tail.push(l);
+    if (tail.length > 30) tail.splice(0, tail.length - 30);
+  };
+  const child = spawn(command, [...args], { cwd: opts.cwd, env: { ...process.env, ...(opts.env ?? {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const stop = () => child.kill('SIGTERM');
+  process.once('exit', stop);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const timer = setInterval(() => progress(partial.trim() || tail.at(-1)), progressMs);
+  const started = Date.now();
+  try {
+    const exitCode = await new Promise<number>((resolve, reject) => {
+      child.once('error', (cause) => reject(new InfraError(`cannot run ${command}: ${cause.message}`, { cause })));
+      child.once('close', (code, signal) => resolve(code ?? (signal ? 128 : 255)));
+    });
+    if (partial.trim()) tail.push(partial);
+    const end = `\nexit: ${exitCode} after ${((Date.now() - started) / 1000).toFixed(1)} s\n`;
+    await new Promise<void>((resolve) => log.end(end, () => resolve()));
+    return { exitCode, tail: tail.slice(-30) };
+  } finally {
+    clearInterval(timer);
+    process.off('exit', stop);
   }
 }
 

@@ -31,7 +31,7 @@ import {
   sha256File,
   shellQuote,
   watchProcess
-} from "./chunk-SJKLJVNT.js";
+} from "./chunk-XCXYC2VK.js";
 
 // node_modules/asn1/lib/ber/errors.js
 var require_errors = __commonJS({
@@ -66321,12 +66321,13 @@ function addStep(tc, scenario, step2) {
   tc.className(`xen-pvh-virtio.${scenario.name}`).name(step2.title).time(seconds(step2.durationMs));
   const where = (step2.where ? ` (${formatPos(step2.where)})` : "") + (step2.forensics ? `
 forensics: ${step2.forensics}` : "");
+  const body = clean(`${step2.where ? `${formatPos(step2.where)}: ` : ""}${(step2.message ?? step2.status).split("\n")[0]}`);
   switch (step2.status) {
     case "failed":
-      tc.failure(clean(`${step2.message ?? "failed"}${where}`), step2.kind);
+      tc.failure(clean(`${step2.message ?? "failed"}${where}`), step2.kind).stacktrace(body);
       break;
     case "error":
-      tc.error(clean(`${step2.message ?? "error"}${where}`), "infrastructure");
+      tc.error(clean(`${step2.message ?? "error"}${where}`), "infrastructure", body);
       break;
     case "skipped":
       skippedWithReason(tc, step2.message ?? scenario.skipReason ?? "not run");
@@ -66550,7 +66551,8 @@ function checkOutput(output2, want, excerpt) {
     if (want.expect) expect(output2).toMatch(want.expect);
     if (want.expectNot) expect(output2).not.toMatch(want.expectNot);
   } catch (e) {
-    throw new ProductFailure(e.message.replace(ANSI, ""), excerpt === void 0 ? {} : { consoleTail: excerpt });
+    const message = e.message.replace(ANSI, "").replace(/^expect\(received\)\.(?:not\.)?toMatch\(expected\)\n+/, "");
+    throw new ProductFailure(message, excerpt === void 0 ? {} : { consoleTail: excerpt });
   }
 }
 

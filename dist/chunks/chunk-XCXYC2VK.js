@@ -78130,6 +78130,8 @@ import { copyFile as copyFile6, mkdir as mkdir14, readFile as readFile6, rm as r
 import { join as join25 } from "node:path";
 
 // src/rig/debian/components.ts
+import { spawn as spawn3 } from "node:child_process";
+import { createWriteStream as createWriteStream4 } from "node:fs";
 import { mkdir as mkdir9, readFile as readFile3, readdir as readdir7, rename as rename6, rm as rm9, stat as stat6, writeFile as writeFile5 } from "node:fs/promises";
 import { join as join20 } from "node:path";
 var COMPONENT_FILE = "component.json";
@@ -78162,6 +78164,8 @@ var ComponentBuild = class _ComponentBuild {
   log;
   logs;
   seconds = {};
+  /** How often a long step says it is still running. */
+  progressMs = PROGRESS_MS;
   /** A fresh work folder; leftovers of earlier builds of this key whose process is gone are removed. */
   static async start(cacheDir, name, key, log2) {
     const root = join20(cacheDir, "work");
@@ -78182,31 +78186,30 @@ var ComponentBuild = class _ComponentBuild {
     return new _ComponentBuild(name, key, work, log2);
   }
   /**
-   * Runs one external build step at lower priority, its whole output kept in logs/<logName>.
-   * A failure is an InfraError naming the step and the log, with the log's last 30 lines.
+   * Runs one external build step at lower priority. Its output goes to logs/<logName> as it
+   * comes (a developer can follow the log while a ten-minute ninja runs), and every
+   * PROGRESS_MS a line says the step is still running, with the log's last line. A failure
+   * is an InfraError naming the step and the log, with the log's last 30 lines.
    */
   async step(title, logName, command, args, opts = {}) {
     const logFile = join20(this.logs, logName);
     this.log(`${this.name}: ${title}\u2026 (full log: ${logFile})`);
     const started = Date.now();
-    const result = await run("nice", ["-n", "19", command, ...args], { ...opts, allowFailure: true });
-    const seconds = (Date.now() - started) / 1e3;
-    this.seconds[logName.replace(/\.log$/, "")] = Math.round(seconds);
     const header = [
       `$ ${[command, ...args].join(" ")}`,
       `cwd: ${opts.cwd ?? process.cwd()}`,
       ...Object.entries(opts.env ?? {}).map(([k, v]) => `env: ${k}=${v}`),
-      `exit: ${result.exitCode} after ${seconds.toFixed(1)} s`,
       ""
     ].join("\n");
-    const text = `${header}${result.stdout}${result.stderr ? `
---- stderr ---
-${result.stderr}` : ""}`;
-    await writeFile5(logFile, text);
-    if (result.exitCode !== 0) {
-      const tail = text.trimEnd().split("\n").slice(-30).join("\n");
-      throw new InfraError(`${this.name}: ${title} failed (exit ${result.exitCode}, ${seconds.toFixed(0)} s); last 30 lines of ${logFile}:
-${tail}`, {
+    const { exitCode, tail } = await runLogged("nice", ["-n", "19", command, ...args], { ...opts, logFile, header }, (lastLine) => {
+      const at = ((Date.now() - started) / 1e3).toFixed(0);
+      this.log(`${this.name}: ${title}: still running after ${at} s${lastLine ? `; last line: ${lastLine.slice(0, 160)}` : ""}`);
+    }, this.progressMs);
+    const seconds = (Date.now() - started) / 1e3;
+    this.seconds[logName.replace(/\.log$/, "")] = Math.round(seconds);
+    if (exitCode !== 0) {
+      throw new InfraError(`${this.name}: ${title} failed (exit ${exitCode}, ${seconds.toFixed(0)} s); last 30 lines of ${logFile}:
+${tail.join("\n")}`, {
         logFile
       });
     }
@@ -78243,6 +78246,42 @@ ${tail}`, {
     return done;
   }
 };
+var PROGRESS_MS = 3e4;
+async function runLogged(command, args, opts, progress, progressMs) {
+  const log2 = createWriteStream4(opts.logFile);
+  log2.write(opts.header);
+  const tail = [];
+  let partial = "";
+  const keep = (chunk) => {
+    log2.write(chunk);
+    const lines = (partial + chunk.toString("utf8")).split("\n");
+    partial = lines.pop() ?? "";
+    for (const l of lines) if (l.trim()) tail.push(l);
+    if (tail.length > 30) tail.splice(0, tail.length - 30);
+  };
+  const child2 = spawn3(command, [...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env ?? {} }, stdio: ["ignore", "pipe", "pipe"] });
+  const stop = () => child2.kill("SIGTERM");
+  process.once("exit", stop);
+  child2.stdout.on("data", keep);
+  child2.stderr.on("data", keep);
+  const timer = setInterval(() => progress(partial.trim() || tail.at(-1)), progressMs);
+  const started = Date.now();
+  try {
+    const exitCode = await new Promise((resolve6, reject) => {
+      child2.once("error", (cause) => reject(new InfraError(`cannot run ${command}: ${cause.message}`, { cause })));
+      child2.once("close", (code, signal) => resolve6(code ?? (signal ? 128 : 255)));
+    });
+    if (partial.trim()) tail.push(partial);
+    const end = `
+exit: ${exitCode} after ${((Date.now() - started) / 1e3).toFixed(1)} s
+`;
+    await new Promise((resolve6) => log2.end(end, () => resolve6()));
+    return { exitCode, tail: tail.slice(-30) };
+  } finally {
+    clearInterval(timer);
+    process.off("exit", stop);
+  }
+}
 function processAlive(pid) {
   try {
     process.kill(pid, 0);
@@ -79344,7 +79383,7 @@ var PackageTrees = class _PackageTrees {
 };
 
 // src/rig/debian/ramdisk.ts
-import { createReadStream as createReadStream4, createWriteStream as createWriteStream4 } from "node:fs";
+import { createReadStream as createReadStream4, createWriteStream as createWriteStream5 } from "node:fs";
 import { chmod as chmod5, copyFile as copyFile7, lstat as lstat8, lutimes, mkdir as mkdir17, readFile as readFile7, readdir as readdir11, readlink as readlink6, rm as rm14, symlink as symlink4, writeFile as writeFile8 } from "node:fs/promises";
 import { dirname as dirname15, join as join29, posix as posix3 } from "node:path";
 import { pipeline as pipeline4 } from "node:stream/promises";
@@ -79461,7 +79500,7 @@ var RamdiskTree = class _RamdiskTree {
       cwd: this.dir,
       input: Buffer.from(entries.join("\n") + "\n")
     });
-    await pipeline4(createReadStream4(plain), createGzip({ level: 9 }), createWriteStream4(out));
+    await pipeline4(createReadStream4(plain), createGzip({ level: 9 }), createWriteStream5(out));
     await rm14(plain);
   }
 };
@@ -80509,8 +80548,8 @@ function describeYoctoPlan(plan) {
 }
 
 // src/rig/yocto/steps.ts
-import { spawn as spawn3 } from "node:child_process";
-import { createWriteStream as createWriteStream5 } from "node:fs";
+import { spawn as spawn4 } from "node:child_process";
+import { createWriteStream as createWriteStream6 } from "node:fs";
 
 // src/machine/reaper.ts
 var live = /* @__PURE__ */ new Set();
@@ -80553,7 +80592,7 @@ function forgetProcess(child2) {
 // src/rig/yocto/steps.ts
 async function runStep(step, opts) {
   const [command, ...args] = step.argv;
-  const out = createWriteStream5(opts.logFile, { flags: "a" });
+  const out = createWriteStream6(opts.logFile, { flags: "a" });
   out.write(`
 == ${step.purpose}: ${step.argv.join(" ")}
 `);
@@ -80562,7 +80601,7 @@ async function runStep(step, opts) {
   const started = Date.now();
   try {
     await new Promise((resolve6, reject) => {
-      const child2 = spawn3(command, args, { cwd: opts.cwd, env: { ...process.env, ...step.env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+      const child2 = spawn4(command, args, { cwd: opts.cwd, env: { ...process.env, ...step.env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
       watchProcess(child2);
       const collect = (chunk) => {
         out.write(chunk);
