@@ -16,10 +16,11 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-7GQP4DO6.js";
+} from "./chunks/chunk-ZYANUAV2.js";
 import {
   ConfigError,
   ExitCode,
+  NeedsChange,
   OPTIONS,
   OPTION_NAMES,
   checkRig,
@@ -33,8 +34,9 @@ import {
   packageVersion,
   pruneCache,
   redactCredentials,
-  rigRecipe
-} from "./chunks/chunk-XCXYC2VK.js";
+  rigRecipe,
+  withoutChanges
+} from "./chunks/chunk-25YY5YTG.js";
 
 // src/cli/main-impl.ts
 import { resolve } from "node:path";
@@ -224,8 +226,15 @@ async function cliMain(argv, given) {
       case "plan": {
         const plan = planFrom(rest, parsed, io);
         const sections = [{ title: "Rig recipe", body: describeRecipe(rigRecipe(plan.rig, plan.cache.dir)) }];
-        const found = plan.cache.enabled ? await findCachedRig(plan.rig, { cacheDir: plan.cache.dir, log: () => void 0 }) : void 0;
-        if (found) {
+        let unknown;
+        const found = plan.cache.enabled ? await withoutChanges(() => findCachedRig(plan.rig, { cacheDir: plan.cache.dir, log: () => void 0 })).catch((e) => {
+          if (!(e instanceof NeedsChange)) throw e;
+          unknown = e.message;
+          return void 0;
+        }) : void 0;
+        if (unknown) {
+          sections.push({ title: "Boot media", body: `Not known without changing this machine: ${unknown}. plan downloads and installs nothing; \`xen-pvh-virtio rig build\` (or a run) does.` });
+        } else if (found) {
           const media = planBootMedia({ rig: found.rig, domains: plan.domains, boot: plan.boot, workDir: "<work>", sshPort: plan.sshPort });
           sections.push({ title: `Boot media (rig ${found.key.slice(0, 12)}, cached)`, body: describeBootMedia(media) });
         } else {

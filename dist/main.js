@@ -2,7 +2,7 @@ import { createRequire as __xpvCreateRequire } from 'node:module'; import { file
 import {
   identify,
   isRemoteCacheUsable
-} from "./chunks/chunk-RTC2HH6T.js";
+} from "./chunks/chunk-O3DBBSCE.js";
 import {
   buildJunit,
   buildSummary,
@@ -12,7 +12,7 @@ import {
   exitCodeFor,
   resolvePlan,
   writeReports
-} from "./chunks/chunk-7GQP4DO6.js";
+} from "./chunks/chunk-ZYANUAV2.js";
 import {
   ConfigError,
   OPTIONS,
@@ -31,7 +31,7 @@ import {
   setSecret,
   summary,
   warning
-} from "./chunks/chunk-XCXYC2VK.js";
+} from "./chunks/chunk-25YY5YTG.js";
 
 // src/action/main-impl.ts
 import { isAbsolute as isAbsolute2, relative } from "node:path";

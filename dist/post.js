@@ -4,14 +4,14 @@ import {
   isRemoteCacheUsable,
   parseIdentities,
   stillOurs
-} from "./chunks/chunk-RTC2HH6T.js";
+} from "./chunks/chunk-O3DBBSCE.js";
 import {
   STATE,
   getState,
   info,
   saveRemote,
   warning
-} from "./chunks/chunk-XCXYC2VK.js";
+} from "./chunks/chunk-25YY5YTG.js";
 
 // src/action/post-impl.ts
 async function stopLeftovers() {

@@ -3,6 +3,7 @@
 // complete (rigs are verified file by file), so their own times cannot say it.
 import { mkdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import { changesAllowed } from '../host/dry-run.js';
 
 const USE_DIR = '.use';
 
@@ -15,6 +16,7 @@ function stampOf(cacheDir: string, entry: string): string {
  * …) was used now. Never fails the caller: a cache that cannot record use is only pruned by age.
  */
 export function markUsed(cacheDir: string, path: string): void {
+  if (!changesAllowed()) return;
   const entry = relative(cacheDir, path);
   if (entry.startsWith('..') || entry === '') return;
   const stamp = stampOf(cacheDir, entry);

@@ -5,6 +5,7 @@ import type { RunPlan } from '../config/types.js';
 import { ConfigError, ExitCode } from '../errors.js';
 import { packageVersion } from '../package-root.js';
 import { ensureHostTools } from '../host/prerequisites.js';
+import { NeedsChange, withoutChanges } from '../host/dry-run.js';
 import { describeBootMedia, planBootMedia } from '../image/index.js';
 import { checkRig, exportRig, findCachedRig, obtainRig, rigRecipe } from '../rig/index.js';
 import { executePlan, exitCodeFor, exitCodeForError, writeReports, type RunHooks } from '../run.js';
@@ -98,8 +99,18 @@ export async function cliMain(argv: readonly string[], given: Io): Promise<numbe
       case 'plan': {
         const plan = planFrom(rest, parsed, io);
         const sections = [{ title: 'Rig recipe', body: describeRecipe(rigRecipe(plan.rig, plan.cache.dir)) }];
-        const found = plan.cache.enabled ? await findCachedRig(plan.rig, { cacheDir: plan.cache.dir, log: () => undefined }) : undefined;
-        if (found) {
+        // A dry run: what it cannot know without downloading or installing, it says, and leaves.
+        let unknown: string | undefined;
+        const found = plan.cache.enabled
+          ? await withoutChanges(() => findCachedRig(plan.rig, { cacheDir: plan.cache.dir, log: () => undefined })).catch((e: unknown) => {
+              if (!(e instanceof NeedsChange)) throw e;
+              unknown = e.message;
+              return undefined;
+            })
+          : undefined;
+        if (unknown) {
+          sections.push({ title: 'Boot media', body: `Not known without changing this machine: ${unknown}. plan downloads and installs nothing; \`xen-pvh-virtio rig build\` (or a run) does.` });
+        } else if (found) {
           const media = planBootMedia({ rig: found.rig, domains: plan.domains, boot: plan.boot, workDir: '<work>', sshPort: plan.sshPort });
           sections.push({ title: `Boot media (rig ${found.key.slice(0, 12)}, cached)`, body: describeBootMedia(media) });
         } else {

@@ -3,6 +3,7 @@
 // host contributes only these tools: everything compiled for the guest is built with the
 // rig's pinned toolchain (rig/toolchain/), never the host's compiler or libraries. Why each
 // entry is here (some only a Recommends would bring): docs/host-independence.md.
+import { changesAllowed, NeedsChange } from './dry-run.js';
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
@@ -145,6 +146,7 @@ export async function ensureHostTools(needs: readonly HostNeed[], opts: Prerequi
   const before = await missingTools(toolsFor(needs));
   if (before.length === 0) return;
   const command = installCommand(before);
+  if (!changesAllowed()) throw new NeedsChange(`missing host tools: ${describe(before)} (a run installs them: ${command.join(' ')})`);
   if (opts.install === false) throw new InfraError(`missing host tools: ${describe(before)}; install them with: ${command.join(' ')}`);
   const privilege = opts.privilege ?? (await hostPrivilege());
   if (privilege === 'none') {

@@ -1,6 +1,6 @@
 // The CLI as users run it: the committed dist/cli.js in a child process.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -28,6 +28,18 @@ describe('xen-pvh-virtio CLI', () => {
       'systems: 2 — 1: boot-smoke (booted); 2: virtio-pci-rescan-ping (booted) [snapshot off]',
     );
     expect(r.stdout).toContain('# Rig recipe');
+  });
+
+  it('plan changes nothing on the machine: with an empty cache it says what it cannot know and writes nothing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xpv-plan-dry-'));
+    const cache = join(dir, 'cache');
+    const r = cli(['plan', 'boot-smoke', '--cache-dir', cache]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("Not known without changing this machine: Debian's bookworm/arm64 package lists are not in this cache yet");
+    expect(r.stdout).toContain('plan downloads and installs nothing');
+    // Not even the cache directory was made.
+    expect(existsSync(cache)).toBe(false);
   });
 
   it('exits 2 with file:line:column for a bad scenario file', () => {
@@ -59,7 +71,7 @@ describe('xen-pvh-virtio CLI', () => {
   it('lists the built-in scenarios', () => {
     const r = cli(['scenarios', 'list']);
     expect(r.status).toBe(0);
-    expect(r.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0])).toEqual(['backend-restart', 'boot-smoke', 'virtio-blk', 'virtio-pci-grants', 'virtio-pci-rescan-ping']);
+    expect(r.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0])).toEqual(['backend-restart', 'boot-smoke', 'boot-smoke-three-domus', 'two-domus', 'virtio-blk', 'virtio-pci-grants', 'virtio-pci-rescan-ping']);
   });
 
   it('publishes the scenario schema that the code validates with (scenarios/schema.json is fresh)', () => {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { run } from '../../host/exec.js';
 import { ConfigError, InfraError } from '../../errors.js';
 import { markUsed } from '../../cache/index.js';
+import { changesAllowed, NeedsChange } from '../../host/dry-run.js';
 
 export interface PackageVersion {
   name: string;
@@ -152,8 +153,19 @@ export class PrivateApt {
     await writeIfChanged(join(r, 'apt.conf'), this.config());
   }
 
+  private async hasLists(): Promise<boolean> {
+    const lists = await readdir(this.lists).catch(() => [] as string[]);
+    const wanted = [/_Packages(\.\w+)?$/, ...(this.source.sources ? [/_Sources(\.\w+)?$/] : [])];
+    return wanted.every((re) => lists.some((f) => re.test(f))) && (await stat(join(this.root, 'apt.conf')).then(() => true, () => false));
+  }
+
   /** Refreshes the package lists when they are missing or older than maxAgeMs. */
   async ensureLists(maxAgeMs: number, log: (line: string) => void): Promise<void> {
+    if (!changesAllowed()) {
+      // A dry run resolves from the lists at hand, however old, and never downloads them.
+      if (await this.hasLists()) return;
+      throw new NeedsChange(`Debian's ${this.source.suite}/${this.source.arch} package lists are not in this cache yet (${this.root})`);
+    }
     await this.layout();
     markUsed(this.cacheDir, this.root);
     const stamp = join(this.root, 'lists-updated');

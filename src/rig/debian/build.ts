@@ -1,5 +1,6 @@
 // The debian provider: resolve the recipe's packages to exact versions (cheap, from the
 // private lists), and on a cache miss download them, unpack them and assemble the bundle.
+import { NeedsChange } from '../../host/dry-run.js';
 import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -122,6 +123,7 @@ export async function refreshLists(apt: PrivateApt, log: (line: string) => void)
   try {
     await apt.ensureLists(LISTS_MAX_AGE_MS, log);
   } catch (cause) {
+    if (cause instanceof NeedsChange) throw cause;
     // Stale lists still name downloadable (or already cached) versions: try them before failing.
     log(`warning: refreshing the private ${apt.source.suite} lists failed, using the old ones: ${(cause as Error).message}`);
   }

@@ -9,6 +9,7 @@ import { delimiter, dirname, join, relative } from 'node:path';
 import { InfraError } from '../../errors.js';
 import { run } from '../../host/exec.js';
 import { markUsed } from '../../cache/index.js';
+import { NeedsChange } from '../../host/dry-run.js';
 import { shellQuote } from '../../host/shell.js';
 import { recipeKey } from '../cache.js';
 import { PrivateApt, type AptSource, type PackageVersion } from '../debian/apt.js';
@@ -87,6 +88,7 @@ export async function planToolchain(cacheDir: string, targetApt: PrivateApt, log
     try {
       await hostApt.ensureLists(6 * 3600_000, log);
     } catch (cause) {
+      if (cause instanceof NeedsChange) throw cause;
       log(`warning: refreshing the private ${TOOLCHAIN_SUITE}/${arch} lists failed, using the old ones: ${(cause as Error).message}`);
     }
   }

@@ -11402,7 +11402,7 @@ var require_mock_agent = __commonJS({
       }
       pendingInterceptors() {
         const mockAgentClients = this[kClients];
-        return Array.from(mockAgentClients.entries()).flatMap(([origin, scope]) => scope[kDispatches].map((dispatch) => ({ ...dispatch, origin }))).filter(({ pending }) => pending);
+        return Array.from(mockAgentClients.entries()).flatMap(([origin, scope2]) => scope2[kDispatches].map((dispatch) => ({ ...dispatch, origin }))).filter(({ pending }) => pending);
       }
       assertNoPendingInterceptors({ pendingInterceptorsFormatter = new PendingInterceptorsFormatter() } = {}) {
         const pending = this.pendingInterceptors();
@@ -43789,11 +43789,11 @@ function buildScopes(challengeOptions, challengeInfo) {
     return challengeOptions.scopes;
   }
   const challengeScopes = new URL(challengeInfo.resource_id);
-  let scope = new URL(Constants.DefaultScope, challengeScopes.origin).toString();
-  if (scope === "https://disk.azure.com/.default") {
-    scope = "https://disk.azure.com//.default";
+  let scope2 = new URL(Constants.DefaultScope, challengeScopes.origin).toString();
+  if (scope2 === "https://disk.azure.com/.default") {
+    scope2 = "https://disk.azure.com//.default";
   }
-  return [scope];
+  return [scope2];
 }
 function getChallenge(response) {
   const challenge = response.headers.get("WWW-Authenticate");
@@ -76702,6 +76702,19 @@ var STATE = {
   stateDir: "xen-pvh-virtio-state-dir"
 };
 
+// src/host/dry-run.ts
+import { AsyncLocalStorage } from "node:async_hooks";
+var scope = new AsyncLocalStorage();
+var NeedsChange = class extends Error {
+  name = "NeedsChange";
+};
+function withoutChanges(fn) {
+  return scope.run(true, fn);
+}
+function changesAllowed() {
+  return scope.getStore() !== true;
+}
+
 // src/host/prerequisites.ts
 import { constants as constants5 } from "node:fs";
 import { access as access3 } from "node:fs/promises";
@@ -76823,6 +76836,7 @@ async function ensureHostTools(needs, opts) {
   const before = await missingTools(toolsFor(needs));
   if (before.length === 0) return;
   const command = installCommand(before);
+  if (!changesAllowed()) throw new NeedsChange(`missing host tools: ${describe(before)} (a run installs them: ${command.join(" ")})`);
   if (opts.install === false) throw new InfraError(`missing host tools: ${describe(before)}; install them with: ${command.join(" ")}`);
   const privilege = opts.privilege ?? await hostPrivilege();
   if (privilege === "none") {
@@ -76886,6 +76900,7 @@ function stampOf(cacheDir, entry) {
   return join11(cacheDir, USE_DIR, entry.split(sep10).join("%2F"));
 }
 function markUsed(cacheDir, path12) {
+  if (!changesAllowed()) return;
   const entry = relative4(cacheDir, path12);
   if (entry.startsWith("..") || entry === "") return;
   const stamp = stampOf(cacheDir, entry);
@@ -77734,8 +77749,17 @@ var PrivateApt = class {
     await writeIfChanged(join18(r, "state", "status"), "");
     await writeIfChanged(join18(r, "apt.conf"), this.config());
   }
+  async hasLists() {
+    const lists = await readdir5(this.lists).catch(() => []);
+    const wanted = [/_Packages(\.\w+)?$/, ...this.source.sources ? [/_Sources(\.\w+)?$/] : []];
+    return wanted.every((re) => lists.some((f) => re.test(f))) && await stat4(join18(this.root, "apt.conf")).then(() => true, () => false);
+  }
   /** Refreshes the package lists when they are missing or older than maxAgeMs. */
   async ensureLists(maxAgeMs, log2) {
+    if (!changesAllowed()) {
+      if (await this.hasLists()) return;
+      throw new NeedsChange(`Debian's ${this.source.suite}/${this.source.arch} package lists are not in this cache yet (${this.root})`);
+    }
     await this.layout();
     markUsed(this.cacheDir, this.root);
     const stamp = join18(this.root, "lists-updated");
@@ -77932,6 +77956,7 @@ async function planToolchain(cacheDir, targetApt, log2) {
     try {
       await hostApt.ensureLists(6 * 36e5, log2);
     } catch (cause) {
+      if (cause instanceof NeedsChange) throw cause;
       log2(`warning: refreshing the private ${TOOLCHAIN_SUITE}/${arch3} lists failed, using the old ones: ${cause.message}`);
     }
   }
@@ -79553,6 +79578,7 @@ async function refreshLists(apt, log2) {
   try {
     await apt.ensureLists(LISTS_MAX_AGE_MS, log2);
   } catch (cause) {
+    if (cause instanceof NeedsChange) throw cause;
     log2(`warning: refreshing the private ${apt.source.suite} lists failed, using the old ones: ${cause.message}`);
   }
 }
@@ -80847,6 +80873,8 @@ export {
   OPTION_NAMES,
   STATE,
   require_dist4 as require_dist,
+  NeedsChange,
+  withoutChanges,
   runNeeds,
   findCommand,
   ensureHostTools,
