@@ -90,6 +90,7 @@ describe('the backend stack in the debian rig', () => {
     expect(image.origin.built).toMatch(/from Debian source xen=4\.17\.\S+ .*CONFIG_IOREQ_SERVER=y/);
     expect(image.origin.patches).toEqual([
       { file: '0001-xen-arm-dom0less-trap-unmapped-accesses.patch', from: 'ours', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
+      { file: '0002-tools-init-dom0less-write-cpu-availability-for-every-vcpu.patch', from: 'ours', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
     ]);
     expect(image.origin.built).toContain('0001-xen-arm-dom0less-trap-unmapped-accesses.patch');
     // The property name is compiled into the hypervisor only when our patch is in; Debian's
@@ -99,6 +100,13 @@ describe('the backend stack in the debian rig', () => {
     const caps = xenPropertyCapabilities(await readFile(rigFile(rig.rig, 'xen-image')));
     expect(caps).toEqual(['dom0less', 'vpl011', 'trap-unmapped-accesses']);
     expect(rig.rig.manifest.capabilities).not.toContain('dom0less-virtio-pci');
+  });
+
+  it("gives dom0 our init-dom0less, built with the 0002 fix, not Debian's", async () => {
+    const program = await readFile(join(dom0, 'usr/lib/xen-4.17/bin/init-dom0less'));
+    // Debian's writes the path with a trailing '/', which xenstored refuses for any domU of two vCPUs.
+    expect(program.includes(Buffer.from('cpu/%u/availability\0'))).toBe(true);
+    expect(program.includes(Buffer.from('cpu/%u/availability/'))).toBe(false);
   });
 
   it('installs the backend QEMU in dom0 as /usr/bin/qemu-system-aarch64, the same bytes as the backend-qemu file', async () => {

@@ -40,11 +40,12 @@ afterAll(async () => {
 });
 
 describe('patch series', () => {
-  it('puts our trap-unmapped-accesses patch first, then the user patches in order', async () => {
+  it('puts our patches first, in name order, then the user patches in order', async () => {
     const series = await patchSeries('xen', [goodXenPatch]);
-    expect(series.map((p) => p.from)).toEqual(['ours', 'user']);
+    expect(series.map((p) => p.from)).toEqual(['ours', 'ours', 'user']);
     expect(series[0]!.path).toMatch(/src\/rig\/debian\/patches\/xen\/0001-xen-arm-dom0less-trap-unmapped-accesses\.patch$/);
-    expect(series[1]!.path).toBe(goodXenPatch);
+    expect(series[1]!.path).toMatch(/src\/rig\/debian\/patches\/xen\/0002-tools-init-dom0less-write-cpu-availability-for-every-vcpu\.patch$/);
+    expect(series[2]!.path).toBe(goodXenPatch);
     expect(await patchSeries('qemu')).toEqual([]);
   });
 
