@@ -16,7 +16,7 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-ZYANUAV2.js";
+} from "./chunks/chunk-3JXD3FDL.js";
 import {
   ConfigError,
   ExitCode,

@@ -12,7 +12,7 @@ import {
   exitCodeFor,
   resolvePlan,
   writeReports
-} from "./chunks/chunk-ZYANUAV2.js";
+} from "./chunks/chunk-3JXD3FDL.js";
 import {
   ConfigError,
   OPTIONS,

@@ -44,7 +44,7 @@ describe('run plan', () => {
     expect(resolvePlan(raw({ 'keep-alive-on-failure': '10m' }), { cwd: '/work', env }).keepAliveOnFailureMs).toBe(600_000);
     expect(bad({ rig: 'prebuilt' })).toThrow('--rig-path: required when rig is prebuilt');
     expect(bad({ scenarios: 'virtio-pci-rescan-pong' })).toThrow(
-      '--scenarios: unknown scenario virtio-pci-rescan-pong; built-in scenarios: backend-restart, boot-smoke, virtio-blk, virtio-pci-grants, virtio-pci-rescan-ping',
+      '--scenarios: unknown scenario virtio-pci-rescan-pong; built-in scenarios: backend-restart, boot-smoke, boot-smoke-three-domus, two-domus, virtio-blk, virtio-pci-grants, virtio-pci-rescan-ping',
     );
     expect(bad({ scenarios: 'missing/x.yaml' })).toThrow('--scenarios: scenario file not found: missing/x.yaml');
   });

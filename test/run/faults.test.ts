@@ -47,7 +47,7 @@ describe('faults on the real stack', () => {
     expect(code, real.stderr()).toBe(1);
     const xml = readFileSync(real.junitPath, 'utf8');
     validateJunit(xml);
-    expect(xml).toMatch(/<failure message="console domU1: waiting for \/this-line-never-appears\/m: deadline passed after 5\.\d s; last lines of domU1:/);
+    expect(xml).toMatch(/<failure message="console domU1: waiting for \/this-line-never-appears\/lm: deadline passed after 5\.\d s; last lines of domU1:/);
     expect(xml).toContain('xen-pvh-virtio: domU shell ready');
     // A product failure is never retried.
     expect(real.stderr()).not.toContain('retrying once');

@@ -43,7 +43,7 @@ describe('boot-smoke on a prebuilt rig downloaded over HTTP', () => {
     const { code } = await run.done;
     expect(code, run.stderr()).toBe(0);
     expect(run.stderr()).toContain(`downloading ${url}`);
-    expect(run.stderr()).toMatch(/caching prebuilt rig [0-9a-f]{12} from http/);
+    expect(run.stderr()).toMatch(/caching prebuilt rig prebuilt-[0-9a-f]{64} from http/);
     const xml = readFileSync(run.junitPath, 'utf8');
     validateJunit(xml);
     expect(xml).toMatch(/<testsuite name="boot-smoke" [^\n]* tests="6" failures="0" errors="0" skipped="0"/);

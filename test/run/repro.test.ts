@@ -84,7 +84,7 @@ describe.each(['uboot', 'direct'])('the repro folder of a boot-smoke run on the 
       });
       serial.destroy();
       expect(sawBanner, `replay.sh output:\n${said}\nserial:\n${text.slice(-3000)}`).toBe(true);
-      expect(said).toContain(`ssh -i "<the run's private key>" -p ${port}`);
+      expect(said).toContain(`ssh -i "<private key of the run, not kept here>" -p ${port}`);
     } finally {
       // replay.sh execs QEMU: its pid is QEMU's.
       replay.kill('SIGTERM');

@@ -67258,7 +67258,7 @@ replay.sh: booting from $here
   $attach
   QMP: $sockets/qmp.sock
   dom0 over SSH once it is up:
-    ssh -i "\${REPLAY_SSH_KEY:-<the run's private key>}" -p $ssh_port -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null root@127.0.0.1
+    ssh -i "\${REPLAY_SSH_KEY:-<private key of the run, not kept here>}" -p $ssh_port -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null root@127.0.0.1
 EOF
 
 exec "$qemu" \\
