@@ -56,7 +56,8 @@ function setOutputs(result, paths) {
     errored: String(c.error),
     skipped: String(c.skipped),
     "rig-key": result.rig?.key ?? "",
-    "logs-dir": paths.logsDir
+    "logs-dir": paths.logsDir,
+    "cache-hit": String(result.rig?.cacheHit ?? false)
   };
   for (const [name, value] of Object.entries(values)) setOutput(name, value);
 }

@@ -13,6 +13,7 @@ export function setOutputs(result: RunResult, paths: { junitPath: string; logsDi
     skipped: String(c.skipped),
     'rig-key': result.rig?.key ?? '',
     'logs-dir': paths.logsDir,
+    'cache-hit': String(result.rig?.cacheHit ?? false),
   };
   for (const [name, value] of Object.entries(values)) core.setOutput(name, value);
 }

@@ -125,6 +125,7 @@ export const OUTPUTS = {
   skipped: 'Number of scenarios skipped because the rig lacks a capability they require.',
   'rig-key': 'Content address of the rig that was used (its cache key).',
   'logs-dir': 'Directory holding the logs.',
+  'cache-hit': 'true when the rig came from a cache (this runner\'s or the Actions cache), false when it was built or downloaded.',
 } as const;
 
 export type OutputName = keyof typeof OUTPUTS;

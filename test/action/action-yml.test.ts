@@ -24,6 +24,11 @@ describe('action.yml', () => {
     }
   });
 
+  it('has a description the Marketplace accepts (at most 125 characters)', () => {
+    const description = (parse(readFileSync(`${root}/action.yml`, 'utf8')) as { description: string }).description;
+    expect(description.length).toBeLessThanOrEqual(125);
+  });
+
   it('declares exactly the outputs the code sets', () => {
     expect(Object.keys(action.outputs)).toEqual(Object.keys(OUTPUTS));
     for (const [name, description] of Object.entries(OUTPUTS)) expect(action.outputs[name]!.description).toBe(description);

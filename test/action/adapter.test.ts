@@ -77,6 +77,8 @@ describe('the action', () => {
     expect(outputs['junit-path']).toBe(join(work, 'out/junit.xml'));
     expect(outputs['logs-dir']).toBe(join(work, 'out/logs'));
     expect(outputs['rig-key']).toMatch(/^[0-9a-f]{64}$/);
+    // The global setup built the rig into this cache: the run finds it there.
+    expect(outputs['cache-hit']).toBe('true');
     const total = ['passed', 'failed', 'errored', 'skipped'].reduce((n, k) => n + Number(outputs[k]), 0);
     expect(total).toBe(1);
     expect(existsSync(join(work, 'out/junit.xml'))).toBe(true);
