@@ -32,6 +32,7 @@ Usage:
   xen-pvh-virtio cache prune [options]         remove the least recently used entries until
                                                the cache fits --cache-max-size
   xen-pvh-virtio setup                         install the host tools a run needs (apt)
+  xen-pvh-virtio --version                     print the version
 
 SCENARIO is a built-in name or a path/glob of a scenario YAML file; given on the
 command line, they replace --scenarios.

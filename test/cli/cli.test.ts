@@ -63,6 +63,7 @@ describe('xen-pvh-virtio CLI', () => {
 
   it('documents every action input as a flag in --help', () => {
     const r = cli(['--help']);
+    expect(r.stdout).toContain('xen-pvh-virtio --version ');
     expect(r.status).toBe(0);
     for (const name of OPTION_NAMES) expect(r.stdout).toContain(`--${name} `);
     for (const cmd of ['run [SCENARIO…]', 'plan [SCENARIO…]', 'rig build', 'scenarios list']) expect(r.stdout).toContain(cmd);
