@@ -16,7 +16,7 @@ import {
   resolvePlan,
   scenarioJsonSchema,
   writeReports
-} from "./chunks/chunk-3JXD3FDL.js";
+} from "./chunks/chunk-BOS4JPB2.js";
 import {
   ConfigError,
   ExitCode,
@@ -36,7 +36,7 @@ import {
   redactCredentials,
   rigRecipe,
   withoutChanges
-} from "./chunks/chunk-25YY5YTG.js";
+} from "./chunks/chunk-SYOHRV3K.js";
 
 // src/cli/main-impl.ts
 import { resolve } from "node:path";

@@ -2,7 +2,7 @@ import { createRequire as __xpvCreateRequire } from 'node:module'; import { file
 import {
   identify,
   isRemoteCacheUsable
-} from "./chunks/chunk-O3DBBSCE.js";
+} from "./chunks/chunk-WGOTMLWA.js";
 import {
   buildJunit,
   buildSummary,
@@ -12,7 +12,7 @@ import {
   exitCodeFor,
   resolvePlan,
   writeReports
-} from "./chunks/chunk-3JXD3FDL.js";
+} from "./chunks/chunk-BOS4JPB2.js";
 import {
   ConfigError,
   OPTIONS,
@@ -31,7 +31,7 @@ import {
   setSecret,
   summary,
   warning
-} from "./chunks/chunk-25YY5YTG.js";
+} from "./chunks/chunk-SYOHRV3K.js";
 
 // src/action/main-impl.ts
 import { isAbsolute as isAbsolute2, relative } from "node:path";

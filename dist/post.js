@@ -4,14 +4,14 @@ import {
   isRemoteCacheUsable,
   parseIdentities,
   stillOurs
-} from "./chunks/chunk-O3DBBSCE.js";
+} from "./chunks/chunk-WGOTMLWA.js";
 import {
   STATE,
   getState,
   info,
   saveRemote,
   warning
-} from "./chunks/chunk-25YY5YTG.js";
+} from "./chunks/chunk-SYOHRV3K.js";
 
 // src/action/post-impl.ts
 async function stopLeftovers() {

@@ -49,6 +49,13 @@ export interface Pacing {
 
 export const DEFAULT_PACING: Pacing = { chunkBytes: 16, intervalMs: 20 };
 
+/** While a command is typed: whose echo, from which line on, and who to wake when bytes arrive. */
+interface EchoCapture {
+  domain: SourceId;
+  sinceSeq: number;
+  wake?: () => void;
+}
+
 /** CTRL-U: ash's line editor and a canonical-mode tty both erase the line typed so far. */
 const ERASE_LINE = Buffer.from([0x15]);
 /** A line whose echo does not match is erased and typed again, this many times in all. */
@@ -170,7 +177,7 @@ export class Console {
   private ended?: { reason: string; cause?: unknown };
   private echoWindow?: { domain: SourceId; typed: string };
   /** While a command is typed: where its echo starts, and who to wake when bytes arrive. */
-  private echoCapture?: { domain: SourceId; sinceSeq: number; wake?: () => void };
+  private echoCapture?: EchoCapture;
   private readonly echoQuietMs: number;
   private retypes = 0;
   private readonly warningWatch = new WarningWatch((source) => this.displayName(source));
@@ -716,7 +723,7 @@ export class Console {
    */
   private async typeLine(text: string, deadline: Deadline, domain: SourceId, awaited: string): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      const capture: { domain: SourceId; sinceSeq: number; wake?: () => void } = { domain, sinceSeq: this.seq };
+      const capture: EchoCapture = { domain, sinceSeq: this.seq };
       this.echoCapture = capture;
       let ok: boolean;
       try {
@@ -740,7 +747,7 @@ export class Console {
     await this.write(Buffer.from(this.newline, 'utf8'), awaited);
   }
 
-  private async typeChunks(text: string, deadline: Deadline, domain: SourceId, awaited: string, capture: { domain: SourceId; sinceSeq: number; wake?: () => void }): Promise<boolean> {
+  private async typeChunks(text: string, deadline: Deadline, domain: SourceId, awaited: string, capture: EchoCapture): Promise<boolean> {
     const chars = [...text];
     const { chunkBytes } = this.pacing;
     for (let at = 0; at < chars.length; at += chunkBytes) {
@@ -753,7 +760,7 @@ export class Console {
   }
 
   /** Waits until the captured echo ends with `want`; false once it stood still for echoQuietMs short of it. */
-  private async echoReaches(capture: { domain: SourceId; sinceSeq: number; wake?: () => void }, want: string, deadline: Deadline, domain: SourceId, awaited: string): Promise<boolean> {
+  private async echoReaches(capture: EchoCapture, want: string, deadline: Deadline, domain: SourceId, awaited: string): Promise<boolean> {
     const started = performance.now();
     let last = '';
     let stillSince = performance.now();
@@ -785,7 +792,7 @@ export class Console {
 
   /** After an erase: lets the guest's redraw arrive, so the next capture starts clean. */
   private async settleEcho(domain: SourceId, deadline: Deadline, awaited: string): Promise<void> {
-    const capture: { domain: SourceId; sinceSeq: number; wake?: () => void } = { domain, sinceSeq: this.seq };
+    const capture: EchoCapture = { domain, sinceSeq: this.seq };
     this.echoCapture = capture;
     try {
       // Nothing ends with this: it returns once the redraw has stood still for a moment.
@@ -808,7 +815,7 @@ export class Console {
    * What the domain echoed since the capture began: its complete lines and its part of the line
    * still being received (where a command's echo sits until Enter), without prefixes or escapes.
    */
-  private echoText(capture: { domain: SourceId; sinceSeq: number }): string {
+  private echoText(capture: EchoCapture): string {
     const lines = (this.streams.get(capture.domain)?.lines ?? []).filter((l) => l.seq > capture.sinceSeq).map((l) => l.text);
     const partial = this.splitter.partial();
     if (partial) {

@@ -153,6 +153,7 @@ export class PrivateApt {
     await writeIfChanged(join(r, 'apt.conf'), this.config());
   }
 
+  /** Lists for every line of our sources (binary, and source when asked), and our apt.conf beside them. */
   private async hasLists(): Promise<boolean> {
     const lists = await readdir(this.lists).catch(() => [] as string[]);
     const wanted = [/_Packages(\.\w+)?$/, ...(this.source.sources ? [/_Sources(\.\w+)?$/] : [])];
@@ -170,9 +171,7 @@ export class PrivateApt {
     markUsed(this.cacheDir, this.root);
     const stamp = join(this.root, 'lists-updated');
     const age = await stat(stamp).then((s) => Date.now() - s.mtimeMs, () => Infinity);
-    const lists = await readdir(this.lists).catch(() => [] as string[]);
-    const wanted = [/_Packages(\.\w+)?$/, ...(this.source.sources ? [/_Sources(\.\w+)?$/] : [])];
-    if (age < maxAgeMs && wanted.every((re) => lists.some((f) => re.test(f)))) return;
+    if (age < maxAgeMs && (await this.hasLists())) return;
     log(`apt-get update (private ${this.source.suite}/${this.source.arch} lists in ${this.root})`);
     await this.apt(['update']);
     // apt judges its binary caches by mtimes, which missed new source lists once here: start them afresh.

@@ -31,7 +31,7 @@ import {
   sha256File,
   shellQuote,
   watchProcess
-} from "./chunk-25YY5YTG.js";
+} from "./chunk-SYOHRV3K.js";
 
 // node_modules/asn1/lib/ber/errors.js
 var require_errors = __commonJS({

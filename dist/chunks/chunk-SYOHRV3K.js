@@ -77749,6 +77749,7 @@ var PrivateApt = class {
     await writeIfChanged(join18(r, "state", "status"), "");
     await writeIfChanged(join18(r, "apt.conf"), this.config());
   }
+  /** Lists for every line of our sources (binary, and source when asked), and our apt.conf beside them. */
   async hasLists() {
     const lists = await readdir5(this.lists).catch(() => []);
     const wanted = [/_Packages(\.\w+)?$/, ...this.source.sources ? [/_Sources(\.\w+)?$/] : []];
@@ -77764,9 +77765,7 @@ var PrivateApt = class {
     markUsed(this.cacheDir, this.root);
     const stamp = join18(this.root, "lists-updated");
     const age = await stat4(stamp).then((s) => Date.now() - s.mtimeMs, () => Infinity);
-    const lists = await readdir5(this.lists).catch(() => []);
-    const wanted = [/_Packages(\.\w+)?$/, ...this.source.sources ? [/_Sources(\.\w+)?$/] : []];
-    if (age < maxAgeMs && wanted.every((re) => lists.some((f) => re.test(f)))) return;
+    if (age < maxAgeMs && await this.hasLists()) return;
     log2(`apt-get update (private ${this.source.suite}/${this.source.arch} lists in ${this.root})`);
     await this.apt(["update"]);
     for (const bin of ["pkgcache.bin", "srcpkgcache.bin"]) await rm7(join18(this.root, "cache", bin), { force: true });
