@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Rewrites what is generated from src/config/options.ts: action.yml's inputs and outputs,
 // the README's tables and scenarios/schema.json. Run after changing an option; the tests in
-// test/action/ fail until the files agree. Usage: node scripts/sync-options.mjs
+// test/system/action/ fail until the files agree. Usage: node scripts/sync-options.mjs
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
