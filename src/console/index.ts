@@ -1,16 +1,10 @@
 // console/: the one reader of Xen's serial byte stream. Scenario steps use the Console's
 // protocol (expect, run, focus, waitForShell, tail); the pure pieces are exported for tests.
-export {
-  Console,
-  DEFAULT_PACING,
-  type ConsoleOptions,
-  type DomainRef,
-  type ExpectOptions,
-  type Line,
-  type Pacing,
-  type RunResult,
-  type ShellReady,
-} from './console.js';
+export { Console, type ConsoleOptions, type ExpectOptions } from './console.js';
+export { type Line } from './lines.js';
+export { type DomainRef } from './names.js';
+export { type ConsoleRun, type ShellReady } from './shells.js';
+export { DEFAULT_PACING, type Pacing } from './typist.js';
 export {
   Demux,
   domidOf,
