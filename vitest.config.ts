@@ -12,6 +12,7 @@ export default defineConfig({
           // Run first and alone: a timing-sensitive console test must not share the CPU with a TCG guest.
           sequence: { groupOrder: 0 },
           include: ['test/unit/**/*.test.ts'],
+          globalSetup: ['test/temp-setup.ts'],
           testTimeout: 30_000,
           // Mostly waiting on timers and sockets, not CPU: four files at once even on two cores.
           maxWorkers: 4,
@@ -22,7 +23,7 @@ export default defineConfig({
           name: 'system',
           sequence: { groupOrder: 1 },
           include: ['test/system/**/*.test.ts'],
-          globalSetup: ['test/global-setup.ts'],
+          globalSetup: ['test/temp-setup.ts', 'test/global-setup.ts'],
           // Boot tests drive real QEMU under TCG: minutes, not seconds.
           testTimeout: 30_000,
           hookTimeout: 600_000,

@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 import { createRequire as __xpvCreateRequire } from 'node:module'; import { fileURLToPath as __xpvFileURLToPath } from 'node:url'; import { dirname as __xpvDirname } from 'node:path'; const require = __xpvCreateRequire(import.meta.url); const __xpvFilename = __xpvFileURLToPath(import.meta.url); const __xpvDir = __xpvDirname(__xpvFilename);
 import {
+  RESULT_FILE,
+  appendOutputs,
+  buildJunit,
+  buildMergedSummary,
   builtInScenarioDir,
   builtInScenarios,
   cancelOnSignals,
@@ -10,13 +14,19 @@ import {
   exitCodeFor,
   exitCodeForError,
   formatDuration,
+  formatShard,
   loadScenarioFile,
   newSystemAt,
+  outputValues,
+  parseResultFile,
   planBootMedia,
+  prepareOutputPaths,
+  readShard,
   resolvePlan,
   scenarioJsonSchema,
+  scenarioStatus,
   writeReports
-} from "./chunks/chunk-BOS4JPB2.js";
+} from "./chunks/chunk-ZY3UJTW7.js";
 import {
   ConfigError,
   ExitCode,
@@ -36,10 +46,10 @@ import {
   redactCredentials,
   rigRecipe,
   withoutChanges
-} from "./chunks/chunk-SYOHRV3K.js";
+} from "./chunks/chunk-PYISVYU7.js";
 
 // src/cli/main-impl.ts
-import { resolve } from "node:path";
+import { resolve as resolve4 } from "node:path";
 
 // src/cli/args.ts
 import { parseArgs } from "node:util";
@@ -92,7 +102,7 @@ function describeStep(step) {
 }
 function describePlan(plan, sections = []) {
   const out = [];
-  out.push("# Scenarios");
+  out.push(plan.shard ? `# Scenarios (shard ${formatShard(plan.shard)}: ${plan.scenarios.length} of ${plan.shard.selected})` : "# Scenarios");
   for (const s of plan.scenarios) {
     out.push(`${s.name}  (${s.file})`);
     if (s.requires.length) out.push(`  requires: ${s.requires.join(", ")}`);
@@ -115,6 +125,7 @@ function describePlan(plan, sections = []) {
   out.push(`ssh: 127.0.0.1:${plan.sshPort === 0 ? "<free port>" : plan.sshPort} \u2192 dom0:22`);
   out.push(`cache: ${plan.cache.enabled ? plan.cache.dir : "off"}`);
   out.push(`systems: ${systemsLine(plan)}`);
+  if (plan.shard) out.push(...shardLines(plan.shard));
   out.push(`timeout: ${plan.timeoutMinutes} min`);
   if (plan.keepAliveOnFailureMs > 0) out.push(`keep alive on failure: ${formatDuration(plan.keepAliveOnFailureMs)}`);
   out.push(`junit: ${plan.junitPath}`);
@@ -133,6 +144,13 @@ function describeRecipe(recipe, indent = "") {
   }
   return lines.join("\n");
 }
+function shardLines(shard) {
+  const total = shard.shards.reduce((n, s) => n + s.cost, 0);
+  return [
+    `shard: ${formatShard(shard)}, estimated cost ${shard.shards[shard.index - 1].cost} of ${total} (split by estimated cost; every job computes the same split)`,
+    ...shard.shards.map((s, i) => `  ${i + 1 === shard.index ? "*" : " "} ${i + 1}/${shard.count} (cost ${s.cost}): ${s.scenarios.join(", ") || "(none)"}`)
+  ];
+}
 function systemsLine(plan) {
   const starts = newSystemAt(plan.scenarios);
   const groups = [];
@@ -143,7 +161,640 @@ function systemsLine(plan) {
     return fresh || !plan.snapshot ? "booted" : "restored from the first";
   };
   const parts = groups.map((g, i) => `${i + 1}: ${g.join(", ")} (${how(i, g[0])})`);
-  return `${groups.length} \u2014 ${parts.join("; ")}${plan.snapshot ? "" : " [snapshot off]"}`;
+  const atOnce = Math.min(plan.jobs, groups.length);
+  return `${groups.length} \u2014 ${parts.join("; ")}${plan.snapshot ? "" : " [snapshot off]"}${atOnce > 1 ? `; ${atOnce} at once (jobs ${plan.jobs})` : ""}`;
+}
+
+// src/cli/merge.ts
+import { appendFileSync, writeFileSync } from "node:fs";
+import { isAbsolute as isAbsolute2, join as join2, resolve as resolve3 } from "node:path";
+
+// src/merge/merge.ts
+import { dirname, resolve as resolve2 } from "node:path";
+
+// src/merge/inputs.ts
+import { closeSync, constants, fstatSync, openSync, readSync, readdirSync, realpathSync, statSync } from "node:fs";
+import { isAbsolute, join, relative, resolve } from "node:path";
+var MAX_REPORT_BYTES = 32 * 1024 * 1024;
+var MAX_DEPTH = 12;
+var MAX_ENTRIES = 1e5;
+var MAX_REPORTS = 4096;
+function shownAs(path, cwd) {
+  const rel = relative(cwd, path);
+  return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : path;
+}
+function findReports(inputs, cwd, skip = []) {
+  if (inputs.length === 0) throw new ConfigError("merge: expected the shards' reports: folders holding them (e.g. the downloaded artifacts) or JUnit .xml and result.json files");
+  const found = [];
+  const seen = new Set(skip.map((p) => realOrSelf(p)));
+  let entries = 0;
+  const add = (path, kind, walked) => {
+    const real = realOrSelf(path);
+    if (seen.has(real)) return;
+    seen.add(real);
+    if (found.length >= MAX_REPORTS) throw new ConfigError(`merge: more than ${MAX_REPORTS} reports among ${inputs.join(", ")}`);
+    found.push({ path, shownAs: shownAs(path, cwd), kind, walked });
+  };
+  const walk = (dir, depth, given) => {
+    if (depth > MAX_DEPTH) throw new ConfigError(`merge: ${given}: folders nested deeper than ${MAX_DEPTH} levels`);
+    let list;
+    try {
+      list = readdirSync(dir, { withFileTypes: true });
+    } catch (e) {
+      throw new ConfigError(`merge: ${shownAs(dir, cwd)}: cannot read the folder: ${e.message}`);
+    }
+    list.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+    for (const entry of list) {
+      if (++entries > MAX_ENTRIES) throw new ConfigError(`merge: ${given}: more than ${MAX_ENTRIES} files and folders`);
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path, depth + 1, given);
+      else if (entry.isFile() && entry.name === RESULT_FILE) add(path, "result", true);
+      else if (entry.isFile() && entry.name.endsWith(".xml")) add(path, "junit", true);
+    }
+  };
+  for (const input of inputs) {
+    const path = resolve(cwd, input);
+    let st;
+    try {
+      st = statSync(path);
+    } catch {
+      throw new ConfigError(`merge: ${input}: no such file or folder`);
+    }
+    if (st.isDirectory()) walk(path, 0, input);
+    else if (st.isFile() && input.endsWith(".json")) add(path, "result", false);
+    else if (st.isFile() && input.endsWith(".xml")) add(path, "junit", false);
+    else throw new ConfigError(`merge: ${input}: expected a folder, a JUnit .xml file or a ${RESULT_FILE}`);
+  }
+  return found;
+}
+function realOrSelf(path) {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
+}
+function readReport(report, limit = MAX_REPORT_BYTES) {
+  let fd;
+  try {
+    fd = openSync(report.path, constants.O_RDONLY | constants.O_NONBLOCK | (report.walked ? constants.O_NOFOLLOW : 0));
+  } catch (e) {
+    throw new ConfigError(`merge: ${report.shownAs}: cannot open: ${e.message}`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new ConfigError(`merge: ${report.shownAs}: not a regular file`);
+    if (st.size > limit) throw new ConfigError(`merge: ${report.shownAs}: ${st.size} bytes, more than a report may have (${limit})`);
+    const buf = Buffer.alloc(st.size + 1);
+    let got = 0;
+    for (let n; got < buf.length && (n = readSync(fd, buf, got, buf.length - got, null)) > 0; ) got += n;
+    if (got > st.size) throw new ConfigError(`merge: ${report.shownAs}: changed while it was read`);
+    try {
+      return new TextDecoder("utf-8", { fatal: true }).decode(buf.subarray(0, got));
+    } catch {
+      throw new ConfigError(`merge: ${report.shownAs}: not UTF-8 text`);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+// src/merge/xml.ts
+var XmlError = class extends Error {
+  constructor(message, line) {
+    super(`line ${line}: ${message}`);
+    this.line = line;
+  }
+  line;
+  name = "XmlError";
+};
+var MAX_DEPTH2 = 64;
+var NAME = /[A-Za-z_:][-A-Za-z0-9_:.]*/y;
+var SPACE = /[ \t\r\n]*/y;
+var NOT_XML_CHAR = /[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/u;
+var PREDEFINED = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" };
+function parseXml(text) {
+  return new Reader(text).document();
+}
+var Reader = class {
+  constructor(s) {
+    this.s = s;
+    if (s.startsWith("\uFEFF")) this.pos = 1;
+    const bad = NOT_XML_CHAR.exec(s);
+    if (bad) throw new XmlError(`character U+${bad[0].codePointAt(0).toString(16).padStart(4, "0")} is not allowed in XML`, this.lineAt(bad.index));
+  }
+  s;
+  pos = 0;
+  document() {
+    if (this.s.startsWith("<?xml", this.pos) && /[ \t\r\n?]/.test(this.s[this.pos + 5] ?? "")) this.declaration();
+    this.misc();
+    if (this.s.startsWith("<!DOCTYPE", this.pos)) this.fail("a DOCTYPE is not accepted in a report");
+    if (this.s[this.pos] !== "<") this.fail(this.pos >= this.s.length ? "no root element" : "expected the root element");
+    const root = this.element(0);
+    this.misc();
+    if (this.pos < this.s.length) this.fail("content after the root element");
+    return root;
+  }
+  declaration() {
+    const end = this.s.indexOf("?>", this.pos);
+    if (end < 0) this.fail("unterminated XML declaration");
+    const decl = this.s.slice(this.pos, end);
+    const encoding = /\bencoding\s*=\s*["']([^"']*)["']/.exec(decl)?.[1];
+    if (encoding !== void 0 && !/^utf-?8$/i.test(encoding)) this.fail(`encoding ${encoding} is not supported; expected UTF-8`);
+    this.pos = end + 2;
+  }
+  /** Whitespace, comments and processing instructions, which may surround the root. */
+  misc() {
+    for (; ; ) {
+      this.space();
+      if (this.s.startsWith("<!--", this.pos)) this.comment();
+      else if (this.s.startsWith("<?", this.pos)) this.instruction();
+      else return;
+    }
+  }
+  element(depth) {
+    if (depth >= MAX_DEPTH2) this.fail(`elements nested deeper than ${MAX_DEPTH2}`);
+    const at = this.pos;
+    this.pos++;
+    const name = this.name("an element name");
+    const attrs = /* @__PURE__ */ new Map();
+    for (; ; ) {
+      const before = this.pos;
+      this.space();
+      if (this.s.startsWith("/>", this.pos)) {
+        this.pos += 2;
+        return { name, attrs, children: [], at };
+      }
+      if (this.s[this.pos] === ">") {
+        this.pos++;
+        break;
+      }
+      if (this.pos === before) this.fail(`expected whitespace, > or /> in <${name}>`);
+      const attr = this.name("an attribute name");
+      this.space();
+      if (this.s[this.pos] !== "=") this.fail(`expected = after attribute ${attr}`);
+      this.pos++;
+      this.space();
+      const quote = this.s[this.pos];
+      if (quote !== '"' && quote !== "'") this.fail(`expected a quoted value for attribute ${attr}`);
+      const end = this.s.indexOf(quote, this.pos + 1);
+      if (end < 0) this.fail(`unterminated value of attribute ${attr}`);
+      const raw = this.s.slice(this.pos + 1, end);
+      if (raw.includes("<")) this.fail(`< in the value of attribute ${attr}`);
+      if (attrs.has(attr)) this.fail(`attribute ${attr} given twice`);
+      attrs.set(attr, this.decode(raw.replace(/[\t\n\r]/g, " "), this.pos));
+      this.pos = end + 1;
+    }
+    const children = [];
+    for (; ; ) {
+      if (this.pos >= this.s.length) this.fail(`<${name}> (line ${this.lineAt(at)}) is not closed`);
+      if (this.s.startsWith("</", this.pos)) {
+        this.pos += 2;
+        const closing = this.name("an element name");
+        if (closing !== name) this.fail(`</${closing}> closes <${name}> (line ${this.lineAt(at)})`);
+        this.space();
+        if (this.s[this.pos] !== ">") this.fail(`expected > after </${closing}`);
+        this.pos++;
+        return { name, attrs, children, at };
+      }
+      if (this.s.startsWith("<![CDATA[", this.pos)) {
+        const end = this.s.indexOf("]]>", this.pos + 9);
+        if (end < 0) this.fail("unterminated CDATA section");
+        children.push(this.s.slice(this.pos + 9, end));
+        this.pos = end + 3;
+      } else if (this.s.startsWith("<!--", this.pos)) {
+        this.comment();
+      } else if (this.s.startsWith("<?", this.pos)) {
+        this.instruction();
+      } else if (this.s.startsWith("<!", this.pos)) {
+        this.fail("a declaration is not accepted inside an element");
+      } else if (this.s[this.pos] === "<") {
+        children.push(this.element(depth + 1));
+      } else {
+        const end = this.s.indexOf("<", this.pos);
+        const stop = end < 0 ? this.s.length : end;
+        const raw = this.s.slice(this.pos, stop);
+        if (raw.includes("]]>")) this.fail("]]> outside a CDATA section");
+        children.push(this.decode(raw, this.pos));
+        this.pos = stop;
+      }
+    }
+  }
+  comment() {
+    const end = this.s.indexOf("-->", this.pos + 4);
+    if (end < 0) this.fail("unterminated comment");
+    this.pos = end + 3;
+  }
+  instruction() {
+    const end = this.s.indexOf("?>", this.pos + 2);
+    if (end < 0) this.fail("unterminated processing instruction");
+    this.pos = end + 2;
+  }
+  name(what) {
+    NAME.lastIndex = this.pos;
+    const m = NAME.exec(this.s);
+    if (!m) this.fail(`expected ${what}`);
+    this.pos += m[0].length;
+    return m[0];
+  }
+  space() {
+    SPACE.lastIndex = this.pos;
+    this.pos += SPACE.exec(this.s)[0].length;
+  }
+  /** Text with its references replaced; `at` is where it starts, for messages. */
+  decode(raw, at) {
+    if (!raw.includes("&")) return raw;
+    return raw.replace(/&([^;&\s]{0,12});?/g, (whole, ref, offset) => {
+      const line = this.lineAt(at + offset);
+      if (!whole.endsWith(";")) throw new XmlError(`& not followed by a reference (write &amp;)`, line);
+      const named = PREDEFINED[ref];
+      if (named !== void 0) return named;
+      const num = /^#x([0-9a-fA-F]{1,6})$/.exec(ref) ?? /^#([0-9]{1,7})$/.exec(ref);
+      if (!num) throw new XmlError(`unknown entity &${ref}; (only &lt; &gt; &amp; &quot; &apos; and character references)`, line);
+      const code = parseInt(num[1], ref.startsWith("#x") ? 16 : 10);
+      const char = code <= 1114111 ? String.fromCodePoint(code) : "";
+      if (!char || NOT_XML_CHAR.test(char)) throw new XmlError(`character reference &${ref}; is not an XML character`, line);
+      return char;
+    });
+  }
+  lineAt(index) {
+    return lineAt(this.s, index);
+  }
+  fail(message) {
+    throw new XmlError(message, this.lineAt(this.pos));
+  }
+};
+function lineAt(text, index) {
+  let line = 1;
+  for (let i = text.indexOf("\n"); i >= 0 && i < index; i = text.indexOf("\n", i + 1)) line++;
+  return line;
+}
+function textOf(element) {
+  return element.children.filter((c) => typeof c === "string").join("");
+}
+function escapeText(text) {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+function escapeAttr(text) {
+  return escapeText(text).replace(/"/g, "&quot;").replace(/\t/g, "&#9;").replace(/\n/g, "&#10;").replace(/\r/g, "&#13;");
+}
+
+// src/merge/junit.ts
+var SECONDS = /^[0-9]+(\.[0-9]+)?$/;
+var DATE_TIME = /^-?[0-9]{4,}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})?$/;
+function looksLikeJunit(xml) {
+  return /^(\ufeff)?\s*(<\?xml[^>]*\?>\s*)?(<!--[\s\S]*?-->\s*|<!DOCTYPE[^[>]*(\[[\s\S]*?\])?\s*>\s*)*<testsuites?[\s>/]/.test(xml.slice(0, 64 * 1024));
+}
+function readJunit(xml, shownAs2) {
+  let root;
+  try {
+    root = parseXml(xml);
+  } catch (e) {
+    if (e instanceof XmlError) throw new ConfigError(`${shownAs2}: not well-formed XML: ${e.message}`);
+    throw e;
+  }
+  const fail = (el, message) => {
+    throw new ConfigError(`${shownAs2}: line ${lineAt(xml, el.at)}: not a JUnit report in the dialect this harness writes: ${message}`);
+  };
+  const elements = (el) => {
+    for (const c of el.children) if (typeof c === "string" && c.trim() !== "") fail(el, `text directly inside <${el.name}>`);
+    return el.children.filter((c) => typeof c !== "string");
+  };
+  const leaf = (el) => {
+    if (el.children.some((c) => typeof c !== "string")) fail(el, `an element inside <${el.name}>`);
+    return textOf(el);
+  };
+  const seconds = (el, required) => {
+    const t = el.attrs.get("time");
+    if (t === void 0) return required ? fail(el, `<${el.name}> has no time`) : void 0;
+    if (!SECONDS.test(t)) fail(el, `time="${t}" is not a number of seconds`);
+    return t;
+  };
+  const suite = (el) => {
+    const name2 = el.attrs.get("name") ?? fail(el, "<testsuite> has no name");
+    const timestamp = el.attrs.get("timestamp");
+    if (timestamp !== void 0 && !DATE_TIME.test(timestamp)) fail(el, `timestamp="${timestamp}" is not a date and time`);
+    const time = seconds(el, false);
+    const out = { name: name2, properties: [], cases: [], ...time !== void 0 ? { time } : {}, ...timestamp !== void 0 ? { timestamp } : {} };
+    for (const child of elements(el)) {
+      switch (child.name) {
+        case "properties":
+          for (const p of elements(child)) {
+            if (p.name !== "property") fail(p, `<${p.name}> inside <properties>`);
+            const pname = p.attrs.get("name") ?? fail(p, "<property> has no name");
+            out.properties.push([pname, p.attrs.get("value") ?? leaf(p)]);
+          }
+          break;
+        case "testcase":
+          out.cases.push(testcase(child));
+          break;
+        case "system-out":
+          out.systemOut = leaf(child);
+          break;
+        case "system-err":
+          out.systemErr = leaf(child);
+          break;
+        default:
+          fail(child, `<${child.name}> inside <testsuite>`);
+      }
+    }
+    return out;
+  };
+  const testcase = (el) => {
+    const name2 = el.attrs.get("name") ?? fail(el, "<testcase> has no name");
+    const out = { name: name2, classname: el.attrs.get("classname") ?? fail(el, "<testcase> has no classname"), time: seconds(el, true) };
+    for (const child of elements(el)) {
+      if (child.name === "failure" || child.name === "error" || child.name === "skipped") {
+        if (out.outcome) fail(child, `<testcase name="${name2}"> has more than one outcome`);
+        const message = child.attrs.get("message");
+        const type = child.attrs.get("type");
+        out.outcome = { element: child.name, text: leaf(child), ...message !== void 0 ? { message } : {}, ...type !== void 0 ? { type } : {} };
+      } else if (child.name === "system-out") out.systemOut = leaf(child);
+      else if (child.name === "system-err") out.systemErr = leaf(child);
+      else fail(child, `<${child.name}> inside <testcase>`);
+    }
+    return out;
+  };
+  if (root.name === "testsuite") return { suites: [suite(root)] };
+  if (root.name !== "testsuites") fail(root, `the root is <${root.name}>, not <testsuites>`);
+  const suites = elements(root).map((el) => el.name === "testsuite" ? suite(el) : fail(el, `<${el.name}> inside <testsuites>`));
+  const name = root.attrs.get("name");
+  return { suites, ...name !== void 0 ? { name } : {} };
+}
+var count = (cases, outcome) => cases.filter((c) => c.outcome?.element === outcome).length;
+var sumSeconds = (times) => times.reduce((n, t) => n + Number(t), 0).toFixed(3);
+function writeJunitXml(name, suites) {
+  const out = ['<?xml version="1.0" encoding="UTF-8"?>'];
+  const cases = suites.flatMap((s) => s.cases);
+  const suiteTime = (s) => s.time ?? sumSeconds(s.cases.map((c) => c.time));
+  const attrs = (pairs) => pairs.filter(([, v]) => v !== void 0).map(([k, v]) => ` ${k}="${escapeAttr(String(v))}"`).join("");
+  out.push(
+    `<testsuites${attrs([
+      ["name", name],
+      ["tests", cases.length],
+      ["failures", count(cases, "failure")],
+      ["errors", count(cases, "error")],
+      ["skipped", count(cases, "skipped")],
+      ["time", sumSeconds(suites.map(suiteTime))]
+    ])}>`
+  );
+  for (const s of suites) {
+    out.push(
+      `  <testsuite${attrs([
+        ["name", s.name],
+        ["tests", s.cases.length],
+        ["failures", count(s.cases, "failure")],
+        ["errors", count(s.cases, "error")],
+        ["skipped", count(s.cases, "skipped")],
+        ["time", suiteTime(s)],
+        ["timestamp", s.timestamp]
+      ])}>`
+    );
+    if (s.properties.length > 0) {
+      out.push("    <properties>");
+      for (const [n, v] of s.properties) out.push(`      <property${attrs([["name", n], ["value", v]])}/>`);
+      out.push("    </properties>");
+    }
+    for (const c of s.cases) {
+      const head = `    <testcase${attrs([["classname", c.classname], ["name", c.name], ["time", c.time]])}`;
+      const body = [];
+      if (c.outcome) body.push(`      <${c.outcome.element}${attrs([["message", c.outcome.message], ["type", c.outcome.type]])}>${escapeText(c.outcome.text)}</${c.outcome.element}>`);
+      if (c.systemOut !== void 0) body.push(`      <system-out>${escapeText(c.systemOut)}</system-out>`);
+      if (c.systemErr !== void 0) body.push(`      <system-err>${escapeText(c.systemErr)}</system-err>`);
+      out.push(...body.length ? [`${head}>`, ...body, "    </testcase>"] : [`${head}/>`]);
+    }
+    if (s.systemOut !== void 0) out.push(`    <system-out>${escapeText(s.systemOut)}</system-out>`);
+    if (s.systemErr !== void 0) out.push(`    <system-err>${escapeText(s.systemErr)}</system-err>`);
+    out.push("  </testsuite>");
+  }
+  out.push("</testsuites>", "");
+  return out.join("\n");
+}
+function shardOfJunit(report) {
+  const property = report.suites[0]?.properties.find(([n]) => n === "shard")?.[1];
+  return readShard(property) ?? readShard(/^xen-pvh-virtio shard (\S+)$/.exec(report.name ?? "")?.[1]);
+}
+var OF_SCENARIO = /^(scenario\.file|skipped\.reason|system|warnings|warnings\.unexpected|warning\.\d+|retry\..*)$/;
+var RIG = /^rig\.(key|provider|cache-hit|version\..+)$/;
+var SPAN = /^(\d+(?:\.\d+)?)s\.\.(\d+(?:\.\d+)?)s$/;
+var AT = /^(\d+(?:\.\d+)?)s$/;
+function runFromJunit(report) {
+  const first = new Map(report.suites[0]?.properties ?? []);
+  const result = { scenarios: report.suites.map(scenarioFromSuite), phases: [], timeline: [], properties: {} };
+  for (const [name, value] of first) {
+    if (OF_SCENARIO.test(name) || RIG.test(name)) continue;
+    const span = name.startsWith("span.") ? SPAN.exec(value) : null;
+    const at = name.startsWith("phase.") ? AT.exec(value) : null;
+    const rest = name.slice(name.indexOf(".") + 1);
+    if (span && rest.includes(".")) {
+      const dot = rest.indexOf(".");
+      result.timeline.push({ section: rest.slice(0, dot), name: rest.slice(dot + 1), startMs: Number(span[1]) * 1e3, endMs: Number(span[2]) * 1e3 });
+    } else if (at) result.phases.push({ name: rest, atMs: Number(at[1]) * 1e3 });
+    else result.properties[name] = value;
+  }
+  const key = first.get("rig.key");
+  if (key !== void 0) {
+    const versions = {};
+    for (const [name, value] of first) if (name.startsWith("rig.version.")) versions[name.slice("rig.version.".length)] = value;
+    result.rig = { key, provider: first.get("rig.provider") ?? "", versions, cacheHit: first.get("rig.cache-hit") === "true" };
+  }
+  const shard = shardOfJunit(report);
+  if (shard && result.properties.shard === void 0) result.properties.shard = `${shard.index}/${shard.count}`;
+  return result;
+}
+var STATUS_OF = { failure: "failed", error: "error", skipped: "skipped" };
+function scenarioFromSuite(suite) {
+  const props = new Map(suite.properties);
+  const steps = suite.cases.map((c) => {
+    const status = c.outcome ? STATUS_OF[c.outcome.element] : "passed";
+    const message = c.outcome?.message ?? (c.outcome?.text || void 0);
+    return {
+      title: c.name,
+      kind: c.outcome?.element === "failure" && c.outcome.type ? c.outcome.type : "step",
+      status,
+      durationMs: Number(c.time) * 1e3,
+      ...message !== void 0 ? { message } : {},
+      ...c.systemOut ? { excerpt: c.systemOut } : {}
+    };
+  });
+  const started = suite.timestamp ? new Date(suite.timestamp) : void 0;
+  const out = {
+    name: suite.name,
+    file: props.get("scenario.file") ?? "",
+    status: scenarioStatus(steps),
+    startedAt: started && !Number.isNaN(started.getTime()) ? started : /* @__PURE__ */ new Date(0),
+    durationMs: Number(suite.time ?? sumSeconds(suite.cases.map((c) => c.time))) * 1e3,
+    steps
+  };
+  const skipReason = props.get("skipped.reason");
+  if (skipReason !== void 0) {
+    out.skipReason = skipReason;
+    if (steps.every((s) => s.status === "skipped")) out.status = "skipped";
+  }
+  const system = props.get("system");
+  if (system === "booted" || system === "restored") out.system = system;
+  const retry = /^2 attempts; attempt 1: (passed|failed|error|skipped) in "(.*)": (.*)$/s.exec(props.get(`retry.${suite.name}`) ?? "");
+  if (retry) out.retriedAfter = { status: retry[1], step: retry[2], message: retry[3], durationMs: 0 };
+  const warnings = [];
+  for (const [name, value] of suite.properties) {
+    if (!/^warning\.\d+$/.test(name)) continue;
+    const expected = value.endsWith(" [expected]");
+    const text = expected ? value.slice(0, -" [expected]".length) : value;
+    const colon = text.indexOf(": ");
+    warnings.push({ domain: colon > 0 ? text.slice(0, colon) : "", line: colon > 0 ? text.slice(colon + 2) : text, trace: [], expected });
+  }
+  if (warnings.length) out.warnings = warnings;
+  return out;
+}
+
+// src/merge/merge.ts
+var MAX_TOTAL_CHARS = 512 * 2 ** 20;
+var MERGED_NAME = "xen-pvh-virtio merged";
+function readShardRuns(inputs, opts) {
+  const found = findReports(inputs, opts.cwd, opts.skip);
+  let total = 0;
+  const read = (f) => {
+    const text = readReport(f);
+    total += text.length;
+    if (total > MAX_TOTAL_CHARS) throw new ConfigError(`merge: the reports under ${inputs.join(", ")} hold more than ${MAX_TOTAL_CHARS / 2 ** 20} MiB; merge fewer at a time`);
+    return text;
+  };
+  const notes = [];
+  const runs = [];
+  const covered = /* @__PURE__ */ new Set();
+  const fingerprints = /* @__PURE__ */ new Set();
+  for (const f of found.filter((x) => x.kind === "result")) {
+    const { result, junit } = parseResultFile(read(f), f.shownAs);
+    if (junit !== void 0) covered.add(joinedPath(f.path, junit));
+    const suites = readJunit(buildJunit(result), f.shownAs).suites;
+    const shard = readShard(result.properties.shard);
+    const print = fingerprint(suites, shard);
+    if (print) fingerprints.add(print);
+    runs.push({ source: f.shownAs, ...shard ? { shard } : {}, result, suites });
+  }
+  for (const f of found.filter((x) => x.kind === "junit")) {
+    if (covered.has(f.path)) {
+      notes.push(`${f.shownAs}: the JUnit report of a run read from its result.json`);
+      continue;
+    }
+    const text = read(f);
+    if (f.walked && !looksLikeJunit(text)) {
+      notes.push(`${f.shownAs}: not a JUnit report, passed over`);
+      continue;
+    }
+    const report = readJunit(text, f.shownAs);
+    if (report.name?.startsWith(MERGED_NAME)) {
+      notes.push(`${f.shownAs}: a merged report, passed over`);
+      continue;
+    }
+    const shard = shardOfJunit(report);
+    const print = fingerprint(report.suites, shard);
+    if (print && fingerprints.has(print)) {
+      notes.push(`${f.shownAs}: the same run as a result.json already read`);
+      continue;
+    }
+    runs.push({ source: f.shownAs, ...shard ? { shard } : {}, result: runFromJunit(report), suites: report.suites });
+  }
+  return { runs, notes };
+}
+function joinedPath(resultFile, relativeJunit) {
+  return resolve2(dirname(resultFile), relativeJunit);
+}
+function fingerprint(suites, shard) {
+  if (suites.length === 0) return void 0;
+  return JSON.stringify([shard ? formatShard(shard) : "", suites.map(({ timestamp: _, ...rest }) => rest)]);
+}
+function mergeShardRuns(read, inputs) {
+  const runs = [...read];
+  const byCount = /* @__PURE__ */ new Map();
+  for (const r of runs) {
+    if (!r.shard) continue;
+    const seen = byCount.get(r.shard.count) ?? /* @__PURE__ */ new Map();
+    seen.set(r.shard.index, (seen.get(r.shard.index) ?? 0) + 1);
+    byCount.set(r.shard.count, seen);
+  }
+  for (const [n, seen] of byCount) {
+    const expected = Math.max(...seen.values());
+    for (let i = 1; i <= n; i++) {
+      const found = seen.get(i) ?? 0;
+      for (let k = found; k < expected; k++) runs.push(missingShard({ index: i, count: n }, expected, found));
+    }
+  }
+  if (runs.length === 0) runs.push(noReports(inputs));
+  runs.sort(
+    (a, b) => (a.shard?.count ?? 0) - (b.shard?.count ?? 0) || (a.shard?.index ?? 0) - (b.shard?.index ?? 0) || (a.source === void 0 ? 1 : b.source === void 0 ? -1 : a.source < b.source ? -1 : a.source > b.source ? 1 : 0)
+  );
+  const fatal = runs.filter((r) => r.result.fatal);
+  const combined = { scenarios: runs.flatMap((r) => r.result.scenarios), phases: [], timeline: [], properties: {} };
+  if (fatal.length > 0) {
+    const label = (r) => r.shard ? `shard ${formatShard(r.shard)}` : r.source ?? "a run";
+    const first = fatal[0].result.fatal;
+    combined.fatal = {
+      status: fatal.some((r) => r.result.fatal.status === "failed") ? "failed" : "error",
+      message: `${label(fatal[0])}: ${first.message}${fatal.length > 1 ? ` (and ${fatal.length - 1} more shard${fatal.length > 2 ? "s" : ""})` : ""}`,
+      ...first.kind ? { kind: first.kind } : {}
+    };
+  }
+  const rigs = runs.map((r) => r.result.rig).filter((x) => x !== void 0);
+  const keys = [...new Set(rigs.map((x) => x.key))];
+  const junit = writeJunitXml(`${MERGED_NAME} from ${read.length} report${read.length === 1 ? "" : "s"}`, runs.flatMap((r) => r.suites));
+  return { runs, combined, junit, ...keys.length ? { rig: { key: keys.join(" "), cacheHit: rigs.every((x) => x.cacheHit) } } : {} };
+}
+function missingShard(shard, expected, found) {
+  const name = `shard ${formatShard(shard)}`;
+  const message = `${name} left no report (expected ${expected === 1 ? "one" : `${expected}, one per matrix row`}, found ${found === 0 ? "none" : found}): its job ended before writing one, or its artifact was not among the inputs`;
+  return syntheticRun(name, message, { ...shard });
+}
+function noReports(inputs) {
+  return syntheticRun("shard reports", `no shard report (result.json or JUnit .xml) in ${inputs.join(", ")}: no shard wrote one, or the artifacts were not downloaded`);
+}
+function syntheticRun(name, message, shard) {
+  const result = {
+    scenarios: [{ name, file: "", status: "error", startedAt: /* @__PURE__ */ new Date(), durationMs: 0, steps: [{ title: "report", kind: "report", status: "error", durationMs: 0, message }] }],
+    phases: [],
+    timeline: [],
+    properties: shard ? { shard: formatShard(shard) } : {},
+    fatal: { status: "error", message }
+  };
+  return { ...shard ? { shard } : {}, result, suites: readJunit(buildJunit(result), name).suites };
+}
+function mergedSummary(merged, paths) {
+  const shards = merged.runs.map((r) => ({ shard: r.shard ? formatShard(r.shard) : "", ...r.source !== void 0 ? { source: r.source } : {}, result: r.result }));
+  return buildMergedSummary(shards, merged.combined, paths);
+}
+
+// src/cli/merge.ts
+var OWN = ["junit-path", "logs-dir"];
+function mergeCommand(inputs, raw, io) {
+  const others = OPTION_NAMES.filter((n) => raw.values[n] !== void 0 && !OWN.includes(n));
+  if (others.length > 0) {
+    throw new ConfigError(`merge takes ${OWN.map((n) => raw.label(n)).join(" and ")} (where the merged report goes), not ${others.map((n) => raw.label(n)).join(", ")}`);
+  }
+  const pick = (name) => {
+    const v = raw.values[name]?.trim() || OPTIONS[name].default;
+    return isAbsolute2(v) ? v : resolve3(io.cwd, v);
+  };
+  const paths = { junitPath: pick("junit-path"), logsDir: pick("logs-dir") };
+  prepareOutputPaths({ ...paths, labels: { junitPath: raw.label("junit-path"), logsDir: raw.label("logs-dir") } });
+  const read = readShardRuns(inputs, { cwd: io.cwd, skip: [paths.junitPath] });
+  for (const note of read.notes) io.err(`${note}
+`);
+  const merged = mergeShardRuns(read.runs, inputs);
+  writeFileSync(paths.junitPath, redactCredentials(merged.junit));
+  const summary = mergedSummary(merged, paths);
+  writeFileSync(join2(paths.logsDir, "summary.md"), summary);
+  if (io.env.GITHUB_STEP_SUMMARY) appendFileSync(io.env.GITHUB_STEP_SUMMARY, summary);
+  if (io.env.GITHUB_OUTPUT) appendOutputs(io.env.GITHUB_OUTPUT, outputValues(merged.combined, paths, merged.rig));
+  const c = counts(merged.combined);
+  const reports = merged.runs.filter((r) => r.source !== void 0).length;
+  const missing = merged.runs.length - reports;
+  io.err(`${reports} shard report${reports === 1 ? "" : "s"}${missing ? `, ${missing} missing` : ""}: ${c.passed} passed, ${c.failed} failed, ${c.error} errored, ${c.skipped} skipped \u2014 JUnit ${paths.junitPath}, summary ${join2(paths.logsDir, "summary.md")}
+`);
+  for (const r of merged.runs.filter((x) => x.result.fatal)) {
+    io.err(`${r.result.fatal.status === "error" ? "infrastructure error" : "failure"}: ${r.source ?? "missing shard"}: ${r.result.fatal.message}
+`);
+  }
+  return exitCodeFor(merged.combined);
 }
 
 // src/cli/main-impl.ts
@@ -157,6 +808,10 @@ Usage:
   xen-pvh-virtio rig export DIR|FILE.tar.gz    write that rig as a bundle for --rig prebuilt
   xen-pvh-virtio rig verify [options]          check the cached rig (or --rig-path) against
                                                its manifest; names every damaged file
+  xen-pvh-virtio merge DIR|FILE\u2026               join a matrix's shard reports (--shard i/n runs:
+                                               their folders, JUnit files, result.json files)
+                                               into one JUnit report (--junit-path) and summary
+                                               (in --logs-dir); exits as a run would
   xen-pvh-virtio scenarios list                list the built-in scenarios
   xen-pvh-virtio scenarios schema              print the scenario JSON Schema
   xen-pvh-virtio cache [list] [options]        what the local cache holds: size, last use
@@ -215,7 +870,8 @@ async function cliMain(argv, given) {
         const result = await executePlan(plan, { ...hooksFor(io), signal: cancel.signal }).finally(cancel.dispose);
         writeReports(plan, result);
         const c = counts(result);
-        io.err(`${c.passed} passed, ${c.failed} failed, ${c.error} errored, ${c.skipped} skipped \u2014 JUnit ${plan.junitPath}, logs ${plan.logsDir}
+        const shard = result.properties.shard ? ` (shard ${result.properties.shard})` : "";
+        io.err(`${c.passed} passed, ${c.failed} failed, ${c.error} errored, ${c.skipped} skipped${shard} \u2014 JUnit ${plan.junitPath}, logs ${plan.logsDir}
 `);
         const warnings = new Set(result.scenarios.flatMap((x) => (x.warnings ?? []).map((w) => `${w.domain}: ${w.line}${w.expected ? " (expected)" : ""}`)));
         for (const w of warnings) io.err(`kernel/Xen warning: ${w}
@@ -267,7 +923,7 @@ async function cliMain(argv, given) {
         const got = await obtainRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info, warn: hooks.warn, remoteCache: false, useCache: plan.cache.enabled });
         io.err(`rig ${got.key} ${got.cacheHit ? "(cache hit)" : "(built)"}
 `);
-        io.out(`${isExport ? await exportRig(got.rig, resolve(io.cwd, rest[1]), hooks.info) : got.rig.dir}
+        io.out(`${isExport ? await exportRig(got.rig, resolve4(io.cwd, rest[1]), hooks.info) : got.rig.dir}
 `);
         return ExitCode.passed;
       }
@@ -310,6 +966,8 @@ async function cliMain(argv, given) {
         }
         throw new ConfigError(`unknown cache command: ${rest.join(" ")}; expected: cache [list] | cache prune`);
       }
+      case "merge":
+        return mergeCommand(rest, parsed.raw, io);
       case "setup": {
         await ensureHostTools(["boot", "rig-debian", "rig-source", "tests"], { log: (line) => io.err(`${line}
 `) });

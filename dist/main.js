@@ -2,17 +2,16 @@ import { createRequire as __xpvCreateRequire } from 'node:module'; import { file
 import {
   identify,
   isRemoteCacheUsable
-} from "./chunks/chunk-WGOTMLWA.js";
+} from "./chunks/chunk-NKRDZFNX.js";
 import {
-  buildJunit,
-  buildSummary,
   cancelOnSignals,
-  counts,
   executePlan,
   exitCodeFor,
+  parseShard,
   resolvePlan,
+  setOutputs,
   writeReports
-} from "./chunks/chunk-BOS4JPB2.js";
+} from "./chunks/chunk-ZY3UJTW7.js";
 import {
   ConfigError,
   OPTIONS,
@@ -27,11 +26,10 @@ import {
   redactCredentials,
   saveState,
   setFailed,
-  setOutput,
   setSecret,
   summary,
   warning
-} from "./chunks/chunk-SYOHRV3K.js";
+} from "./chunks/chunk-PYISVYU7.js";
 
 // src/action/main-impl.ts
 import { isAbsolute as isAbsolute2, relative } from "node:path";
@@ -46,31 +44,19 @@ function readInputs() {
   return { values, label: (name) => `input \`${name}\`` };
 }
 
-// src/action/outputs.ts
-function setOutputs(result, paths) {
-  const c = counts(result);
-  const values = {
-    "junit-path": paths.junitPath,
-    passed: String(c.passed),
-    failed: String(c.failed),
-    errored: String(c.error),
-    skipped: String(c.skipped),
-    "rig-key": result.rig?.key ?? "",
-    "logs-dir": paths.logsDir,
-    "cache-hit": String(result.rig?.cacheHit ?? false)
-  };
-  for (const [name, value] of Object.entries(values)) setOutput(name, value);
-}
-
 // src/action/failure.ts
-import { mkdirSync, writeFileSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, resolve } from "node:path";
 function pathsFromInputs(raw, cwd) {
   const pick = (name) => {
     const v = raw.values[name]?.trim() || OPTIONS[name].default;
     return isAbsolute(v) ? v : resolve(cwd, v);
   };
-  return { junitPath: pick("junit-path"), logsDir: pick("logs-dir") };
+  let shard;
+  try {
+    shard = parseShard(raw.values.shard, "shard");
+  } catch {
+  }
+  return { junitPath: pick("junit-path"), logsDir: pick("logs-dir"), ...shard ? { shard } : {} };
 }
 function oneLine(e) {
   const kind = e instanceof ConfigError ? "configuration error" : "infrastructure error";
@@ -88,17 +74,8 @@ async function reportFailure(e, paths, scenarios = []) {
     properties: {},
     fatal: { status: "error", message: line.slice(line.indexOf(": ") + 2), kind: e instanceof ConfigError ? "Configuration error" : "Infrastructure error" }
   };
-  const summary2 = buildSummary(result, paths);
-  try {
-    mkdirSync(paths.logsDir, { recursive: true });
-    writeFileSync(join(paths.logsDir, "summary.md"), summary2);
-  } catch {
-  }
-  try {
-    mkdirSync(join(paths.junitPath, ".."), { recursive: true });
-    writeFileSync(paths.junitPath, buildJunit(result));
-  } catch {
-  }
+  const { summary: summary2, problems } = writeReports(paths, result, { lenient: true });
+  for (const p of problems) debug(`report not written: ${p}`);
   setOutputs(result, paths);
   await summary.addRaw(summary2).write().catch(() => void 0);
   setFailed(line);
@@ -163,7 +140,7 @@ async function mainImpl() {
     return void 0;
   }).finally(cancel.dispose);
   if (!result) return;
-  const summary2 = writeReports(plan, result);
+  const { summary: summary2 } = writeReports(plan, result);
   const warned = /* @__PURE__ */ new Set();
   for (const w of result.scenarios.flatMap((x) => x.warnings ?? [])) {
     const text = redactCredentials(`${w.domain}: ${w.line}`);

@@ -4,14 +4,14 @@ import {
   isRemoteCacheUsable,
   parseIdentities,
   stillOurs
-} from "./chunks/chunk-WGOTMLWA.js";
+} from "./chunks/chunk-NKRDZFNX.js";
 import {
   STATE,
   getState,
   info,
   saveRemote,
   warning
-} from "./chunks/chunk-SYOHRV3K.js";
+} from "./chunks/chunk-PYISVYU7.js";
 
 // src/action/post-impl.ts
 async function stopLeftovers() {

@@ -10,6 +10,10 @@
 //     runs the scenarios together (default: the three that attach backends, so each needs a
 //     fresh system) N times and prints what each scenario cost: the first from process
 //     start, each later one from the end of the one before; and the ratio later/first.
+//   npm run bench -- [N] --jobs [SCENARIO ...]
+//     runs the scenarios (default: the four built-in ones) with --jobs 1 and --jobs 2, N times
+//     each, alternating, every run restoring the same cached booted system (one priming run
+//     saves it first); prints both wall times and the ratio jobs 2 / jobs 1.
 //   npm run bench -- --published [SCENARIO]
 //     a first run on a machine with an empty cache, twice: once building everything (pinned
 //     toolchain, Xen, QEMU, rig) and once fetching the rig a release published
@@ -19,7 +23,7 @@
 // Failed runs are counted and their logs kept; the next run goes on.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { availableParallelism, homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,16 +34,21 @@ let boot = 'uboot';
 let only;
 let fanout = false;
 let published = false;
+let jobs = false;
 const scenarios = [];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--boot') boot = args[++i];
   else if (args[i] === '--only') only = args[++i];
   else if (args[i] === '--fanout') fanout = true;
   else if (args[i] === '--published') published = true;
+  else if (args[i] === '--jobs') jobs = true;
   else if (/^\d+$/.test(args[i])) runs = Number(args[i]);
   else scenarios.push(args[i]);
 }
-if (scenarios.length === 0) scenarios.push(...(fanout ? ['virtio-pci-rescan-ping', 'virtio-blk', 'backend-restart'] : ['virtio-pci-rescan-ping']));
+if (scenarios.length === 0) {
+  if (jobs) scenarios.push('boot-smoke', 'virtio-pci-rescan-ping', 'virtio-blk', 'backend-restart');
+  else scenarios.push(...(fanout ? ['virtio-pci-rescan-ping', 'virtio-blk', 'backend-restart'] : ['virtio-pci-rescan-ping']));
+}
 
 /** A static file server on 127.0.0.1 (a free port, printed first), laid out like release assets. */
 const SERVE = `
@@ -154,6 +163,25 @@ if (published) {
   console.log(`\n# first run, empty cache: ${label}`);
   for (const [mode, wall] of Object.entries(results)) console.log(`${mode.padEnd(10)} ${wall.toFixed(1)} s`);
   if (results.builds && results.published) console.log(`published / builds: ${(results.published / results.builds).toFixed(3)}`);
+} else if (jobs) {
+  const cache = benchCache();
+  const prime = runOnce(['--cache-dir', cache, '--jobs', '1']);
+  console.error(`priming run (boots and saves the booted system): ${prime.ok ? `${prime.wall.toFixed(1)} s` : `FAILED: ${prime.why}`}`);
+  const walls = { 1: [], 2: [] };
+  for (let i = 1; i <= runs; i++) {
+    // Alternating, so that a machine getting busier or quieter weighs on both alike.
+    for (const n of i % 2 ? [1, 2] : [2, 1]) {
+      const r = runOnce(['--cache-dir', cache, '--jobs', String(n)]);
+      console.error(`jobs ${n}, run ${i}/${runs}: ${r.ok ? `${r.wall.toFixed(1)} s (systems: ${r.systems.join(', ')})` : `FAILED: ${r.why} (logs kept in ${r.dir})`}`);
+      if (r.ok) walls[n].push(r.wall);
+      else failed++;
+    }
+  }
+  const qemu = spawnSync('qemu-system-aarch64', ['--version'], { encoding: 'utf8' }).stdout?.split('\n')[0] ?? 'unknown';
+  console.log(`\n# ${label}, restored from a cached booted system; ${availableParallelism()} cores; outer ${qemu}`);
+  for (const n of [1, 2]) if (walls[n].length) console.log(`jobs ${n}: process wall ${fmt(walls[n])} s`);
+  if (walls[1].length && walls[2].length) console.log(`jobs 2 / jobs 1: ${(median(walls[2]) / median(walls[1])).toFixed(3)}`);
+  rmSync(cache, { recursive: true, force: true });
 } else if (fanout) {
   const cache = benchCache();
   // No state from an earlier run: each run boots its first system and restores the later ones.

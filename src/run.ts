@@ -1,6 +1,5 @@
 // The one core behind the action and the CLI: a RunPlan in, a RunResult out, with the
 // report written and nothing left running. Front ends only adapt inputs and outputs.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +8,6 @@ import { prepareOutputPaths } from './config/output-paths.js';
 import type { RunPlan, Scenario } from './config/types.js';
 import { ConfigError, ExitCode, InfraError, ProductFailure } from './errors.js';
 import { ensureHostTools, runNeeds } from './host/prerequisites.js';
-import { buildSummary, writeJunit } from './report/index.js';
 import { obtainRig } from './rig/index.js';
 import type { Rig } from './rig/manifest.js';
 import { counts, type RunResult, type ScenarioResult } from './scenario/result.js';
@@ -19,8 +17,7 @@ import { errorKind, runScenario } from './scenario/runner.js';
 import { judgeWarnings } from './scenario/warnings.js';
 import { formatBytes, markUsed, pruneCache } from './cache/index.js';
 import { keepAlive } from './forensics/index.js';
-import { Snapshots } from './snapshot/snapshots.js';
-import { Systems } from './systems.js';
+import { SavedSystems, SystemPool, type Lane } from './system/index.js';
 
 export interface RunHooks {
   info(line: string): void;
@@ -87,7 +84,7 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
   const span = (section: string, name: string, from: number, to = Date.now()) => {
     result.timeline.push({ section, name, startMs: from - start, endMs: to - start });
   };
-  let systems: Systems | undefined;
+  let systems: SystemPool | undefined;
   // The run's own deadline and a cancel both end the machines: whatever step is running then
   // fails at once (the console closes), and the reports are still written.
   let stopReason: string | undefined;
@@ -100,68 +97,105 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
   const deadline = setTimeout(() => stop(`timeout-minutes (${plan.timeoutMinutes}) passed`), plan.timeoutMinutes * 60_000 - (Date.now() - start));
   const onAbort = () => stop(`cancelled (${String(hooks.signal?.reason ?? 'signal')})`);
   hooks.signal?.addEventListener('abort', onAbort);
-  let snapshots: Snapshots | undefined;
+  let saved: SavedSystems | undefined;
   try {
     // Only the scenarios that will run shape the boot: a skipped virtio-pci scenario must
     // not give the domU a host bridge that this rig cannot serve.
-    const bootPlan = { ...plan, domains: mergeDomains(runnable) };
-    snapshots = plan.snapshot
-      ? await Snapshots.prepare(bootPlan, rig, result, {
-          info: hooks.info,
-          warn: hooks.warn,
-          remoteCache: hooks.remoteCache && plan.cache.enabled,
-          ...(hooks.onBootedState ? { onBootedState: hooks.onBootedState } : {}),
-        })
+    const domains = mergeDomains(runnable);
+    saved = plan.snapshot
+      ? await SavedSystems.prepare(
+          { plan, domains, rig, rigKey: result.rig?.key },
+          {
+            info: hooks.info,
+            warn: hooks.warn,
+            remoteCache: hooks.remoteCache && plan.cache.enabled,
+            ...(hooks.onBootedState ? { onBootedState: hooks.onBootedState } : {}),
+          },
+        )
       : undefined;
-    systems = new Systems(bootPlan, rig, runnable, workDir, snapshots, {
-      info: hooks.info,
-      group: hooks.group,
-      ...(hooks.onProcess ? { onProcess: hooks.onProcess } : {}),
-      phase,
-      span,
-      stopReason: () => stopReason,
-    });
-    /** Set while the latest boot failed: after its retry failed too, later scenarios do not boot again. */
-    let bootFailure: ScenarioResult | undefined;
-    const attempt = async (i: number, scenario: Scenario, n: 1 | 2): Promise<ScenarioResult> => {
-      let session;
+    // Log groups fold one system's output at a time: several systems at once print headings instead.
+    const group = <T>(title: string, fn: () => Promise<T>): Promise<T> => {
+      if (systems && systems.lanes.length > 1) {
+        hooks.info(`== ${title}`);
+        return fn();
+      }
+      return hooks.group(title, fn);
+    };
+    systems = new SystemPool(
+      { plan, domains, rig, scenarios: runnable, workDir, saved, stop: halt.signal },
+      { info: hooks.info, group, ...(hooks.onProcess ? { onProcess: hooks.onProcess } : {}), phase, span },
+      plan.jobs,
+    );
+    const pool = systems;
+    if (pool.lanes.length > 1) result.properties.jobs = String(pool.lanes.length);
+    if (pool.lanes.length > 1) hooks.info(`${pool.lanes.length} systems at once (jobs ${plan.jobs}), ${pool.batches.length} batches of scenarios`);
+    /** Set once a scenario's boot failed, its retry's too: later scenarios do not boot again. */
+    let bootBroken: ScenarioResult | undefined;
+    const attempt = async (lane: Lane, i: number, scenario: Scenario, n: 1 | 2): Promise<{ done: ScenarioResult; bootFailed: boolean }> => {
+      let system;
       try {
         // A retry gets a new system: whatever broke the first attempt stays with the old one.
-        session = await systems!.forScenario(i, { fresh: n > 1 });
+        system = await lane.forScenario(i, { fresh: n > 1 });
       } catch (e) {
         if (e instanceof ConfigError) throw e;
-        bootFailure = bootFailed(scenario, stopReason ?? `boot: ${(e as Error).message}`, e);
-        return bootFailure;
+        return { done: bootFailed(scenario, stopReason ?? `boot: ${(e as Error).message}`, e), bootFailed: true };
       }
-      bootFailure = undefined;
-      if (stopReason) return erroredScenario(scenario, stopReason);
-      const drivers = session.driversFor(scenario.name);
+      if (stopReason) return { done: erroredScenario(scenario, stopReason), bootFailed: false };
+      const drivers = system.driversFor(scenario.name);
       const t0 = Date.now();
-      const done = await hooks.group(`scenario ${scenario.name}${n > 1 ? ' (retry)' : ''}`, () => runScenario(scenario, drivers, { progress: hooks.info, phase }));
+      const done = await group(`scenario ${scenario.name}${n > 1 ? ' (retry)' : ''}`, () => runScenario(scenario, drivers, { progress: hooks.info, phase }));
       span('scenarios', n > 1 ? `${scenario.name} (retry)` : scenario.name, t0);
       if (stopReason) annotate(done, stopReason);
-      done.system = session.origin === 'restore' ? 'restored' : 'booted';
-      judgeWarnings(done, session.takeWarnings(), scenario, plan.failOnWarnings);
+      done.system = system.origin === 'restore' ? 'restored' : 'booted';
+      done.systemNumber = system.number;
+      judgeWarnings(done, system.takeWarnings(), scenario, plan.failOnWarnings);
       // What a failed scenario left behind (a panicked domU, a dead sshd) must not fail the next one.
-      if (done.status !== 'passed') systems!.spoilCurrent();
-      return done;
+      if (done.status !== 'passed') lane.spoilCurrent();
+      return { done, bootFailed: false };
     };
-    for (const [i, scenario] of runnable.entries()) {
-      if (stopReason || bootFailure) {
-        const message = stopReason ?? bootFailure!.steps[0]!.message!;
-        result.scenarios.push(erroredScenario(scenario, message));
-        continue;
+    const runOne = async (lane: Lane, i: number, scenario: Scenario) => {
+      if (stopReason || bootBroken) {
+        result.scenarios.push(erroredScenario(scenario, stopReason ?? bootBroken!.steps[0]!.message!));
+        return;
       }
-      const done = await withOneRetry(scenario.name, (n) => attempt(i, scenario, n), { info: hooks.info, mayRetry: () => !stopReason });
+      let lastBootFailed = false;
+      const done = await withOneRetry(
+        scenario.name,
+        async (n) => {
+          const r = await attempt(lane, i, scenario, n);
+          lastBootFailed = r.bootFailed;
+          return r.done;
+        },
+        { info: hooks.info, mayRetry: () => !stopReason },
+      );
       result.scenarios.push(done);
-      // Assigned inside attempt(): read it afresh, not as narrowed above.
-      const failedBoot = bootFailure as ScenarioResult | undefined;
-      if (failedBoot) result.fatal = { status: failedBoot.status === 'failed' ? 'failed' : 'error', message: failedBoot.steps[0]!.message! };
-      const kept = systems.current;
+      if (lastBootFailed) {
+        bootBroken = done;
+        result.fatal = { status: done.status === 'failed' ? 'failed' : 'error', message: done.steps[0]!.message! };
+      }
+      const kept = lane.current;
       if (plan.keepAliveOnFailureMs > 0 && kept && (done.status === 'failed' || done.status === 'error') && !stopReason) {
         await keepAlive(kept.keepable(), plan.keepAliveOnFailureMs, { signal: halt.signal, info: hooks.info, scenario: scenario.name });
       }
-    }
+    };
+    // Each lane takes the next batch as it frees up; a lane that throws stops the others from
+    // taking more, and the run reports it once every lane has finished what it had.
+    let nextBatch = 0;
+    let thrown: { error: unknown } | undefined;
+    const work = async (lane: Lane) => {
+      while (!thrown && nextBatch < pool.batches.length) {
+        const batch = pool.batches[nextBatch++]!;
+        for (const i of batch) await runOne(lane, i, runnable[i]!);
+      }
+    };
+    await Promise.all(
+      pool.lanes.map((lane) =>
+        work(lane).catch((error: unknown) => {
+          thrown ??= { error };
+        }),
+      ),
+    );
+    if (thrown) throw thrown.error;
     phase('scenarios end');
   } catch (e) {
     if (e instanceof ConfigError) throw e;
@@ -178,7 +212,8 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
     await systems?.closeAll();
     // A booted system saved in this run is kept for the next one, whatever the scenarios did:
     // it was saved before any of them touched it.
-    if (!stopReason) await snapshots?.keep().catch((e: unknown) => hooks.warn(`booted system not cached: ${(e as Error).message}`));
+    if (!stopReason) await saved?.keep().catch((e: unknown) => hooks.warn(`booted system not cached: ${(e as Error).message}`));
+    Object.assign(result.properties, saved?.facts());
     await rm(workDir, { recursive: true, force: true });
     await keepCacheWithinBudget(plan, new Date(start), hooks);
   }
@@ -235,13 +270,4 @@ export function exitCodeForError(e: unknown): number {
   if (e instanceof ConfigError) return ExitCode.usage;
   if (e instanceof ProductFailure) return ExitCode.failed;
   return ExitCode.infrastructure;
-}
-
-/** Writes JUnit and the Markdown summary; returns the summary for the job page. */
-export function writeReports(plan: Pick<RunPlan, 'junitPath' | 'logsDir'>, result: RunResult): string {
-  writeJunit(result, plan.junitPath);
-  const summary = buildSummary(result, plan);
-  mkdirSync(plan.logsDir, { recursive: true });
-  writeFileSync(join(plan.logsDir, 'summary.md'), summary);
-  return summary;
 }

@@ -2,12 +2,12 @@
 // workflow's next steps expect: the junit-path and logs-dir outputs set, a job summary, a
 // report where one can be written, and one annotation with a one-line cause. The full text
 // (a stack included) goes to the debug log only.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import * as core from '@actions/core';
 import { OPTIONS, type RawOptions } from '../config/options.js';
+import { parseShard, type ShardSpec } from '../config/shard.js';
 import { ConfigError } from '../errors.js';
-import { buildJunit, buildSummary } from '../report/index.js';
+import { writeReports } from '../report/index.js';
 import type { RunResult } from '../scenario/result.js';
 import { redactCredentials } from '../secrets.js';
 import { setOutputs } from './outputs.js';
@@ -15,6 +15,8 @@ import { setOutputs } from './outputs.js';
 export interface ReportPaths {
   junitPath: string;
   logsDir: string;
+  /** The job's shard, when known: its failure report then counts as that shard's in a merge. */
+  shard?: ShardSpec & { selected?: number };
 }
 
 /** Where the reports would go, from the raw inputs (the plan may be what failed). */
@@ -23,7 +25,13 @@ export function pathsFromInputs(raw: RawOptions, cwd: string): ReportPaths {
     const v = raw.values[name]?.trim() || OPTIONS[name].default;
     return isAbsolute(v) ? v : resolve(cwd, v);
   };
-  return { junitPath: pick('junit-path'), logsDir: pick('logs-dir') };
+  let shard: ShardSpec | undefined;
+  try {
+    shard = parseShard(raw.values.shard, 'shard');
+  } catch {
+    // A bad shard input may be the very error being reported: the report then names no shard.
+  }
+  return { junitPath: pick('junit-path'), logsDir: pick('logs-dir'), ...(shard ? { shard } : {}) };
 }
 
 /** The failure as an annotation's one line: the kind, then the message's first line. */
@@ -45,21 +53,11 @@ export async function reportFailure(e: unknown, paths: ReportPaths, scenarios: r
     properties: {},
     fatal: { status: 'error', message: line.slice(line.indexOf(': ') + 2), kind: e instanceof ConfigError ? 'Configuration error' : 'Infrastructure error' },
   };
-  const summary = buildSummary(result, paths);
-  // Each written where it can be: a bad junit-path or logs-dir is often the very error.
-  try {
-    mkdirSync(paths.logsDir, { recursive: true });
-    writeFileSync(join(paths.logsDir, 'summary.md'), summary);
-  } catch {
-    // The summary still reaches the job page below.
-  }
-  try {
-    mkdirSync(join(paths.junitPath, '..'), { recursive: true });
-    writeFileSync(paths.junitPath, buildJunit(result));
-  } catch {
-    // As above: the outputs still name where the report was asked for.
-  }
+  // Each report is written where it can be: a bad junit-path or logs-dir is often the very error.
+  const { summary, problems } = writeReports(paths, result, { lenient: true });
+  for (const p of problems) core.debug(`report not written: ${p}`);
   setOutputs(result, paths);
+  // The job page is a courtesy here: the run already failed, and its exit code and outputs say so.
   await core.summary.addRaw(summary).write().catch(() => undefined);
   core.setFailed(line);
 }

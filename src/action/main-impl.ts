@@ -4,7 +4,8 @@ import * as core from '@actions/core';
 import type { RunResult } from '../scenario/result.js';
 import { resolvePlan } from '../config/plan.js';
 import { STATE } from '../config/options.js';
-import { executePlan, exitCodeFor, writeReports } from '../run.js';
+import { writeReports } from '../report/index.js';
+import { executePlan, exitCodeFor } from '../run.js';
 import { readInputs } from './inputs.js';
 import { setOutputs } from './outputs.js';
 import { pathsFromInputs, reportFailure } from './failure.js';
@@ -78,7 +79,7 @@ export async function mainImpl(): Promise<void> {
   }).finally(cancel.dispose);
   if (!result) return;
 
-  const summary = writeReports(plan, result);
+  const { summary } = writeReports(plan, result);
   // One annotation per distinct warning line: a new one on a PR's run is worth a look.
   const warned = new Set<string>();
   for (const w of result.scenarios.flatMap((x) => x.warnings ?? [])) {

@@ -69,6 +69,7 @@ export class Backends implements BackendProtocol {
       return { evidence: `${argv.join(' ')}\n${String(created).trim()}\n${String(mapped).trim()}\n(log: ${logFile})` };
     } catch (e) {
       this.running.delete(domain.name);
+      // The failed start is what the step reports; a backend that will not stop is still killed by its group.
       await proc.stop(5_000).catch(() => undefined);
       throw e;
     }
@@ -86,6 +87,9 @@ export class Backends implements BackendProtocol {
   async stopAll(deadlineMs = 10_000): Promise<void> {
     const all = [...this.running.entries()];
     this.running.clear();
-    await Promise.all(all.map(([, proc]) => proc.stop(deadlineMs).catch(() => undefined)));
+    // Every backend gets its stop; those that did not stop are named (the scenario's cleanup reports it).
+    const failures: string[] = [];
+    await Promise.all(all.map(([domain, proc]) => proc.stop(deadlineMs).catch((e: unknown) => failures.push(`${domain}: ${(e as Error).message}`))));
+    if (failures.length > 0) throw new InfraError(`backend(s) did not stop: ${failures.join('; ')}`);
   }
 }

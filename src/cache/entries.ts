@@ -46,6 +46,7 @@ export async function listEntries(cacheDir: string): Promise<CacheEntry[]> {
       level = next;
     }
     for (const name of level) {
+      // Gone since it was listed (another run pruned it): nothing to count.
       const st = await lstat(join(cacheDir, name)).catch(() => undefined);
       if (!st || st.isSymbolicLink()) continue;
       found.push({ name, path: join(cacheDir, name), what: kind.what, changed: st.mtime });

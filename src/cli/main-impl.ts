@@ -8,13 +8,15 @@ import { ensureHostTools } from '../host/prerequisites.js';
 import { NeedsChange, withoutChanges } from '../host/dry-run.js';
 import { describeBootMedia, planBootMedia } from '../image/index.js';
 import { checkRig, exportRig, findCachedRig, obtainRig, rigRecipe } from '../rig/index.js';
-import { executePlan, exitCodeFor, exitCodeForError, writeReports, type RunHooks } from '../run.js';
+import { writeReports } from '../report/index.js';
+import { executePlan, exitCodeFor, exitCodeForError, type RunHooks } from '../run.js';
 import { counts } from '../scenario/result.js';
 import { optionsHelp, parseCommandLine } from './args.js';
 import { describePlan, describeRecipe } from './plan-text.js';
 import { cancelOnSignals } from '../cancel.js';
 import { redactCredentials } from '../secrets.js';
 import { formatBytes, listEntries, pruneCache } from '../cache/index.js';
+import { mergeCommand } from './merge.js';
 
 const USAGE = `xen-pvh-virtio: prove that dom0less Xen on ARM64 gives a domU working virtio-pci
 devices served by a QEMU backend in dom0.
@@ -26,6 +28,10 @@ Usage:
   xen-pvh-virtio rig export DIR|FILE.tar.gz    write that rig as a bundle for --rig prebuilt
   xen-pvh-virtio rig verify [options]          check the cached rig (or --rig-path) against
                                                its manifest; names every damaged file
+  xen-pvh-virtio merge DIR|FILE…               join a matrix's shard reports (--shard i/n runs:
+                                               their folders, JUnit files, result.json files)
+                                               into one JUnit report (--junit-path) and summary
+                                               (in --logs-dir); exits as a run would
   xen-pvh-virtio scenarios list                list the built-in scenarios
   xen-pvh-virtio scenarios schema              print the scenario JSON Schema
   xen-pvh-virtio cache [list] [options]        what the local cache holds: size, last use
@@ -91,7 +97,8 @@ export async function cliMain(argv: readonly string[], given: Io): Promise<numbe
         const result = await executePlan(plan, { ...hooksFor(io), signal: cancel.signal }).finally(cancel.dispose);
         writeReports(plan, result);
         const c = counts(result);
-        io.err(`${c.passed} passed, ${c.failed} failed, ${c.error} errored, ${c.skipped} skipped — JUnit ${plan.junitPath}, logs ${plan.logsDir}\n`);
+        const shard = result.properties.shard ? ` (shard ${result.properties.shard})` : '';
+        io.err(`${c.passed} passed, ${c.failed} failed, ${c.error} errored, ${c.skipped} skipped${shard} — JUnit ${plan.junitPath}, logs ${plan.logsDir}\n`);
         const warnings = new Set(result.scenarios.flatMap((x) => (x.warnings ?? []).map((w) => `${w.domain}: ${w.line}${w.expected ? ' (expected)' : ''}`)));
         for (const w of warnings) io.err(`kernel/Xen warning: ${w}\n`);
         if (result.fatal) io.err(`${result.fatal.status === 'error' ? 'infrastructure error' : 'failure'}: ${result.fatal.message}\n`);
@@ -177,6 +184,8 @@ export async function cliMain(argv: readonly string[], given: Io): Promise<numbe
         }
         throw new ConfigError(`unknown cache command: ${rest.join(' ')}; expected: cache [list] | cache prune`);
       }
+      case 'merge':
+        return mergeCommand(rest, parsed.raw, io);
       case 'setup': {
         await ensureHostTools(['boot', 'rig-debian', 'rig-source', 'tests'], { log: (line) => io.err(`${line}\n`) });
         return ExitCode.passed;

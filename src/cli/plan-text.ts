@@ -3,6 +3,7 @@ import type { RunPlan, Step } from '../config/types.js';
 import { formatDuration } from '../config/units.js';
 import { formatPos } from '../errors.js';
 import { newSystemAt } from '../scenario/systems-plan.js';
+import { formatShard, type ShardPlan } from '../config/shard.js';
 
 function describeStep(step: Step): string {
   const base = `${step.kind.padEnd(7)} ${step.title}`;
@@ -21,7 +22,7 @@ export interface PlanSection {
 
 export function describePlan(plan: RunPlan, sections: readonly PlanSection[] = []): string {
   const out: string[] = [];
-  out.push('# Scenarios');
+  out.push(plan.shard ? `# Scenarios (shard ${formatShard(plan.shard)}: ${plan.scenarios.length} of ${plan.shard.selected})` : '# Scenarios');
   for (const s of plan.scenarios) {
     out.push(`${s.name}  (${s.file})`);
     if (s.requires.length) out.push(`  requires: ${s.requires.join(', ')}`);
@@ -44,6 +45,7 @@ export function describePlan(plan: RunPlan, sections: readonly PlanSection[] = [
   out.push(`ssh: 127.0.0.1:${plan.sshPort === 0 ? '<free port>' : plan.sshPort} → dom0:22`);
   out.push(`cache: ${plan.cache.enabled ? plan.cache.dir : 'off'}`);
   out.push(`systems: ${systemsLine(plan)}`);
+  if (plan.shard) out.push(...shardLines(plan.shard));
   out.push(`timeout: ${plan.timeoutMinutes} min`);
   if (plan.keepAliveOnFailureMs > 0) out.push(`keep alive on failure: ${formatDuration(plan.keepAliveOnFailureMs)}`);
   out.push(`junit: ${plan.junitPath}`);
@@ -65,6 +67,15 @@ export function describeRecipe(recipe: unknown, indent = ''): string {
   return lines.join('\n');
 }
 
+/** The whole split, so each job of a matrix can show what the others run. */
+function shardLines(shard: ShardPlan): string[] {
+  const total = shard.shards.reduce((n, s) => n + s.cost, 0);
+  return [
+    `shard: ${formatShard(shard)}, estimated cost ${shard.shards[shard.index - 1]!.cost} of ${total} (split by estimated cost; every job computes the same split)`,
+    ...shard.shards.map((s, i) => `  ${i + 1 === shard.index ? '*' : ' '} ${i + 1}/${shard.count} (cost ${s.cost}): ${s.scenarios.join(', ') || '(none)'}`),
+  ];
+}
+
 /** Which scenarios get a new system and how, as `run` will decide it. */
 function systemsLine(plan: RunPlan): string {
   const starts = newSystemAt(plan.scenarios);
@@ -76,5 +87,6 @@ function systemsLine(plan: RunPlan): string {
     return fresh || !plan.snapshot ? 'booted' : 'restored from the first';
   };
   const parts = groups.map((g, i) => `${i + 1}: ${g.join(', ')} (${how(i, g[0]!)})`);
-  return `${groups.length} — ${parts.join('; ')}${plan.snapshot ? '' : ' [snapshot off]'}`;
+  const atOnce = Math.min(plan.jobs, groups.length);
+  return `${groups.length} — ${parts.join('; ')}${plan.snapshot ? '' : ' [snapshot off]'}${atOnce > 1 ? `; ${atOnce} at once (jobs ${plan.jobs})` : ''}`;
 }

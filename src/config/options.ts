@@ -19,6 +19,16 @@ export const OPTIONS = {
       'Scenarios to run: built-in names (see `xen-pvh-virtio scenarios list`) or paths/globs of scenario YAML files, separated by newlines, commas or spaces.',
     default: SEED_SCENARIO,
   },
+  shard: {
+    kind: 'string',
+    description:
+      "Run only this job's share of the selected scenarios, as `i/n` (1 ≤ i ≤ n) in a matrix of n jobs: the split is by each scenario's estimated cost and the same on every runner, so the n jobs run every scenario exactly once (`xen-pvh-virtio merge` joins their reports). Empty = all of them.",
+  },
+  jobs: {
+    kind: 'string',
+    description:
+      'Systems run at once on this runner, each with its own QEMU, ports, sockets and logs; scenarios go to systems as they free up. Empty: one per 2 cores and 4 GiB of memory (1 on a 2-core runner); 1 runs the scenarios one after another.',
+  },
   rig: {
     kind: 'choice',
     choices: ['debian', 'source', 'yocto', 'prebuilt'],

@@ -1,4 +1,5 @@
 // One validated RunPlan from raw option strings, whichever front end gave them.
+import { availableParallelism, totalmem } from 'node:os';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { defaultCacheDir } from '../rig/cache.js';
@@ -8,6 +9,7 @@ import { OPTIONS, type OptionName, type RawOptions } from './options.js';
 import { loadScenarioFile } from './scenario-file.js';
 import { DURATION_PROBLEM, parseSizeMiB, readDuration } from './units.js';
 import { resolveFiles, resolveScenarioFiles, splitList } from './scenario-list.js';
+import { parseShard, selectShard } from './shard.js';
 import type { BootPath, DomainRequest, DomainSpec, KernelChoice, RigProvider, RigRequest, RunPlan, Scenario } from './types.js';
 
 export const DOMAIN_DEFAULTS = { memoryMiB: 512, cpus: 1, vpl011: true } as const;
@@ -68,6 +70,24 @@ function boolean(raw: RawOptions, name: OptionName): boolean {
   if (v === 'true') return true;
   if (v === 'false') return false;
   throw new ConfigError(`${raw.label(name)}: expected true or false, got "${v}"`);
+}
+
+/**
+ * How many systems may run at once. Each is an outer QEMU whose two vCPUs keep two host
+ * threads busy under TCG, with 2 GiB for its guests: more systems than cores/2 only slow each
+ * other (and two on two cores stretch every deadline), so the default is what cores and
+ * memory allow, at least 1.
+ */
+function jobs(raw: RawOptions): number {
+  const given = value(raw, 'jobs');
+  if (given === undefined || given.trim() === '') return defaultJobs(availableParallelism(), totalmem());
+  const n = /^\d+$/.test(given.trim()) ? Number(given.trim()) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new ConfigError(`${raw.label('jobs')}: expected a whole number from 1 to 64, or empty for what the runner allows, got "${given}"`);
+  return n;
+}
+
+export function defaultJobs(cores: number, memoryBytes: number): number {
+  return Math.max(1, Math.min(Math.floor(cores / 2), Math.floor(memoryBytes / 4 / 1024 ** 3)));
 }
 
 /** Comparable text for a domain property (windows are objects holding bigints). */
@@ -145,15 +165,23 @@ export function resolvePlan(raw: RawOptions, where: PlanEnv): RunPlan {
   if (rig.kasFile) rig.kasFile = resolve(where.cwd, rig.kasFile);
   if (provider === 'prebuilt' && !rig.rigPath) throw new ConfigError(`${raw.label('rig-path')}: required when rig is prebuilt`);
 
+  // The whole selection must agree on its domains even when this job runs a share of it: a
+  // matrix then fails alike on every runner, as one job running them all would.
+  const domains = mergeDomains(scenarios);
+  const spec = parseShard(value(raw, 'shard'), raw.label('shard'));
+  const shard = spec && selectShard(scenarios, spec);
+
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(where.cwd, p));
   return {
-    scenarios,
-    domains: mergeDomains(scenarios),
+    scenarios: shard ? shard.scenarios : scenarios,
+    domains: shard ? mergeDomains(shard.scenarios) : domains,
+    ...(shard ? { shard: shard.plan } : {}),
     rig,
     cache: { enabled: boolean(raw, 'cache'), dir: abs(value(raw, 'cache-dir') ?? defaultCacheDir(where.env)), maxBytes: sizeOrOff(raw, 'cache-max-size') },
     snapshot: boolean(raw, 'snapshot'),
     boot: choice<BootPath>(raw, 'boot'),
     sshPort: integer(raw, 'ssh-port', 0, 65535),
+    jobs: jobs(raw),
     timeoutMinutes: integer(raw, 'timeout-minutes', 1, 24 * 60),
     keepAliveOnFailureMs: durationOrOff(raw, 'keep-alive-on-failure'),
     failOnWarnings: boolean(raw, 'fail-on-warnings'),

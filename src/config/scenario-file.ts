@@ -1,11 +1,14 @@
 // Reads one scenario YAML file into a Scenario. Every error names file:line:column,
 // which is why the YAML is kept as a document (with source ranges) until validated.
+import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import { scenarioSchema, STEP_KINDS, type ScenarioFile } from './scenario-schema.js';
+import { CAPABILITIES, type Capability } from '../rig/manifest.js';
+import type { StepContext } from '../steps/kind.js';
+import { parseStep, STEP_KIND_NAMES, stepNeeds } from '../steps/registry.js';
+import { builtInScenarioDir } from './scenario-list.js';
+import { scenarioSchema, type ScenarioFile } from './scenario-schema.js';
 import { parseYaml, readScenarioSource, type Located, type PathKey } from './scenario-source.js';
-import { compileUserPattern } from './user-pattern.js';
-import type { Capability } from '../rig/manifest.js';
 import type { DomainRequest, Scenario, Step } from './types.js';
 
 const DEFAULT_STEP_TIMEOUT_MS = 60_000;
@@ -44,14 +47,19 @@ function toConfigError(located: Located, top: z.core.$ZodIssue): ConfigError {
 
 /** `shownAs` is how messages name the file (relative to the workspace when inside it). */
 export function loadScenarioFile(file: string, shownAs = file): Scenario {
-  return parseScenario(shownAs, readScenarioSource(file, shownAs));
+  const dir = dirname(resolve(file));
+  // A built-in scenario's folder is inside the harness's install, which means nothing to a
+  // user: its commands on the runner start where the harness runs (the workspace).
+  const own = dir === resolve(builtInScenarioDir()) ? undefined : dir;
+  return parseScenario(shownAs, readScenarioSource(file, shownAs), own);
 }
 
-export function parseScenario(file: string, source: string): Scenario {
+/** `dir` is the scenario file's folder, where its commands on the runner start (the harness's own when absent). */
+export function parseScenario(file: string, source: string, dir?: string): Scenario {
   const located = parseYaml(file, source);
   const result = scenarioSchema.safeParse(located.doc.toJS());
   if (!result.success) throw toConfigError(located, result.error.issues[0]!);
-  return toScenario(located, result.data);
+  return toScenario(located, result.data, dir);
 }
 
 function virtioPciOf(v: ScenarioFile['domains'][string]['virtio-pci']): Pick<DomainRequest, 'virtioPci' | 'virtioPciWindows'> {
@@ -67,25 +75,31 @@ function virtioPciOf(v: ScenarioFile['domains'][string]['virtio-pci']): Pick<Dom
 }
 
 /**
+ * The order implied requirements have always been listed in (plan output, skip reasons);
+ * capabilities not named here follow in the manifest's order.
+ */
+const IMPLIED_ORDER: readonly Capability[] = ['ioreq', 'qemu-xenpvh-pci', 'dom0less-virtio-pci', 'trap-unmapped-accesses', 'virtio-grants', 'ssh'];
+const impliedRank = (c: Capability) => (IMPLIED_ORDER.includes(c) ? IMPLIED_ORDER.indexOf(c) : IMPLIED_ORDER.length + CAPABILITIES.indexOf(c));
+
+/**
  * What a scenario's own domains and steps need from the rig, whether or not its file says
  * so: without these a virtio-pci domU panics at boot or a backend cannot serve it, and a
- * skip with the reason beats a confusing failure.
+ * skip with the reason beats a confusing failure. Each step kind says what it needs.
  */
 function withImpliedRequirements(declared: readonly Capability[], domains: readonly DomainRequest[], steps: readonly Step[]): Capability[] {
-  const needs = new Set<Capability>(declared);
-  if (domains.some((d) => d.virtioPci) || steps.some((s) => s.kind === 'backend')) {
-    for (const c of ['ioreq', 'qemu-xenpvh-pci'] as const) needs.add(c);
+  const implied = new Set<Capability>(steps.flatMap((s) => stepNeeds(s)));
+  if (domains.some((d) => d.virtioPci)) {
+    for (const c of ['ioreq', 'qemu-xenpvh-pci'] as const) implied.add(c);
   }
   // A domain that names who writes its host bridge needs that mechanism; one that does not
   // needs either (scenario/outcomes.ts checks that, as it depends on the rig).
-  if (domains.some((d) => d.virtioPci && d.virtioPciNode === 'xen')) needs.add('dom0less-virtio-pci');
-  if (domains.some((d) => d.virtioPci && d.virtioPciNode === 'passthrough')) needs.add('trap-unmapped-accesses');
-  if (domains.some((d) => d.virtioPci === 'grants')) needs.add('virtio-grants');
-  if (steps.some((s) => s.kind === 'ssh' || s.kind === 'backend')) needs.add('ssh');
-  return [...needs];
+  if (domains.some((d) => d.virtioPci && d.virtioPciNode === 'xen')) implied.add('dom0less-virtio-pci');
+  if (domains.some((d) => d.virtioPci && d.virtioPciNode === 'passthrough')) implied.add('trap-unmapped-accesses');
+  if (domains.some((d) => d.virtioPci === 'grants')) implied.add('virtio-grants');
+  return [...new Set([...declared, ...[...implied].sort((a, b) => impliedRank(a) - impliedRank(b))])];
 }
 
-function toScenario(located: Located, data: ScenarioFile): Scenario {
+function toScenario(located: Located, data: ScenarioFile, dir: string | undefined): Scenario {
   const domains: DomainRequest[] = Object.entries(data.domains).map(([name, d]) => ({
     name,
     domid: Number(name.slice('domU'.length)),
@@ -98,84 +112,19 @@ function toScenario(located: Located, data: ScenarioFile): Scenario {
   const known = new Set(['xen', 'dom0', ...domains.map((d) => d.name)]);
   const defaultTimeout = data.timeout ?? DEFAULT_STEP_TIMEOUT_MS;
 
-  const steps = data.steps.map((raw, index): Step => {
-    const kind = STEP_KINDS.find((k) => raw[k] !== undefined)!;
-    const where = located.pos(['steps', index, kind]);
-    const checkDomain = (name: string, key: string) => {
-      if (!known.has(name)) {
-        throw new ConfigError(
-          `${key}: ${name} is not declared under domains (declared: ${[...known].join(', ')})`,
-          located.pos(['steps', index, kind, key]),
-        );
-      }
+  const steps = data.steps.map((entry, index): Step => {
+    const kind = STEP_KIND_NAMES.find((k) => entry[k] !== undefined)!;
+    const pos = (key: string) => located.pos(['steps', index, kind, key]);
+    const at: StepContext = {
+      where: located.pos(['steps', index, kind]),
+      pos,
+      timeoutMs: (own) => own ?? defaultTimeout,
+      requireDeclared: (name, key) => {
+        if (!known.has(name)) throw new ConfigError(`${key}: ${name} is not declared under domains (declared: ${[...known].join(', ')})`, pos(key));
+      },
+      ...(dir !== undefined ? { dir } : {}),
     };
-    switch (kind) {
-      case 'wait': {
-        const s = raw.wait!;
-        checkDomain(s.console, 'console');
-        const forShell = s.for === 'shell';
-        let waitFor: { shell: true } | { pattern: RegExp };
-        if (forShell) waitFor = { shell: true };
-        else {
-          try {
-            waitFor = { pattern: compileUserPattern(s.for) };
-          } catch (e) {
-            const why = e instanceof SyntaxError ? `expected "shell" or a regular expression: ${e.message}` : (e as Error).message;
-            throw new ConfigError(`for: ${why}`, located.pos(['steps', index, kind, 'for']));
-          }
-        }
-        return {
-          kind,
-          console: s.console,
-          for: waitFor,
-          timeoutMs: s.timeout ?? defaultTimeout,
-          where,
-          title: s.title ?? `wait for ${forShell ? 'shell' : `/${s.for}/`} on ${s.console}`,
-        };
-      }
-      case 'console': {
-        const s = raw.console!;
-        checkDomain(s.domain, 'domain');
-        return {
-          kind,
-          domain: s.domain,
-          run: s.run,
-          ...(s.expect ? { expect: s.expect } : {}),
-          ...(s['expect-not'] ? { expectNot: s['expect-not'] } : {}),
-          timeoutMs: s.timeout ?? defaultTimeout,
-          where,
-          title: s.title ?? `${s.domain}: ${s.run}`,
-        };
-      }
-      case 'ssh': {
-        const s = raw.ssh!;
-        return {
-          kind,
-          run: s.run,
-          ...(s.expect ? { expect: s.expect } : {}),
-          ...(s['expect-not'] ? { expectNot: s['expect-not'] } : {}),
-          background: s.background ?? false,
-          timeoutMs: s.timeout ?? defaultTimeout,
-          where,
-          title: s.title ?? `ssh dom0: ${s.run}`,
-        };
-      }
-      case 'backend': {
-        const s = raw.backend!;
-        checkDomain(s.domain, 'domain');
-        const devices = s.devices ?? [];
-        return {
-          kind,
-          domain: s.domain,
-          action: s.stop ? 'stop' : 'start',
-          devices,
-          ready: s.ready ?? 'ioreq',
-          timeoutMs: s.timeout ?? defaultTimeout,
-          where,
-          title: s.title ?? (s.stop ? `stop the backend for ${s.domain}` : `backend for ${s.domain}: ${devices.join(', ')}`),
-        };
-      }
-    }
+    return parseStep(kind, entry[kind]!, at);
   });
 
   return {

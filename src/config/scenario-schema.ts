@@ -2,35 +2,10 @@
 // exported as JSON Schema (scenarios/schema.json) so editors can complete scenario files.
 import { z } from 'zod';
 import { CAPABILITIES } from '../rig/manifest.js';
+import { closed, domUName, duration, got, pattern, text } from '../steps/fields.js';
+import { STEP_KIND_NAMES, STEP_KINDS, type StepKindName } from '../steps/registry.js';
 import { VIRTIO_PCI_NODES } from './types.js';
-import { ADDRESS_PATTERN, DURATION_PATTERN, SIZE_PATTERN, parseAddress, parseSizeMiB, readDuration } from './units.js';
-import { compileUserPattern } from './user-pattern.js';
-
-const got = (input: unknown) => (typeof input === 'string' ? JSON.stringify(input) : String(input));
-
-/** A closed object: unknown keys are errors that list what is allowed. */
-function closed<T extends z.ZodRawShape>(shape: T) {
-  const allowed = Object.keys(shape).join(', ');
-  return z.strictObject(shape, {
-    error: (issue) =>
-      issue.code === 'unrecognized_keys' ? `unknown key; expected one of: ${allowed}` : undefined,
-  });
-}
-
-function text(what: string) {
-  return z.string({ error: (issue) => `expected ${what}, got ${got(issue.input)}` }).min(1, `expected ${what}, got ""`);
-}
-
-const duration = z
-  .string({ error: (issue) => `expected a duration like 300s or 5m, got ${got(issue.input)}` })
-  .regex(new RegExp(DURATION_PATTERN), { error: (issue) => `expected a duration like 300s or 5m, got ${got(issue.input)}`, abort: true })
-  // A zero deadline would silently become the default, and one past Node's timer range fires at once.
-  .superRefine((s, ctx) => {
-    const d = readDuration(s);
-    if (d && 'problem' in d) ctx.addIssue({ code: 'custom', message: `${d.problem}, got ${got(s)}` });
-  })
-  .transform((s) => (readDuration(s) as { ms: number }).ms)
-  .meta({ description: 'A duration: a number and a unit (ms, s, m, h), e.g. 300s or 5m.' });
+import { ADDRESS_PATTERN, SIZE_PATTERN, parseAddress, parseSizeMiB } from './units.js';
 
 const size = z
   .string({ error: (issue) => `expected a size like 1024M or 1G, got ${got(issue.input)}` })
@@ -38,19 +13,6 @@ const size = z
   .refine((s) => parseSizeMiB(s) !== undefined, { error: (issue) => `expected a whole number of MiB, got ${got(issue.input)}` })
   .transform((s) => parseSizeMiB(s)!)
   .meta({ description: 'A size: a number and a unit (K, M, G, T; powers of 1024), e.g. 1024M or 1G.' });
-
-const pattern = z
-  .string({ error: (issue) => `expected a regular expression, got ${got(issue.input)}` })
-  .min(1, 'expected a regular expression, got ""')
-  .superRefine((s, ctx) => {
-    try {
-      compileUserPattern(s);
-    } catch (e) {
-      ctx.addIssue({ code: 'custom', message: e instanceof SyntaxError ? `expected a regular expression: ${e.message}` : (e as Error).message });
-    }
-  })
-  .transform((s) => compileUserPattern(s))
-  .meta({ description: 'A JavaScript regular expression matched against the output; ^ and $ match at line boundaries.' });
 
 const address = z
   .string({ error: (issue) => `expected an address like 0xf100000000, got ${got(issue.input)}` })
@@ -87,78 +49,19 @@ const virtioPci = z.union([
   }),
 ], { error: (issue) => `expected foreign, grants or a map with mode and windows, got ${got(issue.input)}` });
 
-const DOMAIN_NAME = /^domU[1-9][0-9]*$/;
-const consoleName = z
-  .string({ error: (issue) => `expected a console: xen, dom0 or a domU name, got ${got(issue.input)}` })
-  .regex(/^(xen|dom0|domU[1-9][0-9]*)$/, { error: (issue) => `expected a console: xen, dom0 or a domU name, got ${got(issue.input)}` })
-  .meta({ description: 'xen, dom0, or a domU declared under domains (domU1, domU2, …).' });
+type Kinds = typeof STEP_KINDS;
 
-const domUName = z
-  .string({ error: (issue) => `expected a domU name like domU1, got ${got(issue.input)}` })
-  .regex(DOMAIN_NAME, { error: (issue) => `expected a domU name like domU1, got ${got(issue.input)}` });
-
-const common = {
-  timeout: duration.optional(),
-  title: text('a title').optional(),
-};
-
-const waitStep = closed({
-  console: consoleName,
-  for: z
-    .string({ error: (issue) => `expected "shell" or a regular expression, got ${got(issue.input)}` })
-    .min(1)
-    .meta({ description: '"shell" waits for the domain\'s shell; anything else is a regular expression to wait for.' }),
-  ...common,
-});
-
-const consoleStep = closed({
-  domain: consoleName,
-  run: text('a command line'),
-  expect: pattern.optional(),
-  'expect-not': pattern.optional(),
-  ...common,
-});
-
-const sshStep = closed({
-  run: text('a command line'),
-  expect: pattern.optional(),
-  'expect-not': pattern.optional(),
-  background: z.boolean({ error: (issue) => `expected true or false, got ${got(issue.input)}` }).optional(),
-  ...common,
-});
-
-const backendStep = closed({
-  domain: domUName,
-  devices: z
-    .array(z.enum(['virtio-net', 'virtio-blk'], { error: (issue) => `expected virtio-net or virtio-blk, got ${got(issue.input)}` }), {
-      error: (issue) => `expected a list of devices, got ${got(issue.input)}`,
-    })
-    .min(1, 'expected at least one device')
-    .optional(),
-  ready: z.enum(['ioreq'], { error: (issue) => `expected ioreq, got ${got(issue.input)}` }).optional(),
-  stop: z
-    .boolean({ error: (issue) => `expected true or false, got ${got(issue.input)}` })
-    .optional()
-    .meta({ description: "true stops the domain's running backend instead of starting one." }),
-  ...common,
-}).superRefine((s, ctx) => {
-  if (s.stop && (s.devices || s.ready)) ctx.addIssue({ code: 'custom', message: 'a backend step either starts (devices, ready) or stops (stop: true), not both' });
-  if (!s.stop && !s.devices) ctx.addIssue({ code: 'custom', path: ['devices'], message: 'expected the devices to serve (virtio-net, virtio-blk)' });
-});
-
-export const STEP_KINDS = ['wait', 'console', 'ssh', 'backend'] as const;
-
-const step = closed({
-  wait: waitStep.optional(),
-  console: consoleStep.optional(),
-  ssh: sshStep.optional(),
-  backend: backendStep.optional(),
-}).superRefine((s, ctx) => {
-  const kinds = STEP_KINDS.filter((k) => s[k] !== undefined);
+/** A step is a map with exactly one key: its kind's name, holding the kind's own map. */
+const step = closed(
+  Object.fromEntries(STEP_KIND_NAMES.map((k) => [k, STEP_KINDS[k].schema.optional()])) as {
+    [K in StepKindName]: z.ZodOptional<Kinds[K]['schema']>;
+  },
+).superRefine((s, ctx) => {
+  const kinds = STEP_KIND_NAMES.filter((k) => s[k] !== undefined);
   if (kinds.length !== 1) {
     ctx.addIssue({
       code: 'custom',
-      message: `a step is exactly one of: ${STEP_KINDS.join(', ')} (got ${kinds.length ? kinds.join(' and ') : 'none'})`,
+      message: `a step is exactly one of: ${STEP_KIND_NAMES.join(', ')} (got ${kinds.length ? kinds.join(' and ') : 'none'})`,
     });
   }
 });

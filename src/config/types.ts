@@ -1,7 +1,6 @@
 // Plain data produced by config/ and consumed by every later stage.
-import type { SourcePos } from '../errors.js';
 import type { Capability } from '../rig/manifest.js';
-import type { PublishedSource } from '../rig/published.js';
+import type { Step } from '../steps/registry.js';
 
 export type BootPath = 'uboot' | 'direct';
 export type RigProvider = 'debian' | 'source' | 'yocto' | 'prebuilt';
@@ -48,56 +47,11 @@ export interface VirtioPciWindows {
   intxIrqBase?: number;
 }
 
-export type ConsoleTarget = 'xen' | 'dom0' | string;
-
-interface StepBase {
-  /** Deadline for the step, in milliseconds. */
-  timeoutMs: number;
-  /** Where the step was written, for error messages. */
-  where: SourcePos;
-  /** A label for reports; derived from the step when the file gives none. */
-  title: string;
-}
-
-/** Wait for a condition on a console: a shell prompt or a pattern. No sleeps exist. */
-export interface WaitStep extends StepBase {
-  kind: 'wait';
-  console: ConsoleTarget;
-  for: { shell: true } | { pattern: RegExp };
-}
-
-/** Type a command on a domain's console and check its output. */
-export interface ConsoleStep extends StepBase {
-  kind: 'console';
-  domain: ConsoleTarget;
-  run: string;
-  expect?: RegExp;
-  expectNot?: RegExp;
-}
-
-/** Run a command in dom0 over SSH. */
-export interface SshStep extends StepBase {
-  kind: 'ssh';
-  run: string;
-  expect?: RegExp;
-  expectNot?: RegExp;
-  /** Keep it running in the background for the rest of the scenario. */
-  background: boolean;
-}
-
-export type BackendDevice = 'virtio-net' | 'virtio-blk';
-
-/** Start the device-model QEMU in dom0 for a domU and wait until it serves; or stop it. */
-export interface BackendStep extends StepBase {
-  kind: 'backend';
-  domain: string;
-  action: 'start' | 'stop';
-  /** What to serve (start only). */
-  devices: BackendDevice[];
-  ready: 'ioreq';
-}
-
-export type Step = WaitStep | ConsoleStep | SshStep | BackendStep;
+// Steps are defined by their kinds (steps/: one module per kind, and `Step` is derived from
+// their registry); the types later stages name are re-exported with the rest of the plain data.
+export type { ConsoleTarget } from '../steps/kind.js';
+export type { Step, StepKindName } from '../steps/registry.js';
+export type { BackendDevice, BackendStep } from '../steps/backend.js';
 
 export interface Scenario {
   name: string;
@@ -111,6 +65,26 @@ export interface Scenario {
   freshBoot?: boolean;
   /** Warnings this scenario is known to cause: matching ones never fail it. */
   expectedWarnings?: RegExp[];
+}
+
+/** Where to look for a published rig, and how that place was chosen; `url` absent means do not look, and `via` says why. */
+export interface PublishedSource {
+  url?: string;
+  via: string;
+}
+
+/** This runner's part: shard `index` (from 1) of `count`. */
+export interface ShardSpec {
+  index: number;
+  count: number;
+}
+
+/** The split as the plan keeps it: this runner's part, and every shard's for `plan` to show. */
+export interface ShardPlan extends ShardSpec {
+  /** How many scenarios the whole selection has, across every shard. */
+  selected: number;
+  /** Every shard's scenarios (in the order they were given) and estimated cost; shard i is at i - 1. */
+  shards: { scenarios: string[]; cost: number }[];
 }
 
 export interface RigRequest {
@@ -140,7 +114,10 @@ export interface RigRequest {
 
 /** Everything a run needs to know, resolved and validated. */
 export interface RunPlan {
+  /** The scenarios this run runs: with a shard, only its share of the selection. */
   scenarios: Scenario[];
+  /** Set when the run is one shard of a matrix: which one, and the whole split. */
+  shard?: ShardPlan;
   /** The union of the scenarios' domains: one boot serves them all. */
   domains: DomainSpec[];
   rig: RigRequest;
@@ -151,6 +128,8 @@ export interface RunPlan {
   boot: BootPath;
   /** Host port forwarded to dom0's port 22; 0 means pick a free one. */
   sshPort: number;
+  /** Systems run at once (lanes of the system pool); 1 runs scenarios one after another. */
+  jobs: number;
   timeoutMinutes: number;
   /** After a failed or errored scenario, how long its machine stays up for a developer to attach; 0 = off. */
   keepAliveOnFailureMs: number;

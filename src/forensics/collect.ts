@@ -105,6 +105,7 @@ export async function collectForensics(port: ForensicsPort, dir: string, limits:
   clearTimeout(timer);
   if (how === 'budget') record.missing.push(`the ${limits.budgetMs / 1000} s budget ran out`);
   record.durationMs = Date.now() - started;
+  // The index only lists what the folder already holds: losing it loses no evidence.
   await put('index.txt', indexText(record)).catch(() => undefined);
   return record;
 }

@@ -15,13 +15,13 @@ export interface RunOptions {
   verbose?: boolean;
 }
 
-export interface RunResult {
+export interface ExecResult {
   exitCode: number;
   stdout: string;
   stderr: string;
 }
 
-export async function run(command: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+export async function run(command: string, args: readonly string[], opts: RunOptions = {}): Promise<ExecResult> {
   let result;
   try {
     result = await getExecOutput(command, [...args], {

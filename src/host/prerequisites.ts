@@ -109,6 +109,7 @@ export async function findCommand(name: string, path = process.env.PATH ?? ''): 
 export async function missingTools(tools: readonly HostTool[], path = process.env.PATH ?? ''): Promise<HostTool[]> {
   const out: HostTool[] = [];
   for (const t of tools) {
+    // A probe that cannot even start means the tool is missing, which is what it asks.
     const present = t.probe
       ? (await run(t.probe[0]!, t.probe.slice(1), { allowFailure: true }).catch(() => undefined))?.exitCode === 0
       : t.what.startsWith('/')

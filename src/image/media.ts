@@ -1,13 +1,13 @@
 // BootMedia: everything the machine needs to boot this run, planned purely from the rig's
 // manifest and the domain specs, then built (DT dump, dtc, mkimage, mke2fs, sfdisk).
-import { mkdir, mkdtemp, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import type { BootPath, DomainSpec } from '../config/types.js';
 import { InfraError } from '../errors.js';
 import { run } from '../host/exec.js';
 import { bootArgs, QEMU_BINARY, type Accel, type BootArgsInput, type MachineShape } from '../machine/qemu-args.js';
 import type { MachineLaunch } from '../machine/machine.js';
+import { socketDirFor } from '../machine/socket-dir.js';
 import type { FileRole, Rig } from '../rig/manifest.js';
 import { bootScript } from './boot-script.js';
 import { authorizedKeysArchive } from './cpio.js';
@@ -286,12 +286,6 @@ export function planBootMedia(req: BootMediaRequest, sizes: Sizes = {}, socketDi
     launch: { binary: QEMU_BINARY, args: bootArgs(machineInput), serialSocket, qmpSocket, sshPort: req.sshPort },
     machineInput,
   };
-}
-
-/** Unix socket paths are limited to 108 bytes; a deep work dir gets a short socket dir instead. */
-export async function socketDirFor(workDir: string): Promise<string> {
-  if (join(workDir, 'serial.sock').length <= 100) return workDir;
-  return mkdtemp(join(tmpdir(), 'xpv-'));
 }
 
 export interface BuildLog {

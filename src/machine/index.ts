@@ -14,6 +14,7 @@ export {
   type MachineShape,
 } from './qemu-args.js';
 export { reservePort } from './port.js';
+export { socketDirFor } from './socket-dir.js';
 export { startMachine, stopMachine, type Machine, type MachineExit, type MachineLaunch, type StartOptions, type StopOptions } from './machine.js';
 export { liveProcessCount } from './reaper.js';
 export { QmpClient } from './qmp.js';

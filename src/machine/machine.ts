@@ -63,6 +63,7 @@ export async function startMachine(launch: MachineLaunch, opts: StartOptions): P
   const spawnFailed = new Promise<never>((_, reject) => {
     child.once('error', (err) => reject(new InfraError(`cannot start ${launch.binary}: ${err.message}`, { cause: err })));
   });
+  // Raced below; a spawn error after the race is over is reported through `exited`.
   spawnFailed.catch(() => undefined);
   const collect = (chunk: Buffer) => {
     qemuOut.write(chunk);
@@ -78,6 +79,7 @@ export async function startMachine(launch: MachineLaunch, opts: StartOptions): P
   const exitedEarly = exited.then((e) => {
     throw exitError(e);
   });
+  // Raced below against the QMP handshake; once started, an exit is the caller's to watch.
   exitedEarly.catch(() => undefined);
 
   let serial: SerialPort | undefined;

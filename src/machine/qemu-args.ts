@@ -79,7 +79,8 @@ export function bootArgs(input: BootArgsInput): string[] {
     '-no-reboot',
     '-display', 'none',
     '-monitor', 'none',
-    // A plain socket chardev, not mon:stdio, so CTRL-a reaches Xen undoubled (pitfall 5).
+    // A plain socket chardev, not mon:stdio: a mux with the monitor takes CTRL-a as its own
+    // escape, and Xen's CTRL-a ×3 focus switch would have to be doubled (docs/rig-facts.md, "Console").
     '-chardev', `socket,id=serial0,path=${optValue(input.serialSocket)},server=on,wait=on`,
     '-serial', 'chardev:serial0',
     '-chardev', `socket,id=qmp0,path=${optValue(input.qmpSocket)},server=on,wait=off`,

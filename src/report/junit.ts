@@ -79,7 +79,8 @@ function firstAttemptNote(scenario: ScenarioResult, step: StepResult): string | 
 
 export function buildJunit(result: RunResult): string {
   const builder = junit.newBuilder();
-  builder.name('xen-pvh-virtio');
+  // A shard's report says which shard it is even with no suite to carry the property (an empty shard).
+  builder.name(result.properties.shard ? `xen-pvh-virtio shard ${result.properties.shard}` : 'xen-pvh-virtio');
   for (const scenario of result.scenarios) {
     const suite = builder.testSuite().name(scenario.name).timestamp(scenario.startedAt).time(seconds(scenario.durationMs));
     suite.property('scenario.file', scenario.file);
@@ -96,6 +97,7 @@ export function buildJunit(result: RunResult): string {
     for (const span of result.timeline) suite.property(`span.${span.section}.${span.name}`, `${seconds(span.startMs).toFixed(3)}s..${seconds(span.endMs).toFixed(3)}s`);
     if (scenario.skipReason) suite.property('skipped.reason', scenario.skipReason);
     if (scenario.system) suite.property('system', scenario.system);
+    if (scenario.systemNumber !== undefined) suite.property('system.number', String(scenario.systemNumber));
     const warnings = scenario.warnings ?? [];
     if (warnings.length > 0) {
       suite.property('warnings', String(warnings.length));

@@ -37,8 +37,22 @@ function firstProblem(result: RunResult['scenarios'][number]): string {
 }
 
 export function buildSummary(result: RunResult, paths: { junitPath: string; logsDir: string }): string {
+  const shard = result.properties.shard;
+  const lines: string[] = [shard ? `## xen-pvh-virtio · shard ${cell(shard)}` : '## xen-pvh-virtio', ''];
+  if (shard) {
+    const of = result.properties['shard.selected'];
+    const ran = `${result.scenarios.length}${of ? ` of the ${cell(of)}` : ''} selected scenarios`;
+    lines.push(`This job is shard ${cell(shard)} of a matrix: it ran ${ran}; the other shards run the rest (\`xen-pvh-virtio merge\` joins their reports).`, '');
+  }
+  lines.push(...summaryBody(result));
+  lines.push(`JUnit: ${code(paths.junitPath)} · logs: ${code(paths.logsDir)}`, '');
+  return lines.join('\n');
+}
+
+/** A run's summary without its heading and the paths of its reports: what a merge shows for each shard. */
+export function summaryBody(result: RunResult): string[] {
   const c = counts(result);
-  const lines: string[] = ['## xen-pvh-virtio', ''];
+  const lines: string[] = [];
   lines.push(`**${c.passed} passed, ${c.failed} failed, ${c.error} errored, ${c.skipped} skipped**`, '');
   if (result.fatal) lines.push(`> **${result.fatal.kind ?? (result.fatal.status === 'error' ? 'Infrastructure error' : 'Failure')}:** ${cell(result.fatal.message)}`, '');
   if (result.rig) {
@@ -52,7 +66,13 @@ export function buildSummary(result: RunResult, paths: { junitPath: string; logs
     lines.push('| Scenario | Status | Duration | Steps | Detail |', '| --- | --- | --- | --- | --- |');
     for (const s of result.scenarios) {
       const done = s.steps.filter((x) => x.status === 'passed').length;
-      const on = s.system === 'restored' ? ' (restored system)' : '';
+      // With several systems at once, which one a scenario ran on matters to whoever reads its logs (boot-<n>/).
+      const on =
+        result.properties.jobs && s.systemNumber !== undefined
+          ? ` (system ${s.systemNumber}${s.system === 'restored' ? ', restored' : ''})`
+          : s.system === 'restored'
+            ? ' (restored system)'
+            : '';
       lines.push(`| ${cell(s.name)} | ${ICON[s.status]} | ${formatDuration(s.durationMs)}${on} | ${done}/${s.steps.length} | ${cell(firstProblem(s))} |`);
     }
     lines.push('');
@@ -68,8 +88,7 @@ export function buildSummary(result: RunResult, paths: { junitPath: string; logs
     for (const p of result.phases) lines.push(`| ${cell(p.name)} | ${formatDuration(p.atMs)} |`);
     lines.push('');
   }
-  lines.push(`JUnit: ${code(paths.junitPath)} · logs: ${code(paths.logsDir)}`, '');
-  return lines.join('\n');
+  return lines;
 }
 
 /** The run's kernel and Xen warnings, each distinct line once, with the scenarios that saw it. */
@@ -121,4 +140,52 @@ export function timelineChart(timeline: readonly Span[]): string[] {
  */
 function label(text: string): string {
   return text.replace(/[^\p{L}\p{N} ._,+=/()'-]/gu, ' ').replace(/\s+/g, ' ').trim().slice(0, 120) || '-';
+}
+
+/** One shard of a merge, as its section of the merged summary shows it. */
+export interface ShardSummary {
+  /** `2/4`, or empty for a run that was not sharded. */
+  shard: string;
+  /** The report it was read from, as the merge was given it; absent for a shard that left none. */
+  source?: string;
+  result: RunResult;
+}
+
+/** GitHub shows at most 1 MiB of a step's summary; the rest of a merge's is cut at a section boundary. */
+export const MAX_SUMMARY_BYTES = 1000 * 1024;
+
+/**
+ * The merged matrix as one summary: the totals, a row per shard, then each shard's own summary
+ * with its timeline, in shard order, as far as GitHub's size limit allows.
+ */
+export function buildMergedSummary(shards: readonly ShardSummary[], combined: RunResult, paths: { junitPath: string; logsDir: string }): string {
+  const c = counts(combined);
+  const read = shards.filter((s) => s.source !== undefined).length;
+  const missing = shards.length - read;
+  const head: string[] = [`## xen-pvh-virtio · ${read} shard report${read === 1 ? '' : 's'} merged${missing ? `, ${missing} missing` : ''}`, ''];
+  head.push(`**${c.passed} passed, ${c.failed} failed, ${c.error} errored, ${c.skipped} skipped** in all`, '');
+  if (combined.fatal) head.push(`> **${combined.fatal.kind ?? (combined.fatal.status === 'error' ? 'Infrastructure error' : 'Failure')}:** ${cell(combined.fatal.message)}`, '');
+  head.push('| Shard | Passed | Failed | Errored | Skipped | Rig | Report |', '| --- | --- | --- | --- | --- | --- | --- |');
+  for (const s of shards) {
+    const n = counts(s.result);
+    const rig = s.result.rig ? `${code(s.result.rig.provider)} ${code(s.result.rig.key.slice(0, 12))}` : '';
+    const report = s.source ? code(s.source) : '💥 none';
+    head.push(`| ${cell(s.shard || 'all')} | ${n.passed} | ${n.failed} | ${n.error} | ${n.skipped} | ${rig} | ${report} |`);
+  }
+  head.push('');
+  const foot = [`JUnit: ${code(paths.junitPath)} · logs: ${code(paths.logsDir)}`, ''];
+
+  let size = Buffer.byteLength([...head, ...foot].join('\n'));
+  const sections: string[] = [];
+  for (const [i, s] of shards.entries()) {
+    const section = [`### ${s.shard ? `Shard ${cell(s.shard)}` : 'Run'}${s.source ? ` · ${code(s.source)}` : ''}`, '', ...summaryBody(s.result)].join('\n');
+    const bytes = Buffer.byteLength(section) + 1;
+    if (size + bytes > MAX_SUMMARY_BYTES - 200) {
+      sections.push(`… ${shards.length - i} more shard${shards.length - i === 1 ? '' : 's'} left out to stay within GitHub's summary size; their own job summaries have them.`, '');
+      break;
+    }
+    size += bytes;
+    sections.push(section);
+  }
+  return [...head, ...sections, ...foot].join('\n');
 }

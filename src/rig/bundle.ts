@@ -52,6 +52,7 @@ export async function verifyRig(rig: Rig): Promise<void> {
  */
 export async function bundleProblems(rig: Rig, copyTo?: string): Promise<string[]> {
   const problems: string[] = [];
+  // A bundle directory that does not resolve holds none of its files: each is reported missing below.
   const root = await realpath(rig.dir).catch(() => undefined);
   for (const f of rig.manifest.files) {
     const name = `${f.path} (${f.role})`;
@@ -162,6 +163,7 @@ async function openInside(root: string, rel: string): Promise<Opened> {
 /** The manifest's text, read from inside dir and bounded; errors say why in a sentence about "it". */
 async function readManifestText(dir: string): Promise<string> {
   const max = MANIFEST_MAX_BYTES;
+  // As in bundleProblems: no directory, no manifest, and the error says so.
   const root = await realpath(dir).catch(() => undefined);
   const opened = root === undefined ? { problem: 'is missing' } : await openInside(root, MANIFEST_FILE);
   if ('problem' in opened) throw new Error(`it ${opened.problem}`);

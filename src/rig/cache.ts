@@ -5,8 +5,10 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as actionsCache from '@actions/cache';
+import { InfraError } from '../errors.js';
 import { readRig, verifyRig, writeManifest } from './bundle.js';
 import { MANIFEST_FILE, type Rig, type RigManifest } from './manifest.js';
+import type { CheckedBundle, ObtainOptions, ObtainedRig } from './provider.js';
 
 /** The default cache root: XEN_PVH_VIRTIO_CACHE, else $XDG_CACHE_HOME/xen-pvh-virtio, else ~/.cache/xen-pvh-virtio. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -133,10 +135,10 @@ export async function saveRemote(key: string, dir: string, log: (line: string) =
  */
 export async function obtainKeyed(
   key: string,
-  opts: { cacheDir: string; log: (line: string) => void; warn?: (line: string) => void; remoteCache?: boolean; useCache?: boolean },
+  opts: ObtainOptions,
   mayBuild: boolean,
   build: (tmpDir: string) => Promise<RigManifest>,
-): Promise<{ rig: Rig; cacheHit: boolean; key: string } | undefined> {
+): Promise<ObtainedRig | undefined> {
   const { log } = opts;
   const dir = rigDir(opts.cacheDir, key);
   if (opts.useCache === false) {
@@ -156,4 +158,13 @@ export async function obtainKeyed(
   const rig = await readRig(dir);
   await verifyRig(rig);
   return { rig, cacheHit: false, key };
+}
+
+/** `rig verify` for the rig cached under key: every file checked, nothing changed. */
+export async function checkCachedRig(cacheDir: string, key: string): Promise<CheckedBundle> {
+  const dir = rigDir(cacheDir, key);
+  if (!(await hasBundle(dir))) throw new InfraError(`rig verify: no rig for this recipe in the cache (${dir}); \`xen-pvh-virtio rig build\` builds it`);
+  const rig = await readRig(dir);
+  await verifyRig(rig);
+  return { shownAs: dir, key, files: rig.manifest.files.length };
 }

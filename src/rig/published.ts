@@ -6,6 +6,7 @@
 // every file matches the manifest. Anything else is a reason, logged, to build instead.
 import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { PublishedSource } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import { readRig, sha256File, verifyRig } from './bundle.js';
 import { isPlainBundlePath, type RigManifest } from './manifest.js';
@@ -19,11 +20,7 @@ export const CHECKSUMS_FILE = 'SHA256SUMS';
 /** Reads are bounded: a checksum list is a few lines, a bundle tens of MiB. */
 export const PUBLISHED_LIMITS = { checksums: 64 * 1024, bundle: 2 * 1024 ** 3 };
 
-/** Where to look, and how that place was chosen; `url` absent means do not look, and `via` says why. */
-export interface PublishedSource {
-  url?: string;
-  via: string;
-}
+export type { PublishedSource };
 
 /** A mirror given by the user: https, or http on this machine only. */
 export function checkMirror(raw: string, label: string): URL {
@@ -74,6 +71,32 @@ export function parseChecksums(text: string): Map<string, string> {
 }
 
 export class PublishedRefused extends Error {}
+
+/**
+ * The bundle this release published for key, its files copied into dir; undefined (with the
+ * reason logged) when there is none to take, so the caller builds instead.
+ */
+export async function takePublished(
+  key: string,
+  source: PublishedSource | undefined,
+  dir: string,
+  opts: { cacheDir: string; log: (line: string) => void },
+): Promise<RigManifest | undefined> {
+  if (!source?.url) {
+    if (source) opts.log(`published rig: not looked for (${source.via})`);
+    return undefined;
+  }
+  const staging = join(opts.cacheDir, 'published', `staging-${process.pid}`);
+  try {
+    const manifest = await fetchPublished(key, { ...source, url: source.url }, dir, staging, opts.log);
+    opts.log(`published rig ${key.slice(0, 12)} from ${source.via}: downloaded and verified (SHA256SUMS, key, every file), nothing to build`);
+    return manifest;
+  } catch (cause) {
+    if (!(cause instanceof PublishedRefused)) throw cause;
+    opts.log(`published rig not used, building instead: ${cause.message}`);
+    return undefined;
+  }
+}
 
 /**
  * The published bundle for key, verified, its files copied into dir; its manifest returned.

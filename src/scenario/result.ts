@@ -43,6 +43,8 @@ export interface ScenarioResult {
   steps: StepResult[];
   /** The machine it ran on: booted for the run, or restored from a saved booted system. */
   system?: 'booted' | 'restored';
+  /** Which of the run's systems it ran on (1 is the first started): with several at once, which one. */
+  systemNumber?: number;
   /** Set when this is the second attempt: what the first one ended with. */
   retriedAfter?: FirstAttempt;
   /** Kernel and Xen warnings its system printed (its boot's included), each once. */

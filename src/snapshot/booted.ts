@@ -13,6 +13,7 @@ import { sha256File } from '../rig/bundle.js';
 import type { Rig } from '../rig/manifest.js';
 import { findCommand } from '../host/prerequisites.js';
 import { copyEvidence } from './evidence.js';
+import { filesOf, type BootedState } from './state.js';
 import { markUsed } from '../cache/index.js';
 
 /** Bumped when what a saved state holds, or how it is restored, changes (2: the boot's evidence). */
@@ -20,23 +21,6 @@ export const STATE_FORMAT = 2;
 const ENTRY_FILE = 'entry.json';
 const STATE_FILE = 'state.zst';
 const KEY_FILE = 'id_ed25519';
-
-export interface BootedState {
-  dir: string;
-  stateFile: string;
-  /** The saved machine's command-line input; its file paths exist (in dir or in the rig). */
-  machineInput: BootArgsInput;
-  /** The run key whose public half dom0's authorized_keys holds (dom0 lives in RAM). */
-  privateKeyPath: string;
-  /** The domains that were at their shells when the state was saved. */
-  domains: string[];
-  savedAt: string;
-  bytes: number;
-  /** Kernel and Xen warnings of the boot, up to the save. */
-  warnings?: SeenWarning[];
-  /** Set for cached entries. */
-  key?: string;
-}
 
 interface Entry {
   format: number;
@@ -162,14 +146,6 @@ export async function findBootedState(cacheDir: string, key: string): Promise<Bo
 
 export async function discardBootedState(cacheDir: string, key: string): Promise<void> {
   await rm(join(statesDir(cacheDir), key), { recursive: true, force: true });
-}
-
-/** The files a machine input names (firmware, disks, Xen, DTB, loader blobs). */
-export function filesOf(input: BootArgsInput): string[] {
-  const t = input.target;
-  const files = t.kind === 'uboot' ? [...t.disks] : [t.xenImage, t.dtb, ...t.blobs.map((b) => b.file)];
-  if (input.shape.bios !== undefined) files.push(input.shape.bios);
-  return files;
 }
 
 async function mapFiles(input: BootArgsInput, f: (p: string) => Promise<string>): Promise<BootArgsInput> {

@@ -4,7 +4,7 @@
 // console logs then continue.
 import { appendFile, copyFile, cp, mkdir, open, readdir, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { filesOf, type BootedState } from './booted.js';
+import { filesOf, type BootedState } from './state.js';
 
 const EVIDENCE_DIR = 'evidence';
 /** The consoles of one boot are well under this; a runaway guest's log is kept by its tail. */

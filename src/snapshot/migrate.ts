@@ -32,6 +32,7 @@ export async function saveState(machine: Machine, file: string, socketPath: stri
 
   const zstd = spawn('zstd', ['-1', '-T0', '-q', '-f', '-o', file], { stdio: ['pipe', 'ignore', 'pipe'] });
   const compressed = processResult(zstd, 'zstd (compressing the machine state)');
+  // Awaited below; until then an early zstd failure must not count as unhandled.
   compressed.catch(() => undefined);
   const server = createServer();
   const accepted = new Promise<Socket>((resolve, reject) => {
@@ -47,6 +48,7 @@ export async function saveState(machine: Machine, file: string, socketPath: stri
     await within(compressed, dl, 'zstd did not finish writing the machine state');
   } catch (e) {
     zstd.kill('SIGKILL');
+    // Best effort: the save already failed, and that failure (not the cancel's) is the one to report.
     await machine.qmp.execute('migrate_cancel', undefined, 2_000).catch(() => undefined);
     await rm(file, { force: true });
     throw e;
@@ -69,6 +71,7 @@ export async function loadState(machine: Machine, file: string, socketPath: stri
   const conn = await connectWhenListening(socketPath, dl.remainingMs());
   const zstd = spawn('zstd', ['-d', '-c', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });
   const decompressed = processResult(zstd, 'zstd (reading the machine state)');
+  // Awaited below; until then an early zstd failure must not count as unhandled.
   decompressed.catch(() => undefined);
   createReadStream(file).pipe(zstd.stdin);
   zstd.stdout.pipe(conn);

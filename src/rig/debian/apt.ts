@@ -9,6 +9,9 @@ import { ConfigError, InfraError } from '../../errors.js';
 import { markUsed } from '../../cache/index.js';
 import { changesAllowed, NeedsChange } from '../../host/dry-run.js';
 
+/** Package lists older than this are refreshed before versions are resolved. */
+export const LISTS_MAX_AGE_MS = 6 * 3600_000;
+
 export interface PackageVersion {
   name: string;
   version: string;
@@ -155,6 +158,7 @@ export class PrivateApt {
 
   /** Lists for every line of our sources (binary, and source when asked), and our apt.conf beside them. */
   private async hasLists(): Promise<boolean> {
+    // No lists folder yet: no lists.
     const lists = await readdir(this.lists).catch(() => [] as string[]);
     const wanted = [/_Packages(\.\w+)?$/, ...(this.source.sources ? [/_Sources(\.\w+)?$/] : [])];
     return wanted.every((re) => lists.some((f) => re.test(f))) && (await stat(join(this.root, 'apt.conf')).then(() => true, () => false));
@@ -286,8 +290,22 @@ export class PrivateApt {
   }
 }
 
+/**
+ * The lists refreshed when stale; a failed refresh (a mirror down) leaves the old ones in use,
+ * since they still name downloadable (or already cached) versions: those are tried before failing.
+ */
+export async function refreshLists(apt: PrivateApt, log: (line: string) => void): Promise<void> {
+  try {
+    await apt.ensureLists(LISTS_MAX_AGE_MS, log);
+  } catch (cause) {
+    if (cause instanceof NeedsChange) throw cause;
+    log(`warning: refreshing the private ${apt.source.suite}/${apt.source.arch} lists failed, using the old ones: ${(cause as Error).message}`);
+  }
+}
+
 /** apt rebuilds its binary caches when these files' mtimes change: leave equal files alone. */
 async function writeIfChanged(file: string, text: string): Promise<void> {
+  // A file missing (or unreadable) is simply written.
   const old = await readFile(file, 'utf8').catch(() => undefined);
   if (old !== text) await writeFile(file, text);
 }

@@ -9,7 +9,7 @@ import { createGzip } from 'node:zlib';
 import { run } from '../../host/exec.js';
 import { InfraError } from '../../errors.js';
 import type { PackageVersion } from './apt.js';
-import { isElf, readElfNeeds } from './elf.js';
+import { isElf, readElfNeeds } from '../build/elf.js';
 import { mergedUsrPath, type PackageTrees } from './packages.js';
 
 /** Where the arm64 dynamic loader looks when a binary names no RUNPATH. */

@@ -1,5 +1,7 @@
 // What the debian rig is made of. Everything here feeds the cache key: change a list or a
-// script and the next obtainRig() builds a new bundle instead of reusing an old one.
+// script and the next obtainRig() builds a new bundle instead of reusing an old one. (The
+// Xen and QEMU build options every provider shares are in build/xen.ts and build/qemu.ts.)
+import type { KernelChoice } from '../../config/types.js';
 import { ETC_GROUP, ETC_PASSWD, ETC_SHELLS, INITTAB, RC_PATH, dom0Rc, domURc, profile } from './scripts.js';
 
 /** Bump when the build procedure changes in a way the lists and scripts below do not show. */
@@ -38,6 +40,11 @@ export const PACKAGES = [
 
 /** Debian's kernel package: left out when the kernel is built from source. */
 export const KERNEL_PACKAGE_NAME = 'linux-image-arm64';
+
+/** The package list for a kernel choice: Debian's kernel package only when it is the kernel. */
+export function withKernel(packages: readonly string[], kernel: KernelChoice | undefined): string[] {
+  return kernel === 'source' ? packages.filter((p) => p !== KERNEL_PACKAGE_NAME) : [...packages];
+}
 
 /** Kernel modules each domain loads at boot (Debian's kernel); their dependencies are added from modinfo. */
 export const DOM0_MODULES = [
@@ -111,9 +118,6 @@ export const XEN_BUILD_VERSION = 'xen-build-2';
 export const XEN_SOURCE = 'xen';
 export const XEN_BINARY_PACKAGE = `xen-hypervisor-${XEN_SERIES}-arm64`;
 export const XEN_DEBIAN_CONFIG = `/boot/xen-${XEN_SERIES}-arm64.config`;
-/** Lines appended to Debian's config before olddefconfig: IOREQ on Arm is an EXPERT option. */
-export const XEN_CONFIG_DELTA = ['CONFIG_EXPERT=y', 'CONFIG_IOREQ_SERVER=y'] as const;
-export const XEN_MAKE_VARS = ['XEN_TARGET_ARCH=arm64', 'CROSS_COMPILE=aarch64-linux-gnu-'] as const;
 
 /** Bump when the QEMU build procedure changes in a way the data below does not show. */
 export const QEMU_BUILD_VERSION = 'qemu-build-1';
@@ -122,41 +126,3 @@ export const QEMU_BUILD_VERSION = 'qemu-build-1';
 export const QEMU_SUITE = 'trixie';
 export const QEMU_SOURCE = 'qemu';
 export const MESON_PACKAGE = 'meson';
-export const QEMU_TARGET = 'qemu-system-aarch64';
-
-
-export const QEMU_DEVICES_NAME = 'xenpvh-virtio';
-// --disable-tcg compiles no PCI devices by default: name the ones the backend serves.
-export const QEMU_DEVICES = `# Devices for the dom0 backend QEMU of xen-pvh-virtio-action (xenpvh machine,
-# --disable-tcg --without-default-devices). CONFIG_XEN selects the GPEX host and the Xen bus.
-CONFIG_VIRTIO_PCI=y
-CONFIG_VIRTIO_NET=y
-CONFIG_VIRTIO_BLK=y
-# xenpvh on Arm always instantiates virtio-mmio transports
-CONFIG_VIRTIO_MMIO=y
-`;
-
-/** Options for QEMU's configure, after --cross-prefix and --python (which name host paths). */
-export const QEMU_CONFIGURE_FLAGS = [
-  '--target-list=aarch64-softmmu',
-  '--prefix=/usr',
-  '--enable-xen',
-  '--disable-tcg',
-  '--enable-slirp',
-  '--enable-fdt=system',
-  '--enable-trace-backends=log',
-  `--with-devices-aarch64=${QEMU_DEVICES_NAME}`,
-  '--without-default-devices',
-  // Debian's source has the firmware blobs stripped.
-  '--disable-install-blobs',
-  // A missing library should fail the build, not fetch a subproject.
-  '--disable-download',
-  ...[
-    'alsa', 'attr', 'bochs', 'bzip2', 'cloop', 'coreaudio', 'crypto-afalg', 'curl', 'curses', 'dbus-display',
-    'dmg', 'gcrypt', 'glusterfs', 'gnutls', 'gtk', 'hv-balloon', 'keyring', 'kvm', 'l2tpv3', 'libudev',
-    'libusb', 'libvduse', 'linux-aio', 'linux-io-uring', 'lzo', 'multiprocess', 'nettle', 'oss', 'pa',
-    'parallels', 'png', 'qcow1', 'qed', 'qom-cast-debug', 'rdma', 'replication', 'sdl', 'selinux', 'snappy',
-    'sndio', 'vdi', 'vduse-blk-export', 'vhdx', 'vhost-crypto', 'vhost-kernel', 'vhost-net', 'vhost-user',
-    'vhost-user-blk-server', 'vhost-vdpa', 'virtfs', 'vmdk', 'vpc', 'vte', 'vvfat',
-  ].map((feature) => `--disable-${feature}`),
-] as const;

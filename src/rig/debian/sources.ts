@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { run } from '../../host/exec.js';
 import { InfraError } from '../../errors.js';
 import { markUsed } from '../../cache/index.js';
+import type { ComponentBuild } from '../build/component.js';
 import type { PrivateApt } from './apt.js';
 
 /** Where a pristine tree lives (whether or not it is there yet). */
@@ -47,5 +48,13 @@ export async function debianSourceTree(
   }
   await rm(unpackDir, { recursive: true, force: true });
   log(`Debian source ${name}=${version} unpacked in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  return tree;
+}
+
+/** A copy of the pristine tree in the build's work folder (src), for patching and building in. */
+export async function debianSourceCopy(cacheDir: string, apt: PrivateApt, name: string, version: string, build: ComponentBuild, log: (line: string) => void): Promise<string> {
+  const pristine = await debianSourceTree(cacheDir, apt, name, version, log);
+  const tree = join(build.work, 'src');
+  await build.phase('copy source', () => run('cp', ['-a', pristine, tree]));
   return tree;
 }

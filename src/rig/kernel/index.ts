@@ -9,15 +9,13 @@ import { join } from 'node:path';
 import type { RigRequest } from '../../config/types.js';
 import { InfraError } from '../../errors.js';
 import { run } from '../../host/exec.js';
-import { recipeKey } from '../cache.js';
+import { resolveRef } from '../build/git.js';
+import { originKey, originText, type TreeOrigin } from '../build/origin.js';
+import { fetchOrigin, planComponent, type ComponentPlan, type ComponentRecipe, type Made, type MakeContext } from '../build/recipe.js';
+import { identifyTree } from '../build/tree.js';
 import type { PrivateApt } from '../debian/apt.js';
-import { ComponentBuild, findComponent, type Component } from '../debian/components.js';
 import { debianSourceTree, sourceTreeDir } from '../debian/sources.js';
-import { toolchainRecord } from '../debian/xen-build.js';
-import { resolveRef } from '../source/git.js';
-import { materialize, materializeText, originKey, originText, type TreeOrigin } from '../source/origin.js';
-import { identifyTree } from '../source/tree.js';
-import { CROSS_PREFIX, ensureToolchain, type Toolchain, type ToolchainPlan } from '../toolchain/index.js';
+import { CROSS_PREFIX } from '../toolchain/index.js';
 import { KERNEL_BUILD_VERSION, KERNEL_COMPONENT, KERNEL_CONFIG, LINUX_SOURCE, LINUX_SUITE } from './recipe.js';
 
 export { KERNEL_COMPONENT, KERNEL_CONFIG, LINUX_SOURCE, LINUX_SUITE, LOCALVERSION } from './recipe.js';
@@ -25,9 +23,7 @@ export { KERNEL_COMPONENT, KERNEL_CONFIG, LINUX_SOURCE, LINUX_SUITE, LOCALVERSIO
 /** Where the kernel's source comes from: a Debian source package, a git ref or a local tree. */
 export type KernelSource = { kind: 'debian'; apt: PrivateApt; version: string; /** Newer versions the lists name but the mirror does not serve. */ skipped: string[] } | TreeOrigin;
 
-export interface KernelPlan {
-  key: string;
-  inputs: ReturnType<typeof kernelInputs>;
+export interface KernelPlan extends ComponentPlan<ReturnType<typeof kernelInputs>> {
   source: KernelSource;
 }
 
@@ -43,8 +39,7 @@ function kernelInputs(source: KernelSource, toolchain: string) {
 }
 
 export function planKernel(source: KernelSource, toolchainKey: string): KernelPlan {
-  const inputs = kernelInputs(source, toolchainKey);
-  return { key: recipeKey(inputs), inputs, source };
+  return { ...planComponent(kernelInputs(source, toolchainKey)), source };
 }
 
 /** What `plan` shows of the kernel build (and what part of the rig key it is). */
@@ -83,49 +78,35 @@ export function kernelSourceText(source: KernelSource): string {
   return `Debian source ${LINUX_SOURCE}=${source.version} (${source.apt.source.suite}${skipped})`;
 }
 
-export function findKernel(cacheDir: string, plan: KernelPlan): Promise<Component | undefined> {
-  return findComponent(cacheDir, KERNEL_COMPONENT, plan.key);
-}
-
-/** The kernel component a provider's plan asks for, to spread into its components: {} for Debian's package. */
-export async function ensurePlannedKernel(cacheDir: string, linux: KernelPlan | undefined, toolchain: ToolchainPlan, log: (line: string) => void): Promise<{ linux?: Component }> {
-  if (!linux) return {};
-  return { linux: await ensureKernel(cacheDir, linux, await ensureToolchain(cacheDir, toolchain, log), log) };
-}
-
-/** The cached kernel, or one built now (about 4 minutes on 2 cores from Debian's source). */
-export async function ensureKernel(cacheDir: string, plan: KernelPlan, toolchain: Toolchain, log: (line: string) => void): Promise<Component> {
-  const cached = await findKernel(cacheDir, plan);
-  if (cached) {
-    log(`linux component cache hit: ${cached.dir}`);
-    return cached;
-  }
-  log(`building the linux component ${plan.key.slice(0, 12)} from ${kernelSourceText(plan.source)}`);
-  const build = await ComponentBuild.start(cacheDir, KERNEL_COMPONENT, plan.key, log);
-  try {
-    return await buildKernel(cacheDir, build, plan, toolchain, log);
-  } catch (cause) {
-    // The logs stay for the error message to name; the object files (hundreds of MiB) go.
-    await rm(join(build.work, 'obj'), { recursive: true, force: true });
-    await rm(join(build.work, 'src'), { recursive: true, force: true });
-    throw cause;
-  }
-}
-
-async function buildKernel(cacheDir: string, build: ComponentBuild, plan: KernelPlan, toolchain: Toolchain, log: (line: string) => void): Promise<Component> {
+/**
+ * The linux component. Debian's source is built as it lies in the cache (out of tree, O=, so
+ * nothing writes into it); a git ref or a local tree is fetched into the work folder.
+ */
+export function linuxComponent(plan: KernelPlan): ComponentRecipe {
   const source = plan.source;
-  let src: string;
-  if (source.kind === 'debian') {
-    src = await debianSourceTree(cacheDir, source.apt, LINUX_SOURCE, source.version, log);
-  } else {
-    src = join(build.work, 'src');
-    log(materializeText('linux', source));
-    await build.phase('fetch', () => materialize(source, src, (text) => writeFile(join(build.logs, 'fetch.log'), text)));
-  }
+  return {
+    plan,
+    label: 'linux',
+    describe: `from ${kernelSourceText(source)}`,
+    patches: [],
+    fetch: ({ cacheDir, build, log }) =>
+      source.kind === 'debian' ? debianSourceTree(cacheDir, source.apt, LINUX_SOURCE, source.version, log) : fetchOrigin(build, 'linux', source, log),
+    async make(ctx) {
+      try {
+        return await makeKernel(ctx, plan);
+      } catch (cause) {
+        // The logs stay for the error message to name; the object files (hundreds of MiB) go.
+        await rm(join(ctx.build.work, 'obj'), { recursive: true, force: true });
+        await rm(join(ctx.build.work, 'src'), { recursive: true, force: true });
+        throw cause;
+      }
+    },
+  };
+}
+
+async function makeKernel({ build, tree: src, out, toolchain, host }: MakeContext, plan: KernelPlan): Promise<Made> {
   const obj = join(build.work, 'obj');
-  const out = join(build.work, 'out');
   await mkdir(obj, { recursive: true });
-  await mkdir(out, { recursive: true });
   const fragment = join(build.work, 'xen-pvh-virtio.config');
   await writeFile(fragment, `${KERNEL_CONFIG.join('\n')}\n`);
   const make = ['-C', src, `O=${obj}`, 'ARCH=arm64', `CROSS_COMPILE=${join(toolchain.bin, CROSS_PREFIX)}`];
@@ -147,15 +128,12 @@ async function buildKernel(cacheDir: string, build: ComponentBuild, plan: Kernel
   await rm(obj, { recursive: true, force: true });
   await rm(join(build.work, 'src'), { recursive: true, force: true });
 
-  const host = toolchainRecord(toolchain);
-  return build.finish(cacheDir, out, {
-    inputs: plan.inputs,
+  return {
     files: { image: 'Image', config: 'config', release: 'release' },
     features: { xenVirtio: lines.has('CONFIG_XEN_VIRTIO=y') },
     built:
-      `Linux ${release} built by xen-pvh-virtio (${KERNEL_BUILD_VERSION}) from ${kernelSourceText(source)}: make allnoconfig with ` +
+      `Linux ${release} built by xen-pvh-virtio (${KERNEL_BUILD_VERSION}) from ${kernelSourceText(plan.source)}: make allnoconfig with ` +
       `${KERNEL_CONFIG.length} options (all built in, no modules), make ARCH=arm64 Image with the pinned ` +
       `${Object.entries(host).map(([k, v]) => `${k} ${v}`).join(', ')}`,
-    host,
-  });
+  };
 }

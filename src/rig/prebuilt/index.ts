@@ -11,6 +11,7 @@ import type { RigRequest } from '../../config/types.js';
 import { readRig, verifyRig, writeManifest } from '../bundle.js';
 import { hasBundle, rigDir } from '../cache.js';
 import { MANIFEST_FILE, type Rig } from '../manifest.js';
+import type { CheckedBundle, ObtainedRig, RigProviderModule } from '../provider.js';
 import { openBundle, prebuiltKey, type IncomingBundle, type IncomingOptions } from './incoming.js';
 import { isTarballName, locateBundle } from './location.js';
 import { packTarball } from './tarball.js';
@@ -27,19 +28,6 @@ export interface PrebuiltOptions extends IncomingOptions {
   useCache?: boolean;
 }
 
-export interface PrebuiltRig {
-  rig: Rig;
-  cacheHit: boolean;
-  key: string;
-}
-
-/** What `rig verify --rig-path` reports. */
-export interface CheckedBundle {
-  shownAs: string;
-  key: string;
-  files: number;
-}
-
 /** Recipe data for `plan`: a prebuilt bundle is whatever its manifest says. */
 export function prebuiltRecipe(request: RigRequest): Record<string, unknown> {
   return { provider: 'prebuilt', rigPath: request.rigPath, verified: 'every file by size and sha256 against manifest.json, then cached under prebuilt-<sha256 of the manifest>' };
@@ -49,7 +37,7 @@ export function prebuiltRecipe(request: RigRequest): Record<string, unknown> {
  * The bundle named by rig-path, verified and in the cache. With mayBuild false (what `plan`
  * uses) nothing is downloaded or copied: only a local directory's manifest is read.
  */
-export async function obtainPrebuiltRig(request: RigRequest, opts: PrebuiltOptions, mayBuild: boolean): Promise<PrebuiltRig | undefined> {
+export async function obtainPrebuiltRig(request: RigRequest, opts: PrebuiltOptions, mayBuild: boolean): Promise<ObtainedRig | undefined> {
   const label = request.labels?.rigPath ?? 'rig-path';
   if (!request.rigPath) throw new ConfigError(`${label}: required when rig is prebuilt`);
   const where = await locateBundle(request.rigPath, label);
@@ -93,6 +81,13 @@ export async function checkPrebuiltBundle(request: RigRequest, opts: PrebuiltOpt
     await rm(staging, { recursive: true, force: true });
   }
 }
+
+/** The prebuilt provider: a bundle from rig-path, checked as untrusted input, then cached. */
+export const prebuiltProvider = {
+  recipe: (request) => prebuiltRecipe(request),
+  obtain: obtainPrebuiltRig,
+  check: checkPrebuiltBundle,
+} satisfies RigProviderModule;
 
 function stagingDir(cacheDir: string): string {
   return join(cacheDir, 'prebuilt', `staging-${process.pid}-${randomBytes(4).toString('hex')}`);

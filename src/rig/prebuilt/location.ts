@@ -55,6 +55,7 @@ export async function locateBundle(rigPath: string, label: string, cwd = process
     throw new ConfigError(`${label}: unsupported URL scheme in "${rigPath}"; use a path, file://, http:// or https://`);
   }
   if (!isAbsolute(path)) path = resolve(cwd, path);
+  // Whatever keeps us from it, the user's answer is the same: the error names the path to fix.
   const st = await stat(path).catch(() => undefined);
   if (!st) throw new ConfigError(`${label}: ${path} does not exist`);
   if (st.isDirectory()) return { kind: 'dir', path };

@@ -1,21 +1,23 @@
-// The source provider: resolve the Xen and QEMU refs to commit ids and the Debian userland
-// to exact versions (cheap), and on a cache miss fetch, patch and build the sources, then
-// assemble the bundle with the debian provider's root filesystem code and our Xen tools.
-import { readFile, rm } from 'node:fs/promises';
+// The source rig: resolve the Xen and QEMU refs to commit ids and the Debian userland to
+// exact versions (cheap), and on a cache miss fetch, patch and build the sources, then
+// assemble the bundle from Debian's userland (debian/assemble.ts) and our Xen tools.
+// source/index.ts is the provider that runs these steps.
+import { readFile } from 'node:fs/promises';
 import type { RigRequest } from '../../config/types.js';
 import { recipeKey } from '../cache.js';
-import { ensureToolchain, planToolchain, type ToolchainPlan } from '../toolchain/index.js';
+import { componentFile, type Component } from '../build/component.js';
+import { resolveRef } from '../build/git.js';
+import { originKey, originOfFile, originShortName, originText, originVersions, type TreeOrigin } from '../build/origin.js';
+import { describePatch } from '../build/patches.js';
+import { ensureComponents } from '../build/recipe.js';
+import { identifyTree } from '../build/tree.js';
+import { planToolchain, type ToolchainPlan } from '../toolchain/index.js';
 import { MANIFEST_SCHEMA_VERSION, type RigManifest } from '../manifest.js';
-import { PrivateApt, hostMirror, type AptSource, type PackageVersion } from '../debian/apt.js';
-import { assembleRig, commonNotes, componentFile, configNotes, kernelPart, linuxVersion, refreshLists, rigCapabilities, withKernel } from '../debian/build.js';
-import { KERNEL_COMPONENT, ensurePlannedKernel, kernelRecipe, planRequestedKernel, type KernelPlan } from '../kernel/index.js';
-import type { Component } from '../debian/components.js';
-import { describePatch } from '../debian/patches.js';
-import { ARCH, BACKEND_QEMU_PATH, COMPONENTS, MESON_PACKAGE, QEMU_SUITE, SUITE, dom0Texts, domUTexts } from '../debian/recipe.js';
-import { resolveRef } from './git.js';
-import { originKey, originOfFile, originShortName, originText, originVersions, type TreeOrigin } from './origin.js';
-import { identifyTree } from './tree.js';
-import { buildSourceQemu, findSourceQemu, planSourceQemu, prepareSourceQemu, type PreparedSourceQemu, type SourceQemuPlan } from './qemu.js';
+import { PrivateApt, hostMirror, refreshLists, type AptSource, type PackageVersion } from '../debian/apt.js';
+import { assembleRig, commonNotes, configNotes, kernelPart, linuxVersion } from '../debian/assemble.js';
+import { KERNEL_COMPONENT, kernelRecipe, linuxComponent, planRequestedKernel, type KernelPlan } from '../kernel/index.js';
+import { ARCH, BACKEND_QEMU_PATH, COMPONENTS, MESON_PACKAGE, QEMU_SUITE, SUITE, dom0Texts, domUTexts, withKernel } from '../debian/recipe.js';
+import { planSourceQemu, sourceQemuComponent, type SourceQemuPlan } from './qemu.js';
 import {
   DEFAULT_QEMU_REPO,
   DEFAULT_QEMU_REF,
@@ -27,7 +29,7 @@ import {
   SOURCE_RECIPE_VERSION,
   SOURCE_XEN_COMPONENT,
 } from './recipe.js';
-import { buildSourceXen, findSourceXen, findTool, planSourceXen, prepareSourceXen, type PreparedSourceXen, type SourceXenPlan } from './xen.js';
+import { findTool, planSourceXen, sourceXenComponent, type SourceXenPlan } from './xen.js';
 
 /** The repositories and refs a request names, with the upstream defaults filled in. */
 export function sourceInputs(request: RigRequest) {
@@ -121,46 +123,15 @@ export async function planSourceRig(cacheDir: string, request: RigRequest, log: 
   return { recipe, apt, qemuApt, resolved, xen, qemu, toolchain, ...(linux ? { linux } : {}), key };
 }
 
-/**
- * The built components, from their caches or built now. Both sources are fetched and
- * patched before any build starts, so a bad commit id or patch fails in seconds.
- */
-export async function ensureSourceComponents(cacheDir: string, plan: SourcePlan, log: (line: string) => void): Promise<SourceComponents> {
-  let xen = await findSourceXen(cacheDir, plan.xen);
-  let qemu = await findSourceQemu(cacheDir, plan.qemu);
-  if (xen) log(`source-xen component cache hit: ${xen.dir}`);
-  if (qemu) log(`source-qemu component cache hit: ${qemu.dir}`);
-  const withLinux = await ensurePlannedKernel(cacheDir, plan.linux, plan.toolchain, log);
-  if (xen && qemu) return { xen, qemu, ...withLinux };
-
-  let preparedXen: PreparedSourceXen | undefined;
-  let preparedQemu: PreparedSourceQemu | undefined;
-  try {
-    if (!xen) preparedXen = await prepareSourceXen(cacheDir, plan.xen, log);
-    if (!qemu) preparedQemu = await prepareSourceQemu(cacheDir, plan.qemu, log);
-  } catch (cause) {
-    for (const p of [preparedXen, preparedQemu]) if (p) await rm(p.build.work, { recursive: true, force: true });
-    throw cause;
-  }
-  const toolchain = await ensureToolchain(cacheDir, plan.toolchain, log);
-
-  if (preparedXen) {
-    log(`building the source-xen component ${plan.xen.key.slice(0, 12)} (hypervisor and tools)`);
-    try {
-      xen = await buildSourceXen(cacheDir, preparedXen, toolchain);
-    } catch (cause) {
-      // The QEMU tree waits on this build: without it, it is only in the way of the next attempt.
-      if (preparedQemu) await rm(preparedQemu.build.work, { recursive: true, force: true });
-      throw cause;
-    }
-    log(`source-xen component ready: ${xen.dir}`);
-  }
-  if (preparedQemu) {
-    log(`building the source-qemu component ${plan.qemu.key.slice(0, 12)}`);
-    qemu = await buildSourceQemu(cacheDir, preparedQemu, plan.qemuApt, xen!, toolchain);
-    log(`source-qemu component ready: ${qemu.dir}`);
-  }
-  return { xen: xen!, qemu: qemu!, ...withLinux };
+/** The built components, from their caches or made now: the kernel (when built from source), Xen, then QEMU. */
+export function ensureSourceComponents(cacheDir: string, plan: SourcePlan, log: (line: string) => void): Promise<SourceComponents> {
+  const recipes = {
+    linux: plan.linux && linuxComponent(plan.linux),
+    // Before QEMU, which links against its libraries.
+    xen: sourceXenComponent(plan.xen),
+    qemu: sourceQemuComponent(plan.qemuApt, plan.qemu),
+  };
+  return ensureComponents(cacheDir, recipes, plan.toolchain, log);
 }
 
 /** Builds the bundle into dir: Debian's userland and Linux, our Xen, tools and QEMU. */
@@ -178,6 +149,7 @@ export async function buildSourceRig(dir: string, plan: SourcePlan, components: 
       xen: { image: componentFile(xen, 'image'), config: componentFile(xen, 'config'), name: `xen-${xenVersion}-arm64`, origin: xenOrigin },
       qemu: {
         binary: componentFile(qemu, 'binary'),
+        xenpvhPci: qemu.record.features.xenpvhPci === true,
         origin: { ...originOfFile(plan.qemu.origin), built: qemu.record.built, patches: plan.qemu.patches.map(describePatch) },
       },
       texts: plan.recipe.texts,
@@ -215,7 +187,7 @@ export async function buildSourceRig(dir: string, plan: SourcePlan, components: 
       dropbear: pkgs.version('dropbear-bin'),
     },
     files: built.files,
-    capabilities: rigCapabilities(built.xenConfig, built.kernelConfig, components, await readFile(componentFile(components.xen, 'image'))),
+    capabilities: built.capabilities,
     notes: [
       ...commonNotes(plan.recipe.source, built),
       `Xen ${xenVersion} (hypervisor and dom0 tools, one tree) built from ${originText(plan.xen.origin)}` +

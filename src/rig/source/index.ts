@@ -1,29 +1,31 @@
-// The source provider's public face: a rig built from the user's Xen and QEMU git refs.
-import type { RigRequest } from '../../config/types.js';
+// The source provider: a rig built from the user's Xen and QEMU (git refs or local trees) on
+// Debian's userland.
 import { InfraError } from '../../errors.js';
 import { ensureHostTools } from '../../host/prerequisites.js';
 import { obtainKeyed, rigDir } from '../cache.js';
-import type { ObtainOptions, ObtainedRig } from '../index.js';
-import { buildSourceRig, ensureSourceComponents, planSourceRig } from './build.js';
+import type { RigProviderModule } from '../provider.js';
+import { buildSourceRig, ensureSourceComponents, planSourceRig, sourceRecipe } from './build.js';
 
-export { sourceRecipe } from './build.js';
+export const sourceProvider = {
+  recipe: (request) => sourceRecipe(request),
 
-export async function obtainSourceRig(request: RigRequest, opts: ObtainOptions, mayBuild: boolean): Promise<ObtainedRig | undefined> {
-  const { log } = opts;
-  await ensureHostTools(['rig-debian', 'rig-source'], { log });
-  let plan;
-  try {
-    plan = await planSourceRig(opts.cacheDir, request, log);
-  } catch (cause) {
-    // Looking in the cache (plan) must not fail on a repository it cannot reach right now.
-    if (mayBuild || !(cause instanceof InfraError)) throw cause;
-    log(`source rig: not looked up in the cache: ${cause.message}`);
-    return undefined;
-  }
-  return obtainKeyed(plan.key, opts, mayBuild, async (tmp) => {
-    // Components are cached on their own: a new Linux package rebuilds no Xen, a new QEMU commit no Xen.
-    const components = await ensureSourceComponents(opts.cacheDir, plan, log);
-    log(`building source rig ${plan.key.slice(0, 12)} in ${rigDir(opts.cacheDir, plan.key)}`);
-    return buildSourceRig(tmp, plan, components, log);
-  });
-}
+  async obtain(request, opts, mayBuild) {
+    const { log } = opts;
+    await ensureHostTools(['rig-debian', 'rig-source'], { log });
+    let plan;
+    try {
+      plan = await planSourceRig(opts.cacheDir, request, log);
+    } catch (cause) {
+      // Looking in the cache (plan) must not fail on a repository it cannot reach right now.
+      if (mayBuild || !(cause instanceof InfraError)) throw cause;
+      log(`source rig: not looked up in the cache: ${cause.message}`);
+      return undefined;
+    }
+    return obtainKeyed(plan.key, opts, mayBuild, async (tmp) => {
+      // Components are cached on their own: a new Linux package rebuilds no Xen, a new QEMU commit no Xen.
+      const components = await ensureSourceComponents(opts.cacheDir, plan, log);
+      log(`building source rig ${plan.key.slice(0, 12)} in ${rigDir(opts.cacheDir, plan.key)}`);
+      return buildSourceRig(tmp, plan, components, log);
+    });
+  },
+} satisfies RigProviderModule;

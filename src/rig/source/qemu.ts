@@ -2,25 +2,21 @@
 // linked against the Xen libraries built from the user's Xen ref (libxenctrl is version-locked
 // to the hypervisor), never the host's libxen-dev. Cached as the `source-qemu` component,
 // keyed by its commit, patches and flags and by the source-xen component it links against.
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InfraError } from '../../errors.js';
-import { recipeKey } from '../cache.js';
+import { findComponent } from '../build/component.js';
+import { readElfNeeds } from '../build/elf.js';
+import { originKey, originText, type TreeOrigin } from '../build/origin.js';
+import { describePatch, userPatchSeries, type PatchFile } from '../build/patches.js';
+import { QEMU_CONFIGURE_FLAGS, QEMU_DEVICES, QEMU_TARGET, compileQemu } from '../build/qemu.js';
+import { fetchOrigin, planComponent, type ComponentPlan, type ComponentRecipe, type MakeContext, type Made } from '../build/recipe.js';
 import type { PackageVersion, PrivateApt } from '../debian/apt.js';
-import { ComponentBuild, findComponent, type Component } from '../debian/components.js';
-import { readElfNeeds } from '../debian/elf.js';
-import { applyPatchesLogged, describePatch, userPatchSeries, type PatchFile } from '../debian/patches.js';
-import { compileQemu, mesonTool } from '../debian/qemu-build.js';
-import { toolchainRecord } from '../debian/xen-build.js';
-import { CROSS_PREFIX, pointPkgConfigAt, type Toolchain } from '../toolchain/index.js';
-import { QEMU_CONFIGURE_FLAGS, QEMU_DEVICES, QEMU_TARGET } from '../debian/recipe.js';
-import { materialize, materializeText, originKey, originText, type TreeOrigin } from './origin.js';
-import { SOURCE_QEMU_BUILD_VERSION, SOURCE_QEMU_COMPONENT, STAGE_LIBDIR } from './recipe.js';
+import { mesonTool } from '../debian/meson.js';
+import { CROSS_PREFIX, pointPkgConfigAt } from '../toolchain/index.js';
+import { SOURCE_QEMU_BUILD_VERSION, SOURCE_QEMU_COMPONENT, SOURCE_XEN_COMPONENT, STAGE_LIBDIR } from './recipe.js';
 
-
-export interface SourceQemuPlan {
-  key: string;
-  inputs: ReturnType<typeof qemuInputs>;
+export interface SourceQemuPlan extends ComponentPlan<ReturnType<typeof qemuInputs>> {
   origin: TreeOrigin;
   meson: PackageVersion;
   patches: PatchFile[];
@@ -50,41 +46,29 @@ export async function planSourceQemu(
   userPatches: readonly string[] = [],
 ): Promise<SourceQemuPlan> {
   const patches = await userPatchSeries(userPatches);
-  const inputs = qemuInputs(origin, meson, xenKey, patches, toolchainKey);
-  return { key: recipeKey(inputs), inputs, origin, meson, patches };
+  return { ...planComponent(qemuInputs(origin, meson, xenKey, patches, toolchainKey)), origin, meson, patches };
 }
 
-export function findSourceQemu(cacheDir: string, plan: SourceQemuPlan): Promise<Component | undefined> {
-  return findComponent(cacheDir, SOURCE_QEMU_COMPONENT, plan.key);
+/**
+ * The source-qemu component, linked against the source-xen component its plan names (built
+ * before it); `apt` lists trixie, where meson comes from.
+ */
+export function sourceQemuComponent(apt: PrivateApt, plan: SourceQemuPlan): ComponentRecipe {
+  return {
+    plan,
+    label: 'qemu',
+    patches: plan.patches,
+    fetch: ({ build, log }) => fetchOrigin(build, 'qemu', plan.origin, log),
+    make: (ctx) => makeSourceQemu(ctx, apt, plan),
+  };
 }
 
-export interface PreparedSourceQemu {
-  plan: SourceQemuPlan;
-  build: ComponentBuild;
-  tree: string;
-}
-
-export async function prepareSourceQemu(cacheDir: string, plan: SourceQemuPlan, log: (line: string) => void): Promise<PreparedSourceQemu> {
-  const build = await ComponentBuild.start(cacheDir, SOURCE_QEMU_COMPONENT, plan.key, log);
-  const tree = join(build.work, 'src');
-  try {
-    log(materializeText('qemu', plan.origin));
-    await build.phase('fetch', () => materialize(plan.origin, tree, (text) => writeFile(join(build.logs, 'fetch.log'), text)));
-    await applyPatchesLogged(build.logs, tree, plan.patches, 'qemu', log);
-  } catch (cause) {
-    await rm(build.work, { recursive: true, force: true });
-    throw cause;
-  }
-  return { plan, build, tree };
-}
-
-export async function buildSourceQemu(cacheDir: string, prepared: PreparedSourceQemu, apt: PrivateApt, xen: Component, toolchain: Toolchain): Promise<Component> {
-  const { plan, build, tree } = prepared;
+async function makeSourceQemu({ cacheDir, build, tree, out, toolchain, host }: MakeContext, apt: PrivateApt, plan: SourceQemuPlan): Promise<Made> {
+  const xen = await findComponent(cacheDir, SOURCE_XEN_COMPONENT, plan.inputs.xen);
+  if (!xen) throw new InfraError(`source-qemu: the source-xen component ${plan.inputs.xen.slice(0, 12)} it links against is not in the cache`);
   const meson = await mesonTool(cacheDir, apt, plan.meson);
   const stage = join(xen.dir, xen.record.files.stage!);
   const pkgconfig = await stagedPkgConfig(stage, join(build.work, 'pkgconfig'));
-  const out = join(build.work, 'out');
-  await mkdir(out);
   const features = await compileQemu(build, tree, out, {
     meson,
     // Host paths stay out of the key: the Xen component's key stands for them.
@@ -94,15 +78,7 @@ export async function buildSourceQemu(cacheDir: string, prepared: PreparedSource
     env: { PKG_CONFIG_PATH: pkgconfig },
   });
   await checkXenLibraries(join(out, QEMU_TARGET), join(stage, STAGE_LIBDIR));
-
-  const host = toolchainRecord(toolchain);
-  return build.finish(cacheDir, out, {
-    inputs: plan.inputs,
-    files: { binary: QEMU_TARGET },
-    features,
-    built: sourceQemuBuiltText(plan, host),
-    host,
-  });
+  return { files: { binary: QEMU_TARGET }, features, built: sourceQemuBuiltText(plan, host) };
 }
 
 /**
@@ -111,6 +87,7 @@ export async function buildSourceQemu(cacheDir: string, prepared: PreparedSource
  */
 async function stagedPkgConfig(stage: string, dir: string): Promise<string> {
   const from = join(stage, STAGE_LIBDIR, 'pkgconfig');
+  // No such folder means no .pc files, which the error just below reports.
   const names = (await readdir(from).catch(() => [] as string[])).filter((n) => n.endsWith('.pc'));
   if (names.length === 0) throw new InfraError(`the Xen tools built from source installed no pkg-config files in ${from}`);
   await mkdir(dir, { recursive: true });

@@ -3,18 +3,16 @@
 // bookworm arm64 sysroot. One cached component (`source-xen`): the hypervisor files plus the tools
 // installed into stage/ (headers, libraries and .pc files too: QEMU links against them).
 import { availableParallelism } from 'node:os';
-import { appendFile, copyFile, lstat, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { run } from '../../host/exec.js';
 import { InfraError } from '../../errors.js';
-import { recipeKey } from '../cache.js';
-import { ComponentBuild, findComponent, type Component } from '../debian/components.js';
-import { isElf } from '../debian/elf.js';
-import { applyPatchesLogged, describePatch, userPatchSeries, type PatchFile } from '../debian/patches.js';
-import { XEN_CONFIG_DELTA, XEN_MAKE_VARS } from '../debian/recipe.js';
-import { compileHypervisor, toolchainRecord } from '../debian/xen-build.js';
-import { CROSS_PREFIX, TARGET_TRIPLET, type Toolchain } from '../toolchain/index.js';
-import { materialize, materializeText, originKey, originText, type TreeOrigin } from './origin.js';
+import { isElf } from '../build/elf.js';
+import { originKey, originText, type TreeOrigin } from '../build/origin.js';
+import { describePatch, userPatchSeries, type PatchFile } from '../build/patches.js';
+import { fetchOrigin, planComponent, type ComponentPlan, type ComponentRecipe, type MakeContext, type Made } from '../build/recipe.js';
+import { compileHypervisor, XEN_CONFIG_DELTA, XEN_MAKE_VARS } from '../build/xen.js';
+import { CROSS_PREFIX, TARGET_TRIPLET } from '../toolchain/index.js';
 import {
   AUTOCONF_AUX,
   SOURCE_XEN_BUILD_VERSION,
@@ -24,9 +22,7 @@ import {
   XEN_TOOLS_SUBDIRS,
 } from './recipe.js';
 
-export interface SourceXenPlan {
-  key: string;
-  inputs: ReturnType<typeof xenInputs>;
+export interface SourceXenPlan extends ComponentPlan<ReturnType<typeof xenInputs>> {
   origin: TreeOrigin;
   patches: PatchFile[];
 }
@@ -50,40 +46,23 @@ function xenInputs(origin: TreeOrigin, patches: PatchFile[], toolchain: string) 
 
 export async function planSourceXen(origin: TreeOrigin, toolchainKey: string, userPatches: readonly string[] = []): Promise<SourceXenPlan> {
   const patches = await userPatchSeries(userPatches);
-  const inputs = xenInputs(origin, patches, toolchainKey);
-  return { key: recipeKey(inputs), inputs, origin, patches };
+  return { ...planComponent(xenInputs(origin, patches, toolchainKey)), origin, patches };
 }
 
-export function findSourceXen(cacheDir: string, plan: SourceXenPlan): Promise<Component | undefined> {
-  return findComponent(cacheDir, SOURCE_XEN_COMPONENT, plan.key);
+/** The source-xen component: the hypervisor and the tools, from the user's tree. */
+export function sourceXenComponent(plan: SourceXenPlan): ComponentRecipe {
+  return {
+    plan,
+    label: 'xen',
+    describe: '(hypervisor and tools)',
+    patches: plan.patches,
+    fetch: ({ build, log }) => fetchOrigin(build, 'xen', plan.origin, log),
+    make: (ctx) => makeSourceXen(ctx, plan),
+  };
 }
 
-export interface PreparedSourceXen {
-  plan: SourceXenPlan;
-  build: ComponentBuild;
-  tree: string;
-}
-
-/** Fetches the commit and applies the user's patches: a bad ref or patch fails here, before any build. */
-export async function prepareSourceXen(cacheDir: string, plan: SourceXenPlan, log: (line: string) => void): Promise<PreparedSourceXen> {
-  const build = await ComponentBuild.start(cacheDir, SOURCE_XEN_COMPONENT, plan.key, log);
-  const tree = join(build.work, 'src');
-  try {
-    log(materializeText('xen', plan.origin));
-    await build.phase('fetch', () => materialize(plan.origin, tree, (text) => appendFile(join(build.logs, 'fetch.log'), text)));
-    await applyPatchesLogged(build.logs, tree, plan.patches, 'xen', log);
-  } catch (cause) {
-    await rm(build.work, { recursive: true, force: true });
-    throw cause;
-  }
-  return { plan, build, tree };
-}
-
-export async function buildSourceXen(cacheDir: string, prepared: PreparedSourceXen, toolchain: Toolchain): Promise<Component> {
-  const { plan, build, tree } = prepared;
+async function makeSourceXen({ build, tree, out, toolchain, host }: MakeContext, plan: SourceXenPlan): Promise<Made> {
   const env = toolchain.env;
-  const out = join(build.work, 'out');
-  await mkdir(out);
   const make = ['-C', 'xen', ...XEN_MAKE_VARS];
   await build.step('make defconfig', 'defconfig.log', 'make', [...make, 'defconfig'], { cwd: tree, env });
   const features = await compileHypervisor(build, tree, out, toolchain);
@@ -117,16 +96,13 @@ export async function buildSourceXen(cacheDir: string, prepared: PreparedSourceX
   }
   await build.phase('strip', () => stripElves(stage, join(toolchain.bin, `${CROSS_PREFIX}strip`)));
 
-  const host = toolchainRecord(toolchain);
   const version = await xenVersion(tree, env);
   await writeFile(join(out, 'version'), `${version}\n`);
-  return build.finish(cacheDir, out, {
-    inputs: plan.inputs,
+  return {
     files: { image: 'xen', config: 'xen.config', syms: 'xen-syms', stage: 'stage', version: 'version' },
     features,
     built: sourceXenBuiltText(plan, host, subdirs),
-    host,
-  });
+  };
 }
 
 /** The version the tree says it is (for the manifest only; capabilities never come from it). */

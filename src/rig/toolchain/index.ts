@@ -9,11 +9,10 @@ import { delimiter, dirname, join, relative } from 'node:path';
 import { InfraError } from '../../errors.js';
 import { run } from '../../host/exec.js';
 import { markUsed } from '../../cache/index.js';
-import { NeedsChange } from '../../host/dry-run.js';
 import { shellQuote } from '../../host/shell.js';
 import { recipeKey } from '../cache.js';
-import { PrivateApt, type AptSource, type PackageVersion } from '../debian/apt.js';
-import { isElf } from '../debian/elf.js';
+import { PrivateApt, refreshLists, type AptSource, type PackageVersion } from '../debian/apt.js';
+import { isElf } from '../build/elf.js';
 import {
   COMPILER_EXCLUDED,
   COMPILER_PACKAGES,
@@ -84,14 +83,7 @@ export async function planToolchain(cacheDir: string, targetApt: PrivateApt, log
   // Binary lists only: no source package comes from the host's architecture.
   const hostSource: AptSource = { ...targetApt.source, arch, sources: false };
   const hostApt = arch === 'arm64' ? targetApt : new PrivateApt(cacheDir, hostSource);
-  if (hostApt !== targetApt) {
-    try {
-      await hostApt.ensureLists(6 * 3600_000, log);
-    } catch (cause) {
-      if (cause instanceof NeedsChange) throw cause;
-      log(`warning: refreshing the private ${TOOLCHAIN_SUITE}/${arch} lists failed, using the old ones: ${(cause as Error).message}`);
-    }
-  }
+  if (hostApt !== targetApt) await refreshLists(hostApt, log);
   const closure = await hostApt.resolve(COMPILER_PACKAGES[arch]!);
   const compilers = closure.filter((p) => !COMPILER_EXCLUDED.test(p.name));
   const runtime = closure.filter((p) => COMPILER_RUNTIME.test(p.name));
@@ -170,6 +162,11 @@ async function readToolchain(dir: string): Promise<Toolchain | undefined> {
   }
 }
 
+/** What a component records of the toolchain it was built with (its key holds the toolchain's key). */
+export function toolchainRecord(toolchain: Toolchain): Record<string, string> {
+  return { toolchain: toolchain.key.slice(0, 16), gcc: toolchain.versions.gcc ?? 'unknown', binutils: toolchain.versions.binutils ?? 'unknown', 'sysroot libc': toolchain.versions.libc ?? 'unknown' };
+}
+
 function versionOf(packages: readonly PackageVersion[], name: RegExp): string {
   return packages.find((p) => name.test(p.name))?.version ?? 'unknown';
 }
@@ -215,6 +212,7 @@ async function relocatePkgConfig(sysroot: string, finalDir: string): Promise<voi
   const finalSysroot = join(finalDir, 'sysroot');
   for (const rel of [`usr/lib/${TARGET_TRIPLET}/pkgconfig`, 'usr/share/pkgconfig']) {
     const dir = join(sysroot, rel);
+    // A folder the sysroot's packages did not make holds no .pc file to move.
     for (const name of await readdir(dir).catch(() => [] as string[])) {
       if (!name.endsWith('.pc')) continue;
       const text = await readFile(join(dir, name), 'utf8');
@@ -262,6 +260,7 @@ async function writeWrappers(tmp: string, finalDir: string, arch: string): Promi
   }
   // The driver's own programs (cc1, collect2, lto1 …) and the binutils it runs (as, ld …).
   const gccLib = join(tmp, 'compilers', 'usr', 'lib', 'gcc-cross', TARGET_TRIPLET);
+  // Folders a compiler package does not make hold no program to wrap.
   const internal = [join(tmp, 'compilers', 'usr', TARGET_TRIPLET, 'bin'), ...(await readdir(gccLib).catch(() => [] as string[])).map((v) => join(gccLib, v))];
   for (const dir of internal) {
     for (const name of await readdir(dir).catch(() => [] as string[])) {
@@ -289,6 +288,7 @@ async function writeWrappers(tmp: string, finalDir: string, arch: string): Promi
 
 /** An executable ELF file that is not a shared library (those the loader maps, never runs). */
 async function isProgram(path: string): Promise<boolean> {
+  // A link whose target is missing is no program to wrap.
   const st = await stat(path).catch(() => undefined);
   if (!st?.isFile() || (st.mode & 0o111) === 0 || /\.so(\.|$)/.test(path)) return false;
   const file = await open(path, 'r');

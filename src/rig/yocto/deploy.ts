@@ -1,15 +1,15 @@
 // Maps a Yocto deploy directory (tmp/deploy/images/<machine>) into a rig bundle: the files
 // are found by the names Yocto gives them (following its symlinks to the dated files), and
-// the capabilities are read off what is there (configs, strings in the binaries, the
-// contents of dom0's root filesystem), never off version numbers.
+// the evidence for its capabilities (rig/capabilities.ts) is what is there (configs, strings
+// in the binaries, the contents of dom0's root filesystem), never version numbers.
 import { copyFile, readFile, readdir, realpath, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { ConfigError } from '../../errors.js';
 import { run } from '../../host/exec.js';
 import { sha256File } from '../bundle.js';
-import { xenPropertyCapabilities } from '../xen-properties.js';
-import { MANIFEST_SCHEMA_VERSION, type Capability, type FileOrigin, type FileRole, type RigFile, type RigManifest } from '../manifest.js';
+import { XENPVH_PCI_PROPERTY, binaryNames, dom0Evidence, rigCapabilities } from '../capabilities.js';
+import { MANIFEST_SCHEMA_VERSION, type FileOrigin, type FileRole, type RigFile, type RigManifest } from '../manifest.js';
 
 export interface DeployMapping {
   deployDir: string;
@@ -52,6 +52,7 @@ interface Found {
 async function find(deployDir: string, names: string[]): Promise<Found | undefined> {
   for (const name of names) {
     const path = join(deployDir, name);
+    // Candidates that are not there are the normal case: the next name is tried.
     const st = await stat(path).catch(() => undefined);
     if (st?.isFile()) return { name, real: await realpath(path) };
   }
@@ -60,6 +61,7 @@ async function find(deployDir: string, names: string[]): Promise<Found | undefin
 
 /** Writes the bundle's files into outDir and returns its manifest (the caller writes it). */
 export async function mapDeployDir(m: DeployMapping, outDir: string): Promise<RigManifest> {
+  // Whatever keeps us from it, the error below says the deploy directory is not there to map.
   const st = await stat(m.deployDir).catch(() => undefined);
   if (!st?.isDirectory()) throw new ConfigError(`Yocto deploy directory ${m.deployDir} does not exist: did the kas build finish?`);
   const names = deployNames(m);
@@ -123,7 +125,14 @@ export async function mapDeployDir(m: DeployMapping, outDir: string): Promise<Ri
 
   const dom0Paths = dom0Ramdisk ? await cpioPaths(dom0Ramdisk.real) : new Set<string>();
   const qemuBytes = m.backendQemu ? await readFile(m.backendQemu.path) : undefined;
-  const detected = detectCapabilities({ xen: xenBytes, xenConfig, kernel: kernelBytes, kernelConfig, dom0Paths, qemu: qemuBytes });
+  const detected = rigCapabilities({
+    xen: xenBytes,
+    xenConfig,
+    kernelConfig,
+    kernel: kernelBytes,
+    dom0: dom0Evidence(dom0Paths),
+    qemuXenpvhPci: binaryNames(qemuBytes, XENPVH_PCI_PROPERTY),
+  });
 
   const notes = [...(m.notes ?? [])];
   notes.push(`Mapped from the Yocto deploy directory ${m.deployDir} (machine ${m.machine}; dom0 ${m.dom0Image}, domU ${m.domUImage}).`);
@@ -168,39 +177,4 @@ async function imageVersions(m: DeployMapping): Promise<RigManifest['versions']>
 async function cpioPaths(file: string): Promise<Set<string>> {
   const { stdout } = await run('cpio', ['-t', '--quiet'], { input: gunzipSync(await readFile(file)) });
   return new Set(stdout.split('\n').filter(Boolean).map((p) => p.replace(/^\.?\//, '')));
-}
-
-function has(bytes: Buffer | undefined, text: string): boolean {
-  return bytes !== undefined && bytes.includes(Buffer.from(text, 'latin1'));
-}
-
-function configHas(config: string | undefined, option: string): boolean {
-  return config !== undefined && new RegExp(`^${option}=y$`, 'm').test(config);
-}
-
-export interface CapabilityEvidence {
-  xen: Buffer;
-  xenConfig?: string;
-  /** The uncompressed kernel Image. */
-  kernel: Buffer;
-  kernelConfig?: string;
-  /** Paths in dom0's root filesystem. */
-  dom0Paths: Set<string>;
-  qemu?: Buffer;
-}
-
-/**
- * What the files can do. Device-tree property names are strings in the binary that parses
- * them: a Xen that knows `trap-unmapped-accesses` contains that name, a QEMU whose xenpvh
- * machine takes `pci-intx-irq-base` contains that one.
- */
-export function detectCapabilities(e: CapabilityEvidence): Capability[] {
-  const caps: Capability[] = xenPropertyCapabilities(e.xen);
-  const inDom0 = (...paths: string[]) => paths.some((p) => e.dom0Paths.has(p));
-  if (inDom0('usr/sbin/xl') && inDom0('usr/sbin/xenstored', 'usr/sbin/oxenstored')) caps.push('xen-tools');
-  if (inDom0('usr/sbin/dropbear', 'usr/sbin/sshd')) caps.push('ssh');
-  if (configHas(e.xenConfig, 'CONFIG_IOREQ_SERVER')) caps.push('ioreq');
-  if (has(e.qemu, 'pci-intx-irq-base')) caps.push('qemu-xenpvh-pci');
-  if (e.kernelConfig ? configHas(e.kernelConfig, 'CONFIG_XEN_VIRTIO') : has(e.kernel, 'xen,grant-dma')) caps.push('virtio-grants');
-  return caps;
 }

@@ -12,7 +12,7 @@ import { redactCredentials } from '../../secrets.js';
 import { findCommand } from '../../host/prerequisites.js';
 import { readRig, verifyRig, writeManifest } from '../bundle.js';
 import { buildAtomically, discardBundle, hasBundle, rigDir } from '../cache.js';
-import type { Rig } from '../manifest.js';
+import type { ObtainedRig, RigProviderModule } from '../provider.js';
 import { mapDeployDir } from './deploy.js';
 import { DOM0_IMAGE, DOMU_IMAGE, SDK_IMAGE, describeYoctoPlan, planYocto, type YoctoPlan } from './plan.js';
 import { runStep } from './steps.js';
@@ -34,7 +34,7 @@ export function yoctoRecipe(request: RigRequest, opts: Pick<YoctoOptions, 'cache
   return describeYoctoPlan(planYocto(request, { cacheDir: opts.cacheDir, cwd: opts.cwd ?? process.cwd() }));
 }
 
-export async function obtainYoctoRig(request: RigRequest, opts: YoctoOptions, mayBuild: boolean): Promise<{ rig: Rig; cacheHit: boolean; key: string } | undefined> {
+export async function obtainYoctoRig(request: RigRequest, opts: YoctoOptions, mayBuild: boolean): Promise<ObtainedRig | undefined> {
   const plan = planYocto(request, { cacheDir: opts.cacheDir, cwd: opts.cwd ?? process.cwd() });
   const dir = rigDir(opts.cacheDir, plan.key);
   if (await hasBundle(dir)) {
@@ -88,12 +88,19 @@ export async function obtainYoctoRig(request: RigRequest, opts: YoctoOptions, ma
   return { rig, cacheHit: false, key: plan.key };
 }
 
+/** The yocto provider: kas and the SDK on this machine, the deploy directory mapped into a bundle. */
+export const yoctoProvider = {
+  recipe: (request, { cacheDir }) => yoctoRecipe(request, { cacheDir }),
+  obtain: obtainYoctoRig,
+} satisfies RigProviderModule;
+
 const COMPLETE = '.xen-pvh-virtio-complete';
 
 /** Installs the SDK into its cache slot (once per SDK key) and returns its environment. */
 async function installSdk(plan: YoctoPlan, logFile: string, log: (line: string) => void): Promise<Record<string, string>> {
   const sdkDir = plan.caches.sdk.dir;
   if (!(await access(join(sdkDir, COMPLETE)).then(() => true, () => false))) {
+    // No SDK deploy folder means no installer, which the error just below reports.
     const installers = (await readdir(plan.sdkDeployDir).catch(() => [])).filter((n) => n.includes(SDK_IMAGE) && /-toolchain-.*\.sh$/.test(n));
     if (installers.length === 0) throw new InfraError(`populate_sdk left no ${SDK_IMAGE} toolchain installer in ${plan.sdkDeployDir}`, { logFile });
     await rm(sdkDir, { recursive: true, force: true });

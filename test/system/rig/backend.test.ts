@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../../src/host/exec.js';
 import { findCommand } from '../../../src/host/prerequisites.js';
 import { sha256File } from '../../../src/rig/bundle.js';
-import { xenPropertyCapabilities } from '../../../src/rig/xen-properties.js';
-import { componentDir, findComponent } from '../../../src/rig/debian/components.js';
+import { xenPropertyCapabilities } from '../../../src/rig/capabilities.js';
+import { componentDir, findComponent } from '../../../src/rig/build/component.js';
 import { planDebianRig } from '../../../src/rig/debian/build.js';
 import { defaultCacheDir, obtainRig, rigFile, type ObtainedRig } from '../../../src/rig/index.js';
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../../src/host/exec.js';
 import { sha256File } from '../../../src/rig/bundle.js';
 import { READY_LINE, defaultCacheDir, obtainRig, rigFile, verifyRig, type ObtainedRig } from '../../../src/rig/index.js';
-import { readElfNeeds } from '../../../src/rig/debian/elf.js';
+import { readElfNeeds } from '../../../src/rig/build/elf.js';
 import { InfraError } from '../../../src/errors.js';
 
 const lines: string[] = [];

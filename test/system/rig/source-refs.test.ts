@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/errors.js';
 import { run } from '../../../src/host/exec.js';
-import { fetchCommit, resolveRef, type GitInput } from '../../../src/rig/source/git.js';
+import { fetchCommit, resolveRef, type GitInput } from '../../../src/rig/build/git.js';
 import { startCli } from '../../support/cli.js';
 import { GIT_ENV } from '../../support/source-repos.js';
 

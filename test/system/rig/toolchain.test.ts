@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { run } from '../../../src/host/exec.js';
 import { defaultCacheDir } from '../../../src/rig/cache.js';
 import { planDebianRig } from '../../../src/rig/debian/build.js';
-import { readElfNeeds } from '../../../src/rig/debian/elf.js';
+import { readElfNeeds } from '../../../src/rig/build/elf.js';
 import { CROSS_PREFIX, ensureToolchain, pointPkgConfigAt, relativizeSymlinks, toolchainKey } from '../../../src/rig/toolchain/index.js';
 import { COMPILER_EXCLUDED, hostArch } from '../../../src/rig/toolchain/recipe.js';
 

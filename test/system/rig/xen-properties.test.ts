@@ -11,7 +11,7 @@ import { run } from '../../../src/host/exec.js';
 import { defaultCacheDir } from '../../../src/rig/cache.js';
 import { planDebianRig } from '../../../src/rig/debian/build.js';
 import { CROSS_PREFIX, ensureToolchain } from '../../../src/rig/toolchain/index.js';
-import { xenParses, xenPropertyCapabilities } from '../../../src/rig/xen-properties.js';
+import { xenParses, xenPropertyCapabilities } from '../../../src/rig/capabilities.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xpv-props-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readRig } from '../../../src/rig/bundle.js';
 import { planDebianRig } from '../../../src/rig/debian/build.js';
-import { findComponent } from '../../../src/rig/debian/components.js';
+import { findComponent } from '../../../src/rig/build/component.js';
 import { defaultCacheDir, rigDir } from '../../../src/rig/index.js';
 import { KERNEL_COMPONENT, KERNEL_CONFIG } from '../../../src/rig/kernel/index.js';
 import { validateJunit } from '../../support/junit.js';

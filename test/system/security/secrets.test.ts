@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildJunit, buildSummary } from '../../../src/report/index.js';
 import type { RunResult } from '../../../src/scenario/result.js';
-import { originText, originVersions, type TreeOrigin } from '../../../src/rig/source/origin.js';
+import { originText, originVersions, type TreeOrigin } from '../../../src/rig/build/origin.js';
 import { credentialsIn, redactCredentials } from '../../../src/secrets.js';
 
 const root = resolve(__dirname, '../../..');

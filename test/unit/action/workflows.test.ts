@@ -73,3 +73,70 @@ describe('workflow triggers', () => {
     expect(keep.with?.path).toBe(`${String(ours.with?.['cache-dir'])}/rigs/\${{ steps.xen.outputs.rig-key }}`);
   });
 });
+
+describe('matrix.yml: one rig per ref, refs × shards, one merged report', () => {
+  interface Job {
+    needs?: string | string[];
+    if?: string;
+    strategy?: { 'fail-fast'?: boolean; matrix: Record<string, unknown[]> };
+    steps: (Step & { run?: string; name?: string; if?: string })[];
+  }
+  const text = readFileSync(`${dir}/matrix.yml`, 'utf8');
+  const wf = parse(text) as { on: Record<string, unknown>; env: Record<string, string>; jobs: Record<string, Job> };
+  const jobs = Object.entries(wf.jobs);
+  const find = (pred: (j: Job) => boolean) => jobs.find(([, j]) => pred(j))!;
+  const uses = (j: Job, action: string) => j.steps.find((s) => s.uses?.startsWith(`${action}@`));
+  const [buildId, build] = find((j) => j.steps.some((s) => s.run?.includes(' rig build ')));
+  const [shardsId, shards] = find((j) => j.steps.some((s) => s.uses?.includes('/xen-pvh-virtio-action@')));
+  const [, report] = find((j) => j.steps.some((s) => s.run?.includes(' merge ')));
+
+  it('builds the rig once per ref and saves it to the Actions cache; the shards restore exactly that', () => {
+    expect(build.strategy!.matrix.ref).toEqual(shards.strategy!.matrix.ref);
+    const save = uses(build, 'actions/cache/save')!;
+    const restore = uses(shards, 'actions/cache/restore')!;
+    expect(restore.with).toMatchObject({ key: save.with!.key, path: save.with!.path, 'fail-on-cache-miss': true });
+    expect(String(save.with!.key)).toContain('${{ matrix.ref }}');
+    expect(shards.needs).toBe(buildId);
+  });
+
+  it('runs a matrix of refs × shards, each job its shard i/n of the same scenarios, on the rig built for its ref', () => {
+    const n = shards.strategy!.matrix.shard!;
+    expect(n).toEqual(Array.from({ length: n.length }, (_, i) => i + 1));
+    expect(shards.strategy!['fail-fast']).toBe(false);
+    const action = shards.steps.find((s) => s.uses?.includes('/xen-pvh-virtio-action@'))!;
+    expect(action.with).toMatchObject({ shard: `\${{ matrix.shard }}/${n.length}`, rig: 'prebuilt', 'rig-path': uses(shards, 'actions/cache/restore')!.with!.path });
+    expect(action.with!.scenarios).toBe('${{ env.SCENARIOS }}');
+    expect(wf.env.SCENARIOS!.split(/\s+/).length).toBeGreaterThan(n.length - 1);
+  });
+
+  it('uploads every shard\'s reports, even a failed one, under names the last job downloads', () => {
+    const upload = uses(shards, 'actions/upload-artifact')!;
+    expect(upload.if).toBe('always()');
+    const name = String(upload.with!.name);
+    expect(name).toContain('${{ matrix.ref }}');
+    expect(name).toContain('${{ matrix.shard }}');
+    const download = uses(report, 'actions/download-artifact')!;
+    const pattern = new RegExp(`^${String(download.with!.pattern).replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+    expect(name.replace('${{ matrix.ref }}', 'stable-4.20').replace('${{ matrix.shard }}', '3')).toMatch(pattern);
+    // Each artifact in its own folder, so each shard's files stay together.
+    expect(download.with!['merge-multiple']).toBeUndefined();
+    expect(String(upload.with!.path)).toContain('steps.xen.outputs.junit-path');
+  });
+
+  it('merges after every shard, whatever they did, and publishes the merged report', () => {
+    expect(report.needs).toBe(shardsId);
+    expect(report.if).toBe('always()');
+    const merge = report.steps.find((s) => s.run?.includes(' merge '))!;
+    const download = uses(report, 'actions/download-artifact')!;
+    expect(merge.run).toMatch(new RegExp(`dist/cli\\.js merge ${String(download.with!.path)} --junit-path (\\S+)`));
+    const junit = /--junit-path (\S+)/.exec(merge.run!)![1];
+    expect(uses(report, 'mikepenz/action-junit-report')!.with!.report_paths).toBe(junit);
+  });
+
+  it('uses the current majors of the artifact and cache actions', () => {
+    const all = jobs.flatMap(([, j]) => j.steps.map((s) => s.uses ?? '')).filter(Boolean);
+    expect(all.filter((u) => u.startsWith('actions/upload-artifact@'))).toEqual(['actions/upload-artifact@v7']);
+    expect(all.filter((u) => u.startsWith('actions/download-artifact@'))).toEqual(['actions/download-artifact@v8']);
+    expect(all.filter((u) => u.startsWith('actions/cache/'))).toEqual(['actions/cache/save@v5', 'actions/cache/restore@v5']);
+  });
+});

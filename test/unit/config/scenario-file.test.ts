@@ -3,18 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadScenarioFile, parseScenario } from '../../../src/config/index.js';
-import { ConfigError } from '../../../src/errors.js';
 import { missingCapabilities } from '../../../src/scenario/outcomes.js';
+import { scenarioErrorOf as errorOf } from '../../support/config-error.js';
 
-function errorOf(source: string, file = 'bad.yaml'): string {
-  try {
-    parseScenario(file, source);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 const ok = `name: demo
 domains:
@@ -67,7 +58,7 @@ describe('scenario files', () => {
     expect(errorOf('name: x\nsteps:\n  - wait: { console: dom0, for: shell, timout: 5s }\n')).toBe(
       'bad.yaml:3:40: timout: unknown key; expected one of: console, for, timeout, title',
     );
-    expect(errorOf('name: x\nsteps:\n  - sleep: 5s\n')).toBe('bad.yaml:3:5: sleep: unknown key; expected one of: wait, console, ssh, backend');
+    expect(errorOf('name: x\nsteps:\n  - sleep: 5s\n')).toBe('bad.yaml:3:5: sleep: unknown key; expected one of: wait, console, ssh, backend, host');
   });
 
   it('reports YAML syntax errors and duplicate keys with their position', () => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InfraError } from '../../../src/errors.js';
-import { ComponentBuild } from '../../../src/rig/debian/components.js';
+import { ComponentBuild } from '../../../src/rig/build/component.js';
 
 describe('a component build step', () => {
   it('writes its log while it runs and says every interval that it is still running', async () => {

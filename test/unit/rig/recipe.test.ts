@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultCacheDir, recipeKey, rigDir } from '../../../src/rig/cache.js';
 import { hostMirror } from '../../../src/rig/debian/apt.js';
-import { isElf, readElfNeeds } from '../../../src/rig/debian/elf.js';
+import { isElf, readElfNeeds } from '../../../src/rig/build/elf.js';
 import { mergedUsrPath, pathAliases } from '../../../src/rig/debian/packages.js';
 import { rigRecipe } from '../../../src/rig/index.js';
 

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LINUX_REPO, resolvePlan } from '../../../src/config/plan.js';
 import type { OptionName } from '../../../src/config/options.js';
-import { originKey, originVersions } from '../../../src/rig/source/origin.js';
-import { copyTree, describeTree, identifyTree } from '../../../src/rig/source/tree.js';
+import { originKey, originVersions } from '../../../src/rig/build/origin.js';
+import { copyTree, describeTree, identifyTree } from '../../../src/rig/build/tree.js';
 
 const root = mkdtempSync(join(tmpdir(), 'xpv-tree-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

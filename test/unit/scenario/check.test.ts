@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ProductFailure } from '../../../src/errors.js';
-import { checkOutput } from '../../../src/scenario/check.js';
+import { checkOutput } from '../../../src/steps/check.js';
 
 describe('scenario checks', () => {
   const lspci = '0001:00:00.0 Host bridge: Red Hat, Inc. QEMU PCIe Host bridge\n0001:00:01.0 Ethernet controller: Red Hat, Inc. Virtio network device\n';

@@ -6,19 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadScenarioFile, parseScenario, resolvePlan, type RawOptions } from '../../../src/config/index.js';
-import { ConfigError } from '../../../src/errors.js';
+import { configErrorOf as errorOf } from '../../support/config-error.js';
 
 const steps = 'steps:\n  - wait: { console: dom0, for: shell }\n';
 
-function errorOf(run: () => unknown): string {
-  try {
-    run();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 const parseError = (source: string) => errorOf(() => parseScenario('bad.yaml', source));
 

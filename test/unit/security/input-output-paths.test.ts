@@ -5,20 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { prepareOutputPaths } from '../../../src/config/index.js';
-import { ConfigError } from '../../../src/errors.js';
+import { configErrorOf } from '../../support/config-error.js';
 
 const CLI = { junitPath: '--junit-path', logsDir: '--logs-dir' };
 const ACTION = { junitPath: 'input `junit-path`', logsDir: 'input `logs-dir`' };
 
-function errorOf(junitPath: string, logsDir: string, labels = CLI): string {
-  try {
-    prepareOutputPaths({ junitPath, logsDir, labels });
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
+const errorOf = (junitPath: string, logsDir: string, labels = CLI): string => configErrorOf(() => prepareOutputPaths({ junitPath, logsDir, labels }));
 
 describe('output paths', () => {
   const d = mkdtempSync(join(tmpdir(), 'xpv-out-'));

@@ -2,17 +2,8 @@
 // block every timer, timeout-minutes included. They run on V8's linear-time engine instead.
 import { describe, expect, it } from 'vitest';
 import { parseScenario } from '../../../src/config/index.js';
-import { ConfigError } from '../../../src/errors.js';
+import { scenarioErrorOf as errorOf } from '../../support/config-error.js';
 
-function errorOf(source: string): string {
-  try {
-    parseScenario('bad.yaml', source);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 const NOT_LINEAR =
   'expected a regular expression without backreferences (\\1, \\k<name>), lookaround ((?=, (?!, (?<=, (?<!) or repetition counts above 16 (x{17}), which the linear-time matcher cannot run';

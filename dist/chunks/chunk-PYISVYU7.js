@@ -51649,9 +51649,9 @@ var NativeCRC64 = (() => {
     function checkUnflushedContent() {
       var oldOut = out;
       var oldErr = err;
-      var has2 = false;
+      var has = false;
       out = err = (x) => {
-        has2 = true;
+        has = true;
       };
       try {
         flush_NO_FILESYSTEM();
@@ -51659,7 +51659,7 @@ var NativeCRC64 = (() => {
       }
       out = oldOut;
       err = oldErr;
-      if (has2) {
+      if (has) {
         warnOnce("stdio streams had content in them that was not flushed. you should set EXIT_RUNTIME to 1 (see the FAQ), or make sure to emit a newline when you printf etc.");
         warnOnce("(this may also be due to not including full filesystem support - try building with -sFORCE_FILESYSTEM)");
       }
@@ -76580,6 +76580,13 @@ async function obtainKeyed(key, opts, mayBuild, build) {
   await verifyRig(rig);
   return { rig, cacheHit: false, key };
 }
+async function checkCachedRig(cacheDir, key) {
+  const dir = rigDir(cacheDir, key);
+  if (!await hasBundle(dir)) throw new InfraError(`rig verify: no rig for this recipe in the cache (${dir}); \`xen-pvh-virtio rig build\` builds it`);
+  const rig = await readRig(dir);
+  await verifyRig(rig);
+  return { shownAs: dir, key, files: rig.manifest.files.length };
+}
 
 // src/package-root.ts
 import { existsSync as existsSync4, readFileSync } from "node:fs";
@@ -76608,6 +76615,14 @@ var OPTIONS = {
     kind: "list",
     description: "Scenarios to run: built-in names (see `xen-pvh-virtio scenarios list`) or paths/globs of scenario YAML files, separated by newlines, commas or spaces.",
     default: SEED_SCENARIO
+  },
+  shard: {
+    kind: "string",
+    description: "Run only this job's share of the selected scenarios, as `i/n` (1 \u2264 i \u2264 n) in a matrix of n jobs: the split is by each scenario's estimated cost and the same on every runner, so the n jobs run every scenario exactly once (`xen-pvh-virtio merge` joins their reports). Empty = all of them."
+  },
+  jobs: {
+    kind: "string",
+    description: "Systems run at once on this runner, each with its own QEMU, ports, sockets and logs; scenarios go to systems as they free up. Empty: one per 2 cores and 4 GiB of memory (1 on a 2-core runner); 1 runs the scenarios one after another."
   },
   rig: {
     kind: "choice",
@@ -76701,6 +76716,30 @@ var STATE = {
   stateKey: "xen-pvh-virtio-state-key",
   stateDir: "xen-pvh-virtio-state-dir"
 };
+
+// src/secrets.ts
+var USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@'"<>]+@/gi;
+function redactCredentials(text) {
+  return text.replace(USERINFO, "$1***@");
+}
+function credentialsIn(url2) {
+  let parsed;
+  try {
+    parsed = new URL(url2);
+  } catch {
+    return [];
+  }
+  const out = /* @__PURE__ */ new Set();
+  for (const part of [parsed.username, parsed.password]) {
+    if (!part) continue;
+    out.add(part);
+    try {
+      out.add(decodeURIComponent(part));
+    } catch {
+    }
+  }
+  return [...out];
+}
 
 // src/host/dry-run.ts
 import { AsyncLocalStorage } from "node:async_hooks";
@@ -76862,30 +76901,6 @@ async function aptInstall(command, privilege) {
     result = await apt(command.slice(1));
   }
   return result.exitCode === 0 ? void 0 : (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-5).join("\n");
-}
-
-// src/secrets.ts
-var USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@'"<>]+@/gi;
-function redactCredentials(text) {
-  return text.replace(USERINFO, "$1***@");
-}
-function credentialsIn(url2) {
-  let parsed;
-  try {
-    parsed = new URL(url2);
-  } catch {
-    return [];
-  }
-  const out = /* @__PURE__ */ new Set();
-  for (const part of [parsed.username, parsed.password]) {
-    if (!part) continue;
-    out.add(part);
-    try {
-      out.add(decodeURIComponent(part));
-    } catch {
-    }
-  }
-  return [...out];
 }
 
 // src/cache/entries.ts
@@ -77432,6 +77447,11 @@ async function checkPrebuiltBundle(request, opts) {
     await rm5(staging, { recursive: true, force: true });
   }
 }
+var prebuiltProvider = {
+  recipe: (request) => prebuiltRecipe(request),
+  obtain: obtainPrebuiltRig,
+  check: checkPrebuiltBundle
+};
 function stagingDir(cacheDir) {
   return join16(cacheDir, "prebuilt", `staging-${process.pid}-${randomBytes2(4).toString("hex")}`);
 }
@@ -77503,9 +77523,6 @@ async function copyInto(from, to) {
   await copyFile2(from, to);
 }
 
-// src/rig/index.ts
-import { join as join37 } from "node:path";
-
 // src/rig/published.ts
 import { copyFile as copyFile3, mkdir as mkdir6, rm as rm6 } from "node:fs/promises";
 import { dirname as dirname10, join as join17 } from "node:path";
@@ -77550,6 +77567,22 @@ function parseChecksums(text) {
 }
 var PublishedRefused = class extends Error {
 };
+async function takePublished(key, source, dir, opts) {
+  if (!source?.url) {
+    if (source) opts.log(`published rig: not looked for (${source.via})`);
+    return void 0;
+  }
+  const staging = join17(opts.cacheDir, "published", `staging-${process.pid}`);
+  try {
+    const manifest = await fetchPublished(key, { ...source, url: source.url }, dir, staging, opts.log);
+    opts.log(`published rig ${key.slice(0, 12)} from ${source.via}: downloaded and verified (SHA256SUMS, key, every file), nothing to build`);
+    return manifest;
+  } catch (cause) {
+    if (!(cause instanceof PublishedRefused)) throw cause;
+    opts.log(`published rig not used, building instead: ${cause.message}`);
+    return void 0;
+  }
+}
 async function fetchPublished(key, source, dir, staging, log2, listTimeoutMs = 6e4) {
   const base = new URL(source.url);
   const label = `published rig (${source.via})`;
@@ -77597,45 +77630,264 @@ async function fetchPublished(key, source, dir, staging, log2, listTimeoutMs = 6
 }
 
 // src/rig/debian/build.ts
-import { copyFile as copyFile8, mkdir as mkdir18, readFile as readFile8, rm as rm15, stat as stat12, writeFile as writeFile9 } from "node:fs/promises";
-import { join as join30 } from "node:path";
-import { gunzipSync } from "node:zlib";
+import { join as join35 } from "node:path";
 
-// src/rig/toolchain/recipe.ts
-var TOOLCHAIN_VERSION = "toolchain-4";
-var TOOLCHAIN_SUITE = "bookworm";
-var TARGET_TRIPLET = "aarch64-linux-gnu";
-var CROSS_PREFIX = `${TARGET_TRIPLET}-`;
-var COMPILER_PACKAGES = {
-  amd64: ["gcc-12-aarch64-linux-gnu", "binutils-aarch64-linux-gnu"],
-  arm64: ["gcc-12", "binutils-aarch64-linux-gnu"]
-};
-var COMPILER_RUNTIME = /^(libc6|libgcc-s1|libstdc\+\+6)$/;
-var COMPILER_EXCLUDED = /^(libc6|libgcc-s1|libstdc\+\+6|gcc-12-base|libcrypt1|libunistring2|libidn2-0)$|^(libc6|libc6-dev|linux-libc-dev|libcrypt-dev)(-arm64-cross)?$|^(libc-dev-bin|rpcsvc-proto)$/;
-var HOST_LOADER = { amd64: "lib64/ld-linux-x86-64.so.2", arm64: "lib/ld-linux-aarch64.so.1" };
-var SYSROOT_PACKAGES = [
-  "libc6-dev",
-  "libglib2.0-dev",
-  "libfdt-dev",
-  "libslirp-dev",
-  "libxen-dev",
-  "zlib1g-dev",
-  "libyajl-dev",
-  "libncurses-dev",
-  "uuid-dev",
-  "libzstd-dev",
-  "liblzma-dev",
-  "libbz2-dev"
-];
-var SYSROOT_EXCLUDED = /^(libpython|python3)|-bin$|^(dpkg|tar|media-types|readline-common|pkgconf|pkg-config|ncurses-bin|rpcsvc-proto)$/;
-function hostArch(nodeArch = process.arch) {
-  return nodeArch === "x64" ? "amd64" : nodeArch === "arm64" ? "arm64" : void 0;
+// src/rig/build/component.ts
+import { spawn as spawn3 } from "node:child_process";
+import { createWriteStream as createWriteStream4 } from "node:fs";
+import { mkdir as mkdir7, readFile, readdir as readdir5, rename as rename5, rm as rm7, stat as stat4, writeFile as writeFile3 } from "node:fs/promises";
+import { join as join18 } from "node:path";
+var COMPONENT_FILE = "component.json";
+var FAILED_BUILDS_KEPT = 3;
+function componentFile(c, purpose) {
+  return join18(c.dir, c.record.files[purpose]);
 }
-var HOST_MULTIARCH = { amd64: "x86_64-linux-gnu", arm64: "aarch64-linux-gnu" };
+function componentDir(cacheDir, name, key) {
+  return join18(cacheDir, "components", name, key);
+}
+async function findComponent(cacheDir, name, key) {
+  const dir = componentDir(cacheDir, name, key);
+  try {
+    const record = JSON.parse(await readFile(join18(dir, COMPONENT_FILE), "utf8"));
+    for (const file of Object.values(record.files)) await stat4(join18(dir, file));
+    markUsed(cacheDir, dir);
+    return { dir, record };
+  } catch {
+    return void 0;
+  }
+}
+var ComponentBuild = class _ComponentBuild {
+  constructor(name, key, work, log2) {
+    this.name = name;
+    this.key = key;
+    this.work = work;
+    this.log = log2;
+    this.logs = join18(work, "logs");
+  }
+  name;
+  key;
+  work;
+  log;
+  logs;
+  seconds = {};
+  /** How often a long step says it is still running. */
+  progressMs = PROGRESS_MS;
+  /** A fresh work folder; leftovers of earlier builds of this key whose process is gone are removed. */
+  static async start(cacheDir, name, key, log2) {
+    const root = join18(cacheDir, "work");
+    await mkdir7(root, { recursive: true });
+    const prefix2 = `${name}-${key.slice(0, 16)}-`;
+    const failed = [];
+    for (const entry of await readdir5(root)) {
+      const pid = Number(/-(\d+)$/.exec(entry)?.[1] ?? NaN);
+      if (!Number.isInteger(pid) || processAlive(pid)) continue;
+      if (entry.startsWith(prefix2)) await rm7(join18(root, entry), { recursive: true, force: true });
+      else failed.push({ path: join18(root, entry), mtime: (await stat4(join18(root, entry)).catch(() => void 0))?.mtimeMs ?? 0 });
+    }
+    failed.sort((a, b) => b.mtime - a.mtime);
+    for (const old of failed.slice(FAILED_BUILDS_KEPT - 1)) await rm7(old.path, { recursive: true, force: true });
+    const work = join18(root, `${prefix2}${process.pid}`);
+    await rm7(work, { recursive: true, force: true });
+    await mkdir7(join18(work, "logs"), { recursive: true });
+    return new _ComponentBuild(name, key, work, log2);
+  }
+  /**
+   * Runs one external build step at lower priority. Its output goes to logs/<logName> as it
+   * comes (a developer can follow the log while a ten-minute ninja runs), and every
+   * PROGRESS_MS a line says the step is still running, with the log's last line. A failure
+   * is an InfraError naming the step and the log, with the log's last 30 lines.
+   */
+  async step(title, logName, command, args, opts = {}) {
+    const logFile = join18(this.logs, logName);
+    this.log(`${this.name}: ${title}\u2026 (full log: ${logFile})`);
+    const started = Date.now();
+    const header = [
+      `$ ${[command, ...args].join(" ")}`,
+      `cwd: ${opts.cwd ?? process.cwd()}`,
+      ...Object.entries(opts.env ?? {}).map(([k, v]) => `env: ${k}=${v}`),
+      ""
+    ].join("\n");
+    const { exitCode, tail } = await runLogged("nice", ["-n", "19", command, ...args], { ...opts, logFile, header }, (lastLine) => {
+      const at = ((Date.now() - started) / 1e3).toFixed(0);
+      this.log(`${this.name}: ${title}: still running after ${at} s${lastLine ? `; last line: ${lastLine.slice(0, 160)}` : ""}`);
+    }, this.progressMs);
+    const seconds = (Date.now() - started) / 1e3;
+    this.seconds[logName.replace(/\.log$/, "")] = Math.round(seconds);
+    if (exitCode !== 0) {
+      throw new InfraError(`${this.name}: ${title} failed (exit ${exitCode}, ${seconds.toFixed(0)} s); last 30 lines of ${logFile}:
+${tail.join("\n")}`, {
+        logFile
+      });
+    }
+    this.log(`${this.name}: ${title} done in ${seconds.toFixed(0)} s`);
+  }
+  /** Times an in-process phase the same way steps are timed. */
+  async phase(title, what) {
+    const started = Date.now();
+    const value = await what();
+    const seconds = (Date.now() - started) / 1e3;
+    this.seconds[title] = Math.round(seconds);
+    this.log(`${this.name}: ${title} done in ${seconds.toFixed(0)} s`);
+    return value;
+  }
+  /**
+   * Moves the outputs (already in out/, relative names in record.files) and the logs into
+   * the component's cache folder and removes the work folder. A component that another
+   * process finished first is kept and ours dropped.
+   */
+  async finish(cacheDir, out, record) {
+    const full = { name: this.name, key: this.key, ...record, seconds: this.seconds, createdAt: (/* @__PURE__ */ new Date()).toISOString() };
+    await rename5(this.logs, join18(out, "logs"));
+    await writeFile3(join18(out, COMPONENT_FILE), JSON.stringify(full, null, 2) + "\n");
+    const dir = componentDir(cacheDir, this.name, this.key);
+    await mkdir7(join18(dir, ".."), { recursive: true });
+    try {
+      await rename5(out, dir);
+    } catch (cause) {
+      if (!await findComponent(cacheDir, this.name, this.key)) throw cause;
+    }
+    await rm7(this.work, { recursive: true, force: true });
+    const done = await findComponent(cacheDir, this.name, this.key);
+    if (!done) throw new InfraError(`${this.name} component ${dir} is unreadable right after its build`);
+    return done;
+  }
+};
+var PROGRESS_MS = 3e4;
+async function runLogged(command, args, opts, progress, progressMs) {
+  const log2 = createWriteStream4(opts.logFile);
+  log2.write(opts.header);
+  const tail = [];
+  let partial = "";
+  const keep = (chunk) => {
+    log2.write(chunk);
+    const lines = (partial + chunk.toString("utf8")).split("\n");
+    partial = lines.pop() ?? "";
+    for (const l of lines) if (l.trim()) tail.push(l);
+    if (tail.length > 30) tail.splice(0, tail.length - 30);
+  };
+  const child2 = spawn3(command, [...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env ?? {} }, stdio: ["ignore", "pipe", "pipe"] });
+  const stop = () => child2.kill("SIGTERM");
+  process.once("exit", stop);
+  child2.stdout.on("data", keep);
+  child2.stderr.on("data", keep);
+  const timer = setInterval(() => progress(partial.trim() || tail.at(-1)), progressMs);
+  const started = Date.now();
+  try {
+    const exitCode = await new Promise((resolve6, reject) => {
+      child2.once("error", (cause) => reject(new InfraError(`cannot run ${command}: ${cause.message}`, { cause })));
+      child2.once("close", (code, signal) => resolve6(code ?? (signal ? 128 : 255)));
+    });
+    if (partial.trim()) tail.push(partial);
+    const end = `
+exit: ${exitCode} after ${((Date.now() - started) / 1e3).toFixed(1)} s
+`;
+    await new Promise((resolve6) => log2.end(end, () => resolve6()));
+    return { exitCode, tail: tail.slice(-30) };
+  } finally {
+    clearInterval(timer);
+    process.off("exit", stop);
+  }
+}
+function processAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (cause) {
+    return cause.code === "EPERM";
+  }
+}
+
+// src/rig/build/patches.ts
+import { createHash as createHash4 } from "node:crypto";
+import { appendFile as appendFile2, readFile as readFile2 } from "node:fs/promises";
+import { basename as basename7, join as join19 } from "node:path";
+async function readPatch(path12, from) {
+  let bytes;
+  try {
+    bytes = await readFile2(path12);
+  } catch (cause) {
+    const message = `cannot read ${from === "user" ? "the user's" : "our"} patch ${path12}: ${cause.message}`;
+    throw from === "user" ? new ConfigError(message) : new InfraError(message, { cause });
+  }
+  return { path: path12, sha256: createHash4("sha256").update(bytes).digest("hex"), from };
+}
+function userPatchSeries(userPatches = []) {
+  return Promise.all(userPatches.map((p) => readPatch(p, "user")));
+}
+function describePatch(p) {
+  return { file: basename7(p.path), from: p.from, sha256: p.sha256 };
+}
+async function applyPatches(tree, series, record) {
+  for (const p of series) {
+    const result = await run("patch", ["-p1", "--forward", "--batch", "-i", p.path], { cwd: tree, allowFailure: true });
+    const output = `${result.stdout}${result.stderr}`.trim();
+    await record(p, output);
+    if (result.exitCode !== 0) {
+      const whose = p.from === "user" ? "the user's patch" : "our patch";
+      const message = `${whose} ${p.path} does not apply to ${tree} (patch -p1 --forward --batch exited with ${result.exitCode}):
+${output.split("\n").slice(-30).join("\n")}`;
+      throw p.from === "user" ? new ConfigError(message) : new InfraError(message);
+    }
+  }
+}
+async function applyPatchesLogged(logs, tree, series, name, log2) {
+  await applyPatches(tree, series, (p, output) => appendFile2(join19(logs, "patch.log"), `== ${p.path} (${p.from}, sha256 ${p.sha256})
+${output}
+`));
+  if (series.length > 0) log2(`${name}: applied ${series.map((p) => describePatch(p).file).join(", ")}`);
+}
+
+// src/rig/build/qemu.ts
+import { availableParallelism } from "node:os";
+import { mkdir as mkdir10, writeFile as writeFile6 } from "node:fs/promises";
+import { delimiter as delimiter5, join as join22 } from "node:path";
+
+// src/rig/capabilities.ts
+var XEN_PROPERTY_CAPABILITIES = [
+  { property: "xen,domain", capability: "dom0less" },
+  { property: "vpl011", capability: "vpl011" },
+  { property: "trap-unmapped-accesses", capability: "trap-unmapped-accesses" },
+  // `virtio-pci` alone is a prefix of other strings (and of this one); its companion
+  // `virtio-pci-ranges` is parsed only by the code that writes the domU's host bridge.
+  { property: "virtio-pci-ranges", capability: "dom0less-virtio-pci" }
+];
+function xenParses(xen, property) {
+  return xen.includes(Buffer.from(property, "latin1"));
+}
+function xenPropertyCapabilities(xen) {
+  return XEN_PROPERTY_CAPABILITIES.filter((p) => xenParses(xen, p.property)).map((p) => p.capability);
+}
+var XENPVH_PCI_PROPERTY = "pci-intx-irq-base";
+function configHas(config, option) {
+  return config !== void 0 && new RegExp(`^${option}=y$`, "m").test(config);
+}
+function binaryNames(bytes, text) {
+  return bytes !== void 0 && bytes.includes(Buffer.from(text, "latin1"));
+}
+function dom0Evidence(paths) {
+  const has = (...p) => p.some((x) => paths.has(x));
+  return { xenTools: has("usr/sbin/xl") && has("usr/sbin/xenstored", "usr/sbin/oxenstored"), ssh: has("usr/sbin/dropbear", "usr/sbin/sshd") };
+}
+function rigCapabilities(e) {
+  const parsed = new Set(xenPropertyCapabilities(e.xen));
+  const proven = {
+    dom0less: parsed.has("dom0less"),
+    vpl011: parsed.has("vpl011"),
+    "xen-tools": e.dom0.xenTools,
+    ssh: e.dom0.ssh,
+    ioreq: configHas(e.xenConfig, "CONFIG_IOREQ_SERVER"),
+    "trap-unmapped-accesses": parsed.has("trap-unmapped-accesses"),
+    "dom0less-virtio-pci": parsed.has("dom0less-virtio-pci"),
+    "qemu-xenpvh-pci": e.qemuXenpvhPci,
+    // A kernel with grant-based virtio has the grant-dma DT binding's name in it.
+    "virtio-grants": e.kernelConfig ? configHas(e.kernelConfig, "CONFIG_XEN_VIRTIO") : binaryNames(e.kernel, "xen,grant-dma")
+  };
+  return CAPABILITIES.filter((c) => proven[c]);
+}
 
 // src/rig/toolchain/index.ts
-import { chmod as chmod3, lstat as lstat5, mkdir as mkdir8, open as open3, readdir as readdir6, readFile as readFile2, readlink as readlink3, rename as rename5, rm as rm8, stat as stat5, symlink as symlink2, unlink as unlink3, writeFile as writeFile4 } from "node:fs/promises";
-import { delimiter as delimiter4, dirname as dirname11, join as join19, relative as relative5 } from "node:path";
+import { chmod as chmod3, lstat as lstat5, mkdir as mkdir9, open as open3, readdir as readdir7, readFile as readFile4, readlink as readlink3, rename as rename6, rm as rm9, stat as stat6, symlink as symlink2, unlink as unlink3, writeFile as writeFile5 } from "node:fs/promises";
+import { delimiter as delimiter4, dirname as dirname11, join as join21, relative as relative5 } from "node:path";
 
 // src/host/shell.ts
 function shellQuote(text) {
@@ -77644,8 +77896,9 @@ function shellQuote(text) {
 
 // src/rig/debian/apt.ts
 import { readFileSync as readFileSync2 } from "node:fs";
-import { mkdir as mkdir7, readFile, readdir as readdir5, rm as rm7, stat as stat4, writeFile as writeFile3 } from "node:fs/promises";
-import { join as join18 } from "node:path";
+import { mkdir as mkdir8, readFile as readFile3, readdir as readdir6, rm as rm8, stat as stat5, writeFile as writeFile4 } from "node:fs/promises";
+import { join as join20 } from "node:path";
+var LISTS_MAX_AGE_MS = 6 * 36e5;
 var DEFAULT_MIRROR = "http://deb.debian.org/debian";
 var KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg";
 var DEBIAN_SUITES = /^(bookworm|trixie|forky|sid|bullseye)(-updates|-backports)?$/;
@@ -77684,16 +77937,16 @@ var PrivateApt = class {
   constructor(cacheDir, source) {
     this.cacheDir = cacheDir;
     this.source = source;
-    this.root = join18(cacheDir, "apt", `debian-${source.suite}-${source.arch}`);
+    this.root = join20(cacheDir, "apt", `debian-${source.suite}-${source.arch}`);
   }
   cacheDir;
   source;
   root;
   get archives() {
-    return join18(this.root, "cache", "archives");
+    return join20(this.root, "cache", "archives");
   }
   get lists() {
-    return join18(this.root, "lists");
+    return join20(this.root, "lists");
   }
   /**
    * Our apt.conf, handed over through APT_CONFIG: apt reads that file before the host's
@@ -77704,19 +77957,19 @@ var PrivateApt = class {
     const r = this.root;
     const entries = [
       ["Dir::Etc::Main", "/dev/null"],
-      ["Dir::Etc::Parts", join18(r, "apt.conf.d")],
+      ["Dir::Etc::Parts", join20(r, "apt.conf.d")],
       ["APT::Architecture", this.source.arch],
-      ["Dir::Etc::SourceList", join18(r, "sources.list")],
-      ["Dir::Etc::SourceParts", join18(r, "sources.list.d")],
-      ["Dir::Etc::Preferences", join18(r, "preferences")],
-      ["Dir::Etc::PreferencesParts", join18(r, "preferences.d")],
-      ["Dir::State", join18(r, "state")],
+      ["Dir::Etc::SourceList", join20(r, "sources.list")],
+      ["Dir::Etc::SourceParts", join20(r, "sources.list.d")],
+      ["Dir::Etc::Preferences", join20(r, "preferences")],
+      ["Dir::Etc::PreferencesParts", join20(r, "preferences.d")],
+      ["Dir::State", join20(r, "state")],
       ["Dir::State::Lists", this.lists],
-      ["Dir::State::status", join18(r, "state", "status")],
-      ["Dir::Cache", join18(r, "cache")],
-      ["Dir::Cache::pkgcache", join18(r, "cache", "pkgcache.bin")],
-      ["Dir::Cache::srcpkgcache", join18(r, "cache", "srcpkgcache.bin")],
-      ["Dir::Log", join18(r, "log")],
+      ["Dir::State::status", join20(r, "state", "status")],
+      ["Dir::Cache", join20(r, "cache")],
+      ["Dir::Cache::pkgcache", join20(r, "cache", "pkgcache.bin")],
+      ["Dir::Cache::srcpkgcache", join20(r, "cache", "srcpkgcache.bin")],
+      ["Dir::Log", join20(r, "log")],
       ["Acquire::Languages", "none"],
       ["APT::Install-Recommends", "false"],
       ["APT::Install-Suggests", "false"],
@@ -77732,28 +77985,28 @@ var PrivateApt = class {
     ].join("\n");
   }
   apt(args, cwd) {
-    return run("apt-get", args, { cwd, env: { APT_CONFIG: join18(this.root, "apt.conf") } });
+    return run("apt-get", args, { cwd, env: { APT_CONFIG: join20(this.root, "apt.conf") } });
   }
   aptCache(args) {
-    return run("apt-cache", args, { env: { APT_CONFIG: join18(this.root, "apt.conf") } });
+    return run("apt-cache", args, { env: { APT_CONFIG: join20(this.root, "apt.conf") } });
   }
   async layout() {
     const r = this.root;
     for (const d of ["sources.list.d", "preferences.d", "apt.conf.d", "state", "log", "lists/partial", "cache/archives/partial"]) {
-      await mkdir7(join18(r, d), { recursive: true });
+      await mkdir8(join20(r, d), { recursive: true });
     }
     const { mirror, suite, components, arch: arch3, sources } = this.source;
     const lines = [`deb [arch=${arch3} signed-by=${KEYRING}] ${mirror} ${suite} ${components.join(" ")}`];
     if (sources) lines.push(`deb-src [signed-by=${KEYRING}] ${mirror} ${suite} ${components.join(" ")}`);
-    await writeIfChanged(join18(r, "sources.list"), lines.join("\n") + "\n");
-    await writeIfChanged(join18(r, "state", "status"), "");
-    await writeIfChanged(join18(r, "apt.conf"), this.config());
+    await writeIfChanged(join20(r, "sources.list"), lines.join("\n") + "\n");
+    await writeIfChanged(join20(r, "state", "status"), "");
+    await writeIfChanged(join20(r, "apt.conf"), this.config());
   }
   /** Lists for every line of our sources (binary, and source when asked), and our apt.conf beside them. */
   async hasLists() {
-    const lists = await readdir5(this.lists).catch(() => []);
+    const lists = await readdir6(this.lists).catch(() => []);
     const wanted = [/_Packages(\.\w+)?$/, ...this.source.sources ? [/_Sources(\.\w+)?$/] : []];
-    return wanted.every((re) => lists.some((f) => re.test(f))) && await stat4(join18(this.root, "apt.conf")).then(() => true, () => false);
+    return wanted.every((re) => lists.some((f) => re.test(f))) && await stat5(join20(this.root, "apt.conf")).then(() => true, () => false);
   }
   /** Refreshes the package lists when they are missing or older than maxAgeMs. */
   async ensureLists(maxAgeMs, log2) {
@@ -77763,13 +78016,13 @@ var PrivateApt = class {
     }
     await this.layout();
     markUsed(this.cacheDir, this.root);
-    const stamp = join18(this.root, "lists-updated");
-    const age = await stat4(stamp).then((s) => Date.now() - s.mtimeMs, () => Infinity);
+    const stamp = join20(this.root, "lists-updated");
+    const age = await stat5(stamp).then((s) => Date.now() - s.mtimeMs, () => Infinity);
     if (age < maxAgeMs && await this.hasLists()) return;
     log2(`apt-get update (private ${this.source.suite}/${this.source.arch} lists in ${this.root})`);
     await this.apt(["update"]);
-    for (const bin of ["pkgcache.bin", "srcpkgcache.bin"]) await rm7(join18(this.root, "cache", bin), { force: true });
-    await writeFile3(stamp, (/* @__PURE__ */ new Date()).toISOString() + "\n");
+    for (const bin of ["pkgcache.bin", "srcpkgcache.bin"]) await rm8(join20(this.root, "cache", bin), { force: true });
+    await writeFile4(stamp, (/* @__PURE__ */ new Date()).toISOString() + "\n");
   }
   /** The dependency closure of the named packages, with exact versions, as apt would install it. */
   async resolve(packages) {
@@ -77794,11 +78047,11 @@ ${stdout.slice(-2e3)}`);
       ...packages.map((p) => `${p.name}=${p.version}`)
     ]);
     const files = /* @__PURE__ */ new Map();
-    const present = new Set(await readdir5(this.archives));
+    const present = new Set(await readdir6(this.archives));
     for (const p of packages) {
       const file = `${p.name}_${p.version.replace(/:/g, "%3a")}_${p.arch}.deb`;
       if (!present.has(file)) throw new InfraError(`apt did not leave ${file} in ${this.archives}`);
-      files.set(p.name, join18(this.archives, file));
+      files.set(p.name, join20(this.archives, file));
     }
     return files;
   }
@@ -77835,17 +78088,17 @@ ${stdout.slice(-2e3)}`);
    */
   async servedSourceVersion(name, cached2) {
     const skipped = [];
-    const probe = join18(this.root, "probe");
+    const probe = join20(this.root, "probe");
     for (const version3 of await this.sourceVersions(name)) {
       if (await cached2(version3)) return { version: version3, skipped };
-      await rm7(probe, { recursive: true, force: true });
-      await mkdir7(probe, { recursive: true });
+      await rm8(probe, { recursive: true, force: true });
+      await mkdir8(probe, { recursive: true });
       const got = await run("apt-get", ["source", "--download-only", "--dsc-only", "-q", `${name}=${version3}`], {
         cwd: probe,
-        env: { APT_CONFIG: join18(this.root, "apt.conf") },
+        env: { APT_CONFIG: join20(this.root, "apt.conf") },
         allowFailure: true
       });
-      await rm7(probe, { recursive: true, force: true });
+      await rm8(probe, { recursive: true, force: true });
       if (got.exitCode === 0) return { version: version3, skipped };
       skipped.push(version3);
     }
@@ -77853,28 +78106,36 @@ ${stdout.slice(-2e3)}`);
   }
   /** Downloads a source package's .dsc and tarballs into dir (no unpacking); returns the .dsc path. */
   async downloadSource(name, version3, dir) {
-    await mkdir7(dir, { recursive: true });
+    await mkdir8(dir, { recursive: true });
     await this.apt(["source", "--download-only", "-q", `${name}=${version3}`], dir);
-    const dsc = join18(dir, `${name}_${version3.replace(/^\d+:/, "")}.dsc`);
-    if (!await stat4(dsc).then(() => true, () => false)) throw new InfraError(`apt-get source left no ${dsc}`);
+    const dsc = join20(dir, `${name}_${version3.replace(/^\d+:/, "")}.dsc`);
+    if (!await stat5(dsc).then(() => true, () => false)) throw new InfraError(`apt-get source left no ${dsc}`);
     return dsc;
   }
   /** Downloads one archive (without its dependencies) into the private archive cache; returns its path. */
   async downloadOne(pkg) {
     await this.layout();
-    const file = join18(this.archives, `${pkg.name}_${pkg.version.replace(/:/g, "%3a")}_${pkg.arch}.deb`);
-    if (await stat4(file).then(() => true, () => false)) return file;
+    const file = join20(this.archives, `${pkg.name}_${pkg.version.replace(/:/g, "%3a")}_${pkg.arch}.deb`);
+    if (await stat5(file).then(() => true, () => false)) return file;
     await this.apt(["download", "-q", `${pkg.name}=${pkg.version}`], this.archives);
-    if (!await stat4(file).then(() => true, () => false)) throw new InfraError(`apt-get download left no ${file}`);
+    if (!await stat5(file).then(() => true, () => false)) throw new InfraError(`apt-get download left no ${file}`);
     return file;
   }
 };
+async function refreshLists(apt, log2) {
+  try {
+    await apt.ensureLists(LISTS_MAX_AGE_MS, log2);
+  } catch (cause) {
+    if (cause instanceof NeedsChange) throw cause;
+    log2(`warning: refreshing the private ${apt.source.suite}/${apt.source.arch} lists failed, using the old ones: ${cause.message}`);
+  }
+}
 async function writeIfChanged(file, text) {
-  const old = await readFile(file, "utf8").catch(() => void 0);
-  if (old !== text) await writeFile3(file, text);
+  const old = await readFile3(file, "utf8").catch(() => void 0);
+  if (old !== text) await writeFile4(file, text);
 }
 
-// src/rig/debian/elf.ts
+// src/rig/build/elf.ts
 var PT_LOAD = 1;
 var PT_DYNAMIC = 2;
 var PT_INTERP = 3;
@@ -77932,6 +78193,38 @@ function cString(bytes, at) {
   return bytes.toString("latin1", at, end < 0 ? bytes.length : end);
 }
 
+// src/rig/toolchain/recipe.ts
+var TOOLCHAIN_VERSION = "toolchain-4";
+var TOOLCHAIN_SUITE = "bookworm";
+var TARGET_TRIPLET = "aarch64-linux-gnu";
+var CROSS_PREFIX = `${TARGET_TRIPLET}-`;
+var COMPILER_PACKAGES = {
+  amd64: ["gcc-12-aarch64-linux-gnu", "binutils-aarch64-linux-gnu"],
+  arm64: ["gcc-12", "binutils-aarch64-linux-gnu"]
+};
+var COMPILER_RUNTIME = /^(libc6|libgcc-s1|libstdc\+\+6)$/;
+var COMPILER_EXCLUDED = /^(libc6|libgcc-s1|libstdc\+\+6|gcc-12-base|libcrypt1|libunistring2|libidn2-0)$|^(libc6|libc6-dev|linux-libc-dev|libcrypt-dev)(-arm64-cross)?$|^(libc-dev-bin|rpcsvc-proto)$/;
+var HOST_LOADER = { amd64: "lib64/ld-linux-x86-64.so.2", arm64: "lib/ld-linux-aarch64.so.1" };
+var SYSROOT_PACKAGES = [
+  "libc6-dev",
+  "libglib2.0-dev",
+  "libfdt-dev",
+  "libslirp-dev",
+  "libxen-dev",
+  "zlib1g-dev",
+  "libyajl-dev",
+  "libncurses-dev",
+  "uuid-dev",
+  "libzstd-dev",
+  "liblzma-dev",
+  "libbz2-dev"
+];
+var SYSROOT_EXCLUDED = /^(libpython|python3)|-bin$|^(dpkg|tar|media-types|readline-common|pkgconf|pkg-config|ncurses-bin|rpcsvc-proto)$/;
+function hostArch(nodeArch = process.arch) {
+  return nodeArch === "x64" ? "amd64" : nodeArch === "arm64" ? "arm64" : void 0;
+}
+var HOST_MULTIARCH = { amd64: "x86_64-linux-gnu", arm64: "aarch64-linux-gnu" };
+
 // src/rig/toolchain/index.ts
 function toolchainKey(compilers, runtime, sysroot) {
   return recipeKey({
@@ -77951,14 +78244,7 @@ async function planToolchain(cacheDir, targetApt, log2) {
   }
   const hostSource = { ...targetApt.source, arch: arch3, sources: false };
   const hostApt = arch3 === "arm64" ? targetApt : new PrivateApt(cacheDir, hostSource);
-  if (hostApt !== targetApt) {
-    try {
-      await hostApt.ensureLists(6 * 36e5, log2);
-    } catch (cause) {
-      if (cause instanceof NeedsChange) throw cause;
-      log2(`warning: refreshing the private ${TOOLCHAIN_SUITE}/${arch3} lists failed, using the old ones: ${cause.message}`);
-    }
-  }
+  if (hostApt !== targetApt) await refreshLists(hostApt, log2);
   const closure = await hostApt.resolve(COMPILER_PACKAGES[arch3]);
   const compilers = closure.filter((p) => !COMPILER_EXCLUDED.test(p.name));
   const runtime = closure.filter((p) => COMPILER_RUNTIME.test(p.name));
@@ -77966,7 +78252,7 @@ async function planToolchain(cacheDir, targetApt, log2) {
   return { key: toolchainKey(compilers, runtime, sysroot), hostArch: arch3, hostApt, targetApt, compilers, runtime, sysroot };
 }
 function toolchainDir(cacheDir, key) {
-  return join19(cacheDir, "toolchains", key);
+  return join21(cacheDir, "toolchains", key);
 }
 var RECORD = "toolchain.json";
 async function ensureToolchain(cacheDir, plan, log2) {
@@ -77978,49 +78264,49 @@ async function ensureToolchain(cacheDir, plan, log2) {
     `toolchain ${plan.key.slice(0, 12)}: ${plan.compilers.length} compiler and ${plan.runtime.length} runtime packages (${plan.hostArch}), ${plan.sysroot.length} sysroot packages (arm64)`
   );
   const tmp = `${dir}.tmp-${process.pid}`;
-  await rm8(tmp, { recursive: true, force: true });
-  await mkdir8(tmp, { recursive: true });
+  await rm9(tmp, { recursive: true, force: true });
+  await mkdir9(tmp, { recursive: true });
   try {
     const hostDebs = await plan.hostApt.download([...plan.compilers, ...plan.runtime], log2);
-    await unpackInto(join19(tmp, "compilers"), plan.compilers, hostDebs);
-    await unpackInto(join19(tmp, "runtime"), plan.runtime, hostDebs);
+    await unpackInto(join21(tmp, "compilers"), plan.compilers, hostDebs);
+    await unpackInto(join21(tmp, "runtime"), plan.runtime, hostDebs);
     const sysrootDebs = await plan.targetApt.download(plan.sysroot, log2);
-    await unpackInto(join19(tmp, "sysroot"), plan.sysroot, sysrootDebs);
-    for (const tree of ["compilers", "runtime", "sysroot"]) await relativizeSymlinks(join19(tmp, tree));
-    await relocatePkgConfig(join19(tmp, "sysroot"), dir);
+    await unpackInto(join21(tmp, "sysroot"), plan.sysroot, sysrootDebs);
+    for (const tree of ["compilers", "runtime", "sysroot"]) await relativizeSymlinks(join21(tmp, tree));
+    await relocatePkgConfig(join21(tmp, "sysroot"), dir);
     await writeWrappers(tmp, dir, plan.hostArch);
     const versions = {
       gcc: versionOf(plan.compilers, /^gcc-12(-aarch64-linux-gnu)?$/),
       binutils: versionOf(plan.compilers, /^binutils-aarch64-linux-gnu$/),
       libc: versionOf(plan.sysroot, /^libc6-dev$/)
     };
-    await writeFile4(join19(tmp, RECORD), JSON.stringify({ key: plan.key, versions, compilers: plan.compilers, sysroot: plan.sysroot }, null, 2) + "\n");
-    await mkdir8(join19(dir, ".."), { recursive: true });
+    await writeFile5(join21(tmp, RECORD), JSON.stringify({ key: plan.key, versions, compilers: plan.compilers, sysroot: plan.sysroot }, null, 2) + "\n");
+    await mkdir9(join21(dir, ".."), { recursive: true });
     try {
-      await rename5(tmp, dir);
+      await rename6(tmp, dir);
     } catch (cause) {
       if (!await readToolchain(dir)) throw cause;
     }
   } finally {
-    await rm8(tmp, { recursive: true, force: true });
+    await rm9(tmp, { recursive: true, force: true });
   }
   const ready = await readToolchain(dir);
   if (!ready) throw new InfraError(`toolchain ${dir} is unreadable right after unpacking`);
-  const probe = await run(join19(ready.bin, `${CROSS_PREFIX}gcc`), ["-dumpfullversion"], { allowFailure: true });
+  const probe = await run(join21(ready.bin, `${CROSS_PREFIX}gcc`), ["-dumpfullversion"], { allowFailure: true });
   if (probe.exitCode !== 0) throw new InfraError(`the pinned compiler in ${ready.bin} does not run on this host: ${(probe.stderr || probe.stdout).trim()}`);
   log2(`toolchain ready: gcc ${ready.versions.gcc}, binutils ${ready.versions.binutils}, sysroot libc ${ready.versions.libc} (${dir})`);
   return ready;
 }
 async function readToolchain(dir) {
   try {
-    const record = JSON.parse(await readFile2(join19(dir, RECORD), "utf8"));
-    const bin = join19(dir, "bin");
-    await stat5(join19(bin, `${CROSS_PREFIX}gcc`));
+    const record = JSON.parse(await readFile4(join21(dir, RECORD), "utf8"));
+    const bin = join21(dir, "bin");
+    await stat6(join21(bin, `${CROSS_PREFIX}gcc`));
     return {
       key: record.key,
       dir,
       bin,
-      sysroot: join19(dir, "sysroot"),
+      sysroot: join21(dir, "sysroot"),
       env: { PATH: [bin, process.env.PATH ?? "/usr/bin:/bin"].join(delimiter4) },
       versions: record.versions
     };
@@ -78028,11 +78314,14 @@ async function readToolchain(dir) {
     return void 0;
   }
 }
+function toolchainRecord(toolchain) {
+  return { toolchain: toolchain.key.slice(0, 16), gcc: toolchain.versions.gcc ?? "unknown", binutils: toolchain.versions.binutils ?? "unknown", "sysroot libc": toolchain.versions.libc ?? "unknown" };
+}
 function versionOf(packages, name) {
   return packages.find((p) => name.test(p.name))?.version ?? "unknown";
 }
 async function unpackInto(root, packages, debs) {
-  await mkdir8(root, { recursive: true });
+  await mkdir9(root, { recursive: true });
   for (const p of packages) {
     const deb = debs.get(p.name);
     if (!deb) throw new InfraError(`no downloaded archive for ${p.name}`);
@@ -78041,28 +78330,28 @@ async function unpackInto(root, packages, debs) {
 }
 async function relativizeSymlinks(root, dir = root) {
   let changed = 0;
-  for (const name of await readdir6(dir)) {
-    const path12 = join19(dir, name);
+  for (const name of await readdir7(dir)) {
+    const path12 = join21(dir, name);
     const st = await lstat5(path12);
     if (st.isDirectory()) changed += await relativizeSymlinks(root, path12);
     else if (st.isSymbolicLink()) {
       const target = await readlink3(path12);
       if (!target.startsWith("/")) continue;
       await unlink3(path12);
-      await symlink2(relative5(dirname11(path12), join19(root, target)) || ".", path12);
+      await symlink2(relative5(dirname11(path12), join21(root, target)) || ".", path12);
       changed++;
     }
   }
   return changed;
 }
 async function relocatePkgConfig(sysroot, finalDir) {
-  const finalSysroot = join19(finalDir, "sysroot");
+  const finalSysroot = join21(finalDir, "sysroot");
   for (const rel of [`usr/lib/${TARGET_TRIPLET}/pkgconfig`, "usr/share/pkgconfig"]) {
-    const dir = join19(sysroot, rel);
-    for (const name of await readdir6(dir).catch(() => [])) {
+    const dir = join21(sysroot, rel);
+    for (const name of await readdir7(dir).catch(() => [])) {
       if (!name.endsWith(".pc")) continue;
-      const text = await readFile2(join19(dir, name), "utf8");
-      await writeFile4(join19(dir, name), pointPkgConfigAt(text, finalSysroot));
+      const text = await readFile4(join21(dir, name), "utf8");
+      await writeFile5(join21(dir, name), pointPkgConfigAt(text, finalSysroot));
     }
   }
 }
@@ -78071,52 +78360,52 @@ function pointPkgConfigAt(text, root) {
 }
 async function writeWrappers(tmp, finalDir, arch3) {
   const multiarch = HOST_MULTIARCH[arch3];
-  const bin = join19(tmp, "bin");
-  await mkdir8(bin, { recursive: true });
-  const final = (...p) => join19(finalDir, ...p);
+  const bin = join21(tmp, "bin");
+  await mkdir9(bin, { recursive: true });
+  const final = (...p) => join21(finalDir, ...p);
   const loader = final("runtime", HOST_LOADER[arch3]);
   const libraryPath = [final("runtime", "lib", multiarch), final("runtime", "usr", "lib", multiarch), final("compilers", "usr", "lib", multiarch)].join(delimiter4);
   const sysroot = final("sysroot");
   const launch = (real, extra = "") => ["#!/bin/sh", `exec ${shellQuote(loader)} --library-path ${shellQuote(libraryPath)} ${shellQuote(real)}${extra} "$@"`, ""].join("\n");
-  const finalOf = (path12) => final("compilers", relative5(join19(tmp, "compilers"), path12));
-  const realBin = join19(tmp, "compilers", "usr", "bin");
-  const names = (await readdir6(realBin)).filter((n) => n.startsWith(CROSS_PREFIX));
+  const finalOf = (path12) => final("compilers", relative5(join21(tmp, "compilers"), path12));
+  const realBin = join21(tmp, "compilers", "usr", "bin");
+  const names = (await readdir7(realBin)).filter((n) => n.startsWith(CROSS_PREFIX));
   for (const real of names) {
     const name = real.replace(/-12$/, "");
     if (name !== real && names.includes(name)) continue;
     const driver = /^aarch64-linux-gnu-(gcc|cpp|g\+\+)$/.test(name);
-    await writeExecutable(join19(bin, name), launch(final("compilers", "usr", "bin", real), driver ? ` --sysroot=${shellQuote(sysroot)}` : ""));
+    await writeExecutable(join21(bin, name), launch(final("compilers", "usr", "bin", real), driver ? ` --sysroot=${shellQuote(sysroot)}` : ""));
   }
-  if (!await stat5(join19(bin, `${CROSS_PREFIX}gcc`)).then(() => true, () => false)) {
+  if (!await stat6(join21(bin, `${CROSS_PREFIX}gcc`)).then(() => true, () => false)) {
     throw new InfraError(`the compiler packages unpacked no ${CROSS_PREFIX}gcc-12 into ${realBin}`);
   }
-  const gccLib = join19(tmp, "compilers", "usr", "lib", "gcc-cross", TARGET_TRIPLET);
-  const internal = [join19(tmp, "compilers", "usr", TARGET_TRIPLET, "bin"), ...(await readdir6(gccLib).catch(() => [])).map((v) => join19(gccLib, v))];
+  const gccLib = join21(tmp, "compilers", "usr", "lib", "gcc-cross", TARGET_TRIPLET);
+  const internal = [join21(tmp, "compilers", "usr", TARGET_TRIPLET, "bin"), ...(await readdir7(gccLib).catch(() => [])).map((v) => join21(gccLib, v))];
   for (const dir of internal) {
-    for (const name of await readdir6(dir).catch(() => [])) {
-      const path12 = join19(dir, name);
+    for (const name of await readdir7(dir).catch(() => [])) {
+      const path12 = join21(dir, name);
       const st = await lstat5(path12);
       if (st.isSymbolicLink()) {
-        const target = join19(dirname11(path12), await readlink3(path12));
+        const target = join21(dirname11(path12), await readlink3(path12));
         if (!await isProgram(target)) continue;
         await unlink3(path12);
         await writeExecutable(path12, launch(finalOf(target)));
       } else if (await isProgram(path12)) {
-        const real = join19(dir, `.${name}.real`);
-        await rename5(path12, real);
+        const real = join21(dir, `.${name}.real`);
+        await rename6(path12, real);
         await writeExecutable(path12, launch(finalOf(real)));
       }
     }
   }
-  const pkgconfigDirs = [`usr/lib/${TARGET_TRIPLET}/pkgconfig`, "usr/share/pkgconfig"].map((d) => join19(sysroot, d)).join(delimiter4);
+  const pkgconfigDirs = [`usr/lib/${TARGET_TRIPLET}/pkgconfig`, "usr/share/pkgconfig"].map((d) => join21(sysroot, d)).join(delimiter4);
   await writeExecutable(
-    join19(bin, `${CROSS_PREFIX}pkg-config`),
+    join21(bin, `${CROSS_PREFIX}pkg-config`),
     // PKG_CONFIG_LIBDIR replaces the host's search path: no host .pc file is ever seen.
     ["#!/bin/sh", `PKG_CONFIG_LIBDIR=${shellQuote(pkgconfigDirs)}`, "export PKG_CONFIG_LIBDIR", 'exec pkg-config "$@"', ""].join("\n")
   );
 }
 async function isProgram(path12) {
-  const st = await stat5(path12).catch(() => void 0);
+  const st = await stat6(path12).catch(() => void 0);
   if (!st?.isFile() || (st.mode & 73) === 0 || /\.so(\.|$)/.test(path12)) return false;
   const file = await open3(path12, "r");
   try {
@@ -78128,213 +78417,467 @@ async function isProgram(path12) {
   }
 }
 async function writeExecutable(path12, text) {
-  await writeFile4(path12, text);
+  await writeFile5(path12, text);
   await chmod3(path12, 493);
 }
 
-// src/rig/xen-properties.ts
-var XEN_PROPERTY_CAPABILITIES = [
-  { property: "xen,domain", capability: "dom0less" },
-  { property: "vpl011", capability: "vpl011" },
-  { property: "trap-unmapped-accesses", capability: "trap-unmapped-accesses" },
-  // `virtio-pci` alone is a prefix of other strings (and of this one); its companion
-  // `virtio-pci-ranges` is parsed only by the code that writes the domU's host bridge.
-  { property: "virtio-pci-ranges", capability: "dom0less-virtio-pci" }
+// src/rig/build/qemu.ts
+var HOST_PYTHON = "/usr/bin/python3";
+var QEMU_TARGET = "qemu-system-aarch64";
+var QEMU_DEVICES_NAME = "xenpvh-virtio";
+var QEMU_DEVICES = `# Devices for the dom0 backend QEMU of xen-pvh-virtio-action (xenpvh machine,
+# --disable-tcg --without-default-devices). CONFIG_XEN selects the GPEX host and the Xen bus.
+CONFIG_VIRTIO_PCI=y
+CONFIG_VIRTIO_NET=y
+CONFIG_VIRTIO_BLK=y
+# xenpvh on Arm always instantiates virtio-mmio transports
+CONFIG_VIRTIO_MMIO=y
+`;
+var QEMU_CONFIGURE_FLAGS = [
+  "--target-list=aarch64-softmmu",
+  "--prefix=/usr",
+  "--enable-xen",
+  "--disable-tcg",
+  "--enable-slirp",
+  "--enable-fdt=system",
+  "--enable-trace-backends=log",
+  `--with-devices-aarch64=${QEMU_DEVICES_NAME}`,
+  "--without-default-devices",
+  // Debian's source has the firmware blobs stripped.
+  "--disable-install-blobs",
+  // A missing library should fail the build, not fetch a subproject.
+  "--disable-download",
+  ...[
+    "alsa",
+    "attr",
+    "bochs",
+    "bzip2",
+    "cloop",
+    "coreaudio",
+    "crypto-afalg",
+    "curl",
+    "curses",
+    "dbus-display",
+    "dmg",
+    "gcrypt",
+    "glusterfs",
+    "gnutls",
+    "gtk",
+    "hv-balloon",
+    "keyring",
+    "kvm",
+    "l2tpv3",
+    "libudev",
+    "libusb",
+    "libvduse",
+    "linux-aio",
+    "linux-io-uring",
+    "lzo",
+    "multiprocess",
+    "nettle",
+    "oss",
+    "pa",
+    "parallels",
+    "png",
+    "qcow1",
+    "qed",
+    "qom-cast-debug",
+    "rdma",
+    "replication",
+    "sdl",
+    "selinux",
+    "snappy",
+    "sndio",
+    "vdi",
+    "vduse-blk-export",
+    "vhdx",
+    "vhost-crypto",
+    "vhost-kernel",
+    "vhost-net",
+    "vhost-user",
+    "vhost-user-blk-server",
+    "vhost-vdpa",
+    "virtfs",
+    "vmdk",
+    "vpc",
+    "vte",
+    "vvfat"
+  ].map((feature) => `--disable-${feature}`)
 ];
-function xenParses(xen, property) {
-  return xen.includes(Buffer.from(property, "latin1"));
+async function compileQemu(build, tree, out, opts) {
+  await writeFile6(join22(tree, "configs", "devices", "aarch64-softmmu", `${QEMU_DEVICES_NAME}.mak`), QEMU_DEVICES);
+  const env = {
+    ...opts.env,
+    PATH: [join22(opts.meson, "usr", "bin"), opts.toolchain.env.PATH].join(delimiter5),
+    PYTHONPATH: [join22(opts.meson, "usr", "lib", "python3", "dist-packages"), process.env.PYTHONPATH].filter(Boolean).join(delimiter5)
+  };
+  const dir = join22(build.work, "build");
+  await mkdir10(dir);
+  await build.step("configure (about 15 s on 2 idle cores)", "configure.log", join22(tree, "configure"), [`--python=${HOST_PYTHON}`, ...opts.configure], { cwd: dir, env });
+  const jobs = availableParallelism();
+  await build.step(`ninja -j${jobs} ${QEMU_TARGET} (about 2 min on 2 idle cores)`, "build.log", "ninja", [`-j${jobs}`, QEMU_TARGET], { cwd: dir, env });
+  await build.step("strip", "strip.log", `${CROSS_PREFIX}strip`, ["-o", join22(out, QEMU_TARGET), join22(dir, QEMU_TARGET)], { env: opts.toolchain.env });
+  const pvh = await run("grep", ["-rlF", `"${XENPVH_PCI_PROPERTY}"`, "hw"], { cwd: tree, allowFailure: true });
+  return { xenpvhPci: pvh.exitCode === 0 && pvh.stdout.trim() !== "" };
 }
-function xenPropertyCapabilities(xen) {
-  return XEN_PROPERTY_CAPABILITIES.filter((p) => xenParses(xen, p.property)).map((p) => p.capability);
+
+// src/rig/build/recipe.ts
+import { appendFile as appendFile3, mkdir as mkdir13, rm as rm10 } from "node:fs/promises";
+import { join as join24 } from "node:path";
+
+// src/rig/build/git.ts
+import { mkdir as mkdir11 } from "node:fs/promises";
+var FULL_COMMIT = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+var GIT_ENV = { GIT_TERMINAL_PROMPT: "0", GIT_ASKPASS: "true", SSH_ASKPASS: "true", LC_ALL: "C" };
+function named(input) {
+  return `input ${input.repoInput} (--${input.repoInput}) = ${redactCredentials(input.repo)}`;
+}
+function said(result) {
+  return redactCredentials((result.stderr.trim() || result.stdout.trim()).split("\n").slice(-8).join("\n"));
+}
+var NO_SUCH_REPO = /does not appear to be a git repository|not found|No such file or directory|does not exist|Could not read from remote repository|not a git repository/i;
+async function resolveRef(input) {
+  if (!input.ref.trim()) throw new ConfigError(`input ${input.refInput} (--${input.refInput}) is empty`);
+  if (FULL_COMMIT.test(input.ref)) return { ...input, commit: input.ref, via: "commit" };
+  if (/^[0-9a-f]{7,39}$/.test(input.ref)) {
+    const asRef = await lsRemote(input);
+    const hit2 = pick(asRef, input.ref);
+    if (hit2) return { ...input, commit: hit2.commit, via: hit2.name };
+    throw new ConfigError(`input ${input.refInput} (--${input.refInput}) = ${input.ref}: an abbreviated commit id cannot be fetched shallowly; give the full 40-character id, a branch or a tag`);
+  }
+  const refs = await lsRemote(input);
+  const hit = pick(refs, input.ref);
+  if (!hit) {
+    throw new ConfigError(`input ${input.refInput} (--${input.refInput}) = ${input.ref}: no such branch or tag in ${redactCredentials(input.repo)} (and not a full commit id)`);
+  }
+  return { ...input, commit: hit.commit, via: hit.name };
+}
+async function lsRemote(input) {
+  const result = await run("git", ["ls-remote", "--", input.repo], { env: GIT_ENV, allowFailure: true });
+  if (result.exitCode !== 0) {
+    const message = `${named(input)}: git ls-remote failed (exit ${result.exitCode}):
+${said(result)}`;
+    throw NO_SUCH_REPO.test(said(result)) ? new ConfigError(message) : new InfraError(message);
+  }
+  const refs = /* @__PURE__ */ new Map();
+  for (const line of result.stdout.split("\n")) {
+    const [commit, name] = line.trim().split(/\s+/);
+    if (commit && name) refs.set(name, commit);
+  }
+  return refs;
+}
+function pick(refs, ref) {
+  const candidates = ref.startsWith("refs/") || ref === "HEAD" ? [ref] : [`refs/heads/${ref}`, `refs/tags/${ref}`];
+  for (const name of candidates) {
+    const peeled = refs.get(`${name}^{}`);
+    if (peeled) return { name, commit: peeled };
+    const commit = refs.get(name);
+    if (commit) return { name, commit };
+  }
+  return void 0;
+}
+async function fetchCommit(resolved, dir, logFile) {
+  await mkdir11(dir, { recursive: true });
+  const git2 = (args) => run("git", ["-c", "advice.detachedHead=false", ...args], { cwd: dir, env: GIT_ENV, allowFailure: true });
+  const transcript = [];
+  const step = async (args) => {
+    const result = await git2(args);
+    transcript.push(redactCredentials(`$ git ${args.join(" ")}
+exit ${result.exitCode}
+${result.stdout}${result.stderr}`));
+    return result;
+  };
+  try {
+    await step(["init", "-q"]);
+    const what = resolved.via === "commit" ? resolved.commit : resolved.via;
+    const fetched = await step(["fetch", "--depth", "1", "--no-tags", "--", resolved.repo, what]);
+    if (fetched.exitCode !== 0) {
+      const whose = resolved.via === "commit" ? `input ${resolved.refInput} (--${resolved.refInput}) = ${resolved.ref}` : named(resolved);
+      throw new ConfigError(`${whose}: git fetch --depth 1 ${redactCredentials(resolved.repo)} ${what} failed (exit ${fetched.exitCode}):
+${said(fetched)}`);
+    }
+    const head = (await step(["rev-parse", "FETCH_HEAD^{commit}"])).stdout.trim();
+    if (head !== resolved.commit) {
+      throw new InfraError(`${named(resolved)}: ${resolved.via} moved from ${resolved.commit} to ${head} while the rig was being planned; run again`);
+    }
+    const checkout = await step(["checkout", "-q", "--detach", head]);
+    if (checkout.exitCode !== 0) throw new InfraError(`git checkout ${head} in ${dir} failed:
+${said(checkout)}`);
+  } finally {
+    await logFile?.(transcript.join("\n"));
+  }
+}
+
+// src/rig/build/tree.ts
+import { createHash as createHash5 } from "node:crypto";
+import { createReadStream as createReadStream3 } from "node:fs";
+import { chmod as chmod4, copyFile as copyFile4, lstat as lstat6, mkdir as mkdir12, readdir as readdir8, readlink as readlink4, realpath as realpath3, stat as stat7, symlink as symlink3 } from "node:fs/promises";
+import { dirname as dirname12, join as join23, relative as relative6, sep as sep11 } from "node:path";
+var TREE_LIMITS = { files: 4e5, bytes: 8 * 1024 ** 3 };
+var GIT_ENV2 = { GIT_TERMINAL_PROMPT: "0", LC_ALL: "C", GIT_OPTIONAL_LOCKS: "0" };
+function git(top, args) {
+  return run("git", ["-c", `safe.directory=${top}`, "-C", top, ...args], { env: GIT_ENV2, allowFailure: true });
+}
+function nulList(text) {
+  return text.split("\0").filter(Boolean);
+}
+async function fileHash(path12) {
+  const hash = createHash5("sha256");
+  for await (const chunk of createReadStream3(path12)) hash.update(chunk);
+  return hash.digest("hex");
+}
+async function contentHash(root, paths, label) {
+  const whole = createHash5("sha256");
+  let bytes = 0;
+  for (const p of paths) {
+    const full = join23(root, p);
+    const st = await lstat6(full).catch(() => void 0);
+    let entry;
+    if (!st) entry = "deleted";
+    else if (st.isSymbolicLink()) entry = `link ${await readlink4(full)}`;
+    else if (st.isFile()) {
+      bytes += st.size;
+      if (bytes > TREE_LIMITS.bytes) throw new ConfigError(`${label}: ${root} holds more than ${TREE_LIMITS.bytes / 1024 ** 3} GiB of files; point it at a source tree`);
+      entry = `${st.mode & 73 ? "exec" : "file"} ${await fileHash(full)}`;
+    } else entry = "other";
+    whole.update(`${entry}\0${p}\0`);
+  }
+  return whole.digest("hex");
+}
+async function walk(dir, label) {
+  const out = [];
+  const visit = async (rel) => {
+    for (const e of await readdir8(join23(dir, rel), { withFileTypes: true })) {
+      const p = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) await visit(p);
+      else if (e.isFile() || e.isSymbolicLink()) out.push(p);
+      if (out.length > TREE_LIMITS.files) throw new ConfigError(`${label}: ${dir} holds more than ${TREE_LIMITS.files} files; point it at a source tree`);
+    }
+  };
+  await visit("");
+  return out.sort();
+}
+async function identifyTree(path12, label) {
+  let real;
+  try {
+    real = await realpath3(path12);
+  } catch {
+    throw new ConfigError(`${label}: ${path12} does not exist`);
+  }
+  if (!(await stat7(real)).isDirectory()) throw new ConfigError(`${label}: ${path12} is not a directory`);
+  const top = await git(real, ["rev-parse", "--show-toplevel"]);
+  if (top.exitCode !== 0) {
+    const files2 = await walk(real, label);
+    if (files2.length === 0) throw new ConfigError(`${label}: ${path12} is empty`);
+    return { label, path: real, id: `files:${await contentHash(real, files2, label)}`, files: files2 };
+  }
+  const root = top.stdout.trim();
+  const prefix2 = relative6(root, real).split(sep11).join("/");
+  const spec = prefix2 === "" ? "." : prefix2;
+  const head = await git(root, ["rev-parse", "--verify", "-q", "HEAD^{commit}"]);
+  if (head.exitCode !== 0) throw new ConfigError(`${label}: ${path12} is a git repository without a commit; commit the tree or point at a plain directory`);
+  const commit = head.stdout.trim();
+  const listed = await git(root, ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", spec]);
+  if (listed.exitCode !== 0) throw new ConfigError(`${label}: git ls-files in ${root} failed: ${listed.stderr.trim()}`);
+  const strip = (p) => prefix2 === "" ? p : p.slice(prefix2.length + 1);
+  const files = [];
+  for (const p of new Set(nulList(listed.stdout))) {
+    const st = await lstat6(join23(root, p)).catch(() => void 0);
+    if (st && (st.isFile() || st.isSymbolicLink())) files.push(strip(p));
+    if (files.length > TREE_LIMITS.files) throw new ConfigError(`${label}: ${path12} holds more than ${TREE_LIMITS.files} files; point it at a source tree`);
+  }
+  files.sort();
+  const status = await git(root, ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--ignore-submodules=all", "--", spec]);
+  if (status.exitCode !== 0) throw new ConfigError(`${label}: git status in ${root} failed: ${status.stderr.trim()}`);
+  const changed = [...new Set(nulList(status.stdout).map((e) => e.slice(3)))].sort();
+  const at = `git:${commit}${prefix2 ? `:${prefix2}` : ""}`;
+  if (changed.length === 0) return { label, path: real, id: at, commit, prefix: prefix2, files };
+  const sha256 = await contentHash(root, changed, label);
+  return { label, path: real, id: `${at}+${sha256}`, commit, prefix: prefix2, uncommitted: { sha256, files: changed.length }, files };
+}
+function isCommitTree(t) {
+  return t.commit !== void 0 && t.uncommitted === void 0 && t.prefix === "";
+}
+function describeTree(t) {
+  if (!t.commit) return `directory ${t.path} (${t.files.length} files, content sha256 ${t.id.slice("files:".length, "files:".length + 16)})`;
+  const changes = t.uncommitted ? ` + uncommitted changes in ${t.uncommitted.files} file${t.uncommitted.files === 1 ? "" : "s"} (sha256 ${t.uncommitted.sha256.slice(0, 16)})` : "";
+  return `git checkout ${t.path} at ${t.commit}${changes}`;
+}
+async function copyTree(t, dest) {
+  await mkdir12(dest, { recursive: true });
+  const made = /* @__PURE__ */ new Set();
+  let next = 0;
+  const worker = async () => {
+    while (next < t.files.length) {
+      const p = t.files[next++];
+      const from = join23(t.path, p);
+      const to = join23(dest, p);
+      const dir = dirname12(to);
+      if (!made.has(dir)) {
+        await mkdir12(dir, { recursive: true });
+        made.add(dir);
+      }
+      const st = await lstat6(from);
+      if (st.isSymbolicLink()) await symlink3(await readlink4(from), to);
+      else {
+        await copyFile4(from, to);
+        await chmod4(to, st.mode & 511);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+}
+
+// src/rig/build/origin.ts
+function originKey(o) {
+  if (o.kind === "git") return { commit: o.ref.commit };
+  return isCommitTree(o.tree) ? { commit: o.tree.commit } : { tree: o.tree.id };
+}
+function originText(o) {
+  return o.kind === "git" ? `${redactCredentials(o.ref.repo)} ${o.ref.ref} = ${o.ref.commit}` : describeTree(o.tree);
+}
+async function materialize(o, dir, fetchLog) {
+  if (o.kind === "git") await fetchCommit(o.ref, dir, fetchLog);
+  else await copyTree(o.tree, dir);
+}
+function materializeText(name, o) {
+  return o.kind === "git" ? `${name}: fetching ${redactCredentials(o.ref.repo)} ${o.ref.ref} (${o.ref.commit.slice(0, 12)}), depth 1` : `${name}: copying ${o.tree.files.length} files of ${describeTree(o.tree)}`;
+}
+function originVersions(name, o) {
+  if (o.kind === "git") return { [`${name}-commit`]: o.ref.commit, [`${name}-repo`]: redactCredentials(o.ref.repo), [`${name}-ref`]: o.ref.ref };
+  const t = o.tree;
+  if (!t.commit) return { [`${name}-path`]: t.path, [`${name}-tree`]: t.id.slice("files:".length) };
+  return { [`${name}-path`]: t.path, [`${name}-commit`]: t.commit, [`${name}-uncommitted`]: t.uncommitted ? t.uncommitted.sha256 : "none" };
+}
+function originShortName(o) {
+  if (o.kind === "git") return o.ref.ref;
+  if (!o.tree.commit) return `local directory ${o.tree.id.slice("files:".length, "files:".length + 12)}`;
+  return `${o.tree.commit.slice(0, 12)}${o.tree.uncommitted ? " + uncommitted changes" : ""} (local checkout)`;
+}
+function originOfFile(o) {
+  if (o.kind === "git") return { repo: redactCredentials(o.ref.repo), commit: o.ref.commit };
+  return { repo: o.tree.path, ...o.tree.commit ? { commit: o.tree.commit } : {} };
+}
+
+// src/rig/build/recipe.ts
+function planComponent(inputs) {
+  return { key: recipeKey(inputs), inputs };
+}
+async function fetchOrigin(build, label, origin, log2) {
+  const tree = join24(build.work, "src");
+  log2(materializeText(label, origin));
+  await build.phase("fetch", () => materialize(origin, tree, (text) => appendFile3(join24(build.logs, "fetch.log"), text)));
+  return tree;
+}
+async function prepareComponent(cacheDir, recipe, log2) {
+  const build = await ComponentBuild.start(cacheDir, recipe.plan.inputs.component, recipe.plan.key, log2);
+  try {
+    const tree = await recipe.fetch({ cacheDir, build, log: log2 });
+    await applyPatchesLogged(build.logs, tree, recipe.patches, recipe.label, log2);
+    return { recipe, build, tree };
+  } catch (cause) {
+    await rm10(build.work, { recursive: true, force: true });
+    throw cause;
+  }
+}
+function findPlanned(cacheDir, plan) {
+  return findComponent(cacheDir, plan.inputs.component, plan.key);
+}
+async function ensureComponents(cacheDir, recipes, toolchainPlan, log2) {
+  const found = {};
+  const missing = [];
+  for (const [name, recipe] of Object.entries(recipes)) {
+    if (!recipe) continue;
+    const cached2 = await findPlanned(cacheDir, recipe.plan);
+    if (cached2) log2(`${recipe.plan.inputs.component} component cache hit: ${cached2.dir}`);
+    else missing.push([name, recipe]);
+    found[name] = cached2;
+  }
+  if (missing.length === 0) return found;
+  const prepared = [];
+  const dropUnbuilt = async () => {
+    for (const [, p] of prepared) await rm10(p.build.work, { recursive: true, force: true });
+  };
+  try {
+    for (const [name, recipe] of missing) prepared.push([name, await prepareComponent(cacheDir, recipe, log2)]);
+  } catch (cause) {
+    await dropUnbuilt();
+    throw cause;
+  }
+  const toolchain = await ensureToolchain(cacheDir, toolchainPlan, log2);
+  const host = toolchainRecord(toolchain);
+  while (prepared.length > 0) {
+    const [name, { recipe, build, tree }] = prepared[0];
+    const { plan } = recipe;
+    log2(`building the ${plan.inputs.component} component ${plan.key.slice(0, 12)}${recipe.describe ? ` ${recipe.describe}` : ""}`);
+    let made;
+    try {
+      const out = join24(build.work, "out");
+      await mkdir13(out, { recursive: true });
+      const record = await recipe.make({ cacheDir, build, log: log2, tree, out, toolchain, host });
+      made = await build.finish(cacheDir, out, { inputs: plan.inputs, ...record, host });
+    } catch (cause) {
+      prepared.shift();
+      await dropUnbuilt();
+      throw cause;
+    }
+    prepared.shift();
+    log2(`${plan.inputs.component} component ready: ${made.dir}`);
+    found[name] = made;
+  }
+  return found;
+}
+
+// src/rig/build/xen.ts
+import { availableParallelism as availableParallelism2 } from "node:os";
+import { appendFile as appendFile4, copyFile as copyFile5, readFile as readFile5 } from "node:fs/promises";
+import { join as join25 } from "node:path";
+var XEN_CONFIG_DELTA = ["CONFIG_EXPERT=y", "CONFIG_IOREQ_SERVER=y"];
+var XEN_MAKE_VARS = ["XEN_TARGET_ARCH=arm64", "CROSS_COMPILE=aarch64-linux-gnu-"];
+async function compileHypervisor(build, tree, out, toolchain) {
+  const config = join25(tree, "xen", ".config");
+  await appendFile4(config, `
+${XEN_CONFIG_DELTA.join("\n")}
+`);
+  const make = ["-C", "xen", ...XEN_MAKE_VARS];
+  const env = toolchain.env;
+  await build.step("make olddefconfig", "olddefconfig.log", "make", [...make, "olddefconfig"], { cwd: tree, env });
+  const jobs = availableParallelism2();
+  await build.step(`make -j${jobs} (about 15 s on 2 idle cores)`, "build.log", "make", [...make, `-j${jobs}`], { cwd: tree, env });
+  await copyFile5(join25(tree, "xen", "xen"), join25(out, "xen"));
+  await copyFile5(join25(tree, "xen", ".config"), join25(out, "xen.config"));
+  await copyFile5(join25(tree, "xen", "xen-syms"), join25(out, "xen-syms"));
+  const builtConfig = await readFile5(join25(out, "xen.config"), "utf8");
+  const missing = XEN_CONFIG_DELTA.filter((line) => !builtConfig.split("\n").includes(line));
+  if (missing.length > 0) throw new InfraError(`xen: olddefconfig dropped ${missing.join(", ")} from ${config}`);
+  return { ioreq: builtConfig.split("\n").includes("CONFIG_IOREQ_SERVER=y") };
 }
 
 // src/rig/kernel/index.ts
-import { availableParallelism as availableParallelism2 } from "node:os";
-import { copyFile as copyFile6, mkdir as mkdir14, readFile as readFile6, rm as rm12, stat as stat9, writeFile as writeFile6 } from "node:fs/promises";
-import { join as join25 } from "node:path";
-
-// src/rig/debian/components.ts
-import { spawn as spawn3 } from "node:child_process";
-import { createWriteStream as createWriteStream4 } from "node:fs";
-import { mkdir as mkdir9, readFile as readFile3, readdir as readdir7, rename as rename6, rm as rm9, stat as stat6, writeFile as writeFile5 } from "node:fs/promises";
-import { join as join20 } from "node:path";
-var COMPONENT_FILE = "component.json";
-var FAILED_BUILDS_KEPT = 3;
-function componentDir(cacheDir, name, key) {
-  return join20(cacheDir, "components", name, key);
-}
-async function findComponent(cacheDir, name, key) {
-  const dir = componentDir(cacheDir, name, key);
-  try {
-    const record = JSON.parse(await readFile3(join20(dir, COMPONENT_FILE), "utf8"));
-    for (const file of Object.values(record.files)) await stat6(join20(dir, file));
-    markUsed(cacheDir, dir);
-    return { dir, record };
-  } catch {
-    return void 0;
-  }
-}
-var ComponentBuild = class _ComponentBuild {
-  constructor(name, key, work, log2) {
-    this.name = name;
-    this.key = key;
-    this.work = work;
-    this.log = log2;
-    this.logs = join20(work, "logs");
-  }
-  name;
-  key;
-  work;
-  log;
-  logs;
-  seconds = {};
-  /** How often a long step says it is still running. */
-  progressMs = PROGRESS_MS;
-  /** A fresh work folder; leftovers of earlier builds of this key whose process is gone are removed. */
-  static async start(cacheDir, name, key, log2) {
-    const root = join20(cacheDir, "work");
-    await mkdir9(root, { recursive: true });
-    const prefix2 = `${name}-${key.slice(0, 16)}-`;
-    const failed = [];
-    for (const entry of await readdir7(root)) {
-      const pid = Number(/-(\d+)$/.exec(entry)?.[1] ?? NaN);
-      if (!Number.isInteger(pid) || processAlive(pid)) continue;
-      if (entry.startsWith(prefix2)) await rm9(join20(root, entry), { recursive: true, force: true });
-      else failed.push({ path: join20(root, entry), mtime: (await stat6(join20(root, entry)).catch(() => void 0))?.mtimeMs ?? 0 });
-    }
-    failed.sort((a, b) => b.mtime - a.mtime);
-    for (const old of failed.slice(FAILED_BUILDS_KEPT - 1)) await rm9(old.path, { recursive: true, force: true });
-    const work = join20(root, `${prefix2}${process.pid}`);
-    await rm9(work, { recursive: true, force: true });
-    await mkdir9(join20(work, "logs"), { recursive: true });
-    return new _ComponentBuild(name, key, work, log2);
-  }
-  /**
-   * Runs one external build step at lower priority. Its output goes to logs/<logName> as it
-   * comes (a developer can follow the log while a ten-minute ninja runs), and every
-   * PROGRESS_MS a line says the step is still running, with the log's last line. A failure
-   * is an InfraError naming the step and the log, with the log's last 30 lines.
-   */
-  async step(title, logName, command, args, opts = {}) {
-    const logFile = join20(this.logs, logName);
-    this.log(`${this.name}: ${title}\u2026 (full log: ${logFile})`);
-    const started = Date.now();
-    const header = [
-      `$ ${[command, ...args].join(" ")}`,
-      `cwd: ${opts.cwd ?? process.cwd()}`,
-      ...Object.entries(opts.env ?? {}).map(([k, v]) => `env: ${k}=${v}`),
-      ""
-    ].join("\n");
-    const { exitCode, tail } = await runLogged("nice", ["-n", "19", command, ...args], { ...opts, logFile, header }, (lastLine) => {
-      const at = ((Date.now() - started) / 1e3).toFixed(0);
-      this.log(`${this.name}: ${title}: still running after ${at} s${lastLine ? `; last line: ${lastLine.slice(0, 160)}` : ""}`);
-    }, this.progressMs);
-    const seconds = (Date.now() - started) / 1e3;
-    this.seconds[logName.replace(/\.log$/, "")] = Math.round(seconds);
-    if (exitCode !== 0) {
-      throw new InfraError(`${this.name}: ${title} failed (exit ${exitCode}, ${seconds.toFixed(0)} s); last 30 lines of ${logFile}:
-${tail.join("\n")}`, {
-        logFile
-      });
-    }
-    this.log(`${this.name}: ${title} done in ${seconds.toFixed(0)} s`);
-  }
-  /** Times an in-process phase the same way steps are timed. */
-  async phase(title, what) {
-    const started = Date.now();
-    const value = await what();
-    const seconds = (Date.now() - started) / 1e3;
-    this.seconds[title] = Math.round(seconds);
-    this.log(`${this.name}: ${title} done in ${seconds.toFixed(0)} s`);
-    return value;
-  }
-  /**
-   * Moves the outputs (already in out/, relative names in record.files) and the logs into
-   * the component's cache folder and removes the work folder. A component that another
-   * process finished first is kept and ours dropped.
-   */
-  async finish(cacheDir, out, record) {
-    const full = { name: this.name, key: this.key, ...record, seconds: this.seconds, createdAt: (/* @__PURE__ */ new Date()).toISOString() };
-    await rename6(this.logs, join20(out, "logs"));
-    await writeFile5(join20(out, COMPONENT_FILE), JSON.stringify(full, null, 2) + "\n");
-    const dir = componentDir(cacheDir, this.name, this.key);
-    await mkdir9(join20(dir, ".."), { recursive: true });
-    try {
-      await rename6(out, dir);
-    } catch (cause) {
-      if (!await findComponent(cacheDir, this.name, this.key)) throw cause;
-    }
-    await rm9(this.work, { recursive: true, force: true });
-    const done = await findComponent(cacheDir, this.name, this.key);
-    if (!done) throw new InfraError(`${this.name} component ${dir} is unreadable right after its build`);
-    return done;
-  }
-};
-var PROGRESS_MS = 3e4;
-async function runLogged(command, args, opts, progress, progressMs) {
-  const log2 = createWriteStream4(opts.logFile);
-  log2.write(opts.header);
-  const tail = [];
-  let partial = "";
-  const keep = (chunk) => {
-    log2.write(chunk);
-    const lines = (partial + chunk.toString("utf8")).split("\n");
-    partial = lines.pop() ?? "";
-    for (const l of lines) if (l.trim()) tail.push(l);
-    if (tail.length > 30) tail.splice(0, tail.length - 30);
-  };
-  const child2 = spawn3(command, [...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env ?? {} }, stdio: ["ignore", "pipe", "pipe"] });
-  const stop = () => child2.kill("SIGTERM");
-  process.once("exit", stop);
-  child2.stdout.on("data", keep);
-  child2.stderr.on("data", keep);
-  const timer = setInterval(() => progress(partial.trim() || tail.at(-1)), progressMs);
-  const started = Date.now();
-  try {
-    const exitCode = await new Promise((resolve6, reject) => {
-      child2.once("error", (cause) => reject(new InfraError(`cannot run ${command}: ${cause.message}`, { cause })));
-      child2.once("close", (code, signal) => resolve6(code ?? (signal ? 128 : 255)));
-    });
-    if (partial.trim()) tail.push(partial);
-    const end = `
-exit: ${exitCode} after ${((Date.now() - started) / 1e3).toFixed(1)} s
-`;
-    await new Promise((resolve6) => log2.end(end, () => resolve6()));
-    return { exitCode, tail: tail.slice(-30) };
-  } finally {
-    clearInterval(timer);
-    process.off("exit", stop);
-  }
-}
-function processAlive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (cause) {
-    return cause.code === "EPERM";
-  }
-}
+import { availableParallelism as availableParallelism3 } from "node:os";
+import { copyFile as copyFile6, mkdir as mkdir15, readFile as readFile6, rm as rm12, stat as stat9, writeFile as writeFile7 } from "node:fs/promises";
+import { join as join27 } from "node:path";
 
 // src/rig/debian/sources.ts
-import { mkdir as mkdir10, rename as rename7, rm as rm10, stat as stat7 } from "node:fs/promises";
-import { join as join21 } from "node:path";
+import { mkdir as mkdir14, rename as rename7, rm as rm11, stat as stat8 } from "node:fs/promises";
+import { join as join26 } from "node:path";
 function sourceTreeDir(cacheDir, name, version3) {
-  return join21(cacheDir, "sources", `${name}_${version3.replace(/:/g, "%3a")}`, "tree");
+  return join26(cacheDir, "sources", `${name}_${version3.replace(/:/g, "%3a")}`, "tree");
 }
 async function debianSourceTree(cacheDir, apt, name, version3, log2) {
   const tree = sourceTreeDir(cacheDir, name, version3);
-  const root = join21(tree, "..");
-  if (await stat7(tree).then((s) => s.isDirectory(), () => false)) {
+  const root = join26(tree, "..");
+  if (await stat8(tree).then((s) => s.isDirectory(), () => false)) {
     markUsed(cacheDir, root);
     return tree;
   }
   const started = Date.now();
   log2(`fetching Debian source ${name}=${version3} (${apt.source.suite}) into ${root}`);
-  const dsc = await apt.downloadSource(name, version3, join21(root, "download"));
-  const unpackDir = join21(root, `unpack-${process.pid}`);
-  const tmp = join21(unpackDir, "tree");
-  await rm10(unpackDir, { recursive: true, force: true });
-  await mkdir10(unpackDir, { recursive: true });
+  const dsc = await apt.downloadSource(name, version3, join26(root, "download"));
+  const unpackDir = join26(root, `unpack-${process.pid}`);
+  const tmp = join26(unpackDir, "tree");
+  await rm11(unpackDir, { recursive: true, force: true });
+  await mkdir14(unpackDir, { recursive: true });
   const result = await run("dpkg-source", ["--no-check", "-x", dsc, tmp], { allowFailure: true });
   if (result.exitCode !== 0) {
     throw new InfraError(`dpkg-source -x ${dsc} failed:
@@ -78343,75 +78886,453 @@ ${(result.stderr || result.stdout).trim().split("\n").slice(-30).join("\n")}`);
   try {
     await rename7(tmp, tree);
   } catch (cause) {
-    if (!await stat7(tree).then(() => true, () => false)) throw cause;
+    if (!await stat8(tree).then(() => true, () => false)) throw cause;
   }
-  await rm10(unpackDir, { recursive: true, force: true });
+  await rm11(unpackDir, { recursive: true, force: true });
   log2(`Debian source ${name}=${version3} unpacked in ${((Date.now() - started) / 1e3).toFixed(0)} s`);
   return tree;
 }
+async function debianSourceCopy(cacheDir, apt, name, version3, build, log2) {
+  const pristine = await debianSourceTree(cacheDir, apt, name, version3, log2);
+  const tree = join26(build.work, "src");
+  await build.phase("copy source", () => run("cp", ["-a", pristine, tree]));
+  return tree;
+}
 
-// src/rig/debian/xen-build.ts
-import { availableParallelism } from "node:os";
-import { appendFile as appendFile3, copyFile as copyFile4, mkdir as mkdir11, readFile as readFile5, rm as rm11 } from "node:fs/promises";
-import { dirname as dirname12, join as join23 } from "node:path";
+// src/rig/kernel/recipe.ts
+var KERNEL_BUILD_VERSION = "linux-build-1";
+var KERNEL_COMPONENT = "linux";
+var LINUX_SOURCE = "linux";
+var LINUX_SUITE = "trixie";
+var LOCALVERSION = "-xen-pvh-virtio";
+var KERNEL_CONFIG = [
+  `CONFIG_LOCALVERSION="${LOCALVERSION}"`,
+  // The basics busybox, dropbear, the Xen tools and QEMU use.
+  "CONFIG_SMP=y",
+  "CONFIG_NR_CPUS=8",
+  "CONFIG_PRINTK=y",
+  "CONFIG_PRINTK_TIME=y",
+  "CONFIG_BUG=y",
+  "CONFIG_KALLSYMS=y",
+  // readable backtraces in forensics
+  "CONFIG_MULTIUSER=y",
+  "CONFIG_BINFMT_ELF=y",
+  "CONFIG_BINFMT_SCRIPT=y",
+  "CONFIG_FUTEX=y",
+  "CONFIG_EPOLL=y",
+  "CONFIG_SIGNALFD=y",
+  "CONFIG_TIMERFD=y",
+  "CONFIG_EVENTFD=y",
+  "CONFIG_SHMEM=y",
+  "CONFIG_AIO=y",
+  "CONFIG_FILE_LOCKING=y",
+  "CONFIG_POSIX_TIMERS=y",
+  "CONFIG_HIGH_RES_TIMERS=y",
+  "CONFIG_NO_HZ_IDLE=y",
+  "CONFIG_PROC_FS=y",
+  "CONFIG_PROC_SYSCTL=y",
+  "CONFIG_SYSFS=y",
+  "CONFIG_TMPFS=y",
+  "CONFIG_DEVTMPFS=y",
+  "CONFIG_INOTIFY_USER=y",
+  // Root is a gzip'd initramfs; virtio-blk disks are raw.
+  "CONFIG_BLK_DEV_INITRD=y",
+  "CONFIG_RD_GZIP=y",
+  "CONFIG_BLOCK=y",
+  "CONFIG_BLK_DEV=y",
+  // Consoles: hvc0 (Xen's PV console) and the PL011 Xen emulates for a domU with vpl011;
+  // PTYs for dropbear.
+  "CONFIG_TTY=y",
+  "CONFIG_UNIX98_PTYS=y",
+  "CONFIG_SERIAL_AMBA_PL011=y",
+  "CONFIG_SERIAL_AMBA_PL011_CONSOLE=y",
+  "CONFIG_HVC_XEN=y",
+  // dom0's eth0 (the outer QEMU's virtio-net-pci) and the domUs' virtio-pci devices.
+  "CONFIG_NET=y",
+  "CONFIG_INET=y",
+  "CONFIG_UNIX=y",
+  "CONFIG_PACKET=y",
+  "CONFIG_NETDEVICES=y",
+  "CONFIG_NET_CORE=y",
+  "CONFIG_PCI=y",
+  "CONFIG_PCI_HOST_GENERIC=y",
+  "CONFIG_VIRTIO_MENU=y",
+  "CONFIG_VIRTIO_PCI=y",
+  "CONFIG_VIRTIO_PCI_LEGACY=y",
+  "CONFIG_VIRTIO_MMIO=y",
+  "CONFIG_VIRTIO_NET=y",
+  "CONFIG_VIRTIO_BLK=y",
+  // Xen: dom0's device files (xenstored needs xenbus_backend, QEMU privcmd and gntdev).
+  "CONFIG_XEN=y",
+  "CONFIG_XEN_BACKEND=y",
+  "CONFIG_XENFS=y",
+  "CONFIG_XEN_COMPAT_XENFS=y",
+  "CONFIG_XEN_SYS_HYPERVISOR=y",
+  "CONFIG_XEN_DEV_EVTCHN=y",
+  "CONFIG_XEN_GNTDEV=y",
+  "CONFIG_XEN_GRANT_DEV_ALLOC=y",
+  "CONFIG_XEN_PRIVCMD=y",
+  // Grant-based virtio: DMA through grants to the backend domain the DT's iommu-map names.
+  "CONFIG_XEN_VIRTIO=y",
+  "CONFIG_XEN_GRANT_DMA_OPS=y"
+];
 
-// src/rig/debian/patches.ts
-import { createHash as createHash4 } from "node:crypto";
-import { readdirSync } from "node:fs";
-import { appendFile as appendFile2, readFile as readFile4, readdir as readdir8 } from "node:fs/promises";
-import { basename as basename7, join as join22 } from "node:path";
-function ourPatchDir(source) {
-  return join22(packageRoot(), "src", "rig", "debian", "patches", source);
+// src/rig/kernel/index.ts
+function kernelInputs(source, toolchain) {
+  return {
+    component: KERNEL_COMPONENT,
+    buildVersion: KERNEL_BUILD_VERSION,
+    source: source.kind === "debian" ? { debian: `${LINUX_SOURCE}=${source.version}` } : originKey(source),
+    config: ["allnoconfig", ...KERNEL_CONFIG],
+    make: ["ARCH=arm64", "Image"],
+    toolchain
+  };
 }
-async function readPatch(path12, from) {
-  let bytes;
-  try {
-    bytes = await readFile4(path12);
-  } catch (cause) {
-    const message = `cannot read ${from === "user" ? "the user's" : "our"} patch ${path12}: ${cause.message}`;
-    throw from === "user" ? new ConfigError(message) : new InfraError(message, { cause });
+function planKernel(source, toolchainKey2) {
+  return { ...planComponent(kernelInputs(source, toolchainKey2)), source };
+}
+function kernelRecipe(request) {
+  const source = request.linuxPath !== void 0 ? { path: request.linuxPath } : request.linuxRepo !== void 0 ? { repo: request.linuxRepo, ref: request.linuxRef ?? "master" } : { debian: `${LINUX_SOURCE} (${LINUX_SUITE})` };
+  return { component: KERNEL_COMPONENT, buildVersion: KERNEL_BUILD_VERSION, source, config: ["allnoconfig", ...KERNEL_CONFIG] };
+}
+async function planRequestedKernel(cacheDir, request, debian, toolchainKey2) {
+  if (request.kernel !== "source") return void 0;
+  let source;
+  if (request.linuxPath !== void 0) {
+    source = { kind: "path", tree: await identifyTree(request.linuxPath, request.labels?.linuxPath ?? request.linuxPath) };
+  } else if (request.linuxRepo !== void 0) {
+    source = { kind: "git", ref: await resolveRef({ repoInput: "linux-repo", refInput: "linux-ref", repo: request.linuxRepo, ref: request.linuxRef ?? "master" }) };
+  } else {
+    const cached2 = (version3) => stat9(sourceTreeDir(cacheDir, LINUX_SOURCE, version3)).then((st) => st.isDirectory(), () => false);
+    source = { kind: "debian", apt: debian, ...await debian.servedSourceVersion(LINUX_SOURCE, cached2) };
   }
-  return { path: path12, sha256: createHash4("sha256").update(bytes).digest("hex"), from };
+  return planKernel(source, toolchainKey2);
 }
-function userPatchSeries(userPatches = []) {
-  return Promise.all(userPatches.map((p) => readPatch(p, "user")));
+function kernelSourceText(source) {
+  if (source.kind !== "debian") return originText(source);
+  const skipped = source.skipped.length ? `; the newer ${source.skipped.join(", ")} listed but not served by the mirror` : "";
+  return `Debian source ${LINUX_SOURCE}=${source.version} (${source.apt.source.suite}${skipped})`;
 }
-async function patchSeries(source, userPatches = []) {
-  const dir = ourPatchDir(source);
-  const ours = (await readdir8(dir).catch(() => [])).filter((f) => f.endsWith(".patch")).sort();
-  return [...await Promise.all(ours.map((f) => readPatch(join22(dir, f), "ours"))), ...await userPatchSeries(userPatches)];
+function linuxComponent(plan) {
+  const source = plan.source;
+  return {
+    plan,
+    label: "linux",
+    describe: `from ${kernelSourceText(source)}`,
+    patches: [],
+    fetch: ({ cacheDir, build, log: log2 }) => source.kind === "debian" ? debianSourceTree(cacheDir, source.apt, LINUX_SOURCE, source.version, log2) : fetchOrigin(build, "linux", source, log2),
+    async make(ctx) {
+      try {
+        return await makeKernel(ctx, plan);
+      } catch (cause) {
+        await rm12(join27(ctx.build.work, "obj"), { recursive: true, force: true });
+        await rm12(join27(ctx.build.work, "src"), { recursive: true, force: true });
+        throw cause;
+      }
+    }
+  };
 }
-function patchPaths(source, userPatches = []) {
-  const dir = ourPatchDir(source);
-  let ours = [];
-  try {
-    ours = readdirSync(dir).filter((f) => f.endsWith(".patch")).sort();
-  } catch {
-    ours = [];
+async function makeKernel({ build, tree: src, out, toolchain, host }, plan) {
+  const obj = join27(build.work, "obj");
+  await mkdir15(obj, { recursive: true });
+  const fragment = join27(build.work, "xen-pvh-virtio.config");
+  await writeFile7(fragment, `${KERNEL_CONFIG.join("\n")}
+`);
+  const make = ["-C", src, `O=${obj}`, "ARCH=arm64", `CROSS_COMPILE=${join27(toolchain.bin, CROSS_PREFIX)}`];
+  const env = toolchain.env;
+  await build.step("make allnoconfig + our config", "config.log", "make", [...make, `KCONFIG_ALLCONFIG=${fragment}`, "allnoconfig"], { env });
+  const config = await readFile6(join27(obj, ".config"), "utf8");
+  const lines = new Set(config.split("\n"));
+  const dropped = KERNEL_CONFIG.filter((l) => !lines.has(l));
+  if (dropped.length > 0) {
+    throw new InfraError(`linux: the tree's Kconfig dropped ${dropped.join(", ")} (a dependency is missing or the option is gone); see ${join27(obj, ".config")}`);
   }
-  return [...ours.map((f) => join22(dir, f)), ...userPatches];
+  const jobs = availableParallelism3();
+  await build.step(`make -j${jobs} Image (about 4 min on 2 idle cores)`, "build.log", "make", [...make, `-j${jobs}`, "Image"], { env });
+  const release = (await run("make", [...make, "-s", "kernelrelease"], { env })).stdout.trim();
+  await copyFile6(join27(obj, "arch/arm64/boot/Image"), join27(out, "Image"));
+  await copyFile6(join27(obj, ".config"), join27(out, "config"));
+  await writeFile7(join27(out, "release"), `${release}
+`);
+  await rm12(obj, { recursive: true, force: true });
+  await rm12(join27(build.work, "src"), { recursive: true, force: true });
+  return {
+    files: { image: "Image", config: "config", release: "release" },
+    features: { xenVirtio: lines.has("CONFIG_XEN_VIRTIO=y") },
+    built: `Linux ${release} built by xen-pvh-virtio (${KERNEL_BUILD_VERSION}) from ${kernelSourceText(plan.source)}: make allnoconfig with ${KERNEL_CONFIG.length} options (all built in, no modules), make ARCH=arm64 Image with the pinned ${Object.entries(host).map(([k, v]) => `${k} ${v}`).join(", ")}`
+  };
 }
-function describePatch(p) {
-  return { file: basename7(p.path), from: p.from, sha256: p.sha256 };
+
+// src/rig/debian/assemble.ts
+import { copyFile as copyFile8, mkdir as mkdir18, readFile as readFile8, rm as rm14, stat as stat11, writeFile as writeFile9 } from "node:fs/promises";
+import { join as join31 } from "node:path";
+import { gunzipSync } from "node:zlib";
+
+// src/rig/debian/modules.ts
+import { readdir as readdir9, stat as stat10 } from "node:fs/promises";
+import { join as join28 } from "node:path";
+function moduleKey(name) {
+  return name.replace(/-/g, "_");
 }
-async function applyPatches(tree, series, record) {
-  for (const p of series) {
-    const result = await run("patch", ["-p1", "--forward", "--batch", "-i", p.path], { cwd: tree, allowFailure: true });
-    const output = `${result.stdout}${result.stderr}`.trim();
-    await record(p, output);
-    if (result.exitCode !== 0) {
-      const whose = p.from === "user" ? "the user's patch" : "our patch";
-      const message = `${whose} ${p.path} does not apply to ${tree} (patch -p1 --forward --batch exited with ${result.exitCode}):
-${output.split("\n").slice(-30).join("\n")}`;
-      throw p.from === "user" ? new ConfigError(message) : new InfraError(message);
+async function installModules(tree, pkgs, kernelRelease, names) {
+  const moddir = `/lib/modules/${kernelRelease}`;
+  const host = (await pkgs.require(moddir)).hostPath;
+  const index = await indexModules(host);
+  const wanted = [...names];
+  const done = /* @__PURE__ */ new Set();
+  while (wanted.length > 0) {
+    const key = moduleKey(wanted.shift());
+    if (done.has(key)) continue;
+    done.add(key);
+    const rel = index.get(key);
+    if (!rel) throw new InfraError(`kernel ${kernelRelease} has no module ${key}`);
+    const { stdout } = await run("modinfo", ["-F", "depends", join28(host, rel)]);
+    wanted.push(...stdout.trim().split(",").filter(Boolean));
+    const dest = await tree.install(`${moddir}/${rel}`);
+    if (dest.endsWith(".xz")) await run("xz", ["-d", "-f", join28(tree.dir, dest)]);
+  }
+  for (const meta of ["modules.builtin", "modules.builtin.modinfo", "modules.order"]) {
+    if (await pkgs.find(`${moddir}/${meta}`)) await tree.install(`${moddir}/${meta}`);
+  }
+  await run("depmod", ["-b", tree.dir, kernelRelease]);
+  return [...done].sort();
+}
+async function indexModules(moddir) {
+  const index = /* @__PURE__ */ new Map();
+  const walk2 = async (rel) => {
+    for (const name of await readdir9(join28(moddir, rel))) {
+      const path12 = `${rel}/${name}`;
+      if ((await stat10(join28(moddir, path12))).isDirectory()) await walk2(path12);
+      else {
+        const m = /^(.*)\.ko(\.xz)?$/.exec(name);
+        if (m?.[1]) index.set(moduleKey(m[1]), path12);
+      }
+    }
+  };
+  await walk2("kernel");
+  return index;
+}
+
+// src/rig/debian/packages.ts
+import { lstat as lstat7, mkdir as mkdir16, readlink as readlink5 } from "node:fs/promises";
+import { dirname as dirname13, join as join29, posix as posix2 } from "node:path";
+function pathAliases(path12) {
+  const m = /^\/(lib|bin|sbin)(\/.*)$/.exec(path12);
+  if (m) return [path12, `/usr/${m[1]}${m[2]}`];
+  const u = /^\/usr\/(lib|bin|sbin)(\/.*)$/.exec(path12);
+  if (u) return [path12, `/${u[1]}${u[2]}`];
+  return [path12];
+}
+function mergedUsrPath(path12) {
+  const m = /^\/(lib|bin|sbin)(\/.*)?$/.exec(path12);
+  return m ? `/usr/${m[1]}${m[2] ?? ""}` : path12;
+}
+var UNPACK_JOBS = 4;
+var PackageTrees = class _PackageTrees {
+  constructor(root, trees) {
+    this.root = root;
+    this.trees = trees;
+  }
+  root;
+  trees;
+  /** dpkg -x each .deb into root/<name>; the host's dpkg database is never involved. */
+  static async unpack(root, packages, debs) {
+    const trees = packages.map((pkg) => ({ pkg, dir: join29(root, pkg.name) }));
+    const queue = [...trees];
+    const worker = async () => {
+      for (let t = queue.shift(); t; t = queue.shift()) {
+        const deb = debs.get(t.pkg.name);
+        if (!deb) throw new InfraError(`no downloaded archive for ${t.pkg.name}`);
+        await mkdir16(t.dir, { recursive: true });
+        await run("dpkg-deb", ["-x", deb, t.dir]);
+      }
+    };
+    await Promise.all(Array.from({ length: UNPACK_JOBS }, worker));
+    return new _PackageTrees(root, trees);
+  }
+  /**
+   * The same package set with more trees searched first: files we built (the Xen tools and
+   * their libraries) then win over any Debian package shipping the same path.
+   */
+  withTreesFirst(extra) {
+    return new _PackageTrees(this.root, [...extra, ...this.trees]);
+  }
+  get packages() {
+    return this.trees.map((t) => t.pkg);
+  }
+  version(name) {
+    const t = this.trees.find((x) => x.pkg.name === name);
+    if (!t) throw new InfraError(`package ${name} is not part of the rig's package set`);
+    return t.pkg.version;
+  }
+  /** The package folder of one package (for files whose names we discover by listing). */
+  dirOf(name) {
+    const t = this.trees.find((x) => x.pkg.name === name);
+    if (!t) throw new InfraError(`package ${name} is not part of the rig's package set`);
+    return t.dir;
+  }
+  /** Finds a path (file, directory or symlink, not followed) in any package. */
+  async find(path12) {
+    for (const alias of pathAliases(path12)) {
+      for (const t of this.trees) {
+        const hostPath = join29(t.dir, alias);
+        if (await lstat7(hostPath).then(() => true, () => false)) return { pkg: t.pkg, hostPath, path: alias };
+      }
+    }
+    return void 0;
+  }
+  async require(path12) {
+    const found = await this.find(path12);
+    if (!found) throw new InfraError(`no package in the rig's set ships ${path12}`);
+    return found;
+  }
+  /**
+   * Follows symlinks (and symlinked parent directories such as /lib64) across packages
+   * to the regular file a path names.
+   */
+  async resolve(path12, depth = 0) {
+    if (depth > 20) throw new InfraError(`too many levels of symlinks resolving ${path12}`);
+    const found = await this.require(path12);
+    const st = await lstat7(found.hostPath);
+    if (!st.isSymbolicLink()) return found;
+    const target = await readlink5(found.hostPath);
+    const next = target.startsWith("/") ? target : posix2.join(dirname13(found.path), target);
+    return this.resolve(posix2.normalize(next), depth + 1);
+  }
+};
+
+// src/rig/debian/ramdisk.ts
+import { createReadStream as createReadStream4, createWriteStream as createWriteStream5 } from "node:fs";
+import { chmod as chmod5, copyFile as copyFile7, lstat as lstat8, lutimes, mkdir as mkdir17, readFile as readFile7, readdir as readdir10, readlink as readlink6, rm as rm13, symlink as symlink4, writeFile as writeFile8 } from "node:fs/promises";
+import { dirname as dirname14, join as join30, posix as posix3 } from "node:path";
+import { pipeline as pipeline4 } from "node:stream/promises";
+import { createGzip } from "node:zlib";
+var LIBRARY_DIRS = ["/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib", "/usr/lib"];
+var ARCHIVE_MTIME = 946684800;
+var RamdiskTree = class _RamdiskTree {
+  constructor(dir, pkgs) {
+    this.dir = dir;
+    this.pkgs = pkgs;
+  }
+  dir;
+  pkgs;
+  installed = /* @__PURE__ */ new Set();
+  contributors = /* @__PURE__ */ new Map();
+  /** The bare skeleton: merged-usr links, mount points, root's home with ssh-safe modes. */
+  static async create(dir, pkgs) {
+    const tree = new _RamdiskTree(dir, pkgs);
+    for (const d of ["usr/bin", "usr/sbin", "usr/lib", "etc", "proc", "sys", "dev", "run", "tmp", "var/lib", "var/log", "mnt"]) {
+      await mkdir17(join30(dir, d), { recursive: true });
+    }
+    for (const [link, target] of [["bin", "usr/bin"], ["sbin", "usr/sbin"], ["lib", "usr/lib"], ["var/run", "../run"]]) {
+      await symlink4(target, join30(dir, link));
+    }
+    await mkdir17(join30(dir, "root/.ssh"), { recursive: true });
+    await chmod5(join30(dir, "root"), 448);
+    await chmod5(join30(dir, "root/.ssh"), 448);
+    await chmod5(join30(dir, "tmp"), 1023);
+    return tree;
+  }
+  /** The packages whose files ended up in this tree. */
+  get packages() {
+    return [...this.contributors.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+  /** Marks a package as an input even though its files were copied by someone else. */
+  credit(pkg) {
+    this.contributors.set(pkg.name, pkg);
+  }
+  /** Copies a packaged path (following and re-creating symlinks); returns where the file landed. */
+  async install(path12, as) {
+    const found = await this.pkgs.require(path12);
+    const dest = mergedUsrPath(as ?? found.path);
+    const st = await lstat8(found.hostPath);
+    if (!this.installed.has(dest)) {
+      this.installed.add(dest);
+      this.credit(found.pkg);
+      await mkdir17(dirname14(join30(this.dir, dest)), { recursive: true });
+      if (st.isSymbolicLink()) {
+        await symlink4(await readlink6(found.hostPath), join30(this.dir, dest));
+      } else {
+        await copyFile7(found.hostPath, join30(this.dir, dest));
+        await chmod5(join30(this.dir, dest), st.mode & 4095);
+      }
+    }
+    if (!st.isSymbolicLink()) return dest;
+    const target = await readlink6(found.hostPath);
+    const next = posix3.normalize(target.startsWith("/") ? target : posix3.join(posix3.dirname(found.path), target));
+    return this.install(next);
+  }
+  /** Installs an ELF program or library and, recursively, the loader and libraries it needs. */
+  async installElf(path12) {
+    const dest = await this.install(path12);
+    await this.installNeeds(dest, path12);
+  }
+  /**
+   * Installs a program we built (not from a package) at dest, with the loader and libraries
+   * it needs taken from the packages, exactly as for packaged programs.
+   */
+  async installBuilt(hostFile, dest, mode = 493) {
+    await mkdir17(dirname14(join30(this.dir, dest)), { recursive: true });
+    await copyFile7(hostFile, join30(this.dir, dest));
+    await chmod5(join30(this.dir, dest), mode);
+    this.installed.add(dest);
+    await this.installNeeds(dest, hostFile);
+  }
+  /** The loader and the libraries an installed ELF file names, recursively; path names it in errors. */
+  async installNeeds(dest, path12) {
+    const bytes = await readFile7(join30(this.dir, dest));
+    if (!isElf(bytes)) return;
+    const needs = readElfNeeds(bytes);
+    if (needs.interpreter) await this.installElf(needs.interpreter);
+    for (const soname of needs.needed) {
+      const dirs = [...needs.runpath.map((d) => d.replace("$ORIGIN", posix3.dirname(dest))), ...LIBRARY_DIRS];
+      let found;
+      for (const d of dirs) {
+        if (await this.pkgs.find(`${d}/${soname}`)) {
+          found = `${d}/${soname}`;
+          break;
+        }
+      }
+      if (!found) throw new InfraError(`${path12} needs ${soname}, which no package in the rig's set ships`);
+      if (!this.installed.has(mergedUsrPath(found))) await this.installElf(found);
     }
   }
-}
-async function applyPatchesLogged(logs, tree, series, name, log2) {
-  await applyPatches(tree, series, (p, output) => appendFile2(join22(logs, "patch.log"), `== ${p.path} (${p.from}, sha256 ${p.sha256})
-${output}
-`));
-  if (series.length > 0) log2(`${name}: applied ${series.map((p) => describePatch(p).file).join(", ")}`);
+  async write(path12, text, mode = 420) {
+    await mkdir17(dirname14(join30(this.dir, path12)), { recursive: true });
+    await writeFile8(join30(this.dir, path12), text, { mode });
+    await chmod5(join30(this.dir, path12), mode);
+  }
+  async link(path12, target) {
+    await mkdir17(dirname14(join30(this.dir, path12)), { recursive: true });
+    await rm13(join30(this.dir, path12), { force: true });
+    await symlink4(target, join30(this.dir, path12));
+  }
+  /**
+   * Packs the tree as a gzip'd newc cpio owned by root, whoever builds it. Every entry gets
+   * the same mtime, so one recipe gives byte-identical archives on every machine.
+   */
+  async pack(out) {
+    const entries = await listTree(this.dir);
+    for (const entry of [...entries].reverse()) await lutimes(join30(this.dir, entry), ARCHIVE_MTIME, ARCHIVE_MTIME);
+    const plain = `${out}.cpio-tmp`;
+    await run("cpio", ["-o", "-H", "newc", "-R", "0:0", "--reproducible", "--quiet", "-O", plain], {
+      cwd: this.dir,
+      input: Buffer.from(entries.join("\n") + "\n")
+    });
+    await pipeline4(createReadStream4(plain), createGzip({ level: 9 }), createWriteStream5(out));
+    await rm13(plain);
+  }
+};
+async function listTree(dir, prefix2 = "") {
+  const out = [];
+  const names = (await readdir10(join30(dir, prefix2))).sort();
+  for (const name of names) {
+    const rel = prefix2 ? `${prefix2}/${name}` : name;
+    out.push(rel);
+    const st = await lstat8(join30(dir, rel));
+    if (st.isDirectory()) out.push(...await listTree(dir, rel));
+  }
+  return out;
 }
 
 // src/rig/debian/scripts.ts
@@ -78526,6 +79447,9 @@ var PACKAGES = [
   "libxentoolcore1"
 ];
 var KERNEL_PACKAGE_NAME = "linux-image-arm64";
+function withKernel(packages, kernel) {
+  return kernel === "source" ? packages.filter((p) => p !== KERNEL_PACKAGE_NAME) : [...packages];
+}
 var DOM0_MODULES = [
   "xen-evtchn",
   "xen-gntdev",
@@ -78577,659 +79501,158 @@ var XEN_BUILD_VERSION = "xen-build-2";
 var XEN_SOURCE = "xen";
 var XEN_BINARY_PACKAGE = `xen-hypervisor-${XEN_SERIES}-arm64`;
 var XEN_DEBIAN_CONFIG = `/boot/xen-${XEN_SERIES}-arm64.config`;
-var XEN_CONFIG_DELTA = ["CONFIG_EXPERT=y", "CONFIG_IOREQ_SERVER=y"];
-var XEN_MAKE_VARS = ["XEN_TARGET_ARCH=arm64", "CROSS_COMPILE=aarch64-linux-gnu-"];
 var QEMU_BUILD_VERSION = "qemu-build-1";
 var QEMU_SUITE = "trixie";
 var QEMU_SOURCE = "qemu";
 var MESON_PACKAGE = "meson";
-var QEMU_TARGET = "qemu-system-aarch64";
-var QEMU_DEVICES_NAME = "xenpvh-virtio";
-var QEMU_DEVICES = `# Devices for the dom0 backend QEMU of xen-pvh-virtio-action (xenpvh machine,
-# --disable-tcg --without-default-devices). CONFIG_XEN selects the GPEX host and the Xen bus.
-CONFIG_VIRTIO_PCI=y
-CONFIG_VIRTIO_NET=y
-CONFIG_VIRTIO_BLK=y
-# xenpvh on Arm always instantiates virtio-mmio transports
-CONFIG_VIRTIO_MMIO=y
-`;
-var QEMU_CONFIGURE_FLAGS = [
-  "--target-list=aarch64-softmmu",
-  "--prefix=/usr",
-  "--enable-xen",
-  "--disable-tcg",
-  "--enable-slirp",
-  "--enable-fdt=system",
-  "--enable-trace-backends=log",
-  `--with-devices-aarch64=${QEMU_DEVICES_NAME}`,
-  "--without-default-devices",
-  // Debian's source has the firmware blobs stripped.
-  "--disable-install-blobs",
-  // A missing library should fail the build, not fetch a subproject.
-  "--disable-download",
-  ...[
-    "alsa",
-    "attr",
-    "bochs",
-    "bzip2",
-    "cloop",
-    "coreaudio",
-    "crypto-afalg",
-    "curl",
-    "curses",
-    "dbus-display",
-    "dmg",
-    "gcrypt",
-    "glusterfs",
-    "gnutls",
-    "gtk",
-    "hv-balloon",
-    "keyring",
-    "kvm",
-    "l2tpv3",
-    "libudev",
-    "libusb",
-    "libvduse",
-    "linux-aio",
-    "linux-io-uring",
-    "lzo",
-    "multiprocess",
-    "nettle",
-    "oss",
-    "pa",
-    "parallels",
-    "png",
-    "qcow1",
-    "qed",
-    "qom-cast-debug",
-    "rdma",
-    "replication",
-    "sdl",
-    "selinux",
-    "snappy",
-    "sndio",
-    "vdi",
-    "vduse-blk-export",
-    "vhdx",
-    "vhost-crypto",
-    "vhost-kernel",
-    "vhost-net",
-    "vhost-user",
-    "vhost-user-blk-server",
-    "vhost-vdpa",
-    "virtfs",
-    "vmdk",
-    "vpc",
-    "vte",
-    "vvfat"
-  ].map((feature) => `--disable-${feature}`)
-];
 
-// src/rig/debian/xen-build.ts
-var XEN_COMPONENT = "xen";
-function xenInputs(binary, patches, toolchain) {
-  return {
-    component: XEN_COMPONENT,
-    buildVersion: XEN_BUILD_VERSION,
-    source: `${XEN_SOURCE}=${binary.version}`,
-    config: `${binary.name}=${binary.version}:${XEN_DEBIAN_CONFIG}`,
-    configDelta: [...XEN_CONFIG_DELTA],
-    make: [...XEN_MAKE_VARS],
-    // The pinned compilers (by their key), never whatever compiler the host has.
-    toolchain,
-    // Content only: renaming a patch file does not rebuild.
-    patches: patches.map((p) => p.sha256)
-  };
+// src/rig/debian/assemble.ts
+var KERNEL_PACKAGE = /^linux-image-(\d+\.\d+\.\d+-\d+-arm64)$/;
+function kernelPart(linux) {
+  return { image: componentFile(linux, "image"), config: componentFile(linux, "config"), release: componentFile(linux, "release"), origin: { built: linux.record.built } };
 }
-async function planXen(binary, toolchainKey2, userPatches = []) {
-  const patches = await patchSeries("xen", userPatches);
-  const inputs = xenInputs(binary, patches, toolchainKey2);
-  return { key: recipeKey(inputs), inputs, binary, patches };
+function linuxVersion(built, pkgs) {
+  return built.kernelPackage ? pkgs.version(built.kernelPackage) : `${built.release} (built from source)`;
 }
-function findXen(cacheDir, plan) {
-  return findComponent(cacheDir, XEN_COMPONENT, plan.key);
-}
-async function prepareXen(cacheDir, apt, plan, log2) {
-  const pristine = await debianSourceTree(cacheDir, apt, XEN_SOURCE, plan.binary.version, log2);
-  const build = await ComponentBuild.start(cacheDir, XEN_COMPONENT, plan.key, log2);
-  const tree = join23(build.work, "src");
-  try {
-    await build.phase("copy source", () => run("cp", ["-a", pristine, tree]));
-    await applyPatchesLogged(build.logs, tree, plan.patches, "xen", log2);
-  } catch (cause) {
-    await rm11(build.work, { recursive: true, force: true });
-    throw cause;
-  }
-  return { plan, build, tree };
-}
-async function buildXen(cacheDir, prepared, binaryDeb, toolchain) {
-  const { plan, build, tree } = prepared;
-  const deb = join23(build.work, "deb");
-  await run("dpkg-deb", ["-x", binaryDeb, deb]);
-  await copyFile4(join23(deb, XEN_DEBIAN_CONFIG), join23(tree, "xen", ".config"));
-  const out = join23(build.work, "out");
-  await mkdir11(out);
-  const features = await compileHypervisor(build, tree, out, toolchain);
-  await compileInitDom0less(build, tree, out, toolchain);
-  const host = toolchainRecord(toolchain);
-  return build.finish(cacheDir, out, {
-    inputs: plan.inputs,
-    files: { image: "xen", config: "xen.config", syms: "xen-syms", initDom0less: INIT_DOM0LESS_IN_COMPONENT },
-    features,
-    built: xenBuiltText(plan, host),
-    host
-  });
-}
-async function compileHypervisor(build, tree, out, toolchain) {
-  const config = join23(tree, "xen", ".config");
-  await appendFile3(config, `
-${XEN_CONFIG_DELTA.join("\n")}
-`);
-  const make = ["-C", "xen", ...XEN_MAKE_VARS];
-  const env = toolchain.env;
-  await build.step("make olddefconfig", "olddefconfig.log", "make", [...make, "olddefconfig"], { cwd: tree, env });
-  const jobs = availableParallelism();
-  await build.step(`make -j${jobs} (about 15 s on 2 idle cores)`, "build.log", "make", [...make, `-j${jobs}`], { cwd: tree, env });
-  await copyFile4(join23(tree, "xen", "xen"), join23(out, "xen"));
-  await copyFile4(join23(tree, "xen", ".config"), join23(out, "xen.config"));
-  await copyFile4(join23(tree, "xen", "xen-syms"), join23(out, "xen-syms"));
-  const builtConfig = await readFile5(join23(out, "xen.config"), "utf8");
-  const missing = XEN_CONFIG_DELTA.filter((line) => !builtConfig.split("\n").includes(line));
-  if (missing.length > 0) throw new InfraError(`xen: olddefconfig dropped ${missing.join(", ")} from ${config}`);
-  return { ioreq: builtConfig.split("\n").includes("CONFIG_IOREQ_SERVER=y") };
-}
-var INIT_DOM0LESS_TREE = "tools";
-var INIT_DOM0LESS_IN_COMPONENT = `${INIT_DOM0LESS_TREE}${XEN_BIN}/init-dom0less`;
-async function compileInitDom0less(build, tree, out, toolchain) {
-  const target = join23(out, INIT_DOM0LESS_IN_COMPONENT);
-  await mkdir11(dirname12(target), { recursive: true });
-  const helpers = join23(tree, "tools", "helpers");
-  await build.step("init-dom0less (patched)", "init-dom0less.log", `${CROSS_PREFIX}gcc`, [
-    "-O2",
-    "-Wall",
-    "-o",
-    target,
-    join23(helpers, "init-dom0less.c"),
-    join23(helpers, "init-dom-json.c"),
-    ...["xenlight", "xenctrl", "xenguest", "xenstore", "xenforeignmemory", "xenevtchn", "xentoollog"].map((l) => `-l${l}`)
-  ], { cwd: tree, env: toolchain.env });
-}
-function xenBuiltText(plan, host) {
-  const patches = plan.patches.map((p) => `${describePatch(p).file} (${p.from}, sha256 ${p.sha256.slice(0, 16)})`).join(", ") || "none";
-  return `Xen hypervisor built by xen-pvh-virtio (${XEN_BUILD_VERSION}) from Debian source ${XEN_SOURCE}=${plan.binary.version} (Debian's quilt series applied) plus patches: ${patches}; config: ${plan.inputs.config} + ${XEN_CONFIG_DELTA.join(" ")}, make olddefconfig; make ${XEN_MAKE_VARS.join(" ")} with the pinned ${Object.entries(host).map(([k, v]) => `${k} ${v}`).join(", ")}`;
-}
-function toolchainRecord(toolchain) {
-  return { toolchain: toolchain.key.slice(0, 16), gcc: toolchain.versions.gcc ?? "unknown", binutils: toolchain.versions.binutils ?? "unknown", "sysroot libc": toolchain.versions.libc ?? "unknown" };
-}
-
-// src/rig/source/git.ts
-import { mkdir as mkdir12 } from "node:fs/promises";
-var FULL_COMMIT = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
-var GIT_ENV = { GIT_TERMINAL_PROMPT: "0", GIT_ASKPASS: "true", SSH_ASKPASS: "true", LC_ALL: "C" };
-function named(input) {
-  return `input ${input.repoInput} (--${input.repoInput}) = ${redactCredentials(input.repo)}`;
-}
-function said(result) {
-  return redactCredentials((result.stderr.trim() || result.stdout.trim()).split("\n").slice(-8).join("\n"));
-}
-var NO_SUCH_REPO = /does not appear to be a git repository|not found|No such file or directory|does not exist|Could not read from remote repository|not a git repository/i;
-async function resolveRef(input) {
-  if (!input.ref.trim()) throw new ConfigError(`input ${input.refInput} (--${input.refInput}) is empty`);
-  if (FULL_COMMIT.test(input.ref)) return { ...input, commit: input.ref, via: "commit" };
-  if (/^[0-9a-f]{7,39}$/.test(input.ref)) {
-    const asRef = await lsRemote(input);
-    const hit2 = pick(asRef, input.ref);
-    if (hit2) return { ...input, commit: hit2.commit, via: hit2.name };
-    throw new ConfigError(`input ${input.refInput} (--${input.refInput}) = ${input.ref}: an abbreviated commit id cannot be fetched shallowly; give the full 40-character id, a branch or a tag`);
-  }
-  const refs = await lsRemote(input);
-  const hit = pick(refs, input.ref);
-  if (!hit) {
-    throw new ConfigError(`input ${input.refInput} (--${input.refInput}) = ${input.ref}: no such branch or tag in ${redactCredentials(input.repo)} (and not a full commit id)`);
-  }
-  return { ...input, commit: hit.commit, via: hit.name };
-}
-async function lsRemote(input) {
-  const result = await run("git", ["ls-remote", "--", input.repo], { env: GIT_ENV, allowFailure: true });
-  if (result.exitCode !== 0) {
-    const message = `${named(input)}: git ls-remote failed (exit ${result.exitCode}):
-${said(result)}`;
-    throw NO_SUCH_REPO.test(said(result)) ? new ConfigError(message) : new InfraError(message);
-  }
-  const refs = /* @__PURE__ */ new Map();
-  for (const line of result.stdout.split("\n")) {
-    const [commit, name] = line.trim().split(/\s+/);
-    if (commit && name) refs.set(name, commit);
-  }
-  return refs;
-}
-function pick(refs, ref) {
-  const candidates = ref.startsWith("refs/") || ref === "HEAD" ? [ref] : [`refs/heads/${ref}`, `refs/tags/${ref}`];
-  for (const name of candidates) {
-    const peeled = refs.get(`${name}^{}`);
-    if (peeled) return { name, commit: peeled };
-    const commit = refs.get(name);
-    if (commit) return { name, commit };
-  }
-  return void 0;
-}
-async function fetchCommit(resolved, dir, logFile) {
-  await mkdir12(dir, { recursive: true });
-  const git2 = (args) => run("git", ["-c", "advice.detachedHead=false", ...args], { cwd: dir, env: GIT_ENV, allowFailure: true });
-  const transcript = [];
-  const step = async (args) => {
-    const result = await git2(args);
-    transcript.push(redactCredentials(`$ git ${args.join(" ")}
-exit ${result.exitCode}
-${result.stdout}${result.stderr}`));
-    return result;
-  };
-  try {
-    await step(["init", "-q"]);
-    const what = resolved.via === "commit" ? resolved.commit : resolved.via;
-    const fetched = await step(["fetch", "--depth", "1", "--no-tags", "--", resolved.repo, what]);
-    if (fetched.exitCode !== 0) {
-      const whose = resolved.via === "commit" ? `input ${resolved.refInput} (--${resolved.refInput}) = ${resolved.ref}` : named(resolved);
-      throw new ConfigError(`${whose}: git fetch --depth 1 ${redactCredentials(resolved.repo)} ${what} failed (exit ${fetched.exitCode}):
-${said(fetched)}`);
-    }
-    const head = (await step(["rev-parse", "FETCH_HEAD^{commit}"])).stdout.trim();
-    if (head !== resolved.commit) {
-      throw new InfraError(`${named(resolved)}: ${resolved.via} moved from ${resolved.commit} to ${head} while the rig was being planned; run again`);
-    }
-    const checkout = await step(["checkout", "-q", "--detach", head]);
-    if (checkout.exitCode !== 0) throw new InfraError(`git checkout ${head} in ${dir} failed:
-${said(checkout)}`);
-  } finally {
-    await logFile?.(transcript.join("\n"));
-  }
-}
-
-// src/rig/source/tree.ts
-import { createHash as createHash5 } from "node:crypto";
-import { createReadStream as createReadStream3 } from "node:fs";
-import { chmod as chmod4, copyFile as copyFile5, lstat as lstat6, mkdir as mkdir13, readdir as readdir9, readlink as readlink4, realpath as realpath3, stat as stat8, symlink as symlink3 } from "node:fs/promises";
-import { dirname as dirname13, join as join24, relative as relative6, sep as sep11 } from "node:path";
-var TREE_LIMITS = { files: 4e5, bytes: 8 * 1024 ** 3 };
-var GIT_ENV2 = { GIT_TERMINAL_PROMPT: "0", LC_ALL: "C", GIT_OPTIONAL_LOCKS: "0" };
-function git(top, args) {
-  return run("git", ["-c", `safe.directory=${top}`, "-C", top, ...args], { env: GIT_ENV2, allowFailure: true });
-}
-function nulList(text) {
-  return text.split("\0").filter(Boolean);
-}
-async function fileHash(path12) {
-  const hash = createHash5("sha256");
-  for await (const chunk of createReadStream3(path12)) hash.update(chunk);
-  return hash.digest("hex");
-}
-async function contentHash(root, paths, label) {
-  const whole = createHash5("sha256");
-  let bytes = 0;
-  for (const p of paths) {
-    const full = join24(root, p);
-    const st = await lstat6(full).catch(() => void 0);
-    let entry;
-    if (!st) entry = "deleted";
-    else if (st.isSymbolicLink()) entry = `link ${await readlink4(full)}`;
-    else if (st.isFile()) {
-      bytes += st.size;
-      if (bytes > TREE_LIMITS.bytes) throw new ConfigError(`${label}: ${root} holds more than ${TREE_LIMITS.bytes / 1024 ** 3} GiB of files; point it at a source tree`);
-      entry = `${st.mode & 73 ? "exec" : "file"} ${await fileHash(full)}`;
-    } else entry = "other";
-    whole.update(`${entry}\0${p}\0`);
-  }
-  return whole.digest("hex");
-}
-async function walk(dir, label) {
-  const out = [];
-  const visit = async (rel) => {
-    for (const e of await readdir9(join24(dir, rel), { withFileTypes: true })) {
-      const p = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) await visit(p);
-      else if (e.isFile() || e.isSymbolicLink()) out.push(p);
-      if (out.length > TREE_LIMITS.files) throw new ConfigError(`${label}: ${dir} holds more than ${TREE_LIMITS.files} files; point it at a source tree`);
-    }
-  };
-  await visit("");
-  return out.sort();
-}
-async function identifyTree(path12, label) {
-  let real;
-  try {
-    real = await realpath3(path12);
-  } catch {
-    throw new ConfigError(`${label}: ${path12} does not exist`);
-  }
-  if (!(await stat8(real)).isDirectory()) throw new ConfigError(`${label}: ${path12} is not a directory`);
-  const top = await git(real, ["rev-parse", "--show-toplevel"]);
-  if (top.exitCode !== 0) {
-    const files2 = await walk(real, label);
-    if (files2.length === 0) throw new ConfigError(`${label}: ${path12} is empty`);
-    return { label, path: real, id: `files:${await contentHash(real, files2, label)}`, files: files2 };
-  }
-  const root = top.stdout.trim();
-  const prefix2 = relative6(root, real).split(sep11).join("/");
-  const spec = prefix2 === "" ? "." : prefix2;
-  const head = await git(root, ["rev-parse", "--verify", "-q", "HEAD^{commit}"]);
-  if (head.exitCode !== 0) throw new ConfigError(`${label}: ${path12} is a git repository without a commit; commit the tree or point at a plain directory`);
-  const commit = head.stdout.trim();
-  const listed = await git(root, ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", spec]);
-  if (listed.exitCode !== 0) throw new ConfigError(`${label}: git ls-files in ${root} failed: ${listed.stderr.trim()}`);
-  const strip = (p) => prefix2 === "" ? p : p.slice(prefix2.length + 1);
+async function assembleRig(dir, apt, resolved, parts, log2) {
+  const debs = await apt.download(resolved, log2);
+  const staging = join31(dir, ".staging");
+  log2(`unpacking ${resolved.length} packages`);
+  const unpacked = await PackageTrees.unpack(join31(staging, "packages"), resolved, debs);
+  const pkgs = parts.extraTrees ? unpacked.withTreesFirst(parts.extraTrees) : unpacked;
+  const origin = (name) => ({ package: name, version: pkgs.version(name) });
+  const kernelPkg = parts.kernel ? void 0 : resolved.find((p) => KERNEL_PACKAGE.test(p.name));
+  if (!parts.kernel && !kernelPkg) throw new InfraError("linux-image-arm64 resolved to no linux-image-<release>-arm64 package");
+  const release = parts.kernel ? (await readFile8(parts.kernel.release, "utf8")).trim() : KERNEL_PACKAGE.exec(kernelPkg.name)[1];
   const files = [];
-  for (const p of new Set(nulList(listed.stdout))) {
-    const st = await lstat6(join24(root, p)).catch(() => void 0);
-    if (st && (st.isFile() || st.isSymbolicLink())) files.push(strip(p));
-    if (files.length > TREE_LIMITS.files) throw new ConfigError(`${label}: ${path12} holds more than ${TREE_LIMITS.files} files; point it at a source tree`);
-  }
-  files.sort();
-  const status = await git(root, ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--ignore-submodules=all", "--", spec]);
-  if (status.exitCode !== 0) throw new ConfigError(`${label}: git status in ${root} failed: ${status.stderr.trim()}`);
-  const changed = [...new Set(nulList(status.stdout).map((e) => e.slice(3)))].sort();
-  const at = `git:${commit}${prefix2 ? `:${prefix2}` : ""}`;
-  if (changed.length === 0) return { label, path: real, id: at, commit, prefix: prefix2, files };
-  const sha256 = await contentHash(root, changed, label);
-  return { label, path: real, id: `${at}+${sha256}`, commit, prefix: prefix2, uncommitted: { sha256, files: changed.length }, files };
-}
-function isCommitTree(t) {
-  return t.commit !== void 0 && t.uncommitted === void 0 && t.prefix === "";
-}
-function describeTree(t) {
-  if (!t.commit) return `directory ${t.path} (${t.files.length} files, content sha256 ${t.id.slice("files:".length, "files:".length + 16)})`;
-  const changes = t.uncommitted ? ` + uncommitted changes in ${t.uncommitted.files} file${t.uncommitted.files === 1 ? "" : "s"} (sha256 ${t.uncommitted.sha256.slice(0, 16)})` : "";
-  return `git checkout ${t.path} at ${t.commit}${changes}`;
-}
-async function copyTree(t, dest) {
-  await mkdir13(dest, { recursive: true });
-  const made = /* @__PURE__ */ new Set();
-  let next = 0;
-  const worker = async () => {
-    while (next < t.files.length) {
-      const p = t.files[next++];
-      const from = join24(t.path, p);
-      const to = join24(dest, p);
-      const dir = dirname13(to);
-      if (!made.has(dir)) {
-        await mkdir13(dir, { recursive: true });
-        made.add(dir);
-      }
-      const st = await lstat6(from);
-      if (st.isSymbolicLink()) await symlink3(await readlink4(from), to);
-      else {
-        await copyFile5(from, to);
-        await chmod4(to, st.mode & 511);
-      }
-    }
+  const add = async (role, path12, fileOrigin) => {
+    const full = join31(dir, path12);
+    files.push({ role, path: path12, sha256: await sha256File(full), size: (await stat11(full)).size, origin: fileOrigin });
   };
-  await Promise.all(Array.from({ length: 16 }, worker));
-}
-
-// src/rig/source/origin.ts
-function originKey(o) {
-  if (o.kind === "git") return { commit: o.ref.commit };
-  return isCommitTree(o.tree) ? { commit: o.tree.commit } : { tree: o.tree.id };
-}
-function originText(o) {
-  return o.kind === "git" ? `${redactCredentials(o.ref.repo)} ${o.ref.ref} = ${o.ref.commit}` : describeTree(o.tree);
-}
-async function materialize(o, dir, fetchLog) {
-  if (o.kind === "git") await fetchCommit(o.ref, dir, fetchLog);
-  else await copyTree(o.tree, dir);
-}
-function materializeText(name, o) {
-  return o.kind === "git" ? `${name}: fetching ${redactCredentials(o.ref.repo)} ${o.ref.ref} (${o.ref.commit.slice(0, 12)}), depth 1` : `${name}: copying ${o.tree.files.length} files of ${describeTree(o.tree)}`;
-}
-function originVersions(name, o) {
-  if (o.kind === "git") return { [`${name}-commit`]: o.ref.commit, [`${name}-repo`]: redactCredentials(o.ref.repo), [`${name}-ref`]: o.ref.ref };
-  const t = o.tree;
-  if (!t.commit) return { [`${name}-path`]: t.path, [`${name}-tree`]: t.id.slice("files:".length) };
-  return { [`${name}-path`]: t.path, [`${name}-commit`]: t.commit, [`${name}-uncommitted`]: t.uncommitted ? t.uncommitted.sha256 : "none" };
-}
-function originShortName(o) {
-  if (o.kind === "git") return o.ref.ref;
-  if (!o.tree.commit) return `local directory ${o.tree.id.slice("files:".length, "files:".length + 12)}`;
-  return `${o.tree.commit.slice(0, 12)}${o.tree.uncommitted ? " + uncommitted changes" : ""} (local checkout)`;
-}
-function originOfFile(o) {
-  if (o.kind === "git") return { repo: redactCredentials(o.ref.repo), commit: o.ref.commit };
-  return { repo: o.tree.path, ...o.tree.commit ? { commit: o.tree.commit } : {} };
-}
-
-// src/rig/kernel/recipe.ts
-var KERNEL_BUILD_VERSION = "linux-build-1";
-var KERNEL_COMPONENT = "linux";
-var LINUX_SOURCE = "linux";
-var LINUX_SUITE = "trixie";
-var LOCALVERSION = "-xen-pvh-virtio";
-var KERNEL_CONFIG = [
-  `CONFIG_LOCALVERSION="${LOCALVERSION}"`,
-  // The basics busybox, dropbear, the Xen tools and QEMU use.
-  "CONFIG_SMP=y",
-  "CONFIG_NR_CPUS=8",
-  "CONFIG_PRINTK=y",
-  "CONFIG_PRINTK_TIME=y",
-  "CONFIG_BUG=y",
-  "CONFIG_KALLSYMS=y",
-  // readable backtraces in forensics
-  "CONFIG_MULTIUSER=y",
-  "CONFIG_BINFMT_ELF=y",
-  "CONFIG_BINFMT_SCRIPT=y",
-  "CONFIG_FUTEX=y",
-  "CONFIG_EPOLL=y",
-  "CONFIG_SIGNALFD=y",
-  "CONFIG_TIMERFD=y",
-  "CONFIG_EVENTFD=y",
-  "CONFIG_SHMEM=y",
-  "CONFIG_AIO=y",
-  "CONFIG_FILE_LOCKING=y",
-  "CONFIG_POSIX_TIMERS=y",
-  "CONFIG_HIGH_RES_TIMERS=y",
-  "CONFIG_NO_HZ_IDLE=y",
-  "CONFIG_PROC_FS=y",
-  "CONFIG_PROC_SYSCTL=y",
-  "CONFIG_SYSFS=y",
-  "CONFIG_TMPFS=y",
-  "CONFIG_DEVTMPFS=y",
-  "CONFIG_INOTIFY_USER=y",
-  // Root is a gzip'd initramfs; virtio-blk disks are raw.
-  "CONFIG_BLK_DEV_INITRD=y",
-  "CONFIG_RD_GZIP=y",
-  "CONFIG_BLOCK=y",
-  "CONFIG_BLK_DEV=y",
-  // Consoles: hvc0 (Xen's PV console) and the PL011 Xen emulates for a domU with vpl011;
-  // PTYs for dropbear.
-  "CONFIG_TTY=y",
-  "CONFIG_UNIX98_PTYS=y",
-  "CONFIG_SERIAL_AMBA_PL011=y",
-  "CONFIG_SERIAL_AMBA_PL011_CONSOLE=y",
-  "CONFIG_HVC_XEN=y",
-  // dom0's eth0 (the outer QEMU's virtio-net-pci) and the domUs' virtio-pci devices.
-  "CONFIG_NET=y",
-  "CONFIG_INET=y",
-  "CONFIG_UNIX=y",
-  "CONFIG_PACKET=y",
-  "CONFIG_NETDEVICES=y",
-  "CONFIG_NET_CORE=y",
-  "CONFIG_PCI=y",
-  "CONFIG_PCI_HOST_GENERIC=y",
-  "CONFIG_VIRTIO_MENU=y",
-  "CONFIG_VIRTIO_PCI=y",
-  "CONFIG_VIRTIO_PCI_LEGACY=y",
-  "CONFIG_VIRTIO_MMIO=y",
-  "CONFIG_VIRTIO_NET=y",
-  "CONFIG_VIRTIO_BLK=y",
-  // Xen: dom0's device files (xenstored needs xenbus_backend, QEMU privcmd and gntdev).
-  "CONFIG_XEN=y",
-  "CONFIG_XEN_BACKEND=y",
-  "CONFIG_XENFS=y",
-  "CONFIG_XEN_COMPAT_XENFS=y",
-  "CONFIG_XEN_SYS_HYPERVISOR=y",
-  "CONFIG_XEN_DEV_EVTCHN=y",
-  "CONFIG_XEN_GNTDEV=y",
-  "CONFIG_XEN_GRANT_DEV_ALLOC=y",
-  "CONFIG_XEN_PRIVCMD=y",
-  // Grant-based virtio: DMA through grants to the backend domain the DT's iommu-map names.
-  "CONFIG_XEN_VIRTIO=y",
-  "CONFIG_XEN_GRANT_DMA_OPS=y"
-];
-
-// src/rig/kernel/index.ts
-function kernelInputs(source, toolchain) {
-  return {
-    component: KERNEL_COMPONENT,
-    buildVersion: KERNEL_BUILD_VERSION,
-    source: source.kind === "debian" ? { debian: `${LINUX_SOURCE}=${source.version}` } : originKey(source),
-    config: ["allnoconfig", ...KERNEL_CONFIG],
-    make: ["ARCH=arm64", "Image"],
-    toolchain
+  const take = async (role, from, to, pkg) => {
+    await copyFile8((await pkgs.resolve(from)).hostPath, join31(dir, to));
+    await add(role, to, origin(pkg));
   };
-}
-function planKernel(source, toolchainKey2) {
-  const inputs = kernelInputs(source, toolchainKey2);
-  return { key: recipeKey(inputs), inputs, source };
-}
-function kernelRecipe(request) {
-  const source = request.linuxPath !== void 0 ? { path: request.linuxPath } : request.linuxRepo !== void 0 ? { repo: request.linuxRepo, ref: request.linuxRef ?? "master" } : { debian: `${LINUX_SOURCE} (${LINUX_SUITE})` };
-  return { component: KERNEL_COMPONENT, buildVersion: KERNEL_BUILD_VERSION, source, config: ["allnoconfig", ...KERNEL_CONFIG] };
-}
-async function planRequestedKernel(cacheDir, request, debian, toolchainKey2) {
-  if (request.kernel !== "source") return void 0;
-  let source;
-  if (request.linuxPath !== void 0) {
-    source = { kind: "path", tree: await identifyTree(request.linuxPath, request.labels?.linuxPath ?? request.linuxPath) };
-  } else if (request.linuxRepo !== void 0) {
-    source = { kind: "git", ref: await resolveRef({ repoInput: "linux-repo", refInput: "linux-ref", repo: request.linuxRepo, ref: request.linuxRef ?? "master" }) };
+  const { xen, qemu } = parts;
+  await copyFile8(xen.image, join31(dir, xen.name));
+  await add("xen-image", xen.name, xen.origin);
+  await copyFile8(xen.image, join31(dir, `${xen.name}.efi`));
+  await add("xen-efi", `${xen.name}.efi`, xen.origin);
+  await copyFile8(xen.config, join31(dir, `${xen.name}.config`));
+  await add("xen-config", `${xen.name}.config`, xen.origin);
+  await copyFile8(qemu.binary, join31(dir, QEMU_TARGET));
+  await add("backend-qemu", QEMU_TARGET, qemu.origin);
+  await take("uboot", "/usr/lib/u-boot/qemu_arm64/u-boot.bin", "u-boot.bin", "u-boot-qemu");
+  if (parts.kernel) {
+    await copyFile8(parts.kernel.image, join31(dir, "Image"));
+    await add("kernel", "Image", parts.kernel.origin);
   } else {
-    const cached2 = (version3) => stat9(sourceTreeDir(cacheDir, LINUX_SOURCE, version3)).then((st) => st.isDirectory(), () => false);
-    source = { kind: "debian", apt: debian, ...await debian.servedSourceVersion(LINUX_SOURCE, cached2) };
+    const vmlinuz = await readFile8((await pkgs.resolve(`/boot/vmlinuz-${release}`)).hostPath);
+    const gzipped = vmlinuz[0] === 31 && vmlinuz[1] === 139;
+    await writeFile9(join31(dir, "Image"), gzipped ? gunzipSync(vmlinuz) : vmlinuz);
+    await add("kernel", "Image", {
+      ...origin(kernelPkg.name),
+      ...gzipped ? { built: `gunzip of /boot/vmlinuz-${release}` } : {}
+    });
   }
-  return planKernel(source, toolchainKey2);
-}
-function kernelSourceText(source) {
-  if (source.kind !== "debian") return originText(source);
-  const skipped = source.skipped.length ? `; the newer ${source.skipped.join(", ")} listed but not served by the mirror` : "";
-  return `Debian source ${LINUX_SOURCE}=${source.version} (${source.apt.source.suite}${skipped})`;
-}
-function findKernel(cacheDir, plan) {
-  return findComponent(cacheDir, KERNEL_COMPONENT, plan.key);
-}
-async function ensurePlannedKernel(cacheDir, linux, toolchain, log2) {
-  if (!linux) return {};
-  return { linux: await ensureKernel(cacheDir, linux, await ensureToolchain(cacheDir, toolchain, log2), log2) };
-}
-async function ensureKernel(cacheDir, plan, toolchain, log2) {
-  const cached2 = await findKernel(cacheDir, plan);
-  if (cached2) {
-    log2(`linux component cache hit: ${cached2.dir}`);
-    return cached2;
-  }
-  log2(`building the linux component ${plan.key.slice(0, 12)} from ${kernelSourceText(plan.source)}`);
-  const build = await ComponentBuild.start(cacheDir, KERNEL_COMPONENT, plan.key, log2);
-  try {
-    return await buildKernel(cacheDir, build, plan, toolchain, log2);
-  } catch (cause) {
-    await rm12(join25(build.work, "obj"), { recursive: true, force: true });
-    await rm12(join25(build.work, "src"), { recursive: true, force: true });
-    throw cause;
-  }
-}
-async function buildKernel(cacheDir, build, plan, toolchain, log2) {
-  const source = plan.source;
-  let src;
-  if (source.kind === "debian") {
-    src = await debianSourceTree(cacheDir, source.apt, LINUX_SOURCE, source.version, log2);
-  } else {
-    src = join25(build.work, "src");
-    log2(materializeText("linux", source));
-    await build.phase("fetch", () => materialize(source, src, (text) => writeFile6(join25(build.logs, "fetch.log"), text)));
-  }
-  const obj = join25(build.work, "obj");
-  const out = join25(build.work, "out");
-  await mkdir14(obj, { recursive: true });
-  await mkdir14(out, { recursive: true });
-  const fragment = join25(build.work, "xen-pvh-virtio.config");
-  await writeFile6(fragment, `${KERNEL_CONFIG.join("\n")}
-`);
-  const make = ["-C", src, `O=${obj}`, "ARCH=arm64", `CROSS_COMPILE=${join25(toolchain.bin, CROSS_PREFIX)}`];
-  const env = toolchain.env;
-  await build.step("make allnoconfig + our config", "config.log", "make", [...make, `KCONFIG_ALLCONFIG=${fragment}`, "allnoconfig"], { env });
-  const config = await readFile6(join25(obj, ".config"), "utf8");
-  const lines = new Set(config.split("\n"));
-  const dropped = KERNEL_CONFIG.filter((l) => !lines.has(l));
-  if (dropped.length > 0) {
-    throw new InfraError(`linux: the tree's Kconfig dropped ${dropped.join(", ")} (a dependency is missing or the option is gone); see ${join25(obj, ".config")}`);
-  }
-  const jobs = availableParallelism2();
-  await build.step(`make -j${jobs} Image (about 4 min on 2 idle cores)`, "build.log", "make", [...make, `-j${jobs}`, "Image"], { env });
-  const release = (await run("make", [...make, "-s", "kernelrelease"], { env })).stdout.trim();
-  await copyFile6(join25(obj, "arch/arm64/boot/Image"), join25(out, "Image"));
-  await copyFile6(join25(obj, ".config"), join25(out, "config"));
-  await writeFile6(join25(out, "release"), `${release}
-`);
-  await rm12(obj, { recursive: true, force: true });
-  await rm12(join25(build.work, "src"), { recursive: true, force: true });
-  const host = toolchainRecord(toolchain);
-  return build.finish(cacheDir, out, {
-    inputs: plan.inputs,
-    files: { image: "Image", config: "config", release: "release" },
-    features: { xenVirtio: lines.has("CONFIG_XEN_VIRTIO=y") },
-    built: `Linux ${release} built by xen-pvh-virtio (${KERNEL_BUILD_VERSION}) from ${kernelSourceText(source)}: make allnoconfig with ${KERNEL_CONFIG.length} options (all built in, no modules), make ARCH=arm64 Image with the pinned ${Object.entries(host).map(([k, v]) => `${k} ${v}`).join(", ")}`,
-    host
+  log2("assembling the dom0 ramdisk");
+  const dom0 = await RamdiskTree.create(join31(staging, "dom0"), pkgs);
+  for (const program of DOM0_BASE_PROGRAMS) await dom0.installElf(program);
+  await parts.dom0Xen(dom0);
+  await dom0.installBuilt(qemu.binary, BACKEND_QEMU_PATH);
+  await mkdir18(join31(dom0.dir, "etc/dropbear"), { recursive: true });
+  const dom0Modules = parts.kernel ? [] : await installModules(dom0, pkgs, release, DOM0_MODULES);
+  await finishRamdisk(dom0, parts.texts.dom0);
+  await dom0.pack(join31(dir, "dom0-rootfs.cpio.gz"));
+  await add("dom0-ramdisk", "dom0-rootfs.cpio.gz", { built: builtText(dom0.packages) });
+  log2("assembling the domU ramdisk");
+  const domU = await RamdiskTree.create(join31(staging, "domU"), pkgs);
+  for (const program of DOMU_PROGRAMS) await domU.installElf(program);
+  for (const data of DOMU_DATA) await domU.install(data);
+  const domUModules = parts.kernel ? [] : await installModules(domU, pkgs, release, DOMU_MODULES);
+  await finishRamdisk(domU, parts.texts.domU);
+  await domU.pack(join31(dir, "domU-rootfs.cpio.gz"));
+  await add("domU-ramdisk", "domU-rootfs.cpio.gz", { built: builtText(domU.packages) });
+  const xenConfig = await readFile8(join31(dir, `${xen.name}.config`), "utf8");
+  const kernelConfig = await readFile8(parts.kernel ? parts.kernel.config : (await pkgs.resolve(`/boot/config-${release}`)).hostPath, "utf8");
+  await rm14(staging, { recursive: true, force: true });
+  const capabilities = rigCapabilities({
+    xen: await readFile8(xen.image),
+    xenConfig,
+    kernelConfig,
+    // dom0 was given Xen's tools (dom0Xen) and dropbear above, or the assembly failed.
+    dom0: { xenTools: true, ssh: true },
+    qemuXenpvhPci: qemu.xenpvhPci
   });
+  return { files, pkgs, ...kernelPkg ? { kernelPackage: kernelPkg.name } : {}, release, xenConfig, kernelConfig, dom0Modules, domUModules, capabilities };
+}
+async function finishRamdisk(tree, texts) {
+  for (const [path12, text] of Object.entries(texts)) await tree.write(path12, text, path12 === RC_PATH ? 493 : 420);
+  await tree.link("/init", "bin/busybox");
+  await tree.link("/usr/sbin/init", "../bin/busybox");
+  await tree.link("/usr/bin/sh", "busybox");
+}
+function builtText(packages) {
+  return `gzip'd newc cpio assembled by xen-pvh-virtio (${RECIPE_VERSION}) from ${packages.map((p) => `${p.name}=${p.version}`).join(", ")}`;
+}
+function commonNotes(source, built) {
+  return [
+    `Debian ${source.suite} ${source.components.join(" ")} arm64 packages from ${source.mirror} (no security pocket).`,
+    `dom0: root is the dom0-ramdisk initramfs; after xenstored, xen-init-dom0, xenconsoled and init-dom0less it prints "${READY_LINE.dom0}" and keeps a root shell (PS1 "dom0# ") on the console.`,
+    "dom0: eth0 is 10.0.2.15/24 via 10.0.2.2 (QEMU user networking); dropbear on port 22 accepts only keys from /root/.ssh/authorized_keys, which image/ appends to the dom0 ramdisk as a second cpio archive.",
+    `domU: prints "${READY_LINE.domU}" and keeps a root shell (PS1 "domU# ") on the console; lspci and pci.ids included.`,
+    built.kernelPackage ? `Modules loaded at boot: dom0 ${built.dom0Modules.join(" ")}; domU ${built.domUModules.join(" ")}.` : `Linux ${built.release} built from source, everything built in: no modules.`
+  ];
+}
+function configNotes(built) {
+  const out = [];
+  if (!configHas(built.xenConfig, "CONFIG_IOREQ_SERVER")) {
+    out.push("The hypervisor has no CONFIG_IOREQ_SERVER, so no device model in dom0 can serve a domU (no ioreq capability).");
+  }
+  if (!configHas(built.kernelConfig, "CONFIG_XEN_VIRTIO")) out.push("Kernel without CONFIG_XEN_VIRTIO: virtio-pci in domUs needs foreign mappings, not grants.");
+  return out;
 }
 
-// src/rig/debian/modules.ts
-import { readdir as readdir10, stat as stat10 } from "node:fs/promises";
-import { join as join26 } from "node:path";
-function moduleKey(name) {
-  return name.replace(/-/g, "_");
+// src/rig/debian/meson.ts
+import { mkdir as mkdir19, stat as stat12 } from "node:fs/promises";
+import { join as join32 } from "node:path";
+async function mesonTool(cacheDir, apt, meson) {
+  const dir = join32(cacheDir, "tools", `${meson.name}_${meson.version.replace(/:/g, "%3a")}`);
+  markUsed(cacheDir, dir);
+  if (await stat12(join32(dir, "usr", "bin", "meson")).then(() => true, () => false)) return dir;
+  const deb = await apt.downloadOne(meson);
+  const tmp = `${dir}.tmp-${process.pid}`;
+  await mkdir19(join32(cacheDir, "tools"), { recursive: true });
+  await run("dpkg-deb", ["-x", deb, tmp]);
+  await run("mv", ["-T", tmp, dir]);
+  return dir;
 }
-async function installModules(tree, pkgs, kernelRelease, names) {
-  const moddir = `/lib/modules/${kernelRelease}`;
-  const host = (await pkgs.require(moddir)).hostPath;
-  const index = await indexModules(host);
-  const wanted = [...names];
-  const done = /* @__PURE__ */ new Set();
-  while (wanted.length > 0) {
-    const key = moduleKey(wanted.shift());
-    if (done.has(key)) continue;
-    done.add(key);
-    const rel = index.get(key);
-    if (!rel) throw new InfraError(`kernel ${kernelRelease} has no module ${key}`);
-    const { stdout } = await run("modinfo", ["-F", "depends", join26(host, rel)]);
-    wanted.push(...stdout.trim().split(",").filter(Boolean));
-    const dest = await tree.install(`${moddir}/${rel}`);
-    if (dest.endsWith(".xz")) await run("xz", ["-d", "-f", join26(tree.dir, dest)]);
-  }
-  for (const meta of ["modules.builtin", "modules.builtin.modinfo", "modules.order"]) {
-    if (await pkgs.find(`${moddir}/${meta}`)) await tree.install(`${moddir}/${meta}`);
-  }
-  await run("depmod", ["-b", tree.dir, kernelRelease]);
-  return [...done].sort();
+
+// src/rig/debian/patches.ts
+import { readdirSync } from "node:fs";
+import { readdir as readdir11 } from "node:fs/promises";
+import { join as join33 } from "node:path";
+function ourPatchDir(source) {
+  return join33(packageRoot(), "src", "rig", "debian", "patches", source);
 }
-async function indexModules(moddir) {
-  const index = /* @__PURE__ */ new Map();
-  const walk2 = async (rel) => {
-    for (const name of await readdir10(join26(moddir, rel))) {
-      const path12 = `${rel}/${name}`;
-      if ((await stat10(join26(moddir, path12))).isDirectory()) await walk2(path12);
-      else {
-        const m = /^(.*)\.ko(\.xz)?$/.exec(name);
-        if (m?.[1]) index.set(moduleKey(m[1]), path12);
-      }
-    }
-  };
-  await walk2("kernel");
-  return index;
+async function patchSeries(source, userPatches = []) {
+  const dir = ourPatchDir(source);
+  const ours = (await readdir11(dir).catch(() => [])).filter((f) => f.endsWith(".patch")).sort();
+  return [...await Promise.all(ours.map((f) => readPatch(join33(dir, f), "ours"))), ...await userPatchSeries(userPatches)];
+}
+function patchPaths(source, userPatches = []) {
+  const dir = ourPatchDir(source);
+  let ours = [];
+  try {
+    ours = readdirSync(dir).filter((f) => f.endsWith(".patch")).sort();
+  } catch {
+    ours = [];
+  }
+  return [...ours.map((f) => join33(dir, f)), ...userPatches];
 }
 
 // src/rig/debian/qemu-build.ts
-import { availableParallelism as availableParallelism3 } from "node:os";
-import { mkdir as mkdir15, rm as rm13, stat as stat11, writeFile as writeFile7 } from "node:fs/promises";
-import { delimiter as delimiter5, join as join27 } from "node:path";
 var QEMU_COMPONENT = "qemu";
-var HOST_PYTHON = "/usr/bin/python3";
 function qemuInputs(sourceVersion, meson, patches, toolchain) {
   return {
     component: QEMU_COMPONENT,
@@ -79249,66 +79672,20 @@ async function planQemu(apt, toolchainKey2, userPatches = []) {
   const sourceVersion = await apt.sourceVersion(QEMU_SOURCE);
   const meson = await apt.candidate(MESON_PACKAGE);
   const patches = await patchSeries("qemu", userPatches);
-  const inputs = qemuInputs(sourceVersion, meson, patches, toolchainKey2);
-  return { key: recipeKey(inputs), inputs, sourceVersion, meson, patches };
+  return { ...planComponent(qemuInputs(sourceVersion, meson, patches, toolchainKey2)), sourceVersion, meson, patches };
 }
-function findQemu(cacheDir, plan) {
-  return findComponent(cacheDir, QEMU_COMPONENT, plan.key);
-}
-async function prepareQemu(cacheDir, apt, plan, log2) {
-  const pristine = await debianSourceTree(cacheDir, apt, QEMU_SOURCE, plan.sourceVersion, log2);
-  const build = await ComponentBuild.start(cacheDir, QEMU_COMPONENT, plan.key, log2);
-  const tree = join27(build.work, "src");
-  try {
-    await build.phase("copy source", () => run("cp", ["-a", pristine, tree]));
-    await applyPatchesLogged(build.logs, tree, plan.patches, "qemu", log2);
-  } catch (cause) {
-    await rm13(build.work, { recursive: true, force: true });
-    throw cause;
-  }
-  return { plan, build, tree, apt };
-}
-async function mesonTool(cacheDir, apt, meson) {
-  const dir = join27(cacheDir, "tools", `${meson.name}_${meson.version.replace(/:/g, "%3a")}`);
-  markUsed(cacheDir, dir);
-  if (await stat11(join27(dir, "usr", "bin", "meson")).then(() => true, () => false)) return dir;
-  const deb = await apt.downloadOne(meson);
-  const tmp = `${dir}.tmp-${process.pid}`;
-  await mkdir15(join27(cacheDir, "tools"), { recursive: true });
-  await run("dpkg-deb", ["-x", deb, tmp]);
-  await run("mv", ["-T", tmp, dir]);
-  return dir;
-}
-async function buildQemu(cacheDir, prepared, toolchain) {
-  const { plan, build, tree, apt } = prepared;
-  const meson = await mesonTool(cacheDir, apt, plan.meson);
-  const out = join27(build.work, "out");
-  await mkdir15(out);
-  const features = await compileQemu(build, tree, out, { meson, configure: plan.inputs.configure, toolchain });
-  const host = toolchainRecord(toolchain);
-  return build.finish(cacheDir, out, {
-    inputs: plan.inputs,
-    files: { binary: QEMU_TARGET },
-    features,
-    built: qemuBuiltText(plan, host),
-    host
-  });
-}
-async function compileQemu(build, tree, out, opts) {
-  await writeFile7(join27(tree, "configs", "devices", "aarch64-softmmu", `${QEMU_DEVICES_NAME}.mak`), QEMU_DEVICES);
-  const env = {
-    ...opts.env,
-    PATH: [join27(opts.meson, "usr", "bin"), opts.toolchain.env.PATH].join(delimiter5),
-    PYTHONPATH: [join27(opts.meson, "usr", "lib", "python3", "dist-packages"), process.env.PYTHONPATH].filter(Boolean).join(delimiter5)
+function qemuComponent(apt, plan) {
+  return {
+    plan,
+    label: "qemu",
+    patches: plan.patches,
+    fetch: ({ cacheDir, build, log: log2 }) => debianSourceCopy(cacheDir, apt, QEMU_SOURCE, plan.sourceVersion, build, log2),
+    async make({ cacheDir, build, tree, out, toolchain, host }) {
+      const meson = await mesonTool(cacheDir, apt, plan.meson);
+      const features = await compileQemu(build, tree, out, { meson, configure: plan.inputs.configure, toolchain });
+      return { files: { binary: QEMU_TARGET }, features, built: qemuBuiltText(plan, host) };
+    }
   };
-  const dir = join27(build.work, "build");
-  await mkdir15(dir);
-  await build.step("configure (about 15 s on 2 idle cores)", "configure.log", join27(tree, "configure"), [`--python=${HOST_PYTHON}`, ...opts.configure], { cwd: dir, env });
-  const jobs = availableParallelism3();
-  await build.step(`ninja -j${jobs} ${QEMU_TARGET} (about 2 min on 2 idle cores)`, "build.log", "ninja", [`-j${jobs}`, QEMU_TARGET], { cwd: dir, env });
-  await build.step("strip", "strip.log", `${CROSS_PREFIX}strip`, ["-o", join27(out, QEMU_TARGET), join27(dir, QEMU_TARGET)], { env: opts.toolchain.env });
-  const pvh = await run("grep", ["-rlF", '"pci-intx-irq-base"', "hw"], { cwd: tree, allowFailure: true });
-  return { xenpvhPci: pvh.exitCode === 0 && pvh.stdout.trim() !== "" };
 }
 function qemuBuiltText(plan, host) {
   const patches = plan.patches.map((p) => `${describePatch(p).file} (${p.from}, sha256 ${p.sha256.slice(0, 16)})`).join(", ") || "none";
@@ -79318,231 +79695,71 @@ function qemuBuiltText(plan, host) {
 }
 var CORE_DISABLES = ["--disable-tcg", "--disable-install-blobs", "--disable-download"];
 
-// src/rig/debian/packages.ts
-import { lstat as lstat7, mkdir as mkdir16, readlink as readlink5 } from "node:fs/promises";
-import { dirname as dirname14, join as join28, posix as posix2 } from "node:path";
-function pathAliases(path12) {
-  const m = /^\/(lib|bin|sbin)(\/.*)$/.exec(path12);
-  if (m) return [path12, `/usr/${m[1]}${m[2]}`];
-  const u = /^\/usr\/(lib|bin|sbin)(\/.*)$/.exec(path12);
-  if (u) return [path12, `/${u[1]}${u[2]}`];
-  return [path12];
+// src/rig/debian/xen-build.ts
+import { copyFile as copyFile9, mkdir as mkdir20 } from "node:fs/promises";
+import { dirname as dirname15, join as join34 } from "node:path";
+var XEN_COMPONENT = "xen";
+function xenInputs(binary, patches, toolchain) {
+  return {
+    component: XEN_COMPONENT,
+    buildVersion: XEN_BUILD_VERSION,
+    source: `${XEN_SOURCE}=${binary.version}`,
+    config: `${binary.name}=${binary.version}:${XEN_DEBIAN_CONFIG}`,
+    configDelta: [...XEN_CONFIG_DELTA],
+    make: [...XEN_MAKE_VARS],
+    // The pinned compilers (by their key), never whatever compiler the host has.
+    toolchain,
+    // Content only: renaming a patch file does not rebuild.
+    patches: patches.map((p) => p.sha256)
+  };
 }
-function mergedUsrPath(path12) {
-  const m = /^\/(lib|bin|sbin)(\/.*)?$/.exec(path12);
-  return m ? `/usr/${m[1]}${m[2] ?? ""}` : path12;
+async function planXen(binary, toolchainKey2, userPatches = []) {
+  const patches = await patchSeries("xen", userPatches);
+  return { ...planComponent(xenInputs(binary, patches, toolchainKey2)), binary, patches };
 }
-var UNPACK_JOBS = 4;
-var PackageTrees = class _PackageTrees {
-  constructor(root, trees) {
-    this.root = root;
-    this.trees = trees;
-  }
-  root;
-  trees;
-  /** dpkg -x each .deb into root/<name>; the host's dpkg database is never involved. */
-  static async unpack(root, packages, debs) {
-    const trees = packages.map((pkg) => ({ pkg, dir: join28(root, pkg.name) }));
-    const queue = [...trees];
-    const worker = async () => {
-      for (let t = queue.shift(); t; t = queue.shift()) {
-        const deb = debs.get(t.pkg.name);
-        if (!deb) throw new InfraError(`no downloaded archive for ${t.pkg.name}`);
-        await mkdir16(t.dir, { recursive: true });
-        await run("dpkg-deb", ["-x", deb, t.dir]);
-      }
-    };
-    await Promise.all(Array.from({ length: UNPACK_JOBS }, worker));
-    return new _PackageTrees(root, trees);
-  }
-  /**
-   * The same package set with more trees searched first: files we built (the Xen tools and
-   * their libraries) then win over any Debian package shipping the same path.
-   */
-  withTreesFirst(extra) {
-    return new _PackageTrees(this.root, [...extra, ...this.trees]);
-  }
-  get packages() {
-    return this.trees.map((t) => t.pkg);
-  }
-  version(name) {
-    const t = this.trees.find((x) => x.pkg.name === name);
-    if (!t) throw new InfraError(`package ${name} is not part of the rig's package set`);
-    return t.pkg.version;
-  }
-  /** The package folder of one package (for files whose names we discover by listing). */
-  dirOf(name) {
-    const t = this.trees.find((x) => x.pkg.name === name);
-    if (!t) throw new InfraError(`package ${name} is not part of the rig's package set`);
-    return t.dir;
-  }
-  /** Finds a path (file, directory or symlink, not followed) in any package. */
-  async find(path12) {
-    for (const alias of pathAliases(path12)) {
-      for (const t of this.trees) {
-        const hostPath = join28(t.dir, alias);
-        if (await lstat7(hostPath).then(() => true, () => false)) return { pkg: t.pkg, hostPath, path: alias };
-      }
+function xenComponent(apt, plan) {
+  return {
+    plan,
+    label: "xen",
+    patches: plan.patches,
+    fetch: ({ cacheDir, build, log: log2 }) => debianSourceCopy(cacheDir, apt, XEN_SOURCE, plan.binary.version, build, log2),
+    async make({ build, tree, out, toolchain, host, log: log2 }) {
+      const binaryDeb = (await apt.download([plan.binary], log2)).get(plan.binary.name);
+      const deb = join34(build.work, "deb");
+      await run("dpkg-deb", ["-x", binaryDeb, deb]);
+      await copyFile9(join34(deb, XEN_DEBIAN_CONFIG), join34(tree, "xen", ".config"));
+      const features = await compileHypervisor(build, tree, out, toolchain);
+      await compileInitDom0less(build, tree, out, toolchain);
+      return {
+        files: { image: "xen", config: "xen.config", syms: "xen-syms", initDom0less: INIT_DOM0LESS_IN_COMPONENT },
+        features,
+        built: xenBuiltText(plan, host)
+      };
     }
-    return void 0;
-  }
-  async require(path12) {
-    const found = await this.find(path12);
-    if (!found) throw new InfraError(`no package in the rig's set ships ${path12}`);
-    return found;
-  }
-  /**
-   * Follows symlinks (and symlinked parent directories such as /lib64) across packages
-   * to the regular file a path names.
-   */
-  async resolve(path12, depth = 0) {
-    if (depth > 20) throw new InfraError(`too many levels of symlinks resolving ${path12}`);
-    const found = await this.require(path12);
-    const st = await lstat7(found.hostPath);
-    if (!st.isSymbolicLink()) return found;
-    const target = await readlink5(found.hostPath);
-    const next = target.startsWith("/") ? target : posix2.join(dirname14(found.path), target);
-    return this.resolve(posix2.normalize(next), depth + 1);
-  }
-};
-
-// src/rig/debian/ramdisk.ts
-import { createReadStream as createReadStream4, createWriteStream as createWriteStream5 } from "node:fs";
-import { chmod as chmod5, copyFile as copyFile7, lstat as lstat8, lutimes, mkdir as mkdir17, readFile as readFile7, readdir as readdir11, readlink as readlink6, rm as rm14, symlink as symlink4, writeFile as writeFile8 } from "node:fs/promises";
-import { dirname as dirname15, join as join29, posix as posix3 } from "node:path";
-import { pipeline as pipeline4 } from "node:stream/promises";
-import { createGzip } from "node:zlib";
-var LIBRARY_DIRS = ["/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib", "/usr/lib"];
-var ARCHIVE_MTIME = 946684800;
-var RamdiskTree = class _RamdiskTree {
-  constructor(dir, pkgs) {
-    this.dir = dir;
-    this.pkgs = pkgs;
-  }
-  dir;
-  pkgs;
-  installed = /* @__PURE__ */ new Set();
-  contributors = /* @__PURE__ */ new Map();
-  /** The bare skeleton: merged-usr links, mount points, root's home with ssh-safe modes. */
-  static async create(dir, pkgs) {
-    const tree = new _RamdiskTree(dir, pkgs);
-    for (const d of ["usr/bin", "usr/sbin", "usr/lib", "etc", "proc", "sys", "dev", "run", "tmp", "var/lib", "var/log", "mnt"]) {
-      await mkdir17(join29(dir, d), { recursive: true });
-    }
-    for (const [link, target] of [["bin", "usr/bin"], ["sbin", "usr/sbin"], ["lib", "usr/lib"], ["var/run", "../run"]]) {
-      await symlink4(target, join29(dir, link));
-    }
-    await mkdir17(join29(dir, "root/.ssh"), { recursive: true });
-    await chmod5(join29(dir, "root"), 448);
-    await chmod5(join29(dir, "root/.ssh"), 448);
-    await chmod5(join29(dir, "tmp"), 1023);
-    return tree;
-  }
-  /** The packages whose files ended up in this tree. */
-  get packages() {
-    return [...this.contributors.values()].sort((a, b) => a.name.localeCompare(b.name));
-  }
-  /** Marks a package as an input even though its files were copied by someone else. */
-  credit(pkg) {
-    this.contributors.set(pkg.name, pkg);
-  }
-  /** Copies a packaged path (following and re-creating symlinks); returns where the file landed. */
-  async install(path12, as) {
-    const found = await this.pkgs.require(path12);
-    const dest = mergedUsrPath(as ?? found.path);
-    const st = await lstat8(found.hostPath);
-    if (!this.installed.has(dest)) {
-      this.installed.add(dest);
-      this.credit(found.pkg);
-      await mkdir17(dirname15(join29(this.dir, dest)), { recursive: true });
-      if (st.isSymbolicLink()) {
-        await symlink4(await readlink6(found.hostPath), join29(this.dir, dest));
-      } else {
-        await copyFile7(found.hostPath, join29(this.dir, dest));
-        await chmod5(join29(this.dir, dest), st.mode & 4095);
-      }
-    }
-    if (!st.isSymbolicLink()) return dest;
-    const target = await readlink6(found.hostPath);
-    const next = posix3.normalize(target.startsWith("/") ? target : posix3.join(posix3.dirname(found.path), target));
-    return this.install(next);
-  }
-  /** Installs an ELF program or library and, recursively, the loader and libraries it needs. */
-  async installElf(path12) {
-    const dest = await this.install(path12);
-    await this.installNeeds(dest, path12);
-  }
-  /**
-   * Installs a program we built (not from a package) at dest, with the loader and libraries
-   * it needs taken from the packages, exactly as for packaged programs.
-   */
-  async installBuilt(hostFile, dest, mode = 493) {
-    await mkdir17(dirname15(join29(this.dir, dest)), { recursive: true });
-    await copyFile7(hostFile, join29(this.dir, dest));
-    await chmod5(join29(this.dir, dest), mode);
-    this.installed.add(dest);
-    await this.installNeeds(dest, hostFile);
-  }
-  /** The loader and the libraries an installed ELF file names, recursively; path names it in errors. */
-  async installNeeds(dest, path12) {
-    const bytes = await readFile7(join29(this.dir, dest));
-    if (!isElf(bytes)) return;
-    const needs = readElfNeeds(bytes);
-    if (needs.interpreter) await this.installElf(needs.interpreter);
-    for (const soname of needs.needed) {
-      const dirs = [...needs.runpath.map((d) => d.replace("$ORIGIN", posix3.dirname(dest))), ...LIBRARY_DIRS];
-      let found;
-      for (const d of dirs) {
-        if (await this.pkgs.find(`${d}/${soname}`)) {
-          found = `${d}/${soname}`;
-          break;
-        }
-      }
-      if (!found) throw new InfraError(`${path12} needs ${soname}, which no package in the rig's set ships`);
-      if (!this.installed.has(mergedUsrPath(found))) await this.installElf(found);
-    }
-  }
-  async write(path12, text, mode = 420) {
-    await mkdir17(dirname15(join29(this.dir, path12)), { recursive: true });
-    await writeFile8(join29(this.dir, path12), text, { mode });
-    await chmod5(join29(this.dir, path12), mode);
-  }
-  async link(path12, target) {
-    await mkdir17(dirname15(join29(this.dir, path12)), { recursive: true });
-    await rm14(join29(this.dir, path12), { force: true });
-    await symlink4(target, join29(this.dir, path12));
-  }
-  /**
-   * Packs the tree as a gzip'd newc cpio owned by root, whoever builds it. Every entry gets
-   * the same mtime, so one recipe gives byte-identical archives on every machine.
-   */
-  async pack(out) {
-    const entries = await listTree(this.dir);
-    for (const entry of [...entries].reverse()) await lutimes(join29(this.dir, entry), ARCHIVE_MTIME, ARCHIVE_MTIME);
-    const plain = `${out}.cpio-tmp`;
-    await run("cpio", ["-o", "-H", "newc", "-R", "0:0", "--reproducible", "--quiet", "-O", plain], {
-      cwd: this.dir,
-      input: Buffer.from(entries.join("\n") + "\n")
-    });
-    await pipeline4(createReadStream4(plain), createGzip({ level: 9 }), createWriteStream5(out));
-    await rm14(plain);
-  }
-};
-async function listTree(dir, prefix2 = "") {
-  const out = [];
-  const names = (await readdir11(join29(dir, prefix2))).sort();
-  for (const name of names) {
-    const rel = prefix2 ? `${prefix2}/${name}` : name;
-    out.push(rel);
-    const st = await lstat8(join29(dir, rel));
-    if (st.isDirectory()) out.push(...await listTree(dir, rel));
-  }
-  return out;
+  };
+}
+var INIT_DOM0LESS_TREE = "tools";
+var INIT_DOM0LESS_IN_COMPONENT = `${INIT_DOM0LESS_TREE}${XEN_BIN}/init-dom0less`;
+async function compileInitDom0less(build, tree, out, toolchain) {
+  const target = join34(out, INIT_DOM0LESS_IN_COMPONENT);
+  await mkdir20(dirname15(target), { recursive: true });
+  const helpers = join34(tree, "tools", "helpers");
+  await build.step("init-dom0less (patched)", "init-dom0less.log", `${CROSS_PREFIX}gcc`, [
+    "-O2",
+    "-Wall",
+    "-o",
+    target,
+    join34(helpers, "init-dom0less.c"),
+    join34(helpers, "init-dom-json.c"),
+    ...["xenlight", "xenctrl", "xenguest", "xenstore", "xenforeignmemory", "xenevtchn", "xentoollog"].map((l) => `-l${l}`)
+  ], { cwd: tree, env: toolchain.env });
+}
+function xenBuiltText(plan, host) {
+  const patches = plan.patches.map((p) => `${describePatch(p).file} (${p.from}, sha256 ${p.sha256.slice(0, 16)})`).join(", ") || "none";
+  return `Xen hypervisor built by xen-pvh-virtio (${XEN_BUILD_VERSION}) from Debian source ${XEN_SOURCE}=${plan.binary.version} (Debian's quilt series applied) plus patches: ${patches}; config: ${plan.inputs.config} + ${XEN_CONFIG_DELTA.join(" ")}, make olddefconfig; make ${XEN_MAKE_VARS.join(" ")} with the pinned ${Object.entries(host).map(([k, v]) => `${k} ${v}`).join(", ")}`;
 }
 
 // src/rig/debian/build.ts
-var LISTS_MAX_AGE_MS = 6 * 36e5;
-var KERNEL_PACKAGE = /^linux-image-(\d+\.\d+\.\d+-\d+-arm64)$/;
 function debianRecipe(mirror = hostMirror(), request = {}) {
   const kernel = request.kernel ?? "debian";
   const own = kernel === "source";
@@ -79570,17 +79787,6 @@ function debianRecipe(mirror = hostMirror(), request = {}) {
     }
   };
 }
-function withKernel(packages, kernel) {
-  return kernel === "source" ? packages.filter((p) => p !== KERNEL_PACKAGE_NAME) : [...packages];
-}
-async function refreshLists(apt, log2) {
-  try {
-    await apt.ensureLists(LISTS_MAX_AGE_MS, log2);
-  } catch (cause) {
-    if (cause instanceof NeedsChange) throw cause;
-    log2(`warning: refreshing the private ${apt.source.suite} lists failed, using the old ones: ${cause.message}`);
-  }
-}
 async function planDebianRig(cacheDir, request, log2) {
   const recipe = debianRecipe(hostMirror(), request);
   const apt = new PrivateApt(cacheDir, recipe.source);
@@ -79602,35 +79808,13 @@ async function planDebianRig(cacheDir, request, log2) {
   });
   return { recipe, apt, qemuApt, resolved, xen, qemu, toolchain, ...linux ? { linux } : {}, key };
 }
-async function ensureComponents(cacheDir, plan, log2) {
-  let xen = await findXen(cacheDir, plan.xen);
-  let qemu = await findQemu(cacheDir, plan.qemu);
-  if (xen) log2(`xen component cache hit: ${xen.dir}`);
-  if (qemu) log2(`qemu component cache hit: ${qemu.dir}`);
-  const withLinux = await ensurePlannedKernel(cacheDir, plan.linux, plan.toolchain, log2);
-  if (xen && qemu) return { xen, qemu, ...withLinux };
-  let preparedXen;
-  let preparedQemu;
-  try {
-    if (!xen) preparedXen = await prepareXen(cacheDir, plan.apt, plan.xen, log2);
-    if (!qemu) preparedQemu = await prepareQemu(cacheDir, plan.qemuApt, plan.qemu, log2);
-  } catch (cause) {
-    for (const p of [preparedXen, preparedQemu]) if (p) await rm15(p.build.work, { recursive: true, force: true });
-    throw cause;
-  }
-  const toolchain = await ensureToolchain(cacheDir, plan.toolchain, log2);
-  if (preparedXen) {
-    log2(`building the xen component ${plan.xen.key.slice(0, 12)}`);
-    const deb = (await plan.apt.download([plan.xen.binary], log2)).get(plan.xen.binary.name);
-    xen = await buildXen(cacheDir, preparedXen, deb, toolchain);
-    log2(`xen component ready: ${xen.dir}`);
-  }
-  if (preparedQemu) {
-    log2(`building the qemu component ${plan.qemu.key.slice(0, 12)}`);
-    qemu = await buildQemu(cacheDir, preparedQemu, toolchain);
-    log2(`qemu component ready: ${qemu.dir}`);
-  }
-  return { xen, qemu, ...withLinux };
+function ensureDebianComponents(cacheDir, plan, log2) {
+  const recipes = {
+    linux: plan.linux && linuxComponent(plan.linux),
+    xen: xenComponent(plan.apt, plan.xen),
+    qemu: qemuComponent(plan.qemuApt, plan.qemu)
+  };
+  return ensureComponents(cacheDir, recipes, plan.toolchain, log2);
 }
 async function buildDebianRig(dir, plan, components, log2) {
   const { xen, qemu } = components;
@@ -79648,6 +79832,7 @@ async function buildDebianRig(dir, plan, components, log2) {
     },
     qemu: {
       binary: componentFile(qemu, "binary"),
+      xenpvhPci: qemu.record.features.xenpvhPci === true,
       origin: {
         package: `${QEMU_SOURCE} (Debian ${QEMU_SUITE} source)`,
         version: plan.qemu.sourceVersion,
@@ -79658,7 +79843,7 @@ async function buildDebianRig(dir, plan, components, log2) {
     texts: plan.recipe.texts,
     ...components.linux ? { kernel: kernelPart(components.linux) } : {},
     // init-dom0less comes from our Xen build (its fix for multi-vCPU domUs); the rest of the tools from Debian.
-    extraTrees: [{ pkg: { name: "init-dom0less (built from the patched xen source)", version: plan.xen.binary.version, arch: "arm64" }, dir: join30(xen.dir, INIT_DOM0LESS_TREE) }],
+    extraTrees: [{ pkg: { name: "init-dom0less (built from the patched xen source)", version: plan.xen.binary.version, arch: "arm64" }, dir: join35(xen.dir, INIT_DOM0LESS_TREE) }],
     dom0Xen: async (dom0) => {
       for (const program of DOM0_PROGRAMS) await dom0.installElf(program);
       for (const program of DOM0_XEN_PROGRAMS) {
@@ -79685,7 +79870,7 @@ async function buildDebianRig(dir, plan, components, log2) {
       qemu: plan.qemu.sourceVersion
     },
     files: built.files,
-    capabilities: rigCapabilities(built.xenConfig, built.kernelConfig, components, await readFile8(componentFile(components.xen, "image"))),
+    capabilities: built.capabilities,
     notes: [
       ...commonNotes(plan.recipe.source, built),
       `Hypervisor rebuilt from Debian's ${XEN_SOURCE} ${plan.xen.binary.version} source with ${XEN_CONFIG_DELTA.join(" ")}` + (plan.xen.patches.length > 0 ? ` and patches ${plan.xen.patches.map((p) => describePatch(p).file).join(", ")}` : "") + `; dom0 keeps Debian's xen-utils-${XEN_SERIES} tools (same series), except init-dom0less, built from the same patched source (0002: it failed for any domU with two or more vCPUs).`,
@@ -79695,123 +79880,37 @@ async function buildDebianRig(dir, plan, components, log2) {
     ]
   };
 }
-function componentFile(c, purpose) {
-  return join30(c.dir, c.record.files[purpose]);
-}
-function kernelPart(linux) {
-  return { image: componentFile(linux, "image"), config: componentFile(linux, "config"), release: componentFile(linux, "release"), origin: { built: linux.record.built } };
-}
-function linuxVersion(built, pkgs) {
-  return built.kernelPackage ? pkgs.version(built.kernelPackage) : `${built.release} (built from source)`;
-}
-async function assembleRig(dir, apt, resolved, parts, log2) {
-  const debs = await apt.download(resolved, log2);
-  const staging = join30(dir, ".staging");
-  log2(`unpacking ${resolved.length} packages`);
-  const unpacked = await PackageTrees.unpack(join30(staging, "packages"), resolved, debs);
-  const pkgs = parts.extraTrees ? unpacked.withTreesFirst(parts.extraTrees) : unpacked;
-  const origin = (name) => ({ package: name, version: pkgs.version(name) });
-  const kernelPkg = parts.kernel ? void 0 : resolved.find((p) => KERNEL_PACKAGE.test(p.name));
-  if (!parts.kernel && !kernelPkg) throw new InfraError("linux-image-arm64 resolved to no linux-image-<release>-arm64 package");
-  const release = parts.kernel ? (await readFile8(parts.kernel.release, "utf8")).trim() : KERNEL_PACKAGE.exec(kernelPkg.name)[1];
-  const files = [];
-  const add = async (role, path12, fileOrigin) => {
-    const full = join30(dir, path12);
-    files.push({ role, path: path12, sha256: await sha256File(full), size: (await stat12(full)).size, origin: fileOrigin });
-  };
-  const take = async (role, from, to, pkg) => {
-    await copyFile8((await pkgs.resolve(from)).hostPath, join30(dir, to));
-    await add(role, to, origin(pkg));
-  };
-  const { xen, qemu } = parts;
-  await copyFile8(xen.image, join30(dir, xen.name));
-  await add("xen-image", xen.name, xen.origin);
-  await copyFile8(xen.image, join30(dir, `${xen.name}.efi`));
-  await add("xen-efi", `${xen.name}.efi`, xen.origin);
-  await copyFile8(xen.config, join30(dir, `${xen.name}.config`));
-  await add("xen-config", `${xen.name}.config`, xen.origin);
-  await copyFile8(qemu.binary, join30(dir, QEMU_TARGET));
-  await add("backend-qemu", QEMU_TARGET, qemu.origin);
-  await take("uboot", "/usr/lib/u-boot/qemu_arm64/u-boot.bin", "u-boot.bin", "u-boot-qemu");
-  if (parts.kernel) {
-    await copyFile8(parts.kernel.image, join30(dir, "Image"));
-    await add("kernel", "Image", parts.kernel.origin);
-  } else {
-    const vmlinuz = await readFile8((await pkgs.resolve(`/boot/vmlinuz-${release}`)).hostPath);
-    const gzipped = vmlinuz[0] === 31 && vmlinuz[1] === 139;
-    await writeFile9(join30(dir, "Image"), gzipped ? gunzipSync(vmlinuz) : vmlinuz);
-    await add("kernel", "Image", {
-      ...origin(kernelPkg.name),
-      ...gzipped ? { built: `gunzip of /boot/vmlinuz-${release}` } : {}
+
+// src/rig/debian/index.ts
+var debianProvider = {
+  recipe: (request) => ({
+    ...debianRecipe(void 0, request),
+    patches: { xen: patchPaths("xen", request.xenPatches), qemu: patchPaths("qemu", request.qemuPatches) }
+  }),
+  async obtain(request, opts, mayBuild) {
+    const { log: log2 } = opts;
+    await ensureHostTools(["rig-debian"], { log: log2 });
+    const plan = await planDebianRig(opts.cacheDir, request, log2);
+    return obtainKeyed(plan.key, opts, mayBuild, async (tmp) => {
+      const published = await takePublished(plan.key, request.published, tmp, opts);
+      if (published) return published;
+      const components = await ensureDebianComponents(opts.cacheDir, plan, log2);
+      log2(`building debian rig ${plan.key.slice(0, 12)} in ${rigDir(opts.cacheDir, plan.key)}`);
+      return buildDebianRig(tmp, plan, components, log2);
     });
+  },
+  async check(request, opts) {
+    const plan = await planDebianRig(opts.cacheDir, request, opts.log);
+    return checkCachedRig(opts.cacheDir, plan.key);
   }
-  log2("assembling the dom0 ramdisk");
-  const dom0 = await RamdiskTree.create(join30(staging, "dom0"), pkgs);
-  for (const program of DOM0_BASE_PROGRAMS) await dom0.installElf(program);
-  await parts.dom0Xen(dom0);
-  await dom0.installBuilt(qemu.binary, BACKEND_QEMU_PATH);
-  await mkdir18(join30(dom0.dir, "etc/dropbear"), { recursive: true });
-  const dom0Modules = parts.kernel ? [] : await installModules(dom0, pkgs, release, DOM0_MODULES);
-  await finishRamdisk(dom0, parts.texts.dom0);
-  await dom0.pack(join30(dir, "dom0-rootfs.cpio.gz"));
-  await add("dom0-ramdisk", "dom0-rootfs.cpio.gz", { built: builtText(dom0.packages) });
-  log2("assembling the domU ramdisk");
-  const domU = await RamdiskTree.create(join30(staging, "domU"), pkgs);
-  for (const program of DOMU_PROGRAMS) await domU.installElf(program);
-  for (const data of DOMU_DATA) await domU.install(data);
-  const domUModules = parts.kernel ? [] : await installModules(domU, pkgs, release, DOMU_MODULES);
-  await finishRamdisk(domU, parts.texts.domU);
-  await domU.pack(join30(dir, "domU-rootfs.cpio.gz"));
-  await add("domU-ramdisk", "domU-rootfs.cpio.gz", { built: builtText(domU.packages) });
-  const xenConfig = await readFile8(join30(dir, `${xen.name}.config`), "utf8");
-  const kernelConfig = await readFile8(parts.kernel ? parts.kernel.config : (await pkgs.resolve(`/boot/config-${release}`)).hostPath, "utf8");
-  await rm15(staging, { recursive: true, force: true });
-  return { files, pkgs, ...kernelPkg ? { kernelPackage: kernelPkg.name } : {}, release, xenConfig, kernelConfig, dom0Modules, domUModules };
-}
-async function finishRamdisk(tree, texts) {
-  for (const [path12, text] of Object.entries(texts)) await tree.write(path12, text, path12 === RC_PATH ? 493 : 420);
-  await tree.link("/init", "bin/busybox");
-  await tree.link("/usr/sbin/init", "../bin/busybox");
-  await tree.link("/usr/bin/sh", "busybox");
-}
-function builtText(packages) {
-  return `gzip'd newc cpio assembled by xen-pvh-virtio (${RECIPE_VERSION}) from ${packages.map((p) => `${p.name}=${p.version}`).join(", ")}`;
-}
-function configHas(config, option) {
-  return new RegExp(`^${option}=y$`, "m").test(config);
-}
-function rigCapabilities(xenConfig, kernelConfig, components, xen) {
-  const caps = ["dom0less", "vpl011", "xen-tools", "ssh"];
-  if (configHas(xenConfig, "CONFIG_IOREQ_SERVER")) caps.push("ioreq");
-  for (const c of xenPropertyCapabilities(xen)) if (c === "trap-unmapped-accesses" || c === "dom0less-virtio-pci") caps.push(c);
-  if (components.qemu.record.features.xenpvhPci) caps.push("qemu-xenpvh-pci");
-  if (configHas(kernelConfig, "CONFIG_XEN_VIRTIO")) caps.push("virtio-grants");
-  return caps;
-}
-function commonNotes(source, built) {
-  return [
-    `Debian ${source.suite} ${source.components.join(" ")} arm64 packages from ${source.mirror} (no security pocket).`,
-    `dom0: root is the dom0-ramdisk initramfs; after xenstored, xen-init-dom0, xenconsoled and init-dom0less it prints "${READY_LINE.dom0}" and keeps a root shell (PS1 "dom0# ") on the console.`,
-    "dom0: eth0 is 10.0.2.15/24 via 10.0.2.2 (QEMU user networking); dropbear on port 22 accepts only keys from /root/.ssh/authorized_keys, which image/ appends to the dom0 ramdisk as a second cpio archive.",
-    `domU: prints "${READY_LINE.domU}" and keeps a root shell (PS1 "domU# ") on the console; lspci and pci.ids included.`,
-    built.kernelPackage ? `Modules loaded at boot: dom0 ${built.dom0Modules.join(" ")}; domU ${built.domUModules.join(" ")}.` : `Linux ${built.release} built from source, everything built in: no modules.`
-  ];
-}
-function configNotes(built) {
-  const out = [];
-  if (!configHas(built.xenConfig, "CONFIG_IOREQ_SERVER")) {
-    out.push("The hypervisor has no CONFIG_IOREQ_SERVER, so no device model in dom0 can serve a domU (no ioreq capability).");
-  }
-  if (!configHas(built.kernelConfig, "CONFIG_XEN_VIRTIO")) out.push("Kernel without CONFIG_XEN_VIRTIO: virtio-pci in domUs needs foreign mappings, not grants.");
-  return out;
-}
+};
 
 // src/rig/source/build.ts
-import { readFile as readFile11, rm as rm18 } from "node:fs/promises";
+import { readFile as readFile11 } from "node:fs/promises";
 
 // src/rig/source/qemu.ts
-import { mkdir as mkdir19, readFile as readFile9, readdir as readdir12, rm as rm16, writeFile as writeFile10 } from "node:fs/promises";
-import { join as join31 } from "node:path";
+import { mkdir as mkdir21, readFile as readFile9, readdir as readdir12, writeFile as writeFile10 } from "node:fs/promises";
+import { join as join36 } from "node:path";
 
 // src/rig/source/recipe.ts
 var SOURCE_RECIPE_VERSION = "source-rig-3";
@@ -79874,58 +79973,42 @@ function qemuInputs2(origin, meson, xenKey, patches, toolchain) {
 }
 async function planSourceQemu(origin, meson, xenKey, toolchainKey2, userPatches = []) {
   const patches = await userPatchSeries(userPatches);
-  const inputs = qemuInputs2(origin, meson, xenKey, patches, toolchainKey2);
-  return { key: recipeKey(inputs), inputs, origin, meson, patches };
+  return { ...planComponent(qemuInputs2(origin, meson, xenKey, patches, toolchainKey2)), origin, meson, patches };
 }
-function findSourceQemu(cacheDir, plan) {
-  return findComponent(cacheDir, SOURCE_QEMU_COMPONENT, plan.key);
+function sourceQemuComponent(apt, plan) {
+  return {
+    plan,
+    label: "qemu",
+    patches: plan.patches,
+    fetch: ({ build, log: log2 }) => fetchOrigin(build, "qemu", plan.origin, log2),
+    make: (ctx) => makeSourceQemu(ctx, apt, plan)
+  };
 }
-async function prepareSourceQemu(cacheDir, plan, log2) {
-  const build = await ComponentBuild.start(cacheDir, SOURCE_QEMU_COMPONENT, plan.key, log2);
-  const tree = join31(build.work, "src");
-  try {
-    log2(materializeText("qemu", plan.origin));
-    await build.phase("fetch", () => materialize(plan.origin, tree, (text) => writeFile10(join31(build.logs, "fetch.log"), text)));
-    await applyPatchesLogged(build.logs, tree, plan.patches, "qemu", log2);
-  } catch (cause) {
-    await rm16(build.work, { recursive: true, force: true });
-    throw cause;
-  }
-  return { plan, build, tree };
-}
-async function buildSourceQemu(cacheDir, prepared, apt, xen, toolchain) {
-  const { plan, build, tree } = prepared;
+async function makeSourceQemu({ cacheDir, build, tree, out, toolchain, host }, apt, plan) {
+  const xen = await findComponent(cacheDir, SOURCE_XEN_COMPONENT, plan.inputs.xen);
+  if (!xen) throw new InfraError(`source-qemu: the source-xen component ${plan.inputs.xen.slice(0, 12)} it links against is not in the cache`);
   const meson = await mesonTool(cacheDir, apt, plan.meson);
-  const stage = join31(xen.dir, xen.record.files.stage);
-  const pkgconfig = await stagedPkgConfig(stage, join31(build.work, "pkgconfig"));
-  const out = join31(build.work, "out");
-  await mkdir19(out);
+  const stage = join36(xen.dir, xen.record.files.stage);
+  const pkgconfig = await stagedPkgConfig(stage, join36(build.work, "pkgconfig"));
   const features = await compileQemu(build, tree, out, {
     meson,
     // Host paths stay out of the key: the Xen component's key stands for them.
-    configure: [...plan.inputs.configure, `--extra-ldflags=-Wl,-rpath-link,${join31(stage, STAGE_LIBDIR)}`],
+    configure: [...plan.inputs.configure, `--extra-ldflags=-Wl,-rpath-link,${join36(stage, STAGE_LIBDIR)}`],
     toolchain,
     // Searched before the sysroot's .pc files, so libxen* resolve to the tree's own build.
     env: { PKG_CONFIG_PATH: pkgconfig }
   });
-  await checkXenLibraries(join31(out, QEMU_TARGET), join31(stage, STAGE_LIBDIR));
-  const host = toolchainRecord(toolchain);
-  return build.finish(cacheDir, out, {
-    inputs: plan.inputs,
-    files: { binary: QEMU_TARGET },
-    features,
-    built: sourceQemuBuiltText(plan, host),
-    host
-  });
+  await checkXenLibraries(join36(out, QEMU_TARGET), join36(stage, STAGE_LIBDIR));
+  return { files: { binary: QEMU_TARGET }, features, built: sourceQemuBuiltText(plan, host) };
 }
 async function stagedPkgConfig(stage, dir) {
-  const from = join31(stage, STAGE_LIBDIR, "pkgconfig");
+  const from = join36(stage, STAGE_LIBDIR, "pkgconfig");
   const names = (await readdir12(from).catch(() => [])).filter((n) => n.endsWith(".pc"));
   if (names.length === 0) throw new InfraError(`the Xen tools built from source installed no pkg-config files in ${from}`);
-  await mkdir19(dir, { recursive: true });
+  await mkdir21(dir, { recursive: true });
   for (const name of names) {
-    const text = await readFile9(join31(from, name), "utf8");
-    await writeFile10(join31(dir, name), pointPkgConfigAt(text, stage));
+    const text = await readFile9(join36(from, name), "utf8");
+    await writeFile10(join36(dir, name), pointPkgConfigAt(text, stage));
   }
   return dir;
 }
@@ -79943,8 +80026,8 @@ function sourceQemuBuiltText(plan, host) {
 
 // src/rig/source/xen.ts
 import { availableParallelism as availableParallelism4 } from "node:os";
-import { appendFile as appendFile4, copyFile as copyFile9, lstat as lstat9, mkdir as mkdir20, readFile as readFile10, readdir as readdir13, rm as rm17, stat as stat13, writeFile as writeFile11 } from "node:fs/promises";
-import { basename as basename8, join as join32 } from "node:path";
+import { copyFile as copyFile10, lstat as lstat9, mkdir as mkdir22, readFile as readFile10, readdir as readdir13, stat as stat13, writeFile as writeFile11 } from "node:fs/promises";
+import { basename as basename8, join as join37 } from "node:path";
 function xenInputs2(origin, patches, toolchain) {
   return {
     component: SOURCE_XEN_COMPONENT,
@@ -79963,65 +80046,52 @@ function xenInputs2(origin, patches, toolchain) {
 }
 async function planSourceXen(origin, toolchainKey2, userPatches = []) {
   const patches = await userPatchSeries(userPatches);
-  const inputs = xenInputs2(origin, patches, toolchainKey2);
-  return { key: recipeKey(inputs), inputs, origin, patches };
+  return { ...planComponent(xenInputs2(origin, patches, toolchainKey2)), origin, patches };
 }
-function findSourceXen(cacheDir, plan) {
-  return findComponent(cacheDir, SOURCE_XEN_COMPONENT, plan.key);
+function sourceXenComponent(plan) {
+  return {
+    plan,
+    label: "xen",
+    describe: "(hypervisor and tools)",
+    patches: plan.patches,
+    fetch: ({ build, log: log2 }) => fetchOrigin(build, "xen", plan.origin, log2),
+    make: (ctx) => makeSourceXen(ctx, plan)
+  };
 }
-async function prepareSourceXen(cacheDir, plan, log2) {
-  const build = await ComponentBuild.start(cacheDir, SOURCE_XEN_COMPONENT, plan.key, log2);
-  const tree = join32(build.work, "src");
-  try {
-    log2(materializeText("xen", plan.origin));
-    await build.phase("fetch", () => materialize(plan.origin, tree, (text) => appendFile4(join32(build.logs, "fetch.log"), text)));
-    await applyPatchesLogged(build.logs, tree, plan.patches, "xen", log2);
-  } catch (cause) {
-    await rm17(build.work, { recursive: true, force: true });
-    throw cause;
-  }
-  return { plan, build, tree };
-}
-async function buildSourceXen(cacheDir, prepared, toolchain) {
-  const { plan, build, tree } = prepared;
+async function makeSourceXen({ build, tree, out, toolchain, host }, plan) {
   const env = toolchain.env;
-  const out = join32(build.work, "out");
-  await mkdir20(out);
   const make = ["-C", "xen", ...XEN_MAKE_VARS];
   await build.step("make defconfig", "defconfig.log", "make", [...make, "defconfig"], { cwd: tree, env });
   const features = await compileHypervisor(build, tree, out, toolchain);
-  if (!await exists2(join32(tree, "configure"))) await build.step("autogen.sh", "autogen.log", "./autogen.sh", [], { cwd: tree, env });
-  for (const aux of AUTOCONF_AUX) if (!await exists2(join32(tree, basename8(aux)))) await copyFile9(aux, join32(tree, basename8(aux)));
+  if (!await exists2(join37(tree, "configure"))) await build.step("autogen.sh", "autogen.log", "./autogen.sh", [], { cwd: tree, env });
+  for (const aux of AUTOCONF_AUX) if (!await exists2(join37(tree, basename8(aux)))) await copyFile10(aux, join37(tree, basename8(aux)));
   const buildTriplet = (await run("gcc", ["-dumpmachine"])).stdout.trim();
   await build.step("configure the tools", "tools-configure.log", "./configure", [`--build=${buildTriplet}`, `--host=${TARGET_TRIPLET}`, ...XEN_TOOLS_CONFIGURE_FLAGS], {
     cwd: tree,
     env
   });
   const subdirs = [];
-  for (const d of XEN_TOOLS_SUBDIRS) if (await exists2(join32(tree, "tools", d, "Makefile"))) subdirs.push(d);
+  for (const d of XEN_TOOLS_SUBDIRS) if (await exists2(join37(tree, "tools", d, "Makefile"))) subdirs.push(d);
   const jobs = availableParallelism4();
-  const stage = join32(out, "stage");
+  const stage = join37(out, "stage");
   await build.step("make the public headers", "tools-headers.log", "make", ["-C", "tools/include", ...XEN_MAKE_VARS], { cwd: tree, env });
   for (const d of subdirs) {
     await build.step(`make -j${jobs} tools/${d}`, `tools-${d}.log`, "make", ["-C", `tools/${d}`, `-j${jobs}`, ...XEN_MAKE_VARS, "all"], { cwd: tree, env });
   }
-  await mkdir20(join32(stage, STAGE_LIBDIR, "pkgconfig"), { recursive: true });
+  await mkdir22(join37(stage, STAGE_LIBDIR, "pkgconfig"), { recursive: true });
   await build.step("install the public headers", "tools-headers-install.log", "make", ["-C", "tools/include", ...XEN_MAKE_VARS, "install", `DESTDIR=${stage}`], { cwd: tree, env });
   for (const d of subdirs) {
     await build.step(`install tools/${d}`, `tools-${d}-install.log`, "make", ["-C", `tools/${d}`, ...XEN_MAKE_VARS, "install", `DESTDIR=${stage}`], { cwd: tree, env });
   }
-  await build.phase("strip", () => stripElves(stage, join32(toolchain.bin, `${CROSS_PREFIX}strip`)));
-  const host = toolchainRecord(toolchain);
+  await build.phase("strip", () => stripElves(stage, join37(toolchain.bin, `${CROSS_PREFIX}strip`)));
   const version3 = await xenVersion(tree, env);
-  await writeFile11(join32(out, "version"), `${version3}
+  await writeFile11(join37(out, "version"), `${version3}
 `);
-  return build.finish(cacheDir, out, {
-    inputs: plan.inputs,
+  return {
     files: { image: "xen", config: "xen.config", syms: "xen-syms", stage: "stage", version: "version" },
     features,
-    built: sourceXenBuiltText(plan, host, subdirs),
-    host
-  });
+    built: sourceXenBuiltText(plan, host, subdirs)
+  };
 }
 async function xenVersion(tree, env) {
   const r = await run("make", ["-s", "-C", "xen", ...XEN_MAKE_VARS, "xenversion"], { cwd: tree, env, allowFailure: true });
@@ -80030,7 +80100,7 @@ async function xenVersion(tree, env) {
 }
 async function stripElves(dir, strip) {
   for (const name of await readdir13(dir)) {
-    const path12 = join32(dir, name);
+    const path12 = join37(dir, name);
     const st = await lstat9(path12);
     if (st.isDirectory()) await stripElves(path12, strip);
     else if (st.isFile() && !name.endsWith(".a")) {
@@ -80044,7 +80114,7 @@ async function exists2(path12) {
 }
 async function findTool(stage, name) {
   const dirs = ["/usr/sbin", "/usr/bin", "/usr/lib/xen/bin", "/usr/libexec/xen/bin", "/usr/lib/aarch64-linux-gnu/xen/bin"];
-  for (const d of dirs) if (await exists2(join32(stage, d, name))) return `${d}/${name}`;
+  for (const d of dirs) if (await exists2(join37(stage, d, name))) return `${d}/${name}`;
   throw new InfraError(`the Xen tools built from source installed no ${name} (looked in ${dirs.join(", ")} under ${stage})`);
 }
 function sourceXenBuiltText(plan, host, subdirs) {
@@ -80107,39 +80177,14 @@ async function planSourceRig(cacheDir, request, log2) {
   });
   return { recipe, apt, qemuApt, resolved, xen, qemu, toolchain, ...linux ? { linux } : {}, key };
 }
-async function ensureSourceComponents(cacheDir, plan, log2) {
-  let xen = await findSourceXen(cacheDir, plan.xen);
-  let qemu = await findSourceQemu(cacheDir, plan.qemu);
-  if (xen) log2(`source-xen component cache hit: ${xen.dir}`);
-  if (qemu) log2(`source-qemu component cache hit: ${qemu.dir}`);
-  const withLinux = await ensurePlannedKernel(cacheDir, plan.linux, plan.toolchain, log2);
-  if (xen && qemu) return { xen, qemu, ...withLinux };
-  let preparedXen;
-  let preparedQemu;
-  try {
-    if (!xen) preparedXen = await prepareSourceXen(cacheDir, plan.xen, log2);
-    if (!qemu) preparedQemu = await prepareSourceQemu(cacheDir, plan.qemu, log2);
-  } catch (cause) {
-    for (const p of [preparedXen, preparedQemu]) if (p) await rm18(p.build.work, { recursive: true, force: true });
-    throw cause;
-  }
-  const toolchain = await ensureToolchain(cacheDir, plan.toolchain, log2);
-  if (preparedXen) {
-    log2(`building the source-xen component ${plan.xen.key.slice(0, 12)} (hypervisor and tools)`);
-    try {
-      xen = await buildSourceXen(cacheDir, preparedXen, toolchain);
-    } catch (cause) {
-      if (preparedQemu) await rm18(preparedQemu.build.work, { recursive: true, force: true });
-      throw cause;
-    }
-    log2(`source-xen component ready: ${xen.dir}`);
-  }
-  if (preparedQemu) {
-    log2(`building the source-qemu component ${plan.qemu.key.slice(0, 12)}`);
-    qemu = await buildSourceQemu(cacheDir, preparedQemu, plan.qemuApt, xen, toolchain);
-    log2(`source-qemu component ready: ${qemu.dir}`);
-  }
-  return { xen, qemu, ...withLinux };
+function ensureSourceComponents(cacheDir, plan, log2) {
+  const recipes = {
+    linux: plan.linux && linuxComponent(plan.linux),
+    // Before QEMU, which links against its libraries.
+    xen: sourceXenComponent(plan.xen),
+    qemu: sourceQemuComponent(plan.qemuApt, plan.qemu)
+  };
+  return ensureComponents(cacheDir, recipes, plan.toolchain, log2);
 }
 async function buildSourceRig(dir, plan, components, log2) {
   const { xen, qemu } = components;
@@ -80155,6 +80200,7 @@ async function buildSourceRig(dir, plan, components, log2) {
       xen: { image: componentFile(xen, "image"), config: componentFile(xen, "config"), name: `xen-${xenVersion2}-arm64`, origin: xenOrigin },
       qemu: {
         binary: componentFile(qemu, "binary"),
+        xenpvhPci: qemu.record.features.xenpvhPci === true,
         origin: { ...originOfFile(plan.qemu.origin), built: qemu.record.built, patches: plan.qemu.patches.map(describePatch) }
       },
       texts: plan.recipe.texts,
@@ -80191,7 +80237,7 @@ async function buildSourceRig(dir, plan, components, log2) {
       dropbear: pkgs.version("dropbear-bin")
     },
     files: built.files,
-    capabilities: rigCapabilities(built.xenConfig, built.kernelConfig, components, await readFile11(componentFile(components.xen, "image"))),
+    capabilities: built.capabilities,
     notes: [
       ...commonNotes(plan.recipe.source, built),
       `Xen ${xenVersion2} (hypervisor and dom0 tools, one tree) built from ${originText(plan.xen.origin)}` + (plan.xen.patches.length > 0 ? ` with the user's patches ${plan.xen.patches.map((p) => describePatch(p).file).join(", ")}` : "") + "; capabilities are read off the built config and the dom0less properties the built hypervisor parses.",
@@ -80203,32 +80249,35 @@ async function buildSourceRig(dir, plan, components, log2) {
 }
 
 // src/rig/source/index.ts
-async function obtainSourceRig(request, opts, mayBuild) {
-  const { log: log2 } = opts;
-  await ensureHostTools(["rig-debian", "rig-source"], { log: log2 });
-  let plan;
-  try {
-    plan = await planSourceRig(opts.cacheDir, request, log2);
-  } catch (cause) {
-    if (mayBuild || !(cause instanceof InfraError)) throw cause;
-    log2(`source rig: not looked up in the cache: ${cause.message}`);
-    return void 0;
+var sourceProvider = {
+  recipe: (request) => sourceRecipe(request),
+  async obtain(request, opts, mayBuild) {
+    const { log: log2 } = opts;
+    await ensureHostTools(["rig-debian", "rig-source"], { log: log2 });
+    let plan;
+    try {
+      plan = await planSourceRig(opts.cacheDir, request, log2);
+    } catch (cause) {
+      if (mayBuild || !(cause instanceof InfraError)) throw cause;
+      log2(`source rig: not looked up in the cache: ${cause.message}`);
+      return void 0;
+    }
+    return obtainKeyed(plan.key, opts, mayBuild, async (tmp) => {
+      const components = await ensureSourceComponents(opts.cacheDir, plan, log2);
+      log2(`building source rig ${plan.key.slice(0, 12)} in ${rigDir(opts.cacheDir, plan.key)}`);
+      return buildSourceRig(tmp, plan, components, log2);
+    });
   }
-  return obtainKeyed(plan.key, opts, mayBuild, async (tmp) => {
-    const components = await ensureSourceComponents(opts.cacheDir, plan, log2);
-    log2(`building source rig ${plan.key.slice(0, 12)} in ${rigDir(opts.cacheDir, plan.key)}`);
-    return buildSourceRig(tmp, plan, components, log2);
-  });
-}
+};
 
 // src/rig/yocto/index.ts
 import { cpus } from "node:os";
-import { access as access4, mkdir as mkdir21, readdir as readdir15, rm as rm19, writeFile as writeFile13 } from "node:fs/promises";
-import { join as join36 } from "node:path";
+import { access as access4, mkdir as mkdir23, readdir as readdir15, rm as rm15, writeFile as writeFile13 } from "node:fs/promises";
+import { join as join41 } from "node:path";
 
 // src/rig/yocto/deploy.ts
-import { copyFile as copyFile10, readFile as readFile12, readdir as readdir14, realpath as realpath4, stat as stat14, writeFile as writeFile12 } from "node:fs/promises";
-import { basename as basename9, join as join33 } from "node:path";
+import { copyFile as copyFile11, readFile as readFile12, readdir as readdir14, realpath as realpath4, stat as stat14, writeFile as writeFile12 } from "node:fs/promises";
+import { basename as basename9, join as join38 } from "node:path";
 import { gunzipSync as gunzipSync2 } from "node:zlib";
 function deployNames(m) {
   const { machine, dom0Image, domUImage } = m;
@@ -80248,7 +80297,7 @@ function deployNames(m) {
 }
 async function find(deployDir, names) {
   for (const name of names) {
-    const path12 = join33(deployDir, name);
+    const path12 = join38(deployDir, name);
     const st = await stat14(path12).catch(() => void 0);
     if (st?.isFile()) return { name, real: await realpath4(path12) };
   }
@@ -80270,8 +80319,8 @@ async function mapDeployDir(m, outDir) {
   };
   const files = [];
   const add = async (role, name, found, origin) => {
-    const to = join33(outDir, name);
-    await copyFile10(found.real, to);
+    const to = join38(outDir, name);
+    await copyFile11(found.real, to);
     const from = found.name && found.name !== basename9(found.real) ? `${found.name} \u2192 ${basename9(found.real)}` : basename9(found.real);
     files.push({ role, path: name, sha256: await sha256File(to), size: (await stat14(to)).size, origin: origin ?? { built: `Yocto deploy ${m.deployDir}: ${from}` } });
   };
@@ -80288,8 +80337,8 @@ async function mapDeployDir(m, outDir) {
   let kernelBytes = await readFile12(kernel.real);
   if (kernelBytes[0] === 31 && kernelBytes[1] === 139) {
     kernelBytes = gunzipSync2(kernelBytes);
-    await writeFile12(join33(outDir, "Image"), kernelBytes);
-    files.push({ role: "kernel", path: "Image", sha256: await sha256File(join33(outDir, "Image")), size: kernelBytes.length, origin: { built: `gunzip of Yocto deploy ${m.deployDir}: ${kernel.name}` } });
+    await writeFile12(join38(outDir, "Image"), kernelBytes);
+    files.push({ role: "kernel", path: "Image", sha256: await sha256File(join38(outDir, "Image")), size: kernelBytes.length, origin: { built: `gunzip of Yocto deploy ${m.deployDir}: ${kernel.name}` } });
   } else {
     await add("kernel", "Image", kernel);
   }
@@ -80311,7 +80360,14 @@ async function mapDeployDir(m, outDir) {
   if (m.backendQemu) await add("backend-qemu", "qemu-system-aarch64", { real: m.backendQemu.path }, m.backendQemu.origin);
   const dom0Paths = dom0Ramdisk ? await cpioPaths(dom0Ramdisk.real) : /* @__PURE__ */ new Set();
   const qemuBytes = m.backendQemu ? await readFile12(m.backendQemu.path) : void 0;
-  const detected = detectCapabilities({ xen: xenBytes, xenConfig, kernel: kernelBytes, kernelConfig, dom0Paths, qemu: qemuBytes });
+  const detected = rigCapabilities({
+    xen: xenBytes,
+    xenConfig,
+    kernelConfig,
+    kernel: kernelBytes,
+    dom0: dom0Evidence(dom0Paths),
+    qemuXenpvhPci: binaryNames(qemuBytes, XENPVH_PCI_PROPERTY)
+  });
   const notes = [...m.notes ?? []];
   notes.push(`Mapped from the Yocto deploy directory ${m.deployDir} (machine ${m.machine}; dom0 ${m.dom0Image}, domU ${m.domUImage}).`);
   if (!xenConfig) notes.push("No Xen .config was deployed: the ioreq capability cannot be read off the hypervisor's configuration, so it is not claimed.");
@@ -80350,31 +80406,15 @@ async function cpioPaths(file) {
   const { stdout } = await run("cpio", ["-t", "--quiet"], { input: gunzipSync2(await readFile12(file)) });
   return new Set(stdout.split("\n").filter(Boolean).map((p) => p.replace(/^\.?\//, "")));
 }
-function has(bytes, text) {
-  return bytes !== void 0 && bytes.includes(Buffer.from(text, "latin1"));
-}
-function configHas2(config, option) {
-  return config !== void 0 && new RegExp(`^${option}=y$`, "m").test(config);
-}
-function detectCapabilities(e) {
-  const caps = xenPropertyCapabilities(e.xen);
-  const inDom0 = (...paths) => paths.some((p) => e.dom0Paths.has(p));
-  if (inDom0("usr/sbin/xl") && inDom0("usr/sbin/xenstored", "usr/sbin/oxenstored")) caps.push("xen-tools");
-  if (inDom0("usr/sbin/dropbear", "usr/sbin/sshd")) caps.push("ssh");
-  if (configHas2(e.xenConfig, "CONFIG_IOREQ_SERVER")) caps.push("ioreq");
-  if (has(e.qemu, "pci-intx-irq-base")) caps.push("qemu-xenpvh-pci");
-  if (e.kernelConfig ? configHas2(e.kernelConfig, "CONFIG_XEN_VIRTIO") : has(e.kernel, "xen,grant-dma")) caps.push("virtio-grants");
-  return caps;
-}
 
 // src/rig/yocto/plan.ts
 import { arch as arch2 } from "node:os";
-import { join as join35, resolve as resolve5 } from "node:path";
+import { join as join40, resolve as resolve5 } from "node:path";
 
 // src/rig/yocto/kas-config.ts
 var import_yaml = __toESM(require_dist4(), 1);
 import { existsSync as existsSync5, readFileSync as readFileSync3 } from "node:fs";
-import { dirname as dirname16, join as join34, resolve as resolve4 } from "node:path";
+import { dirname as dirname16, join as join39, resolve as resolve4 } from "node:path";
 var isObj = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 function merge(base, top) {
   const out = { ...base };
@@ -80383,7 +80423,7 @@ function merge(base, top) {
 }
 function repoRoot(file) {
   for (let dir = dirname16(file); ; dir = dirname16(dir)) {
-    if (existsSync5(join34(dir, ".git"))) return dir;
+    if (existsSync5(join39(dir, ".git"))) return dir;
     if (dirname16(dir) === dir) return dirname16(file);
   }
 }
@@ -80525,17 +80565,17 @@ function planYocto(request, opts) {
   const qemuRepo = request.qemuRepo ?? DEFAULT_QEMU_REPO2;
   const qemuRef = request.qemuRef ?? DEFAULT_QEMU_REF2;
   const qemuInputs3 = { version: YOCTO_PLAN_VERSION, sdk: sdkKey, repo: qemuRepo, ref: qemuRef, configure: [...QEMU_SDK_CONFIGURE_FLAGS], patches: request.qemuPatches ?? [] };
-  const root = join35(opts.cacheDir, "yocto");
+  const root = join40(opts.cacheDir, "yocto");
   const slot = (name, inputs, hashes) => {
     const key2 = recipeKey(inputs);
-    return { key: key2, dir: join35(root, name, key2), hashes };
+    return { key: key2, dir: join40(root, name, key2), hashes };
   };
   const downloads = slot("downloads", downloadsInputs, "the layers (name, url, commit/branch/tag/refspec, path) and includes from layers not yet checked out");
   const sstate = slot("sstate", sstateInputs, "the downloads inputs, plus the merged kas configuration without target/task (machine, distro, local.conf and bblayers.conf headers, env) and the host CPU");
-  const sdk = { key: sdkKey, dir: join35(root, "sdk", sdkKey), hashes: `the sstate inputs, plus the SDK image (${SDK_IMAGE}) and task populate_sdk` };
+  const sdk = { key: sdkKey, dir: join40(root, "sdk", sdkKey), hashes: `the sstate inputs, plus the SDK image (${SDK_IMAGE}) and task populate_sdk` };
   const qemu = slot("qemu", qemuInputs3, "the SDK key, the QEMU repository and ref, the configure options and the QEMU patches");
-  const workDir = join35(root, "work", sstate.key);
-  const buildDir = join35(workDir, "build");
+  const workDir = join40(root, "work", sstate.key);
+  const buildDir = join40(workDir, "build");
   const env = { KAS_WORK_DIR: workDir, KAS_BUILD_DIR: buildDir, DL_DIR: downloads.dir, SSTATE_DIR: sstate.dir };
   const kasSteps = [
     { purpose: `dom0 image (${DOM0_IMAGE})`, argv: ["kas", "build", kasFile, "--target", DOM0_IMAGE], env },
@@ -80549,8 +80589,8 @@ function planYocto(request, opts) {
     machine,
     workDir,
     buildDir,
-    deployDir: join35(buildDir, "tmp", "deploy", "images", machine),
-    sdkDeployDir: join35(buildDir, "tmp", "deploy", "sdk"),
+    deployDir: join40(buildDir, "tmp", "deploy", "images", machine),
+    sdkDeployDir: join40(buildDir, "tmp", "deploy", "sdk"),
     caches: { downloads, sstate, sdk, qemu },
     kasSteps,
     // The SDK's environment-setup script sets CC, CFLAGS, PKG_CONFIG_SYSROOT_DIR…; PKG_CONFIG is as the seed sets it.
@@ -80692,12 +80732,12 @@ async function obtainYoctoRig(request, opts, mayBuild) {
       `rig yocto needs kas, which is not installed on this host (nothing named kas in PATH). Install kas on a machine that can fetch ${plan.kasFile}'s layers (see workflows/yocto.yml), or build the rig there and use it here with \`xen-pvh-virtio rig export\` and --rig prebuilt.`
     );
   }
-  for (const d of [plan.caches.downloads.dir, plan.caches.sstate.dir, plan.workDir]) await mkdir21(d, { recursive: true });
-  const logFile = join36(plan.workDir, "yocto-build.log");
+  for (const d of [plan.caches.downloads.dir, plan.caches.sstate.dir, plan.workDir]) await mkdir23(d, { recursive: true });
+  const logFile = join41(plan.workDir, "yocto-build.log");
   await runStep({ purpose: "kas check", argv: ["kas", "--version"], env: {} }, { logFile, timeoutMs: 6e4, log: opts.log });
   for (const step of plan.kasSteps) await runStep(step, { logFile, timeoutMs: KAS_STEP_TIMEOUT_MS, log: opts.log, cwd: plan.workDir });
   const sdkEnv = await installSdk(plan, logFile, opts.log);
-  const qemu = await buildQemu2(plan, request, sdkEnv, logFile, opts.log);
+  const qemu = await buildQemu(plan, request, sdkEnv, logFile, opts.log);
   opts.log(`mapping ${plan.deployDir} into rig ${plan.key.slice(0, 12)}`);
   await buildAtomically(dir, async (tmp) => {
     const manifest = await mapDeployDir(
@@ -80719,21 +80759,25 @@ async function obtainYoctoRig(request, opts, mayBuild) {
   await verifyRig(rig);
   return { rig, cacheHit: false, key: plan.key };
 }
+var yoctoProvider = {
+  recipe: (request, { cacheDir }) => yoctoRecipe(request, { cacheDir }),
+  obtain: obtainYoctoRig
+};
 var COMPLETE = ".xen-pvh-virtio-complete";
 async function installSdk(plan, logFile, log2) {
   const sdkDir = plan.caches.sdk.dir;
-  if (!await access4(join36(sdkDir, COMPLETE)).then(() => true, () => false)) {
+  if (!await access4(join41(sdkDir, COMPLETE)).then(() => true, () => false)) {
     const installers = (await readdir15(plan.sdkDeployDir).catch(() => [])).filter((n) => n.includes(SDK_IMAGE) && /-toolchain-.*\.sh$/.test(n));
     if (installers.length === 0) throw new InfraError(`populate_sdk left no ${SDK_IMAGE} toolchain installer in ${plan.sdkDeployDir}`, { logFile });
-    await rm19(sdkDir, { recursive: true, force: true });
-    await mkdir21(sdkDir, { recursive: true });
-    await runStep({ purpose: "SDK install", argv: ["sh", join36(plan.sdkDeployDir, installers.sort().at(-1)), "-y", "-d", sdkDir], env: {} }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2 });
-    await writeFile13(join36(sdkDir, COMPLETE), `${plan.caches.sdk.key}
+    await rm15(sdkDir, { recursive: true, force: true });
+    await mkdir23(sdkDir, { recursive: true });
+    await runStep({ purpose: "SDK install", argv: ["sh", join41(plan.sdkDeployDir, installers.sort().at(-1)), "-y", "-d", sdkDir], env: {} }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2 });
+    await writeFile13(join41(sdkDir, COMPLETE), `${plan.caches.sdk.key}
 `);
   }
   const script = (await readdir15(sdkDir)).find((n) => n.startsWith("environment-setup-"));
   if (!script) throw new InfraError(`the SDK in ${sdkDir} has no environment-setup-* script`, { logFile });
-  const { stdout } = await run("sh", ["-c", '. "$1" >/dev/null 2>&1 && env -0', "sdk-env", join36(sdkDir, script)]);
+  const { stdout } = await run("sh", ["-c", '. "$1" >/dev/null 2>&1 && env -0', "sdk-env", join41(sdkDir, script)]);
   return Object.fromEntries(
     stdout.split("\0").filter((kv) => kv.includes("=")).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])
   );
@@ -80741,98 +80785,52 @@ async function installSdk(plan, logFile, log2) {
 function qemuCloneArgv(ref, repo, dest) {
   return ["git", "clone", "--depth", "1", `--branch=${ref}`, "--", repo, dest];
 }
-async function buildQemu2(plan, request, sdkEnv, logFile, log2) {
+async function buildQemu(plan, request, sdkEnv, logFile, log2) {
   const slot = plan.caches.qemu.dir;
-  const src = join36(slot, "src");
-  const build = join36(slot, "build");
-  const binary = join36(build, "qemu-system-aarch64");
-  if (!await access4(join36(slot, COMPLETE)).then(() => true, () => false)) {
-    await rm19(slot, { recursive: true, force: true });
-    await mkdir21(build, { recursive: true });
+  const src = join41(slot, "src");
+  const build = join41(slot, "build");
+  const binary = join41(build, "qemu-system-aarch64");
+  if (!await access4(join41(slot, COMPLETE)).then(() => true, () => false)) {
+    await rm15(slot, { recursive: true, force: true });
+    await mkdir23(build, { recursive: true });
     await runStep({ purpose: "QEMU fetch", argv: qemuCloneArgv(plan.qemu.ref, plan.qemu.repo, src), env: {} }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2 });
     for (const patch of request.qemuPatches ?? []) await run("patch", ["-p1", "--forward", "-i", patch], { cwd: src });
     const env = { ...sdkEnv, ...plan.qemu.env };
-    await runStep({ purpose: "QEMU configure (SDK)", argv: [join36(src, "configure"), ...plan.qemu.configure], env }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2, cwd: build });
+    await runStep({ purpose: "QEMU configure (SDK)", argv: [join41(src, "configure"), ...plan.qemu.configure], env }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2, cwd: build });
     await runStep({ purpose: "QEMU build (SDK)", argv: ["make", `-j${cpus().length}`, "qemu-system-aarch64"], env }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2, cwd: build });
-    await writeFile13(join36(slot, COMPLETE), `${plan.caches.qemu.key}
+    await writeFile13(join41(slot, COMPLETE), `${plan.caches.qemu.key}
 `);
   }
   const { stdout } = await run("git", ["-C", src, "rev-parse", "HEAD"]);
   return { binary, commit: stdout.trim() };
 }
 
+// src/rig/registry.ts
+var RIG_PROVIDERS = {
+  debian: debianProvider,
+  source: sourceProvider,
+  prebuilt: prebuiltProvider,
+  yocto: yoctoProvider
+};
+function rigProvider(name) {
+  return RIG_PROVIDERS[name];
+}
+
 // src/rig/index.ts
 function rigRecipe(request, cacheDir = defaultCacheDir()) {
-  switch (request.provider) {
-    case "debian":
-      return { ...debianRecipe(void 0, request), patches: { xen: patchPaths("xen", request.xenPatches), qemu: patchPaths("qemu", request.qemuPatches) } };
-    case "prebuilt":
-      return prebuiltRecipe(request);
-    case "yocto":
-      return yoctoRecipe(request, { cacheDir });
-    case "source":
-      return sourceRecipe(request);
-    default:
-      return { provider: request.provider, implemented: false };
-  }
+  return rigProvider(request.provider).recipe(request, { cacheDir });
 }
 async function obtainRig(request, opts) {
-  return await obtain(request, opts, true);
+  return await rigProvider(request.provider).obtain(request, opts, true);
 }
 async function findCachedRig(request, opts) {
-  return obtain(request, { ...opts, remoteCache: false }, false);
-}
-async function obtain(request, opts, mayBuild) {
-  switch (request.provider) {
-    case "debian":
-      return obtainDebianRig(request, opts, mayBuild);
-    case "prebuilt":
-      return obtainPrebuiltRig(request, opts, mayBuild);
-    case "yocto":
-      return obtainYoctoRig(request, opts, mayBuild);
-    case "source":
-      return obtainSourceRig(request, opts, mayBuild);
-    default:
-      throw new ConfigError(`rig provider '${request.provider}' is not implemented yet; use 'debian'`);
-  }
-}
-async function obtainDebianRig(request, opts, mayBuild) {
-  const { log: log2 } = opts;
-  await ensureHostTools(["rig-debian"], { log: log2 });
-  const plan = await planDebianRig(opts.cacheDir, request, log2);
-  return obtainKeyed(plan.key, opts, mayBuild, async (tmp) => {
-    const published = await tryPublished(plan.key, request.published, tmp, opts);
-    if (published) return published;
-    const components = await ensureComponents(opts.cacheDir, plan, log2);
-    log2(`building debian rig ${plan.key.slice(0, 12)} in ${rigDir(opts.cacheDir, plan.key)}`);
-    return buildDebianRig(tmp, plan, components, log2);
-  });
-}
-async function tryPublished(key, source, tmp, opts) {
-  if (!source?.url) {
-    if (source) opts.log(`published rig: not looked for (${source.via})`);
-    return void 0;
-  }
-  const staging = join37(opts.cacheDir, "published", `staging-${process.pid}`);
-  try {
-    const manifest = await fetchPublished(key, { ...source, url: source.url }, tmp, staging, opts.log);
-    opts.log(`published rig ${key.slice(0, 12)} from ${source.via}: downloaded and verified (SHA256SUMS, key, every file), nothing to build`);
-    return manifest;
-  } catch (cause) {
-    if (!(cause instanceof PublishedRefused)) throw cause;
-    opts.log(`published rig not used, building instead: ${cause.message}`);
-    return void 0;
-  }
+  return rigProvider(request.provider).obtain(request, { ...opts, remoteCache: false }, false);
 }
 async function checkRig(request, opts) {
-  if (request.rigPath !== void 0) return checkPrebuiltBundle(request, opts);
-  if (request.provider !== "debian") throw new ConfigError(`rig verify: give --rig-path for rig provider '${request.provider}'`);
-  const plan = await planDebianRig(opts.cacheDir, request, opts.log);
-  const dir = rigDir(opts.cacheDir, plan.key);
-  if (!await hasBundle(dir)) throw new InfraError(`rig verify: no rig for this recipe in the cache (${dir}); \`xen-pvh-virtio rig build\` builds it`);
-  const rig = await readRig(dir);
-  await verifyRig(rig);
-  return { shownAs: dir, key: plan.key, files: rig.manifest.files.length };
+  if (request.rigPath !== void 0) return RIG_PROVIDERS.prebuilt.check(request, opts);
+  const { check } = rigProvider(request.provider);
+  if (!check) throw new ConfigError(`rig verify: give --rig-path for rig provider '${request.provider}'`);
+  return check(request, opts);
 }
 
 export {
@@ -80871,22 +80869,22 @@ export {
   OPTIONS,
   OPTION_NAMES,
   STATE,
+  shellQuote,
+  watchProcess,
+  forgetProcess,
   require_dist4 as require_dist,
+  redactCredentials,
+  credentialsIn,
   NeedsChange,
   withoutChanges,
   runNeeds,
   findCommand,
   ensureHostTools,
-  redactCredentials,
-  credentialsIn,
   markUsed,
   listEntries,
   pruneCache,
   formatBytes,
-  shellQuote,
   exportRig,
-  watchProcess,
-  forgetProcess,
   rigRecipe,
   obtainRig,
   findCachedRig,

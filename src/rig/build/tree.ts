@@ -53,6 +53,7 @@ async function contentHash(root: string, paths: readonly string[], label: string
   let bytes = 0;
   for (const p of paths) {
     const full = join(root, p);
+    // git named this path as changed; gone from the disk, it is a deletion, and that is what the hash records.
     const st = await lstat(full).catch(() => undefined);
     let entry: string;
     if (!st) entry = 'deleted';
@@ -112,8 +113,9 @@ export async function identifyTree(path: string, label: string): Promise<LocalTr
   const strip = (p: string) => (prefix === '' ? p : p.slice(prefix.length + 1));
   const files: string[] = [];
   for (const p of new Set(nulList(listed.stdout))) {
+    // Deleted files (git still lists them until the deletion is committed) are not part of the
+    // tree; a submodule is a directory git does not list into.
     const st = await lstat(join(root, p)).catch(() => undefined);
-    // Deleted files are not part of the tree; a submodule is a directory git does not list into.
     if (st && (st.isFile() || st.isSymbolicLink())) files.push(strip(p));
     if (files.length > TREE_LIMITS.files) throw new ConfigError(`${label}: ${path} holds more than ${TREE_LIMITS.files} files; point it at a source tree`);
   }

@@ -1,4 +1,4 @@
-// Built components (the hypervisor, the backend QEMU): each cached on its own under
+// Built components (the hypervisor, Xen's tools, the backend QEMU, Linux): each cached on its own under
 // <cache>/components/<name>/<key>, keyed by its own inputs, so a change to one never
 // rebuilds another. A build runs in <cache>/work/<name>-<key>-<pid>, logging every
 // external step to a file there; the logs move into the component when it succeeds and
@@ -36,6 +36,11 @@ export interface ComponentRecord {
 export interface Component {
   dir: string;
   record: ComponentRecord;
+}
+
+/** The file a component holds for a purpose (record.files), e.g. componentFile(xen, 'image'). */
+export function componentFile(c: Component, purpose: string): string {
+  return join(c.dir, c.record.files[purpose]!);
 }
 
 export function componentDir(cacheDir: string, name: string, key: string): string {
@@ -82,6 +87,7 @@ export class ComponentBuild {
       const pid = Number(/-(\d+)$/.exec(entry)?.[1] ?? NaN);
       if (!Number.isInteger(pid) || processAlive(pid)) continue;
       if (entry.startsWith(prefix)) await rm(join(root, entry), { recursive: true, force: true });
+      // An entry another process removed meanwhile sorts as the oldest; removing it again is a no-op.
       else failed.push({ path: join(root, entry), mtime: (await stat(join(root, entry)).catch(() => undefined))?.mtimeMs ?? 0 });
     }
     // A failed build's tree stays for diagnosis (its error names it), but only the latest few.

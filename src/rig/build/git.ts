@@ -1,4 +1,4 @@
-// Git refs for the source provider: a ref (branch, tag or full commit id) is resolved to a
+// Git refs for the components built from a repository (Xen, QEMU, Linux): a ref (branch, tag or full commit id) is resolved to a
 // commit id with `git ls-remote` before anything is fetched, so the cache key is known
 // cheaply; a shallow fetch of exactly that commit happens only when something must be built.
 import { mkdir } from 'node:fs/promises';
