@@ -26,7 +26,7 @@ import {
   scenarioJsonSchema,
   scenarioStatus,
   writeReports
-} from "./chunks/chunk-ZY3UJTW7.js";
+} from "./chunks/chunk-XG4LTARC.js";
 import {
   ConfigError,
   ExitCode,
@@ -53,16 +53,31 @@ import { resolve as resolve4 } from "node:path";
 
 // src/cli/args.ts
 import { parseArgs } from "node:util";
+var BOOLEANS = new Set(OPTION_NAMES.filter((n) => OPTIONS[n].kind === "boolean"));
+function spellBooleans(argv) {
+  const out = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--") {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const negated = /^--no-(.+)$/.exec(arg);
+    if (negated && BOOLEANS.has(negated[1])) out.push(`--${negated[1]}=false`);
+    else if (arg.startsWith("--") && BOOLEANS.has(arg.slice(2)) && !/^(true|false)$/i.test(argv[i + 1] ?? "")) out.push(`${arg}=true`);
+    else out.push(arg);
+  }
+  return out;
+}
 function parseCommandLine(argv) {
   const options = {
     help: { type: "boolean", short: "h" },
-    version: { type: "boolean" },
-    "no-cache": { type: "boolean" }
+    version: { type: "boolean" }
   };
   for (const name of OPTION_NAMES) options[name] = { type: "string" };
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: spellBooleans(argv), options, allowPositionals: true, strict: true });
   } catch (e) {
     throw new ConfigError(`${e.message.split("\n")[0]}; see --help`);
   }
@@ -71,7 +86,6 @@ function parseCommandLine(argv) {
     const v = parsed.values[name];
     if (typeof v === "string") values[name] = v;
   }
-  if (parsed.values["no-cache"]) values.cache = "false";
   return {
     words: parsed.positionals,
     raw: { values, label: (name) => `--${name}` },
@@ -82,12 +96,14 @@ function parseCommandLine(argv) {
 function optionsHelp() {
   const rows = OPTION_NAMES.map((name) => {
     const spec = OPTIONS[name];
-    const value = spec.choices ? spec.choices.join("|") : name === "cache" ? "true|false" : "VALUE";
     const dflt = spec.default !== void 0 ? ` (default: ${spec.default})` : "";
+    if (BOOLEANS.has(name)) return `  --${name} [true|false], --no-${name}
+      ${spec.description}${dflt}`;
+    const value = spec.choices ? spec.choices.join("|") : "VALUE";
     return `  --${name} ${value}
       ${spec.description}${dflt}`;
   });
-  return [...rows, "  --no-cache\n      Same as --cache false.", "  -h, --help\n      Show help."].join("\n");
+  return [...rows, "  -h, --help\n      Show help."].join("\n");
 }
 
 // src/cli/plan-text.ts

@@ -11,7 +11,7 @@ import {
   resolvePlan,
   setOutputs,
   writeReports
-} from "./chunks/chunk-ZY3UJTW7.js";
+} from "./chunks/chunk-XG4LTARC.js";
 import {
   ConfigError,
   OPTIONS,

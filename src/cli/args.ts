@@ -10,16 +10,37 @@ export interface ParsedCommand {
   version: boolean;
 }
 
+const BOOLEANS = new Set<string>(OPTION_NAMES.filter((n) => OPTIONS[n].kind === 'boolean'));
+
+/**
+ * Yes/no options read the way command lines usually do: `--snapshot` alone is true,
+ * `--no-snapshot` is false, and `--snapshot false` (the action input's spelling) still works.
+ */
+function spellBooleans(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const negated = /^--no-(.+)$/.exec(arg);
+    if (negated && BOOLEANS.has(negated[1]!)) out.push(`--${negated[1]}=false`);
+    else if (arg.startsWith('--') && BOOLEANS.has(arg.slice(2)) && !/^(true|false)$/i.test(argv[i + 1] ?? '')) out.push(`${arg}=true`);
+    else out.push(arg);
+  }
+  return out;
+}
+
 export function parseCommandLine(argv: readonly string[]): ParsedCommand {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean' },
-    'no-cache': { type: 'boolean' },
   };
   for (const name of OPTION_NAMES) options[name] = { type: 'string' };
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: spellBooleans(argv), options, allowPositionals: true, strict: true });
   } catch (e) {
     throw new ConfigError(`${(e as Error).message.split('\n')[0]}; see --help`);
   }
@@ -28,7 +49,6 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
     const v = parsed.values[name];
     if (typeof v === 'string') values[name] = v;
   }
-  if (parsed.values['no-cache']) values.cache = 'false';
   return {
     words: parsed.positionals,
     raw: { values, label: (name: OptionName) => `--${name}` },
@@ -40,9 +60,10 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
 export function optionsHelp(): string {
   const rows = OPTION_NAMES.map((name) => {
     const spec = OPTIONS[name] as { description: string; default?: string; choices?: readonly string[] };
-    const value = spec.choices ? spec.choices.join('|') : name === 'cache' ? 'true|false' : 'VALUE';
     const dflt = spec.default !== undefined ? ` (default: ${spec.default})` : '';
+    if (BOOLEANS.has(name)) return `  --${name} [true|false], --no-${name}\n      ${spec.description}${dflt}`;
+    const value = spec.choices ? spec.choices.join('|') : 'VALUE';
     return `  --${name} ${value}\n      ${spec.description}${dflt}`;
   });
-  return [...rows, '  --no-cache\n      Same as --cache false.', '  -h, --help\n      Show help.'].join('\n');
+  return [...rows, '  -h, --help\n      Show help.'].join('\n');
 }

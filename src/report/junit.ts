@@ -64,8 +64,16 @@ function addStep(tc: TestCase, scenario: ScenarioResult, step: StepResult): void
   }
   const earlier = firstAttemptNote(scenario, step);
   const warnings = step === scenario.steps[0] ? warningsText(scenario) : undefined;
-  const out = [earlier, step.excerpt, warnings].filter((x): x is string => x !== undefined).join('\n\n');
+  const out = [earlier, step.excerpt, notRunAfter(scenario, step), warnings].filter((x): x is string => x !== undefined).join('\n\n');
   if (out) tc.standardOutput(clean(out));
+}
+
+/** Under the step that ended its scenario: the steps that never started because of it. */
+function notRunAfter(scenario: ScenarioResult, step: StepResult): string | undefined {
+  if (step.status !== 'failed' && step.status !== 'error') return undefined;
+  const after = scenario.steps.slice(scenario.steps.indexOf(step) + 1).filter((s) => s.notRun);
+  if (after.length === 0) return undefined;
+  return [`not run after this step (${after.length}):`, ...after.map((s) => `- ${s.title}${s.where ? ` (${formatPos(s.where)})` : ''}`)].join('\n');
 }
 
 /** A retried scenario's first attempt, told on the step it errored at (or the first step). */
@@ -108,7 +116,9 @@ export function buildJunit(result: RunResult): string {
       const first = scenario.retriedAfter;
       suite.property(`retry.${scenario.name}`, clean(`2 attempts; attempt 1: ${first.status} in "${first.step}": ${first.message.split('\n')[0]!}`));
     }
-    for (const step of scenario.steps) addStep(suite.testCase(), scenario, step);
+    // Steps never started after a failure are not test cases of their own: the step that ended
+    // the scenario names them (reporters would otherwise count them as skipped).
+    for (const step of scenario.steps.filter((s) => !s.notRun)) addStep(suite.testCase(), scenario, step);
   }
   // Messages quote git and the guests: a token in a repository URL must not reach the report.
   return redactCredentials(builder.build());

@@ -48,6 +48,7 @@ const stepSchema = z.object({
   status,
   durationMs: ms,
   where: z.object({ file: str, line: z.int().min(0), column: z.int().min(0) }).optional(),
+  notRun: z.literal(true).optional(),
   message: str.optional(),
   forensics: str.optional(),
   excerpt: str.optional(),

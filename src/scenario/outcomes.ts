@@ -56,6 +56,7 @@ function endedEarly(scenario: Scenario, status: 'error' | 'failed', message: str
       where: s.where,
       message: i === 0 ? message : `not run: ${message}`,
       ...(i === 0 && excerpt ? { excerpt } : {}),
+      ...(i > 0 ? { notRun: true as const } : {}),
     })),
   };
 }

@@ -18,6 +18,12 @@ export interface StepResult {
   excerpt?: string;
   /** For an errored step: whose error it was. Only an infrastructure error is worth a retry. */
   errorKind?: ErrorKind;
+  /**
+   * Never started because an earlier step of its scenario failed or errored (status skipped).
+   * Not the same as a skip for a missing capability: JUnit leaves such steps out and names
+   * them under the step that ended the scenario, so "1 failed" is not "1 failed, 4 skipped".
+   */
+  notRun?: true;
 }
 
 /** infrastructure: host or harness environment (QEMU, SSH, ports); configuration: bad input; internal: a harness bug. */

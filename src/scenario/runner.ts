@@ -48,7 +48,7 @@ export async function runScenario(scenario: Scenario, drivers: ScenarioDrivers, 
     for (const [i, step] of scenario.steps.entries()) {
       const base = { title: step.title, kind: step.kind, where: step.where };
       if (stopReason) {
-        steps.push({ ...base, status: 'skipped', durationMs: 0, message: `not run: ${stopReason}` });
+        steps.push({ ...base, status: 'skipped', durationMs: 0, message: `not run: ${stopReason}`, notRun: true });
         continue;
       }
       const s0 = Date.now();

@@ -65,6 +65,19 @@ describe('JUnit report', () => {
     expect(xml).toContain('<property name="skipped.reason" value="the debian rig lacks ioreq"/>');
   });
 
+  it('leaves steps never started after a failure out of the counts, and names them under the step that failed', () => {
+    const failed = scenario('stopped-early', ['passed', 'failed', 'skipped', 'skipped']);
+    for (const step of failed.steps.slice(2)) Object.assign(step, { notRun: true, message: 'not run: step 2 failed' });
+    const one = buildJunit({ ...result, scenarios: [failed] });
+    validate(one);
+    // "1 failed" rather than "1 failed, 2 skipped": reporters count test cases, and these never ran.
+    expect(one).toMatch(/<testsuite name="stopped-early" [^\n]* tests="2" failures="1" errors="0" skipped="0"/);
+    expect(one.match(/<testcase /g)).toHaveLength(2);
+    expect(one).toContain('not run after this step (2):\n- step 2 <with> "markup" & bell (scenarios/stopped-early.yaml:12:5)\n- step 3');
+    // A capability skip is still a skip.
+    expect(buildJunit({ ...result, scenarios: [result.scenarios[3]!] })).toMatch(/tests="2" failures="0" errors="0" skipped="2"/);
+  });
+
   it('carries rig versions and phase timings as properties, and console excerpts without control characters', () => {
     expect(xml).toContain('<property name="rig.version.xen" value="4.17.5"/>');
     expect(xml).toContain('<property name="rig.cache-hit" value="true"/>');

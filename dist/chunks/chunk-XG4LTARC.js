@@ -65630,8 +65630,14 @@ forensics: ${step2.forensics}` : "");
   }
   const earlier = firstAttemptNote(scenario, step2);
   const warnings = step2 === scenario.steps[0] ? warningsText(scenario) : void 0;
-  const out = [earlier, step2.excerpt, warnings].filter((x) => x !== void 0).join("\n\n");
+  const out = [earlier, step2.excerpt, notRunAfter(scenario, step2), warnings].filter((x) => x !== void 0).join("\n\n");
   if (out) tc.standardOutput(clean(out));
+}
+function notRunAfter(scenario, step2) {
+  if (step2.status !== "failed" && step2.status !== "error") return void 0;
+  const after = scenario.steps.slice(scenario.steps.indexOf(step2) + 1).filter((s) => s.notRun);
+  if (after.length === 0) return void 0;
+  return [`not run after this step (${after.length}):`, ...after.map((s) => `- ${s.title}${s.where ? ` (${formatPos(s.where)})` : ""}`)].join("\n");
 }
 function firstAttemptNote(scenario, step2) {
   const first = scenario.retriedAfter;
@@ -65670,7 +65676,7 @@ function buildJunit(result) {
       const first = scenario.retriedAfter;
       suite.property(`retry.${scenario.name}`, clean(`2 attempts; attempt 1: ${first.status} in "${first.step}": ${first.message.split("\n")[0]}`));
     }
-    for (const step2 of scenario.steps) addStep(suite.testCase(), scenario, step2);
+    for (const step2 of scenario.steps.filter((s) => !s.notRun)) addStep(suite.testCase(), scenario, step2);
   }
   return redactCredentials(builder.build());
 }
@@ -65703,6 +65709,7 @@ var stepSchema = external_exports.object({
   status,
   durationMs: ms,
   where: external_exports.object({ file: str, line: external_exports.int().min(0), column: external_exports.int().min(0) }).optional(),
+  notRun: external_exports.literal(true).optional(),
   message: str.optional(),
   forensics: str.optional(),
   excerpt: str.optional(),
@@ -67021,7 +67028,8 @@ function endedEarly(scenario, status2, message, excerpt, startedAt) {
       durationMs: 0,
       where: s.where,
       message: i === 0 ? message : `not run: ${message}`,
-      ...i === 0 && excerpt ? { excerpt } : {}
+      ...i === 0 && excerpt ? { excerpt } : {},
+      ...i > 0 ? { notRun: true } : {}
     }))
   };
 }
@@ -67070,7 +67078,7 @@ async function runScenario(scenario, drivers, hooks) {
     for (const [i, step2] of scenario.steps.entries()) {
       const base = { title: step2.title, kind: step2.kind, where: step2.where };
       if (stopReason) {
-        steps.push({ ...base, status: "skipped", durationMs: 0, message: `not run: ${stopReason}` });
+        steps.push({ ...base, status: "skipped", durationMs: 0, message: `not run: ${stopReason}`, notRun: true });
         continue;
       }
       const s0 = Date.now();
