@@ -26,7 +26,7 @@ import {
   scenarioJsonSchema,
   scenarioStatus,
   writeReports
-} from "./chunks/chunk-XG4LTARC.js";
+} from "./chunks/chunk-DX2BVJKD.js";
 import {
   ConfigError,
   ExitCode,
@@ -46,7 +46,7 @@ import {
   redactCredentials,
   rigRecipe,
   withoutChanges
-} from "./chunks/chunk-PYISVYU7.js";
+} from "./chunks/chunk-F7VYA4QN.js";
 
 // src/cli/main-impl.ts
 import { resolve as resolve4 } from "node:path";
@@ -527,7 +527,7 @@ function readJunit(xml, shownAs2) {
         out.outcome = { element: child.name, text: leaf(child), ...message !== void 0 ? { message } : {}, ...type !== void 0 ? { type } : {} };
       } else if (child.name === "system-out") out.systemOut = leaf(child);
       else if (child.name === "system-err") out.systemErr = leaf(child);
-      else fail(child, `<${child.name}> inside <testcase>`);
+      else if (child.name !== "flakyError" && child.name !== "rerunError") fail(child, `<${child.name}> inside <testcase>`);
     }
     return out;
   };

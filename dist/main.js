@@ -2,7 +2,7 @@ import { createRequire as __xpvCreateRequire } from 'node:module'; import { file
 import {
   identify,
   isRemoteCacheUsable
-} from "./chunks/chunk-NKRDZFNX.js";
+} from "./chunks/chunk-QGXOENDE.js";
 import {
   cancelOnSignals,
   executePlan,
@@ -11,7 +11,7 @@ import {
   resolvePlan,
   setOutputs,
   writeReports
-} from "./chunks/chunk-XG4LTARC.js";
+} from "./chunks/chunk-DX2BVJKD.js";
 import {
   ConfigError,
   OPTIONS,
@@ -29,7 +29,7 @@ import {
   setSecret,
   summary,
   warning
-} from "./chunks/chunk-PYISVYU7.js";
+} from "./chunks/chunk-F7VYA4QN.js";
 
 // src/action/main-impl.ts
 import { isAbsolute as isAbsolute2, relative } from "node:path";
@@ -125,6 +125,7 @@ async function mainImpl() {
     info: (line) => info(redactCredentials(line)),
     warn: (line) => warning(redactCredentials(line)),
     group: (title, fn) => group(title, fn),
+    buildGroup: (title, fn) => group(title, fn),
     remoteCache,
     onRig: (rig, key, cacheHit) => {
       saveState(STATE.rigKey, key);

@@ -4,14 +4,14 @@ import {
   isRemoteCacheUsable,
   parseIdentities,
   stillOurs
-} from "./chunks/chunk-NKRDZFNX.js";
+} from "./chunks/chunk-QGXOENDE.js";
 import {
   STATE,
   getState,
   info,
   saveRemote,
   warning
-} from "./chunks/chunk-PYISVYU7.js";
+} from "./chunks/chunk-F7VYA4QN.js";
 
 // src/action/post-impl.ts
 async function stopLeftovers() {

@@ -8,6 +8,8 @@ import { prepareOutputPaths } from './config/output-paths.js';
 import type { RunPlan, Scenario } from './config/types.js';
 import { ConfigError, ExitCode, InfraError, ProductFailure } from './errors.js';
 import { ensureHostTools, runNeeds } from './host/prerequisites.js';
+import { withLogGroups, type LogGroup } from './host/log-groups.js';
+import { withStop } from './host/stop.js';
 import { obtainRig } from './rig/index.js';
 import type { Rig } from './rig/manifest.js';
 import { counts, type RunResult, type ScenarioResult } from './scenario/result.js';
@@ -24,6 +26,8 @@ export interface RunHooks {
   warn(line: string): void;
   /** Folds a phase's output (an Actions log group; a heading in the CLI). */
   group<T>(title: string, fn: () => Promise<T>): Promise<T>;
+  /** Folds each rig build step (Actions); absent, build steps are plain progress lines (CLI). */
+  buildGroup?: LogGroup;
   /** Whether the Actions cache may be used for rigs. */
   remoteCache: boolean;
   /** Told about each rig obtained, so the action's post step can save it to the cache. */
@@ -42,14 +46,38 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
   const result: RunResult = { scenarios: [], phases: [], timeline: [], properties: { boot: plan.boot, 'rig.request': plan.rig.provider } };
   prepareOutputPaths(plan);
 
+  let systems: SystemPool | undefined;
+  // The run's own deadline and a cancel both end what runs: a rig build step at once, and the
+  // machines, so that whatever scenario step is running fails at once (its console closes).
+  // The reports are still written.
+  let stopReason: string | undefined;
+  const halt = new AbortController();
+  const stop = (why: string) => {
+    stopReason ??= why;
+    halt.abort(why);
+    void systems?.closeAll();
+  };
+  const deadline = setTimeout(() => stop(`timeout-minutes (${plan.timeoutMinutes}) passed`), plan.timeoutMinutes * 60_000 - (Date.now() - start));
+  const onAbort = () => stop(`cancelled (${String(hooks.signal?.reason ?? 'signal')})`);
+  hooks.signal?.addEventListener('abort', onAbort);
+
   let rig: Rig;
   try {
     // Every host tool of the whole run (build, boot, saving the booted system) is checked and
     // installed at once, before an 11-minute build rather than after it.
     await hooks.group('host tools', () => ensureHostTools(runNeeds(plan.rig.provider), { log: hooks.info }));
-    const got = await hooks.group(`rig: ${plan.rig.provider}`, () =>
-      obtainRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info, warn: hooks.warn, remoteCache: hooks.remoteCache && plan.cache.enabled, useCache: plan.cache.enabled }),
-    );
+    // timeout-minutes bounds the whole run, the rig build included.
+    const obtain = () =>
+      withStop(halt.signal, () =>
+        obtainRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info, warn: hooks.warn, remoteCache: hooks.remoteCache && plan.cache.enabled, useCache: plan.cache.enabled }),
+      );
+    // Where build steps fold on their own, the stage is not one group (Actions groups do not
+    // nest), so a ten-minute build shows which step it is in.
+    let got;
+    if (hooks.buildGroup) {
+      hooks.info(`rig: ${plan.rig.provider}`);
+      got = await withLogGroups(hooks.buildGroup, obtain);
+    } else got = await hooks.group(`rig: ${plan.rig.provider}`, obtain);
     rig = got.rig;
     result.rig = { key: got.key, provider: rig.manifest.provider, versions: rig.manifest.versions, cacheHit: got.cacheHit };
     if (plan.cache.enabled) markUsed(plan.cache.dir, rig.dir);
@@ -58,9 +86,11 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
     hooks.onRig?.(rig, got.key, got.cacheHit);
   } catch (e) {
     if (e instanceof ConfigError) throw e;
-    const message = `rig ${plan.rig.provider}: ${(e as Error).message}`;
+    const message = stopReason ?? `rig ${plan.rig.provider}: ${(e as Error).message}`;
     result.fatal = { status: 'error', message };
     result.scenarios = plan.scenarios.map((s) => erroredScenario(s, message));
+    clearTimeout(deadline);
+    hooks.signal?.removeEventListener('abort', onAbort);
     return result;
   }
 
@@ -73,7 +103,11 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
       result.scenarios.push(skippedScenario(scenario, reason));
     } else runnable.push(scenario);
   }
-  if (runnable.length === 0) return result;
+  if (runnable.length === 0) {
+    clearTimeout(deadline);
+    hooks.signal?.removeEventListener('abort', onAbort);
+    return result;
+  }
 
   const workDir = await mkdtemp(join(process.env.RUNNER_TEMP || tmpdir(), 'xen-pvh-virtio-'));
   const phase = (name: string, at = Date.now()) => {
@@ -84,19 +118,6 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
   const span = (section: string, name: string, from: number, to = Date.now()) => {
     result.timeline.push({ section, name, startMs: from - start, endMs: to - start });
   };
-  let systems: SystemPool | undefined;
-  // The run's own deadline and a cancel both end the machines: whatever step is running then
-  // fails at once (the console closes), and the reports are still written.
-  let stopReason: string | undefined;
-  const halt = new AbortController();
-  const stop = (why: string) => {
-    stopReason ??= why;
-    halt.abort(why);
-    void systems?.closeAll();
-  };
-  const deadline = setTimeout(() => stop(`timeout-minutes (${plan.timeoutMinutes}) passed`), plan.timeoutMinutes * 60_000 - (Date.now() - start));
-  const onAbort = () => stop(`cancelled (${String(hooks.signal?.reason ?? 'signal')})`);
-  hooks.signal?.addEventListener('abort', onAbort);
   let saved: SavedSystems | undefined;
   try {
     // Only the scenarios that will run shape the boot: a skipped virtio-pci scenario must

@@ -62,6 +62,7 @@ export async function mainImpl(): Promise<void> {
     info: (line) => core.info(redactCredentials(line)),
     warn: (line) => core.warning(redactCredentials(line)),
     group: (title, fn) => core.group(title, fn),
+    buildGroup: (title, fn) => core.group(title, fn),
     remoteCache,
     onRig: (rig, key, cacheHit) => {
       core.saveState(STATE.rigKey, key);

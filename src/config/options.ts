@@ -16,7 +16,7 @@ export const OPTIONS = {
   scenarios: {
     kind: 'list',
     description:
-      'Scenarios to run: built-in names (see `xen-pvh-virtio scenarios list`) or paths/globs of scenario YAML files, separated by newlines, commas or spaces.',
+      'Scenarios to run: built-in names (see `xen-pvh-virtio scenarios list`) or paths/globs of scenario YAML files, separated by newlines, commas or spaces; quote a path that holds spaces ("my dir/a.yaml").',
     default: SEED_SCENARIO,
   },
   shard: {

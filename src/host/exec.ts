@@ -2,6 +2,7 @@
 // shell string, with the output captured so a failure can say what the tool printed.
 import { getExecOutput } from '@actions/exec';
 import { InfraError } from '../errors.js';
+import { throwIfStopped } from './stop.js';
 
 export interface RunOptions {
   cwd?: string;
@@ -22,6 +23,8 @@ export interface ExecResult {
 }
 
 export async function run(command: string, args: readonly string[], opts: RunOptions = {}): Promise<ExecResult> {
+  // Short commands (apt, dpkg, git) are not killed mid-way, but none starts once the run has stopped.
+  throwIfStopped();
   let result;
   try {
     result = await getExecOutput(command, [...args], {

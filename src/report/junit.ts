@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import junitModule, { type Builder, type TestCase } from 'junit-report-builder';
 import { formatPos } from '../errors.js';
 import { redactCredentials } from '../secrets.js';
-import type { RunResult, ScenarioResult, StepResult } from '../scenario/result.js';
+import type { FirstAttempt, RunResult, ScenarioResult, StepResult } from '../scenario/result.js';
 
 // The package is CommonJS: at run time its default import is the builder itself, while
 // its typings under NodeNext describe the module object around it.
@@ -19,17 +19,23 @@ function clean(text: string): string {
   return text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '').replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, '');
 }
 
-/** junit-report-builder writes <skipped/> without a reason; add the message attribute. */
-function skippedWithReason(tc: TestCase, reason: string): void {
-  tc.skipped();
-  const build = tc.build.bind(tc);
-  tc.build = (parent: Parameters<TestCase['build']>[0]) => {
-    const element = build(parent);
-    for (const child of element.children as { name?: string; att?: (k: string, v: string) => void }[]) {
-      if (child.name === 'skipped') child.att!('message', clean(reason));
-    }
-    return element;
-  };
+/** The library's test case element, and its children as far as this file reads them. */
+type Element = ReturnType<TestCase['build']>;
+type Child = { name?: string; att(name: string, value: string): unknown };
+
+// What XML 1.0 allows in a document (its Char production); clean() has taken most of the rest.
+// eslint-disable-next-line no-control-regex
+const NOT_XML_CHAR = /[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/gu;
+
+/**
+ * Text as the element's content, in CDATA that no `]]>` in it can close early. The library's
+ * own CDATA escapes only the first `]]>` of a text (console output may hold several); here
+ * each one is split between two sections (`]]` ends one, `>` starts the next; readers join
+ * them). It is one raw node, not a node per section, because the pretty printer indents
+ * between an element's children and that whitespace would become part of the text.
+ */
+function cdata(element: Element, text: string): void {
+  element.raw(`<![CDATA[${text.replace(NOT_XML_CHAR, '').replaceAll(']]>', ']]]]><![CDATA[>')}]]>`);
 }
 
 /** The warnings block of a scenario's <system-out> (on its first test case): every line with its trace. */
@@ -49,23 +55,57 @@ function addStep(tc: TestCase, scenario: ScenarioResult, step: StepResult): void
   // The body, which GitLab and test-reporter show and action-junit-report reads file:line from:
   // where in the scenario file, and the reason's first line (the console tail stays in the attribute).
   const body = clean(`${step.where ? `${formatPos(step.where)}: ` : ''}${(step.message ?? step.status).split('\n')[0]}`);
+  // The library sets the outcome element and the counts; the texts are added to its element
+  // below (see cdata), and so is the skip's reason, which it has no parameter for.
   switch (step.status) {
     case 'failed':
-      tc.failure(clean(`${step.message ?? 'failed'}${where}`), step.kind).stacktrace(body);
+      tc.failure(clean(`${step.message ?? 'failed'}${where}`), step.kind);
       break;
     case 'error':
-      tc.error(clean(`${step.message ?? 'error'}${where}`), 'infrastructure', body);
+      tc.error(clean(`${step.message ?? 'error'}${where}`), 'infrastructure');
       break;
     case 'skipped':
-      skippedWithReason(tc, step.message ?? scenario.skipReason ?? 'not run');
+      tc.skipped();
       break;
     case 'passed':
       break;
   }
-  const earlier = firstAttemptNote(scenario, step);
+  const retried = firstAttemptStep(scenario) === step;
+  const earlier = retried ? firstAttemptNote(scenario.retriedAfter!, step) : undefined;
   const warnings = step === scenario.steps[0] ? warningsText(scenario) : undefined;
   const out = [earlier, step.excerpt, notRunAfter(scenario, step), warnings].filter((x): x is string => x !== undefined).join('\n\n');
-  if (out) tc.standardOutput(clean(out));
+  const build = tc.build.bind(tc);
+  tc.build = (parent: Parameters<TestCase['build']>[0]) => {
+    const element = build(parent);
+    for (const child of element.children as Child[]) {
+      if (child.name === 'failure' || child.name === 'error') cdata(child as unknown as Element, body);
+      if (child.name === 'skipped') child.att('message', clean(step.message ?? scenario.skipReason ?? 'not run'));
+    }
+    // After the outcome and before <system-out>: where Surefire's schema puts the attempts.
+    if (retried) addFirstAttempt(element, scenario, step);
+    if (out) cdata(element.ele('system-out'), clean(out));
+    return element;
+  };
+}
+
+/**
+ * A retried scenario's first attempt the way Maven Surefire reports a rerun
+ * (surefire-test-report-3.0.xsd): on the step that passed this time, a <flakyError> (the step
+ * counts as passed); on one that failed or errored again, a <rerunError> after its <failure>
+ * or <error>. Surefire writes the first run as the outcome and later ones as reruns; here the
+ * outcome is the second attempt's, since it is what the counts and the exit code follow, and
+ * the element the first's. Only an infrastructure error is ever retried, so a first attempt
+ * that ended otherwise (which retry.ts never reports) gets none.
+ */
+function addFirstAttempt(element: Element, scenario: ScenarioResult, step: StepResult): void {
+  const first = scenario.retriedAfter!;
+  if (first.status !== 'error' || step.status === 'skipped') return;
+  const name = step.status === 'passed' ? 'flakyError' : 'rerunError';
+  const attempt = element.ele(name, { message: clean(first.message), type: 'infrastructure' });
+  // Like the <error> body: where in the scenario file (when this is the step it errored at), then the reason's first line.
+  const at = step.title === first.step && step.where ? `${formatPos(step.where)}: ` : '';
+  cdata(attempt.ele('stackTrace'), clean(`${at}${first.message.split('\n')[0]}`));
+  cdata(attempt.ele('system-out'), clean(`attempt 1 of 2 ended in ${first.status} at "${first.step}" after ${seconds(first.durationMs).toFixed(1)} s; attempt 2 ran on a fresh boot`));
 }
 
 /** Under the step that ended its scenario: the steps that never started because of it. */
@@ -76,13 +116,25 @@ function notRunAfter(scenario: ScenarioResult, step: StepResult): string | undef
   return [`not run after this step (${after.length}):`, ...after.map((s) => `- ${s.title}${s.where ? ` (${formatPos(s.where)})` : ''}`)].join('\n');
 }
 
-/** A retried scenario's first attempt, told on the step it errored at (or the first step). */
-function firstAttemptNote(scenario: ScenarioResult, step: StepResult): string | undefined {
+/**
+ * The test case that tells a retried scenario's first attempt: the step it errored at, unless
+ * the second attempt ended before reaching it (then the step that ended it, which names the
+ * steps it kept from running), or else the first step.
+ */
+function firstAttemptStep(scenario: ScenarioResult): StepResult | undefined {
   const first = scenario.retriedAfter;
   if (!first) return undefined;
-  const at = scenario.steps.find((s) => s.title === first.step) ?? scenario.steps[0];
-  if (at !== step) return undefined;
-  return `attempt 1 of 2 ended in ${first.status} here after ${seconds(first.durationMs).toFixed(1)} s and was retried on a fresh boot:\n${first.message}`;
+  const cases = scenario.steps.filter((s) => !s.notRun);
+  return (
+    cases.find((s) => s.title === first.step) ??
+    cases.find((s) => s.status === 'failed' || s.status === 'error') ??
+    cases[0]
+  );
+}
+
+function firstAttemptNote(first: FirstAttempt, step: StepResult): string {
+  const at = step.title === first.step ? 'here' : `at "${first.step}"`;
+  return `attempt 1 of 2 ended in ${first.status} ${at} after ${seconds(first.durationMs).toFixed(1)} s and was retried on a fresh boot:\n${first.message}`;
 }
 
 export function buildJunit(result: RunResult): string {

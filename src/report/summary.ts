@@ -115,23 +115,59 @@ function warningLines(result: RunResult): string[] {
 }
 
 /**
- * The run as a Mermaid gantt (GitHub renders it in job summaries). Times are ms from the
- * run's start, read as epoch ms by `dateFormat x`, so the axis shows minutes:seconds.
+ * The run as a Mermaid gantt (GitHub renders it in job summaries), its axis the time since the
+ * run started. Mermaid draws the axis in the viewer's time zone (d3's local scale and format),
+ * so epoch times would come out shifted by the viewer's offset (whole hours in %H, and half an
+ * hour in %M for UTC+5:30). Instead the times are local wall-clock times from midnight of a
+ * fixed date, which the viewer's browser reads in its own zone: 00:00:00 is the run's start in
+ * every zone, and the axis labels are elapsed time. The date is fixed rather than today (what
+ * a time alone parses to) because on the day a zone changes its clocks, the change falls in
+ * the small hours this chart occupies: an hour of the axis would be missing or twice, and a
+ * time inside a skipped hour fails Mermaid's strict parse, so the chart would not render. On
+ * CHART_DAY no zone in the IANA database changes its offset, from the day before to three
+ * days after (a unit test checks this against Node's tz data), so bar lengths are real
+ * durations too.
  */
 export function timelineChart(timeline: readonly Span[]): string[] {
-  const out = ['```mermaid', 'gantt', '  title Where the run spent its time', '  dateFormat x', '  axisFormat %M:%S'];
+  // A zero-length stretch still gets a bar to see: a sliver of the chart, at least a tenth of a second.
+  const minBar = Math.max(100, Math.max(0, ...timeline.map((s) => s.endMs)) / 300);
+  const bars = timeline.map((span) => ({ span, end: Math.max(span.endMs, span.startMs + minBar) }));
+  const out = ['```mermaid', 'gantt', '  title Where the run spent its time', `  dateFormat ${CHART_DATE_FORMAT}`];
+  // No line for "now": today is far off this chart's day, and the line means nothing here.
+  out.push(`  axisFormat ${axisFormat(Math.max(0, ...bars.map((b) => b.end)))}`, '  todayMarker off');
   let section: string | undefined;
-  for (const span of timeline) {
+  for (const { span, end } of bars) {
     if (span.section !== section) {
       section = span.section;
       out.push(`  section ${label(section)}`);
     }
-    // A zero-length bar does not render; a tenth of a second is below the axis' resolution.
-    const end = Math.max(span.endMs, span.startMs + 100);
-    out.push(`  ${label(span.name)} (${formatDuration(span.endMs - span.startMs)}) : ${Math.round(span.startMs)}, ${Math.round(end)}`);
+    out.push(`  ${label(span.name)} (${formatDuration(span.endMs - span.startMs)}) : ${wallClock(span.startMs)}, ${wallClock(end)}`);
   }
   out.push('```');
   return out;
+}
+
+/** Monday 1 January 2001: a day without a clock change anywhere (see timelineChart). */
+const CHART_DAY = Date.UTC(2001, 0, 1);
+// Day.js tokens from Mermaid's table of input formats; its parse is strict, so the text must be exactly this shape.
+const CHART_DATE_FORMAT = 'YYYY-MM-DD HH:mm:ss.SSS';
+
+/** ms from the run's start as the chart's wall-clock text; UTC is only the arithmetic here, the viewer reads it as local. */
+function wallClock(ms: number): string {
+  const at = new Date(CHART_DAY + Math.max(0, Math.round(ms))).toISOString();
+  return `${at.slice(0, 10)} ${at.slice(11, 23)}`;
+}
+
+/**
+ * The axis labels (d3 time format) for a chart reaching `ms`: seconds while they matter,
+ * milliseconds below ten seconds (where d3 puts ticks between whole seconds), hours once there
+ * are any, and the day (1 for the first) past a day.
+ */
+function axisFormat(ms: number): string {
+  if (ms < 10_000) return '%M:%S.%L';
+  if (ms < 3_600_000) return '%M:%S';
+  if (ms < 86_400_000) return '%H:%M';
+  return 'day %-e %H:%M';
 }
 
 /**

@@ -119,7 +119,7 @@ export async function fetchPublished(
     let sums: Map<string, string>;
     try {
       // Release assets are served from another host than the release page: any https redirect is followed.
-      sums = parseChecksums(await downloadText(new URL(CHECKSUMS_FILE, base), label, { redirects: 'https', maxBytes: PUBLISHED_LIMITS.checksums, timeoutMs: listTimeoutMs }));
+      sums = parseChecksums(await downloadText(new URL(CHECKSUMS_FILE, base), label, { redirects: 'https', maxBytes: PUBLISHED_LIMITS.checksums, timeoutMs: listTimeoutMs, log }));
     } catch (cause) {
       throw new PublishedRefused((cause as Error).message);
     }
@@ -129,7 +129,7 @@ export async function fetchPublished(
     const tarball = join(staging, name);
     log(`downloading the published rig ${new URL(name, base).href}`);
     try {
-      await download(new URL(name, base), tarball, label, { redirects: 'https', maxBytes: PUBLISHED_LIMITS.bundle });
+      await download(new URL(name, base), tarball, label, { redirects: 'https', maxBytes: PUBLISHED_LIMITS.bundle, log });
     } catch (cause) {
       throw new PublishedRefused((cause as Error).message);
     }

@@ -8,6 +8,8 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InfraError } from '../../errors.js';
+import { inLogGroup } from '../../host/log-groups.js';
+import { currentStop, throwIfStopped } from '../../host/stop.js';
 import { markUsed } from '../../cache/index.js';
 
 export const COMPONENT_FILE = 'component.json';
@@ -112,6 +114,11 @@ export class ComponentBuild {
     args: readonly string[],
     opts: { cwd?: string; env?: Record<string, string> } = {},
   ): Promise<void> {
+    // In Actions each step folds into a group of its own, its progress lines inside.
+    return inLogGroup(`${this.name}: ${title}`, () => this.runStep(title, logName, command, args, opts));
+  }
+
+  private async runStep(title: string, logName: string, command: string, args: readonly string[], opts: { cwd?: string; env?: Record<string, string> }): Promise<void> {
     const logFile = join(this.logs, logName);
     this.log(`${this.name}: ${title}… (full log: ${logFile})`);
     const started = Date.now();
@@ -194,9 +201,13 @@ export async function runLogged(
     for (const l of lines) if (l.trim()) tail.push(l);
     if (tail.length > 30) tail.splice(0, tail.length - 30);
   };
+  throwIfStopped();
   const child = spawn(command, [...args], { cwd: opts.cwd, env: { ...process.env, ...(opts.env ?? {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
   const stop = () => child.kill('SIGTERM');
   process.once('exit', stop);
+  // The run's deadline or a cancel ends a build step at once, not when make is done.
+  const signal = currentStop();
+  signal?.addEventListener('abort', stop, { once: true });
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
   const timer = setInterval(() => progress(partial.trim() || tail.at(-1)), progressMs);
@@ -207,12 +218,14 @@ export async function runLogged(
       child.once('close', (code, signal) => resolve(code ?? (signal ? 128 : 255)));
     });
     if (partial.trim()) tail.push(partial);
-    const end = `\nexit: ${exitCode} after ${((Date.now() - started) / 1000).toFixed(1)} s\n`;
+    const end = `\nexit: ${exitCode} after ${((Date.now() - started) / 1000).toFixed(1)} s${signal?.aborted ? ` (stopped: ${String(signal.reason)})` : ''}\n`;
     await new Promise<void>((resolve) => log.end(end, () => resolve()));
+    throwIfStopped(signal);
     return { exitCode, tail: tail.slice(-30) };
   } finally {
     clearInterval(timer);
     process.off('exit', stop);
+    signal?.removeEventListener('abort', stop);
   }
 }
 

@@ -1,15 +1,18 @@
 // Downloads of untrusted bundles: one URL to one file (or a small text), the whole transfer
 // bounded by a deadline and by a byte limit, redirects followed only where the caller allows.
-// An unreachable or stalled server is an InfraError; a server that breaks the rules (too many
-// bytes, a redirect elsewhere) is refused as a ConfigError naming the URL.
+// A failure a moment can mend (a reset connection, a 503) is retried a few times within the
+// same deadline (retry.ts says which and how long to wait). An unreachable or stalled server
+// is an InfraError; a server that breaks the rules (too many bytes, a redirect elsewhere) is
+// refused as a ConfigError naming the URL, at once: retrying would not make it honest.
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ConfigError, InfraError } from '../../errors.js';
+import { HttpStatusError, parseRetryAfter, RETRY_POLICY, RetriesSpent, withRetries, type RetryPolicy } from './retry.js';
 
-/** How long one download may take, connection to last byte. Bundles are tens of MB. */
+/** How long one download may take, connection to last byte, retries and their waits included. Bundles are tens of MB. */
 export const DOWNLOAD_TIMEOUT_MS = 10 * 60_000;
 
 /**
@@ -26,6 +29,10 @@ export interface DownloadRules {
   /** What maxBytes is, for the refusal ("the 10 bytes the manifest lists for Image (kernel)"); "N bytes" otherwise. */
   bound?: string;
   timeoutMs?: number;
+  /** Where each retry is told, with its reason; the final error counts the attempts either way. */
+  log?: (line: string) => void;
+  /** Fewer attempts or shorter waits than RETRY_POLICY, for tests. */
+  retry?: Partial<RetryPolicy>;
 }
 
 const MAX_REDIRECTS = 5;
@@ -37,9 +44,7 @@ export function isSecureOrLocal(url: URL): boolean {
 }
 
 export async function download(url: URL, to: string, label: string, rules: DownloadRules): Promise<void> {
-  const timeoutMs = rules.timeoutMs ?? DOWNLOAD_TIMEOUT_MS;
-  const signal = AbortSignal.timeout(timeoutMs);
-  try {
+  const attempt = async (signal: AbortSignal) => {
     const res = await get(url, label, rules, signal);
     let seen = 0;
     const bounded = new Transform({
@@ -48,18 +53,20 @@ export async function download(url: URL, to: string, label: string, rules: Downl
         done(seen > rules.maxBytes ? tooMuch(url, label, rules) : null, chunk);
       },
     });
+    // A fresh write stream truncates what a failed attempt left; a final failure leaves nothing.
     await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), bounded, createWriteStream(to), { signal });
-  } catch (cause) {
+  };
+  try {
+    await transfer(url, label, rules, attempt);
+  } catch (e) {
     await rm(to, { force: true });
-    throw failure(cause, url, label, signal, timeoutMs);
+    throw e;
   }
 }
 
 /** Downloads a small text file (a manifest, a checksum list) into memory, with the same rules. */
 export async function downloadText(url: URL, label: string, rules: DownloadRules): Promise<string> {
-  const timeoutMs = rules.timeoutMs ?? DOWNLOAD_TIMEOUT_MS;
-  const signal = AbortSignal.timeout(timeoutMs);
-  try {
+  return transfer(url, label, rules, async (signal) => {
     const res = await get(url, label, rules, signal);
     const parts: Buffer[] = [];
     let seen = 0;
@@ -69,6 +76,23 @@ export async function downloadText(url: URL, label: string, rules: DownloadRules
       parts.push(chunk as Buffer);
     }
     return Buffer.concat(parts).toString('utf8');
+  });
+}
+
+/** Runs attempt, retrying what retry.ts calls transient, all within one deadline; a failure comes out as the module's header says. */
+async function transfer<T>(url: URL, label: string, rules: DownloadRules, attempt: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const timeoutMs = rules.timeoutMs ?? DOWNLOAD_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    return await withRetries(() => attempt(signal), {
+      policy: { ...RETRY_POLICY, ...rules.retry },
+      deadline,
+      signal,
+      ...(rules.log ? { log: rules.log } : {}),
+      what: `${label}: ${url.href}`,
+      describe: (e) => describeFetchError(e as Error),
+    });
   } catch (cause) {
     throw failure(cause, url, label, signal, timeoutMs);
   }
@@ -81,7 +105,11 @@ async function get(url: URL, label: string, rules: DownloadRules, signal: AbortS
     const res = await fetch(at, { signal, redirect: 'manual' });
     const location = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null;
     if (location === null) {
-      if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText}`);
+      if (!res.ok || !res.body) {
+        // Read no error page: it is not wanted, and cancelling frees the connection for a retry.
+        await res.body?.cancel();
+        throw new HttpStatusError(res.status, res.statusText, parseRetryAfter(res.headers.get('retry-after')));
+      }
       const announced = Number(res.headers.get('content-length') ?? 0);
       if (announced > rules.maxBytes) {
         await res.body.cancel();
@@ -106,7 +134,11 @@ function tooMuch(url: URL, label: string, rules: DownloadRules): ConfigError {
 
 function failure(cause: unknown, url: URL, label: string, signal: AbortSignal, timeoutMs: number): Error {
   if (cause instanceof ConfigError) return cause;
-  const why = signal.aborted ? `no complete answer within ${Math.round(timeoutMs / 1000)} s` : describeFetchError(cause as Error);
+  const why = signal.aborted
+    ? `no complete answer within ${Math.round(timeoutMs / 1000)} s`
+    : cause instanceof RetriesSpent
+      ? `${describeFetchError(cause.last as Error)} (${cause.why})`
+      : describeFetchError(cause as Error);
   return new InfraError(`${label}: cannot download ${url.href}: ${why}`, { cause });
 }
 

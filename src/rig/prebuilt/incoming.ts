@@ -61,7 +61,7 @@ export async function openBundle(where: BundleLocation, staging: string, label: 
       const file = join(staging, basename(where.url.pathname));
       opts.log(`downloading ${where.url.href}`);
       const bound = `${limits.bytes} bytes, more than a bundle may have`;
-      await download(where.url, file, label, { redirects: 'same-origin', maxBytes: limits.bytes, bound, timeoutMs: opts.downloadTimeoutMs });
+      await download(where.url, file, label, { redirects: 'same-origin', maxBytes: limits.bytes, bound, timeoutMs: opts.downloadTimeoutMs, log: opts.log });
       const unpacked = join(staging, 'bundle');
       await mkdir(unpacked);
       return local(await unpack(file, unpacked, label, where.url.href, limits), where.url.href, label, limits);
@@ -86,7 +86,7 @@ async function local(dir: string, shownAs: string, label: string, limits: Bundle
 async function served(base: URL, staging: string, label: string, opts: IncomingOptions, limits: BundleLimits): Promise<IncomingBundle> {
   const manifestUrl = new URL(MANIFEST_FILE, base);
   const bound = `${MANIFEST_MAX_BYTES} bytes, more than a manifest may have`;
-  const text = await downloadText(manifestUrl, label, { redirects: 'same-origin', maxBytes: MANIFEST_MAX_BYTES, bound, timeoutMs: opts.downloadTimeoutMs });
+  const text = await downloadText(manifestUrl, label, { redirects: 'same-origin', maxBytes: MANIFEST_MAX_BYTES, bound, timeoutMs: opts.downloadTimeoutMs, log: opts.log });
   let manifest: RigManifest;
   try {
     manifest = JSON.parse(text) as RigManifest;
@@ -103,7 +103,7 @@ async function served(base: URL, staging: string, label: string, opts: IncomingO
       opts.log(`downloading ${url.href}`);
       await mkdir(dirname(join(files, f.path)), { recursive: true });
       const listed = `the ${f.size} bytes the manifest lists for ${f.path} (${f.role})`;
-      await download(url, join(files, f.path), label, { redirects: 'same-origin', maxBytes: f.size, bound: listed, timeoutMs: opts.downloadTimeoutMs });
+      await download(url, join(files, f.path), label, { redirects: 'same-origin', maxBytes: f.size, bound: listed, timeoutMs: opts.downloadTimeoutMs, log: opts.log });
     }
     await checkFiles(files, manifest, label, base.href, into);
   };

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { readJunit } from '../../../src/merge/junit.js';
+import { parseXml, textOf, type XmlElement } from '../../../src/merge/xml.js';
 import { buildJunit } from '../../../src/report/index.js';
 import type { RunResult, ScenarioResult, Status } from '../../../src/scenario/result.js';
 import { validateJunit as validate } from '../../support/junit.js';
@@ -97,6 +99,89 @@ describe('JUnit report', () => {
     expect(out).toMatch(/<testsuite name="retried" [^\n]* failures="0" errors="0"/);
     expect(out).toContain('<property name="retry.retried" value="2 attempts; attempt 1: error in &quot;step 1 &lt;with> &quot;markup&quot; &amp; bell&quot;: SSH to dom0 never answered"/>');
     expect(out).toContain('<system-out><![CDATA[attempt 1 of 2 ended in error here after 31.0 s and was retried on a fresh boot:\nSSH to dom0 never answered\nsecond line\n\n(XEN) DOM1');
-    expect(out.match(/attempt 1 of 2/g)).toHaveLength(1);
+    expect(out.match(/attempt 1 of 2 ended in error here/g)).toHaveLength(1);
+  });
+
+  // Maven Surefire's rerun elements (surefire-test-report-3.0.xsd).
+  const sshError = 'SSH to dom0 never answered\nconsole tail';
+  const retriedAfter = { status: 'error' as const, step: 'step 1 <with> "markup" & \u0007bell', message: sshError, durationMs: 31_000 };
+  /** The report's test cases, parsed, in order. */
+  const casesOf = (xml: string) => {
+    const suites = parseXml(xml).children.filter((c): c is XmlElement => typeof c !== 'string');
+    return suites.flatMap((s) => s.children.filter((c): c is XmlElement => typeof c !== 'string' && c.name === 'testcase'));
+  };
+  const elementsOf = (tc: XmlElement) => tc.children.filter((c): c is XmlElement => typeof c !== 'string');
+  const suiteCounts = (xml: string) => [...xml.matchAll(/<testsuites? [^>]*?(tests="\d+" failures="\d+" errors="\d+" skipped="\d+")/g)].map((m) => m[1]);
+
+  it('tells a first attempt that errored at a step the retry passed as <flakyError> on that step, counted as passed', () => {
+    const passedAfterRetry = scenario('flaky', ['passed', 'passed', 'passed'], { retriedAfter });
+    const out = buildJunit({ ...result, scenarios: [passedAfterRetry] });
+    validate(out);
+    const cases = casesOf(out);
+    // Only on step 1, where attempt 1 errored: after the (absent) outcome, before <system-out>.
+    expect(cases.map((tc) => elementsOf(tc).map((e) => e.name))).toEqual([['system-out'], ['flakyError', 'system-out'], ['system-out']]);
+    const flaky = elementsOf(cases[1]!)[0]!;
+    expect(Object.fromEntries(flaky.attrs)).toEqual({ message: sshError, type: 'infrastructure' });
+    const [stackTrace, systemOut] = elementsOf(flaky);
+    expect([stackTrace!.name, systemOut!.name]).toEqual(['stackTrace', 'system-out']);
+    // Its first line, after where the step is, like the <error> body.
+    expect(textOf(stackTrace!)).toBe('scenarios/flaky.yaml:11:5: SSH to dom0 never answered');
+    expect(textOf(systemOut!)).toBe('attempt 1 of 2 ended in error at "step 1 <with> "markup" & bell" after 31.0 s; attempt 2 ran on a fresh boot');
+    // Surefire counts a flaky test as passed: the same counts as without the retry.
+    expect(suiteCounts(out)).toEqual(suiteCounts(buildJunit({ ...result, scenarios: [{ ...passedAfterRetry, retriedAfter: undefined }] })));
+    expect(suiteCounts(out)).toEqual(['tests="3" failures="0" errors="0" skipped="0"', 'tests="3" failures="0" errors="0" skipped="0"']);
+    // The property and the note stay for the tools that read them.
+    expect(out).toContain('<property name="retry.flaky" value="2 attempts; attempt 1: error in');
+    expect(textOf(elementsOf(cases[1]!)[1]!)).toMatch(/^attempt 1 of 2 ended in error here after 31\.0 s and was retried on a fresh boot:\nSSH to dom0 never answered\nconsole tail\n\n/);
+  });
+
+  it('tells a first attempt of a step that errored again as <rerunError> after its <error>, and one that failed after its <failure>', () => {
+    const erroredTwice = scenario('twice', ['passed', 'error', 'skipped'], { retriedAfter });
+    erroredTwice.steps[2]!.notRun = true;
+    const out = buildJunit({ ...result, scenarios: [erroredTwice] });
+    validate(out);
+    expect(casesOf(out).map((tc) => elementsOf(tc).map((e) => e.name))).toEqual([['system-out'], ['error', 'rerunError', 'system-out']]);
+    expect(out).toMatch(/<\/error>\s*<rerunError message="SSH to dom0 never answered&#xA;console tail" type="infrastructure">\s*<stackTrace><!\[CDATA\[scenarios\/twice\.yaml:11:5: SSH to dom0 never answered\]\]><\/stackTrace>/);
+    expect(suiteCounts(out)).toEqual(['tests="2" failures="0" errors="1" skipped="0"', 'tests="2" failures="0" errors="1" skipped="0"']);
+
+    const failedAfter = scenario('then-failed', ['passed', 'failed'], { retriedAfter });
+    const failed = buildJunit({ ...result, scenarios: [failedAfter] });
+    validate(failed);
+    expect(casesOf(failed).map((tc) => elementsOf(tc).map((e) => e.name))).toEqual([['system-out'], ['failure', 'rerunError', 'system-out']]);
+    expect(suiteCounts(failed)[1]).toBe('tests="2" failures="1" errors="0" skipped="0"');
+  });
+
+  it('tells a first attempt whose step the retry never reached on the step that ended the retry', () => {
+    // Attempt 1 errored at step 2; attempt 2 failed at step 1, so step 2 is no test case.
+    const endedEarlier = scenario('earlier', ['passed', 'failed', 'skipped'], { retriedAfter: { ...retriedAfter, step: 'step 2 <with> "markup" & \u0007bell' } });
+    endedEarlier.steps[2]!.notRun = true;
+    const out = buildJunit({ ...result, scenarios: [endedEarlier] });
+    validate(out);
+    const cases = casesOf(out);
+    expect(cases.map((tc) => elementsOf(tc).map((e) => e.name))).toEqual([['system-out'], ['failure', 'rerunError', 'system-out']]);
+    // No file:line: that would be this step's, not the one attempt 1 errored at.
+    expect(textOf(elementsOf(elementsOf(cases[1]!)[1]!)[0]!)).toBe('SSH to dom0 never answered');
+    expect(textOf(elementsOf(cases[1]!)[2]!)).toMatch(/^attempt 1 of 2 ended in error at "step 2 <with> "markup" & bell" after 31\.0 s/);
+  });
+
+  it('keeps every text intact through XML: markup, quotes, several ]]>, and no character XML cannot carry', () => {
+    const hostile = 'a ]]> b ]]>]]> <c> & "d" \'e\' \x1b[31mred\x1b[0m\u0000\u0007\ufffe\ud800 f\r\nnext ]]';
+    const s = scenario('hostile', ['passed', 'error'], { retriedAfter: { ...retriedAfter, message: hostile } });
+    s.steps[1]!.message = hostile;
+    s.steps[0]!.excerpt = hostile;
+    const out = buildJunit({ ...result, scenarios: [s] });
+    validate(out);
+    const expected = 'a ]]> b ]]>]]> <c> & "d" \'e\' red f\nnext ]]';
+    const [first, second] = casesOf(out);
+    expect(textOf(elementsOf(first!)[0]!)).toBe(expected);
+    const [error, rerun] = elementsOf(second!);
+    expect(error!.attrs.get('message')).toBe(`${expected} (scenarios/hostile.yaml:11:5)`);
+    expect(textOf(error!)).toBe('scenarios/hostile.yaml:11:5: a ]]> b ]]>]]> <c> & "d" \'e\' red f');
+    expect(rerun!.attrs.get('message')).toBe(expected);
+    expect(textOf(elementsOf(rerun!)[0]!)).toBe('scenarios/hostile.yaml:11:5: a ]]> b ]]>]]> <c> & "d" \'e\' red f');
+    // The merge reads such a report (passing over the retry element) and keeps the texts.
+    const back = readJunit(out, 'hostile.xml').suites[0]!.cases;
+    expect(back[0]!.systemOut).toBe(expected);
+    expect(back[1]!.outcome).toEqual({ element: 'error', message: `${expected} (scenarios/hostile.yaml:11:5)`, type: 'infrastructure', text: textOf(error!) });
   });
 });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InfraError } from '../../../src/errors.js';
 import { ComponentBuild } from '../../../src/rig/build/component.js';
+import { withLogGroups } from '../../../src/host/log-groups.js';
 
 describe('a component build step', () => {
   it('writes its log while it runs and says every interval that it is still running', async () => {
@@ -28,6 +29,28 @@ describe('a component build step', () => {
     expect(text).toMatch(/^\$ sh -c echo first; sleep 1; echo second; sleep 1; echo third\ncwd: /);
     expect(text).toMatch(/first\nsecond\nthird\n\nexit: 0 after \d+\.\d s\n$/);
     expect(lines.at(-1)).toMatch(/^demo: three slow lines done in \d+ s$/);
+  });
+
+  it('folds into a log group of its own where the run folds build steps (Actions), its lines inside', async () => {
+    const out: string[] = [];
+    const build = await ComponentBuild.start(mkdtempSync(join(tmpdir(), 'xpv-step-')), 'demo', 'k'.repeat(64), (l) => out.push(l));
+    const group = async <T>(title: string, fn: () => Promise<T>): Promise<T> => {
+      out.push(`::group::${title}`);
+      try {
+        return await fn();
+      } finally {
+        out.push('::endgroup::');
+      }
+    };
+    await withLogGroups(group, () => build.step('configure', 'configure.log', 'true', []));
+    expect(out[0]).toBe('::group::demo: configure');
+    expect(out[1]).toMatch(/^demo: configure… \(full log: .*configure\.log\)$/);
+    expect(out.at(-2)).toMatch(/^demo: configure done in \d+ s$/);
+    expect(out.at(-1)).toBe('::endgroup::');
+    // Without a way to fold (the CLI), the same lines come unfolded.
+    out.length = 0;
+    await build.step('make', 'make.log', 'true', []);
+    expect(out.some((l) => l.startsWith('::'))).toBe(false);
   });
 
   it("fails with the step's name, exit status and the log's last lines", async () => {

@@ -9074,8 +9074,8 @@ var require_retry_handler = __commonJS({
       wrapRequestBody
     } = require_util();
     function calculateRetryAfterHeader(retryAfter) {
-      const current = Date.now();
-      return new Date(retryAfter).getTime() - current;
+      const current3 = Date.now();
+      return new Date(retryAfter).getTime() - current3;
     }
     function validatePartialResponseContentLength(headers, range3, statusCode, retryCount) {
       const contentLength2 = headers["content-length"];
@@ -22422,11 +22422,11 @@ var require_parse_proxy_response = __commonJS({
             }
             const key = header.slice(0, firstColon).toLowerCase();
             const value = header.slice(firstColon + 1).trimStart();
-            const current = headers[key];
-            if (typeof current === "string") {
-              headers[key] = [current, value];
-            } else if (Array.isArray(current)) {
-              current.push(value);
+            const current3 = headers[key];
+            if (typeof current3 === "string") {
+              headers[key] = [current3, value];
+            } else if (Array.isArray(current3)) {
+              current3.push(value);
             } else {
               headers[key] = value;
             }
@@ -46365,8 +46365,8 @@ var MatcherView = class {
   hasAttr(attrName) {
     const path12 = this._matcher.path;
     if (path12.length === 0) return false;
-    const current = path12[path12.length - 1];
-    return current.values !== void 0 && attrName in current.values;
+    const current3 = path12[path12.length - 1];
+    return current3.values !== void 0 && attrName in current3.values;
   }
   /**
    * Get the value of a "kept" attribute from the nearest ancestor (or
@@ -46537,9 +46537,9 @@ var Matcher = class {
    */
   updateCurrent(attrValues) {
     if (this.path.length > 0) {
-      const current = this.path[this.path.length - 1];
+      const current3 = this.path[this.path.length - 1];
       if (attrValues !== null && attrValues !== void 0) {
-        current.values = attrValues;
+        current3.values = attrValues;
       }
     }
   }
@@ -46573,8 +46573,8 @@ var Matcher = class {
    */
   hasAttr(attrName) {
     if (this.path.length === 0) return false;
-    const current = this.path[this.path.length - 1];
-    return current.values !== void 0 && attrName in current.values;
+    const current3 = this.path[this.path.length - 1];
+    return current3.values !== void 0 && attrName in current3.values;
   }
   /**
    * Get the value of a "kept" attribute from the nearest ancestor (or
@@ -76613,7 +76613,7 @@ var SEED_SCENARIO = "virtio-pci-rescan-ping";
 var OPTIONS = {
   scenarios: {
     kind: "list",
-    description: "Scenarios to run: built-in names (see `xen-pvh-virtio scenarios list`) or paths/globs of scenario YAML files, separated by newlines, commas or spaces.",
+    description: 'Scenarios to run: built-in names (see `xen-pvh-virtio scenarios list`) or paths/globs of scenario YAML files, separated by newlines, commas or spaces; quote a path that holds spaces ("my dir/a.yaml").',
     default: SEED_SCENARIO
   },
   shard: {
@@ -76759,8 +76759,22 @@ import { constants as constants5 } from "node:fs";
 import { access as access3 } from "node:fs/promises";
 import { delimiter as delimiter3, join as join10 } from "node:path";
 
+// src/host/stop.ts
+import { AsyncLocalStorage as AsyncLocalStorage2 } from "node:async_hooks";
+var current = new AsyncLocalStorage2();
+function withStop(signal, fn) {
+  return current.run(signal, fn);
+}
+function currentStop() {
+  return current.getStore();
+}
+function throwIfStopped(signal = currentStop()) {
+  if (signal?.aborted) throw new InfraError(String(signal.reason));
+}
+
 // src/host/exec.ts
 async function run(command, args, opts = {}) {
+  throwIfStopped();
   let result;
   try {
     result = await getExecOutput(command, [...args], {
@@ -77057,6 +77071,94 @@ import { createWriteStream as createWriteStream3 } from "node:fs";
 import { rm as rm4 } from "node:fs/promises";
 import { Readable as Readable5, Transform as Transform3 } from "node:stream";
 import { pipeline as pipeline3 } from "node:stream/promises";
+
+// src/rig/prebuilt/retry.ts
+import { setTimeout as sleep2 } from "node:timers/promises";
+var RETRY_POLICY = { attempts: 4, firstDelayMs: 1e3, maxWaitMs: 6e4 };
+var HttpStatusError = class extends Error {
+  constructor(status, statusText, retryAfterMs) {
+    super(`HTTP ${status} ${statusText}`.trimEnd());
+    this.status = status;
+    this.retryAfterMs = retryAfterMs;
+  }
+  status;
+  retryAfterMs;
+};
+var RetriesSpent = class extends Error {
+  constructor(last, attempts, why) {
+    super(`${last.message} (${why})`, { cause: last });
+    this.last = last;
+    this.attempts = attempts;
+    this.why = why;
+  }
+  last;
+  attempts;
+  why;
+};
+var TRANSIENT_CODES = /* @__PURE__ */ new Set([
+  "ECONNRESET",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EAI_AGAIN",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT"
+]);
+function transientStatus(status) {
+  return status === 408 || status === 429 || status >= 500 && status <= 599 && status !== 501 && status !== 505;
+}
+function codeOf(e) {
+  for (let at = e, depth = 0; at && depth < 4; at = at.cause, depth++) {
+    const code = at.code;
+    if (typeof code === "string") return code;
+  }
+  return void 0;
+}
+function transient(e) {
+  if (e instanceof HttpStatusError) return transientStatus(e.status) ? { retryAfterMs: e.retryAfterMs } : void 0;
+  const code = codeOf(e);
+  return code !== void 0 && TRANSIENT_CODES.has(code) ? {} : void 0;
+}
+function parseRetryAfter2(value, now = Date.now()) {
+  const v = value?.trim();
+  if (!v) return void 0;
+  if (/^\d+$/.test(v)) return Number(v) * 1e3;
+  const at = /^[A-Za-z]{3}/.test(v) ? Date.parse(v) : NaN;
+  return Number.isNaN(at) ? void 0 : Math.max(0, at - now);
+}
+function backoffMs(n, policy, random = Math.random) {
+  const full = Math.min(policy.firstDelayMs * 2 ** (n - 1), policy.maxWaitMs);
+  return Math.round(full * (1 - random() / 2));
+}
+async function withRetries(attempt, ctx) {
+  const { policy } = ctx;
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (e) {
+      const again = ctx.signal.aborted ? void 0 : transient(e);
+      if (!again) throw e;
+      if (n >= policy.attempts) throw new RetriesSpent(e, n, `gave up after ${n} attempt${n === 1 ? "" : "s"}`);
+      const asked = again.retryAfterMs;
+      if (asked !== void 0 && asked > policy.maxWaitMs) {
+        throw new RetriesSpent(e, n, `the server asks to retry after ${seconds(asked)} s, longer than the ${seconds(policy.maxWaitMs)} s we wait`);
+      }
+      const wait = asked ?? backoffMs(n, policy);
+      if (Date.now() + wait >= ctx.deadline) throw new RetriesSpent(e, n, `no time left for attempt ${n + 1} before the deadline`);
+      ctx.log?.(
+        `${ctx.what}: ${ctx.describe(e)}; attempt ${n + 1} of ${policy.attempts} in ${seconds(wait)} s${asked !== void 0 ? ", as its Retry-After asks" : ""}`
+      );
+      await sleep2(wait, void 0, { signal: ctx.signal });
+    }
+  }
+}
+function seconds(ms) {
+  return ms % 1e3 === 0 ? String(ms / 1e3) : (ms / 1e3).toFixed(1);
+}
+
+// src/rig/prebuilt/fetch.ts
 var DOWNLOAD_TIMEOUT_MS = 10 * 6e4;
 var MAX_REDIRECTS = 5;
 var LOOPBACK = /* @__PURE__ */ new Set(["127.0.0.1", "localhost", "[::1]"]);
@@ -77064,9 +77166,7 @@ function isSecureOrLocal(url2) {
   return url2.protocol === "https:" || url2.protocol === "http:" && LOOPBACK.has(url2.hostname);
 }
 async function download(url2, to, label, rules) {
-  const timeoutMs = rules.timeoutMs ?? DOWNLOAD_TIMEOUT_MS;
-  const signal = AbortSignal.timeout(timeoutMs);
-  try {
+  const attempt = async (signal) => {
     const res = await get(url2, label, rules, signal);
     let seen = 0;
     const bounded = new Transform3({
@@ -77076,15 +77176,16 @@ async function download(url2, to, label, rules) {
       }
     });
     await pipeline3(Readable5.fromWeb(res.body), bounded, createWriteStream3(to), { signal });
-  } catch (cause) {
+  };
+  try {
+    await transfer(url2, label, rules, attempt);
+  } catch (e) {
     await rm4(to, { force: true });
-    throw failure(cause, url2, label, signal, timeoutMs);
+    throw e;
   }
 }
 async function downloadText(url2, label, rules) {
-  const timeoutMs = rules.timeoutMs ?? DOWNLOAD_TIMEOUT_MS;
-  const signal = AbortSignal.timeout(timeoutMs);
-  try {
+  return transfer(url2, label, rules, async (signal) => {
     const res = await get(url2, label, rules, signal);
     const parts = [];
     let seen = 0;
@@ -77094,6 +77195,21 @@ async function downloadText(url2, label, rules) {
       parts.push(chunk);
     }
     return Buffer.concat(parts).toString("utf8");
+  });
+}
+async function transfer(url2, label, rules, attempt) {
+  const timeoutMs = rules.timeoutMs ?? DOWNLOAD_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    return await withRetries(() => attempt(signal), {
+      policy: { ...RETRY_POLICY, ...rules.retry },
+      deadline,
+      signal,
+      ...rules.log ? { log: rules.log } : {},
+      what: `${label}: ${url2.href}`,
+      describe: (e) => describeFetchError(e)
+    });
   } catch (cause) {
     throw failure(cause, url2, label, signal, timeoutMs);
   }
@@ -77104,7 +77220,10 @@ async function get(url2, label, rules, signal) {
     const res = await fetch(at, { signal, redirect: "manual" });
     const location = res.status >= 300 && res.status < 400 ? res.headers.get("location") : null;
     if (location === null) {
-      if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText}`);
+      if (!res.ok || !res.body) {
+        await res.body?.cancel();
+        throw new HttpStatusError(res.status, res.statusText, parseRetryAfter2(res.headers.get("retry-after")));
+      }
       const announced = Number(res.headers.get("content-length") ?? 0);
       if (announced > rules.maxBytes) {
         await res.body.cancel();
@@ -77127,7 +77246,7 @@ function tooMuch(url2, label, rules) {
 }
 function failure(cause, url2, label, signal, timeoutMs) {
   if (cause instanceof ConfigError) return cause;
-  const why = signal.aborted ? `no complete answer within ${Math.round(timeoutMs / 1e3)} s` : describeFetchError(cause);
+  const why = signal.aborted ? `no complete answer within ${Math.round(timeoutMs / 1e3)} s` : cause instanceof RetriesSpent ? `${describeFetchError(cause.last)} (${cause.why})` : describeFetchError(cause);
   return new InfraError(`${label}: cannot download ${url2.href}: ${why}`, { cause });
 }
 function describeFetchError(e) {
@@ -77286,7 +77405,7 @@ async function openBundle(where2, staging, label, opts) {
       const file = join15(staging, basename5(where2.url.pathname));
       opts.log(`downloading ${where2.url.href}`);
       const bound2 = `${limits.bytes} bytes, more than a bundle may have`;
-      await download(where2.url, file, label, { redirects: "same-origin", maxBytes: limits.bytes, bound: bound2, timeoutMs: opts.downloadTimeoutMs });
+      await download(where2.url, file, label, { redirects: "same-origin", maxBytes: limits.bytes, bound: bound2, timeoutMs: opts.downloadTimeoutMs, log: opts.log });
       const unpacked = join15(staging, "bundle");
       await mkdir4(unpacked);
       return local(await unpack(file, unpacked, label, where2.url.href, limits), where2.url.href, label, limits);
@@ -77308,7 +77427,7 @@ async function local(dir, shownAs, label, limits) {
 async function served(base, staging, label, opts, limits) {
   const manifestUrl = new URL(MANIFEST_FILE, base);
   const bound2 = `${MANIFEST_MAX_BYTES} bytes, more than a manifest may have`;
-  const text = await downloadText(manifestUrl, label, { redirects: "same-origin", maxBytes: MANIFEST_MAX_BYTES, bound: bound2, timeoutMs: opts.downloadTimeoutMs });
+  const text = await downloadText(manifestUrl, label, { redirects: "same-origin", maxBytes: MANIFEST_MAX_BYTES, bound: bound2, timeoutMs: opts.downloadTimeoutMs, log: opts.log });
   let manifest;
   try {
     manifest = JSON.parse(text);
@@ -77324,7 +77443,7 @@ async function served(base, staging, label, opts, limits) {
       opts.log(`downloading ${url2.href}`);
       await mkdir4(dirname8(join15(files, f.path)), { recursive: true });
       const listed = `the ${f.size} bytes the manifest lists for ${f.path} (${f.role})`;
-      await download(url2, join15(files, f.path), label, { redirects: "same-origin", maxBytes: f.size, bound: listed, timeoutMs: opts.downloadTimeoutMs });
+      await download(url2, join15(files, f.path), label, { redirects: "same-origin", maxBytes: f.size, bound: listed, timeoutMs: opts.downloadTimeoutMs, log: opts.log });
     }
     await checkFiles(files, manifest, label, base.href, into);
   };
@@ -77591,7 +77710,7 @@ async function fetchPublished(key, source, dir, staging, log2, listTimeoutMs = 6
   try {
     let sums;
     try {
-      sums = parseChecksums(await downloadText(new URL(CHECKSUMS_FILE, base), label, { redirects: "https", maxBytes: PUBLISHED_LIMITS.checksums, timeoutMs: listTimeoutMs }));
+      sums = parseChecksums(await downloadText(new URL(CHECKSUMS_FILE, base), label, { redirects: "https", maxBytes: PUBLISHED_LIMITS.checksums, timeoutMs: listTimeoutMs, log: log2 }));
     } catch (cause) {
       throw new PublishedRefused(cause.message);
     }
@@ -77601,7 +77720,7 @@ async function fetchPublished(key, source, dir, staging, log2, listTimeoutMs = 6
     const tarball = join17(staging, name);
     log2(`downloading the published rig ${new URL(name, base).href}`);
     try {
-      await download(new URL(name, base), tarball, label, { redirects: "https", maxBytes: PUBLISHED_LIMITS.bundle });
+      await download(new URL(name, base), tarball, label, { redirects: "https", maxBytes: PUBLISHED_LIMITS.bundle, log: log2 });
     } catch (cause) {
       throw new PublishedRefused(cause.message);
     }
@@ -77637,6 +77756,19 @@ import { spawn as spawn3 } from "node:child_process";
 import { createWriteStream as createWriteStream4 } from "node:fs";
 import { mkdir as mkdir7, readFile, readdir as readdir5, rename as rename5, rm as rm7, stat as stat4, writeFile as writeFile3 } from "node:fs/promises";
 import { join as join18 } from "node:path";
+
+// src/host/log-groups.ts
+import { AsyncLocalStorage as AsyncLocalStorage3 } from "node:async_hooks";
+var current2 = new AsyncLocalStorage3();
+function withLogGroups(group2, fn) {
+  return current2.run(group2, fn);
+}
+function inLogGroup(title, fn) {
+  const group2 = current2.getStore();
+  return group2 ? group2(title, fn) : fn();
+}
+
+// src/rig/build/component.ts
 var COMPONENT_FILE = "component.json";
 var FAILED_BUILDS_KEPT = 3;
 function componentFile(c, purpose) {
@@ -77698,6 +77830,9 @@ var ComponentBuild = class _ComponentBuild {
    * is an InfraError naming the step and the log, with the log's last 30 lines.
    */
   async step(title, logName, command, args, opts = {}) {
+    return inLogGroup(`${this.name}: ${title}`, () => this.runStep(title, logName, command, args, opts));
+  }
+  async runStep(title, logName, command, args, opts) {
     const logFile = join18(this.logs, logName);
     this.log(`${this.name}: ${title}\u2026 (full log: ${logFile})`);
     const started = Date.now();
@@ -77711,23 +77846,23 @@ var ComponentBuild = class _ComponentBuild {
       const at = ((Date.now() - started) / 1e3).toFixed(0);
       this.log(`${this.name}: ${title}: still running after ${at} s${lastLine ? `; last line: ${lastLine.slice(0, 160)}` : ""}`);
     }, this.progressMs);
-    const seconds = (Date.now() - started) / 1e3;
-    this.seconds[logName.replace(/\.log$/, "")] = Math.round(seconds);
+    const seconds2 = (Date.now() - started) / 1e3;
+    this.seconds[logName.replace(/\.log$/, "")] = Math.round(seconds2);
     if (exitCode !== 0) {
-      throw new InfraError(`${this.name}: ${title} failed (exit ${exitCode}, ${seconds.toFixed(0)} s); last 30 lines of ${logFile}:
+      throw new InfraError(`${this.name}: ${title} failed (exit ${exitCode}, ${seconds2.toFixed(0)} s); last 30 lines of ${logFile}:
 ${tail.join("\n")}`, {
         logFile
       });
     }
-    this.log(`${this.name}: ${title} done in ${seconds.toFixed(0)} s`);
+    this.log(`${this.name}: ${title} done in ${seconds2.toFixed(0)} s`);
   }
   /** Times an in-process phase the same way steps are timed. */
   async phase(title, what) {
     const started = Date.now();
     const value = await what();
-    const seconds = (Date.now() - started) / 1e3;
-    this.seconds[title] = Math.round(seconds);
-    this.log(`${this.name}: ${title} done in ${seconds.toFixed(0)} s`);
+    const seconds2 = (Date.now() - started) / 1e3;
+    this.seconds[title] = Math.round(seconds2);
+    this.log(`${this.name}: ${title} done in ${seconds2.toFixed(0)} s`);
     return value;
   }
   /**
@@ -77765,9 +77900,12 @@ async function runLogged(command, args, opts, progress, progressMs) {
     for (const l of lines) if (l.trim()) tail.push(l);
     if (tail.length > 30) tail.splice(0, tail.length - 30);
   };
+  throwIfStopped();
   const child2 = spawn3(command, [...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env ?? {} }, stdio: ["ignore", "pipe", "pipe"] });
   const stop = () => child2.kill("SIGTERM");
   process.once("exit", stop);
+  const signal = currentStop();
+  signal?.addEventListener("abort", stop, { once: true });
   child2.stdout.on("data", keep);
   child2.stderr.on("data", keep);
   const timer = setInterval(() => progress(partial.trim() || tail.at(-1)), progressMs);
@@ -77775,17 +77913,19 @@ async function runLogged(command, args, opts, progress, progressMs) {
   try {
     const exitCode = await new Promise((resolve6, reject) => {
       child2.once("error", (cause) => reject(new InfraError(`cannot run ${command}: ${cause.message}`, { cause })));
-      child2.once("close", (code, signal) => resolve6(code ?? (signal ? 128 : 255)));
+      child2.once("close", (code, signal2) => resolve6(code ?? (signal2 ? 128 : 255)));
     });
     if (partial.trim()) tail.push(partial);
     const end = `
-exit: ${exitCode} after ${((Date.now() - started) / 1e3).toFixed(1)} s
+exit: ${exitCode} after ${((Date.now() - started) / 1e3).toFixed(1)} s${signal?.aborted ? ` (stopped: ${String(signal.reason)})` : ""}
 `;
     await new Promise((resolve6) => log2.end(end, () => resolve6()));
+    throwIfStopped(signal);
     return { exitCode, tail: tail.slice(-30) };
   } finally {
     clearInterval(timer);
     process.off("exit", stop);
+    signal?.removeEventListener("abort", stop);
   }
 }
 function processAlive(pid) {
@@ -80862,6 +81002,7 @@ export {
   defaultCacheDir,
   restoreRemote,
   saveRemote,
+  withStop,
   run,
   publishedSource,
   packageRoot,
@@ -80880,6 +81021,7 @@ export {
   runNeeds,
   findCommand,
   ensureHostTools,
+  withLogGroups,
   markUsed,
   listEntries,
   pruneCache,

@@ -31,8 +31,1786 @@ import {
   setOutput,
   sha256File,
   shellQuote,
-  watchProcess
-} from "./chunk-PYISVYU7.js";
+  watchProcess,
+  withLogGroups,
+  withStop
+} from "./chunk-F7VYA4QN.js";
+
+// node_modules/picomatch/lib/constants.js
+var require_constants = __commonJS({
+  "node_modules/picomatch/lib/constants.js"(exports, module) {
+    "use strict";
+    var WIN_SLASH = "\\\\/";
+    var WIN_NO_SLASH = `[^${WIN_SLASH}]`;
+    var DEFAULT_MAX_EXTGLOB_RECURSION = 0;
+    var DOT_LITERAL = "\\.";
+    var PLUS_LITERAL = "\\+";
+    var QMARK_LITERAL = "\\?";
+    var SLASH_LITERAL = "\\/";
+    var ONE_CHAR = "(?=.)";
+    var QMARK = "[^/]";
+    var END_ANCHOR = `(?:${SLASH_LITERAL}|$)`;
+    var START_ANCHOR = `(?:^|${SLASH_LITERAL})`;
+    var DOTS_SLASH = `${DOT_LITERAL}{1,2}${END_ANCHOR}`;
+    var NO_DOT = `(?!${DOT_LITERAL})`;
+    var NO_DOTS = `(?!${START_ANCHOR}${DOTS_SLASH})`;
+    var NO_DOT_SLASH = `(?!${DOT_LITERAL}{0,1}${END_ANCHOR})`;
+    var NO_DOTS_SLASH = `(?!${DOTS_SLASH})`;
+    var QMARK_NO_DOT = `[^.${SLASH_LITERAL}]`;
+    var STAR = `${QMARK}*?`;
+    var SEP = "/";
+    var POSIX_CHARS = {
+      DOT_LITERAL,
+      PLUS_LITERAL,
+      QMARK_LITERAL,
+      SLASH_LITERAL,
+      ONE_CHAR,
+      QMARK,
+      END_ANCHOR,
+      DOTS_SLASH,
+      NO_DOT,
+      NO_DOTS,
+      NO_DOT_SLASH,
+      NO_DOTS_SLASH,
+      QMARK_NO_DOT,
+      STAR,
+      START_ANCHOR,
+      SEP
+    };
+    var WINDOWS_CHARS = {
+      ...POSIX_CHARS,
+      SLASH_LITERAL: `[${WIN_SLASH}]`,
+      QMARK: WIN_NO_SLASH,
+      STAR: `${WIN_NO_SLASH}*?`,
+      DOTS_SLASH: `${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$)`,
+      NO_DOT: `(?!${DOT_LITERAL})`,
+      NO_DOTS: `(?!(?:^|[${WIN_SLASH}])${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$))`,
+      NO_DOT_SLASH: `(?!${DOT_LITERAL}{0,1}(?:[${WIN_SLASH}]|$))`,
+      NO_DOTS_SLASH: `(?!${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$))`,
+      QMARK_NO_DOT: `[^.${WIN_SLASH}]`,
+      START_ANCHOR: `(?:^|[${WIN_SLASH}])`,
+      END_ANCHOR: `(?:[${WIN_SLASH}]|$)`,
+      SEP: "\\"
+    };
+    var POSIX_REGEX_SOURCE = {
+      __proto__: null,
+      alnum: "a-zA-Z0-9",
+      alpha: "a-zA-Z",
+      ascii: "\\x00-\\x7F",
+      blank: " \\t",
+      cntrl: "\\x00-\\x1F\\x7F",
+      digit: "0-9",
+      graph: "\\x21-\\x7E",
+      lower: "a-z",
+      print: "\\x20-\\x7E ",
+      punct: "\\-!\"#$%&'()\\*+,./:;<=>?@[\\]^_`{|}~",
+      space: " \\t\\r\\n\\v\\f",
+      upper: "A-Z",
+      word: "A-Za-z0-9_",
+      xdigit: "A-Fa-f0-9"
+    };
+    module.exports = {
+      DEFAULT_MAX_EXTGLOB_RECURSION,
+      MAX_LENGTH: 1024 * 64,
+      POSIX_REGEX_SOURCE,
+      // regular expressions
+      REGEX_BACKSLASH: /\\(?![*+?^${}(|)[\]])/g,
+      REGEX_NON_SPECIAL_CHARS: /^[^@![\].,$*+?^{}()|\\/]+/,
+      REGEX_SPECIAL_CHARS: /[-*+?.^${}(|)[\]]/,
+      REGEX_SPECIAL_CHARS_BACKREF: /(\\?)((\W)(\3*))/g,
+      REGEX_SPECIAL_CHARS_GLOBAL: /([-*+?.^${}(|)[\]])/g,
+      REGEX_REMOVE_BACKSLASH: /(?:\[.*?[^\\]\]|\\(?=.))/g,
+      // Replace globs with equivalent patterns to reduce parsing time.
+      REPLACEMENTS: {
+        __proto__: null,
+        "***": "*",
+        "**/**": "**",
+        "**/**/**": "**"
+      },
+      // Digits
+      CHAR_0: 48,
+      /* 0 */
+      CHAR_9: 57,
+      /* 9 */
+      // Alphabet chars.
+      CHAR_UPPERCASE_A: 65,
+      /* A */
+      CHAR_LOWERCASE_A: 97,
+      /* a */
+      CHAR_UPPERCASE_Z: 90,
+      /* Z */
+      CHAR_LOWERCASE_Z: 122,
+      /* z */
+      CHAR_LEFT_PARENTHESES: 40,
+      /* ( */
+      CHAR_RIGHT_PARENTHESES: 41,
+      /* ) */
+      CHAR_ASTERISK: 42,
+      /* * */
+      // Non-alphabetic chars.
+      CHAR_AMPERSAND: 38,
+      /* & */
+      CHAR_AT: 64,
+      /* @ */
+      CHAR_BACKWARD_SLASH: 92,
+      /* \ */
+      CHAR_CARRIAGE_RETURN: 13,
+      /* \r */
+      CHAR_CIRCUMFLEX_ACCENT: 94,
+      /* ^ */
+      CHAR_COLON: 58,
+      /* : */
+      CHAR_COMMA: 44,
+      /* , */
+      CHAR_DOT: 46,
+      /* . */
+      CHAR_DOUBLE_QUOTE: 34,
+      /* " */
+      CHAR_EQUAL: 61,
+      /* = */
+      CHAR_EXCLAMATION_MARK: 33,
+      /* ! */
+      CHAR_FORM_FEED: 12,
+      /* \f */
+      CHAR_FORWARD_SLASH: 47,
+      /* / */
+      CHAR_GRAVE_ACCENT: 96,
+      /* ` */
+      CHAR_HASH: 35,
+      /* # */
+      CHAR_HYPHEN_MINUS: 45,
+      /* - */
+      CHAR_LEFT_ANGLE_BRACKET: 60,
+      /* < */
+      CHAR_LEFT_CURLY_BRACE: 123,
+      /* { */
+      CHAR_LEFT_SQUARE_BRACKET: 91,
+      /* [ */
+      CHAR_LINE_FEED: 10,
+      /* \n */
+      CHAR_NO_BREAK_SPACE: 160,
+      /* \u00A0 */
+      CHAR_PERCENT: 37,
+      /* % */
+      CHAR_PLUS: 43,
+      /* + */
+      CHAR_QUESTION_MARK: 63,
+      /* ? */
+      CHAR_RIGHT_ANGLE_BRACKET: 62,
+      /* > */
+      CHAR_RIGHT_CURLY_BRACE: 125,
+      /* } */
+      CHAR_RIGHT_SQUARE_BRACKET: 93,
+      /* ] */
+      CHAR_SEMICOLON: 59,
+      /* ; */
+      CHAR_SINGLE_QUOTE: 39,
+      /* ' */
+      CHAR_SPACE: 32,
+      /*   */
+      CHAR_TAB: 9,
+      /* \t */
+      CHAR_UNDERSCORE: 95,
+      /* _ */
+      CHAR_VERTICAL_LINE: 124,
+      /* | */
+      CHAR_ZERO_WIDTH_NOBREAK_SPACE: 65279,
+      /* \uFEFF */
+      /**
+       * Create EXTGLOB_CHARS
+       */
+      extglobChars(chars) {
+        return {
+          "!": { type: "negate", open: "(?:(?!(?:", close: `))${chars.STAR})` },
+          "?": { type: "qmark", open: "(?:", close: ")?" },
+          "+": { type: "plus", open: "(?:", close: ")+" },
+          "*": { type: "star", open: "(?:", close: ")*" },
+          "@": { type: "at", open: "(?:", close: ")" }
+        };
+      },
+      /**
+       * Create GLOB_CHARS
+       */
+      globChars(win32) {
+        return win32 === true ? WINDOWS_CHARS : POSIX_CHARS;
+      }
+    };
+  }
+});
+
+// node_modules/picomatch/lib/utils.js
+var require_utils = __commonJS({
+  "node_modules/picomatch/lib/utils.js"(exports) {
+    "use strict";
+    var {
+      REGEX_BACKSLASH,
+      REGEX_REMOVE_BACKSLASH,
+      REGEX_SPECIAL_CHARS,
+      REGEX_SPECIAL_CHARS_GLOBAL
+    } = require_constants();
+    exports.isObject = (val) => val !== null && typeof val === "object" && !Array.isArray(val);
+    exports.hasRegexChars = (str3) => REGEX_SPECIAL_CHARS.test(str3);
+    exports.isRegexChar = (str3) => str3.length === 1 && exports.hasRegexChars(str3);
+    exports.escapeRegex = (str3) => str3.replace(REGEX_SPECIAL_CHARS_GLOBAL, "\\$1");
+    exports.toPosixSlashes = (str3) => str3.replace(REGEX_BACKSLASH, "/");
+    exports.isWindows = () => {
+      if (typeof navigator !== "undefined" && navigator.platform) {
+        const platform = navigator.platform.toLowerCase();
+        return platform === "win32" || platform === "windows";
+      }
+      if (typeof process !== "undefined" && process.platform) {
+        return process.platform === "win32";
+      }
+      return false;
+    };
+    exports.removeBackslashes = (str3) => {
+      return str3.replace(REGEX_REMOVE_BACKSLASH, (match) => {
+        return match === "\\" ? "" : match;
+      });
+    };
+    exports.escapeLast = (input2, char, lastIdx) => {
+      const idx = input2.lastIndexOf(char, lastIdx);
+      if (idx === -1) return input2;
+      if (input2[idx - 1] === "\\") return exports.escapeLast(input2, char, idx - 1);
+      return `${input2.slice(0, idx)}\\${input2.slice(idx)}`;
+    };
+    exports.removePrefix = (input2, state = {}) => {
+      let output2 = input2;
+      if (output2.startsWith("./")) {
+        output2 = output2.slice(2);
+        state.prefix = "./";
+      }
+      return output2;
+    };
+    exports.wrapOutput = (input2, state = {}, options = {}) => {
+      const prepend = options.contains ? "" : "^";
+      const append = options.contains ? "" : "$";
+      let output2 = `${prepend}(?:${input2})${append}`;
+      if (state.negated === true) {
+        output2 = `(?:^(?!${output2}).*$)`;
+      }
+      return output2;
+    };
+    exports.basename = (path, { windows } = {}) => {
+      const segs = path.split(windows ? /[\\/]/ : "/");
+      const last = segs[segs.length - 1];
+      if (last === "") {
+        return segs[segs.length - 2];
+      }
+      return last;
+    };
+  }
+});
+
+// node_modules/picomatch/lib/scan.js
+var require_scan = __commonJS({
+  "node_modules/picomatch/lib/scan.js"(exports, module) {
+    "use strict";
+    var utils2 = require_utils();
+    var {
+      CHAR_ASTERISK,
+      /* * */
+      CHAR_AT,
+      /* @ */
+      CHAR_BACKWARD_SLASH,
+      /* \ */
+      CHAR_COMMA,
+      /* , */
+      CHAR_DOT,
+      /* . */
+      CHAR_EXCLAMATION_MARK,
+      /* ! */
+      CHAR_FORWARD_SLASH,
+      /* / */
+      CHAR_LEFT_CURLY_BRACE,
+      /* { */
+      CHAR_LEFT_PARENTHESES,
+      /* ( */
+      CHAR_LEFT_SQUARE_BRACKET,
+      /* [ */
+      CHAR_PLUS,
+      /* + */
+      CHAR_QUESTION_MARK,
+      /* ? */
+      CHAR_RIGHT_CURLY_BRACE,
+      /* } */
+      CHAR_RIGHT_PARENTHESES,
+      /* ) */
+      CHAR_RIGHT_SQUARE_BRACKET
+      /* ] */
+    } = require_constants();
+    var isPathSeparator = (code2) => {
+      return code2 === CHAR_FORWARD_SLASH || code2 === CHAR_BACKWARD_SLASH;
+    };
+    var depth = (token) => {
+      if (token.isPrefix !== true) {
+        token.depth = token.isGlobstar ? Infinity : 1;
+      }
+    };
+    var scan = (input2, options) => {
+      const opts = options || {};
+      const length = input2.length - 1;
+      const scanToEnd = opts.parts === true || opts.tokens === true || opts.scanToEnd === true;
+      const slashes = [];
+      const tokens = [];
+      const parts = [];
+      let str3 = input2;
+      let index = -1;
+      let start = 0;
+      let lastIndex = 0;
+      let isBrace = false;
+      let isBracket = false;
+      let isGlob2 = false;
+      let isExtglob = false;
+      let isGlobstar = false;
+      let braceEscaped = false;
+      let backslashes = false;
+      let negated = false;
+      let negatedExtglob = false;
+      let finished = false;
+      let braces = 0;
+      let prev;
+      let code2;
+      let token = { value: "", depth: 0, isGlob: false };
+      const eos = () => index >= length;
+      const peek = () => str3.charCodeAt(index + 1);
+      const advance = () => {
+        prev = code2;
+        return str3.charCodeAt(++index);
+      };
+      while (index < length) {
+        code2 = advance();
+        let next;
+        if (code2 === CHAR_BACKWARD_SLASH) {
+          backslashes = token.backslashes = true;
+          code2 = advance();
+          if (code2 === CHAR_LEFT_CURLY_BRACE) {
+            braceEscaped = true;
+          }
+          continue;
+        }
+        if (braceEscaped === true || code2 === CHAR_LEFT_CURLY_BRACE) {
+          braces++;
+          while (eos() !== true && (code2 = advance())) {
+            if (code2 === CHAR_BACKWARD_SLASH) {
+              backslashes = token.backslashes = true;
+              advance();
+              continue;
+            }
+            if (code2 === CHAR_LEFT_CURLY_BRACE) {
+              braces++;
+              continue;
+            }
+            if (braceEscaped !== true && code2 === CHAR_DOT && (code2 = advance()) === CHAR_DOT) {
+              isBrace = token.isBrace = true;
+              isGlob2 = token.isGlob = true;
+              finished = true;
+              if (scanToEnd === true) {
+                continue;
+              }
+              break;
+            }
+            if (braceEscaped !== true && code2 === CHAR_COMMA) {
+              isBrace = token.isBrace = true;
+              isGlob2 = token.isGlob = true;
+              finished = true;
+              if (scanToEnd === true) {
+                continue;
+              }
+              break;
+            }
+            if (code2 === CHAR_RIGHT_CURLY_BRACE) {
+              braces--;
+              if (braces === 0) {
+                braceEscaped = false;
+                isBrace = token.isBrace = true;
+                finished = true;
+                break;
+              }
+            }
+          }
+          if (scanToEnd === true) {
+            continue;
+          }
+          break;
+        }
+        if (code2 === CHAR_FORWARD_SLASH) {
+          slashes.push(index);
+          tokens.push(token);
+          token = { value: "", depth: 0, isGlob: false };
+          if (finished === true) continue;
+          if (prev === CHAR_DOT && index === start + 1) {
+            start += 2;
+            continue;
+          }
+          lastIndex = index + 1;
+          continue;
+        }
+        if (opts.noext !== true) {
+          const isExtglobChar = code2 === CHAR_PLUS || code2 === CHAR_AT || code2 === CHAR_ASTERISK || code2 === CHAR_QUESTION_MARK || code2 === CHAR_EXCLAMATION_MARK;
+          if (isExtglobChar === true && peek() === CHAR_LEFT_PARENTHESES) {
+            isGlob2 = token.isGlob = true;
+            isExtglob = token.isExtglob = true;
+            finished = true;
+            if (code2 === CHAR_EXCLAMATION_MARK && index === start) {
+              negatedExtglob = true;
+            }
+            if (scanToEnd === true) {
+              let parens = 0;
+              while (eos() !== true && (code2 = advance())) {
+                if (code2 === CHAR_BACKWARD_SLASH) {
+                  backslashes = token.backslashes = true;
+                  advance();
+                  continue;
+                }
+                if (code2 === CHAR_LEFT_PARENTHESES) {
+                  parens++;
+                  continue;
+                }
+                if (code2 === CHAR_RIGHT_PARENTHESES && --parens === 0) {
+                  finished = true;
+                  break;
+                }
+              }
+              continue;
+            }
+            break;
+          }
+        }
+        if (code2 === CHAR_ASTERISK) {
+          if (prev === CHAR_ASTERISK) isGlobstar = token.isGlobstar = true;
+          isGlob2 = token.isGlob = true;
+          finished = true;
+          if (scanToEnd === true) {
+            continue;
+          }
+          break;
+        }
+        if (code2 === CHAR_QUESTION_MARK) {
+          isGlob2 = token.isGlob = true;
+          finished = true;
+          if (scanToEnd === true) {
+            continue;
+          }
+          break;
+        }
+        if (code2 === CHAR_LEFT_SQUARE_BRACKET) {
+          while (eos() !== true && (next = advance())) {
+            if (next === CHAR_BACKWARD_SLASH) {
+              backslashes = token.backslashes = true;
+              advance();
+              continue;
+            }
+            if (next === CHAR_RIGHT_SQUARE_BRACKET) {
+              isBracket = token.isBracket = true;
+              isGlob2 = token.isGlob = true;
+              finished = true;
+              break;
+            }
+          }
+          if (scanToEnd === true) {
+            continue;
+          }
+          break;
+        }
+        if (opts.nonegate !== true && code2 === CHAR_EXCLAMATION_MARK && index === start) {
+          negated = token.negated = true;
+          start++;
+          continue;
+        }
+        if (opts.noparen !== true && code2 === CHAR_LEFT_PARENTHESES) {
+          isGlob2 = token.isGlob = true;
+          if (scanToEnd === true) {
+            let parens = 1;
+            while (eos() !== true && (code2 = advance())) {
+              if (code2 === CHAR_BACKWARD_SLASH) {
+                backslashes = token.backslashes = true;
+                advance();
+                continue;
+              }
+              if (code2 === CHAR_LEFT_PARENTHESES) {
+                parens++;
+                continue;
+              }
+              if (code2 === CHAR_RIGHT_PARENTHESES && --parens === 0) {
+                finished = true;
+                break;
+              }
+            }
+            continue;
+          }
+          break;
+        }
+        if (isGlob2 === true) {
+          finished = true;
+          if (scanToEnd === true) {
+            continue;
+          }
+          break;
+        }
+      }
+      if (opts.noext === true) {
+        isExtglob = false;
+        isGlob2 = false;
+      }
+      let base = str3;
+      let prefix = "";
+      let glob = "";
+      if (start > 0) {
+        prefix = str3.slice(0, start);
+        str3 = str3.slice(start);
+        lastIndex -= start;
+      }
+      if (base && isGlob2 === true && lastIndex > 0) {
+        base = str3.slice(0, lastIndex);
+        glob = str3.slice(lastIndex);
+      } else if (isGlob2 === true) {
+        base = "";
+        glob = str3;
+      } else {
+        base = str3;
+      }
+      if (base && base !== "" && base !== "/" && base !== str3) {
+        if (isPathSeparator(base.charCodeAt(base.length - 1))) {
+          base = base.slice(0, -1);
+        }
+      }
+      if (opts.unescape === true) {
+        if (glob) glob = utils2.removeBackslashes(glob);
+        if (base && backslashes === true) {
+          base = utils2.removeBackslashes(base);
+        }
+      }
+      const state = {
+        prefix,
+        input: input2,
+        start,
+        base,
+        glob,
+        isBrace,
+        isBracket,
+        isGlob: isGlob2,
+        isExtglob,
+        isGlobstar,
+        negated,
+        negatedExtglob
+      };
+      if (opts.tokens === true) {
+        state.maxDepth = 0;
+        if (!isPathSeparator(code2)) {
+          tokens.push(token);
+        }
+        state.tokens = tokens;
+      }
+      if (opts.parts === true || opts.tokens === true) {
+        let prevIndex;
+        for (let idx = 0; idx < slashes.length; idx++) {
+          const n2 = prevIndex !== void 0 ? prevIndex + 1 : start;
+          const i = slashes[idx];
+          const value3 = input2.slice(n2, i);
+          if (opts.tokens) {
+            if (idx === 0 && start !== 0) {
+              tokens[idx].isPrefix = true;
+              tokens[idx].value = prefix;
+            } else {
+              tokens[idx].value = value3;
+            }
+            depth(tokens[idx]);
+            state.maxDepth += tokens[idx].depth;
+          }
+          if (i >= start) {
+            parts.push(value3);
+            prevIndex = i;
+          }
+        }
+        const n = prevIndex !== void 0 ? prevIndex + 1 : start;
+        const value2 = input2.slice(n);
+        parts.push(value2);
+        if (opts.tokens && prevIndex && prevIndex + 1 < input2.length) {
+          tokens[tokens.length - 1].value = value2;
+          depth(tokens[tokens.length - 1]);
+          state.maxDepth += tokens[tokens.length - 1].depth;
+        }
+        state.slashes = slashes;
+        state.parts = parts;
+      }
+      return state;
+    };
+    module.exports = scan;
+  }
+});
+
+// node_modules/picomatch/lib/parse.js
+var require_parse = __commonJS({
+  "node_modules/picomatch/lib/parse.js"(exports, module) {
+    "use strict";
+    var constants4 = require_constants();
+    var utils2 = require_utils();
+    var {
+      MAX_LENGTH,
+      POSIX_REGEX_SOURCE,
+      REGEX_NON_SPECIAL_CHARS,
+      REGEX_SPECIAL_CHARS_BACKREF,
+      REPLACEMENTS
+    } = constants4;
+    var expandRange = (args, options) => {
+      if (typeof options.expandRange === "function") {
+        return options.expandRange(...args, options);
+      }
+      args.sort();
+      const value2 = `[${args.join("-")}]`;
+      try {
+        new RegExp(value2);
+      } catch (ex) {
+        return args.map((v) => utils2.escapeRegex(v)).join("..");
+      }
+      return value2;
+    };
+    var syntaxError = (type, char) => {
+      return `Missing ${type}: "${char}" - use "\\\\${char}" to match literal characters`;
+    };
+    var splitTopLevel = (input2) => {
+      const parts = [];
+      let bracket = 0;
+      let paren = 0;
+      let quote = 0;
+      let value2 = "";
+      let escaped = false;
+      for (const ch of input2) {
+        if (escaped === true) {
+          value2 += ch;
+          escaped = false;
+          continue;
+        }
+        if (ch === "\\") {
+          value2 += ch;
+          escaped = true;
+          continue;
+        }
+        if (ch === '"') {
+          quote = quote === 1 ? 0 : 1;
+          value2 += ch;
+          continue;
+        }
+        if (quote === 0) {
+          if (ch === "[") {
+            bracket++;
+          } else if (ch === "]" && bracket > 0) {
+            bracket--;
+          } else if (bracket === 0) {
+            if (ch === "(") {
+              paren++;
+            } else if (ch === ")" && paren > 0) {
+              paren--;
+            } else if (ch === "|" && paren === 0) {
+              parts.push(value2);
+              value2 = "";
+              continue;
+            }
+          }
+        }
+        value2 += ch;
+      }
+      parts.push(value2);
+      return parts;
+    };
+    var isPlainBranch = (branch) => {
+      let escaped = false;
+      for (const ch of branch) {
+        if (escaped === true) {
+          escaped = false;
+          continue;
+        }
+        if (ch === "\\") {
+          escaped = true;
+          continue;
+        }
+        if (/[?*+@!()[\]{}]/.test(ch)) {
+          return false;
+        }
+      }
+      return true;
+    };
+    var normalizeSimpleBranch = (branch) => {
+      let value2 = branch.trim();
+      let changed = true;
+      while (changed === true) {
+        changed = false;
+        if (/^@\([^\\()[\]{}|]+\)$/.test(value2)) {
+          value2 = value2.slice(2, -1);
+          changed = true;
+        }
+      }
+      if (!isPlainBranch(value2)) {
+        return;
+      }
+      return value2.replace(/\\(.)/g, "$1");
+    };
+    var hasRepeatedCharPrefixOverlap = (branches) => {
+      const values = branches.map(normalizeSimpleBranch).filter(Boolean);
+      for (let i = 0; i < values.length; i++) {
+        for (let j = i + 1; j < values.length; j++) {
+          const a = values[i];
+          const b = values[j];
+          const char = a[0];
+          if (!char || a !== char.repeat(a.length) || b !== char.repeat(b.length)) {
+            continue;
+          }
+          if (a === b || a.startsWith(b) || b.startsWith(a)) {
+            return true;
+          }
+        }
+      }
+      return false;
+    };
+    var parseRepeatedExtglob = (pattern2, requireEnd = true) => {
+      if (pattern2[0] !== "+" && pattern2[0] !== "*" || pattern2[1] !== "(") {
+        return;
+      }
+      let bracket = 0;
+      let paren = 0;
+      let quote = 0;
+      let escaped = false;
+      for (let i = 1; i < pattern2.length; i++) {
+        const ch = pattern2[i];
+        if (escaped === true) {
+          escaped = false;
+          continue;
+        }
+        if (ch === "\\") {
+          escaped = true;
+          continue;
+        }
+        if (ch === '"') {
+          quote = quote === 1 ? 0 : 1;
+          continue;
+        }
+        if (quote === 1) {
+          continue;
+        }
+        if (ch === "[") {
+          bracket++;
+          continue;
+        }
+        if (ch === "]" && bracket > 0) {
+          bracket--;
+          continue;
+        }
+        if (bracket > 0) {
+          continue;
+        }
+        if (ch === "(") {
+          paren++;
+          continue;
+        }
+        if (ch === ")") {
+          paren--;
+          if (paren === 0) {
+            if (requireEnd === true && i !== pattern2.length - 1) {
+              return;
+            }
+            return {
+              type: pattern2[0],
+              body: pattern2.slice(2, i),
+              end: i
+            };
+          }
+        }
+      }
+    };
+    var buildCharClassStar = (chars) => {
+      const source = chars.length === 1 ? utils2.escapeRegex(chars[0]) : `[${chars.map((ch) => utils2.escapeRegex(ch)).join("")}]`;
+      return `${source}*`;
+    };
+    var getStarExtglobSequenceChars = (pattern2) => {
+      let index = 0;
+      const chars = [];
+      while (index < pattern2.length) {
+        const match = parseRepeatedExtglob(pattern2.slice(index), false);
+        if (!match || match.type !== "*") {
+          return;
+        }
+        const branches = splitTopLevel(match.body).map((branch2) => branch2.trim());
+        if (branches.length !== 1) {
+          return;
+        }
+        const branch = normalizeSimpleBranch(branches[0]);
+        if (!branch || branch.length !== 1) {
+          return;
+        }
+        chars.push(branch);
+        index += match.end + 1;
+      }
+      if (chars.length < 1) {
+        return;
+      }
+      return chars;
+    };
+    var repeatedExtglobRecursion = (pattern2) => {
+      let depth = 0;
+      let value2 = pattern2.trim();
+      let match = parseRepeatedExtglob(value2);
+      while (match) {
+        depth++;
+        value2 = match.body.trim();
+        match = parseRepeatedExtglob(value2);
+      }
+      return depth;
+    };
+    var analyzeRepeatedExtglob = (body, options) => {
+      if (options.maxExtglobRecursion === false) {
+        return { risky: false };
+      }
+      const max = typeof options.maxExtglobRecursion === "number" ? options.maxExtglobRecursion : constants4.DEFAULT_MAX_EXTGLOB_RECURSION;
+      const branches = splitTopLevel(body).map((branch) => branch.trim());
+      if (branches.length > 1) {
+        if (branches.some((branch) => branch === "") || branches.some((branch) => /^[*?]+$/.test(branch)) || hasRepeatedCharPrefixOverlap(branches)) {
+          return { risky: true };
+        }
+      }
+      const safeChars = [];
+      let sawStarSequence = false;
+      let combinable = true;
+      for (const branch of branches) {
+        const chars = getStarExtglobSequenceChars(branch);
+        if (chars) {
+          sawStarSequence = true;
+          safeChars.push(...chars);
+          continue;
+        }
+        const literal2 = normalizeSimpleBranch(branch);
+        if (literal2 && literal2.length === 1) {
+          safeChars.push(literal2);
+          continue;
+        }
+        combinable = false;
+        if (repeatedExtglobRecursion(branch) > max) {
+          return { risky: true };
+        }
+      }
+      if (sawStarSequence) {
+        return combinable ? { risky: true, safeOutput: buildCharClassStar([...new Set(safeChars)]) } : { risky: true };
+      }
+      return { risky: false };
+    };
+    var parse3 = (input2, options) => {
+      if (typeof input2 !== "string") {
+        throw new TypeError("Expected a string");
+      }
+      input2 = REPLACEMENTS[input2] || input2;
+      const opts = { ...options };
+      const max = typeof opts.maxLength === "number" ? Math.min(MAX_LENGTH, opts.maxLength) : MAX_LENGTH;
+      let len = input2.length;
+      if (len > max) {
+        throw new SyntaxError(`Input length: ${len}, exceeds maximum allowed length: ${max}`);
+      }
+      const bos = { type: "bos", value: "", output: opts.prepend || "" };
+      const tokens = [bos];
+      const capture = opts.capture ? "" : "?:";
+      const PLATFORM_CHARS = constants4.globChars(opts.windows);
+      const EXTGLOB_CHARS = constants4.extglobChars(PLATFORM_CHARS);
+      const {
+        DOT_LITERAL,
+        PLUS_LITERAL,
+        SLASH_LITERAL,
+        ONE_CHAR,
+        DOTS_SLASH,
+        NO_DOT,
+        NO_DOT_SLASH,
+        NO_DOTS_SLASH,
+        QMARK,
+        QMARK_NO_DOT,
+        STAR,
+        START_ANCHOR
+      } = PLATFORM_CHARS;
+      const globstar = (opts2) => {
+        return `(${capture}(?:(?!${START_ANCHOR}${opts2.dot ? DOTS_SLASH : DOT_LITERAL}).)*?)`;
+      };
+      const nodot = opts.dot ? "" : NO_DOT;
+      const qmarkNoDot = opts.dot ? QMARK : QMARK_NO_DOT;
+      let star = opts.bash === true ? globstar(opts) : STAR;
+      if (opts.capture) {
+        star = `(${star})`;
+      }
+      if (typeof opts.noext === "boolean") {
+        opts.noextglob = opts.noext;
+      }
+      const state = {
+        input: input2,
+        index: -1,
+        start: 0,
+        dot: opts.dot === true,
+        consumed: "",
+        output: "",
+        prefix: "",
+        backtrack: false,
+        negated: false,
+        brackets: 0,
+        braces: 0,
+        parens: 0,
+        quotes: 0,
+        globstar: false,
+        tokens
+      };
+      input2 = utils2.removePrefix(input2, state);
+      len = input2.length;
+      const extglobs = [];
+      const braces = [];
+      const stack = [];
+      let prev = bos;
+      let value2;
+      const eos = () => state.index === len - 1;
+      const peek = state.peek = (n = 1) => input2[state.index + n];
+      const advance = state.advance = () => input2[++state.index] || "";
+      const remaining = () => input2.slice(state.index + 1);
+      const consume = (value3 = "", num = 0) => {
+        state.consumed += value3;
+        state.index += num;
+      };
+      const append = (token) => {
+        state.output += token.output != null ? token.output : token.value;
+        consume(token.value);
+      };
+      const negate = () => {
+        let count = 1;
+        while (peek() === "!" && (peek(2) !== "(" || peek(3) === "?")) {
+          advance();
+          state.start++;
+          count++;
+        }
+        if (count % 2 === 0) {
+          return false;
+        }
+        state.negated = true;
+        state.start++;
+        return true;
+      };
+      const increment = (type) => {
+        state[type]++;
+        stack.push(type);
+      };
+      const decrement = (type) => {
+        state[type]--;
+        stack.pop();
+      };
+      const push = (tok) => {
+        if (prev.type === "globstar") {
+          const isBrace = state.braces > 0 && (tok.type === "comma" || tok.type === "brace");
+          const isExtglob = tok.extglob === true || extglobs.length && (tok.type === "pipe" || tok.type === "paren");
+          if (tok.type !== "slash" && tok.type !== "paren" && !isBrace && !isExtglob) {
+            state.output = state.output.slice(0, -prev.output.length);
+            prev.type = "star";
+            prev.value = "*";
+            prev.output = star;
+            state.output += prev.output;
+          }
+        }
+        if (extglobs.length && tok.type !== "paren") {
+          extglobs[extglobs.length - 1].inner += tok.value;
+        }
+        if (tok.value || tok.output) append(tok);
+        if (prev && prev.type === "text" && tok.type === "text") {
+          prev.output = (prev.output || prev.value) + tok.value;
+          prev.value += tok.value;
+          return;
+        }
+        tok.prev = prev;
+        tokens.push(tok);
+        prev = tok;
+      };
+      const extglobOpen = (type, value3) => {
+        const token = { ...EXTGLOB_CHARS[value3], conditions: 1, inner: "" };
+        token.prev = prev;
+        token.parens = state.parens;
+        token.output = state.output;
+        token.startIndex = state.index;
+        token.tokensIndex = tokens.length;
+        const output2 = (opts.capture ? "(" : "") + token.open;
+        increment("parens");
+        push({ type, value: value3, output: state.output ? "" : ONE_CHAR });
+        push({ type: "paren", extglob: true, value: advance(), output: output2 });
+        extglobs.push(token);
+      };
+      const extglobClose = (token) => {
+        const literal2 = input2.slice(token.startIndex, state.index + 1);
+        const body = input2.slice(token.startIndex + 2, state.index);
+        const analysis = analyzeRepeatedExtglob(body, opts);
+        if ((token.type === "plus" || token.type === "star") && analysis.risky) {
+          const safeOutput = analysis.safeOutput ? (token.output ? "" : ONE_CHAR) + (opts.capture ? `(${analysis.safeOutput})` : analysis.safeOutput) : void 0;
+          const open5 = tokens[token.tokensIndex];
+          open5.type = "text";
+          open5.value = literal2;
+          open5.output = safeOutput || utils2.escapeRegex(literal2);
+          for (let i = token.tokensIndex + 1; i < tokens.length; i++) {
+            tokens[i].value = "";
+            tokens[i].output = "";
+            delete tokens[i].suffix;
+          }
+          state.output = token.output + open5.output;
+          state.backtrack = true;
+          push({ type: "paren", extglob: true, value: value2, output: "" });
+          decrement("parens");
+          return;
+        }
+        let output2 = token.close + (opts.capture ? ")" : "");
+        let rest;
+        if (token.type === "negate") {
+          let extglobStar = star;
+          if (token.inner && token.inner.length > 1 && token.inner.includes("/")) {
+            extglobStar = globstar(opts);
+          }
+          if (extglobStar !== star || eos() || /^\)+$/.test(remaining())) {
+            output2 = token.close = `)$))${extglobStar}`;
+          }
+          if (token.inner.includes("*") && (rest = remaining()) && /^\.[^\\/.]+$/.test(rest)) {
+            const expression = parse3(rest, { ...options, fastpaths: false }).output;
+            output2 = token.close = `)${expression})${extglobStar})`;
+          }
+          if (token.prev.type === "bos") {
+            state.negatedExtglob = true;
+          }
+        }
+        push({ type: "paren", extglob: true, value: value2, output: output2 });
+        decrement("parens");
+      };
+      if (opts.fastpaths !== false && !/(^[*!]|[/()[\]{}"])/.test(input2)) {
+        let backslashes = false;
+        let output2 = input2.replace(REGEX_SPECIAL_CHARS_BACKREF, (m, esc2, chars, first, rest, index) => {
+          if (first === "\\") {
+            backslashes = true;
+            return m;
+          }
+          if (first === "?") {
+            if (esc2) {
+              return esc2 + first + (rest ? QMARK.repeat(rest.length) : "");
+            }
+            if (index === 0) {
+              return qmarkNoDot + (rest ? QMARK.repeat(rest.length) : "");
+            }
+            return QMARK.repeat(chars.length);
+          }
+          if (first === ".") {
+            return DOT_LITERAL.repeat(chars.length);
+          }
+          if (first === "*") {
+            if (esc2) {
+              return esc2 + first + (rest ? star : "");
+            }
+            return star;
+          }
+          return esc2 ? m : `\\${m}`;
+        });
+        if (backslashes === true) {
+          if (opts.unescape === true) {
+            output2 = output2.replace(/\\/g, "");
+          } else {
+            output2 = output2.replace(/\\+/g, (m) => {
+              return m.length % 2 === 0 ? "\\\\" : m ? "\\" : "";
+            });
+          }
+        }
+        if (output2 === input2 && opts.contains === true) {
+          state.output = input2;
+          return state;
+        }
+        state.output = utils2.wrapOutput(output2, state, options);
+        return state;
+      }
+      while (!eos()) {
+        value2 = advance();
+        if (value2 === "\0") {
+          continue;
+        }
+        if (value2 === "\\") {
+          const next = peek();
+          if (next === "/" && opts.bash !== true) {
+            continue;
+          }
+          if (next === "." || next === ";") {
+            continue;
+          }
+          if (!next) {
+            value2 += "\\";
+            push({ type: "text", value: value2 });
+            continue;
+          }
+          const match = /^\\+/.exec(remaining());
+          let slashes = 0;
+          if (match && match[0].length > 2) {
+            slashes = match[0].length;
+            state.index += slashes;
+            if (slashes % 2 !== 0) {
+              value2 += "\\";
+            }
+          }
+          if (opts.unescape === true) {
+            value2 = advance();
+          } else {
+            value2 += advance();
+          }
+          if (state.brackets === 0) {
+            push({ type: "text", value: value2 });
+            continue;
+          }
+        }
+        if (state.brackets > 0 && (value2 !== "]" || prev.value === "[" || prev.value === "[^")) {
+          if (opts.posix !== false && value2 === ":") {
+            const inner = prev.value.slice(1);
+            if (inner.includes("[")) {
+              prev.posix = true;
+              if (inner.includes(":")) {
+                const idx = prev.value.lastIndexOf("[");
+                const pre = prev.value.slice(0, idx);
+                const rest2 = prev.value.slice(idx + 2);
+                const posix2 = POSIX_REGEX_SOURCE[rest2];
+                if (posix2) {
+                  prev.value = pre + posix2;
+                  state.backtrack = true;
+                  advance();
+                  if (!bos.output && tokens.indexOf(prev) === 1) {
+                    bos.output = ONE_CHAR;
+                  }
+                  continue;
+                }
+              }
+            }
+          }
+          if (value2 === "[" && peek() !== ":" || value2 === "-" && peek() === "]") {
+            value2 = `\\${value2}`;
+          }
+          if (value2 === "]" && (prev.value === "[" || prev.value === "[^")) {
+            value2 = `\\${value2}`;
+          }
+          if (opts.posix === true && value2 === "!" && prev.value === "[") {
+            value2 = "^";
+          }
+          prev.value += value2;
+          append({ value: value2 });
+          continue;
+        }
+        if (state.quotes === 1 && value2 !== '"') {
+          value2 = utils2.escapeRegex(value2);
+          prev.value += value2;
+          append({ value: value2 });
+          continue;
+        }
+        if (value2 === '"') {
+          state.quotes = state.quotes === 1 ? 0 : 1;
+          if (opts.keepQuotes === true) {
+            push({ type: "text", value: value2 });
+          }
+          continue;
+        }
+        if (value2 === "(") {
+          increment("parens");
+          push({ type: "paren", value: value2 });
+          continue;
+        }
+        if (value2 === ")") {
+          if (state.parens === 0 && opts.strictBrackets === true) {
+            throw new SyntaxError(syntaxError("opening", "("));
+          }
+          const extglob = extglobs[extglobs.length - 1];
+          if (extglob && state.parens === extglob.parens + 1) {
+            extglobClose(extglobs.pop());
+            continue;
+          }
+          push({ type: "paren", value: value2, output: state.parens ? ")" : "\\)" });
+          decrement("parens");
+          continue;
+        }
+        if (value2 === "[") {
+          if (opts.nobracket === true || !remaining().includes("]")) {
+            if (opts.nobracket !== true && opts.strictBrackets === true) {
+              throw new SyntaxError(syntaxError("closing", "]"));
+            }
+            value2 = `\\${value2}`;
+          } else {
+            increment("brackets");
+          }
+          push({ type: "bracket", value: value2 });
+          continue;
+        }
+        if (value2 === "]") {
+          if (opts.nobracket === true || prev && prev.type === "bracket" && prev.value.length === 1) {
+            push({ type: "text", value: value2, output: `\\${value2}` });
+            continue;
+          }
+          if (state.brackets === 0) {
+            if (opts.strictBrackets === true) {
+              throw new SyntaxError(syntaxError("opening", "["));
+            }
+            push({ type: "text", value: value2, output: `\\${value2}` });
+            continue;
+          }
+          decrement("brackets");
+          const prevValue = prev.value.slice(1);
+          if (prev.posix !== true && prevValue[0] === "^" && !prevValue.includes("/")) {
+            value2 = `/${value2}`;
+          }
+          prev.value += value2;
+          append({ value: value2 });
+          if (opts.literalBrackets === false || utils2.hasRegexChars(prevValue)) {
+            continue;
+          }
+          const escaped = utils2.escapeRegex(prev.value);
+          state.output = state.output.slice(0, -prev.value.length);
+          if (opts.literalBrackets === true) {
+            state.output += escaped;
+            prev.value = escaped;
+            continue;
+          }
+          prev.value = `(${capture}${escaped}|${prev.value})`;
+          state.output += prev.value;
+          continue;
+        }
+        if (value2 === "{" && opts.nobrace !== true) {
+          increment("braces");
+          const open5 = {
+            type: "brace",
+            value: value2,
+            output: "(",
+            outputIndex: state.output.length,
+            tokensIndex: state.tokens.length
+          };
+          braces.push(open5);
+          push(open5);
+          continue;
+        }
+        if (value2 === "}") {
+          const brace = braces[braces.length - 1];
+          if (opts.nobrace === true || !brace) {
+            push({ type: "text", value: value2, output: value2 });
+            continue;
+          }
+          let output2 = ")";
+          if (brace.dots === true) {
+            const arr = tokens.slice();
+            const range = [];
+            for (let i = arr.length - 1; i >= 0; i--) {
+              tokens.pop();
+              if (arr[i].type === "brace") {
+                break;
+              }
+              if (arr[i].type !== "dots") {
+                range.unshift(arr[i].value);
+              }
+            }
+            output2 = expandRange(range, opts);
+            state.backtrack = true;
+          }
+          if (brace.comma !== true && brace.dots !== true) {
+            const out = state.output.slice(0, brace.outputIndex);
+            const toks = state.tokens.slice(brace.tokensIndex);
+            brace.value = brace.output = "\\{";
+            value2 = output2 = "\\}";
+            state.output = out;
+            for (const t of toks) {
+              state.output += t.output || t.value;
+            }
+          }
+          push({ type: "brace", value: value2, output: output2 });
+          decrement("braces");
+          braces.pop();
+          continue;
+        }
+        if (value2 === "|") {
+          if (extglobs.length > 0) {
+            extglobs[extglobs.length - 1].conditions++;
+          }
+          push({ type: "text", value: value2 });
+          continue;
+        }
+        if (value2 === ",") {
+          let output2 = value2;
+          const brace = braces[braces.length - 1];
+          if (brace && stack[stack.length - 1] === "braces") {
+            brace.comma = true;
+            output2 = "|";
+          }
+          push({ type: "comma", value: value2, output: output2 });
+          continue;
+        }
+        if (value2 === "/") {
+          if (prev.type === "dot" && state.index === state.start + 1) {
+            state.start = state.index + 1;
+            state.consumed = "";
+            state.output = "";
+            tokens.pop();
+            prev = bos;
+            continue;
+          }
+          push({ type: "slash", value: value2, output: SLASH_LITERAL });
+          continue;
+        }
+        if (value2 === ".") {
+          if (state.braces > 0 && prev.type === "dot") {
+            if (prev.value === ".") prev.output = DOT_LITERAL;
+            const brace = braces[braces.length - 1];
+            prev.type = "dots";
+            prev.output += value2;
+            prev.value += value2;
+            brace.dots = true;
+            continue;
+          }
+          if (state.braces + state.parens === 0 && prev.type !== "bos" && prev.type !== "slash") {
+            push({ type: "text", value: value2, output: DOT_LITERAL });
+            continue;
+          }
+          push({ type: "dot", value: value2, output: DOT_LITERAL });
+          continue;
+        }
+        if (value2 === "?") {
+          const isGroup = prev && prev.value === "(";
+          if (!isGroup && opts.noextglob !== true && peek() === "(" && peek(2) !== "?") {
+            extglobOpen("qmark", value2);
+            continue;
+          }
+          if (prev && prev.type === "paren") {
+            const next = peek();
+            let output2 = value2;
+            if (prev.value === "(" && !/[!=<:]/.test(next) || next === "<" && !/<([!=]|\w+>)/.test(remaining())) {
+              output2 = `\\${value2}`;
+            }
+            push({ type: "text", value: value2, output: output2 });
+            continue;
+          }
+          if (opts.dot !== true && (prev.type === "slash" || prev.type === "bos")) {
+            push({ type: "qmark", value: value2, output: QMARK_NO_DOT });
+            continue;
+          }
+          push({ type: "qmark", value: value2, output: QMARK });
+          continue;
+        }
+        if (value2 === "!") {
+          if (opts.noextglob !== true && peek() === "(") {
+            if (peek(2) !== "?" || !/[!=<:]/.test(peek(3))) {
+              extglobOpen("negate", value2);
+              continue;
+            }
+          }
+          if (opts.nonegate !== true && state.index === 0) {
+            negate();
+            continue;
+          }
+        }
+        if (value2 === "+") {
+          if (opts.noextglob !== true && peek() === "(" && peek(2) !== "?") {
+            extglobOpen("plus", value2);
+            continue;
+          }
+          if (prev && prev.value === "(" || opts.regex === false) {
+            push({ type: "plus", value: value2, output: PLUS_LITERAL });
+            continue;
+          }
+          if (prev && (prev.type === "bracket" || prev.type === "paren" || prev.type === "brace") || state.parens > 0) {
+            push({ type: "plus", value: value2 });
+            continue;
+          }
+          push({ type: "plus", value: PLUS_LITERAL });
+          continue;
+        }
+        if (value2 === "@") {
+          if (opts.noextglob !== true && peek() === "(" && peek(2) !== "?") {
+            push({ type: "at", extglob: true, value: value2, output: "" });
+            continue;
+          }
+          push({ type: "text", value: value2 });
+          continue;
+        }
+        if (value2 !== "*") {
+          if (value2 === "$" || value2 === "^") {
+            value2 = `\\${value2}`;
+          }
+          const match = REGEX_NON_SPECIAL_CHARS.exec(remaining());
+          if (match) {
+            value2 += match[0];
+            state.index += match[0].length;
+          }
+          push({ type: "text", value: value2 });
+          continue;
+        }
+        if (prev && (prev.type === "globstar" || prev.star === true)) {
+          prev.type = "star";
+          prev.star = true;
+          prev.value += value2;
+          prev.output = star;
+          state.backtrack = true;
+          state.globstar = true;
+          consume(value2);
+          continue;
+        }
+        let rest = remaining();
+        if (opts.noextglob !== true && /^\([^?]/.test(rest)) {
+          extglobOpen("star", value2);
+          continue;
+        }
+        if (prev.type === "star") {
+          if (opts.noglobstar === true) {
+            consume(value2);
+            continue;
+          }
+          const prior = prev.prev;
+          const before = prior.prev;
+          const isStart = prior.type === "slash" || prior.type === "bos";
+          const afterStar = before && (before.type === "star" || before.type === "globstar");
+          if (opts.bash === true && (!isStart || rest[0] && rest[0] !== "/")) {
+            push({ type: "star", value: value2, output: "" });
+            continue;
+          }
+          const isBrace = state.braces > 0 && (prior.type === "comma" || prior.type === "brace");
+          const isExtglob = extglobs.length && (prior.type === "pipe" || prior.type === "paren");
+          if (!isStart && prior.type !== "paren" && !isBrace && !isExtglob) {
+            push({ type: "star", value: value2, output: "" });
+            continue;
+          }
+          while (rest.slice(0, 3) === "/**") {
+            const after = input2[state.index + 4];
+            if (after && after !== "/") {
+              break;
+            }
+            rest = rest.slice(3);
+            consume("/**", 3);
+          }
+          const isEnd = eos() || state.parens > 0 && rest === ")".repeat(state.parens) && !extglobs.some((extglob) => extglob.type === "negate");
+          if (prior.type === "bos" && eos()) {
+            prev.type = "globstar";
+            prev.value += value2;
+            prev.output = globstar(opts);
+            state.output = prev.output;
+            state.globstar = true;
+            consume(value2);
+            continue;
+          }
+          if (prior.type === "slash" && prior.prev.type !== "bos" && !afterStar && isEnd) {
+            state.output = state.output.slice(0, -(prior.output + prev.output).length);
+            prior.output = `(?:${prior.output}`;
+            prev.type = "globstar";
+            prev.output = globstar(opts) + (opts.strictSlashes ? ")" : "|$)");
+            prev.value += value2;
+            state.globstar = true;
+            state.output += prior.output + prev.output;
+            consume(value2);
+            continue;
+          }
+          if (prior.type === "slash" && prior.prev.type !== "bos" && rest[0] === "/") {
+            const end = rest[1] !== void 0 ? "|$" : "";
+            state.output = state.output.slice(0, -(prior.output + prev.output).length);
+            prior.output = `(?:${prior.output}`;
+            prev.type = "globstar";
+            prev.output = `${globstar(opts)}${SLASH_LITERAL}|${SLASH_LITERAL}${end})`;
+            prev.value += value2;
+            state.output += prior.output + prev.output;
+            state.globstar = true;
+            consume(value2 + advance());
+            push({ type: "slash", value: "/", output: "" });
+            continue;
+          }
+          if (prior.type === "bos" && rest[0] === "/") {
+            prev.type = "globstar";
+            prev.value += value2;
+            prev.output = `(?:^|${SLASH_LITERAL}|${globstar(opts)}${SLASH_LITERAL})`;
+            state.output = prev.output;
+            state.globstar = true;
+            consume(value2 + advance());
+            push({ type: "slash", value: "/", output: "" });
+            continue;
+          }
+          state.output = state.output.slice(0, -prev.output.length);
+          prev.type = "globstar";
+          prev.output = globstar(opts);
+          prev.value += value2;
+          state.output += prev.output;
+          state.globstar = true;
+          consume(value2);
+          continue;
+        }
+        const token = { type: "star", value: value2, output: star };
+        if (opts.bash === true) {
+          token.output = ".*?";
+          if (prev.type === "bos" || prev.type === "slash") {
+            token.output = nodot + token.output;
+          }
+          push(token);
+          continue;
+        }
+        if (prev && (prev.type === "bracket" || prev.type === "paren") && opts.regex === true) {
+          token.output = value2;
+          push(token);
+          continue;
+        }
+        if (state.index === state.start || prev.type === "slash" || prev.type === "dot") {
+          if (prev.type === "dot") {
+            state.output += NO_DOT_SLASH;
+            prev.output += NO_DOT_SLASH;
+          } else if (opts.dot === true) {
+            state.output += NO_DOTS_SLASH;
+            prev.output += NO_DOTS_SLASH;
+          } else {
+            state.output += nodot;
+            prev.output += nodot;
+          }
+          if (peek() !== "*") {
+            state.output += ONE_CHAR;
+            prev.output += ONE_CHAR;
+          }
+        }
+        push(token);
+      }
+      while (state.brackets > 0) {
+        if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", "]"));
+        state.output = utils2.escapeLast(state.output, "[");
+        decrement("brackets");
+      }
+      while (state.parens > 0) {
+        if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", ")"));
+        state.output = utils2.escapeLast(state.output, "(");
+        decrement("parens");
+      }
+      while (state.braces > 0) {
+        if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", "}"));
+        state.output = utils2.escapeLast(state.output, "{");
+        decrement("braces");
+      }
+      if (opts.strictSlashes !== true && (prev.type === "star" || prev.type === "bracket")) {
+        push({ type: "maybe_slash", value: "", output: `${SLASH_LITERAL}?` });
+      }
+      if (state.backtrack === true) {
+        state.output = "";
+        for (const token of state.tokens) {
+          state.output += token.output != null ? token.output : token.value;
+          if (token.suffix) {
+            state.output += token.suffix;
+          }
+        }
+      }
+      return state;
+    };
+    parse3.fastpaths = (input2, options) => {
+      const opts = { ...options };
+      const max = typeof opts.maxLength === "number" ? Math.min(MAX_LENGTH, opts.maxLength) : MAX_LENGTH;
+      const len = input2.length;
+      if (len > max) {
+        throw new SyntaxError(`Input length: ${len}, exceeds maximum allowed length: ${max}`);
+      }
+      input2 = REPLACEMENTS[input2] || input2;
+      const {
+        DOT_LITERAL,
+        SLASH_LITERAL,
+        ONE_CHAR,
+        DOTS_SLASH,
+        NO_DOT,
+        NO_DOTS,
+        NO_DOTS_SLASH,
+        STAR,
+        START_ANCHOR
+      } = constants4.globChars(opts.windows);
+      const nodot = opts.dot ? NO_DOTS : NO_DOT;
+      const slashDot = opts.dot ? NO_DOTS_SLASH : NO_DOT;
+      const capture = opts.capture ? "" : "?:";
+      const state = { negated: false, prefix: "" };
+      let star = opts.bash === true ? ".*?" : STAR;
+      if (opts.capture) {
+        star = `(${star})`;
+      }
+      const globstar = (opts2) => {
+        if (opts2.noglobstar === true) return star;
+        return `(${capture}(?:(?!${START_ANCHOR}${opts2.dot ? DOTS_SLASH : DOT_LITERAL}).)*?)`;
+      };
+      const create = (str3) => {
+        switch (str3) {
+          case "*":
+            return `${nodot}${ONE_CHAR}${star}`;
+          case ".*":
+            return `${DOT_LITERAL}${ONE_CHAR}${star}`;
+          case "*.*":
+            return `${nodot}${star}${DOT_LITERAL}${ONE_CHAR}${star}`;
+          case "*/*":
+            return `${nodot}${star}${SLASH_LITERAL}${ONE_CHAR}${slashDot}${star}`;
+          case "**":
+            return nodot + globstar(opts);
+          case "**/*":
+            return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${slashDot}${ONE_CHAR}${star}`;
+          case "**/*.*":
+            return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${slashDot}${star}${DOT_LITERAL}${ONE_CHAR}${star}`;
+          case "**/.*":
+            return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${DOT_LITERAL}${ONE_CHAR}${star}`;
+          default: {
+            const match = /^(.*?)\.(\w+)$/.exec(str3);
+            if (!match) return;
+            const source2 = create(match[1]);
+            if (!source2) return;
+            return source2 + DOT_LITERAL + match[2];
+          }
+        }
+      };
+      const output2 = utils2.removePrefix(input2, state);
+      let source = create(output2);
+      if (source && opts.strictSlashes !== true) {
+        source += `${SLASH_LITERAL}?`;
+      }
+      return source;
+    };
+    module.exports = parse3;
+  }
+});
+
+// node_modules/picomatch/lib/picomatch.js
+var require_picomatch = __commonJS({
+  "node_modules/picomatch/lib/picomatch.js"(exports, module) {
+    "use strict";
+    var scan = require_scan();
+    var parse3 = require_parse();
+    var utils2 = require_utils();
+    var constants4 = require_constants();
+    var isObject2 = (val) => val && typeof val === "object" && !Array.isArray(val);
+    var picomatch2 = (glob, options, returnState = false) => {
+      if (Array.isArray(glob)) {
+        const fns = glob.map((input2) => picomatch2(input2, options, returnState));
+        const arrayMatcher = (str3) => {
+          for (const isMatch of fns) {
+            const state2 = isMatch(str3);
+            if (state2) return state2;
+          }
+          return false;
+        };
+        return arrayMatcher;
+      }
+      const isState = isObject2(glob) && glob.tokens && glob.input;
+      if (glob === "" || typeof glob !== "string" && !isState) {
+        throw new TypeError("Expected pattern to be a non-empty string");
+      }
+      const opts = options || {};
+      const posix2 = opts.windows;
+      const regex = isState ? picomatch2.compileRe(glob, options) : picomatch2.makeRe(glob, options, false, true);
+      const state = regex.state;
+      delete regex.state;
+      let isIgnored = () => false;
+      if (opts.ignore) {
+        const ignoreOpts = { ...options, ignore: null, onMatch: null, onResult: null };
+        isIgnored = picomatch2(opts.ignore, ignoreOpts, returnState);
+      }
+      const matcher = (input2, returnObject = false) => {
+        const { isMatch, match, output: output2 } = picomatch2.test(input2, regex, options, { glob, posix: posix2 });
+        const result = { glob, state, regex, posix: posix2, input: input2, output: output2, match, isMatch };
+        if (typeof opts.onResult === "function") {
+          opts.onResult(result);
+        }
+        if (isMatch === false) {
+          result.isMatch = false;
+          return returnObject ? result : false;
+        }
+        if (isIgnored(input2)) {
+          if (typeof opts.onIgnore === "function") {
+            opts.onIgnore(result);
+          }
+          result.isMatch = false;
+          return returnObject ? result : false;
+        }
+        if (typeof opts.onMatch === "function") {
+          opts.onMatch(result);
+        }
+        return returnObject ? result : true;
+      };
+      if (returnState) {
+        matcher.state = state;
+      }
+      return matcher;
+    };
+    picomatch2.test = (input2, regex, options, { glob, posix: posix2 } = {}) => {
+      if (typeof input2 !== "string") {
+        throw new TypeError("Expected input to be a string");
+      }
+      if (input2 === "") {
+        return { isMatch: false, output: "" };
+      }
+      const opts = options || {};
+      const format = opts.format || (posix2 ? utils2.toPosixSlashes : null);
+      let match = input2 === glob;
+      let output2 = match && format ? format(input2) : input2;
+      if (match === false) {
+        output2 = format ? format(input2) : input2;
+        match = output2 === glob;
+      }
+      if (match === false || opts.capture === true) {
+        if (opts.matchBase === true || opts.basename === true) {
+          match = picomatch2.matchBase(input2, regex, options, posix2);
+        } else {
+          match = regex.exec(output2);
+        }
+      }
+      return { isMatch: Boolean(match), match, output: output2 };
+    };
+    picomatch2.matchBase = (input2, glob, options, posix2 = options && options.windows) => {
+      const regex = glob instanceof RegExp ? glob : picomatch2.makeRe(glob, options);
+      return regex.test(utils2.basename(input2, { windows: posix2 }));
+    };
+    picomatch2.isMatch = (str3, patterns, options) => picomatch2(patterns, options)(str3);
+    picomatch2.parse = (pattern2, options) => {
+      if (Array.isArray(pattern2)) return pattern2.map((p) => picomatch2.parse(p, options));
+      return parse3(pattern2, { ...options, fastpaths: false });
+    };
+    picomatch2.scan = (input2, options) => scan(input2, options);
+    picomatch2.compileRe = (state, options, returnOutput = false, returnState = false) => {
+      if (returnOutput === true) {
+        return state.output;
+      }
+      const opts = options || {};
+      const prepend = opts.contains ? "" : "^";
+      const append = opts.contains ? "" : "$";
+      let source = `${prepend}(?:${state.output})${append}`;
+      if (state && state.negated === true) {
+        source = `^(?!${source}).*$`;
+      }
+      const regex = picomatch2.toRegex(source, options);
+      if (returnState === true) {
+        regex.state = state;
+      }
+      return regex;
+    };
+    picomatch2.makeRe = (input2, options = {}, returnOutput = false, returnState = false) => {
+      if (!input2 || typeof input2 !== "string") {
+        throw new TypeError("Expected a non-empty string");
+      }
+      let parsed = { negated: false, fastpaths: true };
+      if (options.fastpaths !== false && (input2[0] === "." || input2[0] === "*")) {
+        parsed.output = parse3.fastpaths(input2, options);
+      }
+      if (!parsed.output) {
+        parsed = parse3(input2, options);
+      }
+      return picomatch2.compileRe(parsed, options, returnOutput, returnState);
+    };
+    picomatch2.toRegex = (source, options) => {
+      try {
+        const opts = options || {};
+        return new RegExp(source, opts.flags || (opts.nocase ? "i" : ""));
+      } catch (err) {
+        if (options && options.debug === true) throw err;
+        return /$^/;
+      }
+    };
+    picomatch2.constants = constants4;
+    module.exports = picomatch2;
+  }
+});
+
+// node_modules/picomatch/index.js
+var require_picomatch2 = __commonJS({
+  "node_modules/picomatch/index.js"(exports, module) {
+    "use strict";
+    var pico = require_picomatch();
+    var utils2 = require_utils();
+    function picomatch2(glob, options, returnState = false) {
+      if (options && (options.windows === null || options.windows === void 0)) {
+        options = { ...options, windows: utils2.isWindows() };
+      }
+      return pico(glob, options, returnState);
+    }
+    Object.assign(picomatch2, pico);
+    module.exports = picomatch2;
+  }
+});
 
 // node_modules/@jest/get-type/build/index.js
 var require_build = __commonJS({
@@ -5600,7 +7378,7 @@ ${specific}` : ""}`;
             isDirectExpectCall = false,
             // seems redundant with received === ''
             isNot = false,
-            promise: promise2 = "",
+            promise: promise3 = "",
             receivedColor = RECEIVED_COLOR,
             secondArgument = "",
             secondArgumentColor = EXPECTED_COLOR
@@ -5611,8 +7389,8 @@ ${specific}` : ""}`;
             hint += DIM_COLOR(`${dimString}(`) + receivedColor(received);
             dimString = ")";
           }
-          if (promise2 !== "") {
-            hint += DIM_COLOR(`${dimString}.`) + promise2;
+          if (promise3 !== "") {
+            hint += DIM_COLOR(`${dimString}.`) + promise3;
             dimString = "";
           }
           if (isNot) {
@@ -5742,18 +7520,18 @@ var require_polyfills = __commonJS({
       }
       fs.read = typeof fs.read !== "function" ? fs.read : (function(fs$read) {
         function read(fd, buffer, offset, length, position, callback_) {
-          var callback;
+          var callback2;
           if (callback_ && typeof callback_ === "function") {
             var eagCounter = 0;
-            callback = function(er, _, __) {
+            callback2 = function(er, _, __) {
               if (er && er.code === "EAGAIN" && eagCounter < 10) {
                 eagCounter++;
-                return fs$read.call(fs, fd, buffer, offset, length, position, callback);
+                return fs$read.call(fs, fd, buffer, offset, length, position, callback2);
               }
               callback_.apply(this, arguments);
             };
           }
-          return fs$read.call(fs, fd, buffer, offset, length, position, callback);
+          return fs$read.call(fs, fd, buffer, offset, length, position, callback2);
         }
         if (Object.setPrototypeOf) Object.setPrototypeOf(read, fs$read);
         return read;
@@ -5775,19 +7553,19 @@ var require_polyfills = __commonJS({
         };
       })(fs.readSync);
       function patchLchmod(fs2) {
-        fs2.lchmod = function(path, mode, callback) {
+        fs2.lchmod = function(path, mode, callback2) {
           fs2.open(
             path,
             constants4.O_WRONLY | constants4.O_SYMLINK,
             mode,
             function(err, fd) {
               if (err) {
-                if (callback) callback(err);
+                if (callback2) callback2(err);
                 return;
               }
               fs2.fchmod(fd, mode, function(err2) {
                 fs2.close(fd, function(err22) {
-                  if (callback) callback(err2 || err22);
+                  if (callback2) callback2(err2 || err22);
                 });
               });
             }
@@ -5900,14 +7678,14 @@ var require_polyfills = __commonJS({
             cb = options;
             options = null;
           }
-          function callback(er, stats) {
+          function callback2(er, stats) {
             if (stats) {
               if (stats.uid < 0) stats.uid += 4294967296;
               if (stats.gid < 0) stats.gid += 4294967296;
             }
             if (cb) cb.apply(this, arguments);
           }
-          return options ? orig.call(fs, target, options, callback) : orig.call(fs, target, callback);
+          return options ? orig.call(fs, target, options, callback2) : orig.call(fs, target, callback2);
         };
       }
       function statFixSync(orig) {
@@ -6213,9 +7991,9 @@ var require_graceful_fs = __commonJS({
         }
       }
       var fs$readdir = fs2.readdir;
-      fs2.readdir = readdir3;
+      fs2.readdir = readdir4;
       var noReaddirOptionVersions = /^v[0-5]\./;
-      function readdir3(path, options, cb) {
+      function readdir4(path, options, cb) {
         if (typeof options === "function")
           cb = options, options = null;
         var go$readdir = noReaddirOptionVersions.test(process.version) ? function go$readdir2(path2, options2, cb2, startTime) {
@@ -6423,1782 +8201,6 @@ var require_graceful_fs = __commonJS({
         retryTimer = setTimeout(retry, 0);
       }
     }
-  }
-});
-
-// node_modules/picomatch/lib/constants.js
-var require_constants = __commonJS({
-  "node_modules/picomatch/lib/constants.js"(exports, module) {
-    "use strict";
-    var WIN_SLASH = "\\\\/";
-    var WIN_NO_SLASH = `[^${WIN_SLASH}]`;
-    var DEFAULT_MAX_EXTGLOB_RECURSION = 0;
-    var DOT_LITERAL = "\\.";
-    var PLUS_LITERAL = "\\+";
-    var QMARK_LITERAL = "\\?";
-    var SLASH_LITERAL = "\\/";
-    var ONE_CHAR = "(?=.)";
-    var QMARK = "[^/]";
-    var END_ANCHOR = `(?:${SLASH_LITERAL}|$)`;
-    var START_ANCHOR = `(?:^|${SLASH_LITERAL})`;
-    var DOTS_SLASH = `${DOT_LITERAL}{1,2}${END_ANCHOR}`;
-    var NO_DOT = `(?!${DOT_LITERAL})`;
-    var NO_DOTS = `(?!${START_ANCHOR}${DOTS_SLASH})`;
-    var NO_DOT_SLASH = `(?!${DOT_LITERAL}{0,1}${END_ANCHOR})`;
-    var NO_DOTS_SLASH = `(?!${DOTS_SLASH})`;
-    var QMARK_NO_DOT = `[^.${SLASH_LITERAL}]`;
-    var STAR = `${QMARK}*?`;
-    var SEP = "/";
-    var POSIX_CHARS = {
-      DOT_LITERAL,
-      PLUS_LITERAL,
-      QMARK_LITERAL,
-      SLASH_LITERAL,
-      ONE_CHAR,
-      QMARK,
-      END_ANCHOR,
-      DOTS_SLASH,
-      NO_DOT,
-      NO_DOTS,
-      NO_DOT_SLASH,
-      NO_DOTS_SLASH,
-      QMARK_NO_DOT,
-      STAR,
-      START_ANCHOR,
-      SEP
-    };
-    var WINDOWS_CHARS = {
-      ...POSIX_CHARS,
-      SLASH_LITERAL: `[${WIN_SLASH}]`,
-      QMARK: WIN_NO_SLASH,
-      STAR: `${WIN_NO_SLASH}*?`,
-      DOTS_SLASH: `${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$)`,
-      NO_DOT: `(?!${DOT_LITERAL})`,
-      NO_DOTS: `(?!(?:^|[${WIN_SLASH}])${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$))`,
-      NO_DOT_SLASH: `(?!${DOT_LITERAL}{0,1}(?:[${WIN_SLASH}]|$))`,
-      NO_DOTS_SLASH: `(?!${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$))`,
-      QMARK_NO_DOT: `[^.${WIN_SLASH}]`,
-      START_ANCHOR: `(?:^|[${WIN_SLASH}])`,
-      END_ANCHOR: `(?:[${WIN_SLASH}]|$)`,
-      SEP: "\\"
-    };
-    var POSIX_REGEX_SOURCE = {
-      __proto__: null,
-      alnum: "a-zA-Z0-9",
-      alpha: "a-zA-Z",
-      ascii: "\\x00-\\x7F",
-      blank: " \\t",
-      cntrl: "\\x00-\\x1F\\x7F",
-      digit: "0-9",
-      graph: "\\x21-\\x7E",
-      lower: "a-z",
-      print: "\\x20-\\x7E ",
-      punct: "\\-!\"#$%&'()\\*+,./:;<=>?@[\\]^_`{|}~",
-      space: " \\t\\r\\n\\v\\f",
-      upper: "A-Z",
-      word: "A-Za-z0-9_",
-      xdigit: "A-Fa-f0-9"
-    };
-    module.exports = {
-      DEFAULT_MAX_EXTGLOB_RECURSION,
-      MAX_LENGTH: 1024 * 64,
-      POSIX_REGEX_SOURCE,
-      // regular expressions
-      REGEX_BACKSLASH: /\\(?![*+?^${}(|)[\]])/g,
-      REGEX_NON_SPECIAL_CHARS: /^[^@![\].,$*+?^{}()|\\/]+/,
-      REGEX_SPECIAL_CHARS: /[-*+?.^${}(|)[\]]/,
-      REGEX_SPECIAL_CHARS_BACKREF: /(\\?)((\W)(\3*))/g,
-      REGEX_SPECIAL_CHARS_GLOBAL: /([-*+?.^${}(|)[\]])/g,
-      REGEX_REMOVE_BACKSLASH: /(?:\[.*?[^\\]\]|\\(?=.))/g,
-      // Replace globs with equivalent patterns to reduce parsing time.
-      REPLACEMENTS: {
-        __proto__: null,
-        "***": "*",
-        "**/**": "**",
-        "**/**/**": "**"
-      },
-      // Digits
-      CHAR_0: 48,
-      /* 0 */
-      CHAR_9: 57,
-      /* 9 */
-      // Alphabet chars.
-      CHAR_UPPERCASE_A: 65,
-      /* A */
-      CHAR_LOWERCASE_A: 97,
-      /* a */
-      CHAR_UPPERCASE_Z: 90,
-      /* Z */
-      CHAR_LOWERCASE_Z: 122,
-      /* z */
-      CHAR_LEFT_PARENTHESES: 40,
-      /* ( */
-      CHAR_RIGHT_PARENTHESES: 41,
-      /* ) */
-      CHAR_ASTERISK: 42,
-      /* * */
-      // Non-alphabetic chars.
-      CHAR_AMPERSAND: 38,
-      /* & */
-      CHAR_AT: 64,
-      /* @ */
-      CHAR_BACKWARD_SLASH: 92,
-      /* \ */
-      CHAR_CARRIAGE_RETURN: 13,
-      /* \r */
-      CHAR_CIRCUMFLEX_ACCENT: 94,
-      /* ^ */
-      CHAR_COLON: 58,
-      /* : */
-      CHAR_COMMA: 44,
-      /* , */
-      CHAR_DOT: 46,
-      /* . */
-      CHAR_DOUBLE_QUOTE: 34,
-      /* " */
-      CHAR_EQUAL: 61,
-      /* = */
-      CHAR_EXCLAMATION_MARK: 33,
-      /* ! */
-      CHAR_FORM_FEED: 12,
-      /* \f */
-      CHAR_FORWARD_SLASH: 47,
-      /* / */
-      CHAR_GRAVE_ACCENT: 96,
-      /* ` */
-      CHAR_HASH: 35,
-      /* # */
-      CHAR_HYPHEN_MINUS: 45,
-      /* - */
-      CHAR_LEFT_ANGLE_BRACKET: 60,
-      /* < */
-      CHAR_LEFT_CURLY_BRACE: 123,
-      /* { */
-      CHAR_LEFT_SQUARE_BRACKET: 91,
-      /* [ */
-      CHAR_LINE_FEED: 10,
-      /* \n */
-      CHAR_NO_BREAK_SPACE: 160,
-      /* \u00A0 */
-      CHAR_PERCENT: 37,
-      /* % */
-      CHAR_PLUS: 43,
-      /* + */
-      CHAR_QUESTION_MARK: 63,
-      /* ? */
-      CHAR_RIGHT_ANGLE_BRACKET: 62,
-      /* > */
-      CHAR_RIGHT_CURLY_BRACE: 125,
-      /* } */
-      CHAR_RIGHT_SQUARE_BRACKET: 93,
-      /* ] */
-      CHAR_SEMICOLON: 59,
-      /* ; */
-      CHAR_SINGLE_QUOTE: 39,
-      /* ' */
-      CHAR_SPACE: 32,
-      /*   */
-      CHAR_TAB: 9,
-      /* \t */
-      CHAR_UNDERSCORE: 95,
-      /* _ */
-      CHAR_VERTICAL_LINE: 124,
-      /* | */
-      CHAR_ZERO_WIDTH_NOBREAK_SPACE: 65279,
-      /* \uFEFF */
-      /**
-       * Create EXTGLOB_CHARS
-       */
-      extglobChars(chars) {
-        return {
-          "!": { type: "negate", open: "(?:(?!(?:", close: `))${chars.STAR})` },
-          "?": { type: "qmark", open: "(?:", close: ")?" },
-          "+": { type: "plus", open: "(?:", close: ")+" },
-          "*": { type: "star", open: "(?:", close: ")*" },
-          "@": { type: "at", open: "(?:", close: ")" }
-        };
-      },
-      /**
-       * Create GLOB_CHARS
-       */
-      globChars(win32) {
-        return win32 === true ? WINDOWS_CHARS : POSIX_CHARS;
-      }
-    };
-  }
-});
-
-// node_modules/picomatch/lib/utils.js
-var require_utils = __commonJS({
-  "node_modules/picomatch/lib/utils.js"(exports) {
-    "use strict";
-    var {
-      REGEX_BACKSLASH,
-      REGEX_REMOVE_BACKSLASH,
-      REGEX_SPECIAL_CHARS,
-      REGEX_SPECIAL_CHARS_GLOBAL
-    } = require_constants();
-    exports.isObject = (val) => val !== null && typeof val === "object" && !Array.isArray(val);
-    exports.hasRegexChars = (str3) => REGEX_SPECIAL_CHARS.test(str3);
-    exports.isRegexChar = (str3) => str3.length === 1 && exports.hasRegexChars(str3);
-    exports.escapeRegex = (str3) => str3.replace(REGEX_SPECIAL_CHARS_GLOBAL, "\\$1");
-    exports.toPosixSlashes = (str3) => str3.replace(REGEX_BACKSLASH, "/");
-    exports.isWindows = () => {
-      if (typeof navigator !== "undefined" && navigator.platform) {
-        const platform = navigator.platform.toLowerCase();
-        return platform === "win32" || platform === "windows";
-      }
-      if (typeof process !== "undefined" && process.platform) {
-        return process.platform === "win32";
-      }
-      return false;
-    };
-    exports.removeBackslashes = (str3) => {
-      return str3.replace(REGEX_REMOVE_BACKSLASH, (match) => {
-        return match === "\\" ? "" : match;
-      });
-    };
-    exports.escapeLast = (input2, char, lastIdx) => {
-      const idx = input2.lastIndexOf(char, lastIdx);
-      if (idx === -1) return input2;
-      if (input2[idx - 1] === "\\") return exports.escapeLast(input2, char, idx - 1);
-      return `${input2.slice(0, idx)}\\${input2.slice(idx)}`;
-    };
-    exports.removePrefix = (input2, state = {}) => {
-      let output2 = input2;
-      if (output2.startsWith("./")) {
-        output2 = output2.slice(2);
-        state.prefix = "./";
-      }
-      return output2;
-    };
-    exports.wrapOutput = (input2, state = {}, options = {}) => {
-      const prepend = options.contains ? "" : "^";
-      const append = options.contains ? "" : "$";
-      let output2 = `${prepend}(?:${input2})${append}`;
-      if (state.negated === true) {
-        output2 = `(?:^(?!${output2}).*$)`;
-      }
-      return output2;
-    };
-    exports.basename = (path, { windows } = {}) => {
-      const segs = path.split(windows ? /[\\/]/ : "/");
-      const last = segs[segs.length - 1];
-      if (last === "") {
-        return segs[segs.length - 2];
-      }
-      return last;
-    };
-  }
-});
-
-// node_modules/picomatch/lib/scan.js
-var require_scan = __commonJS({
-  "node_modules/picomatch/lib/scan.js"(exports, module) {
-    "use strict";
-    var utils2 = require_utils();
-    var {
-      CHAR_ASTERISK,
-      /* * */
-      CHAR_AT,
-      /* @ */
-      CHAR_BACKWARD_SLASH,
-      /* \ */
-      CHAR_COMMA,
-      /* , */
-      CHAR_DOT,
-      /* . */
-      CHAR_EXCLAMATION_MARK,
-      /* ! */
-      CHAR_FORWARD_SLASH,
-      /* / */
-      CHAR_LEFT_CURLY_BRACE,
-      /* { */
-      CHAR_LEFT_PARENTHESES,
-      /* ( */
-      CHAR_LEFT_SQUARE_BRACKET,
-      /* [ */
-      CHAR_PLUS,
-      /* + */
-      CHAR_QUESTION_MARK,
-      /* ? */
-      CHAR_RIGHT_CURLY_BRACE,
-      /* } */
-      CHAR_RIGHT_PARENTHESES,
-      /* ) */
-      CHAR_RIGHT_SQUARE_BRACKET
-      /* ] */
-    } = require_constants();
-    var isPathSeparator = (code2) => {
-      return code2 === CHAR_FORWARD_SLASH || code2 === CHAR_BACKWARD_SLASH;
-    };
-    var depth = (token) => {
-      if (token.isPrefix !== true) {
-        token.depth = token.isGlobstar ? Infinity : 1;
-      }
-    };
-    var scan = (input2, options) => {
-      const opts = options || {};
-      const length = input2.length - 1;
-      const scanToEnd = opts.parts === true || opts.tokens === true || opts.scanToEnd === true;
-      const slashes = [];
-      const tokens = [];
-      const parts = [];
-      let str3 = input2;
-      let index = -1;
-      let start = 0;
-      let lastIndex = 0;
-      let isBrace = false;
-      let isBracket = false;
-      let isGlob = false;
-      let isExtglob = false;
-      let isGlobstar = false;
-      let braceEscaped = false;
-      let backslashes = false;
-      let negated = false;
-      let negatedExtglob = false;
-      let finished = false;
-      let braces = 0;
-      let prev;
-      let code2;
-      let token = { value: "", depth: 0, isGlob: false };
-      const eos = () => index >= length;
-      const peek = () => str3.charCodeAt(index + 1);
-      const advance = () => {
-        prev = code2;
-        return str3.charCodeAt(++index);
-      };
-      while (index < length) {
-        code2 = advance();
-        let next;
-        if (code2 === CHAR_BACKWARD_SLASH) {
-          backslashes = token.backslashes = true;
-          code2 = advance();
-          if (code2 === CHAR_LEFT_CURLY_BRACE) {
-            braceEscaped = true;
-          }
-          continue;
-        }
-        if (braceEscaped === true || code2 === CHAR_LEFT_CURLY_BRACE) {
-          braces++;
-          while (eos() !== true && (code2 = advance())) {
-            if (code2 === CHAR_BACKWARD_SLASH) {
-              backslashes = token.backslashes = true;
-              advance();
-              continue;
-            }
-            if (code2 === CHAR_LEFT_CURLY_BRACE) {
-              braces++;
-              continue;
-            }
-            if (braceEscaped !== true && code2 === CHAR_DOT && (code2 = advance()) === CHAR_DOT) {
-              isBrace = token.isBrace = true;
-              isGlob = token.isGlob = true;
-              finished = true;
-              if (scanToEnd === true) {
-                continue;
-              }
-              break;
-            }
-            if (braceEscaped !== true && code2 === CHAR_COMMA) {
-              isBrace = token.isBrace = true;
-              isGlob = token.isGlob = true;
-              finished = true;
-              if (scanToEnd === true) {
-                continue;
-              }
-              break;
-            }
-            if (code2 === CHAR_RIGHT_CURLY_BRACE) {
-              braces--;
-              if (braces === 0) {
-                braceEscaped = false;
-                isBrace = token.isBrace = true;
-                finished = true;
-                break;
-              }
-            }
-          }
-          if (scanToEnd === true) {
-            continue;
-          }
-          break;
-        }
-        if (code2 === CHAR_FORWARD_SLASH) {
-          slashes.push(index);
-          tokens.push(token);
-          token = { value: "", depth: 0, isGlob: false };
-          if (finished === true) continue;
-          if (prev === CHAR_DOT && index === start + 1) {
-            start += 2;
-            continue;
-          }
-          lastIndex = index + 1;
-          continue;
-        }
-        if (opts.noext !== true) {
-          const isExtglobChar = code2 === CHAR_PLUS || code2 === CHAR_AT || code2 === CHAR_ASTERISK || code2 === CHAR_QUESTION_MARK || code2 === CHAR_EXCLAMATION_MARK;
-          if (isExtglobChar === true && peek() === CHAR_LEFT_PARENTHESES) {
-            isGlob = token.isGlob = true;
-            isExtglob = token.isExtglob = true;
-            finished = true;
-            if (code2 === CHAR_EXCLAMATION_MARK && index === start) {
-              negatedExtglob = true;
-            }
-            if (scanToEnd === true) {
-              let parens = 0;
-              while (eos() !== true && (code2 = advance())) {
-                if (code2 === CHAR_BACKWARD_SLASH) {
-                  backslashes = token.backslashes = true;
-                  advance();
-                  continue;
-                }
-                if (code2 === CHAR_LEFT_PARENTHESES) {
-                  parens++;
-                  continue;
-                }
-                if (code2 === CHAR_RIGHT_PARENTHESES && --parens === 0) {
-                  finished = true;
-                  break;
-                }
-              }
-              continue;
-            }
-            break;
-          }
-        }
-        if (code2 === CHAR_ASTERISK) {
-          if (prev === CHAR_ASTERISK) isGlobstar = token.isGlobstar = true;
-          isGlob = token.isGlob = true;
-          finished = true;
-          if (scanToEnd === true) {
-            continue;
-          }
-          break;
-        }
-        if (code2 === CHAR_QUESTION_MARK) {
-          isGlob = token.isGlob = true;
-          finished = true;
-          if (scanToEnd === true) {
-            continue;
-          }
-          break;
-        }
-        if (code2 === CHAR_LEFT_SQUARE_BRACKET) {
-          while (eos() !== true && (next = advance())) {
-            if (next === CHAR_BACKWARD_SLASH) {
-              backslashes = token.backslashes = true;
-              advance();
-              continue;
-            }
-            if (next === CHAR_RIGHT_SQUARE_BRACKET) {
-              isBracket = token.isBracket = true;
-              isGlob = token.isGlob = true;
-              finished = true;
-              break;
-            }
-          }
-          if (scanToEnd === true) {
-            continue;
-          }
-          break;
-        }
-        if (opts.nonegate !== true && code2 === CHAR_EXCLAMATION_MARK && index === start) {
-          negated = token.negated = true;
-          start++;
-          continue;
-        }
-        if (opts.noparen !== true && code2 === CHAR_LEFT_PARENTHESES) {
-          isGlob = token.isGlob = true;
-          if (scanToEnd === true) {
-            let parens = 1;
-            while (eos() !== true && (code2 = advance())) {
-              if (code2 === CHAR_BACKWARD_SLASH) {
-                backslashes = token.backslashes = true;
-                advance();
-                continue;
-              }
-              if (code2 === CHAR_LEFT_PARENTHESES) {
-                parens++;
-                continue;
-              }
-              if (code2 === CHAR_RIGHT_PARENTHESES && --parens === 0) {
-                finished = true;
-                break;
-              }
-            }
-            continue;
-          }
-          break;
-        }
-        if (isGlob === true) {
-          finished = true;
-          if (scanToEnd === true) {
-            continue;
-          }
-          break;
-        }
-      }
-      if (opts.noext === true) {
-        isExtglob = false;
-        isGlob = false;
-      }
-      let base = str3;
-      let prefix = "";
-      let glob = "";
-      if (start > 0) {
-        prefix = str3.slice(0, start);
-        str3 = str3.slice(start);
-        lastIndex -= start;
-      }
-      if (base && isGlob === true && lastIndex > 0) {
-        base = str3.slice(0, lastIndex);
-        glob = str3.slice(lastIndex);
-      } else if (isGlob === true) {
-        base = "";
-        glob = str3;
-      } else {
-        base = str3;
-      }
-      if (base && base !== "" && base !== "/" && base !== str3) {
-        if (isPathSeparator(base.charCodeAt(base.length - 1))) {
-          base = base.slice(0, -1);
-        }
-      }
-      if (opts.unescape === true) {
-        if (glob) glob = utils2.removeBackslashes(glob);
-        if (base && backslashes === true) {
-          base = utils2.removeBackslashes(base);
-        }
-      }
-      const state = {
-        prefix,
-        input: input2,
-        start,
-        base,
-        glob,
-        isBrace,
-        isBracket,
-        isGlob,
-        isExtglob,
-        isGlobstar,
-        negated,
-        negatedExtglob
-      };
-      if (opts.tokens === true) {
-        state.maxDepth = 0;
-        if (!isPathSeparator(code2)) {
-          tokens.push(token);
-        }
-        state.tokens = tokens;
-      }
-      if (opts.parts === true || opts.tokens === true) {
-        let prevIndex;
-        for (let idx = 0; idx < slashes.length; idx++) {
-          const n2 = prevIndex !== void 0 ? prevIndex + 1 : start;
-          const i = slashes[idx];
-          const value3 = input2.slice(n2, i);
-          if (opts.tokens) {
-            if (idx === 0 && start !== 0) {
-              tokens[idx].isPrefix = true;
-              tokens[idx].value = prefix;
-            } else {
-              tokens[idx].value = value3;
-            }
-            depth(tokens[idx]);
-            state.maxDepth += tokens[idx].depth;
-          }
-          if (i >= start) {
-            parts.push(value3);
-            prevIndex = i;
-          }
-        }
-        const n = prevIndex !== void 0 ? prevIndex + 1 : start;
-        const value2 = input2.slice(n);
-        parts.push(value2);
-        if (opts.tokens && prevIndex && prevIndex + 1 < input2.length) {
-          tokens[tokens.length - 1].value = value2;
-          depth(tokens[tokens.length - 1]);
-          state.maxDepth += tokens[tokens.length - 1].depth;
-        }
-        state.slashes = slashes;
-        state.parts = parts;
-      }
-      return state;
-    };
-    module.exports = scan;
-  }
-});
-
-// node_modules/picomatch/lib/parse.js
-var require_parse = __commonJS({
-  "node_modules/picomatch/lib/parse.js"(exports, module) {
-    "use strict";
-    var constants4 = require_constants();
-    var utils2 = require_utils();
-    var {
-      MAX_LENGTH,
-      POSIX_REGEX_SOURCE,
-      REGEX_NON_SPECIAL_CHARS,
-      REGEX_SPECIAL_CHARS_BACKREF,
-      REPLACEMENTS
-    } = constants4;
-    var expandRange = (args, options) => {
-      if (typeof options.expandRange === "function") {
-        return options.expandRange(...args, options);
-      }
-      args.sort();
-      const value2 = `[${args.join("-")}]`;
-      try {
-        new RegExp(value2);
-      } catch (ex) {
-        return args.map((v) => utils2.escapeRegex(v)).join("..");
-      }
-      return value2;
-    };
-    var syntaxError = (type, char) => {
-      return `Missing ${type}: "${char}" - use "\\\\${char}" to match literal characters`;
-    };
-    var splitTopLevel = (input2) => {
-      const parts = [];
-      let bracket = 0;
-      let paren = 0;
-      let quote = 0;
-      let value2 = "";
-      let escaped = false;
-      for (const ch of input2) {
-        if (escaped === true) {
-          value2 += ch;
-          escaped = false;
-          continue;
-        }
-        if (ch === "\\") {
-          value2 += ch;
-          escaped = true;
-          continue;
-        }
-        if (ch === '"') {
-          quote = quote === 1 ? 0 : 1;
-          value2 += ch;
-          continue;
-        }
-        if (quote === 0) {
-          if (ch === "[") {
-            bracket++;
-          } else if (ch === "]" && bracket > 0) {
-            bracket--;
-          } else if (bracket === 0) {
-            if (ch === "(") {
-              paren++;
-            } else if (ch === ")" && paren > 0) {
-              paren--;
-            } else if (ch === "|" && paren === 0) {
-              parts.push(value2);
-              value2 = "";
-              continue;
-            }
-          }
-        }
-        value2 += ch;
-      }
-      parts.push(value2);
-      return parts;
-    };
-    var isPlainBranch = (branch) => {
-      let escaped = false;
-      for (const ch of branch) {
-        if (escaped === true) {
-          escaped = false;
-          continue;
-        }
-        if (ch === "\\") {
-          escaped = true;
-          continue;
-        }
-        if (/[?*+@!()[\]{}]/.test(ch)) {
-          return false;
-        }
-      }
-      return true;
-    };
-    var normalizeSimpleBranch = (branch) => {
-      let value2 = branch.trim();
-      let changed = true;
-      while (changed === true) {
-        changed = false;
-        if (/^@\([^\\()[\]{}|]+\)$/.test(value2)) {
-          value2 = value2.slice(2, -1);
-          changed = true;
-        }
-      }
-      if (!isPlainBranch(value2)) {
-        return;
-      }
-      return value2.replace(/\\(.)/g, "$1");
-    };
-    var hasRepeatedCharPrefixOverlap = (branches) => {
-      const values = branches.map(normalizeSimpleBranch).filter(Boolean);
-      for (let i = 0; i < values.length; i++) {
-        for (let j = i + 1; j < values.length; j++) {
-          const a = values[i];
-          const b = values[j];
-          const char = a[0];
-          if (!char || a !== char.repeat(a.length) || b !== char.repeat(b.length)) {
-            continue;
-          }
-          if (a === b || a.startsWith(b) || b.startsWith(a)) {
-            return true;
-          }
-        }
-      }
-      return false;
-    };
-    var parseRepeatedExtglob = (pattern2, requireEnd = true) => {
-      if (pattern2[0] !== "+" && pattern2[0] !== "*" || pattern2[1] !== "(") {
-        return;
-      }
-      let bracket = 0;
-      let paren = 0;
-      let quote = 0;
-      let escaped = false;
-      for (let i = 1; i < pattern2.length; i++) {
-        const ch = pattern2[i];
-        if (escaped === true) {
-          escaped = false;
-          continue;
-        }
-        if (ch === "\\") {
-          escaped = true;
-          continue;
-        }
-        if (ch === '"') {
-          quote = quote === 1 ? 0 : 1;
-          continue;
-        }
-        if (quote === 1) {
-          continue;
-        }
-        if (ch === "[") {
-          bracket++;
-          continue;
-        }
-        if (ch === "]" && bracket > 0) {
-          bracket--;
-          continue;
-        }
-        if (bracket > 0) {
-          continue;
-        }
-        if (ch === "(") {
-          paren++;
-          continue;
-        }
-        if (ch === ")") {
-          paren--;
-          if (paren === 0) {
-            if (requireEnd === true && i !== pattern2.length - 1) {
-              return;
-            }
-            return {
-              type: pattern2[0],
-              body: pattern2.slice(2, i),
-              end: i
-            };
-          }
-        }
-      }
-    };
-    var buildCharClassStar = (chars) => {
-      const source = chars.length === 1 ? utils2.escapeRegex(chars[0]) : `[${chars.map((ch) => utils2.escapeRegex(ch)).join("")}]`;
-      return `${source}*`;
-    };
-    var getStarExtglobSequenceChars = (pattern2) => {
-      let index = 0;
-      const chars = [];
-      while (index < pattern2.length) {
-        const match = parseRepeatedExtglob(pattern2.slice(index), false);
-        if (!match || match.type !== "*") {
-          return;
-        }
-        const branches = splitTopLevel(match.body).map((branch2) => branch2.trim());
-        if (branches.length !== 1) {
-          return;
-        }
-        const branch = normalizeSimpleBranch(branches[0]);
-        if (!branch || branch.length !== 1) {
-          return;
-        }
-        chars.push(branch);
-        index += match.end + 1;
-      }
-      if (chars.length < 1) {
-        return;
-      }
-      return chars;
-    };
-    var repeatedExtglobRecursion = (pattern2) => {
-      let depth = 0;
-      let value2 = pattern2.trim();
-      let match = parseRepeatedExtglob(value2);
-      while (match) {
-        depth++;
-        value2 = match.body.trim();
-        match = parseRepeatedExtglob(value2);
-      }
-      return depth;
-    };
-    var analyzeRepeatedExtglob = (body, options) => {
-      if (options.maxExtglobRecursion === false) {
-        return { risky: false };
-      }
-      const max = typeof options.maxExtglobRecursion === "number" ? options.maxExtglobRecursion : constants4.DEFAULT_MAX_EXTGLOB_RECURSION;
-      const branches = splitTopLevel(body).map((branch) => branch.trim());
-      if (branches.length > 1) {
-        if (branches.some((branch) => branch === "") || branches.some((branch) => /^[*?]+$/.test(branch)) || hasRepeatedCharPrefixOverlap(branches)) {
-          return { risky: true };
-        }
-      }
-      const safeChars = [];
-      let sawStarSequence = false;
-      let combinable = true;
-      for (const branch of branches) {
-        const chars = getStarExtglobSequenceChars(branch);
-        if (chars) {
-          sawStarSequence = true;
-          safeChars.push(...chars);
-          continue;
-        }
-        const literal2 = normalizeSimpleBranch(branch);
-        if (literal2 && literal2.length === 1) {
-          safeChars.push(literal2);
-          continue;
-        }
-        combinable = false;
-        if (repeatedExtglobRecursion(branch) > max) {
-          return { risky: true };
-        }
-      }
-      if (sawStarSequence) {
-        return combinable ? { risky: true, safeOutput: buildCharClassStar([...new Set(safeChars)]) } : { risky: true };
-      }
-      return { risky: false };
-    };
-    var parse3 = (input2, options) => {
-      if (typeof input2 !== "string") {
-        throw new TypeError("Expected a string");
-      }
-      input2 = REPLACEMENTS[input2] || input2;
-      const opts = { ...options };
-      const max = typeof opts.maxLength === "number" ? Math.min(MAX_LENGTH, opts.maxLength) : MAX_LENGTH;
-      let len = input2.length;
-      if (len > max) {
-        throw new SyntaxError(`Input length: ${len}, exceeds maximum allowed length: ${max}`);
-      }
-      const bos = { type: "bos", value: "", output: opts.prepend || "" };
-      const tokens = [bos];
-      const capture = opts.capture ? "" : "?:";
-      const PLATFORM_CHARS = constants4.globChars(opts.windows);
-      const EXTGLOB_CHARS = constants4.extglobChars(PLATFORM_CHARS);
-      const {
-        DOT_LITERAL,
-        PLUS_LITERAL,
-        SLASH_LITERAL,
-        ONE_CHAR,
-        DOTS_SLASH,
-        NO_DOT,
-        NO_DOT_SLASH,
-        NO_DOTS_SLASH,
-        QMARK,
-        QMARK_NO_DOT,
-        STAR,
-        START_ANCHOR
-      } = PLATFORM_CHARS;
-      const globstar = (opts2) => {
-        return `(${capture}(?:(?!${START_ANCHOR}${opts2.dot ? DOTS_SLASH : DOT_LITERAL}).)*?)`;
-      };
-      const nodot = opts.dot ? "" : NO_DOT;
-      const qmarkNoDot = opts.dot ? QMARK : QMARK_NO_DOT;
-      let star = opts.bash === true ? globstar(opts) : STAR;
-      if (opts.capture) {
-        star = `(${star})`;
-      }
-      if (typeof opts.noext === "boolean") {
-        opts.noextglob = opts.noext;
-      }
-      const state = {
-        input: input2,
-        index: -1,
-        start: 0,
-        dot: opts.dot === true,
-        consumed: "",
-        output: "",
-        prefix: "",
-        backtrack: false,
-        negated: false,
-        brackets: 0,
-        braces: 0,
-        parens: 0,
-        quotes: 0,
-        globstar: false,
-        tokens
-      };
-      input2 = utils2.removePrefix(input2, state);
-      len = input2.length;
-      const extglobs = [];
-      const braces = [];
-      const stack = [];
-      let prev = bos;
-      let value2;
-      const eos = () => state.index === len - 1;
-      const peek = state.peek = (n = 1) => input2[state.index + n];
-      const advance = state.advance = () => input2[++state.index] || "";
-      const remaining = () => input2.slice(state.index + 1);
-      const consume = (value3 = "", num = 0) => {
-        state.consumed += value3;
-        state.index += num;
-      };
-      const append = (token) => {
-        state.output += token.output != null ? token.output : token.value;
-        consume(token.value);
-      };
-      const negate = () => {
-        let count = 1;
-        while (peek() === "!" && (peek(2) !== "(" || peek(3) === "?")) {
-          advance();
-          state.start++;
-          count++;
-        }
-        if (count % 2 === 0) {
-          return false;
-        }
-        state.negated = true;
-        state.start++;
-        return true;
-      };
-      const increment = (type) => {
-        state[type]++;
-        stack.push(type);
-      };
-      const decrement = (type) => {
-        state[type]--;
-        stack.pop();
-      };
-      const push = (tok) => {
-        if (prev.type === "globstar") {
-          const isBrace = state.braces > 0 && (tok.type === "comma" || tok.type === "brace");
-          const isExtglob = tok.extglob === true || extglobs.length && (tok.type === "pipe" || tok.type === "paren");
-          if (tok.type !== "slash" && tok.type !== "paren" && !isBrace && !isExtglob) {
-            state.output = state.output.slice(0, -prev.output.length);
-            prev.type = "star";
-            prev.value = "*";
-            prev.output = star;
-            state.output += prev.output;
-          }
-        }
-        if (extglobs.length && tok.type !== "paren") {
-          extglobs[extglobs.length - 1].inner += tok.value;
-        }
-        if (tok.value || tok.output) append(tok);
-        if (prev && prev.type === "text" && tok.type === "text") {
-          prev.output = (prev.output || prev.value) + tok.value;
-          prev.value += tok.value;
-          return;
-        }
-        tok.prev = prev;
-        tokens.push(tok);
-        prev = tok;
-      };
-      const extglobOpen = (type, value3) => {
-        const token = { ...EXTGLOB_CHARS[value3], conditions: 1, inner: "" };
-        token.prev = prev;
-        token.parens = state.parens;
-        token.output = state.output;
-        token.startIndex = state.index;
-        token.tokensIndex = tokens.length;
-        const output2 = (opts.capture ? "(" : "") + token.open;
-        increment("parens");
-        push({ type, value: value3, output: state.output ? "" : ONE_CHAR });
-        push({ type: "paren", extglob: true, value: advance(), output: output2 });
-        extglobs.push(token);
-      };
-      const extglobClose = (token) => {
-        const literal2 = input2.slice(token.startIndex, state.index + 1);
-        const body = input2.slice(token.startIndex + 2, state.index);
-        const analysis = analyzeRepeatedExtglob(body, opts);
-        if ((token.type === "plus" || token.type === "star") && analysis.risky) {
-          const safeOutput = analysis.safeOutput ? (token.output ? "" : ONE_CHAR) + (opts.capture ? `(${analysis.safeOutput})` : analysis.safeOutput) : void 0;
-          const open5 = tokens[token.tokensIndex];
-          open5.type = "text";
-          open5.value = literal2;
-          open5.output = safeOutput || utils2.escapeRegex(literal2);
-          for (let i = token.tokensIndex + 1; i < tokens.length; i++) {
-            tokens[i].value = "";
-            tokens[i].output = "";
-            delete tokens[i].suffix;
-          }
-          state.output = token.output + open5.output;
-          state.backtrack = true;
-          push({ type: "paren", extglob: true, value: value2, output: "" });
-          decrement("parens");
-          return;
-        }
-        let output2 = token.close + (opts.capture ? ")" : "");
-        let rest;
-        if (token.type === "negate") {
-          let extglobStar = star;
-          if (token.inner && token.inner.length > 1 && token.inner.includes("/")) {
-            extglobStar = globstar(opts);
-          }
-          if (extglobStar !== star || eos() || /^\)+$/.test(remaining())) {
-            output2 = token.close = `)$))${extglobStar}`;
-          }
-          if (token.inner.includes("*") && (rest = remaining()) && /^\.[^\\/.]+$/.test(rest)) {
-            const expression = parse3(rest, { ...options, fastpaths: false }).output;
-            output2 = token.close = `)${expression})${extglobStar})`;
-          }
-          if (token.prev.type === "bos") {
-            state.negatedExtglob = true;
-          }
-        }
-        push({ type: "paren", extglob: true, value: value2, output: output2 });
-        decrement("parens");
-      };
-      if (opts.fastpaths !== false && !/(^[*!]|[/()[\]{}"])/.test(input2)) {
-        let backslashes = false;
-        let output2 = input2.replace(REGEX_SPECIAL_CHARS_BACKREF, (m, esc2, chars, first, rest, index) => {
-          if (first === "\\") {
-            backslashes = true;
-            return m;
-          }
-          if (first === "?") {
-            if (esc2) {
-              return esc2 + first + (rest ? QMARK.repeat(rest.length) : "");
-            }
-            if (index === 0) {
-              return qmarkNoDot + (rest ? QMARK.repeat(rest.length) : "");
-            }
-            return QMARK.repeat(chars.length);
-          }
-          if (first === ".") {
-            return DOT_LITERAL.repeat(chars.length);
-          }
-          if (first === "*") {
-            if (esc2) {
-              return esc2 + first + (rest ? star : "");
-            }
-            return star;
-          }
-          return esc2 ? m : `\\${m}`;
-        });
-        if (backslashes === true) {
-          if (opts.unescape === true) {
-            output2 = output2.replace(/\\/g, "");
-          } else {
-            output2 = output2.replace(/\\+/g, (m) => {
-              return m.length % 2 === 0 ? "\\\\" : m ? "\\" : "";
-            });
-          }
-        }
-        if (output2 === input2 && opts.contains === true) {
-          state.output = input2;
-          return state;
-        }
-        state.output = utils2.wrapOutput(output2, state, options);
-        return state;
-      }
-      while (!eos()) {
-        value2 = advance();
-        if (value2 === "\0") {
-          continue;
-        }
-        if (value2 === "\\") {
-          const next = peek();
-          if (next === "/" && opts.bash !== true) {
-            continue;
-          }
-          if (next === "." || next === ";") {
-            continue;
-          }
-          if (!next) {
-            value2 += "\\";
-            push({ type: "text", value: value2 });
-            continue;
-          }
-          const match = /^\\+/.exec(remaining());
-          let slashes = 0;
-          if (match && match[0].length > 2) {
-            slashes = match[0].length;
-            state.index += slashes;
-            if (slashes % 2 !== 0) {
-              value2 += "\\";
-            }
-          }
-          if (opts.unescape === true) {
-            value2 = advance();
-          } else {
-            value2 += advance();
-          }
-          if (state.brackets === 0) {
-            push({ type: "text", value: value2 });
-            continue;
-          }
-        }
-        if (state.brackets > 0 && (value2 !== "]" || prev.value === "[" || prev.value === "[^")) {
-          if (opts.posix !== false && value2 === ":") {
-            const inner = prev.value.slice(1);
-            if (inner.includes("[")) {
-              prev.posix = true;
-              if (inner.includes(":")) {
-                const idx = prev.value.lastIndexOf("[");
-                const pre = prev.value.slice(0, idx);
-                const rest2 = prev.value.slice(idx + 2);
-                const posix = POSIX_REGEX_SOURCE[rest2];
-                if (posix) {
-                  prev.value = pre + posix;
-                  state.backtrack = true;
-                  advance();
-                  if (!bos.output && tokens.indexOf(prev) === 1) {
-                    bos.output = ONE_CHAR;
-                  }
-                  continue;
-                }
-              }
-            }
-          }
-          if (value2 === "[" && peek() !== ":" || value2 === "-" && peek() === "]") {
-            value2 = `\\${value2}`;
-          }
-          if (value2 === "]" && (prev.value === "[" || prev.value === "[^")) {
-            value2 = `\\${value2}`;
-          }
-          if (opts.posix === true && value2 === "!" && prev.value === "[") {
-            value2 = "^";
-          }
-          prev.value += value2;
-          append({ value: value2 });
-          continue;
-        }
-        if (state.quotes === 1 && value2 !== '"') {
-          value2 = utils2.escapeRegex(value2);
-          prev.value += value2;
-          append({ value: value2 });
-          continue;
-        }
-        if (value2 === '"') {
-          state.quotes = state.quotes === 1 ? 0 : 1;
-          if (opts.keepQuotes === true) {
-            push({ type: "text", value: value2 });
-          }
-          continue;
-        }
-        if (value2 === "(") {
-          increment("parens");
-          push({ type: "paren", value: value2 });
-          continue;
-        }
-        if (value2 === ")") {
-          if (state.parens === 0 && opts.strictBrackets === true) {
-            throw new SyntaxError(syntaxError("opening", "("));
-          }
-          const extglob = extglobs[extglobs.length - 1];
-          if (extglob && state.parens === extglob.parens + 1) {
-            extglobClose(extglobs.pop());
-            continue;
-          }
-          push({ type: "paren", value: value2, output: state.parens ? ")" : "\\)" });
-          decrement("parens");
-          continue;
-        }
-        if (value2 === "[") {
-          if (opts.nobracket === true || !remaining().includes("]")) {
-            if (opts.nobracket !== true && opts.strictBrackets === true) {
-              throw new SyntaxError(syntaxError("closing", "]"));
-            }
-            value2 = `\\${value2}`;
-          } else {
-            increment("brackets");
-          }
-          push({ type: "bracket", value: value2 });
-          continue;
-        }
-        if (value2 === "]") {
-          if (opts.nobracket === true || prev && prev.type === "bracket" && prev.value.length === 1) {
-            push({ type: "text", value: value2, output: `\\${value2}` });
-            continue;
-          }
-          if (state.brackets === 0) {
-            if (opts.strictBrackets === true) {
-              throw new SyntaxError(syntaxError("opening", "["));
-            }
-            push({ type: "text", value: value2, output: `\\${value2}` });
-            continue;
-          }
-          decrement("brackets");
-          const prevValue = prev.value.slice(1);
-          if (prev.posix !== true && prevValue[0] === "^" && !prevValue.includes("/")) {
-            value2 = `/${value2}`;
-          }
-          prev.value += value2;
-          append({ value: value2 });
-          if (opts.literalBrackets === false || utils2.hasRegexChars(prevValue)) {
-            continue;
-          }
-          const escaped = utils2.escapeRegex(prev.value);
-          state.output = state.output.slice(0, -prev.value.length);
-          if (opts.literalBrackets === true) {
-            state.output += escaped;
-            prev.value = escaped;
-            continue;
-          }
-          prev.value = `(${capture}${escaped}|${prev.value})`;
-          state.output += prev.value;
-          continue;
-        }
-        if (value2 === "{" && opts.nobrace !== true) {
-          increment("braces");
-          const open5 = {
-            type: "brace",
-            value: value2,
-            output: "(",
-            outputIndex: state.output.length,
-            tokensIndex: state.tokens.length
-          };
-          braces.push(open5);
-          push(open5);
-          continue;
-        }
-        if (value2 === "}") {
-          const brace = braces[braces.length - 1];
-          if (opts.nobrace === true || !brace) {
-            push({ type: "text", value: value2, output: value2 });
-            continue;
-          }
-          let output2 = ")";
-          if (brace.dots === true) {
-            const arr = tokens.slice();
-            const range = [];
-            for (let i = arr.length - 1; i >= 0; i--) {
-              tokens.pop();
-              if (arr[i].type === "brace") {
-                break;
-              }
-              if (arr[i].type !== "dots") {
-                range.unshift(arr[i].value);
-              }
-            }
-            output2 = expandRange(range, opts);
-            state.backtrack = true;
-          }
-          if (brace.comma !== true && brace.dots !== true) {
-            const out = state.output.slice(0, brace.outputIndex);
-            const toks = state.tokens.slice(brace.tokensIndex);
-            brace.value = brace.output = "\\{";
-            value2 = output2 = "\\}";
-            state.output = out;
-            for (const t of toks) {
-              state.output += t.output || t.value;
-            }
-          }
-          push({ type: "brace", value: value2, output: output2 });
-          decrement("braces");
-          braces.pop();
-          continue;
-        }
-        if (value2 === "|") {
-          if (extglobs.length > 0) {
-            extglobs[extglobs.length - 1].conditions++;
-          }
-          push({ type: "text", value: value2 });
-          continue;
-        }
-        if (value2 === ",") {
-          let output2 = value2;
-          const brace = braces[braces.length - 1];
-          if (brace && stack[stack.length - 1] === "braces") {
-            brace.comma = true;
-            output2 = "|";
-          }
-          push({ type: "comma", value: value2, output: output2 });
-          continue;
-        }
-        if (value2 === "/") {
-          if (prev.type === "dot" && state.index === state.start + 1) {
-            state.start = state.index + 1;
-            state.consumed = "";
-            state.output = "";
-            tokens.pop();
-            prev = bos;
-            continue;
-          }
-          push({ type: "slash", value: value2, output: SLASH_LITERAL });
-          continue;
-        }
-        if (value2 === ".") {
-          if (state.braces > 0 && prev.type === "dot") {
-            if (prev.value === ".") prev.output = DOT_LITERAL;
-            const brace = braces[braces.length - 1];
-            prev.type = "dots";
-            prev.output += value2;
-            prev.value += value2;
-            brace.dots = true;
-            continue;
-          }
-          if (state.braces + state.parens === 0 && prev.type !== "bos" && prev.type !== "slash") {
-            push({ type: "text", value: value2, output: DOT_LITERAL });
-            continue;
-          }
-          push({ type: "dot", value: value2, output: DOT_LITERAL });
-          continue;
-        }
-        if (value2 === "?") {
-          const isGroup = prev && prev.value === "(";
-          if (!isGroup && opts.noextglob !== true && peek() === "(" && peek(2) !== "?") {
-            extglobOpen("qmark", value2);
-            continue;
-          }
-          if (prev && prev.type === "paren") {
-            const next = peek();
-            let output2 = value2;
-            if (prev.value === "(" && !/[!=<:]/.test(next) || next === "<" && !/<([!=]|\w+>)/.test(remaining())) {
-              output2 = `\\${value2}`;
-            }
-            push({ type: "text", value: value2, output: output2 });
-            continue;
-          }
-          if (opts.dot !== true && (prev.type === "slash" || prev.type === "bos")) {
-            push({ type: "qmark", value: value2, output: QMARK_NO_DOT });
-            continue;
-          }
-          push({ type: "qmark", value: value2, output: QMARK });
-          continue;
-        }
-        if (value2 === "!") {
-          if (opts.noextglob !== true && peek() === "(") {
-            if (peek(2) !== "?" || !/[!=<:]/.test(peek(3))) {
-              extglobOpen("negate", value2);
-              continue;
-            }
-          }
-          if (opts.nonegate !== true && state.index === 0) {
-            negate();
-            continue;
-          }
-        }
-        if (value2 === "+") {
-          if (opts.noextglob !== true && peek() === "(" && peek(2) !== "?") {
-            extglobOpen("plus", value2);
-            continue;
-          }
-          if (prev && prev.value === "(" || opts.regex === false) {
-            push({ type: "plus", value: value2, output: PLUS_LITERAL });
-            continue;
-          }
-          if (prev && (prev.type === "bracket" || prev.type === "paren" || prev.type === "brace") || state.parens > 0) {
-            push({ type: "plus", value: value2 });
-            continue;
-          }
-          push({ type: "plus", value: PLUS_LITERAL });
-          continue;
-        }
-        if (value2 === "@") {
-          if (opts.noextglob !== true && peek() === "(" && peek(2) !== "?") {
-            push({ type: "at", extglob: true, value: value2, output: "" });
-            continue;
-          }
-          push({ type: "text", value: value2 });
-          continue;
-        }
-        if (value2 !== "*") {
-          if (value2 === "$" || value2 === "^") {
-            value2 = `\\${value2}`;
-          }
-          const match = REGEX_NON_SPECIAL_CHARS.exec(remaining());
-          if (match) {
-            value2 += match[0];
-            state.index += match[0].length;
-          }
-          push({ type: "text", value: value2 });
-          continue;
-        }
-        if (prev && (prev.type === "globstar" || prev.star === true)) {
-          prev.type = "star";
-          prev.star = true;
-          prev.value += value2;
-          prev.output = star;
-          state.backtrack = true;
-          state.globstar = true;
-          consume(value2);
-          continue;
-        }
-        let rest = remaining();
-        if (opts.noextglob !== true && /^\([^?]/.test(rest)) {
-          extglobOpen("star", value2);
-          continue;
-        }
-        if (prev.type === "star") {
-          if (opts.noglobstar === true) {
-            consume(value2);
-            continue;
-          }
-          const prior = prev.prev;
-          const before = prior.prev;
-          const isStart = prior.type === "slash" || prior.type === "bos";
-          const afterStar = before && (before.type === "star" || before.type === "globstar");
-          if (opts.bash === true && (!isStart || rest[0] && rest[0] !== "/")) {
-            push({ type: "star", value: value2, output: "" });
-            continue;
-          }
-          const isBrace = state.braces > 0 && (prior.type === "comma" || prior.type === "brace");
-          const isExtglob = extglobs.length && (prior.type === "pipe" || prior.type === "paren");
-          if (!isStart && prior.type !== "paren" && !isBrace && !isExtglob) {
-            push({ type: "star", value: value2, output: "" });
-            continue;
-          }
-          while (rest.slice(0, 3) === "/**") {
-            const after = input2[state.index + 4];
-            if (after && after !== "/") {
-              break;
-            }
-            rest = rest.slice(3);
-            consume("/**", 3);
-          }
-          const isEnd = eos() || state.parens > 0 && rest === ")".repeat(state.parens) && !extglobs.some((extglob) => extglob.type === "negate");
-          if (prior.type === "bos" && eos()) {
-            prev.type = "globstar";
-            prev.value += value2;
-            prev.output = globstar(opts);
-            state.output = prev.output;
-            state.globstar = true;
-            consume(value2);
-            continue;
-          }
-          if (prior.type === "slash" && prior.prev.type !== "bos" && !afterStar && isEnd) {
-            state.output = state.output.slice(0, -(prior.output + prev.output).length);
-            prior.output = `(?:${prior.output}`;
-            prev.type = "globstar";
-            prev.output = globstar(opts) + (opts.strictSlashes ? ")" : "|$)");
-            prev.value += value2;
-            state.globstar = true;
-            state.output += prior.output + prev.output;
-            consume(value2);
-            continue;
-          }
-          if (prior.type === "slash" && prior.prev.type !== "bos" && rest[0] === "/") {
-            const end = rest[1] !== void 0 ? "|$" : "";
-            state.output = state.output.slice(0, -(prior.output + prev.output).length);
-            prior.output = `(?:${prior.output}`;
-            prev.type = "globstar";
-            prev.output = `${globstar(opts)}${SLASH_LITERAL}|${SLASH_LITERAL}${end})`;
-            prev.value += value2;
-            state.output += prior.output + prev.output;
-            state.globstar = true;
-            consume(value2 + advance());
-            push({ type: "slash", value: "/", output: "" });
-            continue;
-          }
-          if (prior.type === "bos" && rest[0] === "/") {
-            prev.type = "globstar";
-            prev.value += value2;
-            prev.output = `(?:^|${SLASH_LITERAL}|${globstar(opts)}${SLASH_LITERAL})`;
-            state.output = prev.output;
-            state.globstar = true;
-            consume(value2 + advance());
-            push({ type: "slash", value: "/", output: "" });
-            continue;
-          }
-          state.output = state.output.slice(0, -prev.output.length);
-          prev.type = "globstar";
-          prev.output = globstar(opts);
-          prev.value += value2;
-          state.output += prev.output;
-          state.globstar = true;
-          consume(value2);
-          continue;
-        }
-        const token = { type: "star", value: value2, output: star };
-        if (opts.bash === true) {
-          token.output = ".*?";
-          if (prev.type === "bos" || prev.type === "slash") {
-            token.output = nodot + token.output;
-          }
-          push(token);
-          continue;
-        }
-        if (prev && (prev.type === "bracket" || prev.type === "paren") && opts.regex === true) {
-          token.output = value2;
-          push(token);
-          continue;
-        }
-        if (state.index === state.start || prev.type === "slash" || prev.type === "dot") {
-          if (prev.type === "dot") {
-            state.output += NO_DOT_SLASH;
-            prev.output += NO_DOT_SLASH;
-          } else if (opts.dot === true) {
-            state.output += NO_DOTS_SLASH;
-            prev.output += NO_DOTS_SLASH;
-          } else {
-            state.output += nodot;
-            prev.output += nodot;
-          }
-          if (peek() !== "*") {
-            state.output += ONE_CHAR;
-            prev.output += ONE_CHAR;
-          }
-        }
-        push(token);
-      }
-      while (state.brackets > 0) {
-        if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", "]"));
-        state.output = utils2.escapeLast(state.output, "[");
-        decrement("brackets");
-      }
-      while (state.parens > 0) {
-        if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", ")"));
-        state.output = utils2.escapeLast(state.output, "(");
-        decrement("parens");
-      }
-      while (state.braces > 0) {
-        if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", "}"));
-        state.output = utils2.escapeLast(state.output, "{");
-        decrement("braces");
-      }
-      if (opts.strictSlashes !== true && (prev.type === "star" || prev.type === "bracket")) {
-        push({ type: "maybe_slash", value: "", output: `${SLASH_LITERAL}?` });
-      }
-      if (state.backtrack === true) {
-        state.output = "";
-        for (const token of state.tokens) {
-          state.output += token.output != null ? token.output : token.value;
-          if (token.suffix) {
-            state.output += token.suffix;
-          }
-        }
-      }
-      return state;
-    };
-    parse3.fastpaths = (input2, options) => {
-      const opts = { ...options };
-      const max = typeof opts.maxLength === "number" ? Math.min(MAX_LENGTH, opts.maxLength) : MAX_LENGTH;
-      const len = input2.length;
-      if (len > max) {
-        throw new SyntaxError(`Input length: ${len}, exceeds maximum allowed length: ${max}`);
-      }
-      input2 = REPLACEMENTS[input2] || input2;
-      const {
-        DOT_LITERAL,
-        SLASH_LITERAL,
-        ONE_CHAR,
-        DOTS_SLASH,
-        NO_DOT,
-        NO_DOTS,
-        NO_DOTS_SLASH,
-        STAR,
-        START_ANCHOR
-      } = constants4.globChars(opts.windows);
-      const nodot = opts.dot ? NO_DOTS : NO_DOT;
-      const slashDot = opts.dot ? NO_DOTS_SLASH : NO_DOT;
-      const capture = opts.capture ? "" : "?:";
-      const state = { negated: false, prefix: "" };
-      let star = opts.bash === true ? ".*?" : STAR;
-      if (opts.capture) {
-        star = `(${star})`;
-      }
-      const globstar = (opts2) => {
-        if (opts2.noglobstar === true) return star;
-        return `(${capture}(?:(?!${START_ANCHOR}${opts2.dot ? DOTS_SLASH : DOT_LITERAL}).)*?)`;
-      };
-      const create = (str3) => {
-        switch (str3) {
-          case "*":
-            return `${nodot}${ONE_CHAR}${star}`;
-          case ".*":
-            return `${DOT_LITERAL}${ONE_CHAR}${star}`;
-          case "*.*":
-            return `${nodot}${star}${DOT_LITERAL}${ONE_CHAR}${star}`;
-          case "*/*":
-            return `${nodot}${star}${SLASH_LITERAL}${ONE_CHAR}${slashDot}${star}`;
-          case "**":
-            return nodot + globstar(opts);
-          case "**/*":
-            return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${slashDot}${ONE_CHAR}${star}`;
-          case "**/*.*":
-            return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${slashDot}${star}${DOT_LITERAL}${ONE_CHAR}${star}`;
-          case "**/.*":
-            return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${DOT_LITERAL}${ONE_CHAR}${star}`;
-          default: {
-            const match = /^(.*?)\.(\w+)$/.exec(str3);
-            if (!match) return;
-            const source2 = create(match[1]);
-            if (!source2) return;
-            return source2 + DOT_LITERAL + match[2];
-          }
-        }
-      };
-      const output2 = utils2.removePrefix(input2, state);
-      let source = create(output2);
-      if (source && opts.strictSlashes !== true) {
-        source += `${SLASH_LITERAL}?`;
-      }
-      return source;
-    };
-    module.exports = parse3;
-  }
-});
-
-// node_modules/picomatch/lib/picomatch.js
-var require_picomatch = __commonJS({
-  "node_modules/picomatch/lib/picomatch.js"(exports, module) {
-    "use strict";
-    var scan = require_scan();
-    var parse3 = require_parse();
-    var utils2 = require_utils();
-    var constants4 = require_constants();
-    var isObject2 = (val) => val && typeof val === "object" && !Array.isArray(val);
-    var picomatch = (glob, options, returnState = false) => {
-      if (Array.isArray(glob)) {
-        const fns = glob.map((input2) => picomatch(input2, options, returnState));
-        const arrayMatcher = (str3) => {
-          for (const isMatch of fns) {
-            const state2 = isMatch(str3);
-            if (state2) return state2;
-          }
-          return false;
-        };
-        return arrayMatcher;
-      }
-      const isState = isObject2(glob) && glob.tokens && glob.input;
-      if (glob === "" || typeof glob !== "string" && !isState) {
-        throw new TypeError("Expected pattern to be a non-empty string");
-      }
-      const opts = options || {};
-      const posix = opts.windows;
-      const regex = isState ? picomatch.compileRe(glob, options) : picomatch.makeRe(glob, options, false, true);
-      const state = regex.state;
-      delete regex.state;
-      let isIgnored = () => false;
-      if (opts.ignore) {
-        const ignoreOpts = { ...options, ignore: null, onMatch: null, onResult: null };
-        isIgnored = picomatch(opts.ignore, ignoreOpts, returnState);
-      }
-      const matcher = (input2, returnObject = false) => {
-        const { isMatch, match, output: output2 } = picomatch.test(input2, regex, options, { glob, posix });
-        const result = { glob, state, regex, posix, input: input2, output: output2, match, isMatch };
-        if (typeof opts.onResult === "function") {
-          opts.onResult(result);
-        }
-        if (isMatch === false) {
-          result.isMatch = false;
-          return returnObject ? result : false;
-        }
-        if (isIgnored(input2)) {
-          if (typeof opts.onIgnore === "function") {
-            opts.onIgnore(result);
-          }
-          result.isMatch = false;
-          return returnObject ? result : false;
-        }
-        if (typeof opts.onMatch === "function") {
-          opts.onMatch(result);
-        }
-        return returnObject ? result : true;
-      };
-      if (returnState) {
-        matcher.state = state;
-      }
-      return matcher;
-    };
-    picomatch.test = (input2, regex, options, { glob, posix } = {}) => {
-      if (typeof input2 !== "string") {
-        throw new TypeError("Expected input to be a string");
-      }
-      if (input2 === "") {
-        return { isMatch: false, output: "" };
-      }
-      const opts = options || {};
-      const format = opts.format || (posix ? utils2.toPosixSlashes : null);
-      let match = input2 === glob;
-      let output2 = match && format ? format(input2) : input2;
-      if (match === false) {
-        output2 = format ? format(input2) : input2;
-        match = output2 === glob;
-      }
-      if (match === false || opts.capture === true) {
-        if (opts.matchBase === true || opts.basename === true) {
-          match = picomatch.matchBase(input2, regex, options, posix);
-        } else {
-          match = regex.exec(output2);
-        }
-      }
-      return { isMatch: Boolean(match), match, output: output2 };
-    };
-    picomatch.matchBase = (input2, glob, options, posix = options && options.windows) => {
-      const regex = glob instanceof RegExp ? glob : picomatch.makeRe(glob, options);
-      return regex.test(utils2.basename(input2, { windows: posix }));
-    };
-    picomatch.isMatch = (str3, patterns, options) => picomatch(patterns, options)(str3);
-    picomatch.parse = (pattern2, options) => {
-      if (Array.isArray(pattern2)) return pattern2.map((p) => picomatch.parse(p, options));
-      return parse3(pattern2, { ...options, fastpaths: false });
-    };
-    picomatch.scan = (input2, options) => scan(input2, options);
-    picomatch.compileRe = (state, options, returnOutput = false, returnState = false) => {
-      if (returnOutput === true) {
-        return state.output;
-      }
-      const opts = options || {};
-      const prepend = opts.contains ? "" : "^";
-      const append = opts.contains ? "" : "$";
-      let source = `${prepend}(?:${state.output})${append}`;
-      if (state && state.negated === true) {
-        source = `^(?!${source}).*$`;
-      }
-      const regex = picomatch.toRegex(source, options);
-      if (returnState === true) {
-        regex.state = state;
-      }
-      return regex;
-    };
-    picomatch.makeRe = (input2, options = {}, returnOutput = false, returnState = false) => {
-      if (!input2 || typeof input2 !== "string") {
-        throw new TypeError("Expected a non-empty string");
-      }
-      let parsed = { negated: false, fastpaths: true };
-      if (options.fastpaths !== false && (input2[0] === "." || input2[0] === "*")) {
-        parsed.output = parse3.fastpaths(input2, options);
-      }
-      if (!parsed.output) {
-        parsed = parse3(input2, options);
-      }
-      return picomatch.compileRe(parsed, options, returnOutput, returnState);
-    };
-    picomatch.toRegex = (source, options) => {
-      try {
-        const opts = options || {};
-        return new RegExp(source, opts.flags || (opts.nocase ? "i" : ""));
-      } catch (err) {
-        if (options && options.debug === true) throw err;
-        return /$^/;
-      }
-    };
-    picomatch.constants = constants4;
-    module.exports = picomatch;
-  }
-});
-
-// node_modules/picomatch/index.js
-var require_picomatch2 = __commonJS({
-  "node_modules/picomatch/index.js"(exports, module) {
-    "use strict";
-    var pico = require_picomatch();
-    var utils2 = require_utils();
-    function picomatch(glob, options, returnState = false) {
-      if (options && (options.windows === null || options.windows === void 0)) {
-        options = { ...options, windows: utils2.isWindows() };
-      }
-      return pico(glob, options, returnState);
-    }
-    Object.assign(picomatch, pico);
-    module.exports = picomatch;
   }
 });
 
@@ -13105,7 +13107,7 @@ Resolved to value: ${matcherUtils.printReceived(result)}`;
             throw outerErr;
           }, (error62) => makeThrowingMatcher(matcher, isNot, "rejects", error62, innerErr).apply(null, args));
         };
-        const makeThrowingMatcher = (matcher, isNot, promise2, actual, err) => function throwingMatcher(...args) {
+        const makeThrowingMatcher = (matcher, isNot, promise3, actual, err) => function throwingMatcher(...args) {
           let throws = true;
           const utils2 = {
             ...matcherUtils,
@@ -13128,7 +13130,7 @@ Resolved to value: ${matcherUtils.printReceived(result)}`;
             ...matcherUtilsThing,
             error: err,
             isNot,
-            promise: promise2
+            promise: promise3
           };
           const processResult2 = (result, asyncError) => {
             _validateResult(result);
@@ -14449,7 +14451,7 @@ var require_dist2 = __commonJS({
       checkPath(input2);
       options = processOptions(options);
       const mkdir11 = promisify(options.fs.mkdir);
-      const stat8 = promisify(options.fs.stat);
+      const stat9 = promisify(options.fs.stat);
       if (useNativeRecursiveOption && options.fs.mkdir === fs.mkdir) {
         const pth = path.resolve(input2);
         await mkdir11(pth, {
@@ -14477,7 +14479,7 @@ var require_dist2 = __commonJS({
             return make(pth);
           }
           try {
-            const stats = await stat8(pth);
+            const stats = await stat9(pth);
             if (!stats.isDirectory()) {
               throw new Error("The path is not a directory");
             }
@@ -16733,9 +16735,9 @@ var require_dist2 = __commonJS({
               return chr[methodName]() + trailing;
             };
           }
-          function createCompounder(callback) {
+          function createCompounder(callback2) {
             return function(string4) {
-              return arrayReduce(words(deburr(string4).replace(reApos, "")), callback, "");
+              return arrayReduce(words(deburr(string4).replace(reApos, "")), callback2, "");
             };
           }
           function createCtor(Ctor) {
@@ -24532,16 +24534,16 @@ var require_dist2 = __commonJS({
        * @param log
        * @returns this
        */
-      standardOutput(log) {
-        this._standardOutput = log;
+      standardOutput(log2) {
+        this._standardOutput = log2;
         return this;
       }
       /**
        * @param log
        * @returns this
        */
-      standardError(log) {
-        this._standardError = log;
+      standardError(log2) {
+        this._standardError = log2;
         return this;
       }
       /**
@@ -28584,7 +28586,7 @@ var require_bcrypt_pbkdf = __commonJS({
     var BCRYPT_BLOCKS = 8;
     var BCRYPT_HASHSIZE = 32;
     function bcrypt_hash(sha2pass, sha2salt, out) {
-      var state = new Blowfish(), cdata = new Uint32Array(BCRYPT_BLOCKS), i, ciphertext = new Uint8Array([
+      var state = new Blowfish(), cdata2 = new Uint32Array(BCRYPT_BLOCKS), i, ciphertext = new Uint8Array([
         79,
         120,
         121,
@@ -28624,14 +28626,14 @@ var require_bcrypt_pbkdf = __commonJS({
         state.expand0state(sha2pass, 64);
       }
       for (i = 0; i < BCRYPT_BLOCKS; i++)
-        cdata[i] = stream2word(ciphertext, ciphertext.byteLength);
+        cdata2[i] = stream2word(ciphertext, ciphertext.byteLength);
       for (i = 0; i < 64; i++)
-        state.enc(cdata, cdata.byteLength / 8);
+        state.enc(cdata2, cdata2.byteLength / 8);
       for (i = 0; i < BCRYPT_BLOCKS; i++) {
-        out[4 * i + 3] = cdata[i] >>> 24;
-        out[4 * i + 2] = cdata[i] >>> 16;
-        out[4 * i + 1] = cdata[i] >>> 8;
-        out[4 * i + 0] = cdata[i];
+        out[4 * i + 3] = cdata2[i] >>> 24;
+        out[4 * i + 2] = cdata2[i] >>> 16;
+        out[4 * i + 1] = cdata2[i] >>> 8;
+        out[4 * i + 0] = cdata2[i];
       }
     }
     function bcrypt_pbkdf(pass, passlen, salt, saltlen, key, keylen, rounds) {
@@ -31118,7 +31120,7 @@ var require_crypto = __commonJS({
       MAC_INFO,
       bindingAvailable: !!binding,
       init: (() => {
-        return new Promise(async (resolve4, reject) => {
+        return new Promise(async (resolve6, reject) => {
           try {
             POLY1305_WASM_MODULE = await require_poly1305()();
             POLY1305_RESULT_MALLOC = POLY1305_WASM_MODULE._malloc(16);
@@ -31130,7 +31132,7 @@ var require_crypto = __commonJS({
           } catch (ex) {
             return reject(ex);
           }
-          resolve4();
+          resolve6();
         });
       })(),
       NullCipher,
@@ -32388,7 +32390,7 @@ var require_agent = __commonJS({
     "use strict";
     var { Socket } = __require("net");
     var { Duplex: Duplex2 } = __require("stream");
-    var { resolve: resolve4 } = __require("path");
+    var { resolve: resolve6 } = __require("path");
     var { readFile: readFile4 } = __require("fs");
     var { execFile, spawn: spawn4 } = __require("child_process");
     var { isParsedKey, parseKey } = require_keyParser();
@@ -32524,7 +32526,7 @@ var require_agent = __commonJS({
       const RET_ERR_BINSTDIN = 13;
       const RET_ERR_BINSTDOUT = 14;
       const RET_ERR_BADLEN = 15;
-      const EXEPATH = resolve4(__xpvDir, "..", "util/pagent.exe");
+      const EXEPATH = resolve6(__xpvDir, "..", "util/pagent.exe");
       const ERROR = {
         [RET_ERR_BADARGS]: new Error("Invalid pagent.exe arguments"),
         [RET_ERR_UNAVAILABLE]: new Error("Pageant is not running"),
@@ -38109,11 +38111,11 @@ var require_SFTP = __commonJS({
       readFile(path, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        let callback;
+        let callback2;
         if (typeof callback_ === "function") {
-          callback = callback_;
+          callback2 = callback_;
         } else if (typeof options === "function") {
-          callback = options;
+          callback2 = options;
           options = void 0;
         }
         if (typeof options === "string")
@@ -38146,7 +38148,7 @@ var require_SFTP = __commonJS({
             eof = er.code === STATUS_CODE.EOF;
             if (!eof) {
               return this.close(handle, () => {
-                return callback && callback(er);
+                return callback2 && callback2(er);
               });
             }
           } else {
@@ -38176,19 +38178,19 @@ var require_SFTP = __commonJS({
             }
             if (encoding)
               buffer = buffer.toString(encoding);
-            return callback && callback(er, buffer);
+            return callback2 && callback2(er, buffer);
           });
         };
         this.open(path, flag, 438, (er, handle_) => {
           if (er)
-            return callback && callback(er);
+            return callback2 && callback2(er);
           handle = handle_;
           const tryStat = (er2, st) => {
             if (er2) {
               this.stat(path, (er_, st_) => {
                 if (er_) {
                   return this.close(handle, () => {
-                    callback && callback(er2);
+                    callback2 && callback2(er2);
                   });
                 }
                 tryStat(null, st_);
@@ -38209,11 +38211,11 @@ var require_SFTP = __commonJS({
       writeFile(path, data, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        let callback;
+        let callback2;
         if (typeof callback_ === "function") {
-          callback = callback_;
+          callback2 = callback_;
         } else if (typeof options === "function") {
-          callback = options;
+          callback2 = options;
           options = void 0;
         }
         if (typeof options === "string")
@@ -38227,7 +38229,7 @@ var require_SFTP = __commonJS({
         const flag = options.flag || "w";
         this.open(path, flag, options.mode, (openErr, handle) => {
           if (openErr) {
-            callback && callback(openErr);
+            callback2 && callback2(openErr);
           } else {
             const buffer = Buffer.isBuffer(data) ? data : Buffer.from("" + data, options.encoding || "utf8");
             const position = /a/.test(flag) ? null : 0;
@@ -38237,30 +38239,30 @@ var require_SFTP = __commonJS({
                   this.stat(path, (er_, st_) => {
                     if (er_) {
                       return this.close(handle, () => {
-                        callback && callback(er);
+                        callback2 && callback2(er);
                       });
                     }
                     tryStat(null, st_);
                   });
                   return;
                 }
-                writeAll(this, handle, buffer, 0, buffer.length, st.size, callback);
+                writeAll(this, handle, buffer, 0, buffer.length, st.size, callback2);
               };
               this.fstat(handle, tryStat);
               return;
             }
-            writeAll(this, handle, buffer, 0, buffer.length, position, callback);
+            writeAll(this, handle, buffer, 0, buffer.length, position, callback2);
           }
         });
       }
       appendFile(path, data, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        let callback;
+        let callback2;
         if (typeof callback_ === "function") {
-          callback = callback_;
+          callback2 = callback_;
         } else if (typeof options === "function") {
-          callback = options;
+          callback2 = options;
           options = void 0;
         }
         if (typeof options === "string")
@@ -38271,7 +38273,7 @@ var require_SFTP = __commonJS({
           throw new TypeError("Bad arguments");
         if (!options.flag)
           options = Object.assign({ flag: "a" }, options);
-        this.writeFile(path, data, options, callback);
+        this.writeFile(path, data, options, callback2);
       }
       exists(path, cb) {
         if (this.server)
@@ -39490,7 +39492,7 @@ var require_SFTP = __commonJS({
       });
     }
     function writeAll(sftp, handle, buffer, offset, length, position, callback_) {
-      const callback = typeof callback_ === "function" ? callback_ : void 0;
+      const callback2 = typeof callback_ === "function" ? callback_ : void 0;
       sftp.write(
         handle,
         buffer,
@@ -39500,16 +39502,16 @@ var require_SFTP = __commonJS({
         (writeErr, written) => {
           if (writeErr) {
             return sftp.close(handle, () => {
-              callback && callback(writeErr);
+              callback2 && callback2(writeErr);
             });
           }
           if (written === length) {
-            sftp.close(handle, callback);
+            sftp.close(handle, callback2);
           } else {
             offset += written;
             length -= written;
             position += written;
-            writeAll(sftp, handle, buffer, offset, length, position, callback);
+            writeAll(sftp, handle, buffer, offset, length, position, callback2);
           }
         }
       );
@@ -43192,10 +43194,10 @@ var require_server = __commonJS({
         this._multistep = true;
         this._cb = void 0;
         this._onInfoResponse = (responses) => {
-          const callback = this._cb;
-          if (callback) {
+          const callback2 = this._cb;
+          if (callback2) {
             this._cb = void 0;
-            callback(responses);
+            callback2(responses);
           }
         };
         this.submethods = submethods;
@@ -44762,8 +44764,782 @@ var require_lib4 = __commonJS({
 });
 
 // src/config/scenario-list.ts
-import { existsSync, readdirSync, statSync } from "node:fs";
-import { isAbsolute, join, resolve, sep } from "node:path";
+import { existsSync, readdirSync as readdirSync2, realpathSync as realpathSync2, statSync as statSync2 } from "node:fs";
+import { join, resolve as resolve3 } from "node:path";
+
+// node_modules/tinyglobby/dist/index.mjs
+import { readdir, readdirSync, realpath, realpathSync, stat, statSync } from "fs";
+import { isAbsolute, posix, resolve as resolve2 } from "path";
+import { fileURLToPath } from "url";
+
+// node_modules/fdir/dist/index.mjs
+import { createRequire } from "module";
+import { basename, dirname, normalize, relative, resolve, sep } from "path";
+import * as nativeFs from "fs";
+var __require2 = /* @__PURE__ */ createRequire(import.meta.url);
+function cleanPath(path) {
+  let normalized = normalize(path);
+  if (normalized.length > 1 && normalized[normalized.length - 1] === sep) normalized = normalized.substring(0, normalized.length - 1);
+  return normalized;
+}
+var SLASHES_REGEX = /[\\/]/g;
+function convertSlashes(path, separator) {
+  return path.replace(SLASHES_REGEX, separator);
+}
+var WINDOWS_ROOT_DIR_REGEX = /^[a-z]:[\\/]$/i;
+function isRootDirectory(path) {
+  return path === "/" || WINDOWS_ROOT_DIR_REGEX.test(path);
+}
+function normalizePath(path, options) {
+  const { resolvePaths, normalizePath: normalizePath$1, pathSeparator } = options;
+  const pathNeedsCleaning = process.platform === "win32" && path.includes("/") || path.startsWith(".");
+  if (resolvePaths) path = resolve(path);
+  if (normalizePath$1 || pathNeedsCleaning) path = cleanPath(path);
+  if (path === ".") return "";
+  const needsSeperator = path[path.length - 1] !== pathSeparator;
+  return convertSlashes(needsSeperator ? path + pathSeparator : path, pathSeparator);
+}
+function joinPathWithBasePath(filename, directoryPath) {
+  return directoryPath + filename;
+}
+function joinPathWithRelativePath(root, options) {
+  return function(filename, directoryPath) {
+    const sameRoot = directoryPath.startsWith(root);
+    if (sameRoot) return directoryPath.slice(root.length) + filename;
+    else return convertSlashes(relative(root, directoryPath), options.pathSeparator) + options.pathSeparator + filename;
+  };
+}
+function joinPath(filename) {
+  return filename;
+}
+function joinDirectoryPath(filename, directoryPath, separator) {
+  return directoryPath + filename + separator;
+}
+function build$7(root, options) {
+  const { relativePaths, includeBasePath } = options;
+  return relativePaths && root ? joinPathWithRelativePath(root, options) : includeBasePath ? joinPathWithBasePath : joinPath;
+}
+function pushDirectoryWithRelativePath(root) {
+  return function(directoryPath, paths) {
+    paths.push(directoryPath.substring(root.length) || ".");
+  };
+}
+function pushDirectoryFilterWithRelativePath(root) {
+  return function(directoryPath, paths, filters) {
+    const relativePath = directoryPath.substring(root.length) || ".";
+    if (filters.every((filter) => filter(relativePath, true))) paths.push(relativePath);
+  };
+}
+var pushDirectory = (directoryPath, paths) => {
+  paths.push(directoryPath || ".");
+};
+var pushDirectoryFilter = (directoryPath, paths, filters) => {
+  const path = directoryPath || ".";
+  if (filters.every((filter) => filter(path, true))) paths.push(path);
+};
+var empty$2 = () => {
+};
+function build$6(root, options) {
+  const { includeDirs, filters, relativePaths } = options;
+  if (!includeDirs) return empty$2;
+  if (relativePaths) return filters && filters.length ? pushDirectoryFilterWithRelativePath(root) : pushDirectoryWithRelativePath(root);
+  return filters && filters.length ? pushDirectoryFilter : pushDirectory;
+}
+var pushFileFilterAndCount = (filename, _paths, counts2, filters) => {
+  if (filters.every((filter) => filter(filename, false))) counts2.files++;
+};
+var pushFileFilter = (filename, paths, _counts, filters) => {
+  if (filters.every((filter) => filter(filename, false))) paths.push(filename);
+};
+var pushFileCount = (_filename, _paths, counts2, _filters) => {
+  counts2.files++;
+};
+var pushFile = (filename, paths) => {
+  paths.push(filename);
+};
+var empty$1 = () => {
+};
+function build$5(options) {
+  const { excludeFiles, filters, onlyCounts } = options;
+  if (excludeFiles) return empty$1;
+  if (filters && filters.length) return onlyCounts ? pushFileFilterAndCount : pushFileFilter;
+  else if (onlyCounts) return pushFileCount;
+  else return pushFile;
+}
+var getArray = (paths) => {
+  return paths;
+};
+var getArrayGroup = () => {
+  return [""].slice(0, 0);
+};
+function build$4(options) {
+  return options.group ? getArrayGroup : getArray;
+}
+var groupFiles = (groups, directory, files) => {
+  groups.push({
+    directory,
+    files,
+    dir: directory
+  });
+};
+var empty = () => {
+};
+function build$3(options) {
+  return options.group ? groupFiles : empty;
+}
+var resolveSymlinksAsync = function(path, state, callback$1) {
+  const { queue, fs, options: { suppressErrors } } = state;
+  queue.enqueue();
+  fs.realpath(path, (error62, resolvedPath) => {
+    if (error62) return queue.dequeue(suppressErrors ? null : error62, state);
+    fs.stat(resolvedPath, (error$1, stat9) => {
+      if (error$1) return queue.dequeue(suppressErrors ? null : error$1, state);
+      if (stat9.isDirectory() && isRecursive(path, resolvedPath, state)) return queue.dequeue(null, state);
+      callback$1(stat9, resolvedPath);
+      queue.dequeue(null, state);
+    });
+  });
+};
+var resolveSymlinks = function(path, state, callback$1) {
+  const { queue, fs, options: { suppressErrors } } = state;
+  queue.enqueue();
+  try {
+    const resolvedPath = fs.realpathSync(path);
+    const stat9 = fs.statSync(resolvedPath);
+    if (stat9.isDirectory() && isRecursive(path, resolvedPath, state)) return;
+    callback$1(stat9, resolvedPath);
+  } catch (e) {
+    if (!suppressErrors) throw e;
+  }
+};
+function build$2(options, isSynchronous) {
+  if (!options.resolveSymlinks || options.excludeSymlinks) return null;
+  return isSynchronous ? resolveSymlinks : resolveSymlinksAsync;
+}
+function isRecursive(path, resolved, state) {
+  if (state.options.useRealPaths) return isRecursiveUsingRealPaths(resolved, state);
+  let parent = dirname(path);
+  let depth = 1;
+  while (parent !== state.root && depth < 2) {
+    const resolvedPath = state.symlinks.get(parent);
+    const isSameRoot = !!resolvedPath && (resolvedPath === resolved || resolvedPath.startsWith(resolved) || resolved.startsWith(resolvedPath));
+    if (isSameRoot) depth++;
+    else parent = dirname(parent);
+  }
+  state.symlinks.set(path, resolved);
+  return depth > 1;
+}
+function isRecursiveUsingRealPaths(resolved, state) {
+  return state.visited.includes(resolved + state.options.pathSeparator);
+}
+var onlyCountsSync = (state) => {
+  return state.counts;
+};
+var groupsSync = (state) => {
+  return state.groups;
+};
+var defaultSync = (state) => {
+  return state.paths;
+};
+var limitFilesSync = (state) => {
+  return state.paths.slice(0, state.options.maxFiles);
+};
+var onlyCountsAsync = (state, error62, callback$1) => {
+  report(error62, callback$1, state.counts, state.options.suppressErrors);
+  return null;
+};
+var defaultAsync = (state, error62, callback$1) => {
+  report(error62, callback$1, state.paths, state.options.suppressErrors);
+  return null;
+};
+var limitFilesAsync = (state, error62, callback$1) => {
+  report(error62, callback$1, state.paths.slice(0, state.options.maxFiles), state.options.suppressErrors);
+  return null;
+};
+var groupsAsync = (state, error62, callback$1) => {
+  report(error62, callback$1, state.groups, state.options.suppressErrors);
+  return null;
+};
+function report(error62, callback$1, output2, suppressErrors) {
+  if (error62 && !suppressErrors) callback$1(error62, output2);
+  else callback$1(null, output2);
+}
+function build$1(options, isSynchronous) {
+  const { onlyCounts, group, maxFiles } = options;
+  if (onlyCounts) return isSynchronous ? onlyCountsSync : onlyCountsAsync;
+  else if (group) return isSynchronous ? groupsSync : groupsAsync;
+  else if (maxFiles) return isSynchronous ? limitFilesSync : limitFilesAsync;
+  else return isSynchronous ? defaultSync : defaultAsync;
+}
+var readdirOpts = { withFileTypes: true };
+var walkAsync = (state, crawlPath, directoryPath, currentDepth, callback$1) => {
+  state.queue.enqueue();
+  if (currentDepth < 0) return state.queue.dequeue(null, state);
+  const { fs } = state;
+  state.visited.push(crawlPath);
+  state.counts.directories++;
+  fs.readdir(crawlPath || ".", readdirOpts, (error62, entries = []) => {
+    callback$1(entries, directoryPath, currentDepth);
+    state.queue.dequeue(state.options.suppressErrors ? null : error62, state);
+  });
+};
+var walkSync = (state, crawlPath, directoryPath, currentDepth, callback$1) => {
+  const { fs } = state;
+  if (currentDepth < 0) return;
+  state.visited.push(crawlPath);
+  state.counts.directories++;
+  let entries = [];
+  try {
+    entries = fs.readdirSync(crawlPath || ".", readdirOpts);
+  } catch (e) {
+    if (!state.options.suppressErrors) throw e;
+  }
+  callback$1(entries, directoryPath, currentDepth);
+};
+function build(isSynchronous) {
+  return isSynchronous ? walkSync : walkAsync;
+}
+var Queue = class {
+  count = 0;
+  constructor(onQueueEmpty) {
+    this.onQueueEmpty = onQueueEmpty;
+  }
+  enqueue() {
+    this.count++;
+    return this.count;
+  }
+  dequeue(error62, output2) {
+    if (this.onQueueEmpty && (--this.count <= 0 || error62)) {
+      this.onQueueEmpty(error62, output2);
+      if (error62) {
+        output2.controller.abort();
+        this.onQueueEmpty = void 0;
+      }
+    }
+  }
+};
+var Counter = class {
+  _files = 0;
+  _directories = 0;
+  set files(num) {
+    this._files = num;
+  }
+  get files() {
+    return this._files;
+  }
+  set directories(num) {
+    this._directories = num;
+  }
+  get directories() {
+    return this._directories;
+  }
+  /**
+  * @deprecated use `directories` instead
+  */
+  /* c8 ignore next 3 */
+  get dirs() {
+    return this._directories;
+  }
+};
+var Aborter = class {
+  aborted = false;
+  abort() {
+    this.aborted = true;
+  }
+};
+var Walker = class {
+  root;
+  isSynchronous;
+  state;
+  joinPath;
+  pushDirectory;
+  pushFile;
+  getArray;
+  groupFiles;
+  resolveSymlink;
+  walkDirectory;
+  callbackInvoker;
+  constructor(root, options, callback$1) {
+    this.isSynchronous = !callback$1;
+    this.callbackInvoker = build$1(options, this.isSynchronous);
+    this.root = normalizePath(root, options);
+    this.state = {
+      root: isRootDirectory(this.root) ? this.root : this.root.slice(0, -1),
+      paths: [""].slice(0, 0),
+      groups: [],
+      counts: new Counter(),
+      options,
+      queue: new Queue((error62, state) => this.callbackInvoker(state, error62, callback$1)),
+      symlinks: /* @__PURE__ */ new Map(),
+      visited: [""].slice(0, 0),
+      controller: new Aborter(),
+      fs: options.fs || nativeFs
+    };
+    this.joinPath = build$7(this.root, options);
+    this.pushDirectory = build$6(this.root, options);
+    this.pushFile = build$5(options);
+    this.getArray = build$4(options);
+    this.groupFiles = build$3(options);
+    this.resolveSymlink = build$2(options, this.isSynchronous);
+    this.walkDirectory = build(this.isSynchronous);
+  }
+  start() {
+    this.pushDirectory(this.root, this.state.paths, this.state.options.filters);
+    this.walkDirectory(this.state, this.root, this.root, this.state.options.maxDepth, this.walk);
+    return this.isSynchronous ? this.callbackInvoker(this.state, null) : null;
+  }
+  walk = (entries, directoryPath, depth) => {
+    const { paths, options: { filters, resolveSymlinks: resolveSymlinks$1, excludeSymlinks, exclude, maxFiles, signal, useRealPaths, pathSeparator }, controller } = this.state;
+    if (controller.aborted || signal && signal.aborted || maxFiles && paths.length > maxFiles) return;
+    const files = this.getArray(this.state.paths);
+    for (let i = 0; i < entries.length; ++i) {
+      const entry = entries[i];
+      if (entry.isFile() || entry.isSymbolicLink() && !resolveSymlinks$1 && !excludeSymlinks) {
+        const filename = this.joinPath(entry.name, directoryPath);
+        this.pushFile(filename, files, this.state.counts, filters);
+      } else if (entry.isDirectory()) {
+        let path = joinDirectoryPath(entry.name, directoryPath, this.state.options.pathSeparator);
+        if (exclude && exclude(entry.name, path)) continue;
+        this.pushDirectory(path, paths, filters);
+        this.walkDirectory(this.state, path, path, depth - 1, this.walk);
+      } else if (this.resolveSymlink && entry.isSymbolicLink()) {
+        let path = joinPathWithBasePath(entry.name, directoryPath);
+        this.resolveSymlink(path, this.state, (stat9, resolvedPath) => {
+          if (stat9.isDirectory()) {
+            resolvedPath = normalizePath(resolvedPath, this.state.options);
+            if (exclude && exclude(entry.name, useRealPaths ? resolvedPath : path + pathSeparator)) return;
+            this.walkDirectory(this.state, resolvedPath, useRealPaths ? resolvedPath : path + pathSeparator, depth - 1, this.walk);
+          } else {
+            resolvedPath = useRealPaths ? resolvedPath : path;
+            const filename = basename(resolvedPath);
+            const directoryPath$1 = normalizePath(dirname(resolvedPath), this.state.options);
+            resolvedPath = this.joinPath(filename, directoryPath$1);
+            this.pushFile(resolvedPath, files, this.state.counts, filters);
+          }
+        });
+      }
+    }
+    this.groupFiles(this.state.groups, directoryPath, files);
+  };
+};
+function promise(root, options) {
+  return new Promise((resolve$1, reject) => {
+    callback(root, options, (err, output2) => {
+      if (err) return reject(err);
+      resolve$1(output2);
+    });
+  });
+}
+function callback(root, options, callback$1) {
+  let walker = new Walker(root, options, callback$1);
+  walker.start();
+}
+function sync(root, options) {
+  const walker = new Walker(root, options);
+  return walker.start();
+}
+var APIBuilder = class {
+  constructor(root, options) {
+    this.root = root;
+    this.options = options;
+  }
+  withPromise() {
+    return promise(this.root, this.options);
+  }
+  withCallback(cb) {
+    callback(this.root, this.options, cb);
+  }
+  sync() {
+    return sync(this.root, this.options);
+  }
+};
+var pm = null;
+try {
+  __require2.resolve("picomatch");
+  pm = __require2("picomatch");
+} catch {
+}
+var Builder = class {
+  globCache = {};
+  options = {
+    maxDepth: Infinity,
+    suppressErrors: true,
+    pathSeparator: sep,
+    filters: []
+  };
+  globFunction;
+  constructor(options) {
+    this.options = {
+      ...this.options,
+      ...options
+    };
+    this.globFunction = this.options.globFunction;
+  }
+  group() {
+    this.options.group = true;
+    return this;
+  }
+  withPathSeparator(separator) {
+    this.options.pathSeparator = separator;
+    return this;
+  }
+  withBasePath() {
+    this.options.includeBasePath = true;
+    return this;
+  }
+  withRelativePaths() {
+    this.options.relativePaths = true;
+    return this;
+  }
+  withDirs() {
+    this.options.includeDirs = true;
+    return this;
+  }
+  withMaxDepth(depth) {
+    this.options.maxDepth = depth;
+    return this;
+  }
+  withMaxFiles(limit) {
+    this.options.maxFiles = limit;
+    return this;
+  }
+  withFullPaths() {
+    this.options.resolvePaths = true;
+    this.options.includeBasePath = true;
+    return this;
+  }
+  withErrors() {
+    this.options.suppressErrors = false;
+    return this;
+  }
+  withSymlinks({ resolvePaths = true } = {}) {
+    this.options.resolveSymlinks = true;
+    this.options.useRealPaths = resolvePaths;
+    return this.withFullPaths();
+  }
+  withAbortSignal(signal) {
+    this.options.signal = signal;
+    return this;
+  }
+  normalize() {
+    this.options.normalizePath = true;
+    return this;
+  }
+  filter(predicate) {
+    this.options.filters.push(predicate);
+    return this;
+  }
+  onlyDirs() {
+    this.options.excludeFiles = true;
+    this.options.includeDirs = true;
+    return this;
+  }
+  exclude(predicate) {
+    this.options.exclude = predicate;
+    return this;
+  }
+  onlyCounts() {
+    this.options.onlyCounts = true;
+    return this;
+  }
+  crawl(root) {
+    return new APIBuilder(root || ".", this.options);
+  }
+  withGlobFunction(fn) {
+    this.globFunction = fn;
+    return this;
+  }
+  /**
+  * @deprecated Pass options using the constructor instead:
+  * ```ts
+  * new fdir(options).crawl("/path/to/root");
+  * ```
+  * This method will be removed in v7.0
+  */
+  /* c8 ignore next 4 */
+  crawlWithOptions(root, options) {
+    this.options = {
+      ...this.options,
+      ...options
+    };
+    return new APIBuilder(root || ".", this.options);
+  }
+  glob(...patterns) {
+    if (this.globFunction) return this.globWithOptions(patterns);
+    return this.globWithOptions(patterns, ...[{ dot: true }]);
+  }
+  globWithOptions(patterns, ...options) {
+    const globFn = this.globFunction || pm;
+    if (!globFn) throw new Error("Please specify a glob function to use glob matching.");
+    var isMatch = this.globCache[patterns.join("\0")];
+    if (!isMatch) {
+      isMatch = globFn(patterns, ...options);
+      this.globCache[patterns.join("\0")] = isMatch;
+    }
+    this.options.filters.push((path) => isMatch(path));
+    return this;
+  }
+};
+
+// node_modules/tinyglobby/dist/index.mjs
+var import_picomatch = __toESM(require_picomatch2(), 1);
+var isReadonlyArray = Array.isArray;
+var BACKSLASHES = /\\/g;
+var DRIVE_RELATIVE_PATH = /^[A-Za-z]:$/;
+var isWin = process.platform === "win32";
+var ONLY_PARENT_DIRECTORIES = /^(\/?\.\.)+$/;
+function getPartialMatcher(patterns, options = {}) {
+  const patternsCount = patterns.length;
+  const patternsParts = Array(patternsCount);
+  const matchers = Array(patternsCount);
+  let i, j;
+  for (i = 0; i < patternsCount; i++) {
+    const parts = splitPattern(patterns[i]);
+    patternsParts[i] = parts;
+    const partsCount = parts.length;
+    const partMatchers = Array(partsCount);
+    for (j = 0; j < partsCount; j++) partMatchers[j] = (0, import_picomatch.default)(parts[j], options);
+    matchers[i] = partMatchers;
+  }
+  return (input2) => {
+    const inputParts = input2.split("/");
+    if (inputParts[0] === ".." && ONLY_PARENT_DIRECTORIES.test(input2)) return true;
+    for (i = 0; i < patternsCount; i++) {
+      const patternParts = patternsParts[i];
+      const matcher = matchers[i];
+      const inputPatternCount = inputParts.length;
+      const minParts = Math.min(inputPatternCount, patternParts.length);
+      j = 0;
+      while (j < minParts) {
+        const part = patternParts[j];
+        if (part.includes("/")) return true;
+        if (!matcher[j](inputParts[j])) break;
+        if (!options.noglobstar && part === "**") return true;
+        j++;
+      }
+      if (j === inputPatternCount) return true;
+    }
+    return false;
+  };
+}
+var WIN32_ROOT_DIR = /^[A-Z]:\/$/i;
+var isRoot = isWin ? (p) => WIN32_ROOT_DIR.test(p) : (p) => p === "/";
+function buildFormat(cwd, root, absolute) {
+  if (cwd === root || root.startsWith(`${cwd}/`)) {
+    if (absolute) {
+      const start = cwd.length + +!isRoot(cwd);
+      return (p, isDir) => p.slice(start, isDir ? -1 : void 0) || ".";
+    }
+    const prefix = root.slice(cwd.length + 1);
+    if (prefix) return (p, isDir) => {
+      if (p === ".") return prefix;
+      const result = `${prefix}/${p}`;
+      return isDir ? result.slice(0, -1) : result;
+    };
+    return (p, isDir) => isDir && p !== "." ? p.slice(0, -1) : p;
+  }
+  if (absolute) return (p) => posix.relative(cwd, p) || ".";
+  return (p) => posix.relative(cwd, `${root}/${p}`) || ".";
+}
+function buildRelative(cwd, root) {
+  if (root.startsWith(`${cwd}/`)) {
+    const prefix = root.slice(cwd.length + 1);
+    return (p) => `${prefix}/${p}`;
+  }
+  return (p) => {
+    const result = posix.relative(cwd, `${root}/${p}`);
+    return p[p.length - 1] === "/" && result !== "" ? `${result}/` : result || ".";
+  };
+}
+function ensureNonDriveRelativePath(path) {
+  return path.replace(DRIVE_RELATIVE_PATH, (match) => `${match}/`);
+}
+var splitPatternOptions = { parts: true };
+function splitPattern(path) {
+  var _result$parts;
+  const result = import_picomatch.default.scan(path, splitPatternOptions);
+  return ((_result$parts = result.parts) === null || _result$parts === void 0 ? void 0 : _result$parts.length) ? result.parts : [path];
+}
+var POSIX_UNESCAPED_GLOB_SYMBOLS = /(?<!\\)([()[\]{}*?|]|^!|[!+@](?=\()|\\(?![()[\]{}!*+?@|]))/g;
+var WIN32_UNESCAPED_GLOB_SYMBOLS = /(?<!\\)([()[\]{}]|^!|[!+@](?=\())/g;
+var escapePosixPath = (path) => path.replace(POSIX_UNESCAPED_GLOB_SYMBOLS, "\\$&");
+var escapeWin32Path = (path) => path.replace(WIN32_UNESCAPED_GLOB_SYMBOLS, "\\$&");
+var escapePath = isWin ? escapeWin32Path : escapePosixPath;
+function isDynamicPattern(pattern2, options) {
+  if ((options === null || options === void 0 ? void 0 : options.caseSensitiveMatch) === false) return true;
+  const scan = import_picomatch.default.scan(pattern2);
+  return scan.isGlob || scan.negated;
+}
+function log(...tasks) {
+  console.log(`[tinyglobby ${(/* @__PURE__ */ new Date()).toLocaleTimeString("es")}]`, ...tasks);
+}
+function ensureStringArray(value2) {
+  return typeof value2 === "string" ? [value2] : value2 !== null && value2 !== void 0 ? value2 : [];
+}
+var PARENT_DIRECTORY = /^(\/?\.\.)+/;
+var ESCAPING_BACKSLASHES = /\\(?=[()[\]{}!*+?@|])/g;
+function normalizePattern(pattern2, opts, props, isIgnore) {
+  var _PARENT_DIRECTORY$exe;
+  const cwd = opts.cwd;
+  let result = pattern2;
+  if (pattern2[pattern2.length - 1] === "/") result = pattern2.slice(0, -1);
+  if (result[result.length - 1] !== "*" && opts.expandDirectories) result += "/**";
+  const escapedCwd = escapePath(cwd);
+  result = isAbsolute(result.replace(ESCAPING_BACKSLASHES, "")) ? posix.relative(escapedCwd, result) : posix.normalize(result);
+  const parentDir = (_PARENT_DIRECTORY$exe = PARENT_DIRECTORY.exec(result)) === null || _PARENT_DIRECTORY$exe === void 0 ? void 0 : _PARENT_DIRECTORY$exe[0];
+  const parts = splitPattern(result);
+  if (parentDir) {
+    const n = (parentDir.length + 1) / 3;
+    let i = 0;
+    const cwdParts = escapedCwd.split("/");
+    while (i < n && parts[i + n] === cwdParts[cwdParts.length + i - n]) {
+      result = result.slice(0, (n - i - 1) * 3) + result.slice((n - i) * 3 + parts[i + n].length + 1) || ".";
+      i++;
+    }
+    const potentialRoot = posix.join(cwd, parentDir.slice(i * 3));
+    if (potentialRoot[0] !== "." && props.root.length > potentialRoot.length) {
+      props.root = ensureNonDriveRelativePath(potentialRoot);
+      props.depthOffset = -n + i;
+    }
+  }
+  if (!isIgnore && props.depthOffset >= 0) {
+    var _props$commonPath;
+    (_props$commonPath = props.commonPath) !== null && _props$commonPath !== void 0 || (props.commonPath = parts);
+    const newCommonPath = [];
+    const length = Math.min(props.commonPath.length, parts.length);
+    for (let i = 0; i < length; i++) {
+      const part = parts[i];
+      if (part === "**" && !parts[i + 1]) {
+        newCommonPath.pop();
+        break;
+      }
+      if (i === parts.length - 1 || part !== props.commonPath[i] || isDynamicPattern(part)) break;
+      newCommonPath.push(part);
+    }
+    props.depthOffset = newCommonPath.length;
+    props.commonPath = newCommonPath;
+    props.root = ensureNonDriveRelativePath(newCommonPath.length > 0 ? posix.join(cwd, ...newCommonPath) : cwd);
+  }
+  return result;
+}
+function processPatterns(options, patterns, props) {
+  const matchPatterns = [];
+  const ignorePatterns = [];
+  for (const pattern2 of options.ignore) {
+    if (!pattern2) continue;
+    if (pattern2[0] !== "!" || pattern2[1] === "(") ignorePatterns.push(normalizePattern(pattern2, options, props, true));
+  }
+  for (const pattern2 of patterns) {
+    if (!pattern2) continue;
+    if (pattern2[0] !== "!" || pattern2[1] === "(") matchPatterns.push(normalizePattern(pattern2, options, props, false));
+    else if (pattern2[1] !== "!" || pattern2[2] === "(") ignorePatterns.push(normalizePattern(pattern2.slice(1), options, props, true));
+  }
+  return {
+    match: matchPatterns,
+    ignore: ignorePatterns
+  };
+}
+function buildCrawler(options, patterns) {
+  const cwd = options.cwd;
+  const props = {
+    root: cwd,
+    depthOffset: 0
+  };
+  const processed = processPatterns(options, patterns, props);
+  if (options.debug) log("internal processing patterns:", processed);
+  const { absolute, caseSensitiveMatch, debug, dot, followSymbolicLinks, onlyDirectories } = options;
+  const root = props.root.replace(BACKSLASHES, "");
+  const matchOptions = {
+    dot,
+    nobrace: options.braceExpansion === false,
+    nocase: !caseSensitiveMatch,
+    noextglob: options.extglob === false,
+    noglobstar: options.globstar === false,
+    posix: true
+  };
+  const matcher = (0, import_picomatch.default)(processed.match, matchOptions);
+  const ignore = (0, import_picomatch.default)(processed.ignore, matchOptions);
+  const partialMatcher = getPartialMatcher(processed.match, matchOptions);
+  const format = buildFormat(cwd, root, absolute);
+  const excludeFormatter = absolute ? format : buildFormat(cwd, root, true);
+  const excludePredicate = (_, p) => {
+    const relativePath = excludeFormatter(p, true);
+    return relativePath !== "." && !partialMatcher(relativePath) || ignore(relativePath);
+  };
+  let maxDepth;
+  if (options.deep !== void 0) maxDepth = Math.round(options.deep - props.depthOffset);
+  const crawler = new Builder({
+    filters: [debug ? (p, isDirectory2) => {
+      const path = format(p, isDirectory2);
+      const matches = matcher(path) && !ignore(path);
+      if (matches) log(`matched ${path}`);
+      return matches;
+    } : (p, isDirectory2) => {
+      const path = format(p, isDirectory2);
+      return matcher(path) && !ignore(path);
+    }],
+    exclude: debug ? (_, p) => {
+      const skipped = excludePredicate(_, p);
+      log(`${skipped ? "skipped" : "crawling"} ${p}`);
+      return skipped;
+    } : excludePredicate,
+    fs: options.fs,
+    pathSeparator: "/",
+    relativePaths: !absolute,
+    resolvePaths: absolute,
+    includeBasePath: absolute,
+    resolveSymlinks: followSymbolicLinks,
+    excludeSymlinks: !followSymbolicLinks,
+    excludeFiles: onlyDirectories,
+    includeDirs: onlyDirectories || !options.onlyFiles,
+    maxDepth,
+    signal: options.signal
+  }).crawl(root);
+  if (options.debug) log("internal properties:", {
+    ...props,
+    root
+  });
+  return [crawler, cwd !== root && !absolute && buildRelative(cwd, root)];
+}
+function formatPaths(paths, mapper) {
+  if (mapper) for (let i = paths.length - 1; i >= 0; i--) paths[i] = mapper(paths[i]);
+  return paths;
+}
+var defaultOptions = {
+  caseSensitiveMatch: true,
+  debug: !!process.env.TINYGLOBBY_DEBUG,
+  expandDirectories: true,
+  followSymbolicLinks: true,
+  onlyFiles: true
+};
+function getOptions(options) {
+  const opts = Object.assign({}, options);
+  for (const key in defaultOptions) if (opts[key] === void 0) Object.assign(opts, { [key]: defaultOptions[key] });
+  opts.cwd = (opts.cwd instanceof URL ? fileURLToPath(opts.cwd) : resolve2(opts.cwd || process.cwd())).replace(BACKSLASHES, "/");
+  opts.ignore = ensureStringArray(opts.ignore);
+  opts.fs && (opts.fs = {
+    readdir: opts.fs.readdir || readdir,
+    readdirSync: opts.fs.readdirSync || readdirSync,
+    realpath: opts.fs.realpath || realpath,
+    realpathSync: opts.fs.realpathSync || realpathSync,
+    stat: opts.fs.stat || stat,
+    statSync: opts.fs.statSync || statSync
+  });
+  if (opts.debug) log("globbing with options:", opts);
+  return opts;
+}
+function getCrawler(globInput, inputOptions = {}) {
+  var _ref;
+  if (globInput && (inputOptions === null || inputOptions === void 0 ? void 0 : inputOptions.patterns)) throw new Error("Cannot pass patterns as both an argument and an option");
+  const isModern = isReadonlyArray(globInput) || typeof globInput === "string";
+  const patterns = ensureStringArray((_ref = isModern ? globInput : globInput.patterns) !== null && _ref !== void 0 ? _ref : "**/*");
+  const options = getOptions(isModern ? inputOptions : globInput);
+  return patterns.length > 0 ? buildCrawler(options, patterns) : [];
+}
+function globSync(globInput, options) {
+  const [crawler, relative6] = getCrawler(globInput, options);
+  return crawler ? formatPaths(crawler.sync(), relative6) : [];
+}
 
 // src/config/scenario-source.ts
 var import_yaml = __toESM(require_dist(), 1);
@@ -44906,54 +45682,120 @@ function resolveDocument(located) {
 }
 
 // src/config/scenario-list.ts
+var MAX_GLOB_MATCHES = 1e3;
 function builtInScenarioDir() {
   return join(packageRoot(), "scenarios");
 }
 function builtInScenarios() {
-  return readdirSync(builtInScenarioDir()).filter((f) => f.endsWith(".yaml")).map((f) => f.slice(0, -".yaml".length)).sort();
+  return readdirSync2(builtInScenarioDir()).filter((f) => f.endsWith(".yaml")).map((f) => f.slice(0, -".yaml".length)).sort();
 }
 function splitList(value2) {
-  return value2.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
-}
-function globToRegExp(glob) {
-  let re = "";
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
-    if (c === "*" && glob[i + 1] === "*") {
-      re += glob[i + 2] === "/" ? "(?:.*/)?" : ".*";
-      i += glob[i + 2] === "/" ? 2 : 1;
-    } else if (c === "*") re += "[^/]*";
-    else if (c === "?") re += "[^/]";
-    else re += c.replace(/[.+^${}()|[\]\\]/g, "\\$&");
+  const entries = [];
+  let entry = "";
+  let started = false;
+  const end = () => {
+    if (entry) entries.push(entry);
+    entry = "";
+    started = false;
+  };
+  for (let i = 0; i < value2.length; i++) {
+    const c = value2[i];
+    if (!started && (c === '"' || c === "'")) {
+      const close = closingOnLine(value2, i, c);
+      if (close !== -1) {
+        entry += value2.slice(i + 1, close);
+        started = true;
+        i = close;
+        continue;
+      }
+    }
+    if (c === "{") {
+      const close = braceEnd(value2, i);
+      if (close !== -1) {
+        entry += value2.slice(i, close + 1);
+        started = true;
+        i = close;
+        continue;
+      }
+    }
+    if (/[\s,]/.test(c)) {
+      end();
+      continue;
+    }
+    entry += c;
+    started = true;
   }
-  return new RegExp(`^${re}$`);
+  end();
+  return entries;
 }
-function expandGlob(pattern2, cwd) {
-  const absolute = isAbsolute(pattern2) ? pattern2 : resolve(cwd, pattern2);
-  const parts = absolute.split(sep);
-  const firstWild = parts.findIndex((p) => /[*?]/.test(p));
-  const root = parts.slice(0, firstWild).join(sep) || sep;
-  if (!existsSync(root)) return [];
-  const matcher = globToRegExp(parts.slice(firstWild).join("/"));
-  return readdirSync(root, { recursive: true }).map((rel) => rel.split(sep).join("/")).filter((rel) => matcher.test(rel) && !rel.split("/").includes("node_modules")).map((rel) => join(root, rel)).filter((f) => statSync(f).isFile()).sort();
+function closingOnLine(value2, open5, quote) {
+  const close = value2.indexOf(quote, open5 + 1);
+  const eol = value2.indexOf("\n", open5 + 1);
+  return close !== -1 && (eol === -1 || close < eol) ? close : -1;
+}
+function braceEnd(value2, open5) {
+  let depth = 0;
+  for (let i = open5; i < value2.length && value2[i] !== "\n"; i++) {
+    if (value2[i] === "{") depth++;
+    else if (value2[i] === "}" && --depth === 0) return i;
+  }
+  return -1;
+}
+function isGlob(entry, cwd) {
+  return /[*?]/.test(entry) || isDynamicPattern(entry) && !existsSync(resolve3(cwd, entry));
+}
+function expandGlob(pattern2, cwd, label2) {
+  const parts = resolve3(cwd, pattern2).split("/");
+  let base = 1;
+  while (base < parts.length - 1 && !/[*?]/.test(parts[base]) && isDirectory(parts.slice(0, base + 1).join("/"))) base++;
+  const root = parts.slice(0, base).join("/") || "/";
+  const found = globSync(parts.slice(base).join("/"), {
+    cwd: root,
+    absolute: true,
+    // Hidden files and folders match like any other, as they always did here.
+    dot: true,
+    // `dir` is the folder, not everything in it: a folder is refused, as a plain path to one is.
+    expandDirectories: false,
+    followSymbolicLinks: true,
+    ignore: ["**/node_modules/**"],
+    debug: false
+  });
+  if (found.length > MAX_GLOB_MATCHES) {
+    throw new ConfigError(`${label2}: ${pattern2} matches ${found.length} files, more than the ${MAX_GLOB_MATCHES} a list may take from one glob; narrow it`);
+  }
+  return found.filter((f) => statSync2(f, { throwIfNoEntry: false })?.isFile()).sort();
+}
+function isDirectory(path) {
+  return statSync2(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
 }
 function resolveFiles(entries, cwd, label2, what) {
   const files = [];
   for (const entry of entries) {
-    if (/[*?]/.test(entry)) {
-      const found = expandGlob(entry, cwd);
+    if (isGlob(entry, cwd)) {
+      const found = expandGlob(entry, cwd, label2);
       if (found.length === 0) throw new ConfigError(`${label2}: ${entry} matches no files (relative to ${cwd})`);
       files.push(...found);
     } else {
-      const path = resolve(cwd, entry);
-      if (!existsSync(path)) throw new ConfigError(`${label2}: ${what} not found: ${entry}`);
-      const st = statSync(path);
+      const path = resolve3(cwd, entry);
+      if (!existsSync(path)) throw new ConfigError(`${label2}: ${what} not found: ${entry}${unclosedQuote(entry)}`);
+      const st = statSync2(path);
       if (st.isDirectory()) throw new ConfigError(`${label2}: ${what} ${entry} is a directory; name the files in it (a glob will do)`);
       if (!st.isFile()) throw new ConfigError(`${label2}: ${what} ${entry} is ${fileKind(st)}, not a regular file`);
       files.push(path);
     }
   }
-  return files;
+  return onceEach(files);
+}
+function onceEach(files) {
+  const byReal = /* @__PURE__ */ new Map();
+  for (const f of files) {
+    const real = realpathSync2(f);
+    if (!byReal.has(real)) byReal.set(real, f);
+  }
+  return [...byReal.values()];
+}
+function unclosedQuote(entry) {
+  return /^["']/.test(entry) ? ` (its ${entry[0]} has no closing ${entry[0]} on the same line, so it is part of the name)` : "";
 }
 function resolveScenarioFiles(entries, cwd, label2) {
   if (entries.length === 0) throw new ConfigError(`${label2}: no scenarios given`);
@@ -44971,7 +45813,7 @@ function resolveScenarioFiles(entries, cwd, label2) {
     }
     files.push(builtIn);
   }
-  return [...new Set(files)];
+  return onceEach(files);
 }
 
 // node_modules/zod/v4/classic/external.js
@@ -45180,7 +46022,7 @@ __export(external_exports, {
   prefault: () => prefault,
   preprocess: () => preprocess,
   prettifyError: () => prettifyError,
-  promise: () => promise,
+  promise: () => promise2,
   properties: () => _properties,
   property: () => _property,
   readonly: () => readonly,
@@ -50041,7 +50883,7 @@ var recursive = /* @__PURE__ */ new WeakMap();
 var NONE = 0;
 var ASSUMED = 1;
 var PROVEN = 2;
-function isRecursive(inst, stack, resolve4) {
+function isRecursive2(inst, stack, resolve6) {
   const cached2 = recursive.get(inst);
   if (cached2 !== void 0)
     return cached2 ? PROVEN : NONE;
@@ -50051,7 +50893,7 @@ function isRecursive(inst, stack, resolve4) {
   let result = NONE;
   const check2 = (child) => {
     if (result !== PROVEN && child?._zod) {
-      const answer = isRecursive(child, stack, resolve4);
+      const answer = isRecursive2(child, stack, resolve6);
       if (answer > result)
         result = answer;
     }
@@ -50062,7 +50904,7 @@ function isRecursive(inst, stack, resolve4) {
       const desc = Object.getOwnPropertyDescriptor(sh, key);
       if (spread && !desc.enumerable)
         continue;
-      const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve4) : NONE;
+      const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive2(desc.value, stack, resolve6) : NONE;
       if (child > answer)
         answer = child;
     }
@@ -50126,8 +50968,8 @@ function isRecursive(inst, stack, resolve4) {
       break;
     // `$ZodLazy` caches its inner on the def, so a resolved edge is followed exactly
     case "lazy": {
-      const inner = def._cachedInner ?? (resolve4 ? inst._zod.innerType : void 0);
-      merge2(inner ? isRecursive(inner, stack, false) : ASSUMED);
+      const inner = def._cachedInner ?? (resolve6 ? inst._zod.innerType : void 0);
+      merge2(inner ? isRecursive2(inner, stack, false) : ASSUMED);
       break;
     }
     // a leaf by choice: `parts` are regex fragments, not data positions
@@ -50179,7 +51021,7 @@ function settle(inst, answer) {
   return answer;
 }
 function isRecursiveSchema(inst) {
-  return isRecursive(inst, /* @__PURE__ */ new Set(), true) !== NONE;
+  return isRecursive2(inst, /* @__PURE__ */ new Set(), true) !== NONE;
 }
 function bucketFor(state, inst) {
   let bucket = state.buckets.get(inst);
@@ -50192,15 +51034,15 @@ function bucketFor(state, inst) {
 var handoff;
 var open = [];
 var memo = {
-  alloc(_inst, payload, empty) {
+  alloc(_inst, payload, empty2) {
     const bucket = handoff;
     if (!bucket)
-      return empty;
+      return empty2;
     handoff = void 0;
-    const entry = { value: empty, issues: null };
+    const entry = { value: empty2, issues: null };
     bucket.set(payload.value, entry);
     open.push(entry);
-    return empty;
+    return empty2;
   },
   guard(inst) {
     var _a3;
@@ -50228,7 +51070,7 @@ var memo = {
       const base = inst._zod.parse;
       const wrapped = (payload, ctx) => {
         if (isRecursiveInst === void 0) {
-          const walked = isRecursive(inst, /* @__PURE__ */ new Set(), false);
+          const walked = isRecursive2(inst, /* @__PURE__ */ new Set(), false);
           if (walked === NONE) {
             inst._zod.parse = base;
             if (inst._zod.run === wrapped)
@@ -57899,9 +58741,9 @@ var $ZodRegistry = class {
   get(schema) {
     const p = schema._zod.parent;
     if (p) {
-      const pm = { ...this.get(p) ?? {} };
-      delete pm.id;
-      const f = { ...pm, ...this._map.get(schema) };
+      const pm2 = { ...this.get(p) ?? {} };
+      delete pm2.id;
+      const f = { ...pm2, ...this._map.get(schema) };
       return Object.keys(f).length ? f : void 0;
     }
     return this._map.get(schema);
@@ -62094,7 +62936,7 @@ __export(schemas_exports2, {
   pipe: () => pipe,
   prefault: () => prefault,
   preprocess: () => preprocess,
-  promise: () => promise,
+  promise: () => promise2,
   readonly: () => readonly,
   record: () => record,
   refine: () => refine,
@@ -63595,7 +64437,7 @@ var ZodPromise = /* @__PURE__ */ $constructor("ZodPromise", (inst, def) => {
   inst._zod.processJSONSchema = (ctx, json2, params) => promiseProcessor(inst, ctx, json2, params);
   inst.unwrap = () => inst._zod.def.innerType;
 });
-function promise(innerType) {
+function promise2(innerType) {
   return new ZodPromise({
     type: "promise",
     innerType
@@ -64921,7 +65763,7 @@ function runStepEnvironment() {
 }
 function runOnRunner(argv, opts) {
   const max = opts.maxBytes ?? HOST_OUTPUT_BYTES;
-  return new Promise((resolve4, reject) => {
+  return new Promise((resolve6, reject) => {
     const [program, ...args] = argv;
     const child = spawn(program, args, { cwd: opts.cwd, env: runStepEnvironment(), stdio: ["ignore", "pipe", "pipe"], detached: true });
     watchProcess(child);
@@ -64961,7 +65803,7 @@ function runOnRunner(argv, opts) {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      resolve4({ exitCode, signal, stdout: stdout.text(), stderr: stderr.text(), cut: stdout.cut || stderr.cut, timedOut });
+      resolve6({ exitCode, signal, stdout: stdout.text(), stderr: stderr.text(), cut: stdout.cut || stderr.cut, timedOut });
     });
   });
 }
@@ -65198,7 +66040,7 @@ function scenarioJsonSchema() {
 }
 
 // src/config/scenario-file.ts
-import { dirname, resolve as resolve2 } from "node:path";
+import { dirname as dirname2, resolve as resolve4 } from "node:path";
 var DEFAULT_STEP_TIMEOUT_MS = 6e4;
 function describeKey(path) {
   const last = path[path.length - 1];
@@ -65229,8 +66071,8 @@ function toConfigError(located, top) {
   return new ConfigError(`${describeKey(path)}: ${issue2.message}`, located.pos(path));
 }
 function loadScenarioFile(file2, shownAs = file2) {
-  const dir = dirname(resolve2(file2));
-  const own2 = dir === resolve2(builtInScenarioDir()) ? void 0 : dir;
+  const dir = dirname2(resolve4(file2));
+  const own2 = dir === resolve4(builtInScenarioDir()) ? void 0 : dir;
   return parseScenario(shownAs, readScenarioSource(file2, shownAs), own2);
 }
 function parseScenario(file2, source, dir) {
@@ -65302,7 +66144,7 @@ function toScenario(located, data, dir) {
 
 // src/config/plan.ts
 import { availableParallelism, totalmem } from "node:os";
-import { isAbsolute as isAbsolute2, relative, resolve as resolve3 } from "node:path";
+import { isAbsolute as isAbsolute2, relative as relative2, resolve as resolve5 } from "node:path";
 
 // src/config/shard.ts
 var MAX_SHARDS = 256;
@@ -65467,7 +66309,7 @@ function mergeDomains(scenarios) {
 }
 function resolvePlan(raw, where) {
   const files = resolveScenarioFiles(splitList(value(raw, "scenarios") ?? ""), where.cwd, raw.label("scenarios"));
-  const scenarios = files.map((f) => loadScenarioFile(f, relative(where.cwd, f).startsWith("..") ? f : relative(where.cwd, f)));
+  const scenarios = files.map((f) => loadScenarioFile(f, relative2(where.cwd, f).startsWith("..") ? f : relative2(where.cwd, f)));
   const seen = /* @__PURE__ */ new Map();
   for (const s of scenarios) {
     const other = seen.get(s.name);
@@ -65497,13 +66339,13 @@ function resolvePlan(raw, where) {
     }),
     labels: { rigPath: raw.label("rig-path"), kasFile: raw.label("kas-file"), xenPath: raw.label("xen-path"), qemuPath: raw.label("qemu-path"), linuxPath: raw.label("linux-path") }
   };
-  if (rig.rigPath && !/^[a-z][a-z0-9+.-]*:/i.test(rig.rigPath)) rig.rigPath = resolve3(where.cwd, rig.rigPath);
-  if (rig.kasFile) rig.kasFile = resolve3(where.cwd, rig.kasFile);
+  if (rig.rigPath && !/^[a-z][a-z0-9+.-]*:/i.test(rig.rigPath)) rig.rigPath = resolve5(where.cwd, rig.rigPath);
+  if (rig.kasFile) rig.kasFile = resolve5(where.cwd, rig.kasFile);
   if (provider === "prebuilt" && !rig.rigPath) throw new ConfigError(`${raw.label("rig-path")}: required when rig is prebuilt`);
   const domains = mergeDomains(scenarios);
   const spec = parseShard(value(raw, "shard"), raw.label("shard"));
   const shard = spec && selectShard(scenarios, spec);
-  const abs = (p) => isAbsolute2(p) ? p : resolve3(where.cwd, p);
+  const abs = (p) => isAbsolute2(p) ? p : resolve5(where.cwd, p);
   return {
     scenarios: shard ? shard.scenarios : scenarios,
     domains: shard ? mergeDomains(shard.scenarios) : domains,
@@ -65546,7 +66388,7 @@ function kernelRequest(raw, provider, cwd) {
   return {
     kernel,
     ...given("linux-repo") || given("linux-ref") ? { linuxRepo: given("linux-repo") ?? DEFAULT_LINUX_REPO, linuxRef: given("linux-ref") ?? "master" } : {},
-    ...given("linux-path") ? { linuxPath: resolve3(cwd, given("linux-path")) } : {}
+    ...given("linux-path") ? { linuxPath: resolve5(cwd, given("linux-path")) } : {}
   };
 }
 var DEFAULT_LINUX_REPO = "https://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git";
@@ -65558,7 +66400,7 @@ function localTree(raw, name, key, replaces, provider, cwd) {
   if (clash.length > 0) {
     throw new ConfigError(`${raw.label(name)} and ${clash.map((c) => raw.label(c)).join(" and ")} each name the source to build; give the path or the repository and ref, not both`);
   }
-  return { [key]: resolve3(cwd, v) };
+  return { [key]: resolve5(cwd, v) };
 }
 function optional2(raw, name, key) {
   const v = value(raw, name);
@@ -65585,22 +66427,15 @@ import { join as join3 } from "node:path";
 // src/report/junit.ts
 var import_junit_report_builder = __toESM(require_dist2(), 1);
 import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname as dirname2 } from "node:path";
+import { dirname as dirname3 } from "node:path";
 var junit = import_junit_report_builder.default;
 var seconds = (ms2) => Math.max(0, ms2) / 1e3;
 function clean(text2) {
   return text2.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r/g, "").replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, "");
 }
-function skippedWithReason(tc, reason) {
-  tc.skipped();
-  const build = tc.build.bind(tc);
-  tc.build = (parent) => {
-    const element = build(parent);
-    for (const child of element.children) {
-      if (child.name === "skipped") child.att("message", clean(reason));
-    }
-    return element;
-  };
+var NOT_XML_CHAR = /[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/gu;
+function cdata(element, text2) {
+  element.raw(`<![CDATA[${text2.replace(NOT_XML_CHAR, "").replaceAll("]]>", "]]]]><![CDATA[>")}]]>`);
 }
 function warningsText(scenario) {
   const ws = scenario.warnings ?? [];
@@ -65617,21 +66452,41 @@ forensics: ${step2.forensics}` : "");
   const body = clean(`${step2.where ? `${formatPos(step2.where)}: ` : ""}${(step2.message ?? step2.status).split("\n")[0]}`);
   switch (step2.status) {
     case "failed":
-      tc.failure(clean(`${step2.message ?? "failed"}${where}`), step2.kind).stacktrace(body);
+      tc.failure(clean(`${step2.message ?? "failed"}${where}`), step2.kind);
       break;
     case "error":
-      tc.error(clean(`${step2.message ?? "error"}${where}`), "infrastructure", body);
+      tc.error(clean(`${step2.message ?? "error"}${where}`), "infrastructure");
       break;
     case "skipped":
-      skippedWithReason(tc, step2.message ?? scenario.skipReason ?? "not run");
+      tc.skipped();
       break;
     case "passed":
       break;
   }
-  const earlier = firstAttemptNote(scenario, step2);
+  const retried = firstAttemptStep(scenario) === step2;
+  const earlier = retried ? firstAttemptNote(scenario.retriedAfter, step2) : void 0;
   const warnings = step2 === scenario.steps[0] ? warningsText(scenario) : void 0;
   const out = [earlier, step2.excerpt, notRunAfter(scenario, step2), warnings].filter((x) => x !== void 0).join("\n\n");
-  if (out) tc.standardOutput(clean(out));
+  const build2 = tc.build.bind(tc);
+  tc.build = (parent) => {
+    const element = build2(parent);
+    for (const child of element.children) {
+      if (child.name === "failure" || child.name === "error") cdata(child, body);
+      if (child.name === "skipped") child.att("message", clean(step2.message ?? scenario.skipReason ?? "not run"));
+    }
+    if (retried) addFirstAttempt(element, scenario, step2);
+    if (out) cdata(element.ele("system-out"), clean(out));
+    return element;
+  };
+}
+function addFirstAttempt(element, scenario, step2) {
+  const first = scenario.retriedAfter;
+  if (first.status !== "error" || step2.status === "skipped") return;
+  const name = step2.status === "passed" ? "flakyError" : "rerunError";
+  const attempt = element.ele(name, { message: clean(first.message), type: "infrastructure" });
+  const at = step2.title === first.step && step2.where ? `${formatPos(step2.where)}: ` : "";
+  cdata(attempt.ele("stackTrace"), clean(`${at}${first.message.split("\n")[0]}`));
+  cdata(attempt.ele("system-out"), clean(`attempt 1 of 2 ended in ${first.status} at "${first.step}" after ${seconds(first.durationMs).toFixed(1)} s; attempt 2 ran on a fresh boot`));
 }
 function notRunAfter(scenario, step2) {
   if (step2.status !== "failed" && step2.status !== "error") return void 0;
@@ -65639,12 +66494,15 @@ function notRunAfter(scenario, step2) {
   if (after.length === 0) return void 0;
   return [`not run after this step (${after.length}):`, ...after.map((s) => `- ${s.title}${s.where ? ` (${formatPos(s.where)})` : ""}`)].join("\n");
 }
-function firstAttemptNote(scenario, step2) {
+function firstAttemptStep(scenario) {
   const first = scenario.retriedAfter;
   if (!first) return void 0;
-  const at = scenario.steps.find((s) => s.title === first.step) ?? scenario.steps[0];
-  if (at !== step2) return void 0;
-  return `attempt 1 of 2 ended in ${first.status} here after ${seconds(first.durationMs).toFixed(1)} s and was retried on a fresh boot:
+  const cases = scenario.steps.filter((s) => !s.notRun);
+  return cases.find((s) => s.title === first.step) ?? cases.find((s) => s.status === "failed" || s.status === "error") ?? cases[0];
+}
+function firstAttemptNote(first, step2) {
+  const at = step2.title === first.step ? "here" : `at "${first.step}"`;
+  return `attempt 1 of 2 ended in ${first.status} ${at} after ${seconds(first.durationMs).toFixed(1)} s and was retried on a fresh boot:
 ${first.message}`;
 }
 function buildJunit(result) {
@@ -65681,20 +66539,20 @@ function buildJunit(result) {
   return redactCredentials(builder.build());
 }
 function writeJunit(result, path) {
-  mkdirSync(dirname2(path), { recursive: true });
+  mkdirSync(dirname3(path), { recursive: true });
   writeFileSync(path, buildJunit(result));
 }
 
 // src/report/result-file.ts
 import { mkdirSync as mkdirSync2, writeFileSync as writeFileSync2 } from "node:fs";
-import { dirname as dirname3, join as join2, relative as relative2 } from "node:path";
+import { dirname as dirname4, join as join2, relative as relative3 } from "node:path";
 var RESULT_FILE = "result.json";
 var FORMAT = "xen-pvh-virtio-run-result";
 var VERSION = 1;
 function writeResultFile(logsDir, result, junitPath) {
   const file2 = join2(logsDir, RESULT_FILE);
-  const doc = { format: FORMAT, version: VERSION, ...junitPath ? { junit: relative2(logsDir, junitPath) } : {}, result };
-  mkdirSync2(dirname3(file2), { recursive: true });
+  const doc = { format: FORMAT, version: VERSION, ...junitPath ? { junit: relative3(logsDir, junitPath) } : {}, result };
+  mkdirSync2(dirname4(file2), { recursive: true });
   writeFileSync2(file2, redactCredentials(JSON.stringify(doc, null, 1)) + "\n");
   return file2;
 }
@@ -65848,18 +66706,32 @@ function warningLines(result) {
   ];
 }
 function timelineChart(timeline) {
-  const out = ["```mermaid", "gantt", "  title Where the run spent its time", "  dateFormat x", "  axisFormat %M:%S"];
+  const minBar = Math.max(100, Math.max(0, ...timeline.map((s) => s.endMs)) / 300);
+  const bars = timeline.map((span) => ({ span, end: Math.max(span.endMs, span.startMs + minBar) }));
+  const out = ["```mermaid", "gantt", "  title Where the run spent its time", `  dateFormat ${CHART_DATE_FORMAT}`];
+  out.push(`  axisFormat ${axisFormat(Math.max(0, ...bars.map((b) => b.end)))}`, "  todayMarker off");
   let section;
-  for (const span of timeline) {
+  for (const { span, end } of bars) {
     if (span.section !== section) {
       section = span.section;
       out.push(`  section ${label(section)}`);
     }
-    const end = Math.max(span.endMs, span.startMs + 100);
-    out.push(`  ${label(span.name)} (${formatDuration(span.endMs - span.startMs)}) : ${Math.round(span.startMs)}, ${Math.round(end)}`);
+    out.push(`  ${label(span.name)} (${formatDuration(span.endMs - span.startMs)}) : ${wallClock(span.startMs)}, ${wallClock(end)}`);
   }
   out.push("```");
   return out;
+}
+var CHART_DAY = Date.UTC(2001, 0, 1);
+var CHART_DATE_FORMAT = "YYYY-MM-DD HH:mm:ss.SSS";
+function wallClock(ms2) {
+  const at = new Date(CHART_DAY + Math.max(0, Math.round(ms2))).toISOString();
+  return `${at.slice(0, 10)} ${at.slice(11, 23)}`;
+}
+function axisFormat(ms2) {
+  if (ms2 < 1e4) return "%M:%S.%L";
+  if (ms2 < 36e5) return "%M:%S";
+  if (ms2 < 864e5) return "%H:%M";
+  return "day %-e %H:%M";
 }
 function label(text2) {
   return text2.replace(/[^\p{L}\p{N} ._,+=/()'-]/gu, " ").replace(/\s+/g, " ").trim().slice(0, 120) || "-";
@@ -65876,8 +66748,8 @@ function buildMergedSummary(shards, combined, paths) {
   for (const s of shards) {
     const n = counts(s.result);
     const rig = s.result.rig ? `${code(s.result.rig.provider)} ${code(s.result.rig.key.slice(0, 12))}` : "";
-    const report = s.source ? code(s.source) : "\u{1F4A5} none";
-    head.push(`| ${cell(s.shard || "all")} | ${n.passed} | ${n.failed} | ${n.error} | ${n.skipped} | ${rig} | ${report} |`);
+    const report2 = s.source ? code(s.source) : "\u{1F4A5} none";
+    head.push(`| ${cell(s.shard || "all")} | ${n.passed} | ${n.failed} | ${n.error} | ${n.skipped} | ${rig} | ${report2} |`);
   }
   head.push("");
   const foot = [`JUnit: ${code(paths.junitPath)} \xB7 logs: ${code(paths.logsDir)}`, ""];
@@ -65919,7 +66791,7 @@ function writeReports(target, result, opts = {}) {
 }
 
 // src/image/media.ts
-import { mkdir as mkdir2, stat as stat2, writeFile as writeFile3 } from "node:fs/promises";
+import { mkdir as mkdir2, stat as stat3, writeFile as writeFile3 } from "node:fs/promises";
 import { isAbsolute as isAbsolute3, join as join7 } from "node:path";
 
 // src/machine/qemu-args.ts
@@ -66573,15 +67445,15 @@ ${p}	`)};`,
 }
 
 // src/image/ramdisk.ts
-import { copyFile as copyFile2, appendFile, stat } from "node:fs/promises";
+import { copyFile as copyFile2, appendFile, stat as stat2 } from "node:fs/promises";
 import { gzipSync } from "node:zlib";
 var APPENDED_ARCHIVE_RESERVE = 64 * 1024;
 async function appendArchive(source, dest, archive) {
   await copyFile2(source, dest);
-  const { size: size2 } = await stat(dest);
+  const { size: size2 } = await stat2(dest);
   const padding = Buffer.alloc((4 - size2 % 4) % 4);
   await appendFile(dest, Buffer.concat([padding, gzipSync(archive, { level: 9 })]));
-  return (await stat(dest)).size;
+  return (await stat2(dest)).size;
 }
 
 // src/image/ssh-key.ts
@@ -66771,7 +67643,7 @@ function planBootMedia(req, sizes = {}, socketDir = req.workDir) {
     machineInput
   };
 }
-async function buildBootMedia(req, log = () => void 0) {
+async function buildBootMedia(req, log2 = () => void 0) {
   const draft = planBootMedia(req);
   await mkdir2(req.workDir, { recursive: true });
   const socketDir = await socketDirFor(req.workDir);
@@ -66779,12 +67651,12 @@ async function buildBootMedia(req, log = () => void 0) {
   const key = await writeRunKeyPair(req.workDir);
   const dom0RamdiskPath = join7(req.workDir, "dom0-ramdisk.cpio");
   const dom0Size = await appendArchive(files.dom0Ramdisk.path, dom0RamdiskPath, authorizedKeysArchive(key.publicKey));
-  log(`dom0 ramdisk with the run's authorized_keys: ${dom0RamdiskPath} (${dom0Size} bytes)`);
+  log2(`dom0 ramdisk with the run's authorized_keys: ${dom0RamdiskPath} (${dom0Size} bytes)`);
   const passthroughDtbs = {};
   for (const p of draft.passthrough) {
     await compileDts(p.dts, p.dtsPath, p.dtbPath, 0);
-    passthroughDtbs[p.domain] = (await stat2(p.dtbPath)).size;
-    log(`${p.domain} passthrough DT (virtio-pci, ${p.bridge.mode}): ${p.dtbPath}`);
+    passthroughDtbs[p.domain] = (await stat3(p.dtbPath)).size;
+    log2(`${p.domain} passthrough DT (virtio-pci, ${p.bridge.mode}): ${p.dtbPath}`);
   }
   const media = planBootMedia(req, { dom0Ramdisk: dom0Size, passthroughDtbs }, socketDir);
   const machineDts = await dumpMachineDts(media.shape, join7(req.workDir, "machine.dtb"), join7(req.workDir, "machine.dts"));
@@ -66792,7 +67664,7 @@ async function buildBootMedia(req, log = () => void 0) {
   const fragment = media.dtsFragment.replace(`stdout-path = "${DEFAULT_STDOUT_PATH}"`, `stdout-path = "${stdoutPath}"`);
   const dts = mergeFragment(machineDts, fragment);
   await compileDts(dts, join7(req.workDir, "xen.dts"), media.dtbPath);
-  log(`device tree: ${media.dtbPath}`);
+  log2(`device tree: ${media.dtbPath}`);
   let disks = media.disks;
   if (media.bootScript) {
     const { sourcePath, path, text: text2 } = media.bootScript;
@@ -66800,13 +67672,13 @@ async function buildBootMedia(req, log = () => void 0) {
     await run("mkimage", ["-A", "arm64", "-O", "linux", "-T", "script", "-C", "none", "-n", "xen-pvh-virtio boot", "-d", sourcePath, path]);
     disks = await Promise.all(
       media.disks.map(async (d) => {
-        const real = await Promise.all(d.files.map(async (f) => ({ ...f, size: (await stat2(f.source)).size })));
+        const real = await Promise.all(d.files.map(async (f) => ({ ...f, size: (await stat3(f.source)).size })));
         return planBootDisk(d.path, real, d.partition.label);
       })
     );
     for (const disk of disks) {
       await buildBootDisk(disk, req.workDir);
-      log(`boot disk: ${disk.path} (${disk.files.map((f) => f.name).join(", ")})`);
+      log2(`boot disk: ${disk.path} (${disk.files.map((f) => f.name).join(", ")})`);
     }
   }
   return { ...media, dtsFragment: fragment, dts, disks };
@@ -66937,20 +67809,20 @@ import { tmpdir as tmpdir2 } from "node:os";
 import { join as join20 } from "node:path";
 
 // src/config/output-paths.ts
-import { accessSync, constants as constants2, mkdirSync as mkdirSync4, statSync as statSync2 } from "node:fs";
-import { dirname as dirname4, join as join8, sep as sep2 } from "node:path";
+import { accessSync, constants as constants2, mkdirSync as mkdirSync4, statSync as statSync3 } from "node:fs";
+import { dirname as dirname5, join as join8, sep as sep2 } from "node:path";
 function statOf(path) {
   try {
-    return statSync2(path);
+    return statSync3(path);
   } catch {
     return void 0;
   }
 }
 function fileInTheWay(path) {
-  for (let p = path; ; p = dirname4(p)) {
+  for (let p = path; ; p = dirname5(p)) {
     const st = statOf(p);
     if (st) return st.isDirectory() ? void 0 : p;
-    if (dirname4(p) === p) return void 0;
+    if (dirname5(p) === p) return void 0;
   }
 }
 function checkFolder(dir, label2) {
@@ -66974,10 +67846,10 @@ function prepareOutputPaths(plan) {
   if (junit2?.isDirectory() || logsDir === junitPath || logsDir.startsWith(junitPath + sep2)) {
     throw new ConfigError(`${labels.junitPath}: ${junitPath} is a directory; expected the path of the report file to write, e.g. ${join8(junitPath, "junit.xml")}`);
   }
-  const blocker = fileInTheWay(dirname4(junitPath));
+  const blocker = fileInTheWay(dirname5(junitPath));
   if (blocker) throw new ConfigError(`${labels.junitPath}: cannot write ${junitPath}: ${blocker} is a file, not a directory`);
   makeFolder(logsDir, labels.logsDir);
-  makeFolder(dirname4(junitPath), labels.junitPath);
+  makeFolder(dirname5(junitPath), labels.junitPath);
   if (junit2) {
     try {
       accessSync(junitPath, constants2.W_OK);
@@ -67143,8 +68015,8 @@ ${unexpected.map((w) => `${w.domain}: ${w.line}`).join("\n")}`,
 }
 
 // src/forensics/collect.ts
-import { open as open3, mkdir as mkdir3, stat as stat3, writeFile as writeFile4 } from "node:fs/promises";
-import { basename, join as join9 } from "node:path";
+import { open as open3, mkdir as mkdir3, stat as stat4, writeFile as writeFile4 } from "node:fs/promises";
+import { basename as basename2, join as join9 } from "node:path";
 
 // src/deadline.ts
 import { performance } from "node:perf_hooks";
@@ -67219,7 +68091,7 @@ async function collectForensics(port, dir, limits = FORENSICS_LIMITS) {
     record3.missing.push(`collection stopped: ${e.message}`);
   });
   let timer;
-  const outOfTime = new Promise((resolve4) => timer = setTimeout(() => resolve4("budget"), limits.budgetMs));
+  const outOfTime = new Promise((resolve6) => timer = setTimeout(() => resolve6("budget"), limits.budgetMs));
   const how = await Promise.race([work.then(() => "done"), outOfTime]);
   clearTimeout(timer);
   if (how === "budget") record3.missing.push(`the ${limits.budgetMs / 1e3} s budget ran out`);
@@ -67228,11 +68100,11 @@ async function collectForensics(port, dir, limits = FORENSICS_LIMITS) {
   return record3;
 }
 async function tailHostLogs(port, put, record3, limits) {
-  for (const log of await port.hostLogs()) {
+  for (const log2 of await port.hostLogs()) {
     try {
-      await put(`host-tail-${basename(log)}`, await tailOf(log, limits.hostTailLines));
+      await put(`host-tail-${basename2(log2)}`, await tailOf(log2, limits.hostTailLines));
     } catch (e) {
-      record3.missing.push(`tail of ${log}: ${e.message}`);
+      record3.missing.push(`tail of ${log2}: ${e.message}`);
     }
   }
 }
@@ -67286,7 +68158,7 @@ async function fromXen(port, put, record3, limits, budget) {
   }
 }
 async function tailOf(path, lines) {
-  const size2 = (await stat3(path)).size;
+  const size2 = (await stat4(path)).size;
   const length = Math.min(size2, 256 * 1024);
   const handle = await open3(path, "r");
   try {
@@ -67310,8 +68182,8 @@ function indexText(record3) {
 }
 
 // src/forensics/repro.ts
-import { chmod, copyFile as copyFile3, mkdir as mkdir5, stat as stat4, writeFile as writeFile5 } from "node:fs/promises";
-import { basename as basename3, join as join11 } from "node:path";
+import { chmod, copyFile as copyFile3, mkdir as mkdir5, stat as stat5, writeFile as writeFile5 } from "node:fs/promises";
+import { basename as basename4, join as join11 } from "node:path";
 
 // src/machine/port.ts
 import { createServer } from "node:net";
@@ -67320,7 +68192,7 @@ async function reservePort(requested, deadlineMs = 5e3) {
   if (!Number.isInteger(requested) || requested < 0 || requested > 65535) {
     throw new InfraError(`SSH port ${requested} is not a TCP port number`);
   }
-  return new Promise((resolve4, reject) => {
+  return new Promise((resolve6, reject) => {
     const server = createServer();
     const timer = setTimeout(() => {
       server.close();
@@ -67336,7 +68208,7 @@ async function reservePort(requested, deadlineMs = 5e3) {
       const port = typeof address2 === "object" && address2 ? address2.port : requested;
       server.close(() => {
         clearTimeout(timer);
-        resolve4(port);
+        resolve6(port);
       });
     });
   });
@@ -67358,10 +68230,10 @@ async function connectWhenListening(path, deadlineMs, alive = () => true) {
   while (Date.now() - started < deadlineMs && alive()) {
     if (existsSync2(path)) {
       try {
-        return await new Promise((resolve4, reject) => {
+        return await new Promise((resolve6, reject) => {
           const s = connect(path, () => {
             s.off("error", reject);
-            resolve4(s);
+            resolve6(s);
           });
           s.once("error", reject);
         });
@@ -67409,8 +68281,8 @@ var QmpClient = class _QmpClient {
     this.socket.destroy();
   }
   nextReply() {
-    return new Promise((resolve4, reject) => {
-      this.waiting.push((r) => r instanceof Error ? reject(r) : resolve4(r));
+    return new Promise((resolve6, reject) => {
+      this.waiting.push((r) => r instanceof Error ? reject(r) : resolve6(r));
     });
   }
   onData(text2) {
@@ -67435,13 +68307,13 @@ var QmpClient = class _QmpClient {
     for (const w of this.waiting.splice(0)) w(err);
   }
 };
-function withDeadline(promise2, ms2, what) {
-  return new Promise((resolve4, reject) => {
+function withDeadline(promise3, ms2, what) {
+  return new Promise((resolve6, reject) => {
     const timer = setTimeout(() => reject(new InfraError(`${what} within ${ms2} ms`)), ms2);
-    promise2.then(
+    promise3.then(
       (v) => {
         clearTimeout(timer);
-        resolve4(v);
+        resolve6(v);
       },
       (e) => {
         clearTimeout(timer);
@@ -67487,13 +68359,13 @@ var SerialPort = class {
   }
   async write(data) {
     if (this.closed) return;
-    await new Promise((resolve4, reject) => this.socket.write(data, (err) => err ? reject(err) : resolve4()));
+    await new Promise((resolve6, reject) => this.socket.write(data, (err) => err ? reject(err) : resolve6()));
   }
   /** Closes the socket and flushes the log file. */
   async close() {
     this.closed = true;
     this.socket.destroy();
-    if (!this.log.closed) await new Promise((resolve4) => this.log.end(() => resolve4()));
+    if (!this.log.closed) await new Promise((resolve6) => this.log.end(() => resolve6()));
   }
   onData(chunk) {
     this.chunks.push(chunk);
@@ -67520,8 +68392,8 @@ async function startMachine(launch, opts) {
   await rm4(launch.qmpSocket, { force: true });
   const child = spawn2(launch.binary, launch.args, { stdio: ["ignore", "pipe", "pipe"] });
   watchProcess(child);
-  const exited = new Promise((resolve4) => {
-    child.once("exit", (code2, signal) => resolve4({ code: code2, signal }));
+  const exited = new Promise((resolve6) => {
+    child.once("exit", (code2, signal) => resolve6({ code: code2, signal }));
   });
   const spawnFailed = new Promise((_, reject) => {
     child.once("error", (err) => reject(new InfraError(`cannot start ${launch.binary}: ${err.message}`, { cause: err })));
@@ -67604,7 +68476,7 @@ function isRunning(child) {
 }
 async function exitsWithin(exited, ms2) {
   let timer;
-  const timeout = new Promise((resolve4) => timer = setTimeout(() => resolve4(false), ms2));
+  const timeout = new Promise((resolve6) => timer = setTimeout(() => resolve6(false), ms2));
   const done = await Promise.race([exited.then(() => true), timeout]);
   clearTimeout(timer);
   return done;
@@ -67620,7 +68492,7 @@ async function killAndWait(child, exited) {
 }
 
 // src/forensics/replay-script.ts
-import { basename as basename2 } from "node:path";
+import { basename as basename3 } from "node:path";
 var HERE = "HERE";
 var SOCKETS = "SOCKETS";
 var PORT = "PORT";
@@ -67645,7 +68517,7 @@ function replayScript(input2) {
     const list = w.includes("=");
     w = w.replace(/(^|[=,])(\/(?:[^,]|,,)+)/g, (whole, lead, written) => {
       const path = list ? written.replaceAll(",,", ",") : written;
-      return path.startsWith(input2.perRunDir + "/") ? `${lead}${HERE}/${list ? optValue(basename2(path)) : basename2(path)}` : whole;
+      return path.startsWith(input2.perRunDir + "/") ? `${lead}${HERE}/${list ? optValue(basename3(path)) : basename3(path)}` : whole;
     });
     words.push(quoteWord(w));
   }
@@ -67731,7 +68603,7 @@ async function writeRepro(media, rig, workDir, dir) {
   await writeFile5(join11(dir, "qemu-argv.json"), JSON.stringify({ binary, args }, null, 2) + "\n");
   await writeFile5(join11(dir, "qemu-command.txt"), formatCommandLine(binary, args) + "\n");
   if (media.dts) await writeFile5(join11(dir, "xen.dts"), media.dts);
-  for (const p of media.passthrough) await writeFile5(join11(dir, basename3(p.dtsPath)), p.dts);
+  for (const p of media.passthrough) await writeFile5(join11(dir, basename4(p.dtsPath)), p.dts);
   if (media.bootScript) await writeFile5(join11(dir, "boot.cmd"), media.bootScript.text);
   await writeFile5(join11(dir, "rig-manifest.json"), JSON.stringify({ dir: rig.dir, ...rig.manifest }, null, 2) + "\n");
   await copyFile3(media.sshKey.publicKeyPath, join11(dir, "id_ed25519.pub"));
@@ -67742,13 +68614,13 @@ async function writeRepro(media, rig, workDir, dir) {
       if (!record3.referenced.includes(path)) record3.referenced.push(path);
       continue;
     }
-    const bytes = (await stat4(path)).size;
+    const bytes = (await stat5(path)).size;
     if (bytes > REPRO_COPY_LIMIT) {
       record3.tooBig.push(path);
       continue;
     }
-    await copyFile3(path, join11(dir, basename3(path)));
-    record3.copied.push({ name: basename3(path), bytes });
+    await copyFile3(path, join11(dir, basename4(path)));
+    record3.copied.push({ name: basename4(path), bytes });
   }
   const script = join11(dir, "replay.sh");
   await writeFile5(script, replayScript({ binary, args, media, perRunDir: workDir, referenced: record3.referenced }));
@@ -67791,7 +68663,7 @@ import { once } from "node:events";
 import { createWriteStream as createWriteStream3 } from "node:fs";
 import { mkdir as mkdir6 } from "node:fs/promises";
 import { constants as constants3 } from "node:os";
-import { dirname as dirname5 } from "node:path";
+import { dirname as dirname6 } from "node:path";
 import { performance as performance2 } from "node:perf_hooks";
 import { StringDecoder } from "node:string_decoder";
 var BACKGROUND_DEFAULTS = {
@@ -67832,19 +68704,19 @@ async function startBackground(host, name, command, opts) {
   const deadline = Deadline.from(opts.deadline ?? BACKGROUND_DEFAULTS.startMs);
   const label2 = `background process ${name} (\`${command}\`)`;
   host.client(command);
-  let log;
+  let log2;
   try {
-    await mkdir6(dirname5(opts.logFile), { recursive: true });
-    log = createWriteStream3(opts.logFile, { flags: "w" });
-    await once(log, "open");
+    await mkdir6(dirname6(opts.logFile), { recursive: true });
+    log2 = createWriteStream3(opts.logFile, { flags: "w" });
+    await once(log2, "open");
   } catch (cause) {
     throw new InfraError(`cannot open the log of ${label2} at ${opts.logFile}: ${cause.message}`, {
       cause,
       logFile: opts.logFile
     });
   }
-  const proc = new BackgroundProcess(host, name, command, opts.logFile, log);
-  return new Promise((resolve4, reject) => {
+  const proc = new BackgroundProcess(host, name, command, opts.logFile, log2);
+  return new Promise((resolve6, reject) => {
     const startFailed = (cause) => new InfraError(`cannot start ${label2} in dom0: ${cause.message}`, { cause, logFile: opts.logFile });
     let settled = false;
     const finish2 = (error62) => {
@@ -67856,7 +68728,7 @@ async function startBackground(host, name, command, opts) {
         proc.abandon();
         reject(error62);
       } else {
-        resolve4(proc);
+        resolve6(proc);
       }
     };
     const timer = setTimeout(
@@ -67887,14 +68759,14 @@ async function startBackground(host, name, command, opts) {
   });
 }
 var BackgroundProcess = class {
-  constructor(host, name, command, logFile, log) {
+  constructor(host, name, command, logFile, log2) {
     this.host = host;
     this.name = name;
     this.command = command;
     this.logFile = logFile;
-    this.log = log;
-    this.exited = new Promise((resolve4) => this.resolveExited = resolve4);
-    log.on("error", () => {
+    this.log = log2;
+    this.exited = new Promise((resolve6) => this.resolveExited = resolve6);
+    log2.on("error", () => {
     });
   }
   host;
@@ -67968,12 +68840,12 @@ ${tail}` : "";
     const until = Deadline.from(deadline);
     const started = performance2.now();
     const awaited = `${this.name}: waiting for a line matching ${String(pattern2)}`;
-    return new Promise((resolve4, reject) => {
+    return new Promise((resolve6, reject) => {
       const waiter = {
         pattern: pattern2,
         matched: (line) => {
           settle2();
-          resolve4(line);
+          resolve6(line);
         },
         ended: (exit) => {
           settle2();
@@ -68104,9 +68976,9 @@ ${tail}` : "";
     this.stdoutPartial = this.stderrPartial = "";
     for (const waiter of [...this.lineWaiters]) waiter.ended(exit);
     if (!this.log.closed && !this.log.destroyed) {
-      await new Promise((resolve4) => {
-        this.log.once("close", resolve4);
-        this.log.once("error", () => resolve4());
+      await new Promise((resolve6) => {
+        this.log.once("close", resolve6);
+        this.log.once("error", () => resolve6());
         this.log.end();
       });
     }
@@ -68122,11 +68994,11 @@ ${tail}` : "";
     for (const listener of listeners) listener(error62, exit);
   }
 };
-async function settlesWithin(promise2, ms2) {
+async function settlesWithin(promise3, ms2) {
   let timer;
-  const timeout = new Promise((resolve4) => timer = setTimeout(() => resolve4(false), ms2));
+  const timeout = new Promise((resolve6) => timer = setTimeout(() => resolve6(false), ms2));
   try {
-    return await Promise.race([promise2.then(() => true), timeout]);
+    return await Promise.race([promise3.then(() => true), timeout]);
   } finally {
     clearTimeout(timer);
   }
@@ -68178,7 +69050,7 @@ var OUTPUT_IN_MESSAGE_LINES = 40;
 function execCommand(host, command, opts) {
   const deadline = Deadline.from(opts.deadline);
   const started = performance3.now();
-  return new Promise((resolve4, reject) => {
+  return new Promise((resolve6, reject) => {
     const client = host.client(command);
     const stdout = [];
     const stderr = [];
@@ -68205,7 +69077,7 @@ function execCommand(host, command, opts) {
       unsubscribe();
       channel?.close();
       if (outcome instanceof InfraError) reject(outcome);
-      else resolve4(outcome);
+      else resolve6(outcome);
     };
     const timer = setTimeout(() => {
       if (!sawExit) channel?.signal("KILL");
@@ -68361,7 +69233,7 @@ async function connectWithRetry(opts, adopt) {
   );
 }
 function connectOnce(opts, pin, endpoint, timeoutMs, adopt) {
-  return new Promise((resolve4, reject) => {
+  return new Promise((resolve6, reject) => {
     const client = new import_ssh22.Client();
     let presented;
     let mismatch;
@@ -68384,7 +69256,7 @@ function connectOnce(opts, pin, endpoint, timeoutMs, adopt) {
       client.removeAllListeners();
       if (presented !== void 0) pin.pin(presented);
       adopt(client);
-      resolve4(client);
+      resolve6(client);
     });
     client.on("error", fail);
     client.on("close", () => fail(new Error("connection closed before login")));
@@ -68422,7 +69294,7 @@ function summarize(failures) {
 reasons seen: ${[...counts2].map(([reason, n]) => `${n}\xD7 ${reason}`).join("; ")}`;
 }
 function pause(ms2) {
-  return new Promise((resolve4) => setTimeout(resolve4, Math.max(0, ms2)));
+  return new Promise((resolve6) => setTimeout(resolve6, Math.max(0, ms2)));
 }
 
 // src/ssh/dom0-ssh.ts
@@ -68539,14 +69411,14 @@ ${said}` : ""}`);
     const client = this.current;
     if (!client) return;
     this.ending = client;
-    await new Promise((resolve4) => {
+    await new Promise((resolve6) => {
       const timer = setTimeout(() => {
         client.destroy();
-        resolve4();
+        resolve6();
       }, until.remainingMs());
       client.once("close", () => {
         clearTimeout(timer);
-        resolve4();
+        resolve6();
       });
       client.end();
     });
@@ -68572,9 +69444,9 @@ async function keepAlive(machine, ms2, opts) {
   let onAbort = () => {
   };
   const end = await Promise.race([
-    new Promise((resolve4) => timer = setTimeout(() => resolve4("time up"), ms2)),
-    new Promise((resolve4) => {
-      onAbort = () => resolve4("stopped");
+    new Promise((resolve6) => timer = setTimeout(() => resolve6("time up"), ms2)),
+    new Promise((resolve6) => {
+      onAbort = () => resolve6("stopped");
       opts.signal.addEventListener("abort", onAbort, { once: true });
     }),
     machine.exited.then(() => "machine exited", () => "machine exited")
@@ -68829,12 +69701,12 @@ var ConsoleLogs = class {
     this.raw?.write(chunk);
   }
   line(line) {
-    let log = this.perDomain.get(line.source);
-    if (!log) {
-      log = this.open(this.fileOf(line.source));
-      this.perDomain.set(line.source, log);
+    let log2 = this.perDomain.get(line.source);
+    if (!log2) {
+      log2 = this.open(this.fileOf(line.source));
+      this.perDomain.set(line.source, log2);
     }
-    log.write(`${stamp(line.t)} ${line.text}
+    log2.write(`${stamp(line.t)} ${line.text}
 `);
     this.combined.write(`${stamp(line.t)} ${this.names.display(line.source).padEnd(5)}| ${line.text}
 `);
@@ -68853,13 +69725,13 @@ var ConsoleLogs = class {
   async close() {
     const logs = [this.raw, this.combined, ...this.perDomain.values()];
     await Promise.all(
-      logs.map((log) => log && !log.closed && !log.writableFinished ? new Promise((r) => log.end(() => r())) : void 0)
+      logs.map((log2) => log2 && !log2.closed && !log2.writableFinished ? new Promise((r) => log2.end(() => r())) : void 0)
     );
   }
   open(path) {
-    const log = createWriteStream4(path, { flags: "a" });
-    log.on("error", (err) => this.errors.push(err));
-    return log;
+    const log2 = createWriteStream4(path, { flags: "a" });
+    log2.on("error", (err) => this.errors.push(err));
+    return log2;
   }
 };
 
@@ -69447,9 +70319,9 @@ var Typist = class {
   async write(bytes, awaited) {
     this.ctx.guard(void 0, awaited);
     await new Promise(
-      (resolve4, reject) => this.ctx.serial.write(
+      (resolve6, reject) => this.ctx.serial.write(
         bytes,
-        (err) => err ? reject(new InfraError(`${awaited}: cannot write to the serial socket: ${err.message}`, { cause: err })) : resolve4()
+        (err) => err ? reject(new InfraError(`${awaited}: cannot write to the serial socket: ${err.message}`, { cause: err })) : resolve6()
       )
     );
   }
@@ -69525,11 +70397,11 @@ var Typist = class {
       } else if (performance7.now() - stillSince >= echoQuietMs) return false;
       if (deadline.expired) throw this.timeout(domain3, `${awaited} (waiting for the echo)`, started);
       this.ctx.guard(domain3, awaited);
-      await new Promise((resolve4) => {
+      await new Promise((resolve6) => {
         const done = () => {
           clearTimeout(timer);
           capture.wake = void 0;
-          resolve4();
+          resolve6();
         };
         const timer = setTimeout(done, Math.max(1, Math.min(250, echoQuietMs, deadline.remainingMs())));
         capture.wake = done;
@@ -69572,7 +70444,7 @@ function squash(text2) {
   return text2.replace(/\s+/g, "");
 }
 function sleep(ms2) {
-  return new Promise((resolve4) => setTimeout(resolve4, ms2));
+  return new Promise((resolve6) => setTimeout(resolve6, ms2));
 }
 
 // src/console/waiters.ts
@@ -69590,17 +70462,17 @@ var Waiters = class {
   /** Resolves with the first line that `spec` accepts, or rejects when its deadline passes. */
   wait(spec) {
     let waiter;
-    const promise2 = new Promise((resolve4, reject) => {
+    const promise3 = new Promise((resolve6, reject) => {
       this.ctx.guard(spec.domain, spec.awaited);
       if (spec.history && spec.domain !== void 0) {
         const found = this.ctx.store.unconsumed(spec.domain, spec.match);
         if (found) {
           if (spec.consume) this.ctx.store.consume(found);
-          resolve4(found);
+          resolve6(found);
           return;
         }
       }
-      const w = { spec, since: this.ctx.lastSeq(), startedAt: performance8.now(), timer: void 0, resolve: resolve4, reject };
+      const w = { spec, since: this.ctx.lastSeq(), startedAt: performance8.now(), timer: void 0, resolve: resolve6, reject };
       w.timer = setTimeout(() => {
         this.settle(w);
         const domain3 = spec.tailOf === "all" ? "all" : this.ctx.names.display(spec.tailOf);
@@ -69610,7 +70482,7 @@ var Waiters = class {
       waiter = w;
     });
     return {
-      promise: promise2,
+      promise: promise3,
       cancel: () => {
         if (waiter) this.settle(waiter);
       }
@@ -69901,12 +70773,12 @@ function serialDuplex(port, ended) {
   const duplex = new Duplex({
     read() {
     },
-    write(chunk, _encoding, callback) {
-      port.write(chunk).then(() => callback(), callback);
+    write(chunk, _encoding, callback2) {
+      port.write(chunk).then(() => callback2(), callback2);
     },
-    destroy(err, callback) {
+    destroy(err, callback2) {
       unsubscribe();
-      callback(err);
+      callback2(err);
     }
   });
   const earlier = port.captured?.();
@@ -69923,7 +70795,7 @@ function serialDuplex(port, ended) {
 // src/snapshot/migrate.ts
 import { spawn as spawn3 } from "node:child_process";
 import { createReadStream } from "node:fs";
-import { rm as rm5, stat as stat5 } from "node:fs/promises";
+import { rm as rm5, stat as stat6 } from "node:fs/promises";
 import { createServer as createServer2 } from "node:net";
 var POLL_MS2 = 100;
 async function saveState(machine, file2, socketPath, deadlineMs) {
@@ -69936,11 +70808,11 @@ async function saveState(machine, file2, socketPath, deadlineMs) {
   const compressed = processResult(zstd, "zstd (compressing the machine state)");
   compressed.catch(() => void 0);
   const server = createServer2();
-  const accepted = new Promise((resolve4, reject) => {
-    server.once("connection", resolve4);
+  const accepted = new Promise((resolve6, reject) => {
+    server.once("connection", resolve6);
     server.once("error", reject);
   });
-  await new Promise((resolve4, reject) => server.listen(socketPath, resolve4).once("error", reject));
+  await new Promise((resolve6, reject) => server.listen(socketPath, resolve6).once("error", reject));
   try {
     await machine.qmp.execute("migrate", { uri: `unix:${socketPath}` }, dl.remainingMs());
     const conn = await within(accepted, dl, "QEMU did not connect to the state socket");
@@ -69956,7 +70828,7 @@ async function saveState(machine, file2, socketPath, deadlineMs) {
     server.close();
     await rm5(socketPath, { force: true });
   }
-  return { file: file2, bytes: (await stat5(file2)).size, durationMs: Date.now() - t0 };
+  return { file: file2, bytes: (await stat6(file2)).size, durationMs: Date.now() - t0 };
 }
 async function loadState(machine, file2, socketPath, deadlineMs) {
   const dl = Deadline.after(deadlineMs);
@@ -70015,11 +70887,11 @@ function failureOf(p) {
 function processResult(child, what) {
   let stderr = "";
   child.stderr?.on("data", (d) => stderr = (stderr + d.toString()).slice(-2e3));
-  return new Promise((resolve4, reject) => {
+  return new Promise((resolve6, reject) => {
     child.once("error", (e) => reject(new InfraError(`${what}: ${e.message}`, { cause: e })));
     child.once(
       "exit",
-      (code2, signal) => code2 === 0 ? resolve4() : reject(new InfraError(`${what} exited with ${code2 ?? signal}: ${stderr.trim()}`))
+      (code2, signal) => code2 === 0 ? resolve6() : reject(new InfraError(`${what} exited with ${code2 ?? signal}: ${stderr.trim()}`))
     );
   });
 }
@@ -70035,12 +70907,12 @@ async function within(p, dl, what) {
 
 // src/snapshot/booted.ts
 import { createHash as createHash2, randomBytes as randomBytes2 } from "node:crypto";
-import { chmod as chmod2, copyFile as copyFile5, mkdir as mkdir8, readFile as readFile2, realpath, rename, rm as rm6, stat as stat7, writeFile as writeFile7 } from "node:fs/promises";
-import { basename as basename5, isAbsolute as isAbsolute4, join as join14, relative as relative3 } from "node:path";
+import { chmod as chmod2, copyFile as copyFile5, mkdir as mkdir8, readFile as readFile2, realpath as realpath2, rename, rm as rm6, stat as stat8, writeFile as writeFile7 } from "node:fs/promises";
+import { basename as basename6, isAbsolute as isAbsolute4, join as join14, relative as relative4 } from "node:path";
 
 // src/snapshot/evidence.ts
-import { appendFile as appendFile2, copyFile as copyFile4, cp, mkdir as mkdir7, open as open4, readdir, stat as stat6, writeFile as writeFile6 } from "node:fs/promises";
-import { basename as basename4, join as join13 } from "node:path";
+import { appendFile as appendFile2, copyFile as copyFile4, cp, mkdir as mkdir7, open as open4, readdir as readdir2, stat as stat7, writeFile as writeFile6 } from "node:fs/promises";
+import { basename as basename5, join as join13 } from "node:path";
 
 // src/snapshot/state.ts
 function filesOf(input2) {
@@ -70060,14 +70932,14 @@ function isLog(name) {
 async function captureEvidence(logsDir, state) {
   const into = join13(state.dir, EVIDENCE_DIR);
   await mkdir7(join13(into, "repro"), { recursive: true, mode: 448 });
-  const media = new Set(filesOf(state.machineInput).map((p) => basename4(p)));
+  const media = new Set(filesOf(state.machineInput).map((p) => basename5(p)));
   const repro = join13(logsDir, "repro");
-  for (const name of await readdir(repro).catch(() => [])) {
+  for (const name of await readdir2(repro).catch(() => [])) {
     if (media.has(name)) continue;
     await copyFile4(join13(repro, name), join13(into, "repro", name));
   }
   await mkdir7(join13(into, "logs"), { recursive: true });
-  for (const name of (await readdir(logsDir)).filter(isLog)) await copyTail(join13(logsDir, name), join13(into, "logs", name), LOG_LIMIT);
+  for (const name of (await readdir2(logsDir)).filter(isLog)) await copyTail(join13(logsDir, name), join13(into, "logs", name), LOG_LIMIT);
 }
 async function installEvidence(state, logsDir, now = /* @__PURE__ */ new Date()) {
   const from = join13(state.dir, EVIDENCE_DIR);
@@ -70076,16 +70948,16 @@ async function installEvidence(state, logsDir, now = /* @__PURE__ */ new Date())
   const repro = join13(logsDir, "repro");
   if (!await exists(repro)) {
     await mkdir7(repro, { recursive: true });
-    for (const name of await readdir(join13(from, "repro"))) await copyFile4(join13(from, "repro", name), join13(repro, name));
+    for (const name of await readdir2(join13(from, "repro"))) await copyFile4(join13(from, "repro", name), join13(repro, name));
     for (const path of filesOf(state.machineInput)) {
-      if (path.startsWith(state.dir + "/") && MEDIA_PREFIX.test(basename4(path))) await copyFile4(path, join13(repro, basename4(path).replace(MEDIA_PREFIX, "")));
+      if (path.startsWith(state.dir + "/") && MEDIA_PREFIX.test(basename5(path))) await copyFile4(path, join13(repro, basename5(path).replace(MEDIA_PREFIX, "")));
     }
     await appendFile2(join13(repro, "README.txt"), restoredNote(state));
     wrote.push("repro/");
   }
   const mark = `==== saved here (${state.savedAt}); what follows is the run that restored it (${now.toISOString()}) ====
 `;
-  for (const name of await readdir(join13(from, "logs"))) {
+  for (const name of await readdir2(join13(from, "logs"))) {
     const target = join13(logsDir, name);
     if (await exists(target)) continue;
     await copyFile4(join13(from, "logs", name), target);
@@ -70111,7 +70983,7 @@ function restoredNote(state) {
   ].join("\n");
 }
 async function copyTail(from, to, limit) {
-  const size2 = (await stat6(from)).size;
+  const size2 = (await stat7(from)).size;
   if (size2 <= limit) {
     await copyFile4(from, to);
     return;
@@ -70127,7 +70999,7 @@ async function copyTail(from, to, limit) {
   }
 }
 async function exists(path) {
-  return stat6(path).then(
+  return stat7(path).then(
     () => true,
     () => false
   );
@@ -70140,7 +71012,7 @@ var STATE_FILE = "state.zst";
 var KEY_FILE = "id_ed25519";
 async function bootedStateKey(input2) {
   const qemu = await findCommand(QEMU_BINARY) ?? QEMU_BINARY;
-  const qemuHash = await sha256File(await realpath(qemu)).catch(() => "unknown");
+  const qemuHash = await sha256File(await realpath2(qemu)).catch(() => "unknown");
   const normalized = await normalizeInput(input2.media.machineInput, input2.rig.dir);
   const recipe = {
     format: STATE_FORMAT,
@@ -70156,7 +71028,7 @@ async function bootedStateKey(input2) {
   return createHash2("sha256").update(JSON.stringify(recipe, (_k, v) => typeof v === "bigint" ? v.toString() : v)).digest("hex");
 }
 async function normalizeInput(input2, rigDir) {
-  const name = async (p) => p.startsWith(rigDir + "/") ? `rig:${relative3(rigDir, p)}` : `run:${basename5(p)}`;
+  const name = async (p) => p.startsWith(rigDir + "/") ? `rig:${relative4(rigDir, p)}` : `run:${basename6(p)}`;
   return { ...await mapFiles(input2, name), serialSocket: "serial", qmpSocket: "qmp", sshPort: 0 };
 }
 function statesDir(cacheDir) {
@@ -70173,7 +71045,7 @@ async function storeBootedState(cacheDir, key, state, rigDir) {
       if (p.startsWith(rigDir + "/")) return p;
       let name = copied.get(p);
       if (!name) {
-        name = `media-${copied.size}-${basename5(p)}`;
+        name = `media-${copied.size}-${basename6(p)}`;
         copied.set(p, name);
         await copyFile5(p, join14(tmp, name));
       }
@@ -70205,7 +71077,7 @@ async function findBootedState(cacheDir, key) {
   const absolute = (p) => isAbsolute4(p) ? p : join14(dir, p);
   const input2 = await mapFiles(entry.machineInput, async (p) => absolute(p));
   const needed = [...filesOf(input2), join14(dir, STATE_FILE), join14(dir, KEY_FILE)];
-  const present = await Promise.all(needed.map((p) => stat7(p).then(() => true, () => false)));
+  const present = await Promise.all(needed.map((p) => stat8(p).then(() => true, () => false)));
   if (entry.format !== STATE_FORMAT || entry.key !== key || present.includes(false)) {
     await discardBootedState(cacheDir, key);
     return void 0;
@@ -70269,8 +71141,8 @@ var Dom0Link = class {
 };
 
 // src/system/drivers.ts
-import { readdir as readdir2 } from "node:fs/promises";
-import { join as join16, relative as relative4 } from "node:path";
+import { readdir as readdir3 } from "node:fs/promises";
+import { join as join16, relative as relative5 } from "node:path";
 
 // src/backend/index.ts
 import { join as join15 } from "node:path";
@@ -70379,7 +71251,7 @@ function scenarioDrivers(parts, scenario) {
     focusXen: (deadline) => console2.focus("xen", deadline),
     focusDom0: (deadline) => console2.focus("dom0", deadline),
     xenKey: (key, quietMs, deadline) => xenKeyOutput(console2, machine, key, quietMs, deadline),
-    hostLogs: async () => (await readdir2(logsDir)).filter((f) => f.startsWith(`${scenario}-`) && f.endsWith(".log")).sort().map((f) => join16(logsDir, f))
+    hostLogs: async () => (await readdir3(logsDir)).filter((f) => f.startsWith(`${scenario}-`) && f.endsWith(".log")).sort().map((f) => join16(logsDir, f))
   };
   return {
     console: parts.consoleProtocol,
@@ -70397,7 +71269,7 @@ function scenarioDrivers(parts, scenario) {
       const record3 = await collectForensics(forensicsPort, dir);
       for (const m of record3.missing) parts.info(`${scenario}: forensics: ${m}`);
       parts.info(`${scenario}: forensics took ${(record3.durationMs / 1e3).toFixed(1)} s (${record3.files.length} files)`);
-      return relative4(parts.logsRoot, dir);
+      return relative5(parts.logsRoot, dir);
     },
     cleanup: async () => {
       offFatal();
@@ -70422,7 +71294,7 @@ async function xenKeyOutput(console2, machine, key, quietMs, deadline) {
   try {
     await machine.serial.write(Buffer.from(key, "latin1"));
     while (!deadline.expired && !(lines.length > 0 && Date.now() - lastAt >= quietMs)) {
-      await new Promise((resolve4) => setTimeout(resolve4, Math.min(100, deadline.remainingMs())));
+      await new Promise((resolve6) => setTimeout(resolve6, Math.min(100, deadline.remainingMs())));
     }
   } finally {
     off();
@@ -70431,7 +71303,7 @@ async function xenKeyOutput(console2, machine, key, quietMs, deadline) {
 }
 async function settlesWithin2(p, ms2) {
   let timer;
-  const late = new Promise((resolve4) => timer = setTimeout(() => resolve4(false), ms2));
+  const late = new Promise((resolve6) => timer = setTimeout(() => resolve6(false), ms2));
   const settled = await Promise.race([p.then(() => true, () => true), late]);
   clearTimeout(timer);
   return settled;
@@ -70479,7 +71351,7 @@ var System = class _System {
     });
     let bannerSeen = () => {
     };
-    this.banner = new Promise((resolve4) => bannerSeen = resolve4);
+    this.banner = new Promise((resolve6) => bannerSeen = resolve6);
     const off = this.console.subscribe((line) => {
       if (line.source === "xen" && XEN_BANNER.test(line.line)) {
         ctx.phase("xen banner", this.consoleEpoch + line.t);
@@ -71024,7 +71896,7 @@ var SavedSystems = class _SavedSystems {
   claimSave(scenarios) {
     if (this.claimed || !this.wanted(scenarios)) return void 0;
     let release;
-    this.claimed = new Promise((resolve4) => release = resolve4);
+    this.claimed = new Promise((resolve6) => release = resolve6);
     const end = () => {
       this.claimed = void 0;
       release();
@@ -71086,44 +71958,6 @@ async function executePlan(plan, hooks) {
   const cpuAtStart = process.cpuUsage();
   const result = { scenarios: [], phases: [], timeline: [], properties: { boot: plan.boot, "rig.request": plan.rig.provider } };
   prepareOutputPaths(plan);
-  let rig;
-  try {
-    await hooks.group("host tools", () => ensureHostTools(runNeeds(plan.rig.provider), { log: hooks.info }));
-    const got2 = await hooks.group(
-      `rig: ${plan.rig.provider}`,
-      () => obtainRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info, warn: hooks.warn, remoteCache: hooks.remoteCache && plan.cache.enabled, useCache: plan.cache.enabled })
-    );
-    rig = got2.rig;
-    result.rig = { key: got2.key, provider: rig.manifest.provider, versions: rig.manifest.versions, cacheHit: got2.cacheHit };
-    if (plan.cache.enabled) markUsed(plan.cache.dir, rig.dir);
-    result.phases.push({ name: "rig ready", atMs: Date.now() - start });
-    result.timeline.push({ section: "rig", name: got2.cacheHit ? "rig (cached)" : "rig (built)", startMs: 0, endMs: Date.now() - start });
-    hooks.onRig?.(rig, got2.key, got2.cacheHit);
-  } catch (e) {
-    if (e instanceof ConfigError) throw e;
-    const message = `rig ${plan.rig.provider}: ${e.message}`;
-    result.fatal = { status: "error", message };
-    result.scenarios = plan.scenarios.map((s) => erroredScenario(s, message));
-    return result;
-  }
-  const runnable = [];
-  for (const scenario of plan.scenarios) {
-    const missing = missingCapabilities(scenario, rig.manifest.capabilities);
-    if (missing.length > 0) {
-      const reason = `the ${rig.manifest.provider} rig lacks ${missing.join(", ")}`;
-      hooks.info(`${scenario.name}: skipped (${reason})`);
-      result.scenarios.push(skippedScenario(scenario, reason));
-    } else runnable.push(scenario);
-  }
-  if (runnable.length === 0) return result;
-  const workDir = await mkdtemp2(join20(process.env.RUNNER_TEMP || tmpdir2(), "xen-pvh-virtio-"));
-  const phase = (name, at = Date.now()) => {
-    if (!result.phases.some((p) => p.name === name)) result.phases.push({ name, atMs: at - start });
-    result.phases.sort((a, b) => a.atMs - b.atMs);
-  };
-  const span = (section, name, from, to = Date.now()) => {
-    result.timeline.push({ section, name, startMs: from - start, endMs: to - start });
-  };
   let systems;
   let stopReason;
   const halt = new AbortController();
@@ -71135,6 +71969,55 @@ async function executePlan(plan, hooks) {
   const deadline = setTimeout(() => stop(`timeout-minutes (${plan.timeoutMinutes}) passed`), plan.timeoutMinutes * 6e4 - (Date.now() - start));
   const onAbort = () => stop(`cancelled (${String(hooks.signal?.reason ?? "signal")})`);
   hooks.signal?.addEventListener("abort", onAbort);
+  let rig;
+  try {
+    await hooks.group("host tools", () => ensureHostTools(runNeeds(plan.rig.provider), { log: hooks.info }));
+    const obtain = () => withStop(
+      halt.signal,
+      () => obtainRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info, warn: hooks.warn, remoteCache: hooks.remoteCache && plan.cache.enabled, useCache: plan.cache.enabled })
+    );
+    let got2;
+    if (hooks.buildGroup) {
+      hooks.info(`rig: ${plan.rig.provider}`);
+      got2 = await withLogGroups(hooks.buildGroup, obtain);
+    } else got2 = await hooks.group(`rig: ${plan.rig.provider}`, obtain);
+    rig = got2.rig;
+    result.rig = { key: got2.key, provider: rig.manifest.provider, versions: rig.manifest.versions, cacheHit: got2.cacheHit };
+    if (plan.cache.enabled) markUsed(plan.cache.dir, rig.dir);
+    result.phases.push({ name: "rig ready", atMs: Date.now() - start });
+    result.timeline.push({ section: "rig", name: got2.cacheHit ? "rig (cached)" : "rig (built)", startMs: 0, endMs: Date.now() - start });
+    hooks.onRig?.(rig, got2.key, got2.cacheHit);
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    const message = stopReason ?? `rig ${plan.rig.provider}: ${e.message}`;
+    result.fatal = { status: "error", message };
+    result.scenarios = plan.scenarios.map((s) => erroredScenario(s, message));
+    clearTimeout(deadline);
+    hooks.signal?.removeEventListener("abort", onAbort);
+    return result;
+  }
+  const runnable = [];
+  for (const scenario of plan.scenarios) {
+    const missing = missingCapabilities(scenario, rig.manifest.capabilities);
+    if (missing.length > 0) {
+      const reason = `the ${rig.manifest.provider} rig lacks ${missing.join(", ")}`;
+      hooks.info(`${scenario.name}: skipped (${reason})`);
+      result.scenarios.push(skippedScenario(scenario, reason));
+    } else runnable.push(scenario);
+  }
+  if (runnable.length === 0) {
+    clearTimeout(deadline);
+    hooks.signal?.removeEventListener("abort", onAbort);
+    return result;
+  }
+  const workDir = await mkdtemp2(join20(process.env.RUNNER_TEMP || tmpdir2(), "xen-pvh-virtio-"));
+  const phase = (name, at = Date.now()) => {
+    if (!result.phases.some((p) => p.name === name)) result.phases.push({ name, atMs: at - start });
+    result.phases.sort((a, b) => a.atMs - b.atMs);
+  };
+  const span = (section, name, from, to = Date.now()) => {
+    result.timeline.push({ section, name, startMs: from - start, endMs: to - start });
+  };
   let saved;
   try {
     const domains = mergeDomains(runnable);
