@@ -26,7 +26,7 @@ import {
   scenarioJsonSchema,
   scenarioStatus,
   writeReports
-} from "./chunks/chunk-DX2BVJKD.js";
+} from "./chunks/chunk-I43XLFSH.js";
 import {
   ConfigError,
   ExitCode,
@@ -46,7 +46,7 @@ import {
   redactCredentials,
   rigRecipe,
   withoutChanges
-} from "./chunks/chunk-F7VYA4QN.js";
+} from "./chunks/chunk-DDZVHIKC.js";
 
 // src/cli/main-impl.ts
 import { resolve as resolve4 } from "node:path";

@@ -2,7 +2,7 @@ import { createRequire as __xpvCreateRequire } from 'node:module'; import { file
 import {
   identify,
   isRemoteCacheUsable
-} from "./chunks/chunk-QGXOENDE.js";
+} from "./chunks/chunk-BTNQOW7Q.js";
 import {
   cancelOnSignals,
   executePlan,
@@ -11,7 +11,7 @@ import {
   resolvePlan,
   setOutputs,
   writeReports
-} from "./chunks/chunk-DX2BVJKD.js";
+} from "./chunks/chunk-I43XLFSH.js";
 import {
   ConfigError,
   OPTIONS,
@@ -29,7 +29,7 @@ import {
   setSecret,
   summary,
   warning
-} from "./chunks/chunk-F7VYA4QN.js";
+} from "./chunks/chunk-DDZVHIKC.js";
 
 // src/action/main-impl.ts
 import { isAbsolute as isAbsolute2, relative } from "node:path";

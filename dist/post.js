@@ -4,14 +4,14 @@ import {
   isRemoteCacheUsable,
   parseIdentities,
   stillOurs
-} from "./chunks/chunk-QGXOENDE.js";
+} from "./chunks/chunk-BTNQOW7Q.js";
 import {
   STATE,
   getState,
   info,
   saveRemote,
   warning
-} from "./chunks/chunk-F7VYA4QN.js";
+} from "./chunks/chunk-DDZVHIKC.js";
 
 // src/action/post-impl.ts
 async function stopLeftovers() {

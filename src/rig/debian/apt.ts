@@ -1,6 +1,7 @@
 // A private apt for arm64 packages, living entirely under the cache directory: its own
 // sources, lists, empty dpkg status and archive cache, so the host's dpkg database and
 // apt configuration are never read or written.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -180,11 +181,48 @@ export class PrivateApt {
     await this.apt(['update']);
     // apt judges its binary caches by mtimes, which missed new source lists once here: start them afresh.
     for (const bin of ['pkgcache.bin', 'srcpkgcache.bin']) await rm(join(this.root, 'cache', bin), { force: true });
+    // Answers from the old lists are never asked again: their key names the old lists.
+    await rm(this.resolved, { recursive: true, force: true });
     await writeFile(stamp, new Date().toISOString() + '\n');
   }
 
-  /** The dependency closure of the named packages, with exact versions, as apt would install it. */
+  /** Where apt's answers to resolve() are kept, by what they depend on. */
+  private get resolved(): string {
+    return join(this.root, 'resolved');
+  }
+
+  /**
+   * What apt's answer for these packages depends on: our configuration and the lists it
+   * reads (each file's name, size and time, which an update changes).
+   */
+  private async resolutionKey(packages: readonly string[]): Promise<string> {
+    const h = createHash('sha256');
+    for (const f of ['apt.conf', 'sources.list', 'preferences']) h.update(`${f}\0`).update(await readFile(join(this.root, f)).catch(() => Buffer.alloc(0)));
+    for (const f of (await readdir(this.lists).catch(() => [] as string[])).sort()) {
+      const s = await stat(join(this.lists, f));
+      if (s.isFile()) h.update(`${f}\0${s.size}\0${s.mtimeMs}\n`);
+    }
+    return h.update(JSON.stringify(packages)).digest('hex');
+  }
+
+  /**
+   * The dependency closure of the named packages, with exact versions, as apt would install
+   * it. apt takes most of a second per question, and a warm run asks three before it knows
+   * its rig's key: the same question on the same lists is answered from the last answer.
+   */
   async resolve(packages: readonly string[]): Promise<PackageVersion[]> {
+    const memo = join(this.resolved, `${await this.resolutionKey(packages)}.json`);
+    const known = await readFile(memo, 'utf8').then(parseResolved, () => undefined);
+    if (known) return known;
+    const answer = await this.resolveWithApt(packages);
+    if (changesAllowed()) {
+      await mkdir(this.resolved, { recursive: true });
+      await writeFile(memo, JSON.stringify(answer) + '\n');
+    }
+    return answer;
+  }
+
+  private async resolveWithApt(packages: readonly string[]): Promise<PackageVersion[]> {
     const { stdout } = await this.apt(['install', '--simulate', '-q', '-y', ...packages]);
     const resolved: PackageVersion[] = [];
     for (const line of stdout.split('\n')) {
@@ -308,4 +346,16 @@ async function writeIfChanged(file: string, text: string): Promise<void> {
   // A file missing (or unreadable) is simply written.
   const old = await readFile(file, 'utf8').catch(() => undefined);
   if (old !== text) await writeFile(file, text);
+}
+
+/** A kept answer of resolve(), or undefined when it is not one (then apt is asked again). */
+function parseResolved(text: string): PackageVersion[] | undefined {
+  try {
+    const v: unknown = JSON.parse(text);
+    if (!Array.isArray(v) || v.length === 0) return undefined;
+    const ok = v.every((p: unknown) => typeof p === 'object' && p !== null && ['name', 'version', 'arch'].every((k) => typeof (p as Record<string, unknown>)[k] === 'string'));
+    return ok ? (v as PackageVersion[]) : undefined;
+  } catch {
+    return undefined;
+  }
 }

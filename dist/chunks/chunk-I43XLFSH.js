@@ -34,7 +34,7 @@ import {
   watchProcess,
   withLogGroups,
   withStop
-} from "./chunk-F7VYA4QN.js";
+} from "./chunk-DDZVHIKC.js";
 
 // node_modules/picomatch/lib/constants.js
 var require_constants = __commonJS({

@@ -78035,6 +78035,7 @@ function shellQuote(text) {
 }
 
 // src/rig/debian/apt.ts
+import { createHash as createHash5 } from "node:crypto";
 import { readFileSync as readFileSync2 } from "node:fs";
 import { mkdir as mkdir8, readFile as readFile3, readdir as readdir6, rm as rm8, stat as stat5, writeFile as writeFile4 } from "node:fs/promises";
 import { join as join20 } from "node:path";
@@ -78162,10 +78163,44 @@ var PrivateApt = class {
     log2(`apt-get update (private ${this.source.suite}/${this.source.arch} lists in ${this.root})`);
     await this.apt(["update"]);
     for (const bin of ["pkgcache.bin", "srcpkgcache.bin"]) await rm8(join20(this.root, "cache", bin), { force: true });
+    await rm8(this.resolved, { recursive: true, force: true });
     await writeFile4(stamp, (/* @__PURE__ */ new Date()).toISOString() + "\n");
   }
-  /** The dependency closure of the named packages, with exact versions, as apt would install it. */
+  /** Where apt's answers to resolve() are kept, by what they depend on. */
+  get resolved() {
+    return join20(this.root, "resolved");
+  }
+  /**
+   * What apt's answer for these packages depends on: our configuration and the lists it
+   * reads (each file's name, size and time, which an update changes).
+   */
+  async resolutionKey(packages) {
+    const h = createHash5("sha256");
+    for (const f of ["apt.conf", "sources.list", "preferences"]) h.update(`${f}\0`).update(await readFile3(join20(this.root, f)).catch(() => Buffer.alloc(0)));
+    for (const f of (await readdir6(this.lists).catch(() => [])).sort()) {
+      const s = await stat5(join20(this.lists, f));
+      if (s.isFile()) h.update(`${f}\0${s.size}\0${s.mtimeMs}
+`);
+    }
+    return h.update(JSON.stringify(packages)).digest("hex");
+  }
+  /**
+   * The dependency closure of the named packages, with exact versions, as apt would install
+   * it. apt takes most of a second per question, and a warm run asks three before it knows
+   * its rig's key: the same question on the same lists is answered from the last answer.
+   */
   async resolve(packages) {
+    const memo = join20(this.resolved, `${await this.resolutionKey(packages)}.json`);
+    const known = await readFile3(memo, "utf8").then(parseResolved, () => void 0);
+    if (known) return known;
+    const answer = await this.resolveWithApt(packages);
+    if (changesAllowed()) {
+      await mkdir8(this.resolved, { recursive: true });
+      await writeFile4(memo, JSON.stringify(answer) + "\n");
+    }
+    return answer;
+  }
+  async resolveWithApt(packages) {
     const { stdout } = await this.apt(["install", "--simulate", "-q", "-y", ...packages]);
     const resolved = [];
     for (const line of stdout.split("\n")) {
@@ -78273,6 +78308,16 @@ async function refreshLists(apt, log2) {
 async function writeIfChanged(file, text) {
   const old = await readFile3(file, "utf8").catch(() => void 0);
   if (old !== text) await writeFile4(file, text);
+}
+function parseResolved(text) {
+  try {
+    const v = JSON.parse(text);
+    if (!Array.isArray(v) || v.length === 0) return void 0;
+    const ok2 = v.every((p) => typeof p === "object" && p !== null && ["name", "version", "arch"].every((k) => typeof p[k] === "string"));
+    return ok2 ? v : void 0;
+  } catch {
+    return void 0;
+  }
 }
 
 // src/rig/build/elf.ts
@@ -78749,7 +78794,7 @@ ${said(checkout)}`);
 }
 
 // src/rig/build/tree.ts
-import { createHash as createHash5 } from "node:crypto";
+import { createHash as createHash6 } from "node:crypto";
 import { createReadStream as createReadStream3 } from "node:fs";
 import { chmod as chmod4, copyFile as copyFile4, lstat as lstat6, mkdir as mkdir12, readdir as readdir8, readlink as readlink4, realpath as realpath3, stat as stat7, symlink as symlink3 } from "node:fs/promises";
 import { dirname as dirname12, join as join23, relative as relative6, sep as sep11 } from "node:path";
@@ -78762,12 +78807,12 @@ function nulList(text) {
   return text.split("\0").filter(Boolean);
 }
 async function fileHash(path12) {
-  const hash = createHash5("sha256");
+  const hash = createHash6("sha256");
   for await (const chunk of createReadStream3(path12)) hash.update(chunk);
   return hash.digest("hex");
 }
 async function contentHash(root, paths, label) {
-  const whole = createHash5("sha256");
+  const whole = createHash6("sha256");
   let bytes = 0;
   for (const p of paths) {
     const full = join23(root, p);
