@@ -72,6 +72,9 @@ const median = (xs) => {
 };
 const fmt = (xs) => `${median(xs).toFixed(2).padStart(7)}  [${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}]`;
 
+/** The outer QEMU's version: the figures depend on it. */
+const OUTER_QEMU = spawnSync('qemu-system-aarch64', ['--version'], { encoding: 'utf8' }).stdout?.split('\n')[0] ?? 'QEMU version unknown';
+
 /** A cache dir sharing the real one's rigs and lists but with saved booted systems of its own. */
 function benchCache() {
   const real = process.env.XEN_PVH_VIRTIO_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'xen-pvh-virtio');
@@ -98,8 +101,10 @@ function runOnce(extra) {
   const firstSuite = xml.slice(xml.indexOf('<testsuite '), xml.indexOf('</testsuite>'));
   const props = new Map([...firstSuite.matchAll(/<property name="([^"]+)" value="([^"]*)"\/>/g)].map((m) => [m[1], m[2]]));
   const systems = [...xml.matchAll(/<property name="system" value="(\w+)"\/>/g)].map((m) => m[1]);
+  // Each step's own time (the JUnit test cases): what the guest needed plus what we typed and waited for.
+  const steps = [...xml.matchAll(/<testcase classname="xen-pvh-virtio\.([^"]+)" name="([^"]+)" time="([\d.]+)"/g)].map((m) => [`${m[1]}: ${m[2]}`, Number(m[3])]);
   rmSync(dir, { recursive: true, force: true });
-  return { ok: true, wall, props, systems };
+  return { ok: true, wall, props, systems, steps };
 }
 
 function collect(mode, extra, n, before = () => undefined) {
@@ -119,6 +124,7 @@ function collect(mode, extra, n, before = () => undefined) {
       if (k.startsWith('phase.') || k.startsWith('harness.cpu.')) add(k, Number(v.replace(/s$/, '')));
     }
     add('process wall', r.wall);
+    for (const [name, seconds] of r.steps) add(`step ${name}`, seconds);
     if (fanout) {
       // Each scenario's cost: the first from process start, later ones from the previous end.
       const spans = [...r.props].filter(([k]) => k.startsWith('span.scenarios.')).map(([k, v]) => [k.slice('span.scenarios.'.length), v.split('..').map((x) => Number(x.replace(/s$/, '')))]);
@@ -135,8 +141,11 @@ function collect(mode, extra, n, before = () => undefined) {
 
 function print(title, { samples, failures, n }) {
   console.log(`\n# ${title}: ${n - failures.length} of ${n} runs passed (seconds; median [min–max])`);
-  const rows = [...samples.entries()].sort(([a, x], [b, y]) => (a.startsWith('phase.') && b.startsWith('phase.') ? median(x) - median(y) : a.localeCompare(b)));
-  for (const [name, xs] of rows) console.log(`${name.replace(/^phase\./, '').replace(/^harness\.cpu\./, 'harness CPU ').padEnd(34)} ${fmt(xs)}`);
+  // Phases in time order, then each step in scenario order (its own time), then the rest.
+  const kind = (k) => (k.startsWith('phase.') ? 0 : k.startsWith('step ') ? 1 : 2);
+  const rows = [...samples.entries()].sort(([a, x], [b, y]) => kind(a) - kind(b) || (kind(a) === 0 ? median(x) - median(y) : kind(a) === 1 ? 0 : a.localeCompare(b)));
+  console.log(`outer ${OUTER_QEMU}`);
+  for (const [name, xs] of rows) console.log(`${name.replace(/^phase\./, '').replace(/^harness\.cpu\./, 'harness CPU ').slice(0, 60).padEnd(60)} ${fmt(xs)}`);
   for (const dir of failures) console.log(`failed run kept in ${dir}`);
 }
 
@@ -177,8 +186,7 @@ if (published) {
       else failed++;
     }
   }
-  const qemu = spawnSync('qemu-system-aarch64', ['--version'], { encoding: 'utf8' }).stdout?.split('\n')[0] ?? 'unknown';
-  console.log(`\n# ${label}, restored from a cached booted system; ${availableParallelism()} cores; outer ${qemu}`);
+  console.log(`\n# ${label}, restored from a cached booted system; ${availableParallelism()} cores; outer ${OUTER_QEMU}`);
   for (const n of [1, 2]) if (walls[n].length) console.log(`jobs ${n}: process wall ${fmt(walls[n])} s`);
   if (walls[1].length && walls[2].length) console.log(`jobs 2 / jobs 1: ${(median(walls[2]) / median(walls[1])).toFixed(3)}`);
   rmSync(cache, { recursive: true, force: true });
