@@ -26,7 +26,7 @@ import {
   scenarioJsonSchema,
   scenarioStatus,
   writeReports
-} from "./chunks/chunk-I43XLFSH.js";
+} from "./chunks/chunk-HTQDLQWS.js";
 import {
   ConfigError,
   ExitCode,

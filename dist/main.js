@@ -11,7 +11,7 @@ import {
   resolvePlan,
   setOutputs,
   writeReports
-} from "./chunks/chunk-I43XLFSH.js";
+} from "./chunks/chunk-HTQDLQWS.js";
 import {
   ConfigError,
   OPTIONS,

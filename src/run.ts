@@ -60,6 +60,11 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
   const deadline = setTimeout(() => stop(`timeout-minutes (${plan.timeoutMinutes}) passed`), plan.timeoutMinutes * 60_000 - (Date.now() - start));
   const onAbort = () => stop(`cancelled (${String(hooks.signal?.reason ?? 'signal')})`);
   hooks.signal?.addEventListener('abort', onAbort);
+  /** Every way out before the scenarios' own try/finally: a timer left behind keeps the process alive for an hour. */
+  const release = () => {
+    clearTimeout(deadline);
+    hooks.signal?.removeEventListener('abort', onAbort);
+  };
 
   let rig: Rig;
   try {
@@ -85,12 +90,11 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
     result.timeline.push({ section: 'rig', name: got.cacheHit ? 'rig (cached)' : 'rig (built)', startMs: 0, endMs: Date.now() - start });
     hooks.onRig?.(rig, got.key, got.cacheHit);
   } catch (e) {
+    release();
     if (e instanceof ConfigError) throw e;
     const message = stopReason ?? `rig ${plan.rig.provider}: ${(e as Error).message}`;
     result.fatal = { status: 'error', message };
     result.scenarios = plan.scenarios.map((s) => erroredScenario(s, message));
-    clearTimeout(deadline);
-    hooks.signal?.removeEventListener('abort', onAbort);
     return result;
   }
 
@@ -104,12 +108,17 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
     } else runnable.push(scenario);
   }
   if (runnable.length === 0) {
-    clearTimeout(deadline);
-    hooks.signal?.removeEventListener('abort', onAbort);
+    release();
     return result;
   }
+  let workDir: string;
+  try {
+    workDir = await mkdtemp(join(process.env.RUNNER_TEMP || tmpdir(), 'xen-pvh-virtio-'));
+  } catch (e) {
+    release();
+    throw e;
+  }
 
-  const workDir = await mkdtemp(join(process.env.RUNNER_TEMP || tmpdir(), 'xen-pvh-virtio-'));
   const phase = (name: string, at = Date.now()) => {
     if (!result.phases.some((p) => p.name === name)) result.phases.push({ name, atMs: at - start });
     result.phases.sort((a, b) => a.atMs - b.atMs);
@@ -228,8 +237,7 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
       );
     }
   } finally {
-    clearTimeout(deadline);
-    hooks.signal?.removeEventListener('abort', onAbort);
+    release();
     await systems?.closeAll();
     // A booted system saved in this run is kept for the next one, whatever the scenarios did:
     // it was saved before any of them touched it.

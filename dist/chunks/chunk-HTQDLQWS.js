@@ -71969,6 +71969,10 @@ async function executePlan(plan, hooks) {
   const deadline = setTimeout(() => stop(`timeout-minutes (${plan.timeoutMinutes}) passed`), plan.timeoutMinutes * 6e4 - (Date.now() - start));
   const onAbort = () => stop(`cancelled (${String(hooks.signal?.reason ?? "signal")})`);
   hooks.signal?.addEventListener("abort", onAbort);
+  const release = () => {
+    clearTimeout(deadline);
+    hooks.signal?.removeEventListener("abort", onAbort);
+  };
   let rig;
   try {
     await hooks.group("host tools", () => ensureHostTools(runNeeds(plan.rig.provider), { log: hooks.info }));
@@ -71988,12 +71992,11 @@ async function executePlan(plan, hooks) {
     result.timeline.push({ section: "rig", name: got2.cacheHit ? "rig (cached)" : "rig (built)", startMs: 0, endMs: Date.now() - start });
     hooks.onRig?.(rig, got2.key, got2.cacheHit);
   } catch (e) {
+    release();
     if (e instanceof ConfigError) throw e;
     const message = stopReason ?? `rig ${plan.rig.provider}: ${e.message}`;
     result.fatal = { status: "error", message };
     result.scenarios = plan.scenarios.map((s) => erroredScenario(s, message));
-    clearTimeout(deadline);
-    hooks.signal?.removeEventListener("abort", onAbort);
     return result;
   }
   const runnable = [];
@@ -72006,11 +72009,16 @@ async function executePlan(plan, hooks) {
     } else runnable.push(scenario);
   }
   if (runnable.length === 0) {
-    clearTimeout(deadline);
-    hooks.signal?.removeEventListener("abort", onAbort);
+    release();
     return result;
   }
-  const workDir = await mkdtemp2(join20(process.env.RUNNER_TEMP || tmpdir2(), "xen-pvh-virtio-"));
+  let workDir;
+  try {
+    workDir = await mkdtemp2(join20(process.env.RUNNER_TEMP || tmpdir2(), "xen-pvh-virtio-"));
+  } catch (e) {
+    release();
+    throw e;
+  }
   const phase = (name, at = Date.now()) => {
     if (!result.phases.some((p) => p.name === name)) result.phases.push({ name, atMs: at - start });
     result.phases.sort((a, b) => a.atMs - b.atMs);
@@ -72118,8 +72126,7 @@ async function executePlan(plan, hooks) {
       );
     }
   } finally {
-    clearTimeout(deadline);
-    hooks.signal?.removeEventListener("abort", onAbort);
+    release();
     await systems?.closeAll();
     if (!stopReason) await saved?.keep().catch((e) => hooks.warn(`booted system not cached: ${e.message}`));
     Object.assign(result.properties, saved?.facts());
