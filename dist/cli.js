@@ -26,7 +26,7 @@ import {
   scenarioJsonSchema,
   scenarioStatus,
   writeReports
-} from "./chunks/chunk-HTQDLQWS.js";
+} from "./chunks/chunk-7IOY35LJ.js";
 import {
   ConfigError,
   ExitCode,
@@ -46,7 +46,7 @@ import {
   redactCredentials,
   rigRecipe,
   withoutChanges
-} from "./chunks/chunk-DDZVHIKC.js";
+} from "./chunks/chunk-KZ4NNELM.js";
 
 // src/cli/main-impl.ts
 import { resolve as resolve4 } from "node:path";

@@ -1,8 +1,7 @@
 import { createRequire as __xpvCreateRequire } from 'node:module'; import { fileURLToPath as __xpvFileURLToPath } from 'node:url'; import { dirname as __xpvDirname } from 'node:path'; const require = __xpvCreateRequire(import.meta.url); const __xpvFilename = __xpvFileURLToPath(import.meta.url); const __xpvDir = __xpvDirname(__xpvFilename);
 import {
-  identify,
   isRemoteCacheUsable
-} from "./chunks/chunk-BTNQOW7Q.js";
+} from "./chunks/chunk-UTS7UHP2.js";
 import {
   cancelOnSignals,
   executePlan,
@@ -11,7 +10,7 @@ import {
   resolvePlan,
   setOutputs,
   writeReports
-} from "./chunks/chunk-HTQDLQWS.js";
+} from "./chunks/chunk-7IOY35LJ.js";
 import {
   ConfigError,
   OPTIONS,
@@ -22,6 +21,7 @@ import {
   error,
   getInput,
   group,
+  identify,
   info,
   redactCredentials,
   saveState,
@@ -29,7 +29,7 @@ import {
   setSecret,
   summary,
   warning
-} from "./chunks/chunk-DDZVHIKC.js";
+} from "./chunks/chunk-KZ4NNELM.js";
 
 // src/action/main-impl.ts
 import { isAbsolute as isAbsolute2, relative } from "node:path";

@@ -1,17 +1,17 @@
 import { createRequire as __xpvCreateRequire } from 'node:module'; import { fileURLToPath as __xpvFileURLToPath } from 'node:url'; import { dirname as __xpvDirname } from 'node:path'; const require = __xpvCreateRequire(import.meta.url); const __xpvFilename = __xpvFileURLToPath(import.meta.url); const __xpvDir = __xpvDirname(__xpvFilename);
 import {
-  identify,
-  isRemoteCacheUsable,
-  parseIdentities,
-  stillOurs
-} from "./chunks/chunk-BTNQOW7Q.js";
+  isRemoteCacheUsable
+} from "./chunks/chunk-UTS7UHP2.js";
 import {
   STATE,
   getState,
+  identify,
   info,
+  parseIdentities,
   saveRemote,
+  stillOurs,
   warning
-} from "./chunks/chunk-DDZVHIKC.js";
+} from "./chunks/chunk-KZ4NNELM.js";
 
 // src/action/post-impl.ts
 async function stopLeftovers() {

@@ -5,6 +5,7 @@ import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { listEntries, type CacheEntry } from './entries.js';
 import { forgetUse } from './usage.js';
+import { processAlive } from '../host/process-identity.js';
 
 export interface PruneOptions {
   /** Entries used at or after this time stay whatever the budget says (the current run's). */
@@ -52,13 +53,7 @@ export async function pruneCache(cacheDir: string, maxBytes: number, opts: Prune
 /** work/<name>-<key>-<pid> of a live process. */
 function buildInProgress(e: CacheEntry): boolean {
   const m = /^work\/.*-(\d+)$/.exec(e.name);
-  if (!m) return false;
-  try {
-    process.kill(Number(m[1]), 0);
-    return true;
-  } catch (cause) {
-    return (cause as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return m ? processAlive(Number(m[1])) : false;
 }
 
 export function formatBytes(n: number): string {

@@ -48,3 +48,13 @@ export function parseIdentities(text: string): ProcessIdentity[] {
       typeof (x as ProcessIdentity).started === 'string' && typeof (x as ProcessIdentity).command === 'string',
   );
 }
+
+/** Whether a process with this id exists (one of another user's, which we may not signal, counts). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (cause) {
+    return (cause as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

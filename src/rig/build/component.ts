@@ -9,6 +9,7 @@ import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/p
 import { join } from 'node:path';
 import { InfraError } from '../../errors.js';
 import { inLogGroup } from '../../host/log-groups.js';
+import { processAlive } from '../../host/process-identity.js';
 import { currentStop, throwIfStopped } from '../../host/stop.js';
 import { markUsed } from '../../cache/index.js';
 
@@ -226,14 +227,5 @@ export async function runLogged(
     clearInterval(timer);
     process.off('exit', stop);
     signal?.removeEventListener('abort', stop);
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (cause) {
-    return (cause as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -34,7 +34,7 @@ import {
   watchProcess,
   withLogGroups,
   withStop
-} from "./chunk-DDZVHIKC.js";
+} from "./chunk-KZ4NNELM.js";
 
 // node_modules/picomatch/lib/constants.js
 var require_constants = __commonJS({

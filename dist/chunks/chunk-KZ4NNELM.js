@@ -76917,6 +76917,45 @@ async function aptInstall(command, privilege) {
   return result.exitCode === 0 ? void 0 : (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-5).join("\n");
 }
 
+// src/host/process-identity.ts
+import { readFileSync as readFileSync2 } from "node:fs";
+function identify(pid) {
+  try {
+    const stat15 = readFileSync2(`/proc/${pid}/stat`, "utf8");
+    const fields = stat15.slice(stat15.lastIndexOf(")") + 2).split(" ");
+    const started = fields[19];
+    if (!started || fields[0] === "Z") return void 0;
+    const command = readFileSync2(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
+    return { pid, started, command };
+  } catch {
+    return void 0;
+  }
+}
+function stillOurs(recorded) {
+  const now = identify(recorded.pid);
+  return now !== void 0 && now.started === recorded.started && now.command === recorded.command;
+}
+function parseIdentities(text) {
+  let data;
+  try {
+    data = JSON.parse(text || "[]");
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(data)) return [];
+  return data.filter(
+    (x) => typeof x === "object" && x !== null && Number.isInteger(x.pid) && x.pid > 1 && typeof x.started === "string" && typeof x.command === "string"
+  );
+}
+function processAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (cause) {
+    return cause.code === "EPERM";
+  }
+}
+
 // src/cache/entries.ts
 import { lstat as lstat3, readdir as readdir2 } from "node:fs/promises";
 import { join as join12 } from "node:path";
@@ -77038,13 +77077,7 @@ async function pruneCache(cacheDir, maxBytes, opts = {}) {
 }
 function buildInProgress(e) {
   const m = /^work\/.*-(\d+)$/.exec(e.name);
-  if (!m) return false;
-  try {
-    process.kill(Number(m[1]), 0);
-    return true;
-  } catch (cause) {
-    return cause.code === "EPERM";
-  }
+  return m ? processAlive(Number(m[1])) : false;
 }
 function formatBytes(n) {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -77928,14 +77961,6 @@ exit: ${exitCode} after ${((Date.now() - started) / 1e3).toFixed(1)} s${signal?.
     signal?.removeEventListener("abort", stop);
   }
 }
-function processAlive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (cause) {
-    return cause.code === "EPERM";
-  }
-}
 
 // src/rig/build/patches.ts
 import { createHash as createHash4 } from "node:crypto";
@@ -78036,7 +78061,7 @@ function shellQuote(text) {
 
 // src/rig/debian/apt.ts
 import { createHash as createHash5 } from "node:crypto";
-import { readFileSync as readFileSync2 } from "node:fs";
+import { readFileSync as readFileSync3 } from "node:fs";
 import { mkdir as mkdir8, readFile as readFile3, readdir as readdir6, rm as rm8, stat as stat5, writeFile as writeFile4 } from "node:fs/promises";
 import { join as join20 } from "node:path";
 var LISTS_MAX_AGE_MS = 6 * 36e5;
@@ -78059,7 +78084,7 @@ function hostMirror(sourcesText) {
 function readHostSources() {
   for (const file of ["/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"]) {
     try {
-      return readFileSync2(file, "utf8");
+      return readFileSync3(file, "utf8");
     } catch {
       continue;
     }
@@ -80598,7 +80623,7 @@ import { join as join40, resolve as resolve5 } from "node:path";
 
 // src/rig/yocto/kas-config.ts
 var import_yaml = __toESM(require_dist4(), 1);
-import { existsSync as existsSync5, readFileSync as readFileSync3 } from "node:fs";
+import { existsSync as existsSync5, readFileSync as readFileSync4 } from "node:fs";
 import { dirname as dirname16, join as join39, resolve as resolve4 } from "node:path";
 var isObj = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 function merge(base, top) {
@@ -80619,7 +80644,7 @@ function loadKasConfig(file, label) {
     if (depth > 16) throw new ConfigError(`${label}: kas includes nest deeper than 16 levels at ${path12}`);
     let text;
     try {
-      text = readFileSync3(path12, "utf8");
+      text = readFileSync4(path12, "utf8");
     } catch (cause) {
       throw new ConfigError(`${label}: cannot read kas file ${path12}${from ? ` (included from ${from})` : ""}: ${cause.message}`);
     }
@@ -81067,6 +81092,9 @@ export {
   findCommand,
   ensureHostTools,
   withLogGroups,
+  identify,
+  stillOurs,
+  parseIdentities,
   markUsed,
   listEntries,
   pruneCache,
