@@ -10,9 +10,9 @@ import { ConfigError, ExitCode, InfraError, ProductFailure } from './errors.js';
 import { ensureHostTools, runNeeds } from './host/prerequisites.js';
 import { withLogGroups, type LogGroup } from './host/log-groups.js';
 import { withStop } from './host/stop.js';
-import { obtainRig } from './rig/index.js';
+import { BuildFailure, obtainRig } from './rig/index.js';
 import type { Rig } from './rig/manifest.js';
-import { counts, type RunResult, type ScenarioResult } from './scenario/result.js';
+import { counts, type BuildResult, type RunResult, type ScenarioResult } from './scenario/result.js';
 import { erroredScenario, failedScenario, missingCapabilities, skippedScenario } from './scenario/outcomes.js';
 import { withOneRetry } from './scenario/retry.js';
 import { errorKind, runScenario } from './scenario/runner.js';
@@ -67,6 +67,8 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
   };
 
   let rig: Rig;
+  /** The builds of the trees under test, as the rig stage reports them. */
+  const builds: BuildResult[] = [];
   try {
     // Every host tool of the whole run (build, boot, saving the booted system) is checked and
     // installed at once, before an 11-minute build rather than after it.
@@ -74,7 +76,14 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
     // timeout-minutes bounds the whole run, the rig build included.
     const obtain = () =>
       withStop(halt.signal, () =>
-        obtainRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info, warn: hooks.warn, remoteCache: hooks.remoteCache && plan.cache.enabled, useCache: plan.cache.enabled }),
+        obtainRig(plan.rig, {
+          cacheDir: plan.cache.dir,
+          log: hooks.info,
+          warn: hooks.warn,
+          remoteCache: hooks.remoteCache && plan.cache.enabled,
+          useCache: plan.cache.enabled,
+          onBuild: (b) => builds.push(b),
+        }),
       );
     // Where build steps fold on their own, the stage is not one group (Actions groups do not
     // nest), so a ten-minute build shows which step it is in.
@@ -84,6 +93,7 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
       got = await withLogGroups(hooks.buildGroup, obtain);
     } else got = await hooks.group(`rig: ${plan.rig.provider}`, obtain);
     rig = got.rig;
+    if (builds.length > 0) result.builds = builds;
     result.rig = { key: got.key, provider: rig.manifest.provider, versions: rig.manifest.versions, cacheHit: got.cacheHit };
     if (plan.cache.enabled) markUsed(plan.cache.dir, rig.dir);
     result.phases.push({ name: 'rig ready', atMs: Date.now() - start });
@@ -92,6 +102,7 @@ export async function executePlan(plan: RunPlan, hooks: RunHooks): Promise<RunRe
   } catch (e) {
     release();
     if (e instanceof ConfigError) throw e;
+    if (e instanceof BuildFailure && !stopReason) return buildFailed(plan, result, builds, e, Date.now() - start);
     const message = stopReason ?? `rig ${plan.rig.provider}: ${(e as Error).message}`;
     result.fatal = { status: 'error', message };
     result.scenarios = plan.scenarios.map((s) => erroredScenario(s, message));
@@ -269,6 +280,21 @@ async function keepCacheWithinBudget(plan: RunPlan, runStart: Date, hooks: RunHo
   }
 }
 
+/**
+ * The trees under test did not build: the product failed. The build is a failed test case and
+ * every scenario is skipped, saying why; the run's failure is the build's first error.
+ */
+function buildFailed(plan: RunPlan, result: RunResult, builds: BuildResult[], e: BuildFailure, atMs: number): RunResult {
+  // A provider that hears of its builds has reported this one already; the error carries it either way.
+  if (!builds.some((b) => b.component === e.component && b.status === 'failed')) builds.push(e.report());
+  result.builds = builds;
+  result.fatal = { status: 'failed', kind: 'Build failure', message: `rig ${plan.rig.provider}: ${e.headline}` };
+  result.timeline.push({ section: 'rig', name: 'rig (build failed)', startMs: 0, endMs: atMs });
+  const reason = `the rig did not build: build ${e.component} failed`;
+  result.scenarios = plan.scenarios.map((s) => skippedScenario(s, reason));
+  return result;
+}
+
 /** A scenario whose boot failed: a product failure if Xen or a kernel died, else an error of its kind. */
 function bootFailed(scenario: Scenario, message: string, e: unknown): ScenarioResult {
   if (e instanceof ProductFailure) return failedScenario(scenario, message, e.detail.consoleTail);
@@ -290,7 +316,7 @@ function annotate(scenario: ScenarioResult, reason: string): void {
 /** A product failure outranks an infrastructure error: it is a real regression. */
 export function exitCodeFor(result: RunResult): number {
   const c = counts(result);
-  if (c.failed > 0) return ExitCode.failed;
+  if (c.failed > 0 || result.builds?.some((b) => b.status === 'failed')) return ExitCode.failed;
   if (c.error > 0 || result.fatal) return ExitCode.infrastructure;
   return ExitCode.passed;
 }

@@ -14,8 +14,11 @@ import { cancelOnSignals } from '../cancel.js';
 import { credentialsIn, redactCredentials } from '../secrets.js';
 import { identify, type ProcessIdentity } from '../host/process-identity.js';
 
-/** An error annotation per failed or errored step, on the scenario file's line where it has one. */
+/** An error annotation per failed build and per failed or errored step, on the scenario file's line where it has one. */
 function annotateSteps(result: RunResult, workspace: string): void {
+  for (const b of (result.builds ?? []).filter((x) => x.status === 'failed')) {
+    core.error(redactCredentials(`build ${b.component} failed${b.step ? ` at ${b.step}` : ''}: ${b.message ?? ''}`), { title: 'build failed' });
+  }
   for (const scenario of result.scenarios) {
     for (const step of scenario.steps.filter((s) => s.status === 'failed' || s.status === 'error')) {
       const text = redactCredentials(`${scenario.name}: ${step.title}: ${(step.message ?? step.status).split('\n')[0]}`);

@@ -48,6 +48,11 @@ export const OPTIONS = {
     kind: 'string',
     description: 'Local QEMU source tree for rig: source, instead of qemu-repo/qemu-ref; keyed like xen-path.',
   },
+  'qemu-subprojects': {
+    kind: 'string',
+    description:
+      "Folder of QEMU's meson subprojects for rig: source on a runner without network (a tree shaped like upstream's git has only their .wrap files): a folder per subproject named like the wrap's `directory`, or the archives meson's packagecache holds. Without it, missing ones are downloaded by meson and cached.",
+  },
   kernel: {
     kind: 'choice',
     choices: ['debian', 'source'],
@@ -63,6 +68,19 @@ export const OPTIONS = {
   'qemu-patches': {
     kind: 'list',
     description: 'Patch files (paths or globs, applied in order with patch -p1) for the QEMU source the rig builds from.',
+  },
+  'xen-configure-args': {
+    kind: 'string',
+    description:
+      "Extra arguments for the configure of Xen's tools, rig: source only (e.g. `--disable-golang`): one line, split at spaces, with '…' or \"…\" keeping an argument with spaces whole; they go into the component's cache key.",
+  },
+  'xen-make-args': {
+    kind: 'string',
+    description: 'Extra arguments for every make of the Xen hypervisor and tools, rig: source only (e.g. `debug=y EXTRA_CFLAGS_XEN_CORE=-Wno-error`); split and keyed like xen-configure-args.',
+  },
+  'qemu-configure-args': {
+    kind: 'string',
+    description: "Extra arguments appended to QEMU's configure, rig: source only (e.g. `--disable-werror`); split and keyed like xen-configure-args.",
   },
   'kas-file': { kind: 'string', description: 'kas configuration file for rig: yocto; default kas/yoxen-arm64.yml (a yoxen checkout in the working directory).' },
   'rig-path': { kind: 'string', description: 'Rig bundle for rig: prebuilt (as `rig export` writes it): a directory or tarball, by path, file:// or https:// URL (http:// only from 127.0.0.1).' },

@@ -1,4 +1,5 @@
 // One validated RunPlan from raw option strings, whichever front end gave them.
+import { existsSync, statSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
@@ -6,6 +7,7 @@ import { defaultCacheDir } from '../rig/cache.js';
 import { publishedSource } from '../rig/published.js';
 import { packageVersion } from '../package-root.js';
 import { OPTIONS, type OptionName, type RawOptions } from './options.js';
+import { splitBuildArgs } from './build-args.js';
 import { loadScenarioFile } from './scenario-file.js';
 import { DURATION_PROBLEM, parseSizeMiB, readDuration } from './units.js';
 import { resolveFiles, resolveScenarioFiles, splitList } from './scenario-list.js';
@@ -146,11 +148,15 @@ export function resolvePlan(raw: RawOptions, where: PlanEnv): RunPlan {
     ...optional(raw, 'qemu-ref', 'qemuRef'),
     ...localTree(raw, 'xen-path', 'xenPath', ['xen-repo', 'xen-ref'], provider, where.cwd),
     ...localTree(raw, 'qemu-path', 'qemuPath', ['qemu-repo', 'qemu-ref'], provider, where.cwd),
+    ...sourceFolder(raw, 'qemu-subprojects', 'qemuSubprojects', provider, where.cwd),
     ...kernelRequest(raw, provider, where.cwd),
     ...optional(raw, 'kas-file', 'kasFile'),
     ...optional(raw, 'rig-path', 'rigPath'),
     xenPatches: patchFiles(raw, 'xen-patches', where.cwd),
     qemuPatches: patchFiles(raw, 'qemu-patches', where.cwd),
+    ...buildArgs(raw, 'xen-configure-args', 'xenConfigureArgs', provider),
+    ...buildArgs(raw, 'xen-make-args', 'xenMakeArgs', provider),
+    ...buildArgs(raw, 'qemu-configure-args', 'qemuConfigureArgs', provider),
     published: publishedSource({
       download: boolean(raw, 'rig-download'),
       ...optional(raw, 'rig-mirror', 'mirror'),
@@ -158,7 +164,7 @@ export function resolvePlan(raw: RawOptions, where: PlanEnv): RunPlan {
       env: where.env,
       version: packageVersion(),
     }),
-    labels: { rigPath: raw.label('rig-path'), kasFile: raw.label('kas-file'), xenPath: raw.label('xen-path'), qemuPath: raw.label('qemu-path'), linuxPath: raw.label('linux-path') },
+    labels: { rigPath: raw.label('rig-path'), kasFile: raw.label('kas-file'), xenPath: raw.label('xen-path'), qemuPath: raw.label('qemu-path'), linuxPath: raw.label('linux-path'), qemuSubprojects: raw.label('qemu-subprojects') },
   };
   // Paths are read later, from another directory perhaps: make them absolute now; URLs stay as given.
   if (rig.rigPath && !/^[a-z][a-z0-9+.-]*:/i.test(rig.rigPath)) rig.rigPath = resolve(where.cwd, rig.rigPath);
@@ -195,6 +201,15 @@ export function resolvePlan(raw: RawOptions, where: PlanEnv): RunPlan {
 function patchFiles(raw: RawOptions, name: OptionName, cwd: string): string[] {
   const entries = splitList(value(raw, name) ?? '');
   return entries.length === 0 ? [] : resolveFiles(entries, cwd, raw.label(name), 'patch file');
+}
+
+/** The user's extra arguments for a build of rig: source, absent when none are given (the component keys stay as they were). */
+function buildArgs<K extends string>(raw: RawOptions, name: OptionName, key: K, provider: RigProvider): Partial<Record<K, string[]>> {
+  const v = raw.values[name]?.trim();
+  if (!v) return {};
+  if (provider !== 'source') throw new ConfigError(`${raw.label(name)}: extra build arguments need rig: source (rig is ${provider})`);
+  const args = splitBuildArgs(v, raw.label(name));
+  return args.length === 0 ? {} : ({ [key]: args } as Record<K, string[]>);
 }
 
 /**
@@ -242,6 +257,16 @@ function localTree<K extends string>(raw: RawOptions, name: OptionName, key: K, 
     throw new ConfigError(`${raw.label(name)} and ${clash.map((c) => raw.label(c)).join(' and ')} each name the source to build; give the path or the repository and ref, not both`);
   }
   return { [key]: resolve(cwd, v) } as Record<K, string>;
+}
+
+/** A folder only the source provider reads, made absolute; it must exist (its contents are checked when used). */
+function sourceFolder<K extends string>(raw: RawOptions, name: OptionName, key: K, provider: RigProvider, cwd: string): Partial<Record<K, string>> {
+  const v = raw.values[name]?.trim();
+  if (!v) return {};
+  if (provider !== 'source') throw new ConfigError(`${raw.label(name)}: only rig: source builds QEMU from a tree that needs it (rig is ${provider})`);
+  const path = resolve(cwd, v);
+  if (!existsSync(path) || !statSync(path).isDirectory()) throw new ConfigError(`${raw.label(name)} = ${v}: not a folder`);
+  return { [key]: path } as Record<K, string>;
 }
 
 function optional<K extends string>(raw: RawOptions, name: OptionName, key: K): Partial<Record<K, string>> {

@@ -96,6 +96,8 @@ export interface RigRequest {
   /** Local source trees (absolute), instead of a repository and ref. */
   xenPath?: string;
   qemuPath?: string;
+  /** The user's folder of QEMU meson subprojects (absolute), for trees that carry only their wraps. */
+  qemuSubprojects?: string;
   /** Linux for dom0 and the domUs: Debian's package, or built from source (rig/kernel/). */
   kernel?: KernelChoice;
   linuxRepo?: string;
@@ -106,10 +108,14 @@ export interface RigRequest {
   /** Users' patch files (absolute paths, in order) for the Xen and QEMU sources. */
   xenPatches?: string[];
   qemuPatches?: string[];
+  /** The user's extra build arguments (rig: source), each an argv element; absent when none were given. */
+  xenConfigureArgs?: string[];
+  xenMakeArgs?: string[];
+  qemuConfigureArgs?: string[];
   /** Where the debian provider looks for a bundle this release published before it builds (rig/published.ts). */
   published?: PublishedSource;
   /** How the user named rig-path and kas-file ("input `rig-path`" / "--rig-path"), for errors. */
-  labels?: { rigPath?: string; kasFile?: string; xenPath?: string; qemuPath?: string; linuxPath?: string };
+  labels?: { rigPath?: string; kasFile?: string; xenPath?: string; qemuPath?: string; linuxPath?: string; qemuSubprojects?: string };
 }
 
 /** Everything a run needs to know, resolved and validated. */

@@ -5,7 +5,8 @@
 // shard would be miscounted.
 import { ConfigError } from '../errors.js';
 import { readShard, type ShardSpec } from '../config/shard.js';
-import { scenarioStatus, type ReportedWarning, type RunResult, type ScenarioResult, type Status, type StepResult } from '../scenario/result.js';
+import { scenarioStatus, type BuildResult, type ReportedWarning, type RunResult, type ScenarioResult, type Status, type StepResult } from '../scenario/result.js';
+import { BUILD_SUITE_PROPERTY } from '../report/junit.js';
 import { escapeAttr, escapeText, lineAt, parseXml, textOf, XmlError, type XmlElement } from './xml.js';
 
 export type Outcome = 'failure' | 'error' | 'skipped';
@@ -196,7 +197,7 @@ export function shardOfJunit(report: JunitReport): ShardSpec | undefined {
 
 // Properties src/report/junit.ts derives from one scenario, or from the run's structured
 // fields; the rest are the run's own properties, repeated on every suite.
-const OF_SCENARIO = /^(scenario\.file|skipped\.reason|system|warnings|warnings\.unexpected|warning\.\d+|retry\..*)$/;
+const OF_SCENARIO = /^(scenario\.file|skipped\.reason|system|warnings|warnings\.unexpected|warning\.\d+|retry\..*|rig\.builds)$/;
 const RIG = /^rig\.(key|provider|cache-hit|version\..+)$/;
 const SPAN = /^(\d+(?:\.\d+)?)s\.\.(\d+(?:\.\d+)?)s$/;
 const AT = /^(\d+(?:\.\d+)?)s$/;
@@ -204,11 +205,15 @@ const AT = /^(\d+(?:\.\d+)?)s$/;
 /**
  * The run a report describes, as far as JUnit tells it: scenarios with their steps, statuses,
  * durations, retries and warnings, the rig, phases and the timeline (from the `phase.` and
- * `span.` properties). A run-level failure is not in JUnit; the scenarios it errored are.
+ * `span.` properties), and the builds of the trees under test (the "rig build" suite). A
+ * run-level failure is not in JUnit; the scenarios it errored or skipped are.
  */
 export function runFromJunit(report: JunitReport): RunResult {
   const first = new Map(report.suites[0]?.properties ?? []);
-  const result: RunResult = { scenarios: report.suites.map(scenarioFromSuite), phases: [], timeline: [], properties: {} };
+  const isBuilds = (s: JunitSuite) => s.properties.some(([n]) => n === BUILD_SUITE_PROPERTY);
+  const result: RunResult = { scenarios: report.suites.filter((s) => !isBuilds(s)).map(scenarioFromSuite), phases: [], timeline: [], properties: {} };
+  const builds = report.suites.filter(isBuilds).flatMap((s) => s.cases.map(buildFromCase));
+  if (builds.length > 0) result.builds = builds;
   for (const [name, value] of first) {
     if (OF_SCENARIO.test(name) || RIG.test(name)) continue;
     const span = name.startsWith('span.') ? SPAN.exec(value) : null;
@@ -232,6 +237,24 @@ export function runFromJunit(report: JunitReport): RunResult {
 }
 
 const STATUS_OF: Record<Outcome, Status> = { failure: 'failed', error: 'error', skipped: 'skipped' };
+
+/** A build's test case as src/report/junit.ts writes it: "build <component>", the step and log in its system-out. */
+function buildFromCase(c: JunitCase): BuildResult {
+  const out = c.systemOut ?? '';
+  const failed = c.outcome !== undefined;
+  const step = /^step: (.*)$/m.exec(out)?.[1];
+  const logFile = /^log: (.*)$/m.exec(out)?.[1];
+  return {
+    component: c.name.replace(/^build /, ''),
+    status: failed ? 'failed' : 'passed',
+    cached: !failed && out.startsWith('cache hit'),
+    durationMs: Number(c.time) * 1000,
+    ...(failed && c.outcome?.message !== undefined ? { message: c.outcome.message } : {}),
+    ...(failed && c.outcome?.text ? { excerpt: c.outcome.text } : {}),
+    ...(logFile !== undefined ? { logFile } : {}),
+    ...(step !== undefined ? { step } : {}),
+  };
+}
 
 function scenarioFromSuite(suite: JunitSuite): ScenarioResult {
   const props = new Map(suite.properties);

@@ -106,7 +106,7 @@ function fingerprint(suites: readonly JunitSuite[], shard: ShardSpec | undefined
 export interface MergedRuns {
   /** Every shard in order (by shard count, then index, then source), the missing ones included. */
   runs: ShardRun[];
-  /** All scenarios of all shards, and a run-level failure when any shard had one: what the exit code and outputs are computed from. */
+  /** All scenarios and builds of all shards, and a run-level failure when any shard had one: what the exit code and outputs are computed from. */
   combined: RunResult;
   /** The rig the shards used: one key, or every distinct key separated by spaces (shards of different refs). */
   rig?: { key: string; cacheHit: boolean };
@@ -144,6 +144,9 @@ export function mergeShardRuns(read: readonly ShardRun[], inputs: readonly strin
 
   const fatal = runs.filter((r) => r.result.fatal);
   const combined: RunResult = { scenarios: runs.flatMap((r) => r.result.scenarios), phases: [], timeline: [], properties: {} };
+  // Every shard's builds: a tree that failed to build on one shard fails the merged run.
+  const builds = runs.flatMap((r) => r.result.builds ?? []);
+  if (builds.length > 0) combined.builds = builds;
   if (fatal.length > 0) {
     const label = (r: ShardRun) => (r.shard ? `shard ${formatShard(r.shard)}` : (r.source ?? 'a run'));
     const first = fatal[0]!.result.fatal!;

@@ -1,11 +1,13 @@
-// JUnit for CI systems: a <testsuite> per scenario, a <testcase> per step. Product
-// failures become <failure>, harness/host problems <error>, missing capabilities <skipped>.
+// JUnit for CI systems: a <testsuite> per scenario, a <testcase> per step, and first, when
+// the rig built trees under test, a "rig build" suite with a <testcase> per build. Product
+// failures (a tree that did not build included) become <failure>, harness/host problems
+// <error>, missing capabilities <skipped>.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import junitModule, { type Builder, type TestCase } from 'junit-report-builder';
 import { formatPos } from '../errors.js';
 import { redactCredentials } from '../secrets.js';
-import type { FirstAttempt, RunResult, ScenarioResult, StepResult } from '../scenario/result.js';
+import type { BuildResult, FirstAttempt, RunResult, ScenarioResult, StepResult } from '../scenario/result.js';
 
 // The package is CommonJS: at run time its default import is the builder itself, while
 // its typings under NodeNext describe the module object around it.
@@ -137,24 +139,69 @@ function firstAttemptNote(first: FirstAttempt, step: StepResult): string {
   return `attempt 1 of 2 ended in ${first.status} ${at} after ${seconds(first.durationMs).toFixed(1)} s and was retried on a fresh boot:\n${first.message}`;
 }
 
+/** The suite of the trees' builds: its name, and the property that tells it from a scenario's suite. */
+export const BUILD_SUITE = 'rig build';
+export const BUILD_SUITE_PROPERTY = 'rig.builds';
+/** A build's test case: "build xen". */
+export const buildCaseName = (component: string) => `build ${component}`;
+
+type Suite = ReturnType<ReturnType<Builder['newBuilder']>['testSuite']>;
+
+/** The run's own properties, on every suite: a reader of any one suite (or of the first, as merge does) has them all. */
+function runProperties(suite: Suite, result: RunResult): void {
+  if (result.rig) {
+    suite.property('rig.key', result.rig.key).property('rig.provider', result.rig.provider);
+    suite.property('rig.cache-hit', String(result.rig.cacheHit));
+    for (const [component, version] of Object.entries(result.rig.versions)) {
+      if (version) suite.property(`rig.version.${component}`, version);
+    }
+  }
+  for (const [name, v] of Object.entries(result.properties)) suite.property(name, v);
+  for (const phase of result.phases) suite.property(`phase.${phase.name}`, `${seconds(phase.atMs).toFixed(3)}s`);
+  // The timeline's stretches (boot, save, restore, each scenario) for tools and the bench.
+  for (const span of result.timeline) suite.property(`span.${span.section}.${span.name}`, `${seconds(span.startMs).toFixed(3)}s..${seconds(span.endMs).toFixed(3)}s`);
+}
+
+/**
+ * A build as a test case: passed (from the cache, its system-out says), or failed with the
+ * first error as the message and the log's last lines as the body; the step and the full log
+ * are in its system-out.
+ */
+function addBuild(tc: TestCase, build: BuildResult): void {
+  tc.className(`xen-pvh-virtio.${BUILD_SUITE}`).name(buildCaseName(build.component)).time(seconds(build.durationMs));
+  const out =
+    build.status === 'passed'
+      ? build.cached
+        ? 'cache hit: built by an earlier run'
+        : `built in ${seconds(build.durationMs).toFixed(1)} s`
+      : [build.step ? `step: ${build.step}` : undefined, build.logFile ? `log: ${build.logFile}` : undefined].filter((x) => x !== undefined).join('\n');
+  if (build.status === 'failed') tc.failure(clean(build.message ?? 'the build failed'), 'build');
+  const built = tc.build.bind(tc);
+  tc.build = (parent: Parameters<TestCase['build']>[0]) => {
+    const element = built(parent);
+    for (const child of element.children as Child[]) {
+      if (child.name === 'failure') cdata(child as unknown as Element, clean(build.excerpt ?? build.message ?? 'the build failed'));
+    }
+    if (out) cdata(element.ele('system-out'), clean(out));
+    return element;
+  };
+}
+
 export function buildJunit(result: RunResult): string {
   const builder = junit.newBuilder();
   // A shard's report says which shard it is even with no suite to carry the property (an empty shard).
   builder.name(result.properties.shard ? `xen-pvh-virtio shard ${result.properties.shard}` : 'xen-pvh-virtio');
+  const builds = result.builds ?? [];
+  if (builds.length > 0) {
+    const suite = builder.testSuite().name(BUILD_SUITE).time(seconds(builds.reduce((n, b) => n + b.durationMs, 0)));
+    suite.property(BUILD_SUITE_PROPERTY, String(builds.length));
+    runProperties(suite, result);
+    for (const build of builds) addBuild(suite.testCase(), build);
+  }
   for (const scenario of result.scenarios) {
     const suite = builder.testSuite().name(scenario.name).timestamp(scenario.startedAt).time(seconds(scenario.durationMs));
     suite.property('scenario.file', scenario.file);
-    if (result.rig) {
-      suite.property('rig.key', result.rig.key).property('rig.provider', result.rig.provider);
-      suite.property('rig.cache-hit', String(result.rig.cacheHit));
-      for (const [component, version] of Object.entries(result.rig.versions)) {
-        if (version) suite.property(`rig.version.${component}`, version);
-      }
-    }
-    for (const [name, v] of Object.entries(result.properties)) suite.property(name, v);
-    for (const phase of result.phases) suite.property(`phase.${phase.name}`, `${seconds(phase.atMs).toFixed(3)}s`);
-    // The timeline's stretches (boot, save, restore, each scenario) for tools and the bench.
-    for (const span of result.timeline) suite.property(`span.${span.section}.${span.name}`, `${seconds(span.startMs).toFixed(3)}s..${seconds(span.endMs).toFixed(3)}s`);
+    runProperties(suite, result);
     if (scenario.skipReason) suite.property('skipped.reason', scenario.skipReason);
     if (scenario.system) suite.property('system', scenario.system);
     if (scenario.systemNumber !== undefined) suite.property('system.number', String(scenario.systemNumber));

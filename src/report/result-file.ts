@@ -42,6 +42,22 @@ const date = z
   .refine((s) => !Number.isNaN(Date.parse(s)), 'expected a date')
   .transform((s) => new Date(s));
 
+// A step's profile: a fixed set of numbers (times in ms, counts), each optional.
+const amount = ms.optional();
+const profileSchema = z.object({
+  guestMs: amount,
+  typedBytes: amount,
+  echoWaits: amount,
+  typingMs: amount,
+  focusSwitches: amount,
+  focusMs: amount,
+  turnMs: amount,
+  exitStatusMs: amount,
+  roundTrips: amount,
+  connectMs: amount,
+  openMs: amount,
+});
+
 const stepSchema = z.object({
   title: str,
   kind: str,
@@ -53,6 +69,7 @@ const stepSchema = z.object({
   forensics: str.optional(),
   excerpt: str.optional(),
   errorKind: z.enum(['infrastructure', 'configuration', 'internal']).optional(),
+  profile: profileSchema.optional(),
 });
 
 const scenarioSchema = z.object({
@@ -69,8 +86,20 @@ const scenarioSchema = z.object({
   warnings: z.array(z.object({ domain: str, line: str, trace: z.array(str).max(MANY), expected: z.boolean() })).max(MANY).optional(),
 });
 
+const buildSchema = z.object({
+  component: str,
+  status: z.enum(['passed', 'failed']),
+  cached: z.boolean(),
+  durationMs: ms,
+  message: str.optional(),
+  excerpt: str.optional(),
+  logFile: str.optional(),
+  step: str.optional(),
+});
+
 const runSchema = z.object({
   scenarios: z.array(scenarioSchema).max(MANY),
+  builds: z.array(buildSchema).max(MANY).optional(),
   timeline: z.array(z.object({ section: str, name: str, startMs: ms, endMs: ms })).max(MANY),
   rig: z.object({ key: str, provider: str, versions: z.record(str, str.optional()), cacheHit: z.boolean() }).optional(),
   phases: z.array(z.object({ name: str, atMs: ms })).max(MANY),

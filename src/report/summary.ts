@@ -55,6 +55,7 @@ export function summaryBody(result: RunResult): string[] {
   const lines: string[] = [];
   lines.push(`**${c.passed} passed, ${c.failed} failed, ${c.error} errored, ${c.skipped} skipped**`, '');
   if (result.fatal) lines.push(`> **${result.fatal.kind ?? (result.fatal.status === 'error' ? 'Infrastructure error' : 'Failure')}:** ${cell(result.fatal.message)}`, '');
+  lines.push(...buildLines(result));
   if (result.rig) {
     const versions = Object.entries(result.rig.versions)
       .filter(([, v]) => v)
@@ -88,6 +89,24 @@ export function summaryBody(result: RunResult): string[] {
     for (const p of result.phases) lines.push(`| ${cell(p.name)} | ${formatDuration(p.atMs)} |`);
     lines.push('');
   }
+  return lines;
+}
+
+/** The builds of the trees under test: each failed one first, with its first error and its log, then a row per build. */
+function buildLines(result: RunResult): string[] {
+  const builds = result.builds ?? [];
+  if (builds.length === 0) return [];
+  const lines: string[] = [];
+  for (const b of builds.filter((x) => x.status === 'failed')) {
+    lines.push(`❌ **build ${cell(b.component)} failed**${b.step ? ` at ${code(b.step)}` : ''}: ${code(b.message ?? 'the build failed')}`, '');
+    if (b.logFile) lines.push(`Full log: ${code(b.logFile)}; its last lines are in the JUnit report.`, '');
+  }
+  lines.push('| Build | Status | Duration | Detail |', '| --- | --- | --- | --- |');
+  for (const b of builds) {
+    const detail = b.status === 'failed' ? (b.message ?? '') : b.cached ? 'from the cache' : 'built';
+    lines.push(`| ${cell(`build ${b.component}`)} | ${ICON[b.status]} | ${b.cached ? '–' : formatDuration(b.durationMs)} | ${cell(detail)} |`);
+  }
+  lines.push('');
   return lines;
 }
 

@@ -11,6 +11,7 @@ export { readRig, rigFile, verifyRig } from './bundle.js';
 export { defaultCacheDir, restoreRemote, saveRemote, rigDir } from './cache.js';
 export { READY_LINE } from './debian/scripts.js';
 export { exportRig } from './prebuilt/index.js';
+export { BuildFailure, type BuildReport } from './build/failure.js';
 export type { Rig, RigManifest, RigFile, FileRole, Capability } from './manifest.js';
 export type { CheckedBundle, ObtainOptions, ObtainedRig } from './provider.js';
 

@@ -2,6 +2,7 @@
 // RigRequest into a verified bundle in the cache; registry.ts maps each provider name to its
 // module, and index.ts dispatches every rig operation through that map and nothing else.
 import type { RigProvider as RigProviderName, RigRequest } from '../config/types.js';
+import type { BuildReport } from './build/failure.js';
 import type { Rig } from './manifest.js';
 
 export type { RigProviderName };
@@ -17,6 +18,11 @@ export interface ObtainOptions {
   useCache?: boolean;
   /** Problems worth an annotation (a damaged cached bundle); default: log. */
   warn?: (line: string) => void;
+  /**
+   * Told about each build of a tree under test (the source provider's Xen and QEMU): from the
+   * cache, built, or failed (a BuildFailure, thrown after). The run reports each as a test case.
+   */
+  onBuild?: (report: BuildReport) => void;
 }
 
 /** What every provider hands back: a verified bundle on disk and the key it is stored under. */

@@ -1,5 +1,8 @@
 // What a scenario run produces: plain data that report/ turns into JUnit and summaries.
 import type { SourcePos } from '../errors.js';
+import type { StepProfile } from '../steps/kind.js';
+
+export type { StepProfile } from '../steps/kind.js';
 
 /** passed; failed = the product misbehaved; error = the harness or host did; skipped = not run. */
 export type Status = 'passed' | 'failed' | 'error' | 'skipped';
@@ -24,6 +27,8 @@ export interface StepResult {
    * them under the step that ended the scenario, so "1 failed" is not "1 failed, 4 skipped".
    */
   notRun?: true;
+  /** Where a passed step's time went (result.json only; the benchmark reads it). */
+  profile?: StepProfile;
 }
 
 /** infrastructure: host or harness environment (QEMU, SSH, ports); configuration: bad input; internal: a harness bug. */
@@ -79,8 +84,32 @@ export interface Span {
   endMs: number;
 }
 
+/**
+ * One build of a tree under test (rig: source's Xen and QEMU), a test case of its own. Read
+ * back from result.json by other tools (`result.builds?.some((b) => b.status === 'failed')`
+ * says the trees did not build): change its fields only compatibly.
+ */
+export interface BuildResult {
+  /** The tree: "xen", "qemu". */
+  component: string;
+  status: 'passed' | 'failed';
+  /** Taken from the cache: nothing was compiled. */
+  cached: boolean;
+  durationMs: number;
+  /** Failed: the first compiler or tool error in the failed step's log, else what failed. */
+  message?: string;
+  /** Failed: the log's last lines (at most 40 lines, 8 KiB). */
+  excerpt?: string;
+  /** Failed: the failed step's full log. */
+  logFile?: string;
+  /** Failed: the step that failed ("make -j8 …", "configure …"). */
+  step?: string;
+}
+
 export interface RunResult {
   scenarios: ScenarioResult[];
+  /** The builds of the trees under test, in build order; absent when the rig builds none (or came from elsewhere). */
+  builds?: BuildResult[];
   /** What the run spent its time on, for the timeline picture. */
   timeline: Span[];
   rig?: { key: string; provider: string; versions: Record<string, string | undefined>; cacheHit: boolean };

@@ -39,9 +39,40 @@ export interface RunnerHooks {
   phase?(name: string, at?: number): void;
 }
 
-/** What a step observed, for <system-out>. */
+/**
+ * Where a step's time went, as far as the harness can tell (milliseconds, byte and event
+ * counts), for the benchmark: what the guest itself needed beside what typing, focus, the
+ * console's turn and SSH round trips cost. Plain numbers taken from clocks the step reads
+ * anyway; each field only where it applies.
+ */
+export interface StepProfile {
+  /** What the guest needed: from Enter to the end marker (console), the command's own run (SSH), the wait (wait). */
+  guestMs?: number;
+  /** Bytes written to the serial port: the marked command line, Enter, and any erase and retype. */
+  typedBytes?: number;
+  /** Chunks typed, each waited for until its echo came back. */
+  echoWaits?: number;
+  /** From the first typed byte until the last one's echo and Enter. */
+  typingMs?: number;
+  /** CTRL-a ×3 sent to move Xen's input to the domain, each confirmed by a banner. */
+  focusSwitches?: number;
+  focusMs?: number;
+  /** Waiting for the console's input turn while another command held it. */
+  turnMs?: number;
+  /** Getting the exit status once the command was done, when that costs time of its own (SSH: from the status to the channel's close). */
+  exitStatusMs?: number;
+  /** Round trips to dom0 before the command ran: a login counts one, each command two (channel open, exec request). */
+  roundTrips?: number;
+  /** Waiting for the SSH link to dom0: a login when there was none, else nothing. */
+  connectMs?: number;
+  /** From asking for the command's channel until dom0 started it. */
+  openMs?: number;
+}
+
+/** What a step observed, for <system-out>, and where its time went. */
 export interface StepOutcome {
   excerpt: string;
+  profile?: StepProfile;
 }
 
 export interface StepKind<Name extends string, Schema extends z.ZodType, Data extends StepBase & { kind: Name }, Drivers> {

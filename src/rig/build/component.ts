@@ -12,6 +12,7 @@ import { inLogGroup } from '../../host/log-groups.js';
 import { processAlive } from '../../host/process-identity.js';
 import { currentStop, throwIfStopped } from '../../host/stop.js';
 import { markUsed } from '../../cache/index.js';
+import { BuildFailure, hostCause, readBuildLog } from './failure.js';
 
 export const COMPONENT_FILE = 'component.json';
 /** Failed build trees kept under <cache>/work, the one about to start included. */
@@ -76,12 +77,16 @@ export class ComponentBuild {
     readonly key: string,
     readonly work: string,
     private readonly log: (line: string) => void,
+    private readonly tree: BuildTree,
   ) {
     this.logs = join(work, 'logs');
   }
 
-  /** A fresh work folder; leftovers of earlier builds of this key whose process is gone are removed. */
-  static async start(cacheDir: string, name: string, key: string, log: (line: string) => void): Promise<ComponentBuild> {
+  /**
+   * A fresh work folder; leftovers of earlier builds of this key whose process is gone are
+   * removed. `tree` says whose tree it builds: a failed step of a tree under test is a BuildFailure.
+   */
+  static async start(cacheDir: string, name: string, key: string, log: (line: string) => void, tree: BuildTree = {}): Promise<ComponentBuild> {
     const root = join(cacheDir, 'work');
     await mkdir(root, { recursive: true });
     const prefix = `${name}-${key.slice(0, 16)}-`;
@@ -99,14 +104,15 @@ export class ComponentBuild {
     const work = join(root, `${prefix}${process.pid}`);
     await rm(work, { recursive: true, force: true });
     await mkdir(join(work, 'logs'), { recursive: true });
-    return new ComponentBuild(name, key, work, log);
+    return new ComponentBuild(name, key, work, log, tree);
   }
 
   /**
    * Runs one external build step at lower priority. Its output goes to logs/<logName> as it
    * comes (a developer can follow the log while a ten-minute ninja runs), and every
    * PROGRESS_MS a line says the step is still running, with the log's last line. A failure
-   * is an InfraError naming the step and the log, with the log's last 30 lines.
+   * is an InfraError naming the step and the log, with the log's last 30 lines; of a tree
+   * under test, a BuildFailure with the log's first error, unless the host caused it.
    */
   async step(
     title: string,
@@ -129,16 +135,21 @@ export class ComponentBuild {
       ...Object.entries(opts.env ?? {}).map(([k, v]) => `env: ${k}=${v}`),
       '',
     ].join('\n');
-    const { exitCode, tail } = await runLogged('nice', ['-n', '19', command, ...args], { ...opts, logFile, header }, (lastLine) => {
+    const { exitCode, tail, signal } = await runLogged('nice', ['-n', '19', command, ...args], { ...opts, logFile, header }, (lastLine) => {
       const at = ((Date.now() - started) / 1000).toFixed(0);
       this.log(`${this.name}: ${title}: still running after ${at} s${lastLine ? `; last line: ${lastLine.slice(0, 160)}` : ''}`);
     }, this.progressMs);
     const seconds = (Date.now() - started) / 1000;
     this.seconds[logName.replace(/\.log$/, '')] = Math.round(seconds);
     if (exitCode !== 0) {
-      throw new InfraError(`${this.name}: ${title} failed (exit ${exitCode}, ${seconds.toFixed(0)} s); last 30 lines of ${logFile}:\n${tail.join('\n')}`, {
-        logFile,
-      });
+      let message = `${this.name}: ${title} failed (exit ${exitCode}, ${seconds.toFixed(0)} s); last 30 lines of ${logFile}:\n${tail.join('\n')}`;
+      if (this.tree.underTest) {
+        const reading = await readBuildLog(logFile, header.split('\n').length - 1);
+        const host = hostCause(exitCode, signal, reading);
+        if (!host) throw new BuildFailure({ component: this.tree.label ?? this.name, step: title, exitCode, seconds, logFile, tail: reading.tail, ...(reading.firstError ? { firstError: reading.firstError } : {}) });
+        message += `\nnot counted as a failure of the tree under test: ${host}`;
+      }
+      throw new InfraError(message, { logFile });
     }
     this.log(`${this.name}: ${title} done in ${seconds.toFixed(0)} s`);
   }
@@ -176,6 +187,14 @@ export class ComponentBuild {
   }
 }
 
+/** Whose tree a build compiles. */
+export interface BuildTree {
+  /** The user's tree, the one the run tests (the source provider's Xen and QEMU). */
+  underTest?: boolean;
+  /** Its name in reports ("xen", "qemu"); the component's name when absent. */
+  label?: string;
+}
+
 /** A build step quiet for longer than this says it is still running (CI logs look hung otherwise). */
 export const PROGRESS_MS = 30_000;
 
@@ -190,7 +209,7 @@ export async function runLogged(
   opts: { cwd?: string; env?: Record<string, string>; logFile: string; header: string },
   progress: (lastLine: string | undefined) => void,
   progressMs: number,
-): Promise<{ exitCode: number; tail: string[] }> {
+): Promise<{ exitCode: number; tail: string[]; signal?: NodeJS.Signals }> {
   const log = createWriteStream(opts.logFile);
   log.write(opts.header);
   const tail: string[] = [];
@@ -214,15 +233,15 @@ export async function runLogged(
   const timer = setInterval(() => progress(partial.trim() || tail.at(-1)), progressMs);
   const started = Date.now();
   try {
-    const exitCode = await new Promise<number>((resolve, reject) => {
+    const { exitCode, killedBy } = await new Promise<{ exitCode: number; killedBy: NodeJS.Signals | null }>((resolve, reject) => {
       child.once('error', (cause) => reject(new InfraError(`cannot run ${command}: ${cause.message}`, { cause })));
-      child.once('close', (code, signal) => resolve(code ?? (signal ? 128 : 255)));
+      child.once('close', (code, killedBy) => resolve({ exitCode: code ?? (killedBy ? 128 : 255), killedBy }));
     });
     if (partial.trim()) tail.push(partial);
     const end = `\nexit: ${exitCode} after ${((Date.now() - started) / 1000).toFixed(1)} s${signal?.aborted ? ` (stopped: ${String(signal.reason)})` : ''}\n`;
     await new Promise<void>((resolve) => log.end(end, () => resolve()));
     throwIfStopped(signal);
-    return { exitCode, tail: tail.slice(-30) };
+    return { exitCode, tail: tail.slice(-30), ...(killedBy ? { signal: killedBy } : {}) };
   } finally {
     clearInterval(timer);
     process.off('exit', stop);

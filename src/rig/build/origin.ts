@@ -57,3 +57,14 @@ export function originOfFile(o: TreeOrigin): Pick<FileOrigin, 'repo' | 'commit'>
   if (o.kind === 'git') return { repo: redactCredentials(o.ref.repo), commit: o.ref.commit };
   return { repo: o.tree.path, ...(o.tree.commit ? { commit: o.tree.commit } : {}) };
 }
+
+/**
+ * The version a report shows: the tree's own (Xen's Makefile, QEMU's VERSION) and where it
+ * came from, as in "10.0.50 (master @ 1a2b3c4d5e6f)" or "4.23-unstable (local checkout 1a2b3c4d5e6f + uncommitted changes)".
+ */
+export function releaseText(version: string, o: TreeOrigin): string {
+  if (o.kind === 'git') return o.ref.ref === o.ref.commit ? `${version} (${o.ref.commit.slice(0, 12)})` : `${version} (${o.ref.ref} @ ${o.ref.commit.slice(0, 12)})`;
+  const t = o.tree;
+  if (!t.commit) return `${version} (local directory ${t.id.slice('files:'.length, 'files:'.length + 12)})`;
+  return `${version} (local checkout ${t.commit.slice(0, 12)}${t.uncommitted ? ' + uncommitted changes' : ''})`;
+}

@@ -50,6 +50,15 @@ export const QEMU_CONFIGURE_FLAGS = [
   ].map((feature) => `--disable-${feature}`),
 ] as const;
 
+/** configure, ninja's own meson re-runs and `meson subprojects` all need trixie's meson first on the paths. */
+export function mesonEnv(meson: string, toolchain: Toolchain, env?: Record<string, string>): Record<string, string> {
+  return {
+    ...env,
+    PATH: [join(meson, 'usr', 'bin'), toolchain.env.PATH].join(delimiter),
+    PYTHONPATH: [join(meson, 'usr', 'lib', 'python3', 'dist-packages'), process.env.PYTHONPATH].filter(Boolean).join(delimiter),
+  };
+}
+
 /**
  * Configures and builds qemu-system-aarch64 in tree with our device config, strips it into
  * out, and reads the xenpvh PCI feature off the source. env adds to the build's environment
@@ -62,12 +71,7 @@ export async function compileQemu(
   opts: { meson: string; configure: readonly string[]; toolchain: Toolchain; env?: Record<string, string> },
 ): Promise<Record<string, boolean>> {
   await writeFile(join(tree, 'configs', 'devices', 'aarch64-softmmu', `${QEMU_DEVICES_NAME}.mak`), QEMU_DEVICES);
-  // configure and ninja's own meson re-runs both need trixie's meson first on the paths.
-  const env = {
-    ...opts.env,
-    PATH: [join(opts.meson, 'usr', 'bin'), opts.toolchain.env.PATH].join(delimiter),
-    PYTHONPATH: [join(opts.meson, 'usr', 'lib', 'python3', 'dist-packages'), process.env.PYTHONPATH].filter(Boolean).join(delimiter),
-  };
+  const env = mesonEnv(opts.meson, opts.toolchain, opts.env);
   const dir = join(build.work, 'build');
   await mkdir(dir);
   await build.step('configure (about 15 s on 2 idle cores)', 'configure.log', join(tree, 'configure'), [`--python=${HOST_PYTHON}`, ...opts.configure], { cwd: dir, env });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { recipeKey } from '../cache.js';
 import { ensureToolchain, toolchainRecord, type Toolchain, type ToolchainPlan } from '../toolchain/index.js';
 import { ComponentBuild, findComponent, type Component, type ComponentRecord } from './component.js';
+import { BuildFailure, type BuildReport } from './failure.js';
 import { materialize, materializeText, type TreeOrigin } from './origin.js';
 import { applyPatchesLogged, type PatchFile } from './patches.js';
 
@@ -52,6 +53,11 @@ export interface ComponentRecipe {
   label: string;
   /** Said after "building the <name> component <key>", e.g. where its source comes from. */
   describe?: string;
+  /**
+   * The user's tree, the one the run tests (the source provider's Xen and QEMU): a failed build
+   * step is then the product failing (a BuildFailure), and the build is reported as a test case.
+   */
+  underTest?: boolean;
   /** Applied to the fetched tree, in order. A recipe whose tree is shared (a pristine cached source) has none. */
   patches: readonly PatchFile[];
   /** The source tree: fetched, copied or unpacked; in build.work unless it is shared and left unwritten. */
@@ -79,7 +85,7 @@ export async function fetchOrigin(build: ComponentBuild, label: string, origin: 
 
 /** Fetches and patches a recipe's tree: a bad ref or patch fails here, before anything compiles. */
 export async function prepareComponent(cacheDir: string, recipe: ComponentRecipe, log: (line: string) => void): Promise<PreparedComponent> {
-  const build = await ComponentBuild.start(cacheDir, recipe.plan.inputs.component, recipe.plan.key, log);
+  const build = await ComponentBuild.start(cacheDir, recipe.plan.inputs.component, recipe.plan.key, log, { underTest: recipe.underTest === true, label: recipe.label });
   try {
     const tree = await recipe.fetch({ cacheDir, build, log });
     await applyPatchesLogged(build.logs, tree, recipe.patches, recipe.label, log);
@@ -99,25 +105,40 @@ export function findPlanned(cacheDir: string, plan: ComponentPlan): Promise<Comp
 /** The components, by the caller's names; undefined recipes (a component not wanted) give undefined. */
 export type Components<R> = { [K in keyof R]: R[K] extends ComponentRecipe ? Component : Component | undefined };
 
+/** Told about each component build of a tree under test: from the cache, built, or failed. */
+export interface BuildHooks {
+  onBuild?: (report: BuildReport) => void;
+}
+
 /**
  * Every recipe's component, from the cache or made now, in the order given (a component that
  * needs another comes after it). Every missing component's source is fetched and patched
  * before any build starts, so a patch that does not apply fails in seconds, not after a
  * fifteen-minute build; the toolchain is unpacked only when something is to be built.
+ * hooks.onBuild hears of each tree under test, a BuildFailure included (which is then thrown).
  */
 export async function ensureComponents<R extends Record<string, ComponentRecipe | undefined>>(
   cacheDir: string,
   recipes: R,
   toolchainPlan: ToolchainPlan,
   log: (line: string) => void,
+  hooks: BuildHooks = {},
 ): Promise<Components<R>> {
+  const report = (recipe: ComponentRecipe, r: Omit<BuildReport, 'component'>) => {
+    if (recipe.underTest) hooks.onBuild?.({ component: recipe.label, ...r });
+  };
   const found: Record<string, Component | undefined> = {};
   const missing: [string, ComponentRecipe][] = [];
+  /** Each missing component's time so far (its fetch and patches), by name. */
+  const spent = new Map<string, number>();
   for (const [name, recipe] of Object.entries(recipes)) {
     if (!recipe) continue;
+    const t0 = Date.now();
     const cached = await findPlanned(cacheDir, recipe.plan);
-    if (cached) log(`${recipe.plan.inputs.component} component cache hit: ${cached.dir}`);
-    else missing.push([name, recipe]);
+    if (cached) {
+      log(`${recipe.plan.inputs.component} component cache hit: ${cached.dir}`);
+      report(recipe, { status: 'passed', cached: true, durationMs: Date.now() - t0 });
+    } else missing.push([name, recipe]);
     found[name] = cached;
   }
   if (missing.length === 0) return found as Components<R>;
@@ -128,7 +149,11 @@ export async function ensureComponents<R extends Record<string, ComponentRecipe 
     for (const [, p] of prepared) await rm(p.build.work, { recursive: true, force: true });
   };
   try {
-    for (const [name, recipe] of missing) prepared.push([name, await prepareComponent(cacheDir, recipe, log)]);
+    for (const [name, recipe] of missing) {
+      const t0 = Date.now();
+      prepared.push([name, await prepareComponent(cacheDir, recipe, log)]);
+      spent.set(name, Date.now() - t0);
+    }
   } catch (cause) {
     await dropUnbuilt();
     throw cause;
@@ -139,6 +164,8 @@ export async function ensureComponents<R extends Record<string, ComponentRecipe 
     const [name, { recipe, build, tree }] = prepared[0]!;
     const { plan } = recipe;
     log(`building the ${plan.inputs.component} component ${plan.key.slice(0, 12)}${recipe.describe ? ` ${recipe.describe}` : ''}`);
+    const t0 = Date.now();
+    const took = () => (spent.get(name) ?? 0) + Date.now() - t0;
     let made: Component;
     try {
       const out = join(build.work, 'out');
@@ -146,12 +173,14 @@ export async function ensureComponents<R extends Record<string, ComponentRecipe 
       const record = await recipe.make({ cacheDir, build, log, tree, out, toolchain, host });
       made = await build.finish(cacheDir, out, { inputs: plan.inputs, ...record, host });
     } catch (cause) {
+      if (cause instanceof BuildFailure) report(recipe, cause.report(took()));
       // A failed build's own tree stays for diagnosis (its error names it); the others go.
       prepared.shift();
       await dropUnbuilt();
       throw cause;
     }
     prepared.shift();
+    report(recipe, { status: 'passed', cached: false, durationMs: took() });
     log(`${plan.inputs.component} component ready: ${made.dir}`);
     found[name] = made;
   }

@@ -15,12 +15,13 @@ export const XEN_MAKE_VARS = ['XEN_TARGET_ARCH=arm64', 'CROSS_COMPILE=aarch64-li
 /**
  * Builds the hypervisor in tree, whose xen/.config holds the starting config: appends the
  * IOREQ delta, runs olddefconfig and make, copies xen, xen-syms and the final .config to
- * out, and reads the features off the built config, never off a version number.
+ * out, and reads the features off the built config, never off a version number. `extraMake`
+ * (the user's, rig: source) goes on every make's command line after ours.
  */
-export async function compileHypervisor(build: ComponentBuild, tree: string, out: string, toolchain: Toolchain): Promise<Record<string, boolean>> {
+export async function compileHypervisor(build: ComponentBuild, tree: string, out: string, toolchain: Toolchain, extraMake: readonly string[] = []): Promise<Record<string, boolean>> {
   const config = join(tree, 'xen', '.config');
   await appendFile(config, `\n${XEN_CONFIG_DELTA.join('\n')}\n`);
-  const make = ['-C', 'xen', ...XEN_MAKE_VARS];
+  const make = ['-C', 'xen', ...XEN_MAKE_VARS, ...extraMake];
   const env = toolchain.env;
   await build.step('make olddefconfig', 'olddefconfig.log', 'make', [...make, 'olddefconfig'], { cwd: tree, env });
   const jobs = availableParallelism();

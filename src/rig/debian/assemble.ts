@@ -10,6 +10,7 @@ import { sha256File } from '../bundle.js';
 import { configHas, rigCapabilities } from '../capabilities.js';
 import { componentFile, type Component } from '../build/component.js';
 import { QEMU_TARGET } from '../build/qemu.js';
+import { originVersions, releaseText, type TreeOrigin } from '../build/origin.js';
 import type { Capability, FileOrigin, FileRole, RigFile } from '../manifest.js';
 import type { AptSource, PackageVersion, PrivateApt } from './apt.js';
 import { installModules } from './modules.js';
@@ -28,6 +29,16 @@ export function kernelPart(linux: Component): NonNullable<RigParts['kernel']> {
 /** The manifest's `linux` version: Debian's package version, or the release of the kernel we built. */
 export function linuxVersion(built: AssembledRig, pkgs: PackageTrees): string {
   return built.kernelPackage ? pkgs.version(built.kernelPackage) : `${built.release} (built from source)`;
+}
+
+/**
+ * The manifest's Linux versions: the package's, or the built release; a kernel built from the
+ * user's ref or tree also says which (as Xen and QEMU do) and gets linux-commit and the rest.
+ */
+export function linuxVersions(built: AssembledRig, pkgs: PackageTrees, source: { kind: string } | undefined): Record<string, string> {
+  if (built.kernelPackage || !source || (source.kind !== 'git' && source.kind !== 'path')) return { linux: linuxVersion(built, pkgs) };
+  const origin = source as TreeOrigin;
+  return { linux: releaseText(built.release, origin), ...originVersions('linux', origin) };
 }
 
 /** The built pieces a bundle is assembled from, whichever provider built them. */

@@ -15,7 +15,7 @@ import { MANIFEST_SCHEMA_VERSION, type RigManifest } from '../manifest.js';
 import { SYSROOT_PACKAGES } from '../toolchain/recipe.js';
 import { planToolchain, type ToolchainPlan } from '../toolchain/index.js';
 import { PrivateApt, hostMirror, refreshLists, type AptSource, type PackageVersion } from './apt.js';
-import { assembleRig, commonNotes, configNotes, kernelPart, linuxVersion } from './assemble.js';
+import { assembleRig, commonNotes, configNotes, kernelPart, linuxVersions } from './assemble.js';
 import { QEMU_COMPONENT, planQemu, qemuBuiltText, qemuComponent, type QemuPlan } from './qemu-build.js';
 import { INIT_DOM0LESS_TREE, XEN_COMPONENT, planXen, xenBuiltText, xenComponent, type XenPlan } from './xen-build.js';
 import {
@@ -186,7 +186,7 @@ export async function buildDebianRig(dir: string, plan: DebianPlan, components: 
     versions: {
       xen: plan.xen.binary.version,
       'xen-tools': pkgs.version(`xen-utils-${XEN_SERIES}`),
-      linux: linuxVersion(built, pkgs),
+      ...linuxVersions(built, pkgs, plan.linux?.source),
       'linux-release': built.release,
       uboot: pkgs.version('u-boot-qemu'),
       busybox: pkgs.version('busybox-static'),

@@ -7,14 +7,14 @@ import type { RigRequest } from '../../config/types.js';
 import { recipeKey } from '../cache.js';
 import { componentFile, type Component } from '../build/component.js';
 import { resolveRef } from '../build/git.js';
-import { originKey, originOfFile, originShortName, originText, originVersions, type TreeOrigin } from '../build/origin.js';
+import { originKey, originOfFile, originShortName, originText, originVersions, releaseText, type TreeOrigin } from '../build/origin.js';
 import { describePatch } from '../build/patches.js';
-import { ensureComponents } from '../build/recipe.js';
+import { ensureComponents, type BuildHooks } from '../build/recipe.js';
 import { identifyTree } from '../build/tree.js';
 import { planToolchain, type ToolchainPlan } from '../toolchain/index.js';
 import { MANIFEST_SCHEMA_VERSION, type RigManifest } from '../manifest.js';
 import { PrivateApt, hostMirror, refreshLists, type AptSource, type PackageVersion } from '../debian/apt.js';
-import { assembleRig, commonNotes, configNotes, kernelPart, linuxVersion } from '../debian/assemble.js';
+import { assembleRig, commonNotes, configNotes, kernelPart, linuxVersions } from '../debian/assemble.js';
 import { KERNEL_COMPONENT, kernelRecipe, linuxComponent, planRequestedKernel, type KernelPlan } from '../kernel/index.js';
 import { ARCH, BACKEND_QEMU_PATH, COMPONENTS, MESON_PACKAGE, QEMU_SUITE, SUITE, dom0Texts, domUTexts, withKernel } from '../debian/recipe.js';
 import { planSourceQemu, sourceQemuComponent, type SourceQemuPlan } from './qemu.js';
@@ -105,8 +105,9 @@ export async function planSourceRig(cacheDir: string, request: RigRequest, log: 
   const meson = await qemuApt.candidate(MESON_PACKAGE);
 
   const toolchain = await planToolchain(cacheDir, apt, log);
-  const xen = await planSourceXen(xenOrigin, toolchain.key, request.xenPatches);
-  const qemu = await planSourceQemu(qemuOrigin, meson, xen.key, toolchain.key, request.qemuPatches);
+  const xen = await planSourceXen(xenOrigin, toolchain.key, request.xenPatches, { configure: request.xenConfigureArgs, make: request.xenMakeArgs });
+  const subprojects = { ...(request.qemuSubprojects ? { path: request.qemuSubprojects } : {}), label: request.labels?.qemuSubprojects ?? 'qemu-subprojects' };
+  const qemu = await planSourceQemu(qemuOrigin, meson, xen.key, toolchain.key, request.qemuPatches, subprojects, request.qemuConfigureArgs);
   const linux = await planRequestedKernel(cacheDir, request, qemuApt, toolchain.key);
   // The mirror stays out of the key. The components are keyed by the tree only (the same
   // commit from any URL or checkout); the bundle also by repository and ref (or path),
@@ -124,14 +125,14 @@ export async function planSourceRig(cacheDir: string, request: RigRequest, log: 
 }
 
 /** The built components, from their caches or made now: the kernel (when built from source), Xen, then QEMU. */
-export function ensureSourceComponents(cacheDir: string, plan: SourcePlan, log: (line: string) => void): Promise<SourceComponents> {
+export function ensureSourceComponents(cacheDir: string, plan: SourcePlan, log: (line: string) => void, hooks: BuildHooks = {}): Promise<SourceComponents> {
   const recipes = {
     linux: plan.linux && linuxComponent(plan.linux),
     // Before QEMU, which links against its libraries.
     xen: sourceXenComponent(plan.xen),
     qemu: sourceQemuComponent(plan.qemuApt, plan.qemu),
   };
-  return ensureComponents(cacheDir, recipes, plan.toolchain, log);
+  return ensureComponents(cacheDir, recipes, plan.toolchain, log, hooks);
 }
 
 /** Builds the bundle into dir: Debian's userland and Linux, our Xen, tools and QEMU. */
@@ -175,12 +176,13 @@ export async function buildSourceRig(dir: string, plan: SourcePlan, components: 
     key: plan.key,
     createdAt: new Date().toISOString(),
     versions: {
-      xen: xenVersion,
+      xen: releaseText(xenVersion, plan.xen.origin),
       ...originVersions('xen', plan.xen.origin),
       'xen-tools': `${xenVersion} (same tree)`,
-      qemu: originShortName(plan.qemu.origin),
+      // Components built before QEMU's version was recorded say "unknown".
+      qemu: releaseText(qemu.record.files.version ? (await readFile(componentFile(qemu, 'version'), 'utf8')).trim() : 'unknown', plan.qemu.origin),
       ...originVersions('qemu', plan.qemu.origin),
-      linux: linuxVersion(built, pkgs),
+      ...linuxVersions(built, pkgs, plan.linux?.source),
       'linux-release': built.release,
       uboot: pkgs.version('u-boot-qemu'),
       busybox: pkgs.version('busybox-static'),

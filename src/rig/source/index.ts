@@ -5,6 +5,8 @@ import { ensureHostTools } from '../../host/prerequisites.js';
 import { obtainKeyed, rigDir } from '../cache.js';
 import type { RigProviderModule } from '../provider.js';
 import { buildSourceRig, ensureSourceComponents, planSourceRig, sourceRecipe } from './build.js';
+import { sourceQemuComponent } from './qemu.js';
+import { sourceXenComponent } from './xen.js';
 
 export const sourceProvider = {
   recipe: (request) => sourceRecipe(request),
@@ -21,11 +23,18 @@ export const sourceProvider = {
       log(`source rig: not looked up in the cache: ${cause.message}`);
       return undefined;
     }
-    return obtainKeyed(plan.key, opts, mayBuild, async (tmp) => {
+    const got = await obtainKeyed(plan.key, opts, mayBuild, async (tmp) => {
       // Components are cached on their own: a new Linux package rebuilds no Xen, a new QEMU commit no Xen.
-      const components = await ensureSourceComponents(opts.cacheDir, plan, log);
+      const components = await ensureSourceComponents(opts.cacheDir, plan, log, { onBuild: opts.onBuild });
       log(`building source rig ${plan.key.slice(0, 12)} in ${rigDir(opts.cacheDir, plan.key)}`);
       return buildSourceRig(tmp, plan, components, log);
     });
+    // A cached rig was built from the trees under test once: each is a build that passed, from the cache.
+    if (got?.cacheHit) {
+      for (const recipe of [sourceXenComponent(plan.xen), sourceQemuComponent(plan.qemuApt, plan.qemu)]) {
+        opts.onBuild?.({ component: recipe.label, status: 'passed', cached: true, durationMs: 0 });
+      }
+    }
+    return got;
   },
 } satisfies RigProviderModule;

@@ -2,17 +2,22 @@
 // linked against the Xen libraries built from the user's Xen ref (libxenctrl is version-locked
 // to the hypervisor), never the host's libxen-dev. Cached as the `source-qemu` component,
 // keyed by its commit, patches and flags and by the source-xen component it links against.
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InfraError } from '../../errors.js';
+import { buildArgsText } from '../../config/build-args.js';
 import { findComponent } from '../build/component.js';
 import { readElfNeeds } from '../build/elf.js';
 import { originKey, originText, type TreeOrigin } from '../build/origin.js';
 import { describePatch, userPatchSeries, type PatchFile } from '../build/patches.js';
-import { QEMU_CONFIGURE_FLAGS, QEMU_DEVICES, QEMU_TARGET, compileQemu } from '../build/qemu.js';
+import { QEMU_CONFIGURE_FLAGS, QEMU_DEVICES, QEMU_TARGET, compileQemu, mesonEnv } from '../build/qemu.js';
 import { fetchOrigin, planComponent, type ComponentPlan, type ComponentRecipe, type MakeContext, type Made } from '../build/recipe.js';
 import type { PackageVersion, PrivateApt } from '../debian/apt.js';
 import { mesonTool } from '../debian/meson.js';
+import { recipeKey } from '../cache.js';
+import { xenInterfaceHash } from './xen-interface.js';
+import type { ComponentBuild } from '../build/component.js';
+import { ensureSubprojects, fetchSubprojects, missingError, neededOf, readWraps, type SubprojectsContext, type SubprojectsReport } from '../build/subprojects.js';
 import { CROSS_PREFIX, pointPkgConfigAt } from '../toolchain/index.js';
 import { SOURCE_QEMU_BUILD_VERSION, SOURCE_QEMU_COMPONENT, SOURCE_XEN_COMPONENT, STAGE_LIBDIR } from './recipe.js';
 
@@ -20,9 +25,14 @@ export interface SourceQemuPlan extends ComponentPlan<ReturnType<typeof qemuInpu
   origin: TreeOrigin;
   meson: PackageVersion;
   patches: PatchFile[];
+  /**
+   * The user's folder of meson subprojects (qemu-subprojects), for trees shaped like upstream's
+   * git, and how the user names that input; not keyed (the wraps pin them).
+   */
+  subprojects?: { path?: string; label: string };
 }
 
-function qemuInputs(origin: TreeOrigin, meson: PackageVersion, xenKey: string, patches: PatchFile[], toolchain: string) {
+function qemuInputs(origin: TreeOrigin, meson: PackageVersion, xenKey: string, patches: PatchFile[], toolchain: string, userConfigure: readonly string[]) {
   return {
     component: SOURCE_QEMU_COMPONENT,
     buildVersion: SOURCE_QEMU_BUILD_VERSION,
@@ -35,6 +45,8 @@ function qemuInputs(origin: TreeOrigin, meson: PackageVersion, xenKey: string, p
     xen: xenKey,
     toolchain,
     patches: patches.map((p) => p.sha256),
+    // The user's configure arguments (qemu-configure-args), only when given: a build without them keeps its key.
+    ...(userConfigure.length > 0 ? { userConfigure: [...userConfigure] } : {}),
   };
 }
 
@@ -44,9 +56,11 @@ export async function planSourceQemu(
   xenKey: string,
   toolchainKey: string,
   userPatches: readonly string[] = [],
+  subprojects?: { path?: string; label: string },
+  configureArgs: readonly string[] = [],
 ): Promise<SourceQemuPlan> {
   const patches = await userPatchSeries(userPatches);
-  return { ...planComponent(qemuInputs(origin, meson, xenKey, patches, toolchainKey)), origin, meson, patches };
+  return { ...planComponent(qemuInputs(origin, meson, xenKey, patches, toolchainKey, configureArgs)), origin, meson, patches, ...(subprojects ? { subprojects } : {}) };
 }
 
 /**
@@ -57,28 +71,107 @@ export function sourceQemuComponent(apt: PrivateApt, plan: SourceQemuPlan): Comp
   return {
     plan,
     label: 'qemu',
+    underTest: true,
     patches: plan.patches,
     fetch: ({ build, log }) => fetchOrigin(build, 'qemu', plan.origin, log),
     make: (ctx) => makeSourceQemu(ctx, apt, plan),
   };
 }
 
-async function makeSourceQemu({ cacheDir, build, tree, out, toolchain, host }: MakeContext, apt: PrivateApt, plan: SourceQemuPlan): Promise<Made> {
+async function makeSourceQemu({ cacheDir, build, tree, out, toolchain, host, log }: MakeContext, apt: PrivateApt, plan: SourceQemuPlan): Promise<Made> {
   const xen = await findComponent(cacheDir, SOURCE_XEN_COMPONENT, plan.inputs.xen);
   if (!xen) throw new InfraError(`source-qemu: the source-xen component ${plan.inputs.xen.slice(0, 12)} it links against is not in the cache`);
-  const meson = await mesonTool(cacheDir, apt, plan.meson);
   const stage = join(xen.dir, xen.record.files.stage!);
+  // This QEMU's inputs but the Xen component's key, plus what it takes from that Xen build.
+  const interfaceKey = recipeKey({ ...plan.inputs, xen: undefined, xenInterface: await xenInterfaceHash(stage, join(toolchain.bin, `${CROSS_PREFIX}nm`)) });
+  const reused = await reuseSameInterface(cacheDir, interfaceKey, stage, out, log);
+  if (reused) return reused;
+
+  const meson = await mesonTool(cacheDir, apt, plan.meson);
   const pkgconfig = await stagedPkgConfig(stage, join(build.work, 'pkgconfig'));
-  const features = await compileQemu(build, tree, out, {
+  const ctx: SubprojectsContext = {
+    cacheDir,
+    build,
+    env: mesonEnv(meson, toolchain),
+    ...(plan.subprojects?.path !== undefined ? { supplied: plan.subprojects.path } : {}),
+    ...(plan.subprojects ? { suppliedLabel: plan.subprojects.label } : {}),
+    log,
+  };
+  const subprojects = await ensureSubprojects(tree, ctx);
+  const features = await withSubprojectsNamed(build, tree, subprojects, ctx, () => compileQemu(build, tree, out, {
     meson,
     // Host paths stay out of the key: the Xen component's key stands for them.
-    configure: [...plan.inputs.configure, `--extra-ldflags=-Wl,-rpath-link,${join(stage, STAGE_LIBDIR)}`],
+    configure: [...plan.inputs.configure, ...(plan.inputs.userConfigure ?? []), `--extra-ldflags=-Wl,-rpath-link,${join(stage, STAGE_LIBDIR)}`],
     toolchain,
     // Searched before the sysroot's .pc files, so libxen* resolve to the tree's own build.
     env: { PKG_CONFIG_PATH: pkgconfig },
-  });
+  }));
   await checkXenLibraries(join(out, QEMU_TARGET), join(stage, STAGE_LIBDIR));
-  return { files: { binary: QEMU_TARGET }, features, built: sourceQemuBuiltText(plan, host) };
+  await writeFile(join(out, 'version'), `${await qemuVersion(tree)}\n`);
+  await writeFile(join(out, INTERFACE_FILE), `${interfaceKey}\n`);
+  return { files: { binary: QEMU_TARGET, version: 'version', interface: INTERFACE_FILE }, features, built: sourceQemuBuiltText(plan, host, subprojects) };
+}
+
+/** Beside a source-qemu component's binary: the key of its inputs with the Xen build it linked against reduced to its interface. */
+const INTERFACE_FILE = 'xen-interface-key';
+
+/**
+ * A QEMU built from the same inputs against a Xen build with the same interface
+ * (xen-interface.ts) is this one: its files are copied into out instead of building again.
+ */
+async function reuseSameInterface(cacheDir: string, interfaceKey: string, stage: string, out: string, log: (line: string) => void): Promise<Made | undefined> {
+  const root = join(cacheDir, 'components', SOURCE_QEMU_COMPONENT);
+  for (const key of (await readdir(root).catch(() => [] as string[])).sort()) {
+    if (!/^[0-9a-f]{64}$/.test(key)) continue;
+    // Only the match is looked up as a component (which marks it used for the cache's pruning).
+    if ((await readFile(join(root, key, INTERFACE_FILE), 'utf8').catch(() => '')).trim() !== interfaceKey) continue;
+    const other = await findComponent(cacheDir, SOURCE_QEMU_COMPONENT, key);
+    if (!other) continue;
+    for (const name of Object.values(other.record.files)) await copyFile(join(other.dir, name), join(out, name));
+    await checkXenLibraries(join(out, QEMU_TARGET), join(stage, STAGE_LIBDIR));
+    log(`qemu: reusing the build of component ${key.slice(0, 12)}: same QEMU, and a Xen build with the same headers, pkg-config files and library symbols`);
+    return {
+      files: other.record.files,
+      features: other.record.features,
+      built: `${other.record.built}; reused from component ${key.slice(0, 12)}, built against another Xen build with the same headers, pkg-config files and library symbols`,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Runs the build; when configure fails for subprojects the tree lacks, downloads those
+ * (a few rounds at most: meson stops at the first missing one) and builds again. One that
+ * cannot be had is that subproject's error (what, where it was looked for, how to provide
+ * it), not a compiler's.
+ */
+async function withSubprojectsNamed<T>(build: ComponentBuild, tree: string, report: SubprojectsReport, ctx: SubprojectsContext, what: () => Promise<T>): Promise<T> {
+  const tried = new Set<string>();
+  for (let round = 0; ; round++) {
+    try {
+      return await what();
+    } catch (e) {
+      if (Object.keys(report.unavailable).length === 0 || round >= 5) throw e;
+      const log = await readFile(join(build.logs, 'configure.log'), 'utf8').catch(() => '');
+      const wraps = await readWraps(tree);
+      const needed = neededOf(log, wraps, report);
+      if (needed.length === 0) throw e;
+      const fresh = needed.filter((n) => !tried.has(n));
+      if (fresh.length < needed.length) throw missingError(wraps, needed, report, ctx.suppliedLabel);
+      for (const n of fresh) tried.add(n);
+      ctx.log(`qemu: configure needs ${fresh.join(', ')}, which the tree lacks: downloading`);
+      if ((await fetchSubprojects(tree, wraps, fresh, report, ctx)).length < fresh.length) throw missingError(wraps, fresh.filter((n) => report.unavailable[n] !== undefined), report, ctx.suppliedLabel);
+      // configure starts from an empty build folder.
+      await rm(join(build.work, 'build'), { recursive: true, force: true });
+    }
+  }
+}
+
+/** QEMU's version as its tree says (the VERSION file), for the manifest and reports only. */
+export async function qemuVersion(tree: string): Promise<string> {
+  const text = await readFile(join(tree, 'VERSION'), 'utf8').catch(() => '');
+  const v = text.split('\n')[0]!.trim();
+  return /^[0-9][0-9A-Za-z.+~-]{0,40}$/.test(v) ? v : 'unknown';
 }
 
 /**
@@ -107,12 +200,15 @@ async function checkXenLibraries(binary: string, libdir: string): Promise<void> 
   if (foreign.length > 0) throw new InfraError(`${binary} needs ${foreign.join(', ')}, which the Xen built from source does not provide (in ${libdir}): it linked against other Xen libraries`);
 }
 
-export function sourceQemuBuiltText(plan: SourceQemuPlan, host: Record<string, string>): string {
+export function sourceQemuBuiltText(plan: SourceQemuPlan, host: Record<string, string>, subprojects?: SubprojectsReport): string {
   const patches = plan.patches.map((p) => `${describePatch(p).file} (sha256 ${p.sha256.slice(0, 16)})`).join(', ') || 'none';
+  const added = Object.entries(subprojects?.from ?? {}).filter(([, from]) => from !== 'the tree');
   return (
     `${QEMU_TARGET} built by xen-pvh-virtio (${SOURCE_QEMU_BUILD_VERSION}) from ${originText(plan.origin)} ` +
     `plus the user's patches: ${patches}; configure ${plan.inputs.configure.filter((f) => !f.startsWith('--disable-') || f === '--disable-tcg').join(' ')} ` +
     `(and unused features disabled); meson ${plan.meson.version}; linked against the Xen libraries built from the Xen ref (component ${plan.inputs.xen.slice(0, 12)}) ` +
-    `built with the pinned ${Object.entries(host).map(([k, v]) => `${k} ${v}`).join(', ')} (bookworm arm64 sysroot); stripped`
+    `built with the pinned ${Object.entries(host).map(([k, v]) => `${k} ${v}`).join(', ')} (bookworm arm64 sysroot); stripped` +
+    (plan.inputs.userConfigure ? `; the user's configure arguments: ${buildArgsText(plan.inputs.userConfigure)}` : '') +
+    (added.length > 0 ? `; meson subprojects the tree lacked: ${added.map(([n, from]) => `${n} from ${from}`).join(', ')}` : '')
   );
 }

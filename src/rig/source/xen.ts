@@ -7,6 +7,7 @@ import { copyFile, lstat, mkdir, readFile, readdir, stat, writeFile } from 'node
 import { basename, join } from 'node:path';
 import { run } from '../../host/exec.js';
 import { InfraError } from '../../errors.js';
+import { buildArgsText } from '../../config/build-args.js';
 import { isElf } from '../build/elf.js';
 import { originKey, originText, type TreeOrigin } from '../build/origin.js';
 import { describePatch, userPatchSeries, type PatchFile } from '../build/patches.js';
@@ -27,7 +28,13 @@ export interface SourceXenPlan extends ComponentPlan<ReturnType<typeof xenInputs
   patches: PatchFile[];
 }
 
-function xenInputs(origin: TreeOrigin, patches: PatchFile[], toolchain: string) {
+/** The user's extra arguments (xen-configure-args, xen-make-args), each an argv element. */
+export interface XenBuildArgs {
+  configure?: readonly string[];
+  make?: readonly string[];
+}
+
+function xenInputs(origin: TreeOrigin, patches: PatchFile[], toolchain: string, args: XenBuildArgs) {
   return {
     component: SOURCE_XEN_COMPONENT,
     buildVersion: SOURCE_XEN_BUILD_VERSION,
@@ -41,12 +48,15 @@ function xenInputs(origin: TreeOrigin, patches: PatchFile[], toolchain: string) 
     toolsSubdirs: [...XEN_TOOLS_SUBDIRS],
     toolchain,
     patches: patches.map((p) => p.sha256),
+    // Only when given: a build without them keeps the key it always had.
+    ...(args.configure?.length ? { userConfigure: [...args.configure] } : {}),
+    ...(args.make?.length ? { userMake: [...args.make] } : {}),
   };
 }
 
-export async function planSourceXen(origin: TreeOrigin, toolchainKey: string, userPatches: readonly string[] = []): Promise<SourceXenPlan> {
+export async function planSourceXen(origin: TreeOrigin, toolchainKey: string, userPatches: readonly string[] = [], args: XenBuildArgs = {}): Promise<SourceXenPlan> {
   const patches = await userPatchSeries(userPatches);
-  return { ...planComponent(xenInputs(origin, patches, toolchainKey)), origin, patches };
+  return { ...planComponent(xenInputs(origin, patches, toolchainKey, args)), origin, patches };
 }
 
 /** The source-xen component: the hypervisor and the tools, from the user's tree. */
@@ -55,6 +65,7 @@ export function sourceXenComponent(plan: SourceXenPlan): ComponentRecipe {
     plan,
     label: 'xen',
     describe: '(hypervisor and tools)',
+    underTest: true,
     patches: plan.patches,
     fetch: ({ build, log }) => fetchOrigin(build, 'xen', plan.origin, log),
     make: (ctx) => makeSourceXen(ctx, plan),
@@ -63,16 +74,18 @@ export function sourceXenComponent(plan: SourceXenPlan): ComponentRecipe {
 
 async function makeSourceXen({ build, tree, out, toolchain, host }: MakeContext, plan: SourceXenPlan): Promise<Made> {
   const env = toolchain.env;
-  const make = ['-C', 'xen', ...XEN_MAKE_VARS];
+  // The user's make arguments come after ours: on make's command line the last one wins.
+  const vars = [...XEN_MAKE_VARS, ...(plan.inputs.userMake ?? [])];
+  const make = ['-C', 'xen', ...vars];
   await build.step('make defconfig', 'defconfig.log', 'make', [...make, 'defconfig'], { cwd: tree, env });
-  const features = await compileHypervisor(build, tree, out, toolchain);
+  const features = await compileHypervisor(build, tree, out, toolchain, plan.inputs.userMake);
 
   // Trees from a distribution's source (Debian's, for one) may lack the generated configure
   // and autoconf's helper scripts, which upstream's git keeps.
   if (!(await exists(join(tree, 'configure')))) await build.step('autogen.sh', 'autogen.log', './autogen.sh', [], { cwd: tree, env });
   for (const aux of AUTOCONF_AUX) if (!(await exists(join(tree, basename(aux))))) await copyFile(aux, join(tree, basename(aux)));
   const buildTriplet = (await run('gcc', ['-dumpmachine'])).stdout.trim();
-  await build.step('configure the tools', 'tools-configure.log', './configure', [`--build=${buildTriplet}`, `--host=${TARGET_TRIPLET}`, ...XEN_TOOLS_CONFIGURE_FLAGS], {
+  await build.step('configure the tools', 'tools-configure.log', './configure', [`--build=${buildTriplet}`, `--host=${TARGET_TRIPLET}`, ...XEN_TOOLS_CONFIGURE_FLAGS, ...(plan.inputs.userConfigure ?? [])], {
     cwd: tree,
     env,
   });
@@ -82,21 +95,21 @@ async function makeSourceXen({ build, tree, out, toolchain, host }: MakeContext,
   const stage = join(out, 'stage');
   // One make per subdirectory, in order (libs first): SUBDIRS-y on tools/' command line would
   // reach tools/libs' own SUBDIRS-y through MAKEFLAGS.
-  await build.step('make the public headers', 'tools-headers.log', 'make', ['-C', 'tools/include', ...XEN_MAKE_VARS], { cwd: tree, env });
+  await build.step('make the public headers', 'tools-headers.log', 'make', ['-C', 'tools/include', ...vars], { cwd: tree, env });
   for (const d of subdirs) {
-    await build.step(`make -j${jobs} tools/${d}`, `tools-${d}.log`, 'make', ['-C', `tools/${d}`, `-j${jobs}`, ...XEN_MAKE_VARS, 'all'], { cwd: tree, env });
+    await build.step(`make -j${jobs} tools/${d}`, `tools-${d}.log`, 'make', ['-C', `tools/${d}`, `-j${jobs}`, ...vars, 'all'], { cwd: tree, env });
   }
   // tools/'s own install target makes this before its subdirectories copy .pc files into it.
   await mkdir(join(stage, STAGE_LIBDIR, 'pkgconfig'), { recursive: true });
   // The tree's own public headers (xen/*.h) go into the stage too: QEMU then compiles the
   // tree's xenctrl.h against them, never against another Xen's headers in the sysroot.
-  await build.step('install the public headers', 'tools-headers-install.log', 'make', ['-C', 'tools/include', ...XEN_MAKE_VARS, 'install', `DESTDIR=${stage}`], { cwd: tree, env });
+  await build.step('install the public headers', 'tools-headers-install.log', 'make', ['-C', 'tools/include', ...vars, 'install', `DESTDIR=${stage}`], { cwd: tree, env });
   for (const d of subdirs) {
-    await build.step(`install tools/${d}`, `tools-${d}-install.log`, 'make', ['-C', `tools/${d}`, ...XEN_MAKE_VARS, 'install', `DESTDIR=${stage}`], { cwd: tree, env });
+    await build.step(`install tools/${d}`, `tools-${d}-install.log`, 'make', ['-C', `tools/${d}`, ...vars, 'install', `DESTDIR=${stage}`], { cwd: tree, env });
   }
   await build.phase('strip', () => stripElves(stage, join(toolchain.bin, `${CROSS_PREFIX}strip`)));
 
-  const version = await xenVersion(tree, env);
+  const version = await xenVersion(tree, env, vars);
   await writeFile(join(out, 'version'), `${version}\n`);
   return {
     files: { image: 'xen', config: 'xen.config', syms: 'xen-syms', stage: 'stage', version: 'version' },
@@ -106,8 +119,8 @@ async function makeSourceXen({ build, tree, out, toolchain, host }: MakeContext,
 }
 
 /** The version the tree says it is (for the manifest only; capabilities never come from it). */
-async function xenVersion(tree: string, env: Record<string, string>): Promise<string> {
-  const r = await run('make', ['-s', '-C', 'xen', ...XEN_MAKE_VARS, 'xenversion'], { cwd: tree, env, allowFailure: true });
+async function xenVersion(tree: string, env: Record<string, string>, vars: readonly string[]): Promise<string> {
+  const r = await run('make', ['-s', '-C', 'xen', ...vars, 'xenversion'], { cwd: tree, env, allowFailure: true });
   const v = r.stdout.trim().split('\n').pop() ?? '';
   return r.exitCode === 0 && v ? v : 'unknown';
 }
@@ -142,6 +155,8 @@ export function sourceXenBuiltText(plan: SourceXenPlan, host: Record<string, str
     `Xen hypervisor and tools built by xen-pvh-virtio (${SOURCE_XEN_BUILD_VERSION}) from ${originText(plan.origin)} ` +
     `plus the user's patches: ${patches}; hypervisor: make defconfig + ${XEN_CONFIG_DELTA.join(' ')}, olddefconfig, make ${XEN_MAKE_VARS.join(' ')}; ` +
     `tools: configure --host=${TARGET_TRIPLET} ${XEN_TOOLS_CONFIGURE_FLAGS.join(' ')}, make and install tools/{${subdirs.join(',')}}, debug info stripped; ` +
-    `with the pinned ${Object.entries(host).map(([k, v]) => `${k} ${v}`).join(', ')} (bookworm arm64 sysroot)`
+    `with the pinned ${Object.entries(host).map(([k, v]) => `${k} ${v}`).join(', ')} (bookworm arm64 sysroot)` +
+    (plan.inputs.userMake ? `; the user's make arguments (every make): ${buildArgsText(plan.inputs.userMake)}` : '') +
+    (plan.inputs.userConfigure ? `; the user's configure arguments (tools): ${buildArgsText(plan.inputs.userConfigure)}` : '')
   );
 }

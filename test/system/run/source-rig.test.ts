@@ -1,8 +1,11 @@
 // The source provider end to end: Xen (hypervisor and tools) and QEMU built from local git
 // repositories made here from Debian's source packages, addressed as file:// URLs by tag and
 // by commit id, with our trap-unmapped-accesses change passed as the user's Xen patch; the
-// rig then boots and passes boot-smoke and the seed flow. Cold, the two builds take
-// about 4 minutes on 2 cores; warm (components cached by commit id) a few seconds.
+// rig then boots and passes boot-smoke and the seed flow. The repositories are shaped like
+// upstream's where it matters (test/support/source-repos.ts): QEMU's has no subproject trees
+// (they come from a folder, as on a runner without network), and Xen's public headers differ
+// from the arm64 sysroot's, which a patched QEMU refuses to compile against. Cold, the two
+// builds take about 4 minutes on 2 cores; warm (components cached by commit id) a few seconds.
 import { readFileSync } from 'node:fs';
 import { appendFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,17 +19,20 @@ import { ROOT, startCli } from '../../support/cli.js';
 import { debianSourceRepos, type TestRepo } from '../../support/source-repos.js';
 
 const XEN_PATCH = join(ROOT, 'src/rig/debian/patches/xen/0001-xen-arm-dom0less-trap-unmapped-accesses.patch');
+const QEMU_HEADERS_PATCH = join(ROOT, 'test/fixtures/rig/qemu-needs-tree-xen-headers.patch');
 
 let scratch: string;
 let xen: TestRepo;
 let qemu: TestRepo;
+let qemuSubprojects: string;
+let movedSubprojects: string[];
 
 beforeAll(async () => {
   // A fixed place: the URLs are part of the rig's key (its manifest names them), so the
   // same URLs on every run let a warm run reuse the bundle, not only the components.
   scratch = join(tmpdir(), 'xen-pvh-virtio-source-repos');
   await rm(scratch, { recursive: true, force: true });
-  ({ xen, qemu } = await debianSourceRepos(defaultCacheDir(), scratch));
+  ({ xen, qemu, qemuSubprojects, movedSubprojects } = await debianSourceRepos(defaultCacheDir(), scratch));
 }, 15 * 60_000);
 
 afterAll(async () => {
@@ -34,7 +40,10 @@ afterAll(async () => {
 });
 
 function sourceArgs(): string[] {
-  return ['--rig', 'source', '--xen-repo', xen.url, '--xen-ref', xen.tag, '--qemu-repo', qemu.url, '--qemu-ref', qemu.commit, '--xen-patches', XEN_PATCH];
+  return [
+    ...['--rig', 'source', '--xen-repo', xen.url, '--xen-ref', xen.tag, '--qemu-repo', qemu.url, '--qemu-ref', qemu.commit, '--xen-patches', XEN_PATCH],
+    ...['--qemu-patches', QEMU_HEADERS_PATCH, '--qemu-subprojects', qemuSubprojects],
+  ];
 }
 
 function property(xml: string, name: string): string | undefined {
@@ -42,7 +51,9 @@ function property(xml: string, name: string): string | undefined {
 }
 
 describe('source rig from local git repositories', () => {
-  it('builds, records the commit ids and passes boot-smoke', { timeout: 100 * 60_000 }, async () => {
+  it('builds upstream-shaped trees against their own Xen headers, records the versions and commit ids and passes boot-smoke', { timeout: 100 * 60_000 }, async () => {
+    // Debian's tree ships keycodemapdb and the softfloat libraries; upstream's git only their wraps.
+    expect(movedSubprojects).toEqual(expect.arrayContaining(['keycodemapdb', 'berkeley-softfloat-3']));
     const run = startCli(['run', 'boot-smoke', ...sourceArgs(), '--timeout-minutes', '95']);
     const { code } = await run.done;
     expect(code, run.stderr()).toBe(0);
@@ -52,7 +63,9 @@ describe('source rig from local git repositories', () => {
     expect(property(xml, 'rig.provider')).toBe('source');
     expect(property(xml, 'rig.version.xen-commit')).toBe(xen.commit);
     expect(property(xml, 'rig.version.qemu-commit')).toBe(qemu.commit);
-    expect(property(xml, 'rig.version.xen')).toMatch(/^4\.17\.5/);
+    // The trees' own versions (Xen's Makefile, QEMU's VERSION file) and where they came from.
+    expect(property(xml, 'rig.version.xen')).toMatch(new RegExp(`^4\\.17\\.5\\S* \\(${xen.tag.replace(/[.+]/g, '\\$&')} @ ${xen.commit.slice(0, 12)}\\)$`));
+    expect(property(xml, 'rig.version.qemu')).toBe(`${qemu.version.replace(/^\d+:/, '').replace(/[+~-].*$/, '')} (${qemu.commit.slice(0, 12)})`);
 
     const rig = await readRig(rigDir(defaultCacheDir(), property(xml, 'rig.key')!));
     const m = rig.manifest;
@@ -62,7 +75,10 @@ describe('source rig from local git repositories', () => {
     expect(m.capabilities).toEqual(expect.arrayContaining(['ioreq', 'trap-unmapped-accesses', 'qemu-xenpvh-pci', 'xen-tools']));
     const byRole = (role: string) => m.files.find((f) => f.role === role)!;
     expect(byRole('xen-efi').origin).toMatchObject({ repo: xen.url, commit: xen.commit, patches: [{ file: '0001-xen-arm-dom0less-trap-unmapped-accesses.patch', from: 'user' }] });
-    expect(byRole('backend-qemu').origin).toMatchObject({ repo: qemu.url, commit: qemu.commit });
+    expect(byRole('backend-qemu').origin).toMatchObject({ repo: qemu.url, commit: qemu.commit, patches: [{ file: 'qemu-needs-tree-xen-headers.patch', from: 'user' }] });
+    // It compiled with the patch that refuses every Xen's public headers but the tree's; the
+    // subprojects upstream's git lacks came from the folder (unless a warm cache built it earlier).
+    expect(byRole('backend-qemu').origin.built).toMatch(/meson subprojects the tree lacked: .*keycodemapdb from (--qemu-subprojects|cache)/);
     // dom0's tools are ours, not Debian's xen-utils.
     expect(byRole('dom0-ramdisk').origin.built).toContain(`xen-tools (built from source)=4.17.5`);
     expect(byRole('dom0-ramdisk').origin.built).not.toContain('xen-utils');
@@ -98,6 +114,52 @@ describe('source rig from local git repositories', () => {
   });
 });
 
+describe('an upstream-shaped QEMU without its subprojects, offline', () => {
+  it('stops before configure with the missing subprojects named and how to provide them', { timeout: 20 * 60_000 }, async () => {
+    // No folder and no way out (a proxy nobody listens on): as on a runner without network.
+    // Another QEMU key (no patch), so the rig is not the cached one; Xen is.
+    const offline = { https_proxy: 'http://127.0.0.1:9', http_proxy: 'http://127.0.0.1:9', HTTPS_PROXY: 'http://127.0.0.1:9', HTTP_PROXY: 'http://127.0.0.1:9' };
+    const args = ['--rig', 'source', '--xen-repo', xen.url, '--xen-ref', xen.tag, '--qemu-repo', qemu.url, '--qemu-ref', qemu.commit, '--xen-patches', XEN_PATCH];
+    const run = startCli(['run', 'boot-smoke', ...args], { env: { ...process.env, ...offline } });
+    const { code } = await run.done;
+    expect(code, run.stderr()).toBe(3);
+    const log = run.stderr();
+    expect(log).toMatch(/qemu: the tree has no .*keycodemapdb/);
+    expect(log).toContain('qemu: the tree lacks meson subprojects the build needs, and they could not be obtained:');
+    expect(log).toMatch(/keycodemapdb \(subprojects\/keycodemapdb\.wrap: wrap-git https:\/\/gitlab\.com\/qemu-project\/keycodemapdb\.git at [0-9a-f]{40}\): not in --qemu-subprojects \(not given\), not cached, and the download failed/);
+    expect(log).toContain('give --qemu-subprojects a folder holding keycodemapdb/');
+    // Stopped before configure: no ninja ran.
+    expect(log).not.toMatch(/qemu: configure/);
+  });
+});
+
+describe('a Xen tree that does not build', () => {
+  it('is the product failing: a "build xen" test case with the compiler error, the scenarios skipped, exit 1', { timeout: 20 * 60_000 }, async () => {
+    // A patch that applies but breaks the hypervisor's compile, made against the repository's own file.
+    const file = 'xen/common/version.c';
+    const original = await readFile(join(scratch, 'xen', file), 'utf8');
+    await writeFile(join(scratch, 'broken.c'), original.replace('#include <xen/compile.h>', '#include <xen/compile.h>\n#error "xen-pvh-virtio: this tree does not build"'));
+    const diff = await runTool('diff', ['-u', '--label', `a/${file}`, '--label', `b/${file}`, join(scratch, 'xen', file), join(scratch, 'broken.c')], { allowFailure: true });
+    expect(diff.stdout).toContain('+#error');
+    const patch = join(scratch, 'break-xen.patch');
+    await writeFile(patch, diff.stdout);
+
+    const run = startCli(['run', 'boot-smoke', '--rig', 'source', '--xen-repo', xen.url, '--xen-ref', xen.tag, '--xen-patches', patch, '--qemu-repo', qemu.url, '--qemu-ref', qemu.commit, '--qemu-subprojects', qemuSubprojects]);
+    const { code } = await run.done;
+    expect(code, run.stderr()).toBe(1);
+    expect(run.stderr()).toMatch(/build xen failed at make -j\d+ .*common\/version\.c:\d+:\d+: error: #error "xen-pvh-virtio: this tree does not build"/);
+    const xml = readFileSync(run.junitPath, 'utf8');
+    validateJunit(xml);
+    expect(xml).toMatch(/<testsuite name="rig build" [^>]*tests="1" failures="1" errors="0"/);
+    expect(xml).toMatch(/<testcase classname="xen-pvh-virtio\.rig build" name="build xen"[^>]*>\s*<failure message="[^"]*#error &quot;xen-pvh-virtio: this tree does not build&quot;[^"]*" type="build">/);
+    // Nothing ran, and nothing is an infrastructure error.
+    expect(xml).toMatch(/<skipped message="the rig did not build: build xen failed"\/>/);
+    expect(xml).not.toContain('<error');
+    const result = JSON.parse(readFileSync(join(run.logsDir, 'result.json'), 'utf8')) as { result: { builds: { component: string; status: string }[] } };
+    expect(result.result.builds).toEqual([expect.objectContaining({ component: 'xen', status: 'failed' })]);
+  });
+});
+
 describe('source rig from local trees (xen-path, qemu-path), as a pull request check builds its checkout', () => {
   /** A QEMU checkout with one uncommitted line the built binary must carry. */
   const MARKER = 'xen-pvh-virtio local tree: uncommitted line';
@@ -112,7 +174,7 @@ describe('source rig from local trees (xen-path, qemu-path), as a pull request c
   it('reuses the ref build for a clean checkout, rebuilds only QEMU for its uncommitted change, and passes boot-smoke and the seed', { timeout: 30 * 60_000 }, async () => {
     // The Xen checkout is the repository the ref tests fetched from, clean at the tagged
     // commit: the very tree, so its component is a cache hit.
-    const args = ['--rig', 'source', '--xen-path', join(scratch, 'xen'), '--qemu-path', checkout, '--xen-patches', XEN_PATCH];
+    const args = ['--rig', 'source', '--xen-path', join(scratch, 'xen'), '--qemu-path', checkout, '--xen-patches', XEN_PATCH, '--qemu-subprojects', qemuSubprojects];
     const run = startCli(['run', 'boot-smoke', 'virtio-pci-rescan-ping', ...args, '--timeout-minutes', '28']);
     const { code } = await run.done;
     expect(code, run.stderr()).toBe(0);
@@ -135,7 +197,7 @@ describe('source rig from local trees (xen-path, qemu-path), as a pull request c
     expect(property(xml, 'rig.version.xen-uncommitted')).toBe('none');
     expect(property(xml, 'rig.version.qemu-commit')).toBe(qemu.commit);
     expect(property(xml, 'rig.version.qemu-uncommitted')).toMatch(/^[0-9a-f]{64}$/);
-    expect(property(xml, 'rig.version.qemu')).toBe(`${qemu.commit.slice(0, 12)} + uncommitted changes (local checkout)`);
+    expect(property(xml, 'rig.version.qemu')).toMatch(new RegExp(`^10\\.0\\.\\d+ \\(local checkout ${qemu.commit.slice(0, 12)} \\+ uncommitted changes\\)$`));
 
     // The uncommitted line is in the QEMU dom0 runs.
     const rig = await readRig(rigDir(defaultCacheDir(), property(xml, 'rig.key')!));

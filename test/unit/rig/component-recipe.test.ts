@@ -11,23 +11,12 @@ import { ComponentBuild, componentDir } from '../../../src/rig/build/component.j
 import type { ResolvedRef } from '../../../src/rig/build/git.js';
 import { readPatch } from '../../../src/rig/build/patches.js';
 import { ensureComponents, fetchOrigin, planComponent, type ComponentRecipe } from '../../../src/rig/build/recipe.js';
-import type { ToolchainPlan } from '../../../src/rig/toolchain/index.js';
+import { cacheWithToolchain } from '../../support/toolchain-cache.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'component-recipe-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const quiet = () => undefined;
 
-let caches = 0;
-/** A fresh cache holding an unpacked toolchain, so nothing is downloaded. */
-function cacheWithToolchain(): { cacheDir: string; toolchain: ToolchainPlan } {
-  const cacheDir = join(scratch, `cache-${caches++}`);
-  const key = 't'.repeat(64);
-  mkdirSync(join(cacheDir, 'toolchains', key, 'bin'), { recursive: true });
-  writeFileSync(join(cacheDir, 'toolchains', key, 'toolchain.json'), JSON.stringify({ key, versions: { gcc: '12', binutils: '2.40', libc: '2.36' } }));
-  writeFileSync(join(cacheDir, 'toolchains', key, 'bin', 'aarch64-linux-gnu-gcc'), '');
-  // Only the key is read when the toolchain is already unpacked.
-  return { cacheDir, toolchain: { key } as ToolchainPlan };
-}
 
 /** A recipe that writes one file and records what it did in events. */
 function recipe(name: string, events: string[], opts: { patch?: string; failMake?: boolean } = {}): ComponentRecipe {
@@ -55,7 +44,7 @@ const workEntries = (cacheDir: string) => (existsSync(join(cacheDir, 'work')) ? 
 
 describe('ensureComponents', () => {
   it('fetches every missing tree before it builds any, installs each component, and finds them next time', async () => {
-    const { cacheDir, toolchain } = cacheWithToolchain();
+    const { cacheDir, toolchain } = cacheWithToolchain(scratch);
     const events: string[] = [];
     const lines: string[] = [];
     const recipes = { a: recipe('alpha', events), b: recipe('beta', events), none: undefined };
@@ -79,7 +68,7 @@ describe('ensureComponents', () => {
   });
 
   it('stops at a patch that does not apply before anything is built, leaving no work folder', async () => {
-    const { cacheDir, toolchain } = cacheWithToolchain();
+    const { cacheDir, toolchain } = cacheWithToolchain(scratch);
     const bad = join(scratch, 'bad.patch');
     writeFileSync(bad, '--- a/README\n+++ b/README\n@@ -1 +1 @@\n-not what the file says\n+changed\n');
     const events: string[] = [];
@@ -91,7 +80,7 @@ describe('ensureComponents', () => {
   });
 
   it("keeps a failed build's work folder for diagnosis and drops the trees not built yet", async () => {
-    const { cacheDir, toolchain } = cacheWithToolchain();
+    const { cacheDir, toolchain } = cacheWithToolchain(scratch);
     const events: string[] = [];
     const recipes = { a: recipe('alpha', events, { failMake: true }), b: recipe('beta', events) };
     await expect(ensureComponents(cacheDir, recipes, toolchain, quiet)).rejects.toThrow('alpha: make failed');
