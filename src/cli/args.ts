@@ -8,6 +8,8 @@ export interface ParsedCommand {
   raw: RawOptions;
   help: boolean;
   version: boolean;
+  /** Values of the command's own flags (those passed as `own`), which are no run options. */
+  own: Record<string, string>;
 }
 
 const BOOLEANS = new Set<string>(OPTION_NAMES.filter((n) => OPTIONS[n].kind === 'boolean'));
@@ -32,12 +34,13 @@ function spellBooleans(argv: readonly string[]): string[] {
   return out;
 }
 
-export function parseCommandLine(argv: readonly string[]): ParsedCommand {
+export function parseCommandLine(argv: readonly string[], own: readonly string[] = []): ParsedCommand {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean' },
   };
   for (const name of OPTION_NAMES) options[name] = { type: 'string' };
+  for (const name of own) options[name] = { type: 'string' };
   let parsed;
   try {
     parsed = parseArgs({ args: spellBooleans(argv), options, allowPositionals: true, strict: true });
@@ -54,6 +57,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
     raw: { values, label: (name: OptionName) => `--${name}` },
     help: parsed.values.help === true,
     version: parsed.values.version === true,
+    own: Object.fromEntries(own.flatMap((name) => (typeof parsed.values[name] === 'string' ? [[name, parsed.values[name]]] : []))),
   };
 }
 

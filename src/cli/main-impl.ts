@@ -17,6 +17,7 @@ import { cancelOnSignals } from '../cancel.js';
 import { redactCredentials } from '../secrets.js';
 import { formatBytes, listEntries, pruneCache } from '../cache/index.js';
 import { mergeCommand } from './merge.js';
+import { bisectCommand } from './bisect.js';
 
 const USAGE = `xen-pvh-virtio: prove that dom0less Xen on ARM64 gives a domU working virtio-pci
 devices served by a QEMU backend in dom0.
@@ -32,6 +33,10 @@ Usage:
                                                their folders, JUnit files, result.json files)
                                                into one JUnit report (--junit-path) and summary
                                                (in --logs-dir); exits as a run would
+  xen-pvh-virtio bisect COMPONENT [SCENARIO…] --good REF --bad REF [--repo URL|DIR]
+                                               find the first commit of xen, qemu or linux
+                                               where the scenarios fail: builds and runs
+                                               each step (bisect --help: flags, exit codes)
   xen-pvh-virtio scenarios list                list the built-in scenarios
   xen-pvh-virtio scenarios schema              print the scenario JSON Schema
   xen-pvh-virtio cache [list] [options]        what the local cache holds: size, last use
@@ -80,6 +85,8 @@ export async function cliMain(argv: readonly string[], given: Io): Promise<numbe
   // Everything the CLI prints passes here: a repository URL may carry a token.
   const io: Io = { ...given, out: (t) => given.out(redactCredentials(t)), err: (t) => given.err(redactCredentials(t)) };
   try {
+    // bisect has flags of its own (--good, --bad, --repo) besides a run's: it reads its command line itself.
+    if (argv[0] === 'bisect') return await bisectCommand(argv.slice(1), io);
     const parsed = parseCommandLine(argv);
     if (parsed.version) {
       io.out(`${packageVersion()}\n`);
@@ -101,7 +108,10 @@ export async function cliMain(argv: readonly string[], given: Io): Promise<numbe
         io.err(`${c.passed} passed, ${c.failed} failed, ${c.error} errored, ${c.skipped} skipped${shard} — JUnit ${plan.junitPath}, logs ${plan.logsDir}\n`);
         const warnings = new Set(result.scenarios.flatMap((x) => (x.warnings ?? []).map((w) => `${w.domain}: ${w.line}${w.expected ? ' (expected)' : ''}`)));
         for (const w of warnings) io.err(`kernel/Xen warning: ${w}\n`);
-        if (result.fatal) io.err(`${result.fatal.status === 'error' ? 'infrastructure error' : 'failure'}: ${result.fatal.message}\n`);
+        for (const b of (result.builds ?? []).filter((x) => x.status === 'failed')) {
+          io.err(`build ${b.component} failed${b.step ? ` at ${b.step}` : ''}: ${b.message ?? ''}${b.logFile ? ` (log ${b.logFile})` : ''}\n`);
+        }
+        if (result.fatal) io.err(`${result.fatal.kind?.toLowerCase() ?? (result.fatal.status === 'error' ? 'infrastructure error' : 'failure')}: ${result.fatal.message}\n`);
         return exitCodeFor(result);
       }
       case 'plan': {
