@@ -1,7 +1,7 @@
 import { createRequire as __xpvCreateRequire } from 'node:module'; import { fileURLToPath as __xpvFileURLToPath } from 'node:url'; import { dirname as __xpvDirname } from 'node:path'; const require = __xpvCreateRequire(import.meta.url); const __xpvFilename = __xpvFileURLToPath(import.meta.url); const __xpvDir = __xpvDirname(__xpvFilename);
 import {
   isRemoteCacheUsable
-} from "./chunks/chunk-UTS7UHP2.js";
+} from "./chunks/chunk-RYTTDDOX.js";
 import {
   cancelOnSignals,
   executePlan,
@@ -10,7 +10,7 @@ import {
   resolvePlan,
   setOutputs,
   writeReports
-} from "./chunks/chunk-7IOY35LJ.js";
+} from "./chunks/chunk-2OV2SYXG.js";
 import {
   ConfigError,
   OPTIONS,
@@ -29,7 +29,7 @@ import {
   setSecret,
   summary,
   warning
-} from "./chunks/chunk-KZ4NNELM.js";
+} from "./chunks/chunk-PUFZGLFZ.js";
 
 // src/action/main-impl.ts
 import { isAbsolute as isAbsolute2, relative } from "node:path";
@@ -83,6 +83,9 @@ async function reportFailure(e, paths, scenarios = []) {
 
 // src/action/main-impl.ts
 function annotateSteps(result, workspace) {
+  for (const b of (result.builds ?? []).filter((x) => x.status === "failed")) {
+    error(redactCredentials(`build ${b.component} failed${b.step ? ` at ${b.step}` : ""}: ${b.message ?? ""}`), { title: "build failed" });
+  }
   for (const scenario of result.scenarios) {
     for (const step of scenario.steps.filter((s) => s.status === "failed" || s.status === "error")) {
       const text = redactCredentials(`${scenario.name}: ${step.title}: ${(step.message ?? step.status).split("\n")[0]}`);

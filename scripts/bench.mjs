@@ -14,17 +14,28 @@
 //     runs the scenarios (default: the four built-in ones) with --jobs 1 and --jobs 2, N times
 //     each, alternating, every run restoring the same cached booted system (one priming run
 //     saves it first); prints both wall times and the ratio jobs 2 / jobs 1.
+//   npm run bench -- [N] [--jobs] --before <git-ref | folder> [SCENARIO ...]
+//     the same, with an older build run alternately beside this one (dist/cli.js) in the same
+//     invocation: <folder> holds cli.js (a dist/) or dist/cli.js; anything else is a commit,
+//     checked out with `git worktree add` (its committed dist/) and removed afterwards. Each
+//     build has its own cache of saved booted systems; both print their tables, then one table
+//     of the two side by side with the ratio after/before.
 //   npm run bench -- --published [SCENARIO]
 //     a first run on a machine with an empty cache, twice: once building everything (pinned
 //     toolchain, Xen, QEMU, rig) and once fetching the rig a release published
 //     (scripts/publish-rigs, served from 127.0.0.1 as rig-mirror); prints both wall times
 //     and their ratio.
 //
+// Every mode but --published also prints a profile per step (median over the runs, from each
+// run's result.json): its total, the guest's own time, typing, focus switches, the console's
+// turn, the SSH link and channel, the exit status, and overhead = total − guest; and per
+// phase, when it came and how long after the phase before it.
+//
 // Failed runs are counted and their logs kept; the next run goes on.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { availableParallelism, homedir, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -35,6 +46,7 @@ let only;
 let fanout = false;
 let published = false;
 let jobs = false;
+let beforeRef;
 const scenarios = [];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--boot') boot = args[++i];
@@ -42,6 +54,7 @@ for (let i = 0; i < args.length; i++) {
   else if (args[i] === '--fanout') fanout = true;
   else if (args[i] === '--published') published = true;
   else if (args[i] === '--jobs') jobs = true;
+  else if (args[i] === '--before') beforeRef = args[++i];
   else if (/^\d+$/.test(args[i])) runs = Number(args[i]);
   else scenarios.push(args[i]);
 }
@@ -84,12 +97,48 @@ function benchCache() {
   return dir;
 }
 
+/** This build, and the older one --before names (undefined without it). */
+const CURRENT = join(root, 'dist/cli.js');
+if (beforeRef !== undefined && (fanout || published)) throw new Error('--before goes with the cold and restored runs and with --jobs, not with --fanout or --published');
+const before = beforeRef === undefined ? undefined : olderBuild(beforeRef);
+// The worktree goes however the bench ends.
+process.on('exit', () => before?.dispose());
+/** The builds each measurement runs, in the order of the first run. */
+const SIDES = [...(before ? [{ name: 'before', cli: before.cli }] : []), { name: 'after', cli: CURRENT }];
+
+/** The older build's cli.js: in a folder as given, else from a worktree of the commit (removed at exit). */
+function olderBuild(ref) {
+  for (const cli of [join(ref, 'cli.js'), join(ref, 'dist', 'cli.js')]) if (existsSync(cli)) return { cli: resolve(cli), dispose: () => {} };
+  const dir = mkdtempSync(join(tmpdir(), 'xpv-bench-before-'));
+  const add = spawnSync('git', ['-C', root, 'worktree', 'add', '--detach', dir, ref], { encoding: 'utf8' });
+  if (add.status !== 0) throw new Error(`--before ${ref}: not a folder with cli.js or dist/cli.js, and git cannot check it out: ${add.stderr.trim()}`);
+  if (!existsSync(join(dir, 'dist', 'cli.js'))) throw new Error(`--before ${ref}: the commit has no dist/cli.js`);
+  console.error(`before: ${ref} checked out in ${dir}`);
+  return { cli: join(dir, 'dist', 'cli.js'), dispose: () => spawnSync('git', ['-C', root, 'worktree', 'remove', '--force', dir], { stdio: 'inherit' }) };
+}
+
+/** Each step's time and profile, and the phases, from a run's result.json; nothing when it has none. */
+function readProfile(logs) {
+  let result;
+  try {
+    result = JSON.parse(readFileSync(join(logs, 'result.json'), 'utf8')).result;
+  } catch {
+    return { steps: [], phases: [] };
+  }
+  const steps = result.scenarios.flatMap((s) => [
+    ...s.steps.filter((st) => !st.notRun).map((st) => ({ name: `${s.name}: ${st.title}`, durationMs: st.durationMs, profile: st.profile ?? {} })),
+    // What the scenario spent between and after its steps: cleanup (stopping its backends), forensics.
+    { name: `${s.name}: (outside its steps)`, durationMs: s.durationMs - s.steps.reduce((sum, st) => sum + st.durationMs, 0), profile: {} },
+  ]);
+  return { steps, phases: [...result.phases].sort((a, b) => a.atMs - b.atMs) };
+}
+
 /** One CLI run; its JUnit properties (first suite's), per-suite durations and wall time, or a failure. */
-function runOnce(extra) {
+function runOnce(extra, cli = CURRENT) {
   const dir = mkdtempSync(join(tmpdir(), 'xpv-bench-'));
   const junit = join(dir, 'junit.xml');
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, [join(root, 'dist/cli.js'), 'run', ...scenarios, '--boot', boot, '--ssh-port', '0', '--junit-path', junit, '--logs-dir', join(dir, 'logs'), ...extra], {
+  const r = spawnSync(process.execPath, [cli, 'run', ...scenarios, '--boot', boot, '--ssh-port', '0', '--junit-path', junit, '--logs-dir', join(dir, 'logs'), ...extra], {
     encoding: 'utf8',
   });
   const wall = (Date.now() - t0) / 1000;
@@ -103,40 +152,110 @@ function runOnce(extra) {
   const systems = [...xml.matchAll(/<property name="system" value="(\w+)"\/>/g)].map((m) => m[1]);
   // Each step's own time (the JUnit test cases): what the guest needed plus what we typed and waited for.
   const steps = [...xml.matchAll(/<testcase classname="xen-pvh-virtio\.([^"]+)" name="([^"]+)" time="([\d.]+)"/g)].map((m) => [`${m[1]}: ${m[2]}`, Number(m[3])]);
+  const profile = readProfile(join(dir, 'logs'));
   rmSync(dir, { recursive: true, force: true });
-  return { ok: true, wall, props, systems, steps };
+  return { ok: true, wall, props, systems, steps, profile };
 }
 
-function collect(mode, extra, n, before = () => undefined) {
-  const samples = new Map();
-  const failures = [];
-  const add = (name, v) => samples.set(name, [...(samples.get(name) ?? []), v]);
-  for (let i = 1; i <= n; i++) {
-    before();
-    const r = runOnce(extra);
-    if (!r.ok) {
-      console.error(`${mode} ${i}/${n}: FAILED after ${r.wall.toFixed(1)} s: ${r.why} (logs kept in ${r.dir})`);
-      failures.push(r.dir);
-      continue;
-    }
-    console.error(`${mode} ${i}/${n}: ${r.wall.toFixed(1)} s (systems: ${r.systems.join(', ')})`);
-    for (const [k, v] of r.props) {
-      if (k.startsWith('phase.') || k.startsWith('harness.cpu.')) add(k, Number(v.replace(/s$/, '')));
-    }
-    add('process wall', r.wall);
-    for (const [name, seconds] of r.steps) add(`step ${name}`, seconds);
-    if (fanout) {
-      // Each scenario's cost: the first from process start, later ones from the previous end.
-      const spans = [...r.props].filter(([k]) => k.startsWith('span.scenarios.')).map(([k, v]) => [k.slice('span.scenarios.'.length), v.split('..').map((x) => Number(x.replace(/s$/, '')))]);
-      let prevEnd = 0;
-      for (const [name, [start, end]] of spans) {
-        add(`cost ${name}`, end - prevEnd);
-        add(`switch before ${name}`, start - prevEnd);
-        prevEnd = end;
-      }
+/** The profile columns: a step's profile fields, as the table heads them. */
+const COLUMNS = [
+  ['total', (st) => st.durationMs],
+  ['guest', (st) => st.profile.guestMs],
+  ['overhead', (st) => (st.profile.guestMs === undefined ? undefined : st.durationMs - st.profile.guestMs)],
+  ['typing', (st) => st.profile.typingMs],
+  ['bytes', (st) => st.profile.typedBytes],
+  ['echoes', (st) => st.profile.echoWaits],
+  ['focus', (st) => st.profile.focusMs],
+  ['switches', (st) => st.profile.focusSwitches],
+  ['turn', (st) => st.profile.turnMs],
+  ['connect', (st) => st.profile.connectMs],
+  ['channel', (st) => st.profile.openMs],
+  ['exit st.', (st) => st.profile.exitStatusMs],
+  ['trips', (st) => st.profile.roundTrips],
+];
+
+/** A run's steps and phases into the accumulated profile (values per step and column, per phase). */
+function addProfile(acc, { steps, phases }) {
+  for (const st of steps) {
+    const row = acc.steps.get(st.name) ?? new Map();
+    acc.steps.set(st.name, row);
+    for (const [col, of] of COLUMNS) {
+      const v = of(st);
+      if (v !== undefined) row.set(col, [...(row.get(col) ?? []), v]);
     }
   }
-  return { samples, failures, n };
+  phases.forEach((p, i) => {
+    const row = acc.phases.get(p.name) ?? { at: [], since: [] };
+    acc.phases.set(p.name, row);
+    row.at.push(p.atMs);
+    row.since.push(p.atMs - (i > 0 ? phases[i - 1].atMs : 0));
+  });
+}
+
+const cell = (xs, width = 9) => (xs && xs.length ? String(Math.round(median(xs))) : '–').padStart(width);
+
+function printProfile(title, acc) {
+  if (acc.steps.size === 0) return;
+  console.log(`\n# profile: ${title} (milliseconds and counts; median of the runs; – where it does not apply or the build does not record it)`);
+  console.log(`${'step'.padEnd(60)}${COLUMNS.map(([c]) => c.padStart(9)).join('')}`);
+  for (const [name, row] of acc.steps) console.log(`${name.slice(0, 59).padEnd(60)}${COLUMNS.map(([c]) => cell(row.get(c))).join('')}`);
+  console.log(`${'phase'.padEnd(60)}${'at'.padStart(9)}${'after previous'.padStart(16)}`);
+  const phases = [...acc.phases].sort(([, a], [, b]) => median(a.at) - median(b.at));
+  for (const [name, row] of phases) console.log(`${name.slice(0, 59).padEnd(60)}${cell(row.at)}${cell(row.since, 16)}`);
+}
+
+/**
+ * N runs of each side (this build, and the older one with --before) with the options
+ * `extraOf(side)` gives, alternating which side goes first so that a machine getting busier or
+ * quieter weighs on both alike; per side (by name) its samples, failures and profile.
+ */
+function collect(mode, extraOf, n, beforeEachRun = () => undefined, sides = SIDES) {
+  const bySide = new Map(sides.map((side) => [side.name, { samples: new Map(), failures: [], n, profile: { steps: new Map(), phases: new Map() } }]));
+  for (let i = 1; i <= n; i++) {
+    for (const side of i % 2 ? sides : [...sides].reverse()) {
+      const { samples, failures, profile } = bySide.get(side.name);
+      const who = sides.length > 1 ? `${mode} (${side.name})` : mode;
+      const add = (name, v) => samples.set(name, [...(samples.get(name) ?? []), v]);
+      beforeEachRun(side);
+      const r = runOnce(extraOf(side), side.cli);
+      if (!r.ok) {
+        console.error(`${who} ${i}/${n}: FAILED after ${r.wall.toFixed(1)} s: ${r.why} (logs kept in ${r.dir})`);
+        failures.push(r.dir);
+        continue;
+      }
+      console.error(`${who} ${i}/${n}: ${r.wall.toFixed(1)} s (systems: ${r.systems.join(', ')})`);
+      addRun(add, r);
+      addProfile(profile, r.profile);
+    }
+  }
+  return bySide;
+}
+
+/** One passed run's figures into a side's samples. */
+function addRun(add, r) {
+  for (const [k, v] of r.props) {
+    if (k.startsWith('phase.') || k.startsWith('harness.cpu.')) add(k, Number(v.replace(/s$/, '')));
+  }
+  add('process wall', r.wall);
+  for (const [name, seconds] of r.steps) add(`step ${name}`, seconds);
+  // From QEMU's start (or the restore's) to settled. A build that records settled only when it
+  // saves the booted system has the moment all the same: when the last shell showed.
+  const at = (name) => r.profile.phases.find((p) => p.name === name)?.atMs;
+  const shells = r.profile.phases.filter((p) => / shell$/.test(p.name)).map((p) => p.atMs);
+  const settled = at('settled') ?? (shells.length > 0 ? Math.max(...shells) : undefined);
+  for (const [from, label] of [['qemu start', 'boot to settled'], ['restore start', 'restore to settled']]) {
+    if (settled !== undefined && at(from) !== undefined) add(label, (settled - at(from)) / 1000);
+  }
+  if (fanout) {
+    // Each scenario's cost: the first from process start, later ones from the previous end.
+    const spans = [...r.props].filter(([k]) => k.startsWith('span.scenarios.')).map(([k, v]) => [k.slice('span.scenarios.'.length), v.split('..').map((x) => Number(x.replace(/s$/, '')))]);
+    let prevEnd = 0;
+    for (const [name, [start, end]] of spans) {
+      add(`cost ${name}`, end - prevEnd);
+      add(`switch before ${name}`, start - prevEnd);
+      prevEnd = end;
+    }
+  }
 }
 
 function print(title, { samples, failures, n }) {
@@ -149,7 +268,44 @@ function print(title, { samples, failures, n }) {
   for (const dir of failures) console.log(`failed run kept in ${dir}`);
 }
 
+/** Each side's figures and profile; with --before, then the two side by side. */
+function printSides(title, bySide) {
+  for (const [side, r] of bySide) {
+    const t = bySide.size > 1 ? `${title} (${side})` : title;
+    print(t, r);
+    printProfile(t, r.profile);
+  }
+  const b = bySide.get('before');
+  const a = bySide.get('after');
+  if (!b || !a) return;
+  console.log(`\n# before / after: ${title} (medians; after/before)`);
+  const row = (name, x, y, unit) =>
+    console.log(`${name.slice(0, 59).padEnd(60)}${`${median(x).toFixed(unit === 's' ? 2 : 0)} ${unit}`.padStart(12)}${`${median(y).toFixed(unit === 's' ? 2 : 0)} ${unit}`.padStart(12)}${(median(y) / median(x)).toFixed(3).padStart(9)}`);
+  console.log(`${''.padEnd(60)}${'before'.padStart(12)}${'after'.padStart(12)}${'ratio'.padStart(9)}`);
+  for (const [name, ys] of a.samples) {
+    const xs = b.samples.get(name);
+    if (xs) row(name.replace(/^phase\./, '').replace(/^harness\.cpu\./, 'harness CPU '), xs, ys, 's');
+  }
+  for (const [name, cols] of a.profile.steps) {
+    const old = b.profile.steps.get(name);
+    for (const col of ['guest', 'overhead']) {
+      if (old?.get(col) && cols.get(col)) row(`${name.slice(0, 48)} ${col}`, old.get(col), cols.get(col), 'ms');
+    }
+  }
+}
+
 const label = `${scenarios.join(' + ')}, ${boot} path`;
+const of = (side) => (SIDES.length > 1 ? `${side.name}: ` : '');
+
+/** A bench cache per build, each primed by a run that boots and saves the booted system. */
+function primedCaches(extra) {
+  const caches = new Map(SIDES.map((side) => [side.name, benchCache()]));
+  for (const side of SIDES) {
+    const prime = runOnce(['--cache-dir', caches.get(side.name), ...extra], side.cli);
+    console.error(`${of(side)}priming run (boots and saves the booted system): ${prime.ok ? `${prime.wall.toFixed(1)} s` : `FAILED: ${prime.why}`}`);
+  }
+  return caches;
+}
 let failed = 0;
 if (published) {
   const release = mkdtempSync(join(tmpdir(), 'xpv-bench-release-'));
@@ -173,28 +329,31 @@ if (published) {
   for (const [mode, wall] of Object.entries(results)) console.log(`${mode.padEnd(10)} ${wall.toFixed(1)} s`);
   if (results.builds && results.published) console.log(`published / builds: ${(results.published / results.builds).toFixed(3)}`);
 } else if (jobs) {
-  const cache = benchCache();
-  const prime = runOnce(['--cache-dir', cache, '--jobs', '1']);
-  console.error(`priming run (boots and saves the booted system): ${prime.ok ? `${prime.wall.toFixed(1)} s` : `FAILED: ${prime.why}`}`);
-  const walls = { 1: [], 2: [] };
-  for (let i = 1; i <= runs; i++) {
-    // Alternating, so that a machine getting busier or quieter weighs on both alike.
-    for (const n of i % 2 ? [1, 2] : [2, 1]) {
-      const r = runOnce(['--cache-dir', cache, '--jobs', String(n)]);
-      console.error(`jobs ${n}, run ${i}/${runs}: ${r.ok ? `${r.wall.toFixed(1)} s (systems: ${r.systems.join(', ')})` : `FAILED: ${r.why} (logs kept in ${r.dir})`}`);
-      if (r.ok) walls[n].push(r.wall);
-      else failed++;
-    }
-  }
+  const caches = primedCaches(['--jobs', '1']);
+  // Each build with --jobs 1 and --jobs 2, all alternating (collect turns the order round each time).
+  const lanes = SIDES.flatMap((side) => [1, 2].map((n) => ({ ...side, name: `${SIDES.length > 1 ? `${side.name}, ` : ''}jobs ${n}`, side: side.name, n })));
+  const r = collect('run', (lane) => ['--cache-dir', caches.get(lane.side), '--jobs', String(lane.n)], runs, undefined, lanes);
+  const walls = (side, n) => r.get(lanes.find((l) => l.side === side && l.n === n).name).samples.get('process wall');
   console.log(`\n# ${label}, restored from a cached booted system; ${availableParallelism()} cores; outer ${OUTER_QEMU}`);
-  for (const n of [1, 2]) if (walls[n].length) console.log(`jobs ${n}: process wall ${fmt(walls[n])} s`);
-  if (walls[1].length && walls[2].length) console.log(`jobs 2 / jobs 1: ${(median(walls[2]) / median(walls[1])).toFixed(3)}`);
-  rmSync(cache, { recursive: true, force: true });
+  for (const lane of lanes) {
+    const w = walls(lane.side, lane.n);
+    if (w) console.log(`${lane.name}: process wall ${fmt(w)} s`);
+    failed += r.get(lane.name).failures.length;
+  }
+  for (const side of SIDES) {
+    if (walls(side.name, 1) && walls(side.name, 2)) console.log(`${of(side)}jobs 2 / jobs 1: ${(median(walls(side.name, 2)) / median(walls(side.name, 1))).toFixed(3)}`);
+  }
+  for (const n of [1, 2]) {
+    if (before && walls('before', n) && walls('after', n)) console.log(`jobs ${n}, after / before: ${(median(walls('after', n)) / median(walls('before', n))).toFixed(3)}`);
+  }
+  for (const lane of lanes) printProfile(`${label}, ${lane.name}`, r.get(lane.name).profile);
+  for (const cache of caches.values()) rmSync(cache, { recursive: true, force: true });
 } else if (fanout) {
   const cache = benchCache();
   // No state from an earlier run: each run boots its first system and restores the later ones.
-  const r = collect('fanout', ['--cache-dir', cache], runs, () => rmSync(join(cache, 'states'), { recursive: true, force: true }));
+  const r = collect('fanout', () => ['--cache-dir', cache], runs, () => rmSync(join(cache, 'states'), { recursive: true, force: true })).get('after');
   print(`fan-out: ${label}`, r);
+  printProfile(`fan-out: ${label}`, r.profile);
   const costs = [...r.samples].filter(([k]) => k.startsWith('cost '));
   if (costs.length > 1) {
     const first = median(costs[0][1]);
@@ -207,26 +366,34 @@ if (published) {
   let cold;
   let restored;
   if (only !== 'restored') {
-    cold = collect('cold', ['--snapshot', 'false'], runs);
-    print(`cold boot: ${label}`, cold);
-    failed += cold.failures.length;
+    cold = collect('cold', () => ['--snapshot', 'false'], runs);
+    printSides(`cold boot: ${label}`, cold);
+    for (const r of cold.values()) failed += r.failures.length;
   }
   if (only !== 'cold') {
-    const cache = benchCache();
-    const prime = runOnce(['--cache-dir', cache]);
-    console.error(`priming run (boots and saves the booted system): ${prime.ok ? `${prime.wall.toFixed(1)} s` : `FAILED: ${prime.why}`}`);
-    restored = collect('restored', ['--cache-dir', cache], runs);
-    print(`restored from a cached booted system: ${label}`, restored);
-    failed += restored.failures.length;
-    rmSync(cache, { recursive: true, force: true });
+    const caches = primedCaches([]);
+    restored = collect('restored', (side) => ['--cache-dir', caches.get(side.name)], runs);
+    printSides(`restored from a cached booted system: ${label}`, restored);
+    for (const r of restored.values()) failed += r.failures.length;
+    for (const cache of caches.values()) rmSync(cache, { recursive: true, force: true });
   }
-  if (cold && restored) {
-    console.log('\n# restored / cold (medians)');
+  for (const side of SIDES) {
+    const c = cold?.get(side.name);
+    const r = restored?.get(side.name);
+    if (!c || !r) continue;
+    console.log(`\n# restored / cold (medians)${SIDES.length > 1 ? `, ${side.name}` : ''}`);
     for (const name of ['process wall', 'phase.scenarios end']) {
-      const c = cold.samples.get(name);
-      const r = restored.samples.get(name);
-      if (c && r) console.log(`${name.replace(/^phase\./, '').padEnd(22)} ${(median(r) / median(c)).toFixed(3)}  (${median(r).toFixed(2)} s / ${median(c).toFixed(2)} s)`);
+      const cs = c.samples.get(name);
+      const rs = r.samples.get(name);
+      if (cs && rs) console.log(`${name.replace(/^phase\./, '').padEnd(22)} ${(median(rs) / median(cs)).toFixed(3)}  (${median(rs).toFixed(2)} s / ${median(cs).toFixed(2)} s)`);
     }
   }
+  // The issue's figures for this scenario (the third, every built-in scenario warm, is --jobs's).
+  const figure = (runsOf, name) => SIDES.map((side) => runsOf?.get(side.name)?.samples.get(name)).map((xs) => (xs ? `${median(xs).toFixed(2)} s` : '–').padStart(12)).join('');
+  console.log(`\n# figures: ${label} (medians; outer ${OUTER_QEMU})`);
+  console.log(`${''.padEnd(40)}${SIDES.map((side) => side.name.padStart(12)).join('')}`);
+  console.log(`${'warm run, process wall (≤ 15 s)'.padEnd(40)}${figure(restored, 'process wall')}`);
+  console.log(`${'cold boot to settled (≤ 10 s)'.padEnd(40)}${figure(cold, 'boot to settled')}`);
+  console.log(`${'restore to settled'.padEnd(40)}${figure(restored, 'restore to settled')}`);
 }
 process.exitCode = failed > 0 ? 1 : 0;

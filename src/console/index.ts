@@ -3,7 +3,7 @@
 export { Console, type ConsoleOptions, type ExpectOptions } from './console.js';
 export { type Line } from './lines.js';
 export { type DomainRef } from './names.js';
-export { type ConsoleRun, type ShellReady } from './shells.js';
+export { type ConsoleRun, type RunProfile, type ShellReady } from './shells.js';
 export { DEFAULT_PACING, type Pacing } from './typist.js';
 export {
   Demux,

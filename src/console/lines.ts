@@ -87,6 +87,17 @@ export class LineStore {
     return this.domains.get(source)?.lines ?? [];
   }
 
+  /**
+   * The lines of `source` after `seq`, oldest first. Looked for from the end: a typist asks at
+   * every byte of echo, and what it wants is the last few lines of a history of thousands.
+   */
+  linesAfter(source: SourceId, seq: number): Line[] {
+    const lines = this.lines(source);
+    let from = lines.length;
+    while (from > 0 && lines[from - 1]!.seq > seq) from--;
+    return lines.slice(from);
+  }
+
   /** The first line of `source` not consumed yet that `match` accepts; echoes never count. */
   unconsumed(source: SourceId, match: (line: Line) => boolean): Line | undefined {
     const own = this.domains.get(source);

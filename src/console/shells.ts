@@ -22,6 +22,21 @@ export interface ConsoleRun {
   exitStatus: number;
   lines: Line[];
   durationMs: number;
+  profile: RunProfile;
+}
+
+/** Where a command's time went (milliseconds), from the clocks the run reads anyway. */
+export interface RunProfile {
+  /** Waiting for the input turn while another command or focus move held it. */
+  turnMs: number;
+  focusSwitches: number;
+  focusMs: number;
+  typedBytes: number;
+  echoWaits: number;
+  /** From the first typed byte until the last one's echo and Enter. */
+  typingMs: number;
+  /** From Enter until the end marker: the guest's own time (its shell, the command, the output through Xen). */
+  guestMs: number;
 }
 
 export interface ShellReady {
@@ -56,13 +71,16 @@ export class Shells {
 
   /** Moves Xen's serial input to `target`, confirmed by Xen's banner. */
   focus(target: SourceId, deadline: Deadline): Promise<void> {
-    return this.exclusive(deadline, target, `console: moving input focus to ${focusName(target)}`, () => this.focusLocked(target, deadline));
+    return this.exclusive(deadline, target, `console: moving input focus to ${focusName(target)}`, async () => {
+      await this.focusLocked(target, deadline);
+    });
   }
 
   /** Types `command` into `source`'s shell and waits for it to finish. */
   run(source: SourceId, command: string, deadline: Deadline): Promise<ConsoleRun> {
     const name = this.ctx.names.display(source);
-    return this.exclusive(deadline, source, `console ${name}: running \`${command}\``, () => this.runLocked(source, command, deadline));
+    const asked = performance.now();
+    return this.exclusive(deadline, source, `console ${name}: running \`${command}\``, () => this.runLocked(source, command, deadline, asked));
   }
 
   /**
@@ -127,8 +145,10 @@ export class Shells {
     return this.turn.take(deadline, busy, fn);
   }
 
-  private async focusLocked(target: SourceId, deadline: Deadline): Promise<void> {
+  /** Returns how many switches (CTRL-a ×3) it took: none when `target` already has focus. */
+  private async focusLocked(target: SourceId, deadline: Deadline): Promise<number> {
     const { reader, waiters, typist } = this.ctx;
+    let switches = 0;
     const awaited = `console: moving input focus to ${focusName(target)}`;
     if (!reader.handedOver) {
       await waiters.wait({
@@ -154,7 +174,10 @@ export class Shells {
         tailOf: 'all',
       });
       try {
-        if (send) await typist.write(SWITCH_INPUT, awaited);
+        if (send) {
+          switches++;
+          await typist.write(SWITCH_INPUT, awaited);
+        }
         return (await banner.promise).banner;
       } catch (err) {
         if (err instanceof ConsoleTimeout) return undefined;
@@ -174,13 +197,15 @@ export class Shells {
       this.focusStepMs,
     );
     if (!outcome.ok) throw new FocusError(outcome.reason, focusName(target), this.ctx.evidence('all'));
+    return switches;
   }
 
-  private async runLocked(source: SourceId, command: string, deadline: Deadline): Promise<ConsoleRun> {
+  private async runLocked(source: SourceId, command: string, deadline: Deadline, asked = performance.now()): Promise<ConsoleRun> {
     const { reader, store, waiters, typist } = this.ctx;
     const started = performance.now();
     const name = this.ctx.names.display(source);
-    await this.focusLocked(source, deadline);
+    const focusSwitches = await this.focusLocked(source, deadline);
+    const focused = performance.now();
     const marked = markCommand(command, this.nonce, ++this.commands);
     // Not bound to a domain: the nonce and the command's number already make a marker this
     // command's, wherever the demultiplexer put its line.
@@ -199,17 +224,28 @@ export class Shells {
     reader.typing = { domain: source, typed: marked.typed };
     if (source !== 'dom0' && source !== 'xen') reader.runningOn = source;
     try {
-      await typist.typeLine(marked.typed, deadline, source, `console ${name}: typing \`${command}\``);
+      const typed = await typist.typeLine(marked.typed, deadline, source, `console ${name}: typing \`${command}\``);
+      const entered = performance.now();
       const first = await begin.promise;
       reader.typing = undefined;
       const last = await end.promise;
-      const lines = store.lines(source).filter((l) => l.seq > first.seq && l.seq < last.seq && !l.echo);
+      const ended = performance.now();
+      const lines = store.linesAfter(source, first.seq).filter((l) => l.seq < last.seq && !l.echo);
       store.consumeThrough(source, last.seq);
       return {
         output: lines.map((l) => l.text),
         exitStatus: Number(marked.end.exec(last.text)?.[1]),
         lines,
-        durationMs: performance.now() - started,
+        durationMs: ended - started,
+        profile: {
+          turnMs: started - asked,
+          focusSwitches,
+          focusMs: focused - started,
+          typedBytes: typed.bytes,
+          echoWaits: typed.echoWaits,
+          typingMs: entered - focused,
+          guestMs: ended - entered,
+        },
       };
     } finally {
       reader.typing = undefined;

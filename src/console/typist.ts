@@ -38,6 +38,12 @@ const ERASE_LINE = Buffer.from([0x15]);
 /** A line whose echo does not match is erased and typed again, this many times in all. */
 export const TYPING_ATTEMPTS = 3;
 
+/** What typing one line cost: bytes written (Enter, erases and retypes included) and echo round trips. */
+export interface Typed {
+  bytes: number;
+  echoWaits: number;
+}
+
 /** While a command is typed: whose echo, from which line on, and who to wake when bytes arrive. */
 interface EchoCapture {
   domain: SourceId;
@@ -108,13 +114,14 @@ export class Typist {
    * (whitespace aside: a shell wraps long lines). A line whose echo stops short or differs is
    * erased with CTRL-U and typed again, at most TYPING_ATTEMPTS times, and the retype is logged.
    */
-  async typeLine(text: string, deadline: Deadline, domain: SourceId, awaited: string): Promise<void> {
+  async typeLine(text: string, deadline: Deadline, domain: SourceId, awaited: string): Promise<Typed> {
+    const typed: Typed = { bytes: 0, echoWaits: 0 };
     for (let attempt = 1; ; attempt++) {
       const capture: EchoCapture = { domain, sinceSeq: this.ctx.reader.lastSeq };
       this.capture = capture;
       let ok: boolean;
       try {
-        ok = await this.typeChunks(text, deadline, domain, awaited, capture);
+        ok = await this.typeChunks(text, deadline, domain, awaited, capture, typed);
       } finally {
         this.capture = undefined;
       }
@@ -126,9 +133,13 @@ export class Typist {
       this.retypes++;
       this.ctx.logs.note(domain, `typed line garbled (echo ${JSON.stringify(seen)}): erasing it and typing it again (attempt ${attempt + 1} of ${TYPING_ATTEMPTS})`);
       await this.write(ERASE_LINE, awaited);
+      typed.bytes += ERASE_LINE.length;
       await this.settleEcho(domain, deadline, awaited);
     }
-    await this.write(Buffer.from(this.opts.newline, 'utf8'), awaited);
+    const enter = Buffer.from(this.opts.newline, 'utf8');
+    await this.write(enter, awaited);
+    typed.bytes += enter.length;
+    return typed;
   }
 
   private async typePaced(text: string, deadline: Deadline, domain: SourceId, awaited: string): Promise<void> {
@@ -143,13 +154,16 @@ export class Typist {
     }
   }
 
-  private async typeChunks(text: string, deadline: Deadline, domain: SourceId, awaited: string, capture: EchoCapture): Promise<boolean> {
+  private async typeChunks(text: string, deadline: Deadline, domain: SourceId, awaited: string, capture: EchoCapture, typed: Typed): Promise<boolean> {
     // Cut between characters, not bytes, so that what the echo must end with is whole characters.
     const chars = [...text];
     const { chunkBytes } = this.opts.pacing;
     for (let at = 0; at < chars.length; at += chunkBytes) {
       this.ctx.guard(domain, awaited);
-      await this.write(Buffer.from(chars.slice(at, at + chunkBytes).join(''), 'utf8'), awaited);
+      const chunk = Buffer.from(chars.slice(at, at + chunkBytes).join(''), 'utf8');
+      await this.write(chunk, awaited);
+      typed.bytes += chunk.length;
+      typed.echoWaits++;
       const want = squash(chars.slice(0, at + chunkBytes).join(''));
       if (!(await this.echoReaches(capture, want, deadline, domain, awaited))) return false;
     }
@@ -210,10 +224,7 @@ export class Typist {
    * still being received (where a command's echo sits until Enter), without prefixes or escapes.
    */
   private echoText(capture: EchoCapture): string {
-    const lines = this.ctx.store
-      .lines(capture.domain)
-      .filter((l) => l.seq > capture.sinceSeq)
-      .map((l) => l.text);
+    const lines = this.ctx.store.linesAfter(capture.domain, capture.sinceSeq).map((l) => l.text);
     return [...lines, ...this.ctx.reader.partialTextOf(capture.domain)].join('');
   }
 

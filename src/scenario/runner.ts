@@ -4,7 +4,7 @@ import type { Scenario } from '../config/types.js';
 import { formatDuration } from '../config/units.js';
 import { ConfigError, InfraError, ProductFailure } from '../errors.js';
 import type { ScenarioDrivers } from '../steps/drivers.js';
-import type { RunnerHooks, StepOutcome } from '../steps/kind.js';
+import type { RunnerHooks, StepOutcome, StepProfile } from '../steps/kind.js';
 import { runStep, type Step } from '../steps/registry.js';
 import { scenarioStatus, type ErrorKind, type ScenarioResult, type Status, type StepResult } from './result.js';
 
@@ -34,6 +34,11 @@ async function stepOrDeath(step: Step, drivers: ScenarioDrivers, hooks: RunnerHo
   return Promise.race([running, dead.then((e) => Promise.reject(e))]);
 }
 
+/** A profile's numbers to a tenth: the clocks are finer than anything a reader compares. */
+function tenths(profile: StepProfile): StepProfile {
+  return Object.fromEntries(Object.entries(profile).map(([k, v]) => [k, Math.round((v as number) * 10) / 10])) as StepProfile;
+}
+
 function excerptOf(e: unknown): string | undefined {
   if (e instanceof ProductFailure || e instanceof InfraError) return e.detail.consoleTail;
   return undefined;
@@ -54,10 +59,10 @@ export async function runScenario(scenario: Scenario, drivers: ScenarioDrivers, 
       const s0 = Date.now();
       let result: StepResult;
       try {
-        const { excerpt } = await stepOrDeath(step, drivers, hooks);
+        const { excerpt, profile } = await stepOrDeath(step, drivers, hooks);
         const death = drivers.takeDeath?.();
         if (death) throw death;
-        result = { ...base, status: 'passed', durationMs: Date.now() - s0, excerpt };
+        result = { ...base, status: 'passed', durationMs: Date.now() - s0, excerpt, ...(profile ? { profile: tenths(profile) } : {}) };
       } catch (e) {
         const death = drivers.takeDeath?.();
         const cause = death ?? e;

@@ -23,6 +23,8 @@ export interface ExecResult {
   stdout: string;
   stderr: string;
   durationMs: number;
+  /** Where the time went: asking for the channel until dom0 started the command, the command until its exit status, the status until the channel closed. */
+  timing: { openMs: number; runMs: number; closeMs: number };
 }
 
 /**
@@ -73,12 +75,20 @@ export function execCommand(host: CommandHost, command: string, opts: ExecOption
     let sawExit = false;
     let settled = false;
     let drain: NodeJS.Timeout | undefined;
+    let opened: number | undefined;
+    let exited: number | undefined;
 
     const elapsed = (): number => Math.round(performance.now() - started);
     const output = (): { stdout: string; stderr: string } => ({
       stdout: Buffer.concat(stdout).toString('utf8'),
       stderr: Buffer.concat(stderr).toString('utf8'),
     });
+    const done = (): ExecResult => {
+      const now = performance.now();
+      const open = opened ?? now;
+      const exit = exited ?? now;
+      return { exitCode, signal, ...output(), durationMs: elapsed(), timing: { openMs: open - started, runMs: exit - open, closeMs: now - exit } };
+    };
     const fail = (why: Dom0CommandError['why'], message: string, cause?: unknown): void => {
       const { stdout: out, stderr: err } = output();
       finish(new Dom0CommandError(`${message}${soFar(out, err)}`, command, why, out, err, cause));
@@ -113,20 +123,22 @@ export function execCommand(host: CommandHost, command: string, opts: ExecOption
           return;
         }
         channel = ch;
+        opened = performance.now();
         ch.on('data', (chunk: Buffer) => stdout.push(chunk));
         ch.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
         ch.on('exit', (code: number | null, sig?: string) => {
           sawExit = true;
+          exited = performance.now();
           exitCode = code;
           signal = sig ?? null;
-          drain = setTimeout(() => finish({ exitCode, signal, ...output(), durationMs: elapsed() }), DRAIN_AFTER_EXIT_MS);
+          drain = setTimeout(() => finish(done()), DRAIN_AFTER_EXIT_MS);
         });
         ch.on('close', () => {
           if (!sawExit) {
             fail('dropped', `dom0 closed the channel of \`${command}\` without an exit status (connection dropped?)`);
             return;
           }
-          finish({ exitCode, signal, ...output(), durationMs: elapsed() });
+          finish(done());
         });
       });
     } catch (err) {

@@ -40,7 +40,7 @@ export const consoleStep = defineStepKind({
     const excerpt = `${step.domain}# ${step.run}\n${output}\n(exit status ${r.exitStatus})`;
     checkOutput(output, step, excerpt);
     if (r.exitStatus !== 0) throw new ProductFailure(`\`${step.run}\` on ${step.domain} exited with status ${r.exitStatus}`, { consoleTail: excerpt });
-    return { excerpt };
+    return { excerpt, ...(r.profile ? { profile: r.profile } : {}) };
   },
   changesSystem: false,
   needs: [],

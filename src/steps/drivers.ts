@@ -2,6 +2,7 @@
 // reaches into a socket or a process of the machine; the session implements these.
 // scenario/runner.ts re-exports them for the code that implements them.
 import type { BackendProtocol } from './backend.js';
+import type { StepProfile } from './kind.js';
 
 export type { BackendProtocol } from './backend.js';
 
@@ -9,7 +10,7 @@ export interface ConsoleProtocol {
   /** Resolves when the domain's shell is ready; `at` is when it was seen (epoch ms). */
   waitForShell(domain: string, deadlineMs: number): Promise<{ at: number }>;
   expect(domain: string, pattern: RegExp, deadlineMs: number): Promise<{ text: string }>;
-  run(domain: string, command: string, deadlineMs: number): Promise<{ output: string[]; exitStatus: number }>;
+  run(domain: string, command: string, deadlineMs: number): Promise<{ output: string[]; exitStatus: number; profile?: StepProfile }>;
   tail(domain: string, lines?: number): string;
 }
 
@@ -17,6 +18,8 @@ export interface CommandResult {
   exitCode: number | null;
   stdout: string;
   stderr: string;
+  /** Where the command's time went: the link, the channel, the command itself. */
+  profile?: StepProfile;
 }
 
 export interface CommandProtocol {

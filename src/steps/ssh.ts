@@ -45,7 +45,7 @@ export const sshStep = defineStepKind({
     const excerpt = `dom0$ ${step.run}\n${r.stdout}${r.stderr ? `\n[stderr]\n${r.stderr}` : ''}\n(exit status ${r.exitCode})`;
     checkOutput(r.stdout, step, excerpt);
     if (r.exitCode !== 0) throw new ProductFailure(`\`${step.run}\` in dom0 exited with status ${r.exitCode}`, { consoleTail: excerpt });
-    return { excerpt };
+    return { excerpt, ...(r.profile ? { profile: r.profile } : {}) };
   },
   changesSystem: false,
   needs: ['ssh'],

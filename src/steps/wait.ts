@@ -1,5 +1,6 @@
 // `wait`: for a console to show a shell prompt or a pattern. There is no sleep step: every
 // wait is for a condition, with a deadline.
+import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { compileUserPattern } from '../config/user-pattern.js';
 import { ConfigError } from '../errors.js';
@@ -47,13 +48,15 @@ export const waitStep = defineStepKind({
     };
   },
   async run(step, drivers: Pick<ScenarioDrivers, 'console'>, hooks) {
+    // All of a wait is the guest's: nothing is typed (a login's name aside).
+    const started = performance.now();
     if ('shell' in step.for) {
       const ready = await drivers.console.waitForShell(step.console, step.timeoutMs);
       hooks.phase?.(`${step.console} shell`, ready.at);
-      return { excerpt: drivers.console.tail(step.console, 10) };
+      return { excerpt: drivers.console.tail(step.console, 10), profile: { guestMs: performance.now() - started } };
     }
     const line = await drivers.console.expect(step.console, step.for.pattern, step.timeoutMs);
-    return { excerpt: line.text };
+    return { excerpt: line.text, profile: { guestMs: performance.now() - started } };
   },
   changesSystem: false,
   needs: [],

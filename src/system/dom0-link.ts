@@ -17,6 +17,11 @@ export class Dom0Link {
     private readonly onFirstContact: () => void,
   ) {}
 
+  /** Whether get() would answer without logging in. */
+  get connected(): boolean {
+    return this.ssh?.connected ?? false;
+  }
+
   /** A connected link, within `deadlineMs` (sshd may still be starting). */
   async get(deadlineMs: number): Promise<Dom0Ssh> {
     if (this.ssh?.connected) return this.ssh;

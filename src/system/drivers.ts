@@ -3,6 +3,7 @@
 // Each scenario gets its own set, so cleanup() ends exactly what that scenario started.
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { DomainSpec } from '../config/types.js';
 import type { Console } from '../console/index.js';
 import type { Deadline } from '../deadline.js';
@@ -39,10 +40,13 @@ export function scenarioDrivers(parts: DriverParts, scenario: string): ScenarioD
     death ??= error;
     for (const wake of deathWaiters.splice(0)) wake(death);
   };
-  const commands = (link: Dom0Ssh): CommandProtocol => ({
+  /** `got`: what getting the link cost the step that asked for it (a login, or nothing). */
+  const commands = (link: Dom0Ssh, got: { connectMs: number; logins: number }): CommandProtocol => ({
     run: async (command, ms) => {
       const r = await link.exec(command, { deadline: ms });
-      return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
+      const { openMs, runMs, closeMs } = r.timing;
+      const profile = { connectMs: got.connectMs, roundTrips: got.logins + 2, openMs, guestMs: runMs, exitStatusMs: closeMs };
+      return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, profile };
     },
     background: async (name, command) => {
       const logFile = join(logsDir, `${scenario}-${name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60)}.log`);
@@ -73,7 +77,12 @@ export function scenarioDrivers(parts: DriverParts, scenario: string): ScenarioD
   };
   return {
     console: parts.consoleProtocol,
-    dom0: async (ms) => commands(await dom0(ms)),
+    dom0: async (ms) => {
+      const asked = performance.now();
+      const logins = parts.dom0.connected ? 0 : 1;
+      const link = await dom0(ms);
+      return commands(link, { connectMs: performance.now() - asked, logins });
+    },
     backend: backends,
     takeDeath: () => {
       const d = death;

@@ -105,6 +105,11 @@ export class System {
   private warningsTaken = 0;
   private bootWarningsGiven = false;
   private readonly offBanner: () => void;
+  /**
+   * A booted system that nothing gates (nothing is saved) is settled once the scenarios' own
+   * waits have proven every shell: 'watching' until then, so the timeline still has the moment.
+   */
+  private settledByScenarios: 'watching' | 'recorded' | undefined;
   /** Resolves when Xen's banner shows on the console. */
   private readonly banner: Promise<void>;
 
@@ -364,6 +369,10 @@ export class System {
     // A booted system need not settle first: when nothing is saved, the scenario's own wait
     // steps are the readiness gate, and their time shows in its steps.
     if (this.state === 'loading' || this.state === 'closed') throw new InfraError(`internal: scenario ${scenario} given a ${this.state} system`);
+    if (this.state === 'booted' && this.settledByScenarios === undefined) {
+      this.settledByScenarios = 'watching';
+      this.noteSettledByScenarios();
+    }
     return scenarioDrivers(
       {
         machine: this.machine,
@@ -409,7 +418,20 @@ export class System {
     if (known !== undefined) return { at: known };
     const at = this.consoleEpoch + (await this.console.waitForShell(domain, ms)).line.t;
     this.shells.set(domain, at);
+    this.noteSettledByScenarios();
     return { at };
+  }
+
+  /**
+   * The ungated system's `settled`: when the last of its shells showed, as the gate would have
+   * found it (less the gate's own SSH `true` and focus move, which such a run never makes).
+   */
+  private noteSettledByScenarios(): void {
+    if (this.settledByScenarios !== 'watching') return;
+    const at = lastShellAt(['dom0', ...this.ctx.domains.map((d) => d.name)], this.shells);
+    if (at === undefined) return;
+    this.settledByScenarios = 'recorded';
+    this.ctx.phase('settled', at);
   }
 
   /** Shells, then dom0 over SSH, then focus on dom0: what settled means, for both ways in. */
@@ -459,6 +481,17 @@ export class System {
       exited.catch(() => undefined);
     }
   }
+}
+
+/** When the last of `domains`' shells was proven (epoch ms); undefined while one is not yet. */
+export function lastShellAt(domains: readonly string[], shells: ReadonlyMap<string, number>): number | undefined {
+  let last = Number.NEGATIVE_INFINITY;
+  for (const d of domains) {
+    const at = shells.get(d);
+    if (at === undefined) return undefined;
+    last = Math.max(last, at);
+  }
+  return domains.length > 0 ? last : undefined;
 }
 
 /** A system loading a saved state in the background: paused until it is activated. */

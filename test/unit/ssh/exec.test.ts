@@ -37,6 +37,18 @@ describe('exec', () => {
     expect(failed).toMatchObject({ exitCode: 3, signal: null, stdout: 'partial', stderr: '' });
   });
 
+  it("tells the channel's opening, the command's own run and the wait for the channel's close apart", async () => {
+    const r = await ssh.exec('sleep 0.3; echo done', { deadline: 10_000 });
+    expect(r.stdout).toBe('done\n');
+    const { openMs, runMs, closeMs } = r.timing;
+    expect(runMs).toBeGreaterThanOrEqual(290);
+    expect(openMs).toBeGreaterThanOrEqual(0);
+    expect(openMs).toBeLessThan(runMs);
+    // dropbear closes the channel as soon as the shell and its output are done.
+    expect(closeMs).toBeLessThan(200);
+    expect(Math.abs(openMs + runMs + closeMs - r.durationMs)).toBeLessThan(2);
+  });
+
   it('reports a command ended by a signal', async () => {
     const killed = await ssh.exec('kill -TERM $$', { deadline: 10_000 });
     expect(killed).toMatchObject({ exitCode: null, signal: 'SIGTERM' });

@@ -1,5 +1,6 @@
 import { createRequire as __xpvCreateRequire } from 'node:module'; import { fileURLToPath as __xpvFileURLToPath } from 'node:url'; import { dirname as __xpvDirname } from 'node:path'; const require = __xpvCreateRequire(import.meta.url); const __xpvFilename = __xpvFileURLToPath(import.meta.url); const __xpvDir = __xpvDirname(__xpvFilename);
 import {
+  BuildFailure,
   CAPABILITIES,
   ConfigError,
   ExitCode,
@@ -31,10 +32,11 @@ import {
   setOutput,
   sha256File,
   shellQuote,
+  splitBuildArgs,
   watchProcess,
   withLogGroups,
   withStop
-} from "./chunk-KZ4NNELM.js";
+} from "./chunk-PUFZGLFZ.js";
 
 // node_modules/picomatch/lib/constants.js
 var require_constants = __commonJS({
@@ -36351,14 +36353,14 @@ var require_Protocol = __commonJS({
         this._debug && this._debug(`Outbound: Sending CHANNEL_CLOSE (r:${chan})`);
         sendPacket(this, this._packetRW.write.finalize(packet));
       }
-      channelWindowAdjust(chan, amount) {
+      channelWindowAdjust(chan, amount2) {
         let p = this._packetRW.write.allocStart;
         const packet = this._packetRW.write.alloc(1 + 4 + 4);
         packet[p] = MESSAGE.CHANNEL_WINDOW_ADJUST;
         writeUInt32BE(packet, chan, ++p);
-        writeUInt32BE(packet, amount, p += 4);
+        writeUInt32BE(packet, amount2, p += 4);
         this._debug && this._debug(
-          `Outbound: Sending CHANNEL_WINDOW_ADJUST (r:${chan}, ${amount})`
+          `Outbound: Sending CHANNEL_WINDOW_ADJUST (r:${chan}, ${amount2})`
         );
         sendPacket(this, this._packetRW.write.finalize(packet));
       }
@@ -41755,11 +41757,11 @@ var require_client = __commonJS({
               if (channel.incoming.window <= WINDOW_THRESHOLD)
                 windowAdjust(channel);
             },
-            CHANNEL_WINDOW_ADJUST: (p, recipient, amount) => {
+            CHANNEL_WINDOW_ADJUST: (p, recipient, amount2) => {
               const channel = this._chanMgr.get(recipient);
               if (typeof channel !== "object" || channel === null)
                 return;
-              channel.outgoing.window += amount;
+              channel.outgoing.window += amount2;
               if (channel._waitWindow) {
                 channel._waitWindow = false;
                 if (channel._chunk) {
@@ -43743,7 +43745,7 @@ var require_server = __commonJS({
             },
             CHANNEL_EXTENDED_DATA: (p, recipient, data, type) => {
             },
-            CHANNEL_WINDOW_ADJUST: (p, recipient, amount) => {
+            CHANNEL_WINDOW_ADJUST: (p, recipient, amount2) => {
               let channel = this._chanMgr.get(recipient);
               if (typeof channel !== "object" || channel === null)
                 return;
@@ -43752,7 +43754,7 @@ var require_server = __commonJS({
                 if (!channel)
                   return;
               }
-              channel.outgoing.window += amount;
+              channel.outgoing.window += amount2;
               if (channel._waitWindow) {
                 channel._waitWindow = false;
                 if (channel._chunk) {
@@ -65724,7 +65726,7 @@ ${output2}
 (exit status ${r.exitStatus})`;
     checkOutput(output2, step2, excerpt);
     if (r.exitStatus !== 0) throw new ProductFailure(`\`${step2.run}\` on ${step2.domain} exited with status ${r.exitStatus}`, { consoleTail: excerpt });
-    return { excerpt };
+    return { excerpt, ...r.profile ? { profile: r.profile } : {} };
   },
   changesSystem: false,
   needs: []
@@ -65901,13 +65903,14 @@ ${r.stderr}` : ""}
 (exit status ${r.exitCode})`;
     checkOutput(r.stdout, step2, excerpt);
     if (r.exitCode !== 0) throw new ProductFailure(`\`${step2.run}\` in dom0 exited with status ${r.exitCode}`, { consoleTail: excerpt });
-    return { excerpt };
+    return { excerpt, ...r.profile ? { profile: r.profile } : {} };
   },
   changesSystem: false,
   needs: ["ssh"]
 });
 
 // src/steps/wait.ts
+import { performance } from "node:perf_hooks";
 var waitStep = defineStepKind({
   name: "wait",
   schema: closed({
@@ -65938,13 +65941,14 @@ var waitStep = defineStepKind({
     };
   },
   async run(step2, drivers, hooks) {
+    const started = performance.now();
     if ("shell" in step2.for) {
       const ready = await drivers.console.waitForShell(step2.console, step2.timeoutMs);
       hooks.phase?.(`${step2.console} shell`, ready.at);
-      return { excerpt: drivers.console.tail(step2.console, 10) };
+      return { excerpt: drivers.console.tail(step2.console, 10), profile: { guestMs: performance.now() - started } };
     }
     const line = await drivers.console.expect(step2.console, step2.for.pattern, step2.timeoutMs);
-    return { excerpt: line.text };
+    return { excerpt: line.text, profile: { guestMs: performance.now() - started } };
   },
   changesSystem: false,
   needs: []
@@ -66143,6 +66147,7 @@ function toScenario(located, data, dir) {
 }
 
 // src/config/plan.ts
+import { existsSync as existsSync2, statSync as statSync3 } from "node:fs";
 import { availableParallelism, totalmem } from "node:os";
 import { isAbsolute as isAbsolute2, relative as relative2, resolve as resolve5 } from "node:path";
 
@@ -66325,11 +66330,15 @@ function resolvePlan(raw, where) {
     ...optional2(raw, "qemu-ref", "qemuRef"),
     ...localTree(raw, "xen-path", "xenPath", ["xen-repo", "xen-ref"], provider, where.cwd),
     ...localTree(raw, "qemu-path", "qemuPath", ["qemu-repo", "qemu-ref"], provider, where.cwd),
+    ...sourceFolder(raw, "qemu-subprojects", "qemuSubprojects", provider, where.cwd),
     ...kernelRequest(raw, provider, where.cwd),
     ...optional2(raw, "kas-file", "kasFile"),
     ...optional2(raw, "rig-path", "rigPath"),
     xenPatches: patchFiles(raw, "xen-patches", where.cwd),
     qemuPatches: patchFiles(raw, "qemu-patches", where.cwd),
+    ...buildArgs(raw, "xen-configure-args", "xenConfigureArgs", provider),
+    ...buildArgs(raw, "xen-make-args", "xenMakeArgs", provider),
+    ...buildArgs(raw, "qemu-configure-args", "qemuConfigureArgs", provider),
     published: publishedSource({
       download: boolean4(raw, "rig-download"),
       ...optional2(raw, "rig-mirror", "mirror"),
@@ -66337,7 +66346,7 @@ function resolvePlan(raw, where) {
       env: where.env,
       version: packageVersion()
     }),
-    labels: { rigPath: raw.label("rig-path"), kasFile: raw.label("kas-file"), xenPath: raw.label("xen-path"), qemuPath: raw.label("qemu-path"), linuxPath: raw.label("linux-path") }
+    labels: { rigPath: raw.label("rig-path"), kasFile: raw.label("kas-file"), xenPath: raw.label("xen-path"), qemuPath: raw.label("qemu-path"), linuxPath: raw.label("linux-path"), qemuSubprojects: raw.label("qemu-subprojects") }
   };
   if (rig.rigPath && !/^[a-z][a-z0-9+.-]*:/i.test(rig.rigPath)) rig.rigPath = resolve5(where.cwd, rig.rigPath);
   if (rig.kasFile) rig.kasFile = resolve5(where.cwd, rig.kasFile);
@@ -66367,6 +66376,13 @@ function resolvePlan(raw, where) {
 function patchFiles(raw, name, cwd) {
   const entries = splitList(value(raw, name) ?? "");
   return entries.length === 0 ? [] : resolveFiles(entries, cwd, raw.label(name), "patch file");
+}
+function buildArgs(raw, name, key, provider) {
+  const v = raw.values[name]?.trim();
+  if (!v) return {};
+  if (provider !== "source") throw new ConfigError(`${raw.label(name)}: extra build arguments need rig: source (rig is ${provider})`);
+  const args = splitBuildArgs(v, raw.label(name));
+  return args.length === 0 ? {} : { [key]: args };
 }
 function kernelRequest(raw, provider, cwd) {
   const given = (n) => raw.values[n]?.trim() || void 0;
@@ -66401,6 +66417,14 @@ function localTree(raw, name, key, replaces, provider, cwd) {
     throw new ConfigError(`${raw.label(name)} and ${clash.map((c) => raw.label(c)).join(" and ")} each name the source to build; give the path or the repository and ref, not both`);
   }
   return { [key]: resolve5(cwd, v) };
+}
+function sourceFolder(raw, name, key, provider, cwd) {
+  const v = raw.values[name]?.trim();
+  if (!v) return {};
+  if (provider !== "source") throw new ConfigError(`${raw.label(name)}: only rig: source builds QEMU from a tree that needs it (rig is ${provider})`);
+  const path = resolve5(cwd, v);
+  if (!existsSync2(path) || !statSync3(path).isDirectory()) throw new ConfigError(`${raw.label(name)} = ${v}: not a folder`);
+  return { [key]: path };
 }
 function optional2(raw, name, key) {
   const v = value(raw, name);
@@ -66505,22 +66529,49 @@ function firstAttemptNote(first, step2) {
   return `attempt 1 of 2 ended in ${first.status} ${at} after ${seconds(first.durationMs).toFixed(1)} s and was retried on a fresh boot:
 ${first.message}`;
 }
+var BUILD_SUITE = "rig build";
+var BUILD_SUITE_PROPERTY = "rig.builds";
+var buildCaseName = (component) => `build ${component}`;
+function runProperties(suite, result) {
+  if (result.rig) {
+    suite.property("rig.key", result.rig.key).property("rig.provider", result.rig.provider);
+    suite.property("rig.cache-hit", String(result.rig.cacheHit));
+    for (const [component, version2] of Object.entries(result.rig.versions)) {
+      if (version2) suite.property(`rig.version.${component}`, version2);
+    }
+  }
+  for (const [name, v] of Object.entries(result.properties)) suite.property(name, v);
+  for (const phase of result.phases) suite.property(`phase.${phase.name}`, `${seconds(phase.atMs).toFixed(3)}s`);
+  for (const span of result.timeline) suite.property(`span.${span.section}.${span.name}`, `${seconds(span.startMs).toFixed(3)}s..${seconds(span.endMs).toFixed(3)}s`);
+}
+function addBuild(tc, build2) {
+  tc.className(`xen-pvh-virtio.${BUILD_SUITE}`).name(buildCaseName(build2.component)).time(seconds(build2.durationMs));
+  const out = build2.status === "passed" ? build2.cached ? "cache hit: built by an earlier run" : `built in ${seconds(build2.durationMs).toFixed(1)} s` : [build2.step ? `step: ${build2.step}` : void 0, build2.logFile ? `log: ${build2.logFile}` : void 0].filter((x) => x !== void 0).join("\n");
+  if (build2.status === "failed") tc.failure(clean(build2.message ?? "the build failed"), "build");
+  const built = tc.build.bind(tc);
+  tc.build = (parent) => {
+    const element = built(parent);
+    for (const child of element.children) {
+      if (child.name === "failure") cdata(child, clean(build2.excerpt ?? build2.message ?? "the build failed"));
+    }
+    if (out) cdata(element.ele("system-out"), clean(out));
+    return element;
+  };
+}
 function buildJunit(result) {
   const builder = junit.newBuilder();
   builder.name(result.properties.shard ? `xen-pvh-virtio shard ${result.properties.shard}` : "xen-pvh-virtio");
+  const builds = result.builds ?? [];
+  if (builds.length > 0) {
+    const suite = builder.testSuite().name(BUILD_SUITE).time(seconds(builds.reduce((n, b) => n + b.durationMs, 0)));
+    suite.property(BUILD_SUITE_PROPERTY, String(builds.length));
+    runProperties(suite, result);
+    for (const build2 of builds) addBuild(suite.testCase(), build2);
+  }
   for (const scenario of result.scenarios) {
     const suite = builder.testSuite().name(scenario.name).timestamp(scenario.startedAt).time(seconds(scenario.durationMs));
     suite.property("scenario.file", scenario.file);
-    if (result.rig) {
-      suite.property("rig.key", result.rig.key).property("rig.provider", result.rig.provider);
-      suite.property("rig.cache-hit", String(result.rig.cacheHit));
-      for (const [component, version2] of Object.entries(result.rig.versions)) {
-        if (version2) suite.property(`rig.version.${component}`, version2);
-      }
-    }
-    for (const [name, v] of Object.entries(result.properties)) suite.property(name, v);
-    for (const phase of result.phases) suite.property(`phase.${phase.name}`, `${seconds(phase.atMs).toFixed(3)}s`);
-    for (const span of result.timeline) suite.property(`span.${span.section}.${span.name}`, `${seconds(span.startMs).toFixed(3)}s..${seconds(span.endMs).toFixed(3)}s`);
+    runProperties(suite, result);
     if (scenario.skipReason) suite.property("skipped.reason", scenario.skipReason);
     if (scenario.system) suite.property("system", scenario.system);
     if (scenario.systemNumber !== void 0) suite.property("system.number", String(scenario.systemNumber));
@@ -66561,6 +66612,20 @@ var str = external_exports.string();
 var ms = external_exports.number().min(0).max(1e12);
 var status = external_exports.enum(["passed", "failed", "error", "skipped"]);
 var date5 = external_exports.string().max(64).refine((s) => !Number.isNaN(Date.parse(s)), "expected a date").transform((s) => new Date(s));
+var amount = ms.optional();
+var profileSchema = external_exports.object({
+  guestMs: amount,
+  typedBytes: amount,
+  echoWaits: amount,
+  typingMs: amount,
+  focusSwitches: amount,
+  focusMs: amount,
+  turnMs: amount,
+  exitStatusMs: amount,
+  roundTrips: amount,
+  connectMs: amount,
+  openMs: amount
+});
 var stepSchema = external_exports.object({
   title: str,
   kind: str,
@@ -66571,7 +66636,8 @@ var stepSchema = external_exports.object({
   message: str.optional(),
   forensics: str.optional(),
   excerpt: str.optional(),
-  errorKind: external_exports.enum(["infrastructure", "configuration", "internal"]).optional()
+  errorKind: external_exports.enum(["infrastructure", "configuration", "internal"]).optional(),
+  profile: profileSchema.optional()
 });
 var scenarioSchema2 = external_exports.object({
   name: str,
@@ -66586,8 +66652,19 @@ var scenarioSchema2 = external_exports.object({
   retriedAfter: external_exports.object({ status, step: str, message: str, durationMs: ms }).optional(),
   warnings: external_exports.array(external_exports.object({ domain: str, line: str, trace: external_exports.array(str).max(MANY), expected: external_exports.boolean() })).max(MANY).optional()
 });
+var buildSchema = external_exports.object({
+  component: str,
+  status: external_exports.enum(["passed", "failed"]),
+  cached: external_exports.boolean(),
+  durationMs: ms,
+  message: str.optional(),
+  excerpt: str.optional(),
+  logFile: str.optional(),
+  step: str.optional()
+});
 var runSchema = external_exports.object({
   scenarios: external_exports.array(scenarioSchema2).max(MANY),
+  builds: external_exports.array(buildSchema).max(MANY).optional(),
   timeline: external_exports.array(external_exports.object({ section: str, name: str, startMs: ms, endMs: ms })).max(MANY),
   rig: external_exports.object({ key: str, provider: str, versions: external_exports.record(str, str.optional()), cacheHit: external_exports.boolean() }).optional(),
   phases: external_exports.array(external_exports.object({ name: str, atMs: ms })).max(MANY),
@@ -66658,6 +66735,7 @@ function summaryBody(result) {
   const lines = [];
   lines.push(`**${c.passed} passed, ${c.failed} failed, ${c.error} errored, ${c.skipped} skipped**`, "");
   if (result.fatal) lines.push(`> **${result.fatal.kind ?? (result.fatal.status === "error" ? "Infrastructure error" : "Failure")}:** ${cell(result.fatal.message)}`, "");
+  lines.push(...buildLines(result));
   if (result.rig) {
     const versions = Object.entries(result.rig.versions).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(", ");
     lines.push(`Rig: ${code(result.rig.provider)} ${cell(versions)} (key ${code(result.rig.key.slice(0, 16))}, ${result.rig.cacheHit ? "from cache" : "built"})`, "");
@@ -66682,6 +66760,22 @@ function summaryBody(result) {
     for (const p of result.phases) lines.push(`| ${cell(p.name)} | ${formatDuration(p.atMs)} |`);
     lines.push("");
   }
+  return lines;
+}
+function buildLines(result) {
+  const builds = result.builds ?? [];
+  if (builds.length === 0) return [];
+  const lines = [];
+  for (const b of builds.filter((x) => x.status === "failed")) {
+    lines.push(`\u274C **build ${cell(b.component)} failed**${b.step ? ` at ${code(b.step)}` : ""}: ${code(b.message ?? "the build failed")}`, "");
+    if (b.logFile) lines.push(`Full log: ${code(b.logFile)}; its last lines are in the JUnit report.`, "");
+  }
+  lines.push("| Build | Status | Duration | Detail |", "| --- | --- | --- | --- |");
+  for (const b of builds) {
+    const detail = b.status === "failed" ? b.message ?? "" : b.cached ? "from the cache" : "built";
+    lines.push(`| ${cell(`build ${b.component}`)} | ${ICON[b.status]} | ${b.cached ? "\u2013" : formatDuration(b.durationMs)} | ${cell(detail)} |`);
+  }
+  lines.push("");
   return lines;
 }
 function warningLines(result) {
@@ -67809,11 +67903,11 @@ import { tmpdir as tmpdir2 } from "node:os";
 import { join as join20 } from "node:path";
 
 // src/config/output-paths.ts
-import { accessSync, constants as constants2, mkdirSync as mkdirSync4, statSync as statSync3 } from "node:fs";
+import { accessSync, constants as constants2, mkdirSync as mkdirSync4, statSync as statSync4 } from "node:fs";
 import { dirname as dirname5, join as join8, sep as sep2 } from "node:path";
 function statOf(path) {
   try {
-    return statSync3(path);
+    return statSync4(path);
   } catch {
     return void 0;
   }
@@ -67937,6 +68031,9 @@ async function stepOrDeath(step2, drivers, hooks) {
   running.catch(() => void 0);
   return Promise.race([running, dead.then((e) => Promise.reject(e))]);
 }
+function tenths(profile) {
+  return Object.fromEntries(Object.entries(profile).map(([k, v]) => [k, Math.round(v * 10) / 10]));
+}
 function excerptOf(e) {
   if (e instanceof ProductFailure || e instanceof InfraError) return e.detail.consoleTail;
   return void 0;
@@ -67956,10 +68053,10 @@ async function runScenario(scenario, drivers, hooks) {
       const s0 = Date.now();
       let result;
       try {
-        const { excerpt } = await stepOrDeath(step2, drivers, hooks);
+        const { excerpt, profile } = await stepOrDeath(step2, drivers, hooks);
         const death = drivers.takeDeath?.();
         if (death) throw death;
-        result = { ...base, status: "passed", durationMs: Date.now() - s0, excerpt };
+        result = { ...base, status: "passed", durationMs: Date.now() - s0, excerpt, ...profile ? { profile: tenths(profile) } : {} };
       } catch (e) {
         const death = drivers.takeDeath?.();
         const cause = death ?? e;
@@ -68019,7 +68116,7 @@ import { open as open3, mkdir as mkdir3, stat as stat4, writeFile as writeFile4 
 import { basename as basename2, join as join9 } from "node:path";
 
 // src/deadline.ts
-import { performance } from "node:perf_hooks";
+import { performance as performance2 } from "node:perf_hooks";
 var Deadline = class _Deadline {
   constructor(at) {
     this.at = at;
@@ -68027,21 +68124,21 @@ var Deadline = class _Deadline {
   at;
   /** The deadline `ms` milliseconds from now. */
   static after(ms2) {
-    return new _Deadline(performance.now() + ms2);
+    return new _Deadline(performance2.now() + ms2);
   }
   /** A Deadline as is, or a plain number read as milliseconds from now. */
   static from(deadline) {
     return typeof deadline === "number" ? _Deadline.after(deadline) : deadline;
   }
   remainingMs() {
-    return Math.max(0, this.at - performance.now());
+    return Math.max(0, this.at - performance2.now());
   }
   get expired() {
     return this.remainingMs() === 0;
   }
   /** The earlier of this deadline and `ms` from now: a step inside a longer wait. */
   capped(ms2) {
-    return new _Deadline(Math.min(this.at, performance.now() + ms2));
+    return new _Deadline(Math.min(this.at, performance2.now() + ms2));
   }
 };
 
@@ -68221,14 +68318,14 @@ import { mkdir as mkdir4, rm as rm4 } from "node:fs/promises";
 import { join as join10 } from "node:path";
 
 // src/machine/socket.ts
-import { existsSync as existsSync2 } from "node:fs";
+import { existsSync as existsSync3 } from "node:fs";
 import { connect } from "node:net";
 var POLL_MS = 50;
 async function connectWhenListening(path, deadlineMs, alive = () => true) {
   const started = Date.now();
   let lastError;
   while (Date.now() - started < deadlineMs && alive()) {
-    if (existsSync2(path)) {
+    if (existsSync3(path)) {
       try {
         return await new Promise((resolve6, reject) => {
           const s = connect(path, () => {
@@ -68664,7 +68761,7 @@ import { createWriteStream as createWriteStream3 } from "node:fs";
 import { mkdir as mkdir6 } from "node:fs/promises";
 import { constants as constants3 } from "node:os";
 import { dirname as dirname6 } from "node:path";
-import { performance as performance2 } from "node:perf_hooks";
+import { performance as performance3 } from "node:perf_hooks";
 import { StringDecoder } from "node:string_decoder";
 var BACKGROUND_DEFAULTS = {
   startMs: 3e4,
@@ -68784,7 +68881,7 @@ var BackgroundProcess = class {
   death;
   stderrTail = new Tail();
   outputTail = new Tail();
-  startedAt = performance2.now();
+  startedAt = performance3.now();
   exitCode = null;
   exitSignal = null;
   sawExit = false;
@@ -68838,7 +68935,7 @@ ${tail}` : "";
     const seen = this.lines.find(pattern2);
     if (seen !== void 0) return Promise.resolve(seen);
     const until = Deadline.from(deadline);
-    const started = performance2.now();
+    const started = performance3.now();
     const awaited = `${this.name}: waiting for a line matching ${String(pattern2)}`;
     return new Promise((resolve6, reject) => {
       const waiter = {
@@ -68859,7 +68956,7 @@ ${tail}` : "";
       };
       const timer = setTimeout(() => {
         settle2();
-        const waited = ((performance2.now() - started) / 1e3).toFixed(1);
+        const waited = ((performance3.now() - started) / 1e3).toFixed(1);
         reject(new ProductFailure(`${awaited}: deadline passed after ${waited} s${this.tailSuffix()}`, { logFile: this.logFile }));
       }, until.remainingMs());
       if (this.result) waiter.ended(this.result);
@@ -68900,7 +68997,7 @@ ${tail}` : "";
   /** @internal Wires the channel: pid marker, output into log and tails, exit into `exited`. */
   attach(channel, start) {
     this.channel = channel;
-    this.startedAt = performance2.now();
+    this.startedAt = performance3.now();
     let pending = "";
     const takeMarker = (chunk) => {
       if (this.leaderPid !== 0) return chunk;
@@ -68967,7 +69064,7 @@ ${tail}` : "";
       signal: lost ? null : this.exitSignal,
       stopped: this.stopRequested,
       lost,
-      durationMs: Math.round(performance2.now() - this.startedAt)
+      durationMs: Math.round(performance3.now() - this.startedAt)
     };
     this.result = exit;
     for (const rest of [this.stdoutPartial + this.stdoutLines.end(), this.stderrPartial + this.stderrLines.end()]) {
@@ -69030,7 +69127,7 @@ var Tail = class {
 };
 
 // src/ssh/command.ts
-import { performance as performance3 } from "node:perf_hooks";
+import { performance as performance4 } from "node:perf_hooks";
 var DRAIN_AFTER_EXIT_MS = 2e3;
 var Dom0CommandError = class extends InfraError {
   constructor(message, command, why, stdout, stderr, cause) {
@@ -69049,7 +69146,7 @@ var Dom0CommandError = class extends InfraError {
 var OUTPUT_IN_MESSAGE_LINES = 40;
 function execCommand(host, command, opts) {
   const deadline = Deadline.from(opts.deadline);
-  const started = performance3.now();
+  const started = performance4.now();
   return new Promise((resolve6, reject) => {
     const client = host.client(command);
     const stdout = [];
@@ -69060,11 +69157,19 @@ function execCommand(host, command, opts) {
     let sawExit = false;
     let settled = false;
     let drain;
-    const elapsed = () => Math.round(performance3.now() - started);
+    let opened;
+    let exited;
+    const elapsed = () => Math.round(performance4.now() - started);
     const output2 = () => ({
       stdout: Buffer.concat(stdout).toString("utf8"),
       stderr: Buffer.concat(stderr).toString("utf8")
     });
+    const done = () => {
+      const now = performance4.now();
+      const open5 = opened ?? now;
+      const exit = exited ?? now;
+      return { exitCode, signal, ...output2(), durationMs: elapsed(), timing: { openMs: open5 - started, runMs: exit - open5, closeMs: now - exit } };
+    };
     const fail = (why, message, cause) => {
       const { stdout: out, stderr: err } = output2();
       finish2(new Dom0CommandError(`${message}${soFar(out, err)}`, command, why, out, err, cause));
@@ -69095,20 +69200,22 @@ function execCommand(host, command, opts) {
           return;
         }
         channel = ch;
+        opened = performance4.now();
         ch.on("data", (chunk) => stdout.push(chunk));
         ch.stderr.on("data", (chunk) => stderr.push(chunk));
         ch.on("exit", (code2, sig) => {
           sawExit = true;
+          exited = performance4.now();
           exitCode = code2;
           signal = sig ?? null;
-          drain = setTimeout(() => finish2({ exitCode, signal, ...output2(), durationMs: elapsed() }), DRAIN_AFTER_EXIT_MS);
+          drain = setTimeout(() => finish2(done()), DRAIN_AFTER_EXIT_MS);
         });
         ch.on("close", () => {
           if (!sawExit) {
             fail("dropped", `dom0 closed the channel of \`${command}\` without an exit status (connection dropped?)`);
             return;
           }
-          finish2({ exitCode, signal, ...output2(), durationMs: elapsed() });
+          finish2(done());
         });
       });
     } catch (err) {
@@ -69129,7 +69236,7 @@ ${parts.join("\n")}` : " (no output)";
 
 // src/ssh/connect.ts
 var import_ssh22 = __toESM(require_lib4(), 1);
-import { performance as performance4 } from "node:perf_hooks";
+import { performance as performance5 } from "node:perf_hooks";
 
 // src/ssh/host-key.ts
 import { createHash } from "node:crypto";
@@ -69200,7 +69307,7 @@ async function connectWithRetry(opts, adopt) {
   const endpoint = `${opts.username}@${opts.host}:${opts.port}`;
   const attemptTimeoutMs = opts.attemptTimeoutMs ?? CONNECT_DEFAULTS.attemptTimeoutMs;
   const maxAuthRejections = opts.maxAuthRejections ?? CONNECT_DEFAULTS.maxAuthRejections;
-  const started = performance4.now();
+  const started = performance5.now();
   const failures = [];
   let lastError;
   let authRejections = 0;
@@ -69213,7 +69320,7 @@ async function connectWithRetry(opts, adopt) {
     } catch (err) {
       if (err instanceof HostKeyChanged) throw err;
       lastError = err;
-      failures.push({ atMs: Math.round(performance4.now() - started), reason: reasonOf(err) });
+      failures.push({ atMs: Math.round(performance5.now() - started), reason: reasonOf(err) });
       authRejections = isAuthRejection(err) ? authRejections + 1 : 0;
       if (authRejections >= maxAuthRejections) {
         throw new SshUnreachable(
@@ -69227,7 +69334,7 @@ async function connectWithRetry(opts, adopt) {
   }
   const last = failures.at(-1);
   throw new SshUnreachable(
-    `SSH to ${endpoint} did not log in within ${Math.round(performance4.now() - started)} ms (${failures.length} attempt${failures.length === 1 ? "" : "s"}); last failure: ${last?.reason ?? "no attempt fitted in the deadline"}` + summarize(failures),
+    `SSH to ${endpoint} did not log in within ${Math.round(performance5.now() - started)} ms (${failures.length} attempt${failures.length === 1 ? "" : "s"}); last failure: ${last?.reason ?? "no attempt fitted in the deadline"}` + summarize(failures),
     failures,
     lastError
   );
@@ -69462,7 +69569,7 @@ import { mkdir as mkdir9, rm as rm7, writeFile as writeFile8 } from "node:fs/pro
 import { join as join17 } from "node:path";
 
 // src/console/console.ts
-import { performance as performance9 } from "node:perf_hooks";
+import { performance as performance10 } from "node:perf_hooks";
 
 // src/console/errors.ts
 var ConsoleTimeout = class extends ProductFailure {
@@ -69647,6 +69754,16 @@ var LineStore = class {
   /** The lines of `source` kept in memory, oldest first (the store's own array: read, do not keep). */
   lines(source) {
     return this.domains.get(source)?.lines ?? [];
+  }
+  /**
+   * The lines of `source` after `seq`, oldest first. Looked for from the end: a typist asks at
+   * every byte of echo, and what it wants is the last few lines of a history of thousands.
+   */
+  linesAfter(source, seq) {
+    const lines = this.lines(source);
+    let from = lines.length;
+    while (from > 0 && lines[from - 1].seq > seq) from--;
+    return lines.slice(from);
   }
   /** The first line of `source` not consumed yet that `match` accepts; echoes never count. */
   unconsumed(source, match) {
@@ -70030,7 +70147,7 @@ var SerialReader = class {
 };
 
 // src/console/shells.ts
-import { performance as performance6 } from "node:perf_hooks";
+import { performance as performance7 } from "node:perf_hooks";
 import { randomBytes } from "node:crypto";
 
 // src/console/focus.ts
@@ -70074,7 +70191,7 @@ function known(path) {
 }
 
 // src/console/input-turn.ts
-import { performance as performance5 } from "node:perf_hooks";
+import { performance as performance6 } from "node:perf_hooks";
 var InputTurn = class {
   chain = Promise.resolve();
   /**
@@ -70087,7 +70204,7 @@ var InputTurn = class {
     let release;
     this.chain = new Promise((r) => release = r);
     let timer;
-    const started = performance5.now();
+    const started = performance6.now();
     const turn = await Promise.race([
       before.then(() => true),
       new Promise((r) => timer = setTimeout(() => r(false), deadline.remainingMs()))
@@ -70095,7 +70212,7 @@ var InputTurn = class {
     clearTimeout(timer);
     if (!turn) {
       void before.then(release);
-      throw busy(performance5.now() - started);
+      throw busy(performance6.now() - started);
     }
     try {
       return await fn();
@@ -70133,12 +70250,15 @@ var Shells = class {
   commands = 0;
   /** Moves Xen's serial input to `target`, confirmed by Xen's banner. */
   focus(target, deadline) {
-    return this.exclusive(deadline, target, `console: moving input focus to ${focusName(target)}`, () => this.focusLocked(target, deadline));
+    return this.exclusive(deadline, target, `console: moving input focus to ${focusName(target)}`, async () => {
+      await this.focusLocked(target, deadline);
+    });
   }
   /** Types `command` into `source`'s shell and waits for it to finish. */
   run(source, command, deadline) {
     const name = this.ctx.names.display(source);
-    return this.exclusive(deadline, source, `console ${name}: running \`${command}\``, () => this.runLocked(source, command, deadline));
+    const asked = performance7.now();
+    return this.exclusive(deadline, source, `console ${name}: running \`${command}\``, () => this.runLocked(source, command, deadline, asked));
   }
   /**
    * Waits for the rig's `/init` ready line, or for a `login:` prompt, which it answers with
@@ -70198,8 +70318,10 @@ var Shells = class {
     const busy = (waitedMs) => new ConsoleTimeout(this.ctx.names.display(domain3), `${awaited} (the console was busy with another command)`, waitedMs, this.ctx.evidence(domain3));
     return this.turn.take(deadline, busy, fn);
   }
+  /** Returns how many switches (CTRL-a ×3) it took: none when `target` already has focus. */
   async focusLocked(target, deadline) {
     const { reader, waiters, typist } = this.ctx;
+    let switches = 0;
     const awaited = `console: moving input focus to ${focusName(target)}`;
     if (!reader.handedOver) {
       await waiters.wait({
@@ -70225,7 +70347,10 @@ var Shells = class {
         tailOf: "all"
       });
       try {
-        if (send) await typist.write(SWITCH_INPUT, awaited);
+        if (send) {
+          switches++;
+          await typist.write(SWITCH_INPUT, awaited);
+        }
         return (await banner.promise).banner;
       } catch (err) {
         if (err instanceof ConsoleTimeout) return void 0;
@@ -70245,12 +70370,14 @@ var Shells = class {
       this.focusStepMs
     );
     if (!outcome.ok) throw new FocusError(outcome.reason, focusName(target), this.ctx.evidence("all"));
+    return switches;
   }
-  async runLocked(source, command, deadline) {
+  async runLocked(source, command, deadline, asked = performance7.now()) {
     const { reader, store, waiters, typist } = this.ctx;
-    const started = performance6.now();
+    const started = performance7.now();
     const name = this.ctx.names.display(source);
-    await this.focusLocked(source, deadline);
+    const focusSwitches = await this.focusLocked(source, deadline);
+    const focused = performance7.now();
     const marked = markCommand(command, this.nonce, ++this.commands);
     const marker = (what, re) => waiters.armed({
       awaited: `console ${name}: waiting for the ${what} marker of \`${command}\``,
@@ -70266,17 +70393,28 @@ var Shells = class {
     reader.typing = { domain: source, typed: marked.typed };
     if (source !== "dom0" && source !== "xen") reader.runningOn = source;
     try {
-      await typist.typeLine(marked.typed, deadline, source, `console ${name}: typing \`${command}\``);
+      const typed = await typist.typeLine(marked.typed, deadline, source, `console ${name}: typing \`${command}\``);
+      const entered = performance7.now();
       const first = await begin.promise;
       reader.typing = void 0;
       const last = await end.promise;
-      const lines = store.lines(source).filter((l) => l.seq > first.seq && l.seq < last.seq && !l.echo);
+      const ended = performance7.now();
+      const lines = store.linesAfter(source, first.seq).filter((l) => l.seq < last.seq && !l.echo);
       store.consumeThrough(source, last.seq);
       return {
         output: lines.map((l) => l.text),
         exitStatus: Number(marked.end.exec(last.text)?.[1]),
         lines,
-        durationMs: performance6.now() - started
+        durationMs: ended - started,
+        profile: {
+          turnMs: started - asked,
+          focusSwitches,
+          focusMs: focused - started,
+          typedBytes: typed.bytes,
+          echoWaits: typed.echoWaits,
+          typingMs: entered - focused,
+          guestMs: ended - entered
+        }
       };
     } finally {
       reader.typing = void 0;
@@ -70288,7 +70426,7 @@ var Shells = class {
 };
 
 // src/console/typist.ts
-import { performance as performance7 } from "node:perf_hooks";
+import { performance as performance8 } from "node:perf_hooks";
 var DEFAULT_PACING = { chunkBytes: 16, intervalMs: 20 };
 function checkedPacing(pacing) {
   if (!(pacing.chunkBytes >= 1) || !(pacing.intervalMs >= 0)) {
@@ -70339,12 +70477,13 @@ var Typist = class {
    * erased with CTRL-U and typed again, at most TYPING_ATTEMPTS times, and the retype is logged.
    */
   async typeLine(text2, deadline, domain3, awaited) {
+    const typed = { bytes: 0, echoWaits: 0 };
     for (let attempt = 1; ; attempt++) {
       const capture = { domain: domain3, sinceSeq: this.ctx.reader.lastSeq };
       this.capture = capture;
       let ok;
       try {
-        ok = await this.typeChunks(text2, deadline, domain3, awaited, capture);
+        ok = await this.typeChunks(text2, deadline, domain3, awaited, capture, typed);
       } finally {
         this.capture = void 0;
       }
@@ -70356,14 +70495,18 @@ var Typist = class {
       this.retypes++;
       this.ctx.logs.note(domain3, `typed line garbled (echo ${JSON.stringify(seen)}): erasing it and typing it again (attempt ${attempt + 1} of ${TYPING_ATTEMPTS})`);
       await this.write(ERASE_LINE, awaited);
+      typed.bytes += ERASE_LINE.length;
       await this.settleEcho(domain3, deadline, awaited);
     }
-    await this.write(Buffer.from(this.opts.newline, "utf8"), awaited);
+    const enter = Buffer.from(this.opts.newline, "utf8");
+    await this.write(enter, awaited);
+    typed.bytes += enter.length;
+    return typed;
   }
   async typePaced(text2, deadline, domain3, awaited) {
     const bytes = Buffer.from(text2, "utf8");
     const { chunkBytes, intervalMs } = this.opts.pacing;
-    const started = performance7.now();
+    const started = performance8.now();
     for (let at = 0; at < bytes.length; at += chunkBytes) {
       if (deadline.expired) throw this.timeout(domain3, awaited, started);
       this.ctx.guard(domain3, awaited);
@@ -70371,12 +70514,15 @@ var Typist = class {
       if (at + chunkBytes < bytes.length && intervalMs > 0) await sleep(intervalMs);
     }
   }
-  async typeChunks(text2, deadline, domain3, awaited, capture) {
+  async typeChunks(text2, deadline, domain3, awaited, capture, typed) {
     const chars = [...text2];
     const { chunkBytes } = this.opts.pacing;
     for (let at = 0; at < chars.length; at += chunkBytes) {
       this.ctx.guard(domain3, awaited);
-      await this.write(Buffer.from(chars.slice(at, at + chunkBytes).join(""), "utf8"), awaited);
+      const chunk = Buffer.from(chars.slice(at, at + chunkBytes).join(""), "utf8");
+      await this.write(chunk, awaited);
+      typed.bytes += chunk.length;
+      typed.echoWaits++;
       const want = squash(chars.slice(0, at + chunkBytes).join(""));
       if (!await this.echoReaches(capture, want, deadline, domain3, awaited)) return false;
     }
@@ -70385,16 +70531,16 @@ var Typist = class {
   /** Waits until the captured echo ends with `want`; false once it stood still for echoQuietMs short of it. */
   async echoReaches(capture, want, deadline, domain3, awaited) {
     const { echoQuietMs } = this.opts;
-    const started = performance7.now();
+    const started = performance8.now();
     let last = "";
-    let stillSince = performance7.now();
+    let stillSince = performance8.now();
     for (; ; ) {
       const echo = squash(this.echoText(capture));
       if (echo.endsWith(want)) return true;
       if (echo !== last) {
         last = echo;
-        stillSince = performance7.now();
-      } else if (performance7.now() - stillSince >= echoQuietMs) return false;
+        stillSince = performance8.now();
+      } else if (performance8.now() - stillSince >= echoQuietMs) return false;
       if (deadline.expired) throw this.timeout(domain3, `${awaited} (waiting for the echo)`, started);
       this.ctx.guard(domain3, awaited);
       await new Promise((resolve6) => {
@@ -70415,9 +70561,9 @@ var Typist = class {
     this.capture = capture;
     try {
       const quiet = Math.min(300, echoQuietMs);
-      const start = performance7.now();
+      const start = performance8.now();
       let last = -1;
-      while (performance7.now() - start < echoQuietMs && !deadline.expired) {
+      while (performance8.now() - start < echoQuietMs && !deadline.expired) {
         const n = this.ctx.reader.bytesReceived;
         if (n === last) break;
         last = n;
@@ -70433,11 +70579,11 @@ var Typist = class {
    * still being received (where a command's echo sits until Enter), without prefixes or escapes.
    */
   echoText(capture) {
-    const lines = this.ctx.store.lines(capture.domain).filter((l) => l.seq > capture.sinceSeq).map((l) => l.text);
+    const lines = this.ctx.store.linesAfter(capture.domain, capture.sinceSeq).map((l) => l.text);
     return [...lines, ...this.ctx.reader.partialTextOf(capture.domain)].join("");
   }
   timeout(domain3, awaited, started) {
-    return new ConsoleTimeout(this.ctx.names.display(domain3), awaited, performance7.now() - started, this.ctx.evidence(domain3));
+    return new ConsoleTimeout(this.ctx.names.display(domain3), awaited, performance8.now() - started, this.ctx.evidence(domain3));
   }
 };
 function squash(text2) {
@@ -70448,7 +70594,7 @@ function sleep(ms2) {
 }
 
 // src/console/waiters.ts
-import { performance as performance8 } from "node:perf_hooks";
+import { performance as performance9 } from "node:perf_hooks";
 var Waiters = class {
   constructor(ctx) {
     this.ctx = ctx;
@@ -70472,11 +70618,11 @@ var Waiters = class {
           return;
         }
       }
-      const w = { spec, since: this.ctx.lastSeq(), startedAt: performance8.now(), timer: void 0, resolve: resolve6, reject };
+      const w = { spec, since: this.ctx.lastSeq(), startedAt: performance9.now(), timer: void 0, resolve: resolve6, reject };
       w.timer = setTimeout(() => {
         this.settle(w);
         const domain3 = spec.tailOf === "all" ? "all" : this.ctx.names.display(spec.tailOf);
-        reject(new ConsoleTimeout(domain3, spec.awaited, performance8.now() - w.startedAt, this.ctx.evidence(spec.tailOf)));
+        reject(new ConsoleTimeout(domain3, spec.awaited, performance9.now() - w.startedAt, this.ctx.evidence(spec.tailOf)));
       }, spec.deadline.remainingMs());
       this.waiters.add(w);
       waiter = w;
@@ -70611,7 +70757,7 @@ var Console = class {
     };
   }
   stream;
-  t0 = performance9.now();
+  t0 = performance10.now();
   names;
   reader;
   logs;
@@ -70717,7 +70863,7 @@ var Console = class {
     await this.logs.close();
   }
   now() {
-    return performance9.now() - this.t0;
+    return performance10.now() - this.t0;
   }
   onData(chunk) {
     this.logs.bytes(chunk);
@@ -71120,6 +71266,10 @@ var Dom0Link = class {
   hostKey = new HostKeyPin();
   ssh;
   firstContact = true;
+  /** Whether get() would answer without logging in. */
+  get connected() {
+    return this.ssh?.connected ?? false;
+  }
   /** A connected link, within `deadlineMs` (sshd may still be starting). */
   async get(deadlineMs) {
     if (this.ssh?.connected) return this.ssh;
@@ -71143,6 +71293,7 @@ var Dom0Link = class {
 // src/system/drivers.ts
 import { readdir as readdir3 } from "node:fs/promises";
 import { join as join16, relative as relative5 } from "node:path";
+import { performance as performance11 } from "node:perf_hooks";
 
 // src/backend/index.ts
 import { join as join15 } from "node:path";
@@ -71226,10 +71377,12 @@ function scenarioDrivers(parts, scenario) {
     death ??= error62;
     for (const wake of deathWaiters.splice(0)) wake(death);
   };
-  const commands = (link) => ({
+  const commands = (link, got2) => ({
     run: async (command, ms2) => {
       const r = await link.exec(command, { deadline: ms2 });
-      return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
+      const { openMs, runMs, closeMs } = r.timing;
+      const profile = { connectMs: got2.connectMs, roundTrips: got2.logins + 2, openMs, guestMs: runMs, exitStatusMs: closeMs };
+      return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, profile };
     },
     background: async (name, command) => {
       const logFile = join16(logsDir, `${scenario}-${name.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 60)}.log`);
@@ -71255,7 +71408,12 @@ function scenarioDrivers(parts, scenario) {
   };
   return {
     console: parts.consoleProtocol,
-    dom0: async (ms2) => commands(await dom0(ms2)),
+    dom0: async (ms2) => {
+      const asked = performance11.now();
+      const logins = parts.dom0.connected ? 0 : 1;
+      const link = await dom0(ms2);
+      return commands(link, { connectMs: performance11.now() - asked, logins });
+    },
     backend: backends,
     takeDeath: () => {
       const d = death;
@@ -71384,6 +71542,11 @@ var System = class _System {
   warningsTaken = 0;
   bootWarningsGiven = false;
   offBanner;
+  /**
+   * A booted system that nothing gates (nothing is saved) is settled once the scenarios' own
+   * waits have proven every shell: 'watching' until then, so the timeline still has the moment.
+   */
+  settledByScenarios;
   /** Resolves when Xen's banner shows on the console. */
   banner;
   // ── boot ──────────────────────────────────────────────────────────────────────────────
@@ -71571,6 +71734,10 @@ var System = class _System {
   /** The drivers one scenario runs against; each scenario gets its own background set. */
   driversFor(scenario) {
     if (this.state === "loading" || this.state === "closed") throw new InfraError(`internal: scenario ${scenario} given a ${this.state} system`);
+    if (this.state === "booted" && this.settledByScenarios === void 0) {
+      this.settledByScenarios = "watching";
+      this.noteSettledByScenarios();
+    }
     return scenarioDrivers(
       {
         machine: this.machine,
@@ -71612,7 +71779,19 @@ var System = class _System {
     if (known2 !== void 0) return { at: known2 };
     const at = this.consoleEpoch + (await this.console.waitForShell(domain3, ms2)).line.t;
     this.shells.set(domain3, at);
+    this.noteSettledByScenarios();
     return { at };
+  }
+  /**
+   * The ungated system's `settled`: when the last of its shells showed, as the gate would have
+   * found it (less the gate's own SSH `true` and focus move, which such a run never makes).
+   */
+  noteSettledByScenarios() {
+    if (this.settledByScenarios !== "watching") return;
+    const at = lastShellAt(["dom0", ...this.ctx.domains.map((d) => d.name)], this.shells);
+    if (at === void 0) return;
+    this.settledByScenarios = "recorded";
+    this.ctx.phase("settled", at);
   }
   /** Shells, then dom0 over SSH, then focus on dom0: what settled means, for both ways in. */
   async gate(dl) {
@@ -71661,6 +71840,15 @@ ${machine.serial.tail(20)}`,
     }
   }
 };
+function lastShellAt(domains, shells) {
+  let last = Number.NEGATIVE_INFINITY;
+  for (const d of domains) {
+    const at = shells.get(d);
+    if (at === void 0) return void 0;
+    last = Math.max(last, at);
+  }
+  return domains.length > 0 ? last : void 0;
+}
 
 // src/system/pool.ts
 import { mkdir as mkdir10 } from "node:fs/promises";
@@ -71974,11 +72162,19 @@ async function executePlan(plan, hooks) {
     hooks.signal?.removeEventListener("abort", onAbort);
   };
   let rig;
+  const builds = [];
   try {
     await hooks.group("host tools", () => ensureHostTools(runNeeds(plan.rig.provider), { log: hooks.info }));
     const obtain = () => withStop(
       halt.signal,
-      () => obtainRig(plan.rig, { cacheDir: plan.cache.dir, log: hooks.info, warn: hooks.warn, remoteCache: hooks.remoteCache && plan.cache.enabled, useCache: plan.cache.enabled })
+      () => obtainRig(plan.rig, {
+        cacheDir: plan.cache.dir,
+        log: hooks.info,
+        warn: hooks.warn,
+        remoteCache: hooks.remoteCache && plan.cache.enabled,
+        useCache: plan.cache.enabled,
+        onBuild: (b) => builds.push(b)
+      })
     );
     let got2;
     if (hooks.buildGroup) {
@@ -71986,6 +72182,7 @@ async function executePlan(plan, hooks) {
       got2 = await withLogGroups(hooks.buildGroup, obtain);
     } else got2 = await hooks.group(`rig: ${plan.rig.provider}`, obtain);
     rig = got2.rig;
+    if (builds.length > 0) result.builds = builds;
     result.rig = { key: got2.key, provider: rig.manifest.provider, versions: rig.manifest.versions, cacheHit: got2.cacheHit };
     if (plan.cache.enabled) markUsed(plan.cache.dir, rig.dir);
     result.phases.push({ name: "rig ready", atMs: Date.now() - start });
@@ -71994,6 +72191,7 @@ async function executePlan(plan, hooks) {
   } catch (e) {
     release();
     if (e instanceof ConfigError) throw e;
+    if (e instanceof BuildFailure && !stopReason) return buildFailed(plan, result, builds, e, Date.now() - start);
     const message = stopReason ?? `rig ${plan.rig.provider}: ${e.message}`;
     result.fatal = { status: "error", message };
     result.scenarios = plan.scenarios.map((s) => erroredScenario(s, message));
@@ -72152,6 +72350,15 @@ async function keepCacheWithinBudget(plan, runStart, hooks) {
     hooks.warn(`cache not pruned: ${e.message}`);
   }
 }
+function buildFailed(plan, result, builds, e, atMs) {
+  if (!builds.some((b) => b.component === e.component && b.status === "failed")) builds.push(e.report());
+  result.builds = builds;
+  result.fatal = { status: "failed", kind: "Build failure", message: `rig ${plan.rig.provider}: ${e.headline}` };
+  result.timeline.push({ section: "rig", name: "rig (build failed)", startMs: 0, endMs: atMs });
+  const reason = `the rig did not build: build ${e.component} failed`;
+  result.scenarios = plan.scenarios.map((s) => skippedScenario(s, reason));
+  return result;
+}
 function bootFailed(scenario, message, e) {
   if (e instanceof ProductFailure) return failedScenario(scenario, message, e.detail.consoleTail);
   const done = erroredScenario(scenario, message, e.detail?.consoleTail);
@@ -72168,7 +72375,7 @@ function annotate(scenario, reason) {
 }
 function exitCodeFor(result) {
   const c = counts(result);
-  if (c.failed > 0) return ExitCode.failed;
+  if (c.failed > 0 || result.builds?.some((b) => b.status === "failed")) return ExitCode.failed;
   if (c.error > 0 || result.fatal) return ExitCode.infrastructure;
   return ExitCode.passed;
 }
@@ -72242,9 +72449,14 @@ export {
   formatShard,
   readShard,
   resolvePlan,
+  DEFAULT_LINUX_REPO,
+  require_dist2 as require_dist,
+  BUILD_SUITE_PROPERTY,
   buildJunit,
   scenarioStatus,
   counts,
+  plain,
+  code,
   buildMergedSummary,
   RESULT_FILE,
   parseResultFile,

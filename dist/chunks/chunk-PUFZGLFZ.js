@@ -5504,7 +5504,7 @@ var require_body = __commonJS({
         const boundary = `----formdata-undici-0${`${random(1e11)}`.padStart(11, "0")}`;
         const prefix2 = `--${boundary}\r
 Content-Disposition: form-data`;
-        const escape3 = (str) => str.replace(/\n/g, "%0A").replace(/\r/g, "%0D").replace(/"/g, "%22");
+        const escape4 = (str) => str.replace(/\n/g, "%0A").replace(/\r/g, "%0D").replace(/"/g, "%22");
         const normalizeLinefeeds = (value) => value.replace(/\r?\n|\r/g, "\r\n");
         const blobParts = [];
         const rn = new Uint8Array([13, 10]);
@@ -5512,14 +5512,14 @@ Content-Disposition: form-data`;
         let hasUnknownSizeValue = false;
         for (const [name, value] of object) {
           if (typeof value === "string") {
-            const chunk2 = textEncoder.encode(prefix2 + `; name="${escape3(normalizeLinefeeds(name))}"\r
+            const chunk2 = textEncoder.encode(prefix2 + `; name="${escape4(normalizeLinefeeds(name))}"\r
 \r
 ${normalizeLinefeeds(value)}\r
 `);
             blobParts.push(chunk2);
             length += chunk2.byteLength;
           } else {
-            const chunk2 = textEncoder.encode(`${prefix2}; name="${escape3(normalizeLinefeeds(name))}"` + (value.name ? `; filename="${escape3(value.name)}"` : "") + `\r
+            const chunk2 = textEncoder.encode(`${prefix2}; name="${escape4(normalizeLinefeeds(name))}"` + (value.name ? `; filename="${escape4(value.name)}"` : "") + `\r
 Content-Type: ${value.type || "application/octet-stream"}\r
 \r
 `);
@@ -31024,10 +31024,10 @@ var require_resolve_block_map = __commonJS({
       let offset = bm.offset;
       let commentEnd = null;
       for (const collItem of bm.items) {
-        const { start, key, sep: sep12, value } = collItem;
+        const { start, key, sep: sep13, value } = collItem;
         const keyProps = resolveProps.resolveProps(start, {
           indicator: "explicit-key-ind",
-          next: key ?? sep12?.[0],
+          next: key ?? sep13?.[0],
           offset,
           onError,
           parentIndent: bm.indent,
@@ -31041,7 +31041,7 @@ var require_resolve_block_map = __commonJS({
             else if ("indent" in key && key.indent !== bm.indent)
               onError(offset, "BAD_INDENT", startColMsg);
           }
-          if (!keyProps.anchor && !keyProps.tag && !sep12) {
+          if (!keyProps.anchor && !keyProps.tag && !sep13) {
             commentEnd = keyProps.end;
             if (keyProps.comment) {
               if (map.comment)
@@ -31065,7 +31065,7 @@ var require_resolve_block_map = __commonJS({
         ctx.atKey = false;
         if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
           onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
-        const valueProps = resolveProps.resolveProps(sep12 ?? [], {
+        const valueProps = resolveProps.resolveProps(sep13 ?? [], {
           indicator: "map-value-ind",
           next: value,
           offset: keyNode.range[2],
@@ -31081,7 +31081,7 @@ var require_resolve_block_map = __commonJS({
             if (ctx.options.strict && keyProps.start < valueProps.found.offset - 1024)
               onError(keyNode.range, "KEY_OVER_1024_CHARS", "The : indicator must be at most 1024 chars after the start of an implicit block mapping key");
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep12, null, valueProps, onError);
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep13, null, valueProps, onError);
           if (ctx.schema.compat)
             utilFlowIndentCheck.flowIndentCheck(bm.indent, value, onError);
           offset = valueNode.range[2];
@@ -31172,7 +31172,7 @@ var require_resolve_end = __commonJS({
       let comment = "";
       if (end) {
         let hasSpace = false;
-        let sep12 = "";
+        let sep13 = "";
         for (const token of end) {
           const { source, type } = token;
           switch (type) {
@@ -31186,13 +31186,13 @@ var require_resolve_end = __commonJS({
               if (!comment)
                 comment = cb;
               else
-                comment += sep12 + cb;
-              sep12 = "";
+                comment += sep13 + cb;
+              sep13 = "";
               break;
             }
             case "newline":
               if (comment)
-                sep12 += source;
+                sep13 += source;
               hasSpace = true;
               break;
             default:
@@ -31235,18 +31235,18 @@ var require_resolve_flow_collection = __commonJS({
       let offset = fc.offset + fc.start.source.length;
       for (let i = 0; i < fc.items.length; ++i) {
         const collItem = fc.items[i];
-        const { start, key, sep: sep12, value } = collItem;
+        const { start, key, sep: sep13, value } = collItem;
         const props = resolveProps.resolveProps(start, {
           flow: fcName,
           indicator: "explicit-key-ind",
-          next: key ?? sep12?.[0],
+          next: key ?? sep13?.[0],
           offset,
           onError,
           parentIndent: fc.indent,
           startOnNewline: false
         });
         if (!props.found) {
-          if (!props.anchor && !props.tag && !sep12 && !value) {
+          if (!props.anchor && !props.tag && !sep13 && !value) {
             if (i === 0 && props.comma)
               onError(props.comma, "UNEXPECTED_TOKEN", `Unexpected , in ${fcName}`);
             else if (i < fc.items.length - 1)
@@ -31300,8 +31300,8 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap && !sep12 && !props.found) {
-          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep12, null, props, onError);
+        if (!isMap && !sep13 && !props.found) {
+          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep13, null, props, onError);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
           if (isBlock(value))
@@ -31313,7 +31313,7 @@ var require_resolve_flow_collection = __commonJS({
           if (isBlock(key))
             onError(keyNode.range, "BLOCK_IN_FLOW", blockMsg);
           ctx.atKey = false;
-          const valueProps = resolveProps.resolveProps(sep12 ?? [], {
+          const valueProps = resolveProps.resolveProps(sep13 ?? [], {
             flow: fcName,
             indicator: "map-value-ind",
             next: value,
@@ -31324,8 +31324,8 @@ var require_resolve_flow_collection = __commonJS({
           });
           if (valueProps.found) {
             if (!isMap && !props.found && ctx.options.strict) {
-              if (sep12)
-                for (const st of sep12) {
+              if (sep13)
+                for (const st of sep13) {
                   if (st === valueProps.found)
                     break;
                   if (st.type === "newline") {
@@ -31342,7 +31342,7 @@ var require_resolve_flow_collection = __commonJS({
             else
               onError(valueProps.start, "MISSING_CHAR", `Missing , or : between ${fcName} items`);
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep12, null, valueProps, onError) : null;
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep13, null, valueProps, onError) : null;
           if (valueNode) {
             if (isBlock(value))
               onError(valueNode.range, "BLOCK_IN_FLOW", blockMsg);
@@ -31522,7 +31522,7 @@ var require_resolve_block_scalar = __commonJS({
           chompStart = i + 1;
       }
       let value = "";
-      let sep12 = "";
+      let sep13 = "";
       let prevMoreIndented = false;
       for (let i = 0; i < contentStart; ++i)
         value += lines[i][0].slice(trimIndent) + "\n";
@@ -31539,24 +31539,24 @@ var require_resolve_block_scalar = __commonJS({
           indent = "";
         }
         if (type === Scalar.Scalar.BLOCK_LITERAL) {
-          value += sep12 + indent.slice(trimIndent) + content;
-          sep12 = "\n";
+          value += sep13 + indent.slice(trimIndent) + content;
+          sep13 = "\n";
         } else if (indent.length > trimIndent || content[0] === "	") {
-          if (sep12 === " ")
-            sep12 = "\n";
-          else if (!prevMoreIndented && sep12 === "\n")
-            sep12 = "\n\n";
-          value += sep12 + indent.slice(trimIndent) + content;
-          sep12 = "\n";
+          if (sep13 === " ")
+            sep13 = "\n";
+          else if (!prevMoreIndented && sep13 === "\n")
+            sep13 = "\n\n";
+          value += sep13 + indent.slice(trimIndent) + content;
+          sep13 = "\n";
           prevMoreIndented = true;
         } else if (content === "") {
-          if (sep12 === "\n")
+          if (sep13 === "\n")
             value += "\n";
           else
-            sep12 = "\n";
+            sep13 = "\n";
         } else {
-          value += sep12 + content;
-          sep12 = " ";
+          value += sep13 + content;
+          sep13 = " ";
           prevMoreIndented = false;
         }
       }
@@ -31739,25 +31739,25 @@ var require_resolve_flow_scalar = __commonJS({
         trimBoth = /^[ \t]+|[ \t]+$/g;
       }
       let res = match3[1].replace(trimEnd2, "");
-      let sep12 = " ";
+      let sep13 = " ";
       let pos = line.lastIndex;
       while (match3 = line.exec(source)) {
         const lm = match3[1].replace(trimBoth, "");
         if (lm === "") {
-          if (sep12 === "\n")
-            res += sep12;
+          if (sep13 === "\n")
+            res += sep13;
           else
-            sep12 = "\n";
+            sep13 = "\n";
         } else {
-          res += sep12 + lm;
-          sep12 = " ";
+          res += sep13 + lm;
+          sep13 = " ";
         }
         pos = line.lastIndex;
       }
       const last = /[ \t]*(.*)/sy;
       last.lastIndex = pos;
       match3 = last.exec(source);
-      return res + sep12 + (match3?.[1] ?? "");
+      return res + sep13 + (match3?.[1] ?? "");
     }
     function doubleQuotedValue(source, onError) {
       let res = "";
@@ -32567,14 +32567,14 @@ var require_cst_stringify = __commonJS({
         }
       }
     }
-    function stringifyItem({ start, key, sep: sep12, value }) {
+    function stringifyItem({ start, key, sep: sep13, value }) {
       let res = "";
       for (const st of start)
         res += st.source;
       if (key)
         res += stringifyToken(key);
-      if (sep12)
-        for (const st of sep12)
+      if (sep13)
+        for (const st of sep13)
           res += st.source;
       if (value)
         res += stringifyToken(value);
@@ -33741,18 +33741,18 @@ var require_parser = __commonJS({
         if (this.type === "map-value-ind") {
           const prev = getPrevProps(this.peek(2));
           const start = getFirstKeyStartProps(prev);
-          let sep12;
+          let sep13;
           if (scalar.end) {
-            sep12 = scalar.end;
-            sep12.push(this.sourceToken);
+            sep13 = scalar.end;
+            sep13.push(this.sourceToken);
             delete scalar.end;
           } else
-            sep12 = [this.sourceToken];
+            sep13 = [this.sourceToken];
           const map = {
             type: "block-map",
             offset: scalar.offset,
             indent: scalar.indent,
-            items: [{ start, key: scalar, sep: sep12 }]
+            items: [{ start, key: scalar, sep: sep13 }]
           };
           this.onKeyLine = true;
           this.stack[this.stack.length - 1] = map;
@@ -33905,15 +33905,15 @@ var require_parser = __commonJS({
                 } else if (isFlowToken(it.key) && !includesToken(it.sep, "newline")) {
                   const start2 = getFirstKeyStartProps(it.start);
                   const key = it.key;
-                  const sep12 = it.sep;
-                  sep12.push(this.sourceToken);
+                  const sep13 = it.sep;
+                  sep13.push(this.sourceToken);
                   delete it.key;
                   delete it.sep;
                   this.stack.push({
                     type: "block-map",
                     offset: this.offset,
                     indent: this.indent,
-                    items: [{ start: start2, key, sep: sep12 }]
+                    items: [{ start: start2, key, sep: sep13 }]
                   });
                 } else if (start.length > 0) {
                   it.sep = it.sep.concat(start, this.sourceToken);
@@ -34107,13 +34107,13 @@ var require_parser = __commonJS({
             const prev = getPrevProps(parent);
             const start = getFirstKeyStartProps(prev);
             fixFlowSeqItems(fc);
-            const sep12 = fc.end.splice(1, fc.end.length);
-            sep12.push(this.sourceToken);
+            const sep13 = fc.end.splice(1, fc.end.length);
+            sep13.push(this.sourceToken);
             const map = {
               type: "block-map",
               offset: fc.offset,
               indent: fc.indent,
-              items: [{ start, key: fc, sep: sep12 }]
+              items: [{ start, key: fc, sep: sep13 }]
             };
             this.onKeyLine = true;
             this.stack[this.stack.length - 1] = map;
@@ -46644,21 +46644,21 @@ var Matcher = class {
    * @returns {string}
    */
   toString(separator, includeNamespace = true) {
-    const sep12 = separator || this.separator;
-    const isDefault = sep12 === this.separator && includeNamespace === true;
+    const sep13 = separator || this.separator;
+    const isDefault = sep13 === this.separator && includeNamespace === true;
     if (isDefault) {
       if (this._pathStringCache !== null) {
         return this._pathStringCache;
       }
       const result = this.path.map(
         (n) => n.namespace ? `${n.namespace}:${n.tag}` : n.tag
-      ).join(sep12);
+      ).join(sep13);
       this._pathStringCache = result;
       return result;
     }
     return this.path.map(
       (n) => includeNamespace && n.namespace ? `${n.namespace}:${n.tag}` : n.tag
-    ).join(sep12);
+    ).join(sep13);
   }
   /**
    * Get path as array of tag names.
@@ -48177,8 +48177,8 @@ function readStopNodeData(xmlData, tagName, i) {
           const nextLt = xmlData.indexOf("<", i + 1);
           if (nextLt === -1 || nextLt > nextGt) {
             const exp = xmlData.substring(i + 1, nextGt);
-            const sep12 = exp.search(/\s/);
-            const name = sep12 === -1 ? exp : exp.substring(0, sep12);
+            const sep13 = exp.search(/\s/);
+            const name = sep13 === -1 ? exp : exp.substring(0, sep13);
             if (name === tagName && exp[exp.length - 1] !== "/") openTagCount++;
             i = nextGt;
           }
@@ -74667,8 +74667,8 @@ function printCachesListForDiagnostics(key, httpClient, version3) {
       if (totalCount && totalCount > 0) {
         debug(`No matching cache found for cache key '${key}', version '${version3} and scope ${process.env["GITHUB_REF"]}. There exist one or more cache(s) with similar key but they have different version or scope. See more info on cache matching here: https://docs.github.com/en/actions/using-workflows/caching-dependencies-to-speed-up-workflows#matching-a-cache-key 
 Other caches with similar key:`);
-        for (const cacheEntry of (cacheListResult === null || cacheListResult === void 0 ? void 0 : cacheListResult.artifactCaches) || []) {
-          debug(`Cache Key: ${cacheEntry === null || cacheEntry === void 0 ? void 0 : cacheEntry.cacheKey}, Cache Version: ${cacheEntry === null || cacheEntry === void 0 ? void 0 : cacheEntry.cacheVersion}, Cache Scope: ${cacheEntry === null || cacheEntry === void 0 ? void 0 : cacheEntry.scope}, Cache Created: ${cacheEntry === null || cacheEntry === void 0 ? void 0 : cacheEntry.creationTime}`);
+        for (const cacheEntry2 of (cacheListResult === null || cacheListResult === void 0 ? void 0 : cacheListResult.artifactCaches) || []) {
+          debug(`Cache Key: ${cacheEntry2 === null || cacheEntry2 === void 0 ? void 0 : cacheEntry2.cacheKey}, Cache Version: ${cacheEntry2 === null || cacheEntry2 === void 0 ? void 0 : cacheEntry2.cacheVersion}, Cache Scope: ${cacheEntry2 === null || cacheEntry2 === void 0 ? void 0 : cacheEntry2.scope}, Cache Created: ${cacheEntry2 === null || cacheEntry2 === void 0 ? void 0 : cacheEntry2.creationTime}`);
         }
       }
     }
@@ -75979,9 +75979,9 @@ function restoreCacheV1(paths_1, primaryKey_1, restoreKeys_1, options_1) {
     const compressionMethod = yield getCompressionMethod();
     let archivePath = "";
     try {
-      let cacheEntry;
+      let cacheEntry2;
       try {
-        cacheEntry = yield getCacheEntry(keys, paths, {
+        cacheEntry2 = yield getCacheEntry(keys, paths, {
           compressionMethod,
           enableCrossOsArchive
         });
@@ -75992,16 +75992,16 @@ function restoreCacheV1(paths_1, primaryKey_1, restoreKeys_1, options_1) {
         }
         throw error2;
       }
-      if (!(cacheEntry === null || cacheEntry === void 0 ? void 0 : cacheEntry.archiveLocation)) {
+      if (!(cacheEntry2 === null || cacheEntry2 === void 0 ? void 0 : cacheEntry2.archiveLocation)) {
         return void 0;
       }
       if (options === null || options === void 0 ? void 0 : options.lookupOnly) {
         info("Lookup only - skipping download");
-        return cacheEntry.cacheKey;
+        return cacheEntry2.cacheKey;
       }
       archivePath = path11.join(yield createTempDirectory(), getCacheFileName(compressionMethod));
       debug(`Archive Path: ${archivePath}`);
-      yield downloadCache(cacheEntry.archiveLocation, archivePath, options);
+      yield downloadCache(cacheEntry2.archiveLocation, archivePath, options);
       if (isDebug()) {
         yield listTar(archivePath, compressionMethod);
       }
@@ -76009,7 +76009,7 @@ function restoreCacheV1(paths_1, primaryKey_1, restoreKeys_1, options_1) {
       info(`Cache Size: ~${Math.round(archiveFileSize / (1024 * 1024))} MB (${archiveFileSize} B)`);
       yield extractTar(archivePath, compressionMethod);
       info("Cache restored successfully");
-      return cacheEntry.cacheKey;
+      return cacheEntry2.cacheKey;
     } catch (error2) {
       const typedError = error2;
       if (typedError.name === ValidationError.name) {
@@ -76642,6 +76642,10 @@ var OPTIONS = {
     kind: "string",
     description: "Local QEMU source tree for rig: source, instead of qemu-repo/qemu-ref; keyed like xen-path."
   },
+  "qemu-subprojects": {
+    kind: "string",
+    description: "Folder of QEMU's meson subprojects for rig: source on a runner without network (a tree shaped like upstream's git has only their .wrap files): a folder per subproject named like the wrap's `directory`, or the archives meson's packagecache holds. Without it, missing ones are downloaded by meson and cached."
+  },
   kernel: {
     kind: "choice",
     choices: ["debian", "source"],
@@ -76657,6 +76661,18 @@ var OPTIONS = {
   "qemu-patches": {
     kind: "list",
     description: "Patch files (paths or globs, applied in order with patch -p1) for the QEMU source the rig builds from."
+  },
+  "xen-configure-args": {
+    kind: "string",
+    description: "Extra arguments for the configure of Xen's tools, rig: source only (e.g. `--disable-golang`): one line, split at spaces, with '\u2026' or \"\u2026\" keeping an argument with spaces whole; they go into the component's cache key."
+  },
+  "xen-make-args": {
+    kind: "string",
+    description: "Extra arguments for every make of the Xen hypervisor and tools, rig: source only (e.g. `debug=y EXTRA_CFLAGS_XEN_CORE=-Wno-error`); split and keyed like xen-configure-args."
+  },
+  "qemu-configure-args": {
+    kind: "string",
+    description: "Extra arguments appended to QEMU's configure, rig: source only (e.g. `--disable-werror`); split and keyed like xen-configure-args."
   },
   "kas-file": { kind: "string", description: "kas configuration file for rig: yocto; default kas/yoxen-arm64.yml (a yoxen checkout in the working directory)." },
   "rig-path": { kind: "string", description: "Rig bundle for rig: prebuilt (as `rig export` writes it): a directory or tarball, by path, file:// or https:// URL (http:// only from 127.0.0.1)." },
@@ -76921,8 +76937,8 @@ async function aptInstall(command, privilege) {
 import { readFileSync as readFileSync2 } from "node:fs";
 function identify(pid) {
   try {
-    const stat15 = readFileSync2(`/proc/${pid}/stat`, "utf8");
-    const fields = stat15.slice(stat15.lastIndexOf(")") + 2).split(" ");
+    const stat16 = readFileSync2(`/proc/${pid}/stat`, "utf8");
+    const fields = stat16.slice(stat16.lastIndexOf(")") + 2).split(" ");
     const started = fields[19];
     if (!started || fields[0] === "Z") return void 0;
     const command = readFileSync2(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
@@ -77801,6 +77817,113 @@ function inLogGroup(title, fn) {
   return group2 ? group2(title, fn) : fn();
 }
 
+// src/rig/build/failure.ts
+import { createReadStream as createReadStream3 } from "node:fs";
+import { createInterface } from "node:readline";
+var TAIL_LINES = 40;
+var TAIL_BYTES = 8 * 1024;
+var LINE_CHARS = 1e3;
+var ERROR_CHARS = 500;
+var BuildFailure = class extends ProductFailure {
+  constructor(facts) {
+    super(`${headline(facts)}
+full log: ${facts.logFile}
+last lines of the log:
+${facts.tail}`, { logFile: facts.logFile, consoleTail: facts.tail });
+    this.facts = facts;
+  }
+  facts;
+  name = "BuildFailure";
+  /** One line: the component, the step and the first error. */
+  get headline() {
+    return headline(this.facts);
+  }
+  get component() {
+    return this.facts.component;
+  }
+  /** The failure as a run reports it; durationMs is the whole build's time when the caller measured it. */
+  report(durationMs = this.facts.seconds * 1e3) {
+    const { component, step, exitCode, logFile, firstError, tail } = this.facts;
+    return { component, status: "failed", cached: false, durationMs, message: firstError ?? `${step} failed (exit ${exitCode})`, excerpt: tail, logFile, step };
+  }
+};
+function headline(f) {
+  return `${f.component}: ${f.step} failed (exit ${f.exitCode}, ${f.seconds.toFixed(0)} s): ${f.firstError ?? "no compiler or tool error recognised in its log"}`;
+}
+var COMPILER = [
+  // gcc, clang, GNU as, meson's own file:line:col: ERROR: …
+  /^[^\s:][^:]*:\d+(?::\d+)?: (?:fatal )?error\b/i,
+  /^[^\s:][^:]*:\d+: syntax error\b/,
+  // The compiler drivers themselves (an unknown option), and rustc.
+  /^(?:\S*\/)?(?:[\w.+-]+-)?(?:gcc|g\+\+|cc|c\+\+|cc1|cc1plus|clang|clang\+\+)(?:-[\d.]+)?: (?:fatal )?error: /,
+  /^error(?:\[E\d+\])?: /,
+  // Linkers: ld.bfd's "undefined reference", lld's "error:", a missing library.
+  /\bundefined reference to\b/,
+  /\bmultiple definition of\b/,
+  /^(?:\S*\/)?(?:[\w.+-]+-)?ld(?:\.bfd|\.gold|\.lld)?: (?:error: |cannot find )/
+];
+var TOOL = [
+  // meson, QEMU's and Xen's configure, Kconfig.
+  /^(?:\S+: )?ERROR: /,
+  /^configure: error: /,
+  /^\*\*\* Error\b/,
+  // make's own errors in a Makefile, and a missing target.
+  /^[^\s:][^:]*:\d+: \*\*\* .*Stop\.$/,
+  /\*\*\* No rule to make target\b/
+];
+var TRAILER = [/^g?make(?:\[\d+\])?: \*\*\* /, /^FAILED: /, /^ninja: build stopped\b/];
+var HOST_TROUBLE = /No space left on device|Disk quota exceeded|Cannot allocate memory|virtual memory exhausted|out of memory allocating|Killed signal terminated program|Read-only file system|Too many open files/i;
+var ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
+function plainLine(line) {
+  return line.replace(ANSI, "").replace(/\r/g, "").slice(0, LINE_CHARS);
+}
+var FirstErrorFinder = class {
+  found = [void 0, void 0, void 0];
+  add(raw) {
+    const line = plainLine(raw).trim();
+    if (line === "") return;
+    [COMPILER, TOOL, TRAILER].forEach((kind, i) => {
+      if (this.found[i] === void 0 && kind.some((re) => re.test(line))) this.found[i] = line.slice(0, ERROR_CHARS);
+    });
+  }
+  get best() {
+    return this.found.find((l) => l !== void 0);
+  }
+};
+function boundedTail(lines) {
+  const kept = [];
+  let bytes = 0;
+  for (const line of lines.slice(-TAIL_LINES).reverse()) {
+    bytes += Buffer.byteLength(line) + 1;
+    if (bytes > TAIL_BYTES && kept.length > 0) break;
+    kept.unshift(line.length > TAIL_BYTES ? line.slice(0, TAIL_BYTES) : line);
+  }
+  return kept.join("\n");
+}
+async function readBuildLog(logFile, headerLines) {
+  const finder = new FirstErrorFinder();
+  let hostTrouble;
+  const tail = [];
+  let n = 0;
+  const lines = createInterface({ input: createReadStream3(logFile), crlfDelay: Infinity });
+  for await (const raw of lines) {
+    if (n++ < headerLines) continue;
+    const line = plainLine(raw);
+    finder.add(line);
+    if (hostTrouble === void 0 && HOST_TROUBLE.test(line)) hostTrouble = line.trim().slice(0, ERROR_CHARS);
+    if (line.trim() === "") continue;
+    tail.push(line);
+    if (tail.length > TAIL_LINES + 1) tail.shift();
+  }
+  if (/^exit: \d+ after /.test(tail.at(-1) ?? "")) tail.pop();
+  return { ...finder.best !== void 0 ? { firstError: finder.best } : {}, tail: boundedTail(tail), ...hostTrouble !== void 0 ? { hostTrouble } : {} };
+}
+function hostCause(exitCode, signal, reading) {
+  if (signal) return `killed by ${signal}`;
+  if (exitCode === 126 || exitCode === 127) return `its program could not be run (exit ${exitCode})`;
+  return reading.hostTrouble;
+}
+
 // src/rig/build/component.ts
 var COMPONENT_FILE = "component.json";
 var FAILED_BUILDS_KEPT = 3;
@@ -77822,23 +77945,28 @@ async function findComponent(cacheDir, name, key) {
   }
 }
 var ComponentBuild = class _ComponentBuild {
-  constructor(name, key, work, log2) {
+  constructor(name, key, work, log2, tree) {
     this.name = name;
     this.key = key;
     this.work = work;
     this.log = log2;
+    this.tree = tree;
     this.logs = join18(work, "logs");
   }
   name;
   key;
   work;
   log;
+  tree;
   logs;
   seconds = {};
   /** How often a long step says it is still running. */
   progressMs = PROGRESS_MS;
-  /** A fresh work folder; leftovers of earlier builds of this key whose process is gone are removed. */
-  static async start(cacheDir, name, key, log2) {
+  /**
+   * A fresh work folder; leftovers of earlier builds of this key whose process is gone are
+   * removed. `tree` says whose tree it builds: a failed step of a tree under test is a BuildFailure.
+   */
+  static async start(cacheDir, name, key, log2, tree = {}) {
     const root = join18(cacheDir, "work");
     await mkdir7(root, { recursive: true });
     const prefix2 = `${name}-${key.slice(0, 16)}-`;
@@ -77854,13 +77982,14 @@ var ComponentBuild = class _ComponentBuild {
     const work = join18(root, `${prefix2}${process.pid}`);
     await rm7(work, { recursive: true, force: true });
     await mkdir7(join18(work, "logs"), { recursive: true });
-    return new _ComponentBuild(name, key, work, log2);
+    return new _ComponentBuild(name, key, work, log2, tree);
   }
   /**
    * Runs one external build step at lower priority. Its output goes to logs/<logName> as it
    * comes (a developer can follow the log while a ten-minute ninja runs), and every
    * PROGRESS_MS a line says the step is still running, with the log's last line. A failure
-   * is an InfraError naming the step and the log, with the log's last 30 lines.
+   * is an InfraError naming the step and the log, with the log's last 30 lines; of a tree
+   * under test, a BuildFailure with the log's first error, unless the host caused it.
    */
   async step(title, logName, command, args, opts = {}) {
     return inLogGroup(`${this.name}: ${title}`, () => this.runStep(title, logName, command, args, opts));
@@ -77875,17 +78004,23 @@ var ComponentBuild = class _ComponentBuild {
       ...Object.entries(opts.env ?? {}).map(([k, v]) => `env: ${k}=${v}`),
       ""
     ].join("\n");
-    const { exitCode, tail } = await runLogged("nice", ["-n", "19", command, ...args], { ...opts, logFile, header }, (lastLine) => {
+    const { exitCode, tail, signal } = await runLogged("nice", ["-n", "19", command, ...args], { ...opts, logFile, header }, (lastLine) => {
       const at = ((Date.now() - started) / 1e3).toFixed(0);
       this.log(`${this.name}: ${title}: still running after ${at} s${lastLine ? `; last line: ${lastLine.slice(0, 160)}` : ""}`);
     }, this.progressMs);
     const seconds2 = (Date.now() - started) / 1e3;
     this.seconds[logName.replace(/\.log$/, "")] = Math.round(seconds2);
     if (exitCode !== 0) {
-      throw new InfraError(`${this.name}: ${title} failed (exit ${exitCode}, ${seconds2.toFixed(0)} s); last 30 lines of ${logFile}:
-${tail.join("\n")}`, {
-        logFile
-      });
+      let message = `${this.name}: ${title} failed (exit ${exitCode}, ${seconds2.toFixed(0)} s); last 30 lines of ${logFile}:
+${tail.join("\n")}`;
+      if (this.tree.underTest) {
+        const reading = await readBuildLog(logFile, header.split("\n").length - 1);
+        const host = hostCause(exitCode, signal, reading);
+        if (!host) throw new BuildFailure({ component: this.tree.label ?? this.name, step: title, exitCode, seconds: seconds2, logFile, tail: reading.tail, ...reading.firstError ? { firstError: reading.firstError } : {} });
+        message += `
+not counted as a failure of the tree under test: ${host}`;
+      }
+      throw new InfraError(message, { logFile });
     }
     this.log(`${this.name}: ${title} done in ${seconds2.toFixed(0)} s`);
   }
@@ -77944,9 +78079,9 @@ async function runLogged(command, args, opts, progress, progressMs) {
   const timer = setInterval(() => progress(partial.trim() || tail.at(-1)), progressMs);
   const started = Date.now();
   try {
-    const exitCode = await new Promise((resolve6, reject) => {
+    const { exitCode, killedBy } = await new Promise((resolve6, reject) => {
       child2.once("error", (cause) => reject(new InfraError(`cannot run ${command}: ${cause.message}`, { cause })));
-      child2.once("close", (code, signal2) => resolve6(code ?? (signal2 ? 128 : 255)));
+      child2.once("close", (code, killedBy2) => resolve6({ exitCode: code ?? (killedBy2 ? 128 : 255), killedBy: killedBy2 }));
     });
     if (partial.trim()) tail.push(partial);
     const end = `
@@ -77954,7 +78089,7 @@ exit: ${exitCode} after ${((Date.now() - started) / 1e3).toFixed(1)} s${signal?.
 `;
     await new Promise((resolve6) => log2.end(end, () => resolve6()));
     throwIfStopped(signal);
-    return { exitCode, tail: tail.slice(-30) };
+    return { exitCode, tail: tail.slice(-30), ...killedBy ? { signal: killedBy } : {} };
   } finally {
     clearInterval(timer);
     process.off("exit", stop);
@@ -78714,13 +78849,16 @@ var QEMU_CONFIGURE_FLAGS = [
     "vvfat"
   ].map((feature) => `--disable-${feature}`)
 ];
+function mesonEnv(meson, toolchain, env) {
+  return {
+    ...env,
+    PATH: [join22(meson, "usr", "bin"), toolchain.env.PATH].join(delimiter5),
+    PYTHONPATH: [join22(meson, "usr", "lib", "python3", "dist-packages"), process.env.PYTHONPATH].filter(Boolean).join(delimiter5)
+  };
+}
 async function compileQemu(build, tree, out, opts) {
   await writeFile6(join22(tree, "configs", "devices", "aarch64-softmmu", `${QEMU_DEVICES_NAME}.mak`), QEMU_DEVICES);
-  const env = {
-    ...opts.env,
-    PATH: [join22(opts.meson, "usr", "bin"), opts.toolchain.env.PATH].join(delimiter5),
-    PYTHONPATH: [join22(opts.meson, "usr", "lib", "python3", "dist-packages"), process.env.PYTHONPATH].filter(Boolean).join(delimiter5)
-  };
+  const env = mesonEnv(opts.meson, opts.toolchain, opts.env);
   const dir = join22(build.work, "build");
   await mkdir10(dir);
   await build.step("configure (about 15 s on 2 idle cores)", "configure.log", join22(tree, "configure"), [`--python=${HOST_PYTHON}`, ...opts.configure], { cwd: dir, env });
@@ -78820,7 +78958,7 @@ ${said(checkout)}`);
 
 // src/rig/build/tree.ts
 import { createHash as createHash6 } from "node:crypto";
-import { createReadStream as createReadStream3 } from "node:fs";
+import { createReadStream as createReadStream4 } from "node:fs";
 import { chmod as chmod4, copyFile as copyFile4, lstat as lstat6, mkdir as mkdir12, readdir as readdir8, readlink as readlink4, realpath as realpath3, stat as stat7, symlink as symlink3 } from "node:fs/promises";
 import { dirname as dirname12, join as join23, relative as relative6, sep as sep11 } from "node:path";
 var TREE_LIMITS = { files: 4e5, bytes: 8 * 1024 ** 3 };
@@ -78833,7 +78971,7 @@ function nulList(text) {
 }
 async function fileHash(path12) {
   const hash = createHash6("sha256");
-  for await (const chunk of createReadStream3(path12)) hash.update(chunk);
+  for await (const chunk of createReadStream4(path12)) hash.update(chunk);
   return hash.digest("hex");
 }
 async function contentHash(root, paths, label) {
@@ -78902,8 +79040,8 @@ async function identifyTree(path12, label) {
   const changed = [...new Set(nulList(status.stdout).map((e) => e.slice(3)))].sort();
   const at = `git:${commit}${prefix2 ? `:${prefix2}` : ""}`;
   if (changed.length === 0) return { label, path: real, id: at, commit, prefix: prefix2, files };
-  const sha256 = await contentHash(root, changed, label);
-  return { label, path: real, id: `${at}+${sha256}`, commit, prefix: prefix2, uncommitted: { sha256, files: changed.length }, files };
+  const sha2562 = await contentHash(root, changed, label);
+  return { label, path: real, id: `${at}+${sha2562}`, commit, prefix: prefix2, uncommitted: { sha256: sha2562, files: changed.length }, files };
 }
 function isCommitTree(t) {
   return t.commit !== void 0 && t.uncommitted === void 0 && t.prefix === "";
@@ -78968,6 +79106,12 @@ function originOfFile(o) {
   if (o.kind === "git") return { repo: redactCredentials(o.ref.repo), commit: o.ref.commit };
   return { repo: o.tree.path, ...o.tree.commit ? { commit: o.tree.commit } : {} };
 }
+function releaseText(version3, o) {
+  if (o.kind === "git") return o.ref.ref === o.ref.commit ? `${version3} (${o.ref.commit.slice(0, 12)})` : `${version3} (${o.ref.ref} @ ${o.ref.commit.slice(0, 12)})`;
+  const t = o.tree;
+  if (!t.commit) return `${version3} (local directory ${t.id.slice("files:".length, "files:".length + 12)})`;
+  return `${version3} (local checkout ${t.commit.slice(0, 12)}${t.uncommitted ? " + uncommitted changes" : ""})`;
+}
 
 // src/rig/build/recipe.ts
 function planComponent(inputs) {
@@ -78980,7 +79124,7 @@ async function fetchOrigin(build, label, origin, log2) {
   return tree;
 }
 async function prepareComponent(cacheDir, recipe, log2) {
-  const build = await ComponentBuild.start(cacheDir, recipe.plan.inputs.component, recipe.plan.key, log2);
+  const build = await ComponentBuild.start(cacheDir, recipe.plan.inputs.component, recipe.plan.key, log2, { underTest: recipe.underTest === true, label: recipe.label });
   try {
     const tree = await recipe.fetch({ cacheDir, build, log: log2 });
     await applyPatchesLogged(build.logs, tree, recipe.patches, recipe.label, log2);
@@ -78993,14 +79137,21 @@ async function prepareComponent(cacheDir, recipe, log2) {
 function findPlanned(cacheDir, plan) {
   return findComponent(cacheDir, plan.inputs.component, plan.key);
 }
-async function ensureComponents(cacheDir, recipes, toolchainPlan, log2) {
+async function ensureComponents(cacheDir, recipes, toolchainPlan, log2, hooks = {}) {
+  const report = (recipe, r) => {
+    if (recipe.underTest) hooks.onBuild?.({ component: recipe.label, ...r });
+  };
   const found = {};
   const missing = [];
+  const spent = /* @__PURE__ */ new Map();
   for (const [name, recipe] of Object.entries(recipes)) {
     if (!recipe) continue;
+    const t0 = Date.now();
     const cached2 = await findPlanned(cacheDir, recipe.plan);
-    if (cached2) log2(`${recipe.plan.inputs.component} component cache hit: ${cached2.dir}`);
-    else missing.push([name, recipe]);
+    if (cached2) {
+      log2(`${recipe.plan.inputs.component} component cache hit: ${cached2.dir}`);
+      report(recipe, { status: "passed", cached: true, durationMs: Date.now() - t0 });
+    } else missing.push([name, recipe]);
     found[name] = cached2;
   }
   if (missing.length === 0) return found;
@@ -79009,7 +79160,11 @@ async function ensureComponents(cacheDir, recipes, toolchainPlan, log2) {
     for (const [, p] of prepared) await rm10(p.build.work, { recursive: true, force: true });
   };
   try {
-    for (const [name, recipe] of missing) prepared.push([name, await prepareComponent(cacheDir, recipe, log2)]);
+    for (const [name, recipe] of missing) {
+      const t0 = Date.now();
+      prepared.push([name, await prepareComponent(cacheDir, recipe, log2)]);
+      spent.set(name, Date.now() - t0);
+    }
   } catch (cause) {
     await dropUnbuilt();
     throw cause;
@@ -79020,6 +79175,8 @@ async function ensureComponents(cacheDir, recipes, toolchainPlan, log2) {
     const [name, { recipe, build, tree }] = prepared[0];
     const { plan } = recipe;
     log2(`building the ${plan.inputs.component} component ${plan.key.slice(0, 12)}${recipe.describe ? ` ${recipe.describe}` : ""}`);
+    const t0 = Date.now();
+    const took = () => (spent.get(name) ?? 0) + Date.now() - t0;
     let made;
     try {
       const out = join24(build.work, "out");
@@ -79027,11 +79184,13 @@ async function ensureComponents(cacheDir, recipes, toolchainPlan, log2) {
       const record = await recipe.make({ cacheDir, build, log: log2, tree, out, toolchain, host });
       made = await build.finish(cacheDir, out, { inputs: plan.inputs, ...record, host });
     } catch (cause) {
+      if (cause instanceof BuildFailure) report(recipe, cause.report(took()));
       prepared.shift();
       await dropUnbuilt();
       throw cause;
     }
     prepared.shift();
+    report(recipe, { status: "passed", cached: false, durationMs: took() });
     log2(`${plan.inputs.component} component ready: ${made.dir}`);
     found[name] = made;
   }
@@ -79044,12 +79203,12 @@ import { appendFile as appendFile4, copyFile as copyFile5, readFile as readFile5
 import { join as join25 } from "node:path";
 var XEN_CONFIG_DELTA = ["CONFIG_EXPERT=y", "CONFIG_IOREQ_SERVER=y"];
 var XEN_MAKE_VARS = ["XEN_TARGET_ARCH=arm64", "CROSS_COMPILE=aarch64-linux-gnu-"];
-async function compileHypervisor(build, tree, out, toolchain) {
+async function compileHypervisor(build, tree, out, toolchain, extraMake = []) {
   const config = join25(tree, "xen", ".config");
   await appendFile4(config, `
 ${XEN_CONFIG_DELTA.join("\n")}
 `);
-  const make = ["-C", "xen", ...XEN_MAKE_VARS];
+  const make = ["-C", "xen", ...XEN_MAKE_VARS, ...extraMake];
   const env = toolchain.env;
   await build.step("make olddefconfig", "olddefconfig.log", "make", [...make, "olddefconfig"], { cwd: tree, env });
   const jobs = availableParallelism2();
@@ -79412,7 +79571,7 @@ var PackageTrees = class _PackageTrees {
 };
 
 // src/rig/debian/ramdisk.ts
-import { createReadStream as createReadStream4, createWriteStream as createWriteStream5 } from "node:fs";
+import { createReadStream as createReadStream5, createWriteStream as createWriteStream5 } from "node:fs";
 import { chmod as chmod5, copyFile as copyFile7, lstat as lstat8, lutimes, mkdir as mkdir17, readFile as readFile7, readdir as readdir10, readlink as readlink6, rm as rm13, symlink as symlink4, writeFile as writeFile8 } from "node:fs/promises";
 import { dirname as dirname14, join as join30, posix as posix3 } from "node:path";
 import { pipeline as pipeline4 } from "node:stream/promises";
@@ -79529,7 +79688,7 @@ var RamdiskTree = class _RamdiskTree {
       cwd: this.dir,
       input: Buffer.from(entries.join("\n") + "\n")
     });
-    await pipeline4(createReadStream4(plain), createGzip({ level: 9 }), createWriteStream5(out));
+    await pipeline4(createReadStream5(plain), createGzip({ level: 9 }), createWriteStream5(out));
     await rm13(plain);
   }
 };
@@ -79723,6 +79882,11 @@ function kernelPart(linux) {
 }
 function linuxVersion(built, pkgs) {
   return built.kernelPackage ? pkgs.version(built.kernelPackage) : `${built.release} (built from source)`;
+}
+function linuxVersions(built, pkgs, source) {
+  if (built.kernelPackage || !source || source.kind !== "git" && source.kind !== "path") return { linux: linuxVersion(built, pkgs) };
+  const origin = source;
+  return { linux: releaseText(built.release, origin), ...originVersions("linux", origin) };
 }
 async function assembleRig(dir, apt, resolved, parts, log2) {
   const debs = await apt.download(resolved, log2);
@@ -80072,7 +80236,7 @@ async function buildDebianRig(dir, plan, components, log2) {
     versions: {
       xen: plan.xen.binary.version,
       "xen-tools": pkgs.version(`xen-utils-${XEN_SERIES}`),
-      linux: linuxVersion(built, pkgs),
+      ...linuxVersions(built, pkgs, plan.linux?.source),
       "linux-release": built.release,
       uboot: pkgs.version("u-boot-qemu"),
       busybox: pkgs.version("busybox-static"),
@@ -80116,11 +80280,49 @@ var debianProvider = {
 };
 
 // src/rig/source/build.ts
-import { readFile as readFile11 } from "node:fs/promises";
+import { readFile as readFile13 } from "node:fs/promises";
 
 // src/rig/source/qemu.ts
-import { mkdir as mkdir21, readFile as readFile9, readdir as readdir12, writeFile as writeFile10 } from "node:fs/promises";
-import { join as join36 } from "node:path";
+import { copyFile as copyFile11, mkdir as mkdir22, readFile as readFile11, readdir as readdir14, rm as rm16, writeFile as writeFile10 } from "node:fs/promises";
+import { join as join38 } from "node:path";
+
+// src/config/build-args.ts
+var MAX_CHARS = 4096;
+function splitBuildArgs(text, label) {
+  if (text.length > MAX_CHARS) throw new ConfigError(`${label}: ${text.length} characters, more than the ${MAX_CHARS} extra build arguments may take`);
+  const bad = /[\0\n\r]/.exec(text);
+  if (bad) {
+    const what = bad[0] === "\0" ? "a NUL character" : "a line break";
+    throw new ConfigError(`${label}: holds ${what} (at character ${bad.index + 1}); give the arguments on one line, separated by spaces`);
+  }
+  const args = [];
+  let current3;
+  let quote;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quote) {
+      if (ch === quote.char) quote = void 0;
+      else current3 += ch;
+    } else if (ch === " " || ch === "	") {
+      if (current3 !== void 0) args.push(current3);
+      current3 = void 0;
+    } else if (ch === '"' || ch === "'") {
+      quote = { char: ch, at: i };
+      current3 ??= "";
+    } else current3 = (current3 ?? "") + ch;
+  }
+  if (quote) throw new ConfigError(`${label}: the ${quote.char} at character ${quote.at + 1} is never closed`);
+  if (current3 !== void 0) args.push(current3);
+  return args;
+}
+function buildArgsText(args) {
+  return args.map((a) => a === "" || /[\s'"\\]/.test(a) ? JSON.stringify(a) : a).join(" ");
+}
+
+// src/rig/source/xen-interface.ts
+import { createHash as createHash7 } from "node:crypto";
+import { lstat as lstat9, readFile as readFile9, readdir as readdir12, readlink as readlink7 } from "node:fs/promises";
+import { join as join36, relative as relative7 } from "node:path";
 
 // src/rig/source/recipe.ts
 var SOURCE_RECIPE_VERSION = "source-rig-3";
@@ -80165,8 +80367,256 @@ var XEN_TOOLS_CONFIGURE_FLAGS = [
 var XEN_TOOLS_SUBDIRS = ["libs", "xenstore", "xenstored", "xs-clients", "console", "helpers", "xl"];
 var DOM0_TOOLS = ["xl", "xenstored", "xenconsoled", "xenconsole", "xen-init-dom0", "init-dom0less", "xenstore"];
 
+// src/rig/source/xen-interface.ts
+async function filesUnder(dir) {
+  const out = [];
+  const walk2 = async (d) => {
+    const names = await readdir12(d).catch(() => []);
+    for (const n of names.sort()) {
+      const p = join36(d, n);
+      const st = await lstat9(p);
+      if (st.isDirectory()) await walk2(p);
+      else out.push(p);
+    }
+  };
+  await walk2(dir);
+  return out;
+}
+var sha256 = (data) => createHash7("sha256").update(data).digest("hex");
+async function xenInterfaceHash(stage, nm) {
+  const parts = [];
+  for (const file of await filesUnder(join36(stage, "usr", "include"))) {
+    parts.push(`header ${relative7(stage, file)} ${sha256(await readFile9(file))}`);
+  }
+  const libdir = join36(stage, STAGE_LIBDIR);
+  for (const file of await filesUnder(join36(libdir, "pkgconfig"))) {
+    if (file.endsWith(".pc")) parts.push(`pc ${relative7(stage, file)} ${sha256(await readFile9(file))}`);
+  }
+  for (const name of (await readdir12(libdir).catch(() => [])).sort()) {
+    if (!/\.so(\.|$)/.test(name)) continue;
+    const path12 = join36(libdir, name);
+    const st = await lstat9(path12);
+    if (st.isSymbolicLink()) {
+      parts.push(`link ${name} -> ${await readlink7(path12)}`);
+      continue;
+    }
+    if (!st.isFile()) continue;
+    const symbols = (await run(nm, ["-D", "--defined-only", "--format=posix", path12])).stdout.split("\n").map((l) => l.split(" ").slice(0, 2).join(" ")).filter(Boolean).sort();
+    parts.push(`library ${name} ${sha256(symbols.join("\n"))}`);
+  }
+  return sha256(parts.join("\n"));
+}
+
+// src/rig/build/subprojects.ts
+import { createHash as createHash8 } from "node:crypto";
+import { createReadStream as createReadStream6 } from "node:fs";
+import { copyFile as copyFile10, mkdir as mkdir21, readFile as readFile10, readdir as readdir13, realpath as realpath4, rename as rename8, rm as rm15, stat as stat13 } from "node:fs/promises";
+import { join as join37, sep as sep12 } from "node:path";
+var REQUIRED_SUBPROJECTS = ["keycodemapdb"];
+var WRAP_MAX_BYTES = 64 * 1024;
+var WRAPS_MAX = 500;
+function plainName(value, file, line, key) {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._+-]{0,199}$/.test(value) || value === "..") {
+    throw new ConfigError(`${file}:${line}: ${key} = ${JSON.stringify(value.slice(0, 80))} is not a plain file name (letters, digits, . _ + -)`);
+  }
+  return value;
+}
+function parseWrap(name, text, file = `subprojects/${name}.wrap`) {
+  let kind = "";
+  let current3 = "";
+  const fields = /* @__PURE__ */ new Map();
+  text.split("\n").forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line || line.startsWith("#") || line.startsWith(";")) return;
+    const section = /^\[([^\]]+)\]$/.exec(line);
+    if (section) {
+      current3 = section[1].trim();
+      if (!kind && current3.startsWith("wrap-")) kind = current3;
+      return;
+    }
+    if (current3 !== kind || !kind || fields.size > 100) return;
+    const eq = line.indexOf("=");
+    if (eq > 0 && !fields.has(line.slice(0, eq).trim())) fields.set(line.slice(0, eq).trim(), { value: line.slice(eq + 1).trim(), line: i + 1 });
+  });
+  if (!kind.startsWith("wrap-")) throw new ConfigError(`${file}: not a meson wrap (no [wrap-file], [wrap-git] \u2026 section)`);
+  const field = (key) => fields.get(key)?.value;
+  const dir = fields.get("directory");
+  const filename = fields.get("source_filename");
+  return {
+    name,
+    file,
+    kind,
+    directory: dir ? plainName(dir.value, file, dir.line, "directory") : name,
+    ...field("url") ? { url: field("url") } : {},
+    ...field("revision") ? { revision: field("revision") } : {},
+    ...field("source_url") ? { sourceUrl: field("source_url") } : {},
+    ...filename ? { sourceFilename: plainName(filename.value, file, filename.line, "source_filename") } : {},
+    ...field("source_hash") ? { sourceHash: field("source_hash").toLowerCase() } : {}
+  };
+}
+async function readWraps(tree) {
+  const dir = join37(tree, "subprojects");
+  const names = (await readdir13(dir).catch(() => [])).filter((n) => n.endsWith(".wrap")).sort();
+  if (names.length > WRAPS_MAX) throw new ConfigError(`${dir}: ${names.length} wrap files, more than the ${WRAPS_MAX} a QEMU tree has`);
+  const wraps = [];
+  for (const n of names) {
+    const path12 = join37(dir, n);
+    const st = await stat13(path12);
+    if (!st.isFile() || st.size > WRAP_MAX_BYTES) throw new ConfigError(`subprojects/${n}: not a wrap file of at most ${WRAP_MAX_BYTES} bytes`);
+    wraps.push(parseWrap(n.slice(0, -".wrap".length), await readFile10(path12, "utf8")));
+  }
+  return wraps;
+}
+var isDir = (p) => stat13(p).then((s) => s.isDirectory(), () => false);
+var isFile = (p) => stat13(p).then((s) => s.isFile(), () => false);
+async function hasTree(dir) {
+  const names = await readdir13(dir).catch(() => []);
+  return names.some((n) => n !== ".git");
+}
+async function inTree(tree, w) {
+  if (await hasTree(join37(tree, "subprojects", w.directory))) return true;
+  return w.sourceFilename !== void 0 && await isFile(join37(tree, "subprojects", "packagecache", w.sourceFilename));
+}
+async function sha256File2(path12) {
+  const hash = createHash8("sha256");
+  for await (const chunk of createReadStream6(path12)) hash.update(chunk);
+  return hash.digest("hex");
+}
+async function inside(root, path12) {
+  const real = await realpath4(path12).catch(() => void 0);
+  return real !== void 0 && (real === root || real.startsWith(root + sep12)) ? real : void 0;
+}
+function cacheEntry(cacheDir, w) {
+  const pin = w.revision ?? w.sourceHash;
+  if (!pin || !/^[A-Za-z0-9._-]{1,128}$/.test(pin)) return void 0;
+  return join37(cacheDir, "sources", "qemu-subprojects", `${w.directory}@${pin}`);
+}
+async function copyTree2(from, to) {
+  await run("cp", ["-a", "--", from, to]);
+}
+async function fromSupplied(root, label, tree, w) {
+  const dir = await inside(root, join37(root, w.directory));
+  if (dir && await hasTree(dir)) {
+    await rm15(join37(tree, "subprojects", w.directory), { recursive: true, force: true });
+    await copyTree2(dir, join37(tree, "subprojects", w.directory));
+    return true;
+  }
+  if (!w.sourceFilename) return false;
+  for (const candidate of [join37(root, w.sourceFilename), join37(root, "packagecache", w.sourceFilename)]) {
+    const file = await inside(root, candidate);
+    if (!file || !await isFile(file)) continue;
+    const sum = await sha256File2(file);
+    if (w.sourceHash && sum !== w.sourceHash) {
+      throw new ConfigError(`${label}: ${candidate} has sha256 ${sum}, but ${w.file} pins ${w.sourceHash}`);
+    }
+    await mkdir21(join37(tree, "subprojects", "packagecache"), { recursive: true });
+    await copyFile10(file, join37(tree, "subprojects", "packagecache", w.sourceFilename));
+    return true;
+  }
+  return false;
+}
+async function saveToCache(cacheDir, tree, w) {
+  const entry = cacheEntry(cacheDir, w);
+  if (!entry || await isDir(entry)) return;
+  const tmp = `${entry}.tmp-${process.pid}`;
+  await rm15(tmp, { recursive: true, force: true });
+  await mkdir21(tmp, { recursive: true });
+  await copyTree2(join37(tree, "subprojects", w.directory), join37(tmp, w.directory));
+  await rename8(tmp, entry).catch(async () => rm15(tmp, { recursive: true, force: true }));
+}
+async function ensureSubprojects(tree, opts) {
+  const report = { from: {}, unavailable: {} };
+  const wraps = await readWraps(tree);
+  const missing = [];
+  for (const w of wraps) {
+    if (await inTree(tree, w)) report.from[w.name] = "the tree";
+    else missing.push(w);
+  }
+  if (missing.length === 0) return report;
+  opts.log(`qemu: the tree has no ${missing.map((w) => w.name).join(", ")} (subprojects with only a .wrap, as in upstream's git)`);
+  const label = opts.suppliedLabel ?? "qemu-subprojects";
+  const root = opts.supplied !== void 0 ? await realpath4(opts.supplied).catch(() => void 0) : void 0;
+  if (opts.supplied !== void 0 && (!root || !await isDir(root))) throw new ConfigError(`${label} = ${opts.supplied}: not a folder`);
+  for (const w of missing) {
+    if (root && await fromSupplied(root, label, tree, w)) {
+      report.from[w.name] = label;
+      continue;
+    }
+    const entry = cacheEntry(opts.cacheDir, w);
+    if (entry && await hasTree(join37(entry, w.directory))) {
+      markUsed(opts.cacheDir, entry);
+      await rm15(join37(tree, "subprojects", w.directory), { recursive: true, force: true });
+      await copyTree2(join37(entry, w.directory), join37(tree, "subprojects", w.directory));
+      report.from[w.name] = "cache";
+      continue;
+    }
+    report.unavailable[w.name] = `not in ${root ? label : `${label} (not given)`}, not cached`;
+  }
+  const required = REQUIRED_SUBPROJECTS.filter((n) => report.unavailable[n] !== void 0);
+  if (required.length > 0 && (await fetchSubprojects(tree, wraps, required, report, opts)).length < required.length) {
+    throw missingError(wraps, required.filter((n) => report.unavailable[n] !== void 0), report, label);
+  }
+  const others = Object.keys(report.unavailable);
+  if (others.length > 0) opts.log(`qemu: not in the tree, ${label} or the cache: ${others.join(", ")}; downloaded only if configure needs them`);
+  return report;
+}
+async function fetchSubprojects(tree, wraps, names, report, opts) {
+  const chosen = wraps.filter((w) => names.includes(w.name));
+  const logName = `subprojects-${chosen.map((w) => w.name).join("-").slice(0, 80)}.log`;
+  const why = await opts.build.step(`meson subprojects download ${chosen.map((w) => w.name).join(" ")}`, logName, "meson", ["subprojects", "download", ...chosen.map((w) => w.name)], {
+    cwd: tree,
+    env: opts.env
+  }).then(
+    () => void 0,
+    // git's or meson's own words from the log's tail (the first line is the step's headline).
+    (e) => e.message.split("\n").slice(1).find((l) => /^fatal:|unable to access|could not|failed to download|ERROR:/i.test(l.trim()))?.trim().slice(0, 300) ?? "meson failed"
+  );
+  const got = [];
+  for (const w of chosen) {
+    if (await hasTree(join37(tree, "subprojects", w.directory))) {
+      report.from[w.name] = "download";
+      delete report.unavailable[w.name];
+      got.push(w.name);
+      await saveToCache(opts.cacheDir, tree, w).catch((e) => opts.log(`qemu: ${w.name} not cached: ${e.message}`));
+    } else {
+      await rm15(join37(tree, "subprojects", w.directory), { recursive: true, force: true });
+      report.unavailable[w.name] = `${report.unavailable[w.name] ?? "not in the tree"}, and the download failed (${why ?? "meson fetched nothing"}; log ${join37(opts.build.logs, logName)})`;
+    }
+  }
+  return got;
+}
+function missingError(wraps, names, report, label = "qemu-subprojects") {
+  const lines = names.map((n) => {
+    const w = wraps.find((x) => x.name === n);
+    const pin = w?.kind === "wrap-git" ? `${w.url ?? "?"} at ${w.revision ?? "?"}` : `${w?.sourceUrl ?? "?"} (sha256 ${w?.sourceHash ?? "?"})`;
+    return `  ${n} (${w?.file ?? `subprojects/${n}.wrap`}: ${w?.kind ?? "wrap"} ${pin}): ${report.unavailable[n]}`;
+  });
+  const shapes = names.map((n) => {
+    const w = wraps.find((x) => x.name === n);
+    return w?.sourceFilename ? `${w.directory}/ or ${w.sourceFilename}` : `${w?.directory ?? n}/`;
+  });
+  return new InfraError(
+    `qemu: the tree lacks meson subprojects the build needs, and they could not be obtained:
+${lines.join("\n")}
+On a runner without network, give ${label} a folder holding ${shapes.join(", ")} (e.g. from a QEMU release tarball's subprojects/, or \`meson subprojects download\` run where there is network).`
+  );
+}
+function neededOf(configureLog, wraps, report) {
+  const lines = configureLog.split("\n").filter((l) => !l.startsWith("$ ") && /error|subproject/i.test(l));
+  const anonymous = lines.some((l) => /ERROR: missing subprojects/.test(l));
+  return Object.keys(report.unavailable).filter((n) => {
+    if (anonymous && REQUIRED_SUBPROJECTS.includes(n)) return true;
+    const dir = wraps.find((x) => x.name === n)?.directory ?? n;
+    const word = new RegExp(`(^|[^A-Za-z0-9_.-])(${escape3(n)}|${escape3(dir)})($|[^A-Za-z0-9_-])`);
+    return lines.some((l) => word.test(l));
+  });
+}
+function escape3(s) {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
 // src/rig/source/qemu.ts
-function qemuInputs2(origin, meson, xenKey, patches, toolchain) {
+function qemuInputs2(origin, meson, xenKey, patches, toolchain, userConfigure) {
   return {
     component: SOURCE_QEMU_COMPONENT,
     buildVersion: SOURCE_QEMU_BUILD_VERSION,
@@ -80178,67 +80628,131 @@ function qemuInputs2(origin, meson, xenKey, patches, toolchain) {
     // The Xen libraries it links against: a new Xen build means a new QEMU build.
     xen: xenKey,
     toolchain,
-    patches: patches.map((p) => p.sha256)
+    patches: patches.map((p) => p.sha256),
+    // The user's configure arguments (qemu-configure-args), only when given: a build without them keeps its key.
+    ...userConfigure.length > 0 ? { userConfigure: [...userConfigure] } : {}
   };
 }
-async function planSourceQemu(origin, meson, xenKey, toolchainKey2, userPatches = []) {
+async function planSourceQemu(origin, meson, xenKey, toolchainKey2, userPatches = [], subprojects, configureArgs = []) {
   const patches = await userPatchSeries(userPatches);
-  return { ...planComponent(qemuInputs2(origin, meson, xenKey, patches, toolchainKey2)), origin, meson, patches };
+  return { ...planComponent(qemuInputs2(origin, meson, xenKey, patches, toolchainKey2, configureArgs)), origin, meson, patches, ...subprojects ? { subprojects } : {} };
 }
 function sourceQemuComponent(apt, plan) {
   return {
     plan,
     label: "qemu",
+    underTest: true,
     patches: plan.patches,
     fetch: ({ build, log: log2 }) => fetchOrigin(build, "qemu", plan.origin, log2),
     make: (ctx) => makeSourceQemu(ctx, apt, plan)
   };
 }
-async function makeSourceQemu({ cacheDir, build, tree, out, toolchain, host }, apt, plan) {
+async function makeSourceQemu({ cacheDir, build, tree, out, toolchain, host, log: log2 }, apt, plan) {
   const xen = await findComponent(cacheDir, SOURCE_XEN_COMPONENT, plan.inputs.xen);
   if (!xen) throw new InfraError(`source-qemu: the source-xen component ${plan.inputs.xen.slice(0, 12)} it links against is not in the cache`);
+  const stage = join38(xen.dir, xen.record.files.stage);
+  const interfaceKey = recipeKey({ ...plan.inputs, xen: void 0, xenInterface: await xenInterfaceHash(stage, join38(toolchain.bin, `${CROSS_PREFIX}nm`)) });
+  const reused = await reuseSameInterface(cacheDir, interfaceKey, stage, out, log2);
+  if (reused) return reused;
   const meson = await mesonTool(cacheDir, apt, plan.meson);
-  const stage = join36(xen.dir, xen.record.files.stage);
-  const pkgconfig = await stagedPkgConfig(stage, join36(build.work, "pkgconfig"));
-  const features = await compileQemu(build, tree, out, {
+  const pkgconfig = await stagedPkgConfig(stage, join38(build.work, "pkgconfig"));
+  const ctx = {
+    cacheDir,
+    build,
+    env: mesonEnv(meson, toolchain),
+    ...plan.subprojects?.path !== void 0 ? { supplied: plan.subprojects.path } : {},
+    ...plan.subprojects ? { suppliedLabel: plan.subprojects.label } : {},
+    log: log2
+  };
+  const subprojects = await ensureSubprojects(tree, ctx);
+  const features = await withSubprojectsNamed(build, tree, subprojects, ctx, () => compileQemu(build, tree, out, {
     meson,
     // Host paths stay out of the key: the Xen component's key stands for them.
-    configure: [...plan.inputs.configure, `--extra-ldflags=-Wl,-rpath-link,${join36(stage, STAGE_LIBDIR)}`],
+    configure: [...plan.inputs.configure, ...plan.inputs.userConfigure ?? [], `--extra-ldflags=-Wl,-rpath-link,${join38(stage, STAGE_LIBDIR)}`],
     toolchain,
     // Searched before the sysroot's .pc files, so libxen* resolve to the tree's own build.
     env: { PKG_CONFIG_PATH: pkgconfig }
-  });
-  await checkXenLibraries(join36(out, QEMU_TARGET), join36(stage, STAGE_LIBDIR));
-  return { files: { binary: QEMU_TARGET }, features, built: sourceQemuBuiltText(plan, host) };
+  }));
+  await checkXenLibraries(join38(out, QEMU_TARGET), join38(stage, STAGE_LIBDIR));
+  await writeFile10(join38(out, "version"), `${await qemuVersion(tree)}
+`);
+  await writeFile10(join38(out, INTERFACE_FILE), `${interfaceKey}
+`);
+  return { files: { binary: QEMU_TARGET, version: "version", interface: INTERFACE_FILE }, features, built: sourceQemuBuiltText(plan, host, subprojects) };
+}
+var INTERFACE_FILE = "xen-interface-key";
+async function reuseSameInterface(cacheDir, interfaceKey, stage, out, log2) {
+  const root = join38(cacheDir, "components", SOURCE_QEMU_COMPONENT);
+  for (const key of (await readdir14(root).catch(() => [])).sort()) {
+    if (!/^[0-9a-f]{64}$/.test(key)) continue;
+    if ((await readFile11(join38(root, key, INTERFACE_FILE), "utf8").catch(() => "")).trim() !== interfaceKey) continue;
+    const other = await findComponent(cacheDir, SOURCE_QEMU_COMPONENT, key);
+    if (!other) continue;
+    for (const name of Object.values(other.record.files)) await copyFile11(join38(other.dir, name), join38(out, name));
+    await checkXenLibraries(join38(out, QEMU_TARGET), join38(stage, STAGE_LIBDIR));
+    log2(`qemu: reusing the build of component ${key.slice(0, 12)}: same QEMU, and a Xen build with the same headers, pkg-config files and library symbols`);
+    return {
+      files: other.record.files,
+      features: other.record.features,
+      built: `${other.record.built}; reused from component ${key.slice(0, 12)}, built against another Xen build with the same headers, pkg-config files and library symbols`
+    };
+  }
+  return void 0;
+}
+async function withSubprojectsNamed(build, tree, report, ctx, what) {
+  const tried = /* @__PURE__ */ new Set();
+  for (let round = 0; ; round++) {
+    try {
+      return await what();
+    } catch (e) {
+      if (Object.keys(report.unavailable).length === 0 || round >= 5) throw e;
+      const log2 = await readFile11(join38(build.logs, "configure.log"), "utf8").catch(() => "");
+      const wraps = await readWraps(tree);
+      const needed = neededOf(log2, wraps, report);
+      if (needed.length === 0) throw e;
+      const fresh = needed.filter((n) => !tried.has(n));
+      if (fresh.length < needed.length) throw missingError(wraps, needed, report, ctx.suppliedLabel);
+      for (const n of fresh) tried.add(n);
+      ctx.log(`qemu: configure needs ${fresh.join(", ")}, which the tree lacks: downloading`);
+      if ((await fetchSubprojects(tree, wraps, fresh, report, ctx)).length < fresh.length) throw missingError(wraps, fresh.filter((n) => report.unavailable[n] !== void 0), report, ctx.suppliedLabel);
+      await rm16(join38(build.work, "build"), { recursive: true, force: true });
+    }
+  }
+}
+async function qemuVersion(tree) {
+  const text = await readFile11(join38(tree, "VERSION"), "utf8").catch(() => "");
+  const v = text.split("\n")[0].trim();
+  return /^[0-9][0-9A-Za-z.+~-]{0,40}$/.test(v) ? v : "unknown";
 }
 async function stagedPkgConfig(stage, dir) {
-  const from = join36(stage, STAGE_LIBDIR, "pkgconfig");
-  const names = (await readdir12(from).catch(() => [])).filter((n) => n.endsWith(".pc"));
+  const from = join38(stage, STAGE_LIBDIR, "pkgconfig");
+  const names = (await readdir14(from).catch(() => [])).filter((n) => n.endsWith(".pc"));
   if (names.length === 0) throw new InfraError(`the Xen tools built from source installed no pkg-config files in ${from}`);
-  await mkdir21(dir, { recursive: true });
+  await mkdir22(dir, { recursive: true });
   for (const name of names) {
-    const text = await readFile9(join36(from, name), "utf8");
-    await writeFile10(join36(dir, name), pointPkgConfigAt(text, stage));
+    const text = await readFile11(join38(from, name), "utf8");
+    await writeFile10(join38(dir, name), pointPkgConfigAt(text, stage));
   }
   return dir;
 }
 async function checkXenLibraries(binary, libdir) {
-  const needs = readElfNeeds(await readFile9(binary)).needed.filter((n) => n.startsWith("libxen"));
+  const needs = readElfNeeds(await readFile11(binary)).needed.filter((n) => n.startsWith("libxen"));
   if (needs.length === 0) throw new InfraError(`${binary} links no Xen library: QEMU was configured without Xen support`);
-  const ours = new Set(await readdir12(libdir));
+  const ours = new Set(await readdir14(libdir));
   const foreign = needs.filter((n) => !ours.has(n));
   if (foreign.length > 0) throw new InfraError(`${binary} needs ${foreign.join(", ")}, which the Xen built from source does not provide (in ${libdir}): it linked against other Xen libraries`);
 }
-function sourceQemuBuiltText(plan, host) {
+function sourceQemuBuiltText(plan, host, subprojects) {
   const patches = plan.patches.map((p) => `${describePatch(p).file} (sha256 ${p.sha256.slice(0, 16)})`).join(", ") || "none";
-  return `${QEMU_TARGET} built by xen-pvh-virtio (${SOURCE_QEMU_BUILD_VERSION}) from ${originText(plan.origin)} plus the user's patches: ${patches}; configure ${plan.inputs.configure.filter((f) => !f.startsWith("--disable-") || f === "--disable-tcg").join(" ")} (and unused features disabled); meson ${plan.meson.version}; linked against the Xen libraries built from the Xen ref (component ${plan.inputs.xen.slice(0, 12)}) built with the pinned ${Object.entries(host).map(([k, v]) => `${k} ${v}`).join(", ")} (bookworm arm64 sysroot); stripped`;
+  const added = Object.entries(subprojects?.from ?? {}).filter(([, from]) => from !== "the tree");
+  return `${QEMU_TARGET} built by xen-pvh-virtio (${SOURCE_QEMU_BUILD_VERSION}) from ${originText(plan.origin)} plus the user's patches: ${patches}; configure ${plan.inputs.configure.filter((f) => !f.startsWith("--disable-") || f === "--disable-tcg").join(" ")} (and unused features disabled); meson ${plan.meson.version}; linked against the Xen libraries built from the Xen ref (component ${plan.inputs.xen.slice(0, 12)}) built with the pinned ${Object.entries(host).map(([k, v]) => `${k} ${v}`).join(", ")} (bookworm arm64 sysroot); stripped` + (plan.inputs.userConfigure ? `; the user's configure arguments: ${buildArgsText(plan.inputs.userConfigure)}` : "") + (added.length > 0 ? `; meson subprojects the tree lacked: ${added.map(([n, from]) => `${n} from ${from}`).join(", ")}` : "");
 }
 
 // src/rig/source/xen.ts
 import { availableParallelism as availableParallelism4 } from "node:os";
-import { copyFile as copyFile10, lstat as lstat9, mkdir as mkdir22, readFile as readFile10, readdir as readdir13, stat as stat13, writeFile as writeFile11 } from "node:fs/promises";
-import { basename as basename8, join as join37 } from "node:path";
-function xenInputs2(origin, patches, toolchain) {
+import { copyFile as copyFile12, lstat as lstat10, mkdir as mkdir23, readFile as readFile12, readdir as readdir15, stat as stat14, writeFile as writeFile11 } from "node:fs/promises";
+import { basename as basename8, join as join39 } from "node:path";
+function xenInputs2(origin, patches, toolchain, args) {
   return {
     component: SOURCE_XEN_COMPONENT,
     buildVersion: SOURCE_XEN_BUILD_VERSION,
@@ -80251,18 +80765,22 @@ function xenInputs2(origin, patches, toolchain) {
     toolsConfigure: [...XEN_TOOLS_CONFIGURE_FLAGS],
     toolsSubdirs: [...XEN_TOOLS_SUBDIRS],
     toolchain,
-    patches: patches.map((p) => p.sha256)
+    patches: patches.map((p) => p.sha256),
+    // Only when given: a build without them keeps the key it always had.
+    ...args.configure?.length ? { userConfigure: [...args.configure] } : {},
+    ...args.make?.length ? { userMake: [...args.make] } : {}
   };
 }
-async function planSourceXen(origin, toolchainKey2, userPatches = []) {
+async function planSourceXen(origin, toolchainKey2, userPatches = [], args = {}) {
   const patches = await userPatchSeries(userPatches);
-  return { ...planComponent(xenInputs2(origin, patches, toolchainKey2)), origin, patches };
+  return { ...planComponent(xenInputs2(origin, patches, toolchainKey2, args)), origin, patches };
 }
 function sourceXenComponent(plan) {
   return {
     plan,
     label: "xen",
     describe: "(hypervisor and tools)",
+    underTest: true,
     patches: plan.patches,
     fetch: ({ build, log: log2 }) => fetchOrigin(build, "xen", plan.origin, log2),
     make: (ctx) => makeSourceXen(ctx, plan)
@@ -80270,32 +80788,33 @@ function sourceXenComponent(plan) {
 }
 async function makeSourceXen({ build, tree, out, toolchain, host }, plan) {
   const env = toolchain.env;
-  const make = ["-C", "xen", ...XEN_MAKE_VARS];
+  const vars = [...XEN_MAKE_VARS, ...plan.inputs.userMake ?? []];
+  const make = ["-C", "xen", ...vars];
   await build.step("make defconfig", "defconfig.log", "make", [...make, "defconfig"], { cwd: tree, env });
-  const features = await compileHypervisor(build, tree, out, toolchain);
-  if (!await exists2(join37(tree, "configure"))) await build.step("autogen.sh", "autogen.log", "./autogen.sh", [], { cwd: tree, env });
-  for (const aux of AUTOCONF_AUX) if (!await exists2(join37(tree, basename8(aux)))) await copyFile10(aux, join37(tree, basename8(aux)));
+  const features = await compileHypervisor(build, tree, out, toolchain, plan.inputs.userMake);
+  if (!await exists2(join39(tree, "configure"))) await build.step("autogen.sh", "autogen.log", "./autogen.sh", [], { cwd: tree, env });
+  for (const aux of AUTOCONF_AUX) if (!await exists2(join39(tree, basename8(aux)))) await copyFile12(aux, join39(tree, basename8(aux)));
   const buildTriplet = (await run("gcc", ["-dumpmachine"])).stdout.trim();
-  await build.step("configure the tools", "tools-configure.log", "./configure", [`--build=${buildTriplet}`, `--host=${TARGET_TRIPLET}`, ...XEN_TOOLS_CONFIGURE_FLAGS], {
+  await build.step("configure the tools", "tools-configure.log", "./configure", [`--build=${buildTriplet}`, `--host=${TARGET_TRIPLET}`, ...XEN_TOOLS_CONFIGURE_FLAGS, ...plan.inputs.userConfigure ?? []], {
     cwd: tree,
     env
   });
   const subdirs = [];
-  for (const d of XEN_TOOLS_SUBDIRS) if (await exists2(join37(tree, "tools", d, "Makefile"))) subdirs.push(d);
+  for (const d of XEN_TOOLS_SUBDIRS) if (await exists2(join39(tree, "tools", d, "Makefile"))) subdirs.push(d);
   const jobs = availableParallelism4();
-  const stage = join37(out, "stage");
-  await build.step("make the public headers", "tools-headers.log", "make", ["-C", "tools/include", ...XEN_MAKE_VARS], { cwd: tree, env });
+  const stage = join39(out, "stage");
+  await build.step("make the public headers", "tools-headers.log", "make", ["-C", "tools/include", ...vars], { cwd: tree, env });
   for (const d of subdirs) {
-    await build.step(`make -j${jobs} tools/${d}`, `tools-${d}.log`, "make", ["-C", `tools/${d}`, `-j${jobs}`, ...XEN_MAKE_VARS, "all"], { cwd: tree, env });
+    await build.step(`make -j${jobs} tools/${d}`, `tools-${d}.log`, "make", ["-C", `tools/${d}`, `-j${jobs}`, ...vars, "all"], { cwd: tree, env });
   }
-  await mkdir22(join37(stage, STAGE_LIBDIR, "pkgconfig"), { recursive: true });
-  await build.step("install the public headers", "tools-headers-install.log", "make", ["-C", "tools/include", ...XEN_MAKE_VARS, "install", `DESTDIR=${stage}`], { cwd: tree, env });
+  await mkdir23(join39(stage, STAGE_LIBDIR, "pkgconfig"), { recursive: true });
+  await build.step("install the public headers", "tools-headers-install.log", "make", ["-C", "tools/include", ...vars, "install", `DESTDIR=${stage}`], { cwd: tree, env });
   for (const d of subdirs) {
-    await build.step(`install tools/${d}`, `tools-${d}-install.log`, "make", ["-C", `tools/${d}`, ...XEN_MAKE_VARS, "install", `DESTDIR=${stage}`], { cwd: tree, env });
+    await build.step(`install tools/${d}`, `tools-${d}-install.log`, "make", ["-C", `tools/${d}`, ...vars, "install", `DESTDIR=${stage}`], { cwd: tree, env });
   }
-  await build.phase("strip", () => stripElves(stage, join37(toolchain.bin, `${CROSS_PREFIX}strip`)));
-  const version3 = await xenVersion(tree, env);
-  await writeFile11(join37(out, "version"), `${version3}
+  await build.phase("strip", () => stripElves(stage, join39(toolchain.bin, `${CROSS_PREFIX}strip`)));
+  const version3 = await xenVersion(tree, env, vars);
+  await writeFile11(join39(out, "version"), `${version3}
 `);
   return {
     files: { image: "xen", config: "xen.config", syms: "xen-syms", stage: "stage", version: "version" },
@@ -80303,33 +80822,33 @@ async function makeSourceXen({ build, tree, out, toolchain, host }, plan) {
     built: sourceXenBuiltText(plan, host, subdirs)
   };
 }
-async function xenVersion(tree, env) {
-  const r = await run("make", ["-s", "-C", "xen", ...XEN_MAKE_VARS, "xenversion"], { cwd: tree, env, allowFailure: true });
+async function xenVersion(tree, env, vars) {
+  const r = await run("make", ["-s", "-C", "xen", ...vars, "xenversion"], { cwd: tree, env, allowFailure: true });
   const v = r.stdout.trim().split("\n").pop() ?? "";
   return r.exitCode === 0 && v ? v : "unknown";
 }
 async function stripElves(dir, strip) {
-  for (const name of await readdir13(dir)) {
-    const path12 = join37(dir, name);
-    const st = await lstat9(path12);
+  for (const name of await readdir15(dir)) {
+    const path12 = join39(dir, name);
+    const st = await lstat10(path12);
     if (st.isDirectory()) await stripElves(path12, strip);
     else if (st.isFile() && !name.endsWith(".a")) {
-      const head = await readFile10(path12).then((b) => b.subarray(0, 4));
+      const head = await readFile12(path12).then((b) => b.subarray(0, 4));
       if (isElf(head)) await run(strip, ["--strip-debug", path12]);
     }
   }
 }
 async function exists2(path12) {
-  return stat13(path12).then(() => true, () => false);
+  return stat14(path12).then(() => true, () => false);
 }
 async function findTool(stage, name) {
   const dirs = ["/usr/sbin", "/usr/bin", "/usr/lib/xen/bin", "/usr/libexec/xen/bin", "/usr/lib/aarch64-linux-gnu/xen/bin"];
-  for (const d of dirs) if (await exists2(join37(stage, d, name))) return `${d}/${name}`;
+  for (const d of dirs) if (await exists2(join39(stage, d, name))) return `${d}/${name}`;
   throw new InfraError(`the Xen tools built from source installed no ${name} (looked in ${dirs.join(", ")} under ${stage})`);
 }
 function sourceXenBuiltText(plan, host, subdirs) {
   const patches = plan.patches.map((p) => `${describePatch(p).file} (sha256 ${p.sha256.slice(0, 16)})`).join(", ") || "none";
-  return `Xen hypervisor and tools built by xen-pvh-virtio (${SOURCE_XEN_BUILD_VERSION}) from ${originText(plan.origin)} plus the user's patches: ${patches}; hypervisor: make defconfig + ${XEN_CONFIG_DELTA.join(" ")}, olddefconfig, make ${XEN_MAKE_VARS.join(" ")}; tools: configure --host=${TARGET_TRIPLET} ${XEN_TOOLS_CONFIGURE_FLAGS.join(" ")}, make and install tools/{${subdirs.join(",")}}, debug info stripped; with the pinned ${Object.entries(host).map(([k, v]) => `${k} ${v}`).join(", ")} (bookworm arm64 sysroot)`;
+  return `Xen hypervisor and tools built by xen-pvh-virtio (${SOURCE_XEN_BUILD_VERSION}) from ${originText(plan.origin)} plus the user's patches: ${patches}; hypervisor: make defconfig + ${XEN_CONFIG_DELTA.join(" ")}, olddefconfig, make ${XEN_MAKE_VARS.join(" ")}; tools: configure --host=${TARGET_TRIPLET} ${XEN_TOOLS_CONFIGURE_FLAGS.join(" ")}, make and install tools/{${subdirs.join(",")}}, debug info stripped; with the pinned ${Object.entries(host).map(([k, v]) => `${k} ${v}`).join(", ")} (bookworm arm64 sysroot)` + (plan.inputs.userMake ? `; the user's make arguments (every make): ${buildArgsText(plan.inputs.userMake)}` : "") + (plan.inputs.userConfigure ? `; the user's configure arguments (tools): ${buildArgsText(plan.inputs.userConfigure)}` : "");
 }
 
 // src/rig/source/build.ts
@@ -80374,8 +80893,9 @@ async function planSourceRig(cacheDir, request, log2) {
   await refreshLists(qemuApt, log2);
   const meson = await qemuApt.candidate(MESON_PACKAGE);
   const toolchain = await planToolchain(cacheDir, apt, log2);
-  const xen = await planSourceXen(xenOrigin, toolchain.key, request.xenPatches);
-  const qemu = await planSourceQemu(qemuOrigin, meson, xen.key, toolchain.key, request.qemuPatches);
+  const xen = await planSourceXen(xenOrigin, toolchain.key, request.xenPatches, { configure: request.xenConfigureArgs, make: request.xenMakeArgs });
+  const subprojects = { ...request.qemuSubprojects ? { path: request.qemuSubprojects } : {}, label: request.labels?.qemuSubprojects ?? "qemu-subprojects" };
+  const qemu = await planSourceQemu(qemuOrigin, meson, xen.key, toolchain.key, request.qemuPatches, subprojects, request.qemuConfigureArgs);
   const linux = await planRequestedKernel(cacheDir, request, qemuApt, toolchain.key);
   const key = recipeKey({
     ...recipe,
@@ -80387,19 +80907,19 @@ async function planSourceRig(cacheDir, request, log2) {
   });
   return { recipe, apt, qemuApt, resolved, xen, qemu, toolchain, ...linux ? { linux } : {}, key };
 }
-function ensureSourceComponents(cacheDir, plan, log2) {
+function ensureSourceComponents(cacheDir, plan, log2, hooks = {}) {
   const recipes = {
     linux: plan.linux && linuxComponent(plan.linux),
     // Before QEMU, which links against its libraries.
     xen: sourceXenComponent(plan.xen),
     qemu: sourceQemuComponent(plan.qemuApt, plan.qemu)
   };
-  return ensureComponents(cacheDir, recipes, plan.toolchain, log2);
+  return ensureComponents(cacheDir, recipes, plan.toolchain, log2, hooks);
 }
 async function buildSourceRig(dir, plan, components, log2) {
   const { xen, qemu } = components;
   const stage = componentFile(xen, "stage");
-  const xenVersion2 = (await readFile11(componentFile(xen, "version"), "utf8")).trim();
+  const xenVersion2 = (await readFile13(componentFile(xen, "version"), "utf8")).trim();
   const toolsPkg = { name: "xen-tools (built from source)", version: `${xenVersion2} (${originShortName(plan.xen.origin)})`, arch: "arm64" };
   const xenOrigin = { ...originOfFile(plan.xen.origin), built: xen.record.built, patches: plan.xen.patches.map(describePatch) };
   const built = await assembleRig(
@@ -80435,12 +80955,13 @@ async function buildSourceRig(dir, plan, components, log2) {
     key: plan.key,
     createdAt: (/* @__PURE__ */ new Date()).toISOString(),
     versions: {
-      xen: xenVersion2,
+      xen: releaseText(xenVersion2, plan.xen.origin),
       ...originVersions("xen", plan.xen.origin),
       "xen-tools": `${xenVersion2} (same tree)`,
-      qemu: originShortName(plan.qemu.origin),
+      // Components built before QEMU's version was recorded say "unknown".
+      qemu: releaseText(qemu.record.files.version ? (await readFile13(componentFile(qemu, "version"), "utf8")).trim() : "unknown", plan.qemu.origin),
       ...originVersions("qemu", plan.qemu.origin),
-      linux: linuxVersion(built, pkgs),
+      ...linuxVersions(built, pkgs, plan.linux?.source),
       "linux-release": built.release,
       uboot: pkgs.version("u-boot-qemu"),
       busybox: pkgs.version("busybox-static"),
@@ -80472,22 +80993,28 @@ var sourceProvider = {
       log2(`source rig: not looked up in the cache: ${cause.message}`);
       return void 0;
     }
-    return obtainKeyed(plan.key, opts, mayBuild, async (tmp) => {
-      const components = await ensureSourceComponents(opts.cacheDir, plan, log2);
+    const got = await obtainKeyed(plan.key, opts, mayBuild, async (tmp) => {
+      const components = await ensureSourceComponents(opts.cacheDir, plan, log2, { onBuild: opts.onBuild });
       log2(`building source rig ${plan.key.slice(0, 12)} in ${rigDir(opts.cacheDir, plan.key)}`);
       return buildSourceRig(tmp, plan, components, log2);
     });
+    if (got?.cacheHit) {
+      for (const recipe of [sourceXenComponent(plan.xen), sourceQemuComponent(plan.qemuApt, plan.qemu)]) {
+        opts.onBuild?.({ component: recipe.label, status: "passed", cached: true, durationMs: 0 });
+      }
+    }
+    return got;
   }
 };
 
 // src/rig/yocto/index.ts
 import { cpus } from "node:os";
-import { access as access4, mkdir as mkdir23, readdir as readdir15, rm as rm15, writeFile as writeFile13 } from "node:fs/promises";
-import { join as join41 } from "node:path";
+import { access as access4, mkdir as mkdir24, readdir as readdir17, rm as rm17, writeFile as writeFile13 } from "node:fs/promises";
+import { join as join43 } from "node:path";
 
 // src/rig/yocto/deploy.ts
-import { copyFile as copyFile11, readFile as readFile12, readdir as readdir14, realpath as realpath4, stat as stat14, writeFile as writeFile12 } from "node:fs/promises";
-import { basename as basename9, join as join38 } from "node:path";
+import { copyFile as copyFile13, readFile as readFile14, readdir as readdir16, realpath as realpath5, stat as stat15, writeFile as writeFile12 } from "node:fs/promises";
+import { basename as basename9, join as join40 } from "node:path";
 import { gunzipSync as gunzipSync2 } from "node:zlib";
 function deployNames(m) {
   const { machine, dom0Image, domUImage } = m;
@@ -80507,17 +81034,17 @@ function deployNames(m) {
 }
 async function find(deployDir, names) {
   for (const name of names) {
-    const path12 = join38(deployDir, name);
-    const st = await stat14(path12).catch(() => void 0);
-    if (st?.isFile()) return { name, real: await realpath4(path12) };
+    const path12 = join40(deployDir, name);
+    const st = await stat15(path12).catch(() => void 0);
+    if (st?.isFile()) return { name, real: await realpath5(path12) };
   }
   return void 0;
 }
 async function mapDeployDir(m, outDir) {
-  const st = await stat14(m.deployDir).catch(() => void 0);
+  const st = await stat15(m.deployDir).catch(() => void 0);
   if (!st?.isDirectory()) throw new ConfigError(`Yocto deploy directory ${m.deployDir} does not exist: did the kas build finish?`);
   const names = deployNames(m);
-  const listing = (await readdir14(m.deployDir)).sort();
+  const listing = (await readdir16(m.deployDir)).sort();
   const need = async (what, key, hint) => {
     const found = await find(m.deployDir, names[key]);
     if (!found) {
@@ -80529,31 +81056,31 @@ async function mapDeployDir(m, outDir) {
   };
   const files = [];
   const add = async (role, name, found, origin) => {
-    const to = join38(outDir, name);
-    await copyFile11(found.real, to);
+    const to = join40(outDir, name);
+    await copyFile13(found.real, to);
     const from = found.name && found.name !== basename9(found.real) ? `${found.name} \u2192 ${basename9(found.real)}` : basename9(found.real);
-    files.push({ role, path: name, sha256: await sha256File(to), size: (await stat14(to)).size, origin: origin ?? { built: `Yocto deploy ${m.deployDir}: ${from}` } });
+    files.push({ role, path: name, sha256: await sha256File(to), size: (await stat15(to)).size, origin: origin ?? { built: `Yocto deploy ${m.deployDir}: ${from}` } });
   };
   const xen = await find(m.deployDir, names.xen) ?? await find(m.deployDir, names.xenEfi);
   if (!xen) throw new ConfigError(`Yocto deploy directory ${m.deployDir} has no Xen (looked for ${[...names.xen, ...names.xenEfi].join(", ")}); is xen in the image's dependencies?`);
   const xenEfi = await find(m.deployDir, names.xenEfi) ?? xen;
-  const xenBytes = await readFile12(xen.real);
+  const xenBytes = await readFile14(xen.real);
   await add("xen-image", "xen", xen);
-  if ((await readFile12(xenEfi.real)).subarray(0, 2).toString("latin1") === "MZ") await add("xen-efi", "xen.efi", xenEfi);
+  if ((await readFile14(xenEfi.real)).subarray(0, 2).toString("latin1") === "MZ") await add("xen-efi", "xen.efi", xenEfi);
   const xenConfigFile = await find(m.deployDir, names.xenConfig);
-  const xenConfig = xenConfigFile ? await readFile12(xenConfigFile.real, "utf8") : void 0;
+  const xenConfig = xenConfigFile ? await readFile14(xenConfigFile.real, "utf8") : void 0;
   if (xenConfigFile) await add("xen-config", "xen.config", xenConfigFile);
   const kernel = await need("kernel", "kernel", "is linux-yocto deployed for this machine?");
-  let kernelBytes = await readFile12(kernel.real);
+  let kernelBytes = await readFile14(kernel.real);
   if (kernelBytes[0] === 31 && kernelBytes[1] === 139) {
     kernelBytes = gunzipSync2(kernelBytes);
-    await writeFile12(join38(outDir, "Image"), kernelBytes);
-    files.push({ role: "kernel", path: "Image", sha256: await sha256File(join38(outDir, "Image")), size: kernelBytes.length, origin: { built: `gunzip of Yocto deploy ${m.deployDir}: ${kernel.name}` } });
+    await writeFile12(join40(outDir, "Image"), kernelBytes);
+    files.push({ role: "kernel", path: "Image", sha256: await sha256File(join40(outDir, "Image")), size: kernelBytes.length, origin: { built: `gunzip of Yocto deploy ${m.deployDir}: ${kernel.name}` } });
   } else {
     await add("kernel", "Image", kernel);
   }
   const kernelConfigFile = await find(m.deployDir, names.kernelConfig);
-  const kernelConfig = kernelConfigFile ? await readFile12(kernelConfigFile.real, "utf8") : void 0;
+  const kernelConfig = kernelConfigFile ? await readFile14(kernelConfigFile.real, "utf8") : void 0;
   const dom0Ramdisk = await find(m.deployDir, names.dom0Ramdisk);
   const dom0Rootfs = await find(m.deployDir, names.dom0Rootfs);
   if (!dom0Ramdisk && !dom0Rootfs) {
@@ -80569,7 +81096,7 @@ async function mapDeployDir(m, outDir) {
   if (uboot) await add("uboot", "u-boot.bin", uboot);
   if (m.backendQemu) await add("backend-qemu", "qemu-system-aarch64", { real: m.backendQemu.path }, m.backendQemu.origin);
   const dom0Paths = dom0Ramdisk ? await cpioPaths(dom0Ramdisk.real) : /* @__PURE__ */ new Set();
-  const qemuBytes = m.backendQemu ? await readFile12(m.backendQemu.path) : void 0;
+  const qemuBytes = m.backendQemu ? await readFile14(m.backendQemu.path) : void 0;
   const detected = rigCapabilities({
     xen: xenBytes,
     xenConfig,
@@ -80604,7 +81131,7 @@ async function imageVersions(m) {
   const file = (await find(m.deployDir, [`${m.dom0Image}-${m.machine}.rootfs.manifest`, `${m.dom0Image}-${m.machine}.manifest`]))?.real;
   if (!file) return {};
   const versions = {};
-  for (const line of (await readFile12(file, "utf8")).split("\n")) {
+  for (const line of (await readFile14(file, "utf8")).split("\n")) {
     const [pkg, , version3] = line.trim().split(/\s+/);
     if (!pkg || !version3) continue;
     const hit = REPORTED_PACKAGES.find(([name, re]) => re.test(pkg) && versions[name] === void 0);
@@ -80613,18 +81140,18 @@ async function imageVersions(m) {
   return versions;
 }
 async function cpioPaths(file) {
-  const { stdout } = await run("cpio", ["-t", "--quiet"], { input: gunzipSync2(await readFile12(file)) });
+  const { stdout } = await run("cpio", ["-t", "--quiet"], { input: gunzipSync2(await readFile14(file)) });
   return new Set(stdout.split("\n").filter(Boolean).map((p) => p.replace(/^\.?\//, "")));
 }
 
 // src/rig/yocto/plan.ts
 import { arch as arch2 } from "node:os";
-import { join as join40, resolve as resolve5 } from "node:path";
+import { join as join42, resolve as resolve5 } from "node:path";
 
 // src/rig/yocto/kas-config.ts
 var import_yaml = __toESM(require_dist4(), 1);
 import { existsSync as existsSync5, readFileSync as readFileSync4 } from "node:fs";
-import { dirname as dirname16, join as join39, resolve as resolve4 } from "node:path";
+import { dirname as dirname16, join as join41, resolve as resolve4 } from "node:path";
 var isObj = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 function merge(base, top) {
   const out = { ...base };
@@ -80633,7 +81160,7 @@ function merge(base, top) {
 }
 function repoRoot(file) {
   for (let dir = dirname16(file); ; dir = dirname16(dir)) {
-    if (existsSync5(join39(dir, ".git"))) return dir;
+    if (existsSync5(join41(dir, ".git"))) return dir;
     if (dirname16(dir) === dir) return dirname16(file);
   }
 }
@@ -80775,17 +81302,17 @@ function planYocto(request, opts) {
   const qemuRepo = request.qemuRepo ?? DEFAULT_QEMU_REPO2;
   const qemuRef = request.qemuRef ?? DEFAULT_QEMU_REF2;
   const qemuInputs3 = { version: YOCTO_PLAN_VERSION, sdk: sdkKey, repo: qemuRepo, ref: qemuRef, configure: [...QEMU_SDK_CONFIGURE_FLAGS], patches: request.qemuPatches ?? [] };
-  const root = join40(opts.cacheDir, "yocto");
+  const root = join42(opts.cacheDir, "yocto");
   const slot = (name, inputs, hashes) => {
     const key2 = recipeKey(inputs);
-    return { key: key2, dir: join40(root, name, key2), hashes };
+    return { key: key2, dir: join42(root, name, key2), hashes };
   };
   const downloads = slot("downloads", downloadsInputs, "the layers (name, url, commit/branch/tag/refspec, path) and includes from layers not yet checked out");
   const sstate = slot("sstate", sstateInputs, "the downloads inputs, plus the merged kas configuration without target/task (machine, distro, local.conf and bblayers.conf headers, env) and the host CPU");
-  const sdk = { key: sdkKey, dir: join40(root, "sdk", sdkKey), hashes: `the sstate inputs, plus the SDK image (${SDK_IMAGE}) and task populate_sdk` };
+  const sdk = { key: sdkKey, dir: join42(root, "sdk", sdkKey), hashes: `the sstate inputs, plus the SDK image (${SDK_IMAGE}) and task populate_sdk` };
   const qemu = slot("qemu", qemuInputs3, "the SDK key, the QEMU repository and ref, the configure options and the QEMU patches");
-  const workDir = join40(root, "work", sstate.key);
-  const buildDir = join40(workDir, "build");
+  const workDir = join42(root, "work", sstate.key);
+  const buildDir = join42(workDir, "build");
   const env = { KAS_WORK_DIR: workDir, KAS_BUILD_DIR: buildDir, DL_DIR: downloads.dir, SSTATE_DIR: sstate.dir };
   const kasSteps = [
     { purpose: `dom0 image (${DOM0_IMAGE})`, argv: ["kas", "build", kasFile, "--target", DOM0_IMAGE], env },
@@ -80799,8 +81326,8 @@ function planYocto(request, opts) {
     machine,
     workDir,
     buildDir,
-    deployDir: join40(buildDir, "tmp", "deploy", "images", machine),
-    sdkDeployDir: join40(buildDir, "tmp", "deploy", "sdk"),
+    deployDir: join42(buildDir, "tmp", "deploy", "images", machine),
+    sdkDeployDir: join42(buildDir, "tmp", "deploy", "sdk"),
     caches: { downloads, sstate, sdk, qemu },
     kasSteps,
     // The SDK's environment-setup script sets CC, CFLAGS, PKG_CONFIG_SYSROOT_DIR…; PKG_CONFIG is as the seed sets it.
@@ -80942,8 +81469,8 @@ async function obtainYoctoRig(request, opts, mayBuild) {
       `rig yocto needs kas, which is not installed on this host (nothing named kas in PATH). Install kas on a machine that can fetch ${plan.kasFile}'s layers (see workflows/yocto.yml), or build the rig there and use it here with \`xen-pvh-virtio rig export\` and --rig prebuilt.`
     );
   }
-  for (const d of [plan.caches.downloads.dir, plan.caches.sstate.dir, plan.workDir]) await mkdir23(d, { recursive: true });
-  const logFile = join41(plan.workDir, "yocto-build.log");
+  for (const d of [plan.caches.downloads.dir, plan.caches.sstate.dir, plan.workDir]) await mkdir24(d, { recursive: true });
+  const logFile = join43(plan.workDir, "yocto-build.log");
   await runStep({ purpose: "kas check", argv: ["kas", "--version"], env: {} }, { logFile, timeoutMs: 6e4, log: opts.log });
   for (const step of plan.kasSteps) await runStep(step, { logFile, timeoutMs: KAS_STEP_TIMEOUT_MS, log: opts.log, cwd: plan.workDir });
   const sdkEnv = await installSdk(plan, logFile, opts.log);
@@ -80976,18 +81503,18 @@ var yoctoProvider = {
 var COMPLETE = ".xen-pvh-virtio-complete";
 async function installSdk(plan, logFile, log2) {
   const sdkDir = plan.caches.sdk.dir;
-  if (!await access4(join41(sdkDir, COMPLETE)).then(() => true, () => false)) {
-    const installers = (await readdir15(plan.sdkDeployDir).catch(() => [])).filter((n) => n.includes(SDK_IMAGE) && /-toolchain-.*\.sh$/.test(n));
+  if (!await access4(join43(sdkDir, COMPLETE)).then(() => true, () => false)) {
+    const installers = (await readdir17(plan.sdkDeployDir).catch(() => [])).filter((n) => n.includes(SDK_IMAGE) && /-toolchain-.*\.sh$/.test(n));
     if (installers.length === 0) throw new InfraError(`populate_sdk left no ${SDK_IMAGE} toolchain installer in ${plan.sdkDeployDir}`, { logFile });
-    await rm15(sdkDir, { recursive: true, force: true });
-    await mkdir23(sdkDir, { recursive: true });
-    await runStep({ purpose: "SDK install", argv: ["sh", join41(plan.sdkDeployDir, installers.sort().at(-1)), "-y", "-d", sdkDir], env: {} }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2 });
-    await writeFile13(join41(sdkDir, COMPLETE), `${plan.caches.sdk.key}
+    await rm17(sdkDir, { recursive: true, force: true });
+    await mkdir24(sdkDir, { recursive: true });
+    await runStep({ purpose: "SDK install", argv: ["sh", join43(plan.sdkDeployDir, installers.sort().at(-1)), "-y", "-d", sdkDir], env: {} }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2 });
+    await writeFile13(join43(sdkDir, COMPLETE), `${plan.caches.sdk.key}
 `);
   }
-  const script = (await readdir15(sdkDir)).find((n) => n.startsWith("environment-setup-"));
+  const script = (await readdir17(sdkDir)).find((n) => n.startsWith("environment-setup-"));
   if (!script) throw new InfraError(`the SDK in ${sdkDir} has no environment-setup-* script`, { logFile });
-  const { stdout } = await run("sh", ["-c", '. "$1" >/dev/null 2>&1 && env -0', "sdk-env", join41(sdkDir, script)]);
+  const { stdout } = await run("sh", ["-c", '. "$1" >/dev/null 2>&1 && env -0', "sdk-env", join43(sdkDir, script)]);
   return Object.fromEntries(
     stdout.split("\0").filter((kv) => kv.includes("=")).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])
   );
@@ -80997,18 +81524,18 @@ function qemuCloneArgv(ref, repo, dest) {
 }
 async function buildQemu(plan, request, sdkEnv, logFile, log2) {
   const slot = plan.caches.qemu.dir;
-  const src = join41(slot, "src");
-  const build = join41(slot, "build");
-  const binary = join41(build, "qemu-system-aarch64");
-  if (!await access4(join41(slot, COMPLETE)).then(() => true, () => false)) {
-    await rm15(slot, { recursive: true, force: true });
-    await mkdir23(build, { recursive: true });
+  const src = join43(slot, "src");
+  const build = join43(slot, "build");
+  const binary = join43(build, "qemu-system-aarch64");
+  if (!await access4(join43(slot, COMPLETE)).then(() => true, () => false)) {
+    await rm17(slot, { recursive: true, force: true });
+    await mkdir24(build, { recursive: true });
     await runStep({ purpose: "QEMU fetch", argv: qemuCloneArgv(plan.qemu.ref, plan.qemu.repo, src), env: {} }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2 });
     for (const patch of request.qemuPatches ?? []) await run("patch", ["-p1", "--forward", "-i", patch], { cwd: src });
     const env = { ...sdkEnv, ...plan.qemu.env };
-    await runStep({ purpose: "QEMU configure (SDK)", argv: [join41(src, "configure"), ...plan.qemu.configure], env }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2, cwd: build });
+    await runStep({ purpose: "QEMU configure (SDK)", argv: [join43(src, "configure"), ...plan.qemu.configure], env }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2, cwd: build });
     await runStep({ purpose: "QEMU build (SDK)", argv: ["make", `-j${cpus().length}`, "qemu-system-aarch64"], env }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2, cwd: build });
-    await writeFile13(join41(slot, COMPLETE), `${plan.caches.qemu.key}
+    await writeFile13(join43(slot, COMPLETE), `${plan.caches.qemu.key}
 `);
   }
   const { stdout } = await run("git", ["-C", src, "rev-parse", "HEAD"]);
@@ -81080,6 +81607,7 @@ export {
   OPTIONS,
   OPTION_NAMES,
   STATE,
+  splitBuildArgs,
   shellQuote,
   watchProcess,
   forgetProcess,
@@ -81095,10 +81623,13 @@ export {
   identify,
   stillOurs,
   parseIdentities,
+  processAlive,
   markUsed,
   listEntries,
   pruneCache,
   formatBytes,
+  BuildFailure,
+  resolveRef,
   exportRig,
   rigRecipe,
   obtainRig,
