@@ -31,10 +31,11 @@ import {
   scenarioJsonSchema,
   scenarioStatus,
   writeReports
-} from "./chunks/chunk-2OV2SYXG.js";
+} from "./chunks/chunk-UP4CPVHJ.js";
 import {
   ConfigError,
   ExitCode,
+  GIT_ENV,
   InfraError,
   NeedsChange,
   OPTIONS,
@@ -56,7 +57,7 @@ import {
   rigRecipe,
   run,
   withoutChanges
-} from "./chunks/chunk-PUFZGLFZ.js";
+} from "./chunks/chunk-6LM73EZH.js";
 
 // src/cli/main-impl.ts
 import { resolve as resolve6 } from "node:path";
@@ -872,7 +873,7 @@ function bisectExitCode(v) {
 var short = (id) => id.slice(0, 12);
 
 // src/bisect/git.ts
-var ENV = { LC_ALL: "C", LANGUAGE: "C", GIT_TERMINAL_PROMPT: "0" };
+var ENV = { ...GIT_ENV, LANGUAGE: "C" };
 function git(dir, args, opts = {}) {
   return run("git", ["-C", dir, ...args], { env: ENV, allowFailure: !opts.check });
 }
@@ -1367,6 +1368,7 @@ function readBisectRequest(words, raw, own, where) {
   ];
   if (named.length > 1) throw new ConfigError(`${named.map((n) => n.label).join(" and ")} each name the ${c} repository to bisect; give one`);
   const repo = named[0] ?? { label: "--repo", value: DEFAULT_REPO[c] };
+  if (repo.value.startsWith("-")) throw new ConfigError(`${repo.label} ${repo.value}: not a repository URL or folder`);
   const rig = given("rig");
   if (c !== "linux" && rig !== void 0 && rig !== "source") {
     throw new ConfigError(`${raw.label("rig")} ${rig}: bisecting ${c} builds it from each commit, which only rig source does (bisect's default for ${c})`);

@@ -1,8 +1,9 @@
 // git as the bisect drives it: an argument array, never a shell, in the C locale (its messages
 // are parsed), and never waiting on a prompt for credentials nobody is there to type.
 import { run, type ExecResult } from '../host/exec.js';
+import { GIT_ENV } from '../rig/build/git.js';
 
-const ENV = { LC_ALL: 'C', LANGUAGE: 'C', GIT_TERMINAL_PROMPT: '0' };
+const ENV = { ...GIT_ENV, LANGUAGE: 'C' };
 
 /** Runs `git -C dir …`; a non-zero exit is returned, not thrown, unless `check` is set. */
 export function git(dir: string, args: readonly string[], opts: { check?: boolean } = {}): Promise<ExecResult> {

@@ -73,6 +73,8 @@ export function readBisectRequest(words: readonly string[], raw: RawOptions, own
   ];
   if (named.length > 1) throw new ConfigError(`${named.map((n) => n.label).join(' and ')} each name the ${c} repository to bisect; give one`);
   const repo = named[0] ?? { label: '--repo', value: DEFAULT_REPO[c] };
+  // git would read it as one of its own options.
+  if (repo.value.startsWith('-')) throw new ConfigError(`${repo.label} ${repo.value}: not a repository URL or folder`);
 
   // Xen and QEMU are built from the checkout only by the source rig; a kernel from any rig that builds one.
   const rig = given('rig');

@@ -24,7 +24,7 @@ export interface ResolvedRef extends GitInput {
 const FULL_COMMIT = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 // git must never stop to ask for a password or a host key: a CI job has no one to answer.
-const GIT_ENV = { GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', SSH_ASKPASS: 'true', LC_ALL: 'C' };
+export const GIT_ENV = { GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', SSH_ASKPASS: 'true', LC_ALL: 'C' };
 
 function named(input: GitInput): string {
   return `input ${input.repoInput} (--${input.repoInput}) = ${redactCredentials(input.repo)}`;

@@ -36,6 +36,8 @@ describe('bisect on the command line', () => {
     [['xen', 'boot-smoke', ...ok, '--timeout-minutes', 'soon'], /^error: --timeout-minutes: expected a whole number/],
     [['linux', 'boot-smoke', ...ok, '--kernel', 'debian'], /^error: --linux-path name a kernel to build, but --kernel is debian/],
     [['xen', 'boot-smoke', ...ok, '--goood', 'x'], /^error: Unknown option '--goood'/],
+    // git would take it for an option of its own.
+    [['xen', 'boot-smoke', ...ok, '--repo=--upload-pack=touch /tmp/x'], /^error: --repo --upload-pack=touch \/tmp\/x: not a repository URL or folder/],
   ];
   it.each(cases)('bisect %j: exit 2 naming what is wrong, nothing cloned', async (args, message) => {
     const x = io(work);

@@ -81629,6 +81629,7 @@ export {
   pruneCache,
   formatBytes,
   BuildFailure,
+  GIT_ENV,
   resolveRef,
   exportRig,
   rigRecipe,

@@ -36,7 +36,7 @@ import {
   watchProcess,
   withLogGroups,
   withStop
-} from "./chunk-PUFZGLFZ.js";
+} from "./chunk-6LM73EZH.js";
 
 // node_modules/picomatch/lib/constants.js
 var require_constants = __commonJS({
