@@ -31,7 +31,7 @@ import {
   scenarioJsonSchema,
   scenarioStatus,
   writeReports
-} from "./chunks/chunk-UP4CPVHJ.js";
+} from "./chunks/chunk-QPX35JES.js";
 import {
   ConfigError,
   ExitCode,
@@ -57,7 +57,7 @@ import {
   rigRecipe,
   run,
   withoutChanges
-} from "./chunks/chunk-6LM73EZH.js";
+} from "./chunks/chunk-2DVJGHNB.js";
 
 // src/cli/main-impl.ts
 import { resolve as resolve6 } from "node:path";
@@ -1380,6 +1380,7 @@ function readBisectRequest(words, raw, own, where) {
     if (v !== void 0 && !notPassed.has(name)) runOptions[name] = v;
   }
   if (c !== "linux") runOptions.rig = "source";
+  if (c !== "linux" && raw.values["incremental-builds"] === void 0) runOptions["incremental-builds"] = "true";
   const abs = (p) => resolve5(where.cwd, p);
   const logsDir = abs(given("logs-dir") ?? OPTIONS["logs-dir"].default);
   const junitPath = abs(given("junit-path") ?? OPTIONS["junit-path"].default);

@@ -2,10 +2,11 @@
 // running process used (it may still need it) or one a build is writing.
 import { randomBytes } from 'node:crypto';
 import { rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { listEntries, type CacheEntry } from './entries.js';
 import { forgetUse } from './usage.js';
 import { processAlive } from '../host/process-identity.js';
+import { treeHolder } from '../rig/build/build-tree.js';
 
 export interface PruneOptions {
   /** Entries used at or after this time stay whatever the budget says (the current run's). */
@@ -30,7 +31,7 @@ export async function pruneCache(cacheDir: string, maxBytes: number, opts: Prune
   for (const e of entries) {
     if (total <= maxBytes) break;
     // An unfinished build names itself with a .tmp- or the pid of its process: not ours to take.
-    if ((opts.keepUsedSince && e.lastUsed >= opts.keepUsedSince) || /\.tmp-|unpack-/.test(e.name) || buildInProgress(e)) {
+    if ((opts.keepUsedSince && e.lastUsed >= opts.keepUsedSince) || /\.tmp-|unpack-/.test(e.name) || (await buildInProgress(e))) {
       kept.push(e);
       continue;
     }
@@ -50,8 +51,9 @@ export async function pruneCache(cacheDir: string, maxBytes: number, opts: Prune
   return { before, after: total, removed, kept };
 }
 
-/** work/<name>-<key>-<pid> of a live process. */
-function buildInProgress(e: CacheEntry): boolean {
+/** work/<name>-<key>-<pid> of a live process, or trees/<name> a live build holds. */
+async function buildInProgress(e: CacheEntry): Promise<boolean> {
+  if (e.name.startsWith(`trees${sep}`)) return (await treeHolder(e.path)) !== undefined;
   const m = /^work\/.*-(\d+)$/.exec(e.name);
   return m ? processAlive(Number(m[1])) : false;
 }

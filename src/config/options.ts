@@ -82,6 +82,12 @@ export const OPTIONS = {
     kind: 'string',
     description: "Extra arguments appended to QEMU's configure, rig: source only (e.g. `--disable-werror`); split and keyed like xen-configure-args.",
   },
+  'incremental-builds': {
+    kind: 'boolean',
+    description:
+      "rig: source: build Xen and QEMU in build trees the cache keeps between runs (one per component, with QEMU's build folder), synced to each new tree file by file, so a new commit recompiles only what it changed and configure runs only when its inputs did (bisect's steps do this unless told false). The component is cached under the same key as from a clean build; false builds every tree in a fresh copy.",
+    default: 'false',
+  },
   'kas-file': { kind: 'string', description: 'kas configuration file for rig: yocto; default kas/yoxen-arm64.yml (a yoxen checkout in the working directory).' },
   'rig-path': { kind: 'string', description: 'Rig bundle for rig: prebuilt (as `rig export` writes it): a directory or tarball, by path, file:// or https:// URL (http:// only from 127.0.0.1).' },
   'rig-download': { kind: 'boolean', description: "Before building the debian rig, fetch the bundle this action release published for the same key (checked against the release's SHA256SUMS and the key our recipe computes); false always builds.", default: 'true' },

@@ -157,6 +157,7 @@ export function resolvePlan(raw: RawOptions, where: PlanEnv): RunPlan {
     ...buildArgs(raw, 'xen-configure-args', 'xenConfigureArgs', provider),
     ...buildArgs(raw, 'xen-make-args', 'xenMakeArgs', provider),
     ...buildArgs(raw, 'qemu-configure-args', 'qemuConfigureArgs', provider),
+    ...incrementalBuilds(raw, provider),
     published: publishedSource({
       download: boolean(raw, 'rig-download'),
       ...optional(raw, 'rig-mirror', 'mirror'),
@@ -210,6 +211,12 @@ function buildArgs<K extends string>(raw: RawOptions, name: OptionName, key: K, 
   if (provider !== 'source') throw new ConfigError(`${raw.label(name)}: extra build arguments need rig: source (rig is ${provider})`);
   const args = splitBuildArgs(v, raw.label(name));
   return args.length === 0 ? {} : ({ [key]: args } as Record<K, string[]>);
+}
+
+function incrementalBuilds(raw: RawOptions, provider: RigProvider): { incrementalBuilds?: true } {
+  if (!boolean(raw, 'incremental-builds')) return {};
+  if (provider !== 'source') throw new ConfigError(`${raw.label('incremental-builds')}: incremental builds are of the trees rig: source builds (rig is ${provider})`);
+  return { incrementalBuilds: true };
 }
 
 /**

@@ -112,6 +112,8 @@ export interface RigRequest {
   xenConfigureArgs?: string[];
   xenMakeArgs?: string[];
   qemuConfigureArgs?: string[];
+  /** Build Xen and QEMU in the cache's persistent build trees (rig/build/build-tree.ts) rather than fresh copies. */
+  incrementalBuilds?: boolean;
   /** Where the debian provider looks for a bundle this release published before it builds (rig/published.ts). */
   published?: PublishedSource;
   /** How the user named rig-path and kas-file ("input `rig-path`" / "--rig-path"), for errors. */

@@ -116,8 +116,15 @@ export interface SeriesCommit {
  * - untestable: a tools change that moves xl's Makefile away, so the harness cannot assemble
  *   a dom0 from the tree (an infrastructure error, a skip in a bisection);
  * - bad: xl's Makefile back (still the culprit's hypervisor).
+ * `runMark`, when given, goes into a file of the good commit that nothing compiles: every
+ * commit of the series is then new to the component cache, and each step builds its Xen.
  */
-export async function xenBisectSeries(xen: TestRepo, dir: string, trapPatch: string): Promise<{ url: string; good: SeriesCommit; culprit: SeriesCommit; untestable: SeriesCommit; bad: SeriesCommit }> {
+export async function xenBisectSeries(
+  xen: TestRepo,
+  dir: string,
+  trapPatch: string,
+  runMark?: string,
+): Promise<{ url: string; good: SeriesCommit; culprit: SeriesCommit; untestable: SeriesCommit; bad: SeriesCommit }> {
   await rm(dir, { recursive: true, force: true });
   await run('git', ['clone', '-q', xen.url, dir], { env: GIT_ENV });
   await git(dir, ['checkout', '-q', '-b', 'series', xen.tag]);
@@ -130,6 +137,7 @@ export async function xenBisectSeries(xen: TestRepo, dir: string, trapPatch: str
     return { commit: await git(dir, ['rev-parse', 'HEAD']), subject };
   };
   await run('patch', ['-p1', '-s', '-i', trapPatch], { cwd: dir });
+  if (runMark !== undefined) await writeFile(join(dir, 'xen-pvh-virtio-test-run'), `${runMark}\n`);
   const good = await commit('xen/arm: dom0less: add trap-unmapped-accesses for domUs (4.17)');
   const domainBuild = join(dir, 'xen/arch/arm/domain_build.c');
   const text = await readFile(domainBuild, 'utf8');

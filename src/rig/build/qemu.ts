@@ -2,7 +2,7 @@
 // with our device list, cross-built with the pinned toolchain. The constants here feed the key
 // of every QEMU component (qemu, source-qemu).
 import { availableParallelism } from 'node:os';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { run } from '../../host/exec.js';
 import { XENPVH_PCI_PROPERTY } from '../capabilities.js';
@@ -62,19 +62,26 @@ export function mesonEnv(meson: string, toolchain: Toolchain, env?: Record<strin
 /**
  * Configures and builds qemu-system-aarch64 in tree with our device config, strips it into
  * out, and reads the xenpvh PCI feature off the source. env adds to the build's environment
- * (e.g. PKG_CONFIG_PATH for Xen libraries of our own).
+ * (e.g. PKG_CONFIG_PATH for Xen libraries of our own). `buildDir` (default: the work
+ * folder's build/) may hold an earlier build of the same tree, configured already when
+ * `configured` says so: ninja then rebuilds what changed, and re-runs meson itself when a
+ * meson.build did.
  */
 export async function compileQemu(
   build: ComponentBuild,
   tree: string,
   out: string,
-  opts: { meson: string; configure: readonly string[]; toolchain: Toolchain; env?: Record<string, string> },
+  opts: { meson: string; configure: readonly string[]; toolchain: Toolchain; env?: Record<string, string>; buildDir?: string; configured?: boolean },
 ): Promise<Record<string, boolean>> {
-  await writeFile(join(tree, 'configs', 'devices', 'aarch64-softmmu', `${QEMU_DEVICES_NAME}.mak`), QEMU_DEVICES);
+  // Written only when it differs: a new mtime would have meson regenerate the device config, and ninja rebuild on it.
+  const devices = join(tree, 'configs', 'devices', 'aarch64-softmmu', `${QEMU_DEVICES_NAME}.mak`);
+  if ((await readFile(devices, 'utf8').catch(() => undefined)) !== QEMU_DEVICES) await writeFile(devices, QEMU_DEVICES);
   const env = mesonEnv(opts.meson, opts.toolchain, opts.env);
-  const dir = join(build.work, 'build');
-  await mkdir(dir);
-  await build.step('configure (about 15 s on 2 idle cores)', 'configure.log', join(tree, 'configure'), [`--python=${HOST_PYTHON}`, ...opts.configure], { cwd: dir, env });
+  const dir = opts.buildDir ?? join(build.work, 'build');
+  await mkdir(dir, { recursive: true });
+  if (!opts.configured) {
+    await build.step('configure (about 15 s on 2 idle cores)', 'configure.log', join(tree, 'configure'), [`--python=${HOST_PYTHON}`, ...opts.configure], { cwd: dir, env });
+  }
   const jobs = availableParallelism();
   await build.step(`ninja -j${jobs} ${QEMU_TARGET} (about 2 min on 2 idle cores)`, 'build.log', 'ninja', [`-j${jobs}`, QEMU_TARGET], { cwd: dir, env });
   await build.step('strip', 'strip.log', `${CROSS_PREFIX}strip`, ['-o', join(out, QEMU_TARGET), join(dir, QEMU_TARGET)], { env: opts.toolchain.env });

@@ -8,6 +8,7 @@ import { appendFile, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { recipeKey } from '../cache.js';
 import { ensureToolchain, toolchainRecord, type Toolchain, type ToolchainPlan } from '../toolchain/index.js';
+import { BuildTree, treeRoot, type ReusedTree } from './build-tree.js';
 import { ComponentBuild, findComponent, type Component, type ComponentRecord } from './component.js';
 import { BuildFailure, type BuildReport } from './failure.js';
 import { materialize, materializeText, type TreeOrigin } from './origin.js';
@@ -42,6 +43,8 @@ export interface MakeContext extends FetchContext {
   toolchain: Toolchain;
   /** What the component records of the toolchain it was built with. */
   host: Record<string, string>;
+  /** When make() runs in the component's persistent build tree: what changed since its last build. */
+  reused?: ReusedTree;
 }
 
 /** What make() says of the component it made; the rest of component.json comes from the plan. */
@@ -58,11 +61,23 @@ export interface ComponentRecipe {
    * step is then the product failing (a BuildFailure), and the build is reported as a test case.
    */
   underTest?: boolean;
+  /**
+   * Build in the component's persistent tree (build-tree.ts), synced to this build's sources,
+   * instead of the fresh copy: a build rebuilds only what changed since the last one there.
+   */
+  reuseTree?: boolean;
   /** Applied to the fetched tree, in order. A recipe whose tree is shared (a pristine cached source) has none. */
   patches: readonly PatchFile[];
   /** The source tree: fetched, copied or unpacked; in build.work unless it is shared and left unwritten. */
   fetch(ctx: FetchContext): Promise<string>;
   make(ctx: MakeContext): Promise<Made>;
+  /**
+   * At its turn, before its tree is fetched: the component made from what is already built
+   * (the components before it and the cache), or undefined to build it. A recipe with this
+   * hook is fetched at its turn, not with the others up front: a tree it never needs is
+   * never copied.
+   */
+  reuse?(ctx: Omit<MakeContext, 'tree' | 'reused'>): Promise<Made | undefined>;
 }
 
 /** A recipe whose tree is fetched and patched, ready for make(). */
@@ -85,7 +100,14 @@ export async function fetchOrigin(build: ComponentBuild, label: string, origin: 
 
 /** Fetches and patches a recipe's tree: a bad ref or patch fails here, before anything compiles. */
 export async function prepareComponent(cacheDir: string, recipe: ComponentRecipe, log: (line: string) => void): Promise<PreparedComponent> {
-  const build = await ComponentBuild.start(cacheDir, recipe.plan.inputs.component, recipe.plan.key, log, { underTest: recipe.underTest === true, label: recipe.label });
+  return prepareIn(cacheDir, await startBuild(cacheDir, recipe, log), recipe, log);
+}
+
+function startBuild(cacheDir: string, recipe: ComponentRecipe, log: (line: string) => void): Promise<ComponentBuild> {
+  return ComponentBuild.start(cacheDir, recipe.plan.inputs.component, recipe.plan.key, log, { underTest: recipe.underTest === true, label: recipe.label });
+}
+
+async function prepareIn(cacheDir: string, build: ComponentBuild, recipe: ComponentRecipe, log: (line: string) => void): Promise<PreparedComponent> {
   try {
     const tree = await recipe.fetch({ cacheDir, build, log });
     await applyPatchesLogged(build.logs, tree, recipe.patches, recipe.label, log);
@@ -114,7 +136,9 @@ export interface BuildHooks {
  * Every recipe's component, from the cache or made now, in the order given (a component that
  * needs another comes after it). Every missing component's source is fetched and patched
  * before any build starts, so a patch that does not apply fails in seconds, not after a
- * fifteen-minute build; the toolchain is unpacked only when something is to be built.
+ * fifteen-minute build; a recipe that may reuse what the builds before it made (recipe.reuse)
+ * is fetched at its turn, when it cannot. The toolchain is unpacked only when something is
+ * to be built.
  * hooks.onBuild hears of each tree under test, a BuildFailure included (which is then thrown).
  */
 export async function ensureComponents<R extends Record<string, ComponentRecipe | undefined>>(
@@ -143,15 +167,18 @@ export async function ensureComponents<R extends Record<string, ComponentRecipe 
   }
   if (missing.length === 0) return found as Components<R>;
 
-  const prepared: [string, PreparedComponent][] = [];
+  // Fetched and patched up front, by name; a recipe that may reuse another build waits for its turn.
+  const prepared = new Map<string, PreparedComponent>();
   // Trees fetched but not built are only in the way of the next attempt.
   const dropUnbuilt = async () => {
-    for (const [, p] of prepared) await rm(p.build.work, { recursive: true, force: true });
+    for (const p of prepared.values()) await rm(p.build.work, { recursive: true, force: true });
+    prepared.clear();
   };
   try {
     for (const [name, recipe] of missing) {
+      if (recipe.reuse) continue;
       const t0 = Date.now();
-      prepared.push([name, await prepareComponent(cacheDir, recipe, log)]);
+      prepared.set(name, await prepareComponent(cacheDir, recipe, log));
       spent.set(name, Date.now() - t0);
     }
   } catch (cause) {
@@ -160,29 +187,73 @@ export async function ensureComponents<R extends Record<string, ComponentRecipe 
   }
   const toolchain = await ensureToolchain(cacheDir, toolchainPlan, log);
   const host = toolchainRecord(toolchain);
-  while (prepared.length > 0) {
-    const [name, { recipe, build, tree }] = prepared[0]!;
+  for (const [name, recipe] of missing) {
     const { plan } = recipe;
     log(`building the ${plan.inputs.component} component ${plan.key.slice(0, 12)}${recipe.describe ? ` ${recipe.describe}` : ''}`);
     const t0 = Date.now();
     const took = () => (spent.get(name) ?? 0) + Date.now() - t0;
-    let made: Component;
+    let made: Component | undefined;
+    let held: BuildTree | undefined;
+    let reused: ReusedTree | undefined;
     try {
-      const out = join(build.work, 'out');
-      await mkdir(out, { recursive: true });
-      const record = await recipe.make({ cacheDir, build, log, tree, out, toolchain, host });
-      made = await build.finish(cacheDir, out, { inputs: plan.inputs, ...record, host });
+      let ready = prepared.get(name);
+      if (!ready) {
+        const build = await startBuild(cacheDir, recipe, log);
+        const out = join(build.work, 'out');
+        await mkdir(out, { recursive: true });
+        const record = await recipe.reuse!({ cacheDir, build, log, out, toolchain, host });
+        if (record) made = await build.finish(cacheDir, out, { inputs: plan.inputs, ...record, host });
+        else prepared.set(name, (ready = await prepareIn(cacheDir, build, recipe, log)));
+      }
+      if (!made) {
+        const { build, tree } = ready!;
+        let where = tree;
+        if (recipe.reuseTree) {
+          const taken = await BuildTree.take(cacheDir, plan.inputs.component);
+          if (taken instanceof BuildTree) {
+            held = taken;
+            reused = await build.phase('sync the build tree', () => taken.sync(tree));
+            log(reusedText(recipe.label, treeRoot(cacheDir, plan.inputs.component), reused));
+            // The sources are in the build tree now; the copy is only in the way.
+            await rm(tree, { recursive: true, force: true });
+            where = taken.dir;
+          } else log(`${recipe.label}: the build tree ${treeRoot(cacheDir, plan.inputs.component)} is in use by process ${taken.busy}: building in a fresh copy`);
+        }
+        const out = join(build.work, 'out');
+        await mkdir(out, { recursive: true });
+        const record = await recipe.make({ cacheDir, build, log, tree: where, out, toolchain, host, ...(reused ? { reused } : {}) });
+        if (reused) record.built += `; built incrementally in the persistent build tree (${reusedSummary(reused)})`;
+        made = await build.finish(cacheDir, out, { inputs: plan.inputs, ...record, host });
+        await held?.ended('built', reused!, plan.key);
+      }
     } catch (cause) {
+      // The tree's own build error leaves a whole tree; anything else (a kill, a full disk) one the next build empties.
+      if (cause instanceof BuildFailure) await held?.ended('failed', reused!, plan.key);
       if (cause instanceof BuildFailure) report(recipe, cause.report(took()));
       // A failed build's own tree stays for diagnosis (its error names it); the others go.
-      prepared.shift();
+      prepared.delete(name);
       await dropUnbuilt();
       throw cause;
+    } finally {
+      await held?.release();
     }
-    prepared.shift();
+    prepared.delete(name);
     report(recipe, { status: 'passed', cached: false, durationMs: took() });
     log(`${plan.inputs.component} component ready: ${made.dir}`);
     found[name] = made;
   }
   return found as Components<R>;
+}
+
+function reusedSummary(r: ReusedTree): string {
+  if (r.fresh) return 'first build there';
+  return `${r.changed.size} source file${r.changed.size === 1 ? '' : 's'} changed since its build of component ${r.lastKey?.slice(0, 12) ?? '?'}`;
+}
+
+/** "xen: build tree …: reused, 3 source files changed since …: a.c, b.c, c.h". */
+function reusedText(label: string, root: string, r: ReusedTree): string {
+  if (r.fresh) return `${label}: build tree ${root}: a full build (first use, or its last build did not end)`;
+  const names = [...r.changed].sort();
+  const shown = names.length > 8 ? `${names.slice(0, 8).join(', ')} …` : names.join(', ');
+  return `${label}: build tree ${root}: reused, ${reusedSummary(r)}${names.length > 0 ? `: ${shown}` : ''}`;
 }

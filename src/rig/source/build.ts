@@ -105,9 +105,9 @@ export async function planSourceRig(cacheDir: string, request: RigRequest, log: 
   const meson = await qemuApt.candidate(MESON_PACKAGE);
 
   const toolchain = await planToolchain(cacheDir, apt, log);
-  const xen = await planSourceXen(xenOrigin, toolchain.key, request.xenPatches, { configure: request.xenConfigureArgs, make: request.xenMakeArgs });
+  const xen = await planSourceXen(xenOrigin, toolchain.key, request.xenPatches, { configure: request.xenConfigureArgs, make: request.xenMakeArgs }, request.incrementalBuilds === true);
   const subprojects = { ...(request.qemuSubprojects ? { path: request.qemuSubprojects } : {}), label: request.labels?.qemuSubprojects ?? 'qemu-subprojects' };
-  const qemu = await planSourceQemu(qemuOrigin, meson, xen.key, toolchain.key, request.qemuPatches, subprojects, request.qemuConfigureArgs);
+  const qemu = await planSourceQemu(qemuOrigin, meson, xen.key, toolchain.key, request.qemuPatches, subprojects, request.qemuConfigureArgs, request.incrementalBuilds === true);
   const linux = await planRequestedKernel(cacheDir, request, qemuApt, toolchain.key);
   // The mirror stays out of the key. The components are keyed by the tree only (the same
   // commit from any URL or checkout); the bundle also by repository and ref (or path),

@@ -2,7 +2,7 @@
 // linked against the Xen libraries built from the user's Xen ref (libxenctrl is version-locked
 // to the hypervisor), never the host's libxen-dev. Cached as the `source-qemu` component,
 // keyed by its commit, patches and flags and by the source-xen component it links against.
-import { copyFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InfraError } from '../../errors.js';
 import { buildArgsText } from '../../config/build-args.js';
@@ -11,6 +11,7 @@ import { readElfNeeds } from '../build/elf.js';
 import { originKey, originText, type TreeOrigin } from '../build/origin.js';
 import { describePatch, userPatchSeries, type PatchFile } from '../build/patches.js';
 import { QEMU_CONFIGURE_FLAGS, QEMU_DEVICES, QEMU_TARGET, compileQemu, mesonEnv } from '../build/qemu.js';
+import type { ReusedTree } from '../build/build-tree.js';
 import { fetchOrigin, planComponent, type ComponentPlan, type ComponentRecipe, type MakeContext, type Made } from '../build/recipe.js';
 import type { PackageVersion, PrivateApt } from '../debian/apt.js';
 import { mesonTool } from '../debian/meson.js';
@@ -30,6 +31,8 @@ export interface SourceQemuPlan extends ComponentPlan<ReturnType<typeof qemuInpu
    * git, and how the user names that input; not keyed (the wraps pin them).
    */
   subprojects?: { path?: string; label: string };
+  /** Built in the cache's persistent build tree and build folder (incremental-builds); not keyed. */
+  incremental: boolean;
 }
 
 function qemuInputs(origin: TreeOrigin, meson: PackageVersion, xenKey: string, patches: PatchFile[], toolchain: string, userConfigure: readonly string[]) {
@@ -58,9 +61,10 @@ export async function planSourceQemu(
   userPatches: readonly string[] = [],
   subprojects?: { path?: string; label: string },
   configureArgs: readonly string[] = [],
+  incremental = false,
 ): Promise<SourceQemuPlan> {
   const patches = await userPatchSeries(userPatches);
-  return { ...planComponent(qemuInputs(origin, meson, xenKey, patches, toolchainKey, configureArgs)), origin, meson, patches, ...(subprojects ? { subprojects } : {}) };
+  return { ...planComponent(qemuInputs(origin, meson, xenKey, patches, toolchainKey, configureArgs)), origin, meson, patches, incremental, ...(subprojects ? { subprojects } : {}) };
 }
 
 /**
@@ -68,27 +72,45 @@ export async function planSourceQemu(
  * before it); `apt` lists trixie, where meson comes from.
  */
 export function sourceQemuComponent(apt: PrivateApt, plan: SourceQemuPlan): ComponentRecipe {
+  // Asked by reuse and again by make: one nm over the Xen libraries is enough.
+  let xenBuild: ReturnType<typeof xenBuildOf> | undefined;
+  const xenBuildFor = (cacheDir: string, toolchain: MakeContext['toolchain']) => (xenBuild ??= xenBuildOf(cacheDir, plan, toolchain));
   return {
     plan,
     label: 'qemu',
     underTest: true,
+    reuseTree: plan.incremental,
     patches: plan.patches,
     fetch: ({ build, log }) => fetchOrigin(build, 'qemu', plan.origin, log),
-    make: (ctx) => makeSourceQemu(ctx, apt, plan),
+    // Before its tree is copied or fetched: every step of a Xen bisection has a new Xen
+    // build, and mostly the same interface.
+    reuse: async ({ cacheDir, out, toolchain, log }) => {
+      const { stage, interfaceKey } = await xenBuildFor(cacheDir, toolchain);
+      return reuseSameInterface(cacheDir, interfaceKey, stage, out, log);
+    },
+    make: async (ctx) => makeSourceQemu(ctx, apt, plan, await xenBuildFor(ctx.cacheDir, ctx.toolchain)),
   };
 }
 
-async function makeSourceQemu({ cacheDir, build, tree, out, toolchain, host, log }: MakeContext, apt: PrivateApt, plan: SourceQemuPlan): Promise<Made> {
+/** The staged Xen build this QEMU links against, and the key of its inputs with that build reduced to its interface. */
+async function xenBuildOf(cacheDir: string, plan: SourceQemuPlan, toolchain: MakeContext['toolchain']): Promise<{ stage: string; interfaceKey: string }> {
   const xen = await findComponent(cacheDir, SOURCE_XEN_COMPONENT, plan.inputs.xen);
   if (!xen) throw new InfraError(`source-qemu: the source-xen component ${plan.inputs.xen.slice(0, 12)} it links against is not in the cache`);
   const stage = join(xen.dir, xen.record.files.stage!);
-  // This QEMU's inputs but the Xen component's key, plus what it takes from that Xen build.
-  const interfaceKey = recipeKey({ ...plan.inputs, xen: undefined, xenInterface: await xenInterfaceHash(stage, join(toolchain.bin, `${CROSS_PREFIX}nm`)) });
-  const reused = await reuseSameInterface(cacheDir, interfaceKey, stage, out, log);
-  if (reused) return reused;
+  return { stage, interfaceKey: recipeKey({ ...plan.inputs, xen: undefined, xenInterface: await xenInterfaceHash(stage, join(toolchain.bin, `${CROSS_PREFIX}nm`)) }) };
+}
 
+async function makeSourceQemu(
+  { cacheDir, build, tree, out, toolchain, host, log, reused }: MakeContext,
+  apt: PrivateApt,
+  plan: SourceQemuPlan,
+  { stage, interfaceKey }: Awaited<ReturnType<typeof xenBuildOf>>,
+): Promise<Made> {
   const meson = await mesonTool(cacheDir, apt, plan.meson);
-  const pkgconfig = await stagedPkgConfig(stage, join(build.work, 'pkgconfig'));
+  // In a reused tree, the build folder and the pkg-config copies stay where the last build had them.
+  const keep = reused?.scratch ?? build.work;
+  const buildDir = join(keep, 'build');
+  const pkgconfig = await stagedPkgConfig(stage, join(keep, 'pkgconfig'));
   const ctx: SubprojectsContext = {
     cacheDir,
     build,
@@ -97,19 +119,62 @@ async function makeSourceQemu({ cacheDir, build, tree, out, toolchain, host, log
     ...(plan.subprojects ? { suppliedLabel: plan.subprojects.label } : {}),
     log,
   };
+  const placed = reused ? await earlierSubprojects(tree, reused) : {};
   const subprojects = await ensureSubprojects(tree, ctx);
-  const features = await withSubprojectsNamed(build, tree, subprojects, ctx, () => compileQemu(build, tree, out, {
-    meson,
-    // Host paths stay out of the key: the Xen component's key stands for them.
-    configure: [...plan.inputs.configure, ...(plan.inputs.userConfigure ?? []), `--extra-ldflags=-Wl,-rpath-link,${join(stage, STAGE_LIBDIR)}`],
-    toolchain,
-    // Searched before the sysroot's .pc files, so libxen* resolve to the tree's own build.
-    env: { PKG_CONFIG_PATH: pkgconfig },
-  }));
+  // What an earlier build put in the reused tree is in it now, but it came from elsewhere.
+  for (const [name, p] of Object.entries(placed)) if (subprojects.from[name] === 'the tree') subprojects.from[name] = p.from;
+
+  const configure = [...plan.inputs.configure, ...(plan.inputs.userConfigure ?? []), `--extra-ldflags=-Wl,-rpath-link,${join(stage, STAGE_LIBDIR)}`];
+  // Searched before the sysroot's .pc files, so libxen* resolve to the tree's own build.
+  const env = { PKG_CONFIG_PATH: pkgconfig };
+  const configuredWith = JSON.stringify({ configure, env, meson, toolchain: toolchain.env });
+  const configured =
+    reused !== undefined && !reused.fresh && reused.previous.configure === configuredWith && !touchesQemuConfigure(reused.changed) && (await exists(join(buildDir, 'build.ninja')));
+  if (configured) log('qemu: configure: skipped (the reused build folder was configured with the same arguments, and no configure input changed; ninja re-runs meson for a changed meson.build)');
+  const features = await withSubprojectsNamed(build, tree, buildDir, subprojects, ctx, () =>
+    compileQemu(build, tree, out, { meson, configure, toolchain, env, buildDir, configured }),
+  );
+  if (reused) {
+    reused.notes.configure = configuredWith;
+    const wraps = await readWraps(tree);
+    const outside = Object.fromEntries(
+      wraps.filter((w) => subprojects.from[w.name] !== undefined && subprojects.from[w.name] !== 'the tree').map((w) => [w.name, { from: subprojects.from[w.name]!, directory: w.directory }]),
+    );
+    reused.notes.subprojects = JSON.stringify(outside);
+  }
   await checkXenLibraries(join(out, QEMU_TARGET), join(stage, STAGE_LIBDIR));
   await writeFile(join(out, 'version'), `${await qemuVersion(tree)}\n`);
   await writeFile(join(out, INTERFACE_FILE), `${interfaceKey}\n`);
   return { files: { binary: QEMU_TARGET, version: 'version', interface: INTERFACE_FILE }, features, built: sourceQemuBuiltText(plan, host, subprojects) };
+}
+
+/**
+ * The subprojects an earlier build put into the reused tree (from qemu-subprojects, the cache
+ * or a download), by name. When a wrap or anything else under subprojects/ changed, they are
+ * removed instead: a new pin must not find the old tree.
+ */
+async function earlierSubprojects(tree: string, reused: ReusedTree): Promise<Record<string, { from: string; directory: string }>> {
+  let placed: Record<string, { from: string; directory: string }> = {};
+  try {
+    placed = JSON.parse(reused.previous.subprojects ?? '{}') as typeof placed;
+  } catch {
+    placed = {};
+  }
+  const valid = Object.entries(placed).filter(([, p]) => typeof p?.directory === 'string' && /^[A-Za-z0-9._+-]+$/.test(p.directory) && !p.directory.startsWith('.'));
+  if (![...reused.changed].some((p) => p.startsWith('subprojects/'))) return Object.fromEntries(valid);
+  for (const [, p] of valid) await rm(join(tree, 'subprojects', p.directory), { recursive: true, force: true });
+  return {};
+}
+
+/** Whether a changed source reaches what QEMU's configure reads (the script, its options, the Python it sets up). */
+export function touchesQemuConfigure(changed: ReadonlySet<string>): boolean {
+  for (const p of changed) if (QEMU_CONFIGURE_INPUT.test(p)) return true;
+  return false;
+}
+const QEMU_CONFIGURE_INPUT = /^(configure|meson_options\.txt|meson\.options|pythondeps\.toml|scripts\/meson-buildoptions\.sh|configs\/meson\/.*|python\/.*|subprojects\/.*)$/;
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
 }
 
 /** Beside a source-qemu component's binary: the key of its inputs with the Xen build it linked against reduced to its interface. */
@@ -145,7 +210,7 @@ async function reuseSameInterface(cacheDir: string, interfaceKey: string, stage:
  * cannot be had is that subproject's error (what, where it was looked for, how to provide
  * it), not a compiler's.
  */
-async function withSubprojectsNamed<T>(build: ComponentBuild, tree: string, report: SubprojectsReport, ctx: SubprojectsContext, what: () => Promise<T>): Promise<T> {
+async function withSubprojectsNamed<T>(build: ComponentBuild, tree: string, buildDir: string, report: SubprojectsReport, ctx: SubprojectsContext, what: () => Promise<T>): Promise<T> {
   const tried = new Set<string>();
   for (let round = 0; ; round++) {
     try {
@@ -162,7 +227,7 @@ async function withSubprojectsNamed<T>(build: ComponentBuild, tree: string, repo
       ctx.log(`qemu: configure needs ${fresh.join(', ')}, which the tree lacks: downloading`);
       if ((await fetchSubprojects(tree, wraps, fresh, report, ctx)).length < fresh.length) throw missingError(wraps, fresh.filter((n) => report.unavailable[n] !== undefined), report, ctx.suppliedLabel);
       // configure starts from an empty build folder.
-      await rm(join(build.work, 'build'), { recursive: true, force: true });
+      await rm(buildDir, { recursive: true, force: true });
     }
   }
 }

@@ -12,7 +12,7 @@ import { isElf } from '../build/elf.js';
 import { originKey, originText, type TreeOrigin } from '../build/origin.js';
 import { describePatch, userPatchSeries, type PatchFile } from '../build/patches.js';
 import { fetchOrigin, planComponent, type ComponentPlan, type ComponentRecipe, type MakeContext, type Made } from '../build/recipe.js';
-import { compileHypervisor, XEN_CONFIG_DELTA, XEN_MAKE_VARS } from '../build/xen.js';
+import { compileHypervisor, configOfLastBuild, XEN_CONFIG_DELTA, XEN_MAKE_VARS } from '../build/xen.js';
 import { CROSS_PREFIX, TARGET_TRIPLET } from '../toolchain/index.js';
 import {
   AUTOCONF_AUX,
@@ -26,6 +26,8 @@ import {
 export interface SourceXenPlan extends ComponentPlan<ReturnType<typeof xenInputs>> {
   origin: TreeOrigin;
   patches: PatchFile[];
+  /** Built in the cache's persistent build tree (incremental-builds); not keyed: the result is the same. */
+  incremental: boolean;
 }
 
 /** The user's extra arguments (xen-configure-args, xen-make-args), each an argv element. */
@@ -54,9 +56,9 @@ function xenInputs(origin: TreeOrigin, patches: PatchFile[], toolchain: string, 
   };
 }
 
-export async function planSourceXen(origin: TreeOrigin, toolchainKey: string, userPatches: readonly string[] = [], args: XenBuildArgs = {}): Promise<SourceXenPlan> {
+export async function planSourceXen(origin: TreeOrigin, toolchainKey: string, userPatches: readonly string[] = [], args: XenBuildArgs = {}, incremental = false): Promise<SourceXenPlan> {
   const patches = await userPatchSeries(userPatches);
-  return { ...planComponent(xenInputs(origin, patches, toolchainKey, args)), origin, patches };
+  return { ...planComponent(xenInputs(origin, patches, toolchainKey, args)), origin, patches, incremental };
 }
 
 /** The source-xen component: the hypervisor and the tools, from the user's tree. */
@@ -66,29 +68,41 @@ export function sourceXenComponent(plan: SourceXenPlan): ComponentRecipe {
     label: 'xen',
     describe: '(hypervisor and tools)',
     underTest: true,
+    reuseTree: plan.incremental,
     patches: plan.patches,
     fetch: ({ build, log }) => fetchOrigin(build, 'xen', plan.origin, log),
     make: (ctx) => makeSourceXen(ctx, plan),
   };
 }
 
-async function makeSourceXen({ build, tree, out, toolchain, host }: MakeContext, plan: SourceXenPlan): Promise<Made> {
+async function makeSourceXen({ build, tree, out, toolchain, host, reused, log }: MakeContext, plan: SourceXenPlan): Promise<Made> {
   const env = toolchain.env;
   // The user's make arguments come after ours: on make's command line the last one wins.
   const vars = [...XEN_MAKE_VARS, ...(plan.inputs.userMake ?? [])];
   const make = ['-C', 'xen', ...vars];
+  const lastConfig = reused && !reused.fresh ? await configOfLastBuild(tree) : undefined;
   await build.step('make defconfig', 'defconfig.log', 'make', [...make, 'defconfig'], { cwd: tree, env });
-  const features = await compileHypervisor(build, tree, out, toolchain, plan.inputs.userMake);
+  const features = await compileHypervisor(build, tree, out, toolchain, plan.inputs.userMake, lastConfig);
 
   // Trees from a distribution's source (Debian's, for one) may lack the generated configure
-  // and autoconf's helper scripts, which upstream's git keeps.
-  if (!(await exists(join(tree, 'configure')))) await build.step('autogen.sh', 'autogen.log', './autogen.sh', [], { cwd: tree, env });
+  // and autoconf's helper scripts, which upstream's git keeps. In a reused tree, the configure
+  // autogen made last time serves until configure.ac or its macros change.
+  const configure = join(tree, 'configure');
+  if (!(await exists(configure)) || (reused && reused.previous.autogen === 'yes' && touchesConfigure(reused.changed))) {
+    await build.step('autogen.sh', 'autogen.log', './autogen.sh', [], { cwd: tree, env });
+    if (reused) reused.notes.autogen = 'yes';
+  } else if (reused?.previous.autogen === 'yes') reused.notes.autogen = 'yes';
   for (const aux of AUTOCONF_AUX) if (!(await exists(join(tree, basename(aux))))) await copyFile(aux, join(tree, basename(aux)));
   const buildTriplet = (await run('gcc', ['-dumpmachine'])).stdout.trim();
-  await build.step('configure the tools', 'tools-configure.log', './configure', [`--build=${buildTriplet}`, `--host=${TARGET_TRIPLET}`, ...XEN_TOOLS_CONFIGURE_FLAGS, ...(plan.inputs.userConfigure ?? [])], {
-    cwd: tree,
-    env,
-  });
+  const configureArgs = [`--build=${buildTriplet}`, `--host=${TARGET_TRIPLET}`, ...XEN_TOOLS_CONFIGURE_FLAGS, ...(plan.inputs.userConfigure ?? [])];
+  // What configure's outcome depends on besides its input files: its arguments and the toolchain's environment.
+  const configuredWith = JSON.stringify({ args: configureArgs, env });
+  if (reused && !reused.fresh && reused.previous.configure === configuredWith && !touchesConfigure(reused.changed) && (await exists(join(tree, 'config.status')))) {
+    log(`xen: configure the tools: skipped (the reused tree was configured with the same arguments, and no configure input changed)`);
+  } else {
+    await build.step('configure the tools', 'tools-configure.log', './configure', configureArgs, { cwd: tree, env });
+  }
+  if (reused) reused.notes.configure = configuredWith;
   const subdirs: string[] = [];
   for (const d of XEN_TOOLS_SUBDIRS) if (await exists(join(tree, 'tools', d, 'Makefile'))) subdirs.push(d);
   const jobs = availableParallelism();
@@ -137,6 +151,13 @@ async function stripElves(dir: string, strip: string): Promise<void> {
     }
   }
 }
+
+/** Whether a changed source reaches what configure reads or autogen makes (configure itself, its templates, its macros). */
+export function touchesConfigure(changed: ReadonlySet<string>): boolean {
+  for (const p of changed) if (CONFIGURE_INPUT.test(p)) return true;
+  return false;
+}
+const CONFIGURE_INPUT = /(^|\/)(configure|configure\.ac|aclocal\.m4|autogen\.sh|config\.sub|config\.guess|install\.sh)$|\.in$|(^|\/)m4\//;
 
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);

@@ -1,5 +1,5 @@
 // The cache's budget on a real folder tree: real du sizes, stamps, renames and removals.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -55,6 +55,22 @@ describe('the cache budget', () => {
     const tight = await pruneCache(cache, 1 * MiB, { keepUsedSince: runStart });
     expect(tight.kept.map((e) => e.name)).toEqual(['rigs/current']);
     expect(existsSync(inUse)).toBe(true);
+  });
+
+  it('keeps an incremental build tree a live build holds, and prunes one nobody holds', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'xpv-budget-'));
+    const held = entry(cache, 'trees/source-xen', 4, 30);
+    entry(cache, 'trees/other', 4, 20);
+    const holder = spawn('sleep', ['30']);
+    try {
+      writeFileSync(join(held, 'lock'), `${holder.pid}\n`);
+      const r = await pruneCache(cache, 1 * MiB);
+      expect(r.kept.map((e) => e.name)).toEqual(['trees/source-xen']);
+      expect(r.removed.map((e) => [e.name, e.what])).toEqual([['trees/other', 'incremental build tree']]);
+      expect(existsSync(held)).toBe(true);
+    } finally {
+      holder.kill('SIGKILL');
+    }
   });
 
   it('never lists or prunes entries of a folder linked in from another cache', async () => {

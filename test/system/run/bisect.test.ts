@@ -2,10 +2,12 @@
 // (test/support/source-repos.ts xenBisectSeries) in which one commit breaks the seed flow
 // (the domU's trap-unmapped-accesses read the wrong way round, so its PCI probe aborts at
 // boot) and a later one leaves a tree the harness cannot assemble (no xl). Every step builds
-// Xen at its commit with the source provider, boots and runs the seed; QEMU is built once at
-// most: each Xen commit here has the same headers, pkg-config files and library symbols, so
-// the QEMU of the first build serves every step. It names the breaking commit, and the
-// untestable one is a skip with its reason, not a verdict.
+// Xen at its commit with the source provider, in the build tree the steps share, so after
+// the first each recompiles only what its commit changed; then boots and runs the seed. The
+// series carries a mark of this run, so its commits are new to the cache and built every
+// time. QEMU is built once at most: each Xen commit here has the same headers, pkg-config
+// files and library symbols, so the QEMU of the first build serves every step. It names the
+// breaking commit, and the untestable one is a skip with its reason, not a verdict.
 import { readFileSync, readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -31,7 +33,7 @@ beforeAll(async () => {
   await rm(scratch, { recursive: true, force: true });
   let xen: TestRepo;
   ({ xen, qemu, qemuSubprojects } = await debianSourceRepos(defaultCacheDir(), scratch));
-  series = await xenBisectSeries(xen, join(scratch, 'xen-series'), XEN_PATCH);
+  series = await xenBisectSeries(xen, join(scratch, 'xen-series'), XEN_PATCH, `${new Date().toISOString()} ${process.pid}`);
   // A local QEMU checkout: each step copies its files instead of fetching the commit again.
   qemuCheckout = join(scratch, 'qemu-checkout');
   await runTool('git', ['clone', '-q', qemu.url, qemuCheckout]);
@@ -75,16 +77,34 @@ describe('bisect', () => {
     const steps = rows.length;
     const stepLogs = readdirSync(run.logsDir)
       .filter((d) => /^step-\d+$/.test(d))
-      .map((d) => readFileSync(join(run.logsDir, d, 'cli.log'), 'utf8'))
-      .join('\n');
-    // Xen at each step's commit: built, or found in the component cache of an earlier run.
-    expect(stepLogs.match(/building the source-xen component|source-xen component cache hit/g)?.length ?? 0).toBeGreaterThanOrEqual(3);
-    const qemuBuilds = (stepLogs.match(/building the source-qemu component/g) ?? []).length;
-    const reuses = (stepLogs.match(/qemu: reusing the build of component/g) ?? []).length;
+      .sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)))
+      .map((d) => readFileSync(join(run.logsDir, d, 'cli.log'), 'utf8'));
+    const all = stepLogs.join('\n');
+    const qemuBuilds = (all.match(/building the source-qemu component/g) ?? []).length;
+    const reuses = (all.match(/qemu: reusing the build of component/g) ?? []).length;
     expect(qemuBuilds - reuses).toBeLessThanOrEqual(1);
+
+    // Xen at every step's commit, built in the shared tree: after the first step, each found the
+    // tree of the step before, synced only the files its commit changed, and left the tools'
+    // configure alone. (The first step reuses the tree of an earlier run, or starts it.)
+    expect(all.match(/building the source-xen component/g)).toHaveLength(4);
+    for (const [i, text] of stepLogs.entries()) {
+      const tree = /xen: build tree .*/.exec(text)?.[0] ?? '';
+      if (i === 0) {
+        expect(tree).toMatch(/a full build|reused/);
+        continue;
+      }
+      const changed = Number(/reused, (\d+) source files? changed/.exec(tree)?.[1] ?? NaN);
+      expect(changed, `step ${i + 1}: ${tree}`).toBeLessThanOrEqual(3);
+      expect(text).toContain('xen: configure the tools: skipped');
+    }
 
     // For the record (the issue asks how long a step takes).
     for (const r of rows) console.log(`bisect step: ${r}`);
+    for (const [i, text] of stepLogs.entries()) {
+      const took = [...text.matchAll(/source-xen: (.*) done in (\d+) s/g)].map((m) => `${m[1]} ${m[2]} s`);
+      console.log(`bisect step ${i + 1} xen: ${/xen: build tree .*/.exec(text)?.[0] ?? '(no build tree)'}; ${took.join(', ')}`);
+    }
     console.log(`bisect: ${steps} steps in ${((Date.now() - started) / 60_000).toFixed(1)} min`);
   });
 });

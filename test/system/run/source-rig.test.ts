@@ -207,3 +207,46 @@ describe('source rig from local trees (xen-path, qemu-path), as a pull request c
     expect(backend.origin.built).toMatch(/from git checkout .* \+ uncommitted changes in 1 file \(sha256 [0-9a-f]{16}\)/);
   });
 });
+
+describe('incremental builds (incremental-builds: true, as every bisect step builds)', () => {
+  /** A line the second build adds to one QEMU source; the binary dom0 runs must carry it. */
+  const MARKER = 'xen-pvh-virtio incremental build: changed line';
+  let checkout: string;
+
+  beforeAll(async () => {
+    checkout = join(scratch, 'qemu-incremental');
+    await runTool('git', ['clone', '-q', qemu.url, checkout]);
+    // A file nothing compiles, new on every run: the QEMU component is built every time, in
+    // the build tree an earlier run left (warm) or a new one (cold).
+    await writeFile(join(checkout, 'xen-pvh-virtio-test-run'), `${new Date().toISOString()} ${process.pid}\n`);
+  }, 5 * 60_000);
+
+  it('rebuilds QEMU for a one-file change in its kept tree and build folder, without configure, and serves the seed with it', { timeout: 30 * 60_000 }, async () => {
+    const args = ['--rig', 'source', '--xen-path', join(scratch, 'xen'), '--qemu-path', checkout, '--xen-patches', XEN_PATCH, '--qemu-subprojects', qemuSubprojects, '--incremental-builds', 'true'];
+    const first = startCli(['rig', 'build', ...args]);
+    expect((await first.done).code, first.stderr()).toBe(0);
+    expect(first.stderr()).toMatch(/qemu: build tree \S+trees\/source-qemu: (a full build|reused)/);
+
+    await appendFile(join(checkout, 'hw/xen/xen-pvh-common.c'), `\nconst char xen_pvh_virtio_incremental[] __attribute__((used)) = "${MARKER}";\n`);
+    const second = startCli(['run', 'virtio-pci-rescan-ping', ...args, '--timeout-minutes', '25']);
+    const { code } = await second.done;
+    const log = second.stderr();
+    expect(code, log).toBe(0);
+    // Only the changed file went into the tree, configure did not run, ninja compiled little.
+    expect(log).toMatch(/qemu: build tree \S+: reused, 1 source file changed since its build of component \w{12}: hw\/xen\/xen-pvh-common\.c\n/);
+    expect(log).toContain('qemu: configure: skipped');
+    expect(log).not.toMatch(/source-qemu: configure/);
+    const xml = readFileSync(second.junitPath, 'utf8');
+    validateJunit(xml);
+    expect(xml).toMatch(/<testsuite name="virtio-pci-rescan-ping" [^\n]* failures="0" errors="0" skipped="0"/);
+    const rig = await readRig(rigDir(defaultCacheDir(), property(xml, 'rig.key')!));
+    const backend = rig.manifest.files.find((f) => f.role === 'backend-qemu')!;
+    expect((await readFile(join(rig.dir, backend.path))).includes(Buffer.from(MARKER))).toBe(true);
+    expect(backend.origin.built).toMatch(/built incrementally in the persistent build tree \(1 source file changed since its build of component \w{12}\)/);
+    const ninja = /source-qemu: ninja -j\d+ \S+ \(about 2 min on 2 idle cores\) done in (\d+) s/.exec(log);
+    const steps = Number(/\[\d+\/(\d+)\]/.exec(readFileSync(join(defaultCacheDir(), 'components', 'source-qemu', /source-qemu component ready: \S+\/(\w{64})/.exec(log)![1]!, 'logs', 'build.log'), 'utf8'))?.[1] ?? NaN);
+    // A full build is about 1,900 ninja steps; a change to one file links again and little else.
+    expect(steps, 'ninja steps of the incremental build').toBeLessThan(60);
+    console.log(`incremental QEMU build: ${steps} ninja steps, ninja ${ninja?.[1] ?? '?'} s`);
+  });
+});

@@ -116,4 +116,23 @@ describe('fetchOrigin', () => {
     writeFileSync(two, 'same\n');
     expect((await readPatch(one, 'user')).sha256).toBe((await readPatch(two, 'user')).sha256);
   });
+
+  it('asks a recipe that may reuse another build at its turn, and fetches its tree only when it cannot', async () => {
+    const { cacheDir, toolchain } = cacheWithToolchain(scratch);
+    const events: string[] = [];
+    const reusing = (name: string, answer: boolean): ComponentRecipe => ({
+      ...recipe(name, events),
+      reuse: async ({ out }) => {
+        events.push(`reuse ${name}: ${answer ? 'yes' : 'no'}`);
+        if (!answer) return undefined;
+        writeFileSync(join(out, 'result'), 'from before\n');
+        return { files: { result: 'result' }, features: {}, built: `${name} reused` };
+      },
+    });
+    const made = await ensureComponents(cacheDir, { a: recipe('alpha', events), b: reusing('beta', true), c: reusing('gamma', false) }, toolchain, () => {});
+    expect(events).toEqual(['fetch alpha', 'make alpha', 'reuse beta: yes', 'reuse gamma: no', 'fetch gamma', 'make gamma']);
+    expect(readFileSync(join(made.b.dir, 'result'), 'utf8')).toBe('from before\n');
+    expect(made.b.record.built).toBe('beta reused');
+    expect(workEntries(cacheDir)).toEqual([]);
+  });
 });

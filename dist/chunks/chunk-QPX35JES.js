@@ -36,7 +36,7 @@ import {
   watchProcess,
   withLogGroups,
   withStop
-} from "./chunk-6LM73EZH.js";
+} from "./chunk-2DVJGHNB.js";
 
 // node_modules/picomatch/lib/constants.js
 var require_constants = __commonJS({
@@ -66339,6 +66339,7 @@ function resolvePlan(raw, where) {
     ...buildArgs(raw, "xen-configure-args", "xenConfigureArgs", provider),
     ...buildArgs(raw, "xen-make-args", "xenMakeArgs", provider),
     ...buildArgs(raw, "qemu-configure-args", "qemuConfigureArgs", provider),
+    ...incrementalBuilds(raw, provider),
     published: publishedSource({
       download: boolean4(raw, "rig-download"),
       ...optional2(raw, "rig-mirror", "mirror"),
@@ -66383,6 +66384,11 @@ function buildArgs(raw, name, key, provider) {
   if (provider !== "source") throw new ConfigError(`${raw.label(name)}: extra build arguments need rig: source (rig is ${provider})`);
   const args = splitBuildArgs(v, raw.label(name));
   return args.length === 0 ? {} : { [key]: args };
+}
+function incrementalBuilds(raw, provider) {
+  if (!boolean4(raw, "incremental-builds")) return {};
+  if (provider !== "source") throw new ConfigError(`${raw.label("incremental-builds")}: incremental builds are of the trees rig: source builds (rig is ${provider})`);
+  return { incrementalBuilds: true };
 }
 function kernelRequest(raw, provider, cwd) {
   const given = (n) => raw.values[n]?.trim() || void 0;

@@ -12038,12 +12038,12 @@ var require_headers = __commonJS({
       append(name, value, isLowerCase) {
         this[kHeadersSortedMap] = null;
         const lowercaseName = isLowerCase ? name : name.toLowerCase();
-        const exists3 = this[kHeadersMap].get(lowercaseName);
-        if (exists3) {
+        const exists4 = this[kHeadersMap].get(lowercaseName);
+        if (exists4) {
           const delimiter6 = lowercaseName === "cookie" ? "; " : ", ";
           this[kHeadersMap].set(lowercaseName, {
-            name: exists3.name,
-            value: `${exists3.value}${delimiter6}${value}`
+            name: exists4.name,
+            value: `${exists4.value}${delimiter6}${value}`
           });
         } else {
           this[kHeadersMap].set(lowercaseName, { name, value });
@@ -31024,10 +31024,10 @@ var require_resolve_block_map = __commonJS({
       let offset = bm.offset;
       let commentEnd = null;
       for (const collItem of bm.items) {
-        const { start, key, sep: sep13, value } = collItem;
+        const { start, key, sep: sep14, value } = collItem;
         const keyProps = resolveProps.resolveProps(start, {
           indicator: "explicit-key-ind",
-          next: key ?? sep13?.[0],
+          next: key ?? sep14?.[0],
           offset,
           onError,
           parentIndent: bm.indent,
@@ -31041,7 +31041,7 @@ var require_resolve_block_map = __commonJS({
             else if ("indent" in key && key.indent !== bm.indent)
               onError(offset, "BAD_INDENT", startColMsg);
           }
-          if (!keyProps.anchor && !keyProps.tag && !sep13) {
+          if (!keyProps.anchor && !keyProps.tag && !sep14) {
             commentEnd = keyProps.end;
             if (keyProps.comment) {
               if (map.comment)
@@ -31065,7 +31065,7 @@ var require_resolve_block_map = __commonJS({
         ctx.atKey = false;
         if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
           onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
-        const valueProps = resolveProps.resolveProps(sep13 ?? [], {
+        const valueProps = resolveProps.resolveProps(sep14 ?? [], {
           indicator: "map-value-ind",
           next: value,
           offset: keyNode.range[2],
@@ -31081,7 +31081,7 @@ var require_resolve_block_map = __commonJS({
             if (ctx.options.strict && keyProps.start < valueProps.found.offset - 1024)
               onError(keyNode.range, "KEY_OVER_1024_CHARS", "The : indicator must be at most 1024 chars after the start of an implicit block mapping key");
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep13, null, valueProps, onError);
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep14, null, valueProps, onError);
           if (ctx.schema.compat)
             utilFlowIndentCheck.flowIndentCheck(bm.indent, value, onError);
           offset = valueNode.range[2];
@@ -31172,7 +31172,7 @@ var require_resolve_end = __commonJS({
       let comment = "";
       if (end) {
         let hasSpace = false;
-        let sep13 = "";
+        let sep14 = "";
         for (const token of end) {
           const { source, type } = token;
           switch (type) {
@@ -31186,13 +31186,13 @@ var require_resolve_end = __commonJS({
               if (!comment)
                 comment = cb;
               else
-                comment += sep13 + cb;
-              sep13 = "";
+                comment += sep14 + cb;
+              sep14 = "";
               break;
             }
             case "newline":
               if (comment)
-                sep13 += source;
+                sep14 += source;
               hasSpace = true;
               break;
             default:
@@ -31235,18 +31235,18 @@ var require_resolve_flow_collection = __commonJS({
       let offset = fc.offset + fc.start.source.length;
       for (let i = 0; i < fc.items.length; ++i) {
         const collItem = fc.items[i];
-        const { start, key, sep: sep13, value } = collItem;
+        const { start, key, sep: sep14, value } = collItem;
         const props = resolveProps.resolveProps(start, {
           flow: fcName,
           indicator: "explicit-key-ind",
-          next: key ?? sep13?.[0],
+          next: key ?? sep14?.[0],
           offset,
           onError,
           parentIndent: fc.indent,
           startOnNewline: false
         });
         if (!props.found) {
-          if (!props.anchor && !props.tag && !sep13 && !value) {
+          if (!props.anchor && !props.tag && !sep14 && !value) {
             if (i === 0 && props.comma)
               onError(props.comma, "UNEXPECTED_TOKEN", `Unexpected , in ${fcName}`);
             else if (i < fc.items.length - 1)
@@ -31300,8 +31300,8 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap && !sep13 && !props.found) {
-          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep13, null, props, onError);
+        if (!isMap && !sep14 && !props.found) {
+          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep14, null, props, onError);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
           if (isBlock(value))
@@ -31313,7 +31313,7 @@ var require_resolve_flow_collection = __commonJS({
           if (isBlock(key))
             onError(keyNode.range, "BLOCK_IN_FLOW", blockMsg);
           ctx.atKey = false;
-          const valueProps = resolveProps.resolveProps(sep13 ?? [], {
+          const valueProps = resolveProps.resolveProps(sep14 ?? [], {
             flow: fcName,
             indicator: "map-value-ind",
             next: value,
@@ -31324,8 +31324,8 @@ var require_resolve_flow_collection = __commonJS({
           });
           if (valueProps.found) {
             if (!isMap && !props.found && ctx.options.strict) {
-              if (sep13)
-                for (const st of sep13) {
+              if (sep14)
+                for (const st of sep14) {
                   if (st === valueProps.found)
                     break;
                   if (st.type === "newline") {
@@ -31342,7 +31342,7 @@ var require_resolve_flow_collection = __commonJS({
             else
               onError(valueProps.start, "MISSING_CHAR", `Missing , or : between ${fcName} items`);
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep13, null, valueProps, onError) : null;
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep14, null, valueProps, onError) : null;
           if (valueNode) {
             if (isBlock(value))
               onError(valueNode.range, "BLOCK_IN_FLOW", blockMsg);
@@ -31522,7 +31522,7 @@ var require_resolve_block_scalar = __commonJS({
           chompStart = i + 1;
       }
       let value = "";
-      let sep13 = "";
+      let sep14 = "";
       let prevMoreIndented = false;
       for (let i = 0; i < contentStart; ++i)
         value += lines[i][0].slice(trimIndent) + "\n";
@@ -31539,24 +31539,24 @@ var require_resolve_block_scalar = __commonJS({
           indent = "";
         }
         if (type === Scalar.Scalar.BLOCK_LITERAL) {
-          value += sep13 + indent.slice(trimIndent) + content;
-          sep13 = "\n";
+          value += sep14 + indent.slice(trimIndent) + content;
+          sep14 = "\n";
         } else if (indent.length > trimIndent || content[0] === "	") {
-          if (sep13 === " ")
-            sep13 = "\n";
-          else if (!prevMoreIndented && sep13 === "\n")
-            sep13 = "\n\n";
-          value += sep13 + indent.slice(trimIndent) + content;
-          sep13 = "\n";
+          if (sep14 === " ")
+            sep14 = "\n";
+          else if (!prevMoreIndented && sep14 === "\n")
+            sep14 = "\n\n";
+          value += sep14 + indent.slice(trimIndent) + content;
+          sep14 = "\n";
           prevMoreIndented = true;
         } else if (content === "") {
-          if (sep13 === "\n")
+          if (sep14 === "\n")
             value += "\n";
           else
-            sep13 = "\n";
+            sep14 = "\n";
         } else {
-          value += sep13 + content;
-          sep13 = " ";
+          value += sep14 + content;
+          sep14 = " ";
           prevMoreIndented = false;
         }
       }
@@ -31739,25 +31739,25 @@ var require_resolve_flow_scalar = __commonJS({
         trimBoth = /^[ \t]+|[ \t]+$/g;
       }
       let res = match3[1].replace(trimEnd2, "");
-      let sep13 = " ";
+      let sep14 = " ";
       let pos = line.lastIndex;
       while (match3 = line.exec(source)) {
         const lm = match3[1].replace(trimBoth, "");
         if (lm === "") {
-          if (sep13 === "\n")
-            res += sep13;
+          if (sep14 === "\n")
+            res += sep14;
           else
-            sep13 = "\n";
+            sep14 = "\n";
         } else {
-          res += sep13 + lm;
-          sep13 = " ";
+          res += sep14 + lm;
+          sep14 = " ";
         }
         pos = line.lastIndex;
       }
       const last = /[ \t]*(.*)/sy;
       last.lastIndex = pos;
       match3 = last.exec(source);
-      return res + sep13 + (match3?.[1] ?? "");
+      return res + sep14 + (match3?.[1] ?? "");
     }
     function doubleQuotedValue(source, onError) {
       let res = "";
@@ -32567,14 +32567,14 @@ var require_cst_stringify = __commonJS({
         }
       }
     }
-    function stringifyItem({ start, key, sep: sep13, value }) {
+    function stringifyItem({ start, key, sep: sep14, value }) {
       let res = "";
       for (const st of start)
         res += st.source;
       if (key)
         res += stringifyToken(key);
-      if (sep13)
-        for (const st of sep13)
+      if (sep14)
+        for (const st of sep14)
           res += st.source;
       if (value)
         res += stringifyToken(value);
@@ -33741,18 +33741,18 @@ var require_parser = __commonJS({
         if (this.type === "map-value-ind") {
           const prev = getPrevProps(this.peek(2));
           const start = getFirstKeyStartProps(prev);
-          let sep13;
+          let sep14;
           if (scalar.end) {
-            sep13 = scalar.end;
-            sep13.push(this.sourceToken);
+            sep14 = scalar.end;
+            sep14.push(this.sourceToken);
             delete scalar.end;
           } else
-            sep13 = [this.sourceToken];
+            sep14 = [this.sourceToken];
           const map = {
             type: "block-map",
             offset: scalar.offset,
             indent: scalar.indent,
-            items: [{ start, key: scalar, sep: sep13 }]
+            items: [{ start, key: scalar, sep: sep14 }]
           };
           this.onKeyLine = true;
           this.stack[this.stack.length - 1] = map;
@@ -33905,15 +33905,15 @@ var require_parser = __commonJS({
                 } else if (isFlowToken(it.key) && !includesToken(it.sep, "newline")) {
                   const start2 = getFirstKeyStartProps(it.start);
                   const key = it.key;
-                  const sep13 = it.sep;
-                  sep13.push(this.sourceToken);
+                  const sep14 = it.sep;
+                  sep14.push(this.sourceToken);
                   delete it.key;
                   delete it.sep;
                   this.stack.push({
                     type: "block-map",
                     offset: this.offset,
                     indent: this.indent,
-                    items: [{ start: start2, key, sep: sep13 }]
+                    items: [{ start: start2, key, sep: sep14 }]
                   });
                 } else if (start.length > 0) {
                   it.sep = it.sep.concat(start, this.sourceToken);
@@ -34107,13 +34107,13 @@ var require_parser = __commonJS({
             const prev = getPrevProps(parent);
             const start = getFirstKeyStartProps(prev);
             fixFlowSeqItems(fc);
-            const sep13 = fc.end.splice(1, fc.end.length);
-            sep13.push(this.sourceToken);
+            const sep14 = fc.end.splice(1, fc.end.length);
+            sep14.push(this.sourceToken);
             const map = {
               type: "block-map",
               offset: fc.offset,
               indent: fc.indent,
-              items: [{ start, key: fc, sep: sep13 }]
+              items: [{ start, key: fc, sep: sep14 }]
             };
             this.onKeyLine = true;
             this.stack[this.stack.length - 1] = map;
@@ -36756,19 +36756,19 @@ function balancedWithBudget(str, masked, budget) {
 }
 function maskUnmatchedOpens(masked, budget) {
   budget.remaining -= masked.length;
-  const open4 = [];
+  const open5 = [];
   for (let i = 0; i < masked.length; i++) {
     const c = masked.charCodeAt(i);
     if (c === 123) {
-      open4.push(i);
-    } else if (c === 125 && open4.length) {
-      open4.pop();
+      open5.push(i);
+    } else if (c === 125 && open5.length) {
+      open5.pop();
     }
   }
   let out = "";
   let last = 0;
-  for (let i = 0; i < open4.length; i++) {
-    const at = open4[i];
+  for (let i = 0; i < open5.length; i++) {
+    const at = open5[i];
     out += masked.slice(last, at) + "\0";
     last = at + 1;
   }
@@ -38552,10 +38552,10 @@ var Minimatch = class {
       }
       return filtered.join("/");
     }).join("|");
-    const [open4, close] = set.length > 1 ? ["(?:", ")"] : ["", ""];
-    re = "^" + open4 + re + close + "$";
+    const [open5, close] = set.length > 1 ? ["(?:", ")"] : ["", ""];
+    re = "^" + open5 + re + close + "$";
     if (this.partial) {
-      re = "^(?:\\/|" + open4 + re.slice(1, -1) + close + ")$";
+      re = "^(?:\\/|" + open5 + re.slice(1, -1) + close + ")$";
     }
     if (this.negate)
       re = "^(?!" + re + ").+$";
@@ -46644,21 +46644,21 @@ var Matcher = class {
    * @returns {string}
    */
   toString(separator, includeNamespace = true) {
-    const sep13 = separator || this.separator;
-    const isDefault = sep13 === this.separator && includeNamespace === true;
+    const sep14 = separator || this.separator;
+    const isDefault = sep14 === this.separator && includeNamespace === true;
     if (isDefault) {
       if (this._pathStringCache !== null) {
         return this._pathStringCache;
       }
       const result = this.path.map(
         (n) => n.namespace ? `${n.namespace}:${n.tag}` : n.tag
-      ).join(sep13);
+      ).join(sep14);
       this._pathStringCache = result;
       return result;
     }
     return this.path.map(
       (n) => includeNamespace && n.namespace ? `${n.namespace}:${n.tag}` : n.tag
-    ).join(sep13);
+    ).join(sep14);
   }
   /**
    * Get path as array of tag names.
@@ -48177,8 +48177,8 @@ function readStopNodeData(xmlData, tagName, i) {
           const nextLt = xmlData.indexOf("<", i + 1);
           if (nextLt === -1 || nextLt > nextGt) {
             const exp = xmlData.substring(i + 1, nextGt);
-            const sep13 = exp.search(/\s/);
-            const name = sep13 === -1 ? exp : exp.substring(0, sep13);
+            const sep14 = exp.search(/\s/);
+            const name = sep14 === -1 ? exp : exp.substring(0, sep14);
             if (name === tagName && exp[exp.length - 1] !== "/") openTagCount++;
             i = nextGt;
           }
@@ -76674,6 +76674,11 @@ var OPTIONS = {
     kind: "string",
     description: "Extra arguments appended to QEMU's configure, rig: source only (e.g. `--disable-werror`); split and keyed like xen-configure-args."
   },
+  "incremental-builds": {
+    kind: "boolean",
+    description: "rig: source: build Xen and QEMU in build trees the cache keeps between runs (one per component, with QEMU's build folder), synced to each new tree file by file, so a new commit recompiles only what it changed and configure runs only when its inputs did (bisect's steps do this unless told false). The component is cached under the same key as from a clean build; false builds every tree in a fresh copy.",
+    default: "false"
+  },
   "kas-file": { kind: "string", description: "kas configuration file for rig: yocto; default kas/yoxen-arm64.yml (a yoxen checkout in the working directory)." },
   "rig-path": { kind: "string", description: "Rig bundle for rig: prebuilt (as `rig export` writes it): a directory or tarball, by path, file:// or https:// URL (http:// only from 127.0.0.1)." },
   "rig-download": { kind: "boolean", description: "Before building the debian rig, fetch the bundle this action release published for the same key (checked against the release's SHA256SUMS and the key our recipe computes); false always builds.", default: "true" },
@@ -76937,8 +76942,8 @@ async function aptInstall(command, privilege) {
 import { readFileSync as readFileSync2 } from "node:fs";
 function identify(pid) {
   try {
-    const stat16 = readFileSync2(`/proc/${pid}/stat`, "utf8");
-    const fields = stat16.slice(stat16.lastIndexOf(")") + 2).split(" ");
+    const stat18 = readFileSync2(`/proc/${pid}/stat`, "utf8");
+    const fields = stat18.slice(stat18.lastIndexOf(")") + 2).split(" ");
     const started = fields[19];
     if (!started || fields[0] === "Z") return void 0;
     const command = readFileSync2(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
@@ -77020,6 +77025,7 @@ var ENTRY_KINDS = [
   { dir: "tools", what: "unpacked build tool", depth: 1 },
   { dir: "apt", what: "package lists and archives", depth: 1 },
   { dir: "work", what: "build tree (kept after a failed build)", depth: 1 },
+  { dir: "trees", what: "incremental build tree", depth: 1 },
   { dir: "prebuilt", what: "prebuilt bundle staging", depth: 1 }
 ];
 async function listEntries(cacheDir) {
@@ -77063,8 +77069,161 @@ async function sizesOf(paths) {
 
 // src/cache/prune.ts
 import { randomBytes } from "node:crypto";
-import { rename as rename3, rm as rm3 } from "node:fs/promises";
-import { join as join13 } from "node:path";
+import { rename as rename4, rm as rm4 } from "node:fs/promises";
+import { join as join14, sep as sep11 } from "node:path";
+
+// src/rig/build/build-tree.ts
+import { createHash as createHash4 } from "node:crypto";
+import { createReadStream as createReadStream3 } from "node:fs";
+import { chmod as chmod3, copyFile as copyFile2, lstat as lstat4, mkdir as mkdir4, open as open3, readFile, readdir as readdir3, readlink as readlink3, rename as rename3, rm as rm3, symlink as symlink2, writeFile as writeFile3 } from "node:fs/promises";
+import { dirname as dirname8, join as join13 } from "node:path";
+var STATE_FILE = "state.json";
+var LOCK_FILE = "lock";
+function treeRoot(cacheDir, name) {
+  return join13(cacheDir, "trees", name);
+}
+async function treeHolder(root) {
+  const pid = Number((await readFile(join13(root, LOCK_FILE), "utf8").catch(() => "")).trim());
+  return Number.isInteger(pid) && pid > 0 && processAlive(pid) ? pid : void 0;
+}
+var BuildTree = class _BuildTree {
+  constructor(root, dir) {
+    this.root = root;
+    this.dir = dir;
+  }
+  root;
+  dir;
+  /**
+   * Takes the component's tree, or says it is busy (another live build holds it: the caller
+   * builds in a fresh copy instead). A lock left by a process that is gone is taken over.
+   */
+  static async take(cacheDir, name) {
+    const root = treeRoot(cacheDir, name);
+    await mkdir4(root, { recursive: true });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const fh = await open3(join13(root, LOCK_FILE), "wx");
+        await fh.writeFile(`${process.pid}
+`);
+        await fh.close();
+        markUsed(cacheDir, root);
+        return new _BuildTree(root, join13(root, "tree"));
+      } catch (e) {
+        if (e.code !== "EEXIST") throw e;
+        const holder = await treeHolder(root);
+        if (holder !== void 0) return { busy: holder };
+        await rm3(join13(root, LOCK_FILE), { force: true });
+      }
+    }
+    return { busy: 0 };
+  }
+  async release() {
+    await rm3(join13(this.root, LOCK_FILE), { force: true });
+  }
+  async readState() {
+    try {
+      const s = JSON.parse(await readFile(join13(this.root, STATE_FILE), "utf8"));
+      if (typeof s.sources !== "object" || s.sources === null || Array.isArray(s.sources) || typeof s.notes !== "object" || !["building", "built", "failed"].includes(s.status)) return void 0;
+      return s;
+    } catch {
+      return void 0;
+    }
+  }
+  async writeState(s) {
+    const tmp = join13(this.root, `${STATE_FILE}.${process.pid}`);
+    await writeFile3(tmp, JSON.stringify(s));
+    await rename3(tmp, join13(this.root, STATE_FILE));
+  }
+  /**
+   * Brings the tree to the sources in `staged` (a clean build's tree, patched; its `.git`
+   * is left out) and says what changed. A source counts as changed when it differs from what
+   * the last sync put there, not from the tree's file now: a build that rewrites a file it
+   * ships (autogen's configure, bison's output) would otherwise look changed every time. The
+   * state says "building" before the first file moves: a build killed from here on leaves a
+   * tree the next one empties.
+   */
+  async sync(staged) {
+    const last = await this.readState();
+    const fresh = last === void 0 || last.status === "building";
+    const names = await listSources(staged);
+    const sources = {};
+    let next = 0;
+    const hashWorker = async () => {
+      while (next < names.length) {
+        const p = names[next++];
+        sources[p] = await sourceId(join13(staged, p));
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, hashWorker));
+    await this.writeState({ status: "building", sources, notes: {} });
+    const scratch = join13(this.root, "scratch");
+    if (fresh) {
+      await rm3(this.dir, { recursive: true, force: true });
+      await rm3(scratch, { recursive: true, force: true });
+      await mkdir4(this.dir, { recursive: true });
+    }
+    await mkdir4(scratch, { recursive: true });
+    const before = fresh ? {} : last.sources;
+    const changed = /* @__PURE__ */ new Set();
+    for (const p of Object.keys(before)) {
+      if (p in sources) continue;
+      await rm3(join13(this.dir, p), { recursive: true, force: true });
+      changed.add(p);
+    }
+    next = 0;
+    const copyWorker = async () => {
+      while (next < names.length) {
+        const p = names[next++];
+        const there = await lstat4(join13(this.dir, p)).catch(() => void 0);
+        if (before[p] === sources[p] && there) continue;
+        await place(join13(staged, p), join13(this.dir, p));
+        changed.add(p);
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, copyWorker));
+    return { fresh, changed, previous: fresh ? {} : last.notes, notes: {}, scratch, ...fresh || !last.key ? {} : { lastKey: last.key } };
+  }
+  /** The build ended: with its component (built) or with the tree's own error (failed); either way the tree is whole. */
+  async ended(status, reused, key) {
+    const s = await this.readState();
+    await this.writeState({ status, sources: s?.sources ?? {}, key, notes: reused.notes });
+  }
+};
+async function listSources(dir) {
+  const out = [];
+  const visit = async (rel) => {
+    for (const e of await readdir3(join13(dir, rel), { withFileTypes: true })) {
+      if (rel === "" && e.name === ".git") continue;
+      const p = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) await visit(p);
+      else if (e.isFile() || e.isSymbolicLink()) out.push(p);
+    }
+  };
+  await visit("");
+  return out.sort();
+}
+async function sourceId(path12) {
+  const st = await lstat4(path12);
+  if (st.isSymbolicLink()) return `link ${await readlink3(path12)}`;
+  const hash = createHash4("sha1");
+  for await (const chunk of createReadStream3(path12)) hash.update(chunk);
+  return `${st.mode & 73 ? "exec" : "file"} ${hash.digest("hex")}`;
+}
+async function place(from, to) {
+  const [src, dst] = await Promise.all([lstat4(from), lstat4(to).catch(() => void 0)]);
+  if (dst && (src.isSymbolicLink() || !dst.isFile())) await rm3(to, { recursive: true, force: true });
+  else if (!dst) await mkdir4(dirname8(to), { recursive: true });
+  if (src.isSymbolicLink()) {
+    await symlink2(await readlink3(from), to);
+    return;
+  }
+  const tmp = `${to}.sync-${process.pid}`;
+  await copyFile2(from, tmp);
+  await chmod3(tmp, src.mode & 511);
+  await rename3(tmp, to);
+}
+
+// src/cache/prune.ts
 async function pruneCache(cacheDir, maxBytes, opts = {}) {
   const entries = await listEntries(cacheDir);
   const before = entries.reduce((n, e) => n + e.bytes, 0);
@@ -77073,25 +77232,26 @@ async function pruneCache(cacheDir, maxBytes, opts = {}) {
   const kept = [];
   for (const e of entries) {
     if (total <= maxBytes) break;
-    if (opts.keepUsedSince && e.lastUsed >= opts.keepUsedSince || /\.tmp-|unpack-/.test(e.name) || buildInProgress(e)) {
+    if (opts.keepUsedSince && e.lastUsed >= opts.keepUsedSince || /\.tmp-|unpack-/.test(e.name) || await buildInProgress(e)) {
       kept.push(e);
       continue;
     }
-    const trash = join13(cacheDir, `.trash-${randomBytes(4).toString("hex")}`);
+    const trash = join14(cacheDir, `.trash-${randomBytes(4).toString("hex")}`);
     try {
-      await rename3(e.path, trash);
+      await rename4(e.path, trash);
     } catch {
       continue;
     }
-    await rm3(trash, { recursive: true, force: true });
-    await rm3(forgetUse(cacheDir, e.name), { force: true });
+    await rm4(trash, { recursive: true, force: true });
+    await rm4(forgetUse(cacheDir, e.name), { force: true });
     total -= e.bytes;
     removed.push(e);
     opts.log?.(`cache: removed ${e.name} (${e.what}, ${formatBytes(e.bytes)}, last used ${e.lastUsed.toISOString()})`);
   }
   return { before, after: total, removed, kept };
 }
-function buildInProgress(e) {
+async function buildInProgress(e) {
+  if (e.name.startsWith(`trees${sep11}`)) return await treeHolder(e.path) !== void 0;
   const m = /^work\/.*-(\d+)$/.exec(e.name);
   return m ? processAlive(Number(m[1])) : false;
 }
@@ -77108,16 +77268,16 @@ function formatBytes(n) {
 
 // src/rig/prebuilt/index.ts
 import { randomBytes as randomBytes2 } from "node:crypto";
-import { copyFile as copyFile2, mkdir as mkdir5, readdir as readdir4, rename as rename4, rm as rm5 } from "node:fs/promises";
-import { basename as basename6, dirname as dirname9, join as join16 } from "node:path";
+import { copyFile as copyFile3, mkdir as mkdir6, readdir as readdir5, rename as rename5, rm as rm6 } from "node:fs/promises";
+import { basename as basename6, dirname as dirname10, join as join17 } from "node:path";
 
 // src/rig/prebuilt/incoming.ts
-import { mkdir as mkdir4 } from "node:fs/promises";
-import { basename as basename5, dirname as dirname8, join as join15 } from "node:path";
+import { mkdir as mkdir5 } from "node:fs/promises";
+import { basename as basename5, dirname as dirname9, join as join16 } from "node:path";
 
 // src/rig/prebuilt/fetch.ts
 import { createWriteStream as createWriteStream3 } from "node:fs";
-import { rm as rm4 } from "node:fs/promises";
+import { rm as rm5 } from "node:fs/promises";
 import { Readable as Readable5, Transform as Transform3 } from "node:stream";
 import { pipeline as pipeline3 } from "node:stream/promises";
 
@@ -77229,7 +77389,7 @@ async function download(url2, to, label, rules) {
   try {
     await transfer(url2, label, rules, attempt);
   } catch (e) {
-    await rm4(to, { force: true });
+    await rm5(to, { force: true });
     throw e;
   }
 }
@@ -77305,8 +77465,8 @@ function describeFetchError(e) {
 
 // src/rig/prebuilt/tarball.ts
 import { spawn as spawn2 } from "node:child_process";
-import { lstat as lstat4, readdir as readdir3, realpath as realpath2 } from "node:fs/promises";
-import { join as join14, posix } from "node:path";
+import { lstat as lstat5, readdir as readdir4, realpath as realpath2 } from "node:fs/promises";
+import { join as join15, posix } from "node:path";
 var UnsafeTarball = class extends Error {
 };
 function compression(name) {
@@ -77319,10 +77479,10 @@ async function unpackTarball(file, dir, limits) {
   await checkListing(file, limits);
   await run("tar", ["-x", ...compression(file), "-f", file, "-C", dir, "--no-same-owner", "--no-same-permissions", "--no-xattrs", "--no-acls", "--no-selinux"]);
   await checkTree(dir, limits);
-  const entries = await readdir3(dir);
+  const entries = await readdir4(dir);
   if (!entries.includes("manifest.json") && entries.length === 1) {
-    const only = join14(dir, entries[0]);
-    if ((await lstat4(only)).isDirectory()) return only;
+    const only = join15(dir, entries[0]);
+    if ((await lstat5(only)).isDirectory()) return only;
   }
   return dir;
 }
@@ -77419,9 +77579,9 @@ async function checkTree(dir, limits) {
   let entries = 0;
   let bytes = 0;
   const walk2 = async (rel) => {
-    for (const name of await readdir3(join14(root, rel))) {
+    for (const name of await readdir4(join15(root, rel))) {
       const path12 = rel ? `${rel}/${name}` : name;
-      const st = await lstat4(join14(root, path12));
+      const st = await lstat5(join15(root, path12));
       if (++entries > limits.entries) throw new UnsafeTarball(`it holds more than ${limits.entries} entries, more than a bundle may have`);
       if (st.isDirectory()) await walk2(path12);
       else if (st.isFile()) {
@@ -77447,16 +77607,16 @@ async function openBundle(where2, staging, label, opts) {
     case "dir":
       return local(where2.path, where2.path, label, limits);
     case "tarball":
-      await mkdir4(staging, { recursive: true });
+      await mkdir5(staging, { recursive: true });
       return local(await unpack(where2.path, staging, label, where2.path, limits), where2.path, label, limits);
     case "url-tarball": {
-      await mkdir4(staging, { recursive: true });
-      const file = join15(staging, basename5(where2.url.pathname));
+      await mkdir5(staging, { recursive: true });
+      const file = join16(staging, basename5(where2.url.pathname));
       opts.log(`downloading ${where2.url.href}`);
       const bound2 = `${limits.bytes} bytes, more than a bundle may have`;
       await download(where2.url, file, label, { redirects: "same-origin", maxBytes: limits.bytes, bound: bound2, timeoutMs: opts.downloadTimeoutMs, log: opts.log });
-      const unpacked = join15(staging, "bundle");
-      await mkdir4(unpacked);
+      const unpacked = join16(staging, "bundle");
+      await mkdir5(unpacked);
       return local(await unpack(file, unpacked, label, where2.url.href, limits), where2.url.href, label, limits);
     }
     case "url-dir":
@@ -77485,14 +77645,14 @@ async function served(base, staging, label, opts, limits) {
   }
   checkManifest(manifest, label, manifestUrl.href, limits);
   const check = async (into) => {
-    const files = join15(staging, "files");
+    const files = join16(staging, "files");
     for (const f of manifest.files) {
       const url2 = new URL(f.path, base);
       if (url2.origin !== base.origin || !url2.pathname.startsWith(base.pathname)) throw new ConfigError(`${label}: ${f.path} resolves outside ${base.href}`);
       opts.log(`downloading ${url2.href}`);
-      await mkdir4(dirname8(join15(files, f.path)), { recursive: true });
+      await mkdir5(dirname9(join16(files, f.path)), { recursive: true });
       const listed = `the ${f.size} bytes the manifest lists for ${f.path} (${f.role})`;
-      await download(url2, join15(files, f.path), label, { redirects: "same-origin", maxBytes: f.size, bound: listed, timeoutMs: opts.downloadTimeoutMs, log: opts.log });
+      await download(url2, join16(files, f.path), label, { redirects: "same-origin", maxBytes: f.size, bound: listed, timeoutMs: opts.downloadTimeoutMs, log: opts.log });
     }
     await checkFiles(files, manifest, label, base.href, into);
   };
@@ -77599,7 +77759,7 @@ async function obtainPrebuiltRig(request, opts, mayBuild) {
     opts.log(`caching prebuilt rig ${bundle.key} from ${request.rigPath} in ${dir}`);
     return { rig: await install(bundle, dir, opts.log), cacheHit: false, key: bundle.key };
   } finally {
-    await rm5(staging, { recursive: true, force: true });
+    await rm6(staging, { recursive: true, force: true });
   }
 }
 async function checkPrebuiltBundle(request, opts) {
@@ -77612,7 +77772,7 @@ async function checkPrebuiltBundle(request, opts) {
     await bundle.check();
     return { shownAs: bundle.shownAs, key: bundle.key, files: bundle.manifest.files.length };
   } finally {
-    await rm5(staging, { recursive: true, force: true });
+    await rm6(staging, { recursive: true, force: true });
   }
 }
 var prebuiltProvider = {
@@ -77621,35 +77781,35 @@ var prebuiltProvider = {
   check: checkPrebuiltBundle
 };
 function stagingDir(cacheDir) {
-  return join16(cacheDir, "prebuilt", `staging-${process.pid}-${randomBytes2(4).toString("hex")}`);
+  return join17(cacheDir, "prebuilt", `staging-${process.pid}-${randomBytes2(4).toString("hex")}`);
 }
 async function install(bundle, dir, log2) {
-  const tmp = join16(dirname9(dir), `.${basename6(dir)}.tmp-${process.pid}-${randomBytes2(4).toString("hex")}`);
-  await mkdir5(tmp, { recursive: true });
+  const tmp = join17(dirname10(dir), `.${basename6(dir)}.tmp-${process.pid}-${randomBytes2(4).toString("hex")}`);
+  await mkdir6(tmp, { recursive: true });
   try {
     await bundle.check(tmp);
     await writeManifest(tmp, bundle.manifest);
     await putInPlace(tmp, dir, () => cachedCopy(dir, bundle.key, log2));
   } finally {
-    await rm5(tmp, { recursive: true, force: true });
+    await rm6(tmp, { recursive: true, force: true });
   }
   return readRig(dir);
 }
 async function putInPlace(tmp, dir, sound) {
   try {
-    await rename4(tmp, dir);
+    await rename5(tmp, dir);
     return;
   } catch (cause) {
     const code = cause.code;
     if (code !== "ENOTEMPTY" && code !== "EEXIST") throw cause;
   }
   if (await sound()) return;
-  const aside = join16(dirname9(dir), `.${basename6(dir)}.replaced-${process.pid}-${randomBytes2(4).toString("hex")}`);
-  await rename4(dir, aside);
+  const aside = join17(dirname10(dir), `.${basename6(dir)}.replaced-${process.pid}-${randomBytes2(4).toString("hex")}`);
+  await rename5(dir, aside);
   try {
-    await rename4(tmp, dir);
+    await rename5(tmp, dir);
   } finally {
-    await rm5(aside, { recursive: true, force: true });
+    await rm6(aside, { recursive: true, force: true });
   }
 }
 async function cachedCopy(dir, key, log2) {
@@ -77668,32 +77828,32 @@ async function exportRig(rig, target, log2) {
   await verifyRig(rig);
   const names = [MANIFEST_FILE, ...rig.manifest.files.map((f) => f.path)];
   if (isTarballName(target)) {
-    await mkdir5(dirname9(target), { recursive: true });
+    await mkdir6(dirname10(target), { recursive: true });
     const tmp = `${target}.tmp-${process.pid}`;
     try {
       await packTarball(rig.dir, names, tmp, target);
-      await rename4(tmp, target);
+      await rename5(tmp, target);
     } finally {
-      await rm5(tmp, { force: true });
+      await rm6(tmp, { force: true });
     }
     log2(`rig ${rig.manifest.key.slice(0, 12)} exported to ${target}`);
     return target;
   }
-  const existing = await readdir4(target).catch((e) => e.code === "ENOENT" ? [] : Promise.reject(e));
+  const existing = await readdir5(target).catch((e) => e.code === "ENOENT" ? [] : Promise.reject(e));
   if (existing.length > 0) throw new ConfigError(`rig export: ${target} exists and is not empty; name a new directory or a .tar.gz file`);
-  await mkdir5(target, { recursive: true });
-  for (const name of names) await copyInto(join16(rig.dir, name), join16(target, name));
+  await mkdir6(target, { recursive: true });
+  for (const name of names) await copyInto(join17(rig.dir, name), join17(target, name));
   log2(`rig ${rig.manifest.key.slice(0, 12)} exported to ${target}`);
   return target;
 }
 async function copyInto(from, to) {
-  await mkdir5(dirname9(to), { recursive: true });
-  await copyFile2(from, to);
+  await mkdir6(dirname10(to), { recursive: true });
+  await copyFile3(from, to);
 }
 
 // src/rig/published.ts
-import { copyFile as copyFile3, mkdir as mkdir6, rm as rm6 } from "node:fs/promises";
-import { dirname as dirname10, join as join17 } from "node:path";
+import { copyFile as copyFile4, mkdir as mkdir7, rm as rm7 } from "node:fs/promises";
+import { dirname as dirname11, join as join18 } from "node:path";
 var RELEASE_REPOSITORY = "org/xen-pvh-virtio-action";
 var CHECKSUMS_FILE = "SHA256SUMS";
 var PUBLISHED_LIMITS = { checksums: 64 * 1024, bundle: 2 * 1024 ** 3 };
@@ -77740,7 +77900,7 @@ async function takePublished(key, source, dir, opts) {
     if (source) opts.log(`published rig: not looked for (${source.via})`);
     return void 0;
   }
-  const staging = join17(opts.cacheDir, "published", `staging-${process.pid}`);
+  const staging = join18(opts.cacheDir, "published", `staging-${process.pid}`);
   try {
     const manifest = await fetchPublished(key, { ...source, url: source.url }, dir, staging, opts.log);
     opts.log(`published rig ${key.slice(0, 12)} from ${source.via}: downloaded and verified (SHA256SUMS, key, every file), nothing to build`);
@@ -77754,8 +77914,8 @@ async function takePublished(key, source, dir, opts) {
 async function fetchPublished(key, source, dir, staging, log2, listTimeoutMs = 6e4) {
   const base = new URL(source.url);
   const label = `published rig (${source.via})`;
-  await rm6(staging, { recursive: true, force: true });
-  await mkdir6(staging, { recursive: true });
+  await rm7(staging, { recursive: true, force: true });
+  await mkdir7(staging, { recursive: true });
   try {
     let sums;
     try {
@@ -77766,7 +77926,7 @@ async function fetchPublished(key, source, dir, staging, log2, listTimeoutMs = 6
     const name = publishedName(key);
     const want = sums.get(name);
     if (!want) throw new PublishedRefused(`${source.via} publishes no rig for key ${key.slice(0, 12)} (its ${CHECKSUMS_FILE} lists ${sums.size} file${sums.size === 1 ? "" : "s"})`);
-    const tarball = join17(staging, name);
+    const tarball = join18(staging, name);
     log2(`downloading the published rig ${new URL(name, base).href}`);
     try {
       await download(new URL(name, base), tarball, label, { redirects: "https", maxBytes: PUBLISHED_LIMITS.bundle, log: log2 });
@@ -77775,8 +77935,8 @@ async function fetchPublished(key, source, dir, staging, log2, listTimeoutMs = 6
     }
     const got = await sha256File(tarball);
     if (got !== want) throw new PublishedRefused(`${name} has sha256 ${got}, but ${CHECKSUMS_FILE} says ${want}`);
-    const unpacked = join17(staging, "bundle");
-    await mkdir6(unpacked);
+    const unpacked = join18(staging, "bundle");
+    await mkdir7(unpacked);
     let rig;
     try {
       rig = await readRig(await unpackTarball(tarball, unpacked, BUNDLE_LIMITS));
@@ -77788,23 +77948,23 @@ async function fetchPublished(key, source, dir, staging, log2, listTimeoutMs = 6
     }
     if (rig.manifest.key !== key) throw new PublishedRefused(`${name} holds the rig ${rig.manifest.key.slice(0, 12)}, not ${key.slice(0, 12)}, which this recipe computes`);
     for (const f of rig.manifest.files) {
-      await mkdir6(dirname10(join17(dir, f.path)), { recursive: true });
-      await copyFile3(join17(rig.dir, f.path), join17(dir, f.path));
+      await mkdir7(dirname11(join18(dir, f.path)), { recursive: true });
+      await copyFile4(join18(rig.dir, f.path), join18(dir, f.path));
     }
     return rig.manifest;
   } finally {
-    await rm6(staging, { recursive: true, force: true });
+    await rm7(staging, { recursive: true, force: true });
   }
 }
 
 // src/rig/debian/build.ts
-import { join as join35 } from "node:path";
+import { join as join36 } from "node:path";
 
 // src/rig/build/component.ts
 import { spawn as spawn3 } from "node:child_process";
 import { createWriteStream as createWriteStream4 } from "node:fs";
-import { mkdir as mkdir7, readFile, readdir as readdir5, rename as rename5, rm as rm7, stat as stat4, writeFile as writeFile3 } from "node:fs/promises";
-import { join as join18 } from "node:path";
+import { mkdir as mkdir8, readFile as readFile2, readdir as readdir6, rename as rename6, rm as rm8, stat as stat4, writeFile as writeFile4 } from "node:fs/promises";
+import { join as join19 } from "node:path";
 
 // src/host/log-groups.ts
 import { AsyncLocalStorage as AsyncLocalStorage3 } from "node:async_hooks";
@@ -77818,7 +77978,7 @@ function inLogGroup(title, fn) {
 }
 
 // src/rig/build/failure.ts
-import { createReadStream as createReadStream3 } from "node:fs";
+import { createReadStream as createReadStream4 } from "node:fs";
 import { createInterface } from "node:readline";
 var TAIL_LINES = 40;
 var TAIL_BYTES = 8 * 1024;
@@ -77905,7 +78065,7 @@ async function readBuildLog(logFile, headerLines) {
   let hostTrouble;
   const tail = [];
   let n = 0;
-  const lines = createInterface({ input: createReadStream3(logFile), crlfDelay: Infinity });
+  const lines = createInterface({ input: createReadStream4(logFile), crlfDelay: Infinity });
   for await (const raw of lines) {
     if (n++ < headerLines) continue;
     const line = plainLine(raw);
@@ -77928,16 +78088,16 @@ function hostCause(exitCode, signal, reading) {
 var COMPONENT_FILE = "component.json";
 var FAILED_BUILDS_KEPT = 3;
 function componentFile(c, purpose) {
-  return join18(c.dir, c.record.files[purpose]);
+  return join19(c.dir, c.record.files[purpose]);
 }
 function componentDir(cacheDir, name, key) {
-  return join18(cacheDir, "components", name, key);
+  return join19(cacheDir, "components", name, key);
 }
 async function findComponent(cacheDir, name, key) {
   const dir = componentDir(cacheDir, name, key);
   try {
-    const record = JSON.parse(await readFile(join18(dir, COMPONENT_FILE), "utf8"));
-    for (const file of Object.values(record.files)) await stat4(join18(dir, file));
+    const record = JSON.parse(await readFile2(join19(dir, COMPONENT_FILE), "utf8"));
+    for (const file of Object.values(record.files)) await stat4(join19(dir, file));
     markUsed(cacheDir, dir);
     return { dir, record };
   } catch {
@@ -77951,7 +78111,7 @@ var ComponentBuild = class _ComponentBuild {
     this.work = work;
     this.log = log2;
     this.tree = tree;
-    this.logs = join18(work, "logs");
+    this.logs = join19(work, "logs");
   }
   name;
   key;
@@ -77967,21 +78127,21 @@ var ComponentBuild = class _ComponentBuild {
    * removed. `tree` says whose tree it builds: a failed step of a tree under test is a BuildFailure.
    */
   static async start(cacheDir, name, key, log2, tree = {}) {
-    const root = join18(cacheDir, "work");
-    await mkdir7(root, { recursive: true });
+    const root = join19(cacheDir, "work");
+    await mkdir8(root, { recursive: true });
     const prefix2 = `${name}-${key.slice(0, 16)}-`;
     const failed = [];
-    for (const entry of await readdir5(root)) {
+    for (const entry of await readdir6(root)) {
       const pid = Number(/-(\d+)$/.exec(entry)?.[1] ?? NaN);
       if (!Number.isInteger(pid) || processAlive(pid)) continue;
-      if (entry.startsWith(prefix2)) await rm7(join18(root, entry), { recursive: true, force: true });
-      else failed.push({ path: join18(root, entry), mtime: (await stat4(join18(root, entry)).catch(() => void 0))?.mtimeMs ?? 0 });
+      if (entry.startsWith(prefix2)) await rm8(join19(root, entry), { recursive: true, force: true });
+      else failed.push({ path: join19(root, entry), mtime: (await stat4(join19(root, entry)).catch(() => void 0))?.mtimeMs ?? 0 });
     }
     failed.sort((a, b) => b.mtime - a.mtime);
-    for (const old of failed.slice(FAILED_BUILDS_KEPT - 1)) await rm7(old.path, { recursive: true, force: true });
-    const work = join18(root, `${prefix2}${process.pid}`);
-    await rm7(work, { recursive: true, force: true });
-    await mkdir7(join18(work, "logs"), { recursive: true });
+    for (const old of failed.slice(FAILED_BUILDS_KEPT - 1)) await rm8(old.path, { recursive: true, force: true });
+    const work = join19(root, `${prefix2}${process.pid}`);
+    await rm8(work, { recursive: true, force: true });
+    await mkdir8(join19(work, "logs"), { recursive: true });
     return new _ComponentBuild(name, key, work, log2, tree);
   }
   /**
@@ -77995,7 +78155,7 @@ var ComponentBuild = class _ComponentBuild {
     return inLogGroup(`${this.name}: ${title}`, () => this.runStep(title, logName, command, args, opts));
   }
   async runStep(title, logName, command, args, opts) {
-    const logFile = join18(this.logs, logName);
+    const logFile = join19(this.logs, logName);
     this.log(`${this.name}: ${title}\u2026 (full log: ${logFile})`);
     const started = Date.now();
     const header = [
@@ -78040,16 +78200,16 @@ not counted as a failure of the tree under test: ${host}`;
    */
   async finish(cacheDir, out, record) {
     const full = { name: this.name, key: this.key, ...record, seconds: this.seconds, createdAt: (/* @__PURE__ */ new Date()).toISOString() };
-    await rename5(this.logs, join18(out, "logs"));
-    await writeFile3(join18(out, COMPONENT_FILE), JSON.stringify(full, null, 2) + "\n");
+    await rename6(this.logs, join19(out, "logs"));
+    await writeFile4(join19(out, COMPONENT_FILE), JSON.stringify(full, null, 2) + "\n");
     const dir = componentDir(cacheDir, this.name, this.key);
-    await mkdir7(join18(dir, ".."), { recursive: true });
+    await mkdir8(join19(dir, ".."), { recursive: true });
     try {
-      await rename5(out, dir);
+      await rename6(out, dir);
     } catch (cause) {
       if (!await findComponent(cacheDir, this.name, this.key)) throw cause;
     }
-    await rm7(this.work, { recursive: true, force: true });
+    await rm8(this.work, { recursive: true, force: true });
     const done = await findComponent(cacheDir, this.name, this.key);
     if (!done) throw new InfraError(`${this.name} component ${dir} is unreadable right after its build`);
     return done;
@@ -78098,18 +78258,18 @@ exit: ${exitCode} after ${((Date.now() - started) / 1e3).toFixed(1)} s${signal?.
 }
 
 // src/rig/build/patches.ts
-import { createHash as createHash4 } from "node:crypto";
-import { appendFile as appendFile2, readFile as readFile2 } from "node:fs/promises";
-import { basename as basename7, join as join19 } from "node:path";
+import { createHash as createHash5 } from "node:crypto";
+import { appendFile as appendFile2, readFile as readFile3 } from "node:fs/promises";
+import { basename as basename7, join as join20 } from "node:path";
 async function readPatch(path12, from) {
   let bytes;
   try {
-    bytes = await readFile2(path12);
+    bytes = await readFile3(path12);
   } catch (cause) {
     const message = `cannot read ${from === "user" ? "the user's" : "our"} patch ${path12}: ${cause.message}`;
     throw from === "user" ? new ConfigError(message) : new InfraError(message, { cause });
   }
-  return { path: path12, sha256: createHash4("sha256").update(bytes).digest("hex"), from };
+  return { path: path12, sha256: createHash5("sha256").update(bytes).digest("hex"), from };
 }
 function userPatchSeries(userPatches = []) {
   return Promise.all(userPatches.map((p) => readPatch(p, "user")));
@@ -78131,7 +78291,7 @@ ${output.split("\n").slice(-30).join("\n")}`;
   }
 }
 async function applyPatchesLogged(logs, tree, series, name, log2) {
-  await applyPatches(tree, series, (p, output) => appendFile2(join19(logs, "patch.log"), `== ${p.path} (${p.from}, sha256 ${p.sha256})
+  await applyPatches(tree, series, (p, output) => appendFile2(join20(logs, "patch.log"), `== ${p.path} (${p.from}, sha256 ${p.sha256})
 ${output}
 `));
   if (series.length > 0) log2(`${name}: applied ${series.map((p) => describePatch(p).file).join(", ")}`);
@@ -78139,8 +78299,8 @@ ${output}
 
 // src/rig/build/qemu.ts
 import { availableParallelism } from "node:os";
-import { mkdir as mkdir10, writeFile as writeFile6 } from "node:fs/promises";
-import { delimiter as delimiter5, join as join22 } from "node:path";
+import { mkdir as mkdir11, readFile as readFile6, writeFile as writeFile7 } from "node:fs/promises";
+import { delimiter as delimiter5, join as join23 } from "node:path";
 
 // src/rig/capabilities.ts
 var XEN_PROPERTY_CAPABILITIES = [
@@ -78186,8 +78346,8 @@ function rigCapabilities(e) {
 }
 
 // src/rig/toolchain/index.ts
-import { chmod as chmod3, lstat as lstat5, mkdir as mkdir9, open as open3, readdir as readdir7, readFile as readFile4, readlink as readlink3, rename as rename6, rm as rm9, stat as stat6, symlink as symlink2, unlink as unlink3, writeFile as writeFile5 } from "node:fs/promises";
-import { delimiter as delimiter4, dirname as dirname11, join as join21, relative as relative5 } from "node:path";
+import { chmod as chmod4, lstat as lstat6, mkdir as mkdir10, open as open4, readdir as readdir8, readFile as readFile5, readlink as readlink4, rename as rename7, rm as rm10, stat as stat6, symlink as symlink3, unlink as unlink3, writeFile as writeFile6 } from "node:fs/promises";
+import { delimiter as delimiter4, dirname as dirname12, join as join22, relative as relative5 } from "node:path";
 
 // src/host/shell.ts
 function shellQuote(text) {
@@ -78195,10 +78355,10 @@ function shellQuote(text) {
 }
 
 // src/rig/debian/apt.ts
-import { createHash as createHash5 } from "node:crypto";
+import { createHash as createHash6 } from "node:crypto";
 import { readFileSync as readFileSync3 } from "node:fs";
-import { mkdir as mkdir8, readFile as readFile3, readdir as readdir6, rm as rm8, stat as stat5, writeFile as writeFile4 } from "node:fs/promises";
-import { join as join20 } from "node:path";
+import { mkdir as mkdir9, readFile as readFile4, readdir as readdir7, rm as rm9, stat as stat5, writeFile as writeFile5 } from "node:fs/promises";
+import { join as join21 } from "node:path";
 var LISTS_MAX_AGE_MS = 6 * 36e5;
 var DEFAULT_MIRROR = "http://deb.debian.org/debian";
 var KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg";
@@ -78238,16 +78398,16 @@ var PrivateApt = class {
   constructor(cacheDir, source) {
     this.cacheDir = cacheDir;
     this.source = source;
-    this.root = join20(cacheDir, "apt", `debian-${source.suite}-${source.arch}`);
+    this.root = join21(cacheDir, "apt", `debian-${source.suite}-${source.arch}`);
   }
   cacheDir;
   source;
   root;
   get archives() {
-    return join20(this.root, "cache", "archives");
+    return join21(this.root, "cache", "archives");
   }
   get lists() {
-    return join20(this.root, "lists");
+    return join21(this.root, "lists");
   }
   /**
    * Our apt.conf, handed over through APT_CONFIG: apt reads that file before the host's
@@ -78258,19 +78418,19 @@ var PrivateApt = class {
     const r = this.root;
     const entries = [
       ["Dir::Etc::Main", "/dev/null"],
-      ["Dir::Etc::Parts", join20(r, "apt.conf.d")],
+      ["Dir::Etc::Parts", join21(r, "apt.conf.d")],
       ["APT::Architecture", this.source.arch],
-      ["Dir::Etc::SourceList", join20(r, "sources.list")],
-      ["Dir::Etc::SourceParts", join20(r, "sources.list.d")],
-      ["Dir::Etc::Preferences", join20(r, "preferences")],
-      ["Dir::Etc::PreferencesParts", join20(r, "preferences.d")],
-      ["Dir::State", join20(r, "state")],
+      ["Dir::Etc::SourceList", join21(r, "sources.list")],
+      ["Dir::Etc::SourceParts", join21(r, "sources.list.d")],
+      ["Dir::Etc::Preferences", join21(r, "preferences")],
+      ["Dir::Etc::PreferencesParts", join21(r, "preferences.d")],
+      ["Dir::State", join21(r, "state")],
       ["Dir::State::Lists", this.lists],
-      ["Dir::State::status", join20(r, "state", "status")],
-      ["Dir::Cache", join20(r, "cache")],
-      ["Dir::Cache::pkgcache", join20(r, "cache", "pkgcache.bin")],
-      ["Dir::Cache::srcpkgcache", join20(r, "cache", "srcpkgcache.bin")],
-      ["Dir::Log", join20(r, "log")],
+      ["Dir::State::status", join21(r, "state", "status")],
+      ["Dir::Cache", join21(r, "cache")],
+      ["Dir::Cache::pkgcache", join21(r, "cache", "pkgcache.bin")],
+      ["Dir::Cache::srcpkgcache", join21(r, "cache", "srcpkgcache.bin")],
+      ["Dir::Log", join21(r, "log")],
       ["Acquire::Languages", "none"],
       ["APT::Install-Recommends", "false"],
       ["APT::Install-Suggests", "false"],
@@ -78286,28 +78446,28 @@ var PrivateApt = class {
     ].join("\n");
   }
   apt(args, cwd) {
-    return run("apt-get", args, { cwd, env: { APT_CONFIG: join20(this.root, "apt.conf") } });
+    return run("apt-get", args, { cwd, env: { APT_CONFIG: join21(this.root, "apt.conf") } });
   }
   aptCache(args) {
-    return run("apt-cache", args, { env: { APT_CONFIG: join20(this.root, "apt.conf") } });
+    return run("apt-cache", args, { env: { APT_CONFIG: join21(this.root, "apt.conf") } });
   }
   async layout() {
     const r = this.root;
     for (const d of ["sources.list.d", "preferences.d", "apt.conf.d", "state", "log", "lists/partial", "cache/archives/partial"]) {
-      await mkdir8(join20(r, d), { recursive: true });
+      await mkdir9(join21(r, d), { recursive: true });
     }
     const { mirror, suite, components, arch: arch3, sources } = this.source;
     const lines = [`deb [arch=${arch3} signed-by=${KEYRING}] ${mirror} ${suite} ${components.join(" ")}`];
     if (sources) lines.push(`deb-src [signed-by=${KEYRING}] ${mirror} ${suite} ${components.join(" ")}`);
-    await writeIfChanged(join20(r, "sources.list"), lines.join("\n") + "\n");
-    await writeIfChanged(join20(r, "state", "status"), "");
-    await writeIfChanged(join20(r, "apt.conf"), this.config());
+    await writeIfChanged(join21(r, "sources.list"), lines.join("\n") + "\n");
+    await writeIfChanged(join21(r, "state", "status"), "");
+    await writeIfChanged(join21(r, "apt.conf"), this.config());
   }
   /** Lists for every line of our sources (binary, and source when asked), and our apt.conf beside them. */
   async hasLists() {
-    const lists = await readdir6(this.lists).catch(() => []);
+    const lists = await readdir7(this.lists).catch(() => []);
     const wanted = [/_Packages(\.\w+)?$/, ...this.source.sources ? [/_Sources(\.\w+)?$/] : []];
-    return wanted.every((re) => lists.some((f) => re.test(f))) && await stat5(join20(this.root, "apt.conf")).then(() => true, () => false);
+    return wanted.every((re) => lists.some((f) => re.test(f))) && await stat5(join21(this.root, "apt.conf")).then(() => true, () => false);
   }
   /** Refreshes the package lists when they are missing or older than maxAgeMs. */
   async ensureLists(maxAgeMs, log2) {
@@ -78317,28 +78477,28 @@ var PrivateApt = class {
     }
     await this.layout();
     markUsed(this.cacheDir, this.root);
-    const stamp = join20(this.root, "lists-updated");
+    const stamp = join21(this.root, "lists-updated");
     const age = await stat5(stamp).then((s) => Date.now() - s.mtimeMs, () => Infinity);
     if (age < maxAgeMs && await this.hasLists()) return;
     log2(`apt-get update (private ${this.source.suite}/${this.source.arch} lists in ${this.root})`);
     await this.apt(["update"]);
-    for (const bin of ["pkgcache.bin", "srcpkgcache.bin"]) await rm8(join20(this.root, "cache", bin), { force: true });
-    await rm8(this.resolved, { recursive: true, force: true });
-    await writeFile4(stamp, (/* @__PURE__ */ new Date()).toISOString() + "\n");
+    for (const bin of ["pkgcache.bin", "srcpkgcache.bin"]) await rm9(join21(this.root, "cache", bin), { force: true });
+    await rm9(this.resolved, { recursive: true, force: true });
+    await writeFile5(stamp, (/* @__PURE__ */ new Date()).toISOString() + "\n");
   }
   /** Where apt's answers to resolve() are kept, by what they depend on. */
   get resolved() {
-    return join20(this.root, "resolved");
+    return join21(this.root, "resolved");
   }
   /**
    * What apt's answer for these packages depends on: our configuration and the lists it
    * reads (each file's name, size and time, which an update changes).
    */
   async resolutionKey(packages) {
-    const h = createHash5("sha256");
-    for (const f of ["apt.conf", "sources.list", "preferences"]) h.update(`${f}\0`).update(await readFile3(join20(this.root, f)).catch(() => Buffer.alloc(0)));
-    for (const f of (await readdir6(this.lists).catch(() => [])).sort()) {
-      const s = await stat5(join20(this.lists, f));
+    const h = createHash6("sha256");
+    for (const f of ["apt.conf", "sources.list", "preferences"]) h.update(`${f}\0`).update(await readFile4(join21(this.root, f)).catch(() => Buffer.alloc(0)));
+    for (const f of (await readdir7(this.lists).catch(() => [])).sort()) {
+      const s = await stat5(join21(this.lists, f));
       if (s.isFile()) h.update(`${f}\0${s.size}\0${s.mtimeMs}
 `);
     }
@@ -78350,13 +78510,13 @@ var PrivateApt = class {
    * its rig's key: the same question on the same lists is answered from the last answer.
    */
   async resolve(packages) {
-    const memo = join20(this.resolved, `${await this.resolutionKey(packages)}.json`);
-    const known = await readFile3(memo, "utf8").then(parseResolved, () => void 0);
+    const memo = join21(this.resolved, `${await this.resolutionKey(packages)}.json`);
+    const known = await readFile4(memo, "utf8").then(parseResolved, () => void 0);
     if (known) return known;
     const answer = await this.resolveWithApt(packages);
     if (changesAllowed()) {
-      await mkdir8(this.resolved, { recursive: true });
-      await writeFile4(memo, JSON.stringify(answer) + "\n");
+      await mkdir9(this.resolved, { recursive: true });
+      await writeFile5(memo, JSON.stringify(answer) + "\n");
     }
     return answer;
   }
@@ -78382,11 +78542,11 @@ ${stdout.slice(-2e3)}`);
       ...packages.map((p) => `${p.name}=${p.version}`)
     ]);
     const files = /* @__PURE__ */ new Map();
-    const present = new Set(await readdir6(this.archives));
+    const present = new Set(await readdir7(this.archives));
     for (const p of packages) {
       const file = `${p.name}_${p.version.replace(/:/g, "%3a")}_${p.arch}.deb`;
       if (!present.has(file)) throw new InfraError(`apt did not leave ${file} in ${this.archives}`);
-      files.set(p.name, join20(this.archives, file));
+      files.set(p.name, join21(this.archives, file));
     }
     return files;
   }
@@ -78423,17 +78583,17 @@ ${stdout.slice(-2e3)}`);
    */
   async servedSourceVersion(name, cached2) {
     const skipped = [];
-    const probe = join20(this.root, "probe");
+    const probe = join21(this.root, "probe");
     for (const version3 of await this.sourceVersions(name)) {
       if (await cached2(version3)) return { version: version3, skipped };
-      await rm8(probe, { recursive: true, force: true });
-      await mkdir8(probe, { recursive: true });
+      await rm9(probe, { recursive: true, force: true });
+      await mkdir9(probe, { recursive: true });
       const got = await run("apt-get", ["source", "--download-only", "--dsc-only", "-q", `${name}=${version3}`], {
         cwd: probe,
-        env: { APT_CONFIG: join20(this.root, "apt.conf") },
+        env: { APT_CONFIG: join21(this.root, "apt.conf") },
         allowFailure: true
       });
-      await rm8(probe, { recursive: true, force: true });
+      await rm9(probe, { recursive: true, force: true });
       if (got.exitCode === 0) return { version: version3, skipped };
       skipped.push(version3);
     }
@@ -78441,16 +78601,16 @@ ${stdout.slice(-2e3)}`);
   }
   /** Downloads a source package's .dsc and tarballs into dir (no unpacking); returns the .dsc path. */
   async downloadSource(name, version3, dir) {
-    await mkdir8(dir, { recursive: true });
+    await mkdir9(dir, { recursive: true });
     await this.apt(["source", "--download-only", "-q", `${name}=${version3}`], dir);
-    const dsc = join20(dir, `${name}_${version3.replace(/^\d+:/, "")}.dsc`);
+    const dsc = join21(dir, `${name}_${version3.replace(/^\d+:/, "")}.dsc`);
     if (!await stat5(dsc).then(() => true, () => false)) throw new InfraError(`apt-get source left no ${dsc}`);
     return dsc;
   }
   /** Downloads one archive (without its dependencies) into the private archive cache; returns its path. */
   async downloadOne(pkg) {
     await this.layout();
-    const file = join20(this.archives, `${pkg.name}_${pkg.version.replace(/:/g, "%3a")}_${pkg.arch}.deb`);
+    const file = join21(this.archives, `${pkg.name}_${pkg.version.replace(/:/g, "%3a")}_${pkg.arch}.deb`);
     if (await stat5(file).then(() => true, () => false)) return file;
     await this.apt(["download", "-q", `${pkg.name}=${pkg.version}`], this.archives);
     if (!await stat5(file).then(() => true, () => false)) throw new InfraError(`apt-get download left no ${file}`);
@@ -78466,8 +78626,8 @@ async function refreshLists(apt, log2) {
   }
 }
 async function writeIfChanged(file, text) {
-  const old = await readFile3(file, "utf8").catch(() => void 0);
-  if (old !== text) await writeFile4(file, text);
+  const old = await readFile4(file, "utf8").catch(() => void 0);
+  if (old !== text) await writeFile5(file, text);
 }
 function parseResolved(text) {
   try {
@@ -78597,7 +78757,7 @@ async function planToolchain(cacheDir, targetApt, log2) {
   return { key: toolchainKey(compilers, runtime, sysroot), hostArch: arch3, hostApt, targetApt, compilers, runtime, sysroot };
 }
 function toolchainDir(cacheDir, key) {
-  return join21(cacheDir, "toolchains", key);
+  return join22(cacheDir, "toolchains", key);
 }
 var RECORD = "toolchain.json";
 async function ensureToolchain(cacheDir, plan, log2) {
@@ -78609,49 +78769,49 @@ async function ensureToolchain(cacheDir, plan, log2) {
     `toolchain ${plan.key.slice(0, 12)}: ${plan.compilers.length} compiler and ${plan.runtime.length} runtime packages (${plan.hostArch}), ${plan.sysroot.length} sysroot packages (arm64)`
   );
   const tmp = `${dir}.tmp-${process.pid}`;
-  await rm9(tmp, { recursive: true, force: true });
-  await mkdir9(tmp, { recursive: true });
+  await rm10(tmp, { recursive: true, force: true });
+  await mkdir10(tmp, { recursive: true });
   try {
     const hostDebs = await plan.hostApt.download([...plan.compilers, ...plan.runtime], log2);
-    await unpackInto(join21(tmp, "compilers"), plan.compilers, hostDebs);
-    await unpackInto(join21(tmp, "runtime"), plan.runtime, hostDebs);
+    await unpackInto(join22(tmp, "compilers"), plan.compilers, hostDebs);
+    await unpackInto(join22(tmp, "runtime"), plan.runtime, hostDebs);
     const sysrootDebs = await plan.targetApt.download(plan.sysroot, log2);
-    await unpackInto(join21(tmp, "sysroot"), plan.sysroot, sysrootDebs);
-    for (const tree of ["compilers", "runtime", "sysroot"]) await relativizeSymlinks(join21(tmp, tree));
-    await relocatePkgConfig(join21(tmp, "sysroot"), dir);
+    await unpackInto(join22(tmp, "sysroot"), plan.sysroot, sysrootDebs);
+    for (const tree of ["compilers", "runtime", "sysroot"]) await relativizeSymlinks(join22(tmp, tree));
+    await relocatePkgConfig(join22(tmp, "sysroot"), dir);
     await writeWrappers(tmp, dir, plan.hostArch);
     const versions = {
       gcc: versionOf(plan.compilers, /^gcc-12(-aarch64-linux-gnu)?$/),
       binutils: versionOf(plan.compilers, /^binutils-aarch64-linux-gnu$/),
       libc: versionOf(plan.sysroot, /^libc6-dev$/)
     };
-    await writeFile5(join21(tmp, RECORD), JSON.stringify({ key: plan.key, versions, compilers: plan.compilers, sysroot: plan.sysroot }, null, 2) + "\n");
-    await mkdir9(join21(dir, ".."), { recursive: true });
+    await writeFile6(join22(tmp, RECORD), JSON.stringify({ key: plan.key, versions, compilers: plan.compilers, sysroot: plan.sysroot }, null, 2) + "\n");
+    await mkdir10(join22(dir, ".."), { recursive: true });
     try {
-      await rename6(tmp, dir);
+      await rename7(tmp, dir);
     } catch (cause) {
       if (!await readToolchain(dir)) throw cause;
     }
   } finally {
-    await rm9(tmp, { recursive: true, force: true });
+    await rm10(tmp, { recursive: true, force: true });
   }
   const ready = await readToolchain(dir);
   if (!ready) throw new InfraError(`toolchain ${dir} is unreadable right after unpacking`);
-  const probe = await run(join21(ready.bin, `${CROSS_PREFIX}gcc`), ["-dumpfullversion"], { allowFailure: true });
+  const probe = await run(join22(ready.bin, `${CROSS_PREFIX}gcc`), ["-dumpfullversion"], { allowFailure: true });
   if (probe.exitCode !== 0) throw new InfraError(`the pinned compiler in ${ready.bin} does not run on this host: ${(probe.stderr || probe.stdout).trim()}`);
   log2(`toolchain ready: gcc ${ready.versions.gcc}, binutils ${ready.versions.binutils}, sysroot libc ${ready.versions.libc} (${dir})`);
   return ready;
 }
 async function readToolchain(dir) {
   try {
-    const record = JSON.parse(await readFile4(join21(dir, RECORD), "utf8"));
-    const bin = join21(dir, "bin");
-    await stat6(join21(bin, `${CROSS_PREFIX}gcc`));
+    const record = JSON.parse(await readFile5(join22(dir, RECORD), "utf8"));
+    const bin = join22(dir, "bin");
+    await stat6(join22(bin, `${CROSS_PREFIX}gcc`));
     return {
       key: record.key,
       dir,
       bin,
-      sysroot: join21(dir, "sysroot"),
+      sysroot: join22(dir, "sysroot"),
       env: { PATH: [bin, process.env.PATH ?? "/usr/bin:/bin"].join(delimiter4) },
       versions: record.versions
     };
@@ -78666,7 +78826,7 @@ function versionOf(packages, name) {
   return packages.find((p) => name.test(p.name))?.version ?? "unknown";
 }
 async function unpackInto(root, packages, debs) {
-  await mkdir9(root, { recursive: true });
+  await mkdir10(root, { recursive: true });
   for (const p of packages) {
     const deb = debs.get(p.name);
     if (!deb) throw new InfraError(`no downloaded archive for ${p.name}`);
@@ -78675,28 +78835,28 @@ async function unpackInto(root, packages, debs) {
 }
 async function relativizeSymlinks(root, dir = root) {
   let changed = 0;
-  for (const name of await readdir7(dir)) {
-    const path12 = join21(dir, name);
-    const st = await lstat5(path12);
+  for (const name of await readdir8(dir)) {
+    const path12 = join22(dir, name);
+    const st = await lstat6(path12);
     if (st.isDirectory()) changed += await relativizeSymlinks(root, path12);
     else if (st.isSymbolicLink()) {
-      const target = await readlink3(path12);
+      const target = await readlink4(path12);
       if (!target.startsWith("/")) continue;
       await unlink3(path12);
-      await symlink2(relative5(dirname11(path12), join21(root, target)) || ".", path12);
+      await symlink3(relative5(dirname12(path12), join22(root, target)) || ".", path12);
       changed++;
     }
   }
   return changed;
 }
 async function relocatePkgConfig(sysroot, finalDir) {
-  const finalSysroot = join21(finalDir, "sysroot");
+  const finalSysroot = join22(finalDir, "sysroot");
   for (const rel of [`usr/lib/${TARGET_TRIPLET}/pkgconfig`, "usr/share/pkgconfig"]) {
-    const dir = join21(sysroot, rel);
-    for (const name of await readdir7(dir).catch(() => [])) {
+    const dir = join22(sysroot, rel);
+    for (const name of await readdir8(dir).catch(() => [])) {
       if (!name.endsWith(".pc")) continue;
-      const text = await readFile4(join21(dir, name), "utf8");
-      await writeFile5(join21(dir, name), pointPkgConfigAt(text, finalSysroot));
+      const text = await readFile5(join22(dir, name), "utf8");
+      await writeFile6(join22(dir, name), pointPkgConfigAt(text, finalSysroot));
     }
   }
 }
@@ -78705,46 +78865,46 @@ function pointPkgConfigAt(text, root) {
 }
 async function writeWrappers(tmp, finalDir, arch3) {
   const multiarch = HOST_MULTIARCH[arch3];
-  const bin = join21(tmp, "bin");
-  await mkdir9(bin, { recursive: true });
-  const final = (...p) => join21(finalDir, ...p);
+  const bin = join22(tmp, "bin");
+  await mkdir10(bin, { recursive: true });
+  const final = (...p) => join22(finalDir, ...p);
   const loader = final("runtime", HOST_LOADER[arch3]);
   const libraryPath = [final("runtime", "lib", multiarch), final("runtime", "usr", "lib", multiarch), final("compilers", "usr", "lib", multiarch)].join(delimiter4);
   const sysroot = final("sysroot");
   const launch = (real, extra = "") => ["#!/bin/sh", `exec ${shellQuote(loader)} --library-path ${shellQuote(libraryPath)} ${shellQuote(real)}${extra} "$@"`, ""].join("\n");
-  const finalOf = (path12) => final("compilers", relative5(join21(tmp, "compilers"), path12));
-  const realBin = join21(tmp, "compilers", "usr", "bin");
-  const names = (await readdir7(realBin)).filter((n) => n.startsWith(CROSS_PREFIX));
+  const finalOf = (path12) => final("compilers", relative5(join22(tmp, "compilers"), path12));
+  const realBin = join22(tmp, "compilers", "usr", "bin");
+  const names = (await readdir8(realBin)).filter((n) => n.startsWith(CROSS_PREFIX));
   for (const real of names) {
     const name = real.replace(/-12$/, "");
     if (name !== real && names.includes(name)) continue;
     const driver = /^aarch64-linux-gnu-(gcc|cpp|g\+\+)$/.test(name);
-    await writeExecutable(join21(bin, name), launch(final("compilers", "usr", "bin", real), driver ? ` --sysroot=${shellQuote(sysroot)}` : ""));
+    await writeExecutable(join22(bin, name), launch(final("compilers", "usr", "bin", real), driver ? ` --sysroot=${shellQuote(sysroot)}` : ""));
   }
-  if (!await stat6(join21(bin, `${CROSS_PREFIX}gcc`)).then(() => true, () => false)) {
+  if (!await stat6(join22(bin, `${CROSS_PREFIX}gcc`)).then(() => true, () => false)) {
     throw new InfraError(`the compiler packages unpacked no ${CROSS_PREFIX}gcc-12 into ${realBin}`);
   }
-  const gccLib = join21(tmp, "compilers", "usr", "lib", "gcc-cross", TARGET_TRIPLET);
-  const internal = [join21(tmp, "compilers", "usr", TARGET_TRIPLET, "bin"), ...(await readdir7(gccLib).catch(() => [])).map((v) => join21(gccLib, v))];
+  const gccLib = join22(tmp, "compilers", "usr", "lib", "gcc-cross", TARGET_TRIPLET);
+  const internal = [join22(tmp, "compilers", "usr", TARGET_TRIPLET, "bin"), ...(await readdir8(gccLib).catch(() => [])).map((v) => join22(gccLib, v))];
   for (const dir of internal) {
-    for (const name of await readdir7(dir).catch(() => [])) {
-      const path12 = join21(dir, name);
-      const st = await lstat5(path12);
+    for (const name of await readdir8(dir).catch(() => [])) {
+      const path12 = join22(dir, name);
+      const st = await lstat6(path12);
       if (st.isSymbolicLink()) {
-        const target = join21(dirname11(path12), await readlink3(path12));
+        const target = join22(dirname12(path12), await readlink4(path12));
         if (!await isProgram(target)) continue;
         await unlink3(path12);
         await writeExecutable(path12, launch(finalOf(target)));
       } else if (await isProgram(path12)) {
-        const real = join21(dir, `.${name}.real`);
-        await rename6(path12, real);
+        const real = join22(dir, `.${name}.real`);
+        await rename7(path12, real);
         await writeExecutable(path12, launch(finalOf(real)));
       }
     }
   }
-  const pkgconfigDirs = [`usr/lib/${TARGET_TRIPLET}/pkgconfig`, "usr/share/pkgconfig"].map((d) => join21(sysroot, d)).join(delimiter4);
+  const pkgconfigDirs = [`usr/lib/${TARGET_TRIPLET}/pkgconfig`, "usr/share/pkgconfig"].map((d) => join22(sysroot, d)).join(delimiter4);
   await writeExecutable(
-    join21(bin, `${CROSS_PREFIX}pkg-config`),
+    join22(bin, `${CROSS_PREFIX}pkg-config`),
     // PKG_CONFIG_LIBDIR replaces the host's search path: no host .pc file is ever seen.
     ["#!/bin/sh", `PKG_CONFIG_LIBDIR=${shellQuote(pkgconfigDirs)}`, "export PKG_CONFIG_LIBDIR", 'exec pkg-config "$@"', ""].join("\n")
   );
@@ -78752,7 +78912,7 @@ async function writeWrappers(tmp, finalDir, arch3) {
 async function isProgram(path12) {
   const st = await stat6(path12).catch(() => void 0);
   if (!st?.isFile() || (st.mode & 73) === 0 || /\.so(\.|$)/.test(path12)) return false;
-  const file = await open3(path12, "r");
+  const file = await open4(path12, "r");
   try {
     const head = Buffer.alloc(4);
     await file.read(head, 0, 4, 0);
@@ -78762,8 +78922,8 @@ async function isProgram(path12) {
   }
 }
 async function writeExecutable(path12, text) {
-  await writeFile5(path12, text);
-  await chmod3(path12, 493);
+  await writeFile6(path12, text);
+  await chmod4(path12, 493);
 }
 
 // src/rig/build/qemu.ts
@@ -78852,29 +79012,32 @@ var QEMU_CONFIGURE_FLAGS = [
 function mesonEnv(meson, toolchain, env) {
   return {
     ...env,
-    PATH: [join22(meson, "usr", "bin"), toolchain.env.PATH].join(delimiter5),
-    PYTHONPATH: [join22(meson, "usr", "lib", "python3", "dist-packages"), process.env.PYTHONPATH].filter(Boolean).join(delimiter5)
+    PATH: [join23(meson, "usr", "bin"), toolchain.env.PATH].join(delimiter5),
+    PYTHONPATH: [join23(meson, "usr", "lib", "python3", "dist-packages"), process.env.PYTHONPATH].filter(Boolean).join(delimiter5)
   };
 }
 async function compileQemu(build, tree, out, opts) {
-  await writeFile6(join22(tree, "configs", "devices", "aarch64-softmmu", `${QEMU_DEVICES_NAME}.mak`), QEMU_DEVICES);
+  const devices = join23(tree, "configs", "devices", "aarch64-softmmu", `${QEMU_DEVICES_NAME}.mak`);
+  if (await readFile6(devices, "utf8").catch(() => void 0) !== QEMU_DEVICES) await writeFile7(devices, QEMU_DEVICES);
   const env = mesonEnv(opts.meson, opts.toolchain, opts.env);
-  const dir = join22(build.work, "build");
-  await mkdir10(dir);
-  await build.step("configure (about 15 s on 2 idle cores)", "configure.log", join22(tree, "configure"), [`--python=${HOST_PYTHON}`, ...opts.configure], { cwd: dir, env });
+  const dir = opts.buildDir ?? join23(build.work, "build");
+  await mkdir11(dir, { recursive: true });
+  if (!opts.configured) {
+    await build.step("configure (about 15 s on 2 idle cores)", "configure.log", join23(tree, "configure"), [`--python=${HOST_PYTHON}`, ...opts.configure], { cwd: dir, env });
+  }
   const jobs = availableParallelism();
   await build.step(`ninja -j${jobs} ${QEMU_TARGET} (about 2 min on 2 idle cores)`, "build.log", "ninja", [`-j${jobs}`, QEMU_TARGET], { cwd: dir, env });
-  await build.step("strip", "strip.log", `${CROSS_PREFIX}strip`, ["-o", join22(out, QEMU_TARGET), join22(dir, QEMU_TARGET)], { env: opts.toolchain.env });
+  await build.step("strip", "strip.log", `${CROSS_PREFIX}strip`, ["-o", join23(out, QEMU_TARGET), join23(dir, QEMU_TARGET)], { env: opts.toolchain.env });
   const pvh = await run("grep", ["-rlF", `"${XENPVH_PCI_PROPERTY}"`, "hw"], { cwd: tree, allowFailure: true });
   return { xenpvhPci: pvh.exitCode === 0 && pvh.stdout.trim() !== "" };
 }
 
 // src/rig/build/recipe.ts
-import { appendFile as appendFile3, mkdir as mkdir13, rm as rm10 } from "node:fs/promises";
-import { join as join24 } from "node:path";
+import { appendFile as appendFile3, mkdir as mkdir14, rm as rm11 } from "node:fs/promises";
+import { join as join25 } from "node:path";
 
 // src/rig/build/git.ts
-import { mkdir as mkdir11 } from "node:fs/promises";
+import { mkdir as mkdir12 } from "node:fs/promises";
 var FULL_COMMIT = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 var GIT_ENV = { GIT_TERMINAL_PROMPT: "0", GIT_ASKPASS: "true", SSH_ASKPASS: "true", LC_ALL: "C" };
 function named(input) {
@@ -78925,7 +79088,7 @@ function pick(refs, ref) {
   return void 0;
 }
 async function fetchCommit(resolved, dir, logFile) {
-  await mkdir11(dir, { recursive: true });
+  await mkdir12(dir, { recursive: true });
   const git2 = (args) => run("git", ["-c", "advice.detachedHead=false", ...args], { cwd: dir, env: GIT_ENV, allowFailure: true });
   const transcript = [];
   const step = async (args) => {
@@ -78957,10 +79120,10 @@ ${said(checkout)}`);
 }
 
 // src/rig/build/tree.ts
-import { createHash as createHash6 } from "node:crypto";
-import { createReadStream as createReadStream4 } from "node:fs";
-import { chmod as chmod4, copyFile as copyFile4, lstat as lstat6, mkdir as mkdir12, readdir as readdir8, readlink as readlink4, realpath as realpath3, stat as stat7, symlink as symlink3 } from "node:fs/promises";
-import { dirname as dirname12, join as join23, relative as relative6, sep as sep11 } from "node:path";
+import { createHash as createHash7 } from "node:crypto";
+import { createReadStream as createReadStream5 } from "node:fs";
+import { chmod as chmod5, copyFile as copyFile5, lstat as lstat7, mkdir as mkdir13, readdir as readdir9, readlink as readlink5, realpath as realpath3, stat as stat7, symlink as symlink4 } from "node:fs/promises";
+import { dirname as dirname13, join as join24, relative as relative6, sep as sep12 } from "node:path";
 var TREE_LIMITS = { files: 4e5, bytes: 8 * 1024 ** 3 };
 var GIT_ENV2 = { GIT_TERMINAL_PROMPT: "0", LC_ALL: "C", GIT_OPTIONAL_LOCKS: "0" };
 function git(top, args) {
@@ -78970,19 +79133,19 @@ function nulList(text) {
   return text.split("\0").filter(Boolean);
 }
 async function fileHash(path12) {
-  const hash = createHash6("sha256");
-  for await (const chunk of createReadStream4(path12)) hash.update(chunk);
+  const hash = createHash7("sha256");
+  for await (const chunk of createReadStream5(path12)) hash.update(chunk);
   return hash.digest("hex");
 }
 async function contentHash(root, paths, label) {
-  const whole = createHash6("sha256");
+  const whole = createHash7("sha256");
   let bytes = 0;
   for (const p of paths) {
-    const full = join23(root, p);
-    const st = await lstat6(full).catch(() => void 0);
+    const full = join24(root, p);
+    const st = await lstat7(full).catch(() => void 0);
     let entry;
     if (!st) entry = "deleted";
-    else if (st.isSymbolicLink()) entry = `link ${await readlink4(full)}`;
+    else if (st.isSymbolicLink()) entry = `link ${await readlink5(full)}`;
     else if (st.isFile()) {
       bytes += st.size;
       if (bytes > TREE_LIMITS.bytes) throw new ConfigError(`${label}: ${root} holds more than ${TREE_LIMITS.bytes / 1024 ** 3} GiB of files; point it at a source tree`);
@@ -78995,7 +79158,7 @@ async function contentHash(root, paths, label) {
 async function walk(dir, label) {
   const out = [];
   const visit = async (rel) => {
-    for (const e of await readdir8(join23(dir, rel), { withFileTypes: true })) {
+    for (const e of await readdir9(join24(dir, rel), { withFileTypes: true })) {
       const p = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) await visit(p);
       else if (e.isFile() || e.isSymbolicLink()) out.push(p);
@@ -79020,7 +79183,7 @@ async function identifyTree(path12, label) {
     return { label, path: real, id: `files:${await contentHash(real, files2, label)}`, files: files2 };
   }
   const root = top.stdout.trim();
-  const prefix2 = relative6(root, real).split(sep11).join("/");
+  const prefix2 = relative6(root, real).split(sep12).join("/");
   const spec = prefix2 === "" ? "." : prefix2;
   const head = await git(root, ["rev-parse", "--verify", "-q", "HEAD^{commit}"]);
   if (head.exitCode !== 0) throw new ConfigError(`${label}: ${path12} is a git repository without a commit; commit the tree or point at a plain directory`);
@@ -79030,7 +79193,7 @@ async function identifyTree(path12, label) {
   const strip = (p) => prefix2 === "" ? p : p.slice(prefix2.length + 1);
   const files = [];
   for (const p of new Set(nulList(listed.stdout))) {
-    const st = await lstat6(join23(root, p)).catch(() => void 0);
+    const st = await lstat7(join24(root, p)).catch(() => void 0);
     if (st && (st.isFile() || st.isSymbolicLink())) files.push(strip(p));
     if (files.length > TREE_LIMITS.files) throw new ConfigError(`${label}: ${path12} holds more than ${TREE_LIMITS.files} files; point it at a source tree`);
   }
@@ -79052,24 +79215,24 @@ function describeTree(t) {
   return `git checkout ${t.path} at ${t.commit}${changes}`;
 }
 async function copyTree(t, dest) {
-  await mkdir12(dest, { recursive: true });
+  await mkdir13(dest, { recursive: true });
   const made = /* @__PURE__ */ new Set();
   let next = 0;
   const worker = async () => {
     while (next < t.files.length) {
       const p = t.files[next++];
-      const from = join23(t.path, p);
-      const to = join23(dest, p);
-      const dir = dirname12(to);
+      const from = join24(t.path, p);
+      const to = join24(dest, p);
+      const dir = dirname13(to);
       if (!made.has(dir)) {
-        await mkdir12(dir, { recursive: true });
+        await mkdir13(dir, { recursive: true });
         made.add(dir);
       }
-      const st = await lstat6(from);
-      if (st.isSymbolicLink()) await symlink3(await readlink4(from), to);
+      const st = await lstat7(from);
+      if (st.isSymbolicLink()) await symlink4(await readlink5(from), to);
       else {
-        await copyFile4(from, to);
-        await chmod4(to, st.mode & 511);
+        await copyFile5(from, to);
+        await chmod5(to, st.mode & 511);
       }
     }
   };
@@ -79118,19 +79281,24 @@ function planComponent(inputs) {
   return { key: recipeKey(inputs), inputs };
 }
 async function fetchOrigin(build, label, origin, log2) {
-  const tree = join24(build.work, "src");
+  const tree = join25(build.work, "src");
   log2(materializeText(label, origin));
-  await build.phase("fetch", () => materialize(origin, tree, (text) => appendFile3(join24(build.logs, "fetch.log"), text)));
+  await build.phase("fetch", () => materialize(origin, tree, (text) => appendFile3(join25(build.logs, "fetch.log"), text)));
   return tree;
 }
 async function prepareComponent(cacheDir, recipe, log2) {
-  const build = await ComponentBuild.start(cacheDir, recipe.plan.inputs.component, recipe.plan.key, log2, { underTest: recipe.underTest === true, label: recipe.label });
+  return prepareIn(cacheDir, await startBuild(cacheDir, recipe, log2), recipe, log2);
+}
+function startBuild(cacheDir, recipe, log2) {
+  return ComponentBuild.start(cacheDir, recipe.plan.inputs.component, recipe.plan.key, log2, { underTest: recipe.underTest === true, label: recipe.label });
+}
+async function prepareIn(cacheDir, build, recipe, log2) {
   try {
     const tree = await recipe.fetch({ cacheDir, build, log: log2 });
     await applyPatchesLogged(build.logs, tree, recipe.patches, recipe.label, log2);
     return { recipe, build, tree };
   } catch (cause) {
-    await rm10(build.work, { recursive: true, force: true });
+    await rm11(build.work, { recursive: true, force: true });
     throw cause;
   }
 }
@@ -79155,14 +79323,16 @@ async function ensureComponents(cacheDir, recipes, toolchainPlan, log2, hooks = 
     found[name] = cached2;
   }
   if (missing.length === 0) return found;
-  const prepared = [];
+  const prepared = /* @__PURE__ */ new Map();
   const dropUnbuilt = async () => {
-    for (const [, p] of prepared) await rm10(p.build.work, { recursive: true, force: true });
+    for (const p of prepared.values()) await rm11(p.build.work, { recursive: true, force: true });
+    prepared.clear();
   };
   try {
     for (const [name, recipe] of missing) {
+      if (recipe.reuse) continue;
       const t0 = Date.now();
-      prepared.push([name, await prepareComponent(cacheDir, recipe, log2)]);
+      prepared.set(name, await prepareComponent(cacheDir, recipe, log2));
       spent.set(name, Date.now() - t0);
     }
   } catch (cause) {
@@ -79171,52 +79341,97 @@ async function ensureComponents(cacheDir, recipes, toolchainPlan, log2, hooks = 
   }
   const toolchain = await ensureToolchain(cacheDir, toolchainPlan, log2);
   const host = toolchainRecord(toolchain);
-  while (prepared.length > 0) {
-    const [name, { recipe, build, tree }] = prepared[0];
+  for (const [name, recipe] of missing) {
     const { plan } = recipe;
     log2(`building the ${plan.inputs.component} component ${plan.key.slice(0, 12)}${recipe.describe ? ` ${recipe.describe}` : ""}`);
     const t0 = Date.now();
     const took = () => (spent.get(name) ?? 0) + Date.now() - t0;
     let made;
+    let held;
+    let reused;
     try {
-      const out = join24(build.work, "out");
-      await mkdir13(out, { recursive: true });
-      const record = await recipe.make({ cacheDir, build, log: log2, tree, out, toolchain, host });
-      made = await build.finish(cacheDir, out, { inputs: plan.inputs, ...record, host });
+      let ready = prepared.get(name);
+      if (!ready) {
+        const build = await startBuild(cacheDir, recipe, log2);
+        const out = join25(build.work, "out");
+        await mkdir14(out, { recursive: true });
+        const record = await recipe.reuse({ cacheDir, build, log: log2, out, toolchain, host });
+        if (record) made = await build.finish(cacheDir, out, { inputs: plan.inputs, ...record, host });
+        else prepared.set(name, ready = await prepareIn(cacheDir, build, recipe, log2));
+      }
+      if (!made) {
+        const { build, tree } = ready;
+        let where2 = tree;
+        if (recipe.reuseTree) {
+          const taken = await BuildTree.take(cacheDir, plan.inputs.component);
+          if (taken instanceof BuildTree) {
+            held = taken;
+            reused = await build.phase("sync the build tree", () => taken.sync(tree));
+            log2(reusedText(recipe.label, treeRoot(cacheDir, plan.inputs.component), reused));
+            await rm11(tree, { recursive: true, force: true });
+            where2 = taken.dir;
+          } else log2(`${recipe.label}: the build tree ${treeRoot(cacheDir, plan.inputs.component)} is in use by process ${taken.busy}: building in a fresh copy`);
+        }
+        const out = join25(build.work, "out");
+        await mkdir14(out, { recursive: true });
+        const record = await recipe.make({ cacheDir, build, log: log2, tree: where2, out, toolchain, host, ...reused ? { reused } : {} });
+        if (reused) record.built += `; built incrementally in the persistent build tree (${reusedSummary(reused)})`;
+        made = await build.finish(cacheDir, out, { inputs: plan.inputs, ...record, host });
+        await held?.ended("built", reused, plan.key);
+      }
     } catch (cause) {
+      if (cause instanceof BuildFailure) await held?.ended("failed", reused, plan.key);
       if (cause instanceof BuildFailure) report(recipe, cause.report(took()));
-      prepared.shift();
+      prepared.delete(name);
       await dropUnbuilt();
       throw cause;
+    } finally {
+      await held?.release();
     }
-    prepared.shift();
+    prepared.delete(name);
     report(recipe, { status: "passed", cached: false, durationMs: took() });
     log2(`${plan.inputs.component} component ready: ${made.dir}`);
     found[name] = made;
   }
   return found;
 }
+function reusedSummary(r) {
+  if (r.fresh) return "first build there";
+  return `${r.changed.size} source file${r.changed.size === 1 ? "" : "s"} changed since its build of component ${r.lastKey?.slice(0, 12) ?? "?"}`;
+}
+function reusedText(label, root, r) {
+  if (r.fresh) return `${label}: build tree ${root}: a full build (first use, or its last build did not end)`;
+  const names = [...r.changed].sort();
+  const shown = names.length > 8 ? `${names.slice(0, 8).join(", ")} \u2026` : names.join(", ");
+  return `${label}: build tree ${root}: reused, ${reusedSummary(r)}${names.length > 0 ? `: ${shown}` : ""}`;
+}
 
 // src/rig/build/xen.ts
 import { availableParallelism as availableParallelism2 } from "node:os";
-import { appendFile as appendFile4, copyFile as copyFile5, readFile as readFile5 } from "node:fs/promises";
-import { join as join25 } from "node:path";
+import { appendFile as appendFile4, copyFile as copyFile6, readFile as readFile7, stat as stat8, utimes } from "node:fs/promises";
+import { join as join26 } from "node:path";
 var XEN_CONFIG_DELTA = ["CONFIG_EXPERT=y", "CONFIG_IOREQ_SERVER=y"];
 var XEN_MAKE_VARS = ["XEN_TARGET_ARCH=arm64", "CROSS_COMPILE=aarch64-linux-gnu-"];
-async function compileHypervisor(build, tree, out, toolchain, extraMake = []) {
-  const config = join25(tree, "xen", ".config");
+async function configOfLastBuild(tree) {
+  const config = join26(tree, "xen", ".config");
+  const st = await stat8(config).catch(() => void 0);
+  return st?.isFile() ? { text: await readFile7(config, "utf8"), mtime: st.mtime } : void 0;
+}
+async function compileHypervisor(build, tree, out, toolchain, extraMake = [], lastConfig) {
+  const config = join26(tree, "xen", ".config");
   await appendFile4(config, `
 ${XEN_CONFIG_DELTA.join("\n")}
 `);
   const make = ["-C", "xen", ...XEN_MAKE_VARS, ...extraMake];
   const env = toolchain.env;
   await build.step("make olddefconfig", "olddefconfig.log", "make", [...make, "olddefconfig"], { cwd: tree, env });
+  if (lastConfig && await readFile7(config, "utf8") === lastConfig.text) await utimes(config, lastConfig.mtime, lastConfig.mtime);
   const jobs = availableParallelism2();
   await build.step(`make -j${jobs} (about 15 s on 2 idle cores)`, "build.log", "make", [...make, `-j${jobs}`], { cwd: tree, env });
-  await copyFile5(join25(tree, "xen", "xen"), join25(out, "xen"));
-  await copyFile5(join25(tree, "xen", ".config"), join25(out, "xen.config"));
-  await copyFile5(join25(tree, "xen", "xen-syms"), join25(out, "xen-syms"));
-  const builtConfig = await readFile5(join25(out, "xen.config"), "utf8");
+  await copyFile6(join26(tree, "xen", "xen"), join26(out, "xen"));
+  await copyFile6(join26(tree, "xen", ".config"), join26(out, "xen.config"));
+  await copyFile6(join26(tree, "xen", "xen-syms"), join26(out, "xen-syms"));
+  const builtConfig = await readFile7(join26(out, "xen.config"), "utf8");
   const missing = XEN_CONFIG_DELTA.filter((line) => !builtConfig.split("\n").includes(line));
   if (missing.length > 0) throw new InfraError(`xen: olddefconfig dropped ${missing.join(", ")} from ${config}`);
   return { ioreq: builtConfig.split("\n").includes("CONFIG_IOREQ_SERVER=y") };
@@ -79224,46 +79439,46 @@ ${XEN_CONFIG_DELTA.join("\n")}
 
 // src/rig/kernel/index.ts
 import { availableParallelism as availableParallelism3 } from "node:os";
-import { copyFile as copyFile6, mkdir as mkdir15, readFile as readFile6, rm as rm12, stat as stat9, writeFile as writeFile7 } from "node:fs/promises";
-import { join as join27 } from "node:path";
+import { copyFile as copyFile7, mkdir as mkdir16, readFile as readFile8, rm as rm13, stat as stat10, writeFile as writeFile8 } from "node:fs/promises";
+import { join as join28 } from "node:path";
 
 // src/rig/debian/sources.ts
-import { mkdir as mkdir14, rename as rename7, rm as rm11, stat as stat8 } from "node:fs/promises";
-import { join as join26 } from "node:path";
+import { mkdir as mkdir15, rename as rename8, rm as rm12, stat as stat9 } from "node:fs/promises";
+import { join as join27 } from "node:path";
 function sourceTreeDir(cacheDir, name, version3) {
-  return join26(cacheDir, "sources", `${name}_${version3.replace(/:/g, "%3a")}`, "tree");
+  return join27(cacheDir, "sources", `${name}_${version3.replace(/:/g, "%3a")}`, "tree");
 }
 async function debianSourceTree(cacheDir, apt, name, version3, log2) {
   const tree = sourceTreeDir(cacheDir, name, version3);
-  const root = join26(tree, "..");
-  if (await stat8(tree).then((s) => s.isDirectory(), () => false)) {
+  const root = join27(tree, "..");
+  if (await stat9(tree).then((s) => s.isDirectory(), () => false)) {
     markUsed(cacheDir, root);
     return tree;
   }
   const started = Date.now();
   log2(`fetching Debian source ${name}=${version3} (${apt.source.suite}) into ${root}`);
-  const dsc = await apt.downloadSource(name, version3, join26(root, "download"));
-  const unpackDir = join26(root, `unpack-${process.pid}`);
-  const tmp = join26(unpackDir, "tree");
-  await rm11(unpackDir, { recursive: true, force: true });
-  await mkdir14(unpackDir, { recursive: true });
+  const dsc = await apt.downloadSource(name, version3, join27(root, "download"));
+  const unpackDir = join27(root, `unpack-${process.pid}`);
+  const tmp = join27(unpackDir, "tree");
+  await rm12(unpackDir, { recursive: true, force: true });
+  await mkdir15(unpackDir, { recursive: true });
   const result = await run("dpkg-source", ["--no-check", "-x", dsc, tmp], { allowFailure: true });
   if (result.exitCode !== 0) {
     throw new InfraError(`dpkg-source -x ${dsc} failed:
 ${(result.stderr || result.stdout).trim().split("\n").slice(-30).join("\n")}`);
   }
   try {
-    await rename7(tmp, tree);
+    await rename8(tmp, tree);
   } catch (cause) {
-    if (!await stat8(tree).then(() => true, () => false)) throw cause;
+    if (!await stat9(tree).then(() => true, () => false)) throw cause;
   }
-  await rm11(unpackDir, { recursive: true, force: true });
+  await rm12(unpackDir, { recursive: true, force: true });
   log2(`Debian source ${name}=${version3} unpacked in ${((Date.now() - started) / 1e3).toFixed(0)} s`);
   return tree;
 }
 async function debianSourceCopy(cacheDir, apt, name, version3, build, log2) {
   const pristine = await debianSourceTree(cacheDir, apt, name, version3, log2);
-  const tree = join26(build.work, "src");
+  const tree = join27(build.work, "src");
   await build.phase("copy source", () => run("cp", ["-a", pristine, tree]));
   return tree;
 }
@@ -79372,7 +79587,7 @@ async function planRequestedKernel(cacheDir, request, debian, toolchainKey2) {
   } else if (request.linuxRepo !== void 0) {
     source = { kind: "git", ref: await resolveRef({ repoInput: "linux-repo", refInput: "linux-ref", repo: request.linuxRepo, ref: request.linuxRef ?? "master" }) };
   } else {
-    const cached2 = (version3) => stat9(sourceTreeDir(cacheDir, LINUX_SOURCE, version3)).then((st) => st.isDirectory(), () => false);
+    const cached2 = (version3) => stat10(sourceTreeDir(cacheDir, LINUX_SOURCE, version3)).then((st) => st.isDirectory(), () => false);
     source = { kind: "debian", apt: debian, ...await debian.servedSourceVersion(LINUX_SOURCE, cached2) };
   }
   return planKernel(source, toolchainKey2);
@@ -79394,37 +79609,37 @@ function linuxComponent(plan) {
       try {
         return await makeKernel(ctx, plan);
       } catch (cause) {
-        await rm12(join27(ctx.build.work, "obj"), { recursive: true, force: true });
-        await rm12(join27(ctx.build.work, "src"), { recursive: true, force: true });
+        await rm13(join28(ctx.build.work, "obj"), { recursive: true, force: true });
+        await rm13(join28(ctx.build.work, "src"), { recursive: true, force: true });
         throw cause;
       }
     }
   };
 }
 async function makeKernel({ build, tree: src, out, toolchain, host }, plan) {
-  const obj = join27(build.work, "obj");
-  await mkdir15(obj, { recursive: true });
-  const fragment = join27(build.work, "xen-pvh-virtio.config");
-  await writeFile7(fragment, `${KERNEL_CONFIG.join("\n")}
+  const obj = join28(build.work, "obj");
+  await mkdir16(obj, { recursive: true });
+  const fragment = join28(build.work, "xen-pvh-virtio.config");
+  await writeFile8(fragment, `${KERNEL_CONFIG.join("\n")}
 `);
-  const make = ["-C", src, `O=${obj}`, "ARCH=arm64", `CROSS_COMPILE=${join27(toolchain.bin, CROSS_PREFIX)}`];
+  const make = ["-C", src, `O=${obj}`, "ARCH=arm64", `CROSS_COMPILE=${join28(toolchain.bin, CROSS_PREFIX)}`];
   const env = toolchain.env;
   await build.step("make allnoconfig + our config", "config.log", "make", [...make, `KCONFIG_ALLCONFIG=${fragment}`, "allnoconfig"], { env });
-  const config = await readFile6(join27(obj, ".config"), "utf8");
+  const config = await readFile8(join28(obj, ".config"), "utf8");
   const lines = new Set(config.split("\n"));
   const dropped = KERNEL_CONFIG.filter((l) => !lines.has(l));
   if (dropped.length > 0) {
-    throw new InfraError(`linux: the tree's Kconfig dropped ${dropped.join(", ")} (a dependency is missing or the option is gone); see ${join27(obj, ".config")}`);
+    throw new InfraError(`linux: the tree's Kconfig dropped ${dropped.join(", ")} (a dependency is missing or the option is gone); see ${join28(obj, ".config")}`);
   }
   const jobs = availableParallelism3();
   await build.step(`make -j${jobs} Image (about 4 min on 2 idle cores)`, "build.log", "make", [...make, `-j${jobs}`, "Image"], { env });
   const release = (await run("make", [...make, "-s", "kernelrelease"], { env })).stdout.trim();
-  await copyFile6(join27(obj, "arch/arm64/boot/Image"), join27(out, "Image"));
-  await copyFile6(join27(obj, ".config"), join27(out, "config"));
-  await writeFile7(join27(out, "release"), `${release}
+  await copyFile7(join28(obj, "arch/arm64/boot/Image"), join28(out, "Image"));
+  await copyFile7(join28(obj, ".config"), join28(out, "config"));
+  await writeFile8(join28(out, "release"), `${release}
 `);
-  await rm12(obj, { recursive: true, force: true });
-  await rm12(join27(build.work, "src"), { recursive: true, force: true });
+  await rm13(obj, { recursive: true, force: true });
+  await rm13(join28(build.work, "src"), { recursive: true, force: true });
   return {
     files: { image: "Image", config: "config", release: "release" },
     features: { xenVirtio: lines.has("CONFIG_XEN_VIRTIO=y") },
@@ -79433,13 +79648,13 @@ async function makeKernel({ build, tree: src, out, toolchain, host }, plan) {
 }
 
 // src/rig/debian/assemble.ts
-import { copyFile as copyFile8, mkdir as mkdir18, readFile as readFile8, rm as rm14, stat as stat11, writeFile as writeFile9 } from "node:fs/promises";
-import { join as join31 } from "node:path";
+import { copyFile as copyFile9, mkdir as mkdir19, readFile as readFile10, rm as rm15, stat as stat12, writeFile as writeFile10 } from "node:fs/promises";
+import { join as join32 } from "node:path";
 import { gunzipSync } from "node:zlib";
 
 // src/rig/debian/modules.ts
-import { readdir as readdir9, stat as stat10 } from "node:fs/promises";
-import { join as join28 } from "node:path";
+import { readdir as readdir10, stat as stat11 } from "node:fs/promises";
+import { join as join29 } from "node:path";
 function moduleKey(name) {
   return name.replace(/-/g, "_");
 }
@@ -79455,10 +79670,10 @@ async function installModules(tree, pkgs, kernelRelease, names) {
     done.add(key);
     const rel = index.get(key);
     if (!rel) throw new InfraError(`kernel ${kernelRelease} has no module ${key}`);
-    const { stdout } = await run("modinfo", ["-F", "depends", join28(host, rel)]);
+    const { stdout } = await run("modinfo", ["-F", "depends", join29(host, rel)]);
     wanted.push(...stdout.trim().split(",").filter(Boolean));
     const dest = await tree.install(`${moddir}/${rel}`);
-    if (dest.endsWith(".xz")) await run("xz", ["-d", "-f", join28(tree.dir, dest)]);
+    if (dest.endsWith(".xz")) await run("xz", ["-d", "-f", join29(tree.dir, dest)]);
   }
   for (const meta of ["modules.builtin", "modules.builtin.modinfo", "modules.order"]) {
     if (await pkgs.find(`${moddir}/${meta}`)) await tree.install(`${moddir}/${meta}`);
@@ -79469,9 +79684,9 @@ async function installModules(tree, pkgs, kernelRelease, names) {
 async function indexModules(moddir) {
   const index = /* @__PURE__ */ new Map();
   const walk2 = async (rel) => {
-    for (const name of await readdir9(join28(moddir, rel))) {
+    for (const name of await readdir10(join29(moddir, rel))) {
       const path12 = `${rel}/${name}`;
-      if ((await stat10(join28(moddir, path12))).isDirectory()) await walk2(path12);
+      if ((await stat11(join29(moddir, path12))).isDirectory()) await walk2(path12);
       else {
         const m = /^(.*)\.ko(\.xz)?$/.exec(name);
         if (m?.[1]) index.set(moduleKey(m[1]), path12);
@@ -79483,8 +79698,8 @@ async function indexModules(moddir) {
 }
 
 // src/rig/debian/packages.ts
-import { lstat as lstat7, mkdir as mkdir16, readlink as readlink5 } from "node:fs/promises";
-import { dirname as dirname13, join as join29, posix as posix2 } from "node:path";
+import { lstat as lstat8, mkdir as mkdir17, readlink as readlink6 } from "node:fs/promises";
+import { dirname as dirname14, join as join30, posix as posix2 } from "node:path";
 function pathAliases(path12) {
   const m = /^\/(lib|bin|sbin)(\/.*)$/.exec(path12);
   if (m) return [path12, `/usr/${m[1]}${m[2]}`];
@@ -79506,13 +79721,13 @@ var PackageTrees = class _PackageTrees {
   trees;
   /** dpkg -x each .deb into root/<name>; the host's dpkg database is never involved. */
   static async unpack(root, packages, debs) {
-    const trees = packages.map((pkg) => ({ pkg, dir: join29(root, pkg.name) }));
+    const trees = packages.map((pkg) => ({ pkg, dir: join30(root, pkg.name) }));
     const queue = [...trees];
     const worker = async () => {
       for (let t = queue.shift(); t; t = queue.shift()) {
         const deb = debs.get(t.pkg.name);
         if (!deb) throw new InfraError(`no downloaded archive for ${t.pkg.name}`);
-        await mkdir16(t.dir, { recursive: true });
+        await mkdir17(t.dir, { recursive: true });
         await run("dpkg-deb", ["-x", deb, t.dir]);
       }
     };
@@ -79544,8 +79759,8 @@ var PackageTrees = class _PackageTrees {
   async find(path12) {
     for (const alias of pathAliases(path12)) {
       for (const t of this.trees) {
-        const hostPath = join29(t.dir, alias);
-        if (await lstat7(hostPath).then(() => true, () => false)) return { pkg: t.pkg, hostPath, path: alias };
+        const hostPath = join30(t.dir, alias);
+        if (await lstat8(hostPath).then(() => true, () => false)) return { pkg: t.pkg, hostPath, path: alias };
       }
     }
     return void 0;
@@ -79562,18 +79777,18 @@ var PackageTrees = class _PackageTrees {
   async resolve(path12, depth = 0) {
     if (depth > 20) throw new InfraError(`too many levels of symlinks resolving ${path12}`);
     const found = await this.require(path12);
-    const st = await lstat7(found.hostPath);
+    const st = await lstat8(found.hostPath);
     if (!st.isSymbolicLink()) return found;
-    const target = await readlink5(found.hostPath);
-    const next = target.startsWith("/") ? target : posix2.join(dirname13(found.path), target);
+    const target = await readlink6(found.hostPath);
+    const next = target.startsWith("/") ? target : posix2.join(dirname14(found.path), target);
     return this.resolve(posix2.normalize(next), depth + 1);
   }
 };
 
 // src/rig/debian/ramdisk.ts
-import { createReadStream as createReadStream5, createWriteStream as createWriteStream5 } from "node:fs";
-import { chmod as chmod5, copyFile as copyFile7, lstat as lstat8, lutimes, mkdir as mkdir17, readFile as readFile7, readdir as readdir10, readlink as readlink6, rm as rm13, symlink as symlink4, writeFile as writeFile8 } from "node:fs/promises";
-import { dirname as dirname14, join as join30, posix as posix3 } from "node:path";
+import { createReadStream as createReadStream6, createWriteStream as createWriteStream5 } from "node:fs";
+import { chmod as chmod6, copyFile as copyFile8, lstat as lstat9, lutimes, mkdir as mkdir18, readFile as readFile9, readdir as readdir11, readlink as readlink7, rm as rm14, symlink as symlink5, writeFile as writeFile9 } from "node:fs/promises";
+import { dirname as dirname15, join as join31, posix as posix3 } from "node:path";
 import { pipeline as pipeline4 } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 var LIBRARY_DIRS = ["/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib", "/usr/lib"];
@@ -79591,15 +79806,15 @@ var RamdiskTree = class _RamdiskTree {
   static async create(dir, pkgs) {
     const tree = new _RamdiskTree(dir, pkgs);
     for (const d of ["usr/bin", "usr/sbin", "usr/lib", "etc", "proc", "sys", "dev", "run", "tmp", "var/lib", "var/log", "mnt"]) {
-      await mkdir17(join30(dir, d), { recursive: true });
+      await mkdir18(join31(dir, d), { recursive: true });
     }
     for (const [link, target] of [["bin", "usr/bin"], ["sbin", "usr/sbin"], ["lib", "usr/lib"], ["var/run", "../run"]]) {
-      await symlink4(target, join30(dir, link));
+      await symlink5(target, join31(dir, link));
     }
-    await mkdir17(join30(dir, "root/.ssh"), { recursive: true });
-    await chmod5(join30(dir, "root"), 448);
-    await chmod5(join30(dir, "root/.ssh"), 448);
-    await chmod5(join30(dir, "tmp"), 1023);
+    await mkdir18(join31(dir, "root/.ssh"), { recursive: true });
+    await chmod6(join31(dir, "root"), 448);
+    await chmod6(join31(dir, "root/.ssh"), 448);
+    await chmod6(join31(dir, "tmp"), 1023);
     return tree;
   }
   /** The packages whose files ended up in this tree. */
@@ -79614,20 +79829,20 @@ var RamdiskTree = class _RamdiskTree {
   async install(path12, as) {
     const found = await this.pkgs.require(path12);
     const dest = mergedUsrPath(as ?? found.path);
-    const st = await lstat8(found.hostPath);
+    const st = await lstat9(found.hostPath);
     if (!this.installed.has(dest)) {
       this.installed.add(dest);
       this.credit(found.pkg);
-      await mkdir17(dirname14(join30(this.dir, dest)), { recursive: true });
+      await mkdir18(dirname15(join31(this.dir, dest)), { recursive: true });
       if (st.isSymbolicLink()) {
-        await symlink4(await readlink6(found.hostPath), join30(this.dir, dest));
+        await symlink5(await readlink7(found.hostPath), join31(this.dir, dest));
       } else {
-        await copyFile7(found.hostPath, join30(this.dir, dest));
-        await chmod5(join30(this.dir, dest), st.mode & 4095);
+        await copyFile8(found.hostPath, join31(this.dir, dest));
+        await chmod6(join31(this.dir, dest), st.mode & 4095);
       }
     }
     if (!st.isSymbolicLink()) return dest;
-    const target = await readlink6(found.hostPath);
+    const target = await readlink7(found.hostPath);
     const next = posix3.normalize(target.startsWith("/") ? target : posix3.join(posix3.dirname(found.path), target));
     return this.install(next);
   }
@@ -79641,15 +79856,15 @@ var RamdiskTree = class _RamdiskTree {
    * it needs taken from the packages, exactly as for packaged programs.
    */
   async installBuilt(hostFile, dest, mode = 493) {
-    await mkdir17(dirname14(join30(this.dir, dest)), { recursive: true });
-    await copyFile7(hostFile, join30(this.dir, dest));
-    await chmod5(join30(this.dir, dest), mode);
+    await mkdir18(dirname15(join31(this.dir, dest)), { recursive: true });
+    await copyFile8(hostFile, join31(this.dir, dest));
+    await chmod6(join31(this.dir, dest), mode);
     this.installed.add(dest);
     await this.installNeeds(dest, hostFile);
   }
   /** The loader and the libraries an installed ELF file names, recursively; path names it in errors. */
   async installNeeds(dest, path12) {
-    const bytes = await readFile7(join30(this.dir, dest));
+    const bytes = await readFile9(join31(this.dir, dest));
     if (!isElf(bytes)) return;
     const needs = readElfNeeds(bytes);
     if (needs.interpreter) await this.installElf(needs.interpreter);
@@ -79667,14 +79882,14 @@ var RamdiskTree = class _RamdiskTree {
     }
   }
   async write(path12, text, mode = 420) {
-    await mkdir17(dirname14(join30(this.dir, path12)), { recursive: true });
-    await writeFile8(join30(this.dir, path12), text, { mode });
-    await chmod5(join30(this.dir, path12), mode);
+    await mkdir18(dirname15(join31(this.dir, path12)), { recursive: true });
+    await writeFile9(join31(this.dir, path12), text, { mode });
+    await chmod6(join31(this.dir, path12), mode);
   }
   async link(path12, target) {
-    await mkdir17(dirname14(join30(this.dir, path12)), { recursive: true });
-    await rm13(join30(this.dir, path12), { force: true });
-    await symlink4(target, join30(this.dir, path12));
+    await mkdir18(dirname15(join31(this.dir, path12)), { recursive: true });
+    await rm14(join31(this.dir, path12), { force: true });
+    await symlink5(target, join31(this.dir, path12));
   }
   /**
    * Packs the tree as a gzip'd newc cpio owned by root, whoever builds it. Every entry gets
@@ -79682,23 +79897,23 @@ var RamdiskTree = class _RamdiskTree {
    */
   async pack(out) {
     const entries = await listTree(this.dir);
-    for (const entry of [...entries].reverse()) await lutimes(join30(this.dir, entry), ARCHIVE_MTIME, ARCHIVE_MTIME);
+    for (const entry of [...entries].reverse()) await lutimes(join31(this.dir, entry), ARCHIVE_MTIME, ARCHIVE_MTIME);
     const plain = `${out}.cpio-tmp`;
     await run("cpio", ["-o", "-H", "newc", "-R", "0:0", "--reproducible", "--quiet", "-O", plain], {
       cwd: this.dir,
       input: Buffer.from(entries.join("\n") + "\n")
     });
-    await pipeline4(createReadStream5(plain), createGzip({ level: 9 }), createWriteStream5(out));
-    await rm13(plain);
+    await pipeline4(createReadStream6(plain), createGzip({ level: 9 }), createWriteStream5(out));
+    await rm14(plain);
   }
 };
 async function listTree(dir, prefix2 = "") {
   const out = [];
-  const names = (await readdir10(join30(dir, prefix2))).sort();
+  const names = (await readdir11(join31(dir, prefix2))).sort();
   for (const name of names) {
     const rel = prefix2 ? `${prefix2}/${name}` : name;
     out.push(rel);
-    const st = await lstat8(join30(dir, rel));
+    const st = await lstat9(join31(dir, rel));
     if (st.isDirectory()) out.push(...await listTree(dir, rel));
   }
   return out;
@@ -79890,68 +80105,68 @@ function linuxVersions(built, pkgs, source) {
 }
 async function assembleRig(dir, apt, resolved, parts, log2) {
   const debs = await apt.download(resolved, log2);
-  const staging = join31(dir, ".staging");
+  const staging = join32(dir, ".staging");
   log2(`unpacking ${resolved.length} packages`);
-  const unpacked = await PackageTrees.unpack(join31(staging, "packages"), resolved, debs);
+  const unpacked = await PackageTrees.unpack(join32(staging, "packages"), resolved, debs);
   const pkgs = parts.extraTrees ? unpacked.withTreesFirst(parts.extraTrees) : unpacked;
   const origin = (name) => ({ package: name, version: pkgs.version(name) });
   const kernelPkg = parts.kernel ? void 0 : resolved.find((p) => KERNEL_PACKAGE.test(p.name));
   if (!parts.kernel && !kernelPkg) throw new InfraError("linux-image-arm64 resolved to no linux-image-<release>-arm64 package");
-  const release = parts.kernel ? (await readFile8(parts.kernel.release, "utf8")).trim() : KERNEL_PACKAGE.exec(kernelPkg.name)[1];
+  const release = parts.kernel ? (await readFile10(parts.kernel.release, "utf8")).trim() : KERNEL_PACKAGE.exec(kernelPkg.name)[1];
   const files = [];
   const add = async (role, path12, fileOrigin) => {
-    const full = join31(dir, path12);
-    files.push({ role, path: path12, sha256: await sha256File(full), size: (await stat11(full)).size, origin: fileOrigin });
+    const full = join32(dir, path12);
+    files.push({ role, path: path12, sha256: await sha256File(full), size: (await stat12(full)).size, origin: fileOrigin });
   };
   const take = async (role, from, to, pkg) => {
-    await copyFile8((await pkgs.resolve(from)).hostPath, join31(dir, to));
+    await copyFile9((await pkgs.resolve(from)).hostPath, join32(dir, to));
     await add(role, to, origin(pkg));
   };
   const { xen, qemu } = parts;
-  await copyFile8(xen.image, join31(dir, xen.name));
+  await copyFile9(xen.image, join32(dir, xen.name));
   await add("xen-image", xen.name, xen.origin);
-  await copyFile8(xen.image, join31(dir, `${xen.name}.efi`));
+  await copyFile9(xen.image, join32(dir, `${xen.name}.efi`));
   await add("xen-efi", `${xen.name}.efi`, xen.origin);
-  await copyFile8(xen.config, join31(dir, `${xen.name}.config`));
+  await copyFile9(xen.config, join32(dir, `${xen.name}.config`));
   await add("xen-config", `${xen.name}.config`, xen.origin);
-  await copyFile8(qemu.binary, join31(dir, QEMU_TARGET));
+  await copyFile9(qemu.binary, join32(dir, QEMU_TARGET));
   await add("backend-qemu", QEMU_TARGET, qemu.origin);
   await take("uboot", "/usr/lib/u-boot/qemu_arm64/u-boot.bin", "u-boot.bin", "u-boot-qemu");
   if (parts.kernel) {
-    await copyFile8(parts.kernel.image, join31(dir, "Image"));
+    await copyFile9(parts.kernel.image, join32(dir, "Image"));
     await add("kernel", "Image", parts.kernel.origin);
   } else {
-    const vmlinuz = await readFile8((await pkgs.resolve(`/boot/vmlinuz-${release}`)).hostPath);
+    const vmlinuz = await readFile10((await pkgs.resolve(`/boot/vmlinuz-${release}`)).hostPath);
     const gzipped = vmlinuz[0] === 31 && vmlinuz[1] === 139;
-    await writeFile9(join31(dir, "Image"), gzipped ? gunzipSync(vmlinuz) : vmlinuz);
+    await writeFile10(join32(dir, "Image"), gzipped ? gunzipSync(vmlinuz) : vmlinuz);
     await add("kernel", "Image", {
       ...origin(kernelPkg.name),
       ...gzipped ? { built: `gunzip of /boot/vmlinuz-${release}` } : {}
     });
   }
   log2("assembling the dom0 ramdisk");
-  const dom0 = await RamdiskTree.create(join31(staging, "dom0"), pkgs);
+  const dom0 = await RamdiskTree.create(join32(staging, "dom0"), pkgs);
   for (const program of DOM0_BASE_PROGRAMS) await dom0.installElf(program);
   await parts.dom0Xen(dom0);
   await dom0.installBuilt(qemu.binary, BACKEND_QEMU_PATH);
-  await mkdir18(join31(dom0.dir, "etc/dropbear"), { recursive: true });
+  await mkdir19(join32(dom0.dir, "etc/dropbear"), { recursive: true });
   const dom0Modules = parts.kernel ? [] : await installModules(dom0, pkgs, release, DOM0_MODULES);
   await finishRamdisk(dom0, parts.texts.dom0);
-  await dom0.pack(join31(dir, "dom0-rootfs.cpio.gz"));
+  await dom0.pack(join32(dir, "dom0-rootfs.cpio.gz"));
   await add("dom0-ramdisk", "dom0-rootfs.cpio.gz", { built: builtText(dom0.packages) });
   log2("assembling the domU ramdisk");
-  const domU = await RamdiskTree.create(join31(staging, "domU"), pkgs);
+  const domU = await RamdiskTree.create(join32(staging, "domU"), pkgs);
   for (const program of DOMU_PROGRAMS) await domU.installElf(program);
   for (const data of DOMU_DATA) await domU.install(data);
   const domUModules = parts.kernel ? [] : await installModules(domU, pkgs, release, DOMU_MODULES);
   await finishRamdisk(domU, parts.texts.domU);
-  await domU.pack(join31(dir, "domU-rootfs.cpio.gz"));
+  await domU.pack(join32(dir, "domU-rootfs.cpio.gz"));
   await add("domU-ramdisk", "domU-rootfs.cpio.gz", { built: builtText(domU.packages) });
-  const xenConfig = await readFile8(join31(dir, `${xen.name}.config`), "utf8");
-  const kernelConfig = await readFile8(parts.kernel ? parts.kernel.config : (await pkgs.resolve(`/boot/config-${release}`)).hostPath, "utf8");
-  await rm14(staging, { recursive: true, force: true });
+  const xenConfig = await readFile10(join32(dir, `${xen.name}.config`), "utf8");
+  const kernelConfig = await readFile10(parts.kernel ? parts.kernel.config : (await pkgs.resolve(`/boot/config-${release}`)).hostPath, "utf8");
+  await rm15(staging, { recursive: true, force: true });
   const capabilities = rigCapabilities({
-    xen: await readFile8(xen.image),
+    xen: await readFile10(xen.image),
     xenConfig,
     kernelConfig,
     // dom0 was given Xen's tools (dom0Xen) and dropbear above, or the assembly failed.
@@ -79988,15 +80203,15 @@ function configNotes(built) {
 }
 
 // src/rig/debian/meson.ts
-import { mkdir as mkdir19, stat as stat12 } from "node:fs/promises";
-import { join as join32 } from "node:path";
+import { mkdir as mkdir20, stat as stat13 } from "node:fs/promises";
+import { join as join33 } from "node:path";
 async function mesonTool(cacheDir, apt, meson) {
-  const dir = join32(cacheDir, "tools", `${meson.name}_${meson.version.replace(/:/g, "%3a")}`);
+  const dir = join33(cacheDir, "tools", `${meson.name}_${meson.version.replace(/:/g, "%3a")}`);
   markUsed(cacheDir, dir);
-  if (await stat12(join32(dir, "usr", "bin", "meson")).then(() => true, () => false)) return dir;
+  if (await stat13(join33(dir, "usr", "bin", "meson")).then(() => true, () => false)) return dir;
   const deb = await apt.downloadOne(meson);
   const tmp = `${dir}.tmp-${process.pid}`;
-  await mkdir19(join32(cacheDir, "tools"), { recursive: true });
+  await mkdir20(join33(cacheDir, "tools"), { recursive: true });
   await run("dpkg-deb", ["-x", deb, tmp]);
   await run("mv", ["-T", tmp, dir]);
   return dir;
@@ -80004,15 +80219,15 @@ async function mesonTool(cacheDir, apt, meson) {
 
 // src/rig/debian/patches.ts
 import { readdirSync } from "node:fs";
-import { readdir as readdir11 } from "node:fs/promises";
-import { join as join33 } from "node:path";
+import { readdir as readdir12 } from "node:fs/promises";
+import { join as join34 } from "node:path";
 function ourPatchDir(source) {
-  return join33(packageRoot(), "src", "rig", "debian", "patches", source);
+  return join34(packageRoot(), "src", "rig", "debian", "patches", source);
 }
 async function patchSeries(source, userPatches = []) {
   const dir = ourPatchDir(source);
-  const ours = (await readdir11(dir).catch(() => [])).filter((f) => f.endsWith(".patch")).sort();
-  return [...await Promise.all(ours.map((f) => readPatch(join33(dir, f), "ours"))), ...await userPatchSeries(userPatches)];
+  const ours = (await readdir12(dir).catch(() => [])).filter((f) => f.endsWith(".patch")).sort();
+  return [...await Promise.all(ours.map((f) => readPatch(join34(dir, f), "ours"))), ...await userPatchSeries(userPatches)];
 }
 function patchPaths(source, userPatches = []) {
   const dir = ourPatchDir(source);
@@ -80022,7 +80237,7 @@ function patchPaths(source, userPatches = []) {
   } catch {
     ours = [];
   }
-  return [...ours.map((f) => join33(dir, f)), ...userPatches];
+  return [...ours.map((f) => join34(dir, f)), ...userPatches];
 }
 
 // src/rig/debian/qemu-build.ts
@@ -80070,8 +80285,8 @@ function qemuBuiltText(plan, host) {
 var CORE_DISABLES = ["--disable-tcg", "--disable-install-blobs", "--disable-download"];
 
 // src/rig/debian/xen-build.ts
-import { copyFile as copyFile9, mkdir as mkdir20 } from "node:fs/promises";
-import { dirname as dirname15, join as join34 } from "node:path";
+import { copyFile as copyFile10, mkdir as mkdir21 } from "node:fs/promises";
+import { dirname as dirname16, join as join35 } from "node:path";
 var XEN_COMPONENT = "xen";
 function xenInputs(binary, patches, toolchain) {
   return {
@@ -80099,9 +80314,9 @@ function xenComponent(apt, plan) {
     fetch: ({ cacheDir, build, log: log2 }) => debianSourceCopy(cacheDir, apt, XEN_SOURCE, plan.binary.version, build, log2),
     async make({ build, tree, out, toolchain, host, log: log2 }) {
       const binaryDeb = (await apt.download([plan.binary], log2)).get(plan.binary.name);
-      const deb = join34(build.work, "deb");
+      const deb = join35(build.work, "deb");
       await run("dpkg-deb", ["-x", binaryDeb, deb]);
-      await copyFile9(join34(deb, XEN_DEBIAN_CONFIG), join34(tree, "xen", ".config"));
+      await copyFile10(join35(deb, XEN_DEBIAN_CONFIG), join35(tree, "xen", ".config"));
       const features = await compileHypervisor(build, tree, out, toolchain);
       await compileInitDom0less(build, tree, out, toolchain);
       return {
@@ -80115,16 +80330,16 @@ function xenComponent(apt, plan) {
 var INIT_DOM0LESS_TREE = "tools";
 var INIT_DOM0LESS_IN_COMPONENT = `${INIT_DOM0LESS_TREE}${XEN_BIN}/init-dom0less`;
 async function compileInitDom0less(build, tree, out, toolchain) {
-  const target = join34(out, INIT_DOM0LESS_IN_COMPONENT);
-  await mkdir20(dirname15(target), { recursive: true });
-  const helpers = join34(tree, "tools", "helpers");
+  const target = join35(out, INIT_DOM0LESS_IN_COMPONENT);
+  await mkdir21(dirname16(target), { recursive: true });
+  const helpers = join35(tree, "tools", "helpers");
   await build.step("init-dom0less (patched)", "init-dom0less.log", `${CROSS_PREFIX}gcc`, [
     "-O2",
     "-Wall",
     "-o",
     target,
-    join34(helpers, "init-dom0less.c"),
-    join34(helpers, "init-dom-json.c"),
+    join35(helpers, "init-dom0less.c"),
+    join35(helpers, "init-dom-json.c"),
     ...["xenlight", "xenctrl", "xenguest", "xenstore", "xenforeignmemory", "xenevtchn", "xentoollog"].map((l) => `-l${l}`)
   ], { cwd: tree, env: toolchain.env });
 }
@@ -80217,7 +80432,7 @@ async function buildDebianRig(dir, plan, components, log2) {
     texts: plan.recipe.texts,
     ...components.linux ? { kernel: kernelPart(components.linux) } : {},
     // init-dom0less comes from our Xen build (its fix for multi-vCPU domUs); the rest of the tools from Debian.
-    extraTrees: [{ pkg: { name: "init-dom0less (built from the patched xen source)", version: plan.xen.binary.version, arch: "arm64" }, dir: join35(xen.dir, INIT_DOM0LESS_TREE) }],
+    extraTrees: [{ pkg: { name: "init-dom0less (built from the patched xen source)", version: plan.xen.binary.version, arch: "arm64" }, dir: join36(xen.dir, INIT_DOM0LESS_TREE) }],
     dom0Xen: async (dom0) => {
       for (const program of DOM0_PROGRAMS) await dom0.installElf(program);
       for (const program of DOM0_XEN_PROGRAMS) {
@@ -80280,11 +80495,11 @@ var debianProvider = {
 };
 
 // src/rig/source/build.ts
-import { readFile as readFile13 } from "node:fs/promises";
+import { readFile as readFile15 } from "node:fs/promises";
 
 // src/rig/source/qemu.ts
-import { copyFile as copyFile11, mkdir as mkdir22, readFile as readFile11, readdir as readdir14, rm as rm16, writeFile as writeFile10 } from "node:fs/promises";
-import { join as join38 } from "node:path";
+import { copyFile as copyFile12, mkdir as mkdir23, readFile as readFile13, readdir as readdir15, rm as rm17, stat as stat15, writeFile as writeFile11 } from "node:fs/promises";
+import { join as join39 } from "node:path";
 
 // src/config/build-args.ts
 var MAX_CHARS = 4096;
@@ -80320,9 +80535,9 @@ function buildArgsText(args) {
 }
 
 // src/rig/source/xen-interface.ts
-import { createHash as createHash7 } from "node:crypto";
-import { lstat as lstat9, readFile as readFile9, readdir as readdir12, readlink as readlink7 } from "node:fs/promises";
-import { join as join36, relative as relative7 } from "node:path";
+import { createHash as createHash8 } from "node:crypto";
+import { lstat as lstat10, readFile as readFile11, readdir as readdir13, readlink as readlink8 } from "node:fs/promises";
+import { join as join37, relative as relative7 } from "node:path";
 
 // src/rig/source/recipe.ts
 var SOURCE_RECIPE_VERSION = "source-rig-3";
@@ -80371,10 +80586,10 @@ var DOM0_TOOLS = ["xl", "xenstored", "xenconsoled", "xenconsole", "xen-init-dom0
 async function filesUnder(dir) {
   const out = [];
   const walk2 = async (d) => {
-    const names = await readdir12(d).catch(() => []);
+    const names = await readdir13(d).catch(() => []);
     for (const n of names.sort()) {
-      const p = join36(d, n);
-      const st = await lstat9(p);
+      const p = join37(d, n);
+      const st = await lstat10(p);
       if (st.isDirectory()) await walk2(p);
       else out.push(p);
     }
@@ -80382,22 +80597,22 @@ async function filesUnder(dir) {
   await walk2(dir);
   return out;
 }
-var sha256 = (data) => createHash7("sha256").update(data).digest("hex");
+var sha256 = (data) => createHash8("sha256").update(data).digest("hex");
 async function xenInterfaceHash(stage, nm) {
   const parts = [];
-  for (const file of await filesUnder(join36(stage, "usr", "include"))) {
-    parts.push(`header ${relative7(stage, file)} ${sha256(await readFile9(file))}`);
+  for (const file of await filesUnder(join37(stage, "usr", "include"))) {
+    parts.push(`header ${relative7(stage, file)} ${sha256(await readFile11(file))}`);
   }
-  const libdir = join36(stage, STAGE_LIBDIR);
-  for (const file of await filesUnder(join36(libdir, "pkgconfig"))) {
-    if (file.endsWith(".pc")) parts.push(`pc ${relative7(stage, file)} ${sha256(await readFile9(file))}`);
+  const libdir = join37(stage, STAGE_LIBDIR);
+  for (const file of await filesUnder(join37(libdir, "pkgconfig"))) {
+    if (file.endsWith(".pc")) parts.push(`pc ${relative7(stage, file)} ${sha256(await readFile11(file))}`);
   }
-  for (const name of (await readdir12(libdir).catch(() => [])).sort()) {
+  for (const name of (await readdir13(libdir).catch(() => [])).sort()) {
     if (!/\.so(\.|$)/.test(name)) continue;
-    const path12 = join36(libdir, name);
-    const st = await lstat9(path12);
+    const path12 = join37(libdir, name);
+    const st = await lstat10(path12);
     if (st.isSymbolicLink()) {
-      parts.push(`link ${name} -> ${await readlink7(path12)}`);
+      parts.push(`link ${name} -> ${await readlink8(path12)}`);
       continue;
     }
     if (!st.isFile()) continue;
@@ -80408,10 +80623,10 @@ async function xenInterfaceHash(stage, nm) {
 }
 
 // src/rig/build/subprojects.ts
-import { createHash as createHash8 } from "node:crypto";
-import { createReadStream as createReadStream6 } from "node:fs";
-import { copyFile as copyFile10, mkdir as mkdir21, readFile as readFile10, readdir as readdir13, realpath as realpath4, rename as rename8, rm as rm15, stat as stat13 } from "node:fs/promises";
-import { join as join37, sep as sep12 } from "node:path";
+import { createHash as createHash9 } from "node:crypto";
+import { createReadStream as createReadStream7 } from "node:fs";
+import { copyFile as copyFile11, mkdir as mkdir22, readFile as readFile12, readdir as readdir14, realpath as realpath4, rename as rename9, rm as rm16, stat as stat14 } from "node:fs/promises";
+import { join as join38, sep as sep13 } from "node:path";
 var REQUIRED_SUBPROJECTS = ["keycodemapdb"];
 var WRAP_MAX_BYTES = 64 * 1024;
 var WRAPS_MAX = 500;
@@ -80455,62 +80670,62 @@ function parseWrap(name, text, file = `subprojects/${name}.wrap`) {
   };
 }
 async function readWraps(tree) {
-  const dir = join37(tree, "subprojects");
-  const names = (await readdir13(dir).catch(() => [])).filter((n) => n.endsWith(".wrap")).sort();
+  const dir = join38(tree, "subprojects");
+  const names = (await readdir14(dir).catch(() => [])).filter((n) => n.endsWith(".wrap")).sort();
   if (names.length > WRAPS_MAX) throw new ConfigError(`${dir}: ${names.length} wrap files, more than the ${WRAPS_MAX} a QEMU tree has`);
   const wraps = [];
   for (const n of names) {
-    const path12 = join37(dir, n);
-    const st = await stat13(path12);
+    const path12 = join38(dir, n);
+    const st = await stat14(path12);
     if (!st.isFile() || st.size > WRAP_MAX_BYTES) throw new ConfigError(`subprojects/${n}: not a wrap file of at most ${WRAP_MAX_BYTES} bytes`);
-    wraps.push(parseWrap(n.slice(0, -".wrap".length), await readFile10(path12, "utf8")));
+    wraps.push(parseWrap(n.slice(0, -".wrap".length), await readFile12(path12, "utf8")));
   }
   return wraps;
 }
-var isDir = (p) => stat13(p).then((s) => s.isDirectory(), () => false);
-var isFile = (p) => stat13(p).then((s) => s.isFile(), () => false);
+var isDir = (p) => stat14(p).then((s) => s.isDirectory(), () => false);
+var isFile = (p) => stat14(p).then((s) => s.isFile(), () => false);
 async function hasTree(dir) {
-  const names = await readdir13(dir).catch(() => []);
+  const names = await readdir14(dir).catch(() => []);
   return names.some((n) => n !== ".git");
 }
 async function inTree(tree, w) {
-  if (await hasTree(join37(tree, "subprojects", w.directory))) return true;
-  return w.sourceFilename !== void 0 && await isFile(join37(tree, "subprojects", "packagecache", w.sourceFilename));
+  if (await hasTree(join38(tree, "subprojects", w.directory))) return true;
+  return w.sourceFilename !== void 0 && await isFile(join38(tree, "subprojects", "packagecache", w.sourceFilename));
 }
 async function sha256File2(path12) {
-  const hash = createHash8("sha256");
-  for await (const chunk of createReadStream6(path12)) hash.update(chunk);
+  const hash = createHash9("sha256");
+  for await (const chunk of createReadStream7(path12)) hash.update(chunk);
   return hash.digest("hex");
 }
 async function inside(root, path12) {
   const real = await realpath4(path12).catch(() => void 0);
-  return real !== void 0 && (real === root || real.startsWith(root + sep12)) ? real : void 0;
+  return real !== void 0 && (real === root || real.startsWith(root + sep13)) ? real : void 0;
 }
 function cacheEntry(cacheDir, w) {
   const pin = w.revision ?? w.sourceHash;
   if (!pin || !/^[A-Za-z0-9._-]{1,128}$/.test(pin)) return void 0;
-  return join37(cacheDir, "sources", "qemu-subprojects", `${w.directory}@${pin}`);
+  return join38(cacheDir, "sources", "qemu-subprojects", `${w.directory}@${pin}`);
 }
 async function copyTree2(from, to) {
   await run("cp", ["-a", "--", from, to]);
 }
 async function fromSupplied(root, label, tree, w) {
-  const dir = await inside(root, join37(root, w.directory));
+  const dir = await inside(root, join38(root, w.directory));
   if (dir && await hasTree(dir)) {
-    await rm15(join37(tree, "subprojects", w.directory), { recursive: true, force: true });
-    await copyTree2(dir, join37(tree, "subprojects", w.directory));
+    await rm16(join38(tree, "subprojects", w.directory), { recursive: true, force: true });
+    await copyTree2(dir, join38(tree, "subprojects", w.directory));
     return true;
   }
   if (!w.sourceFilename) return false;
-  for (const candidate of [join37(root, w.sourceFilename), join37(root, "packagecache", w.sourceFilename)]) {
+  for (const candidate of [join38(root, w.sourceFilename), join38(root, "packagecache", w.sourceFilename)]) {
     const file = await inside(root, candidate);
     if (!file || !await isFile(file)) continue;
     const sum = await sha256File2(file);
     if (w.sourceHash && sum !== w.sourceHash) {
       throw new ConfigError(`${label}: ${candidate} has sha256 ${sum}, but ${w.file} pins ${w.sourceHash}`);
     }
-    await mkdir21(join37(tree, "subprojects", "packagecache"), { recursive: true });
-    await copyFile10(file, join37(tree, "subprojects", "packagecache", w.sourceFilename));
+    await mkdir22(join38(tree, "subprojects", "packagecache"), { recursive: true });
+    await copyFile11(file, join38(tree, "subprojects", "packagecache", w.sourceFilename));
     return true;
   }
   return false;
@@ -80519,10 +80734,10 @@ async function saveToCache(cacheDir, tree, w) {
   const entry = cacheEntry(cacheDir, w);
   if (!entry || await isDir(entry)) return;
   const tmp = `${entry}.tmp-${process.pid}`;
-  await rm15(tmp, { recursive: true, force: true });
-  await mkdir21(tmp, { recursive: true });
-  await copyTree2(join37(tree, "subprojects", w.directory), join37(tmp, w.directory));
-  await rename8(tmp, entry).catch(async () => rm15(tmp, { recursive: true, force: true }));
+  await rm16(tmp, { recursive: true, force: true });
+  await mkdir22(tmp, { recursive: true });
+  await copyTree2(join38(tree, "subprojects", w.directory), join38(tmp, w.directory));
+  await rename9(tmp, entry).catch(async () => rm16(tmp, { recursive: true, force: true }));
 }
 async function ensureSubprojects(tree, opts) {
   const report = { from: {}, unavailable: {} };
@@ -80543,10 +80758,10 @@ async function ensureSubprojects(tree, opts) {
       continue;
     }
     const entry = cacheEntry(opts.cacheDir, w);
-    if (entry && await hasTree(join37(entry, w.directory))) {
+    if (entry && await hasTree(join38(entry, w.directory))) {
       markUsed(opts.cacheDir, entry);
-      await rm15(join37(tree, "subprojects", w.directory), { recursive: true, force: true });
-      await copyTree2(join37(entry, w.directory), join37(tree, "subprojects", w.directory));
+      await rm16(join38(tree, "subprojects", w.directory), { recursive: true, force: true });
+      await copyTree2(join38(entry, w.directory), join38(tree, "subprojects", w.directory));
       report.from[w.name] = "cache";
       continue;
     }
@@ -80573,14 +80788,14 @@ async function fetchSubprojects(tree, wraps, names, report, opts) {
   );
   const got = [];
   for (const w of chosen) {
-    if (await hasTree(join37(tree, "subprojects", w.directory))) {
+    if (await hasTree(join38(tree, "subprojects", w.directory))) {
       report.from[w.name] = "download";
       delete report.unavailable[w.name];
       got.push(w.name);
       await saveToCache(opts.cacheDir, tree, w).catch((e) => opts.log(`qemu: ${w.name} not cached: ${e.message}`));
     } else {
-      await rm15(join37(tree, "subprojects", w.directory), { recursive: true, force: true });
-      report.unavailable[w.name] = `${report.unavailable[w.name] ?? "not in the tree"}, and the download failed (${why ?? "meson fetched nothing"}; log ${join37(opts.build.logs, logName)})`;
+      await rm16(join38(tree, "subprojects", w.directory), { recursive: true, force: true });
+      report.unavailable[w.name] = `${report.unavailable[w.name] ?? "not in the tree"}, and the download failed (${why ?? "meson fetched nothing"}; log ${join38(opts.build.logs, logName)})`;
     }
   }
   return got;
@@ -80633,29 +80848,40 @@ function qemuInputs2(origin, meson, xenKey, patches, toolchain, userConfigure) {
     ...userConfigure.length > 0 ? { userConfigure: [...userConfigure] } : {}
   };
 }
-async function planSourceQemu(origin, meson, xenKey, toolchainKey2, userPatches = [], subprojects, configureArgs = []) {
+async function planSourceQemu(origin, meson, xenKey, toolchainKey2, userPatches = [], subprojects, configureArgs = [], incremental = false) {
   const patches = await userPatchSeries(userPatches);
-  return { ...planComponent(qemuInputs2(origin, meson, xenKey, patches, toolchainKey2, configureArgs)), origin, meson, patches, ...subprojects ? { subprojects } : {} };
+  return { ...planComponent(qemuInputs2(origin, meson, xenKey, patches, toolchainKey2, configureArgs)), origin, meson, patches, incremental, ...subprojects ? { subprojects } : {} };
 }
 function sourceQemuComponent(apt, plan) {
+  let xenBuild;
+  const xenBuildFor = (cacheDir, toolchain) => xenBuild ??= xenBuildOf(cacheDir, plan, toolchain);
   return {
     plan,
     label: "qemu",
     underTest: true,
+    reuseTree: plan.incremental,
     patches: plan.patches,
     fetch: ({ build, log: log2 }) => fetchOrigin(build, "qemu", plan.origin, log2),
-    make: (ctx) => makeSourceQemu(ctx, apt, plan)
+    // Before its tree is copied or fetched: every step of a Xen bisection has a new Xen
+    // build, and mostly the same interface.
+    reuse: async ({ cacheDir, out, toolchain, log: log2 }) => {
+      const { stage, interfaceKey } = await xenBuildFor(cacheDir, toolchain);
+      return reuseSameInterface(cacheDir, interfaceKey, stage, out, log2);
+    },
+    make: async (ctx) => makeSourceQemu(ctx, apt, plan, await xenBuildFor(ctx.cacheDir, ctx.toolchain))
   };
 }
-async function makeSourceQemu({ cacheDir, build, tree, out, toolchain, host, log: log2 }, apt, plan) {
+async function xenBuildOf(cacheDir, plan, toolchain) {
   const xen = await findComponent(cacheDir, SOURCE_XEN_COMPONENT, plan.inputs.xen);
   if (!xen) throw new InfraError(`source-qemu: the source-xen component ${plan.inputs.xen.slice(0, 12)} it links against is not in the cache`);
-  const stage = join38(xen.dir, xen.record.files.stage);
-  const interfaceKey = recipeKey({ ...plan.inputs, xen: void 0, xenInterface: await xenInterfaceHash(stage, join38(toolchain.bin, `${CROSS_PREFIX}nm`)) });
-  const reused = await reuseSameInterface(cacheDir, interfaceKey, stage, out, log2);
-  if (reused) return reused;
+  const stage = join39(xen.dir, xen.record.files.stage);
+  return { stage, interfaceKey: recipeKey({ ...plan.inputs, xen: void 0, xenInterface: await xenInterfaceHash(stage, join39(toolchain.bin, `${CROSS_PREFIX}nm`)) }) };
+}
+async function makeSourceQemu({ cacheDir, build, tree, out, toolchain, host, log: log2, reused }, apt, plan, { stage, interfaceKey }) {
   const meson = await mesonTool(cacheDir, apt, plan.meson);
-  const pkgconfig = await stagedPkgConfig(stage, join38(build.work, "pkgconfig"));
+  const keep = reused?.scratch ?? build.work;
+  const buildDir = join39(keep, "build");
+  const pkgconfig = await stagedPkgConfig(stage, join39(keep, "pkgconfig"));
   const ctx = {
     cacheDir,
     build,
@@ -80664,32 +80890,67 @@ async function makeSourceQemu({ cacheDir, build, tree, out, toolchain, host, log
     ...plan.subprojects ? { suppliedLabel: plan.subprojects.label } : {},
     log: log2
   };
+  const placed = reused ? await earlierSubprojects(tree, reused) : {};
   const subprojects = await ensureSubprojects(tree, ctx);
-  const features = await withSubprojectsNamed(build, tree, subprojects, ctx, () => compileQemu(build, tree, out, {
-    meson,
-    // Host paths stay out of the key: the Xen component's key stands for them.
-    configure: [...plan.inputs.configure, ...plan.inputs.userConfigure ?? [], `--extra-ldflags=-Wl,-rpath-link,${join38(stage, STAGE_LIBDIR)}`],
-    toolchain,
-    // Searched before the sysroot's .pc files, so libxen* resolve to the tree's own build.
-    env: { PKG_CONFIG_PATH: pkgconfig }
-  }));
-  await checkXenLibraries(join38(out, QEMU_TARGET), join38(stage, STAGE_LIBDIR));
-  await writeFile10(join38(out, "version"), `${await qemuVersion(tree)}
+  for (const [name, p] of Object.entries(placed)) if (subprojects.from[name] === "the tree") subprojects.from[name] = p.from;
+  const configure = [...plan.inputs.configure, ...plan.inputs.userConfigure ?? [], `--extra-ldflags=-Wl,-rpath-link,${join39(stage, STAGE_LIBDIR)}`];
+  const env = { PKG_CONFIG_PATH: pkgconfig };
+  const configuredWith = JSON.stringify({ configure, env, meson, toolchain: toolchain.env });
+  const configured = reused !== void 0 && !reused.fresh && reused.previous.configure === configuredWith && !touchesQemuConfigure(reused.changed) && await exists2(join39(buildDir, "build.ninja"));
+  if (configured) log2("qemu: configure: skipped (the reused build folder was configured with the same arguments, and no configure input changed; ninja re-runs meson for a changed meson.build)");
+  const features = await withSubprojectsNamed(
+    build,
+    tree,
+    buildDir,
+    subprojects,
+    ctx,
+    () => compileQemu(build, tree, out, { meson, configure, toolchain, env, buildDir, configured })
+  );
+  if (reused) {
+    reused.notes.configure = configuredWith;
+    const wraps = await readWraps(tree);
+    const outside = Object.fromEntries(
+      wraps.filter((w) => subprojects.from[w.name] !== void 0 && subprojects.from[w.name] !== "the tree").map((w) => [w.name, { from: subprojects.from[w.name], directory: w.directory }])
+    );
+    reused.notes.subprojects = JSON.stringify(outside);
+  }
+  await checkXenLibraries(join39(out, QEMU_TARGET), join39(stage, STAGE_LIBDIR));
+  await writeFile11(join39(out, "version"), `${await qemuVersion(tree)}
 `);
-  await writeFile10(join38(out, INTERFACE_FILE), `${interfaceKey}
+  await writeFile11(join39(out, INTERFACE_FILE), `${interfaceKey}
 `);
   return { files: { binary: QEMU_TARGET, version: "version", interface: INTERFACE_FILE }, features, built: sourceQemuBuiltText(plan, host, subprojects) };
 }
+async function earlierSubprojects(tree, reused) {
+  let placed = {};
+  try {
+    placed = JSON.parse(reused.previous.subprojects ?? "{}");
+  } catch {
+    placed = {};
+  }
+  const valid = Object.entries(placed).filter(([, p]) => typeof p?.directory === "string" && /^[A-Za-z0-9._+-]+$/.test(p.directory) && !p.directory.startsWith("."));
+  if (![...reused.changed].some((p) => p.startsWith("subprojects/"))) return Object.fromEntries(valid);
+  for (const [, p] of valid) await rm17(join39(tree, "subprojects", p.directory), { recursive: true, force: true });
+  return {};
+}
+function touchesQemuConfigure(changed) {
+  for (const p of changed) if (QEMU_CONFIGURE_INPUT.test(p)) return true;
+  return false;
+}
+var QEMU_CONFIGURE_INPUT = /^(configure|meson_options\.txt|meson\.options|pythondeps\.toml|scripts\/meson-buildoptions\.sh|configs\/meson\/.*|python\/.*|subprojects\/.*)$/;
+async function exists2(path12) {
+  return stat15(path12).then(() => true, () => false);
+}
 var INTERFACE_FILE = "xen-interface-key";
 async function reuseSameInterface(cacheDir, interfaceKey, stage, out, log2) {
-  const root = join38(cacheDir, "components", SOURCE_QEMU_COMPONENT);
-  for (const key of (await readdir14(root).catch(() => [])).sort()) {
+  const root = join39(cacheDir, "components", SOURCE_QEMU_COMPONENT);
+  for (const key of (await readdir15(root).catch(() => [])).sort()) {
     if (!/^[0-9a-f]{64}$/.test(key)) continue;
-    if ((await readFile11(join38(root, key, INTERFACE_FILE), "utf8").catch(() => "")).trim() !== interfaceKey) continue;
+    if ((await readFile13(join39(root, key, INTERFACE_FILE), "utf8").catch(() => "")).trim() !== interfaceKey) continue;
     const other = await findComponent(cacheDir, SOURCE_QEMU_COMPONENT, key);
     if (!other) continue;
-    for (const name of Object.values(other.record.files)) await copyFile11(join38(other.dir, name), join38(out, name));
-    await checkXenLibraries(join38(out, QEMU_TARGET), join38(stage, STAGE_LIBDIR));
+    for (const name of Object.values(other.record.files)) await copyFile12(join39(other.dir, name), join39(out, name));
+    await checkXenLibraries(join39(out, QEMU_TARGET), join39(stage, STAGE_LIBDIR));
     log2(`qemu: reusing the build of component ${key.slice(0, 12)}: same QEMU, and a Xen build with the same headers, pkg-config files and library symbols`);
     return {
       files: other.record.files,
@@ -80699,14 +80960,14 @@ async function reuseSameInterface(cacheDir, interfaceKey, stage, out, log2) {
   }
   return void 0;
 }
-async function withSubprojectsNamed(build, tree, report, ctx, what) {
+async function withSubprojectsNamed(build, tree, buildDir, report, ctx, what) {
   const tried = /* @__PURE__ */ new Set();
   for (let round = 0; ; round++) {
     try {
       return await what();
     } catch (e) {
       if (Object.keys(report.unavailable).length === 0 || round >= 5) throw e;
-      const log2 = await readFile11(join38(build.logs, "configure.log"), "utf8").catch(() => "");
+      const log2 = await readFile13(join39(build.logs, "configure.log"), "utf8").catch(() => "");
       const wraps = await readWraps(tree);
       const needed = neededOf(log2, wraps, report);
       if (needed.length === 0) throw e;
@@ -80715,30 +80976,30 @@ async function withSubprojectsNamed(build, tree, report, ctx, what) {
       for (const n of fresh) tried.add(n);
       ctx.log(`qemu: configure needs ${fresh.join(", ")}, which the tree lacks: downloading`);
       if ((await fetchSubprojects(tree, wraps, fresh, report, ctx)).length < fresh.length) throw missingError(wraps, fresh.filter((n) => report.unavailable[n] !== void 0), report, ctx.suppliedLabel);
-      await rm16(join38(build.work, "build"), { recursive: true, force: true });
+      await rm17(buildDir, { recursive: true, force: true });
     }
   }
 }
 async function qemuVersion(tree) {
-  const text = await readFile11(join38(tree, "VERSION"), "utf8").catch(() => "");
+  const text = await readFile13(join39(tree, "VERSION"), "utf8").catch(() => "");
   const v = text.split("\n")[0].trim();
   return /^[0-9][0-9A-Za-z.+~-]{0,40}$/.test(v) ? v : "unknown";
 }
 async function stagedPkgConfig(stage, dir) {
-  const from = join38(stage, STAGE_LIBDIR, "pkgconfig");
-  const names = (await readdir14(from).catch(() => [])).filter((n) => n.endsWith(".pc"));
+  const from = join39(stage, STAGE_LIBDIR, "pkgconfig");
+  const names = (await readdir15(from).catch(() => [])).filter((n) => n.endsWith(".pc"));
   if (names.length === 0) throw new InfraError(`the Xen tools built from source installed no pkg-config files in ${from}`);
-  await mkdir22(dir, { recursive: true });
+  await mkdir23(dir, { recursive: true });
   for (const name of names) {
-    const text = await readFile11(join38(from, name), "utf8");
-    await writeFile10(join38(dir, name), pointPkgConfigAt(text, stage));
+    const text = await readFile13(join39(from, name), "utf8");
+    await writeFile11(join39(dir, name), pointPkgConfigAt(text, stage));
   }
   return dir;
 }
 async function checkXenLibraries(binary, libdir) {
-  const needs = readElfNeeds(await readFile11(binary)).needed.filter((n) => n.startsWith("libxen"));
+  const needs = readElfNeeds(await readFile13(binary)).needed.filter((n) => n.startsWith("libxen"));
   if (needs.length === 0) throw new InfraError(`${binary} links no Xen library: QEMU was configured without Xen support`);
-  const ours = new Set(await readdir14(libdir));
+  const ours = new Set(await readdir15(libdir));
   const foreign = needs.filter((n) => !ours.has(n));
   if (foreign.length > 0) throw new InfraError(`${binary} needs ${foreign.join(", ")}, which the Xen built from source does not provide (in ${libdir}): it linked against other Xen libraries`);
 }
@@ -80750,8 +81011,8 @@ function sourceQemuBuiltText(plan, host, subprojects) {
 
 // src/rig/source/xen.ts
 import { availableParallelism as availableParallelism4 } from "node:os";
-import { copyFile as copyFile12, lstat as lstat10, mkdir as mkdir23, readFile as readFile12, readdir as readdir15, stat as stat14, writeFile as writeFile11 } from "node:fs/promises";
-import { basename as basename8, join as join39 } from "node:path";
+import { copyFile as copyFile13, lstat as lstat11, mkdir as mkdir24, readFile as readFile14, readdir as readdir16, stat as stat16, writeFile as writeFile12 } from "node:fs/promises";
+import { basename as basename8, join as join40 } from "node:path";
 function xenInputs2(origin, patches, toolchain, args) {
   return {
     component: SOURCE_XEN_COMPONENT,
@@ -80771,9 +81032,9 @@ function xenInputs2(origin, patches, toolchain, args) {
     ...args.make?.length ? { userMake: [...args.make] } : {}
   };
 }
-async function planSourceXen(origin, toolchainKey2, userPatches = [], args = {}) {
+async function planSourceXen(origin, toolchainKey2, userPatches = [], args = {}, incremental = false) {
   const patches = await userPatchSeries(userPatches);
-  return { ...planComponent(xenInputs2(origin, patches, toolchainKey2, args)), origin, patches };
+  return { ...planComponent(xenInputs2(origin, patches, toolchainKey2, args)), origin, patches, incremental };
 }
 function sourceXenComponent(plan) {
   return {
@@ -80781,40 +81042,50 @@ function sourceXenComponent(plan) {
     label: "xen",
     describe: "(hypervisor and tools)",
     underTest: true,
+    reuseTree: plan.incremental,
     patches: plan.patches,
     fetch: ({ build, log: log2 }) => fetchOrigin(build, "xen", plan.origin, log2),
     make: (ctx) => makeSourceXen(ctx, plan)
   };
 }
-async function makeSourceXen({ build, tree, out, toolchain, host }, plan) {
+async function makeSourceXen({ build, tree, out, toolchain, host, reused, log: log2 }, plan) {
   const env = toolchain.env;
   const vars = [...XEN_MAKE_VARS, ...plan.inputs.userMake ?? []];
   const make = ["-C", "xen", ...vars];
+  const lastConfig = reused && !reused.fresh ? await configOfLastBuild(tree) : void 0;
   await build.step("make defconfig", "defconfig.log", "make", [...make, "defconfig"], { cwd: tree, env });
-  const features = await compileHypervisor(build, tree, out, toolchain, plan.inputs.userMake);
-  if (!await exists2(join39(tree, "configure"))) await build.step("autogen.sh", "autogen.log", "./autogen.sh", [], { cwd: tree, env });
-  for (const aux of AUTOCONF_AUX) if (!await exists2(join39(tree, basename8(aux)))) await copyFile12(aux, join39(tree, basename8(aux)));
+  const features = await compileHypervisor(build, tree, out, toolchain, plan.inputs.userMake, lastConfig);
+  const configure = join40(tree, "configure");
+  if (!await exists3(configure) || reused && reused.previous.autogen === "yes" && touchesConfigure(reused.changed)) {
+    await build.step("autogen.sh", "autogen.log", "./autogen.sh", [], { cwd: tree, env });
+    if (reused) reused.notes.autogen = "yes";
+  } else if (reused?.previous.autogen === "yes") reused.notes.autogen = "yes";
+  for (const aux of AUTOCONF_AUX) if (!await exists3(join40(tree, basename8(aux)))) await copyFile13(aux, join40(tree, basename8(aux)));
   const buildTriplet = (await run("gcc", ["-dumpmachine"])).stdout.trim();
-  await build.step("configure the tools", "tools-configure.log", "./configure", [`--build=${buildTriplet}`, `--host=${TARGET_TRIPLET}`, ...XEN_TOOLS_CONFIGURE_FLAGS, ...plan.inputs.userConfigure ?? []], {
-    cwd: tree,
-    env
-  });
+  const configureArgs = [`--build=${buildTriplet}`, `--host=${TARGET_TRIPLET}`, ...XEN_TOOLS_CONFIGURE_FLAGS, ...plan.inputs.userConfigure ?? []];
+  const configuredWith = JSON.stringify({ args: configureArgs, env });
+  if (reused && !reused.fresh && reused.previous.configure === configuredWith && !touchesConfigure(reused.changed) && await exists3(join40(tree, "config.status"))) {
+    log2(`xen: configure the tools: skipped (the reused tree was configured with the same arguments, and no configure input changed)`);
+  } else {
+    await build.step("configure the tools", "tools-configure.log", "./configure", configureArgs, { cwd: tree, env });
+  }
+  if (reused) reused.notes.configure = configuredWith;
   const subdirs = [];
-  for (const d of XEN_TOOLS_SUBDIRS) if (await exists2(join39(tree, "tools", d, "Makefile"))) subdirs.push(d);
+  for (const d of XEN_TOOLS_SUBDIRS) if (await exists3(join40(tree, "tools", d, "Makefile"))) subdirs.push(d);
   const jobs = availableParallelism4();
-  const stage = join39(out, "stage");
+  const stage = join40(out, "stage");
   await build.step("make the public headers", "tools-headers.log", "make", ["-C", "tools/include", ...vars], { cwd: tree, env });
   for (const d of subdirs) {
     await build.step(`make -j${jobs} tools/${d}`, `tools-${d}.log`, "make", ["-C", `tools/${d}`, `-j${jobs}`, ...vars, "all"], { cwd: tree, env });
   }
-  await mkdir23(join39(stage, STAGE_LIBDIR, "pkgconfig"), { recursive: true });
+  await mkdir24(join40(stage, STAGE_LIBDIR, "pkgconfig"), { recursive: true });
   await build.step("install the public headers", "tools-headers-install.log", "make", ["-C", "tools/include", ...vars, "install", `DESTDIR=${stage}`], { cwd: tree, env });
   for (const d of subdirs) {
     await build.step(`install tools/${d}`, `tools-${d}-install.log`, "make", ["-C", `tools/${d}`, ...vars, "install", `DESTDIR=${stage}`], { cwd: tree, env });
   }
-  await build.phase("strip", () => stripElves(stage, join39(toolchain.bin, `${CROSS_PREFIX}strip`)));
+  await build.phase("strip", () => stripElves(stage, join40(toolchain.bin, `${CROSS_PREFIX}strip`)));
   const version3 = await xenVersion(tree, env, vars);
-  await writeFile11(join39(out, "version"), `${version3}
+  await writeFile12(join40(out, "version"), `${version3}
 `);
   return {
     files: { image: "xen", config: "xen.config", syms: "xen-syms", stage: "stage", version: "version" },
@@ -80828,22 +81099,27 @@ async function xenVersion(tree, env, vars) {
   return r.exitCode === 0 && v ? v : "unknown";
 }
 async function stripElves(dir, strip) {
-  for (const name of await readdir15(dir)) {
-    const path12 = join39(dir, name);
-    const st = await lstat10(path12);
+  for (const name of await readdir16(dir)) {
+    const path12 = join40(dir, name);
+    const st = await lstat11(path12);
     if (st.isDirectory()) await stripElves(path12, strip);
     else if (st.isFile() && !name.endsWith(".a")) {
-      const head = await readFile12(path12).then((b) => b.subarray(0, 4));
+      const head = await readFile14(path12).then((b) => b.subarray(0, 4));
       if (isElf(head)) await run(strip, ["--strip-debug", path12]);
     }
   }
 }
-async function exists2(path12) {
-  return stat14(path12).then(() => true, () => false);
+function touchesConfigure(changed) {
+  for (const p of changed) if (CONFIGURE_INPUT.test(p)) return true;
+  return false;
+}
+var CONFIGURE_INPUT = /(^|\/)(configure|configure\.ac|aclocal\.m4|autogen\.sh|config\.sub|config\.guess|install\.sh)$|\.in$|(^|\/)m4\//;
+async function exists3(path12) {
+  return stat16(path12).then(() => true, () => false);
 }
 async function findTool(stage, name) {
   const dirs = ["/usr/sbin", "/usr/bin", "/usr/lib/xen/bin", "/usr/libexec/xen/bin", "/usr/lib/aarch64-linux-gnu/xen/bin"];
-  for (const d of dirs) if (await exists2(join39(stage, d, name))) return `${d}/${name}`;
+  for (const d of dirs) if (await exists3(join40(stage, d, name))) return `${d}/${name}`;
   throw new InfraError(`the Xen tools built from source installed no ${name} (looked in ${dirs.join(", ")} under ${stage})`);
 }
 function sourceXenBuiltText(plan, host, subdirs) {
@@ -80893,9 +81169,9 @@ async function planSourceRig(cacheDir, request, log2) {
   await refreshLists(qemuApt, log2);
   const meson = await qemuApt.candidate(MESON_PACKAGE);
   const toolchain = await planToolchain(cacheDir, apt, log2);
-  const xen = await planSourceXen(xenOrigin, toolchain.key, request.xenPatches, { configure: request.xenConfigureArgs, make: request.xenMakeArgs });
+  const xen = await planSourceXen(xenOrigin, toolchain.key, request.xenPatches, { configure: request.xenConfigureArgs, make: request.xenMakeArgs }, request.incrementalBuilds === true);
   const subprojects = { ...request.qemuSubprojects ? { path: request.qemuSubprojects } : {}, label: request.labels?.qemuSubprojects ?? "qemu-subprojects" };
-  const qemu = await planSourceQemu(qemuOrigin, meson, xen.key, toolchain.key, request.qemuPatches, subprojects, request.qemuConfigureArgs);
+  const qemu = await planSourceQemu(qemuOrigin, meson, xen.key, toolchain.key, request.qemuPatches, subprojects, request.qemuConfigureArgs, request.incrementalBuilds === true);
   const linux = await planRequestedKernel(cacheDir, request, qemuApt, toolchain.key);
   const key = recipeKey({
     ...recipe,
@@ -80919,7 +81195,7 @@ function ensureSourceComponents(cacheDir, plan, log2, hooks = {}) {
 async function buildSourceRig(dir, plan, components, log2) {
   const { xen, qemu } = components;
   const stage = componentFile(xen, "stage");
-  const xenVersion2 = (await readFile13(componentFile(xen, "version"), "utf8")).trim();
+  const xenVersion2 = (await readFile15(componentFile(xen, "version"), "utf8")).trim();
   const toolsPkg = { name: "xen-tools (built from source)", version: `${xenVersion2} (${originShortName(plan.xen.origin)})`, arch: "arm64" };
   const xenOrigin = { ...originOfFile(plan.xen.origin), built: xen.record.built, patches: plan.xen.patches.map(describePatch) };
   const built = await assembleRig(
@@ -80959,7 +81235,7 @@ async function buildSourceRig(dir, plan, components, log2) {
       ...originVersions("xen", plan.xen.origin),
       "xen-tools": `${xenVersion2} (same tree)`,
       // Components built before QEMU's version was recorded say "unknown".
-      qemu: releaseText(qemu.record.files.version ? (await readFile13(componentFile(qemu, "version"), "utf8")).trim() : "unknown", plan.qemu.origin),
+      qemu: releaseText(qemu.record.files.version ? (await readFile15(componentFile(qemu, "version"), "utf8")).trim() : "unknown", plan.qemu.origin),
       ...originVersions("qemu", plan.qemu.origin),
       ...linuxVersions(built, pkgs, plan.linux?.source),
       "linux-release": built.release,
@@ -81009,12 +81285,12 @@ var sourceProvider = {
 
 // src/rig/yocto/index.ts
 import { cpus } from "node:os";
-import { access as access4, mkdir as mkdir24, readdir as readdir17, rm as rm17, writeFile as writeFile13 } from "node:fs/promises";
-import { join as join43 } from "node:path";
+import { access as access4, mkdir as mkdir25, readdir as readdir18, rm as rm18, writeFile as writeFile14 } from "node:fs/promises";
+import { join as join44 } from "node:path";
 
 // src/rig/yocto/deploy.ts
-import { copyFile as copyFile13, readFile as readFile14, readdir as readdir16, realpath as realpath5, stat as stat15, writeFile as writeFile12 } from "node:fs/promises";
-import { basename as basename9, join as join40 } from "node:path";
+import { copyFile as copyFile14, readFile as readFile16, readdir as readdir17, realpath as realpath5, stat as stat17, writeFile as writeFile13 } from "node:fs/promises";
+import { basename as basename9, join as join41 } from "node:path";
 import { gunzipSync as gunzipSync2 } from "node:zlib";
 function deployNames(m) {
   const { machine, dom0Image, domUImage } = m;
@@ -81034,17 +81310,17 @@ function deployNames(m) {
 }
 async function find(deployDir, names) {
   for (const name of names) {
-    const path12 = join40(deployDir, name);
-    const st = await stat15(path12).catch(() => void 0);
+    const path12 = join41(deployDir, name);
+    const st = await stat17(path12).catch(() => void 0);
     if (st?.isFile()) return { name, real: await realpath5(path12) };
   }
   return void 0;
 }
 async function mapDeployDir(m, outDir) {
-  const st = await stat15(m.deployDir).catch(() => void 0);
+  const st = await stat17(m.deployDir).catch(() => void 0);
   if (!st?.isDirectory()) throw new ConfigError(`Yocto deploy directory ${m.deployDir} does not exist: did the kas build finish?`);
   const names = deployNames(m);
-  const listing = (await readdir16(m.deployDir)).sort();
+  const listing = (await readdir17(m.deployDir)).sort();
   const need = async (what, key, hint) => {
     const found = await find(m.deployDir, names[key]);
     if (!found) {
@@ -81056,31 +81332,31 @@ async function mapDeployDir(m, outDir) {
   };
   const files = [];
   const add = async (role, name, found, origin) => {
-    const to = join40(outDir, name);
-    await copyFile13(found.real, to);
+    const to = join41(outDir, name);
+    await copyFile14(found.real, to);
     const from = found.name && found.name !== basename9(found.real) ? `${found.name} \u2192 ${basename9(found.real)}` : basename9(found.real);
-    files.push({ role, path: name, sha256: await sha256File(to), size: (await stat15(to)).size, origin: origin ?? { built: `Yocto deploy ${m.deployDir}: ${from}` } });
+    files.push({ role, path: name, sha256: await sha256File(to), size: (await stat17(to)).size, origin: origin ?? { built: `Yocto deploy ${m.deployDir}: ${from}` } });
   };
   const xen = await find(m.deployDir, names.xen) ?? await find(m.deployDir, names.xenEfi);
   if (!xen) throw new ConfigError(`Yocto deploy directory ${m.deployDir} has no Xen (looked for ${[...names.xen, ...names.xenEfi].join(", ")}); is xen in the image's dependencies?`);
   const xenEfi = await find(m.deployDir, names.xenEfi) ?? xen;
-  const xenBytes = await readFile14(xen.real);
+  const xenBytes = await readFile16(xen.real);
   await add("xen-image", "xen", xen);
-  if ((await readFile14(xenEfi.real)).subarray(0, 2).toString("latin1") === "MZ") await add("xen-efi", "xen.efi", xenEfi);
+  if ((await readFile16(xenEfi.real)).subarray(0, 2).toString("latin1") === "MZ") await add("xen-efi", "xen.efi", xenEfi);
   const xenConfigFile = await find(m.deployDir, names.xenConfig);
-  const xenConfig = xenConfigFile ? await readFile14(xenConfigFile.real, "utf8") : void 0;
+  const xenConfig = xenConfigFile ? await readFile16(xenConfigFile.real, "utf8") : void 0;
   if (xenConfigFile) await add("xen-config", "xen.config", xenConfigFile);
   const kernel = await need("kernel", "kernel", "is linux-yocto deployed for this machine?");
-  let kernelBytes = await readFile14(kernel.real);
+  let kernelBytes = await readFile16(kernel.real);
   if (kernelBytes[0] === 31 && kernelBytes[1] === 139) {
     kernelBytes = gunzipSync2(kernelBytes);
-    await writeFile12(join40(outDir, "Image"), kernelBytes);
-    files.push({ role: "kernel", path: "Image", sha256: await sha256File(join40(outDir, "Image")), size: kernelBytes.length, origin: { built: `gunzip of Yocto deploy ${m.deployDir}: ${kernel.name}` } });
+    await writeFile13(join41(outDir, "Image"), kernelBytes);
+    files.push({ role: "kernel", path: "Image", sha256: await sha256File(join41(outDir, "Image")), size: kernelBytes.length, origin: { built: `gunzip of Yocto deploy ${m.deployDir}: ${kernel.name}` } });
   } else {
     await add("kernel", "Image", kernel);
   }
   const kernelConfigFile = await find(m.deployDir, names.kernelConfig);
-  const kernelConfig = kernelConfigFile ? await readFile14(kernelConfigFile.real, "utf8") : void 0;
+  const kernelConfig = kernelConfigFile ? await readFile16(kernelConfigFile.real, "utf8") : void 0;
   const dom0Ramdisk = await find(m.deployDir, names.dom0Ramdisk);
   const dom0Rootfs = await find(m.deployDir, names.dom0Rootfs);
   if (!dom0Ramdisk && !dom0Rootfs) {
@@ -81096,7 +81372,7 @@ async function mapDeployDir(m, outDir) {
   if (uboot) await add("uboot", "u-boot.bin", uboot);
   if (m.backendQemu) await add("backend-qemu", "qemu-system-aarch64", { real: m.backendQemu.path }, m.backendQemu.origin);
   const dom0Paths = dom0Ramdisk ? await cpioPaths(dom0Ramdisk.real) : /* @__PURE__ */ new Set();
-  const qemuBytes = m.backendQemu ? await readFile14(m.backendQemu.path) : void 0;
+  const qemuBytes = m.backendQemu ? await readFile16(m.backendQemu.path) : void 0;
   const detected = rigCapabilities({
     xen: xenBytes,
     xenConfig,
@@ -81131,7 +81407,7 @@ async function imageVersions(m) {
   const file = (await find(m.deployDir, [`${m.dom0Image}-${m.machine}.rootfs.manifest`, `${m.dom0Image}-${m.machine}.manifest`]))?.real;
   if (!file) return {};
   const versions = {};
-  for (const line of (await readFile14(file, "utf8")).split("\n")) {
+  for (const line of (await readFile16(file, "utf8")).split("\n")) {
     const [pkg, , version3] = line.trim().split(/\s+/);
     if (!pkg || !version3) continue;
     const hit = REPORTED_PACKAGES.find(([name, re]) => re.test(pkg) && versions[name] === void 0);
@@ -81140,18 +81416,18 @@ async function imageVersions(m) {
   return versions;
 }
 async function cpioPaths(file) {
-  const { stdout } = await run("cpio", ["-t", "--quiet"], { input: gunzipSync2(await readFile14(file)) });
+  const { stdout } = await run("cpio", ["-t", "--quiet"], { input: gunzipSync2(await readFile16(file)) });
   return new Set(stdout.split("\n").filter(Boolean).map((p) => p.replace(/^\.?\//, "")));
 }
 
 // src/rig/yocto/plan.ts
 import { arch as arch2 } from "node:os";
-import { join as join42, resolve as resolve5 } from "node:path";
+import { join as join43, resolve as resolve5 } from "node:path";
 
 // src/rig/yocto/kas-config.ts
 var import_yaml = __toESM(require_dist4(), 1);
 import { existsSync as existsSync5, readFileSync as readFileSync4 } from "node:fs";
-import { dirname as dirname16, join as join41, resolve as resolve4 } from "node:path";
+import { dirname as dirname17, join as join42, resolve as resolve4 } from "node:path";
 var isObj = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 function merge(base, top) {
   const out = { ...base };
@@ -81159,9 +81435,9 @@ function merge(base, top) {
   return out;
 }
 function repoRoot(file) {
-  for (let dir = dirname16(file); ; dir = dirname16(dir)) {
-    if (existsSync5(join41(dir, ".git"))) return dir;
-    if (dirname16(dir) === dir) return dirname16(file);
+  for (let dir = dirname17(file); ; dir = dirname17(dir)) {
+    if (existsSync5(join42(dir, ".git"))) return dir;
+    if (dirname17(dir) === dir) return dirname17(file);
   }
 }
 function loadKasConfig(file, label) {
@@ -81302,17 +81578,17 @@ function planYocto(request, opts) {
   const qemuRepo = request.qemuRepo ?? DEFAULT_QEMU_REPO2;
   const qemuRef = request.qemuRef ?? DEFAULT_QEMU_REF2;
   const qemuInputs3 = { version: YOCTO_PLAN_VERSION, sdk: sdkKey, repo: qemuRepo, ref: qemuRef, configure: [...QEMU_SDK_CONFIGURE_FLAGS], patches: request.qemuPatches ?? [] };
-  const root = join42(opts.cacheDir, "yocto");
+  const root = join43(opts.cacheDir, "yocto");
   const slot = (name, inputs, hashes) => {
     const key2 = recipeKey(inputs);
-    return { key: key2, dir: join42(root, name, key2), hashes };
+    return { key: key2, dir: join43(root, name, key2), hashes };
   };
   const downloads = slot("downloads", downloadsInputs, "the layers (name, url, commit/branch/tag/refspec, path) and includes from layers not yet checked out");
   const sstate = slot("sstate", sstateInputs, "the downloads inputs, plus the merged kas configuration without target/task (machine, distro, local.conf and bblayers.conf headers, env) and the host CPU");
-  const sdk = { key: sdkKey, dir: join42(root, "sdk", sdkKey), hashes: `the sstate inputs, plus the SDK image (${SDK_IMAGE}) and task populate_sdk` };
+  const sdk = { key: sdkKey, dir: join43(root, "sdk", sdkKey), hashes: `the sstate inputs, plus the SDK image (${SDK_IMAGE}) and task populate_sdk` };
   const qemu = slot("qemu", qemuInputs3, "the SDK key, the QEMU repository and ref, the configure options and the QEMU patches");
-  const workDir = join42(root, "work", sstate.key);
-  const buildDir = join42(workDir, "build");
+  const workDir = join43(root, "work", sstate.key);
+  const buildDir = join43(workDir, "build");
   const env = { KAS_WORK_DIR: workDir, KAS_BUILD_DIR: buildDir, DL_DIR: downloads.dir, SSTATE_DIR: sstate.dir };
   const kasSteps = [
     { purpose: `dom0 image (${DOM0_IMAGE})`, argv: ["kas", "build", kasFile, "--target", DOM0_IMAGE], env },
@@ -81326,8 +81602,8 @@ function planYocto(request, opts) {
     machine,
     workDir,
     buildDir,
-    deployDir: join42(buildDir, "tmp", "deploy", "images", machine),
-    sdkDeployDir: join42(buildDir, "tmp", "deploy", "sdk"),
+    deployDir: join43(buildDir, "tmp", "deploy", "images", machine),
+    sdkDeployDir: join43(buildDir, "tmp", "deploy", "sdk"),
     caches: { downloads, sstate, sdk, qemu },
     kasSteps,
     // The SDK's environment-setup script sets CC, CFLAGS, PKG_CONFIG_SYSROOT_DIR…; PKG_CONFIG is as the seed sets it.
@@ -81469,8 +81745,8 @@ async function obtainYoctoRig(request, opts, mayBuild) {
       `rig yocto needs kas, which is not installed on this host (nothing named kas in PATH). Install kas on a machine that can fetch ${plan.kasFile}'s layers (see workflows/yocto.yml), or build the rig there and use it here with \`xen-pvh-virtio rig export\` and --rig prebuilt.`
     );
   }
-  for (const d of [plan.caches.downloads.dir, plan.caches.sstate.dir, plan.workDir]) await mkdir24(d, { recursive: true });
-  const logFile = join43(plan.workDir, "yocto-build.log");
+  for (const d of [plan.caches.downloads.dir, plan.caches.sstate.dir, plan.workDir]) await mkdir25(d, { recursive: true });
+  const logFile = join44(plan.workDir, "yocto-build.log");
   await runStep({ purpose: "kas check", argv: ["kas", "--version"], env: {} }, { logFile, timeoutMs: 6e4, log: opts.log });
   for (const step of plan.kasSteps) await runStep(step, { logFile, timeoutMs: KAS_STEP_TIMEOUT_MS, log: opts.log, cwd: plan.workDir });
   const sdkEnv = await installSdk(plan, logFile, opts.log);
@@ -81503,18 +81779,18 @@ var yoctoProvider = {
 var COMPLETE = ".xen-pvh-virtio-complete";
 async function installSdk(plan, logFile, log2) {
   const sdkDir = plan.caches.sdk.dir;
-  if (!await access4(join43(sdkDir, COMPLETE)).then(() => true, () => false)) {
-    const installers = (await readdir17(plan.sdkDeployDir).catch(() => [])).filter((n) => n.includes(SDK_IMAGE) && /-toolchain-.*\.sh$/.test(n));
+  if (!await access4(join44(sdkDir, COMPLETE)).then(() => true, () => false)) {
+    const installers = (await readdir18(plan.sdkDeployDir).catch(() => [])).filter((n) => n.includes(SDK_IMAGE) && /-toolchain-.*\.sh$/.test(n));
     if (installers.length === 0) throw new InfraError(`populate_sdk left no ${SDK_IMAGE} toolchain installer in ${plan.sdkDeployDir}`, { logFile });
-    await rm17(sdkDir, { recursive: true, force: true });
-    await mkdir24(sdkDir, { recursive: true });
-    await runStep({ purpose: "SDK install", argv: ["sh", join43(plan.sdkDeployDir, installers.sort().at(-1)), "-y", "-d", sdkDir], env: {} }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2 });
-    await writeFile13(join43(sdkDir, COMPLETE), `${plan.caches.sdk.key}
+    await rm18(sdkDir, { recursive: true, force: true });
+    await mkdir25(sdkDir, { recursive: true });
+    await runStep({ purpose: "SDK install", argv: ["sh", join44(plan.sdkDeployDir, installers.sort().at(-1)), "-y", "-d", sdkDir], env: {} }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2 });
+    await writeFile14(join44(sdkDir, COMPLETE), `${plan.caches.sdk.key}
 `);
   }
-  const script = (await readdir17(sdkDir)).find((n) => n.startsWith("environment-setup-"));
+  const script = (await readdir18(sdkDir)).find((n) => n.startsWith("environment-setup-"));
   if (!script) throw new InfraError(`the SDK in ${sdkDir} has no environment-setup-* script`, { logFile });
-  const { stdout } = await run("sh", ["-c", '. "$1" >/dev/null 2>&1 && env -0', "sdk-env", join43(sdkDir, script)]);
+  const { stdout } = await run("sh", ["-c", '. "$1" >/dev/null 2>&1 && env -0', "sdk-env", join44(sdkDir, script)]);
   return Object.fromEntries(
     stdout.split("\0").filter((kv) => kv.includes("=")).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])
   );
@@ -81524,18 +81800,18 @@ function qemuCloneArgv(ref, repo, dest) {
 }
 async function buildQemu(plan, request, sdkEnv, logFile, log2) {
   const slot = plan.caches.qemu.dir;
-  const src = join43(slot, "src");
-  const build = join43(slot, "build");
-  const binary = join43(build, "qemu-system-aarch64");
-  if (!await access4(join43(slot, COMPLETE)).then(() => true, () => false)) {
-    await rm17(slot, { recursive: true, force: true });
-    await mkdir24(build, { recursive: true });
+  const src = join44(slot, "src");
+  const build = join44(slot, "build");
+  const binary = join44(build, "qemu-system-aarch64");
+  if (!await access4(join44(slot, COMPLETE)).then(() => true, () => false)) {
+    await rm18(slot, { recursive: true, force: true });
+    await mkdir25(build, { recursive: true });
     await runStep({ purpose: "QEMU fetch", argv: qemuCloneArgv(plan.qemu.ref, plan.qemu.repo, src), env: {} }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2 });
     for (const patch of request.qemuPatches ?? []) await run("patch", ["-p1", "--forward", "-i", patch], { cwd: src });
     const env = { ...sdkEnv, ...plan.qemu.env };
-    await runStep({ purpose: "QEMU configure (SDK)", argv: [join43(src, "configure"), ...plan.qemu.configure], env }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2, cwd: build });
+    await runStep({ purpose: "QEMU configure (SDK)", argv: [join44(src, "configure"), ...plan.qemu.configure], env }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2, cwd: build });
     await runStep({ purpose: "QEMU build (SDK)", argv: ["make", `-j${cpus().length}`, "qemu-system-aarch64"], env }, { logFile, timeoutMs: SDK_STEP_TIMEOUT_MS, log: log2, cwd: build });
-    await writeFile13(join43(slot, COMPLETE), `${plan.caches.qemu.key}
+    await writeFile14(join44(slot, COMPLETE), `${plan.caches.qemu.key}
 `);
   }
   const { stdout } = await run("git", ["-C", src, "rev-parse", "HEAD"]);
