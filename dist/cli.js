@@ -31,7 +31,7 @@ import {
   scenarioJsonSchema,
   scenarioStatus,
   writeReports
-} from "./chunks/chunk-QPX35JES.js";
+} from "./chunks/chunk-3IVHMB52.js";
 import {
   ConfigError,
   ExitCode,
@@ -48,6 +48,7 @@ import {
   formatBytes,
   formatPos,
   listEntries,
+  markUsed,
   obtainRig,
   packageVersion,
   processAlive,
@@ -57,7 +58,7 @@ import {
   rigRecipe,
   run,
   withoutChanges
-} from "./chunks/chunk-2DVJGHNB.js";
+} from "./chunks/chunk-O2Z5Y3GF.js";
 
 // src/cli/main-impl.ts
 import { resolve as resolve6 } from "node:path";
@@ -951,6 +952,7 @@ var Workspace = class _Workspace {
     const gitDir = join3(base, "repo.git");
     const ws = new _Workspace(gitDir, base, source, folder !== void 0, where.label);
     if (!existsSync(join3(gitDir, "HEAD"))) await ws.clone(where.log);
+    markUsed(where.cacheDir, base);
     await ws.dropStaleCheckouts();
     return ws;
   }

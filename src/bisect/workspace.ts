@@ -7,6 +7,7 @@ import { existsSync, readdirSync, realpathSync, statSync, writeFileSync } from '
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigError, InfraError } from '../errors.js';
+import { markUsed } from '../cache/usage.js';
 import { processAlive } from '../host/process-identity.js';
 import { redactCredentials } from '../secrets.js';
 import { FULL_ID, git, gitSaid } from './git.js';
@@ -46,6 +47,8 @@ export class Workspace {
     const gitDir = join(base, 'repo.git');
     const ws = new Workspace(gitDir, base, source, folder !== undefined, where.label);
     if (!existsSync(join(gitDir, 'HEAD'))) await ws.clone(where.log);
+    // The cache's budget removes the least recently used clone first, never one a live bisection works in.
+    markUsed(where.cacheDir, base);
     await ws.dropStaleCheckouts();
     return ws;
   }

@@ -17,6 +17,7 @@ export const ENTRY_KINDS = [
   { dir: 'apt', what: 'package lists and archives', depth: 1 },
   { dir: 'work', what: 'build tree (kept after a failed build)', depth: 1 },
   { dir: 'trees', what: 'incremental build tree', depth: 1 },
+  { dir: 'bisect', what: 'bisection clone', depth: 1 },
   { dir: 'prebuilt', what: 'prebuilt bundle staging', depth: 1 },
 ] as const;
 

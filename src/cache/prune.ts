@@ -1,7 +1,7 @@
 // Keeping the cache within a budget: least recently used entries go first, and never one the
 // running process used (it may still need it) or one a build is writing.
 import { randomBytes } from 'node:crypto';
-import { rename, rm } from 'node:fs/promises';
+import { readdir, rename, rm } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { listEntries, type CacheEntry } from './entries.js';
 import { forgetUse } from './usage.js';
@@ -51,9 +51,13 @@ export async function pruneCache(cacheDir: string, maxBytes: number, opts: Prune
   return { before, after: total, removed, kept };
 }
 
-/** work/<name>-<key>-<pid> of a live process, or trees/<name> a live build holds. */
+/** work/<name>-<key>-<pid> of a live process, trees/<name> a live build holds, or bisect/<repo> a live bisection has checkouts in. */
 async function buildInProgress(e: CacheEntry): Promise<boolean> {
   if (e.name.startsWith(`trees${sep}`)) return (await treeHolder(e.path)) !== undefined;
+  if (e.name.startsWith(`bisect${sep}`)) {
+    const checkouts = await readdir(join(e.path, 'checkouts')).catch(() => [] as string[]);
+    return checkouts.some((c) => processAlive(Number(/^(\d+)-/.exec(c)?.[1] ?? NaN)));
+  }
   const m = /^work\/.*-(\d+)$/.exec(e.name);
   return m ? processAlive(Number(m[1])) : false;
 }

@@ -73,6 +73,17 @@ describe('the cache budget', () => {
     }
   });
 
+  it('keeps the clone a live bisection has checkouts in, and prunes an idle one', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'xpv-budget-'));
+    const busy = entry(cache, 'bisect/aaaa', 4, 30);
+    const idle = entry(cache, 'bisect/bbbb', 4, 20);
+    mkdirSync(join(busy, 'checkouts', `${process.pid}-0001`), { recursive: true });
+    mkdirSync(join(idle, 'checkouts'), { recursive: true });
+    const r = await pruneCache(cache, 1 * MiB);
+    expect(r.kept.map((e) => e.name)).toEqual(['bisect/aaaa']);
+    expect(r.removed.map((e) => [e.name, e.what])).toEqual([['bisect/bbbb', 'bisection clone']]);
+  });
+
   it('never lists or prunes entries of a folder linked in from another cache', async () => {
     const shared = mkdtempSync(join(tmpdir(), 'xpv-shared-'));
     entry(shared, 'rigs/shared', 2, 30);

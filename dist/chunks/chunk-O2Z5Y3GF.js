@@ -77026,6 +77026,7 @@ var ENTRY_KINDS = [
   { dir: "apt", what: "package lists and archives", depth: 1 },
   { dir: "work", what: "build tree (kept after a failed build)", depth: 1 },
   { dir: "trees", what: "incremental build tree", depth: 1 },
+  { dir: "bisect", what: "bisection clone", depth: 1 },
   { dir: "prebuilt", what: "prebuilt bundle staging", depth: 1 }
 ];
 async function listEntries(cacheDir) {
@@ -77069,7 +77070,7 @@ async function sizesOf(paths) {
 
 // src/cache/prune.ts
 import { randomBytes } from "node:crypto";
-import { rename as rename4, rm as rm4 } from "node:fs/promises";
+import { readdir as readdir4, rename as rename4, rm as rm4 } from "node:fs/promises";
 import { join as join14, sep as sep11 } from "node:path";
 
 // src/rig/build/build-tree.ts
@@ -77252,6 +77253,10 @@ async function pruneCache(cacheDir, maxBytes, opts = {}) {
 }
 async function buildInProgress(e) {
   if (e.name.startsWith(`trees${sep11}`)) return await treeHolder(e.path) !== void 0;
+  if (e.name.startsWith(`bisect${sep11}`)) {
+    const checkouts = await readdir4(join14(e.path, "checkouts")).catch(() => []);
+    return checkouts.some((c) => processAlive(Number(/^(\d+)-/.exec(c)?.[1] ?? NaN)));
+  }
   const m = /^work\/.*-(\d+)$/.exec(e.name);
   return m ? processAlive(Number(m[1])) : false;
 }
@@ -77268,7 +77273,7 @@ function formatBytes(n) {
 
 // src/rig/prebuilt/index.ts
 import { randomBytes as randomBytes2 } from "node:crypto";
-import { copyFile as copyFile3, mkdir as mkdir6, readdir as readdir5, rename as rename5, rm as rm6 } from "node:fs/promises";
+import { copyFile as copyFile3, mkdir as mkdir6, readdir as readdir6, rename as rename5, rm as rm6 } from "node:fs/promises";
 import { basename as basename6, dirname as dirname10, join as join17 } from "node:path";
 
 // src/rig/prebuilt/incoming.ts
@@ -77465,7 +77470,7 @@ function describeFetchError(e) {
 
 // src/rig/prebuilt/tarball.ts
 import { spawn as spawn2 } from "node:child_process";
-import { lstat as lstat5, readdir as readdir4, realpath as realpath2 } from "node:fs/promises";
+import { lstat as lstat5, readdir as readdir5, realpath as realpath2 } from "node:fs/promises";
 import { join as join15, posix } from "node:path";
 var UnsafeTarball = class extends Error {
 };
@@ -77479,7 +77484,7 @@ async function unpackTarball(file, dir, limits) {
   await checkListing(file, limits);
   await run("tar", ["-x", ...compression(file), "-f", file, "-C", dir, "--no-same-owner", "--no-same-permissions", "--no-xattrs", "--no-acls", "--no-selinux"]);
   await checkTree(dir, limits);
-  const entries = await readdir4(dir);
+  const entries = await readdir5(dir);
   if (!entries.includes("manifest.json") && entries.length === 1) {
     const only = join15(dir, entries[0]);
     if ((await lstat5(only)).isDirectory()) return only;
@@ -77579,7 +77584,7 @@ async function checkTree(dir, limits) {
   let entries = 0;
   let bytes = 0;
   const walk2 = async (rel) => {
-    for (const name of await readdir4(join15(root, rel))) {
+    for (const name of await readdir5(join15(root, rel))) {
       const path12 = rel ? `${rel}/${name}` : name;
       const st = await lstat5(join15(root, path12));
       if (++entries > limits.entries) throw new UnsafeTarball(`it holds more than ${limits.entries} entries, more than a bundle may have`);
@@ -77839,7 +77844,7 @@ async function exportRig(rig, target, log2) {
     log2(`rig ${rig.manifest.key.slice(0, 12)} exported to ${target}`);
     return target;
   }
-  const existing = await readdir5(target).catch((e) => e.code === "ENOENT" ? [] : Promise.reject(e));
+  const existing = await readdir6(target).catch((e) => e.code === "ENOENT" ? [] : Promise.reject(e));
   if (existing.length > 0) throw new ConfigError(`rig export: ${target} exists and is not empty; name a new directory or a .tar.gz file`);
   await mkdir6(target, { recursive: true });
   for (const name of names) await copyInto(join17(rig.dir, name), join17(target, name));
@@ -77963,7 +77968,7 @@ import { join as join36 } from "node:path";
 // src/rig/build/component.ts
 import { spawn as spawn3 } from "node:child_process";
 import { createWriteStream as createWriteStream4 } from "node:fs";
-import { mkdir as mkdir8, readFile as readFile2, readdir as readdir6, rename as rename6, rm as rm8, stat as stat4, writeFile as writeFile4 } from "node:fs/promises";
+import { mkdir as mkdir8, readFile as readFile2, readdir as readdir7, rename as rename6, rm as rm8, stat as stat4, writeFile as writeFile4 } from "node:fs/promises";
 import { join as join19 } from "node:path";
 
 // src/host/log-groups.ts
@@ -78131,7 +78136,7 @@ var ComponentBuild = class _ComponentBuild {
     await mkdir8(root, { recursive: true });
     const prefix2 = `${name}-${key.slice(0, 16)}-`;
     const failed = [];
-    for (const entry of await readdir6(root)) {
+    for (const entry of await readdir7(root)) {
       const pid = Number(/-(\d+)$/.exec(entry)?.[1] ?? NaN);
       if (!Number.isInteger(pid) || processAlive(pid)) continue;
       if (entry.startsWith(prefix2)) await rm8(join19(root, entry), { recursive: true, force: true });
@@ -78346,7 +78351,7 @@ function rigCapabilities(e) {
 }
 
 // src/rig/toolchain/index.ts
-import { chmod as chmod4, lstat as lstat6, mkdir as mkdir10, open as open4, readdir as readdir8, readFile as readFile5, readlink as readlink4, rename as rename7, rm as rm10, stat as stat6, symlink as symlink3, unlink as unlink3, writeFile as writeFile6 } from "node:fs/promises";
+import { chmod as chmod4, lstat as lstat6, mkdir as mkdir10, open as open4, readdir as readdir9, readFile as readFile5, readlink as readlink4, rename as rename7, rm as rm10, stat as stat6, symlink as symlink3, unlink as unlink3, writeFile as writeFile6 } from "node:fs/promises";
 import { delimiter as delimiter4, dirname as dirname12, join as join22, relative as relative5 } from "node:path";
 
 // src/host/shell.ts
@@ -78357,7 +78362,7 @@ function shellQuote(text) {
 // src/rig/debian/apt.ts
 import { createHash as createHash6 } from "node:crypto";
 import { readFileSync as readFileSync3 } from "node:fs";
-import { mkdir as mkdir9, readFile as readFile4, readdir as readdir7, rm as rm9, stat as stat5, writeFile as writeFile5 } from "node:fs/promises";
+import { mkdir as mkdir9, readFile as readFile4, readdir as readdir8, rm as rm9, stat as stat5, writeFile as writeFile5 } from "node:fs/promises";
 import { join as join21 } from "node:path";
 var LISTS_MAX_AGE_MS = 6 * 36e5;
 var DEFAULT_MIRROR = "http://deb.debian.org/debian";
@@ -78465,7 +78470,7 @@ var PrivateApt = class {
   }
   /** Lists for every line of our sources (binary, and source when asked), and our apt.conf beside them. */
   async hasLists() {
-    const lists = await readdir7(this.lists).catch(() => []);
+    const lists = await readdir8(this.lists).catch(() => []);
     const wanted = [/_Packages(\.\w+)?$/, ...this.source.sources ? [/_Sources(\.\w+)?$/] : []];
     return wanted.every((re) => lists.some((f) => re.test(f))) && await stat5(join21(this.root, "apt.conf")).then(() => true, () => false);
   }
@@ -78497,7 +78502,7 @@ var PrivateApt = class {
   async resolutionKey(packages) {
     const h = createHash6("sha256");
     for (const f of ["apt.conf", "sources.list", "preferences"]) h.update(`${f}\0`).update(await readFile4(join21(this.root, f)).catch(() => Buffer.alloc(0)));
-    for (const f of (await readdir7(this.lists).catch(() => [])).sort()) {
+    for (const f of (await readdir8(this.lists).catch(() => [])).sort()) {
       const s = await stat5(join21(this.lists, f));
       if (s.isFile()) h.update(`${f}\0${s.size}\0${s.mtimeMs}
 `);
@@ -78542,7 +78547,7 @@ ${stdout.slice(-2e3)}`);
       ...packages.map((p) => `${p.name}=${p.version}`)
     ]);
     const files = /* @__PURE__ */ new Map();
-    const present = new Set(await readdir7(this.archives));
+    const present = new Set(await readdir8(this.archives));
     for (const p of packages) {
       const file = `${p.name}_${p.version.replace(/:/g, "%3a")}_${p.arch}.deb`;
       if (!present.has(file)) throw new InfraError(`apt did not leave ${file} in ${this.archives}`);
@@ -78835,7 +78840,7 @@ async function unpackInto(root, packages, debs) {
 }
 async function relativizeSymlinks(root, dir = root) {
   let changed = 0;
-  for (const name of await readdir8(dir)) {
+  for (const name of await readdir9(dir)) {
     const path12 = join22(dir, name);
     const st = await lstat6(path12);
     if (st.isDirectory()) changed += await relativizeSymlinks(root, path12);
@@ -78853,7 +78858,7 @@ async function relocatePkgConfig(sysroot, finalDir) {
   const finalSysroot = join22(finalDir, "sysroot");
   for (const rel of [`usr/lib/${TARGET_TRIPLET}/pkgconfig`, "usr/share/pkgconfig"]) {
     const dir = join22(sysroot, rel);
-    for (const name of await readdir8(dir).catch(() => [])) {
+    for (const name of await readdir9(dir).catch(() => [])) {
       if (!name.endsWith(".pc")) continue;
       const text = await readFile5(join22(dir, name), "utf8");
       await writeFile6(join22(dir, name), pointPkgConfigAt(text, finalSysroot));
@@ -78874,7 +78879,7 @@ async function writeWrappers(tmp, finalDir, arch3) {
   const launch = (real, extra = "") => ["#!/bin/sh", `exec ${shellQuote(loader)} --library-path ${shellQuote(libraryPath)} ${shellQuote(real)}${extra} "$@"`, ""].join("\n");
   const finalOf = (path12) => final("compilers", relative5(join22(tmp, "compilers"), path12));
   const realBin = join22(tmp, "compilers", "usr", "bin");
-  const names = (await readdir8(realBin)).filter((n) => n.startsWith(CROSS_PREFIX));
+  const names = (await readdir9(realBin)).filter((n) => n.startsWith(CROSS_PREFIX));
   for (const real of names) {
     const name = real.replace(/-12$/, "");
     if (name !== real && names.includes(name)) continue;
@@ -78885,9 +78890,9 @@ async function writeWrappers(tmp, finalDir, arch3) {
     throw new InfraError(`the compiler packages unpacked no ${CROSS_PREFIX}gcc-12 into ${realBin}`);
   }
   const gccLib = join22(tmp, "compilers", "usr", "lib", "gcc-cross", TARGET_TRIPLET);
-  const internal = [join22(tmp, "compilers", "usr", TARGET_TRIPLET, "bin"), ...(await readdir8(gccLib).catch(() => [])).map((v) => join22(gccLib, v))];
+  const internal = [join22(tmp, "compilers", "usr", TARGET_TRIPLET, "bin"), ...(await readdir9(gccLib).catch(() => [])).map((v) => join22(gccLib, v))];
   for (const dir of internal) {
-    for (const name of await readdir8(dir).catch(() => [])) {
+    for (const name of await readdir9(dir).catch(() => [])) {
       const path12 = join22(dir, name);
       const st = await lstat6(path12);
       if (st.isSymbolicLink()) {
@@ -79122,7 +79127,7 @@ ${said(checkout)}`);
 // src/rig/build/tree.ts
 import { createHash as createHash7 } from "node:crypto";
 import { createReadStream as createReadStream5 } from "node:fs";
-import { chmod as chmod5, copyFile as copyFile5, lstat as lstat7, mkdir as mkdir13, readdir as readdir9, readlink as readlink5, realpath as realpath3, stat as stat7, symlink as symlink4 } from "node:fs/promises";
+import { chmod as chmod5, copyFile as copyFile5, lstat as lstat7, mkdir as mkdir13, readdir as readdir10, readlink as readlink5, realpath as realpath3, stat as stat7, symlink as symlink4 } from "node:fs/promises";
 import { dirname as dirname13, join as join24, relative as relative6, sep as sep12 } from "node:path";
 var TREE_LIMITS = { files: 4e5, bytes: 8 * 1024 ** 3 };
 var GIT_ENV2 = { GIT_TERMINAL_PROMPT: "0", LC_ALL: "C", GIT_OPTIONAL_LOCKS: "0" };
@@ -79158,7 +79163,7 @@ async function contentHash(root, paths, label) {
 async function walk(dir, label) {
   const out = [];
   const visit = async (rel) => {
-    for (const e of await readdir9(join24(dir, rel), { withFileTypes: true })) {
+    for (const e of await readdir10(join24(dir, rel), { withFileTypes: true })) {
       const p = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) await visit(p);
       else if (e.isFile() || e.isSymbolicLink()) out.push(p);
@@ -79653,7 +79658,7 @@ import { join as join32 } from "node:path";
 import { gunzipSync } from "node:zlib";
 
 // src/rig/debian/modules.ts
-import { readdir as readdir10, stat as stat11 } from "node:fs/promises";
+import { readdir as readdir11, stat as stat11 } from "node:fs/promises";
 import { join as join29 } from "node:path";
 function moduleKey(name) {
   return name.replace(/-/g, "_");
@@ -79684,7 +79689,7 @@ async function installModules(tree, pkgs, kernelRelease, names) {
 async function indexModules(moddir) {
   const index = /* @__PURE__ */ new Map();
   const walk2 = async (rel) => {
-    for (const name of await readdir10(join29(moddir, rel))) {
+    for (const name of await readdir11(join29(moddir, rel))) {
       const path12 = `${rel}/${name}`;
       if ((await stat11(join29(moddir, path12))).isDirectory()) await walk2(path12);
       else {
@@ -79787,7 +79792,7 @@ var PackageTrees = class _PackageTrees {
 
 // src/rig/debian/ramdisk.ts
 import { createReadStream as createReadStream6, createWriteStream as createWriteStream5 } from "node:fs";
-import { chmod as chmod6, copyFile as copyFile8, lstat as lstat9, lutimes, mkdir as mkdir18, readFile as readFile9, readdir as readdir11, readlink as readlink7, rm as rm14, symlink as symlink5, writeFile as writeFile9 } from "node:fs/promises";
+import { chmod as chmod6, copyFile as copyFile8, lstat as lstat9, lutimes, mkdir as mkdir18, readFile as readFile9, readdir as readdir12, readlink as readlink7, rm as rm14, symlink as symlink5, writeFile as writeFile9 } from "node:fs/promises";
 import { dirname as dirname15, join as join31, posix as posix3 } from "node:path";
 import { pipeline as pipeline4 } from "node:stream/promises";
 import { createGzip } from "node:zlib";
@@ -79909,7 +79914,7 @@ var RamdiskTree = class _RamdiskTree {
 };
 async function listTree(dir, prefix2 = "") {
   const out = [];
-  const names = (await readdir11(join31(dir, prefix2))).sort();
+  const names = (await readdir12(join31(dir, prefix2))).sort();
   for (const name of names) {
     const rel = prefix2 ? `${prefix2}/${name}` : name;
     out.push(rel);
@@ -80219,14 +80224,14 @@ async function mesonTool(cacheDir, apt, meson) {
 
 // src/rig/debian/patches.ts
 import { readdirSync } from "node:fs";
-import { readdir as readdir12 } from "node:fs/promises";
+import { readdir as readdir13 } from "node:fs/promises";
 import { join as join34 } from "node:path";
 function ourPatchDir(source) {
   return join34(packageRoot(), "src", "rig", "debian", "patches", source);
 }
 async function patchSeries(source, userPatches = []) {
   const dir = ourPatchDir(source);
-  const ours = (await readdir12(dir).catch(() => [])).filter((f) => f.endsWith(".patch")).sort();
+  const ours = (await readdir13(dir).catch(() => [])).filter((f) => f.endsWith(".patch")).sort();
   return [...await Promise.all(ours.map((f) => readPatch(join34(dir, f), "ours"))), ...await userPatchSeries(userPatches)];
 }
 function patchPaths(source, userPatches = []) {
@@ -80498,7 +80503,7 @@ var debianProvider = {
 import { readFile as readFile15 } from "node:fs/promises";
 
 // src/rig/source/qemu.ts
-import { copyFile as copyFile12, mkdir as mkdir23, readFile as readFile13, readdir as readdir15, rm as rm17, stat as stat15, writeFile as writeFile11 } from "node:fs/promises";
+import { copyFile as copyFile12, mkdir as mkdir23, readFile as readFile13, readdir as readdir16, rm as rm17, stat as stat15, writeFile as writeFile11 } from "node:fs/promises";
 import { join as join39 } from "node:path";
 
 // src/config/build-args.ts
@@ -80536,7 +80541,7 @@ function buildArgsText(args) {
 
 // src/rig/source/xen-interface.ts
 import { createHash as createHash8 } from "node:crypto";
-import { lstat as lstat10, readFile as readFile11, readdir as readdir13, readlink as readlink8 } from "node:fs/promises";
+import { lstat as lstat10, readFile as readFile11, readdir as readdir14, readlink as readlink8 } from "node:fs/promises";
 import { join as join37, relative as relative7 } from "node:path";
 
 // src/rig/source/recipe.ts
@@ -80586,7 +80591,7 @@ var DOM0_TOOLS = ["xl", "xenstored", "xenconsoled", "xenconsole", "xen-init-dom0
 async function filesUnder(dir) {
   const out = [];
   const walk2 = async (d) => {
-    const names = await readdir13(d).catch(() => []);
+    const names = await readdir14(d).catch(() => []);
     for (const n of names.sort()) {
       const p = join37(d, n);
       const st = await lstat10(p);
@@ -80607,7 +80612,7 @@ async function xenInterfaceHash(stage, nm) {
   for (const file of await filesUnder(join37(libdir, "pkgconfig"))) {
     if (file.endsWith(".pc")) parts.push(`pc ${relative7(stage, file)} ${sha256(await readFile11(file))}`);
   }
-  for (const name of (await readdir13(libdir).catch(() => [])).sort()) {
+  for (const name of (await readdir14(libdir).catch(() => [])).sort()) {
     if (!/\.so(\.|$)/.test(name)) continue;
     const path12 = join37(libdir, name);
     const st = await lstat10(path12);
@@ -80625,7 +80630,7 @@ async function xenInterfaceHash(stage, nm) {
 // src/rig/build/subprojects.ts
 import { createHash as createHash9 } from "node:crypto";
 import { createReadStream as createReadStream7 } from "node:fs";
-import { copyFile as copyFile11, mkdir as mkdir22, readFile as readFile12, readdir as readdir14, realpath as realpath4, rename as rename9, rm as rm16, stat as stat14 } from "node:fs/promises";
+import { copyFile as copyFile11, mkdir as mkdir22, readFile as readFile12, readdir as readdir15, realpath as realpath4, rename as rename9, rm as rm16, stat as stat14 } from "node:fs/promises";
 import { join as join38, sep as sep13 } from "node:path";
 var REQUIRED_SUBPROJECTS = ["keycodemapdb"];
 var WRAP_MAX_BYTES = 64 * 1024;
@@ -80671,7 +80676,7 @@ function parseWrap(name, text, file = `subprojects/${name}.wrap`) {
 }
 async function readWraps(tree) {
   const dir = join38(tree, "subprojects");
-  const names = (await readdir14(dir).catch(() => [])).filter((n) => n.endsWith(".wrap")).sort();
+  const names = (await readdir15(dir).catch(() => [])).filter((n) => n.endsWith(".wrap")).sort();
   if (names.length > WRAPS_MAX) throw new ConfigError(`${dir}: ${names.length} wrap files, more than the ${WRAPS_MAX} a QEMU tree has`);
   const wraps = [];
   for (const n of names) {
@@ -80685,7 +80690,7 @@ async function readWraps(tree) {
 var isDir = (p) => stat14(p).then((s) => s.isDirectory(), () => false);
 var isFile = (p) => stat14(p).then((s) => s.isFile(), () => false);
 async function hasTree(dir) {
-  const names = await readdir14(dir).catch(() => []);
+  const names = await readdir15(dir).catch(() => []);
   return names.some((n) => n !== ".git");
 }
 async function inTree(tree, w) {
@@ -80944,7 +80949,7 @@ async function exists2(path12) {
 var INTERFACE_FILE = "xen-interface-key";
 async function reuseSameInterface(cacheDir, interfaceKey, stage, out, log2) {
   const root = join39(cacheDir, "components", SOURCE_QEMU_COMPONENT);
-  for (const key of (await readdir15(root).catch(() => [])).sort()) {
+  for (const key of (await readdir16(root).catch(() => [])).sort()) {
     if (!/^[0-9a-f]{64}$/.test(key)) continue;
     if ((await readFile13(join39(root, key, INTERFACE_FILE), "utf8").catch(() => "")).trim() !== interfaceKey) continue;
     const other = await findComponent(cacheDir, SOURCE_QEMU_COMPONENT, key);
@@ -80987,7 +80992,7 @@ async function qemuVersion(tree) {
 }
 async function stagedPkgConfig(stage, dir) {
   const from = join39(stage, STAGE_LIBDIR, "pkgconfig");
-  const names = (await readdir15(from).catch(() => [])).filter((n) => n.endsWith(".pc"));
+  const names = (await readdir16(from).catch(() => [])).filter((n) => n.endsWith(".pc"));
   if (names.length === 0) throw new InfraError(`the Xen tools built from source installed no pkg-config files in ${from}`);
   await mkdir23(dir, { recursive: true });
   for (const name of names) {
@@ -80999,7 +81004,7 @@ async function stagedPkgConfig(stage, dir) {
 async function checkXenLibraries(binary, libdir) {
   const needs = readElfNeeds(await readFile13(binary)).needed.filter((n) => n.startsWith("libxen"));
   if (needs.length === 0) throw new InfraError(`${binary} links no Xen library: QEMU was configured without Xen support`);
-  const ours = new Set(await readdir15(libdir));
+  const ours = new Set(await readdir16(libdir));
   const foreign = needs.filter((n) => !ours.has(n));
   if (foreign.length > 0) throw new InfraError(`${binary} needs ${foreign.join(", ")}, which the Xen built from source does not provide (in ${libdir}): it linked against other Xen libraries`);
 }
@@ -81011,7 +81016,7 @@ function sourceQemuBuiltText(plan, host, subprojects) {
 
 // src/rig/source/xen.ts
 import { availableParallelism as availableParallelism4 } from "node:os";
-import { copyFile as copyFile13, lstat as lstat11, mkdir as mkdir24, readFile as readFile14, readdir as readdir16, stat as stat16, writeFile as writeFile12 } from "node:fs/promises";
+import { copyFile as copyFile13, lstat as lstat11, mkdir as mkdir24, readFile as readFile14, readdir as readdir17, stat as stat16, writeFile as writeFile12 } from "node:fs/promises";
 import { basename as basename8, join as join40 } from "node:path";
 function xenInputs2(origin, patches, toolchain, args) {
   return {
@@ -81099,7 +81104,7 @@ async function xenVersion(tree, env, vars) {
   return r.exitCode === 0 && v ? v : "unknown";
 }
 async function stripElves(dir, strip) {
-  for (const name of await readdir16(dir)) {
+  for (const name of await readdir17(dir)) {
     const path12 = join40(dir, name);
     const st = await lstat11(path12);
     if (st.isDirectory()) await stripElves(path12, strip);
@@ -81285,11 +81290,11 @@ var sourceProvider = {
 
 // src/rig/yocto/index.ts
 import { cpus } from "node:os";
-import { access as access4, mkdir as mkdir25, readdir as readdir18, rm as rm18, writeFile as writeFile14 } from "node:fs/promises";
+import { access as access4, mkdir as mkdir25, readdir as readdir19, rm as rm18, writeFile as writeFile14 } from "node:fs/promises";
 import { join as join44 } from "node:path";
 
 // src/rig/yocto/deploy.ts
-import { copyFile as copyFile14, readFile as readFile16, readdir as readdir17, realpath as realpath5, stat as stat17, writeFile as writeFile13 } from "node:fs/promises";
+import { copyFile as copyFile14, readFile as readFile16, readdir as readdir18, realpath as realpath5, stat as stat17, writeFile as writeFile13 } from "node:fs/promises";
 import { basename as basename9, join as join41 } from "node:path";
 import { gunzipSync as gunzipSync2 } from "node:zlib";
 function deployNames(m) {
@@ -81320,7 +81325,7 @@ async function mapDeployDir(m, outDir) {
   const st = await stat17(m.deployDir).catch(() => void 0);
   if (!st?.isDirectory()) throw new ConfigError(`Yocto deploy directory ${m.deployDir} does not exist: did the kas build finish?`);
   const names = deployNames(m);
-  const listing = (await readdir17(m.deployDir)).sort();
+  const listing = (await readdir18(m.deployDir)).sort();
   const need = async (what, key, hint) => {
     const found = await find(m.deployDir, names[key]);
     if (!found) {
@@ -81780,7 +81785,7 @@ var COMPLETE = ".xen-pvh-virtio-complete";
 async function installSdk(plan, logFile, log2) {
   const sdkDir = plan.caches.sdk.dir;
   if (!await access4(join44(sdkDir, COMPLETE)).then(() => true, () => false)) {
-    const installers = (await readdir18(plan.sdkDeployDir).catch(() => [])).filter((n) => n.includes(SDK_IMAGE) && /-toolchain-.*\.sh$/.test(n));
+    const installers = (await readdir19(plan.sdkDeployDir).catch(() => [])).filter((n) => n.includes(SDK_IMAGE) && /-toolchain-.*\.sh$/.test(n));
     if (installers.length === 0) throw new InfraError(`populate_sdk left no ${SDK_IMAGE} toolchain installer in ${plan.sdkDeployDir}`, { logFile });
     await rm18(sdkDir, { recursive: true, force: true });
     await mkdir25(sdkDir, { recursive: true });
@@ -81788,7 +81793,7 @@ async function installSdk(plan, logFile, log2) {
     await writeFile14(join44(sdkDir, COMPLETE), `${plan.caches.sdk.key}
 `);
   }
-  const script = (await readdir18(sdkDir)).find((n) => n.startsWith("environment-setup-"));
+  const script = (await readdir19(sdkDir)).find((n) => n.startsWith("environment-setup-"));
   if (!script) throw new InfraError(`the SDK in ${sdkDir} has no environment-setup-* script`, { logFile });
   const { stdout } = await run("sh", ["-c", '. "$1" >/dev/null 2>&1 && env -0', "sdk-env", join44(sdkDir, script)]);
   return Object.fromEntries(

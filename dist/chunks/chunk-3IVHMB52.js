@@ -36,7 +36,7 @@ import {
   watchProcess,
   withLogGroups,
   withStop
-} from "./chunk-2DVJGHNB.js";
+} from "./chunk-O2Z5Y3GF.js";
 
 // node_modules/picomatch/lib/constants.js
 var require_constants = __commonJS({
