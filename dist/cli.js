@@ -31,7 +31,7 @@ import {
   scenarioJsonSchema,
   scenarioStatus,
   writeReports
-} from "./chunks/chunk-3IVHMB52.js";
+} from "./chunks/chunk-5M4O5HIY.js";
 import {
   ConfigError,
   ExitCode,
@@ -58,7 +58,7 @@ import {
   rigRecipe,
   run,
   withoutChanges
-} from "./chunks/chunk-O2Z5Y3GF.js";
+} from "./chunks/chunk-Q6CEEJ6F.js";
 
 // src/cli/main-impl.ts
 import { resolve as resolve6 } from "node:path";

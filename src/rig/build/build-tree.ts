@@ -7,7 +7,7 @@
 // may be half-written) is emptied before it is used again.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, copyFile, lstat, mkdir, open, readFile, readdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, link, lstat, mkdir, readFile, readdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { markUsed } from '../../cache/usage.js';
 import { processAlive } from '../../host/process-identity.js';
@@ -70,23 +70,28 @@ export class BuildTree {
   static async take(cacheDir: string, name: string): Promise<BuildTree | { busy: number }> {
     const root = treeRoot(cacheDir, name);
     await mkdir(root, { recursive: true });
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fh = await open(join(root, LOCK_FILE), 'wx');
-        await fh.writeFile(`${process.pid}\n`);
-        await fh.close();
-        // The cache's budget removes the least recently used tree first, never a held one.
-        markUsed(cacheDir, root);
-        return new BuildTree(root, join(root, 'tree'));
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        const holder = await treeHolder(root);
-        if (holder !== undefined) return { busy: holder };
-        // Its holder is gone: the lock is stale (the state file says whether the tree is whole).
-        await rm(join(root, LOCK_FILE), { force: true });
+    // The pid is written first and linked in whole: a lock is never seen without its holder.
+    const mine = join(root, `${LOCK_FILE}.${process.pid}`);
+    await writeFile(mine, `${process.pid}\n`);
+    try {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+          await link(mine, join(root, LOCK_FILE));
+          // The cache's budget removes the least recently used tree first, never a held one.
+          markUsed(cacheDir, root);
+          return new BuildTree(root, join(root, 'tree'));
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+          const holder = await treeHolder(root);
+          if (holder !== undefined) return { busy: holder };
+          // Its holder is gone: the lock is stale (the state file says whether the tree is whole).
+          await rm(join(root, LOCK_FILE), { force: true });
+        }
       }
+      return { busy: 0 };
+    } finally {
+      await rm(mine, { force: true });
     }
-    return { busy: 0 };
   }
 
   async release(): Promise<void> {
@@ -97,6 +102,8 @@ export class BuildTree {
     try {
       const s = JSON.parse(await readFile(join(this.root, STATE_FILE), 'utf8')) as BuildTreeState;
       if (typeof s.sources !== 'object' || s.sources === null || Array.isArray(s.sources) || typeof s.notes !== 'object' || !['building', 'built', 'failed'].includes(s.status)) return undefined;
+      // Paths the next sync removes: only ever inside the tree.
+      if (!Object.keys(s.sources).every(isTreePath)) return undefined;
       return s;
     } catch {
       return undefined;
@@ -110,12 +117,13 @@ export class BuildTree {
   }
 
   /**
-   * Brings the tree to the sources in `staged` (a clean build's tree, patched; its `.git`
-   * is left out) and says what changed. A source counts as changed when it differs from what
-   * the last sync put there, not from the tree's file now: a build that rewrites a file it
-   * ships (autogen's configure, bison's output) would otherwise look changed every time. The
-   * state says "building" before the first file moves: a build killed from here on leaves a
-   * tree the next one empties.
+   * Brings the tree to the sources in `staged` (a clean build's tree, patched) and says what
+   * changed. A source counts as changed when it differs from what the last sync put there,
+   * not from the tree's file now: a build that rewrites a file it ships (autogen's configure,
+   * bison's output) would otherwise look changed every time. A fetched tree's `.git` is moved
+   * over whole, as a clean build would have it (Linux's and Xen's version strings read it),
+   * and counts as no change. The state says "building" before the first file moves: a build
+   * killed from here on leaves a tree the next one empties.
    */
   async sync(staged: string): Promise<ReusedTree> {
     const last = await this.readState();
@@ -145,6 +153,8 @@ export class BuildTree {
       await rm(join(this.dir, p), { recursive: true, force: true });
       changed.add(p);
     }
+    await rm(join(this.dir, '.git'), { recursive: true, force: true });
+    if (await lstat(join(staged, '.git')).catch(() => undefined)) await rename(join(staged, '.git'), join(this.dir, '.git'));
     next = 0;
     const copyWorker = async () => {
       while (next < names.length) {
@@ -164,6 +174,11 @@ export class BuildTree {
     const s = await this.readState();
     await this.writeState({ status, sources: s?.sources ?? {}, key, notes: reused.notes });
   }
+}
+
+/** A relative path with no empty, `.` or `..` part. */
+function isTreePath(p: string): boolean {
+  return p.length > 0 && !p.startsWith('/') && p.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
 }
 
 /** Every file and symlink under dir (not .git), relative, sorted. */

@@ -70,10 +70,11 @@ describe('persistent build tree', () => {
     const second = await ensureComponents(cacheDir, { c: recipe('2', { 'a.src': 'A1\n', 'b.src': 'B2\n' }) }, toolchain, (l) => lines.push(l));
     expect(built(second.c.dir)).toEqual(['built b.o']);
     expect(readFileSync(join(second.c.dir, 'out.txt'), 'utf8')).toBe('A1\nB2\n');
-    // Unchanged: the same file, its mtime kept; gone from the sources: gone from the tree; .git never synced.
+    // Unchanged: the same file, its mtime kept; gone from the sources: gone from the tree; the
+    // fetched .git moved over whole, as a clean build has it, and no change.
     expect(statSync(join(tree, 'a.src')).mtimeMs).toBe(aMtime);
     expect(existsSync(join(tree, 'old.txt'))).toBe(false);
-    expect(existsSync(join(tree, '.git'))).toBe(false);
+    expect(readFileSync(join(tree, '.git', 'HEAD'), 'utf8')).toBe('not a source\n');
     const said = lines.find((l) => l.startsWith('demo: build tree '))!;
     expect(said).toContain(`reused, 2 source files changed since its build of component ${recipe('1', {}).plan.key.slice(0, 12)}: b.src, old.txt`);
     expect(second.c.record.built).toMatch(/built incrementally in the persistent build tree \(2 source files changed/);
@@ -139,6 +140,25 @@ describe('persistent build tree', () => {
       writeFileSync(join(staged, 'configure'), 'shipped, new\n');
       expect([...(await t.sync(staged)).changed]).toEqual(['configure']);
       expect(readFileSync(join(t.dir, 'configure'), 'utf8')).toBe('shipped, new\n');
+    } finally {
+      await t.release();
+    }
+  });
+
+  it('refuses a state naming a path outside the tree: the tree starts empty instead', async () => {
+    const { cacheDir } = cacheWithToolchain(scratch);
+    const victim = join(scratch, 'victim');
+    writeFileSync(victim, 'keep me\n');
+    const root = treeRoot(cacheDir, 'z');
+    mkdirSync(join(root, 'tree'), { recursive: true });
+    writeFileSync(join(root, 'state.json'), JSON.stringify({ status: 'built', sources: { '../../../../victim': 'file x' }, notes: {} }));
+    const staged = join(scratch, 'staged-z');
+    mkdirSync(staged, { recursive: true });
+    writeFileSync(join(staged, 'f'), 'f\n');
+    const t = (await BuildTree.take(cacheDir, 'z')) as BuildTree;
+    try {
+      expect((await t.sync(staged)).fresh).toBe(true);
+      expect(readFileSync(victim, 'utf8')).toBe('keep me\n');
     } finally {
       await t.release();
     }

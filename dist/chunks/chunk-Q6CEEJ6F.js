@@ -36756,19 +36756,19 @@ function balancedWithBudget(str, masked, budget) {
 }
 function maskUnmatchedOpens(masked, budget) {
   budget.remaining -= masked.length;
-  const open5 = [];
+  const open4 = [];
   for (let i = 0; i < masked.length; i++) {
     const c = masked.charCodeAt(i);
     if (c === 123) {
-      open5.push(i);
-    } else if (c === 125 && open5.length) {
-      open5.pop();
+      open4.push(i);
+    } else if (c === 125 && open4.length) {
+      open4.pop();
     }
   }
   let out = "";
   let last = 0;
-  for (let i = 0; i < open5.length; i++) {
-    const at = open5[i];
+  for (let i = 0; i < open4.length; i++) {
+    const at = open4[i];
     out += masked.slice(last, at) + "\0";
     last = at + 1;
   }
@@ -38552,10 +38552,10 @@ var Minimatch = class {
       }
       return filtered.join("/");
     }).join("|");
-    const [open5, close] = set.length > 1 ? ["(?:", ")"] : ["", ""];
-    re = "^" + open5 + re + close + "$";
+    const [open4, close] = set.length > 1 ? ["(?:", ")"] : ["", ""];
+    re = "^" + open4 + re + close + "$";
     if (this.partial) {
-      re = "^(?:\\/|" + open5 + re.slice(1, -1) + close + ")$";
+      re = "^(?:\\/|" + open4 + re.slice(1, -1) + close + ")$";
     }
     if (this.negate)
       re = "^(?!" + re + ").+$";
@@ -77076,7 +77076,7 @@ import { join as join14, sep as sep11 } from "node:path";
 // src/rig/build/build-tree.ts
 import { createHash as createHash4 } from "node:crypto";
 import { createReadStream as createReadStream3 } from "node:fs";
-import { chmod as chmod3, copyFile as copyFile2, lstat as lstat4, mkdir as mkdir4, open as open3, readFile, readdir as readdir3, readlink as readlink3, rename as rename3, rm as rm3, symlink as symlink2, writeFile as writeFile3 } from "node:fs/promises";
+import { chmod as chmod3, copyFile as copyFile2, link, lstat as lstat4, mkdir as mkdir4, readFile, readdir as readdir3, readlink as readlink3, rename as rename3, rm as rm3, symlink as symlink2, writeFile as writeFile3 } from "node:fs/promises";
 import { dirname as dirname8, join as join13 } from "node:path";
 var STATE_FILE = "state.json";
 var LOCK_FILE = "lock";
@@ -77101,22 +77101,26 @@ var BuildTree = class _BuildTree {
   static async take(cacheDir, name) {
     const root = treeRoot(cacheDir, name);
     await mkdir4(root, { recursive: true });
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fh = await open3(join13(root, LOCK_FILE), "wx");
-        await fh.writeFile(`${process.pid}
+    const mine = join13(root, `${LOCK_FILE}.${process.pid}`);
+    await writeFile3(mine, `${process.pid}
 `);
-        await fh.close();
-        markUsed(cacheDir, root);
-        return new _BuildTree(root, join13(root, "tree"));
-      } catch (e) {
-        if (e.code !== "EEXIST") throw e;
-        const holder = await treeHolder(root);
-        if (holder !== void 0) return { busy: holder };
-        await rm3(join13(root, LOCK_FILE), { force: true });
+    try {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+          await link(mine, join13(root, LOCK_FILE));
+          markUsed(cacheDir, root);
+          return new _BuildTree(root, join13(root, "tree"));
+        } catch (e) {
+          if (e.code !== "EEXIST") throw e;
+          const holder = await treeHolder(root);
+          if (holder !== void 0) return { busy: holder };
+          await rm3(join13(root, LOCK_FILE), { force: true });
+        }
       }
+      return { busy: 0 };
+    } finally {
+      await rm3(mine, { force: true });
     }
-    return { busy: 0 };
   }
   async release() {
     await rm3(join13(this.root, LOCK_FILE), { force: true });
@@ -77125,6 +77129,7 @@ var BuildTree = class _BuildTree {
     try {
       const s = JSON.parse(await readFile(join13(this.root, STATE_FILE), "utf8"));
       if (typeof s.sources !== "object" || s.sources === null || Array.isArray(s.sources) || typeof s.notes !== "object" || !["building", "built", "failed"].includes(s.status)) return void 0;
+      if (!Object.keys(s.sources).every(isTreePath)) return void 0;
       return s;
     } catch {
       return void 0;
@@ -77136,12 +77141,13 @@ var BuildTree = class _BuildTree {
     await rename3(tmp, join13(this.root, STATE_FILE));
   }
   /**
-   * Brings the tree to the sources in `staged` (a clean build's tree, patched; its `.git`
-   * is left out) and says what changed. A source counts as changed when it differs from what
-   * the last sync put there, not from the tree's file now: a build that rewrites a file it
-   * ships (autogen's configure, bison's output) would otherwise look changed every time. The
-   * state says "building" before the first file moves: a build killed from here on leaves a
-   * tree the next one empties.
+   * Brings the tree to the sources in `staged` (a clean build's tree, patched) and says what
+   * changed. A source counts as changed when it differs from what the last sync put there,
+   * not from the tree's file now: a build that rewrites a file it ships (autogen's configure,
+   * bison's output) would otherwise look changed every time. A fetched tree's `.git` is moved
+   * over whole, as a clean build would have it (Linux's and Xen's version strings read it),
+   * and counts as no change. The state says "building" before the first file moves: a build
+   * killed from here on leaves a tree the next one empties.
    */
   async sync(staged) {
     const last = await this.readState();
@@ -77171,6 +77177,8 @@ var BuildTree = class _BuildTree {
       await rm3(join13(this.dir, p), { recursive: true, force: true });
       changed.add(p);
     }
+    await rm3(join13(this.dir, ".git"), { recursive: true, force: true });
+    if (await lstat4(join13(staged, ".git")).catch(() => void 0)) await rename3(join13(staged, ".git"), join13(this.dir, ".git"));
     next = 0;
     const copyWorker = async () => {
       while (next < names.length) {
@@ -77190,6 +77198,9 @@ var BuildTree = class _BuildTree {
     await this.writeState({ status, sources: s?.sources ?? {}, key, notes: reused.notes });
   }
 };
+function isTreePath(p) {
+  return p.length > 0 && !p.startsWith("/") && p.split("/").every((part) => part !== "" && part !== "." && part !== "..");
+}
 async function listSources(dir) {
   const out = [];
   const visit = async (rel) => {
@@ -78351,7 +78362,7 @@ function rigCapabilities(e) {
 }
 
 // src/rig/toolchain/index.ts
-import { chmod as chmod4, lstat as lstat6, mkdir as mkdir10, open as open4, readdir as readdir9, readFile as readFile5, readlink as readlink4, rename as rename7, rm as rm10, stat as stat6, symlink as symlink3, unlink as unlink3, writeFile as writeFile6 } from "node:fs/promises";
+import { chmod as chmod4, lstat as lstat6, mkdir as mkdir10, open as open3, readdir as readdir9, readFile as readFile5, readlink as readlink4, rename as rename7, rm as rm10, stat as stat6, symlink as symlink3, unlink as unlink3, writeFile as writeFile6 } from "node:fs/promises";
 import { delimiter as delimiter4, dirname as dirname12, join as join22, relative as relative5 } from "node:path";
 
 // src/host/shell.ts
@@ -78917,7 +78928,7 @@ async function writeWrappers(tmp, finalDir, arch3) {
 async function isProgram(path12) {
   const st = await stat6(path12).catch(() => void 0);
   if (!st?.isFile() || (st.mode & 73) === 0 || /\.so(\.|$)/.test(path12)) return false;
-  const file = await open4(path12, "r");
+  const file = await open3(path12, "r");
   try {
     const head = Buffer.alloc(4);
     await file.read(head, 0, 4, 0);
@@ -79813,8 +79824,8 @@ var RamdiskTree = class _RamdiskTree {
     for (const d of ["usr/bin", "usr/sbin", "usr/lib", "etc", "proc", "sys", "dev", "run", "tmp", "var/lib", "var/log", "mnt"]) {
       await mkdir18(join31(dir, d), { recursive: true });
     }
-    for (const [link, target] of [["bin", "usr/bin"], ["sbin", "usr/sbin"], ["lib", "usr/lib"], ["var/run", "../run"]]) {
-      await symlink5(target, join31(dir, link));
+    for (const [link2, target] of [["bin", "usr/bin"], ["sbin", "usr/sbin"], ["lib", "usr/lib"], ["var/run", "../run"]]) {
+      await symlink5(target, join31(dir, link2));
     }
     await mkdir18(join31(dir, "root/.ssh"), { recursive: true });
     await chmod6(join31(dir, "root"), 448);

@@ -36,7 +36,7 @@ import {
   watchProcess,
   withLogGroups,
   withStop
-} from "./chunk-O2Z5Y3GF.js";
+} from "./chunk-Q6CEEJ6F.js";
 
 // node_modules/picomatch/lib/constants.js
 var require_constants = __commonJS({
