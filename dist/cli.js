@@ -31,7 +31,7 @@ import {
   scenarioJsonSchema,
   scenarioStatus,
   writeReports
-} from "./chunks/chunk-5M4O5HIY.js";
+} from "./chunks/chunk-INBRLN66.js";
 import {
   ConfigError,
   ExitCode,
@@ -58,7 +58,7 @@ import {
   rigRecipe,
   run,
   withoutChanges
-} from "./chunks/chunk-Q6CEEJ6F.js";
+} from "./chunks/chunk-4CZA3O5X.js";
 
 // src/cli/main-impl.ts
 import { resolve as resolve6 } from "node:path";

@@ -1,7 +1,7 @@
 import { createRequire as __xpvCreateRequire } from 'node:module'; import { fileURLToPath as __xpvFileURLToPath } from 'node:url'; import { dirname as __xpvDirname } from 'node:path'; const require = __xpvCreateRequire(import.meta.url); const __xpvFilename = __xpvFileURLToPath(import.meta.url); const __xpvDir = __xpvDirname(__xpvFilename);
 import {
   isRemoteCacheUsable
-} from "./chunks/chunk-35C74SIE.js";
+} from "./chunks/chunk-JK3JF7RR.js";
 import {
   cancelOnSignals,
   executePlan,
@@ -10,7 +10,7 @@ import {
   resolvePlan,
   setOutputs,
   writeReports
-} from "./chunks/chunk-5M4O5HIY.js";
+} from "./chunks/chunk-INBRLN66.js";
 import {
   ConfigError,
   OPTIONS,
@@ -29,7 +29,7 @@ import {
   setSecret,
   summary,
   warning
-} from "./chunks/chunk-Q6CEEJ6F.js";
+} from "./chunks/chunk-4CZA3O5X.js";
 
 // src/action/main-impl.ts
 import { isAbsolute as isAbsolute2, relative } from "node:path";

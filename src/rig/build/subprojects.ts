@@ -47,6 +47,8 @@ export interface SubprojectsReport {
   from: Record<string, string>;
   /** name → what was tried; configure decides whether the build needed it. */
   unavailable: Record<string, string>;
+  /** The tree's wraps, as read once. */
+  wraps: readonly Wrap[];
 }
 
 /** A plain name for a folder or file under subprojects/: a wrap must not point anywhere else. */
@@ -201,8 +203,8 @@ export interface SubprojectsContext {
  * dtc, slirp) are never used by this build.
  */
 export async function ensureSubprojects(tree: string, opts: SubprojectsContext): Promise<SubprojectsReport> {
-  const report: SubprojectsReport = { from: {}, unavailable: {} };
   const wraps = await readWraps(tree);
+  const report: SubprojectsReport = { from: {}, unavailable: {}, wraps };
   const missing: Wrap[] = [];
   for (const w of wraps) {
     if (await inTree(tree, w)) report.from[w.name] = 'the tree';

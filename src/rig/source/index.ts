@@ -5,8 +5,7 @@ import { ensureHostTools } from '../../host/prerequisites.js';
 import { obtainKeyed, rigDir } from '../cache.js';
 import type { RigProviderModule } from '../provider.js';
 import { buildSourceRig, ensureSourceComponents, planSourceRig, sourceRecipe } from './build.js';
-import { sourceQemuComponent } from './qemu.js';
-import { sourceXenComponent } from './xen.js';
+import { SOURCE_TREES_UNDER_TEST } from './recipe.js';
 
 export const sourceProvider = {
   recipe: (request) => sourceRecipe(request),
@@ -31,9 +30,7 @@ export const sourceProvider = {
     });
     // A cached rig was built from the trees under test once: each is a build that passed, from the cache.
     if (got?.cacheHit) {
-      for (const recipe of [sourceXenComponent(plan.xen), sourceQemuComponent(plan.qemuApt, plan.qemu)]) {
-        opts.onBuild?.({ component: recipe.label, status: 'passed', cached: true, durationMs: 0 });
-      }
+      for (const component of SOURCE_TREES_UNDER_TEST) opts.onBuild?.({ component, status: 'passed', cached: true, durationMs: 0 });
     }
     return got;
   },

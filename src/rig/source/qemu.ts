@@ -18,9 +18,9 @@ import { mesonTool } from '../debian/meson.js';
 import { recipeKey } from '../cache.js';
 import { xenInterfaceHash } from './xen-interface.js';
 import type { ComponentBuild } from '../build/component.js';
-import { ensureSubprojects, fetchSubprojects, missingError, neededOf, readWraps, type SubprojectsContext, type SubprojectsReport } from '../build/subprojects.js';
+import { ensureSubprojects, fetchSubprojects, missingError, neededOf, type SubprojectsContext, type SubprojectsReport } from '../build/subprojects.js';
 import { CROSS_PREFIX, pointPkgConfigAt } from '../toolchain/index.js';
-import { SOURCE_QEMU_BUILD_VERSION, SOURCE_QEMU_COMPONENT, SOURCE_XEN_COMPONENT, STAGE_LIBDIR } from './recipe.js';
+import { SOURCE_QEMU_BUILD_VERSION, SOURCE_QEMU_COMPONENT, SOURCE_TREES_UNDER_TEST, SOURCE_XEN_COMPONENT, STAGE_LIBDIR } from './recipe.js';
 
 export interface SourceQemuPlan extends ComponentPlan<ReturnType<typeof qemuInputs>> {
   origin: TreeOrigin;
@@ -77,7 +77,7 @@ export function sourceQemuComponent(apt: PrivateApt, plan: SourceQemuPlan): Comp
   const xenBuildFor = (cacheDir: string, toolchain: MakeContext['toolchain']) => (xenBuild ??= xenBuildOf(cacheDir, plan, toolchain));
   return {
     plan,
-    label: 'qemu',
+    label: SOURCE_TREES_UNDER_TEST[1],
     underTest: true,
     reuseTree: plan.incremental,
     patches: plan.patches,
@@ -136,9 +136,8 @@ async function makeSourceQemu(
   );
   if (reused) {
     reused.notes.configure = configuredWith;
-    const wraps = await readWraps(tree);
     const outside = Object.fromEntries(
-      wraps.filter((w) => subprojects.from[w.name] !== undefined && subprojects.from[w.name] !== 'the tree').map((w) => [w.name, { from: subprojects.from[w.name]!, directory: w.directory }]),
+      subprojects.wraps.filter((w) => subprojects.from[w.name] !== undefined && subprojects.from[w.name] !== 'the tree').map((w) => [w.name, { from: subprojects.from[w.name]!, directory: w.directory }]),
     );
     reused.notes.subprojects = JSON.stringify(outside);
   }
@@ -218,7 +217,7 @@ async function withSubprojectsNamed<T>(build: ComponentBuild, tree: string, buil
     } catch (e) {
       if (Object.keys(report.unavailable).length === 0 || round >= 5) throw e;
       const log = await readFile(join(build.logs, 'configure.log'), 'utf8').catch(() => '');
-      const wraps = await readWraps(tree);
+      const { wraps } = report;
       const needed = neededOf(log, wraps, report);
       if (needed.length === 0) throw e;
       const fresh = needed.filter((n) => !tried.has(n));

@@ -73,3 +73,6 @@ export const XEN_TOOLS_SUBDIRS = ['libs', 'xenstore', 'xenstored', 'xs-clients',
 
 /** The tools dom0 runs (rc starts them by name; they get /usr/sbin or /usr/bin links). */
 export const DOM0_TOOLS = ['xl', 'xenstored', 'xenconsoled', 'xenconsole', 'xen-init-dom0', 'init-dom0less', 'xenstore'] as const;
+
+/** The trees a source rig builds and reports as "build <label>" test cases, in build order (their recipes' labels). */
+export const SOURCE_TREES_UNDER_TEST = ['xen', 'qemu'] as const;

@@ -17,6 +17,7 @@ import { CROSS_PREFIX, TARGET_TRIPLET } from '../toolchain/index.js';
 import {
   AUTOCONF_AUX,
   SOURCE_XEN_BUILD_VERSION,
+  SOURCE_TREES_UNDER_TEST,
   SOURCE_XEN_COMPONENT,
   STAGE_LIBDIR,
   XEN_TOOLS_CONFIGURE_FLAGS,
@@ -65,7 +66,7 @@ export async function planSourceXen(origin: TreeOrigin, toolchainKey: string, us
 export function sourceXenComponent(plan: SourceXenPlan): ComponentRecipe {
   return {
     plan,
-    label: 'xen',
+    label: SOURCE_TREES_UNDER_TEST[0],
     describe: '(hypervisor and tools)',
     underTest: true,
     reuseTree: plan.incremental,

@@ -131,7 +131,8 @@ describe('putting subprojects in place', () => {
     await mkdir(join(tree, 'subprojects', 'packagecache'));
     await writeFile(join(tree, 'subprojects', 'packagecache', 'either-1.12.0.tar.gz'), ARCHIVE);
     const report = await ensure();
-    expect(report).toEqual({ from: { dtc: 'the tree', 'either-1-rs': 'the tree', keycodemapdb: 'the tree' }, unavailable: {} });
+    expect(report).toMatchObject({ from: { dtc: 'the tree', 'either-1-rs': 'the tree', keycodemapdb: 'the tree' }, unavailable: {} });
+    expect(report.wraps.map((w) => w.name).sort()).toEqual(['dtc', 'either-1-rs', 'keycodemapdb']);
   });
 
   it('reuses a subproject an earlier build cached, by its pinned revision', async () => {
@@ -169,7 +170,7 @@ describe('putting subprojects in place', () => {
 });
 
 describe("configure's word on what the build needed", () => {
-  const report: SubprojectsReport = { from: {}, unavailable: { dtc: 'x', 'either-1-rs': 'y', slirp: 'z' } };
+  const report: SubprojectsReport = { from: {}, unavailable: { dtc: 'x', 'either-1-rs': 'y', slirp: 'z' }, wraps: [] };
 
   it('names the subprojects its errors mention, not those on the command line', async () => {
     const wraps = await readWraps(tree);
@@ -182,6 +183,6 @@ describe("configure's word on what the build needed", () => {
     expect(neededOf('rust/meson.build:3:0: ERROR: Automatic wrap-based subproject downloading is disabled: either-1.12.0', wraps, report)).toEqual(['either-1-rs']);
     expect(neededOf('cc: error: unrelated.c: No such file', wraps, report)).toEqual([]);
     // configure's own check for keycodemapdb names no subproject.
-    expect(neededOf('\nERROR: missing subprojects\n', wraps, { from: {}, unavailable: { keycodemapdb: 'x', dtc: 'y' } })).toEqual(['keycodemapdb']);
+    expect(neededOf('\nERROR: missing subprojects\n', wraps, { from: {}, unavailable: { keycodemapdb: 'x', dtc: 'y' }, wraps: [] })).toEqual(['keycodemapdb']);
   });
 });

@@ -80597,6 +80597,7 @@ var XEN_TOOLS_CONFIGURE_FLAGS = [
 ];
 var XEN_TOOLS_SUBDIRS = ["libs", "xenstore", "xenstored", "xs-clients", "console", "helpers", "xl"];
 var DOM0_TOOLS = ["xl", "xenstored", "xenconsoled", "xenconsole", "xen-init-dom0", "init-dom0less", "xenstore"];
+var SOURCE_TREES_UNDER_TEST = ["xen", "qemu"];
 
 // src/rig/source/xen-interface.ts
 async function filesUnder(dir) {
@@ -80756,8 +80757,8 @@ async function saveToCache(cacheDir, tree, w) {
   await rename9(tmp, entry).catch(async () => rm16(tmp, { recursive: true, force: true }));
 }
 async function ensureSubprojects(tree, opts) {
-  const report = { from: {}, unavailable: {} };
   const wraps = await readWraps(tree);
+  const report = { from: {}, unavailable: {}, wraps };
   const missing = [];
   for (const w of wraps) {
     if (await inTree(tree, w)) report.from[w.name] = "the tree";
@@ -80873,7 +80874,7 @@ function sourceQemuComponent(apt, plan) {
   const xenBuildFor = (cacheDir, toolchain) => xenBuild ??= xenBuildOf(cacheDir, plan, toolchain);
   return {
     plan,
-    label: "qemu",
+    label: SOURCE_TREES_UNDER_TEST[1],
     underTest: true,
     reuseTree: plan.incremental,
     patches: plan.patches,
@@ -80924,9 +80925,8 @@ async function makeSourceQemu({ cacheDir, build, tree, out, toolchain, host, log
   );
   if (reused) {
     reused.notes.configure = configuredWith;
-    const wraps = await readWraps(tree);
     const outside = Object.fromEntries(
-      wraps.filter((w) => subprojects.from[w.name] !== void 0 && subprojects.from[w.name] !== "the tree").map((w) => [w.name, { from: subprojects.from[w.name], directory: w.directory }])
+      subprojects.wraps.filter((w) => subprojects.from[w.name] !== void 0 && subprojects.from[w.name] !== "the tree").map((w) => [w.name, { from: subprojects.from[w.name], directory: w.directory }])
     );
     reused.notes.subprojects = JSON.stringify(outside);
   }
@@ -80984,7 +80984,7 @@ async function withSubprojectsNamed(build, tree, buildDir, report, ctx, what) {
     } catch (e) {
       if (Object.keys(report.unavailable).length === 0 || round >= 5) throw e;
       const log2 = await readFile13(join39(build.logs, "configure.log"), "utf8").catch(() => "");
-      const wraps = await readWraps(tree);
+      const { wraps } = report;
       const needed = neededOf(log2, wraps, report);
       if (needed.length === 0) throw e;
       const fresh = needed.filter((n) => !tried.has(n));
@@ -81055,7 +81055,7 @@ async function planSourceXen(origin, toolchainKey2, userPatches = [], args = {},
 function sourceXenComponent(plan) {
   return {
     plan,
-    label: "xen",
+    label: SOURCE_TREES_UNDER_TEST[0],
     describe: "(hypervisor and tools)",
     underTest: true,
     reuseTree: plan.incremental,
@@ -81291,9 +81291,7 @@ var sourceProvider = {
       return buildSourceRig(tmp, plan, components, log2);
     });
     if (got?.cacheHit) {
-      for (const recipe of [sourceXenComponent(plan.xen), sourceQemuComponent(plan.qemuApt, plan.qemu)]) {
-        opts.onBuild?.({ component: recipe.label, status: "passed", cached: true, durationMs: 0 });
-      }
+      for (const component of SOURCE_TREES_UNDER_TEST) opts.onBuild?.({ component, status: "passed", cached: true, durationMs: 0 });
     }
     return got;
   }

@@ -36,7 +36,7 @@ import {
   watchProcess,
   withLogGroups,
   withStop
-} from "./chunk-Q6CEEJ6F.js";
+} from "./chunk-4CZA3O5X.js";
 
 // node_modules/picomatch/lib/constants.js
 var require_constants = __commonJS({
