@@ -31,7 +31,7 @@ import {
   scenarioJsonSchema,
   scenarioStatus,
   writeReports
-} from "./chunks/chunk-INBRLN66.js";
+} from "./chunks/chunk-2LCN47DN.js";
 import {
   ConfigError,
   ExitCode,
@@ -58,7 +58,7 @@ import {
   rigRecipe,
   run,
   withoutChanges
-} from "./chunks/chunk-4CZA3O5X.js";
+} from "./chunks/chunk-HQRYC5UK.js";
 
 // src/cli/main-impl.ts
 import { resolve as resolve6 } from "node:path";
@@ -1382,7 +1382,7 @@ function readBisectRequest(words, raw, own, where) {
     if (v !== void 0 && !notPassed.has(name)) runOptions[name] = v;
   }
   if (c !== "linux") runOptions.rig = "source";
-  if (c !== "linux" && raw.values["incremental-builds"] === void 0) runOptions["incremental-builds"] = "true";
+  if (raw.values["incremental-builds"] === void 0) runOptions["incremental-builds"] = "true";
   const abs = (p) => resolve5(where.cwd, p);
   const logsDir = abs(given("logs-dir") ?? OPTIONS["logs-dir"].default);
   const junitPath = abs(given("junit-path") ?? OPTIONS["junit-path"].default);

@@ -89,7 +89,7 @@ export function readBisectRequest(words: readonly string[], raw: RawOptions, own
   }
   if (c !== 'linux') runOptions.rig = 'source';
   // Consecutive steps build neighbouring commits: in the kept build tree each recompiles only what its commit changed.
-  if (c !== 'linux' && raw.values['incremental-builds'] === undefined) runOptions['incremental-builds'] = 'true';
+  if (raw.values['incremental-builds'] === undefined) runOptions['incremental-builds'] = 'true';
 
   const abs = (p: string) => resolve(where.cwd, p);
   const logsDir = abs(given('logs-dir') ?? OPTIONS['logs-dir'].default);

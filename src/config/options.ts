@@ -85,7 +85,7 @@ export const OPTIONS = {
   'incremental-builds': {
     kind: 'boolean',
     description:
-      "rig: source: build Xen and QEMU in build trees the cache keeps between runs (one per component, with QEMU's build folder), synced to each new tree file by file, so a new commit recompiles only what it changed and configure runs only when its inputs did (bisect's steps do this unless told false). The component is cached under the same key as from a clean build; false builds every tree in a fresh copy.",
+      "Build the trees of yours (rig: source's Xen and QEMU, a kernel from linux-path or linux-repo) in build trees the cache keeps between runs, one per component with its objects, synced to each new tree file by file: a new commit recompiles only what it changed, and configure runs only when its inputs did (bisect's steps do this unless told false). The component is cached under the same key as from a clean build; false builds every tree in a fresh copy.",
     default: 'false',
   },
   'kas-file': { kind: 'string', description: 'kas configuration file for rig: yocto; default kas/yoxen-arm64.yml (a yoxen checkout in the working directory).' },

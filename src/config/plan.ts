@@ -157,7 +157,6 @@ export function resolvePlan(raw: RawOptions, where: PlanEnv): RunPlan {
     ...buildArgs(raw, 'xen-configure-args', 'xenConfigureArgs', provider),
     ...buildArgs(raw, 'xen-make-args', 'xenMakeArgs', provider),
     ...buildArgs(raw, 'qemu-configure-args', 'qemuConfigureArgs', provider),
-    ...incrementalBuilds(raw, provider),
     published: publishedSource({
       download: boolean(raw, 'rig-download'),
       ...optional(raw, 'rig-mirror', 'mirror'),
@@ -183,7 +182,7 @@ export function resolvePlan(raw: RawOptions, where: PlanEnv): RunPlan {
     scenarios: shard ? shard.scenarios : scenarios,
     domains: shard ? mergeDomains(shard.scenarios) : domains,
     ...(shard ? { shard: shard.plan } : {}),
-    rig,
+    rig: { ...rig, ...incrementalBuilds(raw, rig) },
     cache: { enabled: boolean(raw, 'cache'), dir: abs(value(raw, 'cache-dir') ?? defaultCacheDir(where.env)), maxBytes: sizeOrOff(raw, 'cache-max-size') },
     snapshot: boolean(raw, 'snapshot'),
     boot: choice<BootPath>(raw, 'boot'),
@@ -213,9 +212,12 @@ function buildArgs<K extends string>(raw: RawOptions, name: OptionName, key: K, 
   return args.length === 0 ? {} : ({ [key]: args } as Record<K, string[]>);
 }
 
-function incrementalBuilds(raw: RawOptions, provider: RigProvider): { incrementalBuilds?: true } {
+/** Incremental builds are of the trees a run builds: rig source's Xen and QEMU, and a kernel from a git ref or local tree. */
+function incrementalBuilds(raw: RawOptions, rig: Pick<RigRequest, 'provider' | 'linuxRepo' | 'linuxPath'>): { incrementalBuilds?: true } {
   if (!boolean(raw, 'incremental-builds')) return {};
-  if (provider !== 'source') throw new ConfigError(`${raw.label('incremental-builds')}: incremental builds are of the trees rig: source builds (rig is ${provider})`);
+  if (rig.provider !== 'source' && rig.linuxRepo === undefined && rig.linuxPath === undefined) {
+    throw new ConfigError(`${raw.label('incremental-builds')}: nothing to build incrementally: rig ${rig.provider} builds no tree of yours (rig: source builds Xen and QEMU; linux-path or linux-repo a kernel)`);
+  }
   return { incrementalBuilds: true };
 }
 

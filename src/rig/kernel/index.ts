@@ -4,7 +4,7 @@
 // the Image, its .config (capabilities are read off it) and its release. The build is out of
 // tree (O=), so a cached pristine Debian tree is used as it is and never written.
 import { availableParallelism } from 'node:os';
-import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RigRequest } from '../../config/types.js';
 import { InfraError } from '../../errors.js';
@@ -25,6 +25,8 @@ export type KernelSource = { kind: 'debian'; apt: PrivateApt; version: string; /
 
 export interface KernelPlan extends ComponentPlan<ReturnType<typeof kernelInputs>> {
   source: KernelSource;
+  /** The user's tree built in the cache's persistent build tree (incremental-builds); not keyed. */
+  incremental?: boolean;
 }
 
 function kernelInputs(source: KernelSource, toolchain: string) {
@@ -38,8 +40,9 @@ function kernelInputs(source: KernelSource, toolchain: string) {
   };
 }
 
-export function planKernel(source: KernelSource, toolchainKey: string): KernelPlan {
-  return { ...planComponent(kernelInputs(source, toolchainKey)), source };
+export function planKernel(source: KernelSource, toolchainKey: string, incremental = false): KernelPlan {
+  // Debian's tree is a pristine shared source, built out of tree anyway; only a tree of the user's moves.
+  return { ...planComponent(kernelInputs(source, toolchainKey)), source, ...(incremental && source.kind !== 'debian' ? { incremental: true } : {}) };
 }
 
 /** What `plan` shows of the kernel build (and what part of the rig key it is). */
@@ -68,7 +71,7 @@ export async function planRequestedKernel(cacheDir: string, request: RigRequest,
     const cached = (version: string) => stat(sourceTreeDir(cacheDir, LINUX_SOURCE, version)).then((st) => st.isDirectory(), () => false);
     source = { kind: 'debian', apt: debian, ...(await debian.servedSourceVersion(LINUX_SOURCE, cached)) };
   }
-  return planKernel(source, toolchainKey);
+  return planKernel(source, toolchainKey, request.incrementalBuilds === true);
 }
 
 /** One phrase for logs and the manifest. */
@@ -88,6 +91,7 @@ export function linuxComponent(plan: KernelPlan): ComponentRecipe {
     plan,
     label: 'linux',
     describe: `from ${kernelSourceText(source)}`,
+    ...(plan.incremental ? { reuseTree: true } : {}),
     patches: [],
     fetch: ({ cacheDir, build, log }) =>
       source.kind === 'debian' ? debianSourceTree(cacheDir, source.apt, LINUX_SOURCE, source.version, log) : fetchOrigin(build, 'linux', source, log),
@@ -95,7 +99,8 @@ export function linuxComponent(plan: KernelPlan): ComponentRecipe {
       try {
         return await makeKernel(ctx, plan);
       } catch (cause) {
-        // The logs stay for the error message to name; the object files (hundreds of MiB) go.
+        // The logs stay for the error message to name; the object files (hundreds of MiB) go,
+        // unless they are the kept build tree's.
         await rm(join(ctx.build.work, 'obj'), { recursive: true, force: true });
         await rm(join(ctx.build.work, 'src'), { recursive: true, force: true });
         throw cause;
@@ -104,16 +109,20 @@ export function linuxComponent(plan: KernelPlan): ComponentRecipe {
   };
 }
 
-async function makeKernel({ build, tree: src, out, toolchain, host }: MakeContext, plan: KernelPlan): Promise<Made> {
-  const obj = join(build.work, 'obj');
+async function makeKernel({ build, tree: src, out, toolchain, host, reused }: MakeContext, plan: KernelPlan): Promise<Made> {
+  // In a reused build tree the objects stay beside it for the next build.
+  const obj = join(reused?.scratch ?? build.work, 'obj');
   await mkdir(obj, { recursive: true });
   const fragment = join(build.work, 'xen-pvh-virtio.config');
   await writeFile(fragment, `${KERNEL_CONFIG.join('\n')}\n`);
   const make = ['-C', src, `O=${obj}`, 'ARCH=arm64', `CROSS_COMPILE=${join(toolchain.bin, CROSS_PREFIX)}`];
   const env = toolchain.env;
 
+  const last = reused ? await stat(join(obj, '.config')).then(async (st) => ({ text: await readFile(join(obj, '.config'), 'utf8'), mtime: st.mtime }), () => undefined) : undefined;
   await build.step('make allnoconfig + our config', 'config.log', 'make', [...make, `KCONFIG_ALLCONFIG=${fragment}`, 'allnoconfig'], { env });
   const config = await readFile(join(obj, '.config'), 'utf8');
+  // allnoconfig wrote .config anew: the same config with its old mtime leaves every object as it is.
+  if (last && last.text === config) await utimes(join(obj, '.config'), last.mtime, last.mtime);
   const lines = new Set(config.split('\n'));
   const dropped = KERNEL_CONFIG.filter((l) => !lines.has(l));
   if (dropped.length > 0) {
@@ -125,8 +134,10 @@ async function makeKernel({ build, tree: src, out, toolchain, host }: MakeContex
   await copyFile(join(obj, 'arch/arm64/boot/Image'), join(out, 'Image'));
   await copyFile(join(obj, '.config'), join(out, 'config'));
   await writeFile(join(out, 'release'), `${release}\n`);
-  await rm(obj, { recursive: true, force: true });
-  await rm(join(build.work, 'src'), { recursive: true, force: true });
+  if (!reused) {
+    await rm(obj, { recursive: true, force: true });
+    await rm(join(build.work, 'src'), { recursive: true, force: true });
+  }
 
   return {
     files: { image: 'Image', config: 'config', release: 'release' },

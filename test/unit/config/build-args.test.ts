@@ -57,3 +57,19 @@ describe('the extra build argument options', () => {
     expect(configErrorOf(() => plan({ rig: 'source', 'xen-configure-args': `--with-x='oops` }, (n) => `input \`${n}\``))).toBe("input `xen-configure-args`: the ' at character 10 is never closed");
   });
 });
+
+describe('incremental-builds', () => {
+  it('reaches the rig request when a run builds a tree of the user’s: rig source, or a kernel from linux-path or linux-repo', () => {
+    expect(plan({}).rig.incrementalBuilds).toBeUndefined();
+    expect(plan({ rig: 'source', 'incremental-builds': 'false' }).rig.incrementalBuilds).toBeUndefined();
+    expect(plan({ rig: 'source', 'incremental-builds': 'true' }).rig.incrementalBuilds).toBe(true);
+    expect(plan({ 'linux-path': 'linux', 'incremental-builds': 'true' }).rig).toMatchObject({ provider: 'debian', kernel: 'source', incrementalBuilds: true });
+  });
+
+  it('is refused where nothing of the user’s is built, naming the input', () => {
+    expect(configErrorOf(() => plan({ 'incremental-builds': 'true' }, (n) => `input \`${n}\``))).toBe(
+      'input `incremental-builds`: nothing to build incrementally: rig debian builds no tree of yours (rig: source builds Xen and QEMU; linux-path or linux-repo a kernel)',
+    );
+    expect(configErrorOf(() => plan({ 'incremental-builds': 'yes' }))).toBe('--incremental-builds: expected true or false, got "yes"');
+  });
+});

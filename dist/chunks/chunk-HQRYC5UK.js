@@ -76676,7 +76676,7 @@ var OPTIONS = {
   },
   "incremental-builds": {
     kind: "boolean",
-    description: "rig: source: build Xen and QEMU in build trees the cache keeps between runs (one per component, with QEMU's build folder), synced to each new tree file by file, so a new commit recompiles only what it changed and configure runs only when its inputs did (bisect's steps do this unless told false). The component is cached under the same key as from a clean build; false builds every tree in a fresh copy.",
+    description: "Build the trees of yours (rig: source's Xen and QEMU, a kernel from linux-path or linux-repo) in build trees the cache keeps between runs, one per component with its objects, synced to each new tree file by file: a new commit recompiles only what it changed, and configure runs only when its inputs did (bisect's steps do this unless told false). The component is cached under the same key as from a clean build; false builds every tree in a fresh copy.",
     default: "false"
   },
   "kas-file": { kind: "string", description: "kas configuration file for rig: yocto; default kas/yoxen-arm64.yml (a yoxen checkout in the working directory)." },
@@ -79455,7 +79455,7 @@ ${XEN_CONFIG_DELTA.join("\n")}
 
 // src/rig/kernel/index.ts
 import { availableParallelism as availableParallelism3 } from "node:os";
-import { copyFile as copyFile7, mkdir as mkdir16, readFile as readFile8, rm as rm13, stat as stat10, writeFile as writeFile8 } from "node:fs/promises";
+import { copyFile as copyFile7, mkdir as mkdir16, readFile as readFile8, rm as rm13, stat as stat10, utimes as utimes2, writeFile as writeFile8 } from "node:fs/promises";
 import { join as join28 } from "node:path";
 
 // src/rig/debian/sources.ts
@@ -79588,8 +79588,8 @@ function kernelInputs(source, toolchain) {
     toolchain
   };
 }
-function planKernel(source, toolchainKey2) {
-  return { ...planComponent(kernelInputs(source, toolchainKey2)), source };
+function planKernel(source, toolchainKey2, incremental = false) {
+  return { ...planComponent(kernelInputs(source, toolchainKey2)), source, ...incremental && source.kind !== "debian" ? { incremental: true } : {} };
 }
 function kernelRecipe(request) {
   const source = request.linuxPath !== void 0 ? { path: request.linuxPath } : request.linuxRepo !== void 0 ? { repo: request.linuxRepo, ref: request.linuxRef ?? "master" } : { debian: `${LINUX_SOURCE} (${LINUX_SUITE})` };
@@ -79606,7 +79606,7 @@ async function planRequestedKernel(cacheDir, request, debian, toolchainKey2) {
     const cached2 = (version3) => stat10(sourceTreeDir(cacheDir, LINUX_SOURCE, version3)).then((st) => st.isDirectory(), () => false);
     source = { kind: "debian", apt: debian, ...await debian.servedSourceVersion(LINUX_SOURCE, cached2) };
   }
-  return planKernel(source, toolchainKey2);
+  return planKernel(source, toolchainKey2, request.incrementalBuilds === true);
 }
 function kernelSourceText(source) {
   if (source.kind !== "debian") return originText(source);
@@ -79619,6 +79619,7 @@ function linuxComponent(plan) {
     plan,
     label: "linux",
     describe: `from ${kernelSourceText(source)}`,
+    ...plan.incremental ? { reuseTree: true } : {},
     patches: [],
     fetch: ({ cacheDir, build, log: log2 }) => source.kind === "debian" ? debianSourceTree(cacheDir, source.apt, LINUX_SOURCE, source.version, log2) : fetchOrigin(build, "linux", source, log2),
     async make(ctx) {
@@ -79632,16 +79633,18 @@ function linuxComponent(plan) {
     }
   };
 }
-async function makeKernel({ build, tree: src, out, toolchain, host }, plan) {
-  const obj = join28(build.work, "obj");
+async function makeKernel({ build, tree: src, out, toolchain, host, reused }, plan) {
+  const obj = join28(reused?.scratch ?? build.work, "obj");
   await mkdir16(obj, { recursive: true });
   const fragment = join28(build.work, "xen-pvh-virtio.config");
   await writeFile8(fragment, `${KERNEL_CONFIG.join("\n")}
 `);
   const make = ["-C", src, `O=${obj}`, "ARCH=arm64", `CROSS_COMPILE=${join28(toolchain.bin, CROSS_PREFIX)}`];
   const env = toolchain.env;
+  const last = reused ? await stat10(join28(obj, ".config")).then(async (st) => ({ text: await readFile8(join28(obj, ".config"), "utf8"), mtime: st.mtime }), () => void 0) : void 0;
   await build.step("make allnoconfig + our config", "config.log", "make", [...make, `KCONFIG_ALLCONFIG=${fragment}`, "allnoconfig"], { env });
   const config = await readFile8(join28(obj, ".config"), "utf8");
+  if (last && last.text === config) await utimes2(join28(obj, ".config"), last.mtime, last.mtime);
   const lines = new Set(config.split("\n"));
   const dropped = KERNEL_CONFIG.filter((l) => !lines.has(l));
   if (dropped.length > 0) {
@@ -79654,8 +79657,10 @@ async function makeKernel({ build, tree: src, out, toolchain, host }, plan) {
   await copyFile7(join28(obj, ".config"), join28(out, "config"));
   await writeFile8(join28(out, "release"), `${release}
 `);
-  await rm13(obj, { recursive: true, force: true });
-  await rm13(join28(build.work, "src"), { recursive: true, force: true });
+  if (!reused) {
+    await rm13(obj, { recursive: true, force: true });
+    await rm13(join28(build.work, "src"), { recursive: true, force: true });
+  }
   return {
     files: { image: "Image", config: "config", release: "release" },
     features: { xenVirtio: lines.has("CONFIG_XEN_VIRTIO=y") },

@@ -36,7 +36,7 @@ import {
   watchProcess,
   withLogGroups,
   withStop
-} from "./chunk-4CZA3O5X.js";
+} from "./chunk-HQRYC5UK.js";
 
 // node_modules/picomatch/lib/constants.js
 var require_constants = __commonJS({
@@ -66339,7 +66339,6 @@ function resolvePlan(raw, where) {
     ...buildArgs(raw, "xen-configure-args", "xenConfigureArgs", provider),
     ...buildArgs(raw, "xen-make-args", "xenMakeArgs", provider),
     ...buildArgs(raw, "qemu-configure-args", "qemuConfigureArgs", provider),
-    ...incrementalBuilds(raw, provider),
     published: publishedSource({
       download: boolean4(raw, "rig-download"),
       ...optional2(raw, "rig-mirror", "mirror"),
@@ -66360,7 +66359,7 @@ function resolvePlan(raw, where) {
     scenarios: shard ? shard.scenarios : scenarios,
     domains: shard ? mergeDomains(shard.scenarios) : domains,
     ...shard ? { shard: shard.plan } : {},
-    rig,
+    rig: { ...rig, ...incrementalBuilds(raw, rig) },
     cache: { enabled: boolean4(raw, "cache"), dir: abs(value(raw, "cache-dir") ?? defaultCacheDir(where.env)), maxBytes: sizeOrOff(raw, "cache-max-size") },
     snapshot: boolean4(raw, "snapshot"),
     boot: choice(raw, "boot"),
@@ -66385,9 +66384,11 @@ function buildArgs(raw, name, key, provider) {
   const args = splitBuildArgs(v, raw.label(name));
   return args.length === 0 ? {} : { [key]: args };
 }
-function incrementalBuilds(raw, provider) {
+function incrementalBuilds(raw, rig) {
   if (!boolean4(raw, "incremental-builds")) return {};
-  if (provider !== "source") throw new ConfigError(`${raw.label("incremental-builds")}: incremental builds are of the trees rig: source builds (rig is ${provider})`);
+  if (rig.provider !== "source" && rig.linuxRepo === void 0 && rig.linuxPath === void 0) {
+    throw new ConfigError(`${raw.label("incremental-builds")}: nothing to build incrementally: rig ${rig.provider} builds no tree of yours (rig: source builds Xen and QEMU; linux-path or linux-repo a kernel)`);
+  }
   return { incrementalBuilds: true };
 }
 function kernelRequest(raw, provider, cwd) {
