@@ -31,7 +31,7 @@ import {
   scenarioJsonSchema,
   scenarioStatus,
   writeReports
-} from "./chunks/chunk-2LCN47DN.js";
+} from "./chunks/chunk-R6MXBKUQ.js";
 import {
   ConfigError,
   ExitCode,
@@ -58,7 +58,7 @@ import {
   rigRecipe,
   run,
   withoutChanges
-} from "./chunks/chunk-HQRYC5UK.js";
+} from "./chunks/chunk-BOVHF3XB.js";
 
 // src/cli/main-impl.ts
 import { resolve as resolve6 } from "node:path";

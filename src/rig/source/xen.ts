@@ -88,11 +88,13 @@ async function makeSourceXen({ build, tree, out, toolchain, host, reused, log }:
   // Trees from a distribution's source (Debian's, for one) may lack the generated configure
   // and autoconf's helper scripts, which upstream's git keeps. In a reused tree, the configure
   // autogen made last time serves until configure.ac or its macros change.
+  // A configure the commit itself brings is the commit's, never regenerated over.
   const configure = join(tree, 'configure');
-  if (!(await exists(configure)) || (reused && reused.previous.autogen === 'yes' && touchesConfigure(reused.changed))) {
+  const generated = reused?.previous.autogen === 'yes' && !(reused.changed.has('configure') && (await exists(configure)));
+  if (!(await exists(configure)) || (generated && touchesConfigure(reused!.changed))) {
     await build.step('autogen.sh', 'autogen.log', './autogen.sh', [], { cwd: tree, env });
     if (reused) reused.notes.autogen = 'yes';
-  } else if (reused?.previous.autogen === 'yes') reused.notes.autogen = 'yes';
+  } else if (generated) reused!.notes.autogen = 'yes';
   for (const aux of AUTOCONF_AUX) if (!(await exists(join(tree, basename(aux))))) await copyFile(aux, join(tree, basename(aux)));
   const buildTriplet = (await run('gcc', ['-dumpmachine'])).stdout.trim();
   const configureArgs = [`--build=${buildTriplet}`, `--host=${TARGET_TRIPLET}`, ...XEN_TOOLS_CONFIGURE_FLAGS, ...(plan.inputs.userConfigure ?? [])];

@@ -36,7 +36,7 @@ import {
   watchProcess,
   withLogGroups,
   withStop
-} from "./chunk-HQRYC5UK.js";
+} from "./chunk-BOVHF3XB.js";
 
 // node_modules/picomatch/lib/constants.js
 var require_constants = __commonJS({

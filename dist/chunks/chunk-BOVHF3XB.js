@@ -81077,10 +81077,11 @@ async function makeSourceXen({ build, tree, out, toolchain, host, reused, log: l
   await build.step("make defconfig", "defconfig.log", "make", [...make, "defconfig"], { cwd: tree, env });
   const features = await compileHypervisor(build, tree, out, toolchain, plan.inputs.userMake, lastConfig);
   const configure = join40(tree, "configure");
-  if (!await exists3(configure) || reused && reused.previous.autogen === "yes" && touchesConfigure(reused.changed)) {
+  const generated = reused?.previous.autogen === "yes" && !(reused.changed.has("configure") && await exists3(configure));
+  if (!await exists3(configure) || generated && touchesConfigure(reused.changed)) {
     await build.step("autogen.sh", "autogen.log", "./autogen.sh", [], { cwd: tree, env });
     if (reused) reused.notes.autogen = "yes";
-  } else if (reused?.previous.autogen === "yes") reused.notes.autogen = "yes";
+  } else if (generated) reused.notes.autogen = "yes";
   for (const aux of AUTOCONF_AUX) if (!await exists3(join40(tree, basename8(aux)))) await copyFile13(aux, join40(tree, basename8(aux)));
   const buildTriplet = (await run("gcc", ["-dumpmachine"])).stdout.trim();
   const configureArgs = [`--build=${buildTriplet}`, `--host=${TARGET_TRIPLET}`, ...XEN_TOOLS_CONFIGURE_FLAGS, ...plan.inputs.userConfigure ?? []];
