@@ -31,7 +31,7 @@ import {
   scenarioJsonSchema,
   scenarioStatus,
   writeReports
-} from "./chunks/chunk-R6MXBKUQ.js";
+} from "./chunks/chunk-7VRTH5HI.js";
 import {
   ConfigError,
   ExitCode,
@@ -58,7 +58,7 @@ import {
   rigRecipe,
   run,
   withoutChanges
-} from "./chunks/chunk-BOVHF3XB.js";
+} from "./chunks/chunk-73YV2RQS.js";
 
 // src/cli/main-impl.ts
 import { resolve as resolve6 } from "node:path";

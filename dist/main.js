@@ -1,7 +1,7 @@
 import { createRequire as __xpvCreateRequire } from 'node:module'; import { fileURLToPath as __xpvFileURLToPath } from 'node:url'; import { dirname as __xpvDirname } from 'node:path'; const require = __xpvCreateRequire(import.meta.url); const __xpvFilename = __xpvFileURLToPath(import.meta.url); const __xpvDir = __xpvDirname(__xpvFilename);
 import {
   isRemoteCacheUsable
-} from "./chunks/chunk-RWGAUMFD.js";
+} from "./chunks/chunk-SYCOGUQI.js";
 import {
   cancelOnSignals,
   executePlan,
@@ -10,7 +10,7 @@ import {
   resolvePlan,
   setOutputs,
   writeReports
-} from "./chunks/chunk-R6MXBKUQ.js";
+} from "./chunks/chunk-7VRTH5HI.js";
 import {
   ConfigError,
   OPTIONS,
@@ -29,7 +29,7 @@ import {
   setSecret,
   summary,
   warning
-} from "./chunks/chunk-BOVHF3XB.js";
+} from "./chunks/chunk-73YV2RQS.js";
 
 // src/action/main-impl.ts
 import { isAbsolute as isAbsolute2, relative } from "node:path";

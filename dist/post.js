@@ -1,7 +1,7 @@
 import { createRequire as __xpvCreateRequire } from 'node:module'; import { fileURLToPath as __xpvFileURLToPath } from 'node:url'; import { dirname as __xpvDirname } from 'node:path'; const require = __xpvCreateRequire(import.meta.url); const __xpvFilename = __xpvFileURLToPath(import.meta.url); const __xpvDir = __xpvDirname(__xpvFilename);
 import {
   isRemoteCacheUsable
-} from "./chunks/chunk-RWGAUMFD.js";
+} from "./chunks/chunk-SYCOGUQI.js";
 import {
   STATE,
   getState,
@@ -11,7 +11,7 @@ import {
   saveRemote,
   stillOurs,
   warning
-} from "./chunks/chunk-BOVHF3XB.js";
+} from "./chunks/chunk-73YV2RQS.js";
 
 // src/action/post-impl.ts
 async function stopLeftovers() {

@@ -117,18 +117,18 @@ export class BuildTree {
   }
 
   /**
-   * Brings the tree to the sources in `staged` (a clean build's tree, patched) and says what
-   * changed. A source counts as changed when it differs from what the last sync put there,
+   * Brings the tree to the sources in `staged` (a clean build's tree, patched; or, with
+   * `files`, those files of the user's own tree, read where they lie) and says what changed. A source counts as changed when it differs from what the last sync put there,
    * not from the tree's file now: a build that rewrites a file it ships (autogen's configure,
    * bison's output) would otherwise look changed every time. A fetched tree's `.git` is moved
    * over whole, as a clean build would have it (Linux's and Xen's version strings read it),
    * and counts as no change. The state says "building" before the first file moves: a build
    * killed from here on leaves a tree the next one empties.
    */
-  async sync(staged: string): Promise<ReusedTree> {
+  async sync(staged: string, files?: readonly string[]): Promise<ReusedTree> {
     const last = await this.readState();
     const fresh = last === undefined || last.status === 'building';
-    const names = await listSources(staged);
+    const names = files ? files.filter((p) => isTreePath(p) && p !== '.git' && !p.startsWith('.git/')) : await listSources(staged);
     const sources: Record<string, string> = {};
     let next = 0;
     const hashWorker = async () => {
@@ -154,7 +154,7 @@ export class BuildTree {
       changed.add(p);
     }
     await rm(join(this.dir, '.git'), { recursive: true, force: true });
-    if (await lstat(join(staged, '.git')).catch(() => undefined)) await rename(join(staged, '.git'), join(this.dir, '.git'));
+    if (!files && (await lstat(join(staged, '.git')).catch(() => undefined))) await rename(join(staged, '.git'), join(this.dir, '.git'));
     next = 0;
     const copyWorker = async () => {
       while (next < names.length) {

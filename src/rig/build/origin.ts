@@ -26,6 +26,11 @@ export async function materialize(o: TreeOrigin, dir: string, fetchLog: (text: s
   else await copyTree(o.tree, dir);
 }
 
+/** A local tree's folder and the files that make it (what materialize would copy); nothing for a fetched ref. */
+export function localSourcesOf(o: TreeOrigin): { root: string; files: readonly string[] } | undefined {
+  return o.kind === 'path' ? { root: o.tree.path, files: o.tree.files } : undefined;
+}
+
 /** What a log line says is happening while materialize runs. */
 export function materializeText(name: string, o: TreeOrigin): string {
   return o.kind === 'git'

@@ -70,6 +70,12 @@ export interface ComponentRecipe {
   patches: readonly PatchFile[];
   /** The source tree: fetched, copied or unpacked; in build.work unless it is shared and left unwritten. */
   fetch(ctx: FetchContext): Promise<string>;
+  /**
+   * The user's own tree as it lies (a local checkout: its folder and the files that make it),
+   * when there is one: with reuseTree and no patches, it is synced into the build tree
+   * straight from there, without a copy first.
+   */
+  localSources?(): { root: string; files: readonly string[] } | undefined;
   make(ctx: MakeContext): Promise<Made>;
   /**
    * At its turn, before its tree is fetched: the component made from what is already built
@@ -176,7 +182,7 @@ export async function ensureComponents<R extends Record<string, ComponentRecipe 
   };
   try {
     for (const [name, recipe] of missing) {
-      if (recipe.reuse) continue;
+      if (recipe.reuse || directSources(recipe)) continue;
       const t0 = Date.now();
       prepared.set(name, await prepareComponent(cacheDir, recipe, log));
       spent.set(name, Date.now() - t0);
@@ -197,28 +203,39 @@ export async function ensureComponents<R extends Record<string, ComponentRecipe 
     let reused: ReusedTree | undefined;
     try {
       let ready = prepared.get(name);
-      if (!ready) {
-        const build = await startBuild(cacheDir, recipe, log);
+      const build = ready?.build ?? (await startBuild(cacheDir, recipe, log));
+      // Fetched and patched now, if not up front.
+      const prepare = async () => {
+        if (!ready) prepared.set(name, (ready = await prepareIn(cacheDir, build, recipe, log)));
+        return ready;
+      };
+      if (!ready && recipe.reuse) {
         const out = join(build.work, 'out');
         await mkdir(out, { recursive: true });
-        const record = await recipe.reuse!({ cacheDir, build, log, out, toolchain, host });
+        const record = await recipe.reuse({ cacheDir, build, log, out, toolchain, host });
         if (record) made = await build.finish(cacheDir, out, { inputs: plan.inputs, ...record, host });
-        else prepared.set(name, (ready = await prepareIn(cacheDir, build, recipe, log)));
       }
       if (!made) {
-        const { build, tree } = ready!;
-        let where = tree;
+        let where: string | undefined;
         if (recipe.reuseTree) {
           const taken = await BuildTree.take(cacheDir, plan.inputs.component);
           if (taken instanceof BuildTree) {
             held = taken;
-            reused = await build.phase('sync the build tree', () => taken.sync(tree));
+            const direct = ready ? undefined : directSources(recipe);
+            if (direct) {
+              log(`${recipe.label}: syncing ${direct.files.length} files of ${direct.root} into the build tree`);
+              reused = await build.phase('sync the build tree', () => taken.sync(direct.root, direct.files));
+            } else {
+              const { tree } = await prepare();
+              reused = await build.phase('sync the build tree', () => taken.sync(tree));
+              // The sources are in the build tree now; the copy is only in the way.
+              await rm(tree, { recursive: true, force: true });
+            }
             log(reusedText(recipe.label, treeRoot(cacheDir, plan.inputs.component), reused));
-            // The sources are in the build tree now; the copy is only in the way.
-            await rm(tree, { recursive: true, force: true });
             where = taken.dir;
           } else log(`${recipe.label}: the build tree ${treeRoot(cacheDir, plan.inputs.component)} is in use by process ${taken.busy}: building in a fresh copy`);
         }
+        where ??= (await prepare()).tree;
         const out = join(build.work, 'out');
         await mkdir(out, { recursive: true });
         const record = await recipe.make({ cacheDir, build, log, tree: where, out, toolchain, host, ...(reused ? { reused } : {}) });
@@ -243,6 +260,11 @@ export async function ensureComponents<R extends Record<string, ComponentRecipe 
     found[name] = made;
   }
   return found as Components<R>;
+}
+
+/** The user's tree to sync straight into a build tree: only with reuseTree and nothing to patch. */
+function directSources(recipe: ComponentRecipe): { root: string; files: readonly string[] } | undefined {
+  return recipe.reuseTree && recipe.patches.length === 0 ? recipe.localSources?.() : undefined;
 }
 
 function reusedSummary(r: ReusedTree): string {

@@ -10,7 +10,7 @@ import type { RigRequest } from '../../config/types.js';
 import { InfraError } from '../../errors.js';
 import { run } from '../../host/exec.js';
 import { resolveRef } from '../build/git.js';
-import { originKey, originText, type TreeOrigin } from '../build/origin.js';
+import { localSourcesOf, originKey, originText, type TreeOrigin } from '../build/origin.js';
 import { fetchOrigin, planComponent, type ComponentPlan, type ComponentRecipe, type Made, type MakeContext } from '../build/recipe.js';
 import { identifyTree } from '../build/tree.js';
 import type { PrivateApt } from '../debian/apt.js';
@@ -95,6 +95,7 @@ export function linuxComponent(plan: KernelPlan): ComponentRecipe {
     patches: [],
     fetch: ({ cacheDir, build, log }) =>
       source.kind === 'debian' ? debianSourceTree(cacheDir, source.apt, LINUX_SOURCE, source.version, log) : fetchOrigin(build, 'linux', source, log),
+    localSources: () => (source.kind === 'debian' ? undefined : localSourcesOf(source)),
     async make(ctx) {
       try {
         return await makeKernel(ctx, plan);

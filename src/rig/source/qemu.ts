@@ -8,7 +8,7 @@ import { InfraError } from '../../errors.js';
 import { buildArgsText } from '../../config/build-args.js';
 import { findComponent } from '../build/component.js';
 import { readElfNeeds } from '../build/elf.js';
-import { originKey, originText, type TreeOrigin } from '../build/origin.js';
+import { localSourcesOf, originKey, originText, type TreeOrigin } from '../build/origin.js';
 import { describePatch, userPatchSeries, type PatchFile } from '../build/patches.js';
 import { QEMU_CONFIGURE_FLAGS, QEMU_DEVICES, QEMU_TARGET, compileQemu, mesonEnv } from '../build/qemu.js';
 import type { ReusedTree } from '../build/build-tree.js';
@@ -82,6 +82,7 @@ export function sourceQemuComponent(apt: PrivateApt, plan: SourceQemuPlan): Comp
     reuseTree: plan.incremental,
     patches: plan.patches,
     fetch: ({ build, log }) => fetchOrigin(build, 'qemu', plan.origin, log),
+    localSources: () => localSourcesOf(plan.origin),
     // Before its tree is copied or fetched: every step of a Xen bisection has a new Xen
     // build, and mostly the same interface.
     reuse: async ({ cacheDir, out, toolchain, log }) => {

@@ -9,7 +9,7 @@ import { run } from '../../host/exec.js';
 import { InfraError } from '../../errors.js';
 import { buildArgsText } from '../../config/build-args.js';
 import { isElf } from '../build/elf.js';
-import { originKey, originText, type TreeOrigin } from '../build/origin.js';
+import { localSourcesOf, originKey, originText, type TreeOrigin } from '../build/origin.js';
 import { describePatch, userPatchSeries, type PatchFile } from '../build/patches.js';
 import { fetchOrigin, planComponent, type ComponentPlan, type ComponentRecipe, type MakeContext, type Made } from '../build/recipe.js';
 import { compileHypervisor, configOfLastBuild, XEN_CONFIG_DELTA, XEN_MAKE_VARS } from '../build/xen.js';
@@ -72,6 +72,7 @@ export function sourceXenComponent(plan: SourceXenPlan): ComponentRecipe {
     reuseTree: plan.incremental,
     patches: plan.patches,
     fetch: ({ build, log }) => fetchOrigin(build, 'xen', plan.origin, log),
+    localSources: () => localSourcesOf(plan.origin),
     make: (ctx) => makeSourceXen(ctx, plan),
   };
 }

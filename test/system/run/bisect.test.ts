@@ -89,6 +89,9 @@ describe('bisect', () => {
     // configure alone. (The first step reuses the tree of an earlier run, or starts it.)
     expect(all.match(/building the source-xen component/g)).toHaveLength(4);
     for (const [i, text] of stepLogs.entries()) {
+      // The checkout is synced into the tree where it lies, never copied first.
+      expect(text).toMatch(/xen: syncing \d+ files of \S+ into the build tree/);
+      expect(text).not.toMatch(/xen: copying \d+ files/);
       const tree = /xen: build tree .*/.exec(text)?.[0] ?? '';
       if (i === 0) {
         expect(tree).toMatch(/a full build|reused/);

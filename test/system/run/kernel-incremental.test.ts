@@ -57,6 +57,8 @@ describe('an incremental kernel build (incremental-builds, as bisect linux build
     const log = second.stderr();
     expect(code, log).toBe(0);
     expect(log).toMatch(new RegExp(`linux: build tree \\S+: reused, 1 source file changed since its build of component \\w{12}: ${CHANGED.replace(/\./g, '\\.')}\\n`));
+    // Synced from the tree where it lies, not copied first.
+    expect(log).toMatch(new RegExp(`linux: syncing \\d+ files of ${tree} into the build tree`));
     const xml = readFileSync(second.junitPath, 'utf8');
     validateJunit(xml);
     expect(xml).toMatch(/<testsuite name="boot-smoke" [^\n]* failures="0" errors="0" skipped="0"/);

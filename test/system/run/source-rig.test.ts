@@ -235,6 +235,7 @@ describe('incremental builds (incremental-builds: true, as every bisect step bui
     // Only the changed file went into the tree, configure did not run, ninja compiled little.
     expect(log).toMatch(/qemu: build tree \S+: reused, 1 source file changed since its build of component \w{12}: hw\/xen\/xen-pvh-common\.c\n/);
     expect(log).toContain('qemu: configure: skipped');
+    expect(log).toMatch(new RegExp(`qemu: syncing \\d+ files of ${checkout} into the build tree`));
     expect(log).not.toMatch(/source-qemu: configure/);
     const xml = readFileSync(second.junitPath, 'utf8');
     validateJunit(xml);

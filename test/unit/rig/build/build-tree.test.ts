@@ -121,6 +121,35 @@ describe('persistent build tree', () => {
     await (taken as BuildTree).release();
   });
 
+  it("syncs the user's unpatched local tree straight from where it lies, and copies it only when the build tree is busy", async () => {
+    const { cacheDir, toolchain } = cacheWithToolchain(scratch);
+    const local = join(scratch, 'local-tree');
+    mkdirSync(join(local, '.git'), { recursive: true });
+    writeFileSync(join(local, 'Makefile'), MAKEFILE);
+    writeFileSync(join(local, 'a.src'), 'A\n');
+    writeFileSync(join(local, 'b.src'), 'B\n');
+    const fetched: string[] = [];
+    const direct = (version: string): ComponentRecipe => {
+      const base = recipe(version, { 'a.src': 'A\n', 'b.src': 'B\n' });
+      return { ...base, fetch: (ctx) => (fetched.push(version), base.fetch(ctx)), localSources: () => ({ root: local, files: ['Makefile', 'a.src', 'b.src'] }) };
+    };
+    const lines: string[] = [];
+    const made = await ensureComponents(cacheDir, { c: direct('1') }, toolchain, (l) => lines.push(l));
+    expect(fetched).toEqual([]);
+    expect(lines).toContain(`demo: syncing 3 files of ${local} into the build tree`);
+    expect(readFileSync(join(made.c.dir, 'out.txt'), 'utf8')).toBe('A\nB\n');
+    expect(existsSync(join(treeRoot(cacheDir, 'demo'), 'tree', '.git'))).toBe(false);
+
+    const holder = spawn('sleep', ['30']);
+    try {
+      writeFileSync(join(treeRoot(cacheDir, 'demo'), 'lock'), `${holder.pid}\n`);
+      await ensureComponents(cacheDir, { c: direct('2') }, toolchain, () => {});
+      expect(fetched).toEqual(['2']);
+    } finally {
+      holder.kill('SIGKILL');
+    }
+  });
+
   it('takes a source the build rewrote (autogen, bison) for unchanged while the source is', async () => {
     const { cacheDir } = cacheWithToolchain(scratch);
     const staged = join(scratch, 'staged-rewritten');

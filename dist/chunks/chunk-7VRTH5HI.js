@@ -36,7 +36,7 @@ import {
   watchProcess,
   withLogGroups,
   withStop
-} from "./chunk-BOVHF3XB.js";
+} from "./chunk-73YV2RQS.js";
 
 // node_modules/picomatch/lib/constants.js
 var require_constants = __commonJS({

@@ -77141,18 +77141,18 @@ var BuildTree = class _BuildTree {
     await rename3(tmp, join13(this.root, STATE_FILE));
   }
   /**
-   * Brings the tree to the sources in `staged` (a clean build's tree, patched) and says what
-   * changed. A source counts as changed when it differs from what the last sync put there,
+   * Brings the tree to the sources in `staged` (a clean build's tree, patched; or, with
+   * `files`, those files of the user's own tree, read where they lie) and says what changed. A source counts as changed when it differs from what the last sync put there,
    * not from the tree's file now: a build that rewrites a file it ships (autogen's configure,
    * bison's output) would otherwise look changed every time. A fetched tree's `.git` is moved
    * over whole, as a clean build would have it (Linux's and Xen's version strings read it),
    * and counts as no change. The state says "building" before the first file moves: a build
    * killed from here on leaves a tree the next one empties.
    */
-  async sync(staged) {
+  async sync(staged, files) {
     const last = await this.readState();
     const fresh = last === void 0 || last.status === "building";
-    const names = await listSources(staged);
+    const names = files ? files.filter((p) => isTreePath(p) && p !== ".git" && !p.startsWith(".git/")) : await listSources(staged);
     const sources = {};
     let next = 0;
     const hashWorker = async () => {
@@ -77178,7 +77178,7 @@ var BuildTree = class _BuildTree {
       changed.add(p);
     }
     await rm3(join13(this.dir, ".git"), { recursive: true, force: true });
-    if (await lstat4(join13(staged, ".git")).catch(() => void 0)) await rename3(join13(staged, ".git"), join13(this.dir, ".git"));
+    if (!files && await lstat4(join13(staged, ".git")).catch(() => void 0)) await rename3(join13(staged, ".git"), join13(this.dir, ".git"));
     next = 0;
     const copyWorker = async () => {
       while (next < names.length) {
@@ -79267,6 +79267,9 @@ async function materialize(o, dir, fetchLog) {
   if (o.kind === "git") await fetchCommit(o.ref, dir, fetchLog);
   else await copyTree(o.tree, dir);
 }
+function localSourcesOf(o) {
+  return o.kind === "path" ? { root: o.tree.path, files: o.tree.files } : void 0;
+}
 function materializeText(name, o) {
   return o.kind === "git" ? `${name}: fetching ${redactCredentials(o.ref.repo)} ${o.ref.ref} (${o.ref.commit.slice(0, 12)}), depth 1` : `${name}: copying ${o.tree.files.length} files of ${describeTree(o.tree)}`;
 }
@@ -79346,7 +79349,7 @@ async function ensureComponents(cacheDir, recipes, toolchainPlan, log2, hooks = 
   };
   try {
     for (const [name, recipe] of missing) {
-      if (recipe.reuse) continue;
+      if (recipe.reuse || directSources(recipe)) continue;
       const t0 = Date.now();
       prepared.set(name, await prepareComponent(cacheDir, recipe, log2));
       spent.set(name, Date.now() - t0);
@@ -79367,27 +79370,37 @@ async function ensureComponents(cacheDir, recipes, toolchainPlan, log2, hooks = 
     let reused;
     try {
       let ready = prepared.get(name);
-      if (!ready) {
-        const build = await startBuild(cacheDir, recipe, log2);
+      const build = ready?.build ?? await startBuild(cacheDir, recipe, log2);
+      const prepare = async () => {
+        if (!ready) prepared.set(name, ready = await prepareIn(cacheDir, build, recipe, log2));
+        return ready;
+      };
+      if (!ready && recipe.reuse) {
         const out = join25(build.work, "out");
         await mkdir14(out, { recursive: true });
         const record = await recipe.reuse({ cacheDir, build, log: log2, out, toolchain, host });
         if (record) made = await build.finish(cacheDir, out, { inputs: plan.inputs, ...record, host });
-        else prepared.set(name, ready = await prepareIn(cacheDir, build, recipe, log2));
       }
       if (!made) {
-        const { build, tree } = ready;
-        let where2 = tree;
+        let where2;
         if (recipe.reuseTree) {
           const taken = await BuildTree.take(cacheDir, plan.inputs.component);
           if (taken instanceof BuildTree) {
             held = taken;
-            reused = await build.phase("sync the build tree", () => taken.sync(tree));
+            const direct = ready ? void 0 : directSources(recipe);
+            if (direct) {
+              log2(`${recipe.label}: syncing ${direct.files.length} files of ${direct.root} into the build tree`);
+              reused = await build.phase("sync the build tree", () => taken.sync(direct.root, direct.files));
+            } else {
+              const { tree } = await prepare();
+              reused = await build.phase("sync the build tree", () => taken.sync(tree));
+              await rm11(tree, { recursive: true, force: true });
+            }
             log2(reusedText(recipe.label, treeRoot(cacheDir, plan.inputs.component), reused));
-            await rm11(tree, { recursive: true, force: true });
             where2 = taken.dir;
           } else log2(`${recipe.label}: the build tree ${treeRoot(cacheDir, plan.inputs.component)} is in use by process ${taken.busy}: building in a fresh copy`);
         }
+        where2 ??= (await prepare()).tree;
         const out = join25(build.work, "out");
         await mkdir14(out, { recursive: true });
         const record = await recipe.make({ cacheDir, build, log: log2, tree: where2, out, toolchain, host, ...reused ? { reused } : {} });
@@ -79410,6 +79423,9 @@ async function ensureComponents(cacheDir, recipes, toolchainPlan, log2, hooks = 
     found[name] = made;
   }
   return found;
+}
+function directSources(recipe) {
+  return recipe.reuseTree && recipe.patches.length === 0 ? recipe.localSources?.() : void 0;
 }
 function reusedSummary(r) {
   if (r.fresh) return "first build there";
@@ -79622,6 +79638,7 @@ function linuxComponent(plan) {
     ...plan.incremental ? { reuseTree: true } : {},
     patches: [],
     fetch: ({ cacheDir, build, log: log2 }) => source.kind === "debian" ? debianSourceTree(cacheDir, source.apt, LINUX_SOURCE, source.version, log2) : fetchOrigin(build, "linux", source, log2),
+    localSources: () => source.kind === "debian" ? void 0 : localSourcesOf(source),
     async make(ctx) {
       try {
         return await makeKernel(ctx, plan);
@@ -80884,6 +80901,7 @@ function sourceQemuComponent(apt, plan) {
     reuseTree: plan.incremental,
     patches: plan.patches,
     fetch: ({ build, log: log2 }) => fetchOrigin(build, "qemu", plan.origin, log2),
+    localSources: () => localSourcesOf(plan.origin),
     // Before its tree is copied or fetched: every step of a Xen bisection has a new Xen
     // build, and mostly the same interface.
     reuse: async ({ cacheDir, out, toolchain, log: log2 }) => {
@@ -81066,6 +81084,7 @@ function sourceXenComponent(plan) {
     reuseTree: plan.incremental,
     patches: plan.patches,
     fetch: ({ build, log: log2 }) => fetchOrigin(build, "xen", plan.origin, log2),
+    localSources: () => localSourcesOf(plan.origin),
     make: (ctx) => makeSourceXen(ctx, plan)
   };
 }
