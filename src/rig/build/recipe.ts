@@ -143,8 +143,9 @@ export interface BuildHooks {
  * needs another comes after it). Every missing component's source is fetched and patched
  * before any build starts, so a patch that does not apply fails in seconds, not after a
  * fifteen-minute build; a recipe that may reuse what the builds before it made (recipe.reuse)
- * is fetched at its turn, when it cannot. The toolchain is unpacked only when something is
- * to be built.
+ * is fetched at its turn, when it cannot, and a local tree with nothing to patch that goes
+ * into a build tree (recipe.localSources) is never fetched: it is synced where it lies. The
+ * toolchain is unpacked only when something is to be built.
  * hooks.onBuild hears of each tree under test, a BuildFailure included (which is then thrown).
  */
 export async function ensureComponents<R extends Record<string, ComponentRecipe | undefined>>(
